@@ -1,0 +1,348 @@
+//! Field parsers shared by every format: timestamps in the shapes logs write
+//! them, HTTP dates, query strings, quoted values, status codes.
+//!
+//! Each function takes the text of a field and returns `None` on anything it
+//! does not recognise; none of them panics on any input.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use nom::bytes::complete::{tag, take_while_m_n};
+use nom::character::complete::{char, digit1};
+use nom::combinator::{map_res, opt, recognize};
+use nom::sequence::preceded;
+use nom::{IResult, Parser as _};
+
+use crate::event::{TimeBasis, Timestamp};
+use crate::format::Context;
+use crate::redact::percent_decode;
+
+fn fixed_digits<T: std::str::FromStr>(n: usize) -> impl FnMut(&str) -> IResult<&str, T> {
+    move |i| {
+        map_res(
+            take_while_m_n(n, n, |c: char| c.is_ascii_digit()),
+            str::parse,
+        )
+        .parse(i)
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn date(i: &str) -> IResult<&str, NaiveDate> {
+    map_res(
+        (
+            fixed_digits::<i32>(4),
+            char('-'),
+            fixed_digits::<u32>(2),
+            char('-'),
+            fixed_digits::<u32>(2),
+        ),
+        |(y, _, m, _, d)| NaiveDate::from_ymd_opt(y, m, d).ok_or("bad date"),
+    )
+    .parse(i)
+}
+
+/// `HH:MM:SS` with an optional `.fraction` or `,fraction` (any precision).
+fn time_of_day(i: &str) -> IResult<&str, NaiveTime> {
+    let (rest, (h, _, m, _, s)) = (
+        fixed_digits::<u32>(2),
+        char(':'),
+        fixed_digits::<u32>(2),
+        char(':'),
+        fixed_digits::<u32>(2),
+    )
+        .parse(i)?;
+    let (rest, frac) = opt(preceded(
+        nom::branch::alt((char('.'), char(','))),
+        recognize(digit1),
+    ))
+    .parse(rest)?;
+    let nanos = frac.map_or(0, |f: &str| {
+        let digits: String = f.chars().take(9).collect();
+        let scale = 10u32.pow(9 - digits.len() as u32);
+        digits.parse::<u32>().unwrap_or(0) * scale
+    });
+    match NaiveTime::from_hms_nano_opt(h, m, s.min(59), nanos) {
+        Some(t) => Ok((rest, t)),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        ))),
+    }
+}
+
+/// `Z`, `+00:00`, `+0000`, ` +0000`, ` UTC`: seconds east of UTC.
+fn zone(i: &str) -> IResult<&str, i32> {
+    let i2 = i.strip_prefix(' ').unwrap_or(i);
+    if let Some(rest) = i2
+        .strip_prefix('Z')
+        .or_else(|| i2.strip_prefix("UTC"))
+        .or_else(|| i2.strip_prefix("GMT"))
+    {
+        return Ok((rest, 0));
+    }
+    let (rest, (sign, h, _, m)) = (
+        nom::branch::alt((char('+'), char('-'))),
+        fixed_digits::<i32>(2),
+        opt(tag(":")),
+        fixed_digits::<i32>(2),
+    )
+        .parse(i2)?;
+    let secs = h * 3600 + m * 60;
+    Ok((rest, if sign == '-' { -secs } else { secs }))
+}
+
+fn assumed(naive: NaiveDateTime, ctx: &Context, basis: TimeBasis) -> Option<Timestamp> {
+    let local = ctx.assumed_offset.from_local_datetime(&naive).single()?;
+    Some(Timestamp {
+        utc: local.with_timezone(&Utc),
+        basis,
+    })
+}
+
+/// A timestamp at the start of `text` in any of the shapes servers write:
+/// RFC 3339 (`2025-03-11T09:41:07.318Z`), Rails (`2025-03-11 09:41:07 +0000`),
+/// Ruby Logger (`2025-03-11T09:41:07.318220`, no zone), Java
+/// (`2023-07-11 10:14:04,584`), NSLog (`2025-03-11 09:41:07.123456+0000`).
+/// Returns the timestamp and the rest of the text.
+pub fn timestamp<'t>(text: &'t str, ctx: &Context) -> Option<(Timestamp, &'t str)> {
+    let (rest, d) = date(text).ok()?;
+    let rest = rest.strip_prefix(['T', ' '])?;
+    let (rest, t) = time_of_day(rest).ok()?;
+    let naive = NaiveDateTime::new(d, t);
+    if let Ok((after, offset)) = zone(rest) {
+        let utc = naive - chrono::Duration::seconds(i64::from(offset));
+        let ts = Timestamp {
+            utc: Utc.from_utc_datetime(&utc),
+            basis: TimeBasis::Zoned,
+        };
+        return Some((ts, after));
+    }
+    Some((assumed(naive, ctx, TimeBasis::AssumedZone)?, rest))
+}
+
+/// A year-less `MM-DD HH:MM:SS.mmm` (logcat): the year comes from the
+/// context (or the current year of the UTC clock is *not* used: without a
+/// configured year, 1970 is never guessed and `None` is returned).
+pub fn month_day_time<'t>(text: &'t str, ctx: &Context) -> Option<(Timestamp, &'t str)> {
+    let year = ctx.assumed_year?;
+    let (rest, (m, _, d, _)) = (
+        fixed_digits::<u32>(2),
+        char('-'),
+        fixed_digits::<u32>(2),
+        char(' '),
+    )
+        .parse(text)
+        .ok()?;
+    let (rest, t) = time_of_day(rest).ok()?;
+    let naive = NaiveDateTime::new(NaiveDate::from_ymd_opt(year, m, d)?, t);
+    Some((assumed(naive, ctx, TimeBasis::YearInferred)?, rest))
+}
+
+/// A date-less `HH:MM:SS,mmm` (WildFly): the date comes from the context.
+pub fn time_only<'t>(text: &'t str, ctx: &Context) -> Option<(Timestamp, &'t str)> {
+    let date = ctx.assumed_date?;
+    let (rest, t) = time_of_day(text).ok()?;
+    Some((
+        assumed(NaiveDateTime::new(date, t), ctx, TimeBasis::DateInferred)?,
+        rest,
+    ))
+}
+
+/// Whether `text` starts like a date-less `HH:MM:SS` time (for detection,
+/// which must work without an assumed date).
+pub fn starts_with_time_of_day(text: &str) -> bool {
+    time_of_day(text).is_ok()
+}
+
+/// An HTTP date (`Tue, 11 Mar 2025 09:41:07 GMT`, RFC 7231 IMF-fixdate).
+pub fn http_date(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc2822(text.trim())
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Splits a URL or request target into its path (without scheme and host)
+/// and query string.
+pub fn split_url(url: &str) -> (&str, Option<&str>) {
+    let without_fragment = url.split('#').next().unwrap_or(url);
+    let (before, query) = match without_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (without_fragment, None),
+    };
+    let path = match before.find("://") {
+        Some(p) => {
+            let after = &before[p + 3..];
+            after.find('/').map_or("/", |slash| &after[slash..])
+        }
+        None => before,
+    };
+    (path, query)
+}
+
+/// The percent-decoded value of the first `key=` parameter of a query string.
+pub fn query_param<'q>(query: &'q str, key: &str) -> Option<Cow<'q, str>> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+/// The value of `"key"=>"value"` / `"key" => "value"` (Ruby `Hash#inspect`,
+/// both the ≤ 3.3 and the 3.4 spacing) or `"key":"value"` / `"key": "value"`
+/// (JSON) inside `text`, unescaped for `\"` and `\\`. Only string values.
+pub fn quoted_value<'t>(text: &'t str, key: &str) -> Option<Cow<'t, str>> {
+    let mut from = 0;
+    while let Some(pos) = memchr::memmem::find(&text.as_bytes()[from..], key.as_bytes()) {
+        let start = from + pos;
+        from = start + key.len();
+        let before_ok = start > 0 && text.as_bytes()[start - 1] == b'"';
+        let after = &text[from..];
+        let Some(after) = after.strip_prefix('"') else {
+            continue;
+        };
+        if !before_ok {
+            continue;
+        }
+        let after = after.trim_start();
+        let after = after
+            .strip_prefix("=>")
+            .or_else(|| after.strip_prefix(':'))
+            .map(str::trim_start);
+        let Some(value) = after.and_then(|a| a.strip_prefix('"')) else {
+            continue;
+        };
+        return Some(unescape_until_quote(value));
+    }
+    None
+}
+
+/// Reads a double-quoted string body up to its closing quote, resolving `\"`
+/// and `\\` (other escapes are kept as written).
+pub fn unescape_until_quote(body: &str) -> Cow<'_, str> {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Cow::Borrowed(&body[..i]),
+            b'\\' => break,
+            _ => i += 1,
+        }
+    }
+    if i >= bytes.len() {
+        return Cow::Borrowed(body);
+    }
+    let mut out = String::from(&body[..i]);
+    let mut chars = body[i..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('"') => out.push('"'),
+                Some('\\') => out.push('\\'),
+                Some('/') => out.push('/'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => break,
+            },
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The year of a timestamp (for carrying a year from one source to another).
+pub fn year_of(ts: &Timestamp) -> i32 {
+    ts.utc.year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context::default()
+    }
+
+    #[test]
+    fn rfc3339_with_zone() {
+        let (ts, rest) = timestamp("2025-03-11T09:41:07.318Z rest", &ctx()).expect("ts");
+        assert_eq!(ts.basis, TimeBasis::Zoned);
+        assert_eq!(ts.utc.to_rfc3339(), "2025-03-11T09:41:07.318+00:00");
+        assert_eq!(rest, " rest");
+    }
+
+    #[test]
+    fn rails_started_time_with_offset() {
+        let (ts, _) = timestamp("2022-06-03 06:35:40 +0900", &ctx()).expect("ts");
+        assert_eq!(ts.utc.to_rfc3339(), "2022-06-02T21:35:40+00:00");
+        assert_eq!(ts.basis, TimeBasis::Zoned);
+    }
+
+    #[test]
+    fn logger_prefix_time_without_zone_is_assumed() {
+        let (ts, rest) = timestamp("2025-03-11T09:41:07.318220 #7]", &ctx()).expect("ts");
+        assert_eq!(ts.basis, TimeBasis::AssumedZone);
+        assert_eq!(rest, " #7]");
+    }
+
+    #[test]
+    fn java_comma_millis() {
+        let (ts, rest) = timestamp("2023-07-11 10:14:04,584 WARN", &ctx()).expect("ts");
+        assert_eq!(ts.utc.timestamp_subsec_millis(), 584);
+        assert_eq!(rest, " WARN");
+    }
+
+    #[test]
+    fn nslog_offset_without_colon() {
+        let (ts, _) = timestamp("2025-03-11 09:41:07.123456+0100 App[1:2]", &ctx()).expect("ts");
+        assert_eq!(ts.utc.to_rfc3339(), "2025-03-11T08:41:07.123456+00:00");
+    }
+
+    #[test]
+    fn logcat_needs_a_year() {
+        assert!(month_day_time("05-02 10:15:03.118  4321", &ctx()).is_none());
+        let c = Context {
+            assumed_year: Some(2025),
+            ..ctx()
+        };
+        let (ts, _) = month_day_time("05-02 10:15:03.118  4321", &c).expect("ts");
+        assert_eq!(ts.basis, TimeBasis::YearInferred);
+        assert_eq!(ts.utc.to_rfc3339(), "2025-05-02T10:15:03.118+00:00");
+    }
+
+    #[test]
+    fn http_dates() {
+        let d = http_date("Tue, 11 Mar 2025 09:41:07 GMT").expect("date");
+        assert_eq!(d.to_rfc3339(), "2025-03-11T09:41:07+00:00");
+    }
+
+    #[test]
+    fn urls_and_queries() {
+        let (path, q) = split_url(
+            "https://auth.example.com/oauth/authorize?client_id=a&redirect_uri=com.example%3A%2Fcb",
+        );
+        assert_eq!(path, "/oauth/authorize");
+        assert_eq!(
+            query_param(q.unwrap_or(""), "redirect_uri").as_deref(),
+            Some("com.example:/cb")
+        );
+        assert_eq!(split_url("/oauth/token").0, "/oauth/token");
+    }
+
+    #[test]
+    fn quoted_values_in_ruby_and_json() {
+        let old = r#"{"grant_type"=>"refresh_token", "client_id"=>"abc"}"#;
+        let new = r#"{"grant_type" => "refresh_token", "client_id" => "abc"}"#;
+        let json = r#"{"grant_type": "refresh_token","client_id":"a\"bc"}"#;
+        assert_eq!(quoted_value(old, "client_id").as_deref(), Some("abc"));
+        assert_eq!(
+            quoted_value(new, "grant_type").as_deref(),
+            Some("refresh_token")
+        );
+        assert_eq!(quoted_value(json, "client_id").as_deref(), Some("a\"bc"));
+        assert_eq!(quoted_value(json, "missing"), None);
+    }
+}

@@ -1,0 +1,424 @@
+//! The normalized OAuth event: what one log line (or one multi-line record)
+//! tells about an OAuth exchange, whatever server or client wrote it.
+//!
+//! Invariants:
+//! - No field ever holds a secret. Authorization codes, refresh tokens and
+//!   assertions appear only as keyed [`Fingerprint`]s, a `code_verifier` only
+//!   as its S256 hash, a JWT only as its claims. Evidence text is redacted by
+//!   [`crate::redact`] before it is put here.
+//! - Times are UTC; [`Timestamp::basis`] says how sure we are of the zone and
+//!   year.
+//! - Fields borrow from the input line where they can (`Cow::Borrowed`); records
+//!   assembled from several lines own their data.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::Format;
+
+/// What kind of thing a line tells about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A request to the authorization endpoint (`/oauth/authorize?...`).
+    AuthorizeRequest,
+    /// The authorization endpoint's redirect that carries `code=`.
+    CodeIssued,
+    /// A request to the token endpoint whose outcome this line does not show.
+    TokenRequest,
+    /// A token endpoint outcome: success (status 2xx) or an OAuth error.
+    TokenResponse,
+    /// A call to the revocation endpoint (or a logout that revokes tokens).
+    RevokeRequest,
+    /// A server-side event or warning about a grant (Keycloak event line,
+    /// Hydra audit line, node-oidc-provider debug line, ...).
+    ProviderEvent,
+    /// A client-side error (an exception or error log in an app).
+    ClientError,
+    /// An app lifecycle change on a client (paused, resumed, cold start).
+    Lifecycle,
+    /// A line that mentions OAuth but no grammar recognised; kept as evidence.
+    Unparsed,
+}
+
+impl EventKind {
+    /// The stable snake_case name used in the store and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::AuthorizeRequest => "authorize_request",
+            EventKind::CodeIssued => "code_issued",
+            EventKind::TokenRequest => "token_request",
+            EventKind::TokenResponse => "token_response",
+            EventKind::RevokeRequest => "revoke_request",
+            EventKind::ProviderEvent => "provider_event",
+            EventKind::ClientError => "client_error",
+            EventKind::Lifecycle => "lifecycle",
+            EventKind::Unparsed => "unparsed",
+        }
+    }
+}
+
+/// The kind of authorization server an event comes from or talks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ServerKind {
+    /// Rails + Doorkeeper.
+    #[serde(rename = "doorkeeper")]
+    Doorkeeper,
+    /// Ory Hydra / fosite.
+    #[serde(rename = "hydra")]
+    Hydra,
+    /// Keycloak.
+    #[serde(rename = "keycloak")]
+    Keycloak,
+    /// panva/node-oidc-provider.
+    #[serde(rename = "node-oidc-provider")]
+    NodeOidcProvider,
+    /// Duende IdentityServer.
+    #[serde(rename = "identityserver")]
+    IdentityServer,
+    /// Spring Authorization Server.
+    #[serde(rename = "spring")]
+    Spring,
+    /// Microsoft Entra ID (Azure AD).
+    #[serde(rename = "azure")]
+    Azure,
+    /// Google.
+    #[serde(rename = "google")]
+    Google,
+    /// Okta.
+    #[serde(rename = "okta")]
+    Okta,
+    /// Auth0.
+    #[serde(rename = "auth0")]
+    Auth0,
+}
+
+impl ServerKind {
+    /// The stable name used in the API (`doorkeeper`, `hydra`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::Doorkeeper => "doorkeeper",
+            ServerKind::Hydra => "hydra",
+            ServerKind::Keycloak => "keycloak",
+            ServerKind::NodeOidcProvider => "node-oidc-provider",
+            ServerKind::IdentityServer => "identityserver",
+            ServerKind::Spring => "spring",
+            ServerKind::Azure => "azure",
+            ServerKind::Google => "google",
+            ServerKind::Okta => "okta",
+            ServerKind::Auth0 => "auth0",
+        }
+    }
+
+    /// Parses a name written by [`ServerKind::as_str`].
+    pub fn from_name(name: &str) -> Option<ServerKind> {
+        ALL_SERVERS.iter().copied().find(|s| s.as_str() == name)
+    }
+}
+
+/// Every server kind, in a stable order.
+pub const ALL_SERVERS: [ServerKind; 10] = [
+    ServerKind::Doorkeeper,
+    ServerKind::Hydra,
+    ServerKind::Keycloak,
+    ServerKind::NodeOidcProvider,
+    ServerKind::IdentityServer,
+    ServerKind::Spring,
+    ServerKind::Azure,
+    ServerKind::Google,
+    ServerKind::Okta,
+    ServerKind::Auth0,
+];
+
+/// How the UTC time of an event was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBasis {
+    /// The line carried its own zone or offset.
+    Zoned,
+    /// The line had no zone; the configured (or default UTC) zone was assumed.
+    AssumedZone,
+    /// The line had neither zone nor year (logcat); both were assumed.
+    YearInferred,
+    /// The line had no date at all (time of day only); the date was assumed.
+    DateInferred,
+}
+
+/// A point in time, in UTC, with how it was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Timestamp {
+    /// The instant, in UTC.
+    pub utc: DateTime<Utc>,
+    /// How zone, year and date were obtained.
+    pub basis: TimeBasis,
+}
+
+/// A keyed fingerprint of a secret (an authorization code, a refresh token, an
+/// assertion): equal secrets give equal fingerprints under the same key, and
+/// the secret cannot be recovered from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 12]);
+
+impl Fingerprint {
+    /// Lowercase hex, 24 characters.
+    pub fn to_hex(&self) -> String {
+        use std::fmt::Write;
+        self.0.iter().fold(String::with_capacity(24), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+/// The claims of a JWT (an assertion or an ID token). The signature is never
+/// kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct JwtClaims {
+    /// `iat`, seconds since the epoch.
+    pub iat: Option<i64>,
+    /// `exp`, seconds since the epoch.
+    pub exp: Option<i64>,
+    /// `nbf`, seconds since the epoch.
+    pub nbf: Option<i64>,
+    /// `iss`.
+    pub iss: Option<String>,
+    /// `aud` (several audiences joined with a space).
+    pub aud: Option<String>,
+    /// `jti`.
+    pub jti: Option<String>,
+}
+
+/// An app lifecycle change seen in a client log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// The app went to the background.
+    Paused,
+    /// The app came back to the foreground.
+    Resumed,
+    /// The app's process started (a cold start).
+    ColdStart,
+    /// The app's process was killed or exited.
+    Terminated,
+}
+
+/// One line of evidence: where it was read and its redacted text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvidenceLine<'a> {
+    /// 1-based line number in the source file.
+    pub line: u64,
+    /// The line, with every secret replaced by a fingerprint marker.
+    pub text: Cow<'a, str>,
+}
+
+/// What one line or record tells about an OAuth exchange.
+///
+/// Every field but `kind`, `format` and `evidence` is optional: a parser fills
+/// what the line says and leaves the rest `None`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event<'a> {
+    /// What the line is about.
+    pub kind: EventKind,
+    /// The log format that produced the event.
+    pub format: Format,
+    /// The authorization server the event comes from or talks about.
+    pub server: Option<ServerKind>,
+    /// When it happened.
+    pub ts: Option<Timestamp>,
+    /// The request id (Rails tag, `x-request-id`, trace id, ...).
+    pub request_id: Option<Cow<'a, str>>,
+    /// The OAuth client id.
+    pub client_id: Option<Cow<'a, str>>,
+    /// `grant_type` of a token request.
+    pub grant_type: Option<Cow<'a, str>>,
+    /// HTTP method.
+    pub method: Option<Cow<'a, str>>,
+    /// HTTP path, without the query string.
+    pub path: Option<Cow<'a, str>>,
+    /// HTTP status of the response.
+    pub status: Option<u16>,
+    /// OAuth `error` (`invalid_grant`, ...).
+    pub error: Option<Cow<'a, str>>,
+    /// OAuth `error_description`.
+    pub error_description: Option<Cow<'a, str>>,
+    /// The provider's own hint or reason (Hydra `error.reason`, Keycloak
+    /// `reason=`, node-oidc-provider `detail=`, Spring/Duende log message).
+    pub provider_reason: Option<Cow<'a, str>>,
+    /// The provider's debug text (Hydra `error.debug`).
+    pub provider_debug: Option<Cow<'a, str>>,
+    /// The provider's error code (`AADSTS50148`, Keycloak `error=` constant,
+    /// Auth0 log type, AppAuth code).
+    pub provider_code: Option<Cow<'a, str>>,
+    /// `redirect_uri` sent with the request (authorize or token).
+    pub redirect_uri: Option<Cow<'a, str>>,
+    /// PKCE `code_challenge` of an authorize request.
+    pub code_challenge: Option<Cow<'a, str>>,
+    /// PKCE `code_challenge_method`.
+    pub code_challenge_method: Option<Cow<'a, str>>,
+    /// Fingerprint of the authorization code (issued or exchanged).
+    pub code_fp: Option<Fingerprint>,
+    /// Fingerprint of the refresh token presented (or issued).
+    pub refresh_token_fp: Option<Fingerprint>,
+    /// Fingerprint of an assertion (`client_assertion`, jwt-bearer `assertion`).
+    pub assertion_fp: Option<Fingerprint>,
+    /// BASE64URL(SHA256(code_verifier)) of the verifier sent, to compare with
+    /// the authorize request's `code_challenge`.
+    pub verifier_s256: Option<String>,
+    /// Whether a `code_verifier` was sent at all (`Some(false)`: the request's
+    /// parameters were logged and had none).
+    pub verifier_sent: Option<bool>,
+    /// Claims of the assertion or ID token the line shows.
+    pub jwt: Option<JwtClaims>,
+    /// The server's `Date` header as the client saw it: with `ts` (the
+    /// client's clock) it is a clock sample.
+    pub server_date: Option<DateTime<Utc>>,
+    /// Client IP address.
+    pub ip: Option<Cow<'a, str>>,
+    /// User agent.
+    pub user_agent: Option<Cow<'a, str>>,
+    /// Session id (Keycloak `sessionId`, ...).
+    pub session_id: Option<Cow<'a, str>>,
+    /// User id or name, when the line gives one.
+    pub user: Option<Cow<'a, str>>,
+    /// App lifecycle change (only for [`EventKind::Lifecycle`]).
+    pub lifecycle: Option<Lifecycle>,
+    /// The lines this event was read from, redacted, in file order.
+    pub evidence: Vec<EvidenceLine<'a>>,
+}
+
+impl<'a> Event<'a> {
+    /// An event of `kind` from `format` with every optional field empty.
+    pub fn new(kind: EventKind, format: Format) -> Self {
+        Event {
+            kind,
+            format,
+            server: None,
+            ts: None,
+            request_id: None,
+            client_id: None,
+            grant_type: None,
+            method: None,
+            path: None,
+            status: None,
+            error: None,
+            error_description: None,
+            provider_reason: None,
+            provider_debug: None,
+            provider_code: None,
+            redirect_uri: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            code_fp: None,
+            refresh_token_fp: None,
+            assertion_fp: None,
+            verifier_s256: None,
+            verifier_sent: None,
+            jwt: None,
+            server_date: None,
+            ip: None,
+            user_agent: None,
+            session_id: None,
+            user: None,
+            lifecycle: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// The first evidence line number (0 when there is no evidence).
+    pub fn line(&self) -> u64 {
+        self.evidence.first().map_or(0, |e| e.line)
+    }
+
+    /// Copies every borrowed field so the event outlives its input.
+    pub fn into_owned(self) -> Event<'static> {
+        fn own(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+            c.map(|c| Cow::Owned(c.into_owned()))
+        }
+        Event {
+            kind: self.kind,
+            format: self.format,
+            server: self.server,
+            ts: self.ts,
+            request_id: own(self.request_id),
+            client_id: own(self.client_id),
+            grant_type: own(self.grant_type),
+            method: own(self.method),
+            path: own(self.path),
+            status: self.status,
+            error: own(self.error),
+            error_description: own(self.error_description),
+            provider_reason: own(self.provider_reason),
+            provider_debug: own(self.provider_debug),
+            provider_code: own(self.provider_code),
+            redirect_uri: own(self.redirect_uri),
+            code_challenge: own(self.code_challenge),
+            code_challenge_method: own(self.code_challenge_method),
+            code_fp: self.code_fp,
+            refresh_token_fp: self.refresh_token_fp,
+            assertion_fp: self.assertion_fp,
+            verifier_s256: self.verifier_s256,
+            verifier_sent: self.verifier_sent,
+            jwt: self.jwt,
+            server_date: self.server_date,
+            ip: own(self.ip),
+            user_agent: own(self.user_agent),
+            session_id: own(self.session_id),
+            user: own(self.user),
+            lifecycle: self.lifecycle,
+            evidence: self
+                .evidence
+                .into_iter()
+                .map(|e| EvidenceLine {
+                    line: e.line,
+                    text: Cow::Owned(e.text.into_owned()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every text field, for tests that check no secret survived.
+    pub fn text_fields(&self) -> Vec<&str> {
+        let opts = [
+            &self.request_id,
+            &self.client_id,
+            &self.grant_type,
+            &self.method,
+            &self.path,
+            &self.error,
+            &self.error_description,
+            &self.provider_reason,
+            &self.provider_debug,
+            &self.provider_code,
+            &self.redirect_uri,
+            &self.code_challenge,
+            &self.code_challenge_method,
+            &self.ip,
+            &self.user_agent,
+            &self.session_id,
+            &self.user,
+        ];
+        let mut out: Vec<&str> = opts.iter().filter_map(|o| o.as_deref()).collect();
+        out.extend(self.verifier_s256.as_deref());
+        if let Some(j) = &self.jwt {
+            out.extend(j.iss.as_deref());
+            out.extend(j.aud.as_deref());
+            out.extend(j.jti.as_deref());
+        }
+        out.extend(self.evidence.iter().map(|e| e.text.as_ref()));
+        out
+    }
+}
