@@ -1,1 +1,201 @@
-fn main() {}
+//! The `grantwatch` command line: parses arguments, runs a command, maps
+//! errors to exit codes (2 for bad usage or unreadable input, with one line
+//! on stderr).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use grantwatch::commands::{self, AnalyzeOptions};
+use grantwatch::report;
+use grantwatch_parsers::{Context, Format, Redactor};
+
+/// Tells why OAuth 2.0 / OpenID Connect token requests fail, from the logs of
+/// the authorization server and its clients.
+#[derive(Parser, Debug)]
+#[command(name = "grantwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read files or folders once and print one diagnosis per failed token request.
+    Analyze {
+        /// Print JSON Lines, one object per failure, in time order.
+        #[arg(long)]
+        json: bool,
+        /// Keep the results in this SQLite database (default: in memory).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Read every file as this format instead of detecting it.
+        #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+        format: Option<Format>,
+        /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
+        #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+        timezone: Option<chrono::FixedOffset>,
+        /// Year of timestamps that carry none (logcat).
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        /// Date of timestamps that carry only a time (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        /// Key of the secret fingerprints (or GRANTWATCH_FINGERPRINT_KEY).
+        #[arg(
+            long,
+            value_name = "KEY",
+            env = "GRANTWATCH_FINGERPRINT_KEY",
+            hide_env_values = true
+        )]
+        fingerprint_key: Option<String>,
+        /// Log files or folders (read recursively; *.gz is decompressed).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Tell the whole story of one request id across every log in a database.
+    Lookup {
+        /// The database written by `analyze --db` or `watch`.
+        #[arg(long, value_name = "PATH", default_value = "grantwatch.db")]
+        db: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The request id.
+        request_id: String,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown format {s:?}; one of: {}",
+            grantwatch_parsers::CONCRETE_FORMATS
+                .iter()
+                .map(|f| f.as_str())
+                .chain(["mixed"])
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return chrono::FixedOffset::east_opt(0).ok_or_else(|| "bad offset".into());
+    }
+    let probe = format!("2000-01-01T00:00:00{s}");
+    chrono::DateTime::parse_from_rfc3339(&probe)
+        .map(|d| *d.offset())
+        .map_err(|_| format!("bad time-zone offset {s:?}: write it like +09:00 or -05:30"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("grantwatch: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Analyze {
+            json,
+            db,
+            format,
+            timezone,
+            year,
+            date,
+            fingerprint_key,
+            paths,
+        } => {
+            let mut context = Context {
+                assumed_year: year,
+                assumed_date: date,
+                ..Context::default()
+            };
+            if let Some(tz) = timezone {
+                context.assumed_offset = tz;
+            }
+            if let Some(key) = fingerprint_key {
+                context.redactor = Redactor::new(key.as_bytes());
+            }
+            let opts = AnalyzeOptions {
+                paths,
+                db,
+                format,
+                context,
+                ..AnalyzeOptions::default()
+            };
+            let bar = progress_bar();
+            let analysis = commands::analyze(
+                &opts,
+                &mut |total| {
+                    if let Some(b) = &bar {
+                        b.set_length(total);
+                    }
+                },
+                &mut |n| {
+                    if let Some(b) = &bar {
+                        b.inc(n);
+                    }
+                },
+            )?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            if json {
+                report::json_lines(&mut out, &analysis.failures)?;
+            } else {
+                report::text(&mut out, &analysis)?;
+            }
+        }
+        Command::Lookup {
+            db,
+            json,
+            request_id,
+        } => {
+            let store = commands::open_existing(&db)?;
+            let story = commands::request_story(&store, &request_id)
+                .with_context(|| format!("looking up {request_id}"))?;
+            if story.events.is_empty() && story.failures.is_empty() {
+                eprintln!(
+                    "grantwatch: nothing in {} mentions request id {request_id:?}",
+                    db.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            if json {
+                serde_json::to_writer_pretty(&mut out, &story)?;
+                writeln!(out)?;
+            } else {
+                report::story(&mut out, &story)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

@@ -1,0 +1,339 @@
+//! Correlation: which events are one failed token request, and how far each
+//! client's clock is from the server's.
+//!
+//! A failure is one failed token request however many logs saw it. Its
+//! events are joined by request id first (the server's request log and the
+//! client's `x-request-id` header), then by time: a client error with no
+//! request id joins the one server failure within a few seconds of it (after
+//! correcting the client's clock), and a server's warning line (Keycloak's
+//! `OAuth2CodeParser`, Spring's provider messages) joins the server's failed
+//! token response next to it.
+//!
+//! Clock offsets are estimated per client source from paired observations:
+//! the client's time of a response against the server's `Date` header, and
+//! the client's time of a request against the server's time of the same
+//! request id. The median of the samples is the offset; an offset close to a
+//! whole number of half hours is reported as a time-zone mistake, not drift.
+
+use std::collections::HashMap;
+
+use rusqlite::params;
+
+use crate::store::{EventRow, Result, Store};
+
+/// How far a source's clock is from the server's (client minus server).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClockEstimate {
+    /// Median offset in milliseconds.
+    pub offset_ms: i64,
+    /// Number of paired observations.
+    pub samples: usize,
+    /// What the offset looks like (drift or a time-zone mistake).
+    pub note: String,
+}
+
+/// The estimated clock offsets, by source id.
+pub type Clocks = HashMap<i64, ClockEstimate>;
+
+/// How close (ms) a client's error must be to a server failure to be joined
+/// to it by time alone.
+const JOIN_WINDOW_MS: i64 = 3_000;
+/// How close a server warning must be to the failed token response it explains.
+const PROVIDER_WINDOW_MS: i64 = 2_000;
+
+/// Estimates every client source's clock offset and stores it on the source.
+pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
+    let mut samples: HashMap<i64, Vec<i64>> = HashMap::new();
+    {
+        // The Date header has whole seconds: the server's clock was somewhere
+        // in [date, date + 1 s), so compare with the middle of that second.
+        let mut stmt = store.conn().prepare_cached(
+            "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
+             WHERE server_date_ms IS NOT NULL AND ts_ms IS NOT NULL",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (source, delta) = row?;
+            samples.entry(source).or_default().push(delta);
+        }
+        let mut stmt = store.conn().prepare_cached(
+            "SELECT c.source_id, c.ts_ms - s.ts_ms FROM events c
+             JOIN events s ON s.request_id = c.request_id AND s.source_id != c.source_id
+             WHERE c.format IN ('logcat', 'ios-console') AND s.format NOT IN ('logcat', 'ios-console', 'json-lines')
+               AND c.ts_ms IS NOT NULL AND s.ts_ms IS NOT NULL AND c.server_date_ms IS NULL",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (source, delta) = row?;
+            samples.entry(source).or_default().push(delta);
+        }
+    }
+    let mut clocks = Clocks::new();
+    for (source, mut deltas) in samples {
+        deltas.sort_unstable();
+        let offset_ms = deltas[deltas.len() / 2];
+        let note = describe_offset(offset_ms);
+        store.conn().execute(
+            "UPDATE sources SET clock_offset_ms = ?2, clock_note = ?3 WHERE id = ?1",
+            params![source, offset_ms, note],
+        )?;
+        clocks.insert(
+            source,
+            ClockEstimate {
+                offset_ms,
+                samples: deltas.len(),
+                note,
+            },
+        );
+    }
+    Ok(clocks)
+}
+
+/// Says whether an offset looks like drift or like a wrong time zone.
+pub fn describe_offset(offset_ms: i64) -> String {
+    let secs = offset_ms / 1000;
+    let half_hours = (secs as f64 / 1800.0).round() as i64;
+    let residue = (secs - half_hours * 1800).abs();
+    if half_hours != 0 && residue <= 90 {
+        let minutes = half_hours * 30;
+        format!(
+            "{} off by {:+03}:{:02}: a time-zone mistake (the zone assumed for this log is wrong), not drift",
+            human_duration(offset_ms),
+            minutes / 60,
+            (minutes % 60).abs()
+        )
+    } else if secs.abs() < 2 {
+        "in sync with the server (within 2 s)".to_owned()
+    } else {
+        format!(
+            "{} {} the server: clock drift",
+            human_duration(offset_ms),
+            if offset_ms > 0 { "ahead of" } else { "behind" }
+        )
+    }
+}
+
+/// `9 min 12 s`, `3.4 s`, `250 ms`.
+pub fn human_duration(ms: i64) -> String {
+    let a = ms.unsigned_abs();
+    if a < 1_000 {
+        format!("{a} ms")
+    } else if a < 60_000 {
+        format!("{:.1} s", a as f64 / 1000.0)
+    } else if a < 3_600_000 {
+        format!("{} min {} s", a / 60_000, (a % 60_000) / 1000)
+    } else if a < 172_800_000 {
+        format!("{} h {} min", a / 3_600_000, (a % 3_600_000) / 60_000)
+    } else {
+        format!("{} days", a / 86_400_000)
+    }
+}
+
+/// The events of one failure.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The event that stands for the failure: the server's record when there
+    /// is one, else the client's.
+    pub primary: EventRow,
+    /// The other records of the same failure (client errors, server warnings).
+    pub merged: Vec<EventRow>,
+}
+
+/// Whether an event records a failed token request (or a server's warning
+/// about one).
+pub fn is_failure_event(e: &EventRow) -> bool {
+    let failed = e.status.is_some_and(|s| s >= 400) || e.error.is_some();
+    match e.kind.as_str() {
+        "token_response" => {
+            failed || e.provider_code.is_some() && e.status.is_none_or(|s| s >= 400)
+        }
+        "client_error" => true,
+        "provider_event" => {
+            e.provider_reason.is_some() || e.error.is_some() || e.provider_code.is_some()
+        }
+        _ => false,
+    }
+}
+
+/// The server time of an event: its own time for server logs, corrected by
+/// the source's estimated offset for client logs.
+pub fn server_time(e: &EventRow, clocks: &Clocks) -> Option<i64> {
+    let ts = e.ts_ms?;
+    match clocks.get(&e.source_id) {
+        Some(c) if e.is_client_side() => Some(ts - c.offset_ms),
+        _ => Some(ts),
+    }
+}
+
+/// Builds the group of `event`: the same failure as seen by every log.
+pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> {
+    let primary = anchor(store, event, clocks)?.unwrap_or_else(|| event.clone());
+    let mut merged: Vec<EventRow> = Vec::new();
+    let push = |e: EventRow, merged: &mut Vec<EventRow>| {
+        if e.id != primary.id && !merged.iter().any(|m| m.id == e.id) {
+            merged.push(e);
+        }
+    };
+    if let Some(rid) = &primary.request_id {
+        for e in store.events_by_request(rid)? {
+            if is_failure_event(&e) {
+                push(e, &mut merged);
+            }
+        }
+    }
+    if !primary.is_client_side() {
+        for e in nearby(store, &primary, &["provider_event", "client_error"], clocks)? {
+            let joins = match e.kind.as_str() {
+                "provider_event" => same_server(&e, &primary) && compatible_client(&e, &primary),
+                _ => e.request_id.is_none() && client_error_joins(store, &e, &primary, clocks)?,
+            };
+            if joins && is_failure_event(&e) {
+                push(e, &mut merged);
+            }
+        }
+    }
+    if event.id != primary.id {
+        push(event.clone(), &mut merged);
+    }
+    Ok(Group { primary, merged })
+}
+
+/// The server's failed token response that `event` belongs to, if another
+/// event should stand for the failure.
+fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<EventRow>> {
+    if event.kind == "token_response" && !event.is_client_side() {
+        return Ok(None);
+    }
+    if let Some(rid) = &event.request_id {
+        let found = store
+            .events_by_request(rid)?
+            .into_iter()
+            .find(|e| e.kind == "token_response" && !e.is_client_side() && is_failure_event(e));
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let candidates: Vec<EventRow> = nearby(store, event, &["token_response"], clocks)?
+        .into_iter()
+        .filter(|e| !e.is_client_side() && is_failure_event(e))
+        .collect();
+    let fitting: Vec<EventRow> = if event.kind == "provider_event" {
+        candidates
+            .into_iter()
+            .filter(|e| same_server(event, e) && compatible_client(event, e))
+            .collect()
+    } else if event.request_id.is_none() {
+        let mut out = Vec::new();
+        for c in candidates {
+            if client_error_joins(store, event, &c, clocks)? {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        Vec::new()
+    };
+    // Only an unambiguous match joins by time.
+    Ok(if fitting.len() == 1 {
+        fitting.into_iter().next()
+    } else {
+        None
+    })
+}
+
+fn nearby(store: &Store, e: &EventRow, kinds: &[&str], clocks: &Clocks) -> Result<Vec<EventRow>> {
+    let Some(t) = server_time(e, clocks) else {
+        return Ok(Vec::new());
+    };
+    let window = if e.kind == "provider_event" || kinds == ["provider_event", "client_error"] {
+        JOIN_WINDOW_MS.max(PROVIDER_WINDOW_MS)
+    } else {
+        JOIN_WINDOW_MS
+    };
+    // Client times are shifted by their offset: widen the raw window by the
+    // largest offset so the SQL range does not cut them off.
+    let widest = clocks
+        .values()
+        .map(|c| c.offset_ms.abs())
+        .max()
+        .unwrap_or(0);
+    let rows = store.events_between(kinds, t - window - widest, t + window + widest)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            r.id != e.id
+                && server_time(r, clocks).is_some_and(|rt| {
+                    let limit = if r.kind == "provider_event" || e.kind == "provider_event" {
+                        PROVIDER_WINDOW_MS
+                    } else {
+                        JOIN_WINDOW_MS
+                    };
+                    (rt - t).abs() <= limit
+                })
+        })
+        .collect())
+}
+
+fn same_server(a: &EventRow, b: &EventRow) -> bool {
+    a.source_id == b.source_id || (a.server.is_some() && a.server == b.server)
+}
+
+fn compatible_client(a: &EventRow, b: &EventRow) -> bool {
+    match (&a.client_id, &b.client_id) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+/// Whether a client error with no request id is the client's view of the
+/// server failure `server`: client ids and statuses agree where both are
+/// known, and the server failure has no client record of its own yet.
+fn client_error_joins(
+    store: &Store,
+    client: &EventRow,
+    server: &EventRow,
+    clocks: &Clocks,
+) -> Result<bool> {
+    if !client.is_client_side() || server.is_client_side() {
+        return Ok(false);
+    }
+    if !compatible_client(client, server) {
+        return Ok(false);
+    }
+    if let (Some(a), Some(b)) = (client.status, server.status)
+        && a != b
+    {
+        return Ok(false);
+    }
+    if let Some(rid) = &server.request_id {
+        // The server failure already has a client record with its request id.
+        let has_client = store
+            .events_by_request(rid)?
+            .iter()
+            .any(|e| e.is_client_side() && is_failure_event(e));
+        if has_client {
+            return Ok(false);
+        }
+    }
+    let _ = clocks;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_hour_offsets_read_as_time_zone_mistakes() {
+        assert!(describe_offset(3_600_000 + 20_000).contains("time-zone"));
+        assert!(describe_offset(-19_800_000).contains("-05:30"));
+        assert!(describe_offset(540_000).contains("drift"));
+        assert!(describe_offset(800).contains("in sync"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(250), "250 ms");
+        assert_eq!(human_duration(3_400), "3.4 s");
+        assert_eq!(human_duration(552_000), "9 min 12 s");
+        assert_eq!(human_duration(-840_000), "14 min 0 s");
+    }
+}

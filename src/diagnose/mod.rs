@@ -1,0 +1,352 @@
+//! Diagnosis: from a failure's case to one cause, a confidence, the other
+//! candidates, a summary with the actual values, the fix, the evidence lines
+//! and, when unsure, what log would settle it.
+//!
+//! Two sources of findings, combined per cause: the providers' own words
+//! ([`phrases`]) and the inference rules over the request logs ([`rules`]).
+//! When both point at the same cause the finding is certain. The highest
+//! confidence wins, ties going to the cause the server checks first; every
+//! other finding is kept as a candidate. Never a confident wrong answer: a
+//! cause backed only by an ambiguous phrase or a weak link stays medium or
+//! low, with `missing` saying what would settle it.
+
+pub mod case;
+pub mod cause;
+pub mod phrases;
+pub mod rules;
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::DiagnoseSettings;
+use crate::correlate::{self, is_failure_event};
+use crate::store::failures::{Candidate, Evidence, format_ts};
+use crate::store::{EventRow, FailureRecord, Result, Store};
+use case::Case;
+use cause::{Cause, Confidence};
+use rules::{Finding, RULES};
+
+/// The decision for one case.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    /// The cause.
+    pub cause: Cause,
+    /// How sure.
+    pub confidence: Confidence,
+    /// One sentence with the values.
+    pub summary: String,
+    /// The fix.
+    pub fix: String,
+    /// Other causes still possible, with why.
+    pub candidates: Vec<Candidate>,
+    /// What would settle it.
+    pub missing: Option<String>,
+    /// Events beyond the failure's own that the summary cites.
+    pub supporting: Vec<i64>,
+}
+
+/// What a cause means, in a few words (DESIGN.md's table).
+pub fn meaning(cause: Cause) -> &'static str {
+    match cause {
+        Cause::ClockSkew => "a clock is off, so a JWT's time check failed",
+        Cause::CodeExpired => "the authorization code was exchanged after its lifetime",
+        Cause::CodeReused => "the authorization code was exchanged a second time",
+        Cause::RedirectUriMismatch => {
+            "the token request's redirect_uri differs from the authorize request's"
+        }
+        Cause::PkceVerifierMismatch => "the code_verifier does not hash to the code_challenge",
+        Cause::PkceMissing => "a code_verifier was required but not sent",
+        Cause::ClientMismatch => "the grant was issued to another client",
+        Cause::InvalidClientCredentials => "client authentication failed",
+        Cause::RefreshTokenExpired => "the refresh token's lifetime or idle time passed",
+        Cause::RefreshTokenRevoked => "the refresh token was revoked",
+        Cause::RefreshTokenReused => "an already rotated refresh token was used again",
+        Cause::SessionTerminated => "the IdP session behind the grant ended",
+        Cause::GrantTypeNotAllowed => "the client may not use this grant type",
+        Cause::InvalidResourceOwnerCredentials => "the username or password was wrong",
+        Cause::UserOrConsentRevoked => "the user was disabled or deleted, or withdrew consent",
+        Cause::InteractionRequired => "policy demands a fresh interactive login",
+        Cause::ScopeInvalid => "the requested scope is not granted or not allowed",
+        Cause::BindingMismatch => "a DPoP or mTLS binding check failed",
+        Cause::IssuerOrTenantMismatch => "the grant was issued by another issuer, host or tenant",
+        Cause::MalformedGrant => "the grant is garbled, truncated, or unknown to the server",
+        Cause::Unknown => "nothing in the logs points to a cause",
+    }
+}
+
+/// Findings from the providers' own words in the failure's events.
+fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
+    let mut found: BTreeMap<Cause, Finding> = BTreeMap::new();
+    for e in case.own_events() {
+        let fields = [
+            &e.provider_code,
+            &e.provider_reason,
+            &e.provider_debug,
+            &e.error_description,
+            &e.error,
+        ];
+        for value in fields.into_iter().flatten() {
+            for ph in phrases::PHRASES
+                .iter()
+                .filter(|ph| phrases::matches(ph, value))
+            {
+                let better = found
+                    .get(&ph.cause)
+                    .is_none_or(|f| f.confidence < ph.confidence);
+                if better {
+                    found.insert(
+                        ph.cause,
+                        Finding {
+                            confidence: ph.confidence,
+                            summary: format!(
+                                "{} says \"{}\": {}.",
+                                ph.source,
+                                value,
+                                meaning(ph.cause)
+                            ),
+                            supporting: Vec::new(),
+                            missing: None,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Decides the cause of `case`.
+pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
+    let mut findings = phrase_findings(case);
+    for rule in RULES {
+        let Some(inferred) = rule.infer.and_then(|infer| infer(case, settings)) else {
+            continue;
+        };
+        let combined = match findings.remove(&rule.cause) {
+            // The provider's words and the logs agree: certain, and the
+            // summary keeps both.
+            Some(said) => Finding {
+                confidence: Confidence::High,
+                summary: format!("{} {}", inferred.summary, said.summary),
+                missing: None,
+                ..inferred
+            },
+            None => inferred,
+        };
+        findings.insert(rule.cause, combined);
+    }
+    let priority = |c: &Cause| {
+        RULES
+            .iter()
+            .position(|r| r.cause == *c)
+            .unwrap_or(usize::MAX)
+    };
+    let mut ranked: Vec<(Cause, Finding)> = findings.into_iter().collect();
+    ranked.sort_by(|(ca, fa), (cb, fb)| {
+        fb.confidence
+            .cmp(&fa.confidence)
+            .then(priority(ca).cmp(&priority(cb)))
+    });
+    let mut ranked = ranked.into_iter();
+    let Some((cause, top)) = ranked.next() else {
+        return unknown_verdict(case);
+    };
+    let candidates: Vec<Candidate> = ranked
+        .map(|(c, f)| Candidate {
+            cause: c.as_str().into(),
+            why: f.summary,
+        })
+        .collect();
+    let missing = if top.confidence == Confidence::High {
+        None
+    } else {
+        top.missing.clone().or_else(|| Some(missing_log(case)))
+    };
+    Verdict {
+        cause,
+        confidence: top.confidence,
+        summary: top.summary,
+        fix: rules::rule(cause).map_or("", |r| r.fix).to_owned(),
+        candidates,
+        missing,
+        supporting: top.supporting,
+    }
+}
+
+/// Which log would help when the failure's own logs do not settle it.
+fn missing_log(case: &Case) -> String {
+    let has_server = case.own_events().any(|e| !e.is_client_side());
+    let has_client = case.own_events().any(|e| e.is_client_side());
+    if !has_server {
+        "the authorization server's log of this request (its request log or event log at the same time)".into()
+    } else if case.exchange.grant_type.as_deref() == Some("authorization_code")
+        && case.flow.is_none()
+    {
+        "the server's log of the authorize request that issued this code (it is not in the logs read)".into()
+    } else if !has_client {
+        "the client's log around this request (app log with its HTTP requests and lifecycle)".into()
+    } else {
+        "a server log with the specific error (debug level, or the response body)".into()
+    }
+}
+
+fn unknown_verdict(case: &Case) -> Verdict {
+    let grant = case.exchange.grant_type.as_deref();
+    let open: &[Cause] = match grant {
+        Some("authorization_code") => &[
+            Cause::CodeExpired,
+            Cause::CodeReused,
+            Cause::RedirectUriMismatch,
+            Cause::PkceVerifierMismatch,
+            Cause::ClientMismatch,
+            Cause::MalformedGrant,
+        ],
+        Some("refresh_token") => &[
+            Cause::RefreshTokenReused,
+            Cause::RefreshTokenRevoked,
+            Cause::RefreshTokenExpired,
+            Cause::ClientMismatch,
+            Cause::MalformedGrant,
+        ],
+        _ => &[Cause::MalformedGrant, Cause::InvalidClientCredentials],
+    };
+    let server = case.server.as_deref().unwrap_or("the server");
+    Verdict {
+        cause: Cause::Unknown,
+        confidence: Confidence::Low,
+        summary: format!(
+            "The token request{} failed with {}{}, and nothing in the logs read tells why.",
+            grant.map(|g| format!(" ({g})")).unwrap_or_default(),
+            case.exchange.error.as_deref().unwrap_or("an error"),
+            case.exchange
+                .status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default()
+        ),
+        fix: "Add the missing log named below and analyze again.".into(),
+        candidates: open
+            .iter()
+            .map(|c| Candidate {
+                cause: c.as_str().into(),
+                why: format!("{server} gives the same answer when {}", meaning(*c)),
+            })
+            .collect(),
+        missing: Some(missing_log(case)),
+        supporting: Vec::new(),
+    }
+}
+
+/// A stable id for a failure from its primary event's place.
+pub fn failure_id(primary: &EventRow) -> String {
+    let digest =
+        Sha256::digest(format!("{}:{}:{}", primary.file, primary.line, primary.kind).as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Collects the evidence lines of the failure and the events that support
+/// its verdict, in time order, once each.
+fn evidence(store: &Store, case: &Case, verdict: &Verdict) -> Result<Vec<Evidence>> {
+    let mut ids: Vec<(Option<i64>, i64)> = Vec::new();
+    let mut add = |e: &EventRow| {
+        if !ids.iter().any(|(_, id)| *id == e.id) {
+            ids.push((e.ts_ms, e.id));
+        }
+    };
+    case.own_events().for_each(&mut add);
+    case.request_events.iter().for_each(&mut add);
+    for id in &verdict.supporting {
+        if let Some(e) = store.event(*id)? {
+            add(&e);
+        }
+    }
+    ids.sort();
+    let mut out: Vec<Evidence> = Vec::new();
+    for (ts, id) in ids {
+        for line in store.evidence(id)? {
+            if !out
+                .iter()
+                .any(|o| o.file == line.file && o.line == line.line)
+            {
+                out.push(Evidence {
+                    file: line.file,
+                    line: line.line,
+                    ts: ts.and_then(format_ts),
+                    text: line.text,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the contract record of a diagnosed case.
+pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Result<FailureRecord> {
+    let server_event = case.own_events().find(|e| !e.is_client_side());
+    let status = server_event
+        .and_then(|e| e.status)
+        .or(case.exchange.status)
+        .or_else(|| case.own_events().find_map(|e| e.status));
+    Ok(FailureRecord {
+        id,
+        ts: case.time_ms.and_then(format_ts),
+        server: case.server.clone().unwrap_or_else(|| "unknown".into()),
+        request_id: case.own_events().find_map(|e| e.request_id.clone()),
+        client_id: case.exchange.client_id.clone(),
+        grant_type: case.exchange.grant_type.clone(),
+        error: case.exchange.error.clone().or_else(|| {
+            // Doorkeeper does not log the body; its statuses are unambiguous
+            // only for 401.
+            (status == Some(401) && case.server.as_deref() == Some("doorkeeper"))
+                .then(|| "invalid_client".into())
+        }),
+        http_status: status,
+        cause: verdict.cause.as_str().into(),
+        confidence: verdict.confidence.as_str().into(),
+        candidates: verdict.candidates.clone(),
+        summary: verdict.summary.clone(),
+        fix: verdict.fix.clone(),
+        evidence: evidence(store, case, verdict)?,
+        missing: verdict.missing.clone(),
+    })
+}
+
+/// What a diagnosis run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Failures diagnosed (new or re-diagnosed).
+    pub diagnosed: usize,
+    /// Failures whose cause or confidence changed (or are new).
+    pub changed: usize,
+}
+
+/// Diagnoses every failure among the events stored after event id `after`.
+/// An event that joins a failure already stored (the client's log arriving
+/// after the server's) re-diagnoses that failure.
+pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    let clocks = correlate::estimate_clocks(store)?;
+    let mut stats = RunStats::default();
+    for event in store.failure_candidates(after)? {
+        if !is_failure_event(&event) || store.failure_of_event(event.id)?.is_some() {
+            continue;
+        }
+        let group = correlate::group(store, &event, &clocks)?;
+        let mut existing = None;
+        for member in std::iter::once(&group.primary).chain(&group.merged) {
+            if let Some(id) = store.failure_of_event(member.id)? {
+                existing = Some(id);
+                break;
+            }
+        }
+        let id = existing.unwrap_or_else(|| failure_id(&group.primary));
+        let case = case::gather(store, group, &clocks, settings)?;
+        let verdict = decide(&case, settings);
+        let rec = record(store, &case, &verdict, id)?;
+        let merged: Vec<i64> = case.merged.iter().map(|e| e.id).collect();
+        stats.diagnosed += 1;
+        if store.upsert_failure(&rec, case.primary.id, &merged, case.time_ms)? {
+            stats.changed += 1;
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,24 @@
+//! grantwatch: tells why OAuth 2.0 / OpenID Connect token requests fail, from
+//! the logs of the authorization server and of its clients.
+//!
+//! # Layout
+//! The stages follow the flow of data:
+//! - `grantwatch_parsers` (the `parsers/` crate): lines to redacted events.
+//! - [`ingest`]: files and folders read once (gzip, skipping non-logs).
+//! - [`store`]: SQLite: sources with their offsets, events, evidence,
+//!   failures and the history of their diagnoses.
+//! - [`correlate`]: which events are one failure; client clock offsets.
+//! - [`diagnose`]: the rules, one per cause, and the verdict.
+//! - [`report`]: the text and JSON output of the command line.
+//! - [`commands`]: `analyze` and `lookup`.
+//! - [`config`]: lifetimes and windows of the diagnosis.
+//!
+//! `main.rs` only parses the command line and maps errors to exit codes.
+
+pub mod commands;
+pub mod config;
+pub mod correlate;
+pub mod diagnose;
+pub mod ingest;
+pub mod report;
+pub mod store;

@@ -1,0 +1,161 @@
+//! Printing: the readable `analyze` report (counts by cause, then each
+//! failure with its summary, fix and evidence), the JSON Lines of the
+//! contract, and the `lookup` story.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::commands::{Analysis, RequestStory};
+use crate::store::failures::{FailureRecord, format_ts};
+
+/// How many evidence lines the text report shows per failure.
+const EVIDENCE_SHOWN: usize = 6;
+
+/// Writes one JSON object per failure, in time order.
+pub fn json_lines(out: &mut dyn Write, failures: &[FailureRecord]) -> io::Result<()> {
+    for f in failures {
+        serde_json::to_writer(&mut *out, f)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Writes the readable report.
+pub fn text(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
+    let r = &analysis.read;
+    writeln!(
+        out,
+        "Read {} file{} ({} bytes, {} lines: {} about OAuth, {} unrecognised{}).",
+        r.files,
+        if r.files == 1 { "" } else { "s" },
+        r.bytes,
+        r.lines.parsed + r.lines.skipped + r.lines.unknown,
+        r.lines.parsed,
+        r.lines.unknown,
+        if r.lines_cut > 0 {
+            format!(", {} cut at 1 MiB", r.lines_cut)
+        } else {
+            String::new()
+        }
+    )?;
+    for (path, why) in &r.skipped_files {
+        writeln!(out, "Skipped {}: {why}.", path.display())?;
+    }
+    let failures = &analysis.failures;
+    if failures.is_empty() {
+        writeln!(out, "\nNo failed token requests found.")?;
+        return Ok(());
+    }
+    let mut by_cause: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in failures {
+        *by_cause.entry(f.cause.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = by_cause.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    writeln!(
+        out,
+        "\n{} failed token request{} by cause:",
+        failures.len(),
+        if failures.len() == 1 { "" } else { "s" }
+    )?;
+    for (cause, n) in counts {
+        writeln!(out, "  {n:>6}  {cause}")?;
+    }
+    for f in failures {
+        failure(out, f)?;
+    }
+    Ok(())
+}
+
+/// Writes one failure, readable.
+pub fn failure(out: &mut dyn Write, f: &FailureRecord) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "== {}  {} ({} confidence)  [{}]",
+        f.ts.as_deref().unwrap_or("time unknown"),
+        f.cause,
+        f.confidence,
+        f.id
+    )?;
+    let mut facts = vec![format!("server {}", f.server)];
+    facts.extend(f.client_id.as_ref().map(|c| format!("client {c}")));
+    facts.extend(f.grant_type.as_ref().map(|g| format!("grant {g}")));
+    facts.extend(f.http_status.map(|s| format!("HTTP {s}")));
+    facts.extend(f.error.as_ref().map(|e| format!("error {e}")));
+    facts.extend(f.request_id.as_ref().map(|r| format!("request {r}")));
+    writeln!(out, "   {}", facts.join(", "))?;
+    writeln!(out, "   Why: {}", f.summary)?;
+    writeln!(out, "   Fix: {}", f.fix)?;
+    for c in &f.candidates {
+        writeln!(out, "   Also possible: {} ({})", c.cause, c.why)?;
+    }
+    if let Some(m) = &f.missing {
+        writeln!(out, "   Would settle it: {m}")?;
+    }
+    for e in f.evidence.iter().take(EVIDENCE_SHOWN) {
+        writeln!(out, "   {}:{}  {}", e.file, e.line, truncate(&e.text, 240))?;
+    }
+    if f.evidence.len() > EVIDENCE_SHOWN {
+        writeln!(
+            out,
+            "   ... {} more evidence lines (see --json)",
+            f.evidence.len() - EVIDENCE_SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the story of one request id, readable.
+pub fn story(out: &mut dyn Write, s: &RequestStory) -> io::Result<()> {
+    writeln!(
+        out,
+        "Request {}: {} event{}, {} failure{}.",
+        s.request_id,
+        s.events.len(),
+        if s.events.len() == 1 { "" } else { "s" },
+        s.failures.len(),
+        if s.failures.len() == 1 { "" } else { "s" }
+    )?;
+    writeln!(out, "\nTimeline:")?;
+    for e in &s.events {
+        let ev = &e.event;
+        writeln!(
+            out,
+            "  {}  {} ({}{}){}",
+            ev.ts_ms
+                .and_then(format_ts)
+                .unwrap_or_else(|| "time unknown".into()),
+            ev.kind,
+            ev.format,
+            ev.server
+                .as_ref()
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default(),
+            ev.status.map(|s| format!(" HTTP {s}")).unwrap_or_default()
+        )?;
+        for l in &e.lines {
+            writeln!(
+                out,
+                "      {}:{}  {}",
+                l.file,
+                l.line,
+                truncate(&l.text, 240)
+            )?;
+        }
+    }
+    for f in &s.failures {
+        failure(out, f)?;
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}

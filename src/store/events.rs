@@ -1,0 +1,294 @@
+//! Reading events back: the owned [`EventRow`] and the lookups correlation
+//! and diagnosis need (by request id, code fingerprint, PKCE challenge or
+//! verifier hash, refresh-token fingerprint, client and time window). Every
+//! lookup is served by an index of [`super::schema`].
+
+use rusqlite::{Row, params};
+use serde::Serialize;
+
+use super::{Result, Store};
+
+/// A stored event, owned, with the path of the file it was read from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EventRow {
+    /// Row id.
+    pub id: i64,
+    /// Source row id.
+    pub source_id: i64,
+    /// Path of the source file.
+    pub file: String,
+    /// First line of the event.
+    pub line: u64,
+    /// Event kind (`token_response`, ...).
+    pub kind: String,
+    /// Format that produced it.
+    pub format: String,
+    /// Server kind.
+    pub server: Option<String>,
+    /// UTC time in milliseconds since the epoch.
+    pub ts_ms: Option<i64>,
+    /// How the time was obtained.
+    pub ts_basis: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Grant type.
+    pub grant_type: Option<String>,
+    /// HTTP method.
+    pub method: Option<String>,
+    /// HTTP path.
+    pub path: Option<String>,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// OAuth error.
+    pub error: Option<String>,
+    /// OAuth error description.
+    pub error_description: Option<String>,
+    /// Provider hint or reason.
+    pub provider_reason: Option<String>,
+    /// Provider debug text.
+    pub provider_debug: Option<String>,
+    /// Provider error code.
+    pub provider_code: Option<String>,
+    /// redirect_uri.
+    pub redirect_uri: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// PKCE challenge method.
+    pub code_challenge_method: Option<String>,
+    /// Code fingerprint.
+    pub code_fp: Option<String>,
+    /// Refresh token fingerprint.
+    pub refresh_token_fp: Option<String>,
+    /// Assertion fingerprint.
+    pub assertion_fp: Option<String>,
+    /// S256 of the verifier sent.
+    pub verifier_s256: Option<String>,
+    /// Whether a verifier was sent (when known).
+    pub verifier_sent: Option<bool>,
+    /// JWT iat.
+    pub jwt_iat: Option<i64>,
+    /// JWT exp.
+    pub jwt_exp: Option<i64>,
+    /// JWT nbf.
+    pub jwt_nbf: Option<i64>,
+    /// JWT iss.
+    pub jwt_iss: Option<String>,
+    /// Server `Date` header seen by the client, ms.
+    pub server_date_ms: Option<i64>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Session id.
+    pub session_id: Option<String>,
+    /// User.
+    pub user_name: Option<String>,
+    /// Lifecycle change.
+    pub lifecycle: Option<String>,
+}
+
+const COLUMNS: &str = "e.id, e.source_id, s.path, e.line, e.kind, e.format, e.server, e.ts_ms,
+    e.ts_basis, e.request_id, e.client_id, e.grant_type, e.method, e.path, e.status, e.error,
+    e.error_description, e.provider_reason, e.provider_debug, e.provider_code, e.redirect_uri,
+    e.code_challenge, e.code_challenge_method, e.code_fp, e.refresh_token_fp, e.assertion_fp,
+    e.verifier_s256, e.verifier_sent, e.jwt_iat, e.jwt_exp, e.jwt_nbf, e.jwt_iss,
+    e.server_date_ms, e.ip, e.user_agent, e.session_id, e.user_name, e.lifecycle";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: r.get(0)?,
+        source_id: r.get(1)?,
+        file: r.get(2)?,
+        line: r.get::<_, i64>(3)? as u64,
+        kind: r.get(4)?,
+        format: r.get(5)?,
+        server: r.get(6)?,
+        ts_ms: r.get(7)?,
+        ts_basis: r.get(8)?,
+        request_id: r.get(9)?,
+        client_id: r.get(10)?,
+        grant_type: r.get(11)?,
+        method: r.get(12)?,
+        path: r.get(13)?,
+        status: r.get(14)?,
+        error: r.get(15)?,
+        error_description: r.get(16)?,
+        provider_reason: r.get(17)?,
+        provider_debug: r.get(18)?,
+        provider_code: r.get(19)?,
+        redirect_uri: r.get(20)?,
+        code_challenge: r.get(21)?,
+        code_challenge_method: r.get(22)?,
+        code_fp: r.get(23)?,
+        refresh_token_fp: r.get(24)?,
+        assertion_fp: r.get(25)?,
+        verifier_s256: r.get(26)?,
+        verifier_sent: r.get(27)?,
+        jwt_iat: r.get(28)?,
+        jwt_exp: r.get(29)?,
+        jwt_nbf: r.get(30)?,
+        jwt_iss: r.get(31)?,
+        server_date_ms: r.get(32)?,
+        ip: r.get(33)?,
+        user_agent: r.get(34)?,
+        session_id: r.get(35)?,
+        user_name: r.get(36)?,
+        lifecycle: r.get(37)?,
+    })
+}
+
+/// One stored evidence line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvidenceRow {
+    /// Source file path.
+    pub file: String,
+    /// Line number.
+    pub line: u64,
+    /// Redacted text.
+    pub text: String,
+}
+
+impl EventRow {
+    /// Whether a client (an app) wrote this event, not the server.
+    pub fn is_client_side(&self) -> bool {
+        self.kind == "client_error" || matches!(self.format.as_str(), "logcat" | "ios-console")
+    }
+}
+
+impl Store {
+    fn query_events(&self, where_sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events e JOIN sources s ON s.id = e.source_id WHERE {where_sql}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(p, from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One event by id.
+    pub fn event(&self, id: i64) -> Result<Option<EventRow>> {
+        Ok(self.query_events("e.id = ?1", [id])?.pop())
+    }
+
+    /// Events with id greater than `after`, in id order, of the kinds that can
+    /// record a failed token request.
+    pub fn failure_candidates(&self, after: i64) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.id > ?1 AND e.kind IN ('token_response', 'client_error', 'provider_event')
+             AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL
+                  OR e.provider_reason IS NOT NULL)
+             ORDER BY e.id",
+            [after],
+        )
+    }
+
+    /// Every event with this request id, in time order.
+    pub fn events_by_request(&self, request_id: &str) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.request_id = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+            [request_id],
+        )
+    }
+
+    /// Every event carrying this code fingerprint, in time order.
+    pub fn events_by_code(&self, code_fp: &str) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.code_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+            [code_fp],
+        )
+    }
+
+    /// Authorize events whose PKCE challenge is `challenge`.
+    pub fn events_by_challenge(&self, challenge: &str) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.code_challenge = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+            [challenge],
+        )
+    }
+
+    /// Token requests that sent a verifier hashing to `s256`.
+    pub fn events_by_verifier(&self, s256: &str) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.verifier_s256 = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+            [s256],
+        )
+    }
+
+    /// Every event carrying this refresh-token fingerprint.
+    pub fn events_by_refresh(&self, fp: &str) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.refresh_token_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+            [fp],
+        )
+    }
+
+    /// Events of `client_id` between two times (inclusive), in time order.
+    pub fn events_for_client(
+        &self,
+        client_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.client_id = ?1 AND e.ts_ms BETWEEN ?2 AND ?3 ORDER BY e.ts_ms, e.id",
+            params![client_id, from_ms, to_ms],
+        )
+    }
+
+    /// Events of the given kinds between two times, in time order.
+    pub fn events_between(
+        &self,
+        kinds: &[&str],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<EventRow>> {
+        let list = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.query_events(
+            &format!("e.kind IN ({list}) AND e.ts_ms BETWEEN ?1 AND ?2 ORDER BY e.ts_ms, e.id"),
+            params![from_ms, to_ms],
+        )
+    }
+
+    /// Events of one source between two line numbers (inclusive).
+    pub fn events_of_source_between_lines(
+        &self,
+        source_id: i64,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 ORDER BY e.line",
+            params![source_id, from as i64, to as i64],
+        )
+    }
+
+    /// The evidence lines of an event, in line order.
+    pub fn evidence(&self, event_id: i64) -> Result<Vec<EvidenceRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.path, v.line, v.text FROM evidence v
+             JOIN events e ON e.id = v.event_id JOIN sources s ON s.id = e.source_id
+             WHERE v.event_id = ?1 ORDER BY v.line",
+        )?;
+        let rows = stmt.query_map([event_id], |r| {
+            Ok(EvidenceRow {
+                file: r.get(0)?,
+                line: r.get::<_, i64>(1)? as u64,
+                text: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The largest event id stored (0 when none).
+    pub fn max_event_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,324 @@
+//! Failures and their diagnoses: the contract object of `analyze --json` and
+//! `/api/failures`, stored and read back.
+//!
+//! A failure is keyed by a stable id derived from its primary event's file and
+//! line, so re-diagnosing it (when later lines bring more evidence) updates the
+//! same row, and every change of cause or confidence is appended to
+//! `diagnosis_history`.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store};
+
+/// Another cause the evidence leaves open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Cause id.
+    pub cause: String,
+    /// Why it is still possible.
+    pub why: String,
+}
+
+/// One line of evidence for a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Source file.
+    pub file: String,
+    /// Line number.
+    pub line: u64,
+    /// Time of the event the line belongs to (RFC 3339, UTC, ms), if known.
+    pub ts: Option<String>,
+    /// The redacted line.
+    pub text: String,
+}
+
+/// A diagnosed failed token request: the JSON object of the contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    /// Stable id.
+    pub id: String,
+    /// Time of the failure, RFC 3339 UTC with milliseconds.
+    pub ts: Option<String>,
+    /// Authorization server kind, or `unknown`.
+    pub server: String,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Grant type.
+    pub grant_type: Option<String>,
+    /// OAuth error.
+    pub error: Option<String>,
+    /// HTTP status.
+    pub http_status: Option<u16>,
+    /// Root cause id.
+    pub cause: String,
+    /// `high`, `medium` or `low`.
+    pub confidence: String,
+    /// Other causes still possible.
+    pub candidates: Vec<Candidate>,
+    /// One sentence a person can act on.
+    pub summary: String,
+    /// What to change.
+    pub fix: String,
+    /// Evidence lines across sources, in time order.
+    pub evidence: Vec<Evidence>,
+    /// Which log would settle it (only when confidence is not high).
+    pub missing: Option<String>,
+}
+
+/// Filters of the failure list (all optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailureFilter {
+    /// Only this cause.
+    pub cause: Option<String>,
+    /// Only this client id.
+    pub client: Option<String>,
+    /// Only this server kind.
+    pub server: Option<String>,
+    /// Only failures at or after this time (ms).
+    pub since_ms: Option<i64>,
+    /// Only failures before this time (ms).
+    pub until_ms: Option<i64>,
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC with milliseconds.
+pub fn format_ts(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// RFC 3339 (or a bare date) to milliseconds since the epoch.
+pub fn parse_ts(text: &str) -> Option<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(d.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp_millis())
+}
+
+const COLUMNS: &str = "id, ts_ms, server, request_id, client_id, grant_type, error, http_status,
+    cause, confidence, candidates, summary, fix, evidence, missing";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(FailureRecord, String, String)> {
+    let ts_ms: Option<i64> = r.get(1)?;
+    Ok((
+        FailureRecord {
+            id: r.get(0)?,
+            ts: ts_ms.and_then(format_ts),
+            server: r
+                .get::<_, Option<String>>(2)?
+                .unwrap_or_else(|| "unknown".into()),
+            request_id: r.get(3)?,
+            client_id: r.get(4)?,
+            grant_type: r.get(5)?,
+            error: r.get(6)?,
+            http_status: r.get(7)?,
+            cause: r.get(8)?,
+            confidence: r.get(9)?,
+            candidates: Vec::new(),
+            summary: r.get(11)?,
+            fix: r.get(12)?,
+            evidence: Vec::new(),
+            missing: r.get(14)?,
+        },
+        r.get(10)?,
+        r.get(13)?,
+    ))
+}
+
+fn finish(row: (FailureRecord, String, String)) -> Result<FailureRecord> {
+    let (mut rec, candidates, evidence) = row;
+    rec.candidates = serde_json::from_str(&candidates)?;
+    rec.evidence = serde_json::from_str(&evidence)?;
+    Ok(rec)
+}
+
+fn filter_sql(f: &FailureFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut clauses = vec!["1 = 1".to_owned()];
+    let mut values = Vec::new();
+    let mut add = |clause: &str, v: Value| {
+        values.push(v);
+        clauses.push(clause.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(c) = &f.cause {
+        add("cause = ?", Value::Text(c.clone()));
+    }
+    if let Some(c) = &f.client {
+        add("client_id = ?", Value::Text(c.clone()));
+    }
+    if let Some(s) = &f.server {
+        add("coalesce(server, 'unknown') = ?", Value::Text(s.clone()));
+    }
+    if let Some(t) = f.since_ms {
+        add("ts_ms >= ?", Value::Integer(t));
+    }
+    if let Some(t) = f.until_ms {
+        add("ts_ms < ?", Value::Integer(t));
+    }
+    (clauses.join(" AND "), values)
+}
+
+impl Store {
+    /// Stores or updates a failure, its primary event and the other events
+    /// merged into it. A change of cause or confidence is kept in
+    /// `diagnosis_history`. Returns whether the diagnosis changed.
+    pub fn upsert_failure(
+        &mut self,
+        rec: &FailureRecord,
+        primary_event: i64,
+        merged_events: &[i64],
+        ts_ms: Option<i64>,
+    ) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let previous: Option<(String, String)> = tx
+            .query_row(
+                "SELECT cause, confidence FROM failures WHERE id = ?1",
+                [&rec.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let changed = previous.as_ref() != Some(&(rec.cause.clone(), rec.confidence.clone()));
+        let now = chrono::Utc::now().timestamp_millis();
+        tx.execute(
+            "INSERT INTO failures (id, event_id, ts_ms, server, request_id, client_id, grant_type,
+                error, http_status, cause, confidence, summary, fix, missing, candidates, evidence,
+                diagnosed_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT(id) DO UPDATE SET ts_ms = excluded.ts_ms, server = excluded.server,
+                request_id = excluded.request_id, client_id = excluded.client_id,
+                grant_type = excluded.grant_type, error = excluded.error,
+                http_status = excluded.http_status, cause = excluded.cause,
+                confidence = excluded.confidence, summary = excluded.summary, fix = excluded.fix,
+                missing = excluded.missing, candidates = excluded.candidates,
+                evidence = excluded.evidence, diagnosed_ms = excluded.diagnosed_ms",
+            params![
+                rec.id,
+                primary_event,
+                ts_ms,
+                (rec.server != "unknown").then_some(rec.server.as_str()),
+                rec.request_id,
+                rec.client_id,
+                rec.grant_type,
+                rec.error,
+                rec.http_status,
+                rec.cause,
+                rec.confidence,
+                rec.summary,
+                rec.fix,
+                rec.missing,
+                serde_json::to_string(&rec.candidates)?,
+                serde_json::to_string(&rec.evidence)?,
+                now,
+            ],
+        )?;
+        {
+            let mut link = tx.prepare_cached(
+                "INSERT OR IGNORE INTO failure_events (failure_id, event_id) VALUES (?1, ?2)",
+            )?;
+            for id in std::iter::once(&primary_event).chain(merged_events) {
+                link.execute(params![rec.id, id])?;
+            }
+        }
+        if changed {
+            tx.execute(
+                "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![rec.id, now, rec.cause, rec.confidence],
+            )?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Whether `event_id` is already part of some failure (as primary or
+    /// merged event), and which.
+    pub fn failure_of_event(&self, event_id: i64) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT failure_id FROM failure_events WHERE event_id = ?1 LIMIT 1")?;
+        Ok(stmt.query_row([event_id], |r| r.get(0)).optional()?)
+    }
+
+    /// Failures matching `filter`, newest first, paged; and how many match.
+    pub fn failures(
+        &self,
+        filter: &FailureFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(u64, Vec<FailureRecord>)> {
+        let (where_sql, values) = filter_sql(filter);
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM failures WHERE {where_sql}"),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        let total = total.max(0) as u64;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM failures WHERE {where_sql}
+             ORDER BY ts_ms DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(finish(row?)?);
+        }
+        Ok((total, out))
+    }
+
+    /// Every failure in time order (oldest first), for `analyze`.
+    pub fn failures_in_time_order(&self) -> Result<Vec<FailureRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM failures ORDER BY coalesce(ts_ms, 0), id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(finish(row?)?);
+        }
+        Ok(out)
+    }
+
+    /// One failure by id.
+    pub fn failure(&self, id: &str) -> Result<Option<FailureRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM failures WHERE id = ?1"))?;
+        match stmt.query_row([id], from_row).optional()? {
+            Some(row) => Ok(Some(finish(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Failures whose request id is `request_id`, or that merged an event of
+    /// that request id.
+    pub fn failures_for_request(&self, request_id: &str) -> Result<Vec<FailureRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM failures WHERE request_id = ?1 OR id IN (
+                 SELECT fe.failure_id FROM failure_events fe JOIN events e ON e.id = fe.event_id
+                 WHERE e.request_id = ?1)
+             ORDER BY coalesce(ts_ms, 0), id"
+        ))?;
+        let rows = stmt.query_map([request_id], from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(finish(row?)?);
+        }
+        Ok(out)
+    }
+
+    /// How each failure's diagnosis changed over time.
+    pub fn diagnosis_history(&self, id: &str) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT diagnosed_ms, cause, confidence FROM diagnosis_history
+             WHERE failure_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1,0 +1,169 @@
+//! The SQLite store: sources (files and how far they were read), events,
+//! evidence lines, failures and their diagnoses.
+//!
+//! Invariants:
+//! - Events and the file offset they were read up to are written in one
+//!   transaction ([`Store::commit_batch`]): a crash can never record an offset
+//!   for events that were not stored, nor store events twice.
+//! - The schema is versioned with `PRAGMA user_version` (see [`schema`]); a
+//!   database newer than this binary is refused, never modified.
+//! - Every statement is prepared once per connection (`prepare_cached`).
+//!
+//! The schema is documented for users who query it with `sqlite3` in the
+//! README.
+
+pub mod events;
+pub mod failures;
+pub mod schema;
+mod writer;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use events::EventRow;
+pub use failures::{FailureFilter, FailureRecord};
+pub use writer::{BatchProgress, SourceInfo};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column could not be read back.
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database has a version this binary cannot upgrade from.
+    #[error("database schema version {0} cannot be upgraded")]
+    IncompatibleVersion(u32),
+    /// The database was written by a newer grantwatch.
+    #[error("database schema version {0} is newer than this grantwatch (version {VERSION}); upgrade grantwatch", VERSION = schema::VERSION)]
+    NewerThanBinary(u32),
+}
+
+/// Results of the store.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One connection to the database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the database at `path`, in WAL mode.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        let mut store = Store { conn };
+        store.apply_pragmas(true)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A private in-memory database (for `analyze` without `--db`).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store { conn };
+        store.apply_pragmas(false)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database read-only (the web side).
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > schema::VERSION {
+            return Err(Error::NewerThanBinary(version));
+        }
+        Ok(Store { conn })
+    }
+
+    /// The underlying connection, for queries of other modules.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn apply_pragmas(&mut self, on_disk: bool) -> Result<()> {
+        if on_disk {
+            let mode: String =
+                self.conn
+                    .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing_note(&format!("journal_mode is {mode}, not WAL"));
+            }
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Bounded page cache (about 16 MiB) keeps memory flat on big inputs.
+        self.conn.pragma_update(None, "cache_size", -16_000)?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has_tables: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if version > schema::VERSION {
+            return Err(Error::NewerThanBinary(version));
+        }
+        if version == 0 && !has_tables {
+            schema::init(&tx)?;
+        } else {
+            for v in version..schema::VERSION {
+                schema::upgrade_from(&tx, v)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", schema::VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Store-level notes go to stderr only when something is off; the store has
+/// no logger of its own.
+fn tracing_note(note: &str) {
+    eprintln!("grantwatch: note: {note}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_disk_databases_use_wal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("g.db")).expect("open");
+        let mode: String = store
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.db");
+        drop(Store::open(&path).expect("first"));
+        let store = Store::open(&path).expect("second");
+        let v: u32 = store
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("v");
+        assert_eq!(v, schema::VERSION);
+    }
+}

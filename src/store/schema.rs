@@ -1,0 +1,304 @@
+//! The SQLite schema and its migrations, keyed by `PRAGMA user_version`.
+//!
+//! A fresh database gets [`SQL`], the full current schema, in one go. An
+//! older database is upgraded one step at a time by [`upgrade_from`], each
+//! step a `match` arm, inside the same IMMEDIATE transaction; a database newer
+//! than this binary is refused. The test at the bottom upgrades every past
+//! version's frozen schema and checks it ends up identical to a fresh one, so
+//! a migration can never drift from [`SQL`].
+//!
+//! To change the schema: bump [`VERSION`], edit [`SQL`], add an arm to
+//! [`upgrade_from`] for the previous version, and freeze the previous schema in
+//! the tests.
+
+use rusqlite::Transaction;
+
+use super::{Error, Result};
+
+/// The schema version this binary writes.
+pub const VERSION: u32 = 2;
+
+/// The full current schema, for a fresh database.
+pub const SQL: &str = r#"
+CREATE TABLE sources (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL UNIQUE,
+    format        TEXT NOT NULL,
+    dev           INTEGER,
+    inode         INTEGER,
+    head_hash     TEXT,
+    byte_offset   INTEGER NOT NULL DEFAULT 0,
+    line_no       INTEGER NOT NULL DEFAULT 0,
+    lines_parsed  INTEGER NOT NULL DEFAULT 0,
+    lines_skipped INTEGER NOT NULL DEFAULT 0,
+    lines_unknown INTEGER NOT NULL DEFAULT 0,
+    lines_cut     INTEGER NOT NULL DEFAULT 0,
+    clock_offset_ms INTEGER,
+    clock_note    TEXT,
+    updated_ms    INTEGER
+);
+
+CREATE TABLE events (
+    id                    INTEGER PRIMARY KEY,
+    source_id             INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    line                  INTEGER NOT NULL,
+    kind                  TEXT NOT NULL,
+    format                TEXT NOT NULL,
+    server                TEXT,
+    ts_ms                 INTEGER,
+    ts_basis              TEXT,
+    request_id            TEXT,
+    client_id             TEXT,
+    grant_type            TEXT,
+    method                TEXT,
+    path                  TEXT,
+    status                INTEGER,
+    error                 TEXT,
+    error_description     TEXT,
+    provider_reason       TEXT,
+    provider_debug        TEXT,
+    provider_code         TEXT,
+    redirect_uri          TEXT,
+    code_challenge        TEXT,
+    code_challenge_method TEXT,
+    code_fp               TEXT,
+    refresh_token_fp      TEXT,
+    assertion_fp          TEXT,
+    verifier_s256         TEXT,
+    verifier_sent         INTEGER,
+    jwt_iat               INTEGER,
+    jwt_exp               INTEGER,
+    jwt_nbf               INTEGER,
+    jwt_iss               TEXT,
+    jwt_aud               TEXT,
+    jwt_jti               TEXT,
+    server_date_ms        INTEGER,
+    ip                    TEXT,
+    user_agent            TEXT,
+    session_id            TEXT,
+    user_name             TEXT,
+    lifecycle             TEXT
+);
+CREATE INDEX events_by_time      ON events(ts_ms);
+CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX events_by_client    ON events(client_id, ts_ms) WHERE client_id IS NOT NULL;
+CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
+CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
+CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
+CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
+CREATE INDEX events_by_source    ON events(source_id, line);
+CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
+
+CREATE TABLE evidence (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    line     INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    PRIMARY KEY (event_id, line)
+) WITHOUT ROWID;
+
+CREATE TABLE failures (
+    id            TEXT PRIMARY KEY,
+    event_id      INTEGER NOT NULL UNIQUE REFERENCES events(id) ON DELETE CASCADE,
+    ts_ms         INTEGER,
+    server        TEXT,
+    request_id    TEXT,
+    client_id     TEXT,
+    grant_type    TEXT,
+    error         TEXT,
+    http_status   INTEGER,
+    cause         TEXT NOT NULL,
+    confidence    TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    fix           TEXT NOT NULL,
+    missing       TEXT,
+    candidates    TEXT NOT NULL,
+    evidence      TEXT NOT NULL,
+    diagnosed_ms  INTEGER NOT NULL
+);
+CREATE INDEX failures_by_time    ON failures(ts_ms);
+CREATE INDEX failures_by_cause   ON failures(cause, ts_ms);
+CREATE INDEX failures_by_client  ON failures(client_id, ts_ms);
+CREATE INDEX failures_by_request ON failures(request_id) WHERE request_id IS NOT NULL;
+
+CREATE TABLE failure_events (
+    failure_id TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
+    event_id   INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    PRIMARY KEY (failure_id, event_id)
+) WITHOUT ROWID;
+CREATE INDEX failure_events_by_event ON failure_events(event_id);
+
+CREATE TABLE diagnosis_history (
+    failure_id   TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
+    diagnosed_ms INTEGER NOT NULL,
+    cause        TEXT NOT NULL,
+    confidence   TEXT NOT NULL
+);
+CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);
+"#;
+
+/// Creates the current schema in an empty database.
+pub fn init(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(SQL)?;
+    Ok(())
+}
+
+/// Upgrades a database from `version` to `version + 1`.
+pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
+    match version {
+        // Version 2 keeps the history of diagnoses (a diagnosis is upgraded
+        // when later lines bring more evidence, and the change is kept) and
+        // counts lines cut for being over the length limit.
+        1 => {
+            tx.execute_batch(
+                "ALTER TABLE sources ADD COLUMN lines_cut INTEGER NOT NULL DEFAULT 0;
+                 CREATE TABLE diagnosis_history (
+                     failure_id   TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
+                     diagnosed_ms INTEGER NOT NULL,
+                     cause        TEXT NOT NULL,
+                     confidence   TEXT NOT NULL
+                 );
+                 CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);",
+            )?;
+            Ok(())
+        }
+        _ => Err(Error::IncompatibleVersion(version)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// The schema as version 1 shipped it. Frozen: never edit.
+    const V1_SCHEMA: &str = r#"
+CREATE TABLE sources (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL UNIQUE,
+    format        TEXT NOT NULL,
+    dev           INTEGER,
+    inode         INTEGER,
+    head_hash     TEXT,
+    byte_offset   INTEGER NOT NULL DEFAULT 0,
+    line_no       INTEGER NOT NULL DEFAULT 0,
+    lines_parsed  INTEGER NOT NULL DEFAULT 0,
+    lines_skipped INTEGER NOT NULL DEFAULT 0,
+    lines_unknown INTEGER NOT NULL DEFAULT 0,
+    clock_offset_ms INTEGER,
+    clock_note    TEXT,
+    updated_ms    INTEGER
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    line INTEGER NOT NULL, kind TEXT NOT NULL, format TEXT NOT NULL, server TEXT, ts_ms INTEGER,
+    ts_basis TEXT, request_id TEXT, client_id TEXT, grant_type TEXT, method TEXT, path TEXT,
+    status INTEGER, error TEXT, error_description TEXT, provider_reason TEXT, provider_debug TEXT,
+    provider_code TEXT, redirect_uri TEXT, code_challenge TEXT, code_challenge_method TEXT,
+    code_fp TEXT, refresh_token_fp TEXT, assertion_fp TEXT, verifier_s256 TEXT,
+    verifier_sent INTEGER, jwt_iat INTEGER, jwt_exp INTEGER, jwt_nbf INTEGER, jwt_iss TEXT,
+    jwt_aud TEXT, jwt_jti TEXT, server_date_ms INTEGER, ip TEXT, user_agent TEXT,
+    session_id TEXT, user_name TEXT, lifecycle TEXT
+);
+CREATE INDEX events_by_time      ON events(ts_ms);
+CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX events_by_client    ON events(client_id, ts_ms) WHERE client_id IS NOT NULL;
+CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
+CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
+CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
+CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
+CREATE INDEX events_by_source    ON events(source_id, line);
+CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
+CREATE TABLE evidence (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    line     INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    PRIMARY KEY (event_id, line)
+) WITHOUT ROWID;
+CREATE TABLE failures (
+    id TEXT PRIMARY KEY, event_id INTEGER NOT NULL UNIQUE REFERENCES events(id) ON DELETE CASCADE,
+    ts_ms INTEGER, server TEXT, request_id TEXT, client_id TEXT, grant_type TEXT, error TEXT,
+    http_status INTEGER, cause TEXT NOT NULL, confidence TEXT NOT NULL, summary TEXT NOT NULL,
+    fix TEXT NOT NULL, missing TEXT, candidates TEXT NOT NULL, evidence TEXT NOT NULL,
+    diagnosed_ms INTEGER NOT NULL
+);
+CREATE INDEX failures_by_time    ON failures(ts_ms);
+CREATE INDEX failures_by_cause   ON failures(cause, ts_ms);
+CREATE INDEX failures_by_client  ON failures(client_id, ts_ms);
+CREATE INDEX failures_by_request ON failures(request_id) WHERE request_id IS NOT NULL;
+CREATE TABLE failure_events (
+    failure_id TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
+    event_id   INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    PRIMARY KEY (failure_id, event_id)
+) WITHOUT ROWID;
+CREATE INDEX failure_events_by_event ON failure_events(event_id);
+PRAGMA user_version = 1;
+"#;
+
+    /// Tables, columns (name and type, in order) and index names: what a
+    /// query can observe of a schema.
+    fn describe(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut tables = conn
+            .prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .expect("prepare");
+        let names: Vec<(String, String)> = tables
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        for (name, kind) in names {
+            out.push(format!("{kind} {name}"));
+            if kind == "table" {
+                let mut cols = conn
+                    .prepare(&format!("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info('{name}') ORDER BY name"))
+                    .expect("prepare");
+                let c: Vec<String> = cols
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  {} {} {} {:?}",
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<String>>(3)?
+                        ))
+                    })
+                    .expect("query")
+                    .collect::<rusqlite::Result<_>>()
+                    .expect("rows");
+                out.extend(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_past_version_upgrades_to_the_fresh_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = dir.path().join("v1.db");
+        let conn = Connection::open(&old).expect("open");
+        conn.execute_batch(V1_SCHEMA).expect("v1 schema");
+        drop(conn);
+        let upgraded = crate::store::Store::open(&old).expect("upgrade");
+        let fresh = crate::store::Store::open(&dir.path().join("fresh.db")).expect("fresh");
+        assert_eq!(describe(upgraded.conn()), describe(fresh.conn()));
+        let version: u32 = upgraded
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, VERSION);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("CREATE TABLE x(a); PRAGMA user_version = 99;")
+            .expect("future");
+        drop(conn);
+        match crate::store::Store::open(&path) {
+            Err(Error::NewerThanBinary(99)) => {}
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}
