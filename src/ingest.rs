@@ -97,7 +97,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Why a file is not a log, from its first bytes.
+/// Why a file is not a log, from its first bytes (`None`: it is one).
 pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
     if head.is_empty() {
         return None;
@@ -110,13 +110,22 @@ pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
     if nul > 0 || control * 20 > head.len() {
         return Some("binary data");
     }
-    let text = String::from_utf8_lossy(head);
-    let trimmed = text.trim_start();
-    // A pretty-printed JSON document: its first line is a lone bracket, or
-    // the whole sniff is one JSON value spread over many lines.
-    let first = trimmed.lines().next().unwrap_or("").trim();
-    if first == "{" || first == "[" || (trimmed.starts_with('[') && !first.ends_with(']')) {
-        return Some("a JSON document, not JSON lines");
+    // A JSON document (pretty-printed, or one big array) rather than JSON
+    // lines: its first value does not end on its first line.
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    if matches!(head[start], b'{' | b'[') {
+        let first_line_end =
+            memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |p| start + p);
+        let mut values =
+            serde_json::Deserializer::from_slice(&head[start..]).into_iter::<serde_json::Value>();
+        let document = match values.next() {
+            Some(Ok(_)) => start + values.byte_offset() > first_line_end,
+            Some(Err(e)) => e.is_eof(),
+            None => false,
+        };
+        if document {
+            return Some("a JSON document, not JSON lines");
+        }
     }
     None
 }
@@ -370,5 +379,23 @@ impl<R: Read> LineReader<R> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_json_lines_documents_and_binary_are_told_apart() {
+        assert_eq!(
+            not_a_log(b"[0e1d7c2a-77b0] Started POST \"/oauth/token\"\n"),
+            None
+        );
+        assert_eq!(not_a_log(b"{\"a\":1}\n{\"a\":2}\n"), None);
+        assert!(not_a_log(b"{\n  \"a\": 1\n}\n").is_some());
+        assert!(not_a_log(b"[\n {\"a\": 1},\n {\"a\": 2}\n]").is_some());
+        assert!(not_a_log(b"[{\"a\": 1},\n{\"a\": 2}").is_some());
+        assert!(not_a_log(b"\x7fELF\x02\x01\x01\x00\x00\x00").is_some());
     }
 }

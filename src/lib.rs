@@ -12,6 +12,8 @@
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis.
+//! - [`generate`]: realistic logs with known causes, for benchmarks and the
+//!   accuracy test (`grantwatch-gen`).
 //!
 //! `main.rs` only parses the command line and maps errors to exit codes.
 
@@ -19,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod correlate;
 pub mod diagnose;
+pub mod generate;
 pub mod ingest;
 pub mod report;
 pub mod store;

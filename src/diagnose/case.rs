@@ -59,6 +59,8 @@ pub struct Exchange {
     pub status: Option<u16>,
     /// OAuth error.
     pub error: Option<String>,
+    /// The client's IP address, as the server saw it.
+    pub ip: Option<String>,
 }
 
 /// Everything known about one failure.
@@ -126,6 +128,9 @@ fn merge_exchange(events: &[&EventRow]) -> Exchange {
                 .flatten()
         }),
         error: first(events, |e| e.error.clone()),
+        ip: first(events, |e| {
+            (!e.is_client_side()).then(|| e.ip.clone()).flatten()
+        }),
     };
     if x.grant_type.is_none() {
         if x.code_fp.is_some() || x.verifier_s256.is_some() || x.redirect_uri.is_some() {
@@ -254,11 +259,19 @@ fn find_flow(
     // An hour, or several code lifetimes, whichever is longer, so that an
     // expired code's authorize request is still found.
     let reach = (settings.default_code_lifetime_s * 6 * 1000).max(3_600_000);
+    // Many users share a mobile app's client id: prefer the authorize
+    // request from the same address.
     let latest = store
         .events_for_client(client, t - reach, t)?
         .into_iter()
         .filter(is_authorize)
-        .max_by_key(|e| (e.ts_ms, e.kind == "code_issued"));
+        .max_by_key(|e| {
+            (
+                x.ip.is_some() && e.ip == x.ip,
+                e.ts_ms,
+                e.kind == "code_issued",
+            )
+        });
     Ok(latest.map(|a| Flow {
         authorize: a,
         link: FlowLink::ClientAndTime,

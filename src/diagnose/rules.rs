@@ -464,6 +464,9 @@ fn infer_code_expired(case: &Case, settings: &DiagnoseSettings) -> Option<Findin
 }
 
 fn infer_refresh_reused(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    if case.exchange.grant_type.as_deref() != Some("refresh_token") {
+        return None;
+    }
     let t = case.time_ms?;
     let prior = case.earlier.iter().rev().find(|e| {
         e.ts_ms.is_some_and(|p| t - p <= settings.refresh_race_ms)

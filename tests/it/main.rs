@@ -1,2 +1,6 @@
 //! grantwatch's integration tests: one test binary that drives the CLI and
 //! the library end to end over `sample_logs/` and temporary files.
+
+mod accuracy;
+mod cli;
+mod helpers;

@@ -1,0 +1,153 @@
+//! The command line as a user meets it: exit codes and one-line errors,
+//! folders, gzip, files that are not logs, `--db` and `lookup`, and secrets
+//! that never reach the output.
+
+use std::io::Write;
+use std::path::Path;
+
+use grantwatch::generate::{GenOptions, generate};
+
+use crate::helpers::{analyze_json, grantwatch, stderr};
+
+fn generated(
+    dir: &Path,
+    name: &str,
+    seed: u64,
+) -> (std::path::PathBuf, Vec<grantwatch::generate::Expected>) {
+    let path = dir.join(name);
+    let mut file = std::fs::File::create(&path).expect("create");
+    let opts = GenOptions {
+        target_bytes: 300_000,
+        oauth_share: 0.2,
+        failure_share: 0.5,
+        seed,
+        ..GenOptions::default()
+    };
+    let expected = generate(&opts, &mut file).expect("generate");
+    (path, expected)
+}
+
+#[test]
+fn a_bad_flag_is_one_line_on_stderr_and_exit_2() {
+    let out = grantwatch()
+        .args(["analyze", "--no-such-flag", "x"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreadable_path_is_one_line_on_stderr_and_exit_2() {
+    let out = grantwatch()
+        .args(["analyze", "/no/such/dir/production.log"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("/no/such/dir/production.log"), "{err}");
+}
+
+#[test]
+fn gzip_rotated_files_read_like_plain_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (plain, expected) = generated(dir.path(), "production.log", 3);
+    let gz_dir = tempfile::tempdir().expect("tempdir");
+    let gz_path = gz_dir.path().join("production.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz_path).expect("create"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&plain).expect("read"))
+        .expect("write");
+    enc.finish().expect("finish");
+    let a = analyze_json(&[&plain]);
+    let b = analyze_json(&[gz_dir.path()]);
+    assert_eq!(a.len(), expected.len());
+    let causes = |v: &[serde_json::Value]| v.iter().map(|f| f["cause"].clone()).collect::<Vec<_>>();
+    assert_eq!(causes(&a), causes(&b));
+}
+
+#[test]
+fn binary_files_and_json_documents_are_skipped_with_a_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generated(dir.path(), "production.log", 4);
+    std::fs::write(
+        dir.path().join("core.bin"),
+        [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0],
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("config.json"), "{\n  \"a\": 1\n}\n").expect("write");
+    let out = grantwatch()
+        .arg("analyze")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("core.bin: binary data"), "{text}");
+    assert!(text.contains("config.json: a JSON document"), "{text}");
+    assert!(text.contains("failed token requests by cause"), "{text}");
+}
+
+#[test]
+fn analyze_twice_into_one_database_stores_nothing_twice_and_lookup_tells_the_story() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, expected) = generated(dir.path(), "production.log", 5);
+    let db = dir.path().join("g.db");
+    for _ in 0..2 {
+        let out = grantwatch()
+            .args(["analyze", "--json", "--db"])
+            .arg(&db)
+            .arg(&log)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let n = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(n, expected.len());
+    }
+    let target = &expected[0];
+    let out = grantwatch()
+        .args(["lookup", "--json", "--db"])
+        .arg(&db)
+        .arg(&target.request_id)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let story: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(story["request_id"], target.request_id.as_str());
+    assert_eq!(story["failures"][0]["cause"], target.cause);
+    assert!(story["events"].as_array().is_some_and(|e| !e.is_empty()));
+
+    let out = grantwatch()
+        .args(["lookup", "--db"])
+        .arg(&db)
+        .arg("no-such-request")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no-such-request"));
+}
+
+#[test]
+fn no_authorization_code_from_the_log_reaches_the_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, _) = generated(dir.path(), "production.log", 6);
+    let text = std::fs::read_to_string(&log).expect("read");
+    let codes: Vec<&str> = text
+        .split("?code=")
+        .skip(1)
+        .filter_map(|rest| rest.split('&').next())
+        .collect();
+    assert!(!codes.is_empty());
+    let out = grantwatch()
+        .args(["analyze", "--json"])
+        .arg(&log)
+        .output()
+        .expect("run");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    for code in codes {
+        assert!(!printed.contains(code), "code {code} leaked");
+    }
+}
