@@ -50,6 +50,10 @@ pub struct Analysis {
     pub failures: Vec<FailureRecord>,
     /// What was read.
     pub read: ReadStats,
+    /// Time spent reading and parsing.
+    pub read_time: std::time::Duration,
+    /// Time spent correlating and diagnosing.
+    pub diagnose_time: std::time::Duration,
 }
 
 /// Reads every path once, stores the events, diagnoses every failure.
@@ -74,6 +78,7 @@ pub fn analyze(
     };
     let after = store.max_event_id()?;
     let mut read = ReadStats::default();
+    let started = std::time::Instant::now();
     for file in &files {
         ingest::read_file(
             &mut store,
@@ -84,9 +89,15 @@ pub fn analyze(
             on_bytes,
         )?;
     }
+    let read_time = started.elapsed();
     diagnose::run(&mut store, &opts.settings, after)?;
     let failures = store.failures_in_time_order()?;
-    Ok(Analysis { failures, read })
+    Ok(Analysis {
+        failures,
+        read,
+        read_time,
+        diagnose_time: started.elapsed() - read_time,
+    })
 }
 
 /// The whole story of one request id.

@@ -25,7 +25,7 @@ pub fn text(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
     let r = &analysis.read;
     writeln!(
         out,
-        "Read {} file{} ({} bytes, {} lines: {} about OAuth, {} unrecognised{}).",
+        "Read {} file{} ({} bytes, {} lines: {} about OAuth, {} unrecognised{}) in {:.2} s; diagnosed in {:.2} s.",
         r.files,
         if r.files == 1 { "" } else { "s" },
         r.bytes,
@@ -36,7 +36,9 @@ pub fn text(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
             format!(", {} cut at 1 MiB", r.lines_cut)
         } else {
             String::new()
-        }
+        },
+        analysis.read_time.as_secs_f64(),
+        analysis.diagnose_time.as_secs_f64()
     )?;
     for (path, why) in &r.skipped_files {
         writeln!(out, "Skipped {}: {why}.", path.display())?;

@@ -23,6 +23,7 @@ pub mod format;
 pub mod providers;
 pub mod redact;
 
+mod client_records;
 mod hydra;
 mod identityserver;
 mod ios;

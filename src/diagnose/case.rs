@@ -259,19 +259,24 @@ fn find_flow(
     // An hour, or several code lifetimes, whichever is longer, so that an
     // expired code's authorize request is still found.
     let reach = (settings.default_code_lifetime_s * 6 * 1000).max(3_600_000);
-    // Many users share a mobile app's client id: prefer the authorize
-    // request from the same address.
-    let latest = store
-        .events_for_client(client, t - reach, t)?
-        .into_iter()
-        .filter(is_authorize)
-        .max_by_key(|e| {
-            (
-                x.ip.is_some() && e.ip == x.ip,
-                e.ts_ms,
-                e.kind == "code_issued",
-            )
-        });
+    // Many users share a mobile app's client id: prefer the latest authorize
+    // request from the same address, then the client's latest.
+    let window = (t - reach, t);
+    let mut latest = None;
+    for ip in [x.ip.as_deref(), None] {
+        for kind in ["code_issued", "authorize_request"] {
+            latest = store
+                .events_for_client(client, &[kind], ip, window, 1)?
+                .into_iter()
+                .next();
+            if latest.is_some() {
+                break;
+            }
+        }
+        if latest.is_some() || x.ip.is_none() {
+            break;
+        }
+    }
     Ok(latest.map(|a| Flow {
         authorize: a,
         link: FlowLink::ClientAndTime,
@@ -309,7 +314,13 @@ fn earlier_exchanges(store: &Store, case: &Case, t: i64) -> Result<Vec<EventRow>
         && flow.link == FlowLink::ClientAndTime
         && let Some(start) = flow.authorize.ts_ms
     {
-        let rows = store.events_for_client(client, start, t)?;
+        let rows = store.events_for_client(
+            client,
+            &["token_response"],
+            case.exchange.ip.as_deref(),
+            (start, t),
+            50,
+        )?;
         let same_flow: Vec<EventRow> = rows
             .into_iter()
             .filter(|e| e.grant_type.as_deref() == Some("authorization_code"))
@@ -337,7 +348,13 @@ fn earlier_refreshes(
         );
     }
     if let Some(client) = &case.exchange.client_id {
-        for e in store.events_for_client(client, t - settings.refresh_race_ms, t)? {
+        for e in store.events_for_client(
+            client,
+            &["token_response"],
+            None,
+            (t - settings.refresh_race_ms, t),
+            50,
+        )? {
             if is_server_token_response(&e)
                 && e.id != case.primary.id
                 && e.grant_type.as_deref() == Some("refresh_token")
@@ -361,7 +378,13 @@ fn revokes(
         return Ok(Vec::new());
     };
     Ok(store
-        .events_for_client(client, t - settings.revoke_window_s * 1000, t)?
+        .events_for_client(
+            client,
+            &["revoke_request"],
+            None,
+            (t - settings.revoke_window_s * 1000, t),
+            50,
+        )?
         .into_iter()
         .filter(|e| e.kind == "revoke_request" && e.status.is_none_or(|s| s < 400))
         .filter(

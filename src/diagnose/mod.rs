@@ -324,6 +324,20 @@ pub struct RunStats {
 /// An event that joins a failure already stored (the client's log arriving
 /// after the server's) re-diagnoses that failure.
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    // One transaction for the whole run: a commit per failure would cost a
+    // WAL write each.
+    store.conn().execute_batch("BEGIN IMMEDIATE")?;
+    let result = run_in_transaction(store, settings, after);
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    store.conn().execute_batch(end)?;
+    result
+}
+
+fn run_in_transaction(
+    store: &mut Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+) -> Result<RunStats> {
     let clocks = correlate::estimate_clocks(store)?;
     let mut stats = RunStats::default();
     for event in store.failure_candidates(after)? {

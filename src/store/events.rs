@@ -157,6 +157,16 @@ impl EventRow {
     }
 }
 
+/// An SQL list of event kinds. Kinds are the crate's own constants; quotes
+/// are dropped all the same so no text can break out of the list.
+fn kind_list(kinds: &[&str]) -> String {
+    kinds
+        .iter()
+        .map(|k| format!("'{}'", k.replace('\'', "")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl Store {
     fn query_events(&self, where_sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRow>> {
         let sql = format!(
@@ -224,16 +234,30 @@ impl Store {
         )
     }
 
-    /// Events of `client_id` between two times (inclusive), in time order.
+    /// Events of `client_id` and one of `kinds` (and from `ip`, when given)
+    /// between two times (inclusive), newest first, at most `limit`.
     pub fn events_for_client(
         &self,
         client_id: &str,
-        from_ms: i64,
-        to_ms: i64,
+        kinds: &[&str],
+        ip: Option<&str>,
+        (from_ms, to_ms): (i64, i64),
+        limit: u32,
     ) -> Result<Vec<EventRow>> {
+        // Two statements rather than `?4 IS NULL OR ...`, which would make
+        // SQLite re-plan on every binding.
+        let ip_clause = if ip.is_some() {
+            "AND e.ip = ?4"
+        } else {
+            "AND ?4 IS NULL"
+        };
         self.query_events(
-            "e.client_id = ?1 AND e.ts_ms BETWEEN ?2 AND ?3 ORDER BY e.ts_ms, e.id",
-            params![client_id, from_ms, to_ms],
+            &format!(
+                "e.client_id = ?1 AND e.kind IN ({}) AND e.ts_ms BETWEEN ?2 AND ?3 {ip_clause}
+                 ORDER BY e.ts_ms DESC, e.id DESC LIMIT {limit}",
+                kind_list(kinds)
+            ),
+            params![client_id, from_ms, to_ms, ip],
         )
     }
 
@@ -244,13 +268,11 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
-        let list = kinds
-            .iter()
-            .map(|k| format!("'{}'", k.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(",");
         self.query_events(
-            &format!("e.kind IN ({list}) AND e.ts_ms BETWEEN ?1 AND ?2 ORDER BY e.ts_ms, e.id"),
+            &format!(
+                "e.kind IN ({}) AND e.ts_ms BETWEEN ?1 AND ?2 ORDER BY e.ts_ms, e.id",
+                kind_list(kinds)
+            ),
             params![from_ms, to_ms],
         )
     }

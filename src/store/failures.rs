@@ -174,7 +174,8 @@ impl Store {
         merged_events: &[i64],
         ts_ms: Option<i64>,
     ) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        // A savepoint, so that it nests in a caller's transaction.
+        let tx = self.conn.savepoint()?;
         let previous: Option<(String, String)> = tx
             .query_row(
                 "SELECT cause, confidence FROM failures WHERE id = ?1",

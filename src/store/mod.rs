@@ -104,6 +104,9 @@ impl Store {
         // Bounded page cache (about 16 MiB) keeps memory flat on big inputs.
         self.conn.pragma_update(None, "cache_size", -16_000)?;
         self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Correlation runs a few dozen distinct statements per failure; keep
+        // them all prepared.
+        self.conn.set_prepared_statement_cache_capacity(128);
         Ok(())
     }
 

@@ -80,12 +80,12 @@ CREATE TABLE events (
     lifecycle             TEXT
 );
 CREATE INDEX events_by_time      ON events(ts_ms);
-CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
-CREATE INDEX events_by_client    ON events(client_id, ts_ms) WHERE client_id IS NOT NULL;
-CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
-CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
-CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
-CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
+CREATE INDEX events_by_request   ON events(request_id);
+CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
+CREATE INDEX events_by_code      ON events(code_fp);
+CREATE INDEX events_by_challenge ON events(code_challenge);
+CREATE INDEX events_by_verifier  ON events(verifier_s256);
+CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
 CREATE INDEX events_by_source    ON events(source_id, line);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 
@@ -118,7 +118,7 @@ CREATE TABLE failures (
 CREATE INDEX failures_by_time    ON failures(ts_ms);
 CREATE INDEX failures_by_cause   ON failures(cause, ts_ms);
 CREATE INDEX failures_by_client  ON failures(client_id, ts_ms);
-CREATE INDEX failures_by_request ON failures(request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX failures_by_request ON failures(request_id);
 
 CREATE TABLE failure_events (
     failure_id TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
@@ -146,8 +146,12 @@ pub fn init(tx: &Transaction<'_>) -> Result<()> {
 pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
         // Version 2 keeps the history of diagnoses (a diagnosis is upgraded
-        // when later lines bring more evidence, and the change is kept) and
-        // counts lines cut for being over the length limit.
+        // when later lines bring more evidence, and the change is kept),
+        // counts lines cut for being over the length limit, and indexes a
+        // client's events by kind (flows of a busy shared client id: a scan
+        // of all of the client's events was the slowest part of diagnosis).
+        // Partial indexes became full ones: SQLite re-prepares a statement on
+        // every new binding when a partial index's usability depends on it.
         1 => {
             tx.execute_batch(
                 "ALTER TABLE sources ADD COLUMN lines_cut INTEGER NOT NULL DEFAULT 0;
@@ -157,7 +161,21 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
                      cause        TEXT NOT NULL,
                      confidence   TEXT NOT NULL
                  );
-                 CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);",
+                 CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);
+                 DROP INDEX events_by_client;
+                 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
+                 DROP INDEX events_by_request;
+                 CREATE INDEX events_by_request   ON events(request_id);
+                 DROP INDEX events_by_code;
+                 CREATE INDEX events_by_code      ON events(code_fp);
+                 DROP INDEX events_by_challenge;
+                 CREATE INDEX events_by_challenge ON events(code_challenge);
+                 DROP INDEX events_by_verifier;
+                 CREATE INDEX events_by_verifier  ON events(verifier_s256);
+                 DROP INDEX events_by_refresh;
+                 CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
+                 DROP INDEX failures_by_request;
+                 CREATE INDEX failures_by_request ON failures(request_id);",
             )?;
             Ok(())
         }
@@ -247,6 +265,22 @@ PRAGMA user_version = 1;
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
         for (name, kind) in names {
+            let sql: Option<String> = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .expect("sql");
+            if kind == "index" {
+                let normal = sql
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push(format!("index {name}: {normal}"));
+                continue;
+            }
             out.push(format!("{kind} {name}"));
             if kind == "table" {
                 let mut cols = conn

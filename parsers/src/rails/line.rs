@@ -1,0 +1,305 @@
+//! The anatomy of one Rails log line: an optional Ruby `Logger::Formatter`
+//! prefix (`I, [2025-03-11T09:41:07.318220 #7]  INFO -- : `), optional
+//! `ActiveSupport::TaggedLogging` tags (`[a5a054ed-…] `), then the message
+//! body (`Started …`, `  Parameters: …`, `Completed …`, SQL lines, …).
+//!
+//! Shared with the lograge parser, whose lines carry the same prefix and
+//! tags. Every function here is allocation-free, only slices at ASCII bytes
+//! it found itself, and returns `None`/empty parts on anything unexpected:
+//! it sits on the hot path of every line of a 64 MB log.
+
+use memchr::memchr;
+
+/// A line split into prefix, tags and body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Parts<'a> {
+    /// The zone-less time of the Logger prefix
+    /// (`2025-03-11T09:41:07.318220`).
+    pub logger_time: Option<&'a str>,
+    /// The process id of the Logger prefix.
+    pub pid: Option<&'a str>,
+    /// Every leading `[tag]` group as written, without the space that
+    /// follows the last one; empty when the line is untagged.
+    pub tags: &'a str,
+    /// The message after prefix and tags.
+    pub body: &'a str,
+}
+
+impl<'a> Parts<'a> {
+    /// Splits `line`; never fails (an unprefixed, untagged line is all body).
+    pub(crate) fn split(line: &'a str) -> Parts<'a> {
+        let (logger_time, pid, rest) = match logger_prefix(line) {
+            Some((t, p, rest)) => (Some(t), Some(p), rest),
+            None => (None, None, line),
+        };
+        let (tags, body) = split_tags(rest);
+        Parts {
+            logger_time,
+            pid,
+            tags,
+            body,
+        }
+    }
+
+    /// The key that groups the lines of one request: the tags when there
+    /// are any (the request id is among them), else the Logger's pid (one
+    /// process serves one request at a time in the common setups), else
+    /// the empty key of a sequential development log.
+    pub(crate) fn key(&self) -> &'a str {
+        if !self.tags.is_empty() {
+            self.tags
+        } else {
+            self.pid.unwrap_or("")
+        }
+    }
+
+    /// The request id among the tags: the first tag that looks like an id
+    /// (at least 16 characters of letters, digits, `-`, `_`, `.`, `:`, with
+    /// a digit among them), as `X-Request-Id` values and Rails' UUIDs do.
+    pub(crate) fn request_id(&self) -> Option<&'a str> {
+        tag_list(self.tags).find(|t| looks_like_id(t))
+    }
+}
+
+/// Ruby `Logger::Formatter`: `"%.1s, [%s #%d] %5s -- %s: %s"`. Returns the
+/// time text, the pid and the message.
+pub(crate) fn logger_prefix(line: &str) -> Option<(&str, &str, &str)> {
+    let b = line.as_bytes();
+    if b.len() < 8
+        || !matches!(b[0], b'D' | b'I' | b'W' | b'E' | b'F' | b'A' | b'U')
+        || &b[1..4] != b", ["
+    {
+        return None;
+    }
+    let close = 4 + memchr(b']', b.get(4..64.min(b.len()))?)?;
+    let inside = &line[4..close];
+    let hash = memchr::memrchr(b'#', inside.as_bytes())?;
+    let time = inside[..hash].trim_end();
+    let pid = &inside[hash + 1..];
+    // `] ` + severity padded to 5 + ` -- ` + progname + `: `.
+    let after = &line[close + 1..];
+    let dash = memchr::memmem::find(after.as_bytes().get(..after.len().min(12))?, b" -- ")?;
+    let rest = &after[dash + 4..];
+    let colon = memchr(b':', rest.as_bytes())?;
+    let msg = &rest[colon + 1..];
+    Some((time, pid, msg.strip_prefix(' ').unwrap_or(msg)))
+}
+
+/// Splits leading `[tag] [tag] ` groups from the message. A group must be
+/// closed within 128 bytes and be followed by a space or the end.
+pub(crate) fn split_tags(rest: &str) -> (&str, &str) {
+    let b = rest.as_bytes();
+    let mut end = 0;
+    while b.get(end) == Some(&b'[') {
+        let window = &b[end + 1..b.len().min(end + 130)];
+        let Some(close) = memchr(b']', window) else {
+            break;
+        };
+        let after = end + 1 + close + 1;
+        match b.get(after) {
+            Some(b' ') => {
+                // Empty tags (`[]`) are not Rails tags.
+                if close == 0 {
+                    break;
+                }
+                end = after + 1;
+            }
+            None if close > 0 => {
+                end = after;
+                break;
+            }
+            _ => break,
+        }
+    }
+    if end == 0 {
+        return ("", rest);
+    }
+    let tags = rest[..end].trim_end_matches(' ');
+    (tags, &rest[end..])
+}
+
+/// The tags of a tag text, without brackets.
+fn tag_list(tags: &str) -> impl Iterator<Item = &str> {
+    tags.split("] ")
+        .map(|t| t.trim_start_matches('[').trim_end_matches(']'))
+        .filter(|t| !t.is_empty())
+}
+
+fn looks_like_id(tag: &str) -> bool {
+    // `[2025-03-11T09:41:07.019Z]` is another format's timestamp.
+    let dated = tag.as_bytes().get(4) == Some(&b'-') && tag.as_bytes().get(7) == Some(&b'-');
+    !dated
+        && tag.len() >= 16
+        && tag.len() <= 200
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && tag.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Whether the message is a lograge line (`method=… path=…`, or a JSON
+/// object): those belong to the lograge parser, never to the Rails one.
+pub(crate) fn is_lograge_body(body: &str) -> bool {
+    body.starts_with("method=")
+        || (body.starts_with('{') && memchr::memmem::find(body.as_bytes(), b"\"method\"").is_some())
+}
+
+/// Message shapes only Rails writes, recognised anywhere (strictly, so that
+/// other formats' "Started …" or "Completed …" lines are not claimed).
+pub(crate) fn is_rails_request_line(body: &str) -> bool {
+    match body.as_bytes().first() {
+        Some(b'S') => Started::parse(body).is_some(),
+        Some(b'C') => completed_status(body).is_some(),
+        Some(b'P') => body.starts_with("Processing by ") && memchr(b'#', body.as_bytes()).is_some(),
+        Some(b' ') => body.starts_with("  Parameters: {"),
+        Some(b'R') => body.starts_with("Redirected to "),
+        Some(b'r') => body.starts_with("rescue_from handled "),
+        _ => false,
+    }
+}
+
+/// Message shapes that belong to a Rails request once we know the file is
+/// a Rails log (SQL and render lines, `↳` source lines, exceptions and
+/// their backtraces, CSRF and filter-chain notices).
+pub(crate) fn is_rails_detail_line(body: &str) -> bool {
+    const HEADS: [&str; 12] = [
+        "  ",
+        "\u{1b}[",
+        "\u{21b3}",
+        "Rendered ",
+        "Rendering ",
+        "Filter chain halted",
+        "Can't verify CSRF",
+        "No template found",
+        "Sent data ",
+        "Sent file ",
+        "Read fragment ",
+        "Write fragment ",
+    ];
+    body.is_empty()
+        || HEADS.iter().any(|h| body.starts_with(h))
+        || is_exception_line(body)
+        || memchr::memmem::find(body.as_bytes(), b":in ").is_some()
+}
+
+/// `ActionController::RoutingError (No route matches …):`
+fn is_exception_line(body: &str) -> bool {
+    let head = body.split(' ').next().unwrap_or("");
+    head.len() > 3
+        && head.as_bytes()[0].is_ascii_uppercase()
+        && memchr::memmem::find(head.as_bytes(), b"::").is_some()
+        && head
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'_' || b == b'.')
+}
+
+/// The parts of a `Started GET "/path?query" for 1.2.3.4 at 2025-03-11
+/// 09:41:07 +0000` message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Started<'a> {
+    pub method: &'a str,
+    /// Path and query, as logged (`request.filtered_path`).
+    pub target: &'a str,
+    pub ip: &'a str,
+    /// The time text with its zone.
+    pub time: &'a str,
+}
+
+impl<'a> Started<'a> {
+    pub(crate) fn parse(body: &'a str) -> Option<Started<'a>> {
+        let rest = body.strip_prefix("Started ")?;
+        let space = memchr(b' ', rest.as_bytes())?;
+        let method = &rest[..space];
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let rest = rest[space + 1..].strip_prefix('"')?;
+        let end = memchr::memmem::rfind(rest.as_bytes(), b"\" for ")?;
+        let target = &rest[..end];
+        let (ip, time) = rest[end + 6..].split_once(" at ")?;
+        Some(Started {
+            method,
+            target,
+            ip,
+            time,
+        })
+    }
+}
+
+/// The status of a `Completed 400 Bad Request in 14ms (…)` message.
+pub(crate) fn completed_status(body: &str) -> Option<u16> {
+    let rest = body.strip_prefix("Completed ")?;
+    let digits = rest.get(..3)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || rest.as_bytes().get(3) != Some(&b' ') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The exception class of a `rescue_from handled Class (message) - trace`
+/// message (Rails 8.1+).
+pub(crate) fn rescued_class(body: &str) -> Option<&str> {
+    let rest = body.strip_prefix("rescue_from handled ")?;
+    let class = rest.split([' ', '(']).next()?;
+    (!class.is_empty()).then_some(class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logger_prefix_and_tag() {
+        let line = "I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [a5a054ed-3f1e-4c7e-9b51-6b0a2f7c9d11] Started POST \"/oauth/token\" for 198.51.100.7 at 2025-03-11 09:41:07 +0000";
+        let p = Parts::split(line);
+        assert_eq!(p.logger_time, Some("2025-03-11T09:41:07.318220"));
+        assert_eq!(p.pid, Some("7"));
+        assert_eq!(p.tags, "[a5a054ed-3f1e-4c7e-9b51-6b0a2f7c9d11]");
+        assert_eq!(p.request_id(), Some("a5a054ed-3f1e-4c7e-9b51-6b0a2f7c9d11"));
+        let s = Started::parse(p.body).expect("started");
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.target, "/oauth/token");
+        assert_eq!(s.ip, "198.51.100.7");
+        assert_eq!(s.time, "2025-03-11 09:41:07 +0000");
+    }
+
+    #[test]
+    fn severities_progname_and_several_tags() {
+        let p = Parts::split(
+            "W, [2025-03-11T09:41:07.318220 #12]  WARN -- web: [www] [0e1d7c2a-77b0-4e2b-a1a8-5f1e2a9c3d40]   Parameters: {}",
+        );
+        assert_eq!(p.pid, Some("12"));
+        assert_eq!(p.body, "  Parameters: {}");
+        assert_eq!(p.request_id(), Some("0e1d7c2a-77b0-4e2b-a1a8-5f1e2a9c3d40"));
+        let d = Parts::split("D, [2025-03-11T09:41:07.318220 #7] DEBUG -- :   User Load (0.4ms)");
+        assert_eq!(d.body, "  User Load (0.4ms)");
+        assert_eq!(d.key(), "7");
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for line in [
+            "",
+            "I",
+            "I, [",
+            "I, [x]",
+            "[",
+            "[]",
+            "[] x",
+            "[abc",
+            "I, [é #1] ",
+            "Started ",
+            "Started GET \"",
+            "Completed 4",
+            "rescue_from handled ",
+        ] {
+            let p = Parts::split(line);
+            let _ = (
+                p.request_id(),
+                Started::parse(p.body),
+                completed_status(p.body),
+            );
+            let _ = rescued_class(p.body);
+        }
+    }
+}
