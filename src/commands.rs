@@ -21,6 +21,12 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    /// The scratch database folder cannot be created.
+    #[error("cannot create a scratch database in the temporary folder: {0}")]
+    Scratch(std::io::Error),
+    /// The diagnosis thread panicked.
+    #[error("the diagnosis thread stopped unexpectedly")]
+    FollowerPanicked,
     /// The database file does not exist (for `lookup`).
     #[error(
         "no database at {0} (run `grantwatch analyze --db {0} PATH...` or `grantwatch watch` first)"
@@ -56,9 +62,19 @@ pub struct Analysis {
     pub diagnose_time: std::time::Duration,
 }
 
+/// How far (log time) the diagnosis that follows the reader stays behind
+/// it: the context of a failure (a client's record of it, a server's warning)
+/// arrives within seconds, so two minutes is safe.
+const SETTLE_MS: i64 = 120_000;
+
 /// Reads every path once, stores the events, diagnoses every failure.
 /// `on_bytes` hears about progress (for a progress bar); `total` is called
 /// first with the total input size.
+///
+/// The last file (in a single-file analysis, the only one) is read while a
+/// second thread diagnoses behind the reader, on its own connection; what
+/// is left is diagnosed once everything is read. Without `--db` the
+/// database is a scratch file in a temporary folder, deleted afterwards.
 pub fn analyze(
     opts: &AnalyzeOptions,
     total: &mut dyn FnMut(u64),
@@ -72,25 +88,63 @@ pub fn analyze(
             .map(|m| m.len())
             .sum(),
     );
+    let scratch = match &opts.db {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(Error::Scratch)?),
+    };
+    let db_path = match (&opts.db, &scratch) {
+        (Some(path), _) => path.clone(),
+        (None, Some(dir)) => dir.path().join("analyze.db"),
+        (None, None) => unreachable!("a scratch folder exists without --db"),
+    };
     let mut store = match &opts.db {
         Some(path) => Store::open(path)?,
-        None => Store::open_in_memory()?,
+        None => Store::open_scratch(&db_path)?,
     };
     let after = store.max_event_id()?;
     let mut read = ReadStats::default();
     let started = std::time::Instant::now();
-    for file in &files {
+    let mut on_chunk = |c: ingest::ChunkDone| on_bytes(c.bytes);
+    let Some((last, rest)) = files.split_last() else {
+        return Ok(Analysis {
+            failures: Vec::new(),
+            read,
+            read_time: started.elapsed(),
+            diagnose_time: std::time::Duration::ZERO,
+        });
+    };
+    for file in rest {
         ingest::read_file(
             &mut store,
             file,
             &opts.context,
             opts.format,
             &mut read,
-            on_bytes,
+            &mut on_chunk,
         )?;
     }
+    let (watermark, follower) = spawn_follower(&db_path, &opts.settings, after)?;
+    let mut newest = i64::MIN;
+    let read_last = ingest::read_file(
+        &mut store,
+        last,
+        &opts.context,
+        opts.format,
+        &mut read,
+        &mut |c| {
+            on_chunk(c);
+            if let Some(ts) = c.max_ts_ms.filter(|&ts| ts > newest) {
+                newest = ts;
+                // The follower may have stopped on an error: its join says why.
+                let _ = watermark.send(ts - SETTLE_MS);
+            }
+        },
+    );
+    drop(watermark);
+    let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
+    read_last?;
     let read_time = started.elapsed();
-    diagnose::run(&mut store, &opts.settings, after)?;
+    diagnose::run(&mut store, &opts.settings, followed_to)?;
     let failures = store.failures_in_time_order()?;
     Ok(Analysis {
         failures,
@@ -98,6 +152,42 @@ pub fn analyze(
         read_time,
         diagnose_time: started.elapsed() - read_time,
     })
+}
+
+/// The follower's shortest interval between two batches.
+const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+type Follower = std::thread::JoinHandle<Result<i64, crate::store::Error>>;
+
+/// A thread that diagnoses behind the reader: each watermark it receives
+/// (log time) lets it diagnose the failures older than it. Returns the last
+/// event id it looked at.
+fn spawn_follower(
+    db_path: &Path,
+    settings: &DiagnoseSettings,
+    after: i64,
+) -> Result<(std::sync::mpsc::Sender<i64>, Follower), Error> {
+    let (tx, rx) = std::sync::mpsc::channel::<i64>();
+    let mut store = Store::open(db_path)?;
+    let settings = settings.clone();
+    let handle = std::thread::spawn(move || {
+        let mut after = after;
+        while let Ok(mut horizon) = rx.recv() {
+            // Work in batches at most every 50 ms: each batch ends with a
+            // short write that the reader has to wait for.
+            let started = std::time::Instant::now();
+            // Catch up to the newest watermark at once.
+            while let Ok(h) = rx.try_recv() {
+                horizon = h;
+            }
+            after = diagnose::run_until(&mut store, &settings, after, Some(horizon))?.last_event_id;
+            if let Some(rest) = FOLLOW_INTERVAL.checked_sub(started.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+        Ok(after)
+    });
+    Ok((tx, handle))
 }
 
 /// The whole story of one request id.

@@ -41,7 +41,18 @@ const JOIN_WINDOW_MS: i64 = 3_000;
 /// How close a server warning must be to the failed token response it explains.
 const PROVIDER_WINDOW_MS: i64 = 2_000;
 
-/// Estimates every client source's clock offset and stores it on the source.
+/// Records the estimated offsets on their sources.
+pub fn store_clocks(store: &Store, clocks: &Clocks) -> Result<()> {
+    let mut stmt = store
+        .conn()
+        .prepare_cached("UPDATE sources SET clock_offset_ms = ?2, clock_note = ?3 WHERE id = ?1")?;
+    for (source, c) in clocks {
+        stmt.execute(params![source, c.offset_ms, c.note])?;
+    }
+    Ok(())
+}
+
+/// Estimates every client source's clock offset (see [`store_clocks`]).
 pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
     let mut samples: HashMap<i64, Vec<i64>> = HashMap::new();
     {
@@ -49,7 +60,7 @@ pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
         // in [date, date + 1 s), so compare with the middle of that second.
         let mut stmt = store.conn().prepare_cached(
             "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
-             WHERE server_date_ms IS NOT NULL AND ts_ms IS NOT NULL",
+             WHERE server_date_ms > 0 AND ts_ms IS NOT NULL",
         )?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
             let (source, delta) = row?;
@@ -71,10 +82,6 @@ pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
         deltas.sort_unstable();
         let offset_ms = deltas[deltas.len() / 2];
         let note = describe_offset(offset_ms);
-        store.conn().execute(
-            "UPDATE sources SET clock_offset_ms = ?2, clock_note = ?3 WHERE id = ?1",
-            params![source, offset_ms, note],
-        )?;
         clocks.insert(
             source,
             ClockEstimate {

@@ -22,7 +22,7 @@ use crate::store::{BatchProgress, Store};
 /// counted.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Bytes read per chunk.
-const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+const CHUNK_BYTES: usize = 1024 * 1024;
 /// Bytes sniffed to tell a log from binary data or a JSON document.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -143,14 +143,24 @@ fn head_hash(head: &[u8]) -> String {
         .collect()
 }
 
-/// Reads one file into the store. `on_bytes` is told about progress.
+/// What one committed chunk of a file brought.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkDone {
+    /// Bytes read.
+    pub bytes: u64,
+    /// The latest event time in the chunk (ms), if any event had one.
+    pub max_ts_ms: Option<i64>,
+}
+
+/// Reads one file into the store. `on_chunk` hears about each committed
+/// chunk (for a progress bar, and for a diagnosis that follows the reader).
 pub fn read_file(
     store: &mut Store,
     path: &Path,
     ctx: &Context,
     forced: Option<Format>,
     stats: &mut ReadStats,
-    on_bytes: &mut dyn FnMut(u64),
+    on_chunk: &mut dyn FnMut(ChunkDone),
 ) -> Result<()> {
     let unreadable = |source| Error::Unreadable {
         path: path.to_path_buf(),
@@ -227,8 +237,15 @@ pub fn read_file(
         progress.counts = diff(parser.counts(), before);
         let bytes = chunk.len() as u64 + 1;
         stats.bytes += bytes;
-        on_bytes(bytes);
         commit(store, source.id, &events, &progress, stats)?;
+        on_chunk(ChunkDone {
+            bytes,
+            max_ts_ms: events
+                .iter()
+                .filter_map(|e| e.ts)
+                .map(|t| t.utc.timestamp_millis())
+                .max(),
+        });
     }
     let before = parser.counts();
     let mut events = Vec::new();

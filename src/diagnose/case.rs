@@ -96,6 +96,18 @@ impl Case {
     pub fn own_events(&self) -> impl Iterator<Item = &EventRow> {
         std::iter::once(&self.primary).chain(&self.merged)
     }
+
+    /// An event of the case's context (flow, earlier exchanges, revokes,
+    /// lifecycle) by id.
+    pub fn context_event(&self, id: i64) -> Option<&EventRow> {
+        self.flow
+            .iter()
+            .map(|f| &f.authorize)
+            .chain(&self.earlier)
+            .chain(&self.revokes)
+            .chain(&self.lifecycle)
+            .find(|e| e.id == id)
+    }
 }
 
 fn first<T: Clone>(events: &[&EventRow], f: impl Fn(&EventRow) -> Option<T>) -> Option<T> {

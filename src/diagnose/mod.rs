@@ -15,7 +15,7 @@ pub mod cause;
 pub mod phrases;
 pub mod rules;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -256,8 +256,15 @@ fn evidence(store: &Store, case: &Case, verdict: &Verdict) -> Result<Vec<Evidenc
     case.own_events().for_each(&mut add);
     case.request_events.iter().for_each(&mut add);
     for id in &verdict.supporting {
-        if let Some(e) = store.event(*id)? {
-            add(&e);
+        // Supporting events were gathered into the case: no need to read them
+        // again.
+        match case.context_event(*id) {
+            Some(e) => add(e),
+            None => {
+                if let Some(e) = store.event(*id)? {
+                    add(&e);
+                }
+            }
         }
     }
     ids.sort();
@@ -318,37 +325,57 @@ pub struct RunStats {
     pub diagnosed: usize,
     /// Failures whose cause or confidence changed (or are new).
     pub changed: usize,
+    /// The last candidate event id looked at: the next run starts after it.
+    pub last_event_id: i64,
 }
 
 /// Diagnoses every failure among the events stored after event id `after`.
 /// An event that joins a failure already stored (the client's log arriving
 /// after the server's) re-diagnoses that failure.
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
-    // One transaction for the whole run: a commit per failure would cost a
-    // WAL write each.
-    store.conn().execute_batch("BEGIN IMMEDIATE")?;
-    let result = run_in_transaction(store, settings, after);
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    store.conn().execute_batch(end)?;
-    result
+    run_until(store, settings, after, None)
 }
 
-fn run_in_transaction(
+/// Like [`run`], but stops at the first candidate newer than `horizon_ms`
+/// (whose context may still be arriving): a pipeline diagnoses behind its
+/// reader with it.
+///
+/// The diagnoses are computed on plain reads and written at the end in one
+/// short transaction, so that a concurrent reader of the logs is never
+/// blocked for long.
+pub fn run_until(
     store: &mut Store,
     settings: &DiagnoseSettings,
     after: i64,
+    horizon_ms: Option<i64>,
 ) -> Result<RunStats> {
     let clocks = correlate::estimate_clocks(store)?;
-    let mut stats = RunStats::default();
+    let mut stats = RunStats {
+        last_event_id: after,
+        ..RunStats::default()
+    };
+    // Failure id of every event assigned during this run (not yet written).
+    let mut assigned: HashMap<i64, String> = HashMap::new();
+    let mut pending = Vec::new();
     for event in store.failure_candidates(after)? {
-        if !is_failure_event(&event) || store.failure_of_event(event.id)?.is_some() {
+        if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
+            break;
+        }
+        stats.last_event_id = event.id;
+        if !is_failure_event(&event)
+            || assigned.contains_key(&event.id)
+            || store.failure_of_event(event.id)?.is_some()
+        {
             continue;
         }
         let group = correlate::group(store, &event, &clocks)?;
         let mut existing = None;
         for member in std::iter::once(&group.primary).chain(&group.merged) {
-            if let Some(id) = store.failure_of_event(member.id)? {
-                existing = Some(id);
+            existing = match assigned.get(&member.id) {
+                Some(id) => Some(id.clone()),
+                None => store.failure_of_event(member.id)?,
+            };
+            if existing.is_some() {
                 break;
             }
         }
@@ -357,10 +384,20 @@ fn run_in_transaction(
         let verdict = decide(&case, settings);
         let rec = record(store, &case, &verdict, id)?;
         let merged: Vec<i64> = case.merged.iter().map(|e| e.id).collect();
-        stats.diagnosed += 1;
-        if store.upsert_failure(&rec, case.primary.id, &merged, case.time_ms)? {
-            stats.changed += 1;
+        for e in std::iter::once(case.primary.id).chain(merged.iter().copied()) {
+            assigned.insert(e, rec.id.clone());
         }
+        pending.push((rec, case.primary.id, merged, case.time_ms));
     }
+    store.write(|store| {
+        correlate::store_clocks(store, &clocks)?;
+        for (rec, primary, merged, ts) in &pending {
+            stats.diagnosed += 1;
+            if store.upsert_failure(rec, *primary, merged, *ts)? {
+                stats.changed += 1;
+            }
+        }
+        Ok(())
+    })?;
     Ok(stats)
 }

@@ -84,6 +84,25 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Runs `f` in one IMMEDIATE transaction: committed when it returns Ok,
+    /// rolled back otherwise.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = f(self);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end)?;
+        result
+    }
+
+    /// Opens a scratch database at `path` (for `analyze` without `--db`):
+    /// like [`Store::open`] but without syncing to disk, since nothing in it
+    /// needs to survive a crash.
+    pub fn open_scratch(path: &Path) -> Result<Store> {
+        let store = Store::open(path)?;
+        store.conn.pragma_update(None, "synchronous", "OFF")?;
+        Ok(store)
+    }
+
     /// The underlying connection, for queries of other modules.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -88,6 +88,8 @@ CREATE INDEX events_by_verifier  ON events(verifier_s256);
 CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
 CREATE INDEX events_by_source    ON events(source_id, line);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
+CREATE INDEX events_by_format    ON events(format);
+CREATE INDEX events_by_server_date ON events(server_date_ms);
 
 CREATE TABLE evidence (
     event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
@@ -175,7 +177,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
                  DROP INDEX events_by_refresh;
                  CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
                  DROP INDEX failures_by_request;
-                 CREATE INDEX failures_by_request ON failures(request_id);",
+                 CREATE INDEX failures_by_request ON failures(request_id);
+                 CREATE INDEX events_by_format    ON events(format);
+                 CREATE INDEX events_by_server_date ON events(server_date_ms);",
             )?;
             Ok(())
         }
