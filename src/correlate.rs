@@ -153,8 +153,13 @@ pub fn is_failure_event(e: &EventRow) -> bool {
             failed || e.provider_code.is_some() && e.status.is_none_or(|s| s >= 400)
         }
         "client_error" => true,
+        // A server's warning about a grant (it names a reason), or an error on
+        // the token endpoint; an error of another endpoint is not a failed
+        // token request.
         "provider_event" => {
-            e.provider_reason.is_some() || e.error.is_some() || e.provider_code.is_some()
+            e.provider_reason.is_some()
+                || (e.error.is_some() || e.provider_code.is_some())
+                    && e.path.as_deref().is_some_and(|p| p.contains("token"))
         }
         _ => false,
     }

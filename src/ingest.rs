@@ -13,6 +13,7 @@ use std::io::{BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use chrono::Datelike as _;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, detect};
 use sha2::{Digest, Sha256};
 
@@ -80,7 +81,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("walk failed")),
                 })?;
-                if entry.file_type().is_file() {
+                if entry.file_type().is_file() && !is_documentation(entry.path()) {
                     found.push(entry.into_path());
                 }
             }
@@ -95,6 +96,15 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// Files in a log folder that are documents, not logs (a README beside the
+/// logs): skipped when walking a folder, read when named explicitly.
+fn is_documentation(path: &Path) -> bool {
+    const DOCS: [&str; 6] = ["md", "markdown", "rst", "adoc", "html", "pdf"];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| DOCS.iter().any(|d| e.eq_ignore_ascii_case(d)))
 }
 
 /// Why a file is not a log, from its first bytes (`None`: it is one).
@@ -211,7 +221,8 @@ pub fn read_file(
         progress.line_no = source.line_no;
     }
     stats.files += 1;
-    let mut parser = FileParser::new(format, ctx.clone());
+    let ctx = with_year(ctx, &text, &meta);
+    let mut parser = FileParser::new(format, ctx);
     let mut chunks =
         ChunkReader::new(std::io::Cursor::new(head).chain(reader), resume).map_err(unreadable)?;
     while let Some((chunk, offset, reader_cut)) = chunks.next_chunk().map_err(unreadable)? {
@@ -267,6 +278,30 @@ fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
         end -= 1;
     }
     &line[..end]
+}
+
+/// Year-less lines (logcat) need a year. Unless one was configured, take it
+/// from the file itself (an HTTP `Date` header a client logged, which has a
+/// full date), else from the file's modification time.
+fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
+    let mut ctx = ctx.clone();
+    if ctx.assumed_year.is_some() {
+        return ctx;
+    }
+    let from_header = head.lines().find_map(|line| {
+        let lower = line.to_ascii_lowercase();
+        let at = lower.find("date: ")?;
+        let value = line[at + 6..]
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        grantwatch_parsers::common::http_date(value)
+    });
+    ctx.assumed_year = from_header.map(|d| d.year()).or_else(|| {
+        let modified = meta.modified().ok()?;
+        Some(chrono::DateTime::<chrono::Utc>::from(modified).year())
+    });
+    ctx
 }
 
 fn diff(after: LineCounts, before: LineCounts) -> LineCounts {
@@ -434,7 +469,7 @@ mod chunk_tests {
     fn whole_lines_a_last_line_without_newline_and_offsets() {
         let (lines, offset, cut) = lines_of(b"a\nbb\nccc", 0);
         assert_eq!(lines, vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]);
-        assert_eq!((offset, cut), (9, 0));
+        assert_eq!((offset, cut), (8, 0));
         let (lines, _, _) = lines_of(b"a\nbb\nccc\n", 2);
         assert_eq!(lines, vec![b"bb".to_vec(), b"ccc".to_vec()]);
     }

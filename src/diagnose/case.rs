@@ -30,6 +30,19 @@ pub struct Flow {
     pub authorize: EventRow,
     /// How it was linked.
     pub link: FlowLink,
+    /// When `authorize` is the redirect carrying the code and has no PKCE
+    /// challenge of its own: the authorize request before it that has one
+    /// (a client logs the two apart).
+    pub challenge_from: Option<EventRow>,
+}
+
+impl Flow {
+    /// The PKCE challenge of this login, and the event that carried it.
+    pub fn challenge(&self) -> Option<(&str, &EventRow)> {
+        std::iter::once(&self.authorize)
+            .chain(&self.challenge_from)
+            .find_map(|e| e.code_challenge.as_deref().map(|c| (c, e)))
+    }
 }
 
 /// The facts of the failed token request, merged across its events.
@@ -89,6 +102,12 @@ pub struct Case {
     pub time_ms: Option<i64>,
     /// Server kind.
     pub server: Option<String>,
+    /// When the failing request was sent, by the server's clock (a client
+    /// logs it before the response).
+    pub sent_ms: Option<i64>,
+    /// The client's clock offset measured closest before the failure (client
+    /// minus server, ms), and when: a device clock can be changed mid-log.
+    pub nearby_offset: Option<(i64, i64)>,
 }
 
 impl Case {
@@ -149,9 +168,37 @@ fn merge_exchange(events: &[&EventRow]) -> Exchange {
             x.grant_type = Some("authorization_code".into());
         } else if x.refresh_token_fp.is_some() {
             x.grant_type = Some("refresh_token".into());
+        } else {
+            x.grant_type = grant_from_words(events);
         }
     }
     x
+}
+
+/// The grant a failure's own words name ("The refresh token is invalid...",
+/// "The authorization code is invalid...", "Token exchange error").
+fn grant_from_words(events: &[&EventRow]) -> Option<String> {
+    let texts = events.iter().flat_map(|e| {
+        [&e.error_description, &e.provider_reason]
+            .into_iter()
+            .flatten()
+            .map(|t| t.to_ascii_lowercase())
+    });
+    for text in texts {
+        if text.contains("refresh token")
+            || text.contains("refresh_token")
+            || text.contains("fresh tokens")
+        {
+            return Some("refresh_token".into());
+        }
+        if text.contains("authorization code")
+            || text.contains("code_verifier")
+            || text.contains("code exchange")
+        {
+            return Some("authorization_code".into());
+        }
+    }
+    None
 }
 
 /// Gathers the case of `group`.
@@ -171,6 +218,18 @@ pub fn gather(
         {
             request_events.extend(store.events_by_request(rid)?);
         }
+    }
+    // A client logs its request and the response to it as separate records:
+    // its failure is paired with the token request it sent just before.
+    let client_event = std::iter::once(&primary)
+        .chain(&merged)
+        .find(|e| e.is_client_side())
+        .cloned();
+    if let Some(c) = &client_event
+        && let Some(req) = paired_request(store, c)?
+        && !request_events.iter().any(|r| r.id == req.id)
+    {
+        request_events.push(req);
     }
     let all: Vec<&EventRow> = std::iter::once(&primary)
         .chain(&merged)
@@ -200,13 +259,27 @@ pub fn gather(
         client_clock,
         time_ms,
         server,
+        sent_ms: None,
+        nearby_offset: None,
     };
+    case.sent_ms = case
+        .request_events
+        .iter()
+        .find(|r| r.kind == "token_request")
+        .and_then(|r| correlate::server_time(r, clocks))
+        .or(case.time_ms);
+    if let Some(c) = &client_event {
+        case.nearby_offset = nearest_clock_sample(store, c)?;
+    }
     let Some(t) = case.time_ms else {
         return Ok(case);
     };
     match case.exchange.grant_type.as_deref() {
         Some("authorization_code") => {
-            case.flow = find_flow(store, &case.exchange, t, settings)?;
+            case.flow = match find_flow(store, &case.exchange, t, settings)? {
+                Some(flow) => Some(flow),
+                None => client_side_flow(store, client_event.as_ref(), settings)?,
+            };
             case.earlier = earlier_exchanges(store, &case, t)?;
         }
         Some("refresh_token") => {
@@ -215,10 +288,33 @@ pub fn gather(
         }
         _ => {}
     }
+    if let Some(flow) = case.flow.as_mut()
+        && flow.authorize.code_challenge.is_none()
+        && flow.authorize.kind == "code_issued"
+    {
+        flow.challenge_from = authorize_before(store, &flow.authorize)?;
+    }
+    // Everything the rules compare is on the server's clock.
+    for e in case
+        .flow
+        .iter_mut()
+        .flat_map(|f| std::iter::once(&mut f.authorize).chain(f.challenge_from.as_mut()))
+        .chain(case.earlier.iter_mut())
+        .chain(case.revokes.iter_mut())
+    {
+        e.ts_ms = correlate::server_time(e, clocks);
+    }
+    // From the start of the login: the authorize request when the client
+    // logged it apart from the redirect (an app killed in between is
+    // cold-started by the redirect itself).
     let since = case
         .flow
         .as_ref()
-        .and_then(|f| f.authorize.ts_ms)
+        .and_then(|f| {
+            let a = f.authorize.ts_ms;
+            let c = f.challenge_from.as_ref().and_then(|c| c.ts_ms);
+            a.into_iter().chain(c).min()
+        })
         .unwrap_or(t - 3_600_000);
     case.lifecycle = store
         .events_between(&["lifecycle"], since - 600_000, t + 600_000)?
@@ -226,6 +322,75 @@ pub fn gather(
         .filter(|e| correlate::server_time(e, clocks).is_some_and(|lt| lt >= since && lt <= t))
         .collect();
     Ok(case)
+}
+
+/// The authorize request (with a PKCE challenge) that led to the redirect
+/// `issued`: same client log (or same client id), at most 30 minutes before.
+fn authorize_before(store: &Store, issued: &EventRow) -> Result<Option<EventRow>> {
+    let Some(t) = issued.ts_ms else {
+        return Ok(None);
+    };
+    let window = (t - 1_800_000, t);
+    let found = match &issued.client_id {
+        Some(client) => store.events_for_client(client, &["authorize_request"], None, window, 5)?,
+        None => store.events_of_source(issued.source_id, &["authorize_request"], window, 5)?,
+    };
+    Ok(found.into_iter().find(|e| e.code_challenge.is_some()))
+}
+
+/// The client's clock offset from the `Date` header closest before the
+/// failure in the same log: (offset ms, when).
+fn nearest_clock_sample(store: &Store, failure: &EventRow) -> Result<Option<(i64, i64)>> {
+    let Some(t) = failure.ts_ms else {
+        return Ok(None);
+    };
+    let kinds = ["client_error", "token_response", "token_request"];
+    let recent = store.events_of_source(failure.source_id, &kinds, (t - 3_600_000, t), 50)?;
+    Ok(recent.into_iter().find_map(|e| {
+        // The Date header has whole seconds: compare with the middle.
+        let date = e.server_date_ms?;
+        Some((e.ts_ms? - date - 500, e.ts_ms?))
+    }))
+}
+
+/// The token request a client sent just before its `failure` (same log, the
+/// last minute, same path when both are known).
+fn paired_request(store: &Store, failure: &EventRow) -> Result<Option<EventRow>> {
+    let Some(t) = failure.ts_ms else {
+        return Ok(None);
+    };
+    let sent = store.events_of_source(failure.source_id, &["token_request"], (t - 60_000, t), 5)?;
+    Ok(sent.into_iter().find(|r| match (&r.path, &failure.path) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }))
+}
+
+/// For a failure only a client saw: the login it belongs to is the last
+/// authorization (the redirect carrying a code, else the authorize request)
+/// that same client log shows before it.
+fn client_side_flow(
+    store: &Store,
+    client: Option<&EventRow>,
+    settings: &DiagnoseSettings,
+) -> Result<Option<Flow>> {
+    let Some((c, t)) = client.and_then(|c| c.ts_ms.map(|t| (c, t))) else {
+        return Ok(None);
+    };
+    let reach = (settings.default_code_lifetime_s * 6 * 1000).max(3_600_000);
+    for kind in ["code_issued", "authorize_request"] {
+        if let Some(a) = store
+            .events_of_source(c.source_id, &[kind], (t - reach, t), 1)?
+            .pop()
+        {
+            return Ok(Some(Flow {
+                authorize: a,
+                link: FlowLink::ClientAndTime,
+                challenge_from: None,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 fn is_authorize(e: &EventRow) -> bool {
@@ -251,6 +416,7 @@ fn find_flow(
         return Ok(Some(Flow {
             authorize: a,
             link: FlowLink::Code,
+            challenge_from: None,
         }));
     }
     if let Some(v) = &x.verifier_s256
@@ -263,6 +429,7 @@ fn find_flow(
         return Ok(Some(Flow {
             authorize: a,
             link: FlowLink::Pkce,
+            challenge_from: None,
         }));
     }
     let Some(client) = &x.client_id else {
@@ -292,6 +459,7 @@ fn find_flow(
     Ok(latest.map(|a| Flow {
         authorize: a,
         link: FlowLink::ClientAndTime,
+        challenge_from: None,
     }))
 }
 
@@ -351,13 +519,25 @@ fn earlier_refreshes(
     settings: &DiagnoseSettings,
 ) -> Result<Vec<EventRow>> {
     let mut out: Vec<EventRow> = Vec::new();
+    // The client's own request for this refresh, if its log was read: an
+    // earlier request of the same log with the same refresh token is a race
+    // even when no server log shows it.
+    let sent = case
+        .request_events
+        .iter()
+        .find(|r| r.kind == "token_request" && r.is_client_side());
     if let Some(fp) = &case.exchange.refresh_token_fp {
-        out.extend(
-            store
-                .events_by_refresh(fp)?
-                .into_iter()
-                .filter(|e| is_server_token_response(e) && e.id != case.primary.id && before(e, t)),
-        );
+        out.extend(store.events_by_refresh(fp)?.into_iter().filter(|e| {
+            let server_side =
+                is_server_token_response(e) && e.id != case.primary.id && before(e, t);
+            let sent_before = sent.is_some_and(|s| {
+                e.kind == "token_request"
+                    && e.source_id == s.source_id
+                    && e.id != s.id
+                    && e.ts_ms.zip(s.ts_ms).is_some_and(|(a, b)| a <= b)
+            });
+            server_side || sent_before
+        }));
     }
     if let Some(client) = &case.exchange.client_id {
         for e in store.events_for_client(

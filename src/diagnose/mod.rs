@@ -87,6 +87,9 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
             &e.error,
         ];
         for value in fields.into_iter().flatten() {
+            if phrases::is_generic_description(value) {
+                continue;
+            }
             for ph in phrases::PHRASES
                 .iter()
                 .filter(|ph| phrases::matches(ph, value))

@@ -111,7 +111,7 @@ pub const RULES: &[Rule] = &[
         cause: Cause::RefreshTokenExpired,
         needs: "the provider saying the refresh token expired or idled out",
         fix: "Start a new interactive login when the refresh token has expired; raise the refresh-token (or session idle) lifetime if users are logged out too soon.",
-        infer: None,
+        infer: Some(infer_refresh_expired),
     },
     Rule {
         cause: Cause::SessionTerminated,
@@ -173,8 +173,26 @@ fn ts(ms: Option<i64>) -> String {
         .unwrap_or_else(|| "an unknown time".into())
 }
 
-fn status_text(s: Option<u16>) -> String {
-    s.map_or_else(|| "unknown status".into(), |s| format!("status {s}"))
+/// How an earlier request ended, in words.
+fn outcome(e: &crate::store::EventRow) -> String {
+    if e.kind == "token_request" {
+        return "sent by the same app".into();
+    }
+    match (e.status, &e.error) {
+        (Some(s), _) => format!("status {s}"),
+        (None, Some(err)) => format!("error {err}"),
+        (None, None) => "successfully".into(),
+    }
+}
+
+/// `, 310 ms earlier` (or `, in the same second` for logs that only have
+/// whole seconds).
+fn earlier_by(gap_ms: Option<i64>) -> String {
+    match gap_ms {
+        Some(0) => ", in the same second".into(),
+        Some(g) => format!(", {} earlier", human_duration(g)),
+        None => String::new(),
+    }
 }
 
 fn infer_invalid_client(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
@@ -217,8 +235,8 @@ fn infer_code_reused(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
         summary: format!(
             "This code was already exchanged at {} ({}){}: this is a second exchange of the same code{}.",
             ts(first.ts_ms),
-            status_text(first.status),
-            gap.map(|g| format!(", {} earlier", human_duration(g))).unwrap_or_default(),
+            outcome(first),
+            earlier_by(gap),
             if by_secret { "" } else { " (same client and redirect_uri; the code itself is filtered from the log)" }
         ),
         supporting: vec![first.id],
@@ -318,16 +336,16 @@ fn infer_redirect_mismatch(case: &Case, _: &DiagnoseSettings) -> Option<Finding>
 
 fn infer_pkce_missing(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
     let flow = case.flow.as_ref()?;
-    let challenge = flow.authorize.code_challenge.as_ref()?;
+    let (challenge, by) = flow.challenge()?;
     (case.exchange.verifier_sent == Some(false)).then(|| Finding {
         confidence: Confidence::High,
         summary: format!(
             "The authorize request at {} sent a code_challenge ({}…, {}) but the token request sent no code_verifier.",
-            ts(flow.authorize.ts_ms),
+            ts(by.ts_ms),
             challenge.chars().take(10).collect::<String>(),
-            flow.authorize.code_challenge_method.as_deref().unwrap_or("plain")
+            by.code_challenge_method.as_deref().unwrap_or("plain")
         ),
-        supporting: vec![flow.authorize.id],
+        supporting: vec![by.id],
         missing: None,
     })
 }
@@ -344,7 +362,7 @@ fn infer_pkce_mismatch(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
             Some("cold_start") | Some("terminated")
         )
     });
-    let Some(challenge) = &flow.authorize.code_challenge else {
+    let Some((challenge, by)) = flow.challenge() else {
         return Some(Finding {
             confidence: Confidence::Medium,
             summary: format!(
@@ -355,14 +373,14 @@ fn infer_pkce_mismatch(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
             missing: Some("the authorize request that issued this exact code".into()),
         });
     };
-    let mut supporting = vec![flow.authorize.id];
+    let mut supporting = vec![flow.authorize.id, by.id];
     supporting.extend(restart.map(|r| r.id));
     Some(Finding {
         confidence: if flow.link == FlowLink::Code || restart.is_some() { Confidence::High } else { Confidence::Medium },
         summary: format!(
             "The code_verifier sent hashes (S256) to {}… but the authorize request at {} sent code_challenge {}…{}",
             sent.chars().take(10).collect::<String>(),
-            ts(flow.authorize.ts_ms),
+            ts(by.ts_ms),
             challenge.chars().take(10).collect::<String>(),
             match restart {
                 Some(r) => format!(
@@ -418,19 +436,37 @@ fn infer_clock_skew(case: &Case, settings: &DiagnoseSettings) -> Option<Finding>
             missing: None,
         });
     }
-    let clock = case.client_clock.as_ref()?;
     let id_token_check = case.own_events().any(|e| {
         [&e.error_description, &e.provider_reason].iter().any(|f| {
             f.as_deref()
                 .is_some_and(|t| t.contains("ID Token") || t.contains("Issued at time"))
         })
     });
-    (id_token_check && clock.offset_ms.abs() >= settings.skew_threshold_s * 1000).then(|| Finding {
+    if !id_token_check {
+        return None;
+    }
+    // The offset measured right before the failure wins over the log's
+    // median: a device clock can be changed by hand mid-log.
+    let threshold = settings.skew_threshold_s * 1000;
+    if let Some((offset, at)) = case.nearby_offset.filter(|(o, _)| o.abs() >= threshold) {
+        return Some(Finding {
+            confidence: Confidence::High,
+            summary: format!(
+                "The app rejected the ID token's times, and its clock was {} {} the server's (its log time against the server's Date header at {}).",
+                human_duration(offset),
+                if offset > 0 { "ahead of" } else { "behind" },
+                ts(Some(at))
+            ),
+            supporting: Vec::new(),
+            missing: None,
+        });
+    }
+    let clock = case.client_clock.as_ref()?;
+    (clock.offset_ms.abs() >= threshold).then(|| Finding {
         confidence: Confidence::High,
         summary: format!(
             "The app rejected the ID token's times, and its clock is {} ({} samples against the server's Date header).",
-            clock.note,
-            clock.samples
+            clock.note, clock.samples
         ),
         supporting: Vec::new(),
         missing: None,
@@ -444,7 +480,27 @@ fn capitalize(s: &str) -> String {
     })
 }
 
+/// Hydra (fosite) logs an expired code or refresh token as an invalid_grant
+/// with no hint and the bare debug text `invalid_token` (catalog §3.2).
+fn hydra_bare_invalid_token(case: &Case) -> bool {
+    case.own_events().any(|e| {
+        e.server.as_deref() == Some("hydra")
+            && e.provider_debug.as_deref() == Some("invalid_token")
+            && e.provider_reason.is_none()
+    })
+}
+
 fn infer_code_expired(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    if case.exchange.grant_type.as_deref() != Some("refresh_token")
+        && hydra_bare_invalid_token(case)
+    {
+        return Some(Finding {
+            confidence: Confidence::Medium,
+            summary: "Hydra logged invalid_grant with no hint and debug \"invalid_token\": that is how fosite reports an authorization code past its lifetime (the \"Authorize code expired at\" text is dropped from the log).".into(),
+            supporting: Vec::new(),
+            missing: Some("the authorize request that issued the code (Hydra's /oauth2/auth access log), to compare its time with the exchange".into()),
+        });
+    }
     let flow = case.flow.as_ref()?;
     let age = case.time_ms? - flow.authorize.ts_ms?;
     let lifetime = settings.code_lifetime_ms(case.server.as_deref());
@@ -463,11 +519,22 @@ fn infer_code_expired(case: &Case, settings: &DiagnoseSettings) -> Option<Findin
     })
 }
 
+fn infer_refresh_expired(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
+    (case.exchange.grant_type.as_deref() == Some("refresh_token") && hydra_bare_invalid_token(case)).then(|| Finding {
+        confidence: Confidence::Medium,
+        summary: "Hydra logged invalid_grant on a refresh with no hint and debug \"invalid_token\": that is how fosite up to 0.47 reports a refresh token past its lifetime (ttl.refresh_token).".into(),
+        supporting: Vec::new(),
+        missing: Some("the refresh token's issue time (the token response that issued it)".into()),
+    })
+}
+
 fn infer_refresh_reused(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
     if case.exchange.grant_type.as_deref() != Some("refresh_token") {
         return None;
     }
-    let t = case.time_ms?;
+    // Compare the times the two requests were sent, when the client logged
+    // them; the server's time otherwise.
+    let t = case.sent_ms.or(case.time_ms)?;
     let prior = case.earlier.iter().rev().find(|e| {
         e.ts_ms.is_some_and(|p| t - p <= settings.refresh_race_ms)
             || (e.refresh_token_fp.is_some()
@@ -486,7 +553,7 @@ fn infer_refresh_reused(case: &Case, settings: &DiagnoseSettings) -> Option<Find
             "Client {} refreshed {} earlier ({}){}: this refresh presented a refresh token that rotation had already replaced.",
             case.exchange.client_id.as_deref().unwrap_or("(unknown)"),
             human_duration(gap),
-            status_text(prior.status),
+            outcome(prior),
             if same_token {
                 " with the same refresh token"
             } else {

@@ -261,6 +261,25 @@ impl Store {
         )
     }
 
+    /// Events of one source and one of `kinds` between two times (that
+    /// source's own clock), newest first, at most `limit`.
+    pub fn events_of_source(
+        &self,
+        source_id: i64,
+        kinds: &[&str],
+        (from_ms, to_ms): (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            &format!(
+                "e.kind IN ({}) AND e.ts_ms BETWEEN ?2 AND ?3 AND e.source_id = ?1
+                 ORDER BY e.ts_ms DESC, e.id DESC LIMIT {limit}",
+                kind_list(kinds)
+            ),
+            params![source_id, from_ms, to_ms],
+        )
+    }
+
     /// Events of the given kinds between two times, in time order.
     pub fn events_between(
         &self,

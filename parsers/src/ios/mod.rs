@@ -45,7 +45,7 @@ impl LineParser for IosConsoleParser {
             let rh = split(&red.text, ctx).map_or(&*red.text, |rh| rh.msg);
             if self
                 .dio
-                .offer(line_no, &red, rh, h.msg, h.ts, Format::IosConsole, out)
+                .offer(line_no, &red, rh, h.ts, Format::IosConsole, out)
             {
                 return Outcome::Parsed;
             }

@@ -277,11 +277,12 @@ fn oauth_error_in(obj: &Map<String, Value>) -> Option<Found> {
     Some(f)
 }
 
-/// `invalid_grant`, `invalid_rapt`, `interaction_required`, ...: one
+/// A standard OAuth error ([`crate::providers::is_oauth_error`]) or a
+/// server's own code of the same shape (`invalid_rapt`, `invalid_code`): one
 /// lowercase snake_case word, not an app's free text.
 fn is_oauth_error(e: &str) -> bool {
-    (e.contains('_') && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        || e == "access_denied"
+    crate::providers::is_oauth_error(e)
+        || (e.contains('_') && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
 }
 
 fn status_of(obj: &Map<String, Value>) -> Option<u16> {

@@ -48,7 +48,7 @@ impl LineParser for LogcatParser {
             if let Some(rh) = split(&red.text, ctx)
                 && self
                     .dio
-                    .offer(line_no, &red, rh.msg, h.msg, h.ts, Format::Logcat, out)
+                    .offer(line_no, &red, rh.msg, h.ts, Format::Logcat, out)
             {
                 return Outcome::Parsed;
             }

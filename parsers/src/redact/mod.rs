@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-use crate::event::{Event, Fingerprint, JwtClaims};
+use crate::event::{Event, EventKind, Fingerprint, JwtClaims};
 
 /// What kind of secret a value was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,9 @@ pub enum SecretKind {
 pub struct Secret {
     /// What it was.
     pub kind: SecretKind,
+    /// The key it was found under as the redactor matched it (`code`,
+    /// `token`, `Bearer `, `eyJ` for a bare JWT, ...).
+    pub key: &'static str,
     /// Keyed fingerprint of the (percent-decoded) value.
     pub fingerprint: Fingerprint,
     /// For a code verifier: BASE64URL(SHA256(verifier)).
@@ -72,9 +75,18 @@ pub struct Redacted<'a> {
 impl Redacted<'_> {
     /// Attaches the fingerprints, verifier hash and JWT claims to `event`.
     /// An authorization code, refresh token or assertion fills the matching
-    /// fingerprint if it is still empty.
+    /// fingerprint if it is still empty. On a [`EventKind::RevokeRequest`],
+    /// the RFC 7009 `token=` parameter counts as the refresh token unless the
+    /// same text says `token_type_hint=access_token` (set the kind before
+    /// calling this).
     pub fn apply_to(&self, event: &mut Event<'_>) {
+        let revoked_refresh = event.kind == EventKind::RevokeRequest
+            && event.refresh_token_fp.is_none()
+            && !hints_access_token(&self.text);
         for s in &self.secrets {
+            if revoked_refresh && s.key == "token" {
+                event.refresh_token_fp.get_or_insert(s.fingerprint);
+            }
             match s.kind {
                 SecretKind::Code => {
                     event.code_fp.get_or_insert(s.fingerprint);
@@ -148,6 +160,16 @@ const SECRET_KEYS: &[(&str, SecretKind)] = &[
     ("idToken", SecretKind::IdToken),
     ("codeVerifier", SecretKind::CodeVerifier),
     ("clientSecret", SecretKind::Credential),
+    // .NET property names (Duende's TokenRequestValidationLog).
+    ("RefreshToken", SecretKind::RefreshToken),
+    ("AccessToken", SecretKind::AccessToken),
+    ("IdToken", SecretKind::IdToken),
+    ("ClientSecret", SecretKind::Credential),
+    ("CodeVerifier", SecretKind::CodeVerifier),
+    // Prose that names the secret before printing it (node-oidc-provider
+    // `detail=authorization code <code> already consumed`).
+    ("authorization code ", SecretKind::Code),
+    ("refresh token ", SecretKind::RefreshToken),
     ("Bearer ", SecretKind::Token),
     ("Basic ", SecretKind::Credential),
     ("bearer ", SecretKind::Token),
@@ -220,7 +242,10 @@ impl Redactor {
                 continue;
             };
             let raw = &line[value.0..value.1];
-            if is_placeholder(&line[value.0..]) || !is_secret_value(key, raw) {
+            let shape = Shape::of(bytes, end, value.0);
+            if is_placeholder(&line[value.0..])
+                || !is_secret_value(key, raw, &line[value.0..], shape)
+            {
                 continue;
             }
             let secret = self.describe(kind, key, raw);
@@ -242,7 +267,7 @@ impl Redactor {
         Redacted { text, secrets }
     }
 
-    fn describe(&self, kind: SecretKind, key: &str, raw: &str) -> Secret {
+    fn describe(&self, kind: SecretKind, key: &'static str, raw: &str) -> Secret {
         let decoded = percent_decode(raw);
         let claims = if key == "eyJ" || decoded.starts_with("eyJ") {
             jwt_claims(&decoded)
@@ -256,6 +281,7 @@ impl Redactor {
         };
         Secret {
             kind,
+            key,
             fingerprint: self.fingerprint(&decoded),
             s256: (kind == SecretKind::CodeVerifier).then(|| s256(&decoded)),
             claims,
@@ -345,6 +371,9 @@ fn locate_value(bytes: &[u8], start: usize, end: usize, key: &str) -> Option<(us
         i += 2;
     } else if matches!(bytes.get(i), Some(b'"') | Some(b'\'')) {
         i += 1;
+        if let Some(v) = sql_bind_value(bytes, start, i) {
+            return Some(v);
+        }
     } else if bytes.get(i).is_some_and(|&b| is_word_byte(b)) {
         return None;
     }
@@ -379,6 +408,18 @@ fn locate_value(bytes: &[u8], start: usize, end: usize, key: &str) -> Option<(us
     (stop > i).then_some((i, stop))
 }
 
+/// The value of an ActiveRecord bind pair, `["token", "value"]`, whose key
+/// starts at `start` (after `["`) and whose closing quote ends at `after_key`.
+fn sql_bind_value(bytes: &[u8], start: usize, after_key: usize) -> Option<(usize, usize)> {
+    let opened = start >= 2 && bytes.get(start - 2..start) == Some(b"[\"".as_slice());
+    if !opened || bytes.get(after_key..after_key + 3) != Some(b", \"".as_slice()) {
+        return None;
+    }
+    let from = after_key + 3;
+    let stop = scan_while(bytes, from, |b| !is_value_end(b));
+    (stop > from).then_some((from, stop))
+}
+
 fn is_value_end(b: u8) -> bool {
     matches!(
         b,
@@ -409,19 +450,98 @@ fn is_placeholder(value_onwards: &str) -> bool {
     PLACEHOLDERS.iter().any(|p| value_onwards.starts_with(p))
 }
 
-fn is_secret_value(key: &str, raw: &str) -> bool {
+/// How a value follows its key, as far as telling secrets from prose needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// `key: value`: unquoted key, colon, space, unquoted value. Prose writes
+    /// this too (`Failed to get token: invalid_grant: ...`).
+    ColonSpace,
+    /// Every other shape (`k=v`, JSON, Ruby hash, quoted values, ...).
+    Other,
+}
+
+impl Shape {
+    /// `key_end` is where the key match ends, `value_start` where the value
+    /// starts.
+    fn of(bytes: &[u8], key_end: usize, value_start: usize) -> Shape {
+        let between = bytes.get(key_end..value_start).unwrap_or_default();
+        match between {
+            [b':', b' ', rest @ ..] if rest.iter().all(|&b| b == b' ') => Shape::ColonSpace,
+            _ => Shape::Other,
+        }
+    }
+}
+
+fn is_secret_value(key: &str, raw: &str, value_onwards: &str, shape: Shape) -> bool {
     if raw.is_empty() {
         return false;
     }
     match key {
+        // `Bearer realm="x", error="invalid_grant"` is a challenge, not a
+        // credential.
+        "Bearer " | "bearer " | "Basic " => !is_auth_challenge(value_onwards),
+        "authorization code " | "refresh token " => looks_secret(raw) && !is_plain_word(raw),
+        "eyJ" => true,
+        _ if raw.ends_with(':') || crate::providers::is_oauth_error(raw) => false,
+        "code" | "token" | "secret" if shape == Shape::ColonSpace => looks_secret(raw),
         // `"code":2002` (AppAuth), `code=400`, `code: -10`: numbers are error
         // codes, not authorization codes.
-        "code" => !raw.bytes().all(|b| b.is_ascii_digit() || b == b'-'),
+        "code" => !raw.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !is_plain_word(raw),
         // `token_type=Bearer`-like words and `token=` flags are short; real
         // tokens are not.
-        "token" | "secret" => raw.len() >= 8,
+        "token" | "secret" => raw.len() >= 8 && !is_plain_word(raw),
         _ => true,
     }
+}
+
+/// An auth-scheme parameter list rather than credentials: it starts with
+/// an auth-param `name="` (RFC 9110 §11.2; `realm`, `error`, `scope`,
+/// `authorization_uri`, ...). Credentials are token68, whose `=` is base64
+/// padding: `dXNlcjpwYXNzMQ="` must stay a secret, so names are lowercase.
+fn is_auth_challenge(value_onwards: &str) -> bool {
+    if ["realm=", "error=", "scope="]
+        .iter()
+        .any(|p| value_onwards.starts_with(p))
+    {
+        return true;
+    }
+    let name_len = value_onwards
+        .bytes()
+        .take_while(|&b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
+        .count();
+    (2..=32).contains(&name_len)
+        && value_onwards
+            .get(name_len..)
+            .is_some_and(|rest| rest.starts_with("=\""))
+}
+
+/// What a token, code or secret looks like: long, of token characters, not
+/// ending like a prose label.
+fn looks_secret(raw: &str) -> bool {
+    raw.len() >= 16
+        && !raw.ends_with(':')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b))
+}
+
+/// A lowercase word of prose (`expired`, `missing`, `Invalid`): letters
+/// only, too short to be a generated value.
+fn is_plain_word(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    first_ok && raw.len() < 16 && chars.all(|c| c.is_ascii_lowercase())
+}
+
+/// Whether a revoke call says it revokes an access token (RFC 7009
+/// `token_type_hint`), in any of the shapes [`Redactor`] reads.
+fn hints_access_token(text: &str) -> bool {
+    const KEY: &str = "token_type_hint";
+    memchr::memmem::find_iter(text.as_bytes(), KEY.as_bytes()).any(|p| {
+        let rest = text.get(p + KEY.len()..).unwrap_or_default();
+        let value = rest.trim_start_matches(['"', '\'', '\\', ' ', '=', '>', ':']);
+        value.starts_with("access_token")
+    })
 }
 
 /// Percent-decodes a query or form value (`+` is a space). Invalid escapes
@@ -462,101 +582,4 @@ pub fn percent_decode(raw: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r() -> Redactor {
-        Redactor::new(b"test")
-    }
-
-    #[test]
-    fn redirect_code_is_replaced_and_fingerprinted() {
-        let line = r#"Redirected to com.example.app:/oauth2redirect?code=6324f49b09e982f36f087f6bfa14559347aab5740f33802f3260b1daca693acd&state=92816b4d"#;
-        let red = r().redact(line);
-        assert!(!red.text.contains("6324f49b09e982"), "{}", red.text);
-        assert!(red.text.contains("&state=92816b4d"));
-        assert_eq!(red.secrets.len(), 1);
-        assert_eq!(red.secrets[0].kind, SecretKind::Code);
-        assert_eq!(
-            red.secrets[0].fingerprint,
-            r().fingerprint("6324f49b09e982f36f087f6bfa14559347aab5740f33802f3260b1daca693acd")
-        );
-    }
-
-    #[test]
-    fn ruby_hash_shapes_old_and_new() {
-        for line in [
-            r#"  Parameters: {"grant_type"=>"authorization_code", "code"=>"abcDEF123456", "code_verifier"=>"pYl3mN0cZb8wQ1rT5uV7xA9sD2fG4hJ6kL8zX0cV2bN", "client_secret"=>"[FILTERED]"}"#,
-            r#"  Parameters: {"grant_type" => "authorization_code", "code" => "abcDEF123456", "code_verifier" => "pYl3mN0cZb8wQ1rT5uV7xA9sD2fG4hJ6kL8zX0cV2bN", "client_secret" => "[FILTERED]"}"#,
-        ] {
-            let red = r().redact(line);
-            assert!(!red.text.contains("abcDEF123456"), "{}", red.text);
-            assert!(!red.text.contains("pYl3mN0cZb8w"), "{}", red.text);
-            assert!(red.text.contains("[FILTERED]"));
-            assert!(red.text.contains("\"grant_type\""));
-            let v = red.find(SecretKind::CodeVerifier).expect("verifier");
-            assert_eq!(
-                v.s256.as_deref(),
-                Some(s256("pYl3mN0cZb8wQ1rT5uV7xA9sD2fG4hJ6kL8zX0cV2bN").as_str())
-            );
-        }
-    }
-
-    #[test]
-    fn s256_matches_rfc7636_appendix_b() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
-
-    #[test]
-    fn json_and_escaped_json_keep_their_shape() {
-        let line = r#"{"error":"x","refresh_token":"rt-SECRET-1234567","nested":"{\"access_token\":\"at-SECRET-98765432\"}"}"#;
-        let red = r().redact(line);
-        assert!(!red.text.contains("rt-SECRET"), "{}", red.text);
-        assert!(!red.text.contains("at-SECRET"), "{}", red.text);
-        let v: serde_json::Value = serde_json::from_str(&red.text).expect("still JSON");
-        assert_eq!(v["error"], "x");
-    }
-
-    #[test]
-    fn words_that_merely_contain_a_key_are_left_alone() {
-        let line = r#"grant_type=authorization_code code_challenge=E9Mel status_code=400 error_code=1 "code":2002 token_type=Bearer"#;
-        let red = r().redact(line);
-        assert_eq!(red.text, line);
-        assert!(red.secrets.is_empty());
-    }
-
-    #[test]
-    fn bearer_basic_and_bare_jwts() {
-        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMDMwMCwiaXNzIjoiaHR0cHM6Ly9pZHAifQ.c2lnbmF0dXJlLXNlY3JldA";
-        let line =
-            format!("authorization: Bearer opaque-SECRET-token-123 x assertion={jwt} id {jwt}");
-        let red = r().redact(&line);
-        assert!(!red.text.contains("opaque-SECRET"), "{}", red.text);
-        assert!(!red.text.contains("c2lnbmF0dXJl"), "{}", red.text);
-        let a = red.find(SecretKind::Assertion).expect("assertion");
-        let claims = a.claims.as_ref().expect("claims");
-        assert_eq!(claims.iat, Some(1_700_000_000));
-        assert_eq!(claims.exp, Some(1_700_000_300));
-        assert_eq!(claims.iss.as_deref(), Some("https://idp"));
-        let basic = r().redact("Authorization: Basic Y2xpZW50OnNlY3JldA==");
-        assert!(!basic.text.contains("Y2xpZW50"), "{}", basic.text);
-    }
-
-    #[test]
-    fn percent_encoded_code_fingerprints_like_decoded() {
-        let a = r().redact("cb?code=ab%2Fcd%3D12345");
-        let b = r().redact(r#""code"=>"ab/cd=12345""#);
-        assert_eq!(a.secrets[0].fingerprint, b.secrets[0].fingerprint);
-    }
-
-    #[test]
-    fn fingerprints_depend_on_the_key() {
-        assert_ne!(
-            Redactor::new(b"a").fingerprint("x"),
-            Redactor::new(b"b").fingerprint("x")
-        );
-    }
-}
+mod tests;
