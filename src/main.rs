@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
+use grantwatch::config::DiagnoseSettings;
 use grantwatch::report;
 use grantwatch_parsers::{Context, Format, Redactor};
 
@@ -51,6 +52,16 @@ enum Command {
             hide_env_values = true
         )]
         fingerprint_key: Option<String>,
+        /// Authorization code lifetime of a server kind, e.g. doorkeeper=300
+        /// (repeatable; defaults per server as the catalog gives them).
+        #[arg(long, value_name = "SERVER=SECONDS", value_parser = parse_lifetime)]
+        code_lifetime: Vec<(String, i64)>,
+        /// Two refreshes of one client closer than this are a race.
+        #[arg(long, value_name = "MS")]
+        refresh_race_ms: Option<i64>,
+        /// Leeway granted on JWT times (iat, nbf, exp), in seconds.
+        #[arg(long, value_name = "SECONDS")]
+        jwt_leeway: Option<i64>,
         /// Log files or folders (read recursively; *.gz is decompressed).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -80,6 +91,26 @@ fn parse_format(s: &str) -> Result<Format, String> {
                 .join(", ")
         )
     })
+}
+
+fn parse_lifetime(s: &str) -> Result<(String, i64), String> {
+    let (server, secs) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVER=SECONDS, got {s:?}"))?;
+    if grantwatch_parsers::ServerKind::from_name(server).is_none() {
+        return Err(format!(
+            "unknown server {server:?}; one of: {}",
+            grantwatch_parsers::ALL_SERVERS
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let secs: i64 = secs
+        .parse()
+        .map_err(|_| format!("bad number of seconds {secs:?}"))?;
+    Ok((server.to_owned(), secs))
 }
 
 fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
@@ -123,8 +154,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             year,
             date,
             fingerprint_key,
+            code_lifetime,
+            refresh_race_ms,
+            jwt_leeway,
             paths,
         } => {
+            let mut settings = DiagnoseSettings::default();
+            settings.code_lifetime_s.extend(code_lifetime);
+            if let Some(ms) = refresh_race_ms {
+                settings.refresh_race_ms = ms;
+            }
+            if let Some(s) = jwt_leeway {
+                settings.jwt_leeway_s = s;
+            }
             let mut context = Context {
                 assumed_year: year,
                 assumed_date: date,
@@ -141,7 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db,
                 format,
                 context,
-                ..AnalyzeOptions::default()
+                settings,
             };
             let bar = progress_bar();
             let analysis = commands::analyze(
@@ -149,6 +191,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut |total| {
                     if let Some(b) = &bar {
                         b.set_length(total);
+                        // Small inputs finish before a bar would help.
+                        if total < LARGE_INPUT {
+                            b.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                        }
                     }
                 },
                 &mut |n| {
@@ -192,6 +238,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Inputs from this size on get a progress bar.
+const LARGE_INPUT: u64 = 64 * 1024 * 1024;
 
 /// A progress bar on stderr, only when stderr is a terminal.
 fn progress_bar() -> Option<indicatif::ProgressBar> {

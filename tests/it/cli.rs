@@ -151,3 +151,29 @@ fn no_authorization_code_from_the_log_reaches_the_output() {
         assert!(!printed.contains(code), "code {code} leaked");
     }
 }
+
+#[test]
+fn code_lifetimes_are_configurable_per_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, expected) = generated(dir.path(), "production.log", 8);
+    let expired: Vec<&str> = expected
+        .iter()
+        .filter(|e| e.cause == "code_expired")
+        .map(|e| e.request_id.as_str())
+        .collect();
+    assert!(!expired.is_empty());
+    // The generator exchanges expired codes 14 minutes late: with a
+    // 20-minute lifetime they are no longer expired.
+    let out = grantwatch()
+        .args(["analyze", "--json", "--code-lifetime", "doorkeeper=1200"])
+        .arg(&log)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: serde_json::Value = serde_json::from_str(line).expect("json");
+        if expired.contains(&f["request_id"].as_str().unwrap_or("")) {
+            assert_ne!(f["cause"], "code_expired", "{f}");
+        }
+    }
+}
