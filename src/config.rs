@@ -18,6 +18,9 @@ pub struct DiagnoseSettings {
     pub skew_threshold_s: i64,
     /// How far back a revoke call may explain a refresh failure, in seconds.
     pub revoke_window_s: i64,
+    /// Keycloak's SSO Session Idle (the refresh token's idle lifetime), in
+    /// seconds.
+    pub keycloak_session_idle_s: i64,
 }
 
 impl Default for DiagnoseSettings {
@@ -48,6 +51,8 @@ impl Default for DiagnoseSettings {
             jwt_leeway_s: 60,
             skew_threshold_s: 60,
             revoke_window_s: 86_400,
+            // Keycloak's realm default "SSO Session Idle" is 30 minutes.
+            keycloak_session_idle_s: 1_800,
         }
     }
 }

@@ -202,6 +202,9 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
             }
         }
     }
+    for e in line_neighbours(store, &primary)? {
+        push(e, &mut merged);
+    }
     if event.id != primary.id {
         push(event.clone(), &mut merged);
     }
@@ -222,6 +225,16 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
         if found.is_some() {
             return Ok(found);
         }
+    }
+    // Without times, records written next to each other (a pasted support
+    // ticket: the client's error, then the provider's log event) are one.
+    let mut beside: Vec<EventRow> = line_neighbours(store, event)?
+        .into_iter()
+        .filter(|e| e.kind == "token_response" && !e.is_client_side())
+        .collect();
+    let is_server_response = event.kind == "token_response" && !event.is_client_side();
+    if beside.len() == 1 && !is_server_response {
+        return Ok(beside.pop());
     }
     let candidates: Vec<EventRow> = nearby(store, event, &["token_response"], clocks)?
         .into_iter()
@@ -280,6 +293,37 @@ fn nearby(store: &Store, e: &EventRow, kinds: &[&str], clocks: &Clocks) -> Resul
                     };
                     (rt - t).abs() <= limit
                 })
+        })
+        .collect())
+}
+
+/// How many lines apart two records of one failure may be written when one
+/// of them has no time.
+const LINE_WINDOW: u64 = 3;
+
+/// Failure records within [`LINE_WINDOW`] lines of `e` in the same file,
+/// when one of the two has no time to join them by.
+fn line_neighbours(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
+    let rows = store.events_of_source_between_lines(
+        e.source_id,
+        e.line.saturating_sub(LINE_WINDOW),
+        e.line + LINE_WINDOW,
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter(|n| {
+            // Two records of one failure are of different kinds or sides (a
+            // client's error and the server's event); two server responses
+            // side by side are two failures.
+            n.id != e.id
+                && (n.kind != e.kind || n.is_client_side() != e.is_client_side())
+                && (n.ts_ms.is_none() || e.ts_ms.is_none())
+                && is_failure_event(n)
+                && compatible_client(n, e)
+                && match (&n.server, &e.server) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
         })
         .collect())
 }

@@ -280,12 +280,13 @@ fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
     &line[..end]
 }
 
-/// Year-less lines (logcat) need a year. Unless one was configured, take it
-/// from the file itself (an HTTP `Date` header a client logged, which has a
-/// full date), else from the file's modification time.
+/// Year-less lines (logcat) need a year, date-less ones a date. Unless they
+/// were configured, take them from the file itself (an HTTP `Date` header a
+/// client logged, which has a full date), else from the file's modification
+/// time. Such times are marked as inferred in the events.
 fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
     let mut ctx = ctx.clone();
-    if ctx.assumed_year.is_some() {
+    if ctx.assumed_year.is_some() && ctx.assumed_date.is_some() {
         return ctx;
     }
     let from_header = head.lines().find_map(|line| {
@@ -297,10 +298,18 @@ fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
             .trim_end_matches(']');
         grantwatch_parsers::common::http_date(value)
     });
-    ctx.assumed_year = from_header.map(|d| d.year()).or_else(|| {
-        let modified = meta.modified().ok()?;
-        Some(chrono::DateTime::<chrono::Utc>::from(modified).year())
-    });
+    let modified = meta
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from);
+    if ctx.assumed_year.is_none() {
+        ctx.assumed_year = from_header.map(|d| d.year()).or(modified.map(|m| m.year()));
+    }
+    // Lines with only a time of day (WildFly, Serilog's console) keep their
+    // order and spacing on the file's own date; the true date needs --date.
+    if ctx.assumed_date.is_none() {
+        ctx.assumed_date = from_header.or(modified).map(|d| d.date_naive());
+    }
     ctx
 }
 

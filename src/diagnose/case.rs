@@ -94,6 +94,9 @@ pub struct Case {
     pub earlier: Vec<EventRow>,
     /// Revocations by the same client before the failure.
     pub revokes: Vec<EventRow>,
+    /// For a refresh: the same client's last successful token responses
+    /// (same address when known) in the day before, oldest first.
+    pub earlier_successes: Vec<EventRow>,
     /// App lifecycle changes between the flow's start and the failure.
     pub lifecycle: Vec<EventRow>,
     /// The clock estimate of the client source that saw the failure.
@@ -184,18 +187,23 @@ fn grant_from_words(events: &[&EventRow]) -> Option<String> {
             .flatten()
             .map(|t| t.to_ascii_lowercase())
     });
+    // The grant a text names first: "Authorization code was already
+    // redeemed ... or use an existing refresh token" is about a code.
+    const WORDS: [(&str, &str); 6] = [
+        ("refresh token", "refresh_token"),
+        ("refresh_token", "refresh_token"),
+        ("fresh tokens", "refresh_token"),
+        ("authorization code", "authorization_code"),
+        ("code_verifier", "authorization_code"),
+        ("code exchange", "authorization_code"),
+    ];
     for text in texts {
-        if text.contains("refresh token")
-            || text.contains("refresh_token")
-            || text.contains("fresh tokens")
-        {
-            return Some("refresh_token".into());
-        }
-        if text.contains("authorization code")
-            || text.contains("code_verifier")
-            || text.contains("code exchange")
-        {
-            return Some("authorization_code".into());
+        let first = WORDS
+            .iter()
+            .filter_map(|(word, grant)| text.find(word).map(|at| (at, *grant)))
+            .min();
+        if let Some((_, grant)) = first {
+            return Some(grant.into());
         }
     }
     None
@@ -255,6 +263,7 @@ pub fn gather(
         flow: None,
         earlier: Vec::new(),
         revokes: Vec::new(),
+        earlier_successes: Vec::new(),
         lifecycle: Vec::new(),
         client_clock,
         time_ms,
@@ -285,6 +294,7 @@ pub fn gather(
         Some("refresh_token") => {
             case.earlier = earlier_refreshes(store, &case, t, settings)?;
             case.revokes = revokes(store, &case, t, settings)?;
+            case.earlier_successes = earlier_successes(store, &case, t)?;
         }
         _ => {}
     }
@@ -301,6 +311,7 @@ pub fn gather(
         .flat_map(|f| std::iter::once(&mut f.authorize).chain(f.challenge_from.as_mut()))
         .chain(case.earlier.iter_mut())
         .chain(case.revokes.iter_mut())
+        .chain(case.earlier_successes.iter_mut())
     {
         e.ts_ms = correlate::server_time(e, clocks);
     }
@@ -316,9 +327,18 @@ pub fn gather(
             a.into_iter().chain(c).min()
         })
         .unwrap_or(t - 3_600_000);
+    // Lifecycle changes only of the app whose log saw this failure: a
+    // server-only failure cannot be tied to any device.
+    let client_sources: Vec<i64> = case
+        .own_events()
+        .chain(&case.request_events)
+        .filter(|e| e.is_client_side())
+        .map(|e| e.source_id)
+        .collect();
     case.lifecycle = store
         .events_between(&["lifecycle"], since - 600_000, t + 600_000)?
         .into_iter()
+        .filter(|e| client_sources.contains(&e.source_id))
         .filter(|e| correlate::server_time(e, clocks).is_some_and(|lt| lt >= since && lt <= t))
         .collect();
     Ok(case)
@@ -558,6 +578,22 @@ fn earlier_refreshes(
     }
     out.sort_by_key(|e| (e.ts_ms, e.id));
     Ok(out)
+}
+
+fn earlier_successes(store: &Store, case: &Case, t: i64) -> Result<Vec<EventRow>> {
+    let Some(client) = &case.exchange.client_id else {
+        return Ok(Vec::new());
+    };
+    let ip = case.exchange.ip.as_deref();
+    let mut found: Vec<EventRow> = store
+        .events_for_client(client, &["token_response"], ip, (t - 86_400_000, t - 1), 5)?
+        .into_iter()
+        .filter(|e| {
+            e.id != case.primary.id && e.error.is_none() && e.status.is_none_or(|s| s < 400)
+        })
+        .collect();
+    found.reverse();
+    Ok(found)
 }
 
 fn revokes(

@@ -75,6 +75,30 @@ pub fn meaning(cause: Cause) -> &'static str {
     }
 }
 
+/// Whether `cause` can happen to a request of `grant` (unknown grants fit
+/// every cause): a refresh cannot have an expired code, nor a code exchange
+/// a reused refresh token.
+fn fits_grant(cause: Cause, grant: Option<&str>) -> bool {
+    let code_only = matches!(
+        cause,
+        Cause::CodeExpired
+            | Cause::CodeReused
+            | Cause::RedirectUriMismatch
+            | Cause::PkceMissing
+            | Cause::PkceVerifierMismatch
+    );
+    let refresh_only = matches!(
+        cause,
+        Cause::RefreshTokenExpired | Cause::RefreshTokenReused | Cause::RefreshTokenRevoked
+    );
+    match grant {
+        Some("refresh_token") => !code_only,
+        Some("authorization_code") => !refresh_only,
+        Some("password") | Some("client_credentials") => !code_only && !refresh_only,
+        _ => true,
+    }
+}
+
 /// Findings from the providers' own words in the failure's events.
 fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
     let mut found: BTreeMap<Cause, Finding> = BTreeMap::new();
@@ -139,6 +163,7 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
         };
         findings.insert(rule.cause, combined);
     }
+    findings.retain(|cause, _| fits_grant(*cause, case.exchange.grant_type.as_deref()));
     let priority = |c: &Cause| {
         RULES
             .iter()

@@ -82,6 +82,7 @@ pub const PHRASES: &[Phrase] = &[
     p("=invalid_code", CodeReused, Medium, "Keycloak"),
     p("The authorization code is invalid or has expired", CodeReused, Low, "Okta"),
     p("Doorkeeper::Errors::InvalidGrantReuse", CodeReused, High, "Doorkeeper (Rails 8.1)"),
+    p("Doorkeeper::Errors::InvalidGrantReuse", RefreshTokenReused, High, "Doorkeeper (Rails 8.1)"),
     // redirect_uri_mismatch
     p("redirect_uri' from this request does not match", RedirectUriMismatch, High, "Hydra"),
     p("redirect_uri\" from this request does not match", RedirectUriMismatch, High, "Hydra"),
@@ -136,7 +137,7 @@ pub const PHRASES: &[Phrase] = &[
     p("tries to refresh token belonging to", ClientMismatch, High, "IdentityServer"),
     p("Invalidated authorization code used by registered client", ClientMismatch, High, "Spring"),
     // invalid_client_credentials
-    p("=invalid_client", InvalidClientCredentials, High, "OAuth error"),
+    p("=invalid_client", InvalidClientCredentials, Medium, "OAuth error"),
     p("=invalid_client_credentials", InvalidClientCredentials, High, "Keycloak"),
     p("=client_not_found", InvalidClientCredentials, High, "Keycloak"),
     p("=client_disabled", InvalidClientCredentials, High, "Keycloak"),
@@ -144,7 +145,7 @@ pub const PHRASES: &[Phrase] = &[
     p("Invalid client credentials", InvalidClientCredentials, High, "Keycloak"),
     p("Failed client authentication", InvalidClientCredentials, High, "Keycloak"),
     p("Client authentication failed", InvalidClientCredentials, Low, "server"),
-    p("client authentication failed", InvalidClientCredentials, High, "node-oidc-provider"),
+    p("client authentication failed", InvalidClientCredentials, Medium, "node-oidc-provider"),
     p("invalid secret provided", InvalidClientCredentials, High, "node-oidc-provider"),
     p("AADSTS7000215", InvalidClientCredentials, High, "Entra ID"),
     p("AADSTS7000222", InvalidClientCredentials, High, "Entra ID"),

@@ -195,7 +195,25 @@ fn earlier_by(gap_ms: Option<i64>) -> String {
     }
 }
 
+/// Errors more specific than a bare 401: when the failure's own records name
+/// one of them (the client saw the body), the 401 is not about credentials.
+const SPECIFIC_ERRORS: [&str; 4] = [
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_grant",
+];
+
 fn infer_invalid_client(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
+    let more_specific = case.own_events().any(|e| {
+        e.provider_reason.is_some()
+            || e.error
+                .as_deref()
+                .is_some_and(|err| SPECIFIC_ERRORS.contains(&err))
+    });
+    if more_specific {
+        return None;
+    }
     let server_401 = case
         .own_events()
         .any(|e| !e.is_client_side() && e.status == Some(401) && e.kind == "token_response");
@@ -220,6 +238,9 @@ fn infer_invalid_client(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
 }
 
 fn infer_code_reused(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
+    if case.exchange.grant_type.as_deref() != Some("authorization_code") {
+        return None;
+    }
     let first = case.earlier.first()?;
     let gap = case.time_ms.zip(first.ts_ms).map(|(a, b)| a - b);
     let by_secret = case.exchange.code_fp.is_some() && first.code_fp == case.exchange.code_fp
@@ -373,6 +394,9 @@ fn infer_pkce_mismatch(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
             missing: Some("the authorize request that issued this exact code".into()),
         });
     };
+    if challenge == sent {
+        return None;
+    }
     let mut supporting = vec![flow.authorize.id, by.id];
     supporting.extend(restart.map(|r| r.id));
     Some(Finding {
@@ -519,12 +543,43 @@ fn infer_code_expired(case: &Case, settings: &DiagnoseSettings) -> Option<Findin
     })
 }
 
-fn infer_refresh_expired(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
+fn infer_refresh_expired(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    if let Some(f) = keycloak_idle(case, settings) {
+        return Some(f);
+    }
     (case.exchange.grant_type.as_deref() == Some("refresh_token") && hydra_bare_invalid_token(case)).then(|| Finding {
         confidence: Confidence::Medium,
         summary: "Hydra logged invalid_grant on a refresh with no hint and debug \"invalid_token\": that is how fosite up to 0.47 reports a refresh token past its lifetime (ttl.refresh_token).".into(),
         supporting: Vec::new(),
         missing: Some("the refresh token's issue time (the token response that issued it)".into()),
+    })
+}
+
+/// Old Keycloak logs every refresh failure as `error=invalid_token` with no
+/// reason; when the client's last successful refresh is older than the SSO
+/// session idle timeout, the refresh token (whose lifetime follows it) had
+/// expired.
+fn keycloak_idle(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    let bare = case.own_events().any(|e| {
+        e.server.as_deref() == Some("keycloak")
+            && e.provider_code.as_deref() == Some("invalid_token")
+            && e.provider_reason.is_none()
+    });
+    if !bare || case.exchange.grant_type.as_deref() != Some("refresh_token") {
+        return None;
+    }
+    let last = case.earlier_successes.last()?;
+    let idle = case.time_ms? - last.ts_ms?;
+    (idle > settings.keycloak_session_idle_s * 1000).then(|| Finding {
+        confidence: Confidence::Medium,
+        summary: format!(
+            "Keycloak refused the refresh with a bare invalid_token; the client's last successful refresh was {} earlier ({}), longer than Keycloak's SSO Session Idle ({}), which bounds the refresh token's lifetime.",
+            human_duration(idle),
+            ts(last.ts_ms),
+            human_duration(settings.keycloak_session_idle_s * 1000)
+        ),
+        supporting: vec![last.id],
+        missing: Some("a Keycloak 23+ event log, whose reason= names the check that failed".into()),
     })
 }
 
@@ -536,10 +591,17 @@ fn infer_refresh_reused(case: &Case, settings: &DiagnoseSettings) -> Option<Find
     // them; the server's time otherwise.
     let t = case.sent_ms.or(case.time_ms)?;
     let prior = case.earlier.iter().rev().find(|e| {
-        e.ts_ms.is_some_and(|p| t - p <= settings.refresh_race_ms)
-            || (e.refresh_token_fp.is_some()
+        let failed = e.status.is_some_and(|s| s >= 400) || e.error.is_some();
+        !failed
+            && ((e.refresh_token_fp.is_some()
                 && e.refresh_token_fp == case.exchange.refresh_token_fp)
+                || (e.ts_ms.is_some_and(|p| t - p <= settings.refresh_race_ms)
+                    && (e.ip.is_none() || case.exchange.ip.is_none() || e.ip == case.exchange.ip)))
     })?;
+    // A revocation after that refresh explains the failure better.
+    if case.revokes.iter().any(|r| r.ts_ms > prior.ts_ms) {
+        return None;
+    }
     let same_token = prior.refresh_token_fp.is_some()
         && prior.refresh_token_fp == case.exchange.refresh_token_fp;
     let gap = prior.ts_ms.map(|p| t - p).unwrap_or(0);

@@ -4,3 +4,4 @@
 mod accuracy;
 mod cli;
 mod helpers;
+mod samples;

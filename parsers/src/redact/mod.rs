@@ -473,7 +473,7 @@ impl Shape {
 }
 
 fn is_secret_value(key: &str, raw: &str, value_onwards: &str, shape: Shape) -> bool {
-    if raw.is_empty() {
+    if raw.is_empty() || is_sql_placeholder(raw) {
         return false;
     }
     match key {
@@ -492,6 +492,18 @@ fn is_secret_value(key: &str, raw: &str, value_onwards: &str, shape: Shape) -> b
         "token" | "secret" => raw.len() >= 8 && !is_plain_word(raw),
         _ => true,
     }
+}
+
+/// A bind placeholder of a logged SQL statement (`"refresh_token" = $1`,
+/// `= ?`, `= :token`): the value is elsewhere (and filtered) on the line.
+fn is_sql_placeholder(raw: &str) -> bool {
+    raw == "?"
+        || raw
+            .strip_prefix('$')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        || raw.strip_prefix(':').is_some_and(|n| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 /// An auth-scheme parameter list rather than credentials: it starts with

@@ -202,3 +202,11 @@ fn dotnet_property_names_sql_binds_and_prose_keys() {
         assert_eq!(r().redact(prose).text, prose);
     }
 }
+
+#[test]
+fn sql_bind_placeholders_are_not_secrets() {
+    let line = r#"Doorkeeper::AccessToken Load (0.5ms)  SELECT "oauth_access_tokens".* FROM "oauth_access_tokens" WHERE "oauth_access_tokens"."refresh_token" = $1 LIMIT $2  [["refresh_token", "[FILTERED]"], ["LIMIT", 1]]"#;
+    let red = Redactor::new(b"test").redact(line);
+    assert!(red.secrets.is_empty(), "{:?}", red.secrets);
+    assert_eq!(red.text, line);
+}
