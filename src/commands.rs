@@ -52,8 +52,12 @@ pub struct AnalyzeOptions {
 /// What `analyze` found.
 #[derive(Debug)]
 pub struct Analysis {
-    /// Failures, in time order.
-    pub failures: Vec<FailureRecord>,
+    /// The database holding the failures (read them with
+    /// `each_failure_in_time_order`, so memory stays flat).
+    pub store: Store,
+    /// The scratch folder of the database when no `--db` was given: removed
+    /// when the analysis is dropped.
+    pub scratch: Option<tempfile::TempDir>,
     /// What was read.
     pub read: ReadStats,
     /// Time spent reading and parsing.
@@ -104,10 +108,10 @@ pub fn analyze(
     let after = store.max_event_id()?;
     let mut read = ReadStats::default();
     let started = std::time::Instant::now();
-    let mut on_chunk = |c: ingest::ChunkDone| on_bytes(c.bytes);
     let Some((last, rest)) = files.split_last() else {
         return Ok(Analysis {
-            failures: Vec::new(),
+            store,
+            scratch,
             read,
             read_time: started.elapsed(),
             diagnose_time: std::time::Duration::ZERO,
@@ -120,10 +124,13 @@ pub fn analyze(
             &opts.context,
             opts.format,
             &mut read,
-            &mut on_chunk,
+            &mut |_, c| {
+                on_bytes(c.bytes);
+                Ok(())
+            },
         )?;
     }
-    let (watermark, follower) = spawn_follower(&db_path, &opts.settings, after)?;
+    let (watermark, batches, follower) = spawn_follower(&db_path, &opts.settings, after)?;
     let mut newest = i64::MIN;
     let read_last = ingest::read_file(
         &mut store,
@@ -131,63 +138,86 @@ pub fn analyze(
         &opts.context,
         opts.format,
         &mut read,
-        &mut |c| {
-            on_chunk(c);
+        &mut |store, c| {
+            on_bytes(c.bytes);
+            // The reader is the only writer: it stores the follower's
+            // diagnoses between its own chunks, so neither waits for a lock.
+            while let Ok(batch) = batches.try_recv() {
+                diagnose::write_batch(store, &batch)?;
+            }
             if let Some(ts) = c.max_ts_ms.filter(|&ts| ts > newest) {
                 newest = ts;
                 // The follower may have stopped on an error: its join says why.
                 let _ = watermark.send(ts - SETTLE_MS);
             }
+            Ok(())
         },
     );
     drop(watermark);
     let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
     read_last?;
+    for batch in batches.try_iter() {
+        diagnose::write_batch(&mut store, &batch)?;
+    }
     let read_time = started.elapsed();
     diagnose::run(&mut store, &opts.settings, followed_to)?;
-    let failures = store.failures_in_time_order()?;
     Ok(Analysis {
-        failures,
+        store,
+        scratch,
         read,
         read_time,
         diagnose_time: started.elapsed() - read_time,
     })
 }
 
-/// The follower's shortest interval between two batches.
-const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+/// The follower's shortest interval between two batches: often enough to
+/// keep up, rarely enough not to re-query for every chunk.
+const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 type Follower = std::thread::JoinHandle<Result<i64, crate::store::Error>>;
 
-/// A thread that diagnoses behind the reader: each watermark it receives
-/// (log time) lets it diagnose the failures older than it. Returns the last
-/// event id it looked at.
+/// A thread that diagnoses behind the reader on its own connection: each
+/// watermark it receives (log time) lets it diagnose the failures older than
+/// it; it hands each batch back to the reader, which writes it. Returns the
+/// last event id it looked at.
 fn spawn_follower(
     db_path: &Path,
     settings: &DiagnoseSettings,
     after: i64,
-) -> Result<(std::sync::mpsc::Sender<i64>, Follower), Error> {
+) -> Result<
+    (
+        std::sync::mpsc::Sender<i64>,
+        std::sync::mpsc::Receiver<diagnose::Batch>,
+        Follower,
+    ),
+    Error,
+> {
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
-    let mut store = Store::open(db_path)?;
+    let (batch_tx, batch_rx) = std::sync::mpsc::channel::<diagnose::Batch>();
+    let store = Store::open(db_path)?;
     let settings = settings.clone();
     let handle = std::thread::spawn(move || {
         let mut after = after;
+        let mut assigned = std::collections::HashMap::new();
         while let Ok(mut horizon) = rx.recv() {
-            // Work in batches at most every 50 ms: each batch ends with a
-            // short write that the reader has to wait for.
             let started = std::time::Instant::now();
             // Catch up to the newest watermark at once.
             while let Ok(h) = rx.try_recv() {
                 horizon = h;
             }
-            after = diagnose::run_until(&mut store, &settings, after, Some(horizon))?.last_event_id;
+            let batch =
+                diagnose::diagnose_batch(&store, &settings, after, Some(horizon), &mut assigned)?;
+            after = batch.last_event_id;
+            if !batch.pending.is_empty() && batch_tx.send(batch).is_err() {
+                break;
+            }
             if let Some(rest) = FOLLOW_INTERVAL.checked_sub(started.elapsed()) {
                 std::thread::sleep(rest);
             }
         }
         Ok(after)
     });
-    Ok((tx, handle))
+    Ok((tx, batch_rx, handle))
 }
 
 /// The whole story of one request id.

@@ -60,7 +60,8 @@ pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
         // in [date, date + 1 s), so compare with the middle of that second.
         let mut stmt = store.conn().prepare_cached(
             "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
-             WHERE server_date_ms > 0 AND ts_ms IS NOT NULL",
+             WHERE format IN ('logcat', 'ios-console', 'json-lines')
+               AND server_date_ms > 0 AND ts_ms IS NOT NULL",
         )?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
             let (source, delta) = row?;
@@ -202,8 +203,10 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
             }
         }
     }
-    for e in line_neighbours(store, &primary)? {
-        push(e, &mut merged);
+    if primary.ts_ms.is_none() {
+        for e in line_neighbours(store, &primary)? {
+            push(e, &mut merged);
+        }
     }
     if event.id != primary.id {
         push(event.clone(), &mut merged);
@@ -228,10 +231,12 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     }
     // Without times, records written next to each other (a pasted support
     // ticket: the client's error, then the provider's log event) are one.
-    let mut beside: Vec<EventRow> = line_neighbours(store, event)?
-        .into_iter()
-        .filter(|e| e.kind == "token_response" && !e.is_client_side())
-        .collect();
+    let mut beside: Vec<EventRow> = if event.ts_ms.is_none() {
+        line_neighbours(store, event)?
+    } else {
+        Vec::new()
+    };
+    beside.retain(|e| e.kind == "token_response" && !e.is_client_side());
     let is_server_response = event.kind == "token_response" && !event.is_client_side();
     if beside.len() == 1 && !is_server_response {
         return Ok(beside.pop());

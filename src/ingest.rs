@@ -170,7 +170,7 @@ pub fn read_file(
     ctx: &Context,
     forced: Option<Format>,
     stats: &mut ReadStats,
-    on_chunk: &mut dyn FnMut(ChunkDone),
+    on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
 ) -> Result<()> {
     let unreadable = |source| Error::Unreadable {
         path: path.to_path_buf(),
@@ -249,14 +249,17 @@ pub fn read_file(
         let bytes = chunk.len() as u64 + 1;
         stats.bytes += bytes;
         commit(store, source.id, &events, &progress, stats)?;
-        on_chunk(ChunkDone {
-            bytes,
-            max_ts_ms: events
-                .iter()
-                .filter_map(|e| e.ts)
-                .map(|t| t.utc.timestamp_millis())
-                .max(),
-        });
+        on_chunk(
+            store,
+            ChunkDone {
+                bytes,
+                max_ts_ms: events
+                    .iter()
+                    .filter_map(|e| e.ts)
+                    .map(|t| t.utc.timestamp_millis())
+                    .max(),
+            },
+        )?;
     }
     let before = parser.counts();
     let mut events = Vec::new();

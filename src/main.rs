@@ -13,6 +13,12 @@ use grantwatch::config::DiagnoseSettings;
 use grantwatch::report;
 use grantwatch_parsers::{Context, Format, Redactor};
 
+/// mimalloc instead of the system allocator: correlation reads thousands of
+/// short rows with many small strings, and glibc's malloc took a tenth of the
+/// time of `analyze` (see benches/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tells why OAuth 2.0 / OpenID Connect token requests fail, from the logs of
 /// the authorization server and its clients.
 #[derive(Parser, Debug)]
@@ -207,7 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 b.finish_and_clear();
             }
             if json {
-                report::json_lines(&mut out, &analysis.failures)?;
+                report::json_lines(&mut out, &analysis.store)?;
             } else {
                 report::text(&mut out, &analysis)?;
             }

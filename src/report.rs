@@ -2,26 +2,40 @@
 //! failure with its summary, fix and evidence), the JSON Lines of the
 //! contract, and the `lookup` story.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::commands::{Analysis, RequestStory};
+use crate::store::Store;
 use crate::store::failures::{FailureRecord, format_ts};
+
+/// Errors of printing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Writing the output failed (a closed pipe, a full disk).
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// Reading the failures back failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// A failure could not be serialized.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
 
 /// How many evidence lines the text report shows per failure.
 const EVIDENCE_SHOWN: usize = 6;
 
 /// Writes one JSON object per failure, in time order.
-pub fn json_lines(out: &mut dyn Write, failures: &[FailureRecord]) -> io::Result<()> {
-    for f in failures {
-        serde_json::to_writer(&mut *out, f)?;
+pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
+    store.each_failure_in_time_order(&mut |f| {
+        serde_json::to_writer(&mut *out, &f)?;
         out.write_all(b"\n")?;
-    }
-    Ok(())
+        Ok::<(), Error>(())
+    })
 }
 
 /// Writes the readable report.
-pub fn text(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
+pub fn text(out: &mut dyn Write, analysis: &Analysis) -> Result<(), Error> {
     let r = &analysis.read;
     writeln!(
         out,
@@ -43,30 +57,25 @@ pub fn text(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
     for (path, why) in &r.skipped_files {
         writeln!(out, "Skipped {}: {why}.", path.display())?;
     }
-    let failures = &analysis.failures;
-    if failures.is_empty() {
+    let counts = analysis.store.cause_counts()?;
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    if total == 0 {
         writeln!(out, "\nNo failed token requests found.")?;
         return Ok(());
     }
-    let mut by_cause: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in failures {
-        *by_cause.entry(f.cause.as_str()).or_default() += 1;
-    }
-    let mut counts: Vec<(&str, usize)> = by_cause.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     writeln!(
         out,
         "\n{} failed token request{} by cause:",
-        failures.len(),
-        if failures.len() == 1 { "" } else { "s" }
+        total,
+        if total == 1 { "" } else { "s" }
     )?;
     for (cause, n) in counts {
         writeln!(out, "  {n:>6}  {cause}")?;
     }
-    for f in failures {
-        failure(out, f)?;
-    }
-    Ok(())
+    analysis.store.each_failure_in_time_order(&mut |f| {
+        failure(out, &f)?;
+        Ok::<(), Error>(())
+    })
 }
 
 /// Writes one failure, readable.

@@ -294,7 +294,10 @@ pub fn gather(
         Some("refresh_token") => {
             case.earlier = earlier_refreshes(store, &case, t, settings)?;
             case.revokes = revokes(store, &case, t, settings)?;
-            case.earlier_successes = earlier_successes(store, &case, t)?;
+            // Only Keycloak's bare refresh error needs the client's history.
+            if case.server.as_deref() == Some("keycloak") {
+                case.earlier_successes = earlier_successes(store, &case, t)?;
+            }
         }
         _ => {}
     }
@@ -335,6 +338,9 @@ pub fn gather(
         .filter(|e| e.is_client_side())
         .map(|e| e.source_id)
         .collect();
+    if client_sources.is_empty() {
+        return Ok(case);
+    }
     case.lifecycle = store
         .events_between(&["lifecycle"], since - 600_000, t + 600_000)?
         .into_iter()
@@ -605,11 +611,17 @@ fn revokes(
     let Some(client) = &case.exchange.client_id else {
         return Ok(Vec::new());
     };
+    // Many devices share a client id: a revoke explains this refresh only
+    // from the same device (address), unless the token itself is known.
+    let ip = match case.exchange.refresh_token_fp {
+        Some(_) => None,
+        None => case.exchange.ip.as_deref(),
+    };
     Ok(store
         .events_for_client(
             client,
             &["revoke_request"],
-            None,
+            ip,
             (t - settings.revoke_window_s * 1000, t),
             50,
         )?

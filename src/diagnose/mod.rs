@@ -296,20 +296,27 @@ fn evidence(store: &Store, case: &Case, verdict: &Verdict) -> Result<Vec<Evidenc
         }
     }
     ids.sort();
+    let order: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+    let mut lines = store.evidence_of(&order)?;
+    // Events in time order, each event's lines in line order.
+    lines.sort_by_key(|(event, line)| (order.iter().position(|id| id == event), line.line));
+    let ts_of = |event: i64| {
+        ids.iter()
+            .find(|(_, id)| *id == event)
+            .and_then(|(ts, _)| *ts)
+    };
     let mut out: Vec<Evidence> = Vec::new();
-    for (ts, id) in ids {
-        for line in store.evidence(id)? {
-            if !out
-                .iter()
-                .any(|o| o.file == line.file && o.line == line.line)
-            {
-                out.push(Evidence {
-                    file: line.file,
-                    line: line.line,
-                    ts: ts.and_then(format_ts),
-                    text: line.text,
-                });
-            }
+    for (event, line) in lines {
+        if !out
+            .iter()
+            .any(|o| o.file == line.file && o.line == line.line)
+        {
+            out.push(Evidence {
+                ts: ts_of(event).and_then(format_ts),
+                file: line.file,
+                line: line.line,
+                text: line.text,
+            });
         }
     }
     Ok(out)
@@ -361,35 +368,44 @@ pub struct RunStats {
 /// An event that joins a failure already stored (the client's log arriving
 /// after the server's) re-diagnoses that failure.
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
-    run_until(store, settings, after, None)
+    let batch = diagnose_batch(store, settings, after, None, &mut HashMap::new())?;
+    write_batch(store, &batch)
 }
 
-/// Like [`run`], but stops at the first candidate newer than `horizon_ms`
-/// (whose context may still be arriving): a pipeline diagnoses behind its
-/// reader with it.
-///
-/// The diagnoses are computed on plain reads and written at the end in one
-/// short transaction, so that a concurrent reader of the logs is never
-/// blocked for long.
-pub fn run_until(
-    store: &mut Store,
+/// Diagnoses computed but not yet written.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Each failure with its primary event, merged events and time.
+    pub pending: Vec<(FailureRecord, i64, Vec<i64>, Option<i64>)>,
+    /// The clock estimates the diagnoses used.
+    pub clocks: correlate::Clocks,
+    /// The last candidate event id looked at: the next batch starts after it.
+    pub last_event_id: i64,
+}
+
+/// Computes the diagnoses of the failures among the events stored after
+/// `after`, stopping at the first candidate newer than `horizon_ms` (whose
+/// context may still be arriving), on plain reads: nothing is written, so a
+/// pipeline can diagnose on one connection behind a reader that writes on
+/// another, and hand the batch to the writer. `assigned` maps events to the
+/// failures of earlier batches not yet written.
+pub fn diagnose_batch(
+    store: &Store,
     settings: &DiagnoseSettings,
     after: i64,
     horizon_ms: Option<i64>,
-) -> Result<RunStats> {
+    assigned: &mut HashMap<i64, String>,
+) -> Result<Batch> {
     let clocks = correlate::estimate_clocks(store)?;
-    let mut stats = RunStats {
+    let mut batch = Batch {
         last_event_id: after,
-        ..RunStats::default()
+        ..Batch::default()
     };
-    // Failure id of every event assigned during this run (not yet written).
-    let mut assigned: HashMap<i64, String> = HashMap::new();
-    let mut pending = Vec::new();
     for event in store.failure_candidates(after)? {
         if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
             break;
         }
-        stats.last_event_id = event.id;
+        batch.last_event_id = event.id;
         if !is_failure_event(&event)
             || assigned.contains_key(&event.id)
             || store.failure_of_event(event.id)?.is_some()
@@ -415,11 +431,23 @@ pub fn run_until(
         for e in std::iter::once(case.primary.id).chain(merged.iter().copied()) {
             assigned.insert(e, rec.id.clone());
         }
-        pending.push((rec, case.primary.id, merged, case.time_ms));
+        batch
+            .pending
+            .push((rec, case.primary.id, merged, case.time_ms));
     }
+    batch.clocks = clocks;
+    Ok(batch)
+}
+
+/// Writes a batch of diagnoses in one transaction.
+pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
+    let mut stats = RunStats {
+        last_event_id: batch.last_event_id,
+        ..RunStats::default()
+    };
     store.write(|store| {
-        correlate::store_clocks(store, &clocks)?;
-        for (rec, primary, merged, ts) in &pending {
+        correlate::store_clocks(store, &batch.clocks)?;
+        for (rec, primary, merged, ts) in &batch.pending {
             stats.diagnosed += 1;
             if store.upsert_failure(rec, *primary, merged, *ts)? {
                 stats.changed += 1;

@@ -169,8 +169,18 @@ fn kind_list(kinds: &[&str]) -> String {
 
 impl Store {
     fn query_events(&self, where_sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRow>> {
+        self.query_events_from("events e", where_sql, p)
+    }
+
+    /// Like `query_events` with an explicit `FROM` item (an index hint).
+    fn query_events_from(
+        &self,
+        from: &str,
+        where_sql: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Vec<EventRow>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events e JOIN sources s ON s.id = e.source_id WHERE {where_sql}"
+            "SELECT {COLUMNS} FROM {from} JOIN sources s ON s.id = e.source_id WHERE {where_sql}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(p, from_row)?;
@@ -185,8 +195,11 @@ impl Store {
     /// Events with id greater than `after`, in id order, of the kinds that can
     /// record a failed token request.
     pub fn failure_candidates(&self, after: i64) -> Result<Vec<EventRow>> {
+        // `+e.kind` keeps SQLite off the kind index: the new rows are a rowid
+        // range, and a kind-index scan would visit every old candidate again
+        // on each call of a pipeline that diagnoses as it reads.
         self.query_events(
-            "e.id > ?1 AND e.kind IN ('token_response', 'client_error', 'provider_event')
+            "e.id > ?1 AND +e.kind IN ('token_response', 'client_error', 'provider_event')
              AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL
                   OR e.provider_reason IS NOT NULL)
              ORDER BY e.id",
@@ -307,6 +320,34 @@ impl Store {
             "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 ORDER BY e.line",
             params![source_id, from as i64, to as i64],
         )
+    }
+
+    /// The evidence lines of several events, by event id, each in line order.
+    pub fn evidence_of(&self, event_ids: &[i64]) -> Result<Vec<(i64, EvidenceRow)>> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = event_ids
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT v.event_id, s.path, v.line, v.text FROM evidence v
+             JOIN events e ON e.id = v.event_id JOIN sources s ON s.id = e.source_id
+             WHERE v.event_id IN ({list}) ORDER BY v.event_id, v.line"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                EvidenceRow {
+                    file: r.get(1)?,
+                    line: r.get::<_, i64>(2)? as u64,
+                    text: r.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The evidence lines of an event, in line order.

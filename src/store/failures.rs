@@ -9,7 +9,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, Store};
+use super::{Error, Result, Store};
 
 /// Another cause the evidence leaves open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,15 +274,40 @@ impl Store {
 
     /// Every failure in time order (oldest first), for `analyze`.
     pub fn failures_in_time_order(&self) -> Result<Vec<FailureRecord>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM failures ORDER BY coalesce(ts_ms, 0), id"
-        ))?;
-        let rows = stmt.query_map([], from_row)?;
         let mut out = Vec::new();
-        for row in rows {
-            out.push(finish(row?)?);
-        }
+        self.each_failure_in_time_order::<Error>(&mut |f| {
+            out.push(f);
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    /// Hands every failure to `each`, oldest first, one at a time: memory
+    /// stays flat however many there are.
+    pub fn each_failure_in_time_order<E: From<Error>>(
+        &self,
+        each: &mut dyn FnMut(FailureRecord) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM failures ORDER BY coalesce(ts_ms, 0), id"
+            ))
+            .map_err(Error::from)?;
+        let rows = stmt.query_map([], from_row).map_err(Error::from)?;
+        for row in rows {
+            each(finish(row.map_err(Error::from)?)?)?;
+        }
+        Ok(())
+    }
+
+    /// How many failures there are per cause, most first.
+    pub fn cause_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cause, count(*) FROM failures GROUP BY cause ORDER BY count(*) DESC, cause",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// One failure by id.
