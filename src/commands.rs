@@ -92,18 +92,16 @@ pub fn analyze(
             .map(|m| m.len())
             .sum(),
     );
-    let scratch = match &opts.db {
-        Some(_) => None,
-        None => Some(tempfile::tempdir().map_err(Error::Scratch)?),
+    let (db_path, scratch) = match &opts.db {
+        Some(path) => (path.clone(), None),
+        None => {
+            let dir = tempfile::tempdir().map_err(Error::Scratch)?;
+            (dir.path().join("analyze.db"), Some(dir))
+        }
     };
-    let db_path = match (&opts.db, &scratch) {
-        (Some(path), _) => path.clone(),
-        (None, Some(dir)) => dir.path().join("analyze.db"),
-        (None, None) => unreachable!("a scratch folder exists without --db"),
-    };
-    let mut store = match &opts.db {
-        Some(path) => Store::open(path)?,
-        None => Store::open_scratch(&db_path)?,
+    let mut store = match scratch {
+        Some(_) => Store::open_scratch(&db_path)?,
+        None => Store::open(&db_path)?,
     };
     let after = store.max_event_id()?;
     let mut read = ReadStats::default();

@@ -196,7 +196,7 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         for e in nearby(store, &primary, &["provider_event", "client_error"], clocks)? {
             let joins = match e.kind.as_str() {
                 "provider_event" => same_server(&e, &primary) && compatible_client(&e, &primary),
-                _ => e.request_id.is_none() && client_error_joins(store, &e, &primary, clocks)?,
+                _ => e.request_id.is_none() && client_error_joins(store, &e, &primary)?,
             };
             if joins && is_failure_event(&e) {
                 push(e, &mut merged);
@@ -253,7 +253,7 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     } else if event.request_id.is_none() {
         let mut out = Vec::new();
         for c in candidates {
-            if client_error_joins(store, event, &c, clocks)? {
+            if client_error_joins(store, event, &c)? {
                 out.push(c);
             }
         }
@@ -347,12 +347,7 @@ fn compatible_client(a: &EventRow, b: &EventRow) -> bool {
 /// Whether a client error with no request id is the client's view of the
 /// server failure `server`: client ids and statuses agree where both are
 /// known, and the server failure has no client record of its own yet.
-fn client_error_joins(
-    store: &Store,
-    client: &EventRow,
-    server: &EventRow,
-    clocks: &Clocks,
-) -> Result<bool> {
+fn client_error_joins(store: &Store, client: &EventRow, server: &EventRow) -> Result<bool> {
     if !client.is_client_side() || server.is_client_side() {
         return Ok(false);
     }
@@ -374,7 +369,6 @@ fn client_error_joins(
             return Ok(false);
         }
     }
-    let _ = clocks;
     Ok(true)
 }
 

@@ -85,9 +85,8 @@ impl Store {
              ON CONFLICT(path) DO UPDATE SET format = excluded.format",
             params![path, format],
         )?;
-        Ok(self
-            .source_by_path(path)?
-            .unwrap_or_else(|| unreachable!("just inserted")))
+        self.source_by_path(path)?
+            .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
     /// The source row for `path`, if known.
