@@ -34,6 +34,8 @@ mod lograge;
 mod node_oidc;
 mod rails;
 mod spring;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use event::{
     ALL_SERVERS, Event, EventKind, EvidenceLine, Fingerprint, JwtClaims, Lifecycle, ServerKind,

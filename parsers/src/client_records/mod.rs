@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 
 use crate::event::{Event, EventKind, Lifecycle, Timestamp};
-use crate::format::{Context, Format, redact_and_parse};
+use crate::format::{Context, Format, Outcome, redact_and_parse};
 
 pub(crate) use dio::DioBlocks;
 pub(crate) use errors::{fill_from_provider, split_oauth_error};
@@ -119,7 +119,7 @@ pub(crate) fn parse_record<'t>(line: &'t str, arg: RecordArg<'_>) -> Option<Even
 
 /// Parses one line into a single-line client record, with its fingerprints
 /// and the redacted line as evidence.
-pub(crate) fn parse_single<'a>(
+fn parse_single<'a>(
     line_no: u64,
     line: &'a str,
     ctx: &Context,
@@ -127,6 +127,30 @@ pub(crate) fn parse_single<'a>(
     split: Split,
 ) -> Option<Event<'a>> {
     redact_and_parse(line_no, line, ctx, (ctx, format, split), parse_record)
+}
+
+/// Feeds a line of the caller's container whose message `msg` is not part
+/// of a dio block: a single-line record goes to `out`. Never `Unknown`, as
+/// the caller has already recognised the container.
+pub(crate) fn feed_single<'a>(
+    line_no: u64,
+    line: &'a str,
+    msg: &str,
+    ctx: &Context,
+    format: Format,
+    split: Split,
+    out: &mut Vec<Event<'a>>,
+) -> Outcome {
+    match hint(msg) {
+        Hint::Nothing | Hint::StackFrame => Outcome::Skipped,
+        Hint::Record => match parse_single(line_no, line, ctx, format, split) {
+            Some(ev) => {
+                out.push(ev);
+                Outcome::Parsed
+            }
+            None => Outcome::Skipped,
+        },
+    }
 }
 
 /// The record a message holds, without time or evidence.

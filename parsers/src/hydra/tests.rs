@@ -2,6 +2,9 @@
 
 use super::*;
 use crate::event::TimeBasis;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_lines,
+};
 
 const V23: &str = include_str!("../../../sample_logs/hydra/hydra-v2.3.json.log");
 const V26: &str = include_str!("../../../sample_logs/hydra/hydra-v26.json.log");
@@ -9,16 +12,7 @@ const V1: &str = include_str!("../../../sample_logs/hydra/hydra-v1.text.log");
 const V22: &str = include_str!("../../../sample_logs/hydra/hydra-v2.2.text.log");
 
 fn parse_all(text: &str) -> (Vec<Event<'_>>, Vec<Outcome>) {
-    let ctx = Context::default();
-    let mut parser = HydraParser::default();
-    let mut events = Vec::new();
-    let outcomes = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| parser.feed(i as u64 + 1, line, &ctx, &mut events))
-        .collect();
-    parser.flush(&ctx, &mut events);
-    (events, outcomes)
+    parse_lines::<HydraParser>(text, &Context::default())
 }
 
 fn failures<'e, 'a>(events: &'e [Event<'a>]) -> Vec<&'e Event<'a>> {
@@ -33,8 +27,7 @@ fn every_sample_line_is_hydra() {
     for text in [V23, V26, V1, V22] {
         let (_, outcomes) = parse_all(text);
         assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(crate::detect(&lines), Format::Hydra);
+        assert_detected(text, Format::Hydra);
     }
 }
 
@@ -241,24 +234,17 @@ fn secrets_never_survive() {
     HydraParser::default().feed(1, line, &Context::default(), &mut out);
     let e = &out[0];
     assert!(e.code_fp.is_some() && e.refresh_token_fp.is_some());
-    for planted in [
+    let planted = [
         "c2hvcDpzM2NyM3QtZmFrZQ",
         "SplxlOBeZQQYbYS6WxSbIA",
         "tGzv3JOkF0XG5Qx2TlKWIA",
-    ] {
-        assert!(
-            e.text_fields().iter().all(|f| !f.contains(planted)),
-            "{planted}"
-        );
-    }
+    ];
+    assert_no_secret(std::slice::from_ref(e), &planted);
 }
 
 #[test]
 fn other_formats_are_unknown() {
-    let mut p = HydraParser::default();
-    let ctx = Context::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         r#"Started POST "/oauth/token" for 10.0.0.1 at 2025-03-11 09:41:07 +0000"#,
         r#"2023-07-11 10:14:04,584 WARN  [org.keycloak.events] (executor-thread-1) type=REFRESH_TOKEN_ERROR, realmId=a, error=invalid_token"#,
         "05-02 10:15:03.118  4321  4388 E flutter : invalid_grant",
@@ -267,27 +253,21 @@ fn other_formats_are_unknown() {
         "time=2025-03-11T09:00:00Z level=info msg=hello service=foo",
         "",
         "\u{0}\u{fffd}{",
-    ] {
-        assert_eq!(p.feed(1, line, &ctx, &mut out), Outcome::Unknown, "{line}");
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut HydraParser::default(), &Context::default(), lines);
 }
 
 #[test]
 fn hostile_lines_never_panic() {
-    let mut p = HydraParser::default();
-    let ctx = Context::default();
-    let mut out = Vec::new();
     let long = format!(
         "time=x level=error msg=y audience=application error=map[{}",
         "[".repeat(100_000)
     );
-    for line in [
+    let lines = [
         r#"{"audience":"application","level":"x","msg":"y","error":{"status_code":"abc"}}"#,
         r#"{"audience":"application","level":"x","msg":"y","error":{"message":"é"},"http_request":{"path":"/oauth2/token","remote":"[::1"}}"#,
         "time= level= msg= audience=application error=map[message:é] http_request=map[path:/oauth2/token remote:]:",
         long.as_str(),
-    ] {
-        let _ = p.feed(1, line, &ctx, &mut out);
-    }
+    ];
+    feed_each(&mut HydraParser::default(), &Context::default(), lines);
 }

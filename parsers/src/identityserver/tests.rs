@@ -5,6 +5,9 @@ use chrono::NaiveDate;
 use super::*;
 use crate::event::{EventKind, ServerKind};
 use crate::format::Format;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
+};
 
 const SERILOG: &str = include_str!("../../../sample_logs/identityserver/duende-serilog.log");
 const MEL: &str = include_str!("../../../sample_logs/identityserver/aspnet-console.log");
@@ -18,23 +21,7 @@ fn ctx() -> Context {
 }
 
 fn parse_all(text: &str) -> (Vec<Event<'_>>, Vec<Outcome>) {
-    let ctx = ctx();
-    let mut parser = IdentityServerParser::default();
-    let mut out = Vec::new();
-    let outcomes = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| parser.feed(i as u64 + 1, l, &ctx, &mut out))
-        .collect();
-    parser.flush(&ctx, &mut out);
-    (out, outcomes)
-}
-
-fn at_line<'e, 'a>(events: &'e [Event<'a>], line: u64) -> &'e Event<'a> {
-    events
-        .iter()
-        .find(|e| e.line() == line)
-        .unwrap_or_else(|| panic!("no event at line {line}"))
+    parse_lines::<IdentityServerParser>(text, &ctx())
 }
 
 #[test]
@@ -100,13 +87,7 @@ fn refresh_reuse_reason_reaches_the_rejection() {
         rejected.provider_debug.as_deref(),
         Some("Refresh token validation failed. aborting")
     );
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == EventKind::TokenResponse)
-            .count(),
-        3
-    );
+    assert_eq!(of_kind(&events, EventKind::TokenResponse).len(), 3);
 }
 
 #[test]
@@ -237,30 +218,21 @@ fn no_planted_secret_survives() {
     ];
     for text in [SERILOG, MEL, NLOG] {
         let (events, _) = parse_all(text);
-        for e in &events {
-            for f in e.text_fields() {
-                for s in secrets {
-                    assert!(!f.contains(s), "{s} in {f}");
-                }
-            }
-        }
+        assert_no_secret(&events, &secrets);
     }
 }
 
 #[test]
 fn detection_picks_this_format() {
     for text in [SERILOG, MEL, NLOG] {
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(crate::detect(&lines), Format::IdentityServer);
+        assert_detected(text, Format::IdentityServer);
     }
 }
 
 #[test]
 fn other_formats_are_unknown() {
-    let ctx = ctx();
     let mut parser = IdentityServerParser::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         r#"I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [a5a054ed] Started POST "/oauth/token" for 198.51.100.7 at 2025-03-11 09:41:07 +0000"#,
         r#"Started POST "/oauth/token" for 198.51.100.7 at 2025-03-11 09:41:07 +0000"#,
         r#"2023-07-11 10:14:04,584 WARN  [org.keycloak.events] (executor-thread-62335) type=REFRESH_TOKEN_ERROR, realmId=x, error=invalid_token"#,
@@ -269,14 +241,8 @@ fn other_formats_are_unknown() {
         "2025-06-03T11:20:44.512Z oidc-provider:error path=/token method=POST error={ error: 'invalid_grant' } detail=x",
         "2025-03-11T09:41:07.334Z  WARN 1 --- [nio-9000-exec-3] o.s.s.o.s.a.a.OAuth2AuthorizationCodeAuthenticationProvider : Invalidated authorization token(s) previously issued to registered client 'mobile'",
         "[main] INFO something",
-    ] {
-        assert_eq!(
-            parser.feed(1, line, &ctx, &mut out),
-            Outcome::Unknown,
-            "{line}"
-        );
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut parser, &ctx(), lines);
 }
 
 #[test]

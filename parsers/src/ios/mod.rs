@@ -12,7 +12,7 @@
 //! is `Unknown` (plain lines are too common to claim); everything behind a
 //! recognised prefix is at least `Skipped`.
 
-use crate::client_records::{self, DioBlocks, Header, Hint};
+use crate::client_records::{self, DioBlocks, Header};
 use crate::common;
 use crate::event::{Event, Timestamp};
 use crate::format::{Context, Format, LineParser, Outcome};
@@ -53,19 +53,8 @@ impl LineParser for IosConsoleParser {
         if plain && !is_plain_ios_line(line) {
             return Outcome::Unknown;
         }
-        match client_records::hint(h.msg) {
-            Hint::Nothing | Hint::StackFrame => Outcome::Skipped,
-            Hint::Record => {
-                let split = split_or_plain as client_records::Split;
-                match client_records::parse_single(line_no, line, ctx, Format::IosConsole, split) {
-                    Some(ev) => {
-                        out.push(ev);
-                        Outcome::Parsed
-                    }
-                    None => Outcome::Skipped,
-                }
-            }
-        }
+        let split = split_or_plain as client_records::Split;
+        client_records::feed_single(line_no, line, h.msg, ctx, Format::IosConsole, split, out)
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, out: &mut Vec<Event<'a>>) {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::event::ServerKind;
+use crate::test_support::{assert_detected, assert_no_secret, at_line, parse_lines_owned};
 use crate::{Event, EventKind, Lifecycle};
 
 const SAMPLE: &str = include_str!("../../../sample_logs/ios/console.log");
@@ -18,14 +19,7 @@ const PLANTED: &[&str] = &[
 ];
 
 fn run(text: &str, ctx: &Context) -> (Vec<Event<'static>>, Vec<Outcome>) {
-    let mut p = IosConsoleParser::default();
-    let mut out = Vec::new();
-    let mut outcomes = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        outcomes.push(p.feed(i as u64 + 1, l, ctx, &mut out));
-    }
-    p.flush(ctx, &mut out);
-    (out.into_iter().map(Event::into_owned).collect(), outcomes)
+    parse_lines_owned::<IosConsoleParser>(text, ctx)
 }
 
 fn one(line: &str) -> (Outcome, Vec<Event<'static>>) {
@@ -33,18 +27,9 @@ fn one(line: &str) -> (Outcome, Vec<Event<'static>>) {
     (outcomes[0], events)
 }
 
-fn at_line(events: &[Event<'static>], line: u64) -> Event<'static> {
-    events
-        .iter()
-        .find(|e| e.line() == line)
-        .cloned()
-        .unwrap_or_else(|| panic!("no event at line {line}"))
-}
-
 #[test]
 fn sample_is_detected() {
-    let lines: Vec<&str> = SAMPLE.lines().collect();
-    assert_eq!(crate::detect(&lines), Format::IosConsole);
+    assert_detected(SAMPLE, Format::IosConsole);
 }
 
 #[test]
@@ -156,13 +141,7 @@ fn revoke_then_refresh_with_the_revoked_token() {
 #[test]
 fn no_planted_secret_survives() {
     let (events, _) = run(SAMPLE, &Context::default());
-    for e in &events {
-        for field in e.text_fields() {
-            for s in PLANTED {
-                assert!(!field.contains(s), "secret {s} in {field}");
-            }
-        }
-    }
+    assert_no_secret(&events, PLANTED);
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_support::{assert_detected, assert_no_secret, at_line, parse_lines_owned};
 
 const SAMPLE: &str = include_str!("../../../sample_logs/json/app.jsonl");
 
@@ -8,29 +9,12 @@ const PLANTED: &[&str] = &[
 ];
 
 fn run(text: &str) -> (Vec<Event<'static>>, Vec<Outcome>) {
-    let ctx = Context::default();
-    let mut p = JsonLinesParser::default();
-    let mut out = Vec::new();
-    let mut outcomes = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        outcomes.push(p.feed(i as u64 + 1, l, &ctx, &mut out));
-    }
-    p.flush(&ctx, &mut out);
-    (out.into_iter().map(Event::into_owned).collect(), outcomes)
-}
-
-fn at_line(events: &[Event<'static>], line: u64) -> Event<'static> {
-    events
-        .iter()
-        .find(|e| e.line() == line)
-        .cloned()
-        .unwrap_or_else(|| panic!("no event at line {line}"))
+    parse_lines_owned::<JsonLinesParser>(text, &Context::default())
 }
 
 #[test]
 fn sample_is_detected_and_known() {
-    let lines: Vec<&str> = SAMPLE.lines().collect();
-    assert_eq!(crate::detect(&lines), Format::JsonLines);
+    assert_detected(SAMPLE, Format::JsonLines);
     let (_, outcomes) = run(SAMPLE);
     assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
     assert_eq!(outcomes[0], Outcome::Skipped);
@@ -117,13 +101,7 @@ fn auth0_tenant_events() {
 #[test]
 fn no_planted_secret_survives() {
     let (events, _) = run(SAMPLE);
-    for e in &events {
-        for field in e.text_fields() {
-            for s in PLANTED {
-                assert!(!field.contains(s), "secret {s} in {field}");
-            }
-        }
-    }
+    assert_no_secret(&events, PLANTED);
 }
 
 #[test]

@@ -5,6 +5,9 @@ use chrono::NaiveDate;
 use super::*;
 use crate::event::{EventKind, ServerKind, TimeBasis};
 use crate::format::Format;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_lines_owned,
+};
 
 const KC26: &str = include_str!("../../../sample_logs/keycloak/keycloak-26.log");
 const KC21: &str = include_str!("../../../sample_logs/keycloak/keycloak-21.log");
@@ -12,18 +15,7 @@ const WILDFLY: &str = include_str!("../../../sample_logs/keycloak/keycloak-wildf
 const JSON: &str = include_str!("../../../sample_logs/keycloak/keycloak.json.log");
 
 fn parse_with(text: &str, ctx: &Context) -> (Vec<Event<'static>>, Vec<Outcome>) {
-    let mut parser = KeycloakParser::default();
-    let mut events = Vec::new();
-    let outcomes = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| parser.feed(i as u64 + 1, line, ctx, &mut events))
-        .collect();
-    parser.flush(ctx, &mut events);
-    (
-        events.into_iter().map(Event::into_owned).collect(),
-        outcomes,
-    )
+    parse_lines_owned::<KeycloakParser>(text, ctx)
 }
 
 fn parse_all(text: &str) -> (Vec<Event<'static>>, Vec<Outcome>) {
@@ -42,8 +34,7 @@ fn every_sample_line_is_keycloak() {
     for text in [KC26, KC21, WILDFLY, JSON] {
         let (_, outcomes) = parse_all(text);
         assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(crate::detect(&lines), Format::Keycloak);
+        assert_detected(text, Format::Keycloak);
     }
 }
 
@@ -265,21 +256,13 @@ fn code_ids_never_survive() {
     ] {
         let (events, _) = parse_all(text);
         assert!(events.iter().any(|e| e.code_fp.is_some()));
-        for e in &events {
-            assert!(
-                e.text_fields().iter().all(|f| !f.contains(planted)),
-                "{planted}"
-            );
-        }
+        assert_no_secret(&events, &[planted]);
     }
 }
 
 #[test]
 fn other_formats_are_unknown() {
-    let mut p = KeycloakParser::default();
-    let ctx = Context::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         r#"Started POST "/oauth/token" for 10.0.0.1 at 2025-03-11 09:41:07 +0000"#,
         r#"{"audience":"application","level":"info","msg":"access denied","service_name":"Ory Hydra","time":"2025-03-11T09:00:00Z"}"#,
         "2025-03-11 09:41:07.318  WARN 12345 --- [nio-9000-exec-1] o.s.s.o.s.a.OAuth2TokenEndpointFilter : invalid_grant",
@@ -288,22 +271,17 @@ fn other_formats_are_unknown() {
         "",
         "12:00",
         "2025-03-11T09:58:31.207Z ERROR [okta] token exchange failed: invalid_grant",
-    ] {
-        assert_eq!(p.feed(1, line, &ctx, &mut out), Outcome::Unknown, "{line}");
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut KeycloakParser::default(), &Context::default(), lines);
 }
 
 #[test]
 fn hostile_lines_never_panic() {
-    let mut p = KeycloakParser::default();
-    let ctx = Context::default();
-    let mut out = Vec::new();
     let long = format!(
         "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type=\"{}",
         "\\\"".repeat(50_000)
     );
-    for line in [
+    let lines = [
         "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type=",
         "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type='é, error='",
         "10:00:00,000 WARN  [x.OAuth2CodeParser] (t) Code '",
@@ -312,7 +290,6 @@ fn hostile_lines_never_panic() {
         r#"{"timestamp":"x","loggerName":"org.keycloak.events","message":"type=\"A_ERROR\""}"#,
         r#"{"timestamp":"x","loggerName":"org.keycloak.events","message":1}"#,
         long.as_str(),
-    ] {
-        let _ = p.feed(1, line, &ctx, &mut out);
-    }
+    ];
+    feed_each(&mut KeycloakParser::default(), &Context::default(), lines);
 }

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use crate::client_records::{self, DioBlocks, Header, Hint};
+use crate::client_records::{self, DioBlocks, Header};
 use crate::common;
 use crate::event::{Event, EventKind, Lifecycle};
 use crate::format::{Context, Format, LineParser, Outcome, redact_and_parse};
@@ -53,19 +53,8 @@ impl LineParser for LogcatParser {
                 return Outcome::Parsed;
             }
         }
-        match client_records::hint(h.msg) {
-            Hint::Nothing | Hint::StackFrame => Outcome::Skipped,
-            Hint::Record => {
-                let split = split as client_records::Split;
-                match client_records::parse_single(line_no, line, ctx, Format::Logcat, split) {
-                    Some(ev) => {
-                        out.push(ev);
-                        Outcome::Parsed
-                    }
-                    None => Outcome::Skipped,
-                }
-            }
-        }
+        let split = split as client_records::Split;
+        client_records::feed_single(line_no, line, h.msg, ctx, Format::Logcat, split, out)
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, out: &mut Vec<Event<'a>>) {

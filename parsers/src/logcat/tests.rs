@@ -1,5 +1,8 @@
 use super::*;
 use crate::event::ServerKind;
+use crate::test_support::{
+    assert_detected, assert_no_secret, by_request_id, of_kind, parse_lines_owned,
+};
 use crate::{Event, EventKind, Lifecycle};
 
 const SAMPLE: &str = include_str!("../../../sample_logs/android/flutter-doorkeeper.logcat.txt");
@@ -26,14 +29,7 @@ fn ctx() -> Context {
 }
 
 fn run(text: &str, ctx: &Context) -> (Vec<Event<'static>>, Vec<Outcome>) {
-    let mut p = LogcatParser::default();
-    let mut out = Vec::new();
-    let mut outcomes = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        outcomes.push(p.feed(i as u64 + 1, l, ctx, &mut out));
-    }
-    p.flush(ctx, &mut out);
-    (out.into_iter().map(Event::into_owned).collect(), outcomes)
+    parse_lines_owned::<LogcatParser>(text, ctx)
 }
 
 fn one(line: &str) -> (Outcome, Vec<Event<'static>>) {
@@ -41,21 +37,9 @@ fn one(line: &str) -> (Outcome, Vec<Event<'static>>) {
     (outcomes[0], events)
 }
 
-fn by_rid<'e>(events: &'e [Event<'static>], rid: &str) -> &'e Event<'static> {
-    events
-        .iter()
-        .find(|e| e.request_id.as_deref() == Some(rid))
-        .unwrap_or_else(|| panic!("no event with request id {rid}"))
-}
-
-fn of_kind<'e>(events: &'e [Event<'static>], kind: EventKind) -> Vec<&'e Event<'static>> {
-    events.iter().filter(|e| e.kind == kind).collect()
-}
-
 #[test]
 fn sample_is_detected_and_fully_known() {
-    let lines: Vec<&str> = SAMPLE.lines().collect();
-    assert_eq!(crate::detect(&lines), Format::Logcat);
+    assert_detected(SAMPLE, Format::Logcat);
     let (_, outcomes) = run(SAMPLE, &ctx());
     assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
 }
@@ -76,10 +60,10 @@ fn refresh_race_two_requests_same_token_then_doorkeeper_400() {
         Some("Z_7hs3QNNUSyXcSzxspDgdnpI1ahwsF1XGyeEZ6LeRR")
     );
 
-    let ok = by_rid(&events, "3f9c2e71-5b8a-4d0e-9a61-c47e2b18d903");
+    let ok = by_request_id(&events, "3f9c2e71-5b8a-4d0e-9a61-c47e2b18d903");
     assert_eq!((ok.kind, ok.status), (EventKind::TokenResponse, Some(200)));
 
-    let fail = by_rid(&events, "b81d4a06-92e3-4c5f-8e27-1a6f0d9c3b55");
+    let fail = by_request_id(&events, "b81d4a06-92e3-4c5f-8e27-1a6f0d9c3b55");
     assert_eq!(fail.kind, EventKind::ClientError);
     assert_eq!(fail.status, Some(400));
     assert_eq!(fail.error.as_deref(), Some("invalid_grant"));
@@ -138,7 +122,7 @@ fn pkce_story_cold_start_and_regenerated_verifier() {
             .iter()
             .any(|e| e.lifecycle == Some(Lifecycle::Terminated))
     );
-    let fail = by_rid(&events, "e2a7c915-0f4b-4b8e-b3d2-6c91f7a05e48");
+    let fail = by_request_id(&events, "e2a7c915-0f4b-4b8e-b3d2-6c91f7a05e48");
     assert_eq!(
         (fail.status, fail.error.as_deref()),
         (Some(400), Some("invalid_grant"))
@@ -148,7 +132,7 @@ fn pkce_story_cold_start_and_regenerated_verifier() {
 #[test]
 fn clock_sample_and_invalid_id_token() {
     let (events, _) = run(SAMPLE, &ctx());
-    let ok = by_rid(&events, "71c0e8b4-3d29-4f6a-a8e5-92b4d1f6c037");
+    let ok = by_request_id(&events, "71c0e8b4-3d29-4f6a-a8e5-92b4d1f6c037");
     let skew = ok.ts.expect("ts").utc - ok.server_date.expect("date");
     assert_eq!(skew.num_minutes(), 9);
     assert!(
@@ -196,13 +180,7 @@ fn appauth_authorization_exception_and_debug_lines() {
 fn no_planted_secret_survives() {
     let (events, _) = run(SAMPLE, &ctx());
     assert!(events.len() > 20);
-    for e in &events {
-        for field in e.text_fields() {
-            for s in PLANTED {
-                assert!(!field.contains(s), "secret {s} in {field}");
-            }
-        }
-    }
+    assert_no_secret(&events, PLANTED);
 }
 
 #[test]

@@ -2,38 +2,27 @@
 
 use super::*;
 use crate::event::TimeBasis;
-use crate::format::{FileParser, detect};
-use crate::rails::tests::{PRODUCTION, planted_secrets};
+use crate::rails::tests::{PRODUCTION, assert_no_planted_secret};
+use crate::test_support::{
+    assert_all_unknown, assert_detected, by_request_id, feed_each, parse_file,
+};
 
 const KV: &str = include_str!("../../../sample_logs/rails/lograge.log");
 const JSON: &str = include_str!("../../../sample_logs/rails/lograge.json.log");
 
+/// The sample's events; every line of it must be lograge's.
 fn parse(text: &str) -> Vec<Event<'static>> {
-    let mut p = FileParser::new(crate::Format::Lograge, Context::default());
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        assert_ne!(
-            p.feed(i as u64 + 1, line, &mut out),
-            Outcome::Unknown,
-            "{line}"
-        );
+    let (events, outcomes) = parse_file(crate::Format::Lograge, text);
+    for (line, outcome) in text.lines().zip(outcomes) {
+        assert_ne!(outcome, Outcome::Unknown, "{line}");
     }
-    p.flush(&mut out);
-    out.into_iter().map(Event::into_owned).collect()
-}
-
-fn by_id<'e>(events: &'e [Event<'static>], id: &str) -> &'e Event<'static> {
     events
-        .iter()
-        .find(|e| e.request_id.as_deref() == Some(id))
-        .unwrap_or_else(|| panic!("no event for {id}"))
 }
 
 #[test]
 fn both_samples_are_detected_as_lograge() {
     for text in [KV, JSON] {
-        let lines: Vec<&str> = text.lines().take(64).collect();
-        assert_eq!(detect(&lines), crate::Format::Lograge);
+        assert_detected(text, crate::Format::Lograge);
     }
 }
 
@@ -45,7 +34,7 @@ fn key_value_lines() {
             .iter()
             .all(|e| e.server == Some(ServerKind::Doorkeeper))
     );
-    let unauthorized = by_id(&events, "f34ed835-eb71-4139-8390-401d2e43dbd4");
+    let unauthorized = by_request_id(&events, "f34ed835-eb71-4139-8390-401d2e43dbd4");
     assert_eq!(unauthorized.kind, EventKind::TokenResponse);
     assert_eq!(unauthorized.status, Some(401));
     assert_eq!(unauthorized.error, None);
@@ -60,12 +49,12 @@ fn key_value_lines() {
     assert_eq!(unauthorized.ip.as_deref(), Some("192.0.2.200"));
     assert_eq!(unauthorized.path.as_deref(), Some("/oauth/token"));
     assert_eq!(unauthorized.method.as_deref(), Some("POST"));
-    let race = by_id(&events, "4944ebfa-ff0a-455e-bf1f-14b8811950d4");
+    let race = by_request_id(&events, "4944ebfa-ff0a-455e-bf1f-14b8811950d4");
     assert_eq!(race.status, Some(400));
     let ts = race.ts.expect("ts");
     assert_eq!(ts.basis, TimeBasis::AssumedZone);
     assert_eq!(ts.utc.to_rfc3339(), "2025-03-14T11:21:05.139+00:00");
-    let mismatch = by_id(&events, "2141aed5-1e6e-4433-84ec-fc32eb16e385");
+    let mismatch = by_request_id(&events, "2141aed5-1e6e-4433-84ec-fc32eb16e385");
     let issued = events
         .iter()
         .filter(|e| e.kind == EventKind::CodeIssued)
@@ -90,13 +79,13 @@ fn key_value_lines() {
             .iter()
             .any(|e| e.code_challenge.as_deref() == ok.verifier_s256.as_deref())
     );
-    assert_no_secret(&events, KV);
+    assert_no_planted_secret(&events, KV);
 }
 
 #[test]
 fn json_lines() {
     let events = parse(JSON);
-    let expired = by_id(&events, "59c265f7-7142-4f96-a4ce-6beb6efd4550");
+    let expired = by_request_id(&events, "59c265f7-7142-4f96-a4ce-6beb6efd4550");
     assert_eq!(expired.kind, EventKind::TokenResponse);
     assert_eq!(expired.status, Some(400));
     assert_eq!(expired.grant_type.as_deref(), Some("authorization_code"));
@@ -107,12 +96,12 @@ fn json_lines() {
     let ts = expired.ts.expect("ts");
     assert_eq!(ts.basis, TimeBasis::Zoned);
     assert_eq!(ts.utc.to_rfc3339(), "2025-03-15T10:20:09+00:00");
-    let missing = by_id(&events, "c5e0c8a9-ee38-491c-93f5-41e431334296");
+    let missing = by_request_id(&events, "c5e0c8a9-ee38-491c-93f5-41e431334296");
     assert_eq!(missing.verifier_sent, Some(false));
-    let reused = by_id(&events, "971a8783-3cd1-40b7-85f0-2dd18cc34a40");
+    let reused = by_request_id(&events, "971a8783-3cd1-40b7-85f0-2dd18cc34a40");
     assert_eq!(reused.verifier_sent, Some(true));
     assert_eq!(reused.evidence.first().map(|l| l.line), Some(57));
-    assert_no_secret(&events, JSON);
+    assert_no_planted_secret(&events, JSON);
 }
 
 #[test]
@@ -146,10 +135,7 @@ fn prefixes_and_leading_timestamps() {
 
 #[test]
 fn other_formats_lines_are_unknown() {
-    let ctx = Context::default();
-    let mut p = LogrageParser::default();
-    let mut out = Vec::new();
-    let rails: Vec<&str> = PRODUCTION.lines().take(40).collect();
+    let rails = PRODUCTION.lines().take(40);
     let others = [
         "Started POST \"/oauth/token\" for 198.51.100.7 at 2025-03-11 09:41:07 +0000",
         "2025-03-11 09:41:07,584 WARN  [org.keycloak.events] (executor-thread-1) type=\"CODE_TO_TOKEN_ERROR\", error=\"invalid_code\"",
@@ -157,37 +143,19 @@ fn other_formats_lines_are_unknown() {
         "03-11 09:41:07.118  4321  4321 E flutter : PlatformException(token_failed, invalid_grant)",
         "{not json method= path= status=",
     ];
-    for line in rails.iter().chain(others.iter()) {
-        assert_eq!(p.feed(1, line, &ctx, &mut out), Outcome::Unknown, "{line}");
-    }
-    assert!(out.is_empty());
+    let lines = rails.chain(others);
+    assert_all_unknown(&mut LogrageParser::default(), &Context::default(), lines);
 }
 
 #[test]
 fn hostile_values_do_not_panic() {
-    let ctx = Context::default();
-    let mut p = LogrageParser::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         "method=POST path=/oauth/token status=",
         "method=POST path=/oauth/token status=400 params={\"a\"=>\"",
         "method=POST path=/oauth/token status=400 error='",
         "method= path= status= params=[[[[",
         r#"{"method":1,"path":"/oauth/token","status":"x"}"#,
         r#"{"method":"GET","path":"/oauth/authorize","status":302,"location":"?code=é&"}"#,
-    ] {
-        let _ = p.feed(1, line, &ctx, &mut out);
-    }
-}
-
-fn assert_no_secret(events: &[Event<'_>], text: &str) {
-    let secrets = planted_secrets(text);
-    assert!(!secrets.is_empty());
-    for e in events {
-        for field in e.text_fields() {
-            for s in &secrets {
-                assert!(!field.contains(s.as_str()), "secret {s} in {field}");
-            }
-        }
-    }
+    ];
+    feed_each(&mut LogrageParser::default(), &Context::default(), lines);
 }

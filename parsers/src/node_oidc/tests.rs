@@ -2,29 +2,16 @@
 
 use super::*;
 use crate::format::CONCRETE_FORMATS;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
+};
 
 const PROVIDER: &str = include_str!("../../../sample_logs/node-oidc-provider/provider.log");
 const TTY: &str = include_str!("../../../sample_logs/node-oidc-provider/provider-tty.log");
 const RP: &str = include_str!("../../../sample_logs/node-oidc-provider/relying-party.log");
 
 fn parse_all(text: &str) -> (Vec<Event<'_>>, Vec<Outcome>) {
-    let ctx = Context::default();
-    let mut parser = NodeOidcParser::default();
-    let mut out = Vec::new();
-    let outcomes = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| parser.feed(i as u64 + 1, l, &ctx, &mut out))
-        .collect();
-    parser.flush(&ctx, &mut out);
-    (out, outcomes)
-}
-
-fn at_line<'e, 'a>(events: &'e [Event<'a>], line: u64) -> &'e Event<'a> {
-    events
-        .iter()
-        .find(|e| e.line() == line)
-        .unwrap_or_else(|| panic!("no event at line {line}"))
+    parse_lines::<NodeOidcParser>(text, &Context::default())
 }
 
 #[test]
@@ -97,13 +84,7 @@ fn authorize_requests_from_koa_logger() {
     assert_eq!(auth.path.as_deref(), Some("/auth"));
     // Every line of the provider log belongs to the format.
     assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == EventKind::TokenResponse)
-            .count(),
-        7
-    );
+    assert_eq!(of_kind(&events, EventKind::TokenResponse).len(), 7);
 }
 
 #[test]
@@ -183,33 +164,23 @@ fn rperror_keeps_the_message() {
 
 #[test]
 fn detection_picks_this_format() {
-    let lines: Vec<&str> = PROVIDER.lines().collect();
-    assert_eq!(crate::detect(&lines), Format::NodeOidcProvider);
-    let tty: Vec<&str> = TTY.lines().collect();
-    assert_eq!(crate::detect(&tty), Format::NodeOidcProvider);
+    assert_detected(PROVIDER, Format::NodeOidcProvider);
+    assert_detected(TTY, Format::NodeOidcProvider);
     assert!(CONCRETE_FORMATS.contains(&Format::NodeOidcProvider));
 }
 
 #[test]
 fn other_formats_are_unknown() {
-    let ctx = Context::default();
     let mut parser = NodeOidcParser::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         r#"I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [a5a054ed] Started POST "/oauth/token" for 198.51.100.7 at 2025-03-11 09:41:07 +0000"#,
         r#"2023-07-11 10:14:04,584 WARN  [org.keycloak.events] (executor-thread-62335) type=REFRESH_TOKEN_ERROR, realmId=x, clientId=y, error=invalid_token"#,
         "05-02 10:15:03.118  4321  4388 D AppAuth : Initiating code exchange request to https://auth.example.com/oauth/token",
         r#"{"level":"info","msg":"access denied","error":{"message":"invalid_grant"}}"#,
         "2025-03-11T09:41:07.334Z  WARN 1 --- [nio-9000-exec-3] o.s.s.o.s.a.a.OAuth2AuthorizationCodeAuthenticationProvider : Invalidated authorization token(s) previously issued to registered client 'mobile'",
         "[09:41:07 Error] Duende.IdentityServer.Validation.TokenRequestValidator",
-    ] {
-        assert_eq!(
-            parser.feed(1, line, &ctx, &mut out),
-            Outcome::Unknown,
-            "{line}"
-        );
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut parser, &Context::default(), lines);
 }
 
 #[test]
@@ -217,11 +188,7 @@ fn no_secret_survives() {
     let line = "2025-06-03T11:20:44.530Z error portal: callback failed for code=Qm9ndXNDb2RlMTIzNDU2Nzg5 OPError: invalid_grant (grant request is invalid)";
     let (events, _) = parse_all(line);
     assert!(events[0].code_fp.is_some());
-    for e in &events {
-        for f in e.text_fields() {
-            assert!(!f.contains("Qm9ndXNDb2RlMTIzNDU2Nzg5"), "{f}");
-        }
-    }
+    assert_no_secret(&events, &["Qm9ndXNDb2RlMTIzNDU2Nzg5"]);
 }
 
 #[test]

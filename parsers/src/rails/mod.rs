@@ -86,11 +86,15 @@ impl LineParser for RailsParser {
         if !self.is_ours(&parts) {
             return Outcome::Unknown;
         }
-        match body.as_bytes().first() {
-            Some(b'S') => self.on_started(&parts, line_no, line, ctx, out),
-            Some(b'P') => self.on_processing(&parts, line_no, line, ctx, out),
-            _ => Outcome::Skipped,
+        let Some((endpoint, started)) = self.opened_request(&parts, line_no, line) else {
+            return Outcome::Skipped;
+        };
+        self.begin(key, endpoint, out);
+        if let Some((started_no, started)) = started {
+            self.continue_request(key, started_no, &started, ctx, out);
         }
+        self.continue_request(key, line_no, line, ctx, out);
+        Outcome::Parsed
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, out: &mut Vec<Event<'a>>) {
@@ -118,52 +122,33 @@ impl RailsParser {
         (tagged || self.seen_request) && is_rails_detail_line(parts.body)
     }
 
-    fn on_started<'a>(
+    /// The OAuth request a line not in flight opens, with the `Started` line
+    /// to read before it when that one was remembered: a `Started` line with
+    /// `/oauth/` in its path, or the `Processing by Doorkeeper::…` of a
+    /// request whose path had none. Other `Started` lines are remembered for
+    /// the latter case.
+    fn opened_request(
         &mut self,
         parts: &Parts<'_>,
         line_no: u64,
         line: &str,
-        ctx: &Context,
-        out: &mut Vec<Event<'a>>,
-    ) -> Outcome {
-        let Some(started) = Started::parse(parts.body) else {
-            return Outcome::Skipped;
-        };
-        let path = started.target.split('?').next().unwrap_or("");
-        if OAUTH.find(path.as_bytes()).is_none() {
-            self.recent.remember(parts.key(), line_no, line);
-            return Outcome::Skipped;
-        }
-        match Endpoint::from_path(path) {
-            Some(endpoint) => {
-                self.begin(parts.key(), endpoint, out);
-                self.continue_request(parts.key(), line_no, line, ctx, out);
-                Outcome::Parsed
+    ) -> Option<(Endpoint, Option<(u64, String)>)> {
+        match parts.body.as_bytes().first() {
+            Some(b'S') => {
+                let started = Started::parse(parts.body)?;
+                let path = started.target.split('?').next().unwrap_or("");
+                if OAUTH.find(path.as_bytes()).is_none() {
+                    self.recent.remember(parts.key(), line_no, line);
+                    return None;
+                }
+                Some((Endpoint::from_path(path)?, None))
             }
-            None => Outcome::Skipped,
+            Some(b'P') => {
+                let endpoint = Endpoint::from_controller(parts.body)?;
+                Some((endpoint, self.recent.take(parts.key())))
+            }
+            _ => None,
         }
-    }
-
-    /// `Processing by Doorkeeper::…` of a request whose path had no
-    /// `/oauth/`: start it now, with its `Started` line if remembered.
-    fn on_processing<'a>(
-        &mut self,
-        parts: &Parts<'_>,
-        line_no: u64,
-        line: &str,
-        ctx: &Context,
-        out: &mut Vec<Event<'a>>,
-    ) -> Outcome {
-        let Some(endpoint) = Endpoint::from_controller(parts.body) else {
-            return Outcome::Skipped;
-        };
-        let key = parts.key();
-        self.begin(key, endpoint, out);
-        if let Some((started_no, started)) = self.recent.take(key) {
-            self.continue_request(key, started_no, &started, ctx, out);
-        }
-        self.continue_request(key, line_no, line, ctx, out);
-        Outcome::Parsed
     }
 
     fn begin<'a>(&mut self, key: &str, endpoint: Endpoint, out: &mut Vec<Event<'a>>) {

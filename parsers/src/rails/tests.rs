@@ -2,32 +2,22 @@
 
 use super::*;
 use crate::event::{EventKind, ServerKind, TimeBasis};
-use crate::format::{FileParser, Format, detect};
+use crate::format::Format;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, by_request_id, parse_file,
+};
 
 pub(crate) const PRODUCTION: &str = include_str!("../../../sample_logs/rails/production.log");
 pub(crate) const RAILS8: &str = include_str!("../../../sample_logs/rails/production-rails8.log");
 pub(crate) const DEVELOPMENT: &str = include_str!("../../../sample_logs/rails/development.log");
 
 fn parse(text: &str) -> Vec<Event<'static>> {
-    let mut p = FileParser::new(Format::Rails, Context::default());
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        p.feed(i as u64 + 1, line, &mut out);
-    }
-    p.flush(&mut out);
-    out.into_iter().map(Event::into_owned).collect()
-}
-
-fn by_id<'e>(events: &'e [Event<'static>], id: &str) -> &'e Event<'static> {
-    events
-        .iter()
-        .find(|e| e.request_id.as_deref() == Some(id))
-        .unwrap_or_else(|| panic!("no event for {id}"))
+    parse_file(Format::Rails, text).0
 }
 
 /// Values the samples hold in clear text that must never come out: codes
 /// and verifiers in Parameters, codes in redirects.
-pub(crate) fn planted_secrets(text: &str) -> Vec<String> {
+fn planted_secrets(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for key in [
         "\"code\"=>\"",
@@ -48,23 +38,18 @@ pub(crate) fn planted_secrets(text: &str) -> Vec<String> {
     out
 }
 
-fn assert_no_secret(events: &[Event<'_>], text: &str) {
+/// Asserts that `text` plants secrets and that none is in any event; lograge
+/// samples hold the same Rails parameter shapes.
+pub(crate) fn assert_no_planted_secret(events: &[Event<'_>], text: &str) {
     let secrets = planted_secrets(text);
     assert!(!secrets.is_empty());
-    for e in events {
-        for field in e.text_fields() {
-            for s in &secrets {
-                assert!(!field.contains(s.as_str()), "secret {s} in {field}");
-            }
-        }
-    }
+    assert_no_secret(events, &secrets);
 }
 
 #[test]
 fn every_sample_is_detected_as_rails() {
     for text in [PRODUCTION, RAILS8, DEVELOPMENT] {
-        let lines: Vec<&str> = text.lines().take(64).collect();
-        assert_eq!(detect(&lines), Format::Rails);
+        assert_detected(text, Format::Rails);
     }
 }
 
@@ -72,7 +57,7 @@ fn every_sample_is_detected_as_rails() {
 fn production_pkce_exchange_matches_the_authorize_challenge() {
     let events = parse(PRODUCTION);
     // The double-callback story: the code issued once, exchanged twice.
-    let second = by_id(&events, "dbbf68a5-b8c8-4416-a093-00ac0c36980f");
+    let second = by_request_id(&events, "dbbf68a5-b8c8-4416-a093-00ac0c36980f");
     assert_eq!(second.kind, EventKind::TokenResponse);
     assert_eq!(second.status, Some(400));
     assert_eq!(second.error, None);
@@ -87,7 +72,7 @@ fn production_pkce_exchange_matches_the_authorize_challenge() {
     assert_eq!(second.ip.as_deref(), Some("198.51.100.23"));
     assert_eq!(second.verifier_sent, Some(true));
     let code = second.code_fp.expect("code fingerprint");
-    let first = by_id(&events, "be41f708-6075-45d7-8116-d0745aefa3f1");
+    let first = by_request_id(&events, "be41f708-6075-45d7-8116-d0745aefa3f1");
     assert_eq!(first.status, Some(200));
     assert_eq!(first.code_fp, Some(code));
     let issued = events
@@ -107,7 +92,7 @@ fn production_pkce_exchange_matches_the_authorize_challenge() {
 #[test]
 fn production_failures_carry_what_attribution_needs() {
     let events = parse(PRODUCTION);
-    let mismatch = by_id(&events, "6284f118-3187-4ec8-b318-7c48a2aa1487");
+    let mismatch = by_request_id(&events, "6284f118-3187-4ec8-b318-7c48a2aa1487");
     let issued = events
         .iter()
         .find(|e| e.kind == EventKind::CodeIssued && e.code_fp == mismatch.code_fp)
@@ -116,15 +101,15 @@ fn production_failures_carry_what_attribution_needs() {
         issued.code_challenge.as_deref(),
         mismatch.verifier_s256.as_deref()
     );
-    let redirect = by_id(&events, "6f66e8be-cf89-4d15-8419-ab75385fa422");
+    let redirect = by_request_id(&events, "6f66e8be-cf89-4d15-8419-ab75385fa422");
     assert_eq!(
         redirect.redirect_uri.as_deref(),
         Some("https://app.example.com/auth/callback/")
     );
-    let missing = by_id(&events, "decdfef5-ac18-4399-80df-ca7bb3a12330");
+    let missing = by_request_id(&events, "decdfef5-ac18-4399-80df-ca7bb3a12330");
     assert_eq!(missing.verifier_sent, Some(false));
     assert_eq!(missing.verifier_s256, None);
-    let unauthorized = by_id(&events, "58bc0011-3cdd-4c06-98f5-dfb6bbb744bb");
+    let unauthorized = by_request_id(&events, "58bc0011-3cdd-4c06-98f5-dfb6bbb744bb");
     assert_eq!(unauthorized.status, Some(401));
     assert_eq!(unauthorized.error, None);
     assert_eq!(
@@ -143,14 +128,14 @@ fn production_failures_carry_what_attribution_needs() {
             .iter()
             .all(|e| e.path.as_deref().is_some_and(|p| p.contains("/oauth/")))
     );
-    assert_no_secret(&events, PRODUCTION);
+    assert_no_planted_secret(&events, PRODUCTION);
 }
 
 #[test]
 fn interleaved_refresh_race_is_assembled_per_request_id() {
     let events = parse(PRODUCTION);
-    let first = by_id(&events, "fa4768ee-c602-434f-97cc-eabdd1de2fa9");
-    let second = by_id(&events, "e754c054-d567-4c34-bfe9-5c15710bc3d0");
+    let first = by_request_id(&events, "fa4768ee-c602-434f-97cc-eabdd1de2fa9");
+    let second = by_request_id(&events, "e754c054-d567-4c34-bfe9-5c15710bc3d0");
     assert_eq!((first.status, second.status), (Some(200), Some(400)));
     for (e, id) in [(first, "fa4768ee"), (second, "e754c054")] {
         assert_eq!(e.grant_type.as_deref(), Some("refresh_token"));
@@ -174,7 +159,7 @@ fn interleaved_refresh_race_is_assembled_per_request_id() {
 #[test]
 fn rails8_ruby34_hashes_and_invalid_grant_reuse() {
     let events = parse(RAILS8);
-    let reuse = by_id(&events, "20b2bdbb-fe8f-4cd3-b672-603cb1f4c1fa");
+    let reuse = by_request_id(&events, "20b2bdbb-fe8f-4cd3-b672-603cb1f4c1fa");
     assert_eq!(reuse.kind, EventKind::TokenResponse);
     assert_eq!(reuse.status, Some(400));
     assert_eq!(
@@ -188,7 +173,7 @@ fn rails8_ruby34_hashes_and_invalid_grant_reuse() {
     assert!(reuse.verifier_s256.is_some());
     let ts = reuse.ts.expect("ts");
     assert_eq!(ts.utc.to_rfc3339(), "2025-11-04T08:04:22+00:00");
-    let refresh = by_id(&events, "f73c195e-a516-441f-8587-44a35ba42752");
+    let refresh = by_request_id(&events, "f73c195e-a516-441f-8587-44a35ba42752");
     assert_eq!(
         refresh.provider_reason.as_deref(),
         Some("Doorkeeper::Errors::InvalidGrantReuse")
@@ -204,7 +189,7 @@ fn rails8_ruby34_hashes_and_invalid_grant_reuse() {
             .iter()
             .all(|e| e.code_fp.is_none() && e.code_challenge.is_some())
     );
-    assert_no_secret(&events, RAILS8);
+    assert_no_planted_secret(&events, RAILS8);
 }
 
 #[test]
@@ -235,15 +220,12 @@ fn development_log_is_sequential_and_untagged() {
         events[3].redirect_uri.as_deref(),
         Some("http://localhost:5173/callback")
     );
-    assert_no_secret(&events, DEVELOPMENT);
+    assert_no_planted_secret(&events, DEVELOPMENT);
 }
 
 #[test]
 fn other_formats_lines_are_unknown() {
-    let ctx = Context::default();
-    let mut p = RailsParser::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         "method=POST path=/oauth/token format=*/* controller=Doorkeeper::TokensController action=create status=400 duration=12.84 view=0.17 db=2.91",
         "I, [2025-03-11T09:41:07.318220 #7]  INFO -- : method=POST path=/oauth/token status=400",
         r#"{"method":"POST","path":"/oauth/token","status":400}"#,
@@ -254,10 +236,8 @@ fn other_formats_lines_are_unknown() {
         "    at Object.<anonymous> (/app/index.js:1:1)",
         "[2025-03-11T09:41:07.019Z] info  auth/callback: acquireTokenByCode ok",
         "[2025-03-11T09:41:07.399Z] error auth/callback: acquireTokenByCode failed {",
-    ] {
-        assert_eq!(p.feed(1, line, &ctx, &mut out), Outcome::Unknown, "{line}");
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut RailsParser::default(), &Context::default(), lines);
 }
 
 #[test]

@@ -1,28 +1,15 @@
 //! Tests of the Spring parser against the sample logs.
 
 use super::*;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
+};
 
 const BOOT3: &str = include_str!("../../../sample_logs/spring/auth-server.log");
 const BOOT2: &str = include_str!("../../../sample_logs/spring/auth-server-boot2.log");
 
 fn parse_all(text: &str) -> (Vec<Event<'_>>, Vec<Outcome>) {
-    let ctx = Context::default();
-    let mut parser = SpringParser::default();
-    let mut out = Vec::new();
-    let outcomes = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| parser.feed(i as u64 + 1, l, &ctx, &mut out))
-        .collect();
-    parser.flush(&ctx, &mut out);
-    (out, outcomes)
-}
-
-fn at_line<'e, 'a>(events: &'e [Event<'a>], line: u64) -> &'e Event<'a> {
-    events
-        .iter()
-        .find(|e| e.line() == line)
-        .unwrap_or_else(|| panic!("no event at line {line}"))
+    parse_lines::<SpringParser>(text, &Context::default())
 }
 
 #[test]
@@ -94,13 +81,7 @@ fn logged_response_bodies_become_token_responses() {
         pkce.error_description.as_deref(),
         Some("Client authentication failed: code_verifier")
     );
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == EventKind::TokenResponse)
-            .count(),
-        5
-    );
+    assert_eq!(of_kind(&events, EventKind::TokenResponse).len(), 5);
 }
 
 #[test]
@@ -152,17 +133,14 @@ fn boot3_with_offset_and_no_app_name() {
 #[test]
 fn detection_picks_this_format() {
     for text in [BOOT3, BOOT2] {
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(crate::detect(&lines), Format::Spring);
+        assert_detected(text, Format::Spring);
     }
 }
 
 #[test]
 fn other_formats_are_unknown() {
-    let ctx = Context::default();
     let mut parser = SpringParser::default();
-    let mut out = Vec::new();
-    for line in [
+    let lines = [
         r#"Started POST "/oauth/token" for 198.51.100.7 at 2025-03-11 09:41:07 +0000"#,
         r#"2023-07-11 10:14:04,584 WARN  [org.keycloak.events] (executor-thread-62335) type=REFRESH_TOKEN_ERROR, realmId=x, error=invalid_token"#,
         "05-02 10:15:03.118  4321  4388 D AppAuth : Initiating code exchange request to https://auth.example.com/oauth/token",
@@ -170,14 +148,8 @@ fn other_formats_are_unknown() {
         "2025-06-03T11:20:44.512Z oidc-provider:error path=/token method=POST error={ error: 'invalid_grant' } detail=x",
         "[09:41:07 Error] Duende.IdentityServer.Validation.TokenRequestValidator",
         "2025-03-11 10:15:02.4873|0|INFO|Duende.IdentityServer.Validation.TokenRequestValidator|x --- [y] z : w",
-    ] {
-        assert_eq!(
-            parser.feed(1, line, &ctx, &mut out),
-            Outcome::Unknown,
-            "{line}"
-        );
-    }
-    assert!(out.is_empty());
+    ];
+    assert_all_unknown(&mut parser, &Context::default(), lines);
 }
 
 #[test]
@@ -185,10 +157,10 @@ fn no_secret_survives() {
     let line = r#"2025-03-11T09:55:40.019Z  INFO 1 --- [auth-server] [nio-9000-exec-9] c.e.auth.web.TokenErrorLoggingFilter     : POST /oauth2/token?code=SplxlOBeZQQYbYS6WxSbIA -> 400 {"error":"invalid_grant","refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA"}"#;
     let (events, _) = parse_all(line);
     assert!(events[0].code_fp.is_some());
-    for f in events[0].text_fields() {
-        assert!(!f.contains("SplxlOBeZQQYbYS6WxSbIA"), "{f}");
-        assert!(!f.contains("tGzv3JOkF0XG5Qx2TlKWIA"), "{f}");
-    }
+    assert_no_secret(
+        &events[..1],
+        &["SplxlOBeZQQYbYS6WxSbIA", "tGzv3JOkF0XG5Qx2TlKWIA"],
+    );
 }
 
 #[test]

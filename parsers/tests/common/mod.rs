@@ -7,22 +7,17 @@
 
 #![allow(dead_code)]
 
-use grantwatch_parsers::{Context, Event, FileParser, Format, detect};
+use grantwatch_parsers::{CONCRETE_FORMATS, Context, Event, FileParser, Format, detect};
 
-/// Every format a user can force, `Mixed` included.
-pub const ALL_FORMATS: [Format; 11] = [
-    Format::Rails,
-    Format::Lograge,
-    Format::Hydra,
-    Format::Keycloak,
-    Format::NodeOidcProvider,
-    Format::IdentityServer,
-    Format::Spring,
-    Format::Logcat,
-    Format::IosConsole,
-    Format::JsonLines,
-    Format::Mixed,
-];
+/// Every format a user can force: the crate's concrete formats, then
+/// `Mixed`.
+pub fn all_formats() -> Vec<Format> {
+    CONCRETE_FORMATS
+        .iter()
+        .copied()
+        .chain([Format::Mixed])
+        .collect()
+}
 
 /// Feeds every line to a fresh parser of `format`, then flushes.
 pub fn parse_forced<S: AsRef<str>>(format: Format, lines: &[S]) -> Vec<Event<'static>> {
