@@ -5,6 +5,8 @@
 //! The stages follow the flow of data:
 //! - `grantwatch_parsers` (the `parsers/` crate): lines to redacted events.
 //! - [`ingest`]: files and folders read once (gzip, skipping non-logs).
+//! - [`tail`]: files, folders and globs followed as they grow and rotate
+//!   (whole lines out, with the checkpoint to commit with them).
 //! - [`store`]: SQLite: sources with their offsets, events, evidence,
 //!   failures and the history of their diagnoses.
 //! - [`correlate`]: which events are one failure; client clock offsets.
@@ -12,6 +14,7 @@
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis.
+//! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
 //!
@@ -25,3 +28,5 @@ pub mod generate;
 pub mod ingest;
 pub mod report;
 pub mod store;
+pub mod tail;
+pub mod web;

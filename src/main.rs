@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
 use grantwatch::config::DiagnoseSettings;
 use grantwatch::report;
+use grantwatch::web;
 use grantwatch_parsers::{Context, Format, Redactor};
 
 /// mimalloc instead of the system allocator: correlation reads thousands of
@@ -82,6 +83,24 @@ enum Command {
         json: bool,
         /// The request id.
         request_id: String,
+    },
+    /// Serve the JSON API and the metrics over an existing database.
+    Serve {
+        /// The database written by `analyze --db` or `watch`.
+        #[arg(long, value_name = "PATH", default_value = "grantwatch.db")]
+        db: PathBuf,
+        /// Address to listen on; one that is not loopback needs a token.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7600")]
+        listen: String,
+        /// Require `Authorization: Bearer TOKEN` on every route but /healthz
+        /// (prefer GRANTWATCH_TOKEN: arguments are visible to other users).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "GRANTWATCH_TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
     },
 }
 
@@ -240,9 +259,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report::story(&mut out, &story)?;
             }
         }
+        Command::Serve { db, listen, token } => serve(db, &listen, token)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `serve`: checks the database and the address, then serves until SIGINT
+/// or SIGTERM on a runtime of its own (the other commands need none).
+fn serve(db: PathBuf, listen: &str, token: Option<String>) -> anyhow::Result<()> {
+    if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        anyhow::bail!("the token is empty: give a non-empty --token or GRANTWATCH_TOKEN");
+    }
+    // A missing or unreadable database is one line and exit 2 before
+    // anything listens.
+    drop(commands::open_existing(&db)?);
+    let addrs = web::listen_addrs(listen, token.is_some())?;
+    let mut state = web::AppState::new(db.clone());
+    if let Some(token) = &token {
+        state = state.with_token(token.trim());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&addrs[..])
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        eprintln!(
+            "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",
+            db.display()
+        );
+        web::serve(listener, state).await?;
+        eprintln!("grantwatch: stopped");
+        anyhow::Ok(())
+    })
 }
 
 /// Inputs from this size on get a progress bar.

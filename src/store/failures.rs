@@ -137,7 +137,8 @@ fn finish(row: (FailureRecord, String, String)) -> Result<FailureRecord> {
     Ok(rec)
 }
 
-fn filter_sql(f: &FailureFilter) -> (String, Vec<rusqlite::types::Value>) {
+/// The `WHERE` clause of a filter, with numbered placeholders.
+pub(super) fn filter_sql(f: &FailureFilter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut values = Vec::new();

@@ -15,6 +15,7 @@
 pub mod events;
 pub mod failures;
 pub mod schema;
+pub mod stats;
 mod writer;
 
 use std::path::Path;

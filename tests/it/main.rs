@@ -5,3 +5,5 @@ mod accuracy;
 mod cli;
 mod helpers;
 mod samples;
+mod tail;
+mod web;

@@ -1,0 +1,217 @@
+//! Aggregates for `/api/stats` and `/metrics`, computed in SQL: failures per
+//! cause per time bucket, failures per (cause, server, client), and the line
+//! counts and last commit time of every source.
+//!
+//! Buckets are aligned on UTC (an hour or a day since the epoch); only buckets
+//! holding at least one failure are returned, oldest first. Failures without
+//! a time cannot be placed in a bucket: [`CauseSeries::undated`] counts them,
+//! so the buckets and it always add up to the number of matching failures.
+
+use std::collections::BTreeMap;
+
+use super::failures::{FailureFilter, format_ts};
+use super::{Result, Store};
+
+/// The width of a time bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    /// One UTC hour.
+    Hour,
+    /// One UTC day.
+    Day,
+}
+
+impl Bucket {
+    /// Parses `hour` or `day`.
+    pub fn from_name(name: &str) -> Option<Bucket> {
+        match name {
+            "hour" => Some(Bucket::Hour),
+            "day" => Some(Bucket::Day),
+            _ => None,
+        }
+    }
+
+    /// `hour` or `day`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        }
+    }
+
+    /// The width in milliseconds.
+    pub fn width_ms(self) -> i64 {
+        match self {
+            Bucket::Hour => 3_600_000,
+            Bucket::Day => 86_400_000,
+        }
+    }
+}
+
+/// Failures per cause in one time bucket.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BucketCounts {
+    /// Start of the bucket, RFC 3339 UTC with milliseconds.
+    pub start: String,
+    /// Failures per cause id (only causes that occurred).
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// Failures per cause over time.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CauseSeries {
+    /// `hour` or `day`.
+    pub bucket: &'static str,
+    /// The buckets holding failures, oldest first.
+    pub series: Vec<BucketCounts>,
+    /// Matching failures without a time (in no bucket).
+    pub undated: u64,
+}
+
+/// Failures of one (cause, server, client) combination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureCount {
+    /// Cause id.
+    pub cause: String,
+    /// Server kind, `unknown` when not known.
+    pub server: String,
+    /// Client id, empty when not known.
+    pub client: String,
+    /// How many failures.
+    pub count: u64,
+}
+
+/// What the store knows of one source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceStats {
+    /// The path of the file.
+    pub path: String,
+    /// Its format.
+    pub format: String,
+    /// Lines read (parsed, skipped or unknown).
+    pub lines_read: u64,
+    /// Lines no parser knew.
+    pub lines_unknown: u64,
+    /// When its last batch was committed (ms since the epoch), if ever.
+    pub updated_ms: Option<i64>,
+}
+
+fn count(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+impl Store {
+    /// Failures matching `filter`, per cause per `bucket`, oldest bucket
+    /// first.
+    pub fn cause_series(&self, bucket: Bucket, filter: &FailureFilter) -> Result<CauseSeries> {
+        // The failure list's own filter: stats and list agree on what matches.
+        let (where_sql, values) = super::failures::filter_sql(filter);
+        let width = bucket.width_ms();
+        // Floor division, so that times before the epoch land in the bucket
+        // that starts before them.
+        let sql = format!(
+            "SELECT ts_ms - ((ts_ms % {width}) + {width}) % {width} AS start, cause, count(*)
+             FROM failures WHERE ts_ms IS NOT NULL AND {where_sql}
+             GROUP BY start, cause ORDER BY start, cause"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut series: Vec<(i64, BucketCounts)> = Vec::new();
+        for row in rows {
+            let (start, cause, n) = row?;
+            if series.last().is_none_or(|(s, _)| *s != start) {
+                let Some(label) = format_ts(start) else {
+                    continue;
+                };
+                series.push((
+                    start,
+                    BucketCounts {
+                        start: label,
+                        counts: BTreeMap::new(),
+                    },
+                ));
+            }
+            if let Some((_, b)) = series.last_mut() {
+                b.counts.insert(cause, count(n));
+            }
+        }
+        let undated: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM failures WHERE ts_ms IS NULL AND {where_sql}"),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        Ok(CauseSeries {
+            bucket: bucket.as_str(),
+            series: series.into_iter().map(|(_, b)| b).collect(),
+            undated: count(undated),
+        })
+    }
+
+    /// Failures per (cause, server, client), sorted by those labels.
+    pub fn failure_counts(&self) -> Result<Vec<FailureCount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cause, coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
+                    count(*)
+             FROM failures GROUP BY cause, srv, cli ORDER BY cause, srv, cli",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FailureCount {
+                cause: r.get(0)?,
+                server: r.get(1)?,
+                client: r.get(2)?,
+                count: count(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every source with its line counts and last commit, by path.
+    pub fn source_stats(&self) -> Result<Vec<SourceStats>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, format, lines_parsed + lines_skipped + lines_unknown, lines_unknown,
+                    updated_ms
+             FROM sources ORDER BY path",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SourceStats {
+                path: r.get(0)?,
+                format: r.get(1)?,
+                lines_read: count(r.get(2)?),
+                lines_unknown: count(r.get(3)?),
+                updated_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_round_trip() {
+        for b in [Bucket::Hour, Bucket::Day] {
+            assert_eq!(Bucket::from_name(b.as_str()), Some(b));
+        }
+        assert_eq!(Bucket::from_name("week"), None);
+    }
+
+    #[test]
+    fn an_empty_store_has_no_buckets() {
+        let store = Store::open_in_memory().expect("open");
+        let s = store
+            .cause_series(Bucket::Day, &FailureFilter::default())
+            .expect("series");
+        assert!(s.series.is_empty());
+        assert_eq!(s.undated, 0);
+        assert!(store.failure_counts().expect("counts").is_empty());
+        assert!(store.source_stats().expect("sources").is_empty());
+    }
+}

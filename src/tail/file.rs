@@ -1,0 +1,384 @@
+//! One followed file: its open descriptor, its identity and how far it has
+//! been read, and the reading itself (whole lines out, the unfinished last
+//! line held back).
+//!
+//! Invariants:
+//! - The descriptor stays open for as long as the file is followed, so the
+//!   file can still be read to its end after it is renamed or deleted, and
+//!   its inode cannot be reused under us meanwhile.
+//! - `line_end` (what a checkpoint stores) is always just past a line handed
+//!   out, and `read_pos - line_end` is the held partial line, so a restart
+//!   from `line_end` re-reads exactly the lines not handed out.
+//! - At most one partial line is held, and at most [`MAX_LINE_BYTES`] of it:
+//!   a longer line is cut there and the rest of it skipped up to its newline.
+//! - `head` holds the file's first bytes (up to [`HEAD_BYTES`], never past
+//!   what was read): comparing them with the file tells a truncated and
+//!   rewritten file from one that only grew.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::{Checkpoint, FileKey, Lines, TailEvent};
+use crate::ingest::MAX_LINE_BYTES;
+
+/// Bytes of a file's head that identify its content.
+pub const HEAD_BYTES: usize = 1024;
+/// Bytes asked of one `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The hash of a file's first bytes, in the store's form (as
+/// `ingest::read_file` writes it): hex of the first 8 bytes of SHA-256.
+pub fn head_hash(head: &[u8]) -> String {
+    Sha256::digest(&head[..head.len().min(HEAD_BYTES)])
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A file being followed.
+pub(crate) struct Followed {
+    pub key: FileKey,
+    /// Where the file was last seen (its new name after a rotation).
+    pub path: PathBuf,
+    file: File,
+    /// Offset just past the last line handed out.
+    pub line_end: u64,
+    /// Number of the last line handed out.
+    pub line_no: u64,
+    /// Offset just past the last byte read.
+    pub read_pos: u64,
+    head: Vec<u8>,
+    partial: Vec<u8>,
+    /// The held line went past [`MAX_LINE_BYTES`]; its rest is being skipped.
+    partial_cut: bool,
+    /// Size and mtime at the last look, to check the head only on change.
+    last_stat: (u64, i64, i64),
+    /// The last time bytes were read (or the file was opened).
+    pub last_growth: Instant,
+    /// Whether a spec matches the file at `path`; an unmatched file (rotated
+    /// out of the specs, or deleted) is drained and then closed.
+    pub matched: bool,
+    /// A file that used to be at this path and is read to its end first.
+    pub blocked_by: Option<FileKey>,
+    /// The last read reached the end of the file.
+    pub at_eof: bool,
+}
+
+impl Followed {
+    /// Opens `path` and places the read position: at `checkpoint` if it is
+    /// this very file (same dev/inode, same head, not shorter), else at 0.
+    /// The key comes from the open descriptor, not from an earlier `stat`,
+    /// so a file swapped in between is taken for what it is.
+    pub(crate) fn open(
+        path: &Path,
+        checkpoint: Option<&Checkpoint>,
+        now: Instant,
+        notices: &mut Vec<TailEvent>,
+    ) -> io::Result<Followed> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let key = FileKey {
+            dev: meta.dev(),
+            inode: meta.ino(),
+        };
+        let mut f = Followed {
+            key,
+            path: path.to_path_buf(),
+            file,
+            line_end: 0,
+            line_no: 0,
+            read_pos: 0,
+            head: Vec::new(),
+            partial: Vec::new(),
+            partial_cut: false,
+            last_stat: stat_of(&meta),
+            last_growth: now,
+            matched: true,
+            blocked_by: None,
+            at_eof: false,
+        };
+        let Some(cp) = checkpoint.filter(|cp| cp.key() == key) else {
+            return Ok(f);
+        };
+        if meta.len() < cp.offset {
+            // Truncated (copytruncate) while we were not running.
+            notices.push(TailEvent::Truncated {
+                file: key,
+                path: f.path.clone(),
+            });
+            return Ok(f);
+        }
+        let mut head = vec![0; (cp.offset as usize).min(HEAD_BYTES)];
+        let n = read_full_at(&f.file, &mut head, 0)?;
+        head.truncate(n);
+        if head_hash(&head) == cp.head_hash {
+            f.head = head;
+            f.line_end = cp.offset;
+            f.read_pos = cp.offset;
+            f.line_no = cp.line_no;
+        } else {
+            // Same inode, other content: the inode was reused by a new file
+            // (or the file was rewritten while we were down). From 0.
+            notices.push(TailEvent::Replaced {
+                path: f.path.clone(),
+            });
+        }
+        Ok(f)
+    }
+
+    /// Looks at the file through its descriptor: a file shorter than what
+    /// was read, or whose head changed, was truncated (and maybe rewritten):
+    /// the held partial line is handed out (those bytes were real) and
+    /// reading starts again from 0.
+    pub(crate) fn check(&mut self, out: &mut Vec<TailEvent>) -> io::Result<()> {
+        let meta = self.file.metadata()?;
+        let stat = stat_of(&meta);
+        if stat != self.last_stat {
+            self.last_stat = stat;
+            if meta.len() < self.read_pos || !self.head_unchanged()? {
+                if let Some(lines) = self.flush_partial() {
+                    out.push(TailEvent::Lines(lines));
+                }
+                out.push(TailEvent::Truncated {
+                    file: self.key,
+                    path: self.path.clone(),
+                });
+                self.line_end = 0;
+                self.line_no = 0;
+                self.read_pos = 0;
+                self.head.clear();
+                self.at_eof = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's link count (0: deleted, only our descriptor keeps it).
+    pub(crate) fn nlink(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.nlink())
+    }
+
+    fn head_unchanged(&self) -> io::Result<bool> {
+        let mut now = vec![0; self.head.len()];
+        let n = read_full_at(&self.file, &mut now, 0)?;
+        Ok(n == self.head.len() && now == self.head)
+    }
+
+    /// Reads up to `budget` bytes and returns the whole lines among them.
+    pub(crate) fn read(
+        &mut self,
+        budget: usize,
+        scratch: &mut Vec<u8>,
+        now: Instant,
+    ) -> io::Result<Option<Lines>> {
+        scratch.resize(READ_CHUNK.min(budget.max(1)), 0);
+        let mut out = LinesOut::new(self.line_no);
+        let mut left = budget.max(1);
+        self.at_eof = false;
+        while left > 0 {
+            let want = scratch.len().min(left);
+            let n = match self.file.read_at(&mut scratch[..want], self.read_pos) {
+                Ok(0) => {
+                    self.at_eof = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            left -= n;
+            self.last_growth = now;
+            let data = &scratch[..n];
+            self.note_head(data);
+            let start = self.read_pos;
+            self.read_pos += n as u64;
+            let mut from = 0;
+            for nl in memchr::memchr_iter(b'\n', data) {
+                let piece = &data[from..nl];
+                from = nl + 1;
+                if self.partial.is_empty() && !self.partial_cut && piece.len() <= MAX_LINE_BYTES {
+                    // The common case: the line is whole in this chunk.
+                    out.push(piece, false);
+                } else {
+                    self.hold(piece);
+                    out.push(&self.partial, self.partial_cut);
+                    self.partial.clear();
+                    self.partial_cut = false;
+                }
+                self.line_end = start + from as u64;
+            }
+            self.hold(&data[from..]);
+        }
+        self.line_no = out.line_no;
+        Ok(out.finish(self))
+    }
+
+    /// Keeps `bytes` as (the continuation of) the partial line, up to the
+    /// line limit.
+    fn hold(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE_BYTES - self.partial.len();
+        if bytes.len() > room {
+            self.partial_cut = true;
+        }
+        self.partial
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Whether bytes of an unfinished line are held.
+    pub(crate) fn holds_partial(&self) -> bool {
+        self.read_pos > self.line_end
+    }
+
+    /// Hands out the held partial line as a line (after a quiet period, or
+    /// before a truncation): a writer that never ends its last line must
+    /// not keep it from the store forever.
+    pub(crate) fn flush_partial(&mut self) -> Option<Lines> {
+        if !self.holds_partial() {
+            return None;
+        }
+        let mut out = LinesOut::new(self.line_no);
+        out.push(&self.partial, self.partial_cut);
+        self.partial.clear();
+        self.partial_cut = false;
+        self.line_end = self.read_pos;
+        self.line_no = out.line_no;
+        out.finish(self)
+    }
+
+    fn note_head(&mut self, data: &[u8]) {
+        let pos = self.read_pos as usize;
+        if pos < HEAD_BYTES && self.head.len() == pos {
+            self.head
+                .extend_from_slice(&data[..data.len().min(HEAD_BYTES - pos)]);
+        }
+    }
+
+    fn hash_to(&self, offset: u64) -> String {
+        head_hash(&self.head[..self.head.len().min(offset as usize)])
+    }
+}
+
+/// Lines being gathered for one [`Lines`] event.
+struct LinesOut {
+    bytes: Vec<u8>,
+    first_line_no: u64,
+    line_no: u64,
+    cut: u64,
+}
+
+impl LinesOut {
+    fn new(line_no: u64) -> Self {
+        LinesOut {
+            bytes: Vec::new(),
+            first_line_no: line_no + 1,
+            line_no,
+            cut: 0,
+        }
+    }
+
+    fn push(&mut self, line: &[u8], cut: bool) {
+        if self.line_no >= self.first_line_no {
+            self.bytes.push(b'\n');
+        }
+        self.bytes.extend_from_slice(line);
+        self.line_no += 1;
+        self.cut += u64::from(cut);
+    }
+
+    fn finish(self, f: &Followed) -> Option<Lines> {
+        (self.line_no >= self.first_line_no).then(|| Lines {
+            file: f.key,
+            path: f.path.clone(),
+            head_hash: f.hash_to(f.line_end),
+            first_line_no: self.first_line_no,
+            bytes: self.bytes,
+            end_offset: f.line_end,
+            end_line_no: self.line_no,
+            cut_lines: self.cut,
+        })
+    }
+}
+
+fn stat_of(meta: &std::fs::Metadata) -> (u64, i64, i64) {
+    (meta.len(), meta.mtime(), meta.mtime_nsec())
+}
+
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines_of(l: &Lines) -> Vec<&[u8]> {
+        l.lines().collect()
+    }
+
+    #[test]
+    fn whole_lines_out_the_partial_one_held_until_its_newline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.log");
+        std::fs::write(&path, b"one\ntwo\nthr").expect("write");
+        let now = Instant::now();
+        let mut f = Followed::open(&path, None, now, &mut Vec::new()).expect("open");
+        let mut scratch = Vec::new();
+        let l = f
+            .read(1 << 20, &mut scratch, now)
+            .expect("read")
+            .expect("lines");
+        assert_eq!(lines_of(&l), [b"one".as_slice(), b"two"]);
+        assert_eq!((l.first_line_no, l.end_line_no, l.end_offset), (1, 2, 8));
+        assert!(f.holds_partial());
+        let mut w = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        w.write_all(b"ee\n").expect("write");
+        let l = f
+            .read(1 << 20, &mut scratch, now)
+            .expect("read")
+            .expect("lines");
+        assert_eq!(lines_of(&l), [b"three".as_slice()]);
+        assert_eq!((l.first_line_no, l.end_line_no, l.end_offset), (3, 3, 14));
+        assert_eq!(l.head_hash, head_hash(b"one\ntwo\nthree\n"));
+    }
+
+    #[test]
+    fn a_tiny_budget_still_makes_progress_and_keeps_offsets_on_line_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.log");
+        std::fs::write(&path, b"alpha\nbeta\ngamma\n").expect("write");
+        let now = Instant::now();
+        let mut f = Followed::open(&path, None, now, &mut Vec::new()).expect("open");
+        let mut scratch = Vec::new();
+        let mut got = Vec::new();
+        for _ in 0..20 {
+            if let Some(l) = f.read(4, &mut scratch, now).expect("read") {
+                assert!(l.end_offset <= f.read_pos);
+                got.extend(l.lines().map(<[u8]>::to_vec));
+            }
+        }
+        assert_eq!(
+            got,
+            [b"alpha".to_vec(), b"beta".to_vec(), b"gamma".to_vec()]
+        );
+        assert_eq!(f.line_no, 3);
+    }
+}

@@ -1,0 +1,520 @@
+//! Tailing: following log files as they grow, rotate, get truncated,
+//! deleted or replaced, and handing out what was appended as whole lines
+//! with the offsets to commit with them. This is the core of `watch`; it is
+//! synchronous (the caller decides when to [`Tailer::poll`]), so tests drive
+//! it deterministically with real files and a fake clock.
+//!
+//! Invariants (what the store's "nothing lost, nothing twice" rests on):
+//! - A file is known by its [`FileKey`] (device, inode) while it is open,
+//!   and by that key plus the hash of its first bytes across restarts (a
+//!   reused inode has other first bytes). Two files with the same content
+//!   are two files. Paths only say where a file was last seen.
+//! - Each [`Lines`] event carries whole lines and the checkpoint just past
+//!   them; the consumer commits the lines and `Lines::checkpoint()` in one
+//!   transaction, keyed by [`FileKey`] (after a rotation the old and the new
+//!   file were both at `app.log`; keying by path would mix them up). A new
+//!   [`Tailer`] built from the committed checkpoints resumes exactly there,
+//!   including for a file rotated to another name while it was down (found
+//!   by its inode in the same folder).
+//! - A file whose path now holds another file (rename rotation, editor
+//!   save, delete and recreate) is read to its end through its still-open
+//!   descriptor before the new file is started; a file whose path moved to
+//!   another matched path (`app.log` → `app.log.1` under `app.log*`) is the
+//!   same file, followed under its new path, never read again.
+//! - A file shorter than what was read, or whose first bytes changed, was
+//!   truncated: it is read again from 0 ([`TailEvent::Truncated`]).
+//! - Memory is bounded: at most `max_read_bytes` per file per poll, and one
+//!   partial line (at most [`MAX_LINE_BYTES`]) per file.
+//!
+//! Known limits (inherent to tailing): lines appended and then truncated
+//! away (or deleted) before any poll read them are never seen; a
+//! copytruncate copy placed under a matched name is a new file and is read
+//! (so keep rotated copies out of the specs, or use rename rotation); a file
+//! rotated out of the specs twice before it was ever polled is not known.
+//!
+//! [`MAX_LINE_BYTES`]: crate::ingest::MAX_LINE_BYTES
+
+mod file;
+mod spec;
+mod waker;
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use file::{HEAD_BYTES, head_hash};
+pub use waker::{Waker, waker};
+
+use file::Followed;
+use spec::PathSpec;
+
+/// The identity of an open file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileKey {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub inode: u64,
+}
+
+/// How far a file was read and committed; what the store keeps per file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Where the file was when this was committed.
+    pub path: PathBuf,
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub inode: u64,
+    /// [`head_hash`] of the file's first `min(offset, HEAD_BYTES)` bytes.
+    pub head_hash: String,
+    /// Offset just past the last line committed.
+    pub offset: u64,
+    /// Number of the last line committed.
+    pub line_no: u64,
+}
+
+impl Checkpoint {
+    /// The file this checkpoint is about.
+    pub fn key(&self) -> FileKey {
+        FileKey {
+            dev: self.dev,
+            inode: self.inode,
+        }
+    }
+}
+
+/// Whole lines read from one file in one poll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lines {
+    /// The file read.
+    pub file: FileKey,
+    /// Where it is now.
+    pub path: PathBuf,
+    /// [`head_hash`] of its first `min(end_offset, HEAD_BYTES)` bytes.
+    pub head_hash: String,
+    /// Number of the first line in `bytes` (1-based).
+    pub first_line_no: u64,
+    /// The lines, separated by `\n`, with no final newline; not decoded
+    /// (the consumer does lossy UTF-8), NULs and `\r` left as they are.
+    pub bytes: Vec<u8>,
+    /// Offset just past the last line (its newline included).
+    pub end_offset: u64,
+    /// Number of the last line.
+    pub end_line_no: u64,
+    /// Lines cut at `MAX_LINE_BYTES` (their rest was dropped).
+    pub cut_lines: u64,
+}
+
+impl Lines {
+    /// The lines, one slice each.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        self.bytes.split(|&b| b == b'\n')
+    }
+
+    /// The checkpoint to commit with these lines.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            path: self.path.clone(),
+            dev: self.file.dev,
+            inode: self.file.inode,
+            head_hash: self.head_hash.clone(),
+            offset: self.end_offset,
+            line_no: self.end_line_no,
+        }
+    }
+}
+
+/// What a poll found: lines, and notices for logs and metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TailEvent {
+    /// Lines to commit with their checkpoint.
+    Lines(Lines),
+    /// The file left `from`; `to` is its new name if it is still in the same
+    /// folder. It is read to its end (and followed there if matched).
+    Rotated {
+        /// The file.
+        file: FileKey,
+        /// Its old path.
+        from: PathBuf,
+        /// Its new path, if found.
+        to: Option<PathBuf>,
+    },
+    /// The file got shorter than what was read, or its head changed
+    /// (copytruncate, `> file`): read again from 0.
+    Truncated {
+        /// The file.
+        file: FileKey,
+        /// Its path.
+        path: PathBuf,
+    },
+    /// `path` now holds another file (editor save, delete and recreate, a
+    /// reused inode found at start); the new one is read from 0.
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file was deleted; what is left of it is still read.
+    Removed {
+        /// The file.
+        file: FileKey,
+        /// Its last path.
+        path: PathBuf,
+    },
+    /// The file is no longer followed (gone, or rotated out of the specs and
+    /// quiet for `rotate_wait`): its checkpoint may be forgotten.
+    Closed {
+        /// The file.
+        file: FileKey,
+        /// Its last path.
+        path: PathBuf,
+    },
+    /// A matched file could not be opened or read (reported once per path
+    /// until it can be read again).
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Tuning of a [`Tailer`].
+#[derive(Clone, Debug)]
+pub struct TailConfig {
+    /// A partial last line is handed out as a line after this long without
+    /// new bytes.
+    pub quiet_period: Duration,
+    /// Bytes read per file per poll, so one busy file cannot starve others.
+    pub max_read_bytes: usize,
+    /// A file rotated out of the specs or deleted is closed after being
+    /// read to its end and quiet this long (a logger may still write to it
+    /// until it reopens its file).
+    pub rotate_wait: Duration,
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        TailConfig {
+            quiet_period: Duration::from_secs(2),
+            max_read_bytes: 4 * 1024 * 1024,
+            rotate_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Follows the files of a set of path specs. See the module doc.
+pub struct Tailer {
+    specs: Vec<PathSpec>,
+    config: TailConfig,
+    /// In the order found: a rotated file comes before its successor.
+    files: Vec<Followed>,
+    /// Checkpoints given at start, not yet matched with a file.
+    checkpoints: HashMap<FileKey, Checkpoint>,
+    first_poll: bool,
+    /// Paths already reported as unreadable.
+    unreadable: HashSet<PathBuf>,
+    scratch: Vec<u8>,
+}
+
+impl Tailer {
+    /// A tailer of `specs` (files, folders, globs), resuming from the
+    /// `checkpoints` the store had. An invalid glob is an `InvalidInput`
+    /// error; paths that do not exist yet are fine.
+    pub fn new(
+        specs: &[PathBuf],
+        checkpoints: Vec<Checkpoint>,
+        config: TailConfig,
+    ) -> io::Result<Tailer> {
+        let specs = specs
+            .iter()
+            .map(|s| PathSpec::parse(s))
+            .collect::<io::Result<Vec<_>>>()?;
+        let mut by_key = HashMap::new();
+        for cp in checkpoints {
+            // Two checkpoints for one file: the one read furthest is newer.
+            let keep = by_key
+                .get(&cp.key())
+                .is_none_or(|old: &Checkpoint| old.offset <= cp.offset);
+            if keep {
+                by_key.insert(cp.key(), cp);
+            }
+        }
+        Ok(Tailer {
+            specs,
+            config,
+            files: Vec::new(),
+            checkpoints: by_key,
+            first_poll: true,
+            unreadable: HashSet::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The folders whose changes should wake the caller up (see [`waker`]),
+    /// with whether to watch them recursively.
+    pub fn watch_dirs(&self) -> Vec<(PathBuf, bool)> {
+        let mut dirs: Vec<_> = self.specs.iter().map(PathSpec::watch_dir).collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// The files being followed, with their current paths.
+    pub fn followed(&self) -> Vec<(FileKey, PathBuf)> {
+        self.files.iter().map(|f| (f.key, f.path.clone())).collect()
+    }
+
+    /// Looks at every spec and every followed file and reads what was
+    /// appended. `now` drives the quiet period and `rotate_wait` (a fake
+    /// clock in tests). Problems with single files are reported as events;
+    /// this never fails for them.
+    pub fn poll(&mut self, now: Instant) -> io::Result<Vec<TailEvent>> {
+        let mut out = Vec::new();
+        let seen = self.discover();
+        let vacated = self.place_known(&seen, &mut out);
+        if std::mem::take(&mut self.first_poll) {
+            self.recover_rotated(&seen, now, &mut out);
+        }
+        self.open_new(&seen, &vacated, now, &mut out);
+        self.read_all(now, &mut out);
+        Ok(out)
+    }
+
+    /// Every matched regular file, by key (the first path wins for a file
+    /// matched twice, through a hard or symbolic link).
+    fn discover(&self) -> Vec<(FileKey, PathBuf)> {
+        let mut seen: Vec<(FileKey, PathBuf)> = Vec::new();
+        let mut keys = HashSet::new();
+        for path in spec::expand_all(&self.specs) {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let key = FileKey {
+                dev: meta.dev(),
+                inode: meta.ino(),
+            };
+            if meta.is_file() && keys.insert(key) {
+                seen.push((key, path));
+            }
+        }
+        seen
+    }
+
+    /// Updates the followed files' paths from `seen`. Returns the paths
+    /// that files left (path → the file that was there).
+    fn place_known(
+        &mut self,
+        seen: &[(FileKey, PathBuf)],
+        out: &mut Vec<TailEvent>,
+    ) -> HashMap<PathBuf, FileKey> {
+        let by_key: HashMap<FileKey, &PathBuf> = seen.iter().map(|(k, p)| (*k, p)).collect();
+        let paths: HashSet<&PathBuf> = seen.iter().map(|(_, p)| p).collect();
+        let mut vacated = HashMap::new();
+        for f in &mut self.files {
+            if let Some(&now_at) = by_key.get(&f.key) {
+                if *now_at != f.path {
+                    out.push(TailEvent::Rotated {
+                        file: f.key,
+                        from: f.path.clone(),
+                        to: Some(now_at.clone()),
+                    });
+                    vacated.insert(std::mem::replace(&mut f.path, now_at.clone()), f.key);
+                }
+                f.matched = true;
+                continue;
+            }
+            if !f.matched {
+                continue;
+            }
+            // The file left the specs: rotated away, deleted or replaced.
+            f.matched = false;
+            vacated.insert(f.path.clone(), f.key);
+            // No link left (or no way to tell): deleted.
+            if f.nlink().unwrap_or(0) == 0 {
+                if paths.contains(&f.path) {
+                    out.push(TailEvent::Replaced {
+                        path: f.path.clone(),
+                    });
+                } else {
+                    out.push(TailEvent::Removed {
+                        file: f.key,
+                        path: f.path.clone(),
+                    });
+                }
+            } else {
+                let to = find_in_folder(&spec::parent_of(&f.path), f.key);
+                out.push(TailEvent::Rotated {
+                    file: f.key,
+                    from: f.path.clone(),
+                    to: to.clone(),
+                });
+                if let Some(to) = to {
+                    f.path = to;
+                }
+            }
+        }
+        vacated
+    }
+
+    /// At start: a checkpointed file that is no longer at a matched path
+    /// was rotated while we were down; it is looked for by inode in its
+    /// folder and read to its end. Not found: it is gone, and so is what
+    /// was not read of it.
+    fn recover_rotated(
+        &mut self,
+        seen: &[(FileKey, PathBuf)],
+        now: Instant,
+        out: &mut Vec<TailEvent>,
+    ) {
+        let matched: HashSet<FileKey> = seen.iter().map(|(k, _)| *k).collect();
+        let mut missing: Vec<Checkpoint> = self
+            .checkpoints
+            .values()
+            .filter(|cp| !matched.contains(&cp.key()))
+            .cloned()
+            .collect();
+        missing.sort_by(|a, b| a.path.cmp(&b.path).then(a.offset.cmp(&b.offset)));
+        for cp in missing {
+            self.checkpoints.remove(&cp.key());
+            let Some(to) = find_in_folder(&spec::parent_of(&cp.path), cp.key()) else {
+                out.push(TailEvent::Closed {
+                    file: cp.key(),
+                    path: cp.path.clone(),
+                });
+                continue;
+            };
+            let mut notices = Vec::new();
+            match Followed::open(&to, Some(&cp), now, &mut notices) {
+                // Only the very file (same head) resumes; a reused inode is
+                // some other file outside the specs: not ours to read.
+                Ok(mut f) if f.key == cp.key() && notices.is_empty() => {
+                    out.push(TailEvent::Rotated {
+                        file: f.key,
+                        from: cp.path.clone(),
+                        to: Some(to),
+                    });
+                    f.matched = false;
+                    self.files.push(f);
+                }
+                _ => out.push(TailEvent::Closed {
+                    file: cp.key(),
+                    path: cp.path.clone(),
+                }),
+            }
+        }
+    }
+
+    /// Opens the matched files not followed yet, from their checkpoint if
+    /// they have one, else from 0.
+    fn open_new(
+        &mut self,
+        seen: &[(FileKey, PathBuf)],
+        vacated: &HashMap<PathBuf, FileKey>,
+        now: Instant,
+        out: &mut Vec<TailEvent>,
+    ) {
+        let followed: HashSet<FileKey> = self.files.iter().map(|f| f.key).collect();
+        for (key, path) in seen {
+            if followed.contains(key) {
+                continue;
+            }
+            let cp = self.checkpoints.get(key);
+            match Followed::open(path, cp, now, out) {
+                Ok(mut f) => {
+                    self.unreadable.remove(path);
+                    self.checkpoints.remove(&f.key);
+                    if self.files.iter().any(|g| g.key == f.key) {
+                        continue; // swapped between stat and open: known
+                    }
+                    f.blocked_by = vacated.get(path).copied();
+                    self.files.push(f);
+                }
+                Err(e) => self.report_unreadable(path, &e, out),
+            }
+        }
+    }
+
+    /// Reads every followed file in order, hands out partial lines that
+    /// were quiet long enough, and closes drained unmatched files.
+    fn read_all(&mut self, now: Instant, out: &mut Vec<TailEvent>) {
+        let mut drained: HashSet<FileKey> = HashSet::new();
+        let mut close = Vec::new();
+        for i in 0..self.files.len() {
+            let f = &mut self.files[i];
+            if let Some(before) = f.blocked_by {
+                // The file that was at this path first: until it has been
+                // read to its end once, the new one waits.
+                if drained.contains(&before) || !self.files.iter().any(|g| g.key == before) {
+                    self.files[i].blocked_by = None;
+                } else {
+                    continue;
+                }
+            }
+            let f = &mut self.files[i];
+            if let Err(e) = f.check(out) {
+                let path = f.path.clone();
+                self.report_unreadable(&path, &e, out);
+                continue;
+            }
+            match f.read(self.config.max_read_bytes, &mut self.scratch, now) {
+                Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
+                Ok(None) => {}
+                Err(e) => {
+                    let path = f.path.clone();
+                    self.report_unreadable(&path, &e, out);
+                    continue;
+                }
+            }
+            let f = &mut self.files[i];
+            if !f.at_eof {
+                continue;
+            }
+            drained.insert(f.key);
+            let quiet = now.saturating_duration_since(f.last_growth);
+            if f.holds_partial() && quiet >= self.config.quiet_period {
+                out.extend(f.flush_partial().map(TailEvent::Lines));
+            }
+            if !f.matched && !f.holds_partial() && quiet >= self.config.rotate_wait {
+                close.push(i);
+            }
+        }
+        for i in close.into_iter().rev() {
+            let f = self.files.remove(i);
+            out.push(TailEvent::Closed {
+                file: f.key,
+                path: f.path,
+            });
+        }
+    }
+
+    fn report_unreadable(&mut self, path: &Path, e: &io::Error, out: &mut Vec<TailEvent>) {
+        if self.unreadable.insert(path.to_path_buf()) {
+            out.push(TailEvent::Unreadable {
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            });
+        }
+    }
+}
+
+/// The entry of `dir` that is the file `key`, if any (one `readdir`, done
+/// only when a file left its path).
+fn find_in_folder(dir: &Path, key: FileKey) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && m.dev() == key.dev && m.ino() == key.inode)
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! The one error type of the web handlers, and how it becomes a response.
+//!
+//! Every error answers a JSON body `{"error": "..."}` with its status. Errors
+//! of the client (a bad parameter, an unknown id, a missing token) say what
+//! was wrong; errors of the server (the database, a panicked task) are logged
+//! to stderr in full and answered with a generic message, so that no path,
+//! SQL or internal detail reaches the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error of a web handler.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// A query or path parameter is malformed; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing matched; the message says what was looked for.
+    #[error("{0}")]
+    NotFound(String),
+    /// The bearer token is missing or wrong.
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    /// The route exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The store failed.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::Error),
+    /// A command function failed.
+    #[error("{0}")]
+    Command(#[from] crate::commands::Error),
+    /// The blocking task running the query panicked or was cancelled.
+    #[error("query task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl WebError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::Store(_) | WebError::Command(_) | WebError::Task(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+/// The JSON body of an error.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            eprintln!("grantwatch: web: {self}");
+            "internal error (see the server's log)".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut response = (status, Json(ErrorBody { error: &message })).into_response();
+        if matches!(self, WebError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_details() {
+        let err = WebError::Store(crate::store::Error::IncompatibleVersion(7));
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn unauthorized_asks_for_a_bearer_token() {
+        let response = WebError::Unauthorized.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static("Bearer"))
+        );
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static("application/json"))
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! The HTTP side: the JSON API and the Prometheus metrics over a database,
+//! as one axum [`Router`] (see DESIGN.md, "Contract").
+//!
+//! The web side only reads. Every query runs on tokio's blocking pool with a
+//! read-only connection taken from a small pool ([`AppState`]); a connection
+//! is never shared by two queries at once and no lock is held across an
+//! `.await`. Every response carries a strict Content-Security-Policy and
+//! `X-Content-Type-Options: nosniff`, and every body is serialized (JSON by
+//! serde, metrics by the exposition format's escaping), never assembled from
+//! log text. When a token is set, every route but `/healthz` asks for it as
+//! `Authorization: Bearer <token>`; [`listen_addrs`] refuses a non-loopback
+//! address without one.
+
+pub mod api;
+pub mod error;
+pub mod metrics;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+pub use error::WebError;
+
+use crate::store::Store;
+
+/// How many idle read-only connections are kept for reuse.
+const POOL_SIZE: usize = 4;
+
+/// What every handler shares: where the database is, its idle connections,
+/// and the token requests must carry (if any).
+#[derive(Clone)]
+pub struct AppState {
+    /// The database file (opened read-only).
+    pub db: PathBuf,
+    token: Option<Token>,
+    pool: Arc<Mutex<Vec<Store>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over the database at `db`, without a token.
+    pub fn new(db: impl Into<PathBuf>) -> AppState {
+        AppState {
+            db: db.into(),
+            token: None,
+            pool: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every route but
+    /// `/healthz`.
+    pub fn with_token(mut self, token: &str) -> AppState {
+        self.token = Some(Token::new(token));
+        self
+    }
+
+    /// Runs `query` on a read-only connection, on the blocking pool. The
+    /// connection goes back to the pool only when the query succeeded.
+    pub async fn read<T, F>(&self, query: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, WebError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        let pool = Arc::clone(&self.pool);
+        tokio::task::spawn_blocking(move || {
+            let idle = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let store = match idle {
+                Some(store) => store,
+                None => Store::open_read_only(&db)?,
+            };
+            let result = query(&store)?;
+            let mut idle = pool.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < POOL_SIZE {
+                idle.push(store);
+            }
+            Ok(result)
+        })
+        .await?
+    }
+}
+
+/// A bearer token, kept as its SHA-256 so that comparing takes the same time
+/// whatever the length or content of the candidate.
+#[derive(Clone)]
+struct Token {
+    digest: [u8; 32],
+}
+
+impl Token {
+    fn new(token: &str) -> Token {
+        Token {
+            digest: sha256(token.as_bytes()),
+        }
+    }
+
+    /// Whether the headers carry `Authorization: Bearer <this token>`.
+    fn accepts(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let Some((scheme, candidate)) = value.split_once(' ') else {
+            return false;
+        };
+        scheme.eq_ignore_ascii_case("bearer")
+            && constant_time_eq(&self.digest, &sha256(candidate.trim().as_bytes()))
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&Sha256::digest(bytes));
+    out
+}
+
+/// Compares without an early exit.
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The routes of the JSON API, the metrics and the health check, with the
+/// token check and the security headers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/failures", get(api::failures))
+        .route("/api/failures/{id}", get(api::failure))
+        .route("/api/requests/{request_id}", get(api::request))
+        .route("/api/stats", get(api::stats))
+        .route("/metrics", get(metrics::metrics))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        // Layers run outside in: the headers are set on every answer,
+        // including a 401 of the token check.
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match &state.token {
+        Some(token) if request.uri().path() != "/healthz" && !token.accepts(request.headers()) => {
+            WebError::Unauthorized.into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Why a `--listen` address cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The address does not parse or resolve.
+    #[error("bad --listen address {0:?}: {1}")]
+    Resolve(String, std::io::Error),
+    /// The address resolves to nothing.
+    #[error("--listen {0:?} resolves to no address")]
+    Empty(String),
+    /// The address is reachable from other hosts, and no token protects it.
+    #[error(
+        "--listen {0} is not a loopback address: set a token (--token or GRANTWATCH_TOKEN) to serve beyond this host"
+    )]
+    NotLoopback(SocketAddr),
+}
+
+/// The addresses of `listen` (`HOST:PORT`), refused when one of them is not
+/// loopback and no token was given.
+pub fn listen_addrs(listen: &str, has_token: bool) -> Result<Vec<SocketAddr>, ListenError> {
+    let addrs: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|e| ListenError::Resolve(listen.to_owned(), e))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(ListenError::Empty(listen.to_owned()));
+    }
+    if !has_token && let Some(open) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback()) {
+        return Err(ListenError::NotLoopback(*open));
+    }
+    Ok(addrs)
+}
+
+/// Serves `state` on `listener` until SIGINT or SIGTERM, then lets the
+/// requests in flight finish.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("grantwatch: cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                eprintln!("grantwatch: cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_allowed_without_a_token() {
+        assert!(listen_addrs("127.0.0.1:7600", false).is_ok());
+        assert!(listen_addrs("[::1]:7600", false).is_ok());
+        assert!(listen_addrs("[::ffff:127.0.0.1]:7600", false).is_ok());
+    }
+
+    #[test]
+    fn other_addresses_need_a_token() {
+        for addr in ["0.0.0.0:7600", "[::]:7600", "192.0.2.1:80"] {
+            assert!(
+                matches!(listen_addrs(addr, false), Err(ListenError::NotLoopback(_))),
+                "{addr}"
+            );
+            assert!(listen_addrs(addr, true).is_ok(), "{addr}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_address_is_an_error() {
+        assert!(matches!(
+            listen_addrs("no port here", false),
+            Err(ListenError::Resolve(..))
+        ));
+    }
+
+    #[test]
+    fn the_token_check_wants_the_bearer_scheme_and_the_exact_token() {
+        let token = Token::new("s3cret");
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(v).expect("ascii"),
+            );
+            h
+        };
+        assert!(token.accepts(&with("Bearer s3cret")));
+        assert!(token.accepts(&with("bearer s3cret")));
+        assert!(!token.accepts(&with("Bearer s3cre")));
+        assert!(!token.accepts(&with("Bearer s3cret2")));
+        assert!(!token.accepts(&with("Basic s3cret")));
+        assert!(!token.accepts(&with("s3cret")));
+        assert!(!token.accepts(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let state = AppState::new("g.db").with_token("s3cret");
+        let text = format!("{state:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}
