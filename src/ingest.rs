@@ -205,10 +205,14 @@ pub fn read_file(
         .collect();
     let format = forced.unwrap_or_else(|| detect(&first_lines));
     let hash = head_hash(&head);
-    let source = store.source(&path.to_string_lossy(), format.as_str())?;
-    let same_file =
-        source.inode == Some(meta.ino()) && source.head_hash.as_deref() == Some(hash.as_str());
-    let resume = if same_file { source.byte_offset } else { 0 };
+    let source = store.source_for_file(
+        &path.to_string_lossy(),
+        format.as_str(),
+        (meta.dev(), meta.ino()),
+        &hash,
+    )?;
+    // The same file read before into this database: go on where it stopped.
+    let resume = source.byte_offset;
     let mut progress = BatchProgress {
         dev: Some(meta.dev()),
         inode: Some(meta.ino()),
@@ -219,6 +223,7 @@ pub fn read_file(
     };
     if resume > 0 {
         progress.line_no = source.line_no;
+        progress.read_line_no = source.read_line_no;
     }
     stats.files += 1;
     let ctx = with_year(ctx, &text, &meta);

@@ -164,6 +164,14 @@ pub trait LineParser: Send {
 
     /// Pushes every record still buffered (end of input or a quiet period).
     fn flush<'a>(&mut self, ctx: &Context, out: &mut Vec<Event<'a>>);
+
+    /// The first line of the oldest record still buffered (a Rails request
+    /// without its `Completed` line yet, an open dio block), if any. A tailer
+    /// must not checkpoint past it: after a crash the record is read again
+    /// from there.
+    fn oldest_pending_line(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Line counts of one file, by outcome.
@@ -283,6 +291,12 @@ impl FileParser {
     pub fn flush<'a>(&mut self, out: &mut Vec<Event<'a>>) {
         self.inner.flush(&self.ctx, out);
     }
+
+    /// The first line of the oldest record still buffered (see
+    /// [`LineParser::oldest_pending_line`]).
+    pub fn oldest_pending_line(&self) -> Option<u64> {
+        self.inner.oldest_pending_line()
+    }
 }
 
 /// Whether a line no parser knows is still worth keeping as evidence.
@@ -372,6 +386,13 @@ impl LineParser for MixedParser {
         for parser in &mut self.parsers {
             parser.flush(ctx, out);
         }
+    }
+
+    fn oldest_pending_line(&self) -> Option<u64> {
+        self.parsers
+            .iter()
+            .filter_map(|p| p.oldest_pending_line())
+            .min()
     }
 }
 

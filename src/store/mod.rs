@@ -20,7 +20,7 @@ mod writer;
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use events::EventRow;
 pub use failures::{FailureFilter, FailureRecord};
@@ -131,6 +131,16 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // A migration may rebuild a table that others reference: foreign
+        // keys are off while it runs (the pragma is a no-op inside a
+        // transaction) and the result is checked before they come back.
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let result = self.migrate_in_transaction();
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        result
+    }
+
+    fn migrate_in_transaction(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -149,6 +159,19 @@ impl Store {
             for v in version..schema::VERSION {
                 schema::upgrade_from(&tx, v)?;
             }
+        }
+        let broken: Option<String> = tx
+            .query_row(
+                "SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("migration left a broken foreign key in {table}")),
+            )));
         }
         tx.pragma_update(None, "user_version", schema::VERSION)?;
         tx.commit()?;

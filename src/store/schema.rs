@@ -22,7 +22,7 @@ pub const VERSION: u32 = 2;
 pub const SQL: &str = r#"
 CREATE TABLE sources (
     id            INTEGER PRIMARY KEY,
-    path          TEXT NOT NULL UNIQUE,
+    path          TEXT NOT NULL,
     format        TEXT NOT NULL,
     dev           INTEGER,
     inode         INTEGER,
@@ -35,8 +35,11 @@ CREATE TABLE sources (
     lines_cut     INTEGER NOT NULL DEFAULT 0,
     clock_offset_ms INTEGER,
     clock_note    TEXT,
-    updated_ms    INTEGER
+    updated_ms    INTEGER,
+    read_line_no  INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX sources_by_path ON sources(path);
+CREATE INDEX sources_by_file ON sources(dev, inode);
 
 CREATE TABLE events (
     id                    INTEGER PRIMARY KEY,
@@ -86,7 +89,7 @@ CREATE INDEX events_by_code      ON events(code_fp);
 CREATE INDEX events_by_challenge ON events(code_challenge);
 CREATE INDEX events_by_verifier  ON events(verifier_s256);
 CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
-CREATE INDEX events_by_source    ON events(source_id, line);
+CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 CREATE INDEX events_by_format    ON events(format, server_date_ms);
 
@@ -151,12 +154,46 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         // counts lines cut for being over the length limit, and indexes a
         // client's events by kind (flows of a busy shared client id: a scan
         // of all of the client's events was the slowest part of diagnosis).
+        // Sources became file generations (a rotated file and its successor
+        // were both `app.log`: the path is no longer unique; the tailer
+        // knows files by device and inode) with the highest line counted;
+        // an event is unique per source, line and kind, so a record read
+        // again after a crash is stored once.
         // Partial indexes became full ones: SQLite re-prepares a statement on
         // every new binding when a partial index's usability depends on it.
         // An index costs every insert: the plain time index served no query.
         1 => {
             tx.execute_batch(
-                "ALTER TABLE sources ADD COLUMN lines_cut INTEGER NOT NULL DEFAULT 0;
+                "CREATE TABLE sources_v2 (
+                     id            INTEGER PRIMARY KEY,
+                     path          TEXT NOT NULL,
+                     format        TEXT NOT NULL,
+                     dev           INTEGER,
+                     inode         INTEGER,
+                     head_hash     TEXT,
+                     byte_offset   INTEGER NOT NULL DEFAULT 0,
+                     line_no       INTEGER NOT NULL DEFAULT 0,
+                     lines_parsed  INTEGER NOT NULL DEFAULT 0,
+                     lines_skipped INTEGER NOT NULL DEFAULT 0,
+                     lines_unknown INTEGER NOT NULL DEFAULT 0,
+                     lines_cut     INTEGER NOT NULL DEFAULT 0,
+                     clock_offset_ms INTEGER,
+                     clock_note    TEXT,
+                     updated_ms    INTEGER,
+                     read_line_no  INTEGER NOT NULL DEFAULT 0
+                 );
+                 INSERT INTO sources_v2 (id, path, format, dev, inode, head_hash, byte_offset,
+                     line_no, lines_parsed, lines_skipped, lines_unknown, clock_offset_ms,
+                     clock_note, updated_ms, read_line_no)
+                 SELECT id, path, format, dev, inode, head_hash, byte_offset, line_no,
+                     lines_parsed, lines_skipped, lines_unknown, clock_offset_ms, clock_note,
+                     updated_ms, line_no FROM sources;
+                 DROP TABLE sources;
+                 ALTER TABLE sources_v2 RENAME TO sources;
+                 CREATE INDEX sources_by_path ON sources(path);
+                 CREATE INDEX sources_by_file ON sources(dev, inode);
+                 DROP INDEX events_by_source;
+                 CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
                  CREATE TABLE diagnosis_history (
                      failure_id   TEXT NOT NULL REFERENCES failures(id) ON DELETE CASCADE,
                      diagnosed_ms INTEGER NOT NULL,
@@ -262,7 +299,7 @@ PRAGMA user_version = 1;
     fn describe(conn: &Connection) -> Vec<String> {
         let mut out = Vec::new();
         let mut tables = conn
-            .prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' ORDER BY type, name")
             .expect("prepare");
         let names: Vec<(String, String)> = tables
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -23,8 +23,12 @@ pub struct SourceInfo {
     pub head_hash: Option<String>,
     /// Bytes read and committed.
     pub byte_offset: u64,
-    /// Lines read and committed.
+    /// Lines read and committed (the resume point).
     pub line_no: u64,
+    /// The highest line ever read and counted (at or past `line_no`: a
+    /// record still open when the resume point was committed is read again
+    /// after a restart, and its lines are not counted twice).
+    pub read_line_no: u64,
 }
 
 /// How far a file has been read, committed with the batch read up to there.
@@ -38,15 +42,42 @@ pub struct BatchProgress {
     pub head_hash: Option<String>,
     /// Offset just past the last complete line read.
     pub byte_offset: u64,
-    /// Number of the last complete line read.
+    /// Number of the last complete line read: the resume point.
     pub line_no: u64,
+    /// The highest line read and counted so far.
+    pub read_line_no: u64,
     /// Line counts added by this batch.
     pub counts: LineCounts,
     /// Lines cut for being longer than the limit, added by this batch.
     pub lines_cut: u64,
 }
 
-const INSERT_EVENT: &str = "INSERT INTO events (
+const SOURCE_COLUMNS: &str =
+    "id, path, format, dev, inode, head_hash, byte_offset, line_no, read_line_no";
+
+fn source_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceInfo> {
+    Ok(SourceInfo {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        format: r.get(2)?,
+        dev: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+        inode: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+        head_hash: r.get(5)?,
+        byte_offset: r.get::<_, i64>(6)? as u64,
+        line_no: r.get::<_, i64>(7)? as u64,
+        read_line_no: r.get::<_, i64>(8)? as u64,
+    })
+}
+
+/// Whether two head hashes can be of one file: equal. (A head hash covers
+/// the first `min(size, 1 KiB)` bytes, so a file that grew past a short
+/// head gets a new hash; such a file keeps its row through the tailer's own
+/// identity, which re-hashes as it grows.)
+fn is_prefix_hash(stored: &str, now: &str) -> bool {
+    stored == now
+}
+
+const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (
     source_id, line, kind, format, server, ts_ms, ts_basis, request_id, client_id, grant_type,
     method, path, status, error, error_description, provider_reason, provider_debug,
     provider_code, redirect_uri, code_challenge, code_challenge_method, code_fp,
@@ -77,42 +108,93 @@ fn lifecycle_name(l: grantwatch_parsers::Lifecycle) -> &'static str {
 }
 
 impl Store {
-    /// The source row for `path`, created if new. A known path keeps its
-    /// offsets; its format is updated.
-    pub fn source(&mut self, path: &str, format: &str) -> Result<SourceInfo> {
-        self.conn.execute(
-            "INSERT INTO sources (path, format) VALUES (?1, ?2)
-             ON CONFLICT(path) DO UPDATE SET format = excluded.format",
-            params![path, format],
-        )?;
-        self.source_by_path(path)?
+    /// The source row of the file at `path` with this identity (device,
+    /// inode and head hash): the latest generation of that file, or a new
+    /// row. A file the store knew at another path (rotated) keeps its row and
+    /// offsets under its new path; a file with new first bytes (a reused
+    /// inode, a rewrite) is a new generation from offset 0.
+    pub fn source_for_file(
+        &mut self,
+        path: &str,
+        format: &str,
+        (dev, inode): (u64, u64),
+        head_hash: &str,
+    ) -> Result<SourceInfo> {
+        let known = self.conn.query_row(
+            "SELECT id, head_hash FROM sources WHERE dev = ?1 AND inode = ?2
+             ORDER BY id DESC LIMIT 1",
+            params![dev as i64, inode as i64],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+        );
+        let id = match known.optional()? {
+            Some((id, Some(hash))) if is_prefix_hash(&hash, head_hash) => {
+                self.conn.execute(
+                    "UPDATE sources SET path = ?2, format = ?3 WHERE id = ?1",
+                    params![id, path, format],
+                )?;
+                id
+            }
+            _ => {
+                self.conn.execute(
+                    "INSERT INTO sources (path, format, dev, inode, head_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![path, format, dev as i64, inode as i64, head_hash],
+                )?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        self.source_by_id(id)?
             .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
-    /// The source row for `path`, if known.
-    pub fn source_by_path(&self, path: &str) -> Result<Option<SourceInfo>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, path, format, dev, inode, head_hash, byte_offset, line_no
-             FROM sources WHERE path = ?1",
+    /// A new generation row for a file that was truncated or rewritten in
+    /// place: its lines are numbered from 1 again.
+    pub fn new_generation(
+        &mut self,
+        path: &str,
+        format: &str,
+        (dev, inode): (u64, u64),
+        head_hash: &str,
+    ) -> Result<SourceInfo> {
+        self.conn.execute(
+            "INSERT INTO sources (path, format, dev, inode, head_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![path, format, dev as i64, inode as i64, head_hash],
         )?;
-        Ok(stmt
-            .query_row([path], |r| {
-                Ok(SourceInfo {
-                    id: r.get(0)?,
-                    path: r.get(1)?,
-                    format: r.get(2)?,
-                    dev: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
-                    inode: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                    head_hash: r.get(5)?,
-                    byte_offset: r.get::<_, i64>(6)? as u64,
-                    line_no: r.get::<_, i64>(7)? as u64,
-                })
-            })
-            .optional()?)
+        let id = self.conn.last_insert_rowid();
+        self.source_by_id(id)?
+            .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Every file generation that has a checkpoint, latest per file first.
+    pub fn checkpoints(&self) -> Result<Vec<SourceInfo>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources s
+             WHERE inode IS NOT NULL AND id = (
+                 SELECT max(id) FROM sources t WHERE t.dev = s.dev AND t.inode = s.inode)"
+        ))?;
+        let rows = stmt.query_map([], source_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One source row by id.
+    pub fn source_by_id(&self, id: i64) -> Result<Option<SourceInfo>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], source_row).optional()?)
+    }
+
+    /// The latest source row for `path`, if known.
+    pub fn source_by_path(&self, path: &str) -> Result<Option<SourceInfo>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE path = ?1 ORDER BY id DESC LIMIT 1"
+        ))?;
+        Ok(stmt.query_row([path], source_row).optional()?)
     }
 
     /// Stores `events` read from `source_id` and records `progress`, in one
-    /// transaction. Returns the new events' row ids, in order.
+    /// transaction. Returns the new events' row ids, in order; an event
+    /// already stored (same source, line and kind: read again after a
+    /// restart) is skipped.
     pub fn commit_batch(
         &mut self,
         source_id: i64,
@@ -128,7 +210,7 @@ impl Store {
             )?;
             for e in events {
                 let jwt = e.jwt.as_ref();
-                insert.execute(params![
+                let inserted = insert.execute(params![
                     source_id,
                     e.line() as i64,
                     e.kind.as_str(),
@@ -168,6 +250,10 @@ impl Store {
                     e.user.as_deref(),
                     e.lifecycle.map(lifecycle_name),
                 ])?;
+                if inserted == 0 {
+                    // Read again after a restart: stored already.
+                    continue;
+                }
                 let id = tx.last_insert_rowid();
                 for line in &e.evidence {
                     evidence.execute(params![id, line.line as i64, line.text.as_ref()])?;
@@ -178,7 +264,7 @@ impl Store {
                 "UPDATE sources SET dev = ?2, inode = ?3, head_hash = ?4, byte_offset = ?5,
                     line_no = ?6, lines_parsed = lines_parsed + ?7,
                     lines_skipped = lines_skipped + ?8, lines_unknown = lines_unknown + ?9,
-                    lines_cut = lines_cut + ?10,
+                    lines_cut = lines_cut + ?10, read_line_no = max(read_line_no, ?11),
                     updated_ms = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
                  WHERE id = ?1",
             )?;
@@ -193,6 +279,7 @@ impl Store {
                 progress.counts.skipped as i64,
                 progress.counts.unknown as i64,
                 progress.lines_cut as i64,
+                progress.read_line_no.max(progress.line_no) as i64,
             ])?;
         }
         tx.commit()?;

@@ -128,6 +128,14 @@ impl DioBlocks {
     }
 
     /// Emits the open block, if it tells something about OAuth.
+    /// The first line of the open block, if one is being read.
+    pub(crate) fn first_line(&self) -> Option<u64> {
+        self.open
+            .as_ref()
+            .and_then(|b| b.event.evidence.first())
+            .map(|e| e.line)
+    }
+
     pub(crate) fn flush(&mut self, out: &mut Vec<Event<'_>>) {
         if let Some(block) = self.open.take()
             && let Some(ev) = block.finish()

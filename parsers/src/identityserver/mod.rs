@@ -138,6 +138,13 @@ impl LineParser for IdentityServerParser {
         self.finish(ctx, out);
         self.after_single = false;
     }
+
+    fn oldest_pending_line(&self) -> Option<u64> {
+        self.record
+            .as_ref()
+            .and_then(|r| r.lines.first())
+            .map(|(line, _)| *line)
+    }
 }
 
 impl IdentityServerParser {

@@ -60,6 +60,10 @@ impl LineParser for IosConsoleParser {
     fn flush<'a>(&mut self, _ctx: &Context, out: &mut Vec<Event<'a>>) {
         self.dio.flush(out);
     }
+
+    fn oldest_pending_line(&self) -> Option<u64> {
+        self.dio.first_line()
+    }
 }
 
 /// Plain (prefix-less) lines this parser claims: the shapes iOS OAuth

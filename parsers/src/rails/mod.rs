@@ -106,6 +106,13 @@ impl LineParser for RailsParser {
         self.order.clear();
         self.buffered = 0;
     }
+
+    fn oldest_pending_line(&self) -> Option<u64> {
+        self.in_flight
+            .values()
+            .filter_map(Request::first_line)
+            .min()
+    }
 }
 
 impl RailsParser {

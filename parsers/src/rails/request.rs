@@ -78,6 +78,11 @@ pub(super) struct Request {
 }
 
 impl Request {
+    /// The first line kept of this request, if any.
+    pub(super) fn first_line(&self) -> Option<u64> {
+        self.event.evidence.first().map(|e| e.line)
+    }
+
     pub(super) fn new(seq: u64, endpoint: Endpoint) -> Self {
         let mut event = Event::new(EventKind::TokenRequest, Format::Rails);
         event.server = Some(ServerKind::Doorkeeper);
