@@ -100,7 +100,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// Files in a log folder that are documents, not logs (a README beside the
 /// logs): skipped when walking a folder, read when named explicitly.
-fn is_documentation(path: &Path) -> bool {
+pub(crate) fn is_documentation(path: &Path) -> bool {
     const DOCS: [&str; 6] = ["md", "markdown", "rst", "adoc", "html", "pdf"];
     path.extension()
         .and_then(|e| e.to_str())
@@ -292,7 +292,7 @@ fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
 /// were configured, take them from the file itself (an HTTP `Date` header a
 /// client logged, which has a full date), else from the file's modification
 /// time. Such times are marked as inferred in the events.
-fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
+pub(crate) fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
     let mut ctx = ctx.clone();
     if ctx.assumed_year.is_some() && ctx.assumed_date.is_some() {
         return ctx;

@@ -29,4 +29,5 @@ pub mod ingest;
 pub mod report;
 pub mod store;
 pub mod tail;
+pub mod watch;
 pub mod web;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
 use grantwatch::config::DiagnoseSettings;
 use grantwatch::report;
+use grantwatch::watch::{WatchOptions, Watcher};
 use grantwatch::web;
 use grantwatch_parsers::{Context, Format, Redactor};
 
@@ -36,40 +37,32 @@ enum Command {
         /// Print JSON Lines, one object per failure, in time order.
         #[arg(long)]
         json: bool,
-        /// Keep the results in this SQLite database (default: in memory).
+        /// Keep the results in this SQLite database (default: a scratch one).
         #[arg(long, value_name = "PATH")]
         db: Option<PathBuf>,
-        /// Read every file as this format instead of detecting it.
-        #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-        format: Option<Format>,
-        /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
-        #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
-        timezone: Option<chrono::FixedOffset>,
-        /// Year of timestamps that carry none (logcat).
-        #[arg(long, value_name = "YEAR")]
-        year: Option<i32>,
-        /// Date of timestamps that carry only a time (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
-        date: Option<chrono::NaiveDate>,
-        /// Key of the secret fingerprints (or GRANTWATCH_FINGERPRINT_KEY).
-        #[arg(
-            long,
-            value_name = "KEY",
-            env = "GRANTWATCH_FINGERPRINT_KEY",
-            hide_env_values = true
-        )]
-        fingerprint_key: Option<String>,
-        /// Authorization code lifetime of a server kind, e.g. doorkeeper=300
-        /// (repeatable; defaults per server as the catalog gives them).
-        #[arg(long, value_name = "SERVER=SECONDS", value_parser = parse_lifetime)]
-        code_lifetime: Vec<(String, i64)>,
-        /// Two refreshes of one client closer than this are a race.
-        #[arg(long, value_name = "MS")]
-        refresh_race_ms: Option<i64>,
-        /// Leeway granted on JWT times (iat, nbf, exp), in seconds.
-        #[arg(long, value_name = "SECONDS")]
-        jwt_leeway: Option<i64>,
+        #[command(flatten)]
+        reading: ReadingArgs,
         /// Log files or folders (read recursively; *.gz is decompressed).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Tail files, folders or globs, diagnose failures as they arrive, and
+    /// serve the JSON API and metrics.
+    Watch {
+        /// The database (created if missing; a restart resumes from it).
+        #[arg(long, value_name = "PATH", default_value = "grantwatch.db")]
+        db: PathBuf,
+        #[command(flatten)]
+        serving: ServingArgs,
+        /// Poll only (no file-system events): for network file systems.
+        #[arg(long)]
+        poll: bool,
+        /// The longest time between two polls, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 250)]
+        poll_interval_ms: u64,
+        #[command(flatten)]
+        reading: ReadingArgs,
+        /// Log files, folders or globs (quote globs: '/var/log/app/*.log').
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -89,19 +82,92 @@ enum Command {
         /// The database written by `analyze --db` or `watch`.
         #[arg(long, value_name = "PATH", default_value = "grantwatch.db")]
         db: PathBuf,
-        /// Address to listen on; one that is not loopback needs a token.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7600")]
-        listen: String,
-        /// Require `Authorization: Bearer TOKEN` on every route but /healthz
-        /// (prefer GRANTWATCH_TOKEN: arguments are visible to other users).
-        #[arg(
-            long,
-            value_name = "TOKEN",
-            env = "GRANTWATCH_TOKEN",
-            hide_env_values = true
-        )]
-        token: Option<String>,
+        #[command(flatten)]
+        serving: ServingArgs,
     },
+}
+
+/// How logs are read and diagnosed (`analyze` and `watch`).
+#[derive(clap::Args, Debug)]
+struct ReadingArgs {
+    /// Read every file as this format instead of detecting it.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format: Option<Format>,
+    /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
+    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    timezone: Option<chrono::FixedOffset>,
+    /// Year of timestamps that carry none (logcat).
+    #[arg(long, value_name = "YEAR")]
+    year: Option<i32>,
+    /// Date of timestamps that carry only a time (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    date: Option<chrono::NaiveDate>,
+    /// Key of the secret fingerprints (or GRANTWATCH_FINGERPRINT_KEY).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "GRANTWATCH_FINGERPRINT_KEY",
+        hide_env_values = true
+    )]
+    fingerprint_key: Option<String>,
+    /// Authorization code lifetime of a server kind, e.g. doorkeeper=300
+    /// (repeatable; defaults per server as the catalog gives them).
+    #[arg(long, value_name = "SERVER=SECONDS", value_parser = parse_lifetime)]
+    code_lifetime: Vec<(String, i64)>,
+    /// Two refreshes of one client closer than this are a race.
+    #[arg(long, value_name = "MS")]
+    refresh_race_ms: Option<i64>,
+    /// Leeway granted on JWT times (iat, nbf, exp), in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    jwt_leeway: Option<i64>,
+}
+
+impl ReadingArgs {
+    fn context(&self) -> Context {
+        let mut context = Context {
+            assumed_year: self.year,
+            assumed_date: self.date,
+            ..Context::default()
+        };
+        if let Some(tz) = self.timezone {
+            context.assumed_offset = tz;
+        }
+        if let Some(key) = &self.fingerprint_key {
+            context.redactor = Redactor::new(key.as_bytes());
+        }
+        context
+    }
+
+    fn settings(&self) -> DiagnoseSettings {
+        let mut settings = DiagnoseSettings::default();
+        settings
+            .code_lifetime_s
+            .extend(self.code_lifetime.iter().cloned());
+        if let Some(ms) = self.refresh_race_ms {
+            settings.refresh_race_ms = ms;
+        }
+        if let Some(s) = self.jwt_leeway {
+            settings.jwt_leeway_s = s;
+        }
+        settings
+    }
+}
+
+/// Where and for whom the web side listens (`watch` and `serve`).
+#[derive(clap::Args, Debug)]
+struct ServingArgs {
+    /// Address to listen on; one that is not loopback needs a token.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7600")]
+    listen: String,
+    /// Require `Authorization: Bearer TOKEN` on every route but /healthz
+    /// (prefer GRANTWATCH_TOKEN: arguments are visible to other users).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GRANTWATCH_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -174,41 +240,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze {
             json,
             db,
-            format,
-            timezone,
-            year,
-            date,
-            fingerprint_key,
-            code_lifetime,
-            refresh_race_ms,
-            jwt_leeway,
+            reading,
             paths,
         } => {
-            let mut settings = DiagnoseSettings::default();
-            settings.code_lifetime_s.extend(code_lifetime);
-            if let Some(ms) = refresh_race_ms {
-                settings.refresh_race_ms = ms;
-            }
-            if let Some(s) = jwt_leeway {
-                settings.jwt_leeway_s = s;
-            }
-            let mut context = Context {
-                assumed_year: year,
-                assumed_date: date,
-                ..Context::default()
-            };
-            if let Some(tz) = timezone {
-                context.assumed_offset = tz;
-            }
-            if let Some(key) = fingerprint_key {
-                context.redactor = Redactor::new(key.as_bytes());
-            }
             let opts = AnalyzeOptions {
                 paths,
                 db,
-                format,
-                context,
-                settings,
+                format: reading.format,
+                context: reading.context(),
+                settings: reading.settings(),
             };
             let bar = progress_bar();
             let analysis = commands::analyze(
@@ -259,43 +299,87 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report::story(&mut out, &story)?;
             }
         }
-        Command::Serve { db, listen, token } => serve(db, &listen, token)?,
+        Command::Serve { db, serving } => {
+            // A missing or unreadable database is one line and exit 2
+            // before anything listens.
+            drop(commands::open_existing(&db)?);
+            serve(db, &serving, None)?;
+        }
+        Command::Watch {
+            db,
+            serving,
+            poll,
+            poll_interval_ms,
+            reading,
+            paths,
+        } => {
+            let opts = WatchOptions {
+                paths,
+                db: db.clone(),
+                format: reading.format,
+                context: reading.context(),
+                settings: reading.settings(),
+                poll_interval: std::time::Duration::from_millis(poll_interval_ms.max(10)),
+                notify: !poll,
+            };
+            // Opening creates the database, so the web side finds it.
+            let watcher = Watcher::open(opts)?;
+            serve(db, &serving, Some(watcher))?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `serve`: checks the database and the address, then serves until SIGINT
-/// or SIGTERM on a runtime of its own (the other commands need none).
-fn serve(db: PathBuf, listen: &str, token: Option<String>) -> anyhow::Result<()> {
-    if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+/// Serves the database until SIGINT or SIGTERM on a runtime of its own (the
+/// other commands need none); with a watcher, it ingests on a thread of its
+/// own meanwhile, and stops after committing what it read.
+fn serve(db: PathBuf, serving: &ServingArgs, watcher: Option<Watcher>) -> anyhow::Result<()> {
+    let token = serving.token.as_deref();
+    if token.is_some_and(|t| t.trim().is_empty()) {
         anyhow::bail!("the token is empty: give a non-empty --token or GRANTWATCH_TOKEN");
     }
-    // A missing or unreadable database is one line and exit 2 before
-    // anything listens.
-    drop(commands::open_existing(&db)?);
-    let addrs = web::listen_addrs(listen, token.is_some())?;
+    let addrs = web::listen_addrs(&serving.listen, token.is_some())?;
     let mut state = web::AppState::new(db.clone());
-    if let Some(token) = &token {
+    if let Some(token) = token {
         state = state.with_token(token.trim());
     }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ingest = watcher.map(|w| {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let ran = w.run(&stop);
+            if let Err(e) = &ran {
+                eprintln!("grantwatch: reading stopped: {e:#}");
+            }
+            ran
+        })
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&addrs[..])
             .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+            .with_context(|| format!("cannot listen on {}", serving.listen))?;
         let local = listener.local_addr()?;
         eprintln!(
             "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",
             db.display()
         );
         web::serve(listener, state).await?;
-        eprintln!("grantwatch: stopped");
         anyhow::Ok(())
-    })
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(handle) = ingest {
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the ingest thread stopped unexpectedly"))??;
+    }
+    served?;
+    eprintln!("grantwatch: stopped");
+    Ok(())
 }
 
 /// Inputs from this size on get a progress bar.

@@ -4,8 +4,9 @@
 //!
 //! Invariants: expansion never fails on a missing path (a file may appear
 //! later; a folder may be mounted later), it returns each path once, in a
-//! stable (sorted) order, and it never descends into subfolders of a folder
-//! spec (a `**` glob does). Compressed files are left out: a rotated
+//! stable (sorted) order. A folder spec is read recursively, as `analyze`
+//! reads folders (the bundled `sample_logs/` holds one folder per source),
+//! leaving out documents beside the logs (a README). Compressed files are left out: a rotated
 //! `app.log.2.gz` matched by `app.log*` is not a log being written, and
 //! reading it as text would store garbage (`analyze` reads those once).
 
@@ -78,7 +79,7 @@ impl PathSpec {
     /// The folder whose changes mean "poll now" (for the waker).
     pub(crate) fn watch_dir(&self) -> (PathBuf, bool) {
         match self {
-            PathSpec::Literal(p) if p.is_dir() => (p.clone(), false),
+            PathSpec::Literal(p) if p.is_dir() => (p.clone(), true),
             PathSpec::Literal(p) => (parent_of(p), false),
             PathSpec::Glob { base, depth, .. } => (base.clone(), depth.is_none_or(|d| d > 1)),
         }
@@ -89,16 +90,16 @@ impl PathSpec {
         match self {
             PathSpec::Literal(p) => {
                 if p.is_dir() {
-                    // Non-recursive: a log folder's subfolders are usually
-                    // archives (`olddir`) or other programs' logs.
-                    if let Ok(entries) = std::fs::read_dir(p) {
-                        out.extend(
-                            entries
-                                .filter_map(Result::ok)
-                                .map(|e| e.path())
-                                .filter(|p| !is_compressed(p)),
-                        );
-                    }
+                    out.extend(
+                        walkdir::WalkDir::new(p)
+                            .min_depth(1)
+                            .follow_links(true)
+                            .into_iter()
+                            .filter_map(Result::ok)
+                            .filter(|e| e.file_type().is_file())
+                            .map(walkdir::DirEntry::into_path)
+                            .filter(|p| !is_compressed(p) && !crate::ingest::is_documentation(p)),
+                    );
                 } else {
                     // Named explicitly: followed whatever its name.
                     out.push(p.clone());
@@ -155,7 +156,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_folders_and_globs_expand_without_compressed_files_or_subfolders() {
+    fn files_folders_and_globs_expand_without_compressed_files_or_documents() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         for name in ["app.log", "app.log.1", "app.log.2.gz", "other.txt"] {
@@ -174,7 +175,11 @@ mod tests {
         assert_eq!(names("app.log*"), ["app.log", "app.log.1"]);
         assert_eq!(names("*.log"), ["app.log"]);
         assert_eq!(names("**/app.log.*"), ["app.log.1", "old/app.log.3"]);
-        assert_eq!(names(""), ["app.log", "app.log.1", "old", "other.txt"]);
+        std::fs::write(d.join("README.md"), b"# logs\n").expect("write");
+        assert_eq!(
+            names(""),
+            ["app.log", "app.log.1", "old/app.log.3", "other.txt"]
+        );
         assert_eq!(names("missing.log"), ["missing.log"]);
         assert!(PathSpec::parse(Path::new("/tmp/[z")).is_err());
     }

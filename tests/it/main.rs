@@ -6,4 +6,5 @@ mod cli;
 mod helpers;
 mod samples;
 mod tail;
+mod watch;
 mod web;

@@ -97,11 +97,14 @@ struct World {
 impl World {
     fn new(glob: bool, budget: usize) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
+        // Logs in `logs/`, rotated copies beside it in `archive/`: out of the
+        // specs (a folder spec is read recursively).
+        fs::create_dir(dir.path().join("logs")).expect("mkdir");
         fs::create_dir(dir.path().join("archive")).expect("mkdir");
         let specs = vec![if glob {
-            dir.path().join("app.log*")
+            dir.path().join("logs/app.log*")
         } else {
-            dir.path().to_path_buf()
+            dir.path().join("logs")
         }];
         let config = TailConfig {
             // The fake clock never reaches these: partial lines are only
@@ -127,11 +130,11 @@ impl World {
     }
 
     fn log(&self) -> PathBuf {
-        self.dir.path().join("app.log")
+        self.dir.path().join("logs/app.log")
     }
 
     fn generation(&self, n: usize) -> PathBuf {
-        self.dir.path().join(format!("app.log.{n}"))
+        self.dir.path().join(format!("logs/app.log.{n}"))
     }
 
     fn line(&mut self) -> String {

@@ -1,0 +1,405 @@
+//! `grantwatch watch`: follows log files as they grow ([`crate::tail`]),
+//! parses what arrives, stores it with the checkpoint it was read up to, and
+//! diagnoses new failures as they come; the web side serves the database.
+//!
+//! Invariants (the "nothing lost, nothing twice" of DESIGN.md):
+//! - Every batch of events is committed with its file's checkpoint in one
+//!   transaction ([`Store::commit_batch`]).
+//! - The checkpoint never passes a record a parser still holds (a Rails
+//!   request without its `Completed` line, an open dio block): it stays at
+//!   the start of the chunk that record began in. After a crash those lines
+//!   are read again; the events they give are stored once (an event is
+//!   unique per source, line and kind) and the lines counted once (each
+//!   source remembers the highest line it counted).
+//! - A file is one source row per generation: a truncated or rewritten file
+//!   starts a new generation, numbered from line 1.
+//! - A record held too long (its file quiet for [`STALE_RECORD`]) is
+//!   flushed as incomplete, so one lost `Completed` line cannot pin a
+//!   checkpoint forever.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome, detect};
+
+use crate::config::DiagnoseSettings;
+use crate::diagnose;
+use crate::store::{BatchProgress, SourceInfo, Store};
+use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
+
+/// A file quiet this long with a record still held gets it flushed.
+pub const STALE_RECORD: Duration = Duration::from_secs(30);
+
+/// Errors of the watch loop.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// The path specs are invalid (a bad glob).
+    #[error("bad path or glob: {0}")]
+    Specs(std::io::Error),
+}
+
+/// Results of the watch loop.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What `watch` follows and how.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// Files, folders and globs.
+    pub paths: Vec<PathBuf>,
+    /// The database.
+    pub db: PathBuf,
+    /// Force one format for every file.
+    pub format: Option<Format>,
+    /// Parser settings.
+    pub context: Context,
+    /// Diagnosis settings.
+    pub settings: DiagnoseSettings,
+    /// The longest wait between two polls (notify wakes the loop earlier).
+    pub poll_interval: Duration,
+    /// Use notify wake-ups (off: polling only, for network file systems).
+    pub notify: bool,
+}
+
+/// One followed file generation.
+struct Followed {
+    source: SourceInfo,
+    parser: FileParser,
+    /// (first line number, start offset) of the chunks read since the last
+    /// checkpoint that had no record held.
+    chunks: VecDeque<(u64, u64)>,
+    /// Offset just past the last chunk read.
+    end_offset: u64,
+    end_line_no: u64,
+    /// The highest line counted.
+    counted: u64,
+    last_data: Instant,
+    head_hash: String,
+}
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Lines read.
+    pub lines: u64,
+    /// Events stored.
+    pub events: u64,
+    /// Failures diagnosed (new or re-diagnosed).
+    pub diagnosed: usize,
+}
+
+/// The ingest side of `watch`: owns the writer connection.
+pub struct Watcher {
+    store: Store,
+    tailer: Tailer,
+    opts: WatchOptions,
+    files: HashMap<FileKey, Followed>,
+    /// The latest generation the store knows of each file, at start.
+    known: HashMap<FileKey, SourceInfo>,
+    /// Files that were truncated: their next lines start a new generation.
+    restarted: Vec<FileKey>,
+    /// Files that are not logs (binary data, JSON documents), told once.
+    ignored: std::collections::HashSet<FileKey>,
+    diagnosed_to: i64,
+}
+
+impl Watcher {
+    /// Opens (or creates) the database and resumes every file from its
+    /// checkpoint.
+    pub fn open(opts: WatchOptions) -> Result<Watcher> {
+        let store = Store::open(&opts.db)?;
+        let known: HashMap<FileKey, SourceInfo> = store
+            .checkpoints()?
+            .into_iter()
+            .filter_map(|s| {
+                let key = FileKey {
+                    dev: s.dev?,
+                    inode: s.inode?,
+                };
+                Some((key, s))
+            })
+            .collect();
+        let checkpoints = known
+            .iter()
+            .filter_map(|(key, s)| {
+                Some(Checkpoint {
+                    path: PathBuf::from(&s.path),
+                    dev: key.dev,
+                    inode: key.inode,
+                    head_hash: s.head_hash.clone()?,
+                    offset: s.byte_offset,
+                    line_no: s.line_no,
+                })
+            })
+            .collect();
+        let tailer =
+            Tailer::new(&opts.paths, checkpoints, TailConfig::default()).map_err(Error::Specs)?;
+        let diagnosed_to = store.max_event_id()?;
+        Ok(Watcher {
+            store,
+            tailer,
+            opts,
+            files: HashMap::new(),
+            known,
+            restarted: Vec::new(),
+            ignored: std::collections::HashSet::new(),
+            diagnosed_to,
+        })
+    }
+
+    /// Runs rounds until `stop` is set, waking on notify events or every
+    /// `poll_interval`.
+    pub fn run(mut self, stop: &AtomicBool) -> Result<()> {
+        let wake = if self.opts.notify {
+            match crate::tail::waker(&self.tailer.watch_dirs()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    eprintln!("grantwatch: file events unavailable ({e}); polling only");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        while !stop.load(Ordering::Relaxed) {
+            self.round(Instant::now())?;
+            match &wake {
+                Some((_, rx)) => {
+                    let _ = rx.recv_timeout(self.opts.poll_interval);
+                }
+                None => std::thread::sleep(self.opts.poll_interval),
+            }
+        }
+        // What was read is committed round by round: nothing to flush but
+        // the diagnosis of the last lines.
+        self.diagnose()?;
+        Ok(())
+    }
+
+    /// One round: poll every file, store what arrived, diagnose.
+    pub fn round(&mut self, now: Instant) -> Result<Round> {
+        let mut round = Round::default();
+        let events = match self.tailer.poll(now) {
+            Ok(events) => events,
+            Err(e) => {
+                eprintln!("grantwatch: polling failed: {e}");
+                Vec::new()
+            }
+        };
+        for event in events {
+            match event {
+                TailEvent::Lines(lines) => {
+                    let (l, e) = self.ingest(lines, now)?;
+                    round.lines += l;
+                    round.events += e;
+                }
+                TailEvent::Truncated { file, path } => {
+                    eprintln!(
+                        "grantwatch: {} was truncated; reading it again from the start",
+                        path.display()
+                    );
+                    self.close(file)?;
+                    self.restarted.push(file);
+                }
+                TailEvent::Closed { file, .. } => self.close(file)?,
+                TailEvent::Unreadable { path, error } => {
+                    eprintln!("grantwatch: cannot read {}: {error}", path.display());
+                }
+                TailEvent::Rotated { .. }
+                | TailEvent::Replaced { .. }
+                | TailEvent::Removed { .. } => {}
+            }
+        }
+        round.events += self.flush_stale(now)?;
+        if round.events > 0 {
+            round.diagnosed = self.diagnose()?;
+        }
+        Ok(round)
+    }
+
+    fn diagnose(&mut self) -> Result<usize> {
+        let stats = diagnose::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
+        self.diagnosed_to = stats.last_event_id.max(self.diagnosed_to);
+        Ok(stats.diagnosed)
+    }
+
+    /// Starts following the file that `lines` come from, if new: resumes its
+    /// stored generation, or starts a new one.
+    fn follow(&mut self, lines: &Lines, now: Instant) -> Result<()> {
+        if !self.files.contains_key(&lines.file) {
+            let fresh = lines.first_line_no == 1;
+            let restarted = self.restarted.contains(&lines.file);
+            let resumed = self
+                .known
+                .remove(&lines.file)
+                .filter(|s| !(restarted || fresh && s.line_no > 0));
+            self.restarted.retain(|k| *k != lines.file);
+            let text = String::from_utf8_lossy(&lines.bytes);
+            let (source, format) = match resumed {
+                Some(s) => {
+                    let format = Format::from_name(&s.format).unwrap_or(Format::Mixed);
+                    (s, format)
+                }
+                None => {
+                    let first: Vec<&str> = text
+                        .lines()
+                        .take(grantwatch_parsers::DETECT_LINES)
+                        .collect();
+                    let format = self.opts.format.unwrap_or_else(|| detect(&first));
+                    let key = (lines.file.dev, lines.file.inode);
+                    let path = lines.path.to_string_lossy();
+                    let s =
+                        self.store
+                            .new_generation(&path, format.as_str(), key, &lines.head_hash)?;
+                    (s, format)
+                }
+            };
+            let ctx = context_for(&self.opts.context, &text, &lines.path);
+            let start = (source.byte_offset, source.line_no);
+            self.files.insert(
+                lines.file,
+                Followed {
+                    counted: source.read_line_no,
+                    source,
+                    parser: FileParser::new(format, ctx),
+                    chunks: VecDeque::new(),
+                    end_offset: start.0,
+                    end_line_no: start.1,
+                    last_data: now,
+                    head_hash: lines.head_hash.clone(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Parses and stores one batch of lines with its checkpoint.
+    fn ingest(&mut self, lines: Lines, now: Instant) -> Result<(u64, u64)> {
+        if self.ignored.contains(&lines.file) {
+            return Ok((0, 0));
+        }
+        if lines.first_line_no == 1 && !self.files.contains_key(&lines.file) {
+            let head = &lines.bytes[..lines.bytes.len().min(64 * 1024)];
+            if let Some(why) = crate::ingest::not_a_log(head) {
+                eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
+                self.ignored.insert(lines.file);
+                return Ok((0, 0));
+            }
+        }
+        self.follow(&lines, now)?;
+        let Some(f) = self.files.get_mut(&lines.file) else {
+            return Ok((0, 0));
+        };
+        f.chunks.push_back((lines.first_line_no, f.end_offset));
+        f.end_offset = lines.end_offset;
+        f.end_line_no = lines.end_line_no;
+        f.last_data = now;
+        f.head_hash.clone_from(&lines.head_hash);
+        let text = match std::str::from_utf8(&lines.bytes) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&lines.bytes),
+        };
+        let mut events: Vec<Event<'_>> = Vec::new();
+        let mut counts = LineCounts::default();
+        for (i, line) in text.split('\n').enumerate() {
+            let line_no = lines.first_line_no + i as u64;
+            let outcome = f.parser.feed(line_no, line, &mut events);
+            if line_no > f.counted {
+                match outcome {
+                    Outcome::Parsed => counts.parsed += 1,
+                    Outcome::Skipped => counts.skipped += 1,
+                    Outcome::Unknown => counts.unknown += 1,
+                }
+            }
+        }
+        let progress = checkpoint(f, counts, lines.cut_lines);
+        f.counted = f.counted.max(lines.end_line_no);
+        let stored = events.len() as u64;
+        self.store.commit_batch(f.source.id, &events, &progress)?;
+        Ok((lines.end_line_no + 1 - lines.first_line_no, stored))
+    }
+
+    /// Flushes the records of files quiet for [`STALE_RECORD`].
+    fn flush_stale(&mut self, now: Instant) -> Result<u64> {
+        let stale: Vec<FileKey> = self
+            .files
+            .iter()
+            .filter(|(_, f)| {
+                f.parser.oldest_pending_line().is_some()
+                    && now.duration_since(f.last_data) >= STALE_RECORD
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut stored = 0;
+        for key in stale {
+            stored += self.flush(key)?;
+        }
+        Ok(stored)
+    }
+
+    /// Flushes a file's held records and commits its end as checkpoint.
+    fn flush(&mut self, key: FileKey) -> Result<u64> {
+        let Some(f) = self.files.get_mut(&key) else {
+            return Ok(0);
+        };
+        let mut events = Vec::new();
+        f.parser.flush(&mut events);
+        let progress = checkpoint(f, LineCounts::default(), 0);
+        self.store.commit_batch(f.source.id, &events, &progress)?;
+        Ok(events.len() as u64)
+    }
+
+    /// Stops following a file (gone, or truncated: its old generation ends).
+    fn close(&mut self, key: FileKey) -> Result<()> {
+        self.flush(key)?;
+        self.files.remove(&key);
+        Ok(())
+    }
+}
+
+/// The checkpoint to commit after `f`'s latest chunk: its end, or, while a
+/// record is held, the start of the chunk that record began in.
+fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> BatchProgress {
+    let (offset, line_no) = match f.parser.oldest_pending_line() {
+        None => {
+            f.chunks.clear();
+            (f.end_offset, f.end_line_no)
+        }
+        Some(pending) => {
+            // Keep only the chunk the held record starts in, and later ones.
+            while f.chunks.len() > 1 && f.chunks.get(1).is_some_and(|(first, _)| *first <= pending)
+            {
+                f.chunks.pop_front();
+            }
+            f.chunks
+                .front()
+                .map_or((f.end_offset, f.end_line_no), |(first, start)| {
+                    (*start, first - 1)
+                })
+        }
+    };
+    BatchProgress {
+        dev: f.source.dev,
+        inode: f.source.inode,
+        head_hash: Some(f.head_hash.clone()),
+        byte_offset: offset,
+        line_no,
+        read_line_no: f.end_line_no,
+        counts,
+        lines_cut: cut,
+    }
+}
+
+/// Year and date of year- or date-less lines for a tailed file, as
+/// `analyze` infers them.
+fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
+    match std::fs::metadata(path) {
+        Ok(meta) => crate::ingest::with_year(ctx, head, &meta),
+        Err(_) => ctx.clone(),
+    }
+}
