@@ -60,6 +60,10 @@ enum Command {
         /// The longest time between two polls, in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = 250)]
         poll_interval_ms: u64,
+        /// Keep this many days of events and failures (by log time); older
+        /// ones are pruned in small chunks as the daemon runs.
+        #[arg(long, value_name = "DAYS")]
+        retain: Option<u32>,
         #[command(flatten)]
         reading: ReadingArgs,
         /// Log files, folders or globs (quote globs: '/var/log/app/*.log').
@@ -310,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serving,
             poll,
             poll_interval_ms,
+            retain,
             reading,
             paths,
         } => {
@@ -321,6 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings: reading.settings(),
                 poll_interval: std::time::Duration::from_millis(poll_interval_ms.max(10)),
                 notify: !poll,
+                retain: retain.map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
             };
             // Opening creates the database, so the web side finds it.
             let watcher = Watcher::open(opts)?;

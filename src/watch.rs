@@ -64,6 +64,8 @@ pub struct WatchOptions {
     pub poll_interval: Duration,
     /// Use notify wake-ups (off: polling only, for network file systems).
     pub notify: bool,
+    /// Prune events (and their failures) older than this, by log time.
+    pub retain: Option<Duration>,
 }
 
 /// One followed file generation.
@@ -106,7 +108,12 @@ pub struct Watcher {
     /// Files that are not logs (binary data, JSON documents), told once.
     ignored: std::collections::HashSet<FileKey>,
     diagnosed_to: i64,
+    /// When the last prune found nothing more to delete.
+    pruned_at: Option<Instant>,
 }
+
+/// How often retention looks for old data once it has caught up.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 impl Watcher {
     /// Opens (or creates) the database and resumes every file from its
@@ -149,6 +156,7 @@ impl Watcher {
             restarted: Vec::new(),
             ignored: std::collections::HashSet::new(),
             diagnosed_to,
+            pruned_at: None,
         })
     }
 
@@ -219,7 +227,27 @@ impl Watcher {
         if round.events > 0 {
             round.diagnosed = self.diagnose()?;
         }
+        self.prune(now)?;
         Ok(round)
+    }
+
+    /// One chunk of retention per round while there is old data, then a
+    /// look every [`PRUNE_EVERY`]: a big prune never stalls reading.
+    fn prune(&mut self, now: Instant) -> Result<()> {
+        let Some(retain) = self.opts.retain else {
+            return Ok(());
+        };
+        if self
+            .pruned_at
+            .is_some_and(|at| now.duration_since(at) < PRUNE_EVERY)
+        {
+            return Ok(());
+        }
+        let cut = chrono::Utc::now().timestamp_millis() - retain.as_millis() as i64;
+        if self.store.prune_chunk(cut)? < u64::from(crate::store::PRUNE_CHUNK) {
+            self.pruned_at = Some(now);
+        }
+        Ok(())
     }
 
     fn diagnose(&mut self) -> Result<usize> {

@@ -14,6 +14,7 @@
 
 pub mod events;
 pub mod failures;
+mod retention;
 pub mod schema;
 pub mod stats;
 mod writer;
@@ -24,6 +25,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use events::EventRow;
 pub use failures::{FailureFilter, FailureRecord};
+pub use retention::PRUNE_CHUNK;
 pub use writer::{BatchProgress, SourceInfo};
 
 /// Errors of the store.

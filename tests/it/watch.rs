@@ -25,6 +25,10 @@ impl Drop for Daemon {
 }
 
 fn start(db: &Path, logs: &Path) -> Daemon {
+    start_with(db, logs, &[])
+}
+
+fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
     let mut child = grantwatch()
         .args([
             "watch",
@@ -35,6 +39,7 @@ fn start(db: &Path, logs: &Path) -> Daemon {
             "--db",
         ])
         .arg(db)
+        .args(extra)
         .arg(logs)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -258,4 +263,37 @@ fn a_growing_log_is_diagnosed_live_and_survives_kill_9_and_sigterm() {
     assert!(status.success());
     let exit = daemon.child.wait().expect("wait");
     assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn retention_prunes_old_failures_and_keeps_recent_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let now = chrono::Utc::now();
+    let line = |ts: chrono::DateTime<chrono::Utc>, rid: &str| {
+        format!(
+            "{{\"time\":\"{}\",\"request_id\":\"{rid}\",\"error\":\"invalid_grant\",\"error_description\":\"Code was already redeemed.\"}}\n",
+            ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        )
+    };
+    let old = line(now - chrono::Duration::days(30), "old-request");
+    let recent = line(now - chrono::Duration::hours(1), "recent-request");
+    std::fs::write(&log, old + &recent).expect("write");
+    let daemon = start_with(&dir.path().join("w.db"), &log, &["--retain", "7"]);
+    story(&daemon.addr, "recent-request", 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = get(&daemon.addr, "/api/requests/old-request");
+        if status == 404 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 30-day-old failure was never pruned"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, all) = get(&daemon.addr, "/api/failures");
+    let all: serde_json::Value = serde_json::from_str(&all).expect("json");
+    assert_eq!(all["total"], 1, "{all}");
 }
