@@ -13,7 +13,8 @@
 //! - [`diagnose`]: the rules, one per cause, and the verdict.
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
-//! - [`config`]: lifetimes and windows of the diagnosis.
+//! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
+//!   the `--config` TOML file of `watch`.
 //! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
@@ -22,6 +23,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod config_file;
 pub mod correlate;
 pub mod diagnose;
 pub mod generate;

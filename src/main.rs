@@ -10,8 +10,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
 use grantwatch::config::DiagnoseSettings;
+use grantwatch::config_file;
 use grantwatch::report;
-use grantwatch::watch::{WatchOptions, Watcher};
+use grantwatch::watch::Watcher;
 use grantwatch::web;
 use grantwatch_parsers::{Context, Format, Redactor};
 
@@ -49,17 +50,22 @@ enum Command {
     /// Tail files, folders or globs, diagnose failures as they arrive, and
     /// serve the JSON API and metrics.
     Watch {
-        /// The database (created if missing; a restart resumes from it).
-        #[arg(long, value_name = "PATH", default_value = "grantwatch.db")]
-        db: PathBuf,
+        /// A TOML file with the same settings and `[[source]]` tables (the
+        /// command line wins over it).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The database (created if missing; a restart resumes from it)
+        /// [default: grantwatch.db].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
         #[command(flatten)]
         serving: ServingArgs,
         /// Poll only (no file-system events): for network file systems.
         #[arg(long)]
         poll: bool,
-        /// The longest time between two polls, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = 250)]
-        poll_interval_ms: u64,
+        /// The longest time between two polls, in milliseconds [default: 250].
+        #[arg(long, value_name = "MS")]
+        poll_interval_ms: Option<u64>,
         /// Keep this many days of events and failures (by log time); older
         /// ones are pruned in small chunks as the daemon runs.
         #[arg(long, value_name = "DAYS")]
@@ -67,7 +73,7 @@ enum Command {
         #[command(flatten)]
         reading: ReadingArgs,
         /// Log files, folders or globs (quote globs: '/var/log/app/*.log').
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Tell the whole story of one request id across every log in a database.
@@ -95,10 +101,10 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct ReadingArgs {
     /// Read every file as this format instead of detecting it.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT", value_parser = config_file::parse_format)]
     format: Option<Format>,
     /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
-    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    #[arg(long, value_name = "OFFSET", value_parser = config_file::parse_offset)]
     timezone: Option<chrono::FixedOffset>,
     /// Year of timestamps that carry none (logcat).
     #[arg(long, value_name = "YEAR")]
@@ -160,9 +166,10 @@ impl ReadingArgs {
 /// Where and for whom the web side listens (`watch` and `serve`).
 #[derive(clap::Args, Debug)]
 struct ServingArgs {
-    /// Address to listen on; one that is not loopback needs a token.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7600")]
-    listen: String,
+    /// Address to listen on; one that is not loopback needs a token
+    /// [default: 127.0.0.1:7600].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// Require `Authorization: Bearer TOKEN` on every route but /healthz
     /// (prefer GRANTWATCH_TOKEN: arguments are visible to other users).
     #[arg(
@@ -172,20 +179,6 @@ struct ServingArgs {
         hide_env_values = true
     )]
     token: Option<String>,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    Format::from_name(s).ok_or_else(|| {
-        format!(
-            "unknown format {s:?}; one of: {}",
-            grantwatch_parsers::CONCRETE_FORMATS
-                .iter()
-                .map(|f| f.as_str())
-                .chain(["mixed"])
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
 }
 
 fn parse_lifetime(s: &str) -> Result<(String, i64), String> {
@@ -206,16 +199,6 @@ fn parse_lifetime(s: &str) -> Result<(String, i64), String> {
         .parse()
         .map_err(|_| format!("bad number of seconds {secs:?}"))?;
     Ok((server.to_owned(), secs))
-}
-
-fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
-    if s.eq_ignore_ascii_case("utc") || s == "Z" {
-        return chrono::FixedOffset::east_opt(0).ok_or_else(|| "bad offset".into());
-    }
-    let probe = format!("2000-01-01T00:00:00{s}");
-    chrono::DateTime::parse_from_rfc3339(&probe)
-        .map(|d| *d.offset())
-        .map_err(|_| format!("bad time-zone offset {s:?}: write it like +09:00 or -05:30"))
 }
 
 fn main() -> ExitCode {
@@ -310,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(db, &serving, None)?;
         }
         Command::Watch {
+            config,
             db,
             serving,
             poll,
@@ -318,18 +302,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reading,
             paths,
         } => {
-            let opts = WatchOptions {
-                paths,
-                db: db.clone(),
-                format: reading.format,
-                context: reading.context(),
-                settings: reading.settings(),
-                poll_interval: std::time::Duration::from_millis(poll_interval_ms.max(10)),
-                notify: !poll,
-                retain: retain.map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
+            let file = match &config {
+                Some(path) => config_file::load(path)?,
+                None => config_file::ConfigFile::default(),
             };
+            let flags = config_file::WatchFlags {
+                db,
+                listen: serving.listen,
+                token: serving.token,
+                poll,
+                poll_interval_ms,
+                retain_days: retain,
+                format: reading.format,
+                timezone: reading.timezone,
+                year: reading.year,
+                date: reading.date,
+                fingerprint_key: reading.fingerprint_key,
+                code_lifetime: reading.code_lifetime,
+                refresh_race_ms: reading.refresh_race_ms,
+                jwt_leeway: reading.jwt_leeway,
+                paths,
+            };
+            let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
+            let db = setup.options.db.clone();
             // Opening creates the database, so the web side finds it.
-            let watcher = Watcher::open(opts)?;
+            let watcher = Watcher::open(setup.options)?;
+            let serving = ServingArgs {
+                listen: Some(setup.listen),
+                token: setup.token,
+            };
             serve(db, &serving, Some(watcher))?;
         }
     }
@@ -345,7 +346,11 @@ fn serve(db: PathBuf, serving: &ServingArgs, watcher: Option<Watcher>) -> anyhow
     if token.is_some_and(|t| t.trim().is_empty()) {
         anyhow::bail!("the token is empty: give a non-empty --token or GRANTWATCH_TOKEN");
     }
-    let addrs = web::listen_addrs(&serving.listen, token.is_some())?;
+    let listen = serving
+        .listen
+        .as_deref()
+        .unwrap_or(config_file::DEFAULT_LISTEN);
+    let addrs = web::listen_addrs(listen, token.is_some())?;
     let mut state = web::AppState::new(db.clone());
     if let Some(token) = token {
         state = state.with_token(token.trim());
@@ -368,7 +373,7 @@ fn serve(db: PathBuf, serving: &ServingArgs, watcher: Option<Watcher>) -> anyhow
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&addrs[..])
             .await
-            .with_context(|| format!("cannot listen on {}", serving.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
         eprintln!(
             "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",

@@ -47,17 +47,26 @@ pub enum Error {
 /// Results of the watch loop.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A group of paths read the same way (a `[[source]]` of the config file,
+/// or the paths on the command line).
+#[derive(Clone, Debug)]
+pub struct SourceSpec {
+    /// Files, folders and globs.
+    pub paths: Vec<PathBuf>,
+    /// Force this format instead of detecting it.
+    pub format: Option<Format>,
+    /// Parser settings: zone, year and date of times that lack them, and
+    /// the fingerprint key.
+    pub context: Context,
+}
+
 /// What `watch` follows and how.
 #[derive(Clone, Debug)]
 pub struct WatchOptions {
-    /// Files, folders and globs.
-    pub paths: Vec<PathBuf>,
+    /// The sources, in order: a file matched by two is read by the first.
+    pub sources: Vec<SourceSpec>,
     /// The database.
     pub db: PathBuf,
-    /// Force one format for every file.
-    pub format: Option<Format>,
-    /// Parser settings.
-    pub context: Context,
     /// Diagnosis settings.
     pub settings: DiagnoseSettings,
     /// The longest wait between two polls (notify wakes the loop earlier).
@@ -70,6 +79,8 @@ pub struct WatchOptions {
 
 /// One followed file generation.
 struct Followed {
+    /// The source spec (and its tailer) the file belongs to.
+    stream: usize,
     source: SourceInfo,
     parser: FileParser,
     /// (first line number, start offset) of the chunks read since the last
@@ -98,7 +109,8 @@ pub struct Round {
 /// The ingest side of `watch`: owns the writer connection.
 pub struct Watcher {
     store: Store,
-    tailer: Tailer,
+    /// One tailer per source spec.
+    tailers: Vec<Tailer>,
     opts: WatchOptions,
     files: HashMap<FileKey, Followed>,
     /// The latest generation the store knows of each file, at start.
@@ -131,7 +143,7 @@ impl Watcher {
                 Some((key, s))
             })
             .collect();
-        let checkpoints = known
+        let checkpoints: Vec<Checkpoint> = known
             .iter()
             .filter_map(|(key, s)| {
                 Some(Checkpoint {
@@ -144,12 +156,16 @@ impl Watcher {
                 })
             })
             .collect();
-        let tailer =
-            Tailer::new(&opts.paths, checkpoints, TailConfig::default()).map_err(Error::Specs)?;
+        let tailers = opts
+            .sources
+            .iter()
+            .map(|spec| Tailer::new(&spec.paths, checkpoints.clone(), TailConfig::default()))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(Error::Specs)?;
         let diagnosed_to = store.max_event_id()?;
         Ok(Watcher {
             store,
-            tailer,
+            tailers,
             opts,
             files: HashMap::new(),
             known,
@@ -164,7 +180,8 @@ impl Watcher {
     /// `poll_interval`.
     pub fn run(mut self, stop: &AtomicBool) -> Result<()> {
         let wake = if self.opts.notify {
-            match crate::tail::waker(&self.tailer.watch_dirs()) {
+            let dirs: Vec<_> = self.tailers.iter().flat_map(Tailer::watch_dirs).collect();
+            match crate::tail::waker(&dirs) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     eprintln!("grantwatch: file events unavailable ({e}); polling only");
@@ -192,17 +209,17 @@ impl Watcher {
     /// One round: poll every file, store what arrived, diagnose.
     pub fn round(&mut self, now: Instant) -> Result<Round> {
         let mut round = Round::default();
-        let events = match self.tailer.poll(now) {
-            Ok(events) => events,
-            Err(e) => {
-                eprintln!("grantwatch: polling failed: {e}");
-                Vec::new()
+        let mut events = Vec::new();
+        for (stream, tailer) in self.tailers.iter_mut().enumerate() {
+            match tailer.poll(now) {
+                Ok(polled) => events.extend(polled.into_iter().map(|e| (stream, e))),
+                Err(e) => eprintln!("grantwatch: polling failed: {e}"),
             }
-        };
-        for event in events {
+        }
+        for (stream, event) in events {
             match event {
                 TailEvent::Lines(lines) => {
-                    let (l, e) = self.ingest(lines, now)?;
+                    let (l, e) = self.ingest(stream, lines, now)?;
                     round.lines += l;
                     round.events += e;
                 }
@@ -258,7 +275,8 @@ impl Watcher {
 
     /// Starts following the file that `lines` come from, if new: resumes its
     /// stored generation, or starts a new one.
-    fn follow(&mut self, lines: &Lines, now: Instant) -> Result<()> {
+    fn follow(&mut self, stream: usize, lines: &Lines, now: Instant) -> Result<()> {
+        let spec = &self.opts.sources[stream];
         if !self.files.contains_key(&lines.file) {
             let fresh = lines.first_line_no == 1;
             let restarted = self.restarted.contains(&lines.file);
@@ -278,7 +296,7 @@ impl Watcher {
                         .lines()
                         .take(grantwatch_parsers::DETECT_LINES)
                         .collect();
-                    let format = self.opts.format.unwrap_or_else(|| detect(&first));
+                    let format = spec.format.unwrap_or_else(|| detect(&first));
                     let key = (lines.file.dev, lines.file.inode);
                     let path = lines.path.to_string_lossy();
                     let s =
@@ -287,11 +305,12 @@ impl Watcher {
                     (s, format)
                 }
             };
-            let ctx = context_for(&self.opts.context, &text, &lines.path);
+            let ctx = context_for(&spec.context, &text, &lines.path);
             let start = (source.byte_offset, source.line_no);
             self.files.insert(
                 lines.file,
                 Followed {
+                    stream,
                     counted: source.read_line_no,
                     source,
                     parser: FileParser::new(format, ctx),
@@ -307,8 +326,13 @@ impl Watcher {
     }
 
     /// Parses and stores one batch of lines with its checkpoint.
-    fn ingest(&mut self, lines: Lines, now: Instant) -> Result<(u64, u64)> {
-        if self.ignored.contains(&lines.file) {
+    fn ingest(&mut self, stream: usize, lines: Lines, now: Instant) -> Result<(u64, u64)> {
+        // A file two sources match is read by the first that found it.
+        let taken = self
+            .files
+            .get(&lines.file)
+            .is_some_and(|f| f.stream != stream);
+        if taken || self.ignored.contains(&lines.file) {
             return Ok((0, 0));
         }
         if lines.first_line_no == 1 && !self.files.contains_key(&lines.file) {
@@ -319,7 +343,7 @@ impl Watcher {
                 return Ok((0, 0));
             }
         }
-        self.follow(&lines, now)?;
+        self.follow(stream, &lines, now)?;
         let Some(f) = self.files.get_mut(&lines.file) else {
             return Ok((0, 0));
         };

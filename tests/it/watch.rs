@@ -29,6 +29,15 @@ fn start(db: &Path, logs: &Path) -> Daemon {
 }
 
 fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
+    let mut args: Vec<std::ffi::OsString> = vec!["--db".into(), db.into()];
+    args.extend(extra.iter().map(Into::into));
+    args.push(logs.into());
+    spawn(&args)
+}
+
+/// Starts `grantwatch watch` on loopback with `args` and waits until it
+/// says where it serves.
+fn spawn(args: &[std::ffi::OsString]) -> Daemon {
     let mut child = grantwatch()
         .args([
             "watch",
@@ -36,11 +45,8 @@ fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
             "127.0.0.1:0",
             "--poll-interval-ms",
             "50",
-            "--db",
         ])
-        .arg(db)
-        .args(extra)
-        .arg(logs)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -296,4 +302,93 @@ fn retention_prunes_old_failures_and_keeps_recent_ones() {
     let (_, all) = get(&daemon.addr, "/api/failures");
     let all: serde_json::Value = serde_json::from_str(&all).expect("json");
     assert_eq!(all["total"], 1, "{all}");
+}
+
+#[test]
+fn a_config_file_names_the_sources_and_their_settings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let (log, rid) = code_reuse(3);
+    std::fs::write(logs.join("production.log"), log).expect("write");
+    let config = dir.path().join("grantwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = {:?}\n[code_lifetime]\ndoorkeeper = 300\n[[source]]\npaths = [{:?}]\nformat = \"rails\"\n",
+            dir.path().join("w.db"),
+            logs.join("*.log")
+        ),
+    )
+    .expect("config");
+    let daemon = spawn(&["--config".into(), config.into()]);
+    let seen = story(&daemon.addr, &rid, 1);
+    assert_eq!(seen["failures"][0]["cause"], "code_reused", "{seen}");
+    assert!(
+        dir.path().join("w.db").exists(),
+        "the database named in the config"
+    );
+}
+
+#[test]
+fn a_diagnosis_is_upgraded_when_the_clients_log_arrives_later_and_the_change_is_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    // The server's view of the second refresh of the Android sample's race:
+    // Doorkeeper logs only a 400 (its refresh token filtered).
+    let rid = "b81d4a06-92e3-4c5f-8e27-1a6f0d9c3b55";
+    let p = |msg: &str| format!("I, [2025-03-11T09:41:07.420000 #7]  INFO -- : [{rid}] {msg}\n");
+    let server = p("Started POST \"/oauth/token\" for 198.51.100.7 at 2025-03-11 09:41:07 +0000")
+        + &p("Processing by Doorkeeper::TokensController#create as */*")
+        + &p(
+            "  Parameters: {\"grant_type\"=>\"refresh_token\", \"refresh_token\"=>\"[FILTERED]\", \"client_id\"=>\"Z_7hs3QNNUSyXcSzxspDgdnpI1ahwsF1XGyeEZ6LeRR\"}",
+        )
+        + &p("Completed 400 Bad Request in 9ms (Views: 0.1ms | ActiveRecord: 2.4ms)");
+    std::fs::write(logs.join("production.log"), server).expect("write");
+    let db = dir.path().join("w.db");
+    let daemon = start(&db, &logs);
+    let before = story(&daemon.addr, rid, 1);
+    let id = before["failures"][0]["id"].as_str().expect("id").to_owned();
+    assert_ne!(
+        before["failures"][0]["cause"], "refresh_token_reused",
+        "{before}"
+    );
+
+    // The app's log arrives: two refreshes 20 ms apart with one token.
+    let client = std::fs::read(
+        crate::helpers::root().join("sample_logs/android/flutter-doorkeeper.logcat.txt"),
+    )
+    .expect("sample");
+    std::fs::write(logs.join("device.logcat.txt"), client).expect("write");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let (_, body) = get(&daemon.addr, &format!("/api/failures/{id}"));
+        let f: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if f["cause"] == "refresh_token_reused" {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "never upgraded: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(after["confidence"], "high", "{after}");
+    assert!(
+        after["evidence"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|l| l["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("device.logcat.txt")))),
+        "the client's lines joined the evidence: {after}"
+    );
+    // The change is kept: the first diagnosis and the upgrade.
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let causes: Vec<String> = conn
+        .prepare("SELECT cause FROM diagnosis_history WHERE failure_id = ?1 ORDER BY rowid")
+        .expect("prepare")
+        .query_map([&id], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(causes.len(), 2, "{causes:?}");
+    assert_eq!(causes[1], "refresh_token_reused");
 }

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Benchmarks of `grantwatch watch` as a user runs it (release build).
+
+Three measurements against a real daemon on loopback, writing to a real
+file it tails:
+
+  latency  a failing Doorkeeper token request appended to the watched log,
+           until GET /api/requests/{id} answers 200: p50, p99, max over N.
+  ingest   ordinary Rails lines (1% OAuth) appended as fast as the writer
+           can for S seconds while a client reads /api/failures every
+           100 ms; lines read per second from /metrics.
+  soak     a steady rate of lines for S seconds; the daemon's RSS sampled
+           every 30 s (flat memory is the goal).
+
+Usage:  python3 benches/watch_bench.py latency|ingest|soak [--seconds S]
+                [--rate R] [--samples N] [--binary target/release/grantwatch]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+PREFIX = "I, [{ts} #7]  INFO -- : [{rid}] "
+
+
+def now_ts():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06d" % int((t % 1) * 1e6)
+
+
+def started_at():
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime())
+
+
+def failing_refresh(rid):
+    p = PREFIX.format(ts=now_ts(), rid=rid)
+    return (
+        p + 'Started POST "/oauth/token" for 10.1.2.3 at ' + started_at() + "\n"
+        + p + "Processing by Doorkeeper::TokensController#create as */*\n"
+        + p + '  Parameters: {"grant_type"=>"password", "username"=>"u@example.com", '
+        '"password"=>"[FILTERED]", "client_id"=>"bench"}\n'
+        + p + "Completed 400 Bad Request in 12ms (Views: 0.1ms | ActiveRecord: 2.0ms)\n"
+    )
+
+
+def ordinary(rid, n):
+    p = PREFIX.format(ts=now_ts(), rid=rid)
+    return (
+        p + 'Started GET "/products/%d" for 10.0.0.1 at %s\n' % (n, started_at())
+        + p + "Processing by ProductsController#show as HTML\n"
+        + p + '  Parameters: {"id"=>"%d"}\n' % n
+        + p + "Completed 200 OK in 14ms (Views: 8.8ms | ActiveRecord: 1.3ms)\n"
+    )
+
+
+class Daemon:
+    def __init__(self, binary, workdir):
+        self.log = os.path.join(workdir, "logs", "production.log")
+        os.makedirs(os.path.dirname(self.log))
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(
+            [binary, "watch", "--listen", "127.0.0.1:0", "--db",
+             os.path.join(workdir, "w.db"), os.path.dirname(self.log)],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        for line in self.proc.stderr:
+            m = re.search(r"on http://(\S+)", line)
+            if m:
+                self.addr = m.group(1)
+                break
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen("http://%s%s" % (self.addr, path), timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def lines_read(self):
+        _, text = self.get("/metrics")
+        return sum(int(float(l.rsplit(" ", 1)[1])) for l in text.splitlines()
+                   if l.startswith("grantwatch_lines_read_total"))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def latency(d, samples):
+    out = []
+    with open(d.log, "a") as f:
+        for _ in range(samples):
+            rid = str(uuid.uuid4())
+            start = time.perf_counter()
+            f.write(failing_refresh(rid))
+            f.flush()
+            while d.get("/api/requests/" + rid)[0] != 200:
+                time.sleep(0.001)
+            out.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.02)
+    out.sort()
+    pick = lambda q: out[min(len(out) - 1, int(q * len(out)))]
+    print("latency over %d appends: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+          % (len(out), pick(0.5), pick(0.99), out[-1]))
+
+
+def ingest(d, seconds):
+    stop = threading.Event()
+    reads = [0]
+
+    def reader():
+        while not stop.is_set():
+            d.get("/api/failures?limit=100")
+            reads[0] += 1
+            time.sleep(0.1)
+
+    threading.Thread(target=reader, daemon=True).start()
+    written = 0
+    start = time.time()
+    with open(d.log, "a") as f:
+        while time.time() - start < seconds:
+            chunk = []
+            for i in range(250):
+                n = written // 4 + i
+                chunk.append(failing_refresh(str(uuid.uuid4())) if n % 100 == 0
+                             else ordinary(str(uuid.uuid4()), n))
+            f.write("".join(chunk))
+            f.flush()
+            written += 1000
+    wrote_for = time.time() - start
+    while d.lines_read() < written and time.time() - start < seconds + 60:
+        time.sleep(0.05)
+    took = time.time() - start
+    stop.set()
+    print("ingest: %d lines written in %.1f s, all read after %.1f s: %.0f lines/s "
+          "(while serving %d API reads)" % (written, wrote_for, took, d.lines_read() / took, reads[0]))
+
+
+def soak(d, seconds, rate):
+    start = time.time()
+    samples = []
+    written = 0
+    next_sample = start
+    with open(d.log, "a") as f:
+        while time.time() - start < seconds:
+            t = time.time()
+            if t >= next_sample:
+                samples.append((round(t - start), d.rss_kb()))
+                print("t=%5ds rss=%d KiB lines=%d" % (samples[-1] + (written,)), flush=True)
+                next_sample += 30
+            chunk = [failing_refresh(str(uuid.uuid4())) if (written // 4 + i) % 100 == 0
+                     else ordinary(str(uuid.uuid4()), written // 4 + i) for i in range(rate // 40)]
+            f.write("".join(chunk))
+            f.flush()
+            written += 4 * len(chunk)
+            time.sleep(max(0.0, 0.1 - (time.time() - t)))
+    rss = [r for _, r in samples]
+    half = len(rss) // 2
+    print("soak: %d s at %d lines/s: RSS min %d KiB, max %d KiB, first-half max %d KiB, "
+          "second-half max %d KiB" % (seconds, rate, min(rss), max(rss), max(rss[:half] or rss),
+                                      max(rss[half:] or rss)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["latency", "ingest", "soak"])
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--rate", type=int, default=2000)
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--binary", default="target/release/grantwatch")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        d = Daemon(a.binary, work)
+        try:
+            if a.what == "latency":
+                latency(d, a.samples)
+            elif a.what == "ingest":
+                ingest(d, a.seconds)
+            else:
+                soak(d, a.seconds, a.rate)
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
