@@ -12,6 +12,7 @@
 //! poll_interval_ms = 250
 //! refresh_race_ms = 2000
 //! jwt_leeway = 60
+//! session_idle = 1800        # Keycloak's SSO Session Idle, bounds refresh tokens
 //!
 //! [code_lifetime]            # seconds, per server kind
 //! doorkeeper = 600
@@ -90,6 +91,8 @@ pub struct ConfigFile {
     pub refresh_race_ms: Option<i64>,
     /// `--jwt-leeway`.
     pub jwt_leeway: Option<i64>,
+    /// `--session-idle` (Keycloak's SSO Session Idle, seconds).
+    pub session_idle: Option<i64>,
     /// `[[source]]` tables.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceEntry>,
@@ -275,6 +278,8 @@ pub struct WatchFlags {
     pub refresh_race_ms: Option<i64>,
     /// `--jwt-leeway`.
     pub jwt_leeway: Option<i64>,
+    /// `--session-idle`.
+    pub session_idle: Option<i64>,
     /// The paths on the command line.
     pub paths: Vec<PathBuf>,
 }
@@ -362,6 +367,9 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
     }
     if let Some(s) = flags.jwt_leeway.or(file.jwt_leeway) {
         settings.jwt_leeway_s = s;
+    }
+    if let Some(s) = flags.session_idle.or(file.session_idle) {
+        settings.keycloak_session_idle_s = s;
     }
     let interval = flags
         .poll_interval_ms

@@ -130,6 +130,10 @@ struct ReadingArgs {
     /// Leeway granted on JWT times (iat, nbf, exp), in seconds.
     #[arg(long, value_name = "SECONDS")]
     jwt_leeway: Option<i64>,
+    /// Keycloak's SSO Session Idle, which bounds its refresh tokens, in
+    /// seconds [default: 1800].
+    #[arg(long, value_name = "SECONDS")]
+    session_idle: Option<i64>,
 }
 
 impl ReadingArgs {
@@ -158,6 +162,9 @@ impl ReadingArgs {
         }
         if let Some(s) = self.jwt_leeway {
             settings.jwt_leeway_s = s;
+        }
+        if let Some(s) = self.session_idle {
+            settings.keycloak_session_idle_s = s;
         }
         settings
     }
@@ -321,6 +328,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 code_lifetime: reading.code_lifetime,
                 refresh_race_ms: reading.refresh_race_ms,
                 jwt_leeway: reading.jwt_leeway,
+                session_idle: reading.session_idle,
                 paths,
             };
             let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
