@@ -96,6 +96,28 @@ pub struct SourceStats {
     pub updated_ms: Option<i64>,
 }
 
+/// One source (one generation of a file) as the dashboard's sources page
+/// shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceDetail {
+    /// The path of the file.
+    pub path: String,
+    /// Its format.
+    pub format: String,
+    /// Lines read (parsed, skipped or unknown).
+    pub lines_read: u64,
+    /// Lines no parser knew.
+    pub lines_unknown: u64,
+    /// The byte offset committed (where reading resumes).
+    pub byte_offset: u64,
+    /// The estimated clock offset of the source (ms), if any.
+    pub clock_offset_ms: Option<i64>,
+    /// How the clock offset was obtained, if noted.
+    pub clock_note: Option<String>,
+    /// When its last batch was committed (ms since the epoch), if ever.
+    pub updated_ms: Option<i64>,
+}
+
 fn count(v: i64) -> u64 {
     v.max(0) as u64
 }
@@ -191,6 +213,60 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The time of the newest failure at or before `at_most` (ms), if any.
+    pub fn latest_failure_ms(&self, at_most: i64) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT max(ts_ms) FROM failures WHERE ts_ms <= ?1",
+            [at_most],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Failures per (cause, server, client) matching `filter`, most first.
+    pub fn failure_counts_matching(&self, filter: &FailureFilter) -> Result<Vec<FailureCount>> {
+        let (where_sql, values) = super::failures::filter_sql(filter);
+        let sql = format!(
+            "SELECT cause, coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
+                    count(*) AS n
+             FROM failures WHERE {where_sql}
+             GROUP BY cause, srv, cli ORDER BY n DESC, cause, srv, cli"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok(FailureCount {
+                cause: r.get(0)?,
+                server: r.get(1)?,
+                client: r.get(2)?,
+                count: count(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every source generation with its offsets and clock note, by path.
+    pub fn source_details(&self) -> Result<Vec<SourceDetail>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, format, lines_parsed + lines_skipped + lines_unknown, lines_unknown,
+                    byte_offset, clock_offset_ms, clock_note, updated_ms
+             FROM sources ORDER BY path, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SourceDetail {
+                path: r.get(0)?,
+                format: r.get(1)?,
+                lines_read: count(r.get(2)?),
+                lines_unknown: count(r.get(3)?),
+                byte_offset: count(r.get(4)?),
+                clock_offset_ms: r.get(5)?,
+                clock_note: r.get(6)?,
+                updated_ms: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +289,7 @@ mod tests {
         assert_eq!(s.undated, 0);
         assert!(store.failure_counts().expect("counts").is_empty());
         assert!(store.source_stats().expect("sources").is_empty());
+        assert!(store.source_details().expect("sources").is_empty());
+        assert_eq!(store.latest_failure_ms(i64::MAX).expect("latest"), None);
     }
 }

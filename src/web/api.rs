@@ -92,36 +92,59 @@ fn number_param(value: &Option<String>, name: &str) -> Result<Option<u32>, WebEr
 
 /// The filters of a request, checked.
 fn filter(p: &Params) -> Result<FailureFilter, WebError> {
-    let cause = given(&p.cause)
-        .map(|c| {
+    fn text(v: &Option<String>) -> &str {
+        given(v).unwrap_or("")
+    }
+    filter_of(
+        text(&p.cause),
+        text(&p.client),
+        text(&p.server),
+        text(&p.since),
+        text(&p.until),
+    )
+}
+
+/// Checks filter values (empty: no filter); the API and the pages share
+/// these rules, so a link from one works on the other.
+pub(crate) fn filter_of(
+    cause: &str,
+    client: &str,
+    server: &str,
+    since: &str,
+    until: &str,
+) -> Result<FailureFilter, WebError> {
+    let cause = match cause {
+        "" => None,
+        c => Some(
             Cause::from_id(c)
                 .map(|c| c.as_str().to_owned())
                 .ok_or_else(|| {
                     let ids: Vec<&str> = ALL_CAUSES.iter().map(|c| c.as_str()).collect();
                     bad(format!("unknown cause: one of {}", ids.join(", ")))
-                })
-        })
-        .transpose()?;
-    let server = given(&p.server)
-        .map(|s| {
-            if s == "unknown" || grantwatch_parsers::ServerKind::from_name(s).is_some() {
-                Ok(s.to_owned())
-            } else {
-                let names: Vec<&str> = grantwatch_parsers::ALL_SERVERS
-                    .iter()
-                    .map(|s| s.as_str())
-                    .chain(["unknown"])
-                    .collect();
-                Err(bad(format!("unknown server: one of {}", names.join(", "))))
-            }
-        })
-        .transpose()?;
+                })?,
+        ),
+    };
+    let server = match server {
+        "" => None,
+        s if s == "unknown" || grantwatch_parsers::ServerKind::from_name(s).is_some() => {
+            Some(s.to_owned())
+        }
+        _ => {
+            let names: Vec<&str> = grantwatch_parsers::ALL_SERVERS
+                .iter()
+                .map(|s| s.as_str())
+                .chain(["unknown"])
+                .collect();
+            return Err(bad(format!("unknown server: one of {}", names.join(", "))));
+        }
+    };
+    let time = |v: &str, name: &str| time_param(&Some(v.to_owned()), name);
     Ok(FailureFilter {
         cause,
-        client: given(&p.client).map(str::to_owned),
+        client: Some(client.to_owned()).filter(|c| !c.is_empty()),
         server,
-        since_ms: time_param(&p.since, "since")?,
-        until_ms: time_param(&p.until, "until")?,
+        since_ms: time(since, "since")?,
+        until_ms: time(until, "until")?,
     })
 }
 

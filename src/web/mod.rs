@@ -14,6 +14,7 @@
 pub mod api;
 pub mod error;
 pub mod metrics;
+pub mod pages;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -148,12 +149,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/requests/{request_id}", get(api::request))
         .route("/api/stats", get(api::stats))
         .route("/metrics", get(metrics::metrics))
+        .route("/", get(pages::overview))
+        .route("/failures", get(pages::failures))
+        .route("/failures/{id}", get(pages::failure))
+        .route("/requests", get(pages::request_search))
+        .route("/requests/{request_id}", get(pages::request))
+        .route("/sources", get(pages::sources))
+        .route("/static/style.css", get(pages::style))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         // Layers run outside in: the headers are set on every answer,
         // including a 401 of the token check.
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(middleware::from_fn(security_headers))
+        // Outermost: HTML pages get their own policy (their stylesheet).
+        .layer(middleware::from_fn(pages::page_csp))
         .with_state(state)
 }
 

@@ -4,6 +4,7 @@
 mod accuracy;
 mod cli;
 mod helpers;
+mod pages;
 mod samples;
 mod tail;
 mod watch;

@@ -1,0 +1,449 @@
+//! The HTML pages of the dashboard as a browser meets them, through the
+//! router without a socket, over a database analyzed from `sample_logs/`:
+//! every page, filters and paging, 404 pages, the token check, the page
+//! policy, and hostile log text escaped.
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use grantwatch::commands::{AnalyzeOptions, analyze};
+use grantwatch::store::{FailureFilter, FailureRecord, Store};
+use grantwatch::web::pages::{PAGE_CSP, PAGE_SIZE};
+use grantwatch::web::{AppState, router};
+use tower::ServiceExt as _;
+
+use crate::helpers::root;
+
+fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
+    let opts = AnalyzeOptions {
+        paths,
+        db: Some(db.to_path_buf()),
+        ..Default::default()
+    };
+    drop(analyze(&opts, &mut |_| {}, &mut |_| {}).expect("analyze"));
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Fixture {
+    fn sample() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("sample.db");
+        analyze_into(vec![root().join("sample_logs")], &db);
+        Fixture { _dir: dir, db }
+    }
+
+    fn app(&self) -> Router {
+        router(AppState::new(&self.db))
+    }
+
+    fn store(&self) -> Store {
+        Store::open_read_only(&self.db).expect("open")
+    }
+
+    fn all(&self) -> Vec<FailureRecord> {
+        self.store()
+            .failures(&FailureFilter::default(), 100_000, 0)
+            .expect("failures")
+            .1
+    }
+
+    /// GETs `uri`, asserts a 200 HTML page, returns its text.
+    async fn page(&self, uri: &str) -> String {
+        let reply = get(self.app(), uri).await;
+        reply.assert_html(StatusCode::OK, uri);
+        reply.text()
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8")
+    }
+
+    fn assert_html(&self, status: StatusCode, what: &str) {
+        assert_eq!(self.status, status, "{what}: {}", self.text());
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{what}"
+        );
+        assert_eq!(
+            self.headers[header::CONTENT_SECURITY_POLICY],
+            PAGE_CSP,
+            "{what}"
+        );
+        assert_eq!(self.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let text = self.text();
+        assert!(text.starts_with("<!DOCTYPE html>"), "{what}");
+        assert!(
+            text.contains(r#"action="/requests""#),
+            "{what}: the search box is on every page"
+        );
+        assert!(!text.contains("<script"), "{what}: no script");
+        assert!(!text.contains("style="), "{what}: no inline style");
+    }
+}
+
+async fn send(app: Router, request: Request<Body>) -> Reply {
+    let response = app.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(app: Router, uri: &str) -> Reply {
+    send(app, Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+/// What askama writes for `text` (numeric character references:
+/// `<script>` becomes `&#60;script&#62;`, the same as `&lt;script&gt;`).
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// Percent-encodes a path segment or query value.
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The failure ids linked from the rows of a failure table, in order.
+fn row_ids(page: &str) -> Vec<String> {
+    page.match_indices(r#"<td class="ts"><a href="/failures/"#)
+        .map(|(i, m)| {
+            let rest = &page[i + m.len()..];
+            rest[..rest.find('"').expect("end of href")].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_overview_shows_counts_a_chart_tops_and_the_newest_failures() {
+    let fx = Fixture::sample();
+    let all = fx.all();
+    let page = fx.page("/").await;
+    assert!(page.contains("<svg class=\"chart\""), "an inline SVG chart");
+    assert!(page.contains("<rect "), "bars in the chart");
+    assert!(page.contains("Last week"));
+    // The sample logs are old: the windows end at the newest failure not
+    // in the future, so they hold at least that one.
+    assert!(page.contains("the newest failure"), "{page}");
+    assert!(!page.contains("No failure in the last week"), "{page}");
+    let newest = &all[0];
+    assert!(
+        page.contains(&format!("/failures/{}", encoded(&newest.id))),
+        "the newest failure is linked"
+    );
+    assert!(page.contains(&newest.cause));
+    assert_eq!(row_ids(&page).len(), all.len().min(20));
+    assert!(page.contains("/failures?cause="), "causes link to the list");
+}
+
+#[tokio::test]
+async fn the_list_pages_by_fifty_newest_first() {
+    let fx = Fixture::sample();
+    let all = fx.all();
+    assert!(all.len() > PAGE_SIZE as usize, "{}", all.len());
+    let first = fx.page("/failures").await;
+    let ids = row_ids(&first);
+    assert_eq!(ids.len(), PAGE_SIZE as usize);
+    let expected: Vec<String> = all[..PAGE_SIZE as usize]
+        .iter()
+        .map(|f| encoded(&f.id))
+        .collect();
+    assert_eq!(ids, expected);
+    assert!(first.contains(&format!("of {}", all.len())));
+    assert!(first.contains(r#"href="/failures?page=2""#), "a next link");
+    let second = fx.page("/failures?page=2").await;
+    let ids2 = row_ids(&second);
+    assert_eq!(
+        ids2.first(),
+        Some(&encoded(&all[PAGE_SIZE as usize].id)),
+        "page 2 follows page 1"
+    );
+    assert!(second.contains(r#"href="/failures?page=1""#), "a prev link");
+    let far = fx.page("/failures?page=9999").await;
+    assert!(row_ids(&far).is_empty());
+}
+
+#[tokio::test]
+async fn filters_select_and_pager_links_keep_them() {
+    let fx = Fixture::sample();
+    let all = fx.all();
+    let reused: Vec<&FailureRecord> = all.iter().filter(|f| f.cause == "code_reused").collect();
+    assert!(!reused.is_empty());
+    let page = fx
+        .page("/failures?cause=code_reused&client=&server=&since=&until=")
+        .await;
+    let ids = row_ids(&page);
+    assert_eq!(ids.len(), reused.len().min(PAGE_SIZE as usize));
+    assert!(
+        ids.iter()
+            .all(|id| reused.iter().any(|f| encoded(&f.id) == *id))
+    );
+    assert!(page.contains(r#"<option value="code_reused" selected>"#));
+
+    // Client, server and a time window together, with paging over them.
+    let f = all
+        .iter()
+        .find(|f| f.client_id.is_some() && f.ts.is_some())
+        .expect("a dated failure with a client");
+    let client = f.client_id.as_deref().expect("client");
+    let day = &f.ts.as_deref().expect("ts")[..10];
+    let uri = format!(
+        "/failures?client={}&server={}&since={day}",
+        encoded(client),
+        f.server
+    );
+    let page = fx.page(&uri).await;
+    let ids = row_ids(&page);
+    assert!(ids.contains(&encoded(&f.id)), "{uri}");
+    for id in &ids {
+        let g = all.iter().find(|g| encoded(&g.id) == *id).expect("known");
+        assert_eq!(g.client_id.as_deref(), Some(client));
+        assert_eq!(g.server, f.server);
+    }
+
+    // A cause with more than one page: the next link keeps the filter.
+    let busiest = {
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &all {
+            *counts.entry(f.cause.as_str()).or_insert(0usize) += 1;
+        }
+        counts.into_iter().max_by_key(|(_, n)| *n).expect("a cause")
+    };
+    if busiest.1 > PAGE_SIZE as usize {
+        let page = fx.page(&format!("/failures?cause={}", busiest.0)).await;
+        assert!(
+            page.contains(&format!(
+                r#"href="/failures?cause={}&amp;page=2""#,
+                busiest.0
+            )),
+            "the pager keeps the filter"
+        );
+    }
+
+    let none = fx.page("/failures?since=2999-01-01").await;
+    assert!(none.contains("No failure matches."));
+    for bad in [
+        "/failures?cause=nope",
+        "/failures?server=apache",
+        "/failures?since=yesterday",
+        "/failures?page=0",
+        "/failures?page=x",
+    ] {
+        get(fx.app(), bad)
+            .await
+            .assert_html(StatusCode::BAD_REQUEST, bad);
+    }
+}
+
+#[tokio::test]
+async fn a_failure_page_shows_summary_fix_candidates_and_evidence() {
+    let fx = Fixture::sample();
+    let all = fx.all();
+    let f = all
+        .iter()
+        .find(|f| !f.candidates.is_empty() && f.evidence.len() > 1 && f.request_id.is_some())
+        .or_else(|| all.iter().find(|f| !f.evidence.is_empty()))
+        .expect("a failure with evidence");
+    let page = fx.page(&format!("/failures/{}", encoded(&f.id))).await;
+    assert!(page.contains(&escaped(&f.summary)), "summary");
+    assert!(page.contains(&escaped(&f.fix)), "fix");
+    assert!(page.contains(&f.cause));
+    assert!(page.contains(&format!("{} confidence", f.confidence)));
+    for c in &f.candidates {
+        assert!(page.contains(&escaped(&c.why)), "candidate {}", c.cause);
+    }
+    for e in &f.evidence {
+        assert!(page.contains(&escaped(&format!("{}:{}", e.file, e.line))));
+        assert!(
+            page.contains(&format!("<pre>{}</pre>", escaped(&e.text))),
+            "{:?} in {page}",
+            e.text
+        );
+    }
+    if let Some(m) = &f.missing {
+        assert!(page.contains(&escaped(m)));
+    }
+    if let Some(rid) = &f.request_id {
+        assert!(page.contains(&format!("/requests/{}", encoded(rid))));
+    }
+
+    let missing = get(fx.app(), "/failures/no-such-failure").await;
+    missing.assert_html(StatusCode::NOT_FOUND, "unknown failure");
+    assert!(missing.text().contains("no failure with this id"));
+}
+
+#[tokio::test]
+async fn a_request_page_from_its_path_or_the_search_box() {
+    let fx = Fixture::sample();
+    let all = fx.all();
+    let f = all
+        .iter()
+        .find(|f| f.request_id.is_some())
+        .expect("a failure with a request id");
+    let rid = f.request_id.as_deref().expect("request id");
+    let by_path = fx.page(&format!("/requests/{}", encoded(rid))).await;
+    assert!(by_path.contains(&escaped(rid)));
+    assert!(by_path.contains(&format!("/failures/{}", encoded(&f.id))));
+    assert!(by_path.contains("<pre>"), "the evidence lines");
+    let by_search = fx.page(&format!("/requests?id={}", encoded(rid))).await;
+    assert_eq!(by_path, by_search);
+
+    for uri in [
+        "/requests/no-such-request",
+        "/requests?id=no-such-request",
+        "/requests?id=%20no-such-request%20",
+    ] {
+        let reply = get(fx.app(), uri).await;
+        reply.assert_html(StatusCode::NOT_FOUND, uri);
+        let text = reply.text();
+        assert!(text.contains("Nothing matched"), "{uri}");
+        assert!(text.contains("<code>no-such-request</code>"), "{uri}");
+    }
+    get(fx.app(), "/requests?id=")
+        .await
+        .assert_html(StatusCode::BAD_REQUEST, "empty search");
+}
+
+#[tokio::test]
+async fn the_sources_page_lists_every_file_read() {
+    let fx = Fixture::sample();
+    let page = fx.page("/sources").await;
+    let sources = fx.store().source_details().expect("sources");
+    assert!(!sources.is_empty());
+    for s in &sources {
+        assert!(page.contains(&escaped(&s.path)), "{}", s.path);
+    }
+    assert!(page.contains("hydra-v2.3.json.log"));
+    assert!(page.contains("Unparsed lines"));
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_from_the_binary() {
+    let fx = Fixture::sample();
+    let reply = get(fx.app(), "/static/style.css").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "text/css; charset=utf-8"
+    );
+    assert!(reply.text().contains("body"));
+}
+
+#[tokio::test]
+async fn a_token_guards_the_pages_too() {
+    let fx = Fixture::sample();
+    let app = || router(AppState::new(&fx.db).with_token("s3cret"));
+    for uri in [
+        "/",
+        "/failures",
+        "/sources",
+        "/requests/x",
+        "/static/style.css",
+    ] {
+        let reply = get(app(), uri).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    let request = Request::get("/")
+        .header(header::AUTHORIZATION, "Bearer s3cret")
+        .body(Body::empty())
+        .expect("request");
+    send(app(), request)
+        .await
+        .assert_html(StatusCode::OK, "/ with the token");
+}
+
+#[tokio::test]
+async fn hostile_log_text_is_escaped_on_every_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = "\"><img src=x onerror=alert(1)>";
+    let description = "<script>alert(1)</script>";
+    let line = serde_json::json!({
+        "time": "2025-03-11T09:00:00Z",
+        "request_id": "req-xss-1",
+        "error": "invalid_grant",
+        "error_description": description,
+        "client_id": client,
+    });
+    let log = dir.path().join("app<b>.jsonl");
+    std::fs::write(&log, format!("{line}\n")).expect("write");
+    let db = dir.path().join("hostile.db");
+    analyze_into(vec![log], &db);
+    let app = || router(AppState::new(&db));
+    let store = Store::open_read_only(&db).expect("open");
+    let (total, failures) = store
+        .failures(&FailureFilter::default(), 10, 0)
+        .expect("failures");
+    assert_eq!(total, 1);
+    let id = encoded(&failures[0].id);
+
+    let pages = [
+        "/".to_owned(),
+        "/failures".to_owned(),
+        format!("/failures?client={}", encoded(client)),
+        format!("/failures/{id}"),
+        "/requests/req-xss-1".to_owned(),
+        "/requests?id=req-xss-1".to_owned(),
+        "/sources".to_owned(),
+    ];
+    for uri in &pages {
+        let reply = get(app(), uri).await;
+        reply.assert_html(StatusCode::OK, uri);
+        let text = reply.text();
+        assert!(!text.contains("<script>"), "{uri}: raw script");
+        assert!(!text.contains("<img"), "{uri}: raw img");
+        assert!(!text.contains("<b>"), "{uri}: raw tag from a path");
+        if uri != "/sources" {
+            assert!(
+                text.contains("&#34;&#62;&#60;img src=x onerror=alert(1)&#62;"),
+                "{uri}: the client id, escaped"
+            );
+        }
+    }
+    let request = get(app(), "/requests/req-xss-1").await.text();
+    assert!(request.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    let failure = get(app(), &format!("/failures/{id}")).await.text();
+    assert!(failure.contains("&#60;script&#62;"), "the evidence line");
+    let sources = get(app(), "/sources").await.text();
+    assert!(sources.contains("app&#60;b&#62;.jsonl"));
+
+    // A searched id is echoed escaped.
+    let reply = get(app(), "/requests?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    reply.assert_html(StatusCode::NOT_FOUND, "hostile search");
+    let text = reply.text();
+    assert!(text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    assert!(!text.contains("<script>"));
+}
