@@ -155,7 +155,10 @@ async fn the_overview_shows_counts_a_chart_tops_and_the_newest_failures() {
     let page = fx.page("/").await;
     assert!(page.contains("<svg class=\"chart\""), "an inline SVG chart");
     // It refreshes itself while `watch` adds failures, without script.
-    assert!(page.contains("<meta http-equiv=\"refresh\""), "a light refresh");
+    assert!(
+        page.contains("<meta http-equiv=\"refresh\""),
+        "a light refresh"
+    );
     assert!(page.contains("<rect "), "bars in the chart");
     assert!(page.contains("Last week"));
     // The sample logs are old: the windows end at the newest failure not
