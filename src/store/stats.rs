@@ -244,6 +244,24 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Failures per cause in consecutive windows of `width_ms` starting at
+    /// `since_ms`, `windows` of them: `(cause, window index, count)`.
+    pub fn cause_windows(
+        &self,
+        since_ms: i64,
+        width_ms: i64,
+        windows: i64,
+    ) -> Result<Vec<(String, i64, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cause, (ts_ms - ?1) / ?2 AS w, count(*) FROM failures
+             WHERE ts_ms >= ?1 AND ts_ms < ?1 + ?2 * ?3 GROUP BY cause, w",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![since_ms, width_ms, windows], |r| {
+            Ok((r.get(0)?, r.get(1)?, count(r.get(2)?)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every source generation with its offsets and clock note, by path.
     pub fn source_details(&self) -> Result<Vec<SourceDetail>> {
         let mut stmt = self.conn.prepare_cached(

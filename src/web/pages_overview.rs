@@ -104,10 +104,66 @@ struct OverviewPage {
     total: u64,
     undated: u64,
     counts: Vec<CountRow>,
+    spikes: Vec<Spike>,
     totals: (u64, u64, u64),
     charts: Vec<Chart>,
     tops: Vec<CauseTop>,
     rows: Vec<Row>,
+}
+
+/// A cause that is new or above its own baseline in the last window.
+struct Spike {
+    cause: String,
+    href: String,
+    count: u64,
+    /// Its usual range per window over the baseline (10th to 90th
+    /// percentile).
+    low: u64,
+    high: u64,
+    new: bool,
+}
+
+/// The spike window and how many windows before it make the baseline.
+const SPIKE_WINDOW_MS: i64 = 15 * 60 * 1000;
+const BASELINE_WINDOWS: i64 = 96;
+
+/// Causes whose count in the last 15 minutes is new (none in the day
+/// before) or above the 90th percentile of their own last day, and at least
+/// 3.
+fn spikes(store: &crate::store::Store, until: i64) -> Result<Vec<Spike>, WebError> {
+    let since = until - SPIKE_WINDOW_MS * (BASELINE_WINDOWS + 1);
+    let mut per_cause: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (cause, w, n) in store.cause_windows(since, SPIKE_WINDOW_MS, BASELINE_WINDOWS + 1)? {
+        let windows = per_cause
+            .entry(cause)
+            .or_insert_with(|| vec![0; (BASELINE_WINDOWS + 1) as usize]);
+        if let Some(slot) = usize::try_from(w).ok().and_then(|w| windows.get_mut(w)) {
+            *slot = n;
+        }
+    }
+    let mut out = Vec::new();
+    for (cause, windows) in per_cause {
+        let Some((&count, baseline)) = windows.split_last() else {
+            continue;
+        };
+        let mut sorted = baseline.to_vec();
+        sorted.sort_unstable();
+        let pick = |q: usize| sorted.get(sorted.len() * q / 100).copied().unwrap_or(0);
+        let (low, high) = (pick(10), pick(90));
+        let new = sorted.iter().all(|&n| n == 0);
+        if count >= 3 && (new || count > high) {
+            out.push(Spike {
+                href: list_href(&[("cause", &cause)]),
+                cause,
+                count,
+                low,
+                high,
+                new,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.count.cmp(&a.count));
+    Ok(out)
 }
 
 /// Counts per cause per slot: `slots` buckets of `bucket`, the last one
@@ -268,6 +324,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
     // `until` is exclusive: the failure at `now` belongs to every window.
     let until = now + 1;
     let hour = sum_window(store, until - HOUR_MS, until)?;
+    let spikes = spikes(store, until)?;
     let day = sum_window(store, until - DAY_MS, until)?;
     let week_filter = FailureFilter {
         since_ms: Some(until - WEEK_MS),
@@ -343,6 +400,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
         total,
         undated,
         counts,
+        spikes,
         totals,
         charts,
         tops,

@@ -452,3 +452,66 @@ async fn hostile_log_text_is_escaped_on_every_page() {
     assert!(text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(!text.contains("<script>"));
 }
+
+#[tokio::test]
+async fn the_overview_says_which_cause_spikes_against_its_own_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let line = |at: chrono::DateTime<chrono::Utc>, desc: &str, n: usize| {
+        serde_json::json!({
+            "time": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "request_id": format!("req-{n}"),
+            "error": "invalid_grant",
+            "error_description": desc,
+        })
+        .to_string()
+    };
+    let mut text = String::new();
+    // A steady baseline: one expired refresh token every two hours.
+    for h in 0..12 {
+        let at = now - chrono::Duration::hours(2 * h + 1);
+        text += &line(at, "The refresh token expired.", h as usize);
+        text.push('\n');
+    }
+    // Now: seven reused codes in ten minutes, and one more expiry.
+    for i in 0..7 {
+        text += &line(
+            now - chrono::Duration::minutes(i),
+            "Code was already redeemed.",
+            100 + i as usize,
+        );
+        text.push('\n');
+    }
+    text += &line(
+        now - chrono::Duration::minutes(2),
+        "The refresh token expired.",
+        200,
+    );
+    text.push('\n');
+    let log = dir.path().join("app.jsonl");
+    std::fs::write(&log, text).expect("write");
+    let db = dir.path().join("spikes.db");
+    analyze_into(vec![log], &db);
+    let app = router(AppState::new(&db));
+    let response = app
+        .oneshot(
+            Request::builder()
+                .uri("/")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let page = String::from_utf8_lossy(&body);
+    assert!(
+        page.contains("code_reused</a>: 7 in the last 15 min, new (none in the day before)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("refresh_token_expired</a>: 1 in the last 15 min"),
+        "a single expiry is not a spike"
+    );
+}
