@@ -162,7 +162,7 @@ fn spikes(store: &crate::store::Store, until: i64) -> Result<Vec<Spike>, WebErro
             });
         }
     }
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|s| std::cmp::Reverse(s.count));
     Ok(out)
 }
 
