@@ -1,5 +1,6 @@
-//! Shared helpers of the integration tests: running the built binary and
-//! reading its JSON Lines.
+//! Shared helpers of the integration tests: running the built binary,
+//! reading its JSON Lines, and a database analyzed from the sample logs
+//! for the dashboard's tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -32,4 +33,40 @@ pub fn analyze_json(paths: &[&Path]) -> Vec<serde_json::Value> {
 /// stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Analyzes `paths` into a new database at `db`.
+pub fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
+    let opts = grantwatch::commands::AnalyzeOptions {
+        paths,
+        db: Some(db.to_path_buf()),
+        ..Default::default()
+    };
+    drop(grantwatch::commands::analyze(&opts, &mut |_| {}, &mut |_| {}).expect("analyze"));
+}
+
+/// A database analyzed from every sample log, in a temporary folder
+/// removed with it (each test builds its own: tests run in parallel, and
+/// under nextest in processes of their own). The page and API tests add
+/// their own methods to it.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl Fixture {
+    pub fn sample() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("sample.db");
+        analyze_into(vec![root().join("sample_logs")], &db);
+        Fixture { _dir: dir, db }
+    }
+
+    pub fn app(&self) -> axum::Router {
+        grantwatch::web::router(grantwatch::web::AppState::new(&self.db))
+    }
+
+    pub fn store(&self) -> grantwatch::store::Store {
+        grantwatch::store::Store::open_read_only(&self.db).expect("open")
+    }
 }

@@ -3,49 +3,17 @@
 //! every page, filters and paging, 404 pages, the token check, the page
 //! policy, and hostile log text escaped.
 
-use std::path::{Path, PathBuf};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use grantwatch::commands::{AnalyzeOptions, analyze};
 use grantwatch::store::{FailureFilter, FailureRecord, Store};
 use grantwatch::web::pages::{PAGE_CSP, PAGE_SIZE};
 use grantwatch::web::{AppState, router};
 use tower::ServiceExt as _;
 
-use crate::helpers::root;
-
-fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
-    let opts = AnalyzeOptions {
-        paths,
-        db: Some(db.to_path_buf()),
-        ..Default::default()
-    };
-    drop(analyze(&opts, &mut |_| {}, &mut |_| {}).expect("analyze"));
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-}
+use crate::helpers::{Fixture, analyze_into};
 
 impl Fixture {
-    fn sample() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("sample.db");
-        analyze_into(vec![root().join("sample_logs")], &db);
-        Fixture { _dir: dir, db }
-    }
-
-    fn app(&self) -> Router {
-        router(AppState::new(&self.db))
-    }
-
-    fn store(&self) -> Store {
-        Store::open_read_only(&self.db).expect("open")
-    }
-
     fn all(&self) -> Vec<FailureRecord> {
         self.store()
             .failures(&FailureFilter::default(), 100_000, 0)

@@ -3,53 +3,17 @@
 //! from `sample_logs/`: every route, filters and paging, errors as JSON,
 //! the token check, and hostile log text served as data.
 
-use std::path::{Path, PathBuf};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use grantwatch::commands::{AnalyzeOptions, analyze};
 use grantwatch::store::{FailureFilter, Store};
 use grantwatch::web::{AppState, router};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::helpers::{grantwatch, root, stderr};
-
-/// Analyzes `paths` into a new database at `db`.
-fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
-    let opts = AnalyzeOptions {
-        paths,
-        db: Some(db.to_path_buf()),
-        ..Default::default()
-    };
-    drop(analyze(&opts, &mut |_| {}, &mut |_| {}).expect("analyze"));
-}
-
-/// A database analyzed from every sample log, in a temporary folder
-/// removed with it (each test builds its own: tests run in parallel, and
-/// under nextest in processes of their own).
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-}
+use crate::helpers::{Fixture, analyze_into, grantwatch, stderr};
 
 impl Fixture {
-    fn sample() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("sample.db");
-        analyze_into(vec![root().join("sample_logs")], &db);
-        Fixture { _dir: dir, db }
-    }
-
-    fn app(&self) -> Router {
-        router(AppState::new(&self.db))
-    }
-
-    fn store(&self) -> Store {
-        Store::open_read_only(&self.db).expect("open")
-    }
-
     async fn get_ok(&self, uri: &str) -> Value {
         let reply = get(self.app(), uri).await;
         assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
