@@ -182,14 +182,7 @@ impl Store {
                     count(*)
              FROM failures GROUP BY cause, srv, cli ORDER BY cause, srv, cli",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(FailureCount {
-                cause: r.get(0)?,
-                server: r.get(1)?,
-                client: r.get(2)?,
-                count: count(r.get(3)?),
-            })
-        })?;
+        let rows = stmt.query_map([], failure_count_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -213,6 +206,16 @@ impl Store {
     }
 }
 
+/// One `(cause, server, client, count)` row of the two count queries.
+fn failure_count_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FailureCount> {
+    Ok(FailureCount {
+        cause: r.get(0)?,
+        server: r.get(1)?,
+        client: r.get(2)?,
+        count: count(r.get(3)?),
+    })
+}
+
 impl Store {
     /// The time of the newest failure at or before `at_most` (ms), if any.
     pub fn latest_failure_ms(&self, at_most: i64) -> Result<Option<i64>> {
@@ -233,14 +236,7 @@ impl Store {
              GROUP BY cause, srv, cli ORDER BY n DESC, cause, srv, cli"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            Ok(FailureCount {
-                cause: r.get(0)?,
-                server: r.get(1)?,
-                client: r.get(2)?,
-                count: count(r.get(3)?),
-            })
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), failure_count_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
