@@ -16,6 +16,7 @@ pub mod events;
 pub mod failures;
 mod retention;
 pub mod schema;
+pub mod slots;
 pub mod stats;
 mod writer;
 

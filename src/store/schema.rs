@@ -7,16 +7,17 @@
 //! version's frozen schema and checks it ends up identical to a fresh one, so
 //! a migration can never drift from [`SQL`].
 //!
-//! To change the schema: bump [`VERSION`], edit [`SQL`], add an arm to
-//! [`upgrade_from`] for the previous version, and freeze the previous schema in
-//! the tests.
+//! To change the schema: bump [`VERSION`], edit [`SQL`] (or [`SLOTS_SQL`]),
+//! add an arm to [`upgrade_from`] for the previous version; the test's frozen
+//! version 1 then goes through every arm. Triggers are compared as SQL, so an
+//! upgrade must create them from the same text as a fresh database.
 
 use rusqlite::Transaction;
 
 use super::{Error, Result};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -117,7 +118,8 @@ CREATE TABLE failures (
     missing       TEXT,
     candidates    TEXT NOT NULL,
     evidence      TEXT NOT NULL,
-    diagnosed_ms  INTEGER NOT NULL
+    diagnosed_ms  INTEGER NOT NULL,
+    context       TEXT
 );
 CREATE INDEX failures_by_time    ON failures(ts_ms);
 CREATE INDEX failures_by_cause   ON failures(cause, ts_ms);
@@ -141,8 +143,64 @@ CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);
 "#;
 
 /// Creates the current schema in an empty database.
+/// The failure counts per 15-minute slot, cause, server and client that the
+/// overview and `/metrics` read instead of scanning `failures`; triggers keep
+/// them equal to `failures` through inserts, re-diagnoses and retention.
+/// Shared by a fresh schema and the v2 to v3 upgrade, so both are the same.
+pub const SLOTS_SQL: &str = r#"
+CREATE TABLE failure_slots (
+    slot_ms   INTEGER NOT NULL,
+    cause     TEXT NOT NULL,
+    server    TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (slot_ms, cause, server, client_id)
+) WITHOUT ROWID;
+CREATE TRIGGER failure_slots_insert AFTER INSERT ON failures
+WHEN new.ts_ms IS NOT NULL BEGIN
+    INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
+    VALUES (new.ts_ms - ((new.ts_ms % 900000) + 900000) % 900000, new.cause,
+            coalesce(new.server, 'unknown'), coalesce(new.client_id, ''), 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER failure_slots_delete AFTER DELETE ON failures
+WHEN old.ts_ms IS NOT NULL BEGIN
+    UPDATE failure_slots SET n = n - 1
+    WHERE slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
+      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
+      AND client_id = coalesce(old.client_id, '');
+    DELETE FROM failure_slots
+    WHERE slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
+      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
+      AND client_id = coalesce(old.client_id, '') AND n <= 0;
+END;
+CREATE TRIGGER failure_slots_update AFTER UPDATE OF ts_ms, cause, server, client_id ON failures
+WHEN old.ts_ms IS NOT new.ts_ms OR old.cause IS NOT new.cause
+  OR old.server IS NOT new.server OR old.client_id IS NOT new.client_id BEGIN
+    UPDATE failure_slots SET n = n - 1
+    WHERE old.ts_ms IS NOT NULL
+      AND slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
+      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
+      AND client_id = coalesce(old.client_id, '');
+    DELETE FROM failure_slots
+    WHERE old.ts_ms IS NOT NULL
+      AND slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
+      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
+      AND client_id = coalesce(old.client_id, '') AND n <= 0;
+    INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
+    SELECT new.ts_ms - ((new.ts_ms % 900000) + 900000) % 900000, new.cause,
+           coalesce(new.server, 'unknown'), coalesce(new.client_id, ''), 1
+    WHERE new.ts_ms IS NOT NULL
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+"#;
+
+/// Width of a [`SLOTS_SQL`] slot.
+pub const SLOT_MS: i64 = 900_000;
+
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
+    tx.execute_batch(SLOTS_SQL)?;
     Ok(())
 }
 
@@ -218,6 +276,18 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
                  CREATE INDEX failures_by_request ON failures(request_id);
                  CREATE INDEX events_by_format    ON events(format, server_date_ms);
                  DROP INDEX events_by_time;",
+            )?;
+            Ok(())
+        }
+        2 => {
+            tx.execute_batch("ALTER TABLE failures ADD COLUMN context TEXT;")?;
+            tx.execute_batch(SLOTS_SQL)?;
+            tx.execute_batch(
+                "INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
+                 SELECT ts_ms - ((ts_ms % 900000) + 900000) % 900000 AS slot, cause,
+                        coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
+                        count(*)
+                 FROM failures WHERE ts_ms IS NOT NULL GROUP BY slot, cause, srv, cli;",
             )?;
             Ok(())
         }
@@ -314,13 +384,13 @@ PRAGMA user_version = 1;
                     |r| r.get(0),
                 )
                 .expect("sql");
-            if kind == "index" {
+            if kind == "index" || kind == "trigger" {
                 let normal = sql
                     .unwrap_or_default()
                     .split_whitespace()
                     .collect::<Vec<_>>()
                     .join(" ");
-                out.push(format!("index {name}: {normal}"));
+                out.push(format!("{kind} {name}: {normal}"));
                 continue;
             }
             out.push(format!("{kind} {name}"));
@@ -353,6 +423,21 @@ PRAGMA user_version = 1;
         let old = dir.path().join("v1.db");
         let conn = Connection::open(&old).expect("open");
         conn.execute_batch(V1_SCHEMA).expect("v1 schema");
+        // Two failures in one slot, one in another, one undated: the
+        // upgrade must count them into `failure_slots`.
+        conn.execute_batch(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails');
+             INSERT INTO events (id, source_id, line, kind, format)
+             VALUES (1, 1, 1, 'token_response', 'rails'), (2, 1, 2, 'token_response', 'rails'),
+                    (3, 1, 3, 'token_response', 'rails'), (4, 1, 4, 'token_response', 'rails');
+             INSERT INTO failures (id, event_id, ts_ms, server, client_id, cause, confidence,
+                                   summary, fix, candidates, evidence, diagnosed_ms)
+             VALUES ('a', 1, 1000, 'doorkeeper', 'app', 'code_reused', 'high', '', '', '[]', '[]', 0),
+                    ('b', 2, 2000, 'doorkeeper', 'app', 'code_reused', 'high', '', '', '[]', '[]', 0),
+                    ('c', 3, 900500, NULL, NULL, 'unknown', 'low', '', '', '[]', '[]', 0),
+                    ('d', 4, NULL, NULL, NULL, 'unknown', 'low', '', '', '[]', '[]', 0);",
+        )
+        .expect("v1 rows");
         drop(conn);
         let upgraded = crate::store::Store::open(&old).expect("upgrade");
         let fresh = crate::store::Store::open(&dir.path().join("fresh.db")).expect("fresh");
@@ -362,6 +447,34 @@ PRAGMA user_version = 1;
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, VERSION);
+        let slots: Vec<(i64, String, String, String, i64)> = upgraded
+            .conn()
+            .prepare(
+                "SELECT slot_ms, cause, server, client_id, n FROM failure_slots ORDER BY slot_ms",
+            )
+            .expect("prepare")
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let s = |slot, cause: &str, server: &str, client: &str, n| {
+            (
+                slot,
+                cause.to_owned(),
+                server.to_owned(),
+                client.to_owned(),
+                n,
+            )
+        };
+        assert_eq!(
+            slots,
+            vec![
+                s(0, "code_reused", "doorkeeper", "app", 2),
+                s(SLOT_MS, "unknown", "unknown", "", 1)
+            ]
+        );
     }
 
     #[test]

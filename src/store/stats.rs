@@ -1,6 +1,7 @@
-//! Aggregates for `/api/stats` and `/metrics`, computed in SQL: failures per
-//! cause per time bucket, failures per (cause, server, client), and the line
-//! counts and last commit time of every source.
+//! Aggregates for `/api/stats`, `/metrics` and the sources page, computed in
+//! SQL: failures per cause per time bucket (from the `failure_slots` rollup
+//! when the range allows, see [`super::slots`]), and the line counts, offsets
+//! and last commit time of every source.
 //!
 //! Buckets are aligned on UTC (an hour or a day since the epoch); only buckets
 //! holding at least one failure are returned, oldest first. Failures without
@@ -127,13 +128,24 @@ impl Store {
     /// first.
     pub fn cause_series(&self, bucket: Bucket, filter: &FailureFilter) -> Result<CauseSeries> {
         // The failure list's own filter: stats and list agree on what matches.
-        let (where_sql, values) = super::failures::filter_sql(filter);
+        // Hours and days are whole slots, so the rollup answers whenever the
+        // range's ends are on slot boundaries too.
+        let on_slots = [filter.since_ms, filter.until_ms]
+            .iter()
+            .flatten()
+            .all(|&t| t == super::slots::slot_floor(t));
+        let (table, time, n) = if on_slots {
+            ("failure_slots", "slot_ms", "sum(n)")
+        } else {
+            ("failures", "ts_ms", "count(*)")
+        };
+        let (where_sql, values) = super::failures::filter_sql_on(filter, time);
         let width = bucket.width_ms();
         // Floor division, so that times before the epoch land in the bucket
         // that starts before them.
         let sql = format!(
-            "SELECT ts_ms - ((ts_ms % {width}) + {width}) % {width} AS start, cause, count(*)
-             FROM failures WHERE ts_ms IS NOT NULL AND {where_sql}
+            "SELECT {time} - (({time} % {width}) + {width}) % {width} AS start, cause, {n}
+             FROM {table} WHERE {time} IS NOT NULL AND {where_sql}
              GROUP BY start, cause ORDER BY start, cause"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -163,6 +175,7 @@ impl Store {
                 b.counts.insert(cause, count(n));
             }
         }
+        let (where_sql, values) = super::failures::filter_sql(filter);
         let undated: i64 = self.conn.query_row(
             &format!("SELECT count(*) FROM failures WHERE ts_ms IS NULL AND {where_sql}"),
             rusqlite::params_from_iter(values.iter()),
@@ -173,17 +186,6 @@ impl Store {
             series: series.into_iter().map(|(_, b)| b).collect(),
             undated: count(undated),
         })
-    }
-
-    /// Failures per (cause, server, client), sorted by those labels.
-    pub fn failure_counts(&self) -> Result<Vec<FailureCount>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT cause, coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
-                    count(*)
-             FROM failures GROUP BY cause, srv, cli ORDER BY cause, srv, cli",
-        )?;
-        let rows = stmt.query_map([], failure_count_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every source with its line counts and last commit, by path.
@@ -204,19 +206,7 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
 
-/// One `(cause, server, client, count)` row of the two count queries.
-fn failure_count_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FailureCount> {
-    Ok(FailureCount {
-        cause: r.get(0)?,
-        server: r.get(1)?,
-        client: r.get(2)?,
-        count: count(r.get(3)?),
-    })
-}
-
-impl Store {
     /// The time of the newest failure at or before `at_most` (ms), if any.
     pub fn latest_failure_ms(&self, at_most: i64) -> Result<Option<i64>> {
         Ok(self.conn.query_row(
@@ -224,38 +214,6 @@ impl Store {
             [at_most],
             |r| r.get(0),
         )?)
-    }
-
-    /// Failures per (cause, server, client) matching `filter`, most first.
-    pub fn failure_counts_matching(&self, filter: &FailureFilter) -> Result<Vec<FailureCount>> {
-        let (where_sql, values) = super::failures::filter_sql(filter);
-        let sql = format!(
-            "SELECT cause, coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
-                    count(*) AS n
-             FROM failures WHERE {where_sql}
-             GROUP BY cause, srv, cli ORDER BY n DESC, cause, srv, cli"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), failure_count_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Failures per cause in consecutive windows of `width_ms` starting at
-    /// `since_ms`, `windows` of them: `(cause, window index, count)`.
-    pub fn cause_windows(
-        &self,
-        since_ms: i64,
-        width_ms: i64,
-        windows: i64,
-    ) -> Result<Vec<(String, i64, u64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT cause, (ts_ms - ?1) / ?2 AS w, count(*) FROM failures
-             WHERE ts_ms >= ?1 AND ts_ms < ?1 + ?2 * ?3 GROUP BY cause, w",
-        )?;
-        let rows = stmt.query_map(rusqlite::params![since_ms, width_ms, windows], |r| {
-            Ok((r.get(0)?, r.get(1)?, count(r.get(2)?)))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every source generation with its offsets and clock note, by path.

@@ -13,6 +13,8 @@ use axum::extract::State;
 use super::{PageResult, Row, list_href, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::{FailureFilter, parse_ts};
+use crate::store::schema::SLOT_MS;
+use crate::store::slots::slot_floor;
 use crate::store::stats::Bucket;
 use crate::web::{AppState, WebError};
 
@@ -123,30 +125,35 @@ struct Spike {
     new: bool,
 }
 
-/// The spike window and how many windows before it make the baseline.
+/// The spike window and how many slots before it make the baseline (a day).
 const SPIKE_WINDOW_MS: i64 = 15 * 60 * 1000;
-const BASELINE_WINDOWS: i64 = 96;
+const BASELINE_SLOTS: i64 = 96;
 
 /// Causes whose count in the last 15 minutes is new (none in the day
 /// before) or above the 90th percentile of their own last day, and at least
-/// 3.
+/// 3. The baseline is the 96 whole 15-minute slots before the window.
 fn spikes(store: &crate::store::Store, until: i64) -> Result<Vec<Spike>, WebError> {
-    let since = until - SPIKE_WINDOW_MS * (BASELINE_WINDOWS + 1);
-    let mut per_cause: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (cause, w, n) in store.cause_windows(since, SPIKE_WINDOW_MS, BASELINE_WINDOWS + 1)? {
-        let windows = per_cause
+    let since = until - SPIKE_WINDOW_MS;
+    let mut current: BTreeMap<String, u64> = BTreeMap::new();
+    for c in store.window_counts(since, until)? {
+        *current.entry(c.cause).or_insert(0) += c.count;
+    }
+    let baseline_end = slot_floor(since);
+    let baseline_start = baseline_end - SLOT_MS * BASELINE_SLOTS;
+    let mut baselines: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (slot, cause, n) in store.slot_counts(baseline_start, baseline_end)? {
+        let slots = baselines
             .entry(cause)
-            .or_insert_with(|| vec![0; (BASELINE_WINDOWS + 1) as usize]);
-        if let Some(slot) = usize::try_from(w).ok().and_then(|w| windows.get_mut(w)) {
-            *slot = n;
+            .or_insert_with(|| vec![0; BASELINE_SLOTS as usize]);
+        let i = (slot - baseline_start) / SLOT_MS;
+        if let Some(v) = usize::try_from(i).ok().and_then(|i| slots.get_mut(i)) {
+            *v = n;
         }
     }
     let mut out = Vec::new();
-    for (cause, windows) in per_cause {
-        let Some((&count, baseline)) = windows.split_last() else {
-            continue;
-        };
-        let mut sorted = baseline.to_vec();
+    for (cause, count) in current {
+        let mut sorted = baselines.remove(&cause).unwrap_or_default();
+        sorted.resize(BASELINE_SLOTS as usize, 0);
         sorted.sort_unstable();
         let pick = |q: usize| sorted.get(sorted.len() * q / 100).copied().unwrap_or(0);
         let (low, high) = (pick(10), pick(90));
@@ -300,13 +307,8 @@ fn sum_window(
     since: i64,
     until: i64,
 ) -> Result<BTreeMap<String, u64>, WebError> {
-    let filter = FailureFilter {
-        since_ms: Some(since),
-        until_ms: Some(until),
-        ..FailureFilter::default()
-    };
     let mut out = BTreeMap::new();
-    for c in store.failure_counts_matching(&filter)? {
+    for c in store.window_counts(since, until)? {
         *out.entry(c.cause).or_insert(0) += c.count;
     }
     Ok(out)
@@ -326,12 +328,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
     let hour = sum_window(store, until - HOUR_MS, until)?;
     let spikes = spikes(store, until)?;
     let day = sum_window(store, until - DAY_MS, until)?;
-    let week_filter = FailureFilter {
-        since_ms: Some(until - WEEK_MS),
-        until_ms: Some(until),
-        ..FailureFilter::default()
-    };
-    let week_counts = store.failure_counts_matching(&week_filter)?;
+    let week_counts = store.window_counts(until - WEEK_MS, until)?;
     let mut week: BTreeMap<String, u64> = BTreeMap::new();
     let mut clients: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut servers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -391,9 +388,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
         ),
     ];
     let (total, newest) = store.failures(&FailureFilter::default(), NEWEST, 0)?;
-    let undated = store
-        .cause_series(Bucket::Day, &FailureFilter::default())?
-        .undated;
+    let undated = store.undated_failures()?;
     Ok(OverviewPage {
         now: ms_text(Some(now)),
         now_basis,
