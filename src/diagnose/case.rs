@@ -101,6 +101,8 @@ pub struct Case {
     pub lifecycle: Vec<EventRow>,
     /// The clock estimate of the client source that saw the failure.
     pub client_clock: Option<ClockEstimate>,
+    /// That client source's file.
+    pub client_clock_file: Option<String>,
     /// The failure's time by the server's clock.
     pub time_ms: Option<i64>,
     /// Server kind.
@@ -250,11 +252,12 @@ pub fn gather(
     let server = std::iter::once(&primary)
         .chain(&merged)
         .find_map(|e| e.server.clone());
-    let client_clock = std::iter::once(&primary)
+    let (client_clock, client_clock_file) = std::iter::once(&primary)
         .chain(&merged)
         .chain(&request_events)
         .filter(|e| e.is_client_side())
-        .find_map(|e| clocks.get(&e.source_id).cloned());
+        .find_map(|e| Some((clocks.get(&e.source_id).cloned()?, e.file.clone())))
+        .unzip();
     let mut case = Case {
         primary,
         merged,
@@ -266,6 +269,7 @@ pub fn gather(
         earlier_successes: Vec::new(),
         lifecycle: Vec::new(),
         client_clock,
+        client_clock_file,
         time_ms,
         server,
         sent_ms: None,

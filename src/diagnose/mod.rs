@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, is_failure_event};
-use crate::store::failures::{Candidate, Evidence, format_ts};
+use crate::store::failures::{
+    Candidate, ClockContext, Evidence, FailureContext, RedirectPair, format_ts,
+};
 use crate::store::{EventRow, FailureRecord, Result, Store};
 use case::Case;
 use cause::{Cause, Confidence};
@@ -350,7 +352,36 @@ pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Resu
         fix: verdict.fix.clone(),
         evidence: evidence(store, case, verdict)?,
         missing: verdict.missing.clone(),
+        context: context_of(case),
     })
+}
+
+/// The redirect URIs and the client clock the failure page shows.
+fn context_of(case: &Case) -> FailureContext {
+    let redirect_uris = case.flow.as_ref().and_then(|flow| {
+        Some(RedirectPair {
+            authorize: flow.authorize.redirect_uri.clone()?,
+            authorize_ts: flow.authorize.ts_ms.and_then(format_ts),
+            token: case.exchange.redirect_uri.clone()?,
+        })
+    });
+    let clock = case
+        .client_clock
+        .as_ref()
+        .zip(case.client_clock_file.as_ref())
+        .map(|(c, file)| ClockContext {
+            file: file.clone(),
+            offset_ms: c.offset_ms,
+            samples: c.samples,
+            note: c.note.clone(),
+            nearest: case
+                .nearby_offset
+                .and_then(|(offset, at)| Some((offset, format_ts(at)?))),
+        });
+    FailureContext {
+        redirect_uris,
+        clock,
+    }
 }
 
 /// What a diagnosis run did.

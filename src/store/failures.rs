@@ -33,6 +33,51 @@ pub struct Evidence {
     pub text: String,
 }
 
+/// The authorize request's redirect_uri beside the token request's, for the
+/// failure page to compare.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectPair {
+    /// What the authorize request sent.
+    pub authorize: String,
+    /// When the authorize request was made (RFC 3339 UTC), if known.
+    pub authorize_ts: Option<String>,
+    /// What the token request sent.
+    pub token: String,
+}
+
+/// The clock of the client log that saw the failure, as measured against the
+/// server's `Date` header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockContext {
+    /// The client log.
+    pub file: String,
+    /// Its median offset (client minus server, ms).
+    pub offset_ms: i64,
+    /// How many paired observations the median is of.
+    pub samples: usize,
+    /// What the offset looks like (in sync, drift, a time-zone mistake).
+    pub note: String,
+    /// The offset measured closest before the failure (ms), and when (RFC
+    /// 3339 UTC): a device clock can be changed mid-log.
+    pub nearest: Option<(i64, String)>,
+}
+
+/// What the diagnosis compared, kept for the failure page (not part of the
+/// JSON contract, whose `summary` says it in words).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureContext {
+    /// Both redirect URIs of the flow, when both were logged.
+    pub redirect_uris: Option<RedirectPair>,
+    /// The client's clock, when a client log with server times was read.
+    pub clock: Option<ClockContext>,
+}
+
+impl FailureContext {
+    fn is_empty(&self) -> bool {
+        self.redirect_uris.is_none() && self.clock.is_none()
+    }
+}
+
 /// A diagnosed failed token request: the JSON object of the contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureRecord {
@@ -66,6 +111,9 @@ pub struct FailureRecord {
     pub evidence: Vec<Evidence>,
     /// Which log would settle it (only when confidence is not high).
     pub missing: Option<String>,
+    /// What the diagnosis compared (stored, not serialized).
+    #[serde(skip)]
+    pub context: FailureContext,
 }
 
 /// Filters of the failure list (all optional).
@@ -101,9 +149,13 @@ pub fn parse_ts(text: &str) -> Option<i64> {
 }
 
 const COLUMNS: &str = "id, ts_ms, server, request_id, client_id, grant_type, error, http_status,
-    cause, confidence, candidates, summary, fix, evidence, missing";
+    cause, confidence, candidates, summary, fix, evidence, missing, context";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(FailureRecord, String, String)> {
+/// A row and its three JSON columns (candidates, evidence, context), parsed
+/// by [`finish`].
+type RawFailure = (FailureRecord, String, String, Option<String>);
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawFailure> {
     let ts_ms: Option<i64> = r.get(1)?;
     Ok((
         FailureRecord {
@@ -124,21 +176,36 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(FailureRecord, String, String)> {
             fix: r.get(12)?,
             evidence: Vec::new(),
             missing: r.get(14)?,
+            context: FailureContext::default(),
         },
         r.get(10)?,
         r.get(13)?,
+        r.get(15)?,
     ))
 }
 
-fn finish(row: (FailureRecord, String, String)) -> Result<FailureRecord> {
-    let (mut rec, candidates, evidence) = row;
+fn finish(row: RawFailure) -> Result<FailureRecord> {
+    let (mut rec, candidates, evidence, context) = row;
     rec.candidates = serde_json::from_str(&candidates)?;
     rec.evidence = serde_json::from_str(&evidence)?;
+    if let Some(context) = context {
+        rec.context = serde_json::from_str(&context)?;
+    }
     Ok(rec)
 }
 
-/// The `WHERE` clause of a filter, with numbered placeholders.
+/// The `WHERE` clause of a filter over `failures`, with numbered
+/// placeholders.
 pub(super) fn filter_sql(f: &FailureFilter) -> (String, Vec<rusqlite::types::Value>) {
+    filter_sql_on(f, "ts_ms")
+}
+
+/// The `WHERE` clause of a filter whose times compare with `time_column`
+/// (`failure_slots` has `slot_ms`, and its `server` is never null).
+pub(super) fn filter_sql_on(
+    f: &FailureFilter,
+    time_column: &str,
+) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut values = Vec::new();
@@ -156,10 +223,10 @@ pub(super) fn filter_sql(f: &FailureFilter) -> (String, Vec<rusqlite::types::Val
         add("coalesce(server, 'unknown') = ?", Value::Text(s.clone()));
     }
     if let Some(t) = f.since_ms {
-        add("ts_ms >= ?", Value::Integer(t));
+        add(&format!("{time_column} >= ?"), Value::Integer(t));
     }
     if let Some(t) = f.until_ms {
-        add("ts_ms < ?", Value::Integer(t));
+        add(&format!("{time_column} < ?"), Value::Integer(t));
     }
     (clauses.join(" AND "), values)
 }
@@ -189,15 +256,17 @@ impl Store {
         tx.execute(
             "INSERT INTO failures (id, event_id, ts_ms, server, request_id, client_id, grant_type,
                 error, http_status, cause, confidence, summary, fix, missing, candidates, evidence,
-                diagnosed_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                diagnosed_ms, context)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18)
              ON CONFLICT(id) DO UPDATE SET ts_ms = excluded.ts_ms, server = excluded.server,
                 request_id = excluded.request_id, client_id = excluded.client_id,
                 grant_type = excluded.grant_type, error = excluded.error,
                 http_status = excluded.http_status, cause = excluded.cause,
                 confidence = excluded.confidence, summary = excluded.summary, fix = excluded.fix,
                 missing = excluded.missing, candidates = excluded.candidates,
-                evidence = excluded.evidence, diagnosed_ms = excluded.diagnosed_ms",
+                evidence = excluded.evidence, diagnosed_ms = excluded.diagnosed_ms,
+                context = excluded.context",
             params![
                 rec.id,
                 primary_event,
@@ -216,6 +285,11 @@ impl Store {
                 serde_json::to_string(&rec.candidates)?,
                 serde_json::to_string(&rec.evidence)?,
                 now,
+                if rec.context.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&rec.context)?)
+                },
             ],
         )?;
         {
