@@ -10,6 +10,11 @@
 //! log text. When a token is set, every route but `/healthz` asks for it as
 //! `Authorization: Bearer <token>`; [`listen_addrs`] refuses a non-loopback
 //! address without one.
+//!
+//! Paths are of two kinds ([`is_machine_path`]): those of machines (`/api`,
+//! `/metrics`, `/healthz`), whose errors are JSON, and the pages, whose
+//! errors (an unknown path, a wrong method) are HTML pages that never echo
+//! the path asked for.
 
 pub mod api;
 pub mod error;
@@ -22,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -156,8 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{request_id}", get(pages::request))
         .route("/sources", get(pages::sources))
         .route("/static/style.css", get(pages::style))
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside in: the headers are set on every answer,
         // including a 401 of the token check.
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -169,6 +174,31 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Whether `path` is one a program asks for (the JSON API, the metrics, the
+/// health check) rather than a page a browser shows: its errors stay JSON.
+fn is_machine_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz"
+}
+
+/// Any other path: a JSON 404 for a program, an HTML page for a browser.
+/// The page does not repeat the path (it is the visitor's input).
+async fn not_found(uri: Uri) -> Response {
+    if is_machine_path(uri.path()) {
+        api::not_found().await.into_response()
+    } else {
+        pages::PageError::from(WebError::NotFound("no such page".into())).into_response()
+    }
+}
+
+/// A known path with another method: JSON or HTML as for [`not_found`].
+async fn method_not_allowed(uri: Uri) -> Response {
+    if is_machine_path(uri.path()) {
+        api::method_not_allowed().await.into_response()
+    } else {
+        pages::PageError::from(WebError::MethodNotAllowed).into_response()
+    }
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -311,6 +341,23 @@ mod tests {
         assert!(!token.accepts(&with("Basic s3cret")));
         assert!(!token.accepts(&with("s3cret")));
         assert!(!token.accepts(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn machine_paths_are_the_api_the_metrics_and_the_health_check() {
+        for path in ["/api", "/api/", "/api/nope", "/metrics", "/healthz"] {
+            assert!(is_machine_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/nope",
+            "/apis",
+            "/metrics/x",
+            "/failures",
+            "/api.json",
+        ] {
+            assert!(!is_machine_path(path), "{path}");
+        }
     }
 
     #[test]
