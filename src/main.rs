@@ -177,8 +177,9 @@ struct ServingArgs {
     /// [default: 127.0.0.1:7600].
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Require `Authorization: Bearer TOKEN` on every route but /healthz
-    /// (prefer GRANTWATCH_TOKEN: arguments are visible to other users).
+    /// Require `Authorization: Bearer TOKEN`, or a browser signed in at
+    /// /login, on every route but /healthz (prefer GRANTWATCH_TOKEN:
+    /// arguments are visible to other users).
     #[arg(
         long,
         value_name = "TOKEN",

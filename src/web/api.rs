@@ -232,12 +232,13 @@ pub async fn stats(
     Ok(Json(series))
 }
 
-/// Any other path: 404 with a JSON error.
+/// Any other path under `/api` (the router's fallback picks): 404 with a
+/// JSON error.
 pub async fn not_found() -> WebError {
     WebError::NotFound("no such route".into())
 }
 
-/// A known path with another method than GET: 405 with a JSON error.
+/// A known API path with another method than GET: 405 with a JSON error.
 pub async fn method_not_allowed() -> WebError {
     WebError::MethodNotAllowed
 }

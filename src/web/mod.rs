@@ -7,12 +7,20 @@
 //! `.await`. Every response carries a strict Content-Security-Policy and
 //! `X-Content-Type-Options: nosniff`, and every body is serialized (JSON by
 //! serde, metrics by the exposition format's escaping), never assembled from
-//! log text. When a token is set, every route but `/healthz` asks for it as
-//! `Authorization: Bearer <token>`; [`listen_addrs`] refuses a non-loopback
-//! address without one.
+//! log text. When a token is set, every route but `/healthz`, the sign-in
+//! and the stylesheet asks for it, as `Authorization: Bearer <token>` or as
+//! the session cookie a browser gets by signing in (`auth.rs`, `login.rs`);
+//! [`listen_addrs`] refuses a non-loopback address without one.
+//!
+//! Paths are of two kinds ([`is_machine_path`]): those of machines (`/api`,
+//! `/metrics`, `/healthz`), whose errors are JSON, and the pages, whose
+//! errors (an unknown path, a wrong method) are HTML pages that never echo
+//! the path asked for.
 
 pub mod api;
+mod auth;
 pub mod error;
+mod login;
 pub mod metrics;
 pub mod pages;
 
@@ -21,13 +29,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use sha2::{Digest, Sha256};
+use axum::routing::{get, post};
 
+pub use auth::SESSION_COOKIE;
+use auth::Token;
 pub use error::WebError;
 
 use crate::store::Store;
@@ -64,8 +73,8 @@ impl AppState {
         }
     }
 
-    /// Requires `Authorization: Bearer <token>` on every route but
-    /// `/healthz`.
+    /// Requires the token (as a bearer token or a session cookie) on every
+    /// route but `/healthz`, `/login`, `/logout` and the stylesheet.
     pub fn with_token(mut self, token: &str) -> AppState {
         self.token = Some(Token::new(token));
         self
@@ -97,48 +106,6 @@ impl AppState {
     }
 }
 
-/// A bearer token, kept as its SHA-256 so that comparing takes the same time
-/// whatever the length or content of the candidate.
-#[derive(Clone)]
-struct Token {
-    digest: [u8; 32],
-}
-
-impl Token {
-    fn new(token: &str) -> Token {
-        Token {
-            digest: sha256(token.as_bytes()),
-        }
-    }
-
-    /// Whether the headers carry `Authorization: Bearer <this token>`.
-    fn accepts(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
-            return false;
-        };
-        let Some((scheme, candidate)) = value.split_once(' ') else {
-            return false;
-        };
-        scheme.eq_ignore_ascii_case("bearer")
-            && constant_time_eq(&self.digest, &sha256(candidate.trim().as_bytes()))
-    }
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&Sha256::digest(bytes));
-    out
-}
-
-/// Compares without an early exit.
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
-
 /// The routes of the JSON API, the metrics and the health check, with the
 /// token check and the security headers.
 pub fn router(state: AppState) -> Router {
@@ -156,11 +123,16 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{request_id}", get(pages::request))
         .route("/sources", get(pages::sources))
         .route("/static/style.css", get(pages::style))
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .route("/login", get(login::page).post(login::sign_in))
+        .route("/logout", post(login::sign_out))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside in: the headers are set on every answer,
-        // including a 401 of the token check.
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        // including a 401 or a redirect of the token check.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .layer(middleware::from_fn(security_headers))
         // Outermost: HTML pages get their own policy (their stylesheet).
         .layer(middleware::from_fn(pages::page_csp))
@@ -171,12 +143,28 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match &state.token {
-        Some(token) if request.uri().path() != "/healthz" && !token.accepts(request.headers()) => {
-            WebError::Unauthorized.into_response()
-        }
-        _ => next.run(request).await,
+/// Whether `path` is one a program asks for (the JSON API, the metrics, the
+/// health check) rather than a page a browser shows: its errors stay JSON.
+fn is_machine_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz"
+}
+
+/// Any other path: a JSON 404 for a program, an HTML page for a browser.
+/// The page does not repeat the path (it is the visitor's input).
+async fn not_found(uri: Uri) -> Response {
+    if is_machine_path(uri.path()) {
+        api::not_found().await.into_response()
+    } else {
+        pages::PageError::from(WebError::NotFound("no such page".into())).into_response()
+    }
+}
+
+/// A known path with another method: JSON or HTML as for [`not_found`].
+async fn method_not_allowed(uri: Uri) -> Response {
+    if is_machine_path(uri.path()) {
+        api::method_not_allowed().await.into_response()
+    } else {
+        pages::PageError::from(WebError::MethodNotAllowed).into_response()
     }
 }
 
@@ -294,23 +282,20 @@ mod tests {
     }
 
     #[test]
-    fn the_token_check_wants_the_bearer_scheme_and_the_exact_token() {
-        let token = Token::new("s3cret");
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(
-                header::AUTHORIZATION,
-                HeaderValue::from_str(v).expect("ascii"),
-            );
-            h
-        };
-        assert!(token.accepts(&with("Bearer s3cret")));
-        assert!(token.accepts(&with("bearer s3cret")));
-        assert!(!token.accepts(&with("Bearer s3cre")));
-        assert!(!token.accepts(&with("Bearer s3cret2")));
-        assert!(!token.accepts(&with("Basic s3cret")));
-        assert!(!token.accepts(&with("s3cret")));
-        assert!(!token.accepts(&HeaderMap::new()));
+    fn machine_paths_are_the_api_the_metrics_and_the_health_check() {
+        for path in ["/api", "/api/", "/api/nope", "/metrics", "/healthz"] {
+            assert!(is_machine_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/nope",
+            "/apis",
+            "/metrics/x",
+            "/failures",
+            "/api.json",
+        ] {
+            assert!(!is_machine_path(path), "{path}");
+        }
     }
 
     #[test]

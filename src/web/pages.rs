@@ -72,7 +72,7 @@ struct ErrorPage {
 }
 
 /// Renders `page` with `status`, as `text/html; charset=utf-8`.
-fn html_with(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn html_with(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -142,7 +142,7 @@ pub async fn style() -> Response {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a
 /// query value or a path segment.
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

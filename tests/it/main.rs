@@ -5,6 +5,7 @@ mod accuracy;
 mod browser;
 mod cli;
 mod helpers;
+mod login;
 mod pages;
 mod samples;
 mod tail;

@@ -1,7 +1,7 @@
 //! The HTML pages of the dashboard as a browser meets them, through the
 //! router without a socket, over a database analyzed from `sample_logs/`:
-//! every page, filters and paging, 404 pages, the token check, the page
-//! policy, and hostile log text escaped.
+//! every page, filters and paging, 404 and 405 pages, the token check, the
+//! page policy, and hostile log text escaped.
 
 use axum::Router;
 use axum::body::Body;
@@ -337,19 +337,54 @@ async fn the_stylesheet_is_served_from_the_binary() {
 }
 
 #[tokio::test]
+async fn unknown_paths_are_html_404_pages_that_do_not_echo_the_path() {
+    let fx = Fixture::sample();
+    for uri in [
+        "/nope",
+        "/failures/x/y",
+        "/apis",
+        "/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/%3Cscript%3Ealert(1)%3C/script%3E?q=%3Cb%3E",
+    ] {
+        let reply = get(fx.app(), uri).await;
+        reply.assert_html(StatusCode::NOT_FOUND, uri);
+        let text = reply.text();
+        assert!(text.contains("no such page"), "{uri}: {text}");
+        assert!(text.contains(r#"<a href="/">Back to the overview</a>"#));
+        assert!(!text.contains("alert(1)"), "{uri}: the path is not echoed");
+        assert!(!text.contains("<b>"), "{uri}: the query is not echoed");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_on_pages_are_html_405_pages() {
+    let fx = Fixture::sample();
+    for (method, uri) in [("POST", "/failures"), ("DELETE", "/"), ("PUT", "/sources")] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request");
+        let reply = send(fx.app(), request).await;
+        reply.assert_html(StatusCode::METHOD_NOT_ALLOWED, uri);
+        assert_eq!(reply.headers[header::ALLOW], "GET,HEAD", "{uri}");
+        assert!(reply.text().contains("method not allowed"), "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn a_token_guards_the_pages_too() {
     let fx = Fixture::sample();
     let app = || router(AppState::new(&fx.db).with_token("s3cret"));
-    for uri in [
-        "/",
-        "/failures",
-        "/sources",
-        "/requests/x",
-        "/static/style.css",
-    ] {
+    for uri in ["/", "/failures", "/sources", "/requests/x"] {
         let reply = get(app(), uri).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{uri}");
+        let location = reply.headers[header::LOCATION].to_str().expect("ascii");
+        assert!(location.starts_with("/login?next=%2F"), "{uri}: {location}");
     }
+    // The sign-in page needs its stylesheet.
+    let reply = get(app(), "/static/style.css").await;
+    assert_eq!(reply.status, StatusCode::OK);
     let request = Request::get("/")
         .header(header::AUTHORIZATION, "Bearer s3cret")
         .body(Body::empty())

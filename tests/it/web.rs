@@ -446,6 +446,13 @@ async fn other_methods_and_paths_are_json_errors() {
     get(fx.app(), "/api/nothing-here")
         .await
         .error(StatusCode::NOT_FOUND);
+    get(fx.app(), "/api").await.error(StatusCode::NOT_FOUND);
+    let post = Request::post("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(fx.app(), post).await;
+    reply.error(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers[header::ALLOW], "GET,HEAD");
 }
 
 #[tokio::test]

@@ -1,0 +1,350 @@
+//! Signing a browser in when a token is set, through the router without a
+//! socket: pages send to the sign-in form and the API keeps its JSON 401,
+//! the right token sets a session cookie derived from it (never the token),
+//! the cookie opens pages and API alike, a tampered one does not, signing out
+//! clears it, `next` never leads to another site, and the bearer token still
+//! works.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use grantwatch::web::pages::PAGE_CSP;
+use grantwatch::web::{AppState, SESSION_COOKIE, router};
+use tower::ServiceExt as _;
+
+use crate::helpers::Fixture;
+
+const TOKEN: &str = "s3cret-token";
+
+impl Fixture {
+    fn guarded(&self) -> Router {
+        router(AppState::new(&self.db).with_token(TOKEN))
+    }
+
+    /// Signs in with the right token; the `name=value` of the cookie set.
+    async fn sign_in(&self) -> String {
+        let reply = send(
+            self.guarded(),
+            login_form(&format!("token={TOKEN}&next=%2F")),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+        reply.cookie_pair()
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8")
+    }
+
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().expect("ascii"))
+    }
+
+    fn location(&self) -> &str {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.text());
+        self.header(header::LOCATION).expect("a Location")
+    }
+
+    fn set_cookie(&self) -> &str {
+        self.header(header::SET_COOKIE).expect("a Set-Cookie")
+    }
+
+    /// The `name=value` part of the Set-Cookie.
+    fn cookie_pair(&self) -> String {
+        let pair = self.set_cookie().split(';').next().expect("a pair");
+        pair.to_owned()
+    }
+
+    fn assert_page(&self, status: StatusCode, what: &str) {
+        assert_eq!(self.status, status, "{what}: {}", self.text());
+        assert_eq!(
+            self.header(header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8"),
+            "{what}"
+        );
+        assert_eq!(self.header(header::CONTENT_SECURITY_POLICY), Some(PAGE_CSP));
+    }
+}
+
+async fn send(app: Router, request: Request<Body>) -> Reply {
+    let response = app.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+fn get_with(uri: &str, name: header::HeaderName, value: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(name, value)
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn login_form(body: &str) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn pages_without_auth_go_to_the_sign_in_page_keeping_where_they_were() {
+    let fx = Fixture::sample();
+    for (uri, next) in [
+        ("/", "%2F"),
+        ("/failures", "%2Ffailures"),
+        (
+            "/failures?cause=code_reused&page=2",
+            "%2Ffailures%3Fcause%3Dcode_reused%26page%3D2",
+        ),
+        ("/requests/a%20b", "%2Frequests%2Fa%2520b"),
+        ("/nope", "%2Fnope"),
+    ] {
+        let reply = send(fx.guarded(), get(uri)).await;
+        assert_eq!(reply.location(), format!("/login?next={next}"), "{uri}");
+        assert!(reply.header(header::SET_COOKIE).is_none(), "{uri}");
+        assert_eq!(
+            reply.header(header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_and_metrics_without_auth_stay_a_json_401() {
+    let fx = Fixture::sample();
+    for uri in ["/api/failures", "/api/stats", "/api/nope", "/metrics"] {
+        for request in [
+            get(uri),
+            get_with(uri, header::COOKIE, &format!("{SESSION_COOKIE}={TOKEN}")),
+        ] {
+            let reply = send(fx.guarded(), request).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+            assert_eq!(reply.header(header::WWW_AUTHENTICATE), Some("Bearer"));
+            assert_eq!(reply.header(header::CONTENT_TYPE), Some("application/json"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_page_the_stylesheet_and_healthz_are_public() {
+    let fx = Fixture::sample();
+    let reply = send(fx.guarded(), get("/login?next=%2Ffailures%3Fpage%3D2")).await;
+    reply.assert_page(StatusCode::OK, "/login");
+    let page = reply.text();
+    assert!(page.contains(r#"<form class="login" method="post" action="/login">"#));
+    assert!(page.contains(r#"type="password" name="token""#), "{page}");
+    assert!(
+        page.contains(r#"<input type="hidden" name="next" value="/failures?page=2">"#),
+        "{page}"
+    );
+    assert!(!page.contains("Sign out"), "not signed in yet");
+    let reply = send(fx.guarded(), get("/login?next=%2F%2Fevil.example")).await;
+    assert!(reply.text().contains(r#"name="next" value="/">"#));
+    for uri in ["/static/style.css", "/healthz"] {
+        let reply = send(fx.guarded(), get(uri)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_a_401_with_the_form_again_and_no_cookie() {
+    let fx = Fixture::sample();
+    for body in [
+        "token=wrong&next=%2Ffailures",
+        "token=s3cret-toke&next=%2F",
+        "token=&next=%2F",
+        "next=%2F",
+    ] {
+        let reply = send(fx.guarded(), login_form(body)).await;
+        reply.assert_page(StatusCode::UNAUTHORIZED, body);
+        let page = reply.text();
+        assert!(page.contains("wrong token"), "{body}");
+        assert!(page.contains(r#"action="/login""#), "{body}");
+        assert!(reply.header(header::SET_COOKIE).is_none(), "{body}");
+        assert!(!page.contains(TOKEN));
+    }
+    let reply = send(fx.guarded(), login_form("token=wrong&next=%2Ffailures")).await;
+    assert!(
+        reply.text().contains(r#"value="/failures""#),
+        "next is kept"
+    );
+}
+
+#[tokio::test]
+async fn the_right_token_sets_a_session_cookie_derived_from_it() {
+    let fx = Fixture::sample();
+    let body = format!("token={TOKEN}&next=%2Ffailures%3Fpage%3D2");
+    let reply = send(fx.guarded(), login_form(&body)).await;
+    assert_eq!(reply.location(), "/failures?page=2");
+    let set = reply.set_cookie();
+    let attributes: Vec<&str> = set.split(';').skip(1).map(str::trim).collect();
+    for wanted in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(attributes.contains(&wanted), "{wanted} in {set}");
+    }
+    assert!(
+        !set.contains("Secure;") && !set.ends_with("Secure"),
+        "{set}"
+    );
+    let pair = reply.cookie_pair();
+    let value = pair
+        .strip_prefix(&format!("{SESSION_COOKIE}="))
+        .expect("the session cookie");
+    assert!(!value.is_empty());
+    assert!(!value.contains(TOKEN), "the cookie is not the token: {set}");
+}
+
+#[tokio::test]
+async fn the_cookie_opens_pages_and_the_api() {
+    let fx = Fixture::sample();
+    let cookie = fx.sign_in().await;
+    for uri in ["/", "/failures", "/sources", "/api/failures", "/metrics"] {
+        let reply = send(fx.guarded(), get_with(uri, header::COOKIE, &cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
+    }
+    // Signed in, every page (an error page too) offers to sign out.
+    for (uri, status) in [
+        ("/failures", StatusCode::OK),
+        ("/nope", StatusCode::NOT_FOUND),
+    ] {
+        let reply = send(fx.guarded(), get_with(uri, header::COOKIE, &cookie)).await;
+        reply.assert_page(status, uri);
+        let page = reply.text();
+        assert!(page.contains(r#"<form class="signout" method="post" action="/logout">"#));
+    }
+    // Among other cookies, too.
+    let several = format!("theme=dark; {cookie}; lang=en");
+    let reply = send(
+        fx.guarded(),
+        get_with("/api/stats", header::COOKIE, &several),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // Signed in, the sign-in page sends on to `next`.
+    let request = get_with("/login?next=%2Fsources", header::COOKIE, &cookie);
+    assert_eq!(send(fx.guarded(), request).await.location(), "/sources");
+}
+
+#[tokio::test]
+async fn a_tampered_cookie_is_refused() {
+    let fx = Fixture::sample();
+    let cookie = fx.sign_in().await;
+    let last = cookie.chars().last().expect("a value");
+    let flipped = if last == '0' { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &cookie[..cookie.len() - 1]);
+    for bad in [
+        tampered,
+        format!("{cookie}0"),
+        format!("{SESSION_COOKIE}="),
+        format!("{SESSION_COOKIE}={TOKEN}"),
+        cookie.replace(SESSION_COOKIE, "other_session"),
+    ] {
+        let reply = send(fx.guarded(), get_with("/", header::COOKIE, &bad)).await;
+        assert_eq!(reply.location(), "/login?next=%2F", "{bad}");
+        let reply = send(
+            fx.guarded(),
+            get_with("/api/failures", header::COOKIE, &bad),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn signing_out_clears_the_cookie() {
+    let fx = Fixture::sample();
+    let cookie = fx.sign_in().await;
+    let request = Request::post("/logout")
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(fx.guarded(), request).await;
+    assert_eq!(reply.location(), "/login");
+    let set = reply.set_cookie();
+    assert_eq!(reply.cookie_pair(), format!("{SESSION_COOKIE}="));
+    assert!(set.contains("Max-Age=0"), "{set}");
+    assert!(set.contains("Path=/"), "{set}");
+    // A GET does not sign out (a link or an image could).
+    let reply = send(fx.guarded(), get_with("/logout", header::COOKIE, &cookie)).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(reply.header(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn next_never_leads_to_another_site() {
+    let fx = Fixture::sample();
+    for next in [
+        "%2F%2Fevil.example",
+        "%2F%2Fevil.example%2Fpath",
+        "https%3A%2F%2Fevil.example",
+        "https://evil.example",
+        "%2F%5Cevil.example",
+        "%2F%09%2Fevil.example",
+        "evil.example",
+        "javascript%3Aalert(1)",
+        "",
+    ] {
+        let reply = send(
+            fx.guarded(),
+            login_form(&format!("token={TOKEN}&next={next}")),
+        )
+        .await;
+        assert_eq!(reply.location(), "/", "{next}");
+    }
+}
+
+#[tokio::test]
+async fn the_bearer_token_still_opens_everything() {
+    let fx = Fixture::sample();
+    let bearer = format!("Bearer {TOKEN}");
+    for uri in ["/", "/failures", "/api/failures", "/metrics"] {
+        let reply = send(fx.guarded(), get_with(uri, header::AUTHORIZATION, &bearer)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert!(reply.header(header::SET_COOKIE).is_none(), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_token_there_is_nothing_to_sign_in_to() {
+    let fx = Fixture::sample();
+    let reply = send(fx.app(), get("/login?next=%2Ffailures")).await;
+    assert_eq!(reply.location(), "/");
+    let reply = send(fx.app(), login_form("token=anything&next=%2Ffailures")).await;
+    assert_eq!(reply.location(), "/");
+    assert!(reply.header(header::SET_COOKIE).is_none());
+    let reply = send(fx.app(), get("/")).await;
+    reply.assert_page(StatusCode::OK, "/");
+    assert!(!reply.text().contains("Sign out"), "no token, no sign-out");
+}
+
+#[tokio::test]
+async fn a_sign_in_that_is_not_a_form_is_a_400_page() {
+    let fx = Fixture::sample();
+    let request = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(r#"{{"token":"{TOKEN}"}}"#)))
+        .expect("request");
+    let reply = send(fx.guarded(), request).await;
+    reply.assert_page(StatusCode::BAD_REQUEST, "JSON sign-in");
+    assert!(reply.header(header::SET_COOKIE).is_none());
+}
