@@ -25,8 +25,11 @@ use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::{FailureFilter, FailureRecord, format_ts};
 use crate::store::stats::SourceDetail;
 
+#[path = "pages_failure.rs"]
+mod failure;
 #[path = "pages_overview.rs"]
 mod overview;
+pub use failure::failure;
 pub use overview::overview;
 
 /// Failures per page of `/failures`.
@@ -353,52 +356,6 @@ pub async fn failures(
         next_href: (page < pages).then(|| href(page + 1)),
     };
     ok(&page_view)
-}
-
-// ---------------------------------------------------------------------------
-// GET /failures/{id}
-
-#[derive(Template)]
-#[template(path = "failure.html")]
-struct FailurePage {
-    f: FailureRecord,
-    facts: Vec<(&'static str, String)>,
-    request_href: Option<String>,
-}
-
-/// `GET /failures/{id}`: one failure with its evidence, or a 404 page.
-pub async fn failure(
-    State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
-) -> PageResult {
-    let id = path_value(id)?;
-    let f = state
-        .read(move |store| {
-            store
-                .failure(&id)?
-                .ok_or_else(|| WebError::NotFound("no failure with this id".into()))
-        })
-        .await?;
-    let facts = vec![
-        ("Time", or_dash(f.ts.as_deref())),
-        ("Server", f.server.clone()),
-        ("Client", or_dash(f.client_id.as_deref())),
-        ("Request id", or_dash(f.request_id.as_deref())),
-        ("Grant type", or_dash(f.grant_type.as_deref())),
-        ("Error", or_dash(f.error.as_deref())),
-        (
-            "HTTP status",
-            f.http_status
-                .map_or_else(|| "—".to_owned(), |s| s.to_string()),
-        ),
-        ("Failure id", f.id.clone()),
-    ];
-    let request_href = f.request_id.as_deref().map(request_href);
-    ok(&FailurePage {
-        f,
-        facts,
-        request_href,
-    })
 }
 
 // ---------------------------------------------------------------------------

@@ -29,18 +29,18 @@ impl Fixture {
     }
 }
 
-struct Reply {
+pub(crate) struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
 }
 
 impl Reply {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.body.clone()).expect("UTF-8")
     }
 
-    fn assert_html(&self, status: StatusCode, what: &str) {
+    pub(crate) fn assert_html(&self, status: StatusCode, what: &str) {
         assert_eq!(self.status, status, "{what}: {}", self.text());
         assert_eq!(
             self.headers[header::CONTENT_TYPE],
@@ -79,13 +79,13 @@ async fn send(app: Router, request: Request<Body>) -> Reply {
     }
 }
 
-async fn get(app: Router, uri: &str) -> Reply {
+pub(crate) async fn get(app: Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).expect("request")).await
 }
 
 /// What askama writes for `text` (numeric character references:
 /// `<script>` becomes `&#60;script&#62;`, the same as `&lt;script&gt;`).
-fn escaped(text: &str) -> String {
+pub(crate) fn escaped(text: &str) -> String {
     text.replace('&', "&#38;")
         .replace('<', "&#60;")
         .replace('>', "&#62;")
@@ -94,7 +94,7 @@ fn escaped(text: &str) -> String {
 }
 
 /// Percent-encodes a path segment or query value.
-fn encoded(text: &str) -> String {
+pub(crate) fn encoded(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
