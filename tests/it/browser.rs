@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`,
 //! installed by `.ci/run`) loads the overview, searches a request id the way
-//! the search box does (a GET form), opens that request's failure, and saves
-//! a screenshot of each page.
+//! the search box does (a GET form), opens that request's failure, opens a
+//! redirect_uri mismatch from the filtered list and finds the difference
+//! marked, and saves a screenshot of each page (in `target/screenshots/`).
 //!
 //! Without Chromium the test says so and passes on a developer machine, but
 //! fails in CI (`CI` set), where `.ci/run` installs it.
@@ -117,6 +118,38 @@ fn overview_search_and_failure_in_headless_chromium() {
         &failure_url,
     );
     assert!(shots.join("failure.png").exists());
+
+    // The newest redirect_uri mismatch of the Rails samples (Rails 8: the
+    // app sent `com.example.app://` to the token endpoint after
+    // `com.example.app:/` to authorize), from the list filtered by its
+    // cause: the extra slash is marked.
+    let list = browse(
+        &chromium,
+        &profile,
+        "--dump-dom",
+        &format!("{base}/failures?cause=redirect_uri_mismatch"),
+    );
+    let redirect_link = list
+        .split("href=\"/failures/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no redirect_uri_mismatch in the list: {list}"));
+    let redirect_url = format!("{base}/failures/{redirect_link}");
+    let redirect = browse(&chromium, &profile, "--dump-dom", &redirect_url);
+    assert!(
+        redirect.contains("<code>com.example.app:/<mark>/</mark>oauth2redirect</code>"),
+        "{redirect}"
+    );
+    browse(
+        &chromium,
+        &profile,
+        &format!(
+            "--screenshot={}",
+            shots.join("failure-redirect.png").display()
+        ),
+        &redirect_url,
+    );
+    assert!(shots.join("failure-redirect.png").exists());
     let _ = server.kill();
     let _ = server.wait();
 }
