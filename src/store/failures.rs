@@ -347,6 +347,15 @@ impl Store {
         Ok((total, out))
     }
 
+    /// The `limit` newest failures (without counting them all).
+    pub fn newest_failures(&self, limit: u32) -> Result<Vec<FailureRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM failures ORDER BY ts_ms DESC, id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], from_row)?;
+        rows.map(|row| finish(row?)).collect()
+    }
+
     /// Every failure in time order (oldest first), for `analyze`.
     pub fn failures_in_time_order(&self) -> Result<Vec<FailureRecord>> {
         let mut out = Vec::new();

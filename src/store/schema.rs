@@ -7,14 +7,14 @@
 //! version's frozen schema and checks it ends up identical to a fresh one, so
 //! a migration can never drift from [`SQL`].
 //!
-//! To change the schema: bump [`VERSION`], edit [`SQL`] (or [`SLOTS_SQL`]),
+//! To change the schema: bump [`VERSION`], edit [`SQL`] (or the rollups),
 //! add an arm to [`upgrade_from`] for the previous version; the test's frozen
 //! version 1 then goes through every arm. Triggers are compared as SQL, so an
 //! upgrade must create them from the same text as a fresh database.
 
 use rusqlite::Transaction;
 
-use super::{Error, Result};
+use super::{Error, Result, rollups};
 
 /// The schema version this binary writes.
 pub const VERSION: u32 = 3;
@@ -143,64 +143,9 @@ CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);
 "#;
 
 /// Creates the current schema in an empty database.
-/// The failure counts per 15-minute slot, cause, server and client that the
-/// overview and `/metrics` read instead of scanning `failures`; triggers keep
-/// them equal to `failures` through inserts, re-diagnoses and retention.
-/// Shared by a fresh schema and the v2 to v3 upgrade, so both are the same.
-pub const SLOTS_SQL: &str = r#"
-CREATE TABLE failure_slots (
-    slot_ms   INTEGER NOT NULL,
-    cause     TEXT NOT NULL,
-    server    TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    n         INTEGER NOT NULL,
-    PRIMARY KEY (slot_ms, cause, server, client_id)
-) WITHOUT ROWID;
-CREATE TRIGGER failure_slots_insert AFTER INSERT ON failures
-WHEN new.ts_ms IS NOT NULL BEGIN
-    INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
-    VALUES (new.ts_ms - ((new.ts_ms % 900000) + 900000) % 900000, new.cause,
-            coalesce(new.server, 'unknown'), coalesce(new.client_id, ''), 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER failure_slots_delete AFTER DELETE ON failures
-WHEN old.ts_ms IS NOT NULL BEGIN
-    UPDATE failure_slots SET n = n - 1
-    WHERE slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
-      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
-      AND client_id = coalesce(old.client_id, '');
-    DELETE FROM failure_slots
-    WHERE slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
-      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
-      AND client_id = coalesce(old.client_id, '') AND n <= 0;
-END;
-CREATE TRIGGER failure_slots_update AFTER UPDATE OF ts_ms, cause, server, client_id ON failures
-WHEN old.ts_ms IS NOT new.ts_ms OR old.cause IS NOT new.cause
-  OR old.server IS NOT new.server OR old.client_id IS NOT new.client_id BEGIN
-    UPDATE failure_slots SET n = n - 1
-    WHERE old.ts_ms IS NOT NULL
-      AND slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
-      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
-      AND client_id = coalesce(old.client_id, '');
-    DELETE FROM failure_slots
-    WHERE old.ts_ms IS NOT NULL
-      AND slot_ms = old.ts_ms - ((old.ts_ms % 900000) + 900000) % 900000
-      AND cause = old.cause AND server = coalesce(old.server, 'unknown')
-      AND client_id = coalesce(old.client_id, '') AND n <= 0;
-    INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
-    SELECT new.ts_ms - ((new.ts_ms % 900000) + 900000) % 900000, new.cause,
-           coalesce(new.server, 'unknown'), coalesce(new.client_id, ''), 1
-    WHERE new.ts_ms IS NOT NULL
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-"#;
-
-/// Width of a [`SLOTS_SQL`] slot.
-pub const SLOT_MS: i64 = 900_000;
-
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
-    tx.execute_batch(SLOTS_SQL)?;
+    tx.execute_batch(&rollups::create_sql())?;
     Ok(())
 }
 
@@ -281,14 +226,8 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         }
         2 => {
             tx.execute_batch("ALTER TABLE failures ADD COLUMN context TEXT;")?;
-            tx.execute_batch(SLOTS_SQL)?;
-            tx.execute_batch(
-                "INSERT INTO failure_slots (slot_ms, cause, server, client_id, n)
-                 SELECT ts_ms - ((ts_ms % 900000) + 900000) % 900000 AS slot, cause,
-                        coalesce(server, 'unknown') AS srv, coalesce(client_id, '') AS cli,
-                        count(*)
-                 FROM failures WHERE ts_ms IS NOT NULL GROUP BY slot, cause, srv, cli;",
-            )?;
+            tx.execute_batch(&rollups::create_sql())?;
+            tx.execute_batch(&rollups::backfill_sql())?;
             Ok(())
         }
         _ => Err(Error::IncompatibleVersion(version)),
@@ -447,32 +386,37 @@ PRAGMA user_version = 1;
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, VERSION);
-        let slots: Vec<(i64, String, String, String, i64)> = upgraded
-            .conn()
-            .prepare(
-                "SELECT slot_ms, cause, server, client_id, n FROM failure_slots ORDER BY slot_ms",
-            )
-            .expect("prepare")
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .expect("query")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows");
-        let s = |slot, cause: &str, server: &str, client: &str, n| {
-            (
-                slot,
-                cause.to_owned(),
-                server.to_owned(),
-                client.to_owned(),
-                n,
-            )
+        let rows = |sql: &str| -> Vec<String> {
+            upgraded
+                .conn()
+                .prepare(sql)
+                .expect("prepare")
+                .query_map([], |r| {
+                    let n = r.as_ref().column_count();
+                    (0..n)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map(|v| v.join(" "))
+                })
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
         };
         assert_eq!(
-            slots,
-            vec![
-                s(0, "code_reused", "doorkeeper", "app", 2),
-                s(SLOT_MS, "unknown", "unknown", "", 1)
+            rows("SELECT slot_ms, cause, n FROM failure_slots ORDER BY slot_ms"),
+            [
+                "Integer(0) Text(\"code_reused\") Integer(2)",
+                "Integer(900000) Text(\"unknown\") Integer(1)"
+            ]
+        );
+        assert_eq!(
+            rows("SELECT cause, server, client_id, n FROM failure_totals ORDER BY cause"),
+            [
+                "Text(\"code_reused\") Text(\"doorkeeper\") Text(\"app\") Integer(2)",
+                "Text(\"unknown\") Text(\"unknown\") Text(\"\") Integer(2)"
             ]
         );
     }

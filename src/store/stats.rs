@@ -128,12 +128,15 @@ impl Store {
     /// first.
     pub fn cause_series(&self, bucket: Bucket, filter: &FailureFilter) -> Result<CauseSeries> {
         // The failure list's own filter: stats and list agree on what matches.
-        // Hours and days are whole slots, so the rollup answers whenever the
-        // range's ends are on slot boundaries too.
-        let on_slots = [filter.since_ms, filter.until_ms]
-            .iter()
-            .flatten()
-            .all(|&t| t == super::slots::slot_floor(t));
+        // Hours and days are whole slots, so the per-cause rollup answers
+        // whenever the range's ends are on slot boundaries too and no client
+        // or server is asked for.
+        let on_slots = filter.client.is_none()
+            && filter.server.is_none()
+            && [filter.since_ms, filter.until_ms]
+                .iter()
+                .flatten()
+                .all(|&t| t == super::slots::slot_floor(t));
         let (table, time, n) = if on_slots {
             ("failure_slots", "slot_ms", "sum(n)")
         } else {

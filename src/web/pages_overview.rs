@@ -13,7 +13,7 @@ use axum::extract::State;
 use super::{PageResult, Row, list_href, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::{FailureFilter, parse_ts};
-use crate::store::schema::SLOT_MS;
+use crate::store::rollups::SLOT_MS;
 use crate::store::slots::slot_floor;
 use crate::store::stats::Bucket;
 use crate::web::{AppState, WebError};
@@ -134,10 +134,7 @@ const BASELINE_SLOTS: i64 = 96;
 /// 3. The baseline is the 96 whole 15-minute slots before the window.
 fn spikes(store: &crate::store::Store, until: i64) -> Result<Vec<Spike>, WebError> {
     let since = until - SPIKE_WINDOW_MS;
-    let mut current: BTreeMap<String, u64> = BTreeMap::new();
-    for c in store.window_counts(since, until)? {
-        *current.entry(c.cause).or_insert(0) += c.count;
-    }
+    let current = store.cause_counts_between(since, until)?;
     let baseline_end = slot_floor(since);
     let baseline_start = baseline_end - SLOT_MS * BASELINE_SLOTS;
     let mut baselines: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -302,16 +299,45 @@ fn top_named(counts: &BTreeMap<String, u64>, cause: &str, key: &str, unknown: &s
         .collect()
 }
 
-fn sum_window(
-    store: &crate::store::Store,
-    since: i64,
-    until: i64,
-) -> Result<BTreeMap<String, u64>, WebError> {
-    let mut out = BTreeMap::new();
-    for c in store.window_counts(since, until)? {
-        *out.entry(c.cause).or_insert(0) += c.count;
+/// The top clients and servers of each cause over the UTC days from six
+/// days before `now`'s to `now`'s (the daily rollup's buckets), most
+/// failures first.
+fn tops(store: &crate::store::Store, now: i64) -> Result<Vec<CauseTop>, WebError> {
+    let since_day = now - now.rem_euclid(DAY_MS) - 6 * DAY_MS;
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    let mut clients: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut servers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for c in store.day_label_counts(since_day, now + 1)? {
+        *totals.entry(c.cause.clone()).or_insert(0) += c.count;
+        *clients
+            .entry(c.cause.clone())
+            .or_default()
+            .entry(c.client)
+            .or_insert(0) += c.count;
+        *servers
+            .entry(c.cause)
+            .or_default()
+            .entry(c.server)
+            .or_insert(0) += c.count;
     }
-    Ok(out)
+    let mut tops: Vec<CauseTop> = totals
+        .into_iter()
+        .map(|(cause, total)| CauseTop {
+            href: list_href(&[("cause", &cause)]),
+            total,
+            clients: clients
+                .get(&cause)
+                .map(|m| top_named(m, &cause, "client", "(no client id)"))
+                .unwrap_or_default(),
+            servers: servers
+                .get(&cause)
+                .map(|m| top_named(m, &cause, "server", "unknown"))
+                .unwrap_or_default(),
+            cause,
+        })
+        .collect();
+    tops.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.cause.cmp(&b.cause)));
+    Ok(tops)
 }
 
 fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> {
@@ -325,26 +351,10 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
     };
     // `until` is exclusive: the failure at `now` belongs to every window.
     let until = now + 1;
-    let hour = sum_window(store, until - HOUR_MS, until)?;
+    let hour = store.cause_counts_between(until - HOUR_MS, until)?;
     let spikes = spikes(store, until)?;
-    let day = sum_window(store, until - DAY_MS, until)?;
-    let week_counts = store.window_counts(until - WEEK_MS, until)?;
-    let mut week: BTreeMap<String, u64> = BTreeMap::new();
-    let mut clients: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut servers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for c in week_counts {
-        *week.entry(c.cause.clone()).or_insert(0) += c.count;
-        *clients
-            .entry(c.cause.clone())
-            .or_default()
-            .entry(c.client)
-            .or_insert(0) += c.count;
-        *servers
-            .entry(c.cause)
-            .or_default()
-            .entry(c.server)
-            .or_insert(0) += c.count;
-    }
+    let day = store.cause_counts_between(until - DAY_MS, until)?;
+    let week = store.cause_counts_between(until - WEEK_MS, until)?;
     let mut counts: Vec<CountRow> = week
         .iter()
         .map(|(cause, &w)| CountRow {
@@ -360,23 +370,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
     let totals = counts
         .iter()
         .fold((0, 0, 0), |t, c| (t.0 + c.hour, t.1 + c.day, t.2 + c.week));
-    let mut tops: Vec<CauseTop> = week
-        .iter()
-        .map(|(cause, &total)| CauseTop {
-            cause: cause.clone(),
-            href: list_href(&[("cause", cause)]),
-            total,
-            clients: clients
-                .get(cause)
-                .map(|m| top_named(m, cause, "client", "(no client id)"))
-                .unwrap_or_default(),
-            servers: servers
-                .get(cause)
-                .map(|m| top_named(m, cause, "server", "unknown"))
-                .unwrap_or_default(),
-        })
-        .collect();
-    tops.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.cause.cmp(&b.cause)));
+    let tops = tops(store, now)?;
     let charts = vec![
         chart(
             "Failures per hour, last 24 hours",
@@ -387,7 +381,8 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
             &slots(store, Bucket::Day, 7, now)?,
         ),
     ];
-    let (total, newest) = store.failures(&FailureFilter::default(), NEWEST, 0)?;
+    let total = store.total_failures()?;
+    let newest = store.newest_failures(NEWEST)?;
     let undated = store.undated_failures()?;
     Ok(OverviewPage {
         now: ms_text(Some(now)),
