@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use grantwatch::store::{FailureFilter, Store};
 use grantwatch::web::{AppState, router};
 
-use crate::helpers::{Fixture, analyze_into, root};
-use crate::pages::{encoded, escaped, get};
+use crate::helpers::{Fixture, analyze_into, get, root};
+use crate::pages::{encoded, escaped};
 
 /// The failure of `cause` in `file` (a sample log path ending).
 fn failure_in(fx: &Fixture, cause: &str, file: &str) -> String {

@@ -70,3 +70,42 @@ impl Fixture {
         grantwatch::store::Store::open_read_only(&self.db).expect("open")
     }
 }
+
+/// An answer of the router, read whole.
+pub struct Reply {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8")
+    }
+}
+
+/// Sends `request` through `app` without a socket and reads the answer.
+pub async fn send(app: axum::Router, request: axum::http::Request<axum::body::Body>) -> Reply {
+    use tower::ServiceExt as _;
+    let response = app.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `GET uri` through `app`.
+pub async fn get(app: axum::Router, uri: &str) -> Reply {
+    let request = axum::http::Request::get(uri)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    send(app, request).await
+}

@@ -7,12 +7,11 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use grantwatch::web::pages::PAGE_CSP;
 use grantwatch::web::{AppState, SESSION_COOKIE, router};
-use tower::ServiceExt as _;
 
-use crate::helpers::Fixture;
+use crate::helpers::{Fixture, Reply, send};
 
 const TOKEN: &str = "s3cret-token";
 
@@ -33,17 +32,7 @@ impl Fixture {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8")
-    }
-
     fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.headers.get(name).map(|v| v.to_str().expect("ascii"))
     }
@@ -71,21 +60,6 @@ impl Reply {
             "{what}"
         );
         assert_eq!(self.header(header::CONTENT_SECURITY_POLICY), Some(PAGE_CSP));
-    }
-}
-
-async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app.oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
     }
 }
 

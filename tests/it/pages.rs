@@ -3,15 +3,14 @@
 //! every page, filters and paging, 404 and 405 pages, the token check, the
 //! page policy, and hostile log text escaped.
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use grantwatch::store::{FailureFilter, FailureRecord, Store};
 use grantwatch::web::pages::{PAGE_CSP, PAGE_SIZE};
 use grantwatch::web::{AppState, router};
 use tower::ServiceExt as _;
 
-use crate::helpers::{Fixture, analyze_into};
+use crate::helpers::{Fixture, Reply, analyze_into, get, send};
 
 impl Fixture {
     fn all(&self) -> Vec<FailureRecord> {
@@ -29,17 +28,7 @@ impl Fixture {
     }
 }
 
-pub(crate) struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Reply {
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8")
-    }
-
     pub(crate) fn assert_html(&self, status: StatusCode, what: &str) {
         assert_eq!(self.status, status, "{what}: {}", self.text());
         assert_eq!(
@@ -62,25 +51,6 @@ impl Reply {
         assert!(!text.contains("<script"), "{what}: no script");
         assert!(!text.contains("style="), "{what}: no inline style");
     }
-}
-
-async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app.oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-pub(crate) async fn get(app: Router, uri: &str) -> Reply {
-    send(app, Request::get(uri).body(Body::empty()).expect("request")).await
 }
 
 /// What askama writes for `text` (numeric character references:

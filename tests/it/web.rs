@@ -3,15 +3,13 @@
 //! from `sample_logs/`: every route, filters and paging, errors as JSON,
 //! the token check, and hostile log text served as data.
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use grantwatch::store::{FailureFilter, Store};
 use grantwatch::web::{AppState, router};
 use serde_json::Value;
-use tower::ServiceExt as _;
 
-use crate::helpers::{Fixture, analyze_into, grantwatch, stderr};
+use crate::helpers::{Fixture, Reply, analyze_into, get, grantwatch, send, stderr};
 
 impl Fixture {
     async fn get_ok(&self, uri: &str) -> Value {
@@ -19,12 +17,6 @@ impl Fixture {
         assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
         reply.json()
     }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
 }
 
 impl Reply {
@@ -40,10 +32,6 @@ impl Reply {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
 
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8")
-    }
-
     /// Asserts a JSON error with this status, and returns its message.
     fn error(&self, status: StatusCode) -> String {
         assert_eq!(self.status, status, "{}", self.text());
@@ -51,25 +39,6 @@ impl Reply {
         assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{v}");
         v["error"].as_str().expect("error text").to_owned()
     }
-}
-
-async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app.oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get(app: Router, uri: &str) -> Reply {
-    send(app, Request::get(uri).body(Body::empty()).expect("request")).await
 }
 
 fn failures(v: &Value) -> &Vec<Value> {
