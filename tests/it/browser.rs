@@ -43,6 +43,16 @@ fn browse(chromium: &Path, profile: &Path, mode: &str, url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The path of the first link to a failure page in `page`.
+fn first_failure_link(page: &str) -> String {
+    let id = page
+        .split("href=\"/failures/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no link to a failure in {page}"));
+    format!("/failures/{id}")
+}
+
 #[test]
 fn overview_search_and_failure_in_headless_chromium() {
     let Some(chromium) = chromium() else {
@@ -102,12 +112,7 @@ fn overview_search_and_failure_in_headless_chromium() {
         "--dump-dom",
         &format!("{base}/requests?id={rid}"),
     );
-    let failure_link = found
-        .split("href=\"/failures/")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no failure link for {rid}: {found}"));
-    let failure_url = format!("{base}/failures/{failure_link}");
+    let failure_url = format!("{base}{}", first_failure_link(&found));
     let failure = browse(&chromium, &profile, "--dump-dom", &failure_url);
     assert!(failure.contains("pkce_verifier_mismatch"), "{failure}");
     assert!(failure.contains("Fix"), "{failure}");
@@ -129,12 +134,7 @@ fn overview_search_and_failure_in_headless_chromium() {
         "--dump-dom",
         &format!("{base}/failures?cause=redirect_uri_mismatch"),
     );
-    let redirect_link = list
-        .split("href=\"/failures/")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no redirect_uri_mismatch in the list: {list}"));
-    let redirect_url = format!("{base}/failures/{redirect_link}");
+    let redirect_url = format!("{base}{}", first_failure_link(&list));
     let redirect = browse(&chromium, &profile, "--dump-dom", &redirect_url);
     assert!(
         redirect.contains("<code>com.example.app:/<mark>/</mark>oauth2redirect</code>"),
