@@ -253,7 +253,8 @@ impl Store {
             .optional()?;
         let changed = previous.as_ref() != Some(&(rec.cause.clone(), rec.confidence.clone()));
         let now = chrono::Utc::now().timestamp_millis();
-        tx.execute(
+        // Cached: the rollup triggers make this statement costly to prepare.
+        tx.prepare_cached(
             "INSERT INTO failures (id, event_id, ts_ms, server, request_id, client_id, grant_type,
                 error, http_status, cause, confidence, summary, fix, missing, candidates, evidence,
                 diagnosed_ms, context)
@@ -267,31 +268,31 @@ impl Store {
                 missing = excluded.missing, candidates = excluded.candidates,
                 evidence = excluded.evidence, diagnosed_ms = excluded.diagnosed_ms,
                 context = excluded.context",
-            params![
-                rec.id,
-                primary_event,
-                ts_ms,
-                (rec.server != "unknown").then_some(rec.server.as_str()),
-                rec.request_id,
-                rec.client_id,
-                rec.grant_type,
-                rec.error,
-                rec.http_status,
-                rec.cause,
-                rec.confidence,
-                rec.summary,
-                rec.fix,
-                rec.missing,
-                serde_json::to_string(&rec.candidates)?,
-                serde_json::to_string(&rec.evidence)?,
-                now,
-                if rec.context.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::to_string(&rec.context)?)
-                },
-            ],
-        )?;
+        )?
+        .execute(params![
+            rec.id,
+            primary_event,
+            ts_ms,
+            (rec.server != "unknown").then_some(rec.server.as_str()),
+            rec.request_id,
+            rec.client_id,
+            rec.grant_type,
+            rec.error,
+            rec.http_status,
+            rec.cause,
+            rec.confidence,
+            rec.summary,
+            rec.fix,
+            rec.missing,
+            serde_json::to_string(&rec.candidates)?,
+            serde_json::to_string(&rec.evidence)?,
+            now,
+            if rec.context.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&rec.context)?)
+            },
+        ])?;
         {
             let mut link = tx.prepare_cached(
                 "INSERT OR IGNORE INTO failure_events (failure_id, event_id) VALUES (?1, ?2)",
