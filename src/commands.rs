@@ -254,10 +254,20 @@ pub fn request_story(store: &Store, request_id: &str) -> Result<RequestStory, Er
     })
 }
 
-/// Opens an existing database for reading.
+/// Opens an existing database for reading. A database of an older
+/// grantwatch is upgraded first (once, in one transaction, as `watch` would
+/// on start): the queries of this binary need its tables.
 pub fn open_existing(path: &Path) -> Result<Store, Error> {
     if !path.exists() {
         return Err(Error::NoDatabase(path.to_path_buf()));
     }
-    Ok(Store::open_read_only(path)?)
+    let store = Store::open_read_only(path)?;
+    match store.schema_version()? {
+        v if (1..crate::store::schema::VERSION).contains(&v) => {
+            drop(store);
+            drop(Store::open(path)?);
+            Ok(Store::open_read_only(path)?)
+        }
+        _ => Ok(store),
+    }
 }

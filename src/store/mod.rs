@@ -108,6 +108,14 @@ impl Store {
         Ok(store)
     }
 
+    /// The schema version the database was written with (0: not a
+    /// grantwatch database, or an empty one).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
     /// The underlying connection, for queries of other modules.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -422,6 +422,20 @@ PRAGMA user_version = 1;
     }
 
     #[test]
+    fn reading_an_older_database_upgrades_it_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(V1_SCHEMA).expect("v1 schema");
+        drop(conn);
+        // What `lookup` and `serve` open: read-only, after the upgrade.
+        let store = crate::commands::open_existing(&path).expect("open an old database");
+        assert_eq!(store.schema_version().expect("version"), VERSION);
+        assert!(store.failure("none").expect("a v3 query").is_none());
+        assert_eq!(store.total_failures().expect("the rollups exist"), 0);
+    }
+
+    #[test]
     fn a_newer_database_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("new.db");
