@@ -420,6 +420,18 @@ pub fn redact_and_parse<'a, A>(
     Some(event)
 }
 
+/// What a line-at-a-time parser answers for a line it found interesting:
+/// `Parsed` after pushing the event it gave, `Skipped` when it gave none.
+pub fn push_or_skip<'a>(out: &mut Vec<Event<'a>>, event: Option<Event<'a>>) -> Outcome {
+    match event {
+        Some(event) => {
+            out.push(event);
+            Outcome::Parsed
+        }
+        None => Outcome::Skipped,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::common::{query_param, quoted_value, split_url, timestamp};
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
-use crate::format::{Context, LineParser, Outcome, redact_and_parse};
+use crate::format::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 use crate::rails::{Endpoint, Parts};
 
 /// Stateless: every lograge line is a whole request.
@@ -46,13 +46,7 @@ impl LineParser for LogrageParser {
         if Endpoint::from_path(split_url(&path).0).is_none() {
             return Outcome::Skipped;
         }
-        match redact_and_parse(line_no, line, ctx, ctx, parse_line) {
-            Some(event) => {
-                out.push(event);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        }
+        push_or_skip(out, redact_and_parse(line_no, line, ctx, ctx, parse_line))
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 
 use crate::event::{Event, EventKind, Lifecycle, Timestamp};
-use crate::format::{Context, Format, Outcome, redact_and_parse};
+use crate::format::{Context, Format, Outcome, push_or_skip, redact_and_parse};
 
 pub(crate) use dio::DioBlocks;
 pub(crate) use errors::{fill_from_provider, split_oauth_error};
@@ -143,13 +143,7 @@ pub(crate) fn feed_single<'a>(
 ) -> Outcome {
     match hint(msg) {
         Hint::Nothing | Hint::StackFrame => Outcome::Skipped,
-        Hint::Record => match parse_single(line_no, line, ctx, format, split) {
-            Some(ev) => {
-                out.push(ev);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        },
+        Hint::Record => push_or_skip(out, parse_single(line_no, line, ctx, format, split)),
     }
 }
 

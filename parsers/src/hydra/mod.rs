@@ -22,7 +22,7 @@ use memchr::memmem;
 
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind};
-use crate::format::{Context, Format, LineParser, Outcome, redact_and_parse};
+use crate::format::{Context, Format, LineParser, Outcome, push_or_skip, redact_and_parse};
 
 /// Parser state for this format (none: every Hydra record is one line).
 #[derive(Debug, Default)]
@@ -146,13 +146,7 @@ impl LineParser for HydraParser {
             Shape::Json => |t, c| build(json::parse(t)?, c),
             Shape::Text => |t, c| build(text::parse(t)?, c),
         };
-        match redact_and_parse(line_no, line, ctx, ctx, parse) {
-            Some(event) => {
-                out.push(event);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        }
+        push_or_skip(out, redact_and_parse(line_no, line, ctx, ctx, parse))
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::common;
 use crate::event::{Event, EvidenceLine, Timestamp};
-use crate::format::{Context, LineParser, Outcome};
+use crate::format::{Context, LineParser, Outcome, push_or_skip};
 use crate::redact::Redacted;
 
 /// Parser state: whether the previous line was Keycloak's, so that the stack
@@ -187,13 +187,7 @@ impl LineParser for KeycloakParser {
         if topic == Topic::Other {
             return Outcome::Skipped;
         }
-        match parse_record(line_no, line, json, ctx) {
-            Some(event) => {
-                out.push(event);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        }
+        push_or_skip(out, parse_record(line_no, line, json, ctx))
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use crate::client_records::{self, DioBlocks, Header};
 use crate::common;
 use crate::event::{Event, EventKind, Lifecycle};
-use crate::format::{Context, Format, LineParser, Outcome, redact_and_parse};
+use crate::format::{Context, Format, LineParser, Outcome, push_or_skip, redact_and_parse};
 
 /// Parser state for this format: the dio block being read.
 #[derive(Debug, Default)]
@@ -79,13 +79,10 @@ impl LogcatParser {
             return Outcome::Skipped;
         }
         let arg = (ctx, Format::Logcat, split as client_records::Split);
-        match redact_and_parse(line_no, line, ctx, arg, parse_process_change) {
-            Some(ev) => {
-                out.push(ev);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        }
+        push_or_skip(
+            out,
+            redact_and_parse(line_no, line, ctx, arg, parse_process_change),
+        )
     }
 }
 

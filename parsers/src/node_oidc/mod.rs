@@ -22,7 +22,7 @@ use memchr::memmem;
 
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
-use crate::format::{Context, Format, LineParser, Outcome, redact_and_parse};
+use crate::format::{Context, Format, LineParser, Outcome, push_or_skip, redact_and_parse};
 use crate::providers;
 
 /// Parser state for this format.
@@ -75,11 +75,11 @@ impl NodeOidcParser {
             if memmem::find(body.as_bytes(), b"error").is_none() {
                 return Outcome::Skipped;
             }
-            return push(out, redact_and_parse(line_no, line, ctx, ctx, parse_debug));
+            return push_or_skip(out, redact_and_parse(line_no, line, ctx, ctx, parse_debug));
         }
         if find_client_error(line).is_some() {
             self.in_error_block = true;
-            return push(out, redact_and_parse(line_no, line, ctx, ctx, parse_client));
+            return push_or_skip(out, redact_and_parse(line_no, line, ctx, ctx, parse_client));
         }
         if let Some(koa) = body
             .strip_prefix("<-- ")
@@ -90,7 +90,7 @@ impl NodeOidcParser {
                 return Outcome::Unknown;
             }
             if body.starts_with("<-- GET /auth") && koa.contains("client_id=") {
-                return push(
+                return push_or_skip(
                     out,
                     redact_and_parse(line_no, line, ctx, (), parse_authorize),
                 );
@@ -105,16 +105,6 @@ impl NodeOidcParser {
             return Outcome::Skipped;
         }
         Outcome::Unknown
-    }
-}
-
-fn push<'a>(out: &mut Vec<Event<'a>>, event: Option<Event<'a>>) -> Outcome {
-    match event {
-        Some(e) => {
-            out.push(e);
-            Outcome::Parsed
-        }
-        None => Outcome::Skipped,
     }
 }
 

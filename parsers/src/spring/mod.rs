@@ -24,7 +24,7 @@ use memchr::memmem;
 
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
-use crate::format::{Context, Format, LineParser, Outcome, redact_and_parse};
+use crate::format::{Context, Format, LineParser, Outcome, push_or_skip, redact_and_parse};
 use crate::providers;
 
 /// Parser state for this format.
@@ -53,13 +53,7 @@ impl LineParser for SpringParser {
         if !is_grant_message(parsed.message) && !is_response_body(parsed.message) {
             return Outcome::Skipped;
         }
-        match redact_and_parse(line_no, line, ctx, ctx, parse) {
-            Some(event) => {
-                out.push(event);
-                Outcome::Parsed
-            }
-            None => Outcome::Skipped,
-        }
+        push_or_skip(out, redact_and_parse(line_no, line, ctx, ctx, parse))
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {
