@@ -45,6 +45,17 @@ pub fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
     drop(grantwatch::commands::analyze(&opts, &mut |_| {}, &mut |_| {}).expect("analyze"));
 }
 
+/// Writes `record` as the one line of a JSON Lines log `file_name` in `dir`,
+/// analyzes it into `dir/hostile.db` and returns that database's path (the
+/// escaping tests plant markup in log fields this way).
+pub fn analyze_one_record(dir: &Path, file_name: &str, record: &serde_json::Value) -> PathBuf {
+    let log = dir.join(file_name);
+    std::fs::write(&log, format!("{record}\n")).expect("write");
+    let db = dir.join("hostile.db");
+    analyze_into(vec![log], &db);
+    db
+}
+
 /// A database analyzed from every sample log, in a temporary folder
 /// removed with it (each test builds its own: tests run in parallel, and
 /// under nextest in processes of their own). The page and API tests add

@@ -10,7 +10,7 @@ use grantwatch::web::pages::{PAGE_CSP, PAGE_SIZE};
 use grantwatch::web::{AppState, router};
 use tower::ServiceExt as _;
 
-use crate::helpers::{Fixture, Reply, analyze_into, get, send};
+use crate::helpers::{Fixture, Reply, analyze_into, analyze_one_record, get, send};
 
 impl Fixture {
     fn all(&self) -> Vec<FailureRecord> {
@@ -376,10 +376,7 @@ async fn hostile_log_text_is_escaped_on_every_page() {
         "error_description": description,
         "client_id": client,
     });
-    let log = dir.path().join("app<b>.jsonl");
-    std::fs::write(&log, format!("{line}\n")).expect("write");
-    let db = dir.path().join("hostile.db");
-    analyze_into(vec![log], &db);
+    let db = analyze_one_record(dir.path(), "app<b>.jsonl", &line);
     let app = || router(AppState::new(&db));
     let store = Store::open_read_only(&db).expect("open");
     let (total, failures) = store

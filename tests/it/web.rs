@@ -9,7 +9,7 @@ use grantwatch::store::{FailureFilter, Store};
 use grantwatch::web::{AppState, router};
 use serde_json::Value;
 
-use crate::helpers::{Fixture, Reply, analyze_into, get, grantwatch, send, stderr};
+use crate::helpers::{Fixture, Reply, analyze_one_record, get, grantwatch, send, stderr};
 
 impl Fixture {
     async fn get_ok(&self, uri: &str) -> Value {
@@ -447,10 +447,7 @@ async fn hostile_log_text_is_served_as_json_data() {
         "client_id": client,
         "redirect_uri": redirect,
     });
-    let log = dir.path().join("app.jsonl");
-    std::fs::write(&log, format!("{line}\n")).expect("write");
-    let db = dir.path().join("hostile.db");
-    analyze_into(vec![log], &db);
+    let db = analyze_one_record(dir.path(), "app.jsonl", &line);
     let app = || router(AppState::new(&db));
 
     let reply = get(app(), "/api/failures").await;
