@@ -14,7 +14,7 @@ use nom::sequence::preceded;
 use nom::{IResult, Parser as _};
 
 use crate::event::{TimeBasis, Timestamp};
-use crate::format::Context;
+use crate::parser::Context;
 use crate::redact::percent_decode;
 
 fn fixed_digits<T: std::str::FromStr>(n: usize) -> impl FnMut(&str) -> IResult<&str, T> {

@@ -8,13 +8,16 @@
 //!
 //! # Layout
 //! - [`event`]: the normalized event.
-//! - [`format`]: formats, detection, the per-file driver, the [`LineParser`]
-//!   trait every format module implements.
+//! - [`format`]: the formats' names; [`parser`]: the [`LineParser`] trait
+//!   every format module implements and the settings they share;
+//!   [`registry`]: which parser reads which format, detection, mixed mode;
+//!   [`file_parser`]: the per-file driver.
 //! - [`redact`]: secrets out, fingerprints in.
 //! - `common`: timestamp, URL and quoted-value field parsers.
 //! - [`providers`]: AADSTS, Google, Okta, Auth0 and generic OAuth error texts.
-//! - one module per format: `rails`, `lograge`, `hydra`, `keycloak`,
-//!   `node_oidc`, `identityserver`, `spring`, `logcat`, `ios`, `json_lines`.
+//! - `formats/`: one module per format: `rails`, `lograge`, `hydra`,
+//!   `keycloak`, `node_oidc`, `identityserver`, `spring`, `logcat`, `ios`,
+//!   `json_lines` (and `client_records`, the client grammars they share).
 #![deny(missing_docs)]
 
 pub mod common;
@@ -23,17 +26,10 @@ pub mod format;
 pub mod providers;
 pub mod redact;
 
-mod client_records;
-mod hydra;
-mod identityserver;
-mod ios;
-mod json_lines;
-mod keycloak;
-mod logcat;
-mod lograge;
-mod node_oidc;
-mod rails;
-mod spring;
+pub mod file_parser;
+mod formats;
+pub mod parser;
+pub mod registry;
 #[cfg(test)]
 pub(crate) mod test_support;
 
@@ -41,8 +37,8 @@ pub use event::{
     ALL_SERVERS, Event, EventKind, EvidenceLine, Fingerprint, JwtClaims, Lifecycle, ServerKind,
     TimeBasis, Timestamp,
 };
-pub use format::{
-    CONCRETE_FORMATS, Context, DETECT_LINES, FileParser, Format, LineCounts, LineParser, Outcome,
-    detect,
-};
+pub use file_parser::{FileParser, LineCounts};
+pub use format::{CONCRETE_FORMATS, Format};
+pub use parser::{Context, LineParser, Outcome};
 pub use redact::Redactor;
+pub use registry::{DETECT_LINES, detect};

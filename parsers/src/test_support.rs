@@ -7,7 +7,10 @@
 //! the last line as at the end of a file, so a test sees every record.
 
 use crate::event::{Event, EventKind};
-use crate::format::{Context, DETECT_LINES, FileParser, Format, LineParser, Outcome, detect};
+use crate::file_parser::FileParser;
+use crate::format::Format;
+use crate::parser::{Context, LineParser, Outcome};
+use crate::registry::{DETECT_LINES, detect};
 
 /// Feeds every line of `text` to a fresh `P`, then flushes it: the events
 /// (borrowing `text`) and each line's outcome, by line index.

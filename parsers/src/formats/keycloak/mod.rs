@@ -1,0 +1,230 @@
+//! Keycloak server logs: the Quarkus console (`2023-07-11 10:14:04,584 WARN
+//! [logger] (thread) message`), the WildFly console (same, time of day only)
+//! and the JSON console (`{"timestamp":…,"loggerName":…,"message":…}`).
+//!
+//! Only a few messages become events: the `org.keycloak.events` listener
+//! lines ([`event_line`]) and the warnings that name a grant's failure
+//! ([`warnings`]). Every other line of these shapes, and the stack-trace
+//! lines that follow one of them, is [`Outcome::Skipped`].
+//!
+//! Invariants: the format is decided on the raw line without allocating; an
+//! interesting line is redacted first and parsed from the redacted text; a
+//! WildFly line without a configured date keeps `ts` empty.
+
+mod event_line;
+#[cfg(test)]
+mod tests;
+mod warnings;
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+use serde::Deserialize;
+
+use crate::common;
+use crate::event::{Event, EvidenceLine, Timestamp};
+use crate::parser::{Context, LineParser, Outcome, push_or_skip};
+use crate::redact::Redacted;
+
+/// Parser state: whether the previous line was Keycloak's, so that the stack
+/// trace printed under it can be recognised.
+#[derive(Debug, Default)]
+pub struct KeycloakParser {
+    after_own_line: bool,
+}
+
+/// The parts of one log record.
+#[derive(Debug)]
+struct Header<'t> {
+    ts: Option<Timestamp>,
+    logger: Cow<'t, str>,
+    message: Cow<'t, str>,
+}
+
+/// What a message is about, decided from its logger and first words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Topic {
+    Event,
+    Warning,
+    Other,
+}
+
+const LEVELS: &[&str] = &[
+    "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "SEVERE",
+];
+
+/// Splits a text console line: `[date ]time LEVEL [logger] (thread) message`.
+fn text_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
+    let (ts, rest) = if line.as_bytes().get(4) == Some(&b'-') {
+        let (ts, rest) = common::timestamp(line, ctx)?;
+        (Some(ts), rest)
+    } else if common::starts_with_time_of_day(line) {
+        let rest = &line[line.find(' ')?..];
+        (common::time_only(line, ctx).map(|(ts, _)| ts), rest)
+    } else {
+        return None;
+    };
+    let rest = rest.trim_start();
+    let level_len = rest.find(' ')?;
+    if !LEVELS.contains(&&rest[..level_len]) {
+        return None;
+    }
+    let rest = rest[level_len..].trim_start().strip_prefix('[')?;
+    let close = rest.find(']')?;
+    let logger = &rest[..close];
+    // The `(thread)` is what sets Keycloak's JBoss pattern apart from the
+    // many `time LEVEL [name] message` formats of other tools.
+    let after = rest[close + 1..].strip_prefix(" (")?;
+    let message = match after.find(") ") {
+        Some(p) => &after[p + 2..],
+        None => after.strip_suffix(')').map(|_| "")?,
+    };
+    Some(Header {
+        ts,
+        logger: Cow::Borrowed(logger),
+        message: Cow::Borrowed(message),
+    })
+}
+
+/// Whether a line is a JSON console record (checked on bytes only).
+fn is_json_console(line: &str) -> bool {
+    line.starts_with("{\"timestamp\":\"")
+        && memmem::find(line.as_bytes(), b"\"loggerName\":\"").is_some()
+        && memmem::find(line.as_bytes(), b"\"message\":").is_some()
+}
+
+#[derive(Deserialize)]
+struct JsonRecord {
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default, rename = "loggerName")]
+    logger_name: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn json_header<'t>(line: &str, ctx: &Context) -> Option<Header<'t>> {
+    let rec: JsonRecord = serde_json::from_str(line).ok()?;
+    Some(Header {
+        ts: rec
+            .timestamp
+            .as_deref()
+            .and_then(|t| common::timestamp(t, ctx))
+            .map(|(ts, _)| ts),
+        logger: Cow::Owned(rec.logger_name.unwrap_or_default()),
+        message: Cow::Owned(rec.message.unwrap_or_default()),
+    })
+}
+
+/// The logger value of a JSON console line, read without parsing it.
+fn json_logger(line: &str) -> &str {
+    let key = "\"loggerName\":\"";
+    memmem::find(line.as_bytes(), key.as_bytes())
+        .and_then(|p| line.get(p + key.len()..))
+        .and_then(|rest| rest.find('"').map(|end| &rest[..end]))
+        .unwrap_or("")
+}
+
+/// The first characters of the JSON `message` value (escapes untouched).
+fn json_message_start(line: &str) -> &str {
+    let key = "\"message\":\"";
+    memmem::find(line.as_bytes(), key.as_bytes())
+        .and_then(|p| line.get(p + key.len()..))
+        .unwrap_or("")
+}
+
+fn topic(logger: &str, message: &str) -> Topic {
+    let events = logger == "events" || logger.ends_with(".events");
+    if events && message.starts_with("type=") {
+        return Topic::Event;
+    }
+    if warnings::is_warning(logger, message) {
+        return Topic::Warning;
+    }
+    Topic::Other
+}
+
+/// A stack trace line under a Keycloak record.
+fn is_continuation(line: &str) -> bool {
+    line.starts_with('\t')
+        || line.starts_with("    at ")
+        || line.starts_with("Caused by: ")
+        || line.starts_with("Suppressed: ")
+        || line.trim_start().starts_with("... ")
+        || is_exception_header(line)
+}
+
+/// `org.keycloak.authentication.AuthenticationFlowException: …` and the like.
+fn is_exception_header(line: &str) -> bool {
+    let name = line.split([':', ' ']).next().unwrap_or("");
+    name.contains('.')
+        && (name.ends_with("Exception") || name.ends_with("Error"))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'$' || b == b'_')
+}
+
+impl LineParser for KeycloakParser {
+    fn feed<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
+        let json = is_json_console(line);
+        let topic = if json {
+            topic(json_logger(line), json_message_start(line))
+        } else if let Some(h) = text_header(line, ctx) {
+            topic(&h.logger, &h.message)
+        } else if self.after_own_line && is_continuation(line) {
+            return Outcome::Skipped;
+        } else {
+            self.after_own_line = false;
+            return Outcome::Unknown;
+        };
+        self.after_own_line = true;
+        if topic == Topic::Other {
+            return Outcome::Skipped;
+        }
+        push_or_skip(out, parse_record(line_no, line, json, ctx))
+    }
+
+    fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+}
+
+/// Redacts the line, reads its header from the redacted text and builds the
+/// event of its message.
+fn parse_record<'a>(line_no: u64, line: &'a str, json: bool, ctx: &Context) -> Option<Event<'a>> {
+    let Redacted { text, secrets } = ctx.redactor.redact(line);
+    // A warning may name a code id the generic redactor does not know:
+    // it is fingerprinted and replaced here, before anything is read.
+    let (text, code_fp) = warnings::redact_code_id(text, ctx);
+    let mut event = {
+        let header = if json {
+            json_header(&text, ctx)?
+        } else {
+            text_header(&text, ctx)?
+        };
+        let event = match topic(&header.logger, &header.message) {
+            Topic::Event => event_line::parse(&header.message)?,
+            Topic::Warning => warnings::parse(&header.logger, &header.message)?,
+            Topic::Other => return None,
+        };
+        // The fields borrow from the header, which borrows from `text`.
+        let mut event = event.into_owned();
+        event.ts = header.ts;
+        event
+    };
+    event.code_fp = event.code_fp.or(code_fp);
+    Redacted {
+        text: Cow::Borrowed(""),
+        secrets,
+    }
+    .apply_to(&mut event);
+    event.evidence.push(EvidenceLine {
+        line: line_no,
+        text,
+    });
+    Some(event)
+}

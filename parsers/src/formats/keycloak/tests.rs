@@ -1,0 +1,295 @@
+//! Tests of the Keycloak parser on the sample logs (`sample_logs/keycloak/`).
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::event::{EventKind, ServerKind, TimeBasis};
+use crate::format::Format;
+use crate::test_support::{
+    assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_lines_owned,
+};
+
+const KC26: &str = include_str!("../../../../sample_logs/keycloak/keycloak-26.log");
+const KC21: &str = include_str!("../../../../sample_logs/keycloak/keycloak-21.log");
+const WILDFLY: &str = include_str!("../../../../sample_logs/keycloak/keycloak-wildfly.log");
+const JSON: &str = include_str!("../../../../sample_logs/keycloak/keycloak.json.log");
+
+fn parse_with(text: &str, ctx: &Context) -> (Vec<Event<'static>>, Vec<Outcome>) {
+    parse_lines_owned::<KeycloakParser>(text, ctx)
+}
+
+fn parse_all(text: &str) -> (Vec<Event<'static>>, Vec<Outcome>) {
+    parse_with(text, &Context::default())
+}
+
+fn failures<'e>(events: &'e [Event<'static>]) -> Vec<&'e Event<'static>> {
+    events
+        .iter()
+        .filter(|e| e.kind == EventKind::TokenResponse && e.provider_code.is_some())
+        .collect()
+}
+
+#[test]
+fn every_sample_line_is_keycloak() {
+    for text in [KC26, KC21, WILDFLY, JSON] {
+        let (_, outcomes) = parse_all(text);
+        assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
+        assert_detected(text, Format::Keycloak);
+    }
+}
+
+#[test]
+fn quoted_kc26_refresh_failures() {
+    let (events, outcomes) = parse_all(KC26);
+    assert_eq!(outcomes[0], Outcome::Skipped);
+    let f = failures(&events);
+    assert_eq!(f.len(), 8);
+    let session = f[1];
+    assert_eq!(session.server, Some(ServerKind::Keycloak));
+    assert_eq!(
+        session.provider_reason.as_deref(),
+        Some("Session not active")
+    );
+    assert_eq!(session.provider_code.as_deref(), Some("invalid_token"));
+    assert_eq!(session.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(session.status, None);
+    assert_eq!(session.client_id.as_deref(), Some("shop-web"));
+    assert_eq!(session.user, None);
+    assert_eq!(
+        session.session_id.as_deref(),
+        Some("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
+    );
+    assert_eq!(session.ip.as_deref(), Some("203.0.113.90"));
+    assert_eq!(session.grant_type.as_deref(), Some("refresh_token"));
+    let ts = session.ts.expect("ts");
+    assert_eq!(ts.basis, TimeBasis::AssumedZone);
+    assert_eq!(ts.utc.to_rfc3339(), "2025-03-11T09:21:44.019+00:00");
+    let issuer = f[7];
+    assert_eq!(
+        issuer.provider_reason.as_deref(),
+        Some("Invalid token issuer. Expected 'https://sso.example.com/realms/shop'")
+    );
+    assert_eq!(
+        f[6].provider_reason.as_deref(),
+        Some("Maximum allowed refresh token reuse exceeded")
+    );
+}
+
+#[test]
+fn kc26_code_reuse_pkce_and_client_auth() {
+    let (events, _) = parse_all(KC26);
+    let warning = events
+        .iter()
+        .find(|e| e.provider_reason.as_deref() == Some("Code already used"))
+        .expect("code warning");
+    assert_eq!(warning.kind, EventKind::ProviderEvent);
+    assert_eq!(
+        warning.session_id.as_deref(),
+        Some("a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4e")
+    );
+    let fp = warning.code_fp.expect("code fp");
+    let expected = Context::default()
+        .redactor
+        .fingerprint("5e0c8a1f-7b2d-4c9e-a3f6-1d4b8e2c7a90");
+    assert_eq!(fp, expected);
+    let f = failures(&events);
+    assert_eq!(f[0].provider_code.as_deref(), Some("invalid_code"));
+    assert_eq!(f[0].session_id, warning.session_id);
+    assert_eq!(f[0].error.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        f[3].provider_code.as_deref(),
+        Some("pkce_verification_failed")
+    );
+    assert_eq!(f[4].provider_code.as_deref(), Some("code_verifier_missing"));
+    let client = f[5];
+    assert_eq!(
+        client.provider_code.as_deref(),
+        Some("invalid_client_credentials")
+    );
+    assert_eq!(client.error, None);
+    let pkce: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::ProviderEvent)
+        .filter_map(|e| e.provider_reason.as_deref())
+        .collect();
+    assert_eq!(
+        pkce,
+        [
+            "Code already used",
+            "PKCE verification failed: Code mismatch",
+            "PKCE code verifier not specified"
+        ]
+    );
+}
+
+#[test]
+fn kc26_successes_and_logout() {
+    let (events, _) = parse_all(KC26);
+    let ok: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::TokenResponse && e.provider_code.is_none())
+        .collect();
+    assert_eq!(ok.len(), 3);
+    assert!(ok.iter().all(|e| e.error.is_none() && e.status.is_none()));
+    assert_eq!(
+        ok[0].user.as_deref(),
+        Some("3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+    );
+    let issued: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::CodeIssued)
+        .collect();
+    assert_eq!(issued.len(), 4);
+    assert_eq!(
+        issued[1].redirect_uri.as_deref(),
+        Some("https://shop.example.com/callback")
+    );
+    assert_eq!(
+        issued[1].session_id.as_deref(),
+        Some("a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4e")
+    );
+    assert_eq!(issued[1].client_id.as_deref(), Some("shop-web"));
+    let logout = events
+        .iter()
+        .find(|e| e.kind == EventKind::RevokeRequest)
+        .expect("logout");
+    assert_eq!(
+        logout.session_id.as_deref(),
+        Some("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
+    );
+}
+
+#[test]
+fn unquoted_kc21_with_single_quotes_and_stack_trace() {
+    let (events, outcomes) = parse_all(KC21);
+    // The KC-SERVICES0014 warning is followed by its stack trace.
+    assert_eq!(outcomes[5], Outcome::Parsed);
+    assert_eq!(outcomes[6..10], [Outcome::Skipped; 4]);
+    let f = failures(&events);
+    assert_eq!(f.len(), 5);
+    assert_eq!(f[0].provider_code.as_deref(), Some("invalid_code"));
+    assert_eq!(
+        f[0].session_id.as_deref(),
+        Some("463f87a6-5ab5-484b-b12a-24ee20abb1da")
+    );
+    assert_eq!(f[0].ip.as_deref(), Some("81.184.94.187"));
+    let redirect = f[3];
+    assert_eq!(
+        redirect.provider_code.as_deref(),
+        Some("invalid_redirect_uri")
+    );
+    assert_eq!(redirect.error.as_deref(), Some("invalid_grant"));
+    assert!(
+        redirect
+            .provider_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Parameter 'redirect_uri' did not match")
+                && r.ends_with("redirectUri parameter: https://shop.example.com/callback/"))
+    );
+    let password = f[4];
+    assert_eq!(password.grant_type.as_deref(), Some("password"));
+    assert_eq!(password.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        password.user.as_deref(),
+        Some("4c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f")
+    );
+    let services = events
+        .iter()
+        .find(|e| e.provider_reason.as_deref() == Some("Failed client authentication"))
+        .expect("KC-SERVICES0014");
+    assert_eq!(services.kind, EventKind::ProviderEvent);
+    let pkce = events
+        .iter()
+        .find(|e| e.provider_reason.as_deref() == Some("PKCE verification failed"))
+        .expect("old pkce warning");
+    assert_eq!(pkce.user.as_deref(), Some("grace"));
+}
+
+#[test]
+fn wildfly_time_only_lines() {
+    let (events, _) = parse_all(WILDFLY);
+    assert!(events.iter().all(|e| e.ts.is_none()));
+    assert_eq!(failures(&events).len(), 3);
+    let ctx = Context {
+        assumed_date: NaiveDate::from_ymd_opt(2025, 3, 11),
+        ..Context::default()
+    };
+    let (events, _) = parse_with(WILDFLY, &ctx);
+    let refresh = failures(&events)[0];
+    let ts = refresh.ts.expect("ts");
+    assert_eq!(ts.basis, TimeBasis::DateInferred);
+    assert_eq!(ts.utc.to_rfc3339(), "2025-03-11T12:07:55.903+00:00");
+    assert_eq!(refresh.provider_reason, None);
+    assert_eq!(refresh.client_id.as_deref(), Some("alto-portal"));
+    assert_eq!(refresh.user, None);
+}
+
+#[test]
+fn json_console_events() {
+    let (events, outcomes) = parse_all(JSON);
+    // The admin event that disabled the user is skipped.
+    assert_eq!(outcomes[2], Outcome::Skipped);
+    let f = failures(&events);
+    assert_eq!(f.len(), 3);
+    assert_eq!(f[0].provider_reason.as_deref(), Some("User disabled"));
+    assert_eq!(f[0].session_id.as_deref(), Some("Vq3xN0dO4b7sEJ2qYw9kR1Tm"));
+    assert_eq!(
+        f[0].ts.map(|t| t.utc.to_rfc3339()).as_deref(),
+        Some("2025-03-11T12:09:02.337114520+00:00")
+    );
+    assert_eq!(f[1].provider_reason.as_deref(), Some("Session not active"));
+    let warning = events
+        .iter()
+        .find(|e| e.kind == EventKind::ProviderEvent)
+        .expect("code warning");
+    assert_eq!(warning.session_id, f[2].session_id);
+    assert!(warning.code_fp.is_some());
+}
+
+#[test]
+fn code_ids_never_survive() {
+    for (text, planted) in [
+        (KC26, "5e0c8a1f-7b2d-4c9e-a3f6-1d4b8e2c7a90"),
+        (KC21, "b6a1d2e3-f4c5-4b6d-8e7f-9a0b1c2d3e4f"),
+        (WILDFLY, "c7d8e9f0-a1b2-4c3d-8e4f-5a6b7c8d9e0f"),
+        (JSON, "d8e9f0a1-b2c3-4d4e-9f5a-6b7c8d9e0f1a"),
+    ] {
+        let (events, _) = parse_all(text);
+        assert!(events.iter().any(|e| e.code_fp.is_some()));
+        assert_no_secret(&events, &[planted]);
+    }
+}
+
+#[test]
+fn other_formats_are_unknown() {
+    let lines = [
+        r#"Started POST "/oauth/token" for 10.0.0.1 at 2025-03-11 09:41:07 +0000"#,
+        r#"{"audience":"application","level":"info","msg":"access denied","service_name":"Ory Hydra","time":"2025-03-11T09:00:00Z"}"#,
+        "2025-03-11 09:41:07.318  WARN 12345 --- [nio-9000-exec-1] o.s.s.o.s.a.OAuth2TokenEndpointFilter : invalid_grant",
+        "05-02 10:15:03.118  4321  4388 E flutter : invalid_grant",
+        "\tat org.keycloak.Foo.bar(Foo.java:1)",
+        "",
+        "12:00",
+        "2025-03-11T09:58:31.207Z ERROR [okta] token exchange failed: invalid_grant",
+    ];
+    assert_all_unknown(&mut KeycloakParser::default(), &Context::default(), lines);
+}
+
+#[test]
+fn hostile_lines_never_panic() {
+    let long = format!(
+        "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type=\"{}",
+        "\\\"".repeat(50_000)
+    );
+    let lines = [
+        "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type=",
+        "2025-03-11 09:00:00,000 WARN  [org.keycloak.events] (t) type='é, error='",
+        "10:00:00,000 WARN  [x.OAuth2CodeParser] (t) Code '",
+        "10:00:00,000 WARN  [x.OAuth2CodeParser] (t) Code 'é' already used for userSession 'é",
+        "10:00:00,000 WARN  [x.PkceUtils] (t) PKCE . authUserId = ",
+        r#"{"timestamp":"x","loggerName":"org.keycloak.events","message":"type=\"A_ERROR\""}"#,
+        r#"{"timestamp":"x","loggerName":"org.keycloak.events","message":1}"#,
+        long.as_str(),
+    ];
+    feed_each(&mut KeycloakParser::default(), &Context::default(), lines);
+}

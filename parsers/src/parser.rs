@@ -1,0 +1,111 @@
+//! The interface every format module implements, the settings parsers
+//! share, and the two helpers that keep a parser from ever seeing a secret.
+//!
+//! Every format module implements [`LineParser`]: it is fed one line at a time
+//! (multi-line records are assembled inside the module, which is why parsers
+//! are stateful) and says whether the line belongs to its format at all
+//! ([`Outcome::Unknown`] when not).
+
+use std::borrow::Cow;
+
+use chrono::{FixedOffset, NaiveDate};
+
+use crate::event::{Event, EvidenceLine};
+use crate::redact::Redactor;
+
+/// What a parser made of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The line is in this format and told something about OAuth (it may have
+    /// produced events now, or been buffered into a record).
+    Parsed,
+    /// The line is in this format but is not about OAuth (a request to another
+    /// path, a continuation line of no interest): skipped quickly.
+    Skipped,
+    /// The line is not in this format at all.
+    Unknown,
+}
+
+/// Settings that come from configuration, not from the line.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Replaces secrets and fingerprints them.
+    pub redactor: Redactor,
+    /// The zone assumed for timestamps that carry none.
+    pub assumed_offset: FixedOffset,
+    /// The year assumed for timestamps that carry none (logcat).
+    pub assumed_year: Option<i32>,
+    /// The date assumed for timestamps that carry only a time of day.
+    pub assumed_date: Option<NaiveDate>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            redactor: Redactor::default(),
+            assumed_offset: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+            assumed_year: None,
+            assumed_date: None,
+        }
+    }
+}
+
+/// The interface every format module implements.
+pub trait LineParser: Send {
+    /// Feeds one line (without its line terminator). Events that are complete
+    /// are pushed to `out`; records that span lines are kept until complete.
+    fn feed<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome;
+
+    /// Pushes every record still buffered (end of input or a quiet period).
+    fn flush<'a>(&mut self, ctx: &Context, out: &mut Vec<Event<'a>>);
+
+    /// The first line of the oldest record still buffered (a Rails request
+    /// without its `Completed` line yet, an open dio block), if any. A tailer
+    /// must not checkpoint past it: after a crash the record is read again
+    /// from there.
+    fn oldest_pending_line(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Redacts `line`, parses the redacted text with `parse`, attaches the
+/// secrets' fingerprints and the redacted line as evidence. This is the one
+/// way parsers should turn a line into an event: the parse function never
+/// sees a secret, and borrows from the line whenever nothing was redacted.
+pub fn redact_and_parse<'a, A>(
+    line_no: u64,
+    line: &'a str,
+    ctx: &Context,
+    arg: A,
+    parse: for<'t> fn(&'t str, A) -> Option<Event<'t>>,
+) -> Option<Event<'a>> {
+    let red = ctx.redactor.redact(line);
+    let mut event = match &red.text {
+        Cow::Borrowed(text) => parse(text, arg)?,
+        Cow::Owned(text) => parse(text, arg)?.into_owned(),
+    };
+    red.apply_to(&mut event);
+    event.evidence.push(EvidenceLine {
+        line: line_no,
+        text: red.text,
+    });
+    Some(event)
+}
+
+/// What a line-at-a-time parser answers for a line it found interesting:
+/// `Parsed` after pushing the event it gave, `Skipped` when it gave none.
+pub fn push_or_skip<'a>(out: &mut Vec<Event<'a>>, event: Option<Event<'a>>) -> Outcome {
+    match event {
+        Some(event) => {
+            out.push(event);
+            Outcome::Parsed
+        }
+        None => Outcome::Skipped,
+    }
+}
