@@ -385,6 +385,24 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
     Some((time.with_timezone(&Utc), &text[end..]))
 }
 
+/// Unix time written as an integer string (journald's microseconds, OTLP's
+/// nanoseconds): exact, without a detour through `f64`.
+pub(crate) fn epoch_text(text: &str) -> Option<DateTime<Utc>> {
+    let Ok(n) = text.parse::<i64>() else {
+        return text.parse::<f64>().ok().and_then(epoch_time);
+    };
+    let nanos = if n > 100_000_000_000_000_000 {
+        n
+    } else if n > 100_000_000_000_000 {
+        n.checked_mul(1_000)?
+    } else if n > 100_000_000_000 {
+        n.checked_mul(1_000_000)?
+    } else {
+        n.checked_mul(1_000_000_000)?
+    };
+    (n > 0).then(|| DateTime::from_timestamp_nanos(nanos))
+}
+
 /// Unix time in nanoseconds, microseconds, milliseconds or seconds (by
 /// magnitude), as shippers write it.
 pub(crate) fn epoch_time(value: f64) -> Option<DateTime<Utc>> {

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde_json::{Map, Value};
 
-use super::{EnvelopeKind, Meta, Piece, Stream, epoch_time, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Piece, Stream, epoch_text, epoch_time, rfc3339_prefix};
 use crate::parser::Context;
 
 /// Keys whose presence makes a JSON line worth parsing as an envelope.
@@ -213,8 +213,7 @@ fn journal(map: &Map<String, Value>, out: &mut Vec<Piece<'_>>) -> Option<Envelop
     let time = map
         .get("__REALTIME_TIMESTAMP")
         .and_then(Value::as_str)
-        .and_then(|t| t.parse::<f64>().ok())
-        .and_then(epoch_time);
+        .and_then(epoch_text);
     let meta = Meta {
         time,
         host: field("_HOSTNAME"),
@@ -263,15 +262,15 @@ fn otel_record(
         },
         other => serde_json::to_string(other).ok()?,
     };
-    let nanos = |key: &str| match record.get(key)? {
-        Value::String(s) => s.parse::<f64>().ok(),
-        v => v.as_f64(),
+    let time = |key: &str| match record.get(key)? {
+        Value::String(s) => epoch_text(s),
+        v => v
+            .as_i64()
+            .map(|n| n.to_string())
+            .and_then(|s| epoch_text(&s)),
     };
     let mut meta = resource.clone();
-    meta.time = nanos("timeUnixNano")
-        .filter(|n| *n > 0.0)
-        .or_else(|| nanos("observedTimeUnixNano"))
-        .and_then(epoch_time);
+    meta.time = time("timeUnixNano").or_else(|| time("observedTimeUnixNano"));
     let attrs = record.get("attributes");
     meta.unit = meta.unit.or_else(|| otel_attr(attrs, "log.file.path"));
     out.push(piece(text.trim_end_matches('\n'), meta));
