@@ -49,7 +49,15 @@ pub(super) fn peel<'a>(
             && s.bytes()
                 .all(|b| b.is_ascii_graphic() && b != b'[' && b != b']' && b != b':')
     };
-    if host.is_empty() || !word(ident) || !pid.is_none_or(word) {
+    // A program name starts with a letter; a host is never a date (that
+    // is the application's own time after the envelope's).
+    let date_like = host.len() >= 10 && host.as_bytes()[4] == b'-' && host.as_bytes()[7] == b'-';
+    if host.is_empty()
+        || date_like
+        || !word(ident)
+        || !ident.as_bytes()[0].is_ascii_alphabetic()
+        || !pid.is_none_or(word)
+    {
         return None;
     }
     // Without `<PRI>`, a bare `host ident:` could be an application's own

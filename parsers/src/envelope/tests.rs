@@ -121,6 +121,14 @@ fn kubectl_prefix_and_timestamps() {
     let r = one("2025-03-11T09:41:07.31822Z Started POST \"/oauth/token\" for 10.0.0.1");
     assert_eq!(r.envelope, Some(EnvelopeKind::Timestamped));
     assert_eq!(r.text, "Started POST \"/oauth/token\" for 10.0.0.1");
+    // A Java line's own time after the envelope's is not a syslog host.
+    let r =
+        one("2025-03-11T09:00:00.000000000Z 2025-04-10 06:00:03,118 INFO  [io.quarkus] (main) x");
+    assert_eq!(r.envelope, Some(EnvelopeKind::Timestamped));
+    assert_eq!(
+        r.text,
+        "2025-04-10 06:00:03,118 INFO  [io.quarkus] (main) x"
+    );
     // Both: the prefix, then the time.
     let r = one("[pod/web-1/web] 2025-03-11T09:41:07.318220123Z {\"level\":\"info\"}");
     assert_eq!(r.text, "{\"level\":\"info\"}");
