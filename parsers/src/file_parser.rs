@@ -75,7 +75,11 @@ impl FileParser {
     /// A parser for a file of a known (or forced) format; envelopes are
     /// recognised line by line.
     pub fn new(format: Format, ctx: Context) -> Self {
-        Self::with_unwrapper(format, ctx, Unwrapper::new())
+        let unwrapper = match ctx.envelope.forced() {
+            Some(forced) => Unwrapper::forced(forced),
+            None => Unwrapper::new(),
+        };
+        Self::with_unwrapper(format, ctx, unwrapper)
     }
 
     /// A parser that takes off only `envelope` (`None`: no envelope at all),
@@ -263,7 +267,7 @@ impl OriginState {
             Outcome::Parsed => counts.parsed += 1,
             Outcome::Skipped => counts.skipped += 1,
             Outcome::Unknown => {
-                counts.unknown += 1;
+                // Counted when the run ends: it may be read after all.
                 self.run.push(line_no, text);
                 if self.run.is_full() {
                     self.end_run(format, ctx, counts, out);
@@ -301,15 +305,19 @@ impl OriginState {
             } else {
                 Outcome::Unknown
             };
-            if outcome != Outcome::Unknown {
-                let n = joined.lines as u64;
-                counts.unknown -= n.min(counts.unknown);
-                match outcome {
-                    Outcome::Parsed => counts.parsed += n,
-                    _ => counts.skipped += n,
-                }
-            } else if mentions_oauth(&joined.text) {
+            let n = joined.lines as u64;
+            match outcome {
+                Outcome::Parsed => counts.parsed += n,
+                Outcome::Skipped => counts.skipped += n,
+                Outcome::Unknown => counts.unknown += n,
+            }
+            if outcome == Outcome::Unknown && mentions_oauth(&joined.text) {
                 let mut event = unparsed_event(format, joined.line_no, &joined.text, ctx);
+                if event.kind != EventKind::Unparsed {
+                    // Read after all: it carries an OAuth error.
+                    counts.unknown -= n;
+                    counts.parsed += n;
+                }
                 if joined.lines > 1 {
                     // Evidence shows the lines as the file has them.
                     event.evidence = joined

@@ -41,6 +41,6 @@ pub use event::{
 };
 pub use file_parser::{FileParser, LineCounts};
 pub use format::{CONCRETE_FORMATS, Format};
-pub use parser::{Context, LineParser, Outcome};
+pub use parser::{Context, EnvelopeChoice, LineParser, Outcome};
 pub use redact::Redactor;
 pub use registry::{DETECT_LINES, Sniffed, detect, sniff};

@@ -9,6 +9,7 @@ mod failure_page;
 mod helpers;
 mod login;
 mod pages;
+mod pasted;
 mod samples;
 mod tail;
 mod watch;
