@@ -4,6 +4,8 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod corpus;
+mod exchange;
 mod failure_page;
 mod helpers;
 mod login;

@@ -90,17 +90,18 @@ pub fn is_time_check(text: &str) -> bool {
     .iter()
     .any(|w| t.contains(w))
         || ["iat", "nbf", "exp"].iter().any(|c| claim(c));
+    // Words of a time going wrong, not just of a time (Entra ends every
+    // message with a "Timestamp:" line).
     let about_time = [
         "expired",
-        "future",
+        "in the future",
         "before",
         "not yet",
         "not active",
         "time range",
-        "time",
         "clock",
-        "timestamp",
         "skew",
+        "timestamp check",
     ]
     .iter()
     .any(|w| t.contains(w));
@@ -191,6 +192,7 @@ mod tests {
             "Invalid ID Token",
             "Session not active",
             "exponential backoff",
+            "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.\r\nTimestamp: 2019-06-26 08:26:25Z",
         ] {
             assert!(!is_time_check(no), "{no}");
         }
