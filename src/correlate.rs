@@ -360,49 +360,70 @@ const EXCHANGE_MS: i64 = 1_000;
 
 /// Every record the client log of `e` wrote about the same failed exchange,
 /// `e` included: the failure records before and after it in that log, each
-/// next to the last (only lines no grammar read may come between), agreeing
-/// with all the others on client, error, status and request id, and, where
-/// both have a time, within [`EXCHANGE_MS`]. Anything else the log says (a
-/// new request, a lifecycle change, a success) ends the exchange.
+/// starting within [`LINE_WINDOW`] lines of the end of the last (only lines
+/// no grammar read may come between), agreeing with all the others on
+/// client, error, status and request id, and, where both have a time,
+/// within [`EXCHANGE_MS`]. Anything else the log says (a new request, a
+/// lifecycle change, a success), or a gap (a pasted ticket's next section),
+/// ends the exchange.
 fn same_exchange(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
-    let rows = store.events_of_source_between_lines(
-        e.source_id,
-        e.line.saturating_sub(EXCHANGE_LINES),
-        e.line + EXCHANGE_LINES,
-    )?;
+    let rows: Vec<EventRow> = store
+        .events_of_source_between_lines(
+            e.source_id,
+            e.line.saturating_sub(EXCHANGE_LINES),
+            e.line + EXCHANGE_LINES,
+        )?
+        .into_iter()
+        .filter(|r| r.kind != "unparsed")
+        .collect();
     let Some(at) = rows.iter().position(|r| r.id == e.id) else {
         return Ok(vec![e.clone()]);
     };
+    // Where each record ends: a record can span lines (a body printed
+    // over several lines, an exception with its trace).
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut last_line: HashMap<i64, u64> = HashMap::new();
+    for (id, line) in store.evidence_of(&ids)? {
+        let end = last_line.entry(id).or_insert(line.line);
+        *end = (*end).max(line.line);
+    }
+    let span = |r: &EventRow| {
+        (
+            r.line,
+            last_line.get(&r.id).copied().unwrap_or(r.line).max(r.line),
+        )
+    };
     let mut members = vec![e.clone()];
     // Outward from `e`, one direction at a time.
-    walk(e, rows[at + 1..].iter(), &mut members);
-    walk(e, rows[..at].iter().rev(), &mut members);
-    Ok(members)
-}
-
-/// Adds to `members` the records of `side` (in the order they lie away from
-/// `start`) that continue the exchange, up to the first that does not.
-fn walk<'a>(
-    start: &EventRow,
-    side: impl Iterator<Item = &'a EventRow>,
-    members: &mut Vec<EventRow>,
-) {
-    let mut last = start.clone();
-    for r in side {
-        if r.kind == "unparsed" {
-            continue;
-        }
-        let joins = r.is_client_side()
-            && is_failure_event(r)
-            && r.line.abs_diff(last.line) <= EXCHANGE_LINES
-            && close_in_time(r, &last)
-            && members.iter().all(|m| one_exchange(m, r));
-        if !joins {
+    let mut last = e;
+    for r in &rows[at + 1..] {
+        if !continues(r, span(last).1, r.line, &members) {
             break;
         }
         members.push(r.clone());
-        last = r.clone();
+        last = r;
     }
+    let mut first = e;
+    for r in rows[..at].iter().rev() {
+        if !continues(r, span(r).1, first.line, &members) {
+            break;
+        }
+        members.push(r.clone());
+        first = r;
+    }
+    Ok(members)
+}
+
+/// Whether `r`, a record next to the exchange `members` with `end` the
+/// last line of the earlier of the two records and `start` the first line
+/// of the later, continues it.
+fn continues(r: &EventRow, end: u64, start: u64, members: &[EventRow]) -> bool {
+    r.is_client_side()
+        && is_failure_event(r)
+        && start.saturating_sub(end) <= LINE_WINDOW
+        && members
+            .iter()
+            .all(|m| close_in_time(r, m) && one_exchange(m, r))
 }
 
 fn close_in_time(a: &EventRow, b: &EventRow) -> bool {
