@@ -4,7 +4,9 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod corpus;
 mod envelopes;
+mod exchange;
 mod failure_page;
 mod helpers;
 mod login;
