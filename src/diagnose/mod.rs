@@ -113,13 +113,7 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
             &e.error,
         ];
         for value in fields.into_iter().flatten() {
-            if phrases::is_generic_description(value) {
-                continue;
-            }
-            for ph in phrases::PHRASES
-                .iter()
-                .filter(|ph| phrases::matches(ph, value))
-            {
+            for ph in phrases::said(value) {
                 let better = found
                     .get(&ph.cause)
                     .is_none_or(|f| f.confidence < ph.confidence);

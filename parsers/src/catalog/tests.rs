@@ -104,3 +104,16 @@ fn every_doorkeeper_locale_is_covered() {
         .count();
     assert!(dk >= 20, "{dk} localized invalid_grant sentences");
 }
+
+#[test]
+fn the_readme_table_gives_the_current_counts() {
+    let readme = include_str!("../../../README.md");
+    let cat = catalog();
+    for (i, p) in cat.providers().iter().enumerate() {
+        let n = cat.entries().iter().filter(|e| e.provider == i).count();
+        let row = format!("| {} | `{}` | {n} |", p.name, FILES[i].0);
+        assert!(readme.contains(&row), "README lacks `{row}`");
+    }
+    let total = format!("| **total** | | {} |", cat.entries().len());
+    assert!(readme.contains(&total), "README lacks `{total}`");
+}
