@@ -73,7 +73,7 @@ fn docker(i: usize, line: &str) -> Vec<String> {
 }
 
 fn journal_json(i: usize, line: &str) -> Vec<String> {
-    let message = if i % 3 == 0 {
+    let message = if i.is_multiple_of(3) {
         Value::from(line.as_bytes().to_vec())
     } else {
         Value::from(line)
