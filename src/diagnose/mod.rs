@@ -66,13 +66,7 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
         ];
         for (value, basis) in fields {
             let Some(value) = value else { continue };
-            if phrases::is_generic_description(value) {
-                continue;
-            }
-            for ph in phrases::PHRASES
-                .iter()
-                .filter(|ph| phrases::matches(ph, value))
-            {
+            for ph in phrases::said(value) {
                 let better = found
                     .get(&ph.cause)
                     .is_none_or(|f| (f.confidence, f.basis) < (ph.confidence, basis));
