@@ -66,6 +66,9 @@ const FRAGMENTS: &[&str] = &[
     ", details: {\"ClientId\": \"",
     "\"Raw\": {\"code\": \"",
     "2025-03-11 10:15:02.4873|0|INFO|Duende.IdentityServer.Validation.TokenRequestValidator|",
+    "{\"@t\":\"2025-03-11T11:02:44.1841172Z\",\"@mt\":\"Refresh token validation failed. aborting, {@details}\",",
+    "\"SourceContext\":\"Duende.IdentityServer.Validation.TokenRequestValidator\",\"details\":{",
+    "2025-03-11 12:04:31,955 [14] ERROR Duende.IdentityServer.Validation.TokenRequestValidator - ",
     // Spring
     "2025-03-11T09:41:07.334Z  WARN 1 --- [auth-server] [nio-9000-exec-3] [67d0-1a2b] ",
     "2AuthorizationCodeAuthenticationProvider : ",
