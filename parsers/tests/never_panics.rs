@@ -31,6 +31,8 @@ const FRAGMENTS: &[&str] = &[
     "method=POST path=/oauth/token format=*/* status=400 params={\"code\"=>",
     "location=com.example.app:/cb?code=",
     "{\"method\":\"POST\",\"path\":\"/oauth/token\",\"status\":400,\"params\":{\"code\":\"",
+    "{\"timestamp\":\"2025-03-16T10:02:13.861204Z\",\"level_index\":2,\"named_tags\":{\"request_id\":\"",
+    "\"name\":\"Doorkeeper::TokensController\",\"message\":\"Completed #create\",\"payload\":{",
     // Hydra
     "{\"audience\":\"application\",\"error\":{",
     "\"debug\":\"\",\"message\":\"invalid_grant\",\"reason\":\"",
