@@ -4,6 +4,7 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod envelopes;
 mod failure_page;
 mod helpers;
 mod login;
