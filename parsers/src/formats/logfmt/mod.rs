@@ -170,12 +170,11 @@ fn parse<'t>(text: &'t str, (ctx, shape): (&Context, Shape)) -> Option<Event<'t>
         }
     };
     let p = pairs::pairs(body);
-    let msg = get(&p, &["msg", "message"])
-        .or(tracing.map(|(m, _)| m))
-        .unwrap_or("");
-    // `tracing` prints `?`-recorded fields with `Debug`, spaces and all: the
-    // fields' whole text is the error text.
-    let err = tracing.map(|(_, fields)| fields).or_else(|| {
+    let msg = get(&p, &["msg", "message"]).or(tracing).unwrap_or("");
+    // `tracing` prints `?`-recorded fields with `Debug`, spaces and all, and
+    // a message may hold `error: description`: the whole text after the
+    // level is the error text.
+    let err = tracing.map(|_| body).or_else(|| {
         get(
             &p,
             &[
@@ -224,9 +223,9 @@ fn parse<'t>(text: &'t str, (ctx, shape): (&Context, Shape)) -> Option<Event<'t>
     Some(ev)
 }
 
-/// A `tracing` message (the text after the spans and the target, up to the
-/// first field) and its fields' text.
-fn tracing_message(rest: &str) -> (&str, &str) {
+/// A `tracing` message: the text after the spans and the target, up to the
+/// first field.
+fn tracing_message(rest: &str) -> &str {
     // `span{…}:span2{…}: target: message fields`: the message follows the
     // last `: ` before the first field.
     let first_field = rest
@@ -239,7 +238,7 @@ fn tracing_message(rest: &str) -> (&str, &str) {
         Some(p) => &head[p + 2..],
         None => head,
     };
-    (msg.trim(), &rest[first_field..])
+    msg.trim()
 }
 
 /// A client's (or any app's) error line: the OAuth error named in the

@@ -108,6 +108,22 @@ fn rust_tracing_default_output() {
     );
 }
 
+/// A `time LEVEL [tag] message` line (okta-auth-js through a console
+/// logger) has the tracing shape: the error before the last `: ` is kept.
+#[test]
+fn error_named_before_the_description() {
+    let line = "2025-03-11T09:58:31.207Z ERROR [okta] token exchange failed: invalid_grant: The 'redirect_uri' does not match the redirection URI used in the authorization request.";
+    let (events, _) = parse_all(line);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].error.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        events[0].error_description.as_deref(),
+        Some(
+            "The 'redirect_uri' does not match the redirection URI used in the authorization request."
+        )
+    );
+}
+
 /// slog's text handler (Go 1.21+): unquoted time, upper-case level.
 #[test]
 fn slog_text_handler() {
