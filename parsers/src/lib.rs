@@ -19,7 +19,7 @@
 //! - [`providers`]: AADSTS, Google, Okta, Auth0 and generic OAuth error texts.
 //! - `formats/`: one module per format: `rails`, `lograge`, `hydra`,
 //!   `keycloak`, `node_oidc`, `identityserver`, `spring`, `logcat`, `ios`,
-//!   `json_lines` (and `client_records`, the client grammars they share).
+//!   `logfmt`, `json_lines` (and `client_records`, the client grammars they share).
 #![deny(missing_docs)]
 
 pub mod catalog;
