@@ -277,7 +277,9 @@ impl Watcher {
     }
 
     fn diagnose(&mut self) -> Result<usize> {
-        let stats = diagnose::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
+        // Late evidence re-diagnoses what it touches: live converges to
+        // what `analyze` finds over the same files.
+        let stats = diagnose::revisit::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
         self.diagnosed_to = stats.last_event_id.max(self.diagnosed_to);
         Ok(stats.diagnosed)
     }

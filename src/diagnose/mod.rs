@@ -13,6 +13,7 @@
 pub mod case;
 pub mod cause;
 pub mod phrases;
+pub mod revisit;
 pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
