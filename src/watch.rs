@@ -279,7 +279,8 @@ impl Watcher {
     fn diagnose(&mut self) -> Result<usize> {
         // Late evidence re-diagnoses what it touches: live converges to
         // what `analyze` finds over the same files.
-        let stats = diagnose::revisit::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
+        let stats =
+            diagnose::revisit::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
         self.diagnosed_to = stats.last_event_id.max(self.diagnosed_to);
         Ok(stats.diagnosed)
     }

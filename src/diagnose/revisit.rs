@@ -111,7 +111,12 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         }
         for g in &regrouped {
             store.regroup(&g.rec.id, g.primary, &g.events)?;
-            let merged: Vec<i64> = g.events.iter().copied().filter(|e| *e != g.primary).collect();
+            let merged: Vec<i64> = g
+                .events
+                .iter()
+                .copied()
+                .filter(|e| *e != g.primary)
+                .collect();
             stats.diagnosed += 1;
             if store.upsert_failure(&g.rec, g.primary, &merged, g.time_ms)? {
                 stats.changed += 1;

@@ -97,9 +97,9 @@ impl Store {
     /// links to other events, and a failure other than `id` whose primary
     /// is one of them (it was merged into `id`).
     pub fn regroup(&self, id: &str, primary: i64, events: &[i64]) -> Result<()> {
-        let mut unlink = self
-            .conn
-            .prepare_cached("DELETE FROM failure_events WHERE event_id = ?1 AND failure_id != ?2")?;
+        let mut unlink = self.conn.prepare_cached(
+            "DELETE FROM failure_events WHERE event_id = ?1 AND failure_id != ?2",
+        )?;
         let mut merged = self
             .conn
             .prepare_cached("DELETE FROM failures WHERE event_id = ?1 AND id != ?2")?;

@@ -5,6 +5,7 @@ mod accuracy;
 mod browser;
 mod cli;
 mod failure_page;
+mod faults;
 mod helpers;
 mod login;
 mod pages;
