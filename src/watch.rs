@@ -317,7 +317,15 @@ impl Watcher {
                     (s, format)
                 }
             };
-            let ctx = context_for(&spec.context, &text, &lines.path);
+            // The year and date of year-less lines come from the file's
+            // head as `analyze` reads it (a logged `Date` header), not from
+            // the lines this poll happened to read (after a restart, the
+            // middle of the file).
+            let on_disk = read_prefix(&lines.path, crate::ingest::SNIFF_BYTES);
+            let head_text = on_disk
+                .as_deref()
+                .map_or(Cow::Borrowed(text.as_ref()), String::from_utf8_lossy);
+            let ctx = context_for(&spec.context, &head_text, &lines.path);
             let start = (source.byte_offset, source.line_no);
             let head = read_head(&lines.path, start.0);
             self.files.insert(
@@ -492,11 +500,19 @@ fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
 /// (the tailer has just checked they are the ones the checkpoint hashed);
 /// `None` when they cannot be read.
 fn read_head(path: &Path, offset: u64) -> Option<Vec<u8>> {
+    let head = read_prefix(path, (offset as usize).min(HEAD_BYTES))?;
+    (head.len() as u64 == offset.min(HEAD_BYTES as u64)).then_some(head)
+}
+
+/// Up to `limit` first bytes of the file at `path`.
+fn read_prefix(path: &Path, limit: usize) -> Option<Vec<u8>> {
     use std::io::Read;
-    let want = (offset as usize).min(HEAD_BYTES);
-    let mut head = vec![0; want];
-    let mut file = std::fs::File::open(path).ok()?;
-    file.read_exact(&mut head).ok()?;
+    let mut head = Vec::with_capacity(limit.min(64 * 1024));
+    std::fs::File::open(path)
+        .ok()?
+        .take(limit as u64)
+        .read_to_end(&mut head)
+        .ok()?;
     Some(head)
 }
 

@@ -31,6 +31,10 @@ use crate::store::{FailureRecord, Result, Store};
 /// diagnosed again (clock corrections, joins by time).
 pub const SLACK_MS: i64 = 60_000 + correlate::JOIN_WINDOW_MS;
 
+/// How far a client's clock may be off before its offset is estimated (a
+/// time zone taken for UTC): the span a client's new events may touch.
+pub const UNKNOWN_CLOCK_MS: i64 = 14 * 3_600_000;
+
 /// How many times a pass widens its set of failures to take in those its
 /// groups reach, before it settles for what it has.
 const MAX_WIDENING: usize = 4;
@@ -56,28 +60,47 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
     }
     let clocks = correlate::estimate_clocks(store)?;
     let stored = store.stored_clock_offsets()?;
-    let mut sources: BTreeSet<i64> = clocks
+    // A source whose clock estimate moved moved all its times: its whole
+    // span counts as new.
+    let mut moved: BTreeSet<i64> = clocks
         .iter()
         .filter(|(s, c)| stored.get(s) != Some(&c.offset_ms))
         .map(|(s, _)| *s)
         .collect();
-    sources.extend(stored.keys().filter(|s| !clocks.contains_key(s)));
+    moved.extend(stored.keys().filter(|s| !clocks.contains_key(s)));
+    let mut spans = store.new_spans(after)?;
+    if !moved.is_empty() {
+        spans.extend(
+            store
+                .new_spans(0)?
+                .into_iter()
+                .filter(|s| moved.contains(&s.source_id)),
+        );
+    }
+    let mut sources = moved;
     let mut since: Option<i64> = None;
-    for span in store.new_spans(after)? {
+    for span in spans {
         if span.untimed {
             sources.insert(span.source_id);
         }
-        if let Some(t) = span.earliest_ms {
-            // In server time, by the old and the new estimate alike.
-            let offsets = [
-                clocks.get(&span.source_id).map_or(0, |c| c.offset_ms),
-                stored.get(&span.source_id).copied().unwrap_or(0),
-            ];
-            for offset in offsets {
-                let at = t - offset.max(0) - SLACK_MS;
-                since = Some(since.map_or(at, |s: i64| s.min(at)));
-            }
+        let Some(t) = span.earliest_ms else {
+            continue;
+        };
+        // In server time, by the old and the new estimate alike; a client
+        // without an estimate may be off by a time zone.
+        let estimates = [
+            clocks.get(&span.source_id).map(|c| c.offset_ms),
+            stored.get(&span.source_id).copied(),
+        ];
+        let mut at = t;
+        for offset in estimates.into_iter().flatten() {
+            at = at.min(t - offset);
         }
+        if span.client && estimates.iter().all(Option::is_none) {
+            at -= UNKNOWN_CLOCK_MS;
+        }
+        let at = at - SLACK_MS;
+        since = Some(since.map_or(at, |s: i64| s.min(at)));
     }
     let sources: Vec<i64> = sources.into_iter().collect();
     let mut touched: HashSet<String> = store

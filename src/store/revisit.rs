@@ -21,20 +21,25 @@ pub struct NewSpan {
     pub earliest_ms: Option<i64>,
     /// Whether some have no time (they join by line, within the source).
     pub untimed: bool,
+    /// Whether some were written by a client (their times are on its
+    /// clock, which may be off by hours).
+    pub client: bool,
 }
 
 impl Store {
     /// Per source, the earliest time of the events after event id `after`.
     pub fn new_spans(&self, after: i64) -> Result<Vec<NewSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source_id, min(ts_ms), max(ts_ms IS NULL) FROM events WHERE id > ?1
-             GROUP BY source_id",
+            "SELECT source_id, min(ts_ms), max(ts_ms IS NULL),
+                    max(kind = 'client_error' OR format IN ('logcat', 'ios-console'))
+             FROM events WHERE id > ?1 GROUP BY source_id",
         )?;
         let rows = stmt.query_map([after], |r| {
             Ok(NewSpan {
                 source_id: r.get(0)?,
                 earliest_ms: r.get(1)?,
                 untimed: r.get(2)?,
+                client: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

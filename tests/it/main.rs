@@ -4,6 +4,7 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod converge;
 mod failure_page;
 mod faults;
 mod helpers;
