@@ -37,7 +37,7 @@ pub type Clocks = HashMap<i64, ClockEstimate>;
 
 /// How close (ms) a client's error must be to a server failure to be joined
 /// to it by time alone.
-const JOIN_WINDOW_MS: i64 = 3_000;
+pub const JOIN_WINDOW_MS: i64 = 3_000;
 /// How close a server warning must be to the failed token response it explains.
 const PROVIDER_WINDOW_MS: i64 = 2_000;
 

@@ -27,7 +27,7 @@ pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Bytes read per chunk.
 const CHUNK_BYTES: usize = 1024 * 1024;
 /// Bytes sniffed to tell a log from binary data or a JSON document.
-const SNIFF_BYTES: usize = 64 * 1024;
+pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Errors of reading inputs.
 #[derive(Debug, thiserror::Error)]

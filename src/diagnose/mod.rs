@@ -14,6 +14,7 @@ pub mod case;
 pub mod cause;
 pub mod causes;
 pub mod phrases;
+pub mod revisit;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -251,10 +252,19 @@ fn unknown_verdict(case: &Case) -> Verdict {
     }
 }
 
-/// A stable id for a failure from its primary event's place.
+/// A stable id for a failure from its primary event's place: the file
+/// generation (source row) it was read from, its line and kind. A new
+/// failure on the same line of a truncated, rotated or rewritten file is in
+/// another generation, so it never takes an older failure's id; a restart
+/// reads into the same generation, so the id stays.
 pub fn failure_id(primary: &EventRow) -> String {
-    let digest =
-        Sha256::digest(format!("{}:{}:{}", primary.file, primary.line, primary.kind).as_bytes());
+    let digest = Sha256::digest(
+        format!(
+            "{}:{}:{}:{}",
+            primary.file, primary.source_id, primary.line, primary.kind
+        )
+        .as_bytes(),
+    );
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -462,6 +472,7 @@ pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
     };
     store.write(|store| {
         correlate::store_clocks(store, &batch.clocks)?;
+        store.advance_diagnosis_cursor(batch.last_event_id)?;
         for (rec, primary, merged, ts) in &batch.pending {
             stats.diagnosed += 1;
             if store.upsert_failure(rec, *primary, merged, *ts)? {
