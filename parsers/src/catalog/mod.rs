@@ -82,6 +82,19 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
+    (
+        "expo-auth-session.toml",
+        include_str!("../../catalog/expo-auth-session.toml"),
+    ),
+    ("oauthlib.toml", include_str!("../../catalog/oauthlib.toml")),
+    (
+        "openid-client.toml",
+        include_str!("../../catalog/openid-client.toml"),
+    ),
+    (
+        "react-native-app-auth.toml",
+        include_str!("../../catalog/react-native-app-auth.toml"),
+    ),
 ];
 
 /// The cause ids an entry may name (the diagnosis's `Cause` ids; its test
