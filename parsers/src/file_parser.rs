@@ -48,6 +48,10 @@ struct OriginState {
     parser: Box<dyn LineParser>,
     run: Run,
     last_seen: u64,
+    /// The envelope's identity of this origin (empty: none).
+    origin: String,
+    /// The envelope time of the record being fed.
+    time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Parses one file: envelopes off, then every record through the parser of
@@ -190,12 +194,18 @@ impl FileParser {
         let origin = record.meta.origin();
         self.make_room(&origin, out);
         let format = self.format;
-        let state = self.origins.entry(origin).or_insert_with(|| OriginState {
-            parser: new_parser(format),
-            run: Run::default(),
-            last_seen: 0,
-        });
+        let state = self
+            .origins
+            .entry(origin)
+            .or_insert_with_key(|origin| OriginState {
+                parser: new_parser(format),
+                run: Run::default(),
+                last_seen: 0,
+                origin: origin.clone(),
+                time: None,
+            });
         state.last_seen = record.line_no;
+        state.time = record.meta.time;
         let enveloped = record.envelope.is_some();
         let mark = out.len();
         let outcome = match record.text {
@@ -268,7 +278,7 @@ impl OriginState {
             Outcome::Skipped => counts.skipped += 1,
             Outcome::Unknown => {
                 // Counted when the run ends: it may be read after all.
-                self.run.push(line_no, text);
+                self.run.push(line_no, text, self.time);
                 if self.run.is_full() {
                     self.end_run(format, ctx, counts, out);
                 }
@@ -297,7 +307,7 @@ impl OriginState {
         if self.run.is_empty() {
             return;
         }
-        for joined in self.run.take_records() {
+        for (joined, time) in self.run.take_records() {
             let mut events = Vec::new();
             let outcome = if joined.lines > 1 {
                 self.parser
@@ -330,6 +340,18 @@ impl OriginState {
                         .collect();
                 }
                 events.push(event);
+            }
+            // Records held in a run were fed outside `feed_record`: they
+            // get their envelope's time and origin here.
+            let meta = Meta {
+                time,
+                ..Meta::default()
+            };
+            for event in &mut events {
+                apply_meta(event, &meta);
+                if !self.origin.is_empty() && event.origin.is_none() {
+                    event.origin = Some(Cow::Owned(self.origin.clone()));
+                }
             }
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
         }

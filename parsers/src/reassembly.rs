@@ -16,6 +16,8 @@
 //! a record, or alone when nothing joins it), in file order; a run holds at
 //! most [`MAX_RUN_LINES`] lines and [`MAX_RUN_BYTES`] bytes.
 
+use chrono::{DateTime, Utc};
+
 /// Lines a run holds before it is cut into records anyway.
 pub const MAX_RUN_LINES: usize = 512;
 /// Bytes a run holds before it is cut into records anyway.
@@ -42,6 +44,8 @@ pub struct Joined {
 pub struct Run {
     lines: Vec<(u64, String)>,
     bytes: usize,
+    /// The envelope's time of each held line (same order as `lines`).
+    times: Vec<Option<DateTime<Utc>>>,
 }
 
 impl Run {
@@ -60,17 +64,30 @@ impl Run {
         self.lines.len() >= MAX_RUN_LINES || self.bytes >= MAX_RUN_BYTES
     }
 
-    /// Holds one more line.
-    pub fn push(&mut self, line_no: u64, text: &str) {
+    /// Holds one more line, with its envelope's time if it had one.
+    pub fn push(&mut self, line_no: u64, text: &str, time: Option<DateTime<Utc>>) {
         self.bytes += text.len();
         self.lines.push((line_no, text.to_string()));
+        self.times.push(time);
     }
 
-    /// Cuts the held lines into records and empties the run.
-    pub fn take_records(&mut self) -> Vec<Joined> {
+    /// Cuts the held lines into records and empties the run; each record
+    /// comes with the envelope time of its first line.
+    pub fn take_records(&mut self) -> Vec<(Joined, Option<DateTime<Utc>>)> {
         let lines = std::mem::take(&mut self.lines);
+        let times = std::mem::take(&mut self.times);
         self.bytes = 0;
+        let first_lines: Vec<u64> = lines.iter().map(|(n, _)| *n).collect();
         cut(lines)
+            .into_iter()
+            .map(|j| {
+                let time = first_lines
+                    .iter()
+                    .position(|n| *n == j.line_no)
+                    .and_then(|i| times.get(i).copied().flatten());
+                (j, time)
+            })
+            .collect()
     }
 }
 

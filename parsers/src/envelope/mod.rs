@@ -349,7 +349,7 @@ fn fraction_digits(line: &str) -> usize {
 
 /// Whether `text` starts with a log level word (the rest of an
 /// application's own `TIME LEVEL …` line).
-fn starts_with_level(text: &str) -> bool {
+pub(crate) fn starts_with_level(text: &str) -> bool {
     const LEVELS: [&str; 12] = [
         "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn",
         "error", "level=",

@@ -54,6 +54,7 @@ pub(super) fn peel<'a>(
     let date_like = host.len() >= 10 && host.as_bytes()[4] == b'-' && host.as_bytes()[7] == b'-';
     if host.is_empty()
         || date_like
+        || super::starts_with_level(host)
         || !word(ident)
         || !ident.as_bytes()[0].is_ascii_alphabetic()
         || !pid.is_none_or(word)

@@ -325,6 +325,8 @@ fn application_lines_are_not_envelopes() {
         "2025-03-11 09:41:07.123 +00:00 [ERR] Silent token acquisition failed",
         "2025-03-11 09:41:07|ERROR|IdentityServer|Invalid authorization code",
         "INFO | token endpoint called",
+        "2025-04-11T08:12:03.470Z ERROR sync: OAuth2::Error invalid_grant: Token is not active",
+        "2025-04-11T08:12:03.470Z WARN sync: x",
         "Mar is a month and this is prose: nothing else",
     ] {
         let mut out = Vec::new();

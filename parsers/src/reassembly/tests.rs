@@ -6,9 +6,9 @@ use super::*;
 fn records(text: &str) -> Vec<Joined> {
     let mut run = Run::default();
     for (i, line) in text.lines().enumerate() {
-        run.push(i as u64 + 1, line);
+        run.push(i as u64 + 1, line, None);
     }
-    run.take_records()
+    run.take_records().into_iter().map(|(j, _)| j).collect()
 }
 
 #[test]
