@@ -3,11 +3,10 @@
 //! OAuth is kept as evidence (or, when it carries an OAuth error, as a
 //! client-side error) so that nothing about OAuth is silently dropped.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 
 use crate::event::{Event, EventKind, EvidenceLine};
+use crate::extract::Settled;
 use crate::format::Format;
 use crate::parser::{Context, LineParser, Outcome};
 use crate::registry::new_parser;
@@ -45,7 +44,7 @@ impl FileParser {
     pub fn new(format: Format, ctx: Context) -> Self {
         FileParser {
             format,
-            inner: new_parser(format),
+            inner: Box::new(Settled::new(new_parser(format), format)),
             ctx,
             counts: LineCounts::default(),
         }
@@ -113,32 +112,15 @@ fn mentions_oauth(line: &str) -> bool {
             .any(|w| memchr::memmem::find(line.as_bytes(), w.as_bytes()).is_some())
 }
 
-/// A line no grammar knows: when it holds an OAuth error in a provider's or
-/// a client library's words (an msal-node error, a google-auth
-/// `RefreshError`, an OmniAuth failure, a pasted response body) it is a
-/// client-side error record; otherwise it is kept as unparsed evidence.
+/// A line no grammar knows and that carries no OAuth error (those became
+/// client-side error records in [`Settled`]): kept as unparsed evidence.
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
-    let mut event = match &red.text {
-        Cow::Borrowed(text) => error_in_text(text, format),
-        Cow::Owned(text) => error_in_text(text, format).into_owned(),
-    };
+    let mut event = Event::new(EventKind::Unparsed, format);
     red.apply_to(&mut event);
     event.evidence.push(EvidenceLine {
         line: line_no,
         text: red.text,
     });
-    event
-}
-
-fn error_in_text(text: &str, format: Format) -> Event<'_> {
-    let Some(found) = crate::providers::recognize(text) else {
-        return Event::new(EventKind::Unparsed, format);
-    };
-    let mut event = Event::new(EventKind::ClientError, format);
-    event.server = found.server;
-    event.provider_code = found.code;
-    event.error = found.error;
-    event.error_description = found.description;
     event
 }

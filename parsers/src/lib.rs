@@ -14,6 +14,8 @@
 //!   [`file_parser`]: the per-file driver.
 //! - [`redact`]: secrets out, fingerprints in.
 //! - `common`: timestamp, URL and quoted-value field parsers.
+//! - [`extract`]: the one extractor of the OAuth error any record carries,
+//!   in any shape; every record of every format goes through it.
 //! - [`providers`]: AADSTS, Google, Okta, Auth0 and generic OAuth error texts.
 //! - `formats/`: one module per format: `rails`, `lograge`, `hydra`,
 //!   `keycloak`, `node_oidc`, `identityserver`, `spring`, `logcat`, `ios`,
@@ -22,6 +24,7 @@
 
 pub mod common;
 pub mod event;
+pub mod extract;
 pub mod format;
 pub mod providers;
 pub mod redact;
