@@ -118,6 +118,13 @@ fn read_object(map: &Map<String, Value>, found: &mut OAuthError<'static>) {
         Some(Value::Object(inner)) => read_error_object(inner, found),
         _ => {}
     }
+    // Hydra's error object printed alone: `{"message":"invalid_request",
+    // "reason":…,"status_code":400}`.
+    if let Some(Value::String(m)) = map.get("message")
+        && crate::providers::is_oauth_error(m)
+    {
+        set(&mut found.error, Some(m));
+    }
     set(&mut found.description, string(map, DESCRIPTION_KEYS));
     set(&mut found.sub_error, string(map, SUB_ERROR_KEYS));
     set(&mut found.uri, string(map, &["error_uri", "errorUri"]));

@@ -33,6 +33,9 @@ enum Field {
     Uri,
     Hint,
     Status,
+    /// `message`: Hydra's error object keeps the error name there; counted
+    /// only when it is a standard OAuth error name.
+    Message,
 }
 
 const KEYS: &[(&str, Field)] = &[
@@ -49,6 +52,7 @@ const KEYS: &[(&str, Field)] = &[
     ("errorCode", Field::Code),
     ("error_uri", Field::Uri),
     ("errorUri", Field::Uri),
+    ("message", Field::Message),
     ("hint", Field::Hint),
     ("reason", Field::Hint),
     ("status", Field::Status),
@@ -116,6 +120,8 @@ fn store<'t>(found: &mut OAuthError<'t>, field: Field, value: Cow<'t, str>) {
     let slot = match field {
         Field::Error if is_error_code(&value) => &mut found.error,
         Field::Error => return,
+        Field::Message if crate::providers::is_oauth_error(&value) => &mut found.error,
+        Field::Message => return,
         Field::Code if is_error_code(&value) => &mut found.error,
         Field::Code => &mut found.provider_code,
         Field::Description => &mut found.description,

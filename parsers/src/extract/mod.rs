@@ -117,7 +117,29 @@ pub fn extract(text: &str) -> Option<OAuthError<'_>> {
     found.merge(keys::scan(text));
     found.merge(text::scan(text, &found));
     text::identify(&mut found);
+    if found.library.is_none()
+        && found
+            .error
+            .as_deref()
+            .is_some_and(|e| !standard_or_token(e, text))
+    {
+        found.error = None;
+    }
     found.is_error().then_some(found)
+}
+
+/// Whether an `error` value is an OAuth error: a standard name, or a
+/// server's own code in a record about a token or a grant (or printed by an
+/// OAuth library, checked by the caller) (Keycloak's
+/// `type=CODE_TO_TOKEN_ERROR … error=invalid_client_credentials`). Apps use
+/// the same shape for their own redirects (`/login?error=invalid_state`),
+/// which are not.
+fn standard_or_token(error: &str, text: &str) -> bool {
+    const CONTEXT: [&str; 4] = ["token", "TOKEN", "grant", "GRANT"];
+    crate::providers::is_oauth_error(error)
+        || CONTEXT
+            .iter()
+            .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
 }
 
 /// Records longer than this are not searched (a 1 MiB line is junk or a

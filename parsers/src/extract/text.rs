@@ -105,6 +105,10 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
         found.error = m.error;
         found.description = m.description;
     }
+    if let Some((error, description)) = flutter_pair(text) {
+        found.error = found.error.or(error.map(Cow::Borrowed));
+        found.description = found.description.or(description.map(Cow::Borrowed));
+    }
     if let Some(code) = prefixed_code(text, "AADB2C") {
         found.provider_code.get_or_insert(Cow::Borrowed(code));
         found.server.get_or_insert(ServerKind::Azure);
@@ -148,6 +152,27 @@ pub(super) fn identify(found: &mut OAuthError<'_>) {
     if found.provider_code.is_none() {
         found.provider_code = code.map(Cow::Borrowed);
     }
+}
+
+/// flutter_appauth (Android): `[error: x, description: y]`, either side
+/// possibly `null`.
+fn flutter_pair(text: &str) -> Option<(Option<&str>, Option<&str>)> {
+    let p = text.find("[error: ")?;
+    let after = &text[p + "[error: ".len()..];
+    let close = after.find(']').unwrap_or(after.len());
+    let inner = &after[..close];
+    let (error, description) = match inner.split_once(", description: ") {
+        Some((e, d)) => (e, Some(d)),
+        None => (inner.trim_end_matches(','), None),
+    };
+    fn keep(s: &str) -> Option<&str> {
+        let s = s.trim();
+        (!s.is_empty() && s != "null").then_some(s)
+    }
+    Some((
+        keep(error).filter(|e| is_error_code(e)),
+        description.and_then(keep),
+    ))
 }
 
 /// `PREFIX` followed by digits (`AADB2C90080`, `MSIS9612`), as a whole word.

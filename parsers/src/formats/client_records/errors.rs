@@ -61,7 +61,8 @@ pub(crate) fn split_oauth_error(text: &str) -> (Option<&str>, Option<&str>) {
             Some((e, d)) => (e, Some(d.rfind(']').map_or(d, |q| &d[..q]))),
             None => (after.split(']').next().unwrap_or(after), None),
         };
-        let err = err.trim();
+        // `[error: null,` when the description went to the next line.
+        let err = err.trim().trim_end_matches(',');
         let err = (!err.is_empty() && err != "null").then_some(err);
         let desc = desc
             .map(str::trim)
