@@ -84,7 +84,20 @@ pub fn analyze(
     total: &mut dyn FnMut(u64),
     on_bytes: &mut dyn FnMut(u64),
 ) -> Result<Analysis, Error> {
-    let files = ingest::collect_files(&opts.paths)?;
+    // `-` is standard input, copied to a file the analysis reads.
+    let stdin_dir = if opts.paths.iter().any(|p| p.as_os_str() == "-") {
+        Some(tempfile::tempdir().map_err(Error::Scratch)?)
+    } else {
+        None
+    };
+    let mut paths = Vec::with_capacity(opts.paths.len());
+    for path in &opts.paths {
+        match &stdin_dir {
+            Some(dir) if path.as_os_str() == "-" => paths.push(ingest::copy_stdin(dir.path())?),
+            _ => paths.push(path.clone()),
+        }
+    }
+    let files = ingest::collect_files(&paths)?;
     total(
         files
             .iter()

@@ -154,6 +154,20 @@ pub fn load(path: &Path) -> Result<ConfigFile, Error> {
     Ok(config)
 }
 
+/// Parses `--envelope`: `auto`, `none`, or an envelope name.
+pub fn parse_envelope(s: &str) -> Result<grantwatch_parsers::EnvelopeChoice, String> {
+    grantwatch_parsers::EnvelopeChoice::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = grantwatch_parsers::envelope::ALL_ENVELOPES
+            .iter()
+            .map(|e| e.as_str())
+            .collect();
+        format!(
+            "unknown envelope {s:?}; one of: auto, none, {}",
+            names.join(", ")
+        )
+    })
+}
+
 /// A format name, or an error listing the known ones.
 pub fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| {
@@ -280,6 +294,8 @@ pub struct WatchFlags {
     pub jwt_leeway: Option<i64>,
     /// `--session-idle`.
     pub session_idle: Option<i64>,
+    /// `--envelope`.
+    pub envelope: grantwatch_parsers::EnvelopeChoice,
     /// The paths on the command line.
     pub paths: Vec<PathBuf>,
 }
@@ -311,6 +327,7 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
         redactor: key.map_or_else(grantwatch_parsers::Redactor::default, |k| {
             grantwatch_parsers::Redactor::new(k.as_bytes())
         }),
+        envelope: flags.envelope,
         ..grantwatch_parsers::Context::default()
     };
     let global_zone = match (flags.timezone, &file.timezone) {

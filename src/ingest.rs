@@ -1,7 +1,8 @@
 //! Reading files once (for `analyze`): folders walked recursively, gzip
-//! files decompressed on the fly, files that are not logs (binary data, JSON
-//! documents) skipped with a count, each log's format detected from its first
-//! lines, and its lines parsed and stored chunk by chunk so memory stays flat
+//! files decompressed on the fly, files that are not logs (binary data)
+//! skipped with a count, each log's envelope and format detected from its
+//! first lines (a pretty-printed JSON document is read too: reassembly makes
+//! its records), and its lines parsed and stored chunk by chunk so memory stays flat
 //! whatever the file size.
 //!
 //! Invariants: every chunk's events are committed with the offset and line
@@ -14,7 +15,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike as _;
-use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, detect};
+use grantwatch_parsers::envelope::EnvelopeKind;
+use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 use sha2::{Digest, Sha256};
 
 use crate::store::{BatchProgress, Store};
@@ -61,6 +63,79 @@ pub struct ReadStats {
     pub lines_cut: u64,
     /// Events stored.
     pub events: u64,
+    /// What each file read turned out to be.
+    pub per_file: Vec<FileReport>,
+}
+
+/// What one file turned out to be: its envelope and format, and how much of
+/// it was understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// The envelope most of its lines came in.
+    pub envelope: Option<EnvelopeKind>,
+    /// The format of its lines (inside the envelope).
+    pub format: Format,
+    /// File lines read.
+    pub lines: u64,
+    /// Records by outcome.
+    pub counts: LineCounts,
+}
+
+impl FileReport {
+    /// Whether most of the file was not understood (more than half of its
+    /// records unknown, and at least one).
+    pub fn mostly_unknown(&self) -> bool {
+        let c = self.counts;
+        c.unknown > 0 && c.unknown * 2 > c.parsed + c.skipped + c.unknown
+    }
+
+    /// One line for a person: what the file looks like, and how much of it
+    /// was read ("looks like docker json-file around an unknown format:
+    /// 4812 of 4812 lines unknown").
+    pub fn describe(&self) -> String {
+        let c = self.counts;
+        let records = c.parsed + c.skipped + c.unknown;
+        let format = if self.mostly_unknown() {
+            "an unknown format".to_string()
+        } else {
+            self.format.as_str().to_string()
+        };
+        let what = match self.envelope {
+            Some(e) => format!("{} around {format}", e.describe()),
+            None => format,
+        };
+        let verb = if self.mostly_unknown() {
+            "looks like"
+        } else {
+            "read as"
+        };
+        format!(
+            "{}: {verb} {what}: {} lines, {} of {records} records unknown, {} about OAuth",
+            self.path.display(),
+            self.lines,
+            c.unknown,
+            c.parsed
+        )
+    }
+}
+
+/// The name of standard input's copy (see [`copy_stdin`]).
+const STDIN_COPY: &str = "grantwatch-standard-input";
+
+/// Copies standard input (`analyze -`: a support person pastes a ticket)
+/// into a file in `dir`, so it is read like any file: sniffed, then read in
+/// chunks. Reports name it `-`.
+pub fn copy_stdin(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(STDIN_COPY);
+    let unreadable = |source| Error::Unreadable {
+        path: PathBuf::from("-"),
+        source,
+    };
+    let mut file = File::create(&path).map_err(unreadable)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(unreadable)?;
+    Ok(path)
 }
 
 /// Expands the paths given by the user into files, folders recursively, in a
@@ -120,23 +195,6 @@ pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
     if nul > 0 || control * 20 > head.len() {
         return Some("binary data");
     }
-    // A JSON document (pretty-printed, or one big array) rather than JSON
-    // lines: its first value does not end on its first line.
-    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    if matches!(head[start], b'{' | b'[') {
-        let first_line_end =
-            memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |p| start + p);
-        let mut values =
-            serde_json::Deserializer::from_slice(&head[start..]).into_iter::<serde_json::Value>();
-        let document = match values.next() {
-            Some(Ok(_)) => start + values.byte_offset() > first_line_end,
-            Some(Err(e)) => e.is_eof(),
-            None => false,
-        };
-        if document {
-            return Some("a JSON document, not JSON lines");
-        }
-    }
     None
 }
 
@@ -166,17 +224,23 @@ pub struct ChunkDone {
 /// chunk (for a progress bar, and for a diagnosis that follows the reader).
 pub fn read_file(
     store: &mut Store,
-    path: &Path,
+    input: &Path,
     ctx: &Context,
     forced: Option<Format>,
     stats: &mut ReadStats,
     on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
 ) -> Result<()> {
+    // Standard input was copied to a file; it is named `-` in reports.
+    let path = if input.file_name() == Some(std::ffi::OsStr::new(STDIN_COPY)) {
+        Path::new("-")
+    } else {
+        input
+    };
     let unreadable = |source| Error::Unreadable {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(unreadable)?;
+    let file = File::open(input).map_err(unreadable)?;
     let meta = file.metadata().map_err(unreadable)?;
     let mut raw = BufReader::with_capacity(256 * 1024, file);
     let mut probe = vec![0u8; SNIFF_BYTES];
@@ -203,7 +267,8 @@ pub fn read_file(
         .lines()
         .take(grantwatch_parsers::DETECT_LINES)
         .collect();
-    let format = forced.unwrap_or_else(|| detect(&first_lines));
+    let sniffed = sniff(&first_lines, ctx.envelope.forced());
+    let format = forced.unwrap_or(sniffed.format);
     let hash = head_hash(&head);
     let source = store.source_for_file(
         &path.to_string_lossy(),
@@ -272,6 +337,13 @@ pub fn read_file(
     progress.counts = diff(parser.counts(), before);
     progress.lines_cut = 0;
     commit(store, source.id, &events, &progress, stats)?;
+    stats.per_file.push(FileReport {
+        path: path.to_path_buf(),
+        envelope: parser.envelope().or(sniffed.envelope),
+        format,
+        lines: parser.lines(),
+        counts: parser.counts(),
+    });
     Ok(())
 }
 

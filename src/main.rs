@@ -103,6 +103,11 @@ struct ReadingArgs {
     /// Read every file as this format instead of detecting it.
     #[arg(long, value_name = "FORMAT", value_parser = config_file::parse_format)]
     format: Option<Format>,
+    /// Take off only this envelope (cri, docker-json, journal-json, syslog,
+    /// syslog-5424, kubectl-prefix, ...), or `none`; by default every
+    /// envelope is recognised line by line.
+    #[arg(long, value_name = "ENVELOPE", value_parser = config_file::parse_envelope, default_value = "auto")]
+    envelope: grantwatch_parsers::EnvelopeChoice,
     /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
     #[arg(long, value_name = "OFFSET", value_parser = config_file::parse_offset)]
     timezone: Option<chrono::FixedOffset>,
@@ -141,6 +146,7 @@ impl ReadingArgs {
         let mut context = Context {
             assumed_year: self.year,
             assumed_date: self.date,
+            envelope: self.envelope,
             ..Context::default()
         };
         if let Some(tz) = self.timezone {
@@ -210,7 +216,26 @@ fn parse_lifetime(s: &str) -> Result<(String, i64), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(),
+        Err(err) => {
+            // One line on stderr, exit status 2: clap's message without its
+            // usage block and its tip.
+            let text = err.to_string();
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!(
+                "grantwatch: {}",
+                parts.join(" ").trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         // `grantwatch analyze ... | head` is fine.
@@ -268,6 +293,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if json {
                 report::json_lines(&mut out, &analysis.store)?;
+                // Never silent: stdout is the contract's JSON Lines, so a
+                // file that was mostly not understood is said on stderr.
+                for file in analysis.read.per_file.iter().filter(|f| f.mostly_unknown()) {
+                    eprintln!("grantwatch: {}", file.describe());
+                }
             } else {
                 report::text(&mut out, &analysis)?;
             }
@@ -330,6 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 refresh_race_ms: reading.refresh_race_ms,
                 jwt_leeway: reading.jwt_leeway,
                 session_idle: reading.session_idle,
+                envelope: reading.envelope,
                 paths,
             };
             let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;

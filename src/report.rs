@@ -57,10 +57,30 @@ pub fn text(out: &mut dyn Write, analysis: &Analysis) -> Result<(), Error> {
     for (path, why) in &r.skipped_files {
         writeln!(out, "Skipped {}: {why}.", path.display())?;
     }
+    for file in &r.per_file {
+        writeln!(out, "  {}", file.describe())?;
+    }
     let counts = analysis.store.cause_counts()?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     if total == 0 {
-        writeln!(out, "\nNo failed token requests found.")?;
+        let unread: Vec<_> = r.per_file.iter().filter(|f| f.mostly_unknown()).collect();
+        if unread.is_empty() {
+            writeln!(out, "\nNo failed token requests found.")?;
+        } else {
+            writeln!(
+                out,
+                "\nNo failed token requests found, but {} of {} files were mostly not understood:",
+                unread.len(),
+                r.per_file.len()
+            )?;
+            for file in unread {
+                writeln!(out, "  {}", file.describe())?;
+            }
+            writeln!(
+                out,
+                "Try --format or --envelope, or send us a few lines of such a file."
+            )?;
+        }
         return Ok(());
     }
     writeln!(

@@ -369,6 +369,9 @@ impl Watcher {
                 }
             }
         }
+        // All there is for now: lines held for reassembly (an error body,
+        // a stack trace) are cut into records rather than wait for more.
+        f.parser.release(&mut events);
         let progress = checkpoint(f, counts, lines.cut_lines);
         f.counted = f.counted.max(lines.end_line_no);
         let stored = events.len() as u64;

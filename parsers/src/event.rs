@@ -298,6 +298,12 @@ pub struct Event<'a> {
     pub lifecycle: Option<Lifecycle>,
     /// The lines this event was read from, redacted, in file order.
     pub evidence: Vec<EvidenceLine<'a>>,
+    /// The host/pod/container/unit the line's envelope named (a source
+    /// inside an aggregated file).
+    pub origin: Option<Cow<'a, str>>,
+    /// The envelope's own time (the runtime's, the journal's), kept beside
+    /// the line's: their difference is a clock sample between app and node.
+    pub envelope_time: Option<DateTime<Utc>>,
 }
 
 impl<'a> Event<'a> {
@@ -335,6 +341,8 @@ impl<'a> Event<'a> {
             user: None,
             lifecycle: None,
             evidence: Vec::new(),
+            origin: None,
+            envelope_time: None,
         }
     }
 
@@ -387,6 +395,8 @@ impl<'a> Event<'a> {
                     text: Cow::Owned(e.text.into_owned()),
                 })
                 .collect(),
+            origin: own(self.origin),
+            envelope_time: self.envelope_time,
         }
     }
 

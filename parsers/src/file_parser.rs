@@ -1,14 +1,32 @@
-//! The per-file driver: every line of one file through the parser of its
-//! format, counted by outcome; a line no parser knows that still mentions
-//! OAuth is kept as evidence (or, when it carries an OAuth error, as a
-//! client-side error) so that nothing about OAuth is silently dropped.
+//! The per-file driver. Each file line goes through three stages:
+//! 1. the envelope layer ([`crate::envelope`]) takes off what a runtime,
+//!    journald, syslog or a shipper wrapped around it (a split line is held
+//!    until it is whole);
+//! 2. the parser of the file's format, one instance per origin (the pods,
+//!    hosts or units an aggregated file interleaves), so that two pods'
+//!    requests never mix;
+//! 3. lines that parser does not know are held as a run and reassembled
+//!    ([`crate::reassembly`]: pretty-printed JSON, stack traces, hard wraps),
+//!    offered to the parser again, and when still unknown but mentioning
+//!    OAuth kept as evidence (or, carrying an OAuth error, as a client-side
+//!    error): nothing about OAuth is silently dropped.
+//!
+//! Invariants: outcomes are counted per record; events keep the envelope's
+//! time when the line had none, and its origin; nothing held (a split line,
+//! a parser's open record, an unknown run) is ever past
+//! [`FileParser::oldest_pending_line`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::event::{Event, EventKind, EvidenceLine};
+use crate::envelope::{EnvelopeKind, Meta, Record, Unwrapper};
+use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
 use crate::extract::Settled;
 use crate::format::Format;
 use crate::parser::{Context, LineParser, Outcome};
+use crate::reassembly::Run;
 use crate::registry::new_parser;
 
 /// Line counts of one file, by outcome.
@@ -22,12 +40,27 @@ pub struct LineCounts {
     pub unknown: u64,
 }
 
-/// Parses one file: detection, then every line through the chosen parser.
+/// Origins (pods, hosts, units) followed at once in one file; past this the
+/// quietest one is flushed.
+const MAX_ORIGINS: usize = 4096;
+
+/// The parser state of one origin inside a file.
+struct OriginState {
+    parser: Box<dyn LineParser>,
+    run: Run,
+    last_seen: u64,
+}
+
+/// Parses one file: envelopes off, then every record through the parser of
+/// the file's format.
 pub struct FileParser {
     format: Format,
-    inner: Box<dyn LineParser>,
     ctx: Context,
     counts: LineCounts,
+    unwrapper: Unwrapper,
+    origins: HashMap<String, OriginState>,
+    /// Lines fed (file lines, before envelopes).
+    lines: u64,
 }
 
 impl std::fmt::Debug for FileParser {
@@ -40,13 +73,30 @@ impl std::fmt::Debug for FileParser {
 }
 
 impl FileParser {
-    /// A parser for a file of a known (or forced) format.
+    /// A parser for a file of a known (or forced) format; envelopes are
+    /// recognised line by line.
     pub fn new(format: Format, ctx: Context) -> Self {
+        let unwrapper = match ctx.envelope.forced() {
+            Some(forced) => Unwrapper::forced(forced),
+            None => Unwrapper::new(),
+        };
+        Self::with_unwrapper(format, ctx, unwrapper)
+    }
+
+    /// A parser that takes off only `envelope` (`None`: no envelope at all),
+    /// as `--envelope` asks.
+    pub fn with_envelope(format: Format, ctx: Context, envelope: Option<EnvelopeKind>) -> Self {
+        Self::with_unwrapper(format, ctx, Unwrapper::forced(envelope))
+    }
+
+    fn with_unwrapper(format: Format, ctx: Context, unwrapper: Unwrapper) -> Self {
         FileParser {
             format,
-            inner: Box::new(Settled::new(new_parser(format), format)),
             ctx,
             counts: LineCounts::default(),
+            unwrapper,
+            origins: HashMap::new(),
+            lines: 0,
         }
     }
 
@@ -60,39 +110,249 @@ impl FileParser {
         &self.ctx
     }
 
-    /// Lines seen so far, by outcome.
+    /// Records seen so far, by outcome.
     pub fn counts(&self) -> LineCounts {
         self.counts
     }
 
-    /// Feeds one line. A line no parser knows is counted; if it mentions
-    /// OAuth it is also kept as an [`EventKind::Unparsed`] event so that it can
-    /// still serve as evidence.
+    /// The envelope most lines came in, if any.
+    pub fn envelope(&self) -> Option<EnvelopeKind> {
+        self.unwrapper.main_envelope()
+    }
+
+    /// File lines seen in each (outermost) envelope.
+    pub fn lines_by_envelope(&self) -> &std::collections::BTreeMap<EnvelopeKind, u64> {
+        self.unwrapper.lines_by_envelope()
+    }
+
+    /// File lines fed so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Feeds one file line. Returns the outcome of the last record it
+    /// carried (`Skipped` while a split line is held).
     pub fn feed<'a>(&mut self, line_no: u64, line: &'a str, out: &mut Vec<Event<'a>>) -> Outcome {
+        self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let outcome = self.inner.feed(line_no, line, &self.ctx, out);
-        match outcome {
-            Outcome::Parsed => self.counts.parsed += 1,
-            Outcome::Skipped => self.counts.skipped += 1,
-            Outcome::Unknown => {
-                self.counts.unknown += 1;
-                if mentions_oauth(line) {
-                    out.push(unparsed_event(self.format, line_no, line, &self.ctx));
-                }
+        let mut records = Vec::new();
+        self.unwrapper
+            .unwrap(line_no, line, &self.ctx, &mut records);
+        let mut outcome = Outcome::Skipped;
+        for record in records {
+            outcome = self.feed_record(record, out);
+        }
+        outcome
+    }
+
+    /// Ends what is held for lack of a next line: unknown runs are cut into
+    /// records now. A tailer calls this when it has read all there is for
+    /// the moment; parsers' open records (a Rails request without its
+    /// `Completed`) stay open.
+    pub fn release<'a>(&mut self, out: &mut Vec<Event<'a>>) {
+        let ctx = &self.ctx;
+        let format = self.format;
+        let counts = &mut self.counts;
+        for state in self.origins.values_mut() {
+            state.end_run(format, ctx, counts, out);
+        }
+    }
+
+    /// Pushes every record still held: split lines, unknown runs, and each
+    /// parser's open records (end of input, or a quiet period).
+    pub fn flush<'a>(&mut self, out: &mut Vec<Event<'a>>) {
+        let mut records = Vec::new();
+        self.unwrapper.flush(&self.ctx, &mut records);
+        for record in records {
+            let mut events = Vec::new();
+            self.feed_record(record, &mut events);
+            out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+        }
+        self.release(out);
+        for state in self.origins.values_mut() {
+            state.parser.flush(&self.ctx, out);
+        }
+    }
+
+    /// The first line of the oldest record still held anywhere (see
+    /// [`LineParser::oldest_pending_line`]).
+    pub fn oldest_pending_line(&self) -> Option<u64> {
+        let parsers = self.origins.values().filter_map(|s| {
+            let held = s.parser.oldest_pending_line();
+            match (held, s.run.first_line()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        });
+        parsers.chain(self.unwrapper.oldest_pending_line()).min()
+    }
+
+    fn feed_record<'a>(&mut self, record: Record<'a>, out: &mut Vec<Event<'a>>) -> Outcome {
+        let origin = record.meta.origin();
+        self.make_room(&origin, out);
+        let format = self.format;
+        let state = self.origins.entry(origin).or_insert_with(|| OriginState {
+            parser: Box::new(Settled::new(new_parser(format), format)),
+            run: Run::default(),
+            last_seen: 0,
+        });
+        state.last_seen = record.line_no;
+        let enveloped = record.envelope.is_some();
+        let mark = out.len();
+        let outcome = match record.text {
+            Cow::Borrowed(text) => state.feed(
+                record.line_no,
+                text,
+                format,
+                &self.ctx,
+                &mut self.counts,
+                out,
+            ),
+            Cow::Owned(text) => {
+                let mut events = Vec::new();
+                let outcome = state.feed(
+                    record.line_no,
+                    &text,
+                    format,
+                    &self.ctx,
+                    &mut self.counts,
+                    &mut events,
+                );
+                out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+                outcome
+            }
+        };
+        if enveloped {
+            for event in &mut out[mark..] {
+                apply_meta(event, &record.meta);
             }
         }
         outcome
     }
 
-    /// Pushes every record still buffered.
-    pub fn flush<'a>(&mut self, out: &mut Vec<Event<'a>>) {
-        self.inner.flush(&self.ctx, out);
+    /// Keeps the number of origins bounded: the one seen longest ago is
+    /// flushed and forgotten.
+    fn make_room<'a>(&mut self, origin: &str, out: &mut Vec<Event<'a>>) {
+        if self.origins.len() < MAX_ORIGINS || self.origins.contains_key(origin) {
+            return;
+        }
+        let Some(oldest) = self
+            .origins
+            .iter()
+            .min_by_key(|(_, s)| s.last_seen)
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        if let Some(mut state) = self.origins.remove(&oldest) {
+            state.end_run(self.format, &self.ctx, &mut self.counts, out);
+            state.parser.flush(&self.ctx, out);
+        }
+    }
+}
+
+impl OriginState {
+    /// One record through the format's parser; unknown records join the run.
+    fn feed<'a>(
+        &mut self,
+        line_no: u64,
+        text: &'a str,
+        format: Format,
+        ctx: &Context,
+        counts: &mut LineCounts,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
+        let mark = out.len();
+        let outcome = self.parser.feed(line_no, text, ctx, out);
+        match outcome {
+            Outcome::Parsed => counts.parsed += 1,
+            Outcome::Skipped => counts.skipped += 1,
+            Outcome::Unknown => {
+                // Counted when the run ends: it may be read after all.
+                self.run.push(line_no, text);
+                if self.run.is_full() {
+                    self.end_run(format, ctx, counts, out);
+                }
+                return outcome;
+            }
+        }
+        if !self.run.is_empty() {
+            // The run ended before this line: its records come first.
+            let mut earlier = Vec::new();
+            self.end_run(format, ctx, counts, &mut earlier);
+            out.splice(mark..mark, earlier);
+        }
+        outcome
     }
 
-    /// The first line of the oldest record still buffered (see
-    /// [`LineParser::oldest_pending_line`]).
-    pub fn oldest_pending_line(&self) -> Option<u64> {
-        self.inner.oldest_pending_line()
+    /// Cuts the run into records; each is offered to the parser again (a
+    /// pretty-printed JSON body is one JSON line now) and, still unknown,
+    /// kept when it mentions OAuth.
+    fn end_run<'a>(
+        &mut self,
+        format: Format,
+        ctx: &Context,
+        counts: &mut LineCounts,
+        out: &mut Vec<Event<'a>>,
+    ) {
+        if self.run.is_empty() {
+            return;
+        }
+        for joined in self.run.take_records() {
+            let mut events = Vec::new();
+            let outcome = if joined.lines > 1 {
+                self.parser
+                    .feed(joined.line_no, &joined.text, ctx, &mut events)
+            } else {
+                Outcome::Unknown
+            };
+            let n = joined.lines as u64;
+            match outcome {
+                Outcome::Parsed => counts.parsed += n,
+                Outcome::Skipped => counts.skipped += n,
+                Outcome::Unknown => counts.unknown += n,
+            }
+            if outcome == Outcome::Unknown && mentions_oauth(&joined.text) {
+                let mut event = unparsed_event(format, joined.line_no, &joined.text, ctx);
+                if event.kind != EventKind::Unparsed {
+                    // Read after all: it carries an OAuth error.
+                    counts.unknown -= n;
+                    counts.parsed += n;
+                }
+                if joined.lines > 1 {
+                    // Evidence shows the lines as the file has them.
+                    event.evidence = joined
+                        .originals
+                        .iter()
+                        .map(|(line, text)| EvidenceLine {
+                            line: *line,
+                            text: Cow::Owned(ctx.redactor.redact(text).text.into_owned()),
+                        })
+                        .collect();
+                }
+                events.push(event);
+            }
+            out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+        }
+    }
+}
+
+/// The envelope's time stands in for a line without one (Rails 8's
+/// default logger writes none) and is kept beside one that has its own; the
+/// envelope's origin is kept with the event.
+fn apply_meta(event: &mut Event<'_>, meta: &Meta) {
+    if let Some(time) = meta.time {
+        if event.ts.is_none() {
+            event.ts = Some(Timestamp {
+                utc: time,
+                basis: TimeBasis::Zoned,
+            });
+        }
+        event.envelope_time = Some(time);
+    }
+    let origin = meta.origin();
+    if !origin.is_empty() && event.origin.is_none() {
+        event.origin = Some(Cow::Owned(origin));
     }
 }
 
@@ -107,20 +367,31 @@ fn mentions_oauth(line: &str) -> bool {
         "code_verifier",
     ];
     line.len() < 64 * 1024
-        && WORDS
+        && (WORDS
             .iter()
             .any(|w| memchr::memmem::find(line.as_bytes(), w.as_bytes()).is_some())
+            || crate::extract::carries_error(line))
 }
 
-/// A line no grammar knows and that carries no OAuth error (those became
-/// client-side error records in [`Settled`]): kept as unparsed evidence.
+/// A line no grammar knows: when it carries an OAuth error in any shape
+/// ([`crate::extract`]: a pasted response body, an exception's text, a
+/// provider's words) it is a client-side error record; otherwise it is kept
+/// as unparsed evidence.
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
-    let mut event = Event::new(EventKind::Unparsed, format);
+    let mut event = match &red.text {
+        Cow::Borrowed(text) => error_in_text(text, format),
+        Cow::Owned(text) => error_in_text(text, format).into_owned(),
+    };
     red.apply_to(&mut event);
     event.evidence.push(EvidenceLine {
         line: line_no,
         text: red.text,
     });
     event
+}
+
+fn error_in_text(text: &str, format: Format) -> Event<'_> {
+    crate::extract::error_event(text, format)
+        .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }

@@ -23,10 +23,12 @@
 #![deny(missing_docs)]
 
 pub mod common;
+pub mod envelope;
 pub mod event;
 pub mod extract;
 pub mod format;
 pub mod providers;
+pub mod reassembly;
 pub mod redact;
 
 pub mod file_parser;
@@ -42,6 +44,6 @@ pub use event::{
 };
 pub use file_parser::{FileParser, LineCounts};
 pub use format::{CONCRETE_FORMATS, Format};
-pub use parser::{Context, LineParser, Outcome};
+pub use parser::{Context, EnvelopeChoice, LineParser, Outcome};
 pub use redact::Redactor;
-pub use registry::{DETECT_LINES, detect};
+pub use registry::{DETECT_LINES, Sniffed, detect, sniff};

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use chrono::{FixedOffset, NaiveDate};
 
+use crate::envelope::EnvelopeKind;
 use crate::event::{Event, EvidenceLine};
 use crate::redact::Redactor;
 
@@ -37,6 +38,40 @@ pub struct Context {
     pub assumed_year: Option<i32>,
     /// The date assumed for timestamps that carry only a time of day.
     pub assumed_date: Option<NaiveDate>,
+    /// Which envelopes are taken off (`--envelope`).
+    pub envelope: EnvelopeChoice,
+}
+
+/// Which envelopes the envelope layer looks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EnvelopeChoice {
+    /// Every envelope, recognised line by line.
+    #[default]
+    Auto,
+    /// None: lines are read as the application wrote them.
+    Off,
+    /// Only this one.
+    Only(EnvelopeKind),
+}
+
+impl EnvelopeChoice {
+    /// Parses `auto`, `none` or an envelope name.
+    pub fn from_name(name: &str) -> Option<EnvelopeChoice> {
+        match name {
+            "auto" => Some(EnvelopeChoice::Auto),
+            "none" | "off" => Some(EnvelopeChoice::Off),
+            other => EnvelopeKind::from_name(other).map(EnvelopeChoice::Only),
+        }
+    }
+
+    /// As `sniff` and `Unwrapper::forced` take it.
+    pub fn forced(self) -> Option<Option<EnvelopeKind>> {
+        match self {
+            EnvelopeChoice::Auto => None,
+            EnvelopeChoice::Off => Some(None),
+            EnvelopeChoice::Only(kind) => Some(Some(kind)),
+        }
+    }
 }
 
 impl Default for Context {
@@ -46,6 +81,7 @@ impl Default for Context {
             assumed_offset: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
             assumed_year: None,
             assumed_date: None,
+            envelope: EnvelopeChoice::Auto,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! [`Format::Mixed`] and every line is offered to every parser
 //! ([`MixedParser`]).
 
+use crate::envelope::{EnvelopeKind, Unwrapper};
 use crate::event::Event;
 use crate::format::{CONCRETE_FORMATS, Format};
 use crate::formats;
@@ -33,15 +34,49 @@ pub(crate) fn new_parser(format: Format) -> Box<dyn LineParser> {
 /// How many leading lines detection looks at.
 pub const DETECT_LINES: usize = 64;
 
-/// Detects the format of a file from its first lines (blank lines ignored).
-/// Returns [`Format::Mixed`] when no format recognises a clear majority.
+/// What the first lines of a file showed: its envelope and its format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sniffed {
+    /// The envelope most of the lines came in, if any.
+    pub envelope: Option<EnvelopeKind>,
+    /// The format of the lines inside the envelopes.
+    pub format: Format,
+}
+
+/// Detects the format of a file from its first lines (blank lines ignored),
+/// looking inside envelopes. Returns [`Format::Mixed`] when no format
+/// recognises a clear majority.
 pub fn detect(first_lines: &[&str]) -> Format {
-    let lines: Vec<&str> = first_lines
+    sniff(first_lines, None).format
+}
+
+/// Detects the envelope and the format of a file from its first lines.
+/// `envelope` forces one (`Some(None)`: none at all), as `--envelope` does.
+pub fn sniff(first_lines: &[&str], envelope: Option<Option<EnvelopeKind>>) -> Sniffed {
+    let ctx = Context::default();
+    let mut unwrapper = match envelope {
+        Some(forced) => Unwrapper::forced(forced),
+        None => Unwrapper::new(),
+    };
+    let mut records = Vec::new();
+    for (i, line) in first_lines.iter().take(DETECT_LINES).enumerate() {
+        unwrapper.unwrap(i as u64 + 1, line, &ctx, &mut records);
+    }
+    let mut held = Vec::new();
+    unwrapper.flush(&ctx, &mut held);
+    let texts: Vec<&str> = records
         .iter()
-        .copied()
+        .map(|r| r.text.as_ref())
+        .chain(held.iter().map(|r| r.text.as_ref()))
         .filter(|l| !l.trim().is_empty())
-        .take(DETECT_LINES)
         .collect();
+    Sniffed {
+        envelope: unwrapper.main_envelope(),
+        format: detect_inner(&texts),
+    }
+}
+
+fn detect_inner(lines: &[&str]) -> Format {
     if lines.is_empty() {
         return Format::Mixed;
     }

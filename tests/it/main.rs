@@ -4,10 +4,12 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod envelopes;
 mod failure_page;
 mod helpers;
 mod login;
 mod pages;
+mod pasted;
 mod samples;
 mod tail;
 mod watch;

@@ -23,8 +23,12 @@ mod settle;
 mod text;
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use crate::event::{Event, ServerKind};
+use aho_corasick::AhoCorasick;
+
+use crate::event::{Event, EventKind, ServerKind};
+use crate::format::Format;
 
 pub(crate) use settle::Settled;
 
@@ -140,6 +144,38 @@ fn standard_or_token(error: &str, text: &str) -> bool {
         || CONTEXT
             .iter()
             .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+}
+
+/// The client-side error record `text` (redacted) carries, without time or
+/// evidence: for a record no parser knows.
+pub fn error_event(text: &str, format: Format) -> Option<Event<'_>> {
+    let found = extract(text)?;
+    let mut event = Event::new(EventKind::ClientError, format);
+    apply(&mut event, found);
+    Some(event)
+}
+
+/// Whether `text` carries an OAuth error: to decide whether a record no
+/// parser knows is worth keeping. One automaton pass first (error keys,
+/// standard error names, code prefixes, the libraries' exception names),
+/// then [`extract`]. Only the answer leaves this function, so it may be
+/// asked about text not yet redacted.
+pub fn carries_error(text: &str) -> bool {
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        let mut words: Vec<&str> = vec![
+            "error",
+            "Error",
+            "AADB2C",
+            "MSIS",
+            "Exception",
+            "oauth2:",
+            "hint",
+            "reason",
+        ];
+        words.extend(crate::providers::OAUTH_ERRORS);
+        AhoCorasick::new(words).unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
+    });
+    text.len() <= MAX_TEXT && WORDS.is_match(text) && extract(text).is_some()
 }
 
 /// Records longer than this are not searched (a 1 MiB line is junk or a

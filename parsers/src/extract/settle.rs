@@ -4,8 +4,10 @@
 //!   produced (a broker's or a dashboard's line that carries an upstream
 //!   token endpoint's error in its message), from the event's own redacted
 //!   evidence;
-//! - turns a line its parser skipped or did not know, but which carries an
-//!   OAuth error, into a client-side error record, so that a record with an
+//! - turns a line its parser skipped, but which carries an OAuth error,
+//!   into a client-side error record. Lines no parser knows are left to the
+//!   driver ([`crate::file_parser`]), which reassembles them into records
+//!   and reads each with [`super::error_event`]: together, a record with an
 //!   OAuth error is never dropped.
 //!
 //! Invariants: the extractor only ever sees redacted text (the evidence a
@@ -46,7 +48,10 @@ impl LineParser for Settled {
         let before = out.len();
         let outcome = self.inner.feed(line_no, line, ctx, out);
         fill_failures(&mut out[before..]);
-        if outcome == Outcome::Parsed {
+        if outcome != Outcome::Skipped {
+            // An unknown line may be part of a record the driver reassembles
+            // (a pretty-printed body): it reads that record through
+            // [`super::error_event`] once it is whole.
             return outcome;
         }
         match error_record(self.format, line_no, line, ctx) {

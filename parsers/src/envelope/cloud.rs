@@ -1,0 +1,91 @@
+//! Hosting platforms' log lines: Heroku (`heroku logs`, log drains written
+//! to files), Fly.io (`fly logs`), and `aws logs tail` (CloudWatch).
+
+use super::{EnvelopeKind, Meta, Piece, rfc3339_prefix};
+
+/// `TIME app[web.1]: line`, `TIME heroku[router]: at=info method=POST …`,
+/// `TIME app[3d8d9e1a] iad [info] line` (Fly) and `TIME STREAM line`
+/// (`aws logs tail`, whose time has six fraction digits and `+00:00`).
+pub(super) fn peel<'a>(
+    line: &'a str,
+    sticky: Option<EnvelopeKind>,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    let (time, rest) = rfc3339_prefix(line)?;
+    let rest = rest.strip_prefix(' ')?;
+    let (token, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let meta = |unit: &str, pod: Option<&str>| Meta {
+        time: Some(time),
+        unit: Some(unit.to_string()),
+        pod: pod.map(str::to_string),
+        ..Meta::default()
+    };
+    if let Some((source, dyno)) = bracketed(token.strip_suffix(':').unwrap_or("")) {
+        // Heroku: `app[web.1]:`, `heroku[router]:`, `heroku[web.1]:`.
+        out.push(Piece::new(text, meta(source, Some(dyno))));
+        return Some(EnvelopeKind::Heroku);
+    }
+    if let Some((source, machine)) = bracketed(token) {
+        // Fly: `app[id] REGION [level] line`.
+        let (region, after) = text.split_once(' ')?;
+        if region.len() != 3 || !region.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        let after = after.strip_prefix('[')?;
+        let (_level, message) = after.split_once(']')?;
+        let message = message.strip_prefix(' ').unwrap_or(message);
+        out.push(Piece::new(message, meta(source, Some(machine))));
+        return Some(EnvelopeKind::Fly);
+    }
+    let tail_time = line.get(19..).is_some_and(|r| {
+        r.len() > 13
+            && r.as_bytes()[0] == b'.'
+            && &r[7..13] == "+00:00"
+            && r[1..7].bytes().all(|b| b.is_ascii_digit())
+    });
+    if (tail_time || sticky == Some(EnvelopeKind::CloudWatchTail))
+        && !token.is_empty()
+        && !super::starts_with_level(token)
+        && !text.is_empty()
+    {
+        out.push(Piece::new(text, meta(token, None)));
+        return Some(EnvelopeKind::CloudWatchTail);
+    }
+    None
+}
+
+/// `name[inner]` (a whole token).
+fn bracketed(token: &str) -> Option<(&str, &str)> {
+    let inner = token.strip_suffix(']')?;
+    let (name, id) = inner.split_once('[')?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    (plain(name) && plain(id)).then_some((name, id))
+}
+
+/// Whether `text` can only be an application's line, not the rest of one
+/// that began with the time before it: it starts like a record of its own
+/// (a Ruby Logger letter, a request-id tag, a JSON object, a second time, a
+/// `key=value` pair) or like a Rails request line.
+pub(super) fn looks_like_a_line_start(text: &str) -> bool {
+    let b = text.as_bytes();
+    match b.first() {
+        Some(b'{') => true,
+        Some(b'[') => !text.starts_with("[main]") && b.len() > 3,
+        Some(c) if c.is_ascii_digit() => b.len() > 10 && (b[4] == b'-' || b[2] == b':'),
+        Some(c) if c.is_ascii_uppercase() => {
+            // `I, [2025-…` (Ruby Logger), `Started POST "/oauth/token"`.
+            (b.len() > 3 && b[1] == b',' && b[2] == b' ')
+                || text.starts_with("Started ")
+                || text.starts_with("Completed ")
+                || text.starts_with("Processing by ")
+        }
+        Some(c) if c.is_ascii_lowercase() => {
+            text.split_once(' ').map_or(text, |(w, _)| w).contains('=')
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,114 @@
+//! Container runtimes and process managers: Kubernetes CRI files,
+//! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
+//! (docker's json-file driver is a JSON record: see `shipper`.)
+
+use super::{EnvelopeKind, Meta, Piece, Stream, rfc3339_prefix};
+
+/// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
+/// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
+/// (over 16 KiB); the pieces up to the next `F` are one line.
+pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+    let (time, rest) = rfc3339_prefix(line)?;
+    let rest = rest.strip_prefix(' ')?;
+    let (stream, rest) = rest.split_once(' ')?;
+    let stream = Stream::from_name(stream)?;
+    // The tag field is `F` or `P`, possibly with more `:`-separated tags.
+    let (tags, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let partial = match tags.split(':').next()? {
+        "F" => false,
+        "P" => true,
+        _ => return None,
+    };
+    out.push(Piece {
+        text: text.into(),
+        meta: Meta {
+            time: Some(time),
+            stream: Some(stream),
+            ..Meta::default()
+        },
+        partial,
+    });
+    Some(EnvelopeKind::Cri)
+}
+
+/// Lines led by a name: `kubectl logs --prefix` (`[pod/NAME/CONTAINER] `)
+/// and `docker compose logs` / overmind (`name-1  | `). Compose service
+/// names are lower case (compose refuses others), which keeps an
+/// application's `INFO | …` layout from being taken for one.
+pub(super) fn peel_named<'a>(
+    line: &'a str,
+    _sticky: Option<EnvelopeKind>,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    if let Some(rest) = line.strip_prefix("[pod/") {
+        let (name, text) = rest.split_once("] ")?;
+        let (pod, container) = name.split_once('/')?;
+        out.push(Piece::new(
+            text,
+            Meta {
+                pod: Some(pod.to_string()),
+                container: Some(container.to_string()),
+                ..Meta::default()
+            },
+        ));
+        return Some(EnvelopeKind::KubectlPrefix);
+    }
+    let (name, text) = bar_split(line)?;
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+        || !name.as_bytes()[0].is_ascii_alphanumeric()
+    {
+        return None;
+    }
+    out.push(Piece::new(
+        text,
+        Meta {
+            pod: Some(name.to_string()),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Compose)
+}
+
+/// `name   | text`: a name without spaces, padding, `|`, one space. The
+/// text may be empty (`name  |`).
+fn bar_split(line: &str) -> Option<(&str, &str)> {
+    let bar = memchr::memchr(b'|', line.as_bytes())?;
+    let head = &line[..bar];
+    let name = head.trim_end_matches(' ');
+    if name.is_empty() || name.len() == head.len() || name.contains(' ') || name.len() > 64 {
+        return None;
+    }
+    let text = &line[bar + 1..];
+    let text = text.strip_prefix(' ').unwrap_or(text);
+    if !text.is_empty() && !line[bar + 1..].starts_with(' ') {
+        return None;
+    }
+    Some((name, text))
+}
+
+/// `12:00:01 web.1  | line` (foreman, honcho): a time of day, the process
+/// name, padding, `|`.
+pub(super) fn peel_foreman<'a>(line: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+    let bytes = line.as_bytes();
+    if bytes.len() < 12 || bytes[2] != b':' || bytes[5] != b':' || bytes[8] != b' ' {
+        return None;
+    }
+    if !line[..8]
+        .bytes()
+        .filter(|b| *b != b':')
+        .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let (name, text) = bar_split(&line[9..])?;
+    out.push(Piece::new(
+        text,
+        Meta {
+            pod: Some(name.to_string()),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Foreman)
+}

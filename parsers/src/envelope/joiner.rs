@@ -1,0 +1,303 @@
+//! The stateful side of the envelope layer: layers peeled one after the
+//! other, split lines joined, the file's envelope remembered.
+//!
+//! Invariants: a record's line number is the file line where it began (the
+//! first piece of a joined line); a held piece is reported by
+//! [`Unwrapper::oldest_pending_line`] so that a tailer never checkpoints
+//! past it; a joined line is bounded by [`MAX_JOINED`] bytes and at most
+//! [`MAX_HELD`] lines are held at once (the oldest is released, never
+//! dropped).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use super::{EnvelopeKind, MAX_DEPTH, Meta, Piece, Stream, peel};
+use crate::parser::Context;
+
+/// Longest line rebuilt from split pieces; the rest is dropped and counted.
+pub const MAX_JOINED: usize = 1024 * 1024;
+/// Split lines held at once (one per origin and stream).
+const MAX_HELD: usize = 1024;
+
+/// A line out of its envelopes, ready for format detection and parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The file line it began on.
+    pub line_no: u64,
+    /// The application's line.
+    pub text: Cow<'a, str>,
+    /// What the envelopes said (innermost first).
+    pub meta: Meta,
+    /// The outermost envelope, if any.
+    pub envelope: Option<EnvelopeKind>,
+}
+
+impl Record<'_> {
+    /// The same record, owning its text.
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            line_no: self.line_no,
+            text: Cow::Owned(self.text.into_owned()),
+            meta: self.meta,
+            envelope: self.envelope,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Held {
+    first_line: u64,
+    text: String,
+    meta: Meta,
+    envelope: Option<EnvelopeKind>,
+}
+
+type HeldKey = (EnvelopeKind, String, Option<Stream>);
+
+/// Takes envelopes off the lines of one file.
+#[derive(Debug, Default)]
+pub struct Unwrapper {
+    /// `Some(None)`: no envelope is looked for; `Some(Some(k))`: only `k`.
+    forced: Option<Option<EnvelopeKind>>,
+    sticky: Option<EnvelopeKind>,
+    held: HashMap<HeldKey, Held>,
+    lines_by_envelope: BTreeMap<EnvelopeKind, u64>,
+    cut: u64,
+}
+
+impl Unwrapper {
+    /// Recognises every envelope, per line.
+    pub fn new() -> Self {
+        Unwrapper::default()
+    }
+
+    /// Only `envelope` (`None`: no envelope at all), as `--envelope` asks.
+    pub fn forced(envelope: Option<EnvelopeKind>) -> Self {
+        Unwrapper {
+            forced: Some(envelope),
+            sticky: envelope,
+            ..Unwrapper::default()
+        }
+    }
+
+    /// File lines seen in each (outermost) envelope.
+    pub fn lines_by_envelope(&self) -> &BTreeMap<EnvelopeKind, u64> {
+        &self.lines_by_envelope
+    }
+
+    /// The envelope most lines came in, if any.
+    pub fn main_envelope(&self) -> Option<EnvelopeKind> {
+        self.lines_by_envelope
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(k, _)| *k)
+    }
+
+    /// Bytes of split lines dropped past [`MAX_JOINED`], in lines.
+    pub fn lines_cut(&self) -> u64 {
+        self.cut
+    }
+
+    /// The first file line of the oldest split line still held.
+    pub fn oldest_pending_line(&self) -> Option<u64> {
+        self.held.values().map(|h| h.first_line).min()
+    }
+
+    /// Unwraps one file line into the records it carries (none while a
+    /// split line is incomplete, several for a document of records).
+    pub fn unwrap<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) {
+        if self.forced == Some(None) {
+            out.push(Record {
+                line_no,
+                text: Cow::Borrowed(line),
+                meta: Meta::default(),
+                envelope: None,
+            });
+            return;
+        }
+        self.layer(
+            line_no,
+            Cow::Borrowed(line),
+            Meta::default(),
+            None,
+            0,
+            ctx,
+            out,
+        );
+    }
+
+    /// Releases every held split line as it is (end of input).
+    pub fn flush(&mut self, ctx: &Context, out: &mut Vec<Record<'static>>) {
+        let mut held: Vec<Held> = self.held.drain().map(|(_, h)| h).collect();
+        held.sort_by_key(|h| h.first_line);
+        for h in held {
+            let mut records = Vec::new();
+            self.layer(
+                h.first_line,
+                Cow::Owned(h.text),
+                h.meta,
+                h.envelope,
+                1,
+                ctx,
+                &mut records,
+            );
+            out.extend(records.into_iter().map(Record::into_owned));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn layer<'a>(
+        &mut self,
+        line_no: u64,
+        text: Cow<'a, str>,
+        meta: Meta,
+        outer: Option<EnvelopeKind>,
+        depth: usize,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) {
+        let (kind, pieces) = if depth >= MAX_DEPTH {
+            (None, Vec::new())
+        } else {
+            self.peel_text(&text, depth, ctx)
+        };
+        let Some(kind) = kind else {
+            out.push(Record {
+                line_no,
+                text,
+                meta,
+                envelope: outer,
+            });
+            return;
+        };
+        if depth == 0 {
+            self.sticky = Some(kind);
+            *self.lines_by_envelope.entry(kind).or_default() += 1;
+        }
+        let outer = outer.or(Some(kind));
+        for piece in pieces {
+            let mut inner_meta = meta.clone();
+            inner_meta.merge_inner(piece.meta);
+            let key = (kind, inner_meta.origin(), inner_meta.stream);
+            if piece.partial {
+                self.hold(key, line_no, &piece.text, inner_meta, outer, ctx, out);
+                continue;
+            }
+            let (first_line, whole) = match self.held.remove(&key) {
+                Some(mut h) => {
+                    self.append(&mut h.text, &piece.text);
+                    (h.first_line, Cow::Owned(h.text))
+                }
+                None => (line_no, piece.text),
+            };
+            self.layer(first_line, whole, inner_meta, outer, depth + 1, ctx, out);
+        }
+    }
+
+    /// Peels one layer; pieces of an owned text are made owned.
+    fn peel_text<'a>(
+        &self,
+        text: &Cow<'a, str>,
+        depth: usize,
+        ctx: &Context,
+    ) -> (Option<EnvelopeKind>, Vec<Piece<'a>>) {
+        let sticky = if depth == 0 { self.sticky } else { None };
+        let mut pieces = Vec::new();
+        let kind = match text {
+            Cow::Borrowed(s) => {
+                let s: &'a str = s;
+                peel(s, sticky, ctx, &mut pieces)
+            }
+            Cow::Owned(s) => {
+                let mut local = Vec::new();
+                let kind = peel(s, sticky, ctx, &mut local);
+                pieces = local.into_iter().map(Piece::into_owned).collect();
+                kind
+            }
+        };
+        match (self.forced, kind) {
+            (Some(Some(forced)), Some(k)) if depth == 0 && k != forced => (None, Vec::new()),
+            _ => (kind, pieces),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn hold<'a>(
+        &mut self,
+        key: HeldKey,
+        line_no: u64,
+        piece: &str,
+        meta: Meta,
+        outer: Option<EnvelopeKind>,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) {
+        if let Some(h) = self.held.get_mut(&key) {
+            let mut text = std::mem::take(&mut h.text);
+            self.append(&mut text, piece);
+            if let Some(h) = self.held.get_mut(&key) {
+                h.text = text;
+            }
+            return;
+        }
+        if self.held.len() >= MAX_HELD {
+            // Release the oldest rather than hold without bound.
+            self.release_oldest(ctx, out);
+        }
+        let mut text = String::new();
+        self.append(&mut text, piece);
+        self.held.insert(
+            key,
+            Held {
+                first_line: line_no,
+                text,
+                meta,
+                envelope: outer,
+            },
+        );
+    }
+
+    fn release_oldest<'a>(&mut self, ctx: &Context, out: &mut Vec<Record<'a>>) {
+        let oldest = self
+            .held
+            .iter()
+            .min_by_key(|(_, h)| h.first_line)
+            .map(|(k, _)| k.clone());
+        let Some(h) = oldest.and_then(|k| self.held.remove(&k)) else {
+            return;
+        };
+        let mut records = Vec::new();
+        self.layer(
+            h.first_line,
+            Cow::Owned(h.text),
+            h.meta,
+            h.envelope,
+            1,
+            ctx,
+            &mut records,
+        );
+        for record in records {
+            out.push(record.into_owned());
+        }
+    }
+
+    fn append(&mut self, text: &mut String, piece: &str) {
+        let room = MAX_JOINED.saturating_sub(text.len());
+        if piece.len() <= room {
+            text.push_str(piece);
+            return;
+        }
+        let mut end = room;
+        while !piece.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.push_str(&piece[..end]);
+        self.cut += 1;
+    }
+}

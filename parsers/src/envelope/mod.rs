@@ -1,0 +1,425 @@
+//! Envelopes: the wrappers that container runtimes, journald, syslog,
+//! process managers, hosting platforms and log shippers put around each line
+//! an application wrote. This stage runs before format detection and the
+//! format parsers: it takes the wrapper off, keeps what it said (time,
+//! stream, host, pod, container, unit, pid) and hands the inner line on.
+//!
+//! Invariants:
+//! - No I/O, no panic on any input; a line no envelope recognises is passed
+//!   through unchanged (the common case costs one or two byte comparisons).
+//! - Envelopes stack (a syslog line carrying a CRI line): [`peel`] unwraps
+//!   up to [`MAX_DEPTH`] layers, the innermost layer's fields winning.
+//! - Shapes that an application's own prefix could imitate (a bare RFC 3339
+//!   time in front of the message) are only taken when they cannot be the
+//!   start of the application's line (see [`bare_time`]), or when the file
+//!   has already shown that envelope (the `sticky` hint).
+//! - Split records (CRI `P` lines, docker's 16 KiB pieces) are joined by
+//!   [`Unwrapper`] per origin and stream, bounded in size.
+
+mod cloud;
+mod container;
+mod joiner;
+mod shipper;
+mod syslog;
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use joiner::{Record, Unwrapper};
+
+use crate::parser::Context;
+
+/// How deep envelopes may be stacked.
+pub const MAX_DEPTH: usize = 4;
+
+/// An envelope grantwatch can take off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvelopeKind {
+    /// Kubernetes CRI log file (`TIME stdout F line`).
+    Cri,
+    /// Docker's json-file driver (`{"log":"…\n","stream":…,"time":…}`).
+    DockerJson,
+    /// `kubectl logs --prefix` (`[pod/NAME/CONTAINER] line`).
+    KubectlPrefix,
+    /// `kubectl logs --timestamps`, and CloudWatch's S3 export: an RFC 3339
+    /// time, one space, the line.
+    Timestamped,
+    /// `journalctl -o json`.
+    JournalJson,
+    /// Syslog RFC 3164 and `journalctl -o short|short-iso|short-precise`
+    /// (`Mar 11 08:00:00 host ident[pid]: line`), `<PRI>` optional.
+    Syslog3164,
+    /// Syslog RFC 5424 (`<PRI>1 TIME HOST APP PROCID MSGID [SD] line`).
+    Syslog5424,
+    /// `docker compose logs` / overmind (`name-1  | line`).
+    Compose,
+    /// foreman / honcho (`12:00:01 web.1  | line`).
+    Foreman,
+    /// Heroku (`TIME app[web.1]: line`, `TIME heroku[router]: …`).
+    Heroku,
+    /// Fly.io (`TIME app[id] iad [info] line`).
+    Fly,
+    /// `aws logs tail` (`TIME STREAM line`).
+    CloudWatchTail,
+    /// A CloudWatch `filter-log-events` / `get-log-events` JSON document,
+    /// or any JSON array of log records.
+    CloudWatchJson,
+    /// A Vector record written by its `file` sink (`message`, `timestamp`,
+    /// `kubernetes.*`, `host`, `source_type`).
+    Vector,
+    /// A Fluent Bit record (`log`, `date`/`time`, `kubernetes.*`), or its
+    /// `file` output's `tag: [time, {…}]` line.
+    FluentBit,
+    /// An OpenTelemetry file exporter line (`resourceLogs`) or a bare log
+    /// record (`body`, `timeUnixNano`).
+    Otel,
+}
+
+/// Every envelope, for listings and `--envelope`.
+pub const ALL_ENVELOPES: [EnvelopeKind; 16] = [
+    EnvelopeKind::Cri,
+    EnvelopeKind::DockerJson,
+    EnvelopeKind::KubectlPrefix,
+    EnvelopeKind::Timestamped,
+    EnvelopeKind::JournalJson,
+    EnvelopeKind::Syslog3164,
+    EnvelopeKind::Syslog5424,
+    EnvelopeKind::Compose,
+    EnvelopeKind::Foreman,
+    EnvelopeKind::Heroku,
+    EnvelopeKind::Fly,
+    EnvelopeKind::CloudWatchTail,
+    EnvelopeKind::CloudWatchJson,
+    EnvelopeKind::Vector,
+    EnvelopeKind::FluentBit,
+    EnvelopeKind::Otel,
+];
+
+impl EnvelopeKind {
+    /// The stable name (`cri`, `docker-json`, `journal-json`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvelopeKind::Cri => "cri",
+            EnvelopeKind::DockerJson => "docker-json",
+            EnvelopeKind::KubectlPrefix => "kubectl-prefix",
+            EnvelopeKind::Timestamped => "timestamped",
+            EnvelopeKind::JournalJson => "journal-json",
+            EnvelopeKind::Syslog3164 => "syslog",
+            EnvelopeKind::Syslog5424 => "syslog-5424",
+            EnvelopeKind::Compose => "compose",
+            EnvelopeKind::Foreman => "foreman",
+            EnvelopeKind::Heroku => "heroku",
+            EnvelopeKind::Fly => "fly",
+            EnvelopeKind::CloudWatchTail => "cloudwatch-tail",
+            EnvelopeKind::CloudWatchJson => "cloudwatch-json",
+            EnvelopeKind::Vector => "vector",
+            EnvelopeKind::FluentBit => "fluent-bit",
+            EnvelopeKind::Otel => "otel",
+        }
+    }
+
+    /// A person's name for it, for reports ("docker json-file").
+    pub fn describe(self) -> &'static str {
+        match self {
+            EnvelopeKind::Cri => "Kubernetes CRI",
+            EnvelopeKind::DockerJson => "docker json-file",
+            EnvelopeKind::KubectlPrefix => "kubectl logs --prefix",
+            EnvelopeKind::Timestamped => "kubectl logs --timestamps",
+            EnvelopeKind::JournalJson => "journalctl -o json",
+            EnvelopeKind::Syslog3164 => "syslog (RFC 3164) / journalctl -o short",
+            EnvelopeKind::Syslog5424 => "syslog (RFC 5424)",
+            EnvelopeKind::Compose => "docker compose",
+            EnvelopeKind::Foreman => "foreman",
+            EnvelopeKind::Heroku => "Heroku",
+            EnvelopeKind::Fly => "Fly.io",
+            EnvelopeKind::CloudWatchTail => "aws logs tail",
+            EnvelopeKind::CloudWatchJson => "CloudWatch JSON",
+            EnvelopeKind::Vector => "Vector",
+            EnvelopeKind::FluentBit => "Fluent Bit",
+            EnvelopeKind::Otel => "OpenTelemetry",
+        }
+    }
+
+    /// Parses a name written by [`EnvelopeKind::as_str`] (`docker` and
+    /// `journald` are accepted as well).
+    pub fn from_name(name: &str) -> Option<EnvelopeKind> {
+        match name {
+            "docker" => return Some(EnvelopeKind::DockerJson),
+            "journald" | "journal" => return Some(EnvelopeKind::JournalJson),
+            "syslog-3164" | "journal-short" => return Some(EnvelopeKind::Syslog3164),
+            "kubectl" => return Some(EnvelopeKind::KubectlPrefix),
+            "cloudwatch" => return Some(EnvelopeKind::CloudWatchTail),
+            _ => {}
+        }
+        ALL_ENVELOPES.iter().copied().find(|e| e.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EnvelopeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The output stream a runtime captured the line from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    fn from_name(name: &str) -> Option<Stream> {
+        match name {
+            "stdout" => Some(Stream::Stdout),
+            "stderr" => Some(Stream::Stderr),
+            _ => None,
+        }
+    }
+}
+
+/// What an envelope said about the line it carried.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// The envelope's time (the runtime's, the journal's, the shipper's).
+    pub time: Option<DateTime<Utc>>,
+    /// stdout or stderr.
+    pub stream: Option<Stream>,
+    /// Host name.
+    pub host: Option<String>,
+    /// Kubernetes pod (or compose service, dyno, Fly machine).
+    pub pod: Option<String>,
+    /// Container name.
+    pub container: Option<String>,
+    /// systemd unit, syslog identifier, service name, log stream.
+    pub unit: Option<String>,
+    /// Process id.
+    pub pid: Option<String>,
+}
+
+impl Meta {
+    /// Fills the fields `inner` knows over this one's (the inner layer is
+    /// closer to the application).
+    fn merge_inner(&mut self, inner: Meta) {
+        let Meta {
+            time,
+            stream,
+            host,
+            pod,
+            container,
+            unit,
+            pid,
+        } = inner;
+        self.time = time.or(self.time);
+        self.stream = stream.or(self.stream);
+        self.host = host.or(self.host.take());
+        self.pod = pod.or(self.pod.take());
+        self.container = container.or(self.container.take());
+        self.unit = unit.or(self.unit.take());
+        self.pid = pid.or(self.pid.take());
+    }
+
+    /// The identity of the source inside an aggregated file: host, pod,
+    /// container and unit (not the pid: one service's workers are one
+    /// source, and the Rails assembler keys requests by their id anyway).
+    /// Empty when the envelope named none of them.
+    pub fn origin(&self) -> String {
+        let parts = [&self.host, &self.pod, &self.container, &self.unit];
+        let mut key = String::new();
+        for part in parts.into_iter().flatten() {
+            if !key.is_empty() {
+                key.push('/');
+            }
+            key.push_str(part);
+        }
+        key
+    }
+}
+
+/// One line taken out of one envelope layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece<'a> {
+    /// The inner line.
+    pub text: Cow<'a, str>,
+    /// What the envelope said about it.
+    pub meta: Meta,
+    /// The runtime split this line and more of it follows (CRI `P`, a docker
+    /// piece without its newline).
+    pub partial: bool,
+}
+
+impl<'a> Piece<'a> {
+    fn new(text: impl Into<Cow<'a, str>>, meta: Meta) -> Self {
+        Piece {
+            text: text.into(),
+            meta,
+            partial: false,
+        }
+    }
+
+    fn into_owned(self) -> Piece<'static> {
+        Piece {
+            text: Cow::Owned(self.text.into_owned()),
+            meta: self.meta,
+            partial: self.partial,
+        }
+    }
+}
+
+/// Takes one envelope layer off `line`, pushing the line(s) it carried to
+/// `out` (a document of records carries many). `sticky` is the envelope the
+/// file showed last, which lets ambiguous shapes through. Returns which
+/// envelope it was, or `None` (and pushes nothing) when none fits.
+pub fn peel<'a>(
+    line: &'a str,
+    sticky: Option<EnvelopeKind>,
+    ctx: &Context,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    let first = *line.as_bytes().first()?;
+    let kind = match first {
+        b'{' | b'[' => shipper::peel_json(line, ctx, out),
+        b'<' => syslog::peel(line, ctx, out),
+        b'0'..=b'9' => peel_time_led(line, sticky, ctx, out),
+        b'A'..=b'Z' => syslog::peel(line, ctx, out),
+        b'a'..=b'z' => shipper::peel_fluent_file(line, out),
+        _ => None,
+    };
+    kind.or_else(|| container::peel_named(line, sticky, out))
+}
+
+/// Lines that start with a digit: a time (CRI, kubectl, Heroku, Fly, aws
+/// logs tail, foreman, journal short-iso), an octet count (syslog over TCP),
+/// or a Fluent Bit tag.
+fn peel_time_led<'a>(
+    line: &'a str,
+    sticky: Option<EnvelopeKind>,
+    ctx: &Context,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    container::peel_cri(line, out)
+        .or_else(|| cloud::peel(line, sticky, out))
+        .or_else(|| syslog::peel(line, ctx, out))
+        .or_else(|| container::peel_foreman(line, out))
+        .or_else(|| bare_time(line, sticky, out))
+}
+
+/// An RFC 3339 time, one space, the line: `kubectl logs --timestamps`
+/// (RFC3339Nano) and CloudWatch's S3 export. Many applications start their
+/// own lines with such a time, so it is taken only when what follows cannot
+/// be the rest of the application's line: not a level word, not padded, not
+/// another bracket of the same line. With a nanosecond fraction, or once the
+/// file showed this envelope, the guard is relaxed to the level check alone.
+fn bare_time<'a>(
+    line: &'a str,
+    sticky: Option<EnvelopeKind>,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    let (time, rest) = rfc3339_prefix(line)?;
+    let rest = rest.strip_prefix(' ')?;
+    let fraction = fraction_digits(line);
+    let trusted = sticky == Some(EnvelopeKind::Timestamped) || fraction >= 7;
+    if rest.starts_with(' ') || rest.is_empty() || starts_with_level(rest) {
+        return None;
+    }
+    if !trusted && !cloud::looks_like_a_line_start(rest) {
+        return None;
+    }
+    out.push(Piece::new(
+        rest,
+        Meta {
+            time: Some(time),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Timestamped)
+}
+
+/// Digits after the seconds' `.` of a leading RFC 3339 time.
+fn fraction_digits(line: &str) -> usize {
+    line.get(19..)
+        .and_then(|r| r.strip_prefix('.'))
+        .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count())
+}
+
+/// Whether `text` starts with a log level word (the rest of an
+/// application's own `TIME LEVEL …` line).
+fn starts_with_level(text: &str) -> bool {
+    const LEVELS: [&str; 12] = [
+        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn",
+        "error", "level=",
+    ];
+    let text = text.trim_start_matches('[');
+    LEVELS.iter().any(|l| {
+        text.strip_prefix(l)
+            .is_some_and(|r| r.is_empty() || !r.as_bytes()[0].is_ascii_alphanumeric())
+    })
+}
+
+/// A strict RFC 3339 time at the start of `text` (`T`, seconds, optional
+/// fraction, `Z` or `±HH:MM`), as runtimes write them.
+pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || bytes.get(10) != Some(&b'T') || bytes.get(4) != Some(&b'-') {
+        return None;
+    }
+    let mut end = 19;
+    if bytes.get(end) == Some(&b'.') {
+        end += 1;
+        while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+    }
+    match bytes.get(end)? {
+        b'Z' => end += 1,
+        b'+' | b'-' => end += 6,
+        _ => return None,
+    }
+    let stamp = text.get(..end)?;
+    let time = DateTime::parse_from_rfc3339(stamp).ok()?;
+    Some((time.with_timezone(&Utc), &text[end..]))
+}
+
+/// Unix time written as an integer string (journald's microseconds, OTLP's
+/// nanoseconds): exact, without a detour through `f64`.
+pub(crate) fn epoch_text(text: &str) -> Option<DateTime<Utc>> {
+    let Ok(n) = text.parse::<i64>() else {
+        return text.parse::<f64>().ok().and_then(epoch_time);
+    };
+    let nanos = if n > 100_000_000_000_000_000 {
+        n
+    } else if n > 100_000_000_000_000 {
+        n.checked_mul(1_000)?
+    } else if n > 100_000_000_000 {
+        n.checked_mul(1_000_000)?
+    } else {
+        n.checked_mul(1_000_000_000)?
+    };
+    (n > 0).then(|| DateTime::from_timestamp_nanos(nanos))
+}
+
+/// Unix time in nanoseconds, microseconds, milliseconds or seconds (by
+/// magnitude), as shippers write it.
+pub(crate) fn epoch_time(value: f64) -> Option<DateTime<Utc>> {
+    if !value.is_finite() || value <= 0.0 {
+        return None;
+    }
+    let nanos = if value > 1e17 {
+        value
+    } else if value > 1e14 {
+        value * 1e3
+    } else if value > 1e11 {
+        value * 1e6
+    } else {
+        value * 1e9
+    };
+    Some(DateTime::from_timestamp_nanos(nanos as i64))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+//! Syslog lines as rsyslog, syslog-ng and journald write them: RFC 3164
+//! (`<34>Mar 11 08:00:00 host ident[pid]: line`, the `<PRI>` optional, as
+//! in files and `journalctl -o short`/`short-precise`), its ISO-time variant
+//! (`journalctl -o short-iso`, rsyslog's file format), and RFC 5424
+//! (`<165>1 TIME HOST APP PROCID MSGID [SD] line`), each possibly led by an
+//! octet count (RFC 6587 framing kept in a capture).
+
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+use super::{EnvelopeKind, Meta, Piece, rfc3339_prefix};
+use crate::parser::Context;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// One syslog layer, or `None`.
+pub(super) fn peel<'a>(
+    line: &'a str,
+    ctx: &Context,
+    out: &mut Vec<Piece<'a>>,
+) -> Option<EnvelopeKind> {
+    let line = skip_octet_count(line);
+    let (rest, pri) = match line.strip_prefix('<') {
+        Some(r) => {
+            let end = r.find('>')?;
+            if end == 0 || end > 3 || !r[..end].bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (&r[end + 1..], true)
+        }
+        None => (line, false),
+    };
+    if let Some(kind) = rest.strip_prefix("1 ").and_then(|r| rfc5424(r, out)) {
+        return Some(kind);
+    }
+    let (time, rest) = month_time(rest, ctx).or_else(|| iso_time(rest, ctx))?;
+    let rest = rest.strip_prefix(' ')?;
+    let (host, rest) = rest.split_once(' ')?;
+    let (tag, text) = rest.split_once(':')?;
+    let text = text.strip_prefix(' ').unwrap_or(text);
+    let (ident, pid) = match tag.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        Some((ident, pid)) => (ident, Some(pid)),
+        None => (tag, None),
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 128
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'[' && b != b']' && b != b':')
+    };
+    // A program name starts with a letter; a host is never a date (that
+    // is the application's own time after the envelope's).
+    let date_like = host.len() >= 10 && host.as_bytes()[4] == b'-' && host.as_bytes()[7] == b'-';
+    if host.is_empty()
+        || date_like
+        || !word(ident)
+        || !ident.as_bytes()[0].is_ascii_alphabetic()
+        || !pid.is_none_or(word)
+    {
+        return None;
+    }
+    // Without `<PRI>`, a bare `host ident:` could be an application's own
+    // words after a time; a syslog host has no `=` and the ident no `"`.
+    if !pri && (host.contains('=') || ident.contains('"')) {
+        return None;
+    }
+    out.push(Piece::new(
+        text,
+        Meta {
+            time,
+            host: Some(host.to_string()),
+            unit: Some(ident.to_string()),
+            pid: pid.map(str::to_string),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Syslog3164)
+}
+
+/// `123 <34>…` (octet counting): the count is dropped.
+fn skip_octet_count(line: &str) -> &str {
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    match line[digits..].strip_prefix(" <") {
+        Some(_) if digits > 0 && digits < 8 => &line[digits + 1..],
+        _ => line,
+    }
+}
+
+/// `TIME HOST APP PROCID MSGID SD [MSG]` after `<PRI>1 `.
+fn rfc5424<'a>(text: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+    let (time, rest) = match text.strip_prefix("- ") {
+        Some(rest) => (None, rest),
+        None => {
+            let (t, r) = rfc3339_prefix(text)?;
+            (Some(t), r.strip_prefix(' ')?)
+        }
+    };
+    let mut fields = rest.splitn(4, ' ');
+    let host = nil(fields.next()?);
+    let app = nil(fields.next()?);
+    let procid = nil(fields.next()?);
+    let rest = fields.next()?;
+    let (_msgid, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let message = skip_structured_data(rest)?;
+    let message = message.strip_prefix('\u{feff}').unwrap_or(message);
+    out.push(Piece::new(
+        message,
+        Meta {
+            time,
+            host: host.map(str::to_string),
+            unit: app.map(str::to_string),
+            pid: procid.map(str::to_string),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Syslog5424)
+}
+
+fn nil(field: &str) -> Option<&str> {
+    (field != "-" && !field.is_empty()).then_some(field)
+}
+
+/// Skips `-` or `[id k="v" …][…]` (with `\]` and `\"` escapes) and the
+/// space after it; returns the message.
+fn skip_structured_data(text: &str) -> Option<&str> {
+    if let Some(rest) = text.strip_prefix('-') {
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while bytes.get(i) == Some(&b'[') {
+        let mut in_quote = false;
+        i += 1;
+        loop {
+            match bytes.get(i)? {
+                b'\\' => i += 1,
+                b'"' => in_quote = !in_quote,
+                b']' if !in_quote => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let rest = &text[i..];
+    Some(rest.strip_prefix(' ').unwrap_or(rest))
+}
+
+/// `Mar 11 08:00:00` or `Mar  1 08:00:00.123456` (no year, no zone: the
+/// configured ones are assumed; without a year the time is unknown).
+fn month_time<'a>(text: &'a str, ctx: &Context) -> Option<(Option<DateTime<Utc>>, &'a str)> {
+    let month = MONTHS.iter().position(|m| text.starts_with(m))? as u32 + 1;
+    let rest = text.get(3..)?.strip_prefix(' ')?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let day_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if day_len == 0 || day_len > 2 {
+        return None;
+    }
+    let day: u32 = rest[..day_len].parse().ok()?;
+    let rest = rest[day_len..].strip_prefix(' ')?;
+    let clock_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b':' || *b == b'.')
+        .count();
+    if clock_len < 8 {
+        return None;
+    }
+    let clock = NaiveTime::parse_from_str(&rest[..clock_len], "%H:%M:%S%.f").ok()?;
+    let time = ctx.assumed_year.and_then(|year| {
+        let date = NaiveDate::from_ymd_opt(year, month, day)?;
+        let local = ctx
+            .assumed_offset
+            .from_local_datetime(&NaiveDateTime::new(date, clock))
+            .single()?;
+        Some(local.with_timezone(&Utc))
+    });
+    Some((time, &rest[clock_len..]))
+}
+
+/// `2025-03-11T08:00:00+0000`, `…+00:00`, `…123456+00:00` (short-iso,
+/// short-iso-precise, rsyslog's RFC 3339 file format).
+fn iso_time<'a>(text: &'a str, ctx: &Context) -> Option<(Option<DateTime<Utc>>, &'a str)> {
+    if text.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
+    let (ts, rest) = crate::common::timestamp(text, ctx)?;
+    (ts.utc.year() > 1970).then_some((Some(ts.utc), rest))
+}

@@ -1,0 +1,259 @@
+//! The multi-source sample scenarios with their server logs wrapped the way
+//! runtimes, journald, syslog, process managers, platforms and shippers
+//! wrap them must give exactly the diagnoses of the unwrapped logs: same
+//! failures, same causes, same confidences. Long lines are split the way
+//! CRI (`P` pieces) and docker (pieces without their newline) split them,
+//! and every third journald message is a byte array.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{analyze_json, root};
+
+/// The envelope around one line; `i` is the line's index (times advance).
+type Wrap = fn(usize, &str) -> Vec<String>;
+
+fn at(i: usize) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-03-11T09:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| unreachable!())
+        + Duration::milliseconds(i as i64 * 7)
+}
+
+fn rfc3339_nano(i: usize) -> String {
+    at(i).format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// Pieces of at most `n` bytes, on character boundaries.
+fn pieces(line: &str, n: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while rest.len() > n {
+        let mut end = n;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    out.push(rest);
+    out
+}
+
+fn cri(i: usize, line: &str) -> Vec<String> {
+    let parts = pieces(line, 100);
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let tag = if k == last { "F" } else { "P" };
+            format!("{} stdout {tag} {p}", rfc3339_nano(i))
+        })
+        .collect()
+}
+
+fn docker(i: usize, line: &str) -> Vec<String> {
+    let parts = pieces(line, 90);
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let log = if k == last {
+                format!("{p}\n")
+            } else {
+                (*p).to_string()
+            };
+            json!({"log": log, "stream": "stdout", "time": rfc3339_nano(i)}).to_string()
+        })
+        .collect()
+}
+
+fn journal_json(i: usize, line: &str) -> Vec<String> {
+    let message = if i.is_multiple_of(3) {
+        Value::from(line.as_bytes().to_vec())
+    } else {
+        Value::from(line)
+    };
+    let micros = at(i).timestamp_micros().to_string();
+    vec![
+        json!({"__REALTIME_TIMESTAMP": micros, "_HOSTNAME": "web1", "SYSLOG_IDENTIFIER": "puma",
+               "_PID": "812", "MESSAGE": message})
+        .to_string(),
+    ]
+}
+
+fn one(line: String) -> Vec<String> {
+    vec![line]
+}
+
+const ENVELOPES: [(&str, Wrap); 17] = [
+    ("cri", cri),
+    ("docker", docker),
+    ("kubectl-prefix", |_, l| {
+        one(format!("[pod/web-7d9f/web] {l}"))
+    }),
+    ("kubectl-timestamps", |i, l| {
+        one(format!("{} {l}", rfc3339_nano(i)))
+    }),
+    ("journal-json", journal_json),
+    ("journal-short", |i, l| {
+        one(format!(
+            "{} web1 puma[812]: {l}",
+            at(i).format("%b %e %H:%M:%S")
+        ))
+    }),
+    ("syslog-3164", |i, l| {
+        one(format!(
+            "<134>{} web1 puma[812]: {l}",
+            at(i).format("%b %e %H:%M:%S")
+        ))
+    }),
+    ("syslog-5424", |i, l| {
+        let msg = format!(
+            "<134>1 {} web1 puma 812 - [meta@1 x=\"y\"] {l}",
+            at(i).format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        );
+        one(format!("{} {msg}", msg.len()))
+    }),
+    ("compose", |_, l| one(format!("web-1  | {l}"))),
+    ("foreman", |i, l| {
+        one(format!("{} web.1  | {l}", at(i).format("%H:%M:%S")))
+    }),
+    ("heroku", |i, l| {
+        one(format!(
+            "{} app[web.1]: {l}",
+            at(i).format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+        ))
+    }),
+    ("fly", |i, l| {
+        one(format!(
+            "{} app[e784e90eb32208] iad [info] {l}",
+            at(i).format("%Y-%m-%dT%H:%M:%SZ")
+        ))
+    }),
+    ("aws-logs-tail", |i, l| {
+        one(format!(
+            "{} web/1/0c1d7e5c2a6f {l}",
+            at(i).format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+        ))
+    }),
+    ("vector", |i, l| {
+        one(
+            json!({"message": l, "timestamp": rfc3339_nano(i), "source_type": "kubernetes_logs",
+                   "host": "node-1", "kubernetes": {"pod_name": "web-1", "container_name": "web"}})
+            .to_string(),
+        )
+    }),
+    ("fluent-bit", |i, l| {
+        one(
+            json!({"date": at(i).timestamp_millis() as f64 / 1000.0, "log": l, "stream": "stdout",
+                   "kubernetes": {"pod_name": "web-1", "container_name": "web"}})
+            .to_string(),
+        )
+    }),
+    ("otel", |i, l| {
+        one(json!({"resourceLogs": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "web"}}]},
+            "scopeLogs": [{"scope": {}, "logRecords": [{"timeUnixNano":
+            at(i).timestamp_nanos_opt().unwrap_or(0).to_string(), "body": {"stringValue": l}}]}]}]})
+        .to_string())
+    }),
+    ("syslog-over-cri", |i, l| {
+        cri(i, l)
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "<134>{} node-1 kubelet: {c}",
+                    at(i).format("%b %e %H:%M:%S")
+                )
+            })
+            .collect()
+    }),
+];
+
+/// The server logs of the scenarios (the client logs stay as they are).
+fn is_server_log(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("production.log" | "keycloak.log")
+    )
+}
+
+/// A copy of `sample_logs/scenarios` in `dir` with the server logs wrapped.
+fn wrapped_copy(dir: &Path, wrap: Wrap) {
+    let scenarios = root().join("sample_logs/scenarios");
+    for entry in walkdir::WalkDir::new(&scenarios) {
+        let entry = entry.expect("walk scenarios");
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(&scenarios).expect("inside");
+        let target = dir.join(rel);
+        std::fs::create_dir_all(target.parent().expect("a folder")).expect("mkdir");
+        let text = std::fs::read_to_string(entry.path()).expect("read sample");
+        let out = if is_server_log(entry.path()) {
+            let mut lines = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                lines.extend(wrap(i, line));
+            }
+            lines.join("\n") + "\n"
+        } else {
+            text
+        };
+        std::fs::write(&target, out).expect("write");
+    }
+}
+
+/// What must not change: the failure and its diagnosis, not where the
+/// evidence sits in which file.
+fn diagnoses(failures: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            let key = [
+                "ts",
+                "server",
+                "request_id",
+                "client_id",
+                "grant_type",
+                "error",
+                "http_status",
+                "cause",
+                "confidence",
+            ];
+            key.iter()
+                .map(|k| f[*k].to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn wrapped_server_logs_give_the_diagnoses_of_the_unwrapped_ones() {
+    let plain = diagnoses(&analyze_json(&[&root().join("sample_logs/scenarios")]));
+    assert!(
+        plain.len() >= 17,
+        "the scenarios give a failure per cause: {plain:#?}"
+    );
+    let mut wrong = Vec::new();
+    for (name, wrap) in ENVELOPES {
+        let dir = tempfile::tempdir().expect("tempdir");
+        wrapped_copy(dir.path(), wrap);
+        let got = diagnoses(&analyze_json(&[dir.path()]));
+        if got != plain {
+            let missing: Vec<_> = plain.iter().filter(|d| !got.contains(d)).collect();
+            let extra: Vec<_> = got.iter().filter(|d| !plain.contains(d)).collect();
+            wrong.push(format!(
+                "{name}:\n  missing {missing:#?}\n  extra {extra:#?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -1,0 +1,150 @@
+//! Logs as people paste them and as deployments ship them, through the
+//! real binary: standard input, a pretty-printed error body, a file inside
+//! an envelope, `--envelope`, and the report that never stays silent.
+//! Excerpts come from the public threads named in `tests/corpus/cases.json`.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use crate::helpers::{grantwatch, root, stderr};
+
+fn corpus(file: &str) -> String {
+    std::fs::read_to_string(root().join("tests/corpus").join(file)).expect("read corpus case")
+}
+
+fn analyze_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = grantwatch()
+        .arg("analyze")
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_ticket_pasted_on_standard_input_is_analyzed() {
+    // A support person pipes the ticket in.
+    let ticket = std::fs::read_to_string(root().join("sample_logs/providers/support-ticket.txt"))
+        .expect("read ticket");
+    let out = analyze_stdin(&["--json"], &ticket);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let failures: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert!(failures.len() >= 8, "{failures:#?}");
+    for f in &failures {
+        assert_eq!(
+            f["evidence"][0]["file"], "-",
+            "standard input is named -: {f}"
+        );
+    }
+}
+
+#[test]
+fn a_pretty_printed_error_body_is_one_failure_with_its_description() {
+    // odeke-em/drive#346: golang.org/x/oauth2's error, its body printed
+    // over several lines.
+    let case = corpus("hosted_other/odeke-drive-346-code-already-redeemed.log");
+    let out = analyze_stdin(&["--json"], &case);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{text}");
+    let evidence = failures[0]["evidence"].as_array().expect("evidence");
+    assert!(
+        evidence.iter().any(|e| e["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("already redeemed"))),
+        "the body's lines are the failure's evidence: {text}"
+    );
+}
+
+#[test]
+fn a_file_of_unknown_lines_is_named_not_passed_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("app.log");
+    let mut lines = String::new();
+    for i in 0..50 {
+        lines.push_str(&format!(
+            "{{\"log\":\"worker {i} heartbeat ok\\n\",\"stream\":\"stdout\",\"time\":\"2025-03-11T08:00:00Z\"}}\n"
+        ));
+    }
+    std::fs::write(&path, lines).expect("write");
+    let out = grantwatch()
+        .arg("analyze")
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("looks like docker json-file around an unknown format: 50 lines, 50 of 50 records unknown"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\nNo failed token requests found.\n"),
+        "{text}"
+    );
+    let out = grantwatch()
+        .args(["analyze", "--json"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        stderr(&out).contains("looks like docker json-file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn envelope_can_be_forced_or_turned_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pod.log");
+    let rails =
+        std::fs::read_to_string(root().join("sample_logs/scenarios/code_reused/production.log"))
+            .expect("read sample");
+    let wrapped: String = rails
+        .lines()
+        .map(|l| format!("2025-03-11T08:00:00.123456789Z stdout F {l}\n"))
+        .collect();
+    std::fs::write(&path, wrapped).expect("write");
+    let count = |envelope: &str| {
+        let out = grantwatch()
+            .args(["analyze", "--json", "--envelope", envelope])
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert!(count("cri") > 0);
+    assert_eq!(count("cri"), count("auto"));
+    assert_eq!(
+        count("docker-json"),
+        count("none"),
+        "another envelope is not taken off"
+    );
+    assert!(count("none") < count("cri"));
+    let out = grantwatch()
+        .args(["analyze", "--envelope", "tarball"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
