@@ -25,7 +25,7 @@ use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use grantwatch::diagnose::cause::ALL_CAUSES;
-use grantwatch::diagnose::rules::RULES;
+use grantwatch::diagnose::causes::rule;
 use grantwatch::store::failures::{Candidate, Evidence, FailureContext};
 use grantwatch::store::{BatchProgress, FailureRecord, Store};
 use grantwatch::web::{AppState, router};
@@ -159,7 +159,7 @@ fn request_events(i: u64, end_ms: i64, rng: &mut fastrand::Rng) -> [Event<'stati
 /// The diagnosis of failed request `i` (its token response is `event`).
 fn failure_record(i: u64, event: &Event<'_>) -> FailureRecord {
     let cause = ALL_CAUSES[(i / 5 % ALL_CAUSES.len() as u64) as usize];
-    let rule = RULES.iter().find(|r| r.cause == cause);
+    let rule = rule(cause);
     let evidence = event
         .evidence
         .iter()

@@ -37,7 +37,7 @@ pub type Clocks = HashMap<i64, ClockEstimate>;
 
 /// How close (ms) a client's error must be to a server failure to be joined
 /// to it by time alone.
-const JOIN_WINDOW_MS: i64 = 3_000;
+pub const JOIN_WINDOW_MS: i64 = 3_000;
 /// How close a server warning must be to the failed token response it explains.
 const PROVIDER_WINDOW_MS: i64 = 2_000;
 
@@ -178,13 +178,31 @@ pub fn server_time(e: &EventRow, clocks: &Clocks) -> Option<i64> {
 
 /// Builds the group of `event`: the same failure as seen by every log.
 pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> {
-    let primary = anchor(store, event, clocks)?.unwrap_or_else(|| event.clone());
+    let (primary, siblings) = match anchor(store, event, clocks)? {
+        Some(server) => (server, Vec::new()),
+        None if event.is_client_side() => {
+            // The error line, the body printed after it and the library's
+            // exception are one exchange: the first record in the log stands
+            // for it, whichever of them was read first.
+            let mut members = same_exchange(store, event)?;
+            members.sort_by_key(|m| (m.line, m.id));
+            let mut members = members.into_iter();
+            match members.next() {
+                Some(first) => (first, members.collect()),
+                None => (event.clone(), Vec::new()),
+            }
+        }
+        None => (event.clone(), Vec::new()),
+    };
     let mut merged: Vec<EventRow> = Vec::new();
     let push = |e: EventRow, merged: &mut Vec<EventRow>| {
         if e.id != primary.id && !merged.iter().any(|m| m.id == e.id) {
             merged.push(e);
         }
     };
+    for e in siblings {
+        push(e, &mut merged);
+    }
     if let Some(rid) = &primary.request_id {
         for e in store.events_by_request(rid)? {
             if is_failure_event(&e) {
@@ -331,6 +349,104 @@ fn line_neighbours(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
                 }
         })
         .collect())
+}
+
+/// How far apart (lines) the records of one exchange a client printed may
+/// start: an error line, then its response body pretty-printed, then the
+/// library's exception with a stack trace.
+const EXCHANGE_LINES: u64 = 40;
+/// How far apart in time the records of one exchange a client printed may be.
+const EXCHANGE_MS: i64 = 1_000;
+
+/// Every record the client log of `e` wrote about the same failed exchange,
+/// `e` included: the failure records before and after it in that log, each
+/// starting within [`LINE_WINDOW`] lines of the end of the last (only lines
+/// no grammar read may come between), agreeing with all the others on
+/// client, error, status and request id, and, where both have a time,
+/// within [`EXCHANGE_MS`]. Anything else the log says (a new request, a
+/// lifecycle change, a success), or a gap (a pasted ticket's next section),
+/// ends the exchange.
+fn same_exchange(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
+    let rows: Vec<EventRow> = store
+        .events_of_source_between_lines(
+            e.source_id,
+            e.line.saturating_sub(EXCHANGE_LINES),
+            e.line + EXCHANGE_LINES,
+        )?
+        .into_iter()
+        .filter(|r| r.kind != "unparsed")
+        .collect();
+    let Some(at) = rows.iter().position(|r| r.id == e.id) else {
+        return Ok(vec![e.clone()]);
+    };
+    // Where each record ends: a record can span lines (a body printed
+    // over several lines, an exception with its trace).
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut last_line: HashMap<i64, u64> = HashMap::new();
+    for (id, line) in store.evidence_of(&ids)? {
+        let end = last_line.entry(id).or_insert(line.line);
+        *end = (*end).max(line.line);
+    }
+    let span = |r: &EventRow| {
+        (
+            r.line,
+            last_line.get(&r.id).copied().unwrap_or(r.line).max(r.line),
+        )
+    };
+    let mut members = vec![e.clone()];
+    // Outward from `e`, one direction at a time.
+    let mut last = e;
+    for r in &rows[at + 1..] {
+        if !continues(r, span(last).1, r.line, &members) {
+            break;
+        }
+        members.push(r.clone());
+        last = r;
+    }
+    let mut first = e;
+    for r in rows[..at].iter().rev() {
+        if !continues(r, span(r).1, first.line, &members) {
+            break;
+        }
+        members.push(r.clone());
+        first = r;
+    }
+    Ok(members)
+}
+
+/// Whether `r`, a record next to the exchange `members` with `end` the
+/// last line of the earlier of the two records and `start` the first line
+/// of the later, continues it.
+fn continues(r: &EventRow, end: u64, start: u64, members: &[EventRow]) -> bool {
+    r.is_client_side()
+        && is_failure_event(r)
+        && start.saturating_sub(end) <= LINE_WINDOW
+        && members
+            .iter()
+            .all(|m| close_in_time(r, m) && one_exchange(m, r))
+}
+
+fn close_in_time(a: &EventRow, b: &EventRow) -> bool {
+    match (a.ts_ms, b.ts_ms) {
+        (Some(x), Some(y)) => (x - y).abs() <= EXCHANGE_MS,
+        _ => true,
+    }
+}
+
+/// Whether two client records can tell of one exchange: nothing they both
+/// name differs.
+fn one_exchange(a: &EventRow, b: &EventRow) -> bool {
+    fn agree<T: PartialEq>(x: &Option<T>, y: &Option<T>) -> bool {
+        match (x, y) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+    }
+    let error = |e: &EventRow| e.error.as_ref().map(|s| s.to_ascii_lowercase());
+    compatible_client(a, b)
+        && agree(&error(a), &error(b))
+        && agree(&a.status, &b.status)
+        && agree(&a.request_id, &b.request_id)
 }
 
 fn same_server(a: &EventRow, b: &EventRow) -> bool {

@@ -25,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod config_file;
 pub mod correlate;
+pub mod daemon;
 pub mod diagnose;
 pub mod generate;
 pub mod ingest;

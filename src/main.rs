@@ -11,8 +11,8 @@ use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
 use grantwatch::config::DiagnoseSettings;
 use grantwatch::config_file;
+use grantwatch::daemon;
 use grantwatch::report;
-use grantwatch::watch::Watcher;
 use grantwatch::web;
 use grantwatch_parsers::{Context, Format, Redactor};
 
@@ -328,7 +328,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // A missing or unreadable database is one line and exit 2
             // before anything listens.
             drop(commands::open_existing(&db)?);
-            serve(db, &serving, None)?;
+            let listen = serving
+                .listen
+                .as_deref()
+                .unwrap_or(config_file::DEFAULT_LISTEN);
+            daemon::serve(db, listen, serving.token.as_deref())?;
+            eprintln!("grantwatch: stopped");
         }
         Command::Watch {
             config,
@@ -364,73 +369,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 paths,
             };
             let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
-            let db = setup.options.db.clone();
-            // Opening creates the database, so the web side finds it.
-            let watcher = Watcher::open(setup.options)?;
-            let serving = ServingArgs {
-                listen: Some(setup.listen),
-                token: setup.token,
-            };
-            serve(db, &serving, Some(watcher))?;
+            daemon::run(setup, web::shutdown_signal())?;
+            eprintln!("grantwatch: stopped");
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Serves the database until SIGINT or SIGTERM on a runtime of its own (the
-/// other commands need none); with a watcher, it ingests on a thread of its
-/// own meanwhile, and stops after committing what it read.
-fn serve(db: PathBuf, serving: &ServingArgs, watcher: Option<Watcher>) -> anyhow::Result<()> {
-    let token = serving.token.as_deref();
-    if token.is_some_and(|t| t.trim().is_empty()) {
-        anyhow::bail!("the token is empty: give a non-empty --token or GRANTWATCH_TOKEN");
-    }
-    let listen = serving
-        .listen
-        .as_deref()
-        .unwrap_or(config_file::DEFAULT_LISTEN);
-    let addrs = web::listen_addrs(listen, token.is_some())?;
-    let mut state = web::AppState::new(db.clone());
-    if let Some(token) = token {
-        state = state.with_token(token.trim());
-    }
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ingest = watcher.map(|w| {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let ran = w.run(&stop);
-            if let Err(e) = &ran {
-                eprintln!("grantwatch: reading stopped: {e:#}");
-            }
-            ran
-        })
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&addrs[..])
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let local = listener.local_addr()?;
-        eprintln!(
-            "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",
-            db.display()
-        );
-        web::serve(listener, state).await?;
-        anyhow::Ok(())
-    });
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(handle) = ingest {
-        handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("the ingest thread stopped unexpectedly"))??;
-    }
-    served?;
-    eprintln!("grantwatch: stopped");
-    Ok(())
 }
 
 /// Inputs from this size on get a progress bar.

@@ -28,7 +28,7 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
 use crate::store::{BatchProgress, SourceInfo, Store};
-use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
+use crate::tail::{Checkpoint, FileKey, HEAD_BYTES, Lines, TailConfig, TailEvent, Tailer};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -93,6 +93,10 @@ struct Followed {
     counted: u64,
     last_data: Instant,
     head_hash: String,
+    /// The file's first bytes as read (up to [`HEAD_BYTES`]), to hash
+    /// exactly the bytes a checkpoint covers; `None` once they cannot be
+    /// rebuilt (a cut line).
+    head: Option<Vec<u8>>,
 }
 
 /// What one round did.
@@ -162,7 +166,9 @@ impl Watcher {
             .map(|spec| Tailer::new(&spec.paths, checkpoints.clone(), TailConfig::default()))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(Error::Specs)?;
-        let diagnosed_to = store.max_event_id()?;
+        // The cursor committed with the last diagnoses, not the newest
+        // event: events stored just before a crash are diagnosed now.
+        let diagnosed_to = store.diagnosis_cursor()?;
         Ok(Watcher {
             store,
             tailers,
@@ -177,8 +183,8 @@ impl Watcher {
     }
 
     /// Runs rounds until `stop` is set, waking on notify events or every
-    /// `poll_interval`.
-    pub fn run(mut self, stop: &AtomicBool) -> Result<()> {
+    /// `poll_interval`; `on_round` hears of every round that completed.
+    pub fn run(mut self, stop: &AtomicBool, on_round: &mut dyn FnMut(&Round)) -> Result<()> {
         let wake = if self.opts.notify {
             let dirs: Vec<_> = self.tailers.iter().flat_map(Tailer::watch_dirs).collect();
             match crate::tail::waker(&dirs) {
@@ -192,7 +198,8 @@ impl Watcher {
             None
         };
         while !stop.load(Ordering::Relaxed) {
-            self.round(Instant::now())?;
+            let round = self.round(Instant::now())?;
+            on_round(&round);
             match &wake {
                 Some((_, rx)) => {
                     let _ = rx.recv_timeout(self.opts.poll_interval);
@@ -241,7 +248,9 @@ impl Watcher {
             }
         }
         round.events += self.flush_stale(now)?;
-        if round.events > 0 {
+        // Also when nothing new arrived but stored events are not diagnosed
+        // yet (after a crash, or a store error that stopped a round).
+        if round.events > 0 || self.diagnosed_to < self.store.max_event_id()? {
             round.diagnosed = self.diagnose()?;
         }
         self.prune(now)?;
@@ -268,7 +277,10 @@ impl Watcher {
     }
 
     fn diagnose(&mut self) -> Result<usize> {
-        let stats = diagnose::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
+        // Late evidence re-diagnoses what it touches: live converges to
+        // what `analyze` finds over the same files.
+        let stats =
+            diagnose::revisit::run(&mut self.store, &self.opts.settings, self.diagnosed_to)?;
         self.diagnosed_to = stats.last_event_id.max(self.diagnosed_to);
         Ok(stats.diagnosed)
     }
@@ -305,8 +317,17 @@ impl Watcher {
                     (s, format)
                 }
             };
-            let ctx = context_for(&spec.context, &text, &lines.path);
+            // The year and date of year-less lines come from the file's
+            // head as `analyze` reads it (a logged `Date` header), not from
+            // the lines this poll happened to read (after a restart, the
+            // middle of the file).
+            let on_disk = read_prefix(&lines.path, crate::ingest::SNIFF_BYTES);
+            let head_text = on_disk
+                .as_deref()
+                .map_or(Cow::Borrowed(text.as_ref()), String::from_utf8_lossy);
+            let ctx = context_for(&spec.context, &head_text, &lines.path);
             let start = (source.byte_offset, source.line_no);
+            let head = read_head(&lines.path, start.0);
             self.files.insert(
                 lines.file,
                 Followed {
@@ -319,6 +340,7 @@ impl Watcher {
                     end_line_no: start.1,
                     last_data: now,
                     head_hash: lines.head_hash.clone(),
+                    head,
                 },
             );
         }
@@ -348,6 +370,7 @@ impl Watcher {
             return Ok((0, 0));
         };
         f.chunks.push_back((lines.first_line_no, f.end_offset));
+        note_head(f, &lines);
         f.end_offset = lines.end_offset;
         f.end_line_no = lines.end_line_no;
         f.last_data = now;
@@ -360,7 +383,16 @@ impl Watcher {
         let mut counts = LineCounts::default();
         for (i, line) in text.split('\n').enumerate() {
             let line_no = lines.first_line_no + i as u64;
+            let before = events.len();
             let outcome = f.parser.feed(line_no, line, &mut events);
+            if line_no <= f.counted {
+                // Read again after a restart: what this line completed was
+                // stored by the batch that first read it (that batch's
+                // commit is what moved `counted` past it). Storing it again
+                // would double a record whose start lies before the resume
+                // point, read now without its first lines.
+                events.truncate(before);
+            }
             if line_no > f.counted {
                 match outcome {
                     Outcome::Parsed => counts.parsed += 1,
@@ -438,10 +470,18 @@ fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> BatchProgress {
                 })
         }
     };
+    // The identity check of a restart hashes the first min(offset, 1 KiB)
+    // bytes: the stored hash must cover exactly those, not the bytes read.
+    let head_hash = match &f.head {
+        Some(head) if offset as usize <= head.len() || head.len() >= HEAD_BYTES => {
+            crate::tail::head_hash(&head[..head.len().min(offset as usize)])
+        }
+        _ => f.head_hash.clone(),
+    };
     BatchProgress {
         dev: f.source.dev,
         inode: f.source.inode,
-        head_hash: Some(f.head_hash.clone()),
+        head_hash: Some(head_hash),
         byte_offset: offset,
         line_no,
         read_line_no: f.end_line_no,
@@ -457,4 +497,46 @@ fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
         Ok(meta) => crate::ingest::with_year(ctx, head, &meta),
         Err(_) => ctx.clone(),
     }
+}
+
+/// The first `min(offset, HEAD_BYTES)` bytes of a file resumed at `offset`
+/// (the tailer has just checked they are the ones the checkpoint hashed);
+/// `None` when they cannot be read.
+fn read_head(path: &Path, offset: u64) -> Option<Vec<u8>> {
+    let head = read_prefix(path, (offset as usize).min(HEAD_BYTES))?;
+    (head.len() as u64 == offset.min(HEAD_BYTES as u64)).then_some(head)
+}
+
+/// Up to `limit` first bytes of the file at `path`.
+fn read_prefix(path: &Path, limit: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(limit.min(64 * 1024));
+    std::fs::File::open(path)
+        .ok()?
+        .take(limit as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head)
+}
+
+/// Extends `f.head` with the bytes of `lines` that fall in the file's first
+/// [`HEAD_BYTES`], rebuilt from the lines (each ended by a newline but a
+/// last partial one); gives up on a chunk that does not add up (a cut line).
+fn note_head(f: &mut Followed, lines: &Lines) {
+    let Some(head) = &mut f.head else {
+        return;
+    };
+    if head.len() >= HEAD_BYTES || f.end_offset != head.len() as u64 {
+        return;
+    }
+    let span = lines.end_offset.saturating_sub(f.end_offset);
+    let mut raw = lines.bytes.clone();
+    if span == raw.len() as u64 + 1 {
+        raw.push(b'\n');
+    } else if span != raw.len() as u64 {
+        f.head = None;
+        return;
+    }
+    let take = raw.len().min(HEAD_BYTES - head.len());
+    head.extend_from_slice(&raw[..take]);
 }

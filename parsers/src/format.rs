@@ -29,6 +29,9 @@ pub enum Format {
     Logcat,
     /// iOS console (`flutter:` lines, AppAuth NSErrors, MSAL).
     IosConsole,
+    /// Go and Rust structured text: logfmt (logrus, slog, Grafana, Authelia,
+    /// Dex) and Rust `tracing`'s default output.
+    Logfmt,
     /// Generic JSON lines with `error` / `error_description`.
     JsonLines,
     /// A file that mixes formats: every line is offered to every parser.
@@ -37,7 +40,7 @@ pub enum Format {
 
 /// Every concrete format, in the order detection and mixed mode try them
 /// (specific before generic).
-pub const CONCRETE_FORMATS: [Format; 10] = [
+pub const CONCRETE_FORMATS: [Format; 11] = [
     Format::Rails,
     Format::Hydra,
     Format::Keycloak,
@@ -47,6 +50,7 @@ pub const CONCRETE_FORMATS: [Format; 10] = [
     Format::Logcat,
     Format::IosConsole,
     Format::Lograge,
+    Format::Logfmt,
     Format::JsonLines,
 ];
 
@@ -63,6 +67,7 @@ impl Format {
             Format::Spring => "spring",
             Format::Logcat => "logcat",
             Format::IosConsole => "ios-console",
+            Format::Logfmt => "logfmt",
             Format::JsonLines => "json-lines",
             Format::Mixed => "mixed",
         }

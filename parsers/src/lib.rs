@@ -16,12 +16,15 @@
 //! - `common`: timestamp, URL and quoted-value field parsers.
 //! - [`extract`]: the one extractor of the OAuth error any record carries,
 //!   in any shape; every record of every format goes through it.
+//! - [`catalog`]: the providers' words as data (one TOML file per provider
+//!   under `parsers/catalog/`), read by [`providers`] and by the diagnosis.
 //! - [`providers`]: AADSTS, Google, Okta, Auth0 and generic OAuth error texts.
 //! - `formats/`: one module per format: `rails`, `lograge`, `hydra`,
 //!   `keycloak`, `node_oidc`, `identityserver`, `spring`, `logcat`, `ios`,
-//!   `json_lines` (and `client_records`, the client grammars they share).
+//!   `logfmt`, `json_lines` (and `client_records`, the client grammars they share).
 #![deny(missing_docs)]
 
+pub mod catalog;
 pub mod common;
 pub mod envelope;
 pub mod event;

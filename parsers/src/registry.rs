@@ -26,6 +26,7 @@ pub(crate) fn new_parser(format: Format) -> Box<dyn LineParser> {
         Format::Spring => Box::new(formats::spring::SpringParser::default()),
         Format::Logcat => Box::new(formats::logcat::LogcatParser::default()),
         Format::IosConsole => Box::new(formats::ios::IosConsoleParser::default()),
+        Format::Logfmt => Box::new(formats::logfmt::LogfmtParser::default()),
         Format::JsonLines => Box::new(formats::json_lines::JsonLinesParser::default()),
         Format::Mixed => Box::new(MixedParser::new()),
     }

@@ -33,6 +33,8 @@ const FRAGMENTS: &[&str] = &[
     "method=POST path=/oauth/token format=*/* status=400 params={\"code\"=>",
     "location=com.example.app:/cb?code=",
     "{\"method\":\"POST\",\"path\":\"/oauth/token\",\"status\":400,\"params\":{\"code\":\"",
+    "{\"timestamp\":\"2025-03-16T10:02:13.861204Z\",\"level_index\":2,\"named_tags\":{\"request_id\":\"",
+    "\"name\":\"Doorkeeper::TokensController\",\"message\":\"Completed #create\",\"payload\":{",
     // Hydra
     "{\"audience\":\"application\",\"error\":{",
     "\"debug\":\"\",\"message\":\"invalid_grant\",\"reason\":\"",
@@ -49,6 +51,9 @@ const FRAGMENTS: &[&str] = &[
     "' already used for userSession '",
     "{\"timestamp\":\"2025-03-11T12:40:20.7Z\",\"loggerName\":\"org.keycloak.events\",\"message\":\"",
     "12:15:03,441 WARN  [org.keycloak.",
+    "{\"@timestamp\":\"2025-05-06T08:01:11.307010455Z\",\"log.logger\":\"org.keycloak.events\",\"message\":\"",
+    "\",\"ecs.version\":\"1.12.2\",\"service.name\":\"Keycloak\"}",
+    "type=REFRESH_TOKEN_ERROR, realmId=3b8d2f61, clientId=",
     "\tat org.keycloak.authentication.AuthenticationProcessor",
     // node-oidc-provider
     "oidc-provider:error path=/token",
@@ -65,6 +70,9 @@ const FRAGMENTS: &[&str] = &[
     ", details: {\"ClientId\": \"",
     "\"Raw\": {\"code\": \"",
     "2025-03-11 10:15:02.4873|0|INFO|Duende.IdentityServer.Validation.TokenRequestValidator|",
+    "{\"@t\":\"2025-03-11T11:02:44.1841172Z\",\"@mt\":\"Refresh token validation failed. aborting, {@details}\",",
+    "\"SourceContext\":\"Duende.IdentityServer.Validation.TokenRequestValidator\",\"details\":{",
+    "2025-03-11 12:04:31,955 [14] ERROR Duende.IdentityServer.Validation.TokenRequestValidator - ",
     // Spring
     "2025-03-11T09:41:07.334Z  WARN 1 --- [auth-server] [nio-9000-exec-3] [67d0-1a2b] ",
     "2AuthorizationCodeAuthenticationProvider : ",
@@ -88,6 +96,17 @@ const FRAGMENTS: &[&str] = &[
     "2025-03-11 08:11:02.717342+0000 Runner[2817:1190331] flutter: ",
     "Error Domain=org.openid.appauth.oauth_token Code=-10 \"",
     "Error fetching fresh tokens: invalid_grant: ",
+    // logfmt and tracing
+    "time=\"2025-04-02T11:47:37Z\" level=error msg=\"",
+    "Access Request failed with error: The provided authorization grant (e.g., ",
+    " method=POST path=/api/oidc/token remote_ip=",
+    "logger=authn.service t=2025-04-02T09:14:23.902Z level=error error=\"",
+    "oauth2: \\\"invalid_grant\\\" \\\"",
+    "oauth2: cannot fetch token: 400 Bad Request\\nResponse: {\\\"error\\\":\\\"",
+    "error=map[message:invalid_grant reason:",
+    "refresh token with id nbq5 claimed twice",
+    "2025-04-03T10:12:45.902331Z ERROR token_refresh{a=1}: agent::auth: ",
+    "StandardErrorResponse { error: InvalidGrant, error_description: Some(\"",
     // JSON lines and providers
     "{\"level\":50,\"time\":1741684887731,\"msg\":\"callback failed\",\"err\":{",
     "\"error\":\"invalid_grant\",\"error_description\":\"",

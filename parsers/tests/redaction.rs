@@ -24,7 +24,8 @@ use grantwatch_parsers::{Event, Fingerprint, Format, Redactor};
 
 use common::{parse_detected, parse_forced};
 use redaction_templates::{
-    HYDRA, IDENTITYSERVER, IOS, JSON_LINES, KEYCLOAK, LOGCAT, LOGRAGE, NODE_OIDC, RAILS, SPRING,
+    HYDRA, IDENTITYSERVER, IOS, JSON_LINES, KEYCLOAK, LOGCAT, LOGFMT, LOGRAGE, NODE_OIDC, RAILS,
+    SPRING,
 };
 
 const CODE_A: &str = "PLANTEDcodeA0x7Hq2LxW9mDc4Vn8Bl0Dt6Yw3Pr5";
@@ -211,6 +212,18 @@ fn cases() -> Vec<Case> {
             format: Format::IosConsole,
             templates: IOS,
             expect: Expect::ALL,
+        },
+        Case {
+            format: Format::Logfmt,
+            templates: LOGFMT,
+            expect: Expect {
+                code_twice: true,
+                code_b: true,
+                verifier: true,
+                refresh: true,
+                assertion: true,
+                id_token_claims: true,
+            },
         },
         Case {
             format: Format::JsonLines,
@@ -444,6 +457,11 @@ fn ios_redacts_every_planted_secret() {
 #[test]
 fn json_lines_redacts_every_planted_secret() {
     check(&case(Format::JsonLines));
+}
+
+#[test]
+fn logfmt_redacts_every_planted_secret() {
+    check(&case(Format::Logfmt));
 }
 
 #[test]

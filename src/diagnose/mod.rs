@@ -12,8 +12,9 @@
 
 pub mod case;
 pub mod cause;
+pub mod causes;
 pub mod phrases;
-pub mod rules;
+pub mod revisit;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +28,8 @@ use crate::store::failures::{
 use crate::store::{EventRow, FailureRecord, Result, Store};
 use case::Case;
 use cause::{Cause, Confidence};
-use rules::{Finding, RULES};
+pub use causes::meaning;
+use causes::{Basis, Finding, PRIORITY, fits_grant, priority};
 
 /// The decision for one case.
 #[derive(Clone, Debug)]
@@ -48,94 +50,36 @@ pub struct Verdict {
     pub supporting: Vec<i64>,
 }
 
-/// What a cause means, in a few words (DESIGN.md's table).
-pub fn meaning(cause: Cause) -> &'static str {
-    match cause {
-        Cause::ClockSkew => "a clock is off, so a JWT's time check failed",
-        Cause::CodeExpired => "the authorization code was exchanged after its lifetime",
-        Cause::CodeReused => "the authorization code was exchanged a second time",
-        Cause::RedirectUriMismatch => {
-            "the token request's redirect_uri differs from the authorize request's"
-        }
-        Cause::PkceVerifierMismatch => "the code_verifier does not hash to the code_challenge",
-        Cause::PkceMissing => "a code_verifier was required but not sent",
-        Cause::ClientMismatch => "the grant was issued to another client",
-        Cause::InvalidClientCredentials => "client authentication failed",
-        Cause::RefreshTokenExpired => "the refresh token's lifetime or idle time passed",
-        Cause::RefreshTokenRevoked => "the refresh token was revoked",
-        Cause::RefreshTokenReused => "an already rotated refresh token was used again",
-        Cause::SessionTerminated => "the IdP session behind the grant ended",
-        Cause::GrantTypeNotAllowed => "the client may not use this grant type",
-        Cause::InvalidResourceOwnerCredentials => "the username or password was wrong",
-        Cause::UserOrConsentRevoked => "the user was disabled or deleted, or withdrew consent",
-        Cause::InteractionRequired => "policy demands a fresh interactive login",
-        Cause::ScopeInvalid => "the requested scope is not granted or not allowed",
-        Cause::BindingMismatch => "a DPoP or mTLS binding check failed",
-        Cause::IssuerOrTenantMismatch => "the grant was issued by another issuer, host or tenant",
-        Cause::MalformedGrant => "the grant is garbled, truncated, or unknown to the server",
-        Cause::Unknown => "nothing in the logs points to a cause",
-    }
-}
-
-/// Whether `cause` can happen to a request of `grant` (unknown grants fit
-/// every cause): a refresh cannot have an expired code, nor a code exchange
-/// a reused refresh token.
-fn fits_grant(cause: Cause, grant: Option<&str>) -> bool {
-    let code_only = matches!(
-        cause,
-        Cause::CodeExpired
-            | Cause::CodeReused
-            | Cause::RedirectUriMismatch
-            | Cause::PkceMissing
-            | Cause::PkceVerifierMismatch
-    );
-    let refresh_only = matches!(
-        cause,
-        Cause::RefreshTokenExpired | Cause::RefreshTokenReused | Cause::RefreshTokenRevoked
-    );
-    match grant {
-        Some("refresh_token") => !code_only,
-        Some("authorization_code") => !refresh_only,
-        Some("password") | Some("client_credentials") => !code_only && !refresh_only,
-        _ => true,
-    }
-}
-
-/// Findings from the providers' own words in the failure's events.
+/// Findings from the providers' own words in the failure's events. A phrase
+/// found in a description, sub-code, reason or debug text is the provider's
+/// specific words; found only in the OAuth `error` code it is a generic
+/// code, which ranks below them. The server need not be known: a
+/// description is read whoever wrote it.
 fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
     let mut found: BTreeMap<Cause, Finding> = BTreeMap::new();
     for e in case.own_events() {
         let fields = [
-            &e.provider_code,
-            &e.provider_reason,
-            &e.provider_debug,
-            &e.error_description,
-            &e.error,
+            (&e.provider_code, Basis::Words),
+            (&e.provider_reason, Basis::Words),
+            (&e.provider_debug, Basis::Words),
+            (&e.error_description, Basis::Words),
+            (&e.error, Basis::Code),
         ];
-        for value in fields.into_iter().flatten() {
-            if phrases::is_generic_description(value) {
-                continue;
-            }
-            for ph in phrases::PHRASES
-                .iter()
-                .filter(|ph| phrases::matches(ph, value))
-            {
+        for (value, basis) in fields {
+            let Some(value) = value else { continue };
+            for ph in phrases::said(value) {
                 let better = found
                     .get(&ph.cause)
-                    .is_none_or(|f| f.confidence < ph.confidence);
+                    .is_none_or(|f| (f.confidence, f.basis) < (ph.confidence, basis));
                 if better {
                     found.insert(
                         ph.cause,
                         Finding {
-                            confidence: ph.confidence,
-                            summary: format!(
-                                "{} says \"{}\": {}.",
-                                ph.source,
-                                value,
-                                meaning(ph.cause)
-                            ),
-                            supporting: Vec::new(),
-                            missing: None,
+                            basis,
+                            ..Finding::flow(
+                                ph.confidence,
+                                format!("{} says \"{}\": {}.", ph.source, value, meaning(ph.cause)),
+                            )
                         },
                     );
                 }
@@ -145,49 +89,107 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
     found
 }
 
+/// Combines what the provider said with what the logs show for one cause.
+fn combine(inferred: Finding, said: Option<Finding>) -> Finding {
+    let Some(said) = said else {
+        return inferred;
+    };
+    if said.basis.is_weak() && inferred.basis.is_weak() {
+        // A generic code and a status code agreeing are still only generic
+        // (an `invalid_client` body comes with its 401).
+        let confidence = said.confidence.max(inferred.confidence);
+        return Finding {
+            confidence,
+            ..inferred
+        };
+    }
+    // The provider's words and the logs agree: certain, and the summary
+    // keeps both.
+    Finding {
+        confidence: Confidence::High,
+        basis: said.basis.max(inferred.basis),
+        summary: format!("{} {}", inferred.summary, said.summary),
+        missing: None,
+        ..inferred
+    }
+}
+
+/// The causes still open for a failure of `grant` that nothing specific
+/// explains: what the server answers the same way.
+fn open_causes(grant: Option<&str>) -> &'static [Cause] {
+    match grant {
+        Some("authorization_code") => &[
+            Cause::CodeExpired,
+            Cause::CodeReused,
+            Cause::RedirectUriMismatch,
+            Cause::PkceVerifierMismatch,
+            Cause::ClientMismatch,
+            Cause::MalformedGrant,
+        ],
+        Some("refresh_token") => &[
+            Cause::RefreshTokenReused,
+            Cause::RefreshTokenRevoked,
+            Cause::RefreshTokenExpired,
+            Cause::ClientMismatch,
+            Cause::MalformedGrant,
+        ],
+        _ => &[Cause::MalformedGrant, Cause::InvalidClientCredentials],
+    }
+}
+
 /// Decides the cause of `case`.
+///
+/// Ranking: the surest finding wins; at equal confidence the better founded
+/// (the provider's specific words, then the flow, then a generic code or a
+/// status code), then the cause a server checks first. A finding that
+/// rests on a status code or a generic code alone lists the other causes the
+/// same answer could mean.
 pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
     let mut findings = phrase_findings(case);
-    for rule in RULES {
+    for rule in PRIORITY {
         let Some(inferred) = rule.infer.and_then(|infer| infer(case, settings)) else {
             continue;
         };
-        let combined = match findings.remove(&rule.cause) {
-            // The provider's words and the logs agree: certain, and the
-            // summary keeps both.
-            Some(said) => Finding {
-                confidence: Confidence::High,
-                summary: format!("{} {}", inferred.summary, said.summary),
-                missing: None,
-                ..inferred
-            },
-            None => inferred,
-        };
-        findings.insert(rule.cause, combined);
+        let said = findings.remove(&rule.cause);
+        findings.insert(rule.cause, combine(inferred, said));
+    }
+    let superseded: Vec<Cause> = findings
+        .values()
+        .flat_map(|f| f.supersedes.iter().copied())
+        .collect();
+    for cause in superseded {
+        if let Some(f) = findings.get_mut(&cause) {
+            f.confidence = Confidence::Low;
+        }
     }
     findings.retain(|cause, _| fits_grant(*cause, case.exchange.grant_type.as_deref()));
-    let priority = |c: &Cause| {
-        RULES
-            .iter()
-            .position(|r| r.cause == *c)
-            .unwrap_or(usize::MAX)
-    };
     let mut ranked: Vec<(Cause, Finding)> = findings.into_iter().collect();
     ranked.sort_by(|(ca, fa), (cb, fb)| {
-        fb.confidence
-            .cmp(&fa.confidence)
-            .then(priority(ca).cmp(&priority(cb)))
+        (fb.confidence, fb.basis)
+            .cmp(&(fa.confidence, fa.basis))
+            .then(priority(*ca).cmp(&priority(*cb)))
     });
     let mut ranked = ranked.into_iter();
     let Some((cause, top)) = ranked.next() else {
         return unknown_verdict(case);
     };
-    let candidates: Vec<Candidate> = ranked
+    let mut candidates: Vec<Candidate> = ranked
         .map(|(c, f)| Candidate {
             cause: c.as_str().into(),
             why: f.summary,
         })
         .collect();
+    if top.basis.is_weak() {
+        let server = case.server.as_deref().unwrap_or("the server");
+        for c in open_causes(case.exchange.grant_type.as_deref()) {
+            if *c != cause && !candidates.iter().any(|k| k.cause == c.as_str()) {
+                candidates.push(Candidate {
+                    cause: c.as_str().into(),
+                    why: format!("{server} gives the same answer when {}", meaning(*c)),
+                });
+            }
+        }
+    }
     let missing = if top.confidence == Confidence::High {
         None
     } else {
@@ -197,7 +199,7 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
         cause,
         confidence: top.confidence,
         summary: top.summary,
-        fix: rules::rule(cause).map_or("", |r| r.fix).to_owned(),
+        fix: causes::rule(cause).map_or("", |r| r.fix).to_owned(),
         candidates,
         missing,
         supporting: top.supporting,
@@ -223,24 +225,7 @@ fn missing_log(case: &Case) -> String {
 
 fn unknown_verdict(case: &Case) -> Verdict {
     let grant = case.exchange.grant_type.as_deref();
-    let open: &[Cause] = match grant {
-        Some("authorization_code") => &[
-            Cause::CodeExpired,
-            Cause::CodeReused,
-            Cause::RedirectUriMismatch,
-            Cause::PkceVerifierMismatch,
-            Cause::ClientMismatch,
-            Cause::MalformedGrant,
-        ],
-        Some("refresh_token") => &[
-            Cause::RefreshTokenReused,
-            Cause::RefreshTokenRevoked,
-            Cause::RefreshTokenExpired,
-            Cause::ClientMismatch,
-            Cause::MalformedGrant,
-        ],
-        _ => &[Cause::MalformedGrant, Cause::InvalidClientCredentials],
-    };
+    let open = open_causes(grant);
     let server = case.server.as_deref().unwrap_or("the server");
     Verdict {
         cause: Cause::Unknown,
@@ -267,10 +252,19 @@ fn unknown_verdict(case: &Case) -> Verdict {
     }
 }
 
-/// A stable id for a failure from its primary event's place.
+/// A stable id for a failure from its primary event's place: the file
+/// generation (source row) it was read from, its line and kind. A new
+/// failure on the same line of a truncated, rotated or rewritten file is in
+/// another generation, so it never takes an older failure's id; a restart
+/// reads into the same generation, so the id stays.
 pub fn failure_id(primary: &EventRow) -> String {
-    let digest =
-        Sha256::digest(format!("{}:{}:{}", primary.file, primary.line, primary.kind).as_bytes());
+    let digest = Sha256::digest(
+        format!(
+            "{}:{}:{}:{}",
+            primary.file, primary.source_id, primary.line, primary.kind
+        )
+        .as_bytes(),
+    );
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -478,6 +472,7 @@ pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
     };
     store.write(|store| {
         correlate::store_clocks(store, &batch.clocks)?;
+        store.advance_diagnosis_cursor(batch.last_event_id)?;
         for (rec, primary, merged, ts) in &batch.pending {
             stats.diagnosed += 1;
             if store.upsert_failure(rec, *primary, merged, *ts)? {

@@ -201,7 +201,8 @@ impl Store {
         self.query_events(
             "e.id > ?1 AND +e.kind IN ('token_response', 'client_error', 'provider_event')
              AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL
-                  OR e.provider_reason IS NOT NULL OR e.error_description IS NOT NULL)
+                  OR e.provider_reason IS NOT NULL
+                  OR (+e.kind = 'client_error' AND e.error_description IS NOT NULL))
              ORDER BY e.id",
             [after],
         )

@@ -15,6 +15,7 @@
 pub mod events;
 pub mod failures;
 mod retention;
+pub mod revisit;
 pub mod rollups;
 pub mod schema;
 pub mod slots;

@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -140,6 +140,11 @@ CREATE TABLE diagnosis_history (
     confidence   TEXT NOT NULL
 );
 CREATE INDEX diagnosis_history_by_failure ON diagnosis_history(failure_id);
+
+CREATE TABLE cursors (
+    name     TEXT PRIMARY KEY,
+    event_id INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Creates the current schema in an empty database.
@@ -228,6 +233,19 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             tx.execute_batch("ALTER TABLE failures ADD COLUMN context TEXT;")?;
             tx.execute_batch(&rollups::create_sql())?;
             tx.execute_batch(&rollups::backfill_sql())?;
+            Ok(())
+        }
+        // Version 4 commits the diagnosis cursor with the diagnoses it
+        // covers (a crash between storing events and diagnosing them lost
+        // those failures). An upgraded database has no cursor: the next
+        // run looks at every candidate once, skipping those diagnosed.
+        3 => {
+            tx.execute_batch(
+                "CREATE TABLE cursors (
+                     name     TEXT PRIMARY KEY,
+                     event_id INTEGER NOT NULL
+                 ) WITHOUT ROWID;",
+            )?;
             Ok(())
         }
         _ => Err(Error::IncompatibleVersion(version)),

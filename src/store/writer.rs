@@ -108,6 +108,36 @@ fn lifecycle_name(l: grantwatch_parsers::Lifecycle) -> &'static str {
 }
 
 impl Store {
+    /// The last event id the diagnosis has looked at: every failure among
+    /// the events up to it is diagnosed. Committed with those diagnoses
+    /// ([`Store::advance_diagnosis_cursor`] inside their transaction), so a
+    /// crash between storing events and diagnosing them loses nothing: the
+    /// next run starts here, not at the newest stored event.
+    pub fn diagnosis_cursor(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT event_id FROM cursors WHERE name = 'diagnosis'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Moves the diagnosis cursor forward to `event_id` (never back: two
+    /// writers of diagnoses may commit out of order). Call it in the
+    /// transaction that writes the diagnoses it covers.
+    pub fn advance_diagnosis_cursor(&self, event_id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO cursors (name, event_id) VALUES ('diagnosis', ?1)
+                 ON CONFLICT(name) DO UPDATE SET event_id = max(event_id, excluded.event_id)",
+            )?
+            .execute([event_id])?;
+        Ok(())
+    }
+
     /// The source row of the file at `path` with this identity (device,
     /// inode and head hash): the latest generation of that file, or a new
     /// row. A file the store knew at another path (rotated) keeps its row and

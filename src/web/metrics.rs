@@ -29,7 +29,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         .read(|store| Ok((store.failure_counts()?, store.source_stats()?)))
         .await?;
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let body = render(&failures, &sources, now_ms);
+    let mut body = render(&failures, &sources, now_ms);
+    if let Some(health) = &state.health {
+        body += &health.snapshot().metrics();
+    }
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
         body,

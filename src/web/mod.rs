@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 pub mod error;
+pub mod health;
 mod login;
 pub mod metrics;
 pub mod pages;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub db: PathBuf,
     token: Option<Token>,
     pool: Arc<Mutex<Vec<Store>>>,
+    /// The reader's health, when a reader runs beside the server (`watch`).
+    pub health: Option<health::ReaderHealth>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,7 +73,15 @@ impl AppState {
             db: db.into(),
             token: None,
             pool: Arc::new(Mutex::new(Vec::new())),
+            health: None,
         }
+    }
+
+    /// Reports the reader's `health` on `/healthz`, `/sources` and
+    /// `/metrics`.
+    pub fn with_health(mut self, health: health::ReaderHealth) -> AppState {
+        self.health = Some(health);
+        self
     }
 
     /// Requires the token (as a bearer token or a session cookie) on every
@@ -110,7 +121,7 @@ impl AppState {
 /// token check and the security headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
         .route("/api/failures", get(api::failures))
         .route("/api/failures/{id}", get(api::failure))
         .route("/api/requests/{request_id}", get(api::request))
@@ -137,10 +148,6 @@ pub fn router(state: AppState) -> Router {
         // Outermost: HTML pages get their own policy (their stylesheet).
         .layer(middleware::from_fn(pages::page_csp))
         .with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 /// Whether `path` is one a program asks for (the JSON API, the metrics, the
@@ -217,13 +224,23 @@ pub fn listen_addrs(listen: &str, has_token: bool) -> Result<Vec<SocketAddr>, Li
 /// Serves `state` on `listener` until SIGINT or SIGTERM, then lets the
 /// requests in flight finish.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets the
+/// requests in flight finish.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let interrupt = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             eprintln!("grantwatch: cannot listen for Ctrl-C: {e}");

@@ -493,6 +493,8 @@ struct SourceView {
 #[template(path = "sources.html")]
 struct SourcesPage {
     sources: Vec<SourceView>,
+    /// What the reader does (`watch` only): reading, or why not.
+    reader: Option<String>,
 }
 
 fn clock_text(s: &SourceDetail) -> String {
@@ -524,6 +526,7 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                 updated: ms_text(s.updated_ms),
             })
             .collect(),
+        reader: state.health.as_ref().map(|h| h.snapshot().describe()),
     })
 }
 

@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 
 use super::{PageResult, ms_text, ok, or_dash, path_value, request_href};
 use crate::correlate::human_duration;
-use crate::diagnose::rules::uri_difference;
+use crate::diagnose::causes::uri_difference;
 use crate::store::failures::{ClockContext, FailureRecord, RedirectPair};
 use crate::web::{AppState, WebError};
 

@@ -4,8 +4,12 @@
 mod accuracy;
 mod browser;
 mod cli;
+mod converge;
+mod corpus;
 mod envelopes;
+mod exchange;
 mod failure_page;
+mod faults;
 mod helpers;
 mod login;
 mod pages;

@@ -154,3 +154,34 @@ fn every_sample_failure_gets_its_expected_cause() {
         problems.join("\n")
     );
 }
+
+#[test]
+fn every_cause_has_a_scenario_and_an_expected_failure() {
+    let root = root();
+    let expected = expected();
+    let mut problems = Vec::new();
+    for cause in grantwatch::diagnose::cause::ALL_CAUSES {
+        if cause == grantwatch::diagnose::cause::Cause::Unknown {
+            continue;
+        }
+        let dir = format!("sample_logs/scenarios/{cause}");
+        let logs = std::fs::read_dir(root.join(&dir))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_name() != "README.md")
+                    .count()
+            })
+            .unwrap_or(0);
+        if logs == 0 || !root.join(&dir).join("README.md").is_file() {
+            problems.push(format!("{dir}: no README.md and log"));
+        }
+        let listed = expected
+            .iter()
+            .any(|e| e.file.starts_with(&format!("{dir}/")) && e.cause == cause.as_str());
+        if !listed {
+            problems.push(format!("{dir}: no expected.json entry with cause {cause}"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -12,9 +12,9 @@ use crate::helpers::grantwatch;
 
 /// A running daemon and the address it serves on; killed when dropped, so
 /// a failing test never leaves it running.
-struct Daemon {
-    child: Child,
-    addr: String,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Drop for Daemon {
@@ -24,11 +24,11 @@ impl Drop for Daemon {
     }
 }
 
-fn start(db: &Path, logs: &Path) -> Daemon {
+pub(crate) fn start(db: &Path, logs: &Path) -> Daemon {
     start_with(db, logs, &[])
 }
 
-fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
+pub(crate) fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
     let mut args: Vec<std::ffi::OsString> = vec!["--db".into(), db.into()];
     args.extend(extra.iter().map(Into::into));
     args.push(logs.into());
@@ -37,7 +37,7 @@ fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
 
 /// Starts `grantwatch watch` on loopback with `args` and waits until it
 /// says where it serves.
-fn spawn(args: &[std::ffi::OsString]) -> Daemon {
+pub(crate) fn spawn(args: &[std::ffi::OsString]) -> Daemon {
     let mut child = grantwatch()
         .args([
             "watch",
@@ -65,7 +65,7 @@ fn spawn(args: &[std::ffi::OsString]) -> Daemon {
 }
 
 /// GET `path`; the status and body.
-fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     write!(
         stream,
@@ -89,7 +89,7 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// Waits until the request id is known to the API; its story.
-fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
+pub(crate) fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (status, body) = get(addr, &format!("/api/requests/{request_id}"));
@@ -182,7 +182,7 @@ fn code_reuse(n: u32) -> (String, String) {
     (log, c)
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

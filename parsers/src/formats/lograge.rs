@@ -5,6 +5,13 @@
 //! (`{"method":"POST","path":"/oauth/token",…,"status":400}`), bare or behind
 //! a Ruby Logger prefix, request-id tags, or a leading timestamp.
 //!
+//! rails_semantic_logger's JSON formatter writes the same request summary as
+//! the `payload` of its `Completed #action` record
+//! (`{"timestamp":…,"level_index":2,"named_tags":{"request_id":…},
+//! "name":"Doorkeeper::TokensController","message":"Completed #create",
+//! "payload":{"method":"POST","path":"/oauth/token","status":400,…}}`); its
+//! other records (SQL, `Started`, renders) are this format's too, skipped.
+//!
 //! One line is one request, so there is no state. A line is lograge when it
 //! has `method`, `path` and `status` (JSON: as top-level keys); the path is
 //! checked for `/oauth/` before anything is redacted or allocated, so other
@@ -41,7 +48,11 @@ impl LineParser for LogrageParser {
             kv_head(body)
         };
         let Some(path) = path else {
-            return Outcome::Unknown;
+            return if is_semantic_logger(body) {
+                Outcome::Skipped
+            } else {
+                Outcome::Unknown
+            };
         };
         if Endpoint::from_path(split_url(&path).0).is_none() {
             return Outcome::Skipped;
@@ -146,7 +157,8 @@ fn group_end(b: &[u8], v: usize) -> usize {
     }
 }
 
-/// The top-level keys a JSON lograge line must have.
+/// The top-level keys a JSON lograge line must have (or its `payload`'s,
+/// for rails_semantic_logger).
 #[derive(Deserialize)]
 struct Head<'a> {
     method: Option<IgnoredAny>,
@@ -154,14 +166,57 @@ struct Head<'a> {
     path: Option<Cow<'a, str>>,
     status: Option<IgnoredAny>,
     controller: Option<IgnoredAny>,
+    #[serde(borrow)]
+    payload: Option<Box<Head<'a>>>,
+}
+
+impl<'a> Head<'a> {
+    fn path(self) -> Option<Cow<'a, str>> {
+        let ok = self.method.is_some() && (self.status.is_some() || self.controller.is_some());
+        if ok { self.path } else { None }
+    }
 }
 
 /// The path of a JSON lograge line (top-level `method`, `path`, and
-/// `status` or `controller`).
+/// `status` or `controller`), or of a rails_semantic_logger request record
+/// (the same keys in its `payload`).
 fn json_head(body: &str) -> Option<Cow<'_, str>> {
     let head: Head<'_> = serde_json::from_str(body).ok()?;
-    let ok = head.method.is_some() && (head.status.is_some() || head.controller.is_some());
-    if ok { head.path } else { None }
+    if head.method.is_none()
+        && let Some(payload) = head.payload
+    {
+        return payload.path();
+    }
+    head.path()
+}
+
+/// A rails_semantic_logger JSON record (checked on bytes only).
+fn is_semantic_logger(body: &str) -> bool {
+    let has = |k: &[u8]| memchr::memmem::find(body.as_bytes(), k).is_some();
+    body.starts_with('{') && has(b"\"level_index\":") && has(b"\"name\":")
+}
+
+/// A rails_semantic_logger record as a lograge object: the payload's keys,
+/// the record's `timestamp`, and its `request_id` named tag (or first tag).
+fn flatten_semantic(mut map: Map<String, Value>) -> Map<String, Value> {
+    let Some(Value::Object(mut payload)) = map.remove("payload") else {
+        return map;
+    };
+    if map.contains_key("method") {
+        return map;
+    }
+    if let Some(t) = map.remove("timestamp") {
+        payload.entry("timestamp").or_insert(t);
+    }
+    let tag = map
+        .get("named_tags")
+        .and_then(|t| t.get("request_id"))
+        .or_else(|| map.get("tags").and_then(|t| t.get(0)))
+        .cloned();
+    if let Some(id) = tag {
+        payload.entry("request_id").or_insert(id);
+    }
+    payload
 }
 
 /// Parses a redacted lograge line of an OAuth endpoint.
@@ -169,7 +224,7 @@ fn parse_line<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
     let (ts, body, tag_id) = split(text, ctx, true);
     let mut e = if body.starts_with('{') {
         let map: Map<String, Value> = serde_json::from_str(body).ok()?;
-        from_json(&map, ctx)?
+        from_json(&flatten_semantic(map), ctx)?
     } else {
         from_kv(body, ctx)?
     };

@@ -13,6 +13,7 @@ pub(crate) mod ios;
 pub(crate) mod json_lines;
 pub(crate) mod keycloak;
 pub(crate) mod logcat;
+pub(crate) mod logfmt;
 pub(crate) mod lograge;
 pub(crate) mod node_oidc;
 pub(crate) mod rails;

@@ -21,10 +21,9 @@
 //! an ASCII byte it found itself.
 //!
 //! Provider identification keys on the AADSTS *number* (Microsoft changes the
-//! texts), on verbatim catalog texts for the others ([`phrases`]), and on
-//! `realm="Doorkeeper"` in a `WWW-Authenticate` header.
-
-mod phrases;
+//! texts), on the verbatim texts of the provider catalog ([`crate::catalog`]:
+//! long texts anywhere in a description, short generic ones only as the whole
+//! description), and on `realm="Doorkeeper"` in a `WWW-Authenticate` header.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -32,11 +31,10 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 
+use crate::catalog::{self, Entry};
 use crate::common::unescape_until_quote;
 use crate::event::ServerKind;
 use crate::redact::percent_decode;
-
-pub use phrases::{DOORKEEPER_INVALID_GRANT, DOORKEEPER_INVALID_GRANT_I18N};
 
 /// An OAuth error found in free text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,29 +128,32 @@ pub fn recognize(text: &str) -> Option<ProviderMessage<'_>> {
 }
 
 /// The server (and provider code) a description alone identifies: an AADSTS
-/// number, or a verbatim provider text (short generic texts must be the
-/// whole description).
+/// number, or a catalog text that identifies its server (exact texts must be
+/// the whole description).
 pub fn identify(description: &str) -> Option<(ServerKind, Option<&'static str>)> {
     if find_aadsts(description).is_some() {
         return Some((ServerKind::Azure, None));
     }
-    let trimmed = description.trim();
-    if let Some(ph) = phrases::EXACT.iter().find(|ph| ph.text == trimmed) {
-        return Some((ph.server, ph.code));
-    }
-    let m = phrases::CONTAINED_AC.find(description)?;
-    let ph = phrases::CONTAINED_ALL.get(m.pattern().as_usize())?;
-    Some((ph.server, ph.code))
+    let cat = catalog::catalog();
+    let entry = match cat.identify_exact(description) {
+        Some(e) => e,
+        None => cat.identify_in(description)?.entry,
+    };
+    server_and_code(entry)
 }
 
-/// Whether `text` holds Doorkeeper's `invalid_grant` description, in English
-/// or in one of the doorkeeper-i18n translations (catalog 2.3). Useful to
-/// tell a Doorkeeper 400 body from another server's when the client logged it.
+fn server_and_code(entry: &'static Entry) -> Option<(ServerKind, Option<&'static str>)> {
+    Some((catalog::catalog().identifies(entry)?, entry.code.as_deref()))
+}
+
+/// Whether `text` holds a sentence Doorkeeper gives every `invalid_grant`,
+/// in English or in any doorkeeper-i18n locale. Useful to tell a Doorkeeper
+/// 400 body from another server's when the client logged it.
 pub fn is_doorkeeper_description(text: &str) -> bool {
-    memmem::find(text.as_bytes(), DOORKEEPER_INVALID_GRANT.as_bytes()).is_some()
-        || DOORKEEPER_INVALID_GRANT_I18N
-            .iter()
-            .any(|t| memmem::find(text.as_bytes(), t.as_bytes()).is_some())
+    let cat = catalog::catalog();
+    cat.matches(text)
+        .iter()
+        .any(|e| e.cause == "unknown" && cat.provider_of(e).server == Some(ServerKind::Doorkeeper))
 }
 
 /// The first Entra ID code in `text` (`AADSTS50148`), preferring the inner
@@ -356,15 +357,15 @@ fn until_terminator(text: &str) -> &str {
 /// A provider text found anywhere in `text` (when no description could be
 /// read): the server, its code, and the text from the phrase on.
 fn identify_in_text(text: &str) -> Option<(ServerKind, Option<&'static str>, &str)> {
-    let m = phrases::CONTAINED_AC.find(text)?;
-    let ph = phrases::CONTAINED_ALL.get(m.pattern().as_usize())?;
-    let mut start = m.start();
-    if ph.text.starts_with('\'') {
+    let hit = catalog::catalog().identify_in(text)?;
+    let (server, code) = server_and_code(hit.entry)?;
+    let mut start = hit.start;
+    if hit.entry.text.starts_with('\'') {
         // Auth0 `Grant type 'password' not allowed…`: back to the sentence start.
         let head = &text[..start];
         start = head.rfind(": ").map_or(0, |p| p + 2);
     }
-    Some((ph.server, ph.code, until_terminator(&text[start..])))
+    Some((server, code, until_terminator(&text[start..])))
 }
 
 /// Server hints outside the description: Doorkeeper's default realm, an
@@ -376,10 +377,12 @@ fn refine_server<'t>(text: &'t str, msg: &mut ProviderMessage<'t>) {
     }
     if msg.code.is_none()
         && let Some(t) = crate::common::quoted_value(text, "type")
-        && let Some(code) = phrases::AUTH0_LOG_TYPES.iter().find(|c| **c == t)
+        && let Some(code) = catalog::catalog()
+            .codes_of(ServerKind::Auth0)
+            .find(|e| e.text == t)
     {
         msg.server.get_or_insert(ServerKind::Auth0);
-        msg.code = Some(Cow::Borrowed(code));
+        msg.code = Some(Cow::Borrowed(code.text.as_str()));
     }
     if msg.code.is_none()
         && let Some(sub) = crate::common::quoted_value(text, "error_subtype")

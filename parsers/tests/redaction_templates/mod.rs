@@ -231,3 +231,11 @@ pub const JSON_LINES: &[&str] = &[
     r##"{"level":"info","time":"2025-03-11T11:01:42.118Z","service":"notes-web","msg":"token response","status":200,"body":{"access_token":"{ACCESS}","refresh_token":"{REFRESH_NEW}","id_token":"{ID_TOKEN}","token_type":"Bearer"}}"##,
     r##"{"level":"warn","time":"2025-03-11T11:02:42.118Z","service":"notes-web","msg":"login failed","error":"invalid_grant","user":{"email":"dana.lee@example.com","password":"{PASSWORD}"},"headers":{"Authorization":"Bearer {ACCESS}"},"code":"{CODE_B}"}"##,
 ];
+
+pub const LOGFMT: &[&str] = &[
+    r##"time="2025-04-02T10:21:34Z" level=error msg="token exchange failed" code={CODE_A} code_verifier={VERIFIER} client_secret={SECRET} error="oauth2: \"invalid_grant\" \"Code not valid\"""##,
+    r##"time=2025-04-02T10:21:35.118Z level=ERROR msg="token exchange failed" code={CODE_A} client_assertion={ASSERTION} err="oauth2: \"invalid_grant\" \"Code not valid\"""##,
+    r##"logger=authn.service t=2025-04-02T09:14:23.902113845Z level=error msg="Failed to authenticate request" refresh_token={REFRESH} error="oauth2: cannot fetch token: 400 Bad Request\nResponse: {\"error\":\"invalid_grant\",\"error_description\":\"Token is not active\"}" authorization="Basic {BASIC}""##,
+    r##"2025-04-03T10:12:45.902331Z ERROR token_refresh{access_token="{ACCESS}"}: sync_agent::auth: token refresh failed code={CODE_B} error=ServerResponse(StandardErrorResponse { error: InvalidGrant, error_description: Some("Token has been expired or revoked."), error_uri: None })"##,
+    r##"time="2025-04-02T11:47:37Z" level=error msg="Access Request failed with error: The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client. The refresh token has not been found: not_found" method=POST path=/api/oidc/token password={PASSWORD} id_token={ID_TOKEN}"##,
+];

@@ -23,6 +23,7 @@ use crate::format::Format;
 use crate::parser::{Context, Outcome, push_or_skip, redact_and_parse};
 
 pub(crate) use dio::DioBlocks;
+pub(crate) use errors::{fill_from_provider, split_oauth_error};
 pub(crate) use urls::server_from_url;
 
 /// The container-independent part of a client log line.

@@ -11,6 +11,10 @@
 //!   Category: message`;
 //! - NLog `2023-10-12 08:08:13.2505|0|INFO|Category|message` (event id
 //!   optional);
+//! - log4net's `PatternLayout` `%date [%thread] %-5level %logger - %message`
+//!   (`2025-03-11 09:41:07,334 [12] ERROR Category - message`; the thread
+//!   is optional);
+//! - Serilog compact JSON (CLEF, [`clef`]), one record a line;
 //! - ASP.NET console `fail: Category[0]` followed by lines indented six
 //!   spaces (scope line `=> … RequestPath:… RequestId:…` included), or its
 //!   single-line form.
@@ -19,6 +23,7 @@
 //! until the record ends and are redacted before anything is parsed or kept;
 //! a record from any other category is skipped without allocation.
 
+mod clef;
 mod messages;
 
 use std::borrow::Cow;
@@ -109,6 +114,11 @@ impl LineParser for IdentityServerParser {
         ctx: &Context,
         out: &mut Vec<Event<'a>>,
     ) -> Outcome {
+        if clef::is_clef(line) {
+            self.finish(ctx, out);
+            self.after_single = true;
+            return self.feed_clef(line_no, line, ctx, out);
+        }
         if let Some(header) = header(line, ctx) {
             self.finish(ctx, out);
             self.after_single = false;
@@ -148,6 +158,36 @@ impl LineParser for IdentityServerParser {
 }
 
 impl IdentityServerParser {
+    /// A CLEF record: its category is checked before the JSON is parsed.
+    fn feed_clef<'a>(
+        &mut self,
+        line_no: u64,
+        line: &str,
+        ctx: &Context,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
+        let origin = messages::origin(clef::source_context(line));
+        if origin == Origin::Other {
+            return Outcome::Skipped;
+        }
+        let Some(rec) = clef::parse(line, ctx) else {
+            return Outcome::Skipped;
+        };
+        let Some(rule) = messages::classify(origin, &rec.message) else {
+            return Outcome::Skipped;
+        };
+        let event = self.emit(
+            rule,
+            rec.ts,
+            &rec.message,
+            &[(line_no, line)],
+            rec.scope.as_deref(),
+            ctx,
+        );
+        out.push(event);
+        Outcome::Parsed
+    }
+
     fn start<'a>(
         &mut self,
         line_no: u64,
@@ -271,7 +311,7 @@ fn header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
     match line.as_bytes().first()? {
         b'[' => serilog_header(line, ctx),
         b't' | b'd' | b'i' | b'w' | b'f' | b'c' => mel_header(line),
-        b'0'..=b'9' => nlog_header(line, ctx),
+        b'0'..=b'9' => nlog_header(line, ctx).or_else(|| log4net_header(line, ctx)),
         _ => None,
     }
 }
@@ -380,6 +420,30 @@ fn nlog_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
     };
     let (logger, message) = rest.split_once('|')?;
     if !NLOG_LEVELS.contains(&level) {
+        return None;
+    }
+    Some(Header::Single {
+        ts: Some(ts),
+        source: Some(logger),
+        message,
+    })
+}
+
+const LOG4NET_LEVELS: [&str; 6] = ["DEBUG", "INFO", "WARN", "ERROR", "FATAL", "TRACE"];
+
+/// log4net `%date [%thread] %-5level %logger - %message` (thread optional).
+fn log4net_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
+    let (ts, rest) = common::timestamp(line, ctx)?;
+    let mut rest = rest.trim_start();
+    if let Some(thread) = rest.strip_prefix('[') {
+        rest = thread.split_once("] ")?.1;
+    }
+    let (level, rest) = rest.split_once(' ')?;
+    if !LOG4NET_LEVELS.contains(&level) {
+        return None;
+    }
+    let (logger, message) = rest.trim_start().split_once(" - ")?;
+    if !is_category(logger) {
         return None;
     }
     Some(Header::Single {

@@ -270,3 +270,73 @@ fn hostile_input_does_not_panic() {
     let (events, _) = parse_all(&huge);
     assert!(events[0].evidence.len() <= MAX_RECORD_LINES);
 }
+
+const CLEF: &str = include_str!("../../../../sample_logs/identityserver/serilog-clef.json.log");
+const LOG4NET: &str = include_str!("../../../../sample_logs/identityserver/log4net.log");
+
+/// Serilog CLEF (`CompactJsonFormatter`): templates rendered, the request
+/// properties read, other categories skipped before parsing.
+#[test]
+fn serilog_clef_records() {
+    let (events, outcomes) = parse_all(CLEF);
+    assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
+    assert_eq!(outcomes[0], Outcome::Skipped);
+    assert_detected(CLEF, Format::IdentityServer);
+    let refresh = at_line(&events, 4);
+    assert_eq!(refresh.kind, EventKind::TokenResponse);
+    assert_eq!(refresh.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        refresh.provider_reason.as_deref(),
+        Some("Rejecting refresh token because it has been consumed already.")
+    );
+    assert_eq!(refresh.client_id.as_deref(), Some("mobile"));
+    assert_eq!(
+        refresh.request_id.as_deref(),
+        Some("0HNB7Q1M2K3AB:00000002")
+    );
+    assert_eq!(refresh.path.as_deref(), Some("/connect/token"));
+    assert_eq!(
+        refresh.ts.map(|t| t.utc.to_rfc3339()).as_deref(),
+        Some("2025-03-11T11:02:44.184117200+00:00")
+    );
+    let redirect = at_line(&events, 5);
+    assert_eq!(
+        redirect.provider_reason.as_deref(),
+        Some("Invalid redirect_uri")
+    );
+    assert_eq!(
+        redirect.redirect_uri.as_deref(),
+        Some("https://portal.example.com/signin-oidc/")
+    );
+    assert!(redirect.code_fp.is_some(), "the Raw code is fingerprinted");
+    assert_no_secret(
+        &events,
+        &["5B2E8D1A4C7F0A3D6E9B2C5F8A1D4E7B0C3F6A9D2E5B8C1F4A7D0E3B6C99C41"],
+    );
+}
+
+#[test]
+fn log4net_pattern_layout() {
+    let (events, outcomes) = parse_all(LOG4NET);
+    assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
+    assert_detected(LOG4NET, Format::IdentityServer);
+    let expired = at_line(&events, 3);
+    assert_eq!(
+        expired.provider_reason.as_deref(),
+        Some("Authorization code expired")
+    );
+    assert_eq!(expired.client_id.as_deref(), Some("web"));
+    assert_eq!(
+        expired.ts.map(|t| t.utc.to_rfc3339()).as_deref(),
+        Some("2025-03-11T12:04:31.955+00:00")
+    );
+    // Other tools' `date LEVEL name - message` lines are not claimed.
+    assert_all_unknown(
+        &mut IdentityServerParser::default(),
+        &ctx(),
+        [
+            "2025-03-11 12:04:31,955 ERROR [main] app - x",
+            "2025-03-11 12:04:31,955 [1] NOTICE a.b - x",
+        ],
+    );
+}

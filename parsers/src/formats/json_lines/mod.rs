@@ -5,7 +5,7 @@
 //!
 //! Invariants: a line that is not a JSON object is `Unknown`, and so is an
 //! object another parser owns (Hydra: `audience` + `service_name`; Keycloak:
-//! `loggerName`; lograge: `controller` + `action`; Serilog CLEF: `@mt`), so
+//! `loggerName`; lograge: `controller` + `action`; Serilog CLEF: `@mt`, or `@t` + `@m`), so
 //! detection picks those parsers. An object without anything of OAuth
 //! interest is `Skipped` after one automaton pass, before any JSON parsing.
 //! Fields are read from the redacted line only.
@@ -78,6 +78,7 @@ fn owned_by_other_parser(t: &str) -> bool {
         || (has_key(t, "\"audience\"") && has_key(t, "\"service_name\""))
         || (has_key(t, "\"controller\"") && has_key(t, "\"action\""))
         || has_key(t, "\"@mt\"")
+        || (has_key(t, "\"@t\"") && has_key(t, "\"@m\""))
 }
 
 fn parse<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {

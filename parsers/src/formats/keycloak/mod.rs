@@ -1,6 +1,10 @@
 //! Keycloak server logs: the Quarkus console (`2023-07-11 10:14:04,584 WARN
-//! [logger] (thread) message`), the WildFly console (same, time of day only)
-//! and the JSON console (`{"timestamp":…,"loggerName":…,"message":…}`).
+//! [logger] (thread) message`), the WildFly console (same, time of day only),
+//! the JSON console in its `default` shape (`{"timestamp":…,"loggerName":…,
+//! "message":…}`) and its `ecs` shape (`--log-console-json-format=ecs`, KC ≥
+//! 26.2: `{"@timestamp":…,"log.logger":…,"message":…,"ecs.version":…}`), and
+//! bare event lines (`type=CODE_TO_TOKEN_ERROR, realmId=…`, the listener's
+//! message pasted or shipped without the JBoss prefix).
 //!
 //! Only a few messages become events: the `org.keycloak.events` listener
 //! lines ([`event_line`]) and the warnings that name a grant's failure
@@ -86,18 +90,38 @@ fn text_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
     })
 }
 
-/// Whether a line is a JSON console record (checked on bytes only).
+fn has(line: &str, needle: &[u8]) -> bool {
+    memmem::find(line.as_bytes(), needle).is_some()
+}
+
+/// Whether a line is a JSON console record, `default` or `ecs` (checked on
+/// bytes only). An ECS record is Keycloak's when its service is named so
+/// (the default) or its logger is Keycloak's: other ECS writers (Spring
+/// Boot, Quarkus apps) are not claimed.
 fn is_json_console(line: &str) -> bool {
-    line.starts_with("{\"timestamp\":\"")
-        && memmem::find(line.as_bytes(), b"\"loggerName\":\"").is_some()
-        && memmem::find(line.as_bytes(), b"\"message\":").is_some()
+    if !has(line, b"\"message\":") {
+        return false;
+    }
+    if line.starts_with("{\"timestamp\":\"") {
+        return has(line, b"\"loggerName\":\"");
+    }
+    line.starts_with("{\"@timestamp\":\"")
+        && has(line, b"\"ecs.version\":")
+        && (has(line, b"\"service.name\":\"Keycloak\"")
+            || has(line, b"\"log.logger\":\"org.keycloak."))
+}
+
+/// A bare listener line: `type=…` with the `realmId=` every event carries
+/// (admin events start with `operationType=` and are not events here).
+fn is_bare_event(line: &str) -> bool {
+    line.starts_with("type=") && has(line, b"realmId=")
 }
 
 #[derive(Deserialize)]
 struct JsonRecord {
-    #[serde(default)]
+    #[serde(default, alias = "@timestamp")]
     timestamp: Option<String>,
-    #[serde(default, rename = "loggerName")]
+    #[serde(default, rename = "loggerName", alias = "log.logger")]
     logger_name: Option<String>,
     #[serde(default)]
     message: Option<String>,
@@ -116,12 +140,16 @@ fn json_header<'t>(line: &str, ctx: &Context) -> Option<Header<'t>> {
     })
 }
 
-/// The logger value of a JSON console line, read without parsing it.
+/// The logger value of a JSON console line (`loggerName` or ECS
+/// `log.logger`), read without parsing it.
 fn json_logger(line: &str) -> &str {
-    let key = "\"loggerName\":\"";
-    memmem::find(line.as_bytes(), key.as_bytes())
-        .and_then(|p| line.get(p + key.len()..))
-        .and_then(|rest| rest.find('"').map(|end| &rest[..end]))
+    ["\"loggerName\":\"", "\"log.logger\":\""]
+        .iter()
+        .find_map(|key| {
+            let p = memmem::find(line.as_bytes(), key.as_bytes())?;
+            let rest = line.get(p + key.len()..)?;
+            rest.find('"').map(|end| &rest[..end])
+        })
         .unwrap_or("")
 }
 
@@ -173,8 +201,12 @@ impl LineParser for KeycloakParser {
         out: &mut Vec<Event<'a>>,
     ) -> Outcome {
         let json = is_json_console(line);
+        let shape = if json { Shape::Json } else { Shape::Text };
         let topic = if json {
             topic(json_logger(line), json_message_start(line))
+        } else if is_bare_event(line) {
+            self.after_own_line = false;
+            return push_or_skip(out, parse_record(line_no, line, Shape::Bare, ctx));
         } else if let Some(h) = text_header(line, ctx) {
             topic(&h.logger, &h.message)
         } else if self.after_own_line && is_continuation(line) {
@@ -187,24 +219,37 @@ impl LineParser for KeycloakParser {
         if topic == Topic::Other {
             return Outcome::Skipped;
         }
-        push_or_skip(out, parse_record(line_no, line, json, ctx))
+        push_or_skip(out, parse_record(line_no, line, shape, ctx))
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
 }
 
+/// The three ways a record is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Text,
+    Json,
+    /// The listener's message alone: no time, no logger.
+    Bare,
+}
+
 /// Redacts the line, reads its header from the redacted text and builds the
 /// event of its message.
-fn parse_record<'a>(line_no: u64, line: &'a str, json: bool, ctx: &Context) -> Option<Event<'a>> {
+fn parse_record<'a>(line_no: u64, line: &'a str, shape: Shape, ctx: &Context) -> Option<Event<'a>> {
     let Redacted { text, secrets } = ctx.redactor.redact(line);
     // A warning may name a code id the generic redactor does not know:
     // it is fingerprinted and replaced here, before anything is read.
     let (text, code_fp) = warnings::redact_code_id(text, ctx);
     let mut event = {
-        let header = if json {
-            json_header(&text, ctx)?
-        } else {
-            text_header(&text, ctx)?
+        let header = match shape {
+            Shape::Json => json_header(&text, ctx)?,
+            Shape::Text => text_header(&text, ctx)?,
+            Shape::Bare => Header {
+                ts: None,
+                logger: Cow::Borrowed("org.keycloak.events"),
+                message: Cow::Borrowed(&text),
+            },
         };
         let event = match topic(&header.logger, &header.message) {
             Topic::Event => event_line::parse(&header.message)?,

@@ -13,6 +13,8 @@ const KC26: &str = include_str!("../../../../sample_logs/keycloak/keycloak-26.lo
 const KC21: &str = include_str!("../../../../sample_logs/keycloak/keycloak-21.log");
 const WILDFLY: &str = include_str!("../../../../sample_logs/keycloak/keycloak-wildfly.log");
 const JSON: &str = include_str!("../../../../sample_logs/keycloak/keycloak.json.log");
+const ECS: &str = include_str!("../../../../sample_logs/keycloak/keycloak-ecs.json.log");
+const BARE: &str = include_str!("../../../../sample_logs/keycloak/keycloak-events.bare.log");
 
 fn parse_with(text: &str, ctx: &Context) -> (Vec<Event<'static>>, Vec<Outcome>) {
     parse_lines_owned::<KeycloakParser>(text, ctx)
@@ -31,7 +33,7 @@ fn failures<'e>(events: &'e [Event<'static>]) -> Vec<&'e Event<'static>> {
 
 #[test]
 fn every_sample_line_is_keycloak() {
-    for text in [KC26, KC21, WILDFLY, JSON] {
+    for text in [KC26, KC21, WILDFLY, JSON, ECS, BARE] {
         let (_, outcomes) = parse_all(text);
         assert!(outcomes.iter().all(|o| *o != Outcome::Unknown));
         assert_detected(text, Format::Keycloak);
@@ -246,6 +248,80 @@ fn json_console_events() {
     assert!(warning.code_fp.is_some());
 }
 
+/// `--log-console-output=json --log-console-json-format=ecs` (KC 26.2+):
+/// the keys of the record the elastic/integrations issue #13749 shows.
+#[test]
+fn ecs_console_events() {
+    let (events, outcomes) = parse_all(ECS);
+    assert_eq!(outcomes[0], Outcome::Skipped, "startup line");
+    assert_eq!(outcomes[7], Outcome::Skipped, "scheduled task");
+    let f = failures(&events);
+    assert_eq!(f.len(), 2, "{events:#?}");
+    assert_eq!(f[0].provider_code.as_deref(), Some("invalid_code"));
+    assert_eq!(f[0].error.as_deref(), Some("invalid_grant"));
+    assert_eq!(f[0].client_id.as_deref(), Some("acme-portal"));
+    assert_eq!(
+        f[0].ts.map(|t| t.utc.to_rfc3339()).as_deref(),
+        Some("2025-05-06T08:01:11.307010455+00:00")
+    );
+    assert_eq!(f[1].provider_reason.as_deref(), Some("Session not active"));
+    let warning = events
+        .iter()
+        .find(|e| e.kind == EventKind::ProviderEvent)
+        .expect("code warning");
+    assert!(warning.code_fp.is_some());
+    assert_eq!(warning.session_id, f[0].session_id);
+}
+
+#[test]
+fn ecs_records_of_other_services_are_not_keycloak() {
+    let spring = r#"{"@timestamp":"2025-05-06T08:01:11.307Z","log.level":"WARN","process.pid":1,"process.thread.name":"http-nio-8080-exec-1","service.name":"orders","log.logger":"com.example.Orders","message":"type=x","ecs.version":"8.11"}"#;
+    assert_all_unknown(
+        &mut KeycloakParser::default(),
+        &Context::default(),
+        [spring],
+    );
+}
+
+/// The listener's message without the JBoss prefix (a shipper kept only the
+/// message, or a user pasted it): every field, no time.
+#[test]
+fn bare_event_lines() {
+    let (events, outcomes) = parse_all(BARE);
+    assert!(
+        outcomes.iter().all(|o| *o == Outcome::Parsed),
+        "{outcomes:?}"
+    );
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[0].kind, EventKind::TokenResponse);
+    assert_eq!(events[0].provider_code, None, "a success");
+    let reuse = &events[1];
+    assert_eq!(
+        reuse.provider_reason.as_deref(),
+        Some("Maximum allowed refresh token reuse exceeded")
+    );
+    assert_eq!(reuse.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(reuse.ts, None);
+    assert_eq!(
+        events[2].provider_reason.as_deref(),
+        Some("Parameter 'redirect_uri' did not match")
+    );
+    assert_eq!(events[3].client_id.as_deref(), Some("acme-mobile"));
+    assert_eq!(
+        events[3].provider_code.as_deref(),
+        Some("pkce_verification_failed")
+    );
+    // Admin events and free text starting with `type=` are not events.
+    assert_all_unknown(
+        &mut KeycloakParser::default(),
+        &Context::default(),
+        [
+            "operationType=UPDATE, realmId=3b8d, resourceType=USER",
+            "type=button value=submit",
+        ],
+    );
+}
+
 #[test]
 fn code_ids_never_survive() {
     for (text, planted) in [
@@ -253,6 +329,7 @@ fn code_ids_never_survive() {
         (KC21, "b6a1d2e3-f4c5-4b6d-8e7f-9a0b1c2d3e4f"),
         (WILDFLY, "c7d8e9f0-a1b2-4c3d-8e4f-5a6b7c8d9e0f"),
         (JSON, "d8e9f0a1-b2c3-4d4e-9f5a-6b7c8d9e0f1a"),
+        (ECS, "9c4b2e7a-1d3f-4a8b-b6c5-0e9d8f7a6b51"),
     ] {
         let (events, _) = parse_all(text);
         assert!(events.iter().any(|e| e.code_fp.is_some()));

@@ -159,3 +159,34 @@ fn hostile_values_do_not_panic() {
     ];
     feed_each(&mut LogrageParser::default(), &Context::default(), lines);
 }
+
+const SEMANTIC: &str = include_str!("../../../../sample_logs/rails/semantic-logger.json.log");
+
+/// rails_semantic_logger's JSON records: the `Completed` payload is the
+/// request; `Started`, SQL and other records are skipped.
+#[test]
+fn semantic_logger_json_records() {
+    let events = parse(SEMANTIC);
+    assert_detected(SEMANTIC, crate::Format::Lograge);
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let authorize = &events[0];
+    assert_eq!(authorize.kind, EventKind::AuthorizeRequest);
+    assert_eq!(
+        authorize.code_challenge.as_deref(),
+        Some("Hb0s5LQ2mX4nV8cR7tY1uI3oP6aS9dF2gJ5kL8zX0cV")
+    );
+    let token = &events[1];
+    assert_eq!(token.kind, EventKind::TokenResponse);
+    assert_eq!(token.status, Some(400));
+    assert_eq!(token.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(token.verifier_sent, Some(false));
+    assert_eq!(
+        token.request_id.as_deref(),
+        Some("7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b")
+    );
+    assert_eq!(
+        token.ts.map(|t| t.utc.to_rfc3339()).as_deref(),
+        Some("2025-03-16T10:02:13.861204+00:00")
+    );
+    assert_eq!(token.line(), 7);
+}

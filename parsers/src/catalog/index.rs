@@ -1,0 +1,140 @@
+//! The automata over the catalog's texts, built once with it.
+//!
+//! - `all`: every contained text and code, each distinct text one pattern,
+//!   searched with overlapping matches so a field yields every entry it
+//!   holds in one pass (codes then checked for word boundaries).
+//! - `exact`: whole-field texts by their lowercased, trimmed form.
+//! - `ident`: the contained texts that identify a server, leftmost-longest
+//!   so that the result does not depend on file order.
+//!
+//! Invariant: patterns come from the embedded catalog; the builders only
+//! fail on pattern sets far beyond its size, which the catalog tests would
+//! show.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind as AcKind};
+
+use super::{Entry, MatchKind, Provider};
+
+/// An identifying text found in a longer text.
+#[derive(Clone, Copy, Debug)]
+pub struct Hit<'c> {
+    /// The entry found.
+    pub entry: &'c Entry,
+    /// Where its text starts.
+    pub start: usize,
+}
+
+pub(super) struct Index {
+    all: AhoCorasick,
+    /// Per pattern of `all`: the entries with that text.
+    all_entries: Vec<Vec<usize>>,
+    exact: HashMap<String, Vec<usize>>,
+    /// The longest exact text: longer fields skip the lookup.
+    exact_max: usize,
+    ident: AhoCorasick,
+    ident_entries: Vec<usize>,
+    ident_exact: HashMap<String, usize>,
+}
+
+fn build(kind: AcKind, patterns: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .match_kind(kind)
+        .build(patterns)
+        .unwrap_or_else(|e| unreachable!("catalog patterns: {e}"))
+}
+
+impl Index {
+    pub(super) fn build(providers: &[Provider], entries: &[Entry]) -> Index {
+        let mut texts: Vec<&str> = Vec::new();
+        let mut by_text: HashMap<&str, usize> = HashMap::new();
+        let mut all_entries: Vec<Vec<usize>> = Vec::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut ident_texts: Vec<&str> = Vec::new();
+        let mut ident_entries = Vec::new();
+        let mut ident_exact = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let identifies = providers[e.provider].server.is_some() && e.identifies != Some(false);
+            match e.kind {
+                MatchKind::Exact => {
+                    exact
+                        .entry(e.text.trim().to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
+                    if identifies {
+                        ident_exact.entry(e.text.trim().to_owned()).or_insert(i);
+                    }
+                }
+                MatchKind::Contains | MatchKind::Code => {
+                    let p = *by_text.entry(e.text.as_str()).or_insert_with(|| {
+                        texts.push(e.text.as_str());
+                        all_entries.push(Vec::new());
+                        texts.len() - 1
+                    });
+                    all_entries[p].push(i);
+                    if identifies && e.kind == MatchKind::Contains {
+                        ident_texts.push(e.text.as_str());
+                        ident_entries.push(i);
+                    }
+                }
+            }
+        }
+        Index {
+            all: build(AcKind::Standard, &texts),
+            all_entries,
+            exact_max: entries
+                .iter()
+                .filter(|e| e.kind == MatchKind::Exact)
+                .map(|e| e.text.trim().len())
+                .max()
+                .unwrap_or(0),
+            exact,
+            ident: build(AcKind::LeftmostLongest, &ident_texts),
+            ident_entries,
+            ident_exact,
+        }
+    }
+
+    /// Indices of every entry matching the field `value`, in catalog order,
+    /// each once.
+    pub(super) fn matches(&self, value: &str, entries: &[Entry]) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let bytes = value.as_bytes();
+        for m in self.all.find_overlapping_iter(value) {
+            for &i in &self.all_entries[m.pattern().as_usize()] {
+                let whole_word = || {
+                    let before = m.start() == 0 || !is_word(bytes[m.start() - 1]);
+                    let after = bytes.get(m.end()).is_none_or(|&b| !is_word(b));
+                    before && after
+                };
+                if entries[i].kind == MatchKind::Code && !whole_word() {
+                    continue;
+                }
+                out.push(i);
+            }
+        }
+        let trimmed = value.trim();
+        if trimmed.len() <= self.exact_max
+            && let Some(list) = self.exact.get(&trimmed.to_ascii_lowercase())
+        {
+            out.extend(list);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    pub(super) fn identify_in(&self, text: &str) -> Option<(usize, usize)> {
+        let m = self.ident.find(text)?;
+        Some((*self.ident_entries.get(m.pattern().as_usize())?, m.start()))
+    }
+
+    pub(super) fn identify_exact(&self, description: &str) -> Option<usize> {
+        self.ident_exact.get(description.trim()).copied()
+    }
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}

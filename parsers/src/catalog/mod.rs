@@ -1,0 +1,341 @@
+//! The providers' words as data: one TOML file per provider under
+//! `parsers/catalog/`, embedded at build time and parsed once. Each entry is
+//! a text a server, hosted provider or client library writes (an error
+//! description, hint, debug text, exception name or error code), the cause it
+//! names (a cause id of the diagnosis), the confidence that text alone gives,
+//! the other causes it leaves open, and the URL of the source it was copied
+//! from.
+//!
+//! Both readers use this one catalog: the format modules, through
+//! [`crate::providers`], to tell which server wrote a description; the
+//! diagnosis, through [`Catalog::matches`], to turn a field into causes.
+//!
+//! Invariants (checked by the tests below on every file): every entry parses,
+//! names a source URL, a cause id from [`CAUSE_IDS`] and candidates from it;
+//! no text is listed twice with different causes; a text that identifies a
+//! server identifies only one. The embedded files are constants, so loading
+//! cannot fail at run time once those tests pass.
+
+mod index;
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use crate::event::ServerKind;
+
+pub use index::Hit;
+
+/// The embedded provider files, by file name.
+const FILES: &[(&str, &str)] = &[
+    ("oauth.toml", include_str!("../../catalog/oauth.toml")),
+    ("adfs.toml", include_str!("../../catalog/adfs.toml")),
+    (
+        "appauth-android.toml",
+        include_str!("../../catalog/appauth-android.toml"),
+    ),
+    (
+        "appauth-ios.toml",
+        include_str!("../../catalog/appauth-ios.toml"),
+    ),
+    ("apple.toml", include_str!("../../catalog/apple.toml")),
+    ("auth0.toml", include_str!("../../catalog/auth0.toml")),
+    (
+        "doorkeeper.toml",
+        include_str!("../../catalog/doorkeeper.toml"),
+    ),
+    ("entra.toml", include_str!("../../catalog/entra.toml")),
+    (
+        "flutter-appauth.toml",
+        include_str!("../../catalog/flutter-appauth.toml"),
+    ),
+    (
+        "go-oauth2.toml",
+        include_str!("../../catalog/go-oauth2.toml"),
+    ),
+    (
+        "google-auth.toml",
+        include_str!("../../catalog/google-auth.toml"),
+    ),
+    ("google.toml", include_str!("../../catalog/google.toml")),
+    ("hydra.toml", include_str!("../../catalog/hydra.toml")),
+    (
+        "identityserver.toml",
+        include_str!("../../catalog/identityserver.toml"),
+    ),
+    ("keycloak.toml", include_str!("../../catalog/keycloak.toml")),
+    ("msal.toml", include_str!("../../catalog/msal.toml")),
+    (
+        "node-oidc-provider.toml",
+        include_str!("../../catalog/node-oidc-provider.toml"),
+    ),
+    ("okta.toml", include_str!("../../catalog/okta.toml")),
+    (
+        "ruby-oauth2.toml",
+        include_str!("../../catalog/ruby-oauth2.toml"),
+    ),
+    ("spring.toml", include_str!("../../catalog/spring.toml")),
+];
+
+/// The cause ids an entry may name (the diagnosis's `Cause` ids; its test
+/// checks the two lists agree).
+pub const CAUSE_IDS: [&str; 21] = [
+    "clock_skew",
+    "code_expired",
+    "code_reused",
+    "redirect_uri_mismatch",
+    "pkce_verifier_mismatch",
+    "pkce_missing",
+    "client_mismatch",
+    "invalid_client_credentials",
+    "refresh_token_expired",
+    "refresh_token_revoked",
+    "refresh_token_reused",
+    "session_terminated",
+    "grant_type_not_allowed",
+    "invalid_resource_owner_credentials",
+    "user_or_consent_revoked",
+    "interaction_required",
+    "scope_invalid",
+    "binding_mismatch",
+    "issuer_or_tenant_mismatch",
+    "malformed_grant",
+    "unknown",
+];
+
+/// How an entry's text is compared with a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The text occurs anywhere in the field (case-sensitive).
+    Contains,
+    /// The text is the whole field (trimmed, ASCII case ignored): short or
+    /// generic words such as Keycloak's `Code not valid` or `invalid_client`.
+    Exact,
+    /// A code (`AADSTS50011`, `MSIS9612`, Auth0 `fertft`) standing as a
+    /// whole word: `AADSTS50011` does not match inside `AADSTS500112`.
+    Code,
+}
+
+/// How sure an entry alone makes the diagnosis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Several causes fit equally.
+    Low,
+    /// The text points here, but another cause is not ruled out.
+    Medium,
+    /// The text names the cause exactly.
+    High,
+}
+
+/// Who writes the texts of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// Display name (`Keycloak`, `AppAuth-Android`).
+    pub name: String,
+    /// The server kind its texts identify, when grantwatch has one.
+    #[serde(default, deserialize_with = "server_kind")]
+    pub server: Option<ServerKind>,
+    /// What it is: `server`, `hosted`, `client` or `standard`.
+    pub kind: String,
+}
+
+/// One text and what it says.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The exact text, code or exception name.
+    pub text: String,
+    /// How it is compared ([`MatchKind::Contains`] when absent).
+    #[serde(rename = "match", default = "contains")]
+    pub kind: MatchKind,
+    /// The cause id it names (`unknown` for texts servers give every cause).
+    pub cause: String,
+    /// How sure the text alone makes the diagnosis.
+    pub confidence: Confidence,
+    /// Other causes the text leaves open.
+    #[serde(default)]
+    pub candidates: Vec<String>,
+    /// The server source file or documentation URL it was copied from.
+    pub source: String,
+    /// The provider's own code the text stands for (`invalid_rapt`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Whether the text tells which server wrote it (default: yes when the
+    /// provider is a known server). Texts several servers share say `false`.
+    #[serde(default)]
+    pub identifies: Option<bool>,
+    /// Index of the entry's provider in [`Catalog::providers`] (set on load).
+    #[serde(skip)]
+    pub provider: usize,
+}
+
+fn contains() -> MatchKind {
+    MatchKind::Contains
+}
+
+fn server_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ServerKind>, D::Error> {
+    let name = String::deserialize(d)?;
+    ServerKind::from_name(&name)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown server `{name}`")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    provider: Provider,
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+/// Why an embedded catalog file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file is not valid TOML of the catalog's shape.
+    #[error("{file}: {source}")]
+    Parse {
+        /// The file name.
+        file: &'static str,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
+    /// An entry breaks an invariant of the catalog.
+    #[error("{file}: entry `{text}`: {problem}")]
+    Invalid {
+        /// The file name.
+        file: &'static str,
+        /// The entry's text.
+        text: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Every provider and entry, with the automata that find them.
+pub struct Catalog {
+    providers: Vec<Provider>,
+    entries: Vec<Entry>,
+    index: index::Index,
+}
+
+impl Catalog {
+    /// Parses the embedded files and checks every entry.
+    pub fn load() -> Result<Catalog, CatalogError> {
+        let mut providers = Vec::new();
+        let mut entries = Vec::new();
+        for (name, text) in FILES {
+            let file: File = toml::from_str(text)
+                .map_err(|source| CatalogError::Parse { file: name, source })?;
+            let provider = providers.len();
+            for mut e in file.entry {
+                check(name, &e)?;
+                e.provider = provider;
+                entries.push(e);
+            }
+            providers.push(file.provider);
+        }
+        let index = index::Index::build(&providers, &entries);
+        Ok(Catalog {
+            providers,
+            entries,
+            index,
+        })
+    }
+
+    /// Every provider, in file order.
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// Every entry, in file order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The provider of `entry`.
+    pub fn provider_of(&self, entry: &Entry) -> &Provider {
+        &self.providers[entry.provider]
+    }
+
+    /// Whether `entry` tells which server wrote it.
+    pub fn identifies(&self, entry: &Entry) -> Option<ServerKind> {
+        let server = self.provider_of(entry).server?;
+        entry.identifies.unwrap_or(true).then_some(server)
+    }
+
+    /// Every entry whose text matches the field `value` (one pass of an
+    /// Aho-Corasick automaton for the contained texts and codes, one hash
+    /// lookup for the exact ones).
+    pub fn matches(&self, value: &str) -> Vec<&Entry> {
+        self.index
+            .matches(value, &self.entries)
+            .into_iter()
+            .filter_map(|i| self.entries.get(i))
+            .collect()
+    }
+
+    /// Whether `value` is a text servers give every cause alike (an entry
+    /// whose cause is `unknown`, such as Doorkeeper's `invalid_grant`
+    /// sentence in any locale).
+    pub fn is_generic(&self, value: &str) -> bool {
+        self.matches(value).iter().any(|e| e.cause == "unknown")
+    }
+
+    /// The leftmost-longest identifying text in `text`: the entry and where
+    /// it starts.
+    pub fn identify_in(&self, text: &str) -> Option<Hit<'_>> {
+        let (i, start) = self.index.identify_in(text)?;
+        Some(Hit {
+            entry: self.entries.get(i)?,
+            start,
+        })
+    }
+
+    /// The identifying entry that is the whole of `description` (exact
+    /// entries only).
+    pub fn identify_exact(&self, description: &str) -> Option<&Entry> {
+        let i = self.index.identify_exact(description)?;
+        self.entries.get(i)
+    }
+
+    /// The code entries of `server` (Auth0 log event types, ...).
+    pub fn codes_of(&self, server: ServerKind) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| {
+            e.kind == MatchKind::Code && self.providers[e.provider].server == Some(server)
+        })
+    }
+}
+
+fn check(file: &'static str, e: &Entry) -> Result<(), CatalogError> {
+    let invalid = |problem: String| CatalogError::Invalid {
+        file,
+        text: e.text.clone(),
+        problem,
+    };
+    if e.text.trim().is_empty() {
+        return Err(invalid("empty text".into()));
+    }
+    if !(e.source.starts_with("https://") || e.source.starts_with("http://")) {
+        return Err(invalid(format!("source `{}` is not a URL", e.source)));
+    }
+    for id in std::iter::once(&e.cause).chain(&e.candidates) {
+        if !CAUSE_IDS.contains(&id.as_str()) {
+            return Err(invalid(format!("unknown cause `{id}`")));
+        }
+    }
+    Ok(())
+}
+
+/// The catalog, parsed on first use.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+        Catalog::load().unwrap_or_else(|e| unreachable!("embedded catalog (tested): {e}"))
+    });
+    &CATALOG
+}
+
+#[cfg(test)]
+mod tests;

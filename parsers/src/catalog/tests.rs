@@ -1,0 +1,119 @@
+//! The catalog's invariants, checked on every embedded file.
+
+use std::collections::HashMap;
+
+use super::*;
+
+#[test]
+fn every_file_parses_and_every_entry_names_a_url_and_known_causes() {
+    let cat = Catalog::load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cat.providers().len(), FILES.len());
+    assert!(cat.entries().len() > 500, "{} entries", cat.entries().len());
+    for e in cat.entries() {
+        assert!(e.source.starts_with("https://"), "{}: {}", e.text, e.source);
+        assert!(CAUSE_IDS.contains(&e.cause.as_str()), "{}", e.text);
+        assert!(
+            !e.candidates.contains(&e.cause),
+            "{} lists its own cause",
+            e.text
+        );
+    }
+}
+
+#[test]
+fn no_text_is_listed_twice_with_different_causes() {
+    let cat = catalog();
+    let mut seen: HashMap<String, &Entry> = HashMap::new();
+    for e in cat.entries() {
+        let key = match e.kind {
+            MatchKind::Exact => e.text.trim().to_ascii_lowercase(),
+            _ => e.text.clone(),
+        };
+        if let Some(first) = seen.insert(key, e) {
+            assert_eq!(first.cause, e.cause, "`{}` has two causes", e.text);
+        }
+    }
+}
+
+#[test]
+fn an_identifying_text_identifies_one_server() {
+    let cat = catalog();
+    let mut seen: HashMap<&str, ServerKind> = HashMap::new();
+    for e in cat.entries() {
+        if let Some(server) = cat.identifies(e)
+            && let Some(other) = seen.insert(e.text.as_str(), server)
+        {
+            assert_eq!(other, server, "`{}` identifies two servers", e.text);
+        }
+    }
+}
+
+#[test]
+fn a_generic_sentence_gives_at_most_medium_and_names_candidates() {
+    for e in catalog().entries().iter().filter(|e| e.cause == "unknown") {
+        assert!(e.confidence < Confidence::High, "{}", e.text);
+    }
+    let dk = catalog()
+        .matches("The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
+        .into_iter()
+        .find(|e| e.cause == "unknown")
+        .unwrap_or_else(|| panic!("Doorkeeper's sentence is in the catalog"));
+    assert!(dk.candidates.len() >= 5);
+}
+
+#[test]
+fn codes_match_whole_words_only() {
+    let causes = |v: &str| -> Vec<String> {
+        catalog()
+            .matches(v)
+            .into_iter()
+            .map(|e| e.cause.clone())
+            .collect()
+    };
+    assert!(causes("AADSTS50011: The redirect URI").contains(&"redirect_uri_mismatch".into()));
+    // AADSTS70008 (code expired) must not fire inside AADSTS700082 (refresh expired).
+    let c = causes("AADSTS700082: The refresh token has expired due to inactivity.");
+    assert!(c.contains(&"refresh_token_expired".into()));
+    assert!(!c.contains(&"code_expired".into()), "{c:?}");
+}
+
+#[test]
+fn exact_entries_need_the_whole_field() {
+    let cat = catalog();
+    assert!(
+        cat.matches("Code not valid")
+            .iter()
+            .any(|e| e.cause == "code_reused")
+    );
+    assert!(
+        cat.matches(" code not valid ")
+            .iter()
+            .any(|e| e.cause == "code_reused")
+    );
+    assert!(cat.matches("Code not valid for this user").is_empty());
+}
+
+#[test]
+fn every_doorkeeper_locale_is_covered() {
+    let cat = catalog();
+    let dk = cat
+        .entries()
+        .iter()
+        .filter(|e| cat.provider_of(e).server == Some(ServerKind::Doorkeeper))
+        .filter(|e| e.cause == "unknown" && e.source.contains("doorkeeper-i18n"))
+        .count();
+    assert!(dk >= 20, "{dk} localized invalid_grant sentences");
+}
+
+#[test]
+fn the_readme_table_gives_the_current_counts() {
+    let readme = include_str!("../../../README.md");
+    let cat = catalog();
+    for (i, p) in cat.providers().iter().enumerate() {
+        let n = cat.entries().iter().filter(|e| e.provider == i).count();
+        let row = format!("| {} | `{}` | {n} |", p.name, FILES[i].0);
+        assert!(readme.contains(&row), "README lacks `{row}`");
+    }
+    let total = format!("| **total** | | {} |", cat.entries().len());
+    assert!(readme.contains(&total), "README lacks `{total}`");
+}

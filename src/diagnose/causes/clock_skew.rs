@@ -1,0 +1,231 @@
+//! `clock_skew`: a clock (device, client server, IdP) is off, so a JWT's
+//! iat/exp/nbf is outside the window: a client assertion the server refuses,
+//! or an ID token the app refuses.
+//!
+//! Evidence: the assertion's times against the server's time (proven), or a
+//! client's ID-token or assertion time check together with the device
+//! clock's offset measured from the server's `Date` header (proven, the
+//! offset in the summary). A time check with no clock measured points at it
+//! (`medium`) and says which log would show the offset.
+
+use super::support::{capitalize, own_texts, ts};
+use super::{Finding, Grants, Rule};
+use crate::config::DiagnoseSettings;
+use crate::correlate::human_duration;
+use crate::diagnose::case::Case;
+use crate::diagnose::cause::{Cause, Confidence};
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    cause: Cause::ClockSkew,
+    meaning: "a clock is off, so a JWT's time check failed",
+    needs: "a JWT's iat/exp/nbf against the server's time, or a client's ID-token or assertion time check (with the client's measured clock offset for high)",
+    fix: "Synchronise the clock of the machine or device named in the summary (NTP; on phones, automatic date and time); give JWT checks a small leeway.",
+    grants: Grants::Any,
+    infer: Some(infer),
+};
+
+fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    assertion_times(case, settings).or_else(|| time_check(case, settings))
+}
+
+/// The assertion's own times against the server's clock.
+fn assertion_times(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    let now = case.time_ms? / 1000;
+    let leeway = settings.jwt_leeway_s;
+    let x = &case.exchange;
+    let what = if let Some(iat) = x.jwt_iat.filter(|&iat| iat > now + leeway) {
+        format!(
+            "the assertion's iat ({}) is {} after the server's time ({})",
+            ts(Some(iat * 1000)),
+            human_duration((iat - now) * 1000),
+            ts(Some(now * 1000))
+        )
+    } else if let Some(nbf) = x.jwt_nbf.filter(|&nbf| nbf > now + leeway) {
+        format!(
+            "the assertion's nbf ({}) is {} after the server's time",
+            ts(Some(nbf * 1000)),
+            human_duration((nbf - now) * 1000)
+        )
+    } else {
+        let exp = x
+            .jwt_exp
+            .filter(|&exp| exp < now - leeway && x.jwt_iat.is_some_and(|iat| exp - iat <= 3600))?;
+        format!(
+            "the assertion expired at {}, {} before the server's time (its iat is {})",
+            ts(Some(exp * 1000)),
+            human_duration((now - exp) * 1000),
+            ts(x.jwt_iat.map(|i| i * 1000))
+        )
+    };
+    Some(Finding::flow(
+        Confidence::High,
+        format!(
+            "{}: the clock of the machine that signed it is off.",
+            capitalize(&what)
+        ),
+    ))
+}
+
+/// Whether `text` is a JWT time check's complaint: it names an ID token, a
+/// JWT, an assertion or a time claim, and a time going wrong.
+pub fn is_time_check(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    let claim = |name: &str| {
+        t.match_indices(name).any(|(at, _)| {
+            let before = t[..at].chars().next_back();
+            let after = t[at + name.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    };
+    let about_jwt = [
+        "id token",
+        "id_token",
+        "idtoken",
+        "jwt",
+        "assertion",
+        "issued at",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+        || ["iat", "nbf", "exp"].iter().any(|c| claim(c));
+    // Words of a time going wrong, not just of a time (Entra ends every
+    // message with a "Timestamp:" line).
+    let about_time = [
+        "expired",
+        "in the future",
+        "before",
+        "not yet",
+        "not active",
+        "time range",
+        "clock",
+        "skew",
+        "timestamp check",
+    ]
+    .iter()
+    .any(|w| t.contains(w));
+    about_jwt && about_time
+}
+
+/// A time check's complaint, with the device clock's offset when a log
+/// shows it.
+fn time_check(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    let said = own_texts(case).find(|t| is_time_check(t))?;
+    // The offset measured right before the failure wins over the log's
+    // median: a device clock can be changed by hand mid-log.
+    let threshold = settings.skew_threshold_s * 1000;
+    if let Some((offset, at)) = case.nearby_offset {
+        return (offset.abs() >= threshold).then(|| {
+            Finding::flow(
+                Confidence::High,
+                format!(
+                    "The token's times were refused (\"{said}\"), and the app's clock was {} {} the server's (its log time against the server's Date header at {}).",
+                    human_duration(offset),
+                    if offset > 0 { "ahead of" } else { "behind" },
+                    ts(Some(at))
+                ),
+            )
+        });
+    }
+    if let Some(clock) = &case.client_clock {
+        return (clock.offset_ms.abs() >= threshold).then(|| {
+            Finding::flow(
+                Confidence::High,
+                format!(
+                    "The token's times were refused (\"{said}\"), and the app's clock is {} ({} samples against the server's Date header).",
+                    clock.note, clock.samples
+                ),
+            )
+        });
+    }
+    Some(
+        Finding::flow(
+            Confidence::Medium,
+            format!(
+                "A JWT time check failed (\"{said}\"): a clock off by more than the check's leeway does this; no log read shows how far the clock was off."
+            ),
+        )
+        .missing(Some(
+            "a log with the server's Date header next to the client's own time (an HTTP log of the app), to measure its clock offset".into(),
+        )),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::ClockEstimate;
+    use crate::diagnose::causes::testing::{T0, case, client_error, failed};
+
+    #[test]
+    fn an_assertion_from_the_future_is_proven() {
+        let mut e = failed("client_credentials");
+        e.jwt_iat = Some(T0 / 1000 + 600);
+        let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");
+        assert_eq!(f.confidence, Confidence::High);
+        assert!(f.summary.contains("10 min 0 s after"), "{}", f.summary);
+    }
+
+    #[test]
+    fn an_assertion_within_the_leeway_says_nothing() {
+        let mut e = failed("client_credentials");
+        e.jwt_iat = Some(T0 / 1000 + 30);
+        assert!(infer(&case(e), &DiagnoseSettings::default()).is_none());
+    }
+
+    #[test]
+    fn time_checks_are_told_from_other_complaints() {
+        for yes in [
+            "Issued at time is more than 10 minutes before or after the current time",
+            "ID Token expired",
+            "\"iat\" claim timestamp check failed (too far in the future)",
+            "jwt issued in the future",
+            "Client assertion is not within its valid time range.",
+            "The token is not yet valid (nbf)",
+        ] {
+            assert!(is_time_check(yes), "{yes}");
+        }
+        for no in [
+            "The refresh token expired",
+            "Code is expired",
+            "Invalid ID Token",
+            "Session not active",
+            "exponential backoff",
+            "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.\r\nTimestamp: 2019-06-26 08:26:25Z",
+        ] {
+            assert!(!is_time_check(no), "{no}");
+        }
+    }
+
+    fn app_time_check() -> Case {
+        case(client_error(None, Some("ID Token expired")))
+    }
+
+    #[test]
+    fn a_time_check_with_the_clock_offset_measured_is_proven() {
+        let mut c = app_time_check();
+        c.nearby_offset = Some((-540_000, T0 - 20_000));
+        let f = infer(&c, &DiagnoseSettings::default()).expect("finding");
+        assert_eq!(f.confidence, Confidence::High);
+        assert!(f.summary.contains("9 min 0 s behind"), "{}", f.summary);
+    }
+
+    #[test]
+    fn a_time_check_with_no_clock_measured_is_medium() {
+        let f = infer(&app_time_check(), &DiagnoseSettings::default()).expect("finding");
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(f.missing.is_some_and(|m| m.contains("Date header")));
+    }
+
+    #[test]
+    fn a_clock_in_sync_rules_it_out() {
+        let mut c = app_time_check();
+        c.client_clock = Some(ClockEstimate {
+            offset_ms: 800,
+            samples: 4,
+            note: "in sync with the server (within 2 s)".into(),
+        });
+        assert!(infer(&c, &DiagnoseSettings::default()).is_none());
+    }
+}

@@ -1,0 +1,37 @@
+//! `session_terminated`: the IdP session behind the grant ended.
+//!
+//! Evidence: the provider saying the session behind the grant ended. No request log shows it otherwise, so the cause has no
+//! inference of its own.
+
+use super::{Grants, Rule};
+use crate::diagnose::cause::Cause;
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    cause: Cause::SessionTerminated,
+    meaning: "the IdP session behind the grant ended",
+    needs: "the provider saying the session behind the grant ended",
+    fix: "Treat it as a logout: start a new login. If sessions end too soon, check the IdP's SSO session idle/max settings and that sessions survive restarts.",
+    grants: Grants::Any,
+    infer: None,
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::config::DiagnoseSettings;
+    use crate::diagnose::cause::{Cause, Confidence};
+    use crate::diagnose::causes::testing::{case, client_error};
+    use crate::diagnose::decide;
+
+    #[test]
+    fn the_providers_words_name_it() {
+        let e = client_error(Some("invalid_grant"), Some("Session not active"));
+        let v = decide(&case(e), &DiagnoseSettings::default());
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::SessionTerminated, Confidence::High),
+            "{}",
+            v.summary
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! `user_or_consent_revoked`: the user was disabled or deleted, or withdrew consent.
+//!
+//! Evidence: the provider saying the user is disabled or deleted or consent was withdrawn. No request log shows it otherwise, so the cause has no
+//! inference of its own.
+
+use super::{Grants, Rule};
+use crate::diagnose::cause::Cause;
+
+/// The rule.
+pub const RULE: Rule = Rule {
+    cause: Cause::UserOrConsentRevoked,
+    meaning: "the user was disabled or deleted, or withdrew consent",
+    needs: "the provider saying the user is disabled or deleted or consent was withdrawn",
+    fix: "The user must log in (and consent) again; if the account was disabled on purpose, stop retrying.",
+    grants: Grants::Any,
+    infer: None,
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::config::DiagnoseSettings;
+    use crate::diagnose::cause::{Cause, Confidence};
+    use crate::diagnose::causes::testing::{case, client_error};
+    use crate::diagnose::decide;
+
+    #[test]
+    fn the_providers_words_name_it() {
+        let e = client_error(Some("invalid_grant"), Some("User disabled"));
+        let v = decide(&case(e), &DiagnoseSettings::default());
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::UserOrConsentRevoked, Confidence::High),
+            "{}",
+            v.summary
+        );
+    }
+}

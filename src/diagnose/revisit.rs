@@ -1,0 +1,231 @@
+//! Diagnosis as `watch` runs it: the failures among new events, and every
+//! stored failure the new events may change, diagnosed again as `analyze`
+//! would over everything stored, so that whatever order and lag the logs
+//! arrive in, the end state is the one-shot analysis's.
+//!
+//! What new events can change: a failure they join (a client's record of
+//! it, a server warning: within [`correlate::JOIN_WINDOW_MS`] of it), and
+//! any failure after them in time (they are its earlier context: the
+//! authorize request, the code's first exchange, an earlier refresh, a
+//! clock sample). So a pass re-diagnoses the failures from the earliest new
+//! event's server time (less [`SLACK_MS`]) on, plus every failure with an
+//! event from a source whose clock estimate moved (all its times moved) or
+//! that got events without a time (they join by line). Its cost is bounded
+//! by the failures in that span: for logs that arrive in order, a few
+//! seconds' worth; a log arriving late costs one pass over the failures
+//! since its first line.
+//!
+//! The touched failures are regrouped from scratch, their candidate events
+//! taken in id order as `analyze` takes them; a failure whose events now
+//! belong to another is removed. A group that reaches an event of a
+//! failure outside the touched set pulls that failure in.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::{RunStats, case, decide, failure_id, record};
+use crate::config::DiagnoseSettings;
+use crate::correlate::{self, is_failure_event};
+use crate::store::{FailureRecord, Result, Store};
+
+/// Margin before the earliest new event within which failures are
+/// diagnosed again (clock corrections, joins by time).
+pub const SLACK_MS: i64 = 60_000 + correlate::JOIN_WINDOW_MS;
+
+/// How far a client's clock may be off before its offset is estimated (a
+/// time zone taken for UTC): the span a client's new events may touch.
+pub const UNKNOWN_CLOCK_MS: i64 = 14 * 3_600_000;
+
+/// How many times a pass widens its set of failures to take in those its
+/// groups reach, before it settles for what it has.
+const MAX_WIDENING: usize = 4;
+
+/// One regrouped failure, ready to write.
+struct Regrouped {
+    rec: FailureRecord,
+    primary: i64,
+    events: Vec<i64>,
+    time_ms: Option<i64>,
+}
+
+/// Diagnoses the events stored after `after` and re-diagnoses the stored
+/// failures they may change; writes it all, with the cursor, in one
+/// transaction.
+pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    let last_event_id = store.max_event_id()?;
+    if last_event_id <= after {
+        return Ok(RunStats {
+            last_event_id: after,
+            ..RunStats::default()
+        });
+    }
+    let clocks = correlate::estimate_clocks(store)?;
+    let stored = store.stored_clock_offsets()?;
+    // A source whose clock estimate moved moved all its times: its whole
+    // span counts as new.
+    let mut moved: BTreeSet<i64> = clocks
+        .iter()
+        .filter(|(s, c)| stored.get(s) != Some(&c.offset_ms))
+        .map(|(s, _)| *s)
+        .collect();
+    moved.extend(stored.keys().filter(|s| !clocks.contains_key(s)));
+    let mut spans = store.new_spans(after)?;
+    if !moved.is_empty() {
+        spans.extend(
+            store
+                .new_spans(0)?
+                .into_iter()
+                .filter(|s| moved.contains(&s.source_id)),
+        );
+    }
+    let mut sources = moved;
+    let mut since: Option<i64> = None;
+    for span in spans {
+        if span.untimed {
+            sources.insert(span.source_id);
+        }
+        let Some(t) = span.earliest_ms else {
+            continue;
+        };
+        // In server time, by the old and the new estimate alike; a client
+        // without an estimate may be off by a time zone.
+        let estimates = [
+            clocks.get(&span.source_id).map(|c| c.offset_ms),
+            stored.get(&span.source_id).copied(),
+        ];
+        let mut at = t;
+        for offset in estimates.into_iter().flatten() {
+            at = at.min(t - offset);
+        }
+        if span.client && estimates.iter().all(Option::is_none) {
+            at -= UNKNOWN_CLOCK_MS;
+        }
+        let at = at - SLACK_MS;
+        since = Some(since.map_or(at, |s: i64| s.min(at)));
+    }
+    let sources: Vec<i64> = sources.into_iter().collect();
+    let mut touched: HashSet<String> = store
+        .failures_touched(since, &sources)?
+        .into_iter()
+        .collect();
+    let new_candidates: Vec<i64> = store
+        .failure_candidates(after)?
+        .into_iter()
+        .filter(is_failure_event)
+        .map(|e| e.id)
+        .collect();
+    let mut regrouped = Vec::new();
+    for _ in 0..MAX_WIDENING {
+        let (groups, reached) = regroup(store, settings, &clocks, &touched, &new_candidates)?;
+        regrouped = groups;
+        if reached.is_empty() {
+            break;
+        }
+        touched.extend(reached);
+    }
+    let mut stats = RunStats {
+        last_event_id,
+        ..RunStats::default()
+    };
+    store.write(|store| {
+        correlate::store_clocks(store, &clocks)?;
+        let kept: HashSet<&str> = regrouped.iter().map(|g| g.rec.id.as_str()).collect();
+        for id in touched.iter().filter(|id| !kept.contains(id.as_str())) {
+            store.remove_failure(id)?;
+        }
+        for g in &regrouped {
+            store.regroup(&g.rec.id, g.primary, &g.events)?;
+            let merged: Vec<i64> = g
+                .events
+                .iter()
+                .copied()
+                .filter(|e| *e != g.primary)
+                .collect();
+            stats.diagnosed += 1;
+            if store.upsert_failure(&g.rec, g.primary, &merged, g.time_ms)? {
+                stats.changed += 1;
+            }
+        }
+        store.advance_diagnosis_cursor(last_event_id)?;
+        Ok(())
+    })?;
+    Ok(stats)
+}
+
+/// Groups and diagnoses the candidate events of the `touched` failures and
+/// the new candidates, in id order; also the failures outside `touched`
+/// whose events the groups reached.
+fn regroup(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    clocks: &correlate::Clocks,
+    touched: &HashSet<String>,
+    new_candidates: &[i64],
+) -> Result<(Vec<Regrouped>, Vec<String>)> {
+    let mut ids: BTreeSet<i64> = new_candidates.iter().copied().collect();
+    for f in touched {
+        ids.extend(store.events_of_failure(f)?);
+    }
+    let mut assigned: HashMap<i64, usize> = HashMap::new();
+    let mut out: Vec<Regrouped> = Vec::new();
+    let mut reached: Vec<String> = Vec::new();
+    for id in ids {
+        if assigned.contains_key(&id) {
+            continue;
+        }
+        let Some(event) = store.event(id)? else {
+            continue;
+        };
+        if !is_failure_event(&event) {
+            continue;
+        }
+        let group = correlate::group(store, &event, clocks)?;
+        let members: Vec<i64> = std::iter::once(group.primary.id)
+            .chain(group.merged.iter().map(|e| e.id))
+            .collect();
+        for m in &members {
+            if let Some(f) = store.failure_of_event(*m)?
+                && !touched.contains(&f)
+            {
+                reached.push(f);
+            }
+        }
+        let joins = members.iter().find_map(|m| assigned.get(m).copied());
+        let fresh_id = failure_id(&group.primary);
+        let case = case::gather(store, group, clocks, settings)?;
+        let verdict = decide(&case, settings);
+        let slot = joins.unwrap_or(out.len());
+        let id = joins.map_or(fresh_id, |i| out[i].rec.id.clone());
+        let rec = record(store, &case, &verdict, id)?;
+        let mut events: Vec<i64> = std::iter::once(case.primary.id)
+            .chain(case.merged.iter().map(|e| e.id))
+            .collect();
+        for e in &events {
+            assigned.insert(*e, slot);
+        }
+        let regrouped = if let Some(i) = joins {
+            // As `analyze` does: a later candidate of a failure diagnoses it
+            // again, with every event either group found.
+            let mut all = std::mem::take(&mut out[i].events);
+            all.append(&mut events);
+            all.sort_unstable();
+            all.dedup();
+            events = all;
+            &mut out[i]
+        } else {
+            out.push(Regrouped {
+                rec: rec.clone(),
+                primary: case.primary.id,
+                events: Vec::new(),
+                time_ms: case.time_ms,
+            });
+            &mut out[slot]
+        };
+        regrouped.rec = rec;
+        regrouped.primary = case.primary.id;
+        regrouped.events = events;
+        regrouped.time_ms = case.time_ms;
+    }
+    reached.sort_unstable();
+    reached.dedup();
+    Ok((out, reached))
+}

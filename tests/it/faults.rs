@@ -1,0 +1,315 @@
+//! `grantwatch watch` under faults, as a user would meet them: a `kill -9`
+//! between storing and diagnosing, a file truncated and rewritten, a restart
+//! whose resume point lies in the file's first KiB, another process holding
+//! the write lock for 10 s, and a full disk. Each test drives the real
+//! binary and checks what the API, `/healthz` and the database say.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::watch::{Daemon, append, start, story};
+
+/// GET `path`: status and the whole body (text answers too).
+fn fetch(addr: &str, path: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_owned())
+}
+
+/// Polls `check` every 50 ms until it holds or `limit` passes.
+fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One JSON Lines failure (a code reused) with request id `rid`.
+fn failure_line(rid: &str, second: u32) -> String {
+    format!(
+        "{{\"time\":\"2025-03-11T09:{:02}:{:02}.000Z\",\"request_id\":\"{rid}\",\"error\":\"invalid_grant\",\"error_description\":\"Code was already redeemed.\"}}\n",
+        (second / 60) % 60,
+        second % 60
+    )
+}
+
+/// (events, failures, events linked to no failure) in the database.
+fn counts(db: &Path) -> (i64, i64, i64) {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+    let one = |sql: &str| {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .unwrap_or(-1)
+    };
+    (
+        one("SELECT count(*) FROM events"),
+        one("SELECT count(*) FROM failures"),
+        one("SELECT count(*) FROM events e WHERE NOT EXISTS
+             (SELECT 1 FROM failure_events f WHERE f.event_id = e.id)"),
+    )
+}
+
+fn kill_9(daemon: &mut Daemon) {
+    daemon.child.kill().expect("kill -9");
+    daemon.child.wait().expect("wait");
+}
+
+fn sigterm(daemon: &mut Daemon) -> Option<i32> {
+    let pid = daemon.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    daemon.child.wait().expect("wait").code()
+}
+
+#[test]
+fn failures_stored_before_a_kill_9_are_diagnosed_after_the_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    // The issue's 1,000 requests diagnosed within 5 s hold for a release
+    // build (benches/README.md); a debug build on a busy 2-core runner
+    // diagnoses several times slower, so this run is 300 requests with room.
+    let n: i64 = 300;
+    let text: String = (0..n)
+        .map(|i| failure_line(&format!("req-{i:04}"), i as u32))
+        .collect();
+    std::fs::write(&log, text).expect("write");
+    let mut daemon = start(&db, &log);
+    std::thread::sleep(Duration::from_millis(fastrand::u64(100..=500)));
+    kill_9(&mut daemon);
+    let mut daemon = start(&db, &log);
+    wait_for(Duration::from_secs(30), "every failure diagnosed", || {
+        counts(&db) == (n, n, 0)
+    });
+    assert_eq!(sigterm(&mut daemon), Some(0));
+    let mut daemon = start(&db, &log);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sigterm(&mut daemon), Some(0));
+    assert_eq!(
+        counts(&db),
+        (n, n, 0),
+        "nothing doubled by SIGTERM and restart"
+    );
+}
+
+#[test]
+fn a_new_failure_on_the_line_of_an_old_one_never_replaces_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    std::fs::write(&log, failure_line("first-gen", 1)).expect("write");
+    let daemon = start(&db, &log);
+    story(&daemon.addr, "first-gen", 1);
+    // Truncated and rewritten: a new failure on line 1 of a new generation.
+    std::fs::write(&log, "").expect("truncate");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&log, failure_line("second-gen", 2)).expect("rewrite");
+    story(&daemon.addr, "second-gen", 1);
+    let first = story(&daemon.addr, "first-gen", 1);
+    assert_eq!(first["failures"][0]["cause"], "code_reused", "{first}");
+    assert_eq!(counts(&db).1, 2, "both failures kept");
+}
+
+/// A Doorkeeper request as Rails logs it, cut before its `Completed`
+/// line when `complete` is false.
+fn rails_request(id: &str, minute: u32, complete: bool) -> String {
+    let p = |msg: &str| {
+        format!("I, [2025-03-11T09:{minute:02}:01.000000 #7]  INFO -- : [{id}] {msg}\n")
+    };
+    let mut out = p(&format!(
+        "Started POST \"/oauth/token\" for 10.0.0.1 at 2025-03-11 09:{minute:02}:01 +0000"
+    ));
+    out += &p("Processing by Doorkeeper::TokensController#create as */*");
+    out += &p(
+        "  Parameters: {\"grant_type\"=>\"password\", \"username\"=>\"kim@example.com\", \"password\"=>\"[FILTERED]\", \"client_id\"=>\"app\"}",
+    );
+    if complete {
+        out += &p(
+            "Completed 400 Bad Request in 12ms (Views: 0.1ms | ActiveRecord: 2.0ms | Allocations: 2000)",
+        );
+    }
+    out
+}
+
+#[test]
+fn a_restart_inside_the_first_kib_reads_nothing_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let log = logs.join("production.log");
+    let db = dir.path().join("w.db");
+    let first = "aaaaaaa1-0000-4000-8000-000000000001";
+    let second = "bbbbbbb2-0000-4000-8000-000000000002";
+    std::fs::write(&log, rails_request(first, 10, true)).expect("write");
+    let mut daemon = start(&db, &logs);
+    story(&daemon.addr, first, 1);
+    // A request held open: the checkpoint stays before it, well inside the
+    // first KiB, while the bytes read go past it.
+    assert!(rails_request(first, 10, true).len() < 1024);
+    append(&log, &rails_request(second, 11, false));
+    std::thread::sleep(Duration::from_millis(400));
+    kill_9(&mut daemon);
+    let mut daemon = start(&db, &logs);
+    append(
+        &log,
+        &format!(
+            "I, [2025-03-11T09:11:01.000000 #7]  INFO -- : [{second}] Completed 400 Bad Request in 12ms (Views: 0.1ms | ActiveRecord: 2.0ms | Allocations: 2000)\n"
+        ),
+    );
+    let done = story(&daemon.addr, second, 1);
+    assert_eq!(done["failures"][0]["grant_type"], "password", "{done}");
+    let again = story(&daemon.addr, first, 1);
+    assert_eq!(again["events"].as_array().map_or(0, Vec::len), 1, "{again}");
+    assert_eq!(
+        counts(&db),
+        (2, 2, 0),
+        "each request stored and diagnosed once"
+    );
+    assert_eq!(sigterm(&mut daemon), Some(0));
+}
+
+#[test]
+fn a_write_lock_held_10_s_pauses_reading_says_so_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    std::fs::write(&log, failure_line("before-lock", 1)).expect("write");
+    let mut daemon = start(&db, &log);
+    story(&daemon.addr, "before-lock", 1);
+    let (status, body) = fetch(&daemon.addr, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("ok"), "{body}");
+
+    let locker = rusqlite::Connection::open(&db).expect("open");
+    locker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let locked_at = Instant::now();
+    let text: String = (0..50)
+        .map(|i| failure_line(&format!("during-lock-{i}"), 100 + i))
+        .collect();
+    append(&log, &text);
+    wait_for(
+        Duration::from_secs(9),
+        "a 503 while the lock is held",
+        || {
+            let (status, body) = fetch(&daemon.addr, "/healthz");
+            status == 503 && body.contains("locked")
+        },
+    );
+    let (_, metrics) = fetch(&daemon.addr, "/metrics");
+    assert!(metrics.contains("grantwatch_reader_up 0"), "{metrics}");
+    let (_, sources) = fetch(&daemon.addr, "/sources");
+    assert!(sources.contains("not reading"), "{sources}");
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(locked_at.elapsed()));
+    locker.execute_batch("ROLLBACK").expect("release");
+    drop(locker);
+
+    wait_for(Duration::from_secs(10), "reading to resume", || {
+        fetch(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (51, 51, 0)
+    });
+    let (_, metrics) = fetch(&daemon.addr, "/metrics");
+    assert!(metrics.contains("grantwatch_reader_up 1"), "{metrics}");
+    assert!(
+        !metrics.contains("grantwatch_reader_failures_total 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(
+        sigterm(&mut daemon),
+        Some(0),
+        "SIGTERM after a pause exits 0"
+    );
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` at `at`; `None` where the test may not mount
+    /// (not root, no CAP_SYS_ADMIN, not Linux).
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l"])
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_pauses_reading_says_so_and_resumes_when_space_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(disk) = Tmpfs::mount(&dir.path().join("disk"), "16m") else {
+        // Documented in benches/README.md: without the right to mount, the
+        // full-disk case is not exercised here.
+        eprintln!("skipped: cannot mount a tmpfs (needs root or CAP_SYS_ADMIN)");
+        return;
+    };
+    let db = disk.0.join("w.db");
+    let log = dir.path().join("app.jsonl");
+    std::fs::write(&log, failure_line("before-full", 1)).expect("write");
+    let mut daemon = start(&db, &log);
+    story(&daemon.addr, "before-full", 1);
+    // Fill the disk to its last bytes.
+    let filler = disk.0.join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = vec![0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.flush();
+    }
+    let text: String = (0..300)
+        .map(|i| failure_line(&format!("while-full-{i}"), 100 + i))
+        .collect();
+    append(&log, &text);
+    wait_for(
+        Duration::from_secs(15),
+        "a 503 while the disk is full",
+        || {
+            let (status, body) = fetch(&daemon.addr, "/healthz");
+            status == 503 && body.contains("full")
+        },
+    );
+    std::fs::remove_file(&filler).expect("free the disk");
+    wait_for(Duration::from_secs(30), "reading to resume", || {
+        fetch(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (301, 301, 0)
+    });
+    assert_eq!(sigterm(&mut daemon), Some(0));
+    drop(daemon);
+    drop(disk);
+}
