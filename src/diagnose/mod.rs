@@ -94,6 +94,11 @@ fn combine(inferred: Finding, said: Option<Finding>) -> Finding {
     let Some(said) = said else {
         return inferred;
     };
+    // A low reading (a text's other candidate, not what it names) agrees
+    // with nothing: the inference stands as it is.
+    if said.confidence == Confidence::Low {
+        return inferred;
+    }
     if said.basis.is_weak() && inferred.basis.is_weak() {
         // A generic code and a status code agreeing are still only generic
         // (an `invalid_client` body comes with its 401).
