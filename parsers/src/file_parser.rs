@@ -380,8 +380,8 @@ fn mentions_oauth(line: &str) -> bool {
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
     let mut event = match &red.text {
-        Cow::Borrowed(text) => error_in_text(text, format),
-        Cow::Owned(text) => error_in_text(text, format).into_owned(),
+        Cow::Borrowed(text) => error_in_text(text, format, ctx),
+        Cow::Owned(text) => error_in_text(text, format, ctx).into_owned(),
     };
     red.apply_to(&mut event);
     event.evidence.push(EvidenceLine {
@@ -391,7 +391,7 @@ fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context
     event
 }
 
-fn error_in_text(text: &str, format: Format) -> Event<'_> {
-    crate::extract::error_event(text, format)
+fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> {
+    crate::extract::error_event(text, format, ctx)
         .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }

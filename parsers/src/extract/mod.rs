@@ -29,6 +29,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::parser::Context;
 
 pub(crate) use settle::Settled;
 
@@ -146,11 +147,12 @@ fn standard_or_token(error: &str, text: &str) -> bool {
             .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
 }
 
-/// The client-side error record `text` (redacted) carries, without time or
-/// evidence: for a record no parser knows.
-pub fn error_event(text: &str, format: Format) -> Option<Event<'_>> {
+/// The client-side error record `text` (redacted) carries, with the time
+/// it starts with (if any) but no evidence: for a record no parser knows.
+pub fn error_event<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<Event<'t>> {
     let found = extract(text)?;
     let mut event = Event::new(EventKind::ClientError, format);
+    event.ts = crate::common::timestamp(text.trim_start(), ctx).map(|(ts, _)| ts);
     apply(&mut event, found);
     Some(event)
 }

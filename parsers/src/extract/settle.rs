@@ -17,7 +17,6 @@
 
 use std::borrow::Cow;
 
-use crate::common;
 use crate::event::{Event, EventKind, EvidenceLine};
 use crate::format::Format;
 use crate::parser::{Context, LineParser, Outcome};
@@ -136,9 +135,5 @@ fn error_record<'a>(
 }
 
 fn record<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<Event<'t>> {
-    let found = extract(text)?;
-    let mut event = Event::new(EventKind::ClientError, format);
-    event.ts = common::timestamp(text.trim_start(), ctx).map(|(ts, _)| ts);
-    apply(&mut event, found);
-    Some(event)
+    super::error_event(text, format, ctx)
 }
