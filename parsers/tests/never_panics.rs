@@ -133,6 +133,41 @@ const FRAGMENTS: &[&str] = &[
     "MSIS9611: ",
     "\"suberror\":\"bad_token\",\"error_uri\":\"",
     "\"error_codes\":[700082],",
+    // Envelopes (and nested ones)
+    "2025-03-11T08:00:00.123456789Z stdout F ",
+    "2025-03-11T08:00:00.123456789Z stderr P ",
+    "2025-03-11T08:00:00Z stdout F:x ",
+    "{\"log\":\"",
+    "\\n\",\"stream\":\"stdout\",\"time\":\"2025-03-11T08:00:00.1Z\"}",
+    "{\"__REALTIME_TIMESTAMP\":\"1741686067318220\",\"MESSAGE\":[105,110,",
+    "{\"MESSAGE\":\"",
+    "<134>",
+    "<165>1 2003-10-11T22:14:15.003Z host app 12 ID47 [a@1 x=\"q\\]w\"] ",
+    "87 <134>1 ",
+    "Mar 11 09:41:07 web1 puma[812]: ",
+    "Mar  1 09:41:07.318220 ",
+    "[pod/web-1/web] ",
+    "web-1  | ",
+    "12:00:01 web.1  | ",
+    "2010-09-16T15:13:46.677020+00:00 app[web.1]: ",
+    "2010-09-16T15:13:47.893472+00:00 heroku[router]: at=info method=POST path=\"/oauth/token\" status=400 ",
+    "2023-06-13T12:00:00Z app[e784e90eb32208] iad [info] ",
+    "2021-03-22T17:53:04.662000+00:00 web/1 ",
+    "{\"message\":\"",
+    "\",\"source_type\":\"kubernetes_logs\",\"kubernetes\":{\"pod_name\":\"",
+    "{\"date\":1741686067.3,\"log\":\"",
+    "kube.var.log.containers.web.log: [1741686067.3, {\"log\":\"",
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[",
+    "\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1741686067318220000\",\"body\":{\"stringValue\":\"",
+    "{\"events\":[{\"logStreamName\":\"a\",\"timestamp\":1741686067318,\"message\":\"",
+    // Pasted records
+    "Response: {",
+    "Traceback (most recent call last):",
+    "  File \"/srv/a.py\", line 1, in f",
+    "\tat org.example.Foo.bar(Foo.java:1)",
+    "Caused by: ",
+    " ---> ",
+    "    from /app/lib/a.rb:12:in `call'",
     // Secrets and their markers
     "code=",
     "\"refresh_token\":\"",
@@ -416,6 +451,43 @@ fn one_mib_lines_never_panic() {
         let lines = [started, big.as_str(), big.as_str(), "", big.as_str()];
         run_everything(&lines);
     }
+}
+
+/// The envelope layer under pressure: envelopes nested deeper than it
+/// peels, truncated JSON envelopes, and a 1 MiB line split into `P` pieces
+/// (CRI) and docker pieces without their newline, never closed.
+#[test]
+fn envelope_layer_never_panics() {
+    const MIB: usize = 1 << 20;
+    let mut nested = "Completed 400 Bad Request".to_string();
+    for depth in 0..12 {
+        nested = match depth % 4 {
+            0 => format!("2025-03-11T08:00:00.1Z stdout F {nested}"),
+            1 => serde_json::json!({"log": format!("{nested}\n"), "stream": "stdout", "time": "2025-03-11T08:00:00Z"}).to_string(),
+            2 => format!("<134>Mar 11 09:41:07 web1 puma[812]: {nested}"),
+            _ => format!("[pod/a/b] {nested}"),
+        };
+    }
+    let truncated: Vec<String> = (0..nested.len())
+        .step_by(7)
+        .filter(|i| nested.is_char_boundary(*i))
+        .map(|i| nested[..i].to_string())
+        .collect();
+    run_everything(&truncated);
+    run_everything(&[nested.as_str()]);
+    let piece = "€".repeat(MIB / 3);
+    let cri_p = format!("2025-03-11T08:00:00.1Z stdout P {piece}");
+    let docker_p =
+        serde_json::json!({"log": piece, "stream": "stderr", "time": "2025-03-11T08:00:00Z"})
+            .to_string();
+    let chain: Vec<&str> = std::iter::repeat_n(cri_p.as_str(), 3)
+        .chain(std::iter::repeat_n(docker_p.as_str(), 3))
+        .collect();
+    run_everything(&chain);
+    let pretty_open: Vec<String> = std::iter::once("Response: {".to_string())
+        .chain((0..600).map(|i| format!("  \"k{i}\": \"{}\",", "v".repeat(i))))
+        .collect();
+    run_everything(&pretty_open);
 }
 
 /// A few fixed hostile lines every parser must survive.

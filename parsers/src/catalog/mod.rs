@@ -75,6 +75,26 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../catalog/ruby-oauth2.toml"),
     ),
     ("spring.toml", include_str!("../../catalog/spring.toml")),
+    ("authelia.toml", include_str!("../../catalog/authelia.toml")),
+    (
+        "authentik.toml",
+        include_str!("../../catalog/authentik.toml"),
+    ),
+    ("dex.toml", include_str!("../../catalog/dex.toml")),
+    ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
+    (
+        "expo-auth-session.toml",
+        include_str!("../../catalog/expo-auth-session.toml"),
+    ),
+    ("oauthlib.toml", include_str!("../../catalog/oauthlib.toml")),
+    (
+        "openid-client.toml",
+        include_str!("../../catalog/openid-client.toml"),
+    ),
+    (
+        "react-native-app-auth.toml",
+        include_str!("../../catalog/react-native-app-auth.toml"),
+    ),
 ];
 
 /// The cause ids an entry may name (the diagnosis's `Cause` ids; its test

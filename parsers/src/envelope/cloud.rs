@@ -37,11 +37,11 @@ pub(super) fn peel<'a>(
         out.push(Piece::new(message, meta(source, Some(machine))));
         return Some(EnvelopeKind::Fly);
     }
-    let tail_time = line.get(19..).is_some_and(|r| {
+    let tail_time = line.as_bytes().get(19..).is_some_and(|r| {
         r.len() > 13
-            && r.as_bytes()[0] == b'.'
-            && &r[7..13] == "+00:00"
-            && r[1..7].bytes().all(|b| b.is_ascii_digit())
+            && r[0] == b'.'
+            && &r[7..13] == b"+00:00"
+            && r[1..7].iter().all(u8::is_ascii_digit)
     });
     if (tail_time || sticky == Some(EnvelopeKind::CloudWatchTail))
         && !token.is_empty()
