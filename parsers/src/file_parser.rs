@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::envelope::{EnvelopeKind, Meta, Record, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
+use crate::extract::Settled;
 use crate::format::Format;
 use crate::parser::{Context, LineParser, Outcome};
 use crate::reassembly::Run;
@@ -198,7 +199,7 @@ impl FileParser {
             .origins
             .entry(origin)
             .or_insert_with_key(|origin| OriginState {
-                parser: new_parser(format),
+                parser: Box::new(Settled::new(new_parser(format), format)),
                 run: Run::default(),
                 last_seen: 0,
                 origin: origin.clone(),
@@ -388,20 +389,21 @@ fn mentions_oauth(line: &str) -> bool {
         "code_verifier",
     ];
     line.len() < 64 * 1024
-        && WORDS
+        && (WORDS
             .iter()
             .any(|w| memchr::memmem::find(line.as_bytes(), w.as_bytes()).is_some())
+            || crate::extract::carries_error(line))
 }
 
-/// A line no grammar knows: when it holds an OAuth error in a provider's or
-/// a client library's words (an msal-node error, a google-auth
-/// `RefreshError`, an OmniAuth failure, a pasted response body) it is a
-/// client-side error record; otherwise it is kept as unparsed evidence.
+/// A line no grammar knows: when it carries an OAuth error in any shape
+/// ([`crate::extract`]: a pasted response body, an exception's text, a
+/// provider's words) it is a client-side error record; otherwise it is kept
+/// as unparsed evidence.
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
     let mut event = match &red.text {
-        Cow::Borrowed(text) => error_in_text(text, format),
-        Cow::Owned(text) => error_in_text(text, format).into_owned(),
+        Cow::Borrowed(text) => error_in_text(text, format, ctx),
+        Cow::Owned(text) => error_in_text(text, format, ctx).into_owned(),
     };
     red.apply_to(&mut event);
     event.evidence.push(EvidenceLine {
@@ -411,14 +413,7 @@ fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context
     event
 }
 
-fn error_in_text(text: &str, format: Format) -> Event<'_> {
-    let Some(found) = crate::providers::recognize(text) else {
-        return Event::new(EventKind::Unparsed, format);
-    };
-    let mut event = Event::new(EventKind::ClientError, format);
-    event.server = found.server;
-    event.provider_code = found.code;
-    event.error = found.error;
-    event.error_description = found.description;
-    event
+fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> {
+    crate::extract::error_event(text, format, ctx)
+        .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }

@@ -14,6 +14,8 @@
 //!   [`file_parser`]: the per-file driver.
 //! - [`redact`]: secrets out, fingerprints in.
 //! - `common`: timestamp, URL and quoted-value field parsers.
+//! - [`extract`]: the one extractor of the OAuth error any record carries,
+//!   in any shape; every record of every format goes through it.
 //! - [`catalog`]: the providers' words as data (one TOML file per provider
 //!   under `parsers/catalog/`), read by [`providers`] and by the diagnosis.
 //! - [`providers`]: AADSTS, Google, Okta, Auth0 and generic OAuth error texts.
@@ -26,6 +28,7 @@ pub mod catalog;
 pub mod common;
 pub mod envelope;
 pub mod event;
+pub mod extract;
 pub mod format;
 pub mod providers;
 pub mod reassembly;

@@ -2,13 +2,15 @@
 //! detection are fed hostile input: arbitrary bytes decoded lossily as the
 //! daemon does, arbitrary strings, and lines built from real fragments of
 //! each format cut and mixed with junk (CR, NUL, multi-byte characters at
-//! boundaries), so that the parsers' deeper paths run on broken data. One
-//! explicit test feeds 1 MiB lines.
+//! boundaries), so that the parsers' deeper paths run on broken data; the
+//! OAuth error extractor is fed the same lines and records joined from
+//! them. One explicit test feeds 1 MiB lines.
 //!
 //! Case counts are kept small (the whole file runs in seconds in debug).
 
 mod common;
 
+use grantwatch_parsers::extract::extract;
 use grantwatch_parsers::{Context, FileParser, Format, Redactor, detect};
 use proptest::prelude::*;
 
@@ -110,6 +112,27 @@ const FRAGMENTS: &[&str] = &[
     "\"error\":\"invalid_grant\",\"error_description\":\"",
     "AADSTS54005: OAuth2 Authorization code was already redeemed",
     "{\"date\":\"2025-03-11T12:14:03.256Z\",\"type\":\"ferrt\",\"description\":\"",
+    // The extractor's shapes
+    "error=map[debug: message:invalid_grant reason:",
+    " status_code:400]",
+    "?error=invalid_grant&error_description=The+code%2",
+    "{'error': 'invalid_grant', 'error_description': '",
+    "{:error=>\"invalid_grant\", :error_description=>\"",
+    "{{ \"error\": \"",
+    "{ error = invalid_grant, error_description = ",
+    "{\\\"error\\\":\\\"invalid_grant\\\",\\\"error_description\\\":\\\"",
+    "oauth2: cannot fetch token: 400 Bad Request\nResponse: ",
+    "HTTP/1.1 401 ",
+    "OAuth2::Error, invalid_grant: ",
+    "OPError: invalid_grant (",
+    "RefreshError: ('invalid_grant: ",
+    "MsalUiRequiredException: AADB2C90080: ",
+    "OAuth2AuthenticationException: [invalid_request] ",
+    "TokenResponseException: 400 Bad Request",
+    "[error: null, description: ",
+    "MSIS9611: ",
+    "\"suberror\":\"bad_token\",\"error_uri\":\"",
+    "\"error_codes\":[700082],",
     // Envelopes (and nested ones)
     "2025-03-11T08:00:00.123456789Z stdout F ",
     "2025-03-11T08:00:00.123456789Z stderr P ",
@@ -371,6 +394,21 @@ proptest! {
     #[test]
     fn mutated_samples_never_panic(lines in mutated_sample()) {
         run_everything(&lines);
+    }
+
+    /// The extractor alone, on one line and on records joined from many (as
+    /// the reassembly hands it pretty-printed bodies and stack traces).
+    #[test]
+    fn extractor_never_panics(
+        line in prop_oneof![fragment_line(), byte_line(), any::<String>()],
+        record in prop::collection::vec(fragment_line(), 0..12).prop_map(|l| l.join("\n")),
+    ) {
+        for text in [&line, &record] {
+            if let Some(found) = extract(text) {
+                let _ = found.is_error();
+                let _ = found.into_owned();
+            }
+        }
     }
 
     #[test]

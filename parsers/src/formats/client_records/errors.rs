@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use crate::common;
-use crate::event::{Event, ServerKind};
+use crate::event::Event;
 use crate::format::Format;
 use crate::providers;
 
@@ -61,7 +61,8 @@ pub(crate) fn split_oauth_error(text: &str) -> (Option<&str>, Option<&str>) {
             Some((e, d)) => (e, Some(d.rfind(']').map_or(d, |q| &d[..q]))),
             None => (after.split(']').next().unwrap_or(after), None),
         };
-        let err = err.trim();
+        // `[error: null,` when the description went to the next line.
+        let err = err.trim().trim_end_matches(',');
         let err = (!err.is_empty() && err != "null").then_some(err);
         let desc = desc
             .map(str::trim)
@@ -103,36 +104,11 @@ fn find_error_word(text: &str) -> Option<(usize, &'static str)> {
         .min_by_key(|(at, _)| *at)
 }
 
-/// Fills server, provider code and missing error fields from
-/// [`providers::recognize`]; an AADSTS code replaces a library's own code
-/// (`Code=-50002`), and a provider text anywhere in `text` names the server
-/// when the description alone did not.
+/// Fills server, provider code and missing error fields from the one
+/// extractor ([`crate::extract`]); an AADSTS code replaces a library's own
+/// code (`Code=-50002`).
 pub(crate) fn fill_from_provider<'t>(ev: &mut Event<'t>, text: &'t str) {
-    if let Some(m) = providers::recognize(text) {
-        ev.server = ev.server.or(m.server);
-        if ev.provider_code.is_none() {
-            ev.provider_code = m.code;
-        }
-        if ev.error.is_none() {
-            ev.error = m.error;
-        }
-        if ev.error_description.is_none() {
-            ev.error_description = m.description;
-        }
-    }
-    if let Some(code) = providers::aadsts_code(text) {
-        ev.server = ev.server.or(Some(ServerKind::Azure));
-        if ev
-            .provider_code
-            .as_deref()
-            .is_none_or(|c| !c.starts_with("AADSTS"))
-        {
-            ev.provider_code = Some(Cow::Borrowed(code));
-        }
-    }
-    if ev.server.is_none() {
-        ev.server = providers::identify(text).map(|(server, _)| server);
-    }
+    crate::extract::fill_event(ev, text);
 }
 
 /// AppAuth-Android `AuthorizationException: {"type":2,"code":2002,...}`.

@@ -85,7 +85,7 @@ fn parse<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
     let value: Value = serde_json::from_str(text.trim()).ok()?;
     let obj = value.as_object()?;
     let mut ev = auth0_event(obj)
-        .or_else(|| app_error(obj))
+        .or_else(|| app_error(text))
         .or_else(|| token_request(obj))?;
     ev.ts = ev.ts.or_else(|| time_of(obj, ctx));
     ev.request_id = ev.request_id.or_else(|| text_of(obj, REQUEST_ID_KEYS));
@@ -213,26 +213,12 @@ fn auth0_event(obj: &Map<String, Value>) -> Option<Event<'static>> {
     Some(ev)
 }
 
-/// An app's log object with an OAuth error at the top level or one object
-/// down.
-fn app_error(obj: &Map<String, Value>) -> Option<Event<'static>> {
-    let found = oauth_error_in(obj).or_else(|| {
-        obj.values()
-            .filter_map(Value::as_object)
-            .find_map(oauth_error_in)
-    })?;
+/// An app's log object that carries an OAuth error anywhere in it (at the
+/// top level, nested, or as a response body inside a message string).
+fn app_error(text: &str) -> Option<Event<'_>> {
+    let found = crate::extract::extract(text)?;
     let mut ev = Event::new(EventKind::ClientError, Format::JsonLines);
-    ev.status = status_of(obj).or(found.status);
-    ev.provider_code = found.code.map(Cow::Owned);
-    let desc_text = found.description.clone().unwrap_or_default();
-    ev.error = found.error.map(Cow::Owned);
-    ev.error_description = found.description.map(Cow::Owned);
-    let mut probe = Event::new(EventKind::ClientError, Format::JsonLines);
-    client_records::fill_from_provider(&mut probe, &desc_text);
-    ev.server = probe.server;
-    if ev.provider_code.is_none() {
-        ev.provider_code = probe.provider_code.map(|c| Cow::Owned(c.into_owned()));
-    }
+    crate::extract::apply(&mut ev, found);
     Some(ev)
 }
 
@@ -243,59 +229,6 @@ fn token_request(obj: &Map<String, Value>) -> Option<Event<'static>> {
     let mut ev = Event::new(EventKind::TokenRequest, Format::JsonLines);
     ev.redirect_uri = text_of(obj, &["redirect_uri", "redirectUri"]);
     Some(ev)
-}
-
-#[derive(Debug, Default)]
-struct Found {
-    error: Option<String>,
-    description: Option<String>,
-    code: Option<String>,
-    status: Option<u16>,
-}
-
-/// The OAuth error fields of one object, if it has any of interest.
-fn oauth_error_in(obj: &Map<String, Value>) -> Option<Found> {
-    let text = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| obj.get(*k).and_then(Value::as_str).map(str::to_owned))
-    };
-    let mut f = Found {
-        error: text(&["error", "errorCode", "error_code"]).filter(|e| is_oauth_error(e)),
-        description: text(&["error_description", "errorDescription", "errorMessage"]),
-        code: obj
-            .get("error_codes")
-            .and_then(|c| c.get(0))
-            .and_then(Value::as_i64)
-            .map(|c| format!("AADSTS{c}")),
-        status: status_of(obj),
-    };
-    if f.error.is_none() && f.description.is_none() {
-        // `"message":"invalid_grant (grant request is invalid)"` (openid-client).
-        let msg = text(&["message"])?;
-        let (e, d) = client_records::split_oauth_error(&msg);
-        f.error = Some(e?.to_owned());
-        f.description = d.map(str::to_owned);
-    }
-    Some(f)
-}
-
-/// A standard OAuth error ([`crate::providers::is_oauth_error`]) or a
-/// server's own code of the same shape (`invalid_rapt`, `invalid_code`): one
-/// lowercase snake_case word, not an app's free text.
-fn is_oauth_error(e: &str) -> bool {
-    crate::providers::is_oauth_error(e)
-        || (e.contains('_') && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-}
-
-fn status_of(obj: &Map<String, Value>) -> Option<u16> {
-    ["status", "statusCode", "status_code", "http_status"]
-        .iter()
-        .find_map(|k| match obj.get(*k)? {
-            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        })
-        .filter(|s| (100..600).contains(s))
 }
 
 #[cfg(test)]

@@ -142,9 +142,11 @@ fn skipped_and_unknown() {
             r#"{"level":"info","msg":"GET /healthz 200"}"#,
             Outcome::Skipped,
         ),
+        // Auth0's failed-silent-auth event type is a provider error code
+        // (catalog 8.1): a record with an error is never dropped.
         (
             r#"{"type":"fsa","date":"2025-03-11T09:41:07Z","client_id":"x"}"#,
-            Outcome::Skipped,
+            Outcome::Parsed,
         ),
         (
             r#"{"audience":"application","service_name":"Ory Hydra","error":{"message":"invalid_grant"}}"#,
