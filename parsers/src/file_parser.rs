@@ -62,6 +62,9 @@ pub struct FileParser {
     ctx: Context,
     counts: LineCounts,
     unwrapper: Unwrapper,
+    /// Lines in no envelope, or in one that named no host, pod, container
+    /// or unit: the common case, kept out of the map.
+    plain: OriginState,
     origins: HashMap<String, OriginState>,
     /// Lines fed (file lines, before envelopes).
     lines: u64,
@@ -99,6 +102,7 @@ impl FileParser {
             ctx,
             counts: LineCounts::default(),
             unwrapper,
+            plain: OriginState::new(format, String::new()),
             origins: HashMap::new(),
             lines: 0,
         }
@@ -140,8 +144,17 @@ impl FileParser {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let mut records = Vec::new();
-        self.unwrapper
-            .unwrap(line_no, line, &self.ctx, &mut records);
+        if self
+            .unwrapper
+            .unwrap_or_plain(line_no, line, &self.ctx, &mut records)
+        {
+            self.plain.last_seen = line_no;
+            self.plain.time = None;
+            let format = self.format;
+            return self
+                .plain
+                .feed(line_no, line, format, &self.ctx, &mut self.counts, out);
+        }
         let mut outcome = Outcome::Skipped;
         for record in records {
             outcome = self.feed_record(record, out);
@@ -157,7 +170,7 @@ impl FileParser {
         let ctx = &self.ctx;
         let format = self.format;
         let counts = &mut self.counts;
-        for state in self.origins.values_mut() {
+        for state in std::iter::once(&mut self.plain).chain(self.origins.values_mut()) {
             state.end_run(format, ctx, counts, out);
         }
     }
@@ -173,7 +186,7 @@ impl FileParser {
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
         }
         self.release(out);
-        for state in self.origins.values_mut() {
+        for state in std::iter::once(&mut self.plain).chain(self.origins.values_mut()) {
             state.parser.flush(&self.ctx, out);
         }
     }
@@ -181,30 +194,29 @@ impl FileParser {
     /// The first line of the oldest record still held anywhere (see
     /// [`LineParser::oldest_pending_line`]).
     pub fn oldest_pending_line(&self) -> Option<u64> {
-        let parsers = self.origins.values().filter_map(|s| {
-            let held = s.parser.oldest_pending_line();
-            match (held, s.run.first_line()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        });
+        let parsers = std::iter::once(&self.plain)
+            .chain(self.origins.values())
+            .filter_map(|s| {
+                let held = s.parser.oldest_pending_line();
+                match (held, s.run.first_line()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            });
         parsers.chain(self.unwrapper.oldest_pending_line()).min()
     }
 
     fn feed_record<'a>(&mut self, record: Record<'a>, out: &mut Vec<Event<'a>>) -> Outcome {
-        let origin = record.meta.origin();
-        self.make_room(&origin, out);
         let format = self.format;
-        let state = self
-            .origins
-            .entry(origin)
-            .or_insert_with_key(|origin| OriginState {
-                parser: Box::new(Settled::new(new_parser(format), format)),
-                run: Run::default(),
-                last_seen: 0,
-                origin: origin.clone(),
-                time: None,
-            });
+        let state = if record.meta.has_origin() {
+            let origin = record.meta.origin();
+            self.make_room(&origin, out);
+            self.origins
+                .entry(origin)
+                .or_insert_with_key(|origin| OriginState::new(format, origin.clone()))
+        } else {
+            &mut self.plain
+        };
         state.last_seen = record.line_no;
         state.time = record.meta.time;
         let enveloped = record.envelope.is_some();
@@ -262,6 +274,16 @@ impl FileParser {
 }
 
 impl OriginState {
+    fn new(format: Format, origin: String) -> Self {
+        OriginState {
+            parser: Box::new(Settled::new(new_parser(format), format)),
+            run: Run::default(),
+            last_seen: 0,
+            origin,
+            time: None,
+        }
+    }
+
     /// One record through the format's parser; unknown records join the run.
     fn feed<'a>(
         &mut self,

@@ -103,6 +103,29 @@ impl Unwrapper {
         self.held.values().map(|h| h.first_line).min()
     }
 
+    /// Whether `line` is in no envelope at all (the common case): the
+    /// caller then reads the line itself, with nothing allocated. Otherwise
+    /// the records it carries are pushed to `out` (none while a split line
+    /// is incomplete, several for a document of records).
+    pub fn unwrap_or_plain<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) -> bool {
+        if self.forced == Some(None) {
+            return true;
+        }
+        let text = Cow::Borrowed(line);
+        let (kind, pieces) = self.peel_text(&text, 0, ctx);
+        if kind.is_none() {
+            return true;
+        }
+        self.peeled(line_no, kind, pieces, Meta::default(), None, 0, ctx, out);
+        false
+    }
+
     /// Unwraps one file line into the records it carries (none while a
     /// split line is incomplete, several for a document of records).
     pub fn unwrap<'a>(
@@ -167,13 +190,32 @@ impl Unwrapper {
         } else {
             self.peel_text(&text, depth, ctx)
         };
-        let Some(kind) = kind else {
+        if kind.is_none() {
             out.push(Record {
                 line_no,
                 text,
                 meta,
                 envelope: outer,
             });
+            return;
+        }
+        self.peeled(line_no, kind, pieces, meta, outer, depth, ctx, out);
+    }
+
+    /// Goes on with the pieces one layer gave.
+    #[allow(clippy::too_many_arguments)]
+    fn peeled<'a>(
+        &mut self,
+        line_no: u64,
+        kind: Option<EnvelopeKind>,
+        pieces: Vec<Piece<'a>>,
+        meta: Meta,
+        outer: Option<EnvelopeKind>,
+        depth: usize,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) {
+        let Some(kind) = kind else {
             return;
         };
         if depth == 0 {

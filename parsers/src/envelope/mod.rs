@@ -224,6 +224,11 @@ impl Meta {
         self.pid = pid.or(self.pid.take());
     }
 
+    /// Whether the envelope named a host, pod, container or unit.
+    pub fn has_origin(&self) -> bool {
+        self.host.is_some() || self.pod.is_some() || self.container.is_some() || self.unit.is_some()
+    }
+
     /// The identity of the source inside an aggregated file: host, pod,
     /// container and unit (not the pid: one service's workers are one
     /// source, and the Rails assembler keys requests by their id anyway).
