@@ -236,7 +236,17 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
 /// event should stand for the failure.
 fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<EventRow>> {
     if event.kind == "token_response" && !event.is_client_side() {
-        return Ok(None);
+        // Several server records of one request (the app's and its edge
+        // router's, sharing the request id): the first stands for it.
+        let Some(rid) = &event.request_id else {
+            return Ok(None);
+        };
+        let first = store
+            .events_by_request(rid)?
+            .into_iter()
+            .filter(|e| e.kind == "token_response" && !e.is_client_side() && is_failure_event(e))
+            .min_by_key(|e| e.id);
+        return Ok(first.filter(|f| f.id != event.id));
     }
     if let Some(rid) = &event.request_id {
         let found = store

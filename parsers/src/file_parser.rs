@@ -25,6 +25,7 @@ use crate::envelope::{EnvelopeKind, Meta, Record, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
 use crate::extract::Settled;
 use crate::format::Format;
+use crate::formats::logfmt::heroku_router::router_event;
 use crate::parser::{Context, LineParser, Outcome};
 use crate::reassembly::Run;
 use crate::registry::new_parser;
@@ -208,6 +209,14 @@ impl FileParser {
 
     fn feed_record<'a>(&mut self, record: Record<'a>, out: &mut Vec<Event<'a>>) -> Outcome {
         let format = self.format;
+        if is_heroku_router(&record.meta) {
+            if let Some(mut event) = router_event(record.line_no, &record.text, format) {
+                apply_meta(&mut event, &record.meta);
+                out.push(event);
+                self.counts.parsed += 1;
+                return Outcome::Parsed;
+            }
+        }
         let state = if record.meta.has_origin() {
             let origin = record.meta.origin();
             self.make_room(&origin, out);
@@ -379,6 +388,12 @@ impl OriginState {
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
         }
     }
+}
+
+/// Heroku's router writes its own lines (`heroku[router]: at=info …`):
+/// they are read as the router's, not as the app's format.
+fn is_heroku_router(meta: &Meta) -> bool {
+    meta.unit.as_deref() == Some("heroku") && meta.pod.as_deref() == Some("router")
 }
 
 /// The envelope's time stands in for a line without one (Rails 8's

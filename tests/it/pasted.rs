@@ -148,3 +148,54 @@ fn envelope_can_be_forced_or_turned_off() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
+
+#[test]
+fn heroku_router_lines_are_token_requests_joined_to_the_apps_own() {
+    // A Heroku drain: the app's Rails lines under `app[web.1]`, and after
+    // each failed token request the router's line with the same request id
+    // (Heroku's X-Request-ID). One failure per request, not two; and a
+    // router line alone is still a failure.
+    let rails = std::fs::read_to_string(
+        root().join("sample_logs/scenarios/invalid_client_credentials/production.log"),
+    )
+    .expect("read sample");
+    let mut drain = String::new();
+    let mut requests = 0;
+    let tag = |line: &str, marker: &str| {
+        line.split(marker)
+            .next()
+            .and_then(|head| head.rsplit('[').next())
+            .map(str::to_string)
+    };
+    let mut token_requests = Vec::new();
+    for line in rails.lines() {
+        drain.push_str(&format!(
+            "2025-04-10T08:58:13.588134+00:00 app[web.1]: {line}\n"
+        ));
+        if line.contains("] Started POST \"/oauth/token\"") {
+            token_requests.extend(tag(line, "] Started"));
+        }
+        let completed = tag(line, "] Completed 4").filter(|_| line.contains("] Completed 4"));
+        if let Some(id) = completed.filter(|id| token_requests.contains(id)) {
+            drain.push_str(&format!(
+                "2025-04-10T08:58:13.600000+00:00 heroku[router]: at=info method=POST path=\"/oauth/token\" host=auth.example.com request_id={id} fwd=\"203.0.113.7\" dyno=web.1 connect=0ms service=4ms status=401 bytes=212 protocol=https\n"
+            ));
+            requests += 1;
+        }
+    }
+    drain.push_str("2025-04-10T10:00:00.000000+00:00 heroku[router]: at=info method=POST path=\"/oauth/token\" host=auth.example.com request_id=0f0e0d0c-0000-4000-8000-000000000001 fwd=\"203.0.113.9\" dyno=web.2 connect=0ms service=4ms status=400 bytes=212 protocol=https\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("drain.log");
+    std::fs::write(&path, drain).expect("write");
+    let plain = crate::helpers::analyze_json(&[
+        &root().join("sample_logs/scenarios/invalid_client_credentials/production.log")
+    ]);
+    let found = crate::helpers::analyze_json(&[&path]);
+    assert!(requests > 0);
+    assert_eq!(found.len(), plain.len() + 1, "{found:#?}");
+    let alone = found
+        .iter()
+        .find(|f| f["request_id"] == "0f0e0d0c-0000-4000-8000-000000000001")
+        .expect("the router-only request is a failure");
+    assert_eq!(alone["http_status"], 400);
+}

@@ -19,6 +19,7 @@
 //! Hydra parser; a line of neither OAuth marker is `Skipped` after one
 //! automaton pass; fields are read from the redacted line only.
 
+pub(crate) mod heroku_router;
 mod pairs;
 mod servers;
 #[cfg(test)]
