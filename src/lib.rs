@@ -5,6 +5,7 @@
 //! The stages follow the flow of data:
 //! - `grantwatch_parsers` (the `parsers/` crate): lines to redacted events.
 //! - [`ingest`]: files and folders read once (gzip, skipping non-logs).
+//! - [`text`]: a log told from binary data, and read past binary runs.
 //! - [`tail`]: files, folders and globs followed as they grow and rotate
 //!   (whole lines out, with the checkpoint to commit with them).
 //! - [`store`]: SQLite: sources with their offsets, events, evidence,
@@ -31,5 +32,6 @@ pub mod ingest;
 pub mod report;
 pub mod store;
 pub mod tail;
+pub mod text;
 pub mod watch;
 pub mod web;
