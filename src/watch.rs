@@ -193,6 +193,10 @@ impl Watcher {
         };
         while !stop.load(Ordering::Relaxed) {
             self.round(Instant::now())?;
+            // Files waiting for a descriptor, or a budget spent: go on now.
+            if self.tailers.iter().any(Tailer::behind) {
+                continue;
+            }
             match &wake {
                 Some((_, rx)) => {
                     let _ = rx.recv_timeout(self.opts.poll_interval);
