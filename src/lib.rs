@@ -16,6 +16,8 @@
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
 //!   the `--config` TOML file of `watch`.
+//! - [`live`]: what the running daemon sees now (skipped files, read lag,
+//!   the database file), shared with the web side.
 //! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
@@ -29,6 +31,7 @@ pub mod correlate;
 pub mod diagnose;
 pub mod generate;
 pub mod ingest;
+pub mod live;
 pub mod report;
 pub mod store;
 pub mod tail;

@@ -367,10 +367,13 @@ fn serve(db: PathBuf, serving: &ServingArgs, watcher: Option<Watcher>) -> anyhow
         .listen
         .as_deref()
         .unwrap_or(config_file::DEFAULT_LISTEN);
-    let addrs = web::listen_addrs(listen, token.is_some())?;
+    let addrs = web::listen_addrs(listen, token.map(str::trim))?;
     let mut state = web::AppState::new(db.clone());
     if let Some(token) = token {
         state = state.with_token(token.trim());
+    }
+    if let Some(w) = &watcher {
+        state = state.with_live(w.live());
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ingest = watcher.map(|w| {

@@ -15,6 +15,9 @@
 /// taken for binary data rather than a log with some stray bytes.
 pub const BINARY_PERCENT: usize = 30;
 
+/// Why a file of binary data is skipped.
+pub const BINARY_DATA: &str = "binary data";
+
 /// Whether `b` is a byte text logs do not hold: NUL and the C0 controls
 /// except tab, line feed, vertical tab, form feed, carriage return and
 /// escape (colour codes).
@@ -41,7 +44,7 @@ pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
         return None;
     }
     if suspicious_bytes(head) * 100 > head.len() * BINARY_PERCENT {
-        return Some("binary data");
+        return Some(BINARY_DATA);
     }
     // A JSON document (pretty-printed, or one big array) rather than JSON
     // lines: its first value does not end on its first line.

@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,8 +28,10 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome
 
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
+use crate::live::{self, Live};
 use crate::store::{BatchProgress, SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
+use crate::text::{BinaryRuns, text_of_line};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -93,6 +96,8 @@ struct Followed {
     counted: u64,
     last_data: Instant,
     head_hash: String,
+    /// Binary runs read past in this generation.
+    binary: BinaryRuns,
 }
 
 /// What one round did.
@@ -122,7 +127,17 @@ pub struct Watcher {
     diagnosed_to: i64,
     /// When the last prune found nothing more to delete.
     pruned_at: Option<Instant>,
+    /// What the web side shows of the daemon's current view.
+    live: Arc<Live>,
+    /// The database file's device and inode when it was opened.
+    db_identity: Option<(u64, u64)>,
+    /// When the database file was last looked at, and what was wrong.
+    db_checked: Option<Instant>,
+    db_problem: Option<String>,
 }
+
+/// How often the database file is looked at (deleted, replaced, overwritten).
+const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// How often retention looks for old data once it has caught up.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -166,14 +181,43 @@ impl Watcher {
         Ok(Watcher {
             store,
             tailers,
-            opts,
             files: HashMap::new(),
             known,
             restarted: Vec::new(),
             ignored: std::collections::HashSet::new(),
             diagnosed_to,
             pruned_at: None,
+            live: Live::shared(),
+            db_identity: live::database_identity(&opts.db),
+            db_checked: None,
+            db_problem: None,
+            opts,
         })
+    }
+
+    /// The daemon's current view, for the web side.
+    pub fn live(&self) -> Arc<Live> {
+        Arc::clone(&self.live)
+    }
+
+    /// Looks at the database file now and then; a problem is told once on
+    /// stderr (and on `/healthz`, which looks for itself).
+    fn check_database(&mut self, now: Instant) {
+        if self
+            .db_checked
+            .is_some_and(|at| now.saturating_duration_since(at) < DB_CHECK_EVERY)
+        {
+            return;
+        }
+        self.db_checked = Some(now);
+        let problem = live::database_problem(&self.opts.db, self.db_identity);
+        if let Some(p) = problem
+            .as_ref()
+            .filter(|p| self.db_problem.as_ref() != Some(*p))
+        {
+            eprintln!("grantwatch: {p}");
+        }
+        self.db_problem = problem;
     }
 
     /// Runs rounds until `stop` is set, waking on notify events or every
@@ -244,6 +288,9 @@ impl Watcher {
                 | TailEvent::Removed { .. } => {}
             }
         }
+        let lag = self.tailers.iter().flat_map(|t| t.lag(now)).collect();
+        self.live.set_lag(lag);
+        self.check_database(now);
         round.events += self.flush_stale(now)?;
         if round.events > 0 {
             round.diagnosed = self.diagnose()?;
@@ -298,6 +345,7 @@ impl Watcher {
                 None => {
                     let first: Vec<&str> = text
                         .lines()
+                        .map(|l| text_of_line(l).1)
                         .take(grantwatch_parsers::DETECT_LINES)
                         .collect();
                     let format = spec.format.unwrap_or_else(|| detect(&first));
@@ -323,6 +371,7 @@ impl Watcher {
                     end_line_no: start.1,
                     last_data: now,
                     head_hash: lines.head_hash.clone(),
+                    binary: BinaryRuns::default(),
                 },
             );
         }
@@ -339,13 +388,31 @@ impl Watcher {
         if taken || self.ignored.contains(&lines.file) {
             return Ok((0, 0));
         }
-        if lines.first_line_no == 1 && !self.files.contains_key(&lines.file) {
+        if !self.files.contains_key(&lines.file) {
+            // Judged on what arrived: binary data is judged again when more
+            // arrives (a log may start after a hole of NULs); a JSON
+            // document stays one.
             let head = &lines.bytes[..lines.bytes.len().min(64 * 1024)];
-            if let Some(why) = crate::ingest::not_a_log(head) {
-                eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
-                self.ignored.insert(lines.file);
+            let why = crate::text::not_a_log(head)
+                .filter(|w| *w == crate::text::BINARY_DATA || lines.first_line_no == 1);
+            if let Some(why) = why {
+                if self
+                    .live
+                    .snapshot()
+                    .skipped
+                    .get(&lines.path)
+                    .map(String::as_str)
+                    != Some(why)
+                {
+                    eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
+                }
+                self.live.set_skipped(&lines.path, Some(why));
+                if why != crate::text::BINARY_DATA {
+                    self.ignored.insert(lines.file);
+                }
                 return Ok((0, 0));
             }
+            self.live.set_skipped(&lines.path, None);
         }
         self.follow(stream, &lines, now)?;
         let Some(f) = self.files.get_mut(&lines.file) else {
@@ -362,8 +429,15 @@ impl Watcher {
         };
         let mut events: Vec<Event<'_>> = Vec::new();
         let mut counts = LineCounts::default();
+        let runs_before = f.binary;
         for (i, line) in text.split('\n').enumerate() {
             let line_no = lines.first_line_no + i as u64;
+            let (binary, line) = text_of_line(line);
+            f.binary.note(binary);
+            if binary && line.is_empty() {
+                counts.skipped += u64::from(line_no > f.counted);
+                continue;
+            }
             let outcome = f.parser.feed(line_no, line, &mut events);
             if line_no > f.counted {
                 match outcome {
@@ -372,6 +446,9 @@ impl Watcher {
                     Outcome::Unknown => counts.unknown += 1,
                 }
             }
+        }
+        if f.binary != runs_before {
+            self.live.set_binary(&lines.path, f.binary);
         }
         let progress = checkpoint(f, counts, lines.cut_lines);
         f.counted = f.counted.max(lines.end_line_no);
