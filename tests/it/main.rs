@@ -8,6 +8,7 @@ mod failure_page;
 mod helpers;
 mod login;
 mod pages;
+mod resources;
 mod samples;
 mod tail;
 mod watch;

@@ -12,9 +12,9 @@ use crate::helpers::grantwatch;
 
 /// A running daemon and the address it serves on; killed when dropped, so
 /// a failing test never leaves it running.
-struct Daemon {
-    child: Child,
-    addr: String,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Drop for Daemon {
@@ -38,15 +38,22 @@ fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
 /// Starts `grantwatch watch` on loopback with `args` and waits until it
 /// says where it serves.
 fn spawn(args: &[std::ffi::OsString]) -> Daemon {
-    let mut child = grantwatch()
-        .args([
-            "watch",
-            "--listen",
-            "127.0.0.1:0",
-            "--poll-interval-ms",
-            "50",
-        ])
-        .args(args)
+    let mut cmd = grantwatch();
+    cmd.args([
+        "watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--poll-interval-ms",
+        "50",
+    ])
+    .args(args);
+    spawn_command(cmd)
+}
+
+/// Starts `cmd` (a `grantwatch watch` serving on loopback) and waits until
+/// it says where it serves.
+pub(crate) fn spawn_command(mut cmd: std::process::Command) -> Daemon {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -65,7 +72,7 @@ fn spawn(args: &[std::ffi::OsString]) -> Daemon {
 }
 
 /// GET `path`; the status and body.
-fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     write!(
         stream,
@@ -89,7 +96,7 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// Waits until the request id is known to the API; its story.
-fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
+pub(crate) fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (status, body) = get(addr, &format!("/api/requests/{request_id}"));
@@ -112,7 +119,7 @@ fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
 
 /// A Doorkeeper code reused: authorize, a 200 exchange, a second exchange
 /// of the same code (same verifier) answered 400.
-fn code_reuse(n: u32) -> (String, String) {
+pub(crate) fn code_reuse(n: u32) -> (String, String) {
     let verifier = format!("verifier-{n:02}-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
     let challenge = grantwatch_parsers::redact::s256(&verifier);
     let (a, b, c) = (
@@ -182,7 +189,7 @@ fn code_reuse(n: u32) -> (String, String) {
     (log, c)
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
