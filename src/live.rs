@@ -50,12 +50,17 @@ impl Live {
     }
 
     /// Notes that `path` is skipped, and why; `None` when it is read.
-    pub fn set_skipped(&self, path: &Path, why: Option<&str>) {
+    /// Returns whether that is news (to tell it once).
+    pub fn set_skipped(&self, path: &Path, why: Option<&str>) -> bool {
         let mut s = self.lock();
         match why {
-            Some(why) => s.skipped.insert(path.to_path_buf(), why.to_owned()),
-            None => s.skipped.remove(path),
-        };
+            Some(why) if s.skipped.get(path).is_some_and(|w| w == why) => false,
+            Some(why) => {
+                s.skipped.insert(path.to_path_buf(), why.to_owned());
+                true
+            }
+            None => s.skipped.remove(path).is_some(),
+        }
     }
 
     /// Notes the binary runs read past in `path` so far.

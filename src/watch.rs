@@ -396,23 +396,15 @@ impl Watcher {
             let why = crate::text::not_a_log(head)
                 .filter(|w| *w == crate::text::BINARY_DATA || lines.first_line_no == 1);
             if let Some(why) = why {
-                if self
-                    .live
-                    .snapshot()
-                    .skipped
-                    .get(&lines.path)
-                    .map(String::as_str)
-                    != Some(why)
-                {
+                if self.live.set_skipped(&lines.path, Some(why)) {
                     eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
                 }
-                self.live.set_skipped(&lines.path, Some(why));
                 if why != crate::text::BINARY_DATA {
                     self.ignored.insert(lines.file);
                 }
                 return Ok((0, 0));
             }
-            self.live.set_skipped(&lines.path, None);
+            let _ = self.live.set_skipped(&lines.path, None);
         }
         self.follow(stream, &lines, now)?;
         let Some(f) = self.files.get_mut(&lines.file) else {
