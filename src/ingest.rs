@@ -47,6 +47,9 @@ pub enum Error {
 /// Results of reading inputs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A path that could not be read, and why.
+pub type Unreadable = (PathBuf, String);
+
 /// Totals of one `analyze` read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
@@ -56,7 +59,7 @@ pub struct ReadStats {
     pub skipped_files: Vec<(PathBuf, &'static str)>,
     /// Files inside the folders given that could not be read (a symlink
     /// loop, a dangling link, an I/O error), with why; the rest was read.
-    pub unreadable: Vec<(PathBuf, String)>,
+    pub unreadable: Vec<Unreadable>,
     /// Logs that held binary runs (skipped, the text around them read).
     pub binary: Vec<(PathBuf, BinaryRuns)>,
     /// Bytes read.
@@ -74,7 +77,7 @@ pub struct ReadStats {
 /// error; an entry inside a folder that cannot be walked (a symlink loop, a
 /// dangling link, a folder without permission) is returned with why, and
 /// the walk goes on.
-pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>)> {
+pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Unreadable>)> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
