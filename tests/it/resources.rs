@@ -85,6 +85,17 @@ fn an_idle_watch_of_a_folder_costs_next_to_nothing_and_still_sees_appends() {
     let idle = cpu_seconds(pid) - before;
     // Before the fix, its own reads woke it: a whole core (3 s of CPU).
     assert!(idle < 0.3, "{idle:.2} s of CPU in 3 s of idling");
+    // Idle, reading is behind no file: the lag is 0, however long since
+    // the last commit.
+    let (_, metrics) = get_raw(&daemon.addr, "/metrics");
+    let lags: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("grantwatch_ingest_lag_seconds{"))
+        .collect();
+    assert!(!lags.is_empty(), "{metrics}");
+    for l in lags {
+        assert!(l.ends_with(" 0"), "{l}");
+    }
     let (text, rid) = code_reuse(1);
     let appended = Instant::now();
     append(&log, &text);
