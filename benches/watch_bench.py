@@ -62,13 +62,13 @@ def ordinary(rid, n):
 
 
 class Daemon:
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, extra=()):
         self.log = os.path.join(workdir, "logs", "production.log")
         os.makedirs(os.path.dirname(self.log))
         open(self.log, "w").close()
         self.proc = subprocess.Popen(
             [binary, "watch", "--listen", "127.0.0.1:0", "--db",
-             os.path.join(workdir, "w.db"), os.path.dirname(self.log)],
+             os.path.join(workdir, "w.db"), os.path.dirname(self.log)] + list(extra),
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         for line in self.proc.stderr:
             m = re.search(r"on http://(\S+)", line)
@@ -99,6 +99,26 @@ class Daemon:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle(d, seconds):
+    """CPU the daemon uses doing nothing, once it has read everything."""
+    while True:
+        before = cpu_seconds(d.proc.pid)
+        time.sleep(1)
+        if cpu_seconds(d.proc.pid) - before < 0.05:
+            break
+    before = cpu_seconds(d.proc.pid)
+    time.sleep(seconds)
+    used = cpu_seconds(d.proc.pid) - before
+    print("idle: %.2f s of CPU over %d s (%.2f%% of a core)"
+          % (used, seconds, 100 * used / seconds))
 
 
 def latency(d, samples):
@@ -178,17 +198,21 @@ def soak(d, seconds, rate):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["latency", "ingest", "soak"])
+    ap.add_argument("what", choices=["latency", "ingest", "soak", "idle"])
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--binary", default="target/release/grantwatch")
+    ap.add_argument("--also", action="append", default=[],
+                    help="another path to watch (idle: sample_logs/)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        d = Daemon(a.binary, work)
+        d = Daemon(a.binary, work, [os.path.abspath(p) for p in a.also])
         try:
             if a.what == "latency":
                 latency(d, a.samples)
+            elif a.what == "idle":
+                idle(d, a.seconds)
             elif a.what == "ingest":
                 ingest(d, a.seconds)
             else:

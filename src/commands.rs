@@ -97,7 +97,7 @@ pub fn analyze(
             _ => paths.push(path.clone()),
         }
     }
-    let files = ingest::collect_files(&paths)?;
+    let (files, unreadable) = ingest::collect_files(&paths)?;
     total(
         files
             .iter()
@@ -117,7 +117,10 @@ pub fn analyze(
         None => Store::open(&db_path)?,
     };
     let after = store.max_event_id()?;
-    let mut read = ReadStats::default();
+    let mut read = ReadStats {
+        unreadable,
+        ..ReadStats::default()
+    };
     let started = std::time::Instant::now();
     let Some((last, rest)) = files.split_last() else {
         return Ok(Analysis {
@@ -129,7 +132,7 @@ pub fn analyze(
         });
     };
     for file in rest {
-        ingest::read_file(
+        let done = ingest::read_file(
             &mut store,
             file,
             &opts.context,
@@ -139,7 +142,8 @@ pub fn analyze(
                 on_bytes(c.bytes);
                 Ok(())
             },
-        )?;
+        );
+        partial(done, &mut read)?;
     }
     let (watermark, batches, follower) = spawn_follower(&db_path, &opts.settings, after)?;
     let mut newest = i64::MIN;
@@ -166,7 +170,7 @@ pub fn analyze(
     );
     drop(watermark);
     let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
-    read_last?;
+    partial(read_last, &mut read)?;
     for batch in batches.try_iter() {
         diagnose::write_batch(&mut store, &batch)?;
     }
@@ -179,6 +183,19 @@ pub fn analyze(
         read_time,
         diagnose_time: started.elapsed() - read_time,
     })
+}
+
+/// One file that cannot be read (an I/O error halfway, a device that
+/// refuses reads) is noted and the others are analyzed; a store error
+/// stops the analysis.
+fn partial(done: ingest::Result<()>, read: &mut ReadStats) -> Result<(), Error> {
+    match done {
+        Err(ingest::Error::Unreadable { path, source }) => {
+            read.unreadable.push((path, source.to_string()));
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The follower's shortest interval between two batches: often enough to

@@ -11,6 +11,8 @@
 //!   the last commit stopped), after a backoff of [`MIN_BACKOFF`] doubling
 //!   up to [`MAX_BACKOFF`]. Meanwhile `/healthz` answers 503 with the
 //!   reason, and `/sources` and `/metrics` show it ([`ReaderHealth`]).
+//! - One [`Live`] view (skipped files, binary runs, read lag) is shared by
+//!   every watcher the retries open and by the web side.
 //! - Only errors no retry can mend end reading (a database newer than this
 //!   binary, a bad glob); then the server stops too and [`run`] returns the
 //!   error (exit status 2), so a supervisor sees it.
@@ -24,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config_file::WatchSetup;
+use crate::live::Live;
 use crate::watch::{self, WatchOptions, Watcher};
 use crate::web::{self, AppState, health::ReaderHealth};
 
@@ -83,8 +86,10 @@ pub fn run(
     let db = settings.options.db.clone();
     // Opened here first so that a bad spec is one line and exit 2 before
     // anything listens; a transient error is left to the reader's retries.
+    // One view for the web side, whichever watcher the retries open.
+    let live = Live::shared();
     let first = match Watcher::open(settings.options.clone()) {
-        Ok(w) => Some(w),
+        Ok(w) => Some(w.with_live(Arc::clone(&live))),
         Err(e) if is_transient(&e) => {
             eprintln!("grantwatch: cannot start reading yet ({e}); retrying");
             None
@@ -97,8 +102,9 @@ pub fn run(
     let reader = {
         let (stop, ended, health) = (stop.clone(), ended.clone(), health.clone());
         let options = settings.options.clone();
+        let live = Arc::clone(&live);
         std::thread::spawn(move || {
-            let result = read_loop(&options, first, &stop, &health);
+            let result = read_loop(&options, first, &stop, &health, &live);
             let why = match &result {
                 Ok(()) => "shutdown".to_owned(),
                 Err(e) => e.to_string(),
@@ -118,7 +124,7 @@ pub fn run(
         db,
         &settings.listen,
         settings.token.as_deref(),
-        Some(health),
+        Some((health, live)),
         until,
     );
     stop.store(true, Ordering::Relaxed);
@@ -135,13 +141,14 @@ fn read_loop(
     mut watcher: Option<Watcher>,
     stop: &AtomicBool,
     health: &ReaderHealth,
+    live: &Arc<Live>,
 ) -> Result<(), watch::Error> {
     let mut backoff = MIN_BACKOFF;
     let mut told: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         let attempt = match watcher.take() {
             Some(w) => Ok(w),
-            None => Watcher::open(options.clone()),
+            None => Watcher::open(options.clone()).map(|w| w.with_live(Arc::clone(live))),
         };
         let ran = attempt.and_then(|w| {
             w.run(stop, &mut |_| {
@@ -185,24 +192,25 @@ pub fn serve(db: PathBuf, listen: &str, token: Option<&str>) -> Result<(), Error
     serve_with(db, listen, token, None, web::shutdown_signal())
 }
 
-/// Serves `db` on a runtime of its own until `shutdown` resolves.
+/// Serves `db` on a runtime of its own until `shutdown` resolves; with a
+/// reader, its health and its view of the files too.
 fn serve_with(
     db: PathBuf,
     listen: &str,
     token: Option<&str>,
-    health: Option<ReaderHealth>,
+    reader: Option<(ReaderHealth, Arc<Live>)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     if token.is_some_and(|t| t.trim().is_empty()) {
         return Err(Error::EmptyToken);
     }
-    let addrs = web::listen_addrs(listen, token.is_some())?;
+    let addrs = web::listen_addrs(listen, token.map(str::trim))?;
     let mut state = AppState::new(db.clone());
     if let Some(token) = token {
         state = state.with_token(token.trim());
     }
-    if let Some(health) = health {
-        state = state.with_health(health);
+    if let Some((health, live)) = reader {
+        state = state.with_health(health).with_live(live);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

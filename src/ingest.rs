@@ -20,13 +20,14 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 use sha2::{Digest, Sha256};
 
 use crate::store::{BatchProgress, Store};
+use crate::text::{BinaryRuns, text_of_line};
 
 /// Lines longer than this are cut (the rest of the line is dropped) and
 /// counted.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Bytes read per chunk.
 const CHUNK_BYTES: usize = 1024 * 1024;
-/// Bytes sniffed to tell a log from binary data or a JSON document.
+/// Bytes sniffed to tell a log from binary data.
 pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Errors of reading inputs.
@@ -48,6 +49,9 @@ pub enum Error {
 /// Results of reading inputs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A path that could not be read, and why.
+pub type Unreadable = (PathBuf, String);
+
 /// Totals of one `analyze` read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
@@ -55,6 +59,11 @@ pub struct ReadStats {
     pub files: usize,
     /// Files skipped because they are not logs.
     pub skipped_files: Vec<(PathBuf, &'static str)>,
+    /// Files inside the folders given that could not be read (a symlink
+    /// loop, a dangling link, an I/O error), with why; the rest was read.
+    pub unreadable: Vec<Unreadable>,
+    /// Logs that held binary runs (skipped, the text around them read).
+    pub binary: Vec<(PathBuf, BinaryRuns)>,
     /// Bytes read.
     pub bytes: u64,
     /// Line counts.
@@ -139,9 +148,13 @@ pub fn copy_stdin(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Expands the paths given by the user into files, folders recursively, in a
-/// stable order. A path that does not exist or cannot be read is an error.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// stable order. A path given that does not exist or cannot be read is an
+/// error; an entry inside a folder that cannot be walked (a symlink loop, a
+/// dangling link, a folder without permission) is returned with why, and
+/// the walk goes on.
+pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Unreadable>)> {
     let mut files = Vec::new();
+    let mut problems = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| Error::Unreadable {
             path: path.clone(),
@@ -150,12 +163,14 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if meta.is_dir() {
             let mut found: Vec<PathBuf> = Vec::new();
             for entry in walkdir::WalkDir::new(path).follow_links(true) {
-                let entry = entry.map_err(|e| Error::Unreadable {
-                    path: e.path().map_or_else(|| path.clone(), Path::to_path_buf),
-                    source: e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("walk failed")),
-                })?;
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        let at = e.path().map_or_else(|| path.clone(), Path::to_path_buf);
+                        problems.push((at, walk_error(&e)));
+                        continue;
+                    }
+                };
                 if entry.file_type().is_file() && !is_documentation(entry.path()) {
                     found.push(entry.into_path());
                 }
@@ -170,7 +185,17 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             files.push(path.clone());
         }
     }
-    Ok(files)
+    problems.sort();
+    Ok((files, problems))
+}
+
+/// Why a folder entry could not be walked, in words.
+fn walk_error(e: &walkdir::Error) -> String {
+    if let Some(ancestor) = e.loop_ancestor() {
+        return format!("a symlink loop back to {}", ancestor.display());
+    }
+    e.io_error()
+        .map_or_else(|| e.to_string(), std::string::ToString::to_string)
 }
 
 /// Files in a log folder that are documents, not logs (a README beside the
@@ -182,21 +207,7 @@ pub(crate) fn is_documentation(path: &Path) -> bool {
         .is_some_and(|e| DOCS.iter().any(|d| e.eq_ignore_ascii_case(d)))
 }
 
-/// Why a file is not a log, from its first bytes (`None`: it is one).
-pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
-    if head.is_empty() {
-        return None;
-    }
-    let nul = head.iter().filter(|&&b| b == 0).count();
-    let control = head
-        .iter()
-        .filter(|&&b| b < 0x09 || (b > 0x0d && b < 0x20 && b != 0x1b))
-        .count();
-    if nul > 0 || control * 20 > head.len() {
-        return Some("binary data");
-    }
-    None
-}
+pub use crate::text::not_a_log;
 
 fn is_gzip(path: &Path, head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b]) || path.extension().is_some_and(|e| e == "gz")
@@ -265,6 +276,7 @@ pub fn read_file(
     let text = String::from_utf8_lossy(&head);
     let first_lines: Vec<&str> = text
         .lines()
+        .map(|l| text_of_line(l).1)
         .take(grantwatch_parsers::DETECT_LINES)
         .collect();
     let sniffed = sniff(&first_lines, ctx.envelope.forced());
@@ -293,6 +305,7 @@ pub fn read_file(
     stats.files += 1;
     let ctx = with_year(ctx, &text, &meta);
     let mut parser = FileParser::new(format, ctx);
+    let mut runs = BinaryRuns::default();
     let mut chunks =
         ChunkReader::new(std::io::Cursor::new(head).chain(reader), resume).map_err(unreadable)?;
     while let Some((chunk, offset, reader_cut)) = chunks.next_chunk().map_err(unreadable)? {
@@ -307,15 +320,22 @@ pub fn read_file(
         let mut cut = 0;
         let mut start = 0;
         // memchr's iterator is several times faster than `str::split`.
+        let mut binary_only = 0;
         for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
             progress.line_no += 1;
-            let line = &text[start..end];
+            let (binary, line) = text_of_line(&text[start..end]);
             start = end + 1;
+            runs.note(binary);
+            if binary && line.is_empty() {
+                binary_only += 1;
+                continue;
+            }
             parser.feed(progress.line_no, cut_line(line, &mut cut), &mut events);
         }
         progress.byte_offset = offset;
         progress.lines_cut = cut + reader_cut;
         progress.counts = diff(parser.counts(), before);
+        progress.counts.skipped += binary_only;
         let bytes = chunk.len() as u64 + 1;
         stats.bytes += bytes;
         commit(store, source.id, &events, &progress, stats)?;
@@ -344,6 +364,9 @@ pub fn read_file(
         lines: parser.lines(),
         counts: parser.counts(),
     });
+    if runs.lines > 0 {
+        stats.binary.push((path.to_path_buf(), runs));
+    }
     Ok(())
 }
 
@@ -518,24 +541,6 @@ impl<R: Read> ChunkReader<R> {
             let cut = std::mem::take(&mut self.cut) + 1;
             return Ok(Some((&self.buf[..MAX_LINE_BYTES], self.offset, cut)));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_is_told_apart_from_logs_and_json_documents() {
-        assert_eq!(
-            not_a_log(b"[0e1d7c2a-77b0] Started POST \"/oauth/token\"\n"),
-            None
-        );
-        assert_eq!(not_a_log(b"{\"a\":1}\n{\"a\":2}\n"), None);
-        // JSON documents are read: an error body or an export of records.
-        assert_eq!(not_a_log(b"{\n  \"a\": 1\n}\n"), None);
-        assert_eq!(not_a_log(b"[\n {\"a\": 1},\n {\"a\": 2}\n]"), None);
-        assert!(not_a_log(b"\x7fELF\x02\x01\x01\x00\x00\x00").is_some());
     }
 }
 

@@ -5,6 +5,7 @@
 //! The stages follow the flow of data:
 //! - `grantwatch_parsers` (the `parsers/` crate): lines to redacted events.
 //! - [`ingest`]: files and folders read once (gzip, skipping non-logs).
+//! - [`text`]: a log told from binary data, and read past binary runs.
 //! - [`tail`]: files, folders and globs followed as they grow and rotate
 //!   (whole lines out, with the checkpoint to commit with them).
 //! - [`store`]: SQLite: sources with their offsets, events, evidence,
@@ -15,6 +16,8 @@
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
 //!   the `--config` TOML file of `watch`.
+//! - [`live`]: what the running daemon sees now (skipped files, read lag,
+//!   the database file), shared with the web side.
 //! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
@@ -29,8 +32,10 @@ pub mod daemon;
 pub mod diagnose;
 pub mod generate;
 pub mod ingest;
+pub mod live;
 pub mod report;
 pub mod store;
 pub mod tail;
+pub mod text;
 pub mod watch;
 pub mod web;

@@ -1,6 +1,7 @@
 //! The `grantwatch` command line: parses arguments, runs a command, maps
 //! errors to exit codes (2 for bad usage or unreadable input, with one line
-//! on stderr).
+//! on stderr; 3 for an `analyze` that could not read some files inside a
+//! folder and reported the rest).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -291,6 +292,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
+            // Files left out go to stderr whatever the output: the JSON
+            // Lines on stdout stay one failure per line.
+            report::left_out(&mut std::io::stderr().lock(), &analysis.read, json)?;
             if json {
                 report::json_lines(&mut out, &analysis.store)?;
                 // Never silent: stdout is the contract's JSON Lines, so a
@@ -300,6 +304,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             } else {
                 report::text(&mut out, &analysis)?;
+            }
+            if !analysis.read.unreadable.is_empty() {
+                out.flush()?;
+                return Ok(ExitCode::from(PARTIAL));
             }
         }
         Command::Lookup {
@@ -376,6 +384,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The exit status of an `analyze` that read all but some files inside
+/// the folders given (each named on stderr): the report covers the rest.
+const PARTIAL: u8 = 3;
 
 /// Inputs from this size on get a progress bar.
 const LARGE_INPUT: u64 = 64 * 1024 * 1024;

@@ -5,8 +5,10 @@
 use std::io::{self, Write};
 
 use crate::commands::{Analysis, RequestStory};
+use crate::ingest::ReadStats;
 use crate::store::Store;
 use crate::store::failures::{FailureRecord, format_ts};
+use crate::text::BinaryRuns;
 
 /// Errors of printing.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,37 @@ pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
     })
 }
 
+/// Writes to `err` one line per file left out of the analysis: those that
+/// could not be read, and, for `--json` (whose stdout holds only failures),
+/// those skipped as not logs and the binary runs skipped inside logs (the
+/// text report lists those itself).
+pub fn left_out(err: &mut dyn Write, r: &ReadStats, json: bool) -> io::Result<()> {
+    for (path, why) in &r.unreadable {
+        writeln!(err, "grantwatch: cannot read {}: {why}", path.display())?;
+    }
+    if json {
+        for (path, why) in &r.skipped_files {
+            writeln!(err, "grantwatch: skipped {}: {why}", path.display())?;
+        }
+        for (path, runs) in &r.binary {
+            writeln!(err, "grantwatch: {}", binary_note(path, runs))?;
+        }
+    }
+    Ok(())
+}
+
+/// "PATH: N binary runs (M lines) skipped".
+fn binary_note(path: &std::path::Path, runs: &BinaryRuns) -> String {
+    format!(
+        "{}: {} binary run{} ({} line{}) skipped, the text around read",
+        path.display(),
+        runs.runs,
+        if runs.runs == 1 { "" } else { "s" },
+        runs.lines,
+        if runs.lines == 1 { "" } else { "s" }
+    )
+}
+
 /// Writes the readable report.
 pub fn text(out: &mut dyn Write, analysis: &Analysis) -> Result<(), Error> {
     let r = &analysis.read;
@@ -59,6 +92,12 @@ pub fn text(out: &mut dyn Write, analysis: &Analysis) -> Result<(), Error> {
     }
     for file in &r.per_file {
         writeln!(out, "  {}", file.describe())?;
+    }
+    for (path, runs) in &r.binary {
+        writeln!(out, "In {}.", binary_note(path, runs))?;
+    }
+    for (path, _) in &r.unreadable {
+        writeln!(out, "Could not read {} (see stderr).", path.display())?;
     }
     let counts = analysis.store.cause_counts()?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();

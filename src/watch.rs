@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,8 +28,10 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome
 
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
+use crate::live::{self, Live};
 use crate::store::{BatchProgress, SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, HEAD_BYTES, Lines, TailConfig, TailEvent, Tailer};
+use crate::text::{BinaryRuns, text_of_line};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -97,6 +100,8 @@ struct Followed {
     /// exactly the bytes a checkpoint covers; `None` once they cannot be
     /// rebuilt (a cut line).
     head: Option<Vec<u8>>,
+    /// Binary runs read past in this generation.
+    binary: BinaryRuns,
 }
 
 /// What one round did.
@@ -121,12 +126,20 @@ pub struct Watcher {
     known: HashMap<FileKey, SourceInfo>,
     /// Files that were truncated: their next lines start a new generation.
     restarted: Vec<FileKey>,
-    /// Files that are not logs (binary data, JSON documents), told once.
-    ignored: std::collections::HashSet<FileKey>,
     diagnosed_to: i64,
     /// When the last prune found nothing more to delete.
     pruned_at: Option<Instant>,
+    /// What the web side shows of the daemon's current view.
+    live: Arc<Live>,
+    /// The database file's device and inode when it was opened.
+    db_identity: Option<(u64, u64)>,
+    /// When the database file was last looked at, and what was wrong.
+    db_checked: Option<Instant>,
+    db_problem: Option<String>,
 }
+
+/// How often the database file is looked at (deleted, replaced, overwritten).
+const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// How often retention looks for old data once it has caught up.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -172,14 +185,50 @@ impl Watcher {
         Ok(Watcher {
             store,
             tailers,
-            opts,
             files: HashMap::new(),
             known,
             restarted: Vec::new(),
-            ignored: std::collections::HashSet::new(),
             diagnosed_to,
             pruned_at: None,
+            live: Live::shared(),
+            db_identity: live::database_identity(&opts.db),
+            db_checked: None,
+            db_problem: None,
+            opts,
         })
+    }
+
+    /// The daemon's current view, for the web side.
+    pub fn live(&self) -> Arc<Live> {
+        Arc::clone(&self.live)
+    }
+
+    /// Writes the daemon's view into `live` (shared with the web side, and
+    /// kept across the reader's restarts after a store error).
+    #[must_use]
+    pub fn with_live(mut self, live: Arc<Live>) -> Watcher {
+        self.live = live;
+        self
+    }
+
+    /// Looks at the database file now and then; a problem is told once on
+    /// stderr (and on `/healthz`, which looks for itself).
+    fn check_database(&mut self, now: Instant) {
+        if self
+            .db_checked
+            .is_some_and(|at| now.saturating_duration_since(at) < DB_CHECK_EVERY)
+        {
+            return;
+        }
+        self.db_checked = Some(now);
+        let problem = live::database_problem(&self.opts.db, self.db_identity);
+        if let Some(p) = problem
+            .as_ref()
+            .filter(|p| self.db_problem.as_ref() != Some(*p))
+        {
+            eprintln!("grantwatch: {p}");
+        }
+        self.db_problem = problem;
     }
 
     /// Runs rounds until `stop` is set, waking on notify events or every
@@ -200,6 +249,10 @@ impl Watcher {
         while !stop.load(Ordering::Relaxed) {
             let round = self.round(Instant::now())?;
             on_round(&round);
+            // Files waiting for a descriptor, or a budget spent: go on now.
+            if self.tailers.iter().any(Tailer::behind) {
+                continue;
+            }
             match &wake {
                 Some((_, rx)) => {
                     let _ = rx.recv_timeout(self.opts.poll_interval);
@@ -247,6 +300,9 @@ impl Watcher {
                 | TailEvent::Removed { .. } => {}
             }
         }
+        let lag = self.tailers.iter().flat_map(|t| t.lag(now)).collect();
+        self.live.set_lag(lag);
+        self.check_database(now);
         round.events += self.flush_stale(now)?;
         // Also when nothing new arrived but stored events are not diagnosed
         // yet (after a crash, or a store error that stopped a round).
@@ -306,6 +362,7 @@ impl Watcher {
                 None => {
                     let first: Vec<&str> = text
                         .lines()
+                        .map(|l| text_of_line(l).1)
                         .take(grantwatch_parsers::DETECT_LINES)
                         .collect();
                     let format = spec.format.unwrap_or_else(|| detect(&first));
@@ -341,6 +398,7 @@ impl Watcher {
                     last_data: now,
                     head_hash: lines.head_hash.clone(),
                     head,
+                    binary: BinaryRuns::default(),
                 },
             );
         }
@@ -354,16 +412,20 @@ impl Watcher {
             .files
             .get(&lines.file)
             .is_some_and(|f| f.stream != stream);
-        if taken || self.ignored.contains(&lines.file) {
+        if taken {
             return Ok((0, 0));
         }
-        if lines.first_line_no == 1 && !self.files.contains_key(&lines.file) {
+        if !self.files.contains_key(&lines.file) {
+            // Judged on what arrived, and again when more arrives (a log
+            // may start after a hole of NULs); JSON documents are read.
             let head = &lines.bytes[..lines.bytes.len().min(64 * 1024)];
-            if let Some(why) = crate::ingest::not_a_log(head) {
-                eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
-                self.ignored.insert(lines.file);
+            if let Some(why) = crate::text::not_a_log(head) {
+                if self.live.set_skipped(&lines.path, Some(why)) {
+                    eprintln!("grantwatch: skipping {}: {why}", lines.path.display());
+                }
                 return Ok((0, 0));
             }
+            let _ = self.live.set_skipped(&lines.path, None);
         }
         self.follow(stream, &lines, now)?;
         let Some(f) = self.files.get_mut(&lines.file) else {
@@ -381,8 +443,15 @@ impl Watcher {
         };
         let mut events: Vec<Event<'_>> = Vec::new();
         let mut counts = LineCounts::default();
+        let runs_before = f.binary;
         for (i, line) in text.split('\n').enumerate() {
             let line_no = lines.first_line_no + i as u64;
+            let (binary, line) = text_of_line(line);
+            f.binary.note(binary);
+            if binary && line.is_empty() {
+                counts.skipped += u64::from(line_no > f.counted);
+                continue;
+            }
             let before = events.len();
             let outcome = f.parser.feed(line_no, line, &mut events);
             if line_no <= f.counted {
@@ -404,6 +473,9 @@ impl Watcher {
         // All there is for now: lines held for reassembly (an error body,
         // a stack trace) are cut into records rather than wait for more.
         f.parser.release(&mut events);
+        if f.binary != runs_before {
+            self.live.set_binary(&lines.path, f.binary);
+        }
         let progress = checkpoint(f, counts, lines.cut_lines);
         f.counted = f.counted.max(lines.end_line_no);
         let stored = events.len() as u64;

@@ -209,13 +209,14 @@ impl FileParser {
 
     fn feed_record<'a>(&mut self, record: Record<'a>, out: &mut Vec<Event<'a>>) -> Outcome {
         let format = self.format;
-        if is_heroku_router(&record.meta) {
-            if let Some(mut event) = router_event(record.line_no, &record.text, format) {
-                apply_meta(&mut event, &record.meta);
-                out.push(event);
-                self.counts.parsed += 1;
-                return Outcome::Parsed;
-            }
+        let router = is_heroku_router(&record.meta)
+            .then(|| router_event(record.line_no, &record.text, format))
+            .flatten();
+        if let Some(mut event) = router {
+            apply_meta(&mut event, &record.meta);
+            out.push(event);
+            self.counts.parsed += 1;
+            return Outcome::Parsed;
         }
         let state = if record.meta.has_origin() {
             let origin = record.meta.origin();

@@ -3,9 +3,15 @@
 //! line held back).
 //!
 //! Invariants:
-//! - The descriptor stays open for as long as the file is followed, so the
-//!   file can still be read to its end after it is renamed or deleted, and
-//!   its inode cannot be reused under us meanwhile.
+//! - The descriptor stays open while the file is active, so the file can
+//!   still be read to its end after it is renamed or deleted, and its inode
+//!   cannot be reused under us meanwhile. To bound descriptors, the tailer
+//!   closes files that are read to their end and idle ([`Followed::close`]);
+//!   such a file is reopened by identity ([`Followed::reopen`]): the same
+//!   device and inode at its path, then the same head (`check`), else it is
+//!   taken for truncated and read again. What a closed file gets appended
+//!   and is then deleted before the next poll is lost (as for any tailer
+//!   that closes idle files).
 //! - `line_end` (what a checkpoint stores) is always just past a line handed
 //!   out, and `read_pos - line_end` is the held partial line, so a restart
 //!   from `line_end` re-reads exactly the lines not handed out.
@@ -46,7 +52,8 @@ pub(crate) struct Followed {
     pub key: FileKey,
     /// Where the file was last seen (its new name after a rotation).
     pub path: PathBuf,
-    file: File,
+    /// `None` while closed to save descriptors (idle and read to its end).
+    file: Option<File>,
     /// Offset just past the last line handed out.
     pub line_end: u64,
     /// Number of the last line handed out.
@@ -57,8 +64,13 @@ pub(crate) struct Followed {
     partial: Vec<u8>,
     /// The held line went past [`MAX_LINE_BYTES`]; its rest is being skipped.
     partial_cut: bool,
-    /// Size and mtime at the last look, to check the head only on change.
-    last_stat: (u64, i64, i64),
+    /// Size and mtime at the last look, to check the head only on change
+    /// (and, while closed, to tell whether there is anything to read).
+    pub last_stat: (u64, i64, i64),
+    /// The file's size at the last look (what reading is behind of).
+    pub size: u64,
+    /// Since when reading has been behind the file's end, if it is.
+    pub behind_since: Option<Instant>,
     /// The last time bytes were read (or the file was opened).
     pub last_growth: Instant,
     /// Whether a spec matches the file at `path`; an unmatched file (rotated
@@ -90,7 +102,7 @@ impl Followed {
         let mut f = Followed {
             key,
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
             line_end: 0,
             line_no: 0,
             read_pos: 0,
@@ -98,6 +110,8 @@ impl Followed {
             partial: Vec::new(),
             partial_cut: false,
             last_stat: stat_of(&meta),
+            size: meta.len(),
+            behind_since: None,
             last_growth: now,
             matched: true,
             blocked_by: None,
@@ -115,7 +129,7 @@ impl Followed {
             return Ok(f);
         }
         let mut head = vec![0; (cp.offset as usize).min(HEAD_BYTES)];
-        let n = read_full_at(&f.file, &mut head, 0)?;
+        let n = read_full_at(f.fd()?, &mut head, 0)?;
         head.truncate(n);
         if head_hash(&head) == cp.head_hash {
             f.head = head;
@@ -137,8 +151,9 @@ impl Followed {
     /// the held partial line is handed out (those bytes were real) and
     /// reading starts again from 0.
     pub(crate) fn check(&mut self, out: &mut Vec<TailEvent>) -> io::Result<()> {
-        let meta = self.file.metadata()?;
+        let meta = self.fd()?.metadata()?;
         let stat = stat_of(&meta);
+        self.size = meta.len();
         if stat != self.last_stat {
             self.last_stat = stat;
             if meta.len() < self.read_pos || !self.head_unchanged()? {
@@ -161,12 +176,46 @@ impl Followed {
 
     /// The file's link count (0: deleted, only our descriptor keeps it).
     pub(crate) fn nlink(&self) -> io::Result<u64> {
-        Ok(self.file.metadata()?.nlink())
+        Ok(self.fd()?.metadata()?.nlink())
+    }
+
+    fn fd(&self) -> io::Result<&File> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("file closed to save descriptors"))
+    }
+
+    /// Whether the descriptor is open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Closes the descriptor of a file read to its end, noting its size and
+    /// mtime, which tell later whether it changed. The held partial line
+    /// and the head stay in memory.
+    pub(crate) fn close(&mut self) {
+        if let Some(meta) = self.file.as_ref().and_then(|f| f.metadata().ok()) {
+            self.last_stat = stat_of(&meta);
+        }
+        self.file = None;
+    }
+
+    /// Opens the file at its path again if it is still this file (same
+    /// device and inode); `false` if the path holds another file now. The
+    /// next [`check`](Self::check) compares the head.
+    pub(crate) fn reopen(&mut self) -> io::Result<bool> {
+        let file = File::open(&self.path)?;
+        let meta = file.metadata()?;
+        if (meta.dev(), meta.ino()) != (self.key.dev, self.key.inode) {
+            return Ok(false);
+        }
+        self.file = Some(file);
+        Ok(true)
     }
 
     fn head_unchanged(&self) -> io::Result<bool> {
         let mut now = vec![0; self.head.len()];
-        let n = read_full_at(&self.file, &mut now, 0)?;
+        let n = read_full_at(self.fd()?, &mut now, 0)?;
         Ok(n == self.head.len() && now == self.head)
     }
 
@@ -183,7 +232,7 @@ impl Followed {
         self.at_eof = false;
         while left > 0 {
             let want = scratch.len().min(left);
-            let n = match self.file.read_at(&mut scratch[..want], self.read_pos) {
+            let n = match self.fd()?.read_at(&mut scratch[..want], self.read_pos) {
                 Ok(0) => {
                     self.at_eof = true;
                     break;
@@ -305,7 +354,8 @@ impl LinesOut {
     }
 }
 
-fn stat_of(meta: &std::fs::Metadata) -> (u64, i64, i64) {
+/// Size and modification time: what tells that a file changed.
+pub(crate) fn stat_of(meta: &std::fs::Metadata) -> (u64, i64, i64) {
     (meta.len(), meta.mtime(), meta.mtime_nsec())
 }
 

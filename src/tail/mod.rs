@@ -25,6 +25,13 @@
 //!   truncated: it is read again from 0 ([`TailEvent::Truncated`]).
 //! - Memory is bounded: at most `max_read_bytes` per file per poll, and one
 //!   partial line (at most [`MAX_LINE_BYTES`]) per file.
+//! - Descriptors are bounded: at most [`TailConfig::max_open`] files are
+//!   open at once (by default half the process's limit, the other half kept
+//!   for the listener, its connections and SQLite). Files read to their end
+//!   and idle longest are closed first and reopened by identity when they
+//!   change, as Vector's file source does; new files beyond the bound wait
+//!   for a later poll, and [`Tailer::behind`] tells the caller to come back
+//!   at once.
 //!
 //! Known limits (inherent to tailing): lines appended and then truncated
 //! away (or deleted) before any poll read them are never seen; a
@@ -34,6 +41,7 @@
 //!
 //! [`MAX_LINE_BYTES`]: crate::ingest::MAX_LINE_BYTES
 
+mod fds;
 mod file;
 mod spec;
 mod waker;
@@ -47,6 +55,8 @@ use std::time::{Duration, Instant};
 pub use file::{HEAD_BYTES, head_hash};
 pub use waker::{Waker, waker};
 
+pub use fds::Lag;
+use fds::{Wake, default_max_open, out_of_descriptors};
 use file::Followed;
 use spec::PathSpec;
 
@@ -193,6 +203,8 @@ pub struct TailConfig {
     /// read to its end and quiet this long (a logger may still write to it
     /// until it reopens its file).
     pub rotate_wait: Duration,
+    /// The most files open at once.
+    pub max_open: usize,
 }
 
 impl Default for TailConfig {
@@ -201,6 +213,7 @@ impl Default for TailConfig {
             quiet_period: Duration::from_secs(2),
             max_read_bytes: 4 * 1024 * 1024,
             rotate_wait: Duration::from_secs(30),
+            max_open: default_max_open(),
         }
     }
 }
@@ -217,7 +230,12 @@ pub struct Tailer {
     /// Paths already reported as unreadable.
     unreadable: HashSet<PathBuf>,
     scratch: Vec<u8>,
+    /// Files that waited for a descriptor at the last poll.
+    deferred: usize,
 }
+
+/// A matched file as the last poll saw it: key, path, size and mtime.
+type Seen = (FileKey, PathBuf, (u64, i64, i64));
 
 impl Tailer {
     /// A tailer of `specs` (files, folders, globs), resuming from the
@@ -250,6 +268,7 @@ impl Tailer {
             first_poll: true,
             unreadable: HashSet::new(),
             scratch: Vec::new(),
+            deferred: 0,
         })
     }
 
@@ -273,20 +292,22 @@ impl Tailer {
     /// this never fails for them.
     pub fn poll(&mut self, now: Instant) -> io::Result<Vec<TailEvent>> {
         let mut out = Vec::new();
+        self.deferred = 0;
         let seen = self.discover();
         let vacated = self.place_known(&seen, &mut out);
         if std::mem::take(&mut self.first_poll) {
             self.recover_rotated(&seen, now, &mut out);
         }
         self.open_new(&seen, &vacated, now, &mut out);
-        self.read_all(now, &mut out);
+        self.read_all(&seen, now, &mut out);
+        self.close_idle();
         Ok(out)
     }
 
     /// Every matched regular file, by key (the first path wins for a file
     /// matched twice, through a hard or symbolic link).
-    fn discover(&self) -> Vec<(FileKey, PathBuf)> {
-        let mut seen: Vec<(FileKey, PathBuf)> = Vec::new();
+    fn discover(&self) -> Vec<Seen> {
+        let mut seen: Vec<Seen> = Vec::new();
         let mut keys = HashSet::new();
         for path in spec::expand_all(&self.specs) {
             let Ok(meta) = std::fs::metadata(&path) else {
@@ -297,7 +318,7 @@ impl Tailer {
                 inode: meta.ino(),
             };
             if meta.is_file() && keys.insert(key) {
-                seen.push((key, path));
+                seen.push((key, path, file::stat_of(&meta)));
             }
         }
         seen
@@ -307,11 +328,11 @@ impl Tailer {
     /// that files left (path → the file that was there).
     fn place_known(
         &mut self,
-        seen: &[(FileKey, PathBuf)],
+        seen: &[Seen],
         out: &mut Vec<TailEvent>,
     ) -> HashMap<PathBuf, FileKey> {
-        let by_key: HashMap<FileKey, &PathBuf> = seen.iter().map(|(k, p)| (*k, p)).collect();
-        let paths: HashSet<&PathBuf> = seen.iter().map(|(_, p)| p).collect();
+        let by_key: HashMap<FileKey, &PathBuf> = seen.iter().map(|(k, p, _)| (*k, p)).collect();
+        let paths: HashSet<&PathBuf> = seen.iter().map(|(_, p, _)| p).collect();
         let mut vacated = HashMap::new();
         for f in &mut self.files {
             if let Some(&now_at) = by_key.get(&f.key) {
@@ -332,8 +353,14 @@ impl Tailer {
             // The file left the specs: rotated away, deleted or replaced.
             f.matched = false;
             vacated.insert(f.path.clone(), f.key);
-            // No link left (or no way to tell): deleted.
-            if f.nlink().unwrap_or(0) == 0 {
+            // No link left (or no way to tell): deleted. A closed file is
+            // looked for in its folder instead.
+            let deleted = if f.is_open() {
+                f.nlink().unwrap_or(0) == 0
+            } else {
+                find_in_folder(&spec::parent_of(&f.path), f.key).is_none()
+            };
+            if deleted {
                 if paths.contains(&f.path) {
                     out.push(TailEvent::Replaced {
                         path: f.path.clone(),
@@ -363,13 +390,8 @@ impl Tailer {
     /// was rotated while we were down; it is looked for by inode in its
     /// folder and read to its end. Not found: it is gone, and so is what
     /// was not read of it.
-    fn recover_rotated(
-        &mut self,
-        seen: &[(FileKey, PathBuf)],
-        now: Instant,
-        out: &mut Vec<TailEvent>,
-    ) {
-        let matched: HashSet<FileKey> = seen.iter().map(|(k, _)| *k).collect();
+    fn recover_rotated(&mut self, seen: &[Seen], now: Instant, out: &mut Vec<TailEvent>) {
+        let matched: HashSet<FileKey> = seen.iter().map(|(k, _, _)| *k).collect();
         let mut missing: Vec<Checkpoint> = self
             .checkpoints
             .values()
@@ -411,14 +433,19 @@ impl Tailer {
     /// they have one, else from 0.
     fn open_new(
         &mut self,
-        seen: &[(FileKey, PathBuf)],
+        seen: &[Seen],
         vacated: &HashMap<PathBuf, FileKey>,
         now: Instant,
         out: &mut Vec<TailEvent>,
     ) {
         let followed: HashSet<FileKey> = self.files.iter().map(|f| f.key).collect();
-        for (key, path) in seen {
+        let mut open = self.open_files();
+        for (key, path, _) in seen {
             if followed.contains(key) {
+                continue;
+            }
+            if open >= self.config.max_open {
+                self.deferred += 1;
                 continue;
             }
             let cp = self.checkpoints.get(key);
@@ -431,7 +458,11 @@ impl Tailer {
                     }
                     f.blocked_by = vacated.get(path).copied();
                     self.files.push(f);
+                    open += 1;
                 }
+                // Out of descriptors after all (other parts of the process
+                // hold more than planned): try again at the next poll.
+                Err(e) if out_of_descriptors(&e) => self.deferred += 1,
                 Err(e) => self.report_unreadable(path, &e, out),
             }
         }
@@ -439,7 +470,10 @@ impl Tailer {
 
     /// Reads every followed file in order, hands out partial lines that
     /// were quiet long enough, and closes drained unmatched files.
-    fn read_all(&mut self, now: Instant, out: &mut Vec<TailEvent>) {
+    fn read_all(&mut self, seen: &[Seen], now: Instant, out: &mut Vec<TailEvent>) {
+        let stats: HashMap<FileKey, (u64, i64, i64)> =
+            seen.iter().map(|(k, _, st)| (*k, *st)).collect();
+        let mut open = self.open_files();
         let mut drained: HashSet<FileKey> = HashSet::new();
         let mut close = Vec::new();
         for i in 0..self.files.len() {
@@ -454,21 +488,43 @@ impl Tailer {
                 }
             }
             let f = &mut self.files[i];
-            if let Err(e) = f.check(out) {
-                let path = f.path.clone();
-                self.report_unreadable(&path, &e, out);
-                continue;
+            if !f.is_open() {
+                match fds::wake(f, &stats, &mut open, self.config.max_open) {
+                    Wake::Idle => {}
+                    Wake::Reopened => {}
+                    Wake::Wait => {
+                        self.deferred += 1;
+                        continue;
+                    }
+                    Wake::Gone => {
+                        close.push(i);
+                        continue;
+                    }
+                }
             }
-            match f.read(self.config.max_read_bytes, &mut self.scratch, now) {
-                Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
-                Ok(None) => {}
-                Err(e) => {
+            let f = &mut self.files[i];
+            if f.is_open() {
+                if let Err(e) = f.check(out) {
                     let path = f.path.clone();
                     self.report_unreadable(&path, &e, out);
                     continue;
                 }
+                match f.read(self.config.max_read_bytes, &mut self.scratch, now) {
+                    Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        let path = f.path.clone();
+                        self.report_unreadable(&path, &e, out);
+                        continue;
+                    }
+                }
             }
             let f = &mut self.files[i];
+            if f.read_pos < f.size {
+                f.behind_since.get_or_insert(now);
+            } else {
+                f.behind_since = None;
+            }
             if !f.at_eof {
                 continue;
             }
@@ -481,6 +537,7 @@ impl Tailer {
                 close.push(i);
             }
         }
+        close.dedup();
         for i in close.into_iter().rev() {
             let f = self.files.remove(i);
             out.push(TailEvent::Closed {

@@ -9,12 +9,20 @@
 //! channel holds at most one pending wake-up: a burst of writes costs one
 //! poll, and a slow consumer never makes it grow.
 //!
+//! Access events (a file or folder opened, read, or closed without
+//! writing) never wake: every poll lists the watched folders and reads the
+//! files, and inotify reports those reads too; waking on them made an idle
+//! `watch` of a folder poll itself thousands of times a second. What a
+//! writer does (create, modify, close after writing, rename, delete) still
+//! wakes.
+//!
 //! [`Tailer::poll`]: super::Tailer::poll
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use notify::{RecursiveMode, Watcher as _};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher as _};
 
 /// Keeps the OS watches alive; dropping it stops the wake-ups.
 pub struct Waker {
@@ -39,7 +47,9 @@ pub fn waker(dirs: &[(PathBuf, bool)]) -> notify::Result<(Waker, Receiver<()>)> 
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Errors (a lost queue) also mean "look again". A full channel
         // already has a wake-up pending; a closed one has no one to wake.
-        let _ = event;
+        if event.as_ref().is_ok_and(|e| is_own_access(&e.kind)) {
+            return;
+        }
         let _ = tx.try_send(());
     })?;
     for (dir, recursive) in dirs {
@@ -54,6 +64,11 @@ pub fn waker(dirs: &[(PathBuf, bool)]) -> notify::Result<(Waker, Receiver<()>)> 
         watcher.watch(dir, mode)?;
     }
     Ok((Waker { _watcher: watcher }, rx))
+}
+
+/// An access that does not change the file: what a poll itself causes.
+fn is_own_access(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
 }
 
 #[cfg(test)]
@@ -82,6 +97,22 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         let pending = rx.try_iter().count();
         assert!(pending <= 1, "{pending} pending wake-ups");
+    }
+
+    #[test]
+    fn reading_a_watched_folder_and_its_files_does_not_wake() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, b"a\n").expect("write");
+        let (_waker, rx) = waker(&[(dir.path().to_path_buf(), true)]).expect("waker");
+        std::thread::sleep(Duration::from_millis(100));
+        rx.try_iter().count();
+        for _ in 0..20 {
+            std::fs::read_dir(dir.path()).expect("list").for_each(drop);
+            std::fs::read(&path).expect("read");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(rx.try_iter().count(), 0, "a read woke the loop");
     }
 
     #[test]

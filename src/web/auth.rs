@@ -8,13 +8,21 @@
 //! them a program's path (`/api`, `/metrics`) answers today's JSON 401 asking
 //! for a bearer token, and a page answers 303 to `/login?next=<the page>`.
 //!
-//! The token is kept only as its SHA-256. The cookie's value is derived from
-//! the token (SHA-256 over a domain-separation label and the token), so a
-//! leaked cookie does not reveal the token; both are compared in constant
-//! time. The cookie is `HttpOnly; SameSite=Strict; Path=/` but not `Secure`:
-//! grantwatch serves plain HTTP, and a `Secure` cookie would never come back
-//! (beyond a trusted network, put a TLS proxy in front). A `next` target is
-//! only ever a path of this origin ([`local_path`]), never another site.
+//! The token is kept only as its SHA-256. A session is a random 256-bit
+//! value made at each sign-in, never derived from the token: the server
+//! keeps the SHA-256 of each live session ([`Sessions`]), signing out
+//! removes it (a copied cookie stops working at once), and a restart signs
+//! everyone out. At most [`MAX_SESSIONS`] are kept (the oldest goes first),
+//! each for [`SESSION_LIFETIME`]. Candidates are compared by their hash, in
+//! constant time for the token. The cookie is `HttpOnly; SameSite=Strict;
+//! Path=/` but not `Secure`: grantwatch serves plain HTTP, and a `Secure`
+//! cookie would never come back (beyond a trusted network, put a TLS proxy
+//! in front). A `next` target is only ever a path of this origin
+//! ([`local_path`]), never another site.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -27,9 +35,11 @@ use super::{AppState, WebError, is_machine_path};
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "grantwatch_session";
 
-/// What the cookie's value hashes before the token: a cookie value is never
-/// the SHA-256 of the token alone, nor a hash another use of it would give.
-const SESSION_LABEL: &[u8] = b"grantwatch session cookie v1\0";
+/// The most sessions kept at once: signing in more often drops the oldest.
+pub(super) const MAX_SESSIONS: usize = 1024;
+
+/// How long a session lasts after signing in.
+pub(super) const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The `Set-Cookie` value that removes the session.
 pub(super) const CLEARED_COOKIE: &str =
@@ -54,24 +64,60 @@ pub(crate) fn signed_in() -> bool {
 }
 
 /// The token, kept as its SHA-256 so that comparing takes the same time
-/// whatever the length or content of the candidate, and the session cookie
-/// derived from it.
+/// whatever the length or content of the candidate, and the sessions of
+/// the browsers signed in with it.
 #[derive(Clone)]
 pub(super) struct Token {
     digest: [u8; 32],
-    /// The cookie's value: hex of SHA-256(label, token).
-    session: String,
-    /// SHA-256 of `session`, what a candidate cookie's hash is compared to.
-    session_digest: [u8; 32],
+    sessions: Arc<Sessions>,
+}
+
+/// The live sessions: SHA-256 of each cookie value, with when it was made.
+#[derive(Default)]
+pub(super) struct Sessions {
+    live: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Instant>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new session's cookie value (64 hex digits of fresh randomness),
+    /// or `None` when the system has no randomness to give.
+    fn open(&self) -> Option<String> {
+        let mut value = [0u8; 32];
+        getrandom::fill(&mut value).ok()?;
+        let value = hex(&value);
+        let now = Instant::now();
+        let mut live = self.lock();
+        live.retain(|_, made| now.saturating_duration_since(*made) < SESSION_LIFETIME);
+        while live.len() >= MAX_SESSIONS {
+            let Some(oldest) = live.iter().min_by_key(|(_, made)| **made).map(|(k, _)| *k) else {
+                break;
+            };
+            live.remove(&oldest);
+        }
+        live.insert(sha256(value.as_bytes()), now);
+        Some(value)
+    }
+
+    fn is_live(&self, value: &str) -> bool {
+        self.lock()
+            .get(&sha256(value.as_bytes()))
+            .is_some_and(|made| made.elapsed() < SESSION_LIFETIME)
+    }
+
+    fn close(&self, value: &str) {
+        self.lock().remove(&sha256(value.as_bytes()));
+    }
 }
 
 impl Token {
     pub(super) fn new(token: &str) -> Token {
-        let session = hex(&sha256(&[SESSION_LABEL, token.as_bytes()].concat()));
         Token {
             digest: sha256(token.as_bytes()),
-            session_digest: sha256(session.as_bytes()),
-            session,
+            sessions: Arc::new(Sessions::default()),
         }
     }
 
@@ -94,10 +140,9 @@ impl Token {
         scheme.eq_ignore_ascii_case("bearer") && self.matches(candidate.trim())
     }
 
-    /// Whether the headers carry this token's session cookie.
+    /// Whether the headers carry a live session cookie.
     fn accepts_session(&self, headers: &HeaderMap) -> bool {
-        session_cookies(headers)
-            .any(|value| constant_time_eq(&self.session_digest, &sha256(value.as_bytes())))
+        session_cookies(headers).any(|value| self.sessions.is_live(value))
     }
 
     /// Whether the headers carry the bearer token or the session cookie.
@@ -105,13 +150,21 @@ impl Token {
         self.accepts(headers) || self.accepts_session(headers)
     }
 
-    /// The `Set-Cookie` value that signs a browser in. No `Secure`:
-    /// grantwatch serves plain HTTP, where the browser would drop it.
-    pub(super) fn session_cookie(&self) -> String {
-        format!(
-            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-            self.session
-        )
+    /// Opens a session: the `Set-Cookie` value that signs a browser in (no
+    /// `Secure`: grantwatch serves plain HTTP, where the browser would drop
+    /// it), or `None` without randomness.
+    pub(super) fn session_cookie(&self) -> Option<String> {
+        let value = self.sessions.open()?;
+        Some(format!(
+            "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/"
+        ))
+    }
+
+    /// Ends the sessions the headers carry (signing out).
+    pub(super) fn revoke(&self, headers: &HeaderMap) {
+        for value in session_cookies(headers) {
+            self.sessions.close(value);
+        }
     }
 }
 
@@ -213,27 +266,55 @@ mod tests {
         assert!(!token.accepts(&HeaderMap::new()));
     }
 
-    #[test]
-    fn the_session_cookie_is_derived_from_the_token_and_checked() {
-        let token = Token::new("s3cret");
-        let set = token.session_cookie();
-        let value = set
+    fn value_of(set_cookie: &str) -> String {
+        set_cookie
             .strip_prefix("grantwatch_session=")
             .and_then(|rest| rest.split(';').next())
-            .expect("a value");
-        assert_eq!(value.len(), 64, "hex of SHA-256");
-        assert!(!value.contains("s3cret"));
-        assert_ne!(value, hex(&sha256(b"s3cret")), "not the bare hash");
-        assert_ne!(value, Token::new("other").session, "one per token");
+            .expect("a value")
+            .to_owned()
+    }
+
+    #[test]
+    fn each_sign_in_is_a_new_random_session_and_signing_out_ends_it() {
+        let token = Token::new("s3cret-token-0123");
+        let first = value_of(&token.session_cookie().expect("randomness"));
+        let second = value_of(&token.session_cookie().expect("randomness"));
+        assert_eq!(first.len(), 64, "hex of 256 bits");
+        assert_ne!(first, second, "one value per sign-in");
+        assert!(!first.contains("s3cret"));
+        assert_ne!(
+            first,
+            hex(&sha256(b"s3cret-token-0123")),
+            "not the token's hash"
+        );
         let cookie = |v: &str| with(header::COOKIE, v);
-        assert!(token.allows(&cookie(&format!("a=b; grantwatch_session={value}"))));
-        assert!(token.allows(&cookie(&format!("grantwatch_session={value};x=y"))));
-        let mut tampered = value.to_owned();
-        tampered.replace_range(..1, if value.starts_with('0') { "1" } else { "0" });
+        assert!(token.allows(&cookie(&format!("a=b; grantwatch_session={first}"))));
+        assert!(token.allows(&cookie(&format!("grantwatch_session={second};x=y"))));
+        let mut tampered = first.clone();
+        tampered.replace_range(..1, if first.starts_with('0') { "1" } else { "0" });
         assert!(!token.allows(&cookie(&format!("grantwatch_session={tampered}"))));
-        assert!(!token.allows(&cookie("grantwatch_session=s3cret")));
-        assert!(!token.allows(&cookie(&format!("other_session={value}"))));
+        assert!(!token.allows(&cookie("grantwatch_session=s3cret-token-0123")));
+        assert!(!token.allows(&cookie(&format!("other_session={first}"))));
         assert!(!token.allows(&cookie("grantwatch_session=")));
+        // Signing out ends that session only.
+        token.revoke(&cookie(&format!("grantwatch_session={first}")));
+        assert!(!token.allows(&cookie(&format!("grantwatch_session={first}"))));
+        assert!(token.allows(&cookie(&format!("grantwatch_session={second}"))));
+        // Another server (another token, or a restart) knows none of them.
+        let other = Token::new("s3cret-token-0123");
+        assert!(!other.allows(&cookie(&format!("grantwatch_session={second}"))));
+    }
+
+    #[test]
+    fn sessions_are_bounded_the_oldest_dropped_first() {
+        let token = Token::new("s3cret-token-0123");
+        let first = value_of(&token.session_cookie().expect("randomness"));
+        for _ in 0..MAX_SESSIONS {
+            token.session_cookie().expect("randomness");
+        }
+        assert_eq!(token.sessions.lock().len(), MAX_SESSIONS);
+        let cookie = with(header::COOKIE, &format!("grantwatch_session={first}"));
+        assert!(!token.allows(&cookie));
     }
 
     #[test]

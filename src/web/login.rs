@@ -3,20 +3,34 @@
 //! `POST /login` checks it (constant time, by `auth::Token`) and sets the
 //! session cookie, and `POST /logout` clears it.
 //!
-//! Invariants: the cookie's value is never the token (`auth.rs` derives it);
-//! a wrong token answers 401 with the form again and "wrong token", no
-//! detail and no cookie; the redirect after signing in only goes to a path of
-//! this origin (`auth::local_path`), never to `next` as given. Without a
-//! token there is nothing to sign in to: `/login` sends to the overview.
+//! Invariants: the cookie's value is a fresh random session, never the
+//! token nor derived from it (`auth.rs`); `POST /logout` ends that session
+//! on the server; a wrong token answers 401 with the form again and "wrong
+//! token", no detail and no cookie; the redirect after signing in only goes
+//! to a path of this origin (`auth::local_path`), never to `next` as given.
+//! Without a token there is nothing to sign in to: `/login` sends to the
+//! overview.
+//!
+//! Guessing is throttled: each client address has a bucket of
+//! [`LOGIN_BURST`] attempts, refilled at [`LOGIN_PER_SECOND`] a second;
+//! an attempt with the bucket empty answers 429 with `Retry-After`, without
+//! looking at the token. A person mistyping is never slowed down; a
+//! program trying a thousand tokens a second gets one or two through.
 //!
 //! CSRF: these two are the only routes that change anything (a cookie). The
 //! cookie is `SameSite=Strict`, so another site's form never carries it, and
 //! the page policy's `form-action 'self'` keeps the pages' forms posting
 //! here; a forged sign-in would need the token anyway.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
+
 use askama::Template;
+use axum::Extension;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -71,15 +85,70 @@ pub async fn page(
     }
 }
 
+/// Sign-in attempts a client may make at once.
+pub const LOGIN_BURST: f64 = 10.0;
+/// Sign-in attempts a client gets back per second.
+pub const LOGIN_PER_SECOND: f64 = 1.0;
+/// Addresses remembered before full buckets are forgotten.
+const THROTTLE_MAX_CLIENTS: usize = 10_000;
+
+/// A token bucket of sign-in attempts per client address.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl LoginThrottle {
+    /// Takes one attempt from `client`'s bucket; `false` when it is empty.
+    fn allow(&self, client: IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= THROTTLE_MAX_CLIENTS {
+            // Forget the clients whose bucket is full again: they lose
+            // nothing by it.
+            buckets.retain(|_, (left, at)| {
+                *left + now.saturating_duration_since(*at).as_secs_f64() * LOGIN_PER_SECOND
+                    < LOGIN_BURST
+            });
+        }
+        let (left, at) = buckets.entry(client).or_insert((LOGIN_BURST, now));
+        let refilled = (*left
+            + now.saturating_duration_since(*at).as_secs_f64() * LOGIN_PER_SECOND)
+            .min(LOGIN_BURST);
+        *at = now;
+        if refilled >= 1.0 {
+            *left = refilled - 1.0;
+            true
+        } else {
+            *left = refilled;
+            false
+        }
+    }
+}
+
 /// `POST /login` (`token`, `next`, form-encoded): 303 to `next` with the
-/// session cookie, or 401 with the form again.
+/// session cookie, or 401 with the form again, or 429 when the client
+/// tried too often.
 pub async fn sign_in(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Some(token) = &state.token else {
         return Ok(see_other("/"));
     };
+    // Without a socket (the router driven in tests) all share one bucket.
+    let client = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip().to_canonical(),
+    );
+    if !state.login_throttle.allow(client, Instant::now()) {
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "too many sign-in attempts: wait a second\n",
+        )
+            .into_response());
+    }
     let Form(form) =
         form.map_err(|e| WebError::BadRequest(format!("bad sign-in form: {}", e.body_text())))?;
     let next = local_path(&form.next);
@@ -90,7 +159,13 @@ pub async fn sign_in(
         };
         return Ok(html_with(StatusCode::UNAUTHORIZED, &page));
     }
-    let cookie = token.session_cookie();
+    let Some(cookie) = token.session_cookie() else {
+        return Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no randomness for a session\n",
+        )
+            .into_response());
+    };
     Ok((
         StatusCode::SEE_OTHER,
         [(header::LOCATION, next), (header::SET_COOKIE, &cookie)],
@@ -98,10 +173,13 @@ pub async fn sign_in(
         .into_response())
 }
 
-/// `POST /logout`: clears the session cookie and goes to the sign-in page.
-/// Reachable signed out too, so that a stale or tampered cookie can be
-/// cleared.
-pub async fn sign_out() -> Response {
+/// `POST /logout`: ends the session on the server, clears the cookie and
+/// goes to the sign-in page. Reachable signed out too, so that a stale or
+/// tampered cookie can be cleared.
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.token {
+        token.revoke(&headers);
+    }
     (
         StatusCode::SEE_OTHER,
         [

@@ -5,8 +5,15 @@
 //! - `grantwatch_lines_read_total{source,format}` and
 //!   `grantwatch_lines_unparsed_total{source}`: lines read from each source,
 //!   and those no parser knew.
-//! - `grantwatch_ingest_lag_seconds{source}`: time since each source's last
-//!   committed batch.
+//! - `grantwatch_ingest_lag_seconds{source}` and
+//!   `grantwatch_ingest_lag_bytes{source}`: how far reading is behind each
+//!   followed file: for how long it has not caught up with the file's end
+//!   (0 when it has, so an idle daemon shows 0 however long since the last
+//!   line), and the bytes written and not read yet. Only `watch` knows them
+//!   (`serve` has no reader and shows no sample).
+//! - `grantwatch_files_skipped`: files `watch` does not read (not logs).
+//! - `grantwatch_reader_*`: whether the reader reads, its failed attempts
+//!   and the age of its last round (`watch` only, [`super::health`]).
 //!
 //! Label values are log text (client ids, paths) and are escaped as the
 //! format asks: backslash, double quote and line feed.
@@ -18,6 +25,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, WebError};
+use crate::live::LiveState;
 use crate::store::stats::{FailureCount, SourceStats};
 
 /// The content type of the text exposition format.
@@ -28,8 +36,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
     let (failures, sources) = state
         .read(|store| Ok((store.failure_counts()?, store.source_stats()?)))
         .await?;
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let mut body = render(&failures, &sources, now_ms);
+    let live = state
+        .live
+        .as_ref()
+        .map(|l| l.snapshot())
+        .unwrap_or_default();
+    let mut body = render(&failures, &sources, &live);
     if let Some(health) = &state.health {
         body += &health.snapshot().metrics();
     }
@@ -40,9 +52,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         .into_response())
 }
 
-/// The exposition text of the failure counts and the sources, with the lag
-/// measured at `now_ms`.
-pub fn render(failures: &[FailureCount], sources: &[SourceStats], now_ms: i64) -> String {
+/// The exposition text of the failure counts, the sources and the running
+/// daemon's view.
+pub fn render(failures: &[FailureCount], sources: &[SourceStats], live: &LiveState) -> String {
     let mut out = String::new();
     family(
         &mut out,
@@ -94,19 +106,37 @@ pub fn render(failures: &[FailureCount], sources: &[SourceStats], now_ms: i64) -
         &mut out,
         "grantwatch_ingest_lag_seconds",
         "gauge",
-        "Seconds since the last batch read from a source file was committed.",
+        "Seconds reading has been behind the end of a followed file (0 when caught up).",
     );
-    for s in sources {
-        if let Some(updated) = s.updated_ms {
-            let lag = (now_ms - updated).max(0) as f64 / 1000.0;
-            sample(
-                &mut out,
-                "grantwatch_ingest_lag_seconds",
-                &[("source", &s.path)],
-                &lag.to_string(),
-            );
-        }
+    for l in &live.lag {
+        sample(
+            &mut out,
+            "grantwatch_ingest_lag_seconds",
+            &[("source", &l.path.to_string_lossy())],
+            &l.behind.as_secs_f64().to_string(),
+        );
     }
+    family(
+        &mut out,
+        "grantwatch_ingest_lag_bytes",
+        "gauge",
+        "Bytes written to a followed file and not read yet.",
+    );
+    for l in &live.lag {
+        sample(
+            &mut out,
+            "grantwatch_ingest_lag_bytes",
+            &[("source", &l.path.to_string_lossy())],
+            &l.bytes.to_string(),
+        );
+    }
+    family(
+        &mut out,
+        "grantwatch_files_skipped",
+        "gauge",
+        "Files matched by the paths watched that are not read (binary data).",
+    );
+    let _ = writeln!(out, "grantwatch_files_skipped {}", live.skipped.len());
     out
 }
 
@@ -157,7 +187,7 @@ mod tests {
             client: "a\"b\\c\nd".into(),
             count: 2,
         }];
-        let text = render(&failures, &[], 0);
+        let text = render(&failures, &[], &LiveState::default());
         assert!(
             text.contains(
                 "grantwatch_failures_total{cause=\"code_reused\",server=\"unknown\",client=\"a\\\"b\\\\c\\nd\"} 2\n"
@@ -167,30 +197,46 @@ mod tests {
     }
 
     #[test]
-    fn lag_is_seconds_since_the_last_commit() {
-        let sources = [
-            SourceStats {
-                path: "a.log".into(),
-                format: "rails".into(),
-                lines_read: 10,
-                lines_unknown: 3,
-                updated_ms: Some(1_000),
-            },
-            SourceStats {
-                path: "never.log".into(),
-                format: "rails".into(),
-                lines_read: 0,
-                lines_unknown: 0,
-                updated_ms: None,
-            },
-        ];
-        let text = render(&[], &sources, 3_500);
-        assert!(text.contains("grantwatch_ingest_lag_seconds{source=\"a.log\"} 2.5\n"));
-        assert!(!text.contains("grantwatch_ingest_lag_seconds{source=\"never.log\"}"));
+    fn lag_is_how_far_reading_is_behind_not_the_time_since_a_commit() {
+        let sources = [SourceStats {
+            path: "a.log".into(),
+            format: "rails".into(),
+            lines_read: 10,
+            lines_unknown: 3,
+            // Committed long ago: an idle source is not behind for that.
+            updated_ms: Some(1_000),
+        }];
+        let live = LiveState {
+            lag: vec![
+                crate::tail::Lag {
+                    path: "a.log".into(),
+                    bytes: 0,
+                    behind: std::time::Duration::ZERO,
+                },
+                crate::tail::Lag {
+                    path: "busy.log".into(),
+                    bytes: 4096,
+                    behind: std::time::Duration::from_millis(2500),
+                },
+            ],
+            ..LiveState::default()
+        };
+        let text = render(&[], &sources, &live);
+        assert!(
+            text.contains("grantwatch_ingest_lag_seconds{source=\"a.log\"} 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("grantwatch_ingest_lag_bytes{source=\"a.log\"} 0\n"));
+        assert!(text.contains("grantwatch_ingest_lag_seconds{source=\"busy.log\"} 2.5\n"));
+        assert!(text.contains("grantwatch_ingest_lag_bytes{source=\"busy.log\"} 4096\n"));
         assert!(
             text.contains("grantwatch_lines_read_total{source=\"a.log\",format=\"rails\"} 10\n")
         );
         assert!(text.contains("grantwatch_lines_unparsed_total{source=\"a.log\"} 3\n"));
         assert!(text.contains("# TYPE grantwatch_ingest_lag_seconds gauge\n"));
+        assert!(text.contains("grantwatch_files_skipped 0\n"));
+        // `serve` has no reader: no lag sample at all.
+        let text = render(&[], &sources, &LiveState::default());
+        assert!(!text.contains("grantwatch_ingest_lag_seconds{"), "{text}");
     }
 }

@@ -40,6 +40,7 @@ pub use auth::SESSION_COOKIE;
 use auth::Token;
 pub use error::WebError;
 
+use crate::live::Live;
 use crate::store::Store;
 
 /// How many idle read-only connections are kept for reuse.
@@ -55,6 +56,11 @@ pub struct AppState {
     pool: Arc<Mutex<Vec<Store>>>,
     /// The reader's health, when a reader runs beside the server (`watch`).
     pub health: Option<health::ReaderHealth>,
+    login_throttle: Arc<login::LoginThrottle>,
+    /// The running daemon's view (`watch`; `None` for `serve`).
+    live: Option<Arc<Live>>,
+    /// The database file's device and inode when serving started.
+    db_identity: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,11 +75,15 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over the database at `db`, without a token.
     pub fn new(db: impl Into<PathBuf>) -> AppState {
+        let db = db.into();
         AppState {
-            db: db.into(),
+            db_identity: crate::live::database_identity(&db),
+            db,
             token: None,
             pool: Arc::new(Mutex::new(Vec::new())),
             health: None,
+            login_throttle: Arc::default(),
+            live: None,
         }
     }
 
@@ -81,6 +91,13 @@ impl AppState {
     /// `/metrics`.
     pub fn with_health(mut self, health: health::ReaderHealth) -> AppState {
         self.health = Some(health);
+        self
+    }
+
+    /// Shows the running daemon's view (skipped files, read lag) on
+    /// `/sources` and `/metrics`.
+    pub fn with_live(mut self, live: Arc<Live>) -> AppState {
+        self.live = Some(live);
         self
     }
 
@@ -203,11 +220,21 @@ pub enum ListenError {
         "--listen {0} is not a loopback address: set a token (--token or GRANTWATCH_TOKEN) to serve beyond this host"
     )]
     NotLoopback(SocketAddr),
+    /// The address is reachable from other hosts, and the token is short
+    /// enough to guess.
+    #[error(
+        "--listen {0} is not a loopback address: the token must be at least {MIN_PUBLIC_TOKEN} characters (use a long random one)"
+    )]
+    ShortToken(SocketAddr),
 }
 
+/// The shortest token accepted on an address reachable from other hosts.
+pub const MIN_PUBLIC_TOKEN: usize = 16;
+
 /// The addresses of `listen` (`HOST:PORT`), refused when one of them is not
-/// loopback and no token was given.
-pub fn listen_addrs(listen: &str, has_token: bool) -> Result<Vec<SocketAddr>, ListenError> {
+/// loopback and no token, or one shorter than [`MIN_PUBLIC_TOKEN`]
+/// characters, was given.
+pub fn listen_addrs(listen: &str, token: Option<&str>) -> Result<Vec<SocketAddr>, ListenError> {
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
         .map_err(|e| ListenError::Resolve(listen.to_owned(), e))?
@@ -215,8 +242,14 @@ pub fn listen_addrs(listen: &str, has_token: bool) -> Result<Vec<SocketAddr>, Li
     if addrs.is_empty() {
         return Err(ListenError::Empty(listen.to_owned()));
     }
-    if !has_token && let Some(open) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback()) {
-        return Err(ListenError::NotLoopback(*open));
+    if let Some(open) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback()) {
+        match token {
+            None => return Err(ListenError::NotLoopback(*open)),
+            Some(t) if t.chars().count() < MIN_PUBLIC_TOKEN => {
+                return Err(ListenError::ShortToken(*open));
+            }
+            Some(_) => {}
+        }
     }
     Ok(addrs)
 }
@@ -234,7 +267,9 @@ pub async fn serve_until(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer's address is what the sign-in throttle counts by.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -274,26 +309,44 @@ mod tests {
 
     #[test]
     fn loopback_is_allowed_without_a_token() {
-        assert!(listen_addrs("127.0.0.1:7600", false).is_ok());
-        assert!(listen_addrs("[::1]:7600", false).is_ok());
-        assert!(listen_addrs("[::ffff:127.0.0.1]:7600", false).is_ok());
+        assert!(listen_addrs("127.0.0.1:7600", None).is_ok());
+        assert!(listen_addrs("[::1]:7600", None).is_ok());
+        assert!(listen_addrs("[::ffff:127.0.0.1]:7600", None).is_ok());
+        assert!(listen_addrs("127.0.0.1:7600", Some("x")).is_ok());
     }
 
     #[test]
-    fn other_addresses_need_a_token() {
+    fn other_addresses_need_a_token_of_sixteen_characters() {
         for addr in ["0.0.0.0:7600", "[::]:7600", "192.0.2.1:80"] {
             assert!(
-                matches!(listen_addrs(addr, false), Err(ListenError::NotLoopback(_))),
+                matches!(listen_addrs(addr, None), Err(ListenError::NotLoopback(_))),
                 "{addr}"
             );
-            assert!(listen_addrs(addr, true).is_ok(), "{addr}");
+            assert!(
+                matches!(
+                    listen_addrs(addr, Some("x")),
+                    Err(ListenError::ShortToken(_))
+                ),
+                "{addr}"
+            );
+            assert!(
+                matches!(
+                    listen_addrs(addr, Some("fifteen-chars-x")),
+                    Err(ListenError::ShortToken(_))
+                ),
+                "{addr}"
+            );
+            assert!(
+                listen_addrs(addr, Some("sixteen-chars-xy")).is_ok(),
+                "{addr}"
+            );
         }
     }
 
     #[test]
     fn a_malformed_address_is_an_error() {
         assert!(matches!(
-            listen_addrs("no port here", false),
+            listen_addrs("no port here", None),
             Err(ListenError::Resolve(..))
         ));
     }

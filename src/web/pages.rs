@@ -495,6 +495,10 @@ struct SourcesPage {
     sources: Vec<SourceView>,
     /// What the reader does (`watch` only): reading, or why not.
     reader: Option<String>,
+    /// Files the running daemon does not read: (path, why).
+    skipped: Vec<(String, String)>,
+    /// Logs with binary runs read past: (path, runs, lines).
+    binary: Vec<(String, u64, u64)>,
 }
 
 fn clock_text(s: &SourceDetail) -> String {
@@ -513,7 +517,22 @@ fn clock_text(s: &SourceDetail) -> String {
 /// `GET /sources`: every source generation with its counts and offsets.
 pub async fn sources(State(state): State<AppState>) -> PageResult {
     let details = state.read(|store| Ok(store.source_details()?)).await?;
+    let live = state
+        .live
+        .as_ref()
+        .map(|l| l.snapshot())
+        .unwrap_or_default();
     ok(&SourcesPage {
+        skipped: live
+            .skipped
+            .iter()
+            .map(|(p, why)| (p.display().to_string(), why.clone()))
+            .collect(),
+        binary: live
+            .binary
+            .iter()
+            .map(|(p, r)| (p.display().to_string(), r.runs, r.lines))
+            .collect(),
         sources: details
             .iter()
             .map(|s| SourceView {

@@ -1,9 +1,10 @@
 //! Signing a browser in when a token is set, through the router without a
 //! socket: pages send to the sign-in form and the API keeps its JSON 401,
-//! the right token sets a session cookie derived from it (never the token),
-//! the cookie opens pages and API alike, a tampered one does not, signing out
-//! clears it, `next` never leads to another site, and the bearer token still
-//! works.
+//! the right token sets a new random session cookie at each sign-in (never
+//! the token), the cookie opens pages and API alike, a tampered one does
+//! not, signing out clears it and ends the session on the server, guessing
+//! is throttled, `next` never leads to another site, and the bearer token
+//! still works.
 
 use axum::Router;
 use axum::body::Body;
@@ -15,9 +16,26 @@ use crate::helpers::{Fixture, Reply, send};
 
 const TOKEN: &str = "s3cret-token";
 
+/// One guarded state per fixture database: the sessions a sign-in opens
+/// (and the sign-in throttle) live in the state, as in the one `serve`
+/// builds at start.
+fn state_of(db: &std::path::Path) -> AppState {
+    static STATES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, AppState>>,
+    > = std::sync::OnceLock::new();
+    let mut states = STATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    states
+        .entry(db.to_path_buf())
+        .or_insert_with(|| AppState::new(db).with_token(TOKEN))
+        .clone()
+}
+
 impl Fixture {
     fn guarded(&self) -> Router {
-        router(AppState::new(&self.db).with_token(TOKEN))
+        router(state_of(&self.db))
     }
 
     /// Signs in with the right token; the `name=value` of the cookie set.
@@ -166,7 +184,7 @@ async fn a_wrong_token_is_a_401_with_the_form_again_and_no_cookie() {
 }
 
 #[tokio::test]
-async fn the_right_token_sets_a_session_cookie_derived_from_it() {
+async fn the_right_token_sets_a_new_session_cookie_at_each_sign_in() {
     let fx = Fixture::sample();
     let body = format!("token={TOKEN}&next=%2Ffailures%3Fpage%3D2");
     let reply = send(fx.guarded(), login_form(&body)).await;
@@ -186,6 +204,8 @@ async fn the_right_token_sets_a_session_cookie_derived_from_it() {
         .expect("the session cookie");
     assert!(!value.is_empty());
     assert!(!value.contains(TOKEN), "the cookie is not the token: {set}");
+    let again = fx.sign_in().await;
+    assert_ne!(again, pair, "each sign-in has a session of its own");
 }
 
 #[tokio::test]
@@ -262,6 +282,50 @@ async fn signing_out_clears_the_cookie() {
     let reply = send(fx.guarded(), get_with("/logout", header::COOKIE, &cookie)).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(reply.header(header::SET_COOKIE).is_none());
+    // The session ended on the server: a copy of the cookie kept after
+    // signing out opens nothing.
+    let reply = send(fx.guarded(), get_with("/", header::COOKIE, &cookie)).await;
+    assert_eq!(reply.location(), "/login?next=%2F");
+    let reply = send(
+        fx.guarded(),
+        get_with("/api/failures", header::COOKIE, &cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_tokens_in_a_second_are_mostly_refused_with_429() {
+    let fx = Fixture::sample();
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for i in 0..100 {
+        let reply = send(
+            fx.guarded(),
+            login_form(&format!("token=guess-{i:03}&next=%2F")),
+        )
+        .await;
+        assert!(reply.header(header::SET_COOKIE).is_none());
+        statuses.push(reply.status);
+    }
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(refused + wrong, 100, "{statuses:?}");
+    // The burst, and one more per second spent.
+    let allowed = 10 + started.elapsed().as_secs() as usize + 1;
+    assert!(wrong <= allowed, "{wrong} wrong tokens looked at");
+    assert!(refused >= 80, "only {refused} refused");
+    // Refused attempts do not even look at the token: the right one waits
+    // for the bucket too.
+    let reply = send(fx.guarded(), login_form(&format!("token={TOKEN}&next=%2F"))).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header(header::RETRY_AFTER), Some("1"));
 }
 
 #[tokio::test]

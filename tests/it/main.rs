@@ -14,6 +14,7 @@ mod helpers;
 mod login;
 mod pages;
 mod pasted;
+mod resources;
 mod samples;
 mod tail;
 mod watch;

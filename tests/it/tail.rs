@@ -112,6 +112,7 @@ impl World {
             quiet_period: Duration::from_secs(3600),
             rotate_wait: Duration::from_secs(3600),
             max_read_bytes: budget,
+            ..TailConfig::default()
         };
         World {
             tailer: Tailer::new(&specs, Vec::new(), config.clone()).expect("tailer"),

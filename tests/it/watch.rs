@@ -38,15 +38,22 @@ pub(crate) fn start_with(db: &Path, logs: &Path, extra: &[&str]) -> Daemon {
 /// Starts `grantwatch watch` on loopback with `args` and waits until it
 /// says where it serves.
 pub(crate) fn spawn(args: &[std::ffi::OsString]) -> Daemon {
-    let mut child = grantwatch()
-        .args([
-            "watch",
-            "--listen",
-            "127.0.0.1:0",
-            "--poll-interval-ms",
-            "50",
-        ])
-        .args(args)
+    let mut cmd = grantwatch();
+    cmd.args([
+        "watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--poll-interval-ms",
+        "50",
+    ])
+    .args(args);
+    spawn_command(cmd)
+}
+
+/// Starts `cmd` (a `grantwatch watch` serving on loopback) and waits until
+/// it says where it serves.
+pub(crate) fn spawn_command(mut cmd: std::process::Command) -> Daemon {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -112,7 +119,7 @@ pub(crate) fn story(addr: &str, request_id: &str, failures: usize) -> serde_json
 
 /// A Doorkeeper code reused: authorize, a 200 exchange, a second exchange
 /// of the same code (same verifier) answered 400.
-fn code_reuse(n: u32) -> (String, String) {
+pub(crate) fn code_reuse(n: u32) -> (String, String) {
     let verifier = format!("verifier-{n:02}-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG");
     let challenge = grantwatch_parsers::redact::s256(&verifier);
     let (a, b, c) = (

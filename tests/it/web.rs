@@ -361,10 +361,19 @@ async fn metrics_are_prometheus_text_with_the_cause_counters() {
         "grantwatch_failures_total",
         "grantwatch_lines_read_total",
         "grantwatch_lines_unparsed_total",
-        "grantwatch_ingest_lag_seconds",
+        "grantwatch_files_skipped",
     ] {
         assert!(names.contains(name), "{name} in {names:?}");
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+    // Only a running `watch` knows how far reading is behind: declared,
+    // without samples, over a database alone.
+    for name in [
+        "grantwatch_ingest_lag_seconds",
+        "grantwatch_ingest_lag_bytes",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} gauge")), "{name}");
+        assert!(!names.contains(name), "{name} sampled without a reader");
     }
     let all = total(&fx.get_ok("/api/failures?limit=0").await);
     assert_eq!(failures_sum as u64, all);
@@ -588,4 +597,67 @@ fn serve_answers_over_a_socket_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = child.0.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
+}
+
+/// `watch` gives the web side both the reader's health and its view of the
+/// files: `/healthz` fails on either (a reader that does not read, a
+/// database file deleted under it) with each reason on its own line, and
+/// `/metrics` and `/sources` show both.
+#[tokio::test]
+async fn healthz_metrics_and_sources_show_the_reader_and_the_files_together() {
+    use grantwatch::live::Live;
+    use grantwatch::web::health::ReaderHealth;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    drop(Store::open(&db).expect("create"));
+    let health = ReaderHealth::new();
+    let live = Live::shared();
+    let app = || {
+        router(
+            AppState::new(&db)
+                .with_health(health.clone())
+                .with_live(std::sync::Arc::clone(&live)),
+        )
+    };
+    let reply = get(app(), "/healthz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        reply.text().contains("reader: starting"),
+        "{}",
+        reply.text()
+    );
+
+    health.round_done();
+    let reply = get(app(), "/healthz").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(reply.text().starts_with("ok\nreader: reading"));
+
+    let skipped = dir.path().join("core.bin");
+    assert!(live.set_skipped(&skipped, Some("binary data")));
+    let metrics = get(app(), "/metrics").await.text();
+    assert!(metrics.contains("grantwatch_reader_up 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("grantwatch_files_skipped 1\n"),
+        "{metrics}"
+    );
+    let sources = get(app(), "/sources").await.text();
+    assert!(sources.contains("Reader: reading"), "{sources}");
+    assert!(sources.contains("core.bin"), "{sources}");
+
+    health.retrying("database is locked".into());
+    let reply = get(app(), "/healthz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reply.text().contains("locked"), "{}", reply.text());
+    assert!(!reply.text().contains("database: "), "{}", reply.text());
+
+    health.round_done();
+    std::fs::remove_file(&db).expect("delete");
+    let reply = get(app(), "/healthz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let text = reply.text();
+    assert!(
+        text.contains("database: ") && text.contains("deleted"),
+        "{text}"
+    );
+    assert!(text.contains("reader: reading"), "{text}");
 }
