@@ -20,7 +20,7 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 use sha2::{Digest, Sha256};
 
 use crate::store::{BatchProgress, Store};
-use crate::text::{BinaryRuns, text_of_line};
+use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 /// Lines longer than this are cut (the rest of the line is dropped) and
 /// counted.
@@ -321,9 +321,14 @@ pub fn read_file(
         let mut start = 0;
         // memchr's iterator is several times faster than `str::split`.
         let mut binary_only = 0;
+        let any_binary = has_binary_bytes(text.as_bytes());
         for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
             progress.line_no += 1;
-            let (binary, line) = text_of_line(&text[start..end]);
+            let (binary, line) = if any_binary {
+                text_of_line(&text[start..end])
+            } else {
+                (false, &text[start..end])
+            };
             start = end + 1;
             runs.note(binary);
             if binary && line.is_empty() {

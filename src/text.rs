@@ -49,6 +49,15 @@ pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// Whether `bytes` hold any binary byte. Blocks are folded without an early
+/// exit inside them so the compiler can vectorize: the reader asks this
+/// once per chunk and looks at single lines only when it says yes.
+pub fn has_binary_bytes(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |acc, &b| acc | is_binary_byte(b)))
+}
+
 /// A line as the parsers get it: `(had binary bytes, its text)`, the text
 /// being what follows the last binary byte (empty for a line that is all
 /// binary).

@@ -31,7 +31,7 @@ use crate::diagnose;
 use crate::live::{self, Live};
 use crate::store::{BatchProgress, SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, HEAD_BYTES, Lines, TailConfig, TailEvent, Tailer};
-use crate::text::{BinaryRuns, text_of_line};
+use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -444,9 +444,14 @@ impl Watcher {
         let mut events: Vec<Event<'_>> = Vec::new();
         let mut counts = LineCounts::default();
         let runs_before = f.binary;
+        let any_binary = has_binary_bytes(text.as_bytes());
         for (i, line) in text.split('\n').enumerate() {
             let line_no = lines.first_line_no + i as u64;
-            let (binary, line) = text_of_line(line);
+            let (binary, line) = if any_binary {
+                text_of_line(line)
+            } else {
+                (false, line)
+            };
             f.binary.note(binary);
             if binary && line.is_empty() {
                 counts.skipped += u64::from(line_no > f.counted);

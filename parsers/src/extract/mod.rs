@@ -163,21 +163,41 @@ pub fn error_event<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<E
 /// then [`extract`]. Only the answer leaves this function, so it may be
 /// asked about text not yet redacted.
 pub fn carries_error(text: &str) -> bool {
+    text.len() <= MAX_TEXT && has_error_words(text) && extract(text).is_some()
+}
+
+/// Whether `text` holds a word an OAuth error is written with (`error`,
+/// `Exception`, `invalid_grant`, `AADSTS`, ...): one Aho-Corasick pass, the
+/// cheap test before the extractor (and before redaction) runs.
+pub(crate) fn has_error_words(text: &str) -> bool {
+    // Few, short needles: the searcher stays on its SIMD path (the full
+    // list of OAuth error names would not). Every OAuth error name holds one
+    // of them (`invalid_…`, `…_required`, `unauthorized_client`,
+    // `unsupported_…`, `access_denied`, `temporarily_unavailable` is no
+    // token failure), and so does every exception and provider code.
     static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        let mut words: Vec<&str> = vec![
-            "error",
-            "Error",
+        let words = [
+            "rror",
+            "nvalid",
+            "xception",
+            "AADSTS",
             "AADB2C",
             "MSIS",
-            "Exception",
+            "_required",
+            "nauthorized",
+            "nsupported",
+            "denied",
             "oauth2:",
             "hint",
             "reason",
         ];
-        words.extend(crate::providers::OAUTH_ERRORS);
-        AhoCorasick::new(words).unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
+        // Leftmost-first lets the searcher use its SIMD prefilter.
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(words)
+            .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
     });
-    text.len() <= MAX_TEXT && WORDS.is_match(text) && extract(text).is_some()
+    WORDS.is_match(text)
 }
 
 /// Records longer than this are not searched (a 1 MiB line is junk or a
