@@ -82,6 +82,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
+    ("gitea.toml", include_str!("../../catalog/gitea.toml")),
     (
         "expo-auth-session.toml",
         include_str!("../../catalog/expo-auth-session.toml"),
