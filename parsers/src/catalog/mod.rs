@@ -315,6 +315,17 @@ impl Catalog {
         })
     }
 
+    /// The leftmost-longest provider sentence in `text` that names a cause,
+    /// of any provider (see the `words` automaton of the index): for a line
+    /// that carries a provider's words and nothing else of an error.
+    pub fn words_in(&self, text: &str) -> Option<Hit<'_>> {
+        let (i, start) = self.index.words_in(text)?;
+        Some(Hit {
+            entry: self.entries.get(i)?,
+            start,
+        })
+    }
+
     /// The identifying entry that is the whole of `description` (exact
     /// entries only).
     pub fn identify_exact(&self, description: &str) -> Option<&Entry> {
