@@ -6,6 +6,9 @@
 //! - `exact`: whole-field texts by their lowercased, trimmed form.
 //! - `ident`: the contained texts that identify a server, leftmost-longest
 //!   so that the result does not depend on file order.
+//! - `words`: the contained texts that name a cause and are long enough
+//!   ([`WORDS_MIN`]) to be a provider's sentence rather than a common
+//!   phrase, of every provider (also those naming no server), leftmost-longest.
 //!
 //! Invariant: patterns come from the embedded catalog; the builders only
 //! fail on pattern sets far beyond its size, which the catalog tests would
@@ -36,7 +39,14 @@ pub(super) struct Index {
     ident: AhoCorasick,
     ident_entries: Vec<usize>,
     ident_exact: HashMap<String, usize>,
+    words: AhoCorasick,
+    words_entries: Vec<usize>,
 }
+
+/// The shortest contained text [`Index::words_in`] looks for: shorter ones
+/// (`Invalid scopes: `, an error code) are field values, not sentences that
+/// mark a line as an error on their own.
+const WORDS_MIN: usize = 24;
 
 fn build(kind: AcKind, patterns: &[&str]) -> AhoCorasick {
     AhoCorasick::builder()
@@ -54,6 +64,8 @@ impl Index {
         let mut ident_texts: Vec<&str> = Vec::new();
         let mut ident_entries = Vec::new();
         let mut ident_exact = HashMap::new();
+        let mut words_texts: Vec<&str> = Vec::new();
+        let mut words_entries = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let identifies = providers[e.provider].server.is_some() && e.identifies != Some(false);
             match e.kind {
@@ -77,6 +89,14 @@ impl Index {
                         ident_texts.push(e.text.as_str());
                         ident_entries.push(i);
                     }
+                    if e.kind == MatchKind::Contains
+                        && e.cause != "unknown"
+                        && e.text.trim().len() >= WORDS_MIN
+                        && !words_texts.contains(&e.text.as_str())
+                    {
+                        words_texts.push(e.text.as_str());
+                        words_entries.push(i);
+                    }
                 }
             }
         }
@@ -93,6 +113,8 @@ impl Index {
             ident: build(AcKind::LeftmostLongest, &ident_texts),
             ident_entries,
             ident_exact,
+            words: build(AcKind::LeftmostLongest, &words_texts),
+            words_entries,
         }
     }
 
@@ -128,6 +150,11 @@ impl Index {
     pub(super) fn identify_in(&self, text: &str) -> Option<(usize, usize)> {
         let m = self.ident.find(text)?;
         Some((*self.ident_entries.get(m.pattern().as_usize())?, m.start()))
+    }
+
+    pub(super) fn words_in(&self, text: &str) -> Option<(usize, usize)> {
+        let m = self.words.find(text)?;
+        Some((*self.words_entries.get(m.pattern().as_usize())?, m.start()))
     }
 
     pub(super) fn identify_exact(&self, description: &str) -> Option<usize> {

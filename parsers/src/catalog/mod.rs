@@ -82,6 +82,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
+    ("gitea.toml", include_str!("../../catalog/gitea.toml")),
     (
         "expo-auth-session.toml",
         include_str!("../../catalog/expo-auth-session.toml"),
@@ -308,6 +309,17 @@ impl Catalog {
     /// it starts.
     pub fn identify_in(&self, text: &str) -> Option<Hit<'_>> {
         let (i, start) = self.index.identify_in(text)?;
+        Some(Hit {
+            entry: self.entries.get(i)?,
+            start,
+        })
+    }
+
+    /// The leftmost-longest provider sentence in `text` that names a cause,
+    /// of any provider (see the `words` automaton of the index): for a line
+    /// that carries a provider's words and nothing else of an error.
+    pub fn words_in(&self, text: &str) -> Option<Hit<'_>> {
+        let (i, start) = self.index.words_in(text)?;
         Some(Hit {
             entry: self.entries.get(i)?,
             start,

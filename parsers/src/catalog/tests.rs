@@ -117,3 +117,19 @@ fn the_readme_table_gives_the_current_counts() {
     let total = format!("| **total** | | {} |", cat.entries().len());
     assert!(readme.contains(&total), "README lacks `{total}`");
 }
+
+/// A text found inside a line is cut from its first character and trimmed
+/// before the diagnosis reads it: a text that began with a blank would no
+/// longer match the very description it was found in.
+#[test]
+fn no_contained_text_begins_with_a_blank() {
+    for e in catalog().entries() {
+        if e.kind == MatchKind::Contains {
+            assert!(
+                !e.text.starts_with(char::is_whitespace),
+                "`{}` begins with a blank",
+                e.text
+            );
+        }
+    }
+}

@@ -159,11 +159,17 @@ pub fn error_event<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<E
 
 /// Whether `text` carries an OAuth error: to decide whether a record no
 /// parser knows is worth keeping. One automaton pass first (error keys,
-/// standard error names, code prefixes, the libraries' exception names),
-/// then [`extract`]. Only the answer leaves this function, so it may be
+/// standard error names, code prefixes, the libraries' exception names, or
+/// else a provider's sentence from the catalog), then [`extract`]. Only the answer leaves this function, so it may be
 /// asked about text not yet redacted.
 pub fn carries_error(text: &str) -> bool {
-    text.len() <= MAX_TEXT && has_error_words(text) && extract(text).is_some()
+    // A provider's own words carry the error even on a line with no error
+    // word (Dex's `Refresh token is invalid or has already been claimed by
+    // another client.` printed alone, an SDK's `CAUSE: Unknown or invalid
+    // refresh token.`).
+    text.len() <= MAX_TEXT
+        && (has_error_words(text) || crate::catalog::catalog().words_in(text).is_some())
+        && extract(text).is_some()
 }
 
 /// Whether `text` holds a word an OAuth error is written with (`error`,

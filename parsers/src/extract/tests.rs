@@ -371,3 +371,21 @@ fn fill_event_fills_only_empty_fields() {
     assert_eq!(ev.provider_code.as_deref(), Some("AADSTS50076"));
     assert_eq!(ev.server, Some(ServerKind::Azure));
 }
+
+/// A provider's sentence printed alone, with no error key or name: the
+/// sentence is the description, and the line carries an error.
+/// github.com/dexidp/dex/issues/1976, github.com/auth0/react-native-auth0/issues/680
+#[test]
+fn a_providers_sentence_alone_is_the_description() {
+    let text = "Refresh token is invalid or has already been claimed by another client.";
+    assert!(carries_error(text));
+    assert_eq!(desc(&found(text)), text);
+    let text =
+        "getCredentials The credentials renewal failed. CAUSE: Unknown or invalid refresh token.";
+    assert!(carries_error(text));
+    assert_eq!(desc(&found(text)), "Unknown or invalid refresh token.");
+    // Words of no provider sentence are no error.
+    assert!(!carries_error(
+        "The refresh token was stored for the next run."
+    ));
+}

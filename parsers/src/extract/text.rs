@@ -135,6 +135,19 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
             found.description.get_or_insert(Cow::Borrowed(message));
         }
     }
+    if found.description.is_none()
+        && so_far.description.is_none()
+        && let Some(hit) = crate::catalog::catalog().words_in(text)
+    {
+        // A provider's sentence with no key or error name before it (Dex's
+        // refresh text printed alone, an SDK's `CAUSE: …`): the sentence is
+        // the description.
+        let span = &text[hit.start..];
+        let from = hit.entry.text.len().min(span.len());
+        let end =
+            memchr::memchr2(b'\n', b'"', &span.as_bytes()[from..]).map_or(span.len(), |e| from + e);
+        found.description = Some(Cow::Borrowed(span[..end].trim_end()));
+    }
     found.status = status_line(text);
     found
 }

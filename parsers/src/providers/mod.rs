@@ -279,6 +279,12 @@ fn description_after(text: &str, end: usize) -> Option<&str> {
         // Go: oauth2: "invalid_grant" "desc" (%q escapes inner quotes).
         let stop = closing_quote(body);
         &body[..stop]
+    } else if let Some(body) = rest.strip_prefix("\\\" \\\"") {
+        // The same Go error quoted once more by the logger that printed it
+        // (logfmt `error="oauth2: \"code\" \"desc\""`, zerolog, JSON strings):
+        // its quotes arrive escaped, and the description ends at the next `\"`.
+        let stop = memmem::find(body.as_bytes(), b"\\\"").unwrap_or(body.len());
+        &body[..stop]
     } else if let Some(body) = rest.strip_prefix(" (") {
         &body[..closing_paren(body)]
     } else if let Some(body) = rest.strip_prefix(", description: ") {

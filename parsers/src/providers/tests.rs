@@ -27,6 +27,20 @@ fn plain_and_escaped_json_bodies() {
 }
 
 #[test]
+fn go_error_quoted_again_by_its_logger() {
+    // golang.org/x/oauth2's `oauth2: "code" "desc"` inside a logfmt value:
+    // the logger escapes its quotes, the description still ends at its own.
+    let m = rec(
+        r#"ERR cannot authenticate user error="oauth2: \"unauthorized_client\" \"invalid empty client secret\"" uid=3"#,
+    );
+    assert_eq!(m.error.as_deref(), Some("unauthorized_client"));
+    assert_eq!(
+        m.description.as_deref(),
+        Some("invalid empty client secret")
+    );
+}
+
+#[test]
 fn appauth_ios_and_flutter_shapes() {
     let m = rec(
         "PlatformException(token_failed, Failed to get token: invalid_grant: The refresh token is invalid or expired., null, null)",
@@ -246,6 +260,7 @@ fn never_panics_on_truncated_shapes() {
         "invalid_grant (",
         "invalid_grant\" \"",
         "invalid_grant\" \"unterminated \\",
+        "invalid_grant\\\" \\\"unterminated",
         "error_description=",
         "error_description:\\\"",
         "\"error_description\": \"",
