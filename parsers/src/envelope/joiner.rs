@@ -160,17 +160,24 @@ impl Unwrapper {
         let mut held: Vec<Held> = self.held.drain().map(|(_, h)| h).collect();
         held.sort_by_key(|h| h.first_line);
         for h in held {
-            let mut records = Vec::new();
-            self.layer(
-                h.first_line,
-                Cow::Owned(h.text),
-                h.meta,
-                h.envelope,
-                1,
-                ctx,
-                &mut records,
-            );
-            out.extend(records.into_iter().map(Record::into_owned));
+            self.release(h, ctx, out);
+        }
+    }
+
+    /// A held split line, whole or not, through the layers under its own.
+    fn release<'a>(&mut self, h: Held, ctx: &Context, out: &mut Vec<Record<'a>>) {
+        let mut records = Vec::new();
+        self.layer(
+            h.first_line,
+            Cow::Owned(h.text),
+            h.meta,
+            h.envelope,
+            1,
+            ctx,
+            &mut records,
+        );
+        for record in records {
+            out.push(record.into_owned());
         }
     }
 
@@ -311,21 +318,8 @@ impl Unwrapper {
             .iter()
             .min_by_key(|(_, h)| h.first_line)
             .map(|(k, _)| k.clone());
-        let Some(h) = oldest.and_then(|k| self.held.remove(&k)) else {
-            return;
-        };
-        let mut records = Vec::new();
-        self.layer(
-            h.first_line,
-            Cow::Owned(h.text),
-            h.meta,
-            h.envelope,
-            1,
-            ctx,
-            &mut records,
-        );
-        for record in records {
-            out.push(record.into_owned());
+        if let Some(h) = oldest.and_then(|k| self.held.remove(&k)) {
+            self.release(h, ctx, out);
         }
     }
 
