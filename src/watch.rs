@@ -36,6 +36,10 @@ use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
 
+/// A file quiet this long has its lines held for reassembly cut into
+/// records.
+pub const RUN_QUIET: Duration = Duration::from_secs(1);
+
 /// Errors of the watch loop.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -475,9 +479,6 @@ impl Watcher {
                 }
             }
         }
-        // All there is for now: lines held for reassembly (an error body,
-        // a stack trace) are cut into records rather than wait for more.
-        f.parser.release(&mut events);
         if f.binary != runs_before {
             self.live.set_binary(&lines.path, f.binary);
         }
@@ -490,6 +491,23 @@ impl Watcher {
 
     /// Flushes the records of files quiet for [`STALE_RECORD`].
     fn flush_stale(&mut self, now: Instant) -> Result<u64> {
+        // Lines held for reassembly (an error body, a stack trace) are cut
+        // into records once their file is quiet for a moment: a record a
+        // logger was still writing when it was read is not cut in two, so
+        // watch makes the records analyze makes.
+        let quiet: Vec<FileKey> = self
+            .files
+            .iter()
+            .filter(|(_, f)| {
+                f.parser.oldest_pending_line().is_some()
+                    && now.duration_since(f.last_data) >= RUN_QUIET
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut stored = 0;
+        for key in quiet {
+            stored += self.release(key)?;
+        }
         let stale: Vec<FileKey> = self
             .files
             .iter()
@@ -499,11 +517,25 @@ impl Watcher {
             })
             .map(|(k, _)| *k)
             .collect();
-        let mut stored = 0;
         for key in stale {
             stored += self.flush(key)?;
         }
         Ok(stored)
+    }
+
+    /// Cuts a file's held unknown lines into records and commits them.
+    fn release(&mut self, key: FileKey) -> Result<u64> {
+        let Some(f) = self.files.get_mut(&key) else {
+            return Ok(0);
+        };
+        let mut events = Vec::new();
+        f.parser.release(&mut events);
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let progress = checkpoint(f, LineCounts::default(), 0);
+        self.store.commit_batch(f.source.id, &events, &progress)?;
+        Ok(events.len() as u64)
     }
 
     /// Flushes a file's held records and commits its end as checkpoint.
