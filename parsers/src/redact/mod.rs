@@ -264,7 +264,9 @@ impl Redactor {
             }
             None => Cow::Borrowed(line),
         };
-        Redacted { text, secrets }
+        let mut red = Redacted { text, secrets };
+        code_parser_id::redact(self, &mut red);
+        red
     }
 
     fn describe(&self, kind: SecretKind, key: &'static str, raw: &str) -> Secret {
@@ -595,3 +597,5 @@ pub fn percent_decode(raw: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests;
+
+mod code_parser_id;
