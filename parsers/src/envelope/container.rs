@@ -74,7 +74,9 @@ pub(super) fn peel_named<'a>(
 /// `name   | text`: a name without spaces, padding, `|`, one space. The
 /// text may be empty (`name  |`).
 fn bar_split(line: &str) -> Option<(&str, &str)> {
-    let bar = memchr::memchr(b'|', line.as_bytes())?;
+    // A name is at most 64 bytes plus its padding: look no further.
+    let head_len = line.len().min(96);
+    let bar = memchr::memchr(b'|', &line.as_bytes()[..head_len])?;
     let head = &line[..bar];
     let name = head.trim_end_matches(' ');
     if name.is_empty() || name.len() == head.len() || name.contains(' ') || name.len() > 64 {

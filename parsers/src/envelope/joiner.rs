@@ -233,12 +233,19 @@ impl Unwrapper {
         for piece in pieces {
             let mut inner_meta = meta.clone();
             inner_meta.merge_inner(piece.meta);
-            let key = (kind, inner_meta.origin(), inner_meta.stream);
             if piece.partial {
+                let key = (kind, inner_meta.origin(), inner_meta.stream);
                 self.hold(key, line_no, &piece.text, inner_meta, outer, ctx, out);
                 continue;
             }
-            let (first_line, whole) = match self.held.remove(&key) {
+            // Most lines are whole and nothing is held: no key to build.
+            let held = if self.held.is_empty() {
+                None
+            } else {
+                self.held
+                    .remove(&(kind, inner_meta.origin(), inner_meta.stream))
+            };
+            let (first_line, whole) = match held {
                 Some(mut h) => {
                     self.append(&mut h.text, &piece.text);
                     (h.first_line, Cow::Owned(h.text))
