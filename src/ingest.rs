@@ -360,7 +360,8 @@ pub fn read_file(
     let mut events = Vec::new();
     parser.flush(&mut events);
     progress.counts = diff(parser.counts(), before);
-    progress.lines_cut = 0;
+    // Pieces of split lines (CRI `P`, docker) joined past the bound.
+    progress.lines_cut = parser.joined_lines_cut();
     commit(store, source.id, &events, &progress, stats)?;
     stats.per_file.push(FileReport {
         path: path.to_path_buf(),

@@ -91,12 +91,6 @@ impl FileParser {
         Self::with_unwrapper(format, ctx, unwrapper)
     }
 
-    /// A parser that takes off only `envelope` (`None`: no envelope at all),
-    /// as `--envelope` asks.
-    pub fn with_envelope(format: Format, ctx: Context, envelope: Option<EnvelopeKind>) -> Self {
-        Self::with_unwrapper(format, ctx, Unwrapper::forced(envelope))
-    }
-
     fn with_unwrapper(format: Format, ctx: Context, unwrapper: Unwrapper) -> Self {
         FileParser {
             format,
@@ -129,9 +123,9 @@ impl FileParser {
         self.unwrapper.main_envelope()
     }
 
-    /// File lines seen in each (outermost) envelope.
-    pub fn lines_by_envelope(&self) -> &std::collections::BTreeMap<EnvelopeKind, u64> {
-        self.unwrapper.lines_by_envelope()
+    /// Split lines cut at the envelope layer's bound when joined.
+    pub fn joined_lines_cut(&self) -> u64 {
+        self.unwrapper.lines_cut()
     }
 
     /// File lines fed so far.

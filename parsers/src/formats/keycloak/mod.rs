@@ -237,10 +237,9 @@ enum Shape {
 /// Redacts the line, reads its header from the redacted text and builds the
 /// event of its message.
 fn parse_record<'a>(line_no: u64, line: &'a str, shape: Shape, ctx: &Context) -> Option<Event<'a>> {
+    // The redactor also replaces the code id of `OAuth2CodeParser`
+    // warnings (`Code '<id>' …`), so nothing below sees it.
     let Redacted { text, secrets } = ctx.redactor.redact(line);
-    // A warning may name a code id the generic redactor does not know:
-    // it is fingerprinted and replaced here, before anything is read.
-    let (text, code_fp) = warnings::redact_code_id(text, ctx);
     let mut event = {
         let header = match shape {
             Shape::Json => json_header(&text, ctx)?,
@@ -261,7 +260,6 @@ fn parse_record<'a>(line_no: u64, line: &'a str, shape: Shape, ctx: &Context) ->
         event.ts = header.ts;
         event
     };
-    event.code_fp = event.code_fp.or(code_fp);
     Redacted {
         text: Cow::Borrowed(""),
         secrets,

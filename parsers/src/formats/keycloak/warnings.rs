@@ -4,14 +4,13 @@
 //! `KC-SERVICES0014: Failed client authentication`.
 //!
 //! The code id in `Code '<id>' …` is the first part of the authorization
-//! code; the generic redactor does not see it (capital `Code`, no `=`), so
-//! [`redact_code_id`] fingerprints and replaces it before anything is read.
+//! code; the redactor replaces it (`redact/code_parser_id.rs`) before
+//! anything here reads the line.
 
 use std::borrow::Cow;
 
-use crate::event::{Event, EventKind, Fingerprint, ServerKind};
+use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
-use crate::parser::Context;
 
 const CODE_PARSER: &str = "OAuth2CodeParser";
 const CODE_OPEN: &str = "Code '";
@@ -22,35 +21,6 @@ pub(super) fn is_warning(logger: &str, message: &str) -> bool {
         return message.starts_with(CODE_OPEN) || message.starts_with("Invalid format of the code");
     }
     message.starts_with("PKCE ") || message.starts_with("KC-SERVICES0014")
-}
-
-/// Replaces the code id of a `Code '<id>' …` warning with a fingerprint
-/// marker; returns the text and the fingerprint.
-pub(super) fn redact_code_id<'a>(
-    text: Cow<'a, str>,
-    ctx: &Context,
-) -> (Cow<'a, str>, Option<Fingerprint>) {
-    let Some((start, end)) = code_id_span(&text) else {
-        return (text, None);
-    };
-    let fp = ctx.redactor.fingerprint(&text[start..end]);
-    let hex = fp.to_hex();
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..start]);
-    out.push_str("[REDACTED fp=");
-    out.push_str(hex.get(..12).unwrap_or(&hex));
-    out.push(']');
-    out.push_str(&text[end..]);
-    (Cow::Owned(out), Some(fp))
-}
-
-/// Byte span of the id in `… [….OAuth2CodeParser] … Code '<id>' …`.
-fn code_id_span(text: &str) -> Option<(usize, usize)> {
-    let parser = text.find(CODE_PARSER)?;
-    let open = parser + text[parser..].find(CODE_OPEN)? + CODE_OPEN.len();
-    let len = text[open..].find('\'')?;
-    let id = &text[open..open + len];
-    (!id.is_empty() && !id.starts_with("[REDACTED")).then_some((open, open + len))
 }
 
 /// The event of a warning message (already redacted).
