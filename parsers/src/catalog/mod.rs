@@ -45,6 +45,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../catalog/doorkeeper.toml"),
     ),
     ("entra.toml", include_str!("../../catalog/entra.toml")),
+    ("facebook.toml", include_str!("../../catalog/facebook.toml")),
     (
         "flutter-appauth.toml",
         include_str!("../../catalog/flutter-appauth.toml"),
