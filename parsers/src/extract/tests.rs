@@ -424,3 +424,27 @@ fn graph_api_code_used() {
     );
     assert!(desc(&e).starts_with("This authorization code has been used"));
 }
+
+/// omniauth-oauth2's failure of the code exchange, as OmniAuth logs it and
+/// as Devise shows it: an error with no OAuth detail. Its other failures
+/// are not read as one.
+/// github.com/isaacsanders/omniauth-stripe-connect/issues/27
+#[test]
+fn omniauth_invalid_credentials() {
+    for text in [
+        r#"Could not authenticate you from StripeConnect because "Invalid credentials"."#,
+        "(facebook) Authentication failure! invalid_credentials: OAuth2::Error, :",
+    ] {
+        let e = found(text);
+        assert_eq!(
+            e.provider_code.as_deref(),
+            Some("invalid_credentials"),
+            "{text}"
+        );
+        assert!(e.error.is_none(), "{text}");
+    }
+    assert_eq!(
+        extract(r#"Could not authenticate you from GitHub because "Timeout"."#),
+        None
+    );
+}
