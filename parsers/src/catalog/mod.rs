@@ -84,6 +84,7 @@ const FILES: &[(&str, &str)] = &[
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
     ("gitea.toml", include_str!("../../catalog/gitea.toml")),
+    ("gitlab.toml", include_str!("../../catalog/gitlab.toml")),
     (
         "expo-auth-session.toml",
         include_str!("../../catalog/expo-auth-session.toml"),
