@@ -25,8 +25,8 @@ use crate::store::EventRow;
 pub const RULE: Rule = Rule {
     cause: Cause::CodeReused,
     meaning: "the authorization code was exchanged a second time",
-    needs: "an earlier exchange of the same code (same code fingerprint or PKCE verifier) before this one",
-    fix: "Exchange each authorization code exactly once: guard the callback handler against running twice (double callback, React StrictMode, a retry after a timeout, two tabs) and keep the tokens from the first exchange.",
+    needs: "an earlier exchange of the same code (same code fingerprint or PKCE verifier) before this one, or two OmniAuth callback phases of one login",
+    fix: "Exchange each authorization code exactly once: guard the callback handler against running twice (double callback, a provider configured both in OmniAuth::Builder and in Devise, React StrictMode, a retry after a timeout, two tabs) and keep the tokens from the first exchange.",
     grants: Grants::Code,
     infer: Some(infer),
 };
