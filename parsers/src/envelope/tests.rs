@@ -329,7 +329,7 @@ fn application_lines_are_not_envelopes() {
         "2025-04-11T08:12:03.470Z WARN sync: x",
         "Mar is a month and this is prose: nothing else",
     ] {
-        let mut out = Vec::new();
+        let mut out = Pieces::new();
         assert_eq!(peel(line, None, &ctx(), &mut out), None, "{line}");
     }
 }
@@ -363,5 +363,12 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
             super::rfc3339_prefix(&format!("{bad} x")).is_none(),
             "{bad}"
         );
+    }
+}
+
+#[test]
+fn envelope_kinds_index_their_list() {
+    for (i, kind) in ALL_ENVELOPES.iter().enumerate() {
+        assert_eq!(*kind as usize, i, "{kind}");
     }
 }
