@@ -24,7 +24,10 @@
 //!
 //! Seeds are printed with each failure; `GRANTWATCH_MODEL_SEED=N` replays
 //! one, `GRANTWATCH_MODEL_SEQUENCES=N` runs N (default 3) and
-//! `GRANTWATCH_MODEL_JOBS=J` runs J at once (the long run: benches/README.md).
+//! `GRANTWATCH_MODEL_JOBS=J` runs J at once (default 3: a sequence mostly
+//! waits), `GRANTWATCH_MODEL_OPS=K` makes each K operations long (default 12)
+//! and `GRANTWATCH_MODEL_BINARY=PATH` drives another build (the long run on a
+//! release build: benches/README.md).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -660,7 +663,7 @@ fn the_daemon_agrees_with_the_model_after_random_faults() {
             .map(|_| fastrand::u64(..))
             .collect(),
     };
-    let jobs = env("GRANTWATCH_MODEL_JOBS").unwrap_or(1) as usize;
+    let jobs = env("GRANTWATCH_MODEL_JOBS").unwrap_or(3) as usize;
     let total = seeds.len();
     let failures = run_all(seeds, ops, jobs);
     assert!(
