@@ -132,7 +132,7 @@ def idle(d, seconds):
           % (used, seconds, 100 * used / seconds))
 
 
-def latency(d, samples):
+def latency(d, samples, gap_ms=20):
     out = []
     with open(d.log, "a") as f:
         for _ in range(samples):
@@ -143,11 +143,11 @@ def latency(d, samples):
             while d.get("/api/requests/" + rid)[0] != 200:
                 time.sleep(0.001)
             out.append((time.perf_counter() - start) * 1000)
-            time.sleep(0.02)
+            time.sleep(gap_ms / 1000)
     out.sort()
     pick = lambda q: out[min(len(out) - 1, int(q * len(out)))]
-    print("latency over %d appends: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
-          % (len(out), pick(0.5), pick(0.99), out[-1]))
+    print("latency over %d appends %d ms apart: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+          % (len(out), gap_ms, pick(0.5), pick(0.99), out[-1]))
 
 
 def ingest(d, seconds):
@@ -273,6 +273,8 @@ def main():
     ap.add_argument("what", choices=["latency", "ingest", "soak", "idle", "kill9"])
     ap.add_argument("--failures", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--gap-ms", type=int, default=20,
+                    help="latency: pause between one answer and the next append")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--samples", type=int, default=200)
@@ -286,7 +288,7 @@ def main():
         d = Daemon(a.binary, work, [os.path.abspath(p) for p in a.also])
         try:
             if a.what == "latency":
-                latency(d, a.samples)
+                latency(d, a.samples, a.gap_ms)
             elif a.what == "idle":
                 idle(d, a.seconds)
             elif a.what == "ingest":
