@@ -7,7 +7,8 @@
 //! failed and successful ones (Rails/Doorkeeper records of four lines, which
 //! a partial write cuts anywhere) to a file, write a
 //! partial line and finish it later (across a restart sometimes), rename
-//! rotation (the rotated file stays in the folder), copytruncate (the copy
+//! rotation (the rotated file stays in the folder), gzip of a rotated file
+//! (logrotate's `compress`: `watch` leaves `.gz` files out), copytruncate (the copy
 //! goes outside the folder, as the README asks), truncation, deletion, a new
 //! file, `kill -9` (restarted at once or after more operations), SIGTERM and
 //! restart, and another process holding the write lock for up to 3 s.
@@ -30,6 +31,7 @@
 //! release build: benches/README.md).
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -103,6 +105,8 @@ struct Run {
     db: PathBuf,
     daemon: Option<Daemon>,
     files: Vec<File>,
+    /// Rotated files not compressed yet, with the ids they hold unread.
+    rotated: Vec<(PathBuf, Vec<String>)>,
     expected: BTreeMap<String, Expected>,
     next_id: u32,
     /// Files created so far (their names' numbers).
@@ -124,6 +128,7 @@ impl Run {
             db,
             daemon: None,
             files: Vec::new(),
+            rotated: Vec::new(),
             expected: BTreeMap::new(),
             next_id: 0,
             made: 0,
@@ -234,6 +239,12 @@ impl Run {
     /// let the operation take what was not read yet (they become optional).
     fn before_destroying(&mut self, f: usize) {
         let ids = std::mem::take(&mut self.files[f].unconfirmed);
+        self.confirm_or_forfeit(ids);
+    }
+
+    /// Waits until `ids` are stored (they stay required), or makes them
+    /// optional: what comes next may destroy them unread.
+    fn confirm_or_forfeit(&mut self, ids: Vec<String>) {
         if self.daemon.is_some() && self.rng.bool() {
             let db = self.db.clone();
             let deadline = Instant::now() + Duration::from_secs(60);
@@ -297,8 +308,10 @@ impl Run {
                 to.push(format!(".{}", self.files[f].rotations));
                 std::fs::rename(&path, &to).expect("rotate");
                 std::fs::write(&path, "").expect("recreate");
-                // What the rotated file holds is read to its end.
-                self.files[f].unconfirmed.clear();
+                // What the rotated file holds is read to its end, unless a
+                // later gzip takes it first.
+                let ids = std::mem::take(&mut self.files[f].unconfirmed);
+                self.rotated.push((PathBuf::from(to), ids));
                 self.note(format!("rotate {}", name(&path)));
             }
             53..=57 => {
@@ -347,6 +360,25 @@ impl Run {
                 self.start();
             }
             87..=90 => self.hold_lock(),
+            91..=94 if !self.rotated.is_empty() => {
+                // logrotate's compress: the rotated file becomes `.gz`,
+                // which `watch` leaves out.
+                let (from, ids) = self
+                    .rotated
+                    .swap_remove(self.rng.usize(..self.rotated.len()));
+                self.confirm_or_forfeit(ids);
+                let mut to = from.clone().into_os_string();
+                to.push(".gz");
+                let text = std::fs::read(&from).expect("read rotated");
+                let mut gz = flate2::write::GzEncoder::new(
+                    std::fs::File::create(&to).expect("create .gz"),
+                    flate2::Compression::fast(),
+                );
+                gz.write_all(&text).expect("compress");
+                gz.finish().expect("finish .gz");
+                std::fs::remove_file(&from).expect("remove rotated");
+                self.note(format!("gzip {}", name(&from)));
+            }
             _ => self.start(),
         }
         self.pause();
