@@ -314,3 +314,17 @@ fn a_full_disk_pauses_reading_says_so_and_resumes_when_space_returns() {
     drop(daemon);
     drop(disk);
 }
+
+#[test]
+fn a_sigterm_right_after_the_address_is_announced_stops_watch_gracefully() {
+    // The model test met a daemon killed by SIGTERM's default action: the
+    // handlers were installed after the "serving … on http://" line.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    std::fs::write(&log, failure_line("before-term", 1)).expect("write");
+    for round in 0..10 {
+        let mut daemon = start(&db, &log);
+        assert_eq!(sigterm(&mut daemon), Some(0), "round {round}");
+    }
+}
