@@ -444,13 +444,15 @@ fn mentions_oauth(line: &str) -> bool {
         && (WORDS
             .iter()
             .any(|w| memchr::memmem::find(line.as_bytes(), w.as_bytes()).is_some())
-            || crate::extract::carries_error(line))
+            || crate::extract::carries_error(line)
+            || crate::extract::omniauth::phase(line).is_some())
 }
 
 /// A line no grammar knows: when it carries an OAuth error in any shape
 /// ([`crate::extract`]: a pasted response body, an exception's text, a
-/// provider's words) it is a client-side error record; otherwise it is kept
-/// as unparsed evidence.
+/// provider's words) it is a client-side error record; an OmniAuth phase
+/// line is the login's step it names; otherwise it is kept as unparsed
+/// evidence.
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
     let mut event = match &red.text {
@@ -467,5 +469,6 @@ fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context
 
 fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> {
     crate::extract::error_event(text, format, ctx)
+        .or_else(|| crate::extract::omniauth::phase_event(text, format, ctx, None))
         .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }

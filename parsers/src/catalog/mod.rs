@@ -45,6 +45,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../catalog/doorkeeper.toml"),
     ),
     ("entra.toml", include_str!("../../catalog/entra.toml")),
+    ("facebook.toml", include_str!("../../catalog/facebook.toml")),
     (
         "flutter-appauth.toml",
         include_str!("../../catalog/flutter-appauth.toml"),
@@ -83,6 +84,7 @@ const FILES: &[(&str, &str)] = &[
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
     ("gitea.toml", include_str!("../../catalog/gitea.toml")),
+    ("gitlab.toml", include_str!("../../catalog/gitlab.toml")),
     (
         "expo-auth-session.toml",
         include_str!("../../catalog/expo-auth-session.toml"),
