@@ -221,6 +221,16 @@ fn serve_with(
             .await
             .map_err(|e| Error::Bind(listen.to_owned(), e))?;
         let local = listener.local_addr().map_err(Error::Serve)?;
+        // Polled once before the address is announced: the signal handlers
+        // are installed on the first poll, and a SIGTERM sent right after
+        // the announcement must stop the daemon gracefully (exit 0), not
+        // kill it by the default action (the model test found this).
+        let mut shutdown = Box::pin(shutdown);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(()),
+            () = std::future::ready(()) => {}
+        }
         eprintln!(
             "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",
             db.display()

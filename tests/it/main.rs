@@ -12,6 +12,7 @@ mod failure_page;
 mod faults;
 mod helpers;
 mod login;
+mod model;
 mod pages;
 mod pasted;
 mod resources;
