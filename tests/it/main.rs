@@ -10,6 +10,7 @@ mod envelopes;
 mod exchange;
 mod failure_page;
 mod faults;
+mod fleet;
 mod helpers;
 mod login;
 mod pages;
