@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use grantwatch_parsers::{DETECT_LINES, Event, FileParser, Format, LineCounts, sniff};
+use grantwatch_parsers::{Context, DETECT_LINES, Event, FileParser, Format, LineCounts, sniff};
 
 use super::{Accepted, DEDUPE_WINDOW, FleetOptions, Job, source_path};
 use crate::store::Store;
@@ -28,13 +28,23 @@ const GROUP_JOBS: usize = 64;
 /// kept for a replay (a record that never completes cannot pin memory).
 const MAX_HELD: usize = 50_000;
 
+/// A stream quiet this long has its held unknown lines cut into records
+/// (and, with fewer than [`DETECT_LINES`] lines so far, its format
+/// detected): longer than a file's [`crate::watch::RUN_QUIET`], since
+/// shippers send in batches flushed every second or few, and a record
+/// split across two batches must not be cut in two.
+const STREAM_RUN_QUIET: Duration = Duration::from_secs(5);
+
 /// How long the thread waits for a batch before looking at quiet streams.
 const TICK: Duration = Duration::from_millis(100);
 
 /// One received stream's parser state.
 struct Stream {
     source_id: i64,
-    parser: FileParser,
+    /// `None` until the format is known: the stream's first
+    /// [`DETECT_LINES`] lines (or fewer, once it is quiet) are held, then
+    /// the format is detected from them and they are fed.
+    parser: Option<FileParser>,
     /// The last line number given out.
     line_no: u64,
     /// Lines from the parser's oldest pending line on.
@@ -153,7 +163,12 @@ impl Writer<'_> {
                 };
                 let out = pending.entry(r.stream.clone()).or_default();
                 let before = out.events.len();
-                feed(stream, &r.body, now, &mut out.events);
+                if let Some(format) =
+                    feed(stream, &r.body, now, &self.opts.context, &mut out.events)
+                {
+                    self.store
+                        .set_stream_format(stream.source_id, format.as_str())?;
+                }
                 events += (out.events.len() - before) as u64;
             }
             accepted.push(Accepted {
@@ -167,72 +182,59 @@ impl Writer<'_> {
     }
 
     /// Builds the states of the streams of `records` not followed yet: the
-    /// stored row (and its held lines, replayed) or a new one, its format
-    /// detected from the first lines that arrived.
+    /// stored row and its held lines (replayed), or a new row whose format
+    /// is detected once its first lines are in.
     fn open_streams(&mut self, records: &[super::Record]) -> crate::store::Result<()> {
-        let mut fresh: HashMap<&str, Vec<&str>> = HashMap::new();
         for r in records {
             if self.streams.contains_key(&r.stream) {
                 continue;
             }
-            let sample = fresh.entry(r.stream.as_str()).or_default();
-            if sample.len() < DETECT_LINES {
-                sample.extend(r.body.split('\n').take(DETECT_LINES - sample.len()));
-            }
-        }
-        for (name, sample) in fresh {
-            let path = source_path(name);
+            let path = source_path(&r.stream);
             let known = self
                 .store
                 .source_by_path(&path)?
                 .filter(|s| s.inode.is_none());
-            let (format, source) = match known {
-                Some(s) => (Format::from_name(&s.format).unwrap_or(Format::Mixed), s),
-                None => {
-                    let sniffed = sniff(&sample, self.opts.context.envelope.forced());
-                    let s = self.store.stream_source(&path, sniffed.format.as_str())?;
-                    (sniffed.format, s)
-                }
+            let source = match known {
+                Some(s) => s,
+                None => self.store.stream_source(&path, DETECTING)?,
             };
-            let head = sample.join("\n");
-            let ctx =
-                crate::ingest::with_year_at(&self.opts.context, &head, Some(chrono::Utc::now()));
+            let replay = self.store.stream_pending(source.id)?;
             let mut stream = Stream {
                 source_id: source.id,
-                parser: FileParser::new(format, ctx),
+                parser: None,
                 line_no: source.line_no,
-                held: VecDeque::new(),
+                held: replay.into_iter().collect(),
                 persisted_to: source.line_no,
                 last_data: Instant::now(),
                 counts: LineCounts::default(),
             };
-            // Lines held when the last run stopped: fed again, so their
-            // records complete; events already stored are ignored.
-            let replay = self.store.stream_pending(source.id)?;
-            if !replay.is_empty() {
+            if let Some(format) = Format::from_name(&source.format) {
+                // Lines held when the last run stopped: fed again, so their
+                // records complete; events already stored are ignored.
                 let mut events = Vec::new();
-                for (line_no, text) in &replay {
-                    stream.parser.feed(*line_no, text, &mut events);
+                start_parser(&mut stream, format, &self.opts.context, &mut events);
+                stream.counts = stream
+                    .parser
+                    .as_ref()
+                    .map(FileParser::counts)
+                    .unwrap_or_default();
+                if !events.is_empty() {
+                    self.store.commit_streams(
+                        &[StreamCommit {
+                            source_id: source.id,
+                            events: &events,
+                            counts: LineCounts::default(),
+                            line_no: stream.line_no,
+                            pending_from: 0,
+                            new_pending: Vec::new(),
+                        }],
+                        &[],
+                        chrono::Utc::now().timestamp_millis(),
+                        0,
+                    )?;
                 }
-                let owned: Vec<Event<'static>> =
-                    events.into_iter().map(Event::into_owned).collect();
-                stream.held = replay.into_iter().collect();
-                stream.counts = stream.parser.counts();
-                self.store.commit_streams(
-                    &[StreamCommit {
-                        source_id: source.id,
-                        events: &owned,
-                        counts: LineCounts::default(),
-                        line_no: stream.line_no,
-                        pending_from: 0,
-                        new_pending: Vec::new(),
-                    }],
-                    &[],
-                    chrono::Utc::now().timestamp_millis(),
-                    0,
-                )?;
             }
-            self.streams.insert(name.to_owned(), stream);
+            self.streams.insert(r.stream.clone(), stream);
         }
         Ok(())
     }
@@ -251,14 +253,18 @@ impl Writer<'_> {
             let Some(s) = self.streams.get_mut(&name) else {
                 continue;
             };
-            let counts = s.parser.counts();
+            let counts = s
+                .parser
+                .as_ref()
+                .map(FileParser::counts)
+                .unwrap_or_default();
             let added = LineCounts {
                 parsed: counts.parsed.saturating_sub(s.counts.parsed),
                 skipped: counts.skipped.saturating_sub(s.counts.skipped),
                 unknown: counts.unknown.saturating_sub(s.counts.unknown),
             };
             s.counts = counts;
-            let from = s.parser.oldest_pending_line().unwrap_or(s.line_no + 1);
+            let from = oldest_held(s);
             while s.held.front().is_some_and(|(l, _)| *l < from) {
                 s.held.pop_front();
             }
@@ -298,26 +304,37 @@ impl Writer<'_> {
         Ok(stored)
     }
 
-    /// Cuts held runs of streams quiet for a moment into records, and
-    /// flushes the open records of streams quiet for `flush_after`, as
-    /// `watch` does with a quiet file.
+    /// Detects the format of new streams quiet for a moment with fewer
+    /// than [`DETECT_LINES`] lines, cuts held runs of streams quiet for a
+    /// moment into records, and flushes the open records of streams quiet
+    /// for `flush_after`, as `watch` does with a quiet file.
     fn quiet(&mut self, now: Instant) -> crate::store::Result<()> {
         let mut pending: HashMap<String, Pending> = HashMap::new();
+        let run_quiet = STREAM_RUN_QUIET.min(self.opts.flush_after);
         for (name, s) in &mut self.streams {
-            if s.parser.oldest_pending_line().is_none() {
-                continue;
-            }
             let idle = now.saturating_duration_since(s.last_data);
             let mut events = Vec::new();
-            if idle >= self.opts.flush_after {
-                s.parser.flush(&mut events);
-            } else if idle >= crate::watch::RUN_QUIET {
-                s.parser.release(&mut events);
-            } else {
-                continue;
+            if s.parser.is_none() {
+                if idle < run_quiet || s.held.is_empty() {
+                    continue;
+                }
+                let format = detect(s);
+                self.store.set_stream_format(s.source_id, format.as_str())?;
+                start_parser(s, format, &self.opts.context, &mut events);
             }
-            let owned = events.into_iter().map(Event::into_owned).collect();
-            pending.insert(name.clone(), Pending { events: owned });
+            let Some(parser) = s.parser.as_mut() else {
+                continue;
+            };
+            if parser.oldest_pending_line().is_some() {
+                if idle >= self.opts.flush_after {
+                    parser.flush(&mut events);
+                } else if idle >= run_quiet {
+                    parser.release(&mut events);
+                }
+            }
+            if !events.is_empty() || s.held.front().is_some_and(|(l, _)| *l < oldest_held(s)) {
+                pending.insert(name.clone(), Pending { events });
+            }
         }
         if pending.is_empty() {
             return Ok(());
@@ -328,17 +345,81 @@ impl Writer<'_> {
     }
 }
 
-/// Feeds one record's lines to its stream, numbering them.
-fn feed(s: &mut Stream, body: &str, now: Instant, out: &mut Vec<Event<'static>>) {
+/// The format of a stream's source row until its format is detected.
+const DETECTING: &str = "detecting";
+
+/// The first line a stream still needs: its parser's oldest pending line,
+/// or, before the format is known, its first held line.
+fn oldest_held(s: &Stream) -> u64 {
+    match &s.parser {
+        Some(p) => p.oldest_pending_line().unwrap_or(s.line_no + 1),
+        None => s.held.front().map_or(s.line_no + 1, |(l, _)| *l),
+    }
+}
+
+/// The format of a stream from its held first lines.
+fn detect(s: &Stream) -> Format {
+    let sample: Vec<&str> = s
+        .held
+        .iter()
+        .take(DETECT_LINES)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    sniff(&sample, None).format
+}
+
+/// Starts the parser of `s` and feeds it the held lines (a replay after a
+/// restart, or the lines its format was detected from).
+fn start_parser(s: &mut Stream, format: Format, base: &Context, out: &mut Vec<Event<'static>>) {
+    let head: String = s
+        .held
+        .iter()
+        .take(DETECT_LINES)
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ctx = crate::ingest::with_year_at(base, &head, Some(chrono::Utc::now()));
+    let mut parser = FileParser::new(format, ctx);
+    let mut events = Vec::new();
+    for (line_no, text) in &s.held {
+        parser.feed(*line_no, text, &mut events);
+        out.extend(events.drain(..).map(Event::into_owned));
+    }
+    s.parser = Some(parser);
+}
+
+/// Feeds one record's lines to its stream, numbering them (held until
+/// the stream's format is known).
+fn feed(
+    s: &mut Stream,
+    body: &str,
+    now: Instant,
+    base: &Context,
+    out: &mut Vec<Event<'static>>,
+) -> Option<Format> {
     s.last_data = now;
+    let mut detected = None;
     let mut events = Vec::new();
     for line in body.split('\n') {
         s.line_no += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        s.parser.feed(s.line_no, line, &mut events);
-        out.extend(events.drain(..).map(Event::into_owned));
-        if s.parser.oldest_pending_line().is_some() {
-            s.held.push_back((s.line_no, line.to_owned()));
+        match s.parser.as_mut() {
+            Some(parser) => {
+                parser.feed(s.line_no, line, &mut events);
+                out.extend(events.drain(..).map(Event::into_owned));
+                if parser.oldest_pending_line().is_some() {
+                    s.held.push_back((s.line_no, line.to_owned()));
+                }
+            }
+            None => {
+                s.held.push_back((s.line_no, line.to_owned()));
+                if s.held.len() >= DETECT_LINES {
+                    let format = detect(s);
+                    start_parser(s, format, base, out);
+                    detected = Some(format);
+                }
+            }
         }
     }
+    detected
 }

@@ -44,6 +44,14 @@ impl Store {
             .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
+    /// Records the format detected for a stream.
+    pub fn set_stream_format(&mut self, source_id: i64, format: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE sources SET format = ?2 WHERE id = ?1")?
+            .execute(params![source_id, format])?;
+        Ok(())
+    }
+
     /// The lines a stream's parser held when last committed, in order.
     pub fn stream_pending(&self, source_id: i64) -> Result<Vec<(u64, String)>> {
         let mut stmt = self.conn.prepare_cached(

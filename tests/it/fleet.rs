@@ -70,10 +70,16 @@ pub(crate) fn wait_for(db: &Path, want: &Diagnoses) {
         if &got == want {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "watch's failures never matched analyze's:\nwatch:   {got:#?}\nanalyze: {want:#?}"
-        );
+        if Instant::now() >= deadline {
+            let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).collect();
+            let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
+            panic!(
+                "{}: watch's failures never matched analyze's ({} against {}):\nonly in watch: {extra:#?}\nonly in analyze: {missing:#?}",
+                db.display(),
+                got.len(),
+                want.len()
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -116,7 +122,7 @@ pub(crate) fn receiver(db: &Path, extra: &[&str]) -> Daemon {
     cmd.args(["watch", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .args(DATED)
-        .args(["--stream-flush-ms", "700"])
+        .args(["--stream-flush-ms", "5000"])
         .args(extra);
     spawn_command(cmd)
 }

@@ -11,6 +11,7 @@ mod exchange;
 mod failure_page;
 mod faults;
 mod fleet;
+mod fleet_clients;
 mod helpers;
 mod login;
 mod pages;
