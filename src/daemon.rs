@@ -59,6 +59,9 @@ pub enum Error {
     /// Reading ended with an error no retry can mend.
     #[error("reading stopped: {0}")]
     Reader(#[from] watch::Error),
+    /// The receivers of shipped logs could not start.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::StartError),
     /// The reading thread panicked.
     #[error("the reading thread stopped unexpectedly")]
     ReaderPanicked,
@@ -97,8 +100,7 @@ pub fn run(
         Err(e) => return Err(e.into()),
     };
     // The receivers of shipped logs: a writer connection of their own.
-    let fleet = crate::fleet::Fleet::start(&db, settings.fleet.clone())
-        .map_err(|e| Error::Reader(watch::Error::Store(e)))?;
+    let fleet = crate::fleet::Fleet::start(&db, settings.fleet.clone())?;
     let health = ReaderHealth::new();
     let stop = Arc::new(AtomicBool::new(false));
     let ended = Arc::new(tokio::sync::Notify::new());

@@ -100,6 +100,17 @@ pub enum Refused {
     Down(String),
 }
 
+/// Why the receivers could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The writer's connection could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// The writer thread could not be started.
+    #[error("cannot start the receivers' writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
 /// What a stored batch gave.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Accepted {
@@ -142,7 +153,7 @@ const QUEUE_JOBS: usize = 256;
 
 impl Fleet {
     /// Opens a writer connection to `db` and starts the writer thread.
-    pub fn start(db: &Path, opts: FleetOptions) -> Result<Arc<Fleet>, crate::store::Error> {
+    pub fn start(db: &Path, opts: FleetOptions) -> Result<Arc<Fleet>, StartError> {
         let store = crate::store::Store::open(db)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_JOBS);
         let queued = Arc::new(AtomicUsize::new(0));
@@ -151,11 +162,7 @@ impl Fleet {
             std::thread::Builder::new()
                 .name("fleet-writer".into())
                 .spawn(move || writer::run(store, rx, &queued, &opts))
-                .map_err(|e| {
-                    crate::store::Error::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(
-                        e,
-                    )))
-                })?
+                .map_err(StartError::Thread)?
         };
         let permits = opts.queue_bytes.min(tokio::sync::Semaphore::MAX_PERMITS);
         Ok(Arc::new(Fleet {
