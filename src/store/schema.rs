@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -37,7 +37,8 @@ CREATE TABLE sources (
     clock_offset_ms INTEGER,
     clock_note    TEXT,
     updated_ms    INTEGER,
-    read_line_no  INTEGER NOT NULL DEFAULT 0
+    read_line_no  INTEGER NOT NULL DEFAULT 0,
+    envelope      TEXT
 );
 CREATE INDEX sources_by_path ON sources(path);
 CREATE INDEX sources_by_file ON sources(dev, inode);
@@ -81,7 +82,9 @@ CREATE TABLE events (
     user_agent            TEXT,
     session_id            TEXT,
     user_name             TEXT,
-    lifecycle             TEXT
+    lifecycle             TEXT,
+    origin                TEXT,
+    envelope_ts_ms        INTEGER
 );
 CREATE INDEX events_by_request   ON events(request_id);
 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
@@ -261,12 +264,24 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
-        // Version 5 receives logs from shippers (src/fleet): the digests of
+        // Version 5 keeps what the envelope layer read: a source's envelope
+        // (shown on `/sources`), and an event's origin (the pod, container,
+        // host or unit inside an aggregated file) and envelope time (the
+        // runtime's or journal's, beside the line's own: a clock sample).
+        4 => {
+            tx.execute_batch(
+                "ALTER TABLE sources ADD COLUMN envelope TEXT;
+                 ALTER TABLE events ADD COLUMN origin TEXT;
+                 ALTER TABLE events ADD COLUMN envelope_ts_ms INTEGER;",
+            )?;
+            Ok(())
+        }
+        // Version 6 receives logs from shippers (src/fleet): the digests of
         // the batches stored lately (a batch retried after a timeout is
         // stored once) and the lines of each received stream that a parser
         // still holds (replayed after a restart: a batch answered 200 is
         // never lost with an open record).
-        4 => {
+        5 => {
             tx.execute_batch(
                 "CREATE TABLE ingest_batches (
                      digest  BLOB PRIMARY KEY,

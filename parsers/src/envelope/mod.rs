@@ -386,8 +386,56 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
         _ => return None,
     }
     let stamp = text.get(..end)?;
-    let time = DateTime::parse_from_rfc3339(stamp).ok()?;
-    Some((time.with_timezone(&Utc), &text[end..]))
+    let time = match fixed_rfc3339(stamp.as_bytes()) {
+        Some(time) => time,
+        None => DateTime::parse_from_rfc3339(stamp)
+            .ok()?
+            .with_timezone(&Utc),
+    };
+    Some((time, &text[end..]))
+}
+
+/// The common shapes of [`rfc3339_prefix`] read by position, an order of
+/// magnitude faster than chrono's general parser (every CRI line has one):
+/// `YYYY-MM-DDTHH:MM:SS`, up to nine fraction digits, `Z` or `±HH:MM`.
+/// Anything else (a leap second, more fraction digits) is left to chrono.
+fn fixed_rfc3339(b: &[u8]) -> Option<DateTime<Utc>> {
+    let num = |from: usize, n: usize| -> Option<u32> {
+        b.get(from..from + n)?.iter().try_fold(0u32, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.get(7) != Some(&b'-') || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 2)?, num(8, 2)?)?;
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if second > 59 {
+        return None;
+    }
+    let mut at = 19;
+    let mut nanos = 0u32;
+    if b.get(at) == Some(&b'.') {
+        let digits = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if !(1..=9).contains(&digits) {
+            return None;
+        }
+        nanos = num(at + 1, digits)? * 10u32.pow(9 - digits as u32);
+        at += 1 + digits;
+    }
+    let offset_secs = match b.get(at)? {
+        b'Z' if b.len() == at + 1 => 0,
+        sign @ (b'+' | b'-') if b.len() == at + 6 && b.get(at + 3) == Some(&b':') => {
+            let secs = (num(at + 1, 2)? * 3600 + num(at + 4, 2)? * 60) as i64;
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    let local = date.and_hms_nano_opt(hour, minute, second, nanos)?;
+    Some(local.and_utc() - chrono::TimeDelta::seconds(offset_secs))
 }
 
 /// Unix time written as an integer string (journald's microseconds, OTLP's
