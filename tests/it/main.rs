@@ -12,6 +12,7 @@ mod failure_page;
 mod faults;
 mod fleet;
 mod fleet_clients;
+mod fleet_http;
 mod helpers;
 mod login;
 mod pages;
