@@ -394,6 +394,7 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
         flush_after: flags
             .stream_flush_ms
             .map_or(crate::watch::STALE_RECORD, std::time::Duration::from_millis),
+        ..crate::fleet::FleetOptions::default()
     };
     let mut settings = crate::config::DiagnoseSettings::default();
     settings.code_lifetime_s.extend(file.code_lifetime.clone());

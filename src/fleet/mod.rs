@@ -75,6 +75,10 @@ pub struct FleetOptions {
     /// A stream quiet this long has its open records flushed (as a quiet
     /// file's are).
     pub flush_after: Duration,
+    /// Streams kept in memory at once: past this the one quiet longest is
+    /// dropped from memory (its held lines are in the store and replayed
+    /// when it sends again), so many stream names cannot exhaust memory.
+    pub max_streams: usize,
 }
 
 impl Default for FleetOptions {
@@ -85,6 +89,7 @@ impl Default for FleetOptions {
             syslog: None,
             context: Context::default(),
             flush_after: crate::watch::STALE_RECORD,
+            max_streams: 4096,
         }
     }
 }

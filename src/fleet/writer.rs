@@ -155,7 +155,7 @@ impl Writer<'_> {
                 seen_now.insert(d);
                 digests.push(d);
             }
-            self.open_streams(&job.records)?;
+            self.open_streams(&job.records, now)?;
             let mut events = 0;
             for r in &job.records {
                 let Some(stream) = self.streams.get_mut(&r.stream) else {
@@ -184,11 +184,16 @@ impl Writer<'_> {
     /// Builds the states of the streams of `records` not followed yet: the
     /// stored row and its held lines (replayed), or a new row whose format
     /// is detected once its first lines are in.
-    fn open_streams(&mut self, records: &[super::Record]) -> crate::store::Result<()> {
+    fn open_streams(
+        &mut self,
+        records: &[super::Record],
+        group_start: Instant,
+    ) -> crate::store::Result<()> {
         for r in records {
             if self.streams.contains_key(&r.stream) {
                 continue;
             }
+            self.make_room(group_start);
             let path = source_path(&r.stream);
             let known = self
                 .store
@@ -237,6 +242,25 @@ impl Writer<'_> {
             self.streams.insert(r.stream.clone(), stream);
         }
         Ok(())
+    }
+
+    /// At [`FleetOptions::max_streams`], drops the stream quiet longest
+    /// among those not fed since the last commit (everything it holds is in
+    /// the store then: it is rebuilt, held lines replayed, when it sends
+    /// again). Streams fed in the group being built are never dropped.
+    fn make_room(&mut self, group_start: Instant) {
+        if self.streams.len() < self.opts.max_streams {
+            return;
+        }
+        let quietest = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.last_data < group_start)
+            .min_by_key(|(_, s)| s.last_data)
+            .map(|(name, _)| name.clone());
+        if let Some(name) = quietest {
+            self.streams.remove(&name);
+        }
     }
 
     /// Commits what the streams in `pending` produced, with their held

@@ -511,3 +511,80 @@ fn a_spent_budget_answers_429_with_retry_after() {
     });
     fleet.stop();
 }
+
+/// The events of a database as (stream, line, kind), sorted.
+fn stored_events(db: &Path) -> Vec<(String, i64, String)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db");
+    let mut stmt = conn
+        .prepare(
+            "SELECT s.path, e.line, e.kind FROM events e JOIN sources s ON s.id = e.source_id
+             ORDER BY 1, 2, 3",
+        )
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+#[test]
+fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
+    use grantwatch::fleet::{Fleet, FleetOptions, Record};
+    let file = root().join("sample_logs/scenarios/code_reused/production.log");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines
+        .iter()
+        .rposition(|l| l.contains("Started POST \"/oauth/token\""))
+        .expect("a token request");
+    let batch = |stream: &str, part: &[&str]| -> Vec<Record> {
+        part.iter()
+            .map(|l| Record {
+                stream: stream.into(),
+                time: String::new(),
+                body: (*l).to_owned(),
+            })
+            .collect()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let run = |db: &Path, max_streams: usize| {
+        let fleet = Fleet::start(
+            db,
+            FleetOptions {
+                max_streams,
+                ..FleetOptions::default()
+            },
+        )
+        .expect("start");
+        runtime.block_on(async {
+            // Stream a's request is open when b and c arrive.
+            for records in [
+                batch("a", &lines[..=cut]),
+                batch("b", &lines[..40]),
+                batch("c", &lines[..40]),
+                batch("a", &lines[cut + 1..]),
+            ] {
+                fleet.submit(records).await.expect("stored");
+            }
+        });
+        fleet.stop();
+        stored_events(db)
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let roomy = run(&dir.path().join("roomy.db"), 4096);
+    let tight = run(&dir.path().join("tight.db"), 1);
+    assert!(
+        roomy
+            .iter()
+            .any(|(s, _, k)| s == "stream:a" && k == "token_response")
+    );
+    assert_eq!(
+        tight, roomy,
+        "one stream in memory at a time stores the same events"
+    );
+}
