@@ -344,6 +344,9 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
         "2025-12-31T23:30:00-05:30",
         "2025-03-11T08:00:00.1234567891Z",
         "2016-12-31T23:59:60Z",
+        "1969-12-31T23:59:59.5Z",
+        "2000-02-29T00:00:00+14:00",
+        "2100-03-01T12:00:00-12:00",
     ] {
         let text = format!("{stamp} stdout F x");
         let (ours, rest) = super::rfc3339_prefix(&text).expect(stamp);
