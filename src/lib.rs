@@ -12,6 +12,8 @@
 //!   failures and the history of their diagnoses.
 //! - [`correlate`]: which events are one failure; client clock offsets.
 //! - [`diagnose`]: the rules, one per cause, and the verdict.
+//! - [`incidents`]: failures grouped into incidents, their state, and
+//!   user agents parsed into release, OS and SDK.
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
@@ -31,6 +33,7 @@ pub mod correlate;
 pub mod daemon;
 pub mod diagnose;
 pub mod generate;
+pub mod incidents;
 pub mod ingest;
 pub mod live;
 pub mod report;

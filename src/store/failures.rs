@@ -301,6 +301,10 @@ impl Store {
                 link.execute(params![rec.id, id])?;
             }
         }
+        if previous.is_none() {
+            super::incidents::count_diagnosed(&tx, rec)?;
+        }
+        super::incidents::assign(&tx, rec, ts_ms)?;
         if changed {
             tx.execute(
                 "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)

@@ -14,6 +14,7 @@
 
 pub mod events;
 pub mod failures;
+pub mod incidents;
 mod retention;
 pub mod revisit;
 pub mod rollups;

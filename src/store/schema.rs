@@ -14,10 +14,10 @@
 
 use rusqlite::Transaction;
 
-use super::{Error, Result, rollups};
+use super::{Error, Result, incidents, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -151,6 +151,7 @@ CREATE TABLE cursors (
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
     tx.execute_batch(&rollups::create_sql())?;
+    tx.execute_batch(incidents::SCHEMA)?;
     Ok(())
 }
 
@@ -248,6 +249,10 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
+        // Version 5 groups failures into incidents (every stored failure is
+        // grouped here) and keeps the counters of `/metrics` that only go
+        // up, started at what is stored.
+        4 => incidents::upgrade(tx),
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }

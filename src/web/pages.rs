@@ -27,9 +27,12 @@ use crate::store::stats::SourceDetail;
 
 #[path = "pages_failure.rs"]
 mod failure;
+#[path = "pages_incidents.rs"]
+mod incidents;
 #[path = "pages_overview.rs"]
 mod overview;
 pub use failure::failure;
+pub use incidents::{api_incident, api_incidents, incident, incidents};
 pub use overview::overview;
 
 /// Failures per page of `/failures`.

@@ -11,6 +11,7 @@ mod exchange;
 mod failure_page;
 mod faults;
 mod helpers;
+mod incidents;
 mod login;
 mod pages;
 mod pasted;

@@ -1,0 +1,591 @@
+//! Incidents in the store: the tables, the grouping of a failure as it is
+//! stored ([`assign`]), and the queries of `/incidents` and
+//! `/api/incidents`.
+//!
+//! Invariants:
+//! - Every failure belongs to exactly one incident (`incident_failures`,
+//!   keyed by failure id, removed with the failure by `ON DELETE CASCADE`).
+//! - `incidents.n` equals the number of its `incident_failures` rows, kept
+//!   by triggers through inserts, moves (a re-diagnosis) and deletions
+//!   (retention, a merge); an incident left with none is deleted.
+//! - `first_ms` and `last_ms` span the times of its failures as they were
+//!   stored (retention does not move "first seen": it is history); a
+//!   failure that moves out makes them be computed again.
+//! - The monotonic counters of `/metrics` (`diagnosed_totals`,
+//!   `ingest_totals`) only ever grow: neither retention nor a re-diagnosis
+//!   lowers them.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::failures::{FailureContext, FailureRecord};
+use super::{Result, Store};
+use crate::incidents::{self, QUIET_MS, State};
+
+/// The tables, indexes and triggers of incidents and of the monotonic
+/// counters: created from this one text in a fresh database and in the
+/// upgrade (the schema test compares them).
+pub const SCHEMA: &str = r#"
+CREATE TABLE incidents (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,
+    cause         TEXT NOT NULL,
+    server        TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    discriminator TEXT NOT NULL,
+    first_ms      INTEGER,
+    last_ms       INTEGER,
+    regressed_ms  INTEGER,
+    n             INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX incidents_by_last ON incidents(last_ms);
+
+CREATE TABLE incident_failures (
+    failure_id  TEXT PRIMARY KEY REFERENCES failures(id) ON DELETE CASCADE,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    ts_ms       INTEGER,
+    user_name   TEXT,
+    ip          TEXT,
+    user_agent  TEXT,
+    app_release TEXT,
+    os          TEXT,
+    sdk         TEXT
+) WITHOUT ROWID;
+CREATE INDEX incident_failures_by_incident ON incident_failures(incident_id, ts_ms);
+CREATE INDEX incident_failures_by_release ON incident_failures(app_release, incident_id);
+
+CREATE TRIGGER incident_failures_added AFTER INSERT ON incident_failures BEGIN
+    UPDATE incidents SET n = n + 1 WHERE id = new.incident_id;
+END;
+CREATE TRIGGER incident_failures_removed AFTER DELETE ON incident_failures BEGIN
+    UPDATE incidents SET n = n - 1 WHERE id = old.incident_id;
+    DELETE FROM incidents WHERE id = old.incident_id AND n <= 0;
+END;
+CREATE TRIGGER incident_failures_moved AFTER UPDATE OF incident_id ON incident_failures
+WHEN old.incident_id != new.incident_id BEGIN
+    UPDATE incidents SET n = n + 1 WHERE id = new.incident_id;
+    UPDATE incidents SET n = n - 1 WHERE id = old.incident_id;
+    DELETE FROM incidents WHERE id = old.incident_id AND n <= 0;
+END;
+
+CREATE TABLE diagnosed_totals (
+    cause     TEXT NOT NULL,
+    server    TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (cause, server, client_id)
+) WITHOUT ROWID;
+
+CREATE TABLE ingest_totals (
+    name TEXT PRIMARY KEY,
+    n    INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// The upgrade from the schema without incidents: the tables, then every
+/// stored failure grouped, and the diagnosed counter started at what is
+/// stored.
+pub fn upgrade(conn: &Connection) -> Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(
+        "INSERT INTO diagnosed_totals (cause, server, client_id, n)
+         SELECT cause, server, client_id, n FROM failure_totals;
+         INSERT INTO ingest_totals (name, n) SELECT 'records', count(*) FROM events;",
+    )?;
+    let rows: Vec<(FailureRecord, Option<i64>)> = {
+        let mut stmt = conn.prepare(
+            "SELECT id, cause, server, client_id, context, ts_ms FROM failures
+             ORDER BY coalesce(ts_ms, 0), id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let context: Option<String> = r.get(4)?;
+            Ok((
+                bare_record(
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, Option<String>>(2)?
+                        .unwrap_or_else(|| "unknown".into()),
+                    r.get(3)?,
+                    context
+                        .and_then(|c| serde_json::from_str(&c).ok())
+                        .unwrap_or_default(),
+                ),
+                r.get(5)?,
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (rec, ts) in rows {
+        assign(conn, &rec, ts)?;
+    }
+    Ok(())
+}
+
+/// A failure record with only what grouping reads.
+fn bare_record(
+    id: String,
+    cause: String,
+    server: String,
+    client_id: Option<String>,
+    context: FailureContext,
+) -> FailureRecord {
+    FailureRecord {
+        id,
+        ts: None,
+        server,
+        request_id: None,
+        client_id,
+        grant_type: None,
+        error: None,
+        http_status: None,
+        cause,
+        confidence: String::new(),
+        candidates: Vec::new(),
+        summary: String::new(),
+        fix: String::new(),
+        evidence: Vec::new(),
+        missing: None,
+        context,
+    }
+}
+
+/// Who and what a failure's events name (the first value found among its
+/// events, the primary event's first).
+#[derive(Debug, Default)]
+struct Who {
+    user_name: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    provider_code: Option<String>,
+}
+
+fn who(conn: &Connection, failure_id: &str) -> Result<Who> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.user_name, e.ip, e.user_agent, e.provider_code
+         FROM failure_events fe JOIN events e ON e.id = fe.event_id
+         JOIN failures f ON f.id = fe.failure_id
+         WHERE fe.failure_id = ?1
+         ORDER BY e.id != f.event_id, e.id",
+    )?;
+    let mut out = Who::default();
+    let mut rows = stmt.query([failure_id])?;
+    while let Some(r) = rows.next()? {
+        let fill = |slot: &mut Option<String>, v: Option<String>| {
+            if slot.is_none() {
+                *slot = v.filter(|s| !s.is_empty());
+            }
+        };
+        fill(&mut out.user_name, r.get(0)?);
+        fill(&mut out.ip, r.get(1)?);
+        fill(&mut out.user_agent, r.get(2)?);
+        fill(&mut out.provider_code, r.get(3)?);
+    }
+    Ok(out)
+}
+
+/// Puts failure `rec` (stored, with its events linked) into its incident,
+/// creating the incident or moving the failure out of another one. A
+/// failure later than the incident's last one by more than [`QUIET_MS`]
+/// marks it regressed. Returns the incident id.
+pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Result<i64> {
+    let who = who(conn, &rec.id)?;
+    let disc = incidents::discriminator(rec, who.provider_code.as_deref());
+    let key = incidents::key(rec, &disc);
+    let existing: Option<(i64, Option<i64>)> = conn
+        .prepare_cached("SELECT id, last_ms FROM incidents WHERE key = ?1")?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let incident = match existing {
+        Some((id, last)) => {
+            let regressed = match (ts_ms, last) {
+                (Some(t), Some(l)) if t > l + QUIET_MS => Some(t),
+                _ => None,
+            };
+            conn.prepare_cached(
+                "UPDATE incidents SET first_ms = min(coalesce(first_ms, ?2), coalesce(?2, first_ms)),
+                    last_ms = max(coalesce(last_ms, ?2), coalesce(?2, last_ms)),
+                    regressed_ms = coalesce(?3, regressed_ms)
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ts_ms, regressed])?;
+            id
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO incidents (key, cause, server, client_id, discriminator, first_ms,
+                    last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![
+                key,
+                rec.cause,
+                rec.server,
+                rec.client_id.as_deref().unwrap_or(""),
+                disc,
+                ts_ms
+            ])?;
+            conn.last_insert_rowid()
+        }
+    };
+    let agent = who
+        .user_agent
+        .as_deref()
+        .map(incidents::agent::parse)
+        .unwrap_or_default();
+    let previous: Option<i64> = conn
+        .prepare_cached("SELECT incident_id FROM incident_failures WHERE failure_id = ?1")?
+        .query_row([&rec.id], |r| r.get(0))
+        .optional()?;
+    conn.prepare_cached(
+        "INSERT INTO incident_failures (failure_id, incident_id, ts_ms, user_name, ip, user_agent,
+            app_release, os, sdk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(failure_id) DO UPDATE SET incident_id = excluded.incident_id,
+            ts_ms = excluded.ts_ms, user_name = excluded.user_name, ip = excluded.ip,
+            user_agent = excluded.user_agent, app_release = excluded.app_release,
+            os = excluded.os, sdk = excluded.sdk",
+    )?
+    .execute(params![
+        rec.id,
+        incident,
+        ts_ms,
+        who.user_name,
+        who.ip,
+        who.user_agent,
+        agent.release(),
+        agent.os,
+        agent.sdk
+    ])?;
+    if let Some(old) = previous.filter(|old| *old != incident) {
+        // The failure moved out (a re-diagnosis): the old incident's span is
+        // what its remaining failures say (it may be gone altogether).
+        conn.prepare_cached(
+            "UPDATE incidents SET
+                first_ms = (SELECT min(ts_ms) FROM incident_failures WHERE incident_id = ?1),
+                last_ms = (SELECT max(ts_ms) FROM incident_failures WHERE incident_id = ?1)
+             WHERE id = ?1",
+        )?
+        .execute([old])?;
+    }
+    Ok(incident)
+}
+
+/// Counts a failure stored for the first time in the monotonic
+/// `grantwatch_failures_diagnosed_total`, under the labels it was first
+/// diagnosed with (a later re-diagnosis is no new failure).
+pub fn count_diagnosed(conn: &Connection, rec: &FailureRecord) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO diagnosed_totals (cause, server, client_id, n) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT DO UPDATE SET n = n + 1",
+    )?
+    .execute(params![
+        rec.cause,
+        rec.server,
+        rec.client_id.as_deref().unwrap_or("")
+    ])?;
+    Ok(())
+}
+
+/// Adds `n` to the monotonic counter `name` (`records`: records stored).
+pub fn count_ingested(conn: &Connection, name: &str, n: u64) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO ingest_totals (name, n) VALUES (?1, ?2)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?
+    .execute(params![name, n as i64])?;
+    Ok(())
+}
+
+/// One incident as the list and the API show it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Incident {
+    /// Row id (the `/incidents/{id}` path).
+    pub id: i64,
+    /// Cause id.
+    pub cause: String,
+    /// Server kind, or `unknown`.
+    pub server: String,
+    /// Client id (empty when the logs named none).
+    pub client_id: String,
+    /// What tells it apart from others of its cause (may be empty).
+    pub discriminator: String,
+    /// First seen (ms).
+    pub first_ms: Option<i64>,
+    /// Last seen (ms).
+    pub last_ms: Option<i64>,
+    /// When it last came back after a quiet spell (ms).
+    pub regressed_ms: Option<i64>,
+    /// Failures stored in it.
+    pub count: u64,
+    /// State at the "now" it was read at.
+    pub state: State,
+}
+
+/// Filters of the incident list (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    /// Only in this state (`None`: any); [`IncidentFilter::open`] for the
+    /// open ones.
+    pub state: Option<State>,
+    /// Only open incidents (not resolved).
+    pub open: bool,
+    /// Only this cause.
+    pub cause: Option<String>,
+    /// Only this client id.
+    pub client: Option<String>,
+    /// Only this server kind.
+    pub server: Option<String>,
+    /// Only incidents with a failure on this release (`app version`).
+    pub release: Option<String>,
+}
+
+const INCIDENT_COLUMNS: &str =
+    "id, cause, server, client_id, discriminator, first_ms, last_ms, regressed_ms, n";
+
+fn incident_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Incident> {
+    let first_ms: Option<i64> = r.get(5)?;
+    let last_ms: Option<i64> = r.get(6)?;
+    let regressed_ms: Option<i64> = r.get(7)?;
+    Ok(Incident {
+        id: r.get(0)?,
+        cause: r.get(1)?,
+        server: r.get(2)?,
+        client_id: r.get(3)?,
+        discriminator: r.get(4)?,
+        first_ms,
+        last_ms,
+        regressed_ms,
+        count: r.get::<_, i64>(8)?.max(0) as u64,
+        state: incidents::state(
+            first_ms.unwrap_or(0),
+            last_ms.unwrap_or(0),
+            regressed_ms,
+            now,
+        ),
+    })
+}
+
+fn filter_sql(f: &IncidentFilter, now: i64) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut clauses = vec!["1 = 1".to_owned()];
+    let mut values: Vec<Value> = Vec::new();
+    let mut add = |clause: &str, v: Vec<Value>| {
+        // Each `?` becomes the number of the value it stands for.
+        let mut parts = clause.split('?');
+        let mut numbered = parts.next().unwrap_or("").to_owned();
+        for (part, value) in parts.zip(v) {
+            values.push(value);
+            numbered.push_str(&format!("?{}{part}", values.len()));
+        }
+        clauses.push(numbered);
+    };
+    let quiet = Value::Integer(now - QUIET_MS);
+    let young = Value::Integer(now - incidents::NEW_MS);
+    let open = "coalesce(last_ms, 0) >= ?";
+    match f.state {
+        Some(State::Resolved) => add("coalesce(last_ms, 0) < ?", vec![quiet]),
+        Some(State::Regressed) => add(&format!("{open} AND regressed_ms IS NOT NULL"), vec![quiet]),
+        Some(State::New) => add(
+            &format!("{open} AND regressed_ms IS NULL AND coalesce(first_ms, 0) >= ?"),
+            vec![quiet, young],
+        ),
+        Some(State::Ongoing) => add(
+            &format!("{open} AND regressed_ms IS NULL AND coalesce(first_ms, 0) < ?"),
+            vec![quiet, young],
+        ),
+        None if f.open => add(open, vec![quiet]),
+        None => {}
+    }
+    if let Some(c) = &f.cause {
+        add("cause = ?", vec![Value::Text(c.clone())]);
+    }
+    if let Some(c) = &f.client {
+        add("client_id = ?", vec![Value::Text(c.clone())]);
+    }
+    if let Some(s) = &f.server {
+        add("server = ?", vec![Value::Text(s.clone())]);
+    }
+    if let Some(r) = &f.release {
+        add(
+            "id IN (SELECT incident_id FROM incident_failures WHERE app_release = ?)",
+            vec![Value::Text(r.clone())],
+        );
+    }
+    (clauses.join(" AND "), values)
+}
+
+/// One row of a breakdown: a value and how many failures carry it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Share {
+    /// The value (`unknown` when the failures did not say).
+    pub value: String,
+    /// Failures with it.
+    pub count: u64,
+}
+
+/// The columns an incident can be broken down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dimension {
+    /// App name and version.
+    Release,
+    /// Operating system and version.
+    Os,
+    /// HTTP stack or SDK.
+    Sdk,
+}
+
+impl Dimension {
+    fn column(self) -> &'static str {
+        match self {
+            Dimension::Release => "app_release",
+            Dimension::Os => "os",
+            Dimension::Sdk => "sdk",
+        }
+    }
+}
+
+/// Distinct users, IPs and user agents among an incident's failures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Affected {
+    /// Distinct user names or subjects.
+    pub users: u64,
+    /// Distinct client IPs.
+    pub ips: u64,
+    /// Distinct user agents.
+    pub user_agents: u64,
+}
+
+impl Store {
+    /// Incidents matching `filter` at `now`, most recently seen first,
+    /// paged; and how many match.
+    pub fn incidents(
+        &self,
+        filter: &IncidentFilter,
+        now: i64,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(u64, Vec<Incident>)> {
+        let (where_sql, values) = filter_sql(filter, now);
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM incidents WHERE {where_sql}"),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {where_sql}
+             ORDER BY coalesce(last_ms, 0) DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            incident_row(r, now)
+        })?;
+        Ok((total.max(0) as u64, rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    /// One incident, its state at `now`.
+    pub fn incident(&self, id: i64, now: i64) -> Result<Option<Incident>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], |r| incident_row(r, now)).optional()?)
+    }
+
+    /// The incident failure `failure_id` belongs to.
+    pub fn incident_of_failure(&self, failure_id: &str) -> Result<Option<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT incident_id FROM incident_failures WHERE failure_id = ?1")?;
+        Ok(stmt.query_row([failure_id], |r| r.get(0)).optional()?)
+    }
+
+    /// An incident's failures counted by `dim`, most first.
+    pub fn incident_breakdown(&self, id: i64, dim: Dimension) -> Result<Vec<Share>> {
+        let col = dim.column();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT coalesce({col}, 'unknown'), count(*) FROM incident_failures
+             WHERE incident_id = ?1 GROUP BY 1 ORDER BY 2 DESC, 1"
+        ))?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(Share {
+                value: r.get(0)?,
+                count: r.get::<_, i64>(1)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Distinct users, IPs and user agents of an incident.
+    pub fn incident_affected(&self, id: i64) -> Result<Affected> {
+        Ok(self.conn.query_row(
+            "SELECT count(DISTINCT user_name), count(DISTINCT ip), count(DISTINCT user_agent)
+             FROM incident_failures WHERE incident_id = ?1",
+            [id],
+            |r| {
+                Ok(Affected {
+                    users: r.get::<_, i64>(0)?.max(0) as u64,
+                    ips: r.get::<_, i64>(1)?.max(0) as u64,
+                    user_agents: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            },
+        )?)
+    }
+
+    /// An incident's failures per hour, the `hours` hours ending at `now`
+    /// (oldest first).
+    pub fn incident_hourly(&self, id: i64, now: i64, hours: usize) -> Result<Vec<u64>> {
+        const HOUR: i64 = 3_600_000;
+        let start = now - hours as i64 * HOUR;
+        let mut out = vec![0u64; hours];
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT (ts_ms - ?2 - 1) / 3600000, count(*) FROM incident_failures
+             WHERE incident_id = ?1 AND ts_ms > ?2 AND ts_ms <= ?3 GROUP BY 1",
+        )?;
+        let rows = stmt.query_map(params![id, start, now], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (i, n) = row?;
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+                *slot += n.max(0) as u64;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ids of an incident's newest `limit` failures, newest first.
+    pub fn incident_failure_ids(&self, id: i64, limit: u32) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT failure_id FROM incident_failures WHERE incident_id = ?1
+             ORDER BY ts_ms DESC, failure_id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![id, limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The monotonic count of failures diagnosed, per cause, server and
+    /// client (labels as `/metrics` shows them).
+    pub fn diagnosed_totals(&self) -> Result<Vec<super::stats::FailureCount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cause, server, client_id, n FROM diagnosed_totals ORDER BY cause, server, client_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(super::stats::FailureCount {
+                cause: r.get(0)?,
+                server: r.get(1)?,
+                client: r.get(2)?,
+                count: r.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The monotonic counter `name` of `ingest_totals` (0 when never
+    /// counted).
+    pub fn ingest_total(&self, name: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT n FROM ingest_totals WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+}
