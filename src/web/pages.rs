@@ -32,6 +32,7 @@ mod incidents;
 #[path = "pages_overview.rs"]
 mod overview;
 pub use failure::failure;
+pub(crate) use incidents::now_ms;
 pub use incidents::{api_incident, api_incidents, incident, incidents};
 pub use overview::overview;
 

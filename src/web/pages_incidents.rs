@@ -35,7 +35,7 @@ pub(super) const OVERVIEW_OPEN: u32 = 10;
 const SPARK_HOURS: usize = 24;
 
 /// The dashboard's "now" (see the module doc).
-pub(super) fn now_ms(store: &Store) -> Result<i64, WebError> {
+pub(crate) fn now_ms(store: &Store) -> Result<i64, WebError> {
     let wall = chrono::Utc::now().timestamp_millis();
     Ok(match store.latest_failure_ms(wall)? {
         Some(l) if l < wall => l,

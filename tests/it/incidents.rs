@@ -24,11 +24,11 @@ const TOKEN_ID: &str = "39814e5a-b1ae-472f-a1f7-fd61698e60bb";
 const CODE: &str = "EvmxqBMYue-rAzjTeWTQTM-ivmcB3INEVLCaPE0RtQU";
 const CHALLENGE: &str = "3Ef9Vtjnm2dTcaY8AQcZMEvddtVhtc3SHmxDYhjS_IE";
 const VERIFIER: &str = "rkLB32oG60ELx97GefnBIJDiEVB43_qX1GGrK4f4q51mpsIM0wE8pv_AD80qrSLS";
-const SENT: &str = "com.acme.fieldapp:/oauth2redirect";
+pub(crate) const SENT: &str = "com.acme.fieldapp:/oauth2redirect";
 
 /// The scenario's flow number `n` at `hh:mm` (on 2025-04-05), the token
 /// request sending `token_redirect`: (authorize lines, token lines).
-fn flow(n: usize, hh_mm: &str, token_redirect: &str) -> (String, String) {
+pub(crate) fn flow(n: usize, hh_mm: &str, token_redirect: &str) -> (String, String) {
     let text = std::fs::read_to_string(root().join(SCENARIO)).expect("scenario");
     let lines: Vec<&str> = text.lines().skip(99).take(16).collect();
     assert!(lines[12].contains(SENT), "the token request's parameters");
@@ -75,7 +75,7 @@ fn s256(verifier: &str) -> String {
     out
 }
 
-fn whole(flows: &[(usize, &str, &str)]) -> String {
+pub(crate) fn whole(flows: &[(usize, &str, &str)]) -> String {
     flows
         .iter()
         .map(|(n, t, r)| {

@@ -2,6 +2,7 @@
 //! the library end to end over `sample_logs/` and temporary files.
 
 mod accuracy;
+mod alerts;
 mod browser;
 mod cli;
 mod converge;
