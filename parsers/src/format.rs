@@ -14,6 +14,8 @@ pub enum Format {
     Rails,
     /// Rails lograge, key=value or JSON.
     Lograge,
+    /// Rails 8.1 structured events (`Rails.event`, JSON encoder).
+    RailsEvent,
     /// Ory Hydra, JSON or logfmt text.
     Hydra,
     /// Keycloak, text console or JSON console output.
@@ -40,7 +42,7 @@ pub enum Format {
 
 /// Every concrete format, in the order detection and mixed mode try them
 /// (specific before generic).
-pub const CONCRETE_FORMATS: [Format; 11] = [
+pub const CONCRETE_FORMATS: [Format; 12] = [
     Format::Rails,
     Format::Hydra,
     Format::Keycloak,
@@ -50,6 +52,7 @@ pub const CONCRETE_FORMATS: [Format; 11] = [
     Format::Logcat,
     Format::IosConsole,
     Format::Lograge,
+    Format::RailsEvent,
     Format::Logfmt,
     Format::JsonLines,
 ];
@@ -60,6 +63,7 @@ impl Format {
         match self {
             Format::Rails => "rails",
             Format::Lograge => "lograge",
+            Format::RailsEvent => "rails-event",
             Format::Hydra => "hydra",
             Format::Keycloak => "keycloak",
             Format::NodeOidcProvider => "node-oidc-provider",

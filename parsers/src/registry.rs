@@ -17,6 +17,7 @@ pub(crate) fn new_parser(format: Format) -> Box<dyn LineParser> {
     match format {
         Format::Rails => Box::new(formats::rails::RailsParser::default()),
         Format::Lograge => Box::new(formats::lograge::LogrageParser::default()),
+        Format::RailsEvent => Box::new(formats::rails_event::RailsEventParser::default()),
         Format::Hydra => Box::new(formats::hydra::HydraParser::default()),
         Format::Keycloak => Box::new(formats::keycloak::KeycloakParser::default()),
         Format::NodeOidcProvider => Box::new(formats::node_oidc::NodeOidcParser::default()),

@@ -25,7 +25,7 @@ use grantwatch_parsers::{Event, Fingerprint, Format, Redactor};
 use common::{parse_detected, parse_forced};
 use redaction_templates::{
     HYDRA, IDENTITYSERVER, IOS, JSON_LINES, KEYCLOAK, LOGCAT, LOGFMT, LOGRAGE, NODE_OIDC, RAILS,
-    SPRING,
+    RAILS_EVENT, SPRING,
 };
 
 const CODE_A: &str = "PLANTEDcodeA0x7Hq2LxW9mDc4Vn8Bl0Dt6Yw3Pr5";
@@ -165,6 +165,11 @@ fn cases() -> Vec<Case> {
         Case {
             format: Format::Lograge,
             templates: LOGRAGE,
+            expect: id_token_skipped,
+        },
+        Case {
+            format: Format::RailsEvent,
+            templates: RAILS_EVENT,
             expect: id_token_skipped,
         },
         Case {
@@ -457,6 +462,11 @@ fn ios_redacts_every_planted_secret() {
 #[test]
 fn json_lines_redacts_every_planted_secret() {
     check(&case(Format::JsonLines));
+}
+
+#[test]
+fn rails_event_redacts_every_planted_secret() {
+    check(&case(Format::RailsEvent));
 }
 
 #[test]

@@ -17,4 +17,5 @@ pub(crate) mod logfmt;
 pub(crate) mod lograge;
 pub(crate) mod node_oidc;
 pub(crate) mod rails;
+pub(crate) mod rails_event;
 pub(crate) mod spring;
