@@ -304,7 +304,15 @@ impl Store {
         if previous.is_none() {
             super::incidents::count_diagnosed(&tx, rec)?;
         }
-        super::incidents::assign(&tx, rec, ts_ms)?;
+        let incident = super::incidents::assign(&tx, rec, ts_ms)?;
+        let change = match previous {
+            None => Some(super::incidents::ChangeKind::Failure),
+            Some(_) if changed => Some(super::incidents::ChangeKind::Rediagnosis),
+            Some(_) => None,
+        };
+        if let Some(kind) = change {
+            super::incidents::record_change(&tx, kind, rec, incident)?;
+        }
         if changed {
             tx.execute(
                 "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)

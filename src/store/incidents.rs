@@ -11,6 +11,9 @@
 //! - `first_ms` and `last_ms` span the times of its failures as they were
 //!   stored (retention does not move "first seen": it is history); a
 //!   failure that moves out makes them be computed again.
+//! - `live_changes` is the feed of `/api/events`: one row per new failure
+//!   and per re-diagnosis, numbered in commit order, the last
+//!   [`LIVE_KEPT`] kept.
 //! - The monotonic counters of `/metrics` (`diagnosed_totals`,
 //!   `ingest_totals`) only ever grow: neither retention nor a re-diagnosis
 //!   lowers them.
@@ -74,6 +77,15 @@ CREATE TABLE diagnosed_totals (
     n         INTEGER NOT NULL,
     PRIMARY KEY (cause, server, client_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE live_changes (
+    seq         INTEGER PRIMARY KEY,
+    at_ms       INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    failure_id  TEXT NOT NULL,
+    incident_id INTEGER NOT NULL,
+    cause       TEXT NOT NULL
+);
 
 CREATE TABLE ingest_totals (
     name TEXT PRIMARY KEY,
@@ -265,6 +277,72 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
         .execute([old])?;
     }
     Ok(incident)
+}
+
+/// Rows of `live_changes` kept: a client further behind reloads its page.
+pub const LIVE_KEPT: i64 = 10_000;
+
+/// What changed, for `/api/events`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A failure stored for the first time.
+    Failure,
+    /// A stored failure's cause or confidence changed.
+    Rediagnosis,
+}
+
+impl ChangeKind {
+    /// The SSE event name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Failure => "failure",
+            ChangeKind::Rediagnosis => "rediagnosis",
+        }
+    }
+}
+
+/// Appends a change to the live feed (and forgets what is older than the
+/// last [`LIVE_KEPT`]).
+pub fn record_change(
+    conn: &Connection,
+    kind: ChangeKind,
+    rec: &FailureRecord,
+    incident: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO live_changes (at_ms, kind, failure_id, incident_id, cause)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        chrono::Utc::now().timestamp_millis(),
+        kind.as_str(),
+        rec.id,
+        incident,
+        rec.cause
+    ])?;
+    let seq = conn.last_insert_rowid();
+    if seq % 1000 == 0 {
+        conn.prepare_cached("DELETE FROM live_changes WHERE seq <= ?1")?
+            .execute([seq - LIVE_KEPT])?;
+    }
+    Ok(())
+}
+
+/// One row of the live feed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Its number (the SSE event id).
+    pub seq: i64,
+    /// When it was committed (ms, wall clock).
+    pub at_ms: i64,
+    /// `failure` or `rediagnosis`.
+    pub kind: String,
+    /// The failure.
+    pub failure_id: String,
+    /// Its incident.
+    pub incident_id: i64,
+    /// Its cause (after the change).
+    pub cause: String,
 }
 
 /// Counts a failure stored for the first time in the monotonic
@@ -558,6 +636,34 @@ impl Store {
              ORDER BY ts_ms DESC, failure_id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![id, limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The number of the newest change of the live feed (0: none).
+    pub fn last_change(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM live_changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The changes after `seq`, oldest first, at most `limit`.
+    pub fn changes_after(&self, seq: i64, limit: u32) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at_ms, kind, failure_id, incident_id, cause FROM live_changes
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![seq, limit], |r| {
+            Ok(Change {
+                seq: r.get(0)?,
+                at_ms: r.get(1)?,
+                kind: r.get(2)?,
+                failure_id: r.get(3)?,
+                incident_id: r.get(4)?,
+                cause: r.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

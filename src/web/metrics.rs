@@ -9,6 +9,7 @@
 //!   database now (a gauge: retention prunes them, a re-diagnosis moves
 //!   them between causes). It was `grantwatch_failures_total`, declared a
 //!   counter: `increase()` over it fired on a prune or a re-diagnosis.
+//! - `grantwatch_live_clients`: open `/api/events` streams.
 //! - `grantwatch_incidents_open{cause}`: incidents with a failure in the
 //!   last 30 minutes (of the dashboard's "now").
 //! - `grantwatch_lines_read_total{source,format}` and
@@ -47,6 +48,8 @@ pub struct Counters {
     pub records: u64,
     /// Open incidents per cause.
     pub open_incidents: Vec<(String, u64)>,
+    /// Open `/api/events` streams.
+    pub live_clients: usize,
 }
 
 fn counters(store: &crate::store::Store) -> Result<Counters, WebError> {
@@ -64,6 +67,7 @@ fn counters(store: &crate::store::Store) -> Result<Counters, WebError> {
         diagnosed: store.diagnosed_totals()?,
         records: store.ingest_total("records")?,
         open_incidents: open_incidents.into_iter().collect(),
+        live_clients: super::events::clients(),
     })
 }
 
@@ -140,6 +144,13 @@ pub fn render_counters(c: &Counters) -> String {
             &n.to_string(),
         );
     }
+    family(
+        &mut out,
+        "grantwatch_live_clients",
+        "gauge",
+        "Open /api/events streams (dashboards updating live).",
+    );
+    let _ = writeln!(out, "grantwatch_live_clients {}", c.live_clients);
     out
 }
 

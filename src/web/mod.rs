@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 pub mod error;
+pub mod events;
 pub mod health;
 mod login;
 pub mod metrics;
@@ -144,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/requests/{request_id}", get(api::request))
         .route("/api/stats", get(api::stats))
         .route("/api/incidents", get(pages::api_incidents))
+        .route("/api/events", get(events::events))
         .route("/api/incidents/{id}", get(pages::api_incident))
         .route("/incidents", get(pages::incidents))
         .route("/incidents/{id}", get(pages::incident))
@@ -155,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{request_id}", get(pages::request))
         .route("/sources", get(pages::sources))
         .route("/static/style.css", get(pages::style))
+        .route("/static/live.js", get(pages::live_js))
         .route("/login", get(login::page).post(login::sign_in))
         .route("/logout", post(login::sign_out))
         .fallback(not_found)

@@ -43,8 +43,24 @@ const SUMMARY_CHARS: usize = 160;
 
 /// The Content-Security-Policy of the HTML pages: the stylesheet of this
 /// origin and nothing else (no script, no inline style, forms only here).
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
-                            base-uri 'none'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                            connect-src 'self'; form-action 'self'; base-uri 'none'; \
+                            frame-ancestors 'none'";
+
+/// The live-update script (`static/live.js`), built into the binary.
+const LIVE_JS: &str = include_str!("../../static/live.js");
+
+/// `GET /static/live.js`: the one script of the pages.
+pub async fn live_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        LIVE_JS,
+    )
+        .into_response()
+}
 
 /// The stylesheet, built into the binary.
 const STYLE: &str = include_str!("../../templates/style.css");

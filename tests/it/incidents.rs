@@ -414,3 +414,66 @@ fn retention_prunes_incidents_but_never_the_counters() {
     assert_eq!(sum(&store), 2, "pruning lowers no counter");
     assert_eq!(store.ingest_total("records").expect("records"), records);
 }
+
+#[tokio::test]
+async fn the_event_stream_tells_of_a_new_failure_and_its_incident() {
+    use futures_util::StreamExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = dir.path().join("first.log");
+    std::fs::write(&first, whole(&[(1, "11:05", SENT)])).expect("write");
+    let db = dir.path().join("g.db");
+    analyze_into(vec![first], &db);
+    let request = axum::http::Request::get("/api/events")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = {
+        use tower::ServiceExt as _;
+        router(AppState::new(&db))
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    };
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[axum::http::header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let mut body = response.into_body().into_data_stream();
+    // Connected after the first failure: only what comes next is told.
+    let second = dir.path().join("second.log");
+    std::fs::write(&second, whole(&[(2, "11:10", "com.acme.fieldapp:/cb")])).expect("write");
+    analyze_into(vec![second], &db);
+    let store = Store::open_read_only(&db).expect("open");
+    let (_, newest) = store
+        .failures(&FailureFilter::default(), 1, 0)
+        .expect("failures");
+    let incident = store
+        .incident_of_failure(&newest[0].id)
+        .expect("query")
+        .expect("grouped");
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !text.contains("event: incident") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, body.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream stays open")
+            .expect("a chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: failure\n"), "{text}");
+    assert!(
+        text.contains(&format!("\"failure_id\":\"{}\"", newest[0].id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\"incident_id\":{incident}")),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("event: failure").count(),
+        1,
+        "the failure stored before connecting is not told again: {text}"
+    );
+}
