@@ -4,6 +4,7 @@
 mod accuracy;
 mod alerts;
 mod browser;
+mod browser_live;
 mod cli;
 mod converge;
 mod corpus;
