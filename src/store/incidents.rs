@@ -55,6 +55,8 @@ CREATE TABLE incident_failures (
 ) WITHOUT ROWID;
 CREATE INDEX incident_failures_by_incident ON incident_failures(incident_id, ts_ms);
 CREATE INDEX incident_failures_by_release ON incident_failures(app_release, incident_id);
+CREATE INDEX incident_failures_by_user ON incident_failures(user_name);
+CREATE INDEX incident_failures_by_ip ON incident_failures(ip);
 
 CREATE TRIGGER incident_failures_added AFTER INSERT ON incident_failures BEGIN
     UPDATE incidents SET n = n + 1 WHERE id = new.incident_id;
@@ -522,6 +524,25 @@ impl Dimension {
     }
 }
 
+/// Who and what one failure names (see [`Store::failure_who`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailureWho {
+    /// Its incident.
+    pub incident_id: i64,
+    /// User name or subject.
+    pub user: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User agent as logged.
+    pub user_agent: Option<String>,
+    /// App name and version.
+    pub release: Option<String>,
+    /// OS and version.
+    pub os: Option<String>,
+    /// HTTP stack or SDK.
+    pub sdk: Option<String>,
+}
+
 /// Distinct users, IPs and user agents among an incident's failures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Affected {
@@ -573,6 +594,58 @@ impl Store {
             .conn
             .prepare_cached("SELECT incident_id FROM incident_failures WHERE failure_id = ?1")?;
         Ok(stmt.query_row([failure_id], |r| r.get(0)).optional()?)
+    }
+
+    /// Who and what a failure names, as grouped: its incident, user, IP,
+    /// user agent and what the agent says (release, OS, SDK).
+    pub fn failure_who(&self, failure_id: &str) -> Result<Option<FailureWho>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT incident_id, user_name, ip, user_agent, app_release, os, sdk
+             FROM incident_failures WHERE failure_id = ?1",
+        )?;
+        Ok(stmt
+            .query_row([failure_id], |r| {
+                Ok(FailureWho {
+                    incident_id: r.get(0)?,
+                    user: r.get(1)?,
+                    ip: r.get(2)?,
+                    user_agent: r.get(3)?,
+                    release: r.get(4)?,
+                    os: r.get(5)?,
+                    sdk: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The newest `limit` failures whose logs name this user (`by_ip`:
+    /// this client IP), newest first; and how many there are.
+    pub fn failures_of_who(
+        &self,
+        value: &str,
+        by_ip: bool,
+        limit: u32,
+    ) -> Result<(u64, Vec<FailureRecord>)> {
+        let column = if by_ip { "ip" } else { "user_name" };
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM incident_failures WHERE {column} = ?1"),
+            [value],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT failure_id FROM incident_failures WHERE {column} = ?1
+             ORDER BY ts_ms DESC LIMIT ?2"
+        ))?;
+        let ids: Vec<String> = stmt
+            .query_map(params![value, limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(f) = self.failure(&id)? {
+                out.push(f);
+            }
+        }
+        Ok((total.max(0) as u64, out))
     }
 
     /// An incident's failures counted by `dim`, most first.

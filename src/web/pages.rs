@@ -491,9 +491,20 @@ pub async fn request_search(
         .map_err(|e| bad(format!("bad query string: {}", e.body_text())))?;
     let id = p.id.trim();
     if id.is_empty() {
-        return Err(bad("type a request id in the search box".to_owned()));
+        return Err(bad(
+            "type a request id, a client id, a user or an IP in the search box".to_owned(),
+        ));
     }
-    request_page(&state, id.to_owned()).await
+    // A request id first (the support case: one id from a screenshot),
+    // then the other things a log names.
+    let page = request_page(&state, id.to_owned()).await?;
+    if page.status() != StatusCode::NOT_FOUND {
+        return Ok(page);
+    }
+    match incidents::search_other(&state, id).await? {
+        Some(found) => Ok(found),
+        None => Ok(page),
+    }
 }
 
 // ---------------------------------------------------------------------------

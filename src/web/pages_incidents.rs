@@ -17,7 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::{Choice, PageResult, Row, encode, ms_text, ok, row, server_names};
+use super::{Choice, PageError, PageResult, Row, encode, ms_text, ok, row, server_names};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::incidents::State as IncidentState;
 use crate::store::Store;
@@ -477,4 +477,57 @@ pub async fn incident(
         rows,
     };
     Ok(ok(&page)?.into_response())
+}
+
+// ---------------------------------------------------------------------------
+// The search box, beyond request ids
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    query: String,
+    matched: &'static str,
+    total: u64,
+    rows: Vec<Row>,
+    more_href: Option<String>,
+}
+
+/// What the search box found for `query` when no request id matched: a
+/// client id (its failures), a user or an IP (the failures naming it), in
+/// that order; `None` when nothing did.
+pub(super) async fn search_other(
+    state: &AppState,
+    query: &str,
+) -> Result<Option<axum::response::Response>, PageError> {
+    let q = query.to_owned();
+    let found = state
+        .read(move |store| {
+            let by_client = crate::store::failures::FailureFilter {
+                client: Some(q.clone()),
+                ..Default::default()
+            };
+            let (total, rows) = store.failures(&by_client, FAILURES_SHOWN, 0)?;
+            if total > 0 {
+                let href = format!("/failures?client={}", encode(&q));
+                return Ok(Some(("a client id", total, rows, Some(href))));
+            }
+            for (matched, by_ip) in [("a user", false), ("an IP address", true)] {
+                let (total, rows) = store.failures_of_who(&q, by_ip, FAILURES_SHOWN)?;
+                if total > 0 {
+                    return Ok(Some((matched, total, rows, None)));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    let Some((matched, total, rows, more_href)) = found else {
+        return Ok(None);
+    };
+    Ok(Some(ok(&SearchPage {
+        query: query.to_owned(),
+        matched,
+        total,
+        rows: rows.iter().map(row).collect(),
+        more_href,
+    })?))
 }

@@ -477,3 +477,74 @@ async fn the_event_stream_tells_of_a_new_failure_and_its_incident() {
         "the failure stored before connecting is not told again: {text}"
     );
 }
+
+#[tokio::test]
+async fn the_search_box_says_what_it_matched_and_a_failure_says_who() {
+    let fx = crate::helpers::Fixture::sample();
+    let store = fx.store();
+    let one = |sql: &str| -> String {
+        store
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    let client = one("SELECT client_id FROM failures WHERE client_id IS NOT NULL LIMIT 1");
+    let ip = one("SELECT ip FROM incident_failures WHERE ip IS NOT NULL LIMIT 1");
+    let search = |q: &str| format!("/requests?id={}", crate::pages::encoded(q));
+    let page = get(fx.app(), &search(&client)).await;
+    page.assert_html(StatusCode::OK, "client search");
+    assert!(
+        page.text()
+            .contains("it matched <strong>a client id</strong>")
+    );
+    let page = get(fx.app(), &search(&ip)).await.text();
+    assert!(
+        page.contains("it matched <strong>an IP address</strong>"),
+        "{page}"
+    );
+    let failures_with_ip: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM incident_failures WHERE ip = ?1",
+            [&ip],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(
+        page.contains(&format!(": {failures_with_ip} failures")),
+        "{page}"
+    );
+    let missing = get(fx.app(), &search("no-such-thing-anywhere")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing
+            .text()
+            .contains("a client id, a user or an IP address")
+    );
+
+    // A failure whose client log carries a user agent: its release, OS and
+    // incident are on its page.
+    let id = one(
+        "SELECT failure_id FROM incident_failures WHERE app_release = 'Field Notes 4.3.1' LIMIT 1",
+    );
+    let incident: i64 = store
+        .conn()
+        .query_row(
+            "SELECT incident_id FROM incident_failures WHERE failure_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .expect("incident");
+    let page = get(
+        fx.app(),
+        &format!("/failures/{}", crate::pages::encoded(&id)),
+    )
+    .await
+    .text();
+    assert!(
+        page.contains("<dt>Release</dt><dd>Field Notes 4.3.1</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dt>OS</dt><dd>iOS 18.3.1</dd>"), "{page}");
+    assert!(page.contains(&format!("href=\"/incidents/{incident}\"")));
+}
