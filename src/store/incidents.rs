@@ -8,6 +8,10 @@
 //! - `incidents.n` equals the number of its `incident_failures` rows, kept
 //!   by triggers through inserts, moves (a re-diagnosis) and deletions
 //!   (retention, a merge); an incident left with none is deleted.
+//! - `incident_hours` (failures per incident and UTC hour) and
+//!   `incident_releases` (per incident and release) equal a `GROUP BY` over
+//!   `incident_failures`, kept by the same triggers: the list's sparklines,
+//!   releases and release filter never scan an incident's failures.
 //! - `first_ms` and `last_ms` span the times of its failures as they were
 //!   stored (retention does not move "first seen": it is history); a
 //!   failure that moves out makes them be computed again.
@@ -54,22 +58,66 @@ CREATE TABLE incident_failures (
     sdk         TEXT
 ) WITHOUT ROWID;
 CREATE INDEX incident_failures_by_incident ON incident_failures(incident_id, ts_ms);
-CREATE INDEX incident_failures_by_release ON incident_failures(app_release, incident_id);
 CREATE INDEX incident_failures_by_user ON incident_failures(user_name);
 CREATE INDEX incident_failures_by_ip ON incident_failures(ip);
 
+CREATE TABLE incident_hours (
+    incident_id INTEGER NOT NULL,
+    hour_ms     INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, hour_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE incident_releases (
+    incident_id INTEGER NOT NULL,
+    app_release TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, app_release)
+) WITHOUT ROWID;
+CREATE INDEX incident_releases_by_release ON incident_releases(app_release);
+
 CREATE TRIGGER incident_failures_added AFTER INSERT ON incident_failures BEGIN
     UPDATE incidents SET n = n + 1 WHERE id = new.incident_id;
+    INSERT INTO incident_hours (incident_id, hour_ms, n)
+        SELECT new.incident_id, new.ts_ms - ((new.ts_ms % 3600000) + 3600000) % 3600000, 1
+        WHERE new.ts_ms IS NOT NULL
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    INSERT INTO incident_releases (incident_id, app_release, n)
+        SELECT new.incident_id, new.app_release, 1 WHERE new.app_release IS NOT NULL
+        ON CONFLICT DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER incident_failures_removed AFTER DELETE ON incident_failures BEGIN
     UPDATE incidents SET n = n - 1 WHERE id = old.incident_id;
     DELETE FROM incidents WHERE id = old.incident_id AND n <= 0;
+    UPDATE incident_hours SET n = n - 1 WHERE incident_id = old.incident_id
+        AND hour_ms = old.ts_ms - ((old.ts_ms % 3600000) + 3600000) % 3600000;
+    DELETE FROM incident_hours WHERE incident_id = old.incident_id AND n <= 0;
+    UPDATE incident_releases SET n = n - 1 WHERE incident_id = old.incident_id
+        AND app_release = old.app_release;
+    DELETE FROM incident_releases WHERE incident_id = old.incident_id AND n <= 0;
 END;
 CREATE TRIGGER incident_failures_moved AFTER UPDATE OF incident_id ON incident_failures
 WHEN old.incident_id != new.incident_id BEGIN
     UPDATE incidents SET n = n + 1 WHERE id = new.incident_id;
     UPDATE incidents SET n = n - 1 WHERE id = old.incident_id;
     DELETE FROM incidents WHERE id = old.incident_id AND n <= 0;
+END;
+CREATE TRIGGER incident_failures_rolled AFTER UPDATE ON incident_failures
+WHEN old.incident_id != new.incident_id OR old.ts_ms IS NOT new.ts_ms
+    OR old.app_release IS NOT new.app_release BEGIN
+    UPDATE incident_hours SET n = n - 1 WHERE incident_id = old.incident_id
+        AND hour_ms = old.ts_ms - ((old.ts_ms % 3600000) + 3600000) % 3600000;
+    DELETE FROM incident_hours WHERE incident_id = old.incident_id AND n <= 0;
+    UPDATE incident_releases SET n = n - 1 WHERE incident_id = old.incident_id
+        AND app_release = old.app_release;
+    DELETE FROM incident_releases WHERE incident_id = old.incident_id AND n <= 0;
+    INSERT INTO incident_hours (incident_id, hour_ms, n)
+        SELECT new.incident_id, new.ts_ms - ((new.ts_ms % 3600000) + 3600000) % 3600000, 1
+        WHERE new.ts_ms IS NOT NULL
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    INSERT INTO incident_releases (incident_id, app_release, n)
+        SELECT new.incident_id, new.app_release, 1 WHERE new.app_release IS NOT NULL
+        ON CONFLICT DO UPDATE SET n = n + 1;
 END;
 
 CREATE TABLE diagnosed_totals (
@@ -487,7 +535,7 @@ fn filter_sql(f: &IncidentFilter, now: i64) -> (String, Vec<rusqlite::types::Val
     }
     if let Some(r) = &f.release {
         add(
-            "id IN (SELECT incident_id FROM incident_failures WHERE app_release = ?)",
+            "id IN (SELECT incident_id FROM incident_releases WHERE app_release = ?)",
             vec![Value::Text(r.clone())],
         );
     }
@@ -649,12 +697,20 @@ impl Store {
     }
 
     /// An incident's failures counted by `dim`, most first.
+    /// (Releases come from the `incident_releases` rollup and leave out
+    /// failures whose logs named none.)
     pub fn incident_breakdown(&self, id: i64, dim: Dimension) -> Result<Vec<Share>> {
         let col = dim.column();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT coalesce({col}, 'unknown'), count(*) FROM incident_failures
-             WHERE incident_id = ?1 GROUP BY 1 ORDER BY 2 DESC, 1"
-        ))?;
+        let sql = match dim {
+            Dimension::Release => "SELECT app_release, n FROM incident_releases
+                 WHERE incident_id = ?1 ORDER BY 2 DESC, 1"
+                .to_owned(),
+            _ => format!(
+                "SELECT coalesce({col}, 'unknown'), count(*) FROM incident_failures
+                 WHERE incident_id = ?1 GROUP BY 1 ORDER BY 2 DESC, 1"
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([id], |r| {
             Ok(Share {
                 value: r.get(0)?,
@@ -680,22 +736,24 @@ impl Store {
         )?)
     }
 
-    /// An incident's failures per hour, the `hours` hours ending at `now`
-    /// (oldest first).
+    /// An incident's failures per UTC hour, the `hours` hours up to the
+    /// one holding `now` (oldest first), from the `incident_hours` rollup.
     pub fn incident_hourly(&self, id: i64, now: i64, hours: usize) -> Result<Vec<u64>> {
         const HOUR: i64 = 3_600_000;
-        let start = now - hours as i64 * HOUR;
+        let last = now - now.rem_euclid(HOUR);
+        let first = last - (hours as i64 - 1) * HOUR;
         let mut out = vec![0u64; hours];
         let mut stmt = self.conn.prepare_cached(
-            "SELECT (ts_ms - ?2 - 1) / 3600000, count(*) FROM incident_failures
-             WHERE incident_id = ?1 AND ts_ms > ?2 AND ts_ms <= ?3 GROUP BY 1",
+            "SELECT hour_ms, n FROM incident_hours
+             WHERE incident_id = ?1 AND hour_ms >= ?2 AND hour_ms <= ?3",
         )?;
-        let rows = stmt.query_map(params![id, start, now], |r| {
+        let rows = stmt.query_map(params![id, first, last], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
         })?;
         for row in rows {
-            let (i, n) = row?;
-            if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            let (hour, n) = row?;
+            let i = usize::try_from((hour - first) / HOUR).ok();
+            if let Some(slot) = i.and_then(|i| out.get_mut(i)) {
                 *slot += n.max(0) as u64;
             }
         }

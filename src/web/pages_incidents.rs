@@ -145,11 +145,7 @@ fn json_of(store: &Store, i: &Incident) -> Result<IncidentJson, WebError> {
         regressed_at: i.regressed_ms.and_then(format_ts),
         count: i.count,
         state: i.state,
-        releases: store
-            .incident_breakdown(i.id, Dimension::Release)?
-            .into_iter()
-            .filter(|s| s.value != "unknown")
-            .collect(),
+        releases: store.incident_breakdown(i.id, Dimension::Release)?,
     })
 }
 
@@ -202,7 +198,8 @@ pub struct IncidentDetail {
     affected: Affected,
     os: Vec<Share>,
     sdk: Vec<Share>,
-    /// Failures per hour, the 24 hours ending at `now`, oldest first.
+    /// Failures per UTC hour, the 24 hours up to the one holding `now`,
+    /// oldest first.
     hourly: Vec<u64>,
     now: Option<String>,
     /// The newest failures' ids (at most 100).

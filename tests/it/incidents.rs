@@ -85,6 +85,44 @@ pub(crate) fn whole(flows: &[(usize, &str, &str)]) -> String {
         .collect()
 }
 
+/// Asserts the incident rollups equal a `GROUP BY` over the failures'
+/// rows: counts, hours and releases.
+pub(crate) fn assert_rollups_match(db: &Path) {
+    let store = Store::open_read_only(db).expect("open");
+    let rows = |sql: &str| -> Vec<String> {
+        let mut stmt = store.conn().prepare(sql).expect("prepare");
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{:?} {:?} {:?}",
+                r.get::<_, rusqlite::types::Value>(0)?,
+                r.get::<_, rusqlite::types::Value>(1)?,
+                r.get::<_, rusqlite::types::Value>(2)?
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    };
+    for (kept, counted) in [
+        (
+            "SELECT id, 0, n FROM incidents ORDER BY 1",
+            "SELECT incident_id, 0, count(*) FROM incident_failures GROUP BY 1 ORDER BY 1",
+        ),
+        (
+            "SELECT incident_id, hour_ms, n FROM incident_hours ORDER BY 1, 2",
+            "SELECT incident_id, ts_ms - ts_ms % 3600000, count(*) FROM incident_failures
+             WHERE ts_ms IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        ),
+        (
+            "SELECT incident_id, app_release, n FROM incident_releases ORDER BY 1, 2",
+            "SELECT incident_id, app_release, count(*) FROM incident_failures
+             WHERE app_release IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        ),
+    ] {
+        assert_eq!(rows(kept), rows(counted), "{kept}");
+    }
+}
+
 async fn json(db: &Path, uri: &str) -> Value {
     let reply = get(router(AppState::new(db)), uri).await;
     assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
@@ -120,6 +158,7 @@ async fn two_redirect_pairs_are_two_incidents_and_quiet_then_back_is_regressed()
     let db = dir.path().join("g.db");
     analyze_into(vec![log], &db);
 
+    assert_rollups_match(&db);
     let list = json(&db, "/api/incidents").await;
     let found = mismatches(&list);
     assert_eq!(found.len(), 2, "{list}");
@@ -239,6 +278,7 @@ fn a_re_diagnosed_failure_moves_to_its_new_incident() {
     std::fs::write(logs.join("authorize.log"), authorize).expect("write");
     settle(&mut watcher);
     assert_eq!(incidents(&db), [("redirect_uri_mismatch".to_owned(), 1)]);
+    assert_rollups_match(&db);
     let (_, after) = store
         .failures(&FailureFilter::default(), 10, 0)
         .expect("failures");
@@ -260,6 +300,7 @@ async fn every_incident_route_and_filter_answers() {
     let fx = crate::helpers::Fixture::sample();
     let db = &fx.db;
     let all = json(db, "/api/incidents?limit=1000").await;
+    assert_rollups_match(db);
     let total = all["total"].as_u64().expect("total");
     assert!(total > 10, "{all}");
     let list = all["incidents"].as_array().expect("incidents");
@@ -412,6 +453,7 @@ fn retention_prunes_incidents_but_never_the_counters() {
     assert_eq!(left.len(), 1, "the pruned failure's incident went with it");
     assert_eq!(left[0].count, 1);
     assert_eq!(sum(&store), 2, "pruning lowers no counter");
+    assert_rollups_match(&db);
     assert_eq!(store.ingest_total("records").expect("records"), records);
 }
 
