@@ -96,6 +96,8 @@ pub struct ConfigFile {
     /// `[[source]]` tables.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceEntry>,
+    /// `[alerting]`: alert rules and where they go.
+    pub alerting: Option<crate::alerts::AlertConfig>,
 }
 
 /// One `[[source]]`.
@@ -309,6 +311,8 @@ pub struct WatchSetup {
     pub listen: String,
     /// The access token.
     pub token: Option<String>,
+    /// Alert rules and where they go (config file only).
+    pub alerting: Option<crate::alerts::AlertConfig>,
 }
 
 /// The listen address when none is given.
@@ -414,6 +418,13 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into()),
         token: flags.token.or(file.token),
+        alerting: match file.alerting {
+            Some(a) => {
+                crate::alerts::check(&a)?;
+                Some(a)
+            }
+            None => None,
+        },
     })
 }
 

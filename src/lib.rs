@@ -20,12 +20,15 @@
 //!   the `--config` TOML file of `watch`.
 //! - [`live`]: what the running daemon sees now (skipped files, read lag,
 //!   the database file), shared with the web side.
+//! - [`alerts`]: alert rules of the config file, delivered to Alertmanager
+//!   and a webhook.
 //! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
 //!
 //! `main.rs` only parses the command line and maps errors to exit codes.
 
+pub mod alerts;
 pub mod commands;
 pub mod config;
 pub mod config_file;

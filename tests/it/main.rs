@@ -3,6 +3,7 @@
 
 mod accuracy;
 mod alerts;
+mod alerts_delivery;
 mod browser;
 mod browser_live;
 mod cli;
