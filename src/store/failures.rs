@@ -302,16 +302,16 @@ impl Store {
             }
         }
         if previous.is_none() {
-            super::incidents::count_diagnosed(&tx, rec)?;
+            super::feed::count_diagnosed(&tx, rec)?;
         }
         let incident = super::incidents::assign(&tx, rec, ts_ms)?;
         let change = match previous {
-            None => Some(super::incidents::ChangeKind::Failure),
-            Some(_) if changed => Some(super::incidents::ChangeKind::Rediagnosis),
+            None => Some(super::feed::ChangeKind::Failure),
+            Some(_) if changed => Some(super::feed::ChangeKind::Rediagnosis),
             Some(_) => None,
         };
         if let Some(kind) = change {
-            super::incidents::record_change(&tx, kind, rec, incident)?;
+            super::feed::record_change(&tx, kind, rec, incident)?;
         }
         if changed {
             tx.execute(

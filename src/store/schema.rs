@@ -14,7 +14,7 @@
 
 use rusqlite::Transaction;
 
-use super::{Error, Result, incidents, rollups};
+use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
 pub const VERSION: u32 = 5;
@@ -151,7 +151,7 @@ CREATE TABLE cursors (
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
     tx.execute_batch(&rollups::create_sql())?;
-    tx.execute_batch(incidents::SCHEMA)?;
+    tx.execute_batch(incident_schema::SCHEMA)?;
     Ok(())
 }
 
@@ -252,7 +252,7 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         // Version 5 groups failures into incidents (every stored failure is
         // grouped here) and keeps the counters of `/metrics` that only go
         // up, started at what is stored.
-        4 => incidents::upgrade(tx),
+        4 => incident_schema::upgrade(tx),
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }

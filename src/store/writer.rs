@@ -312,7 +312,7 @@ impl Store {
                 progress.read_line_no.max(progress.line_no) as i64,
             ])?;
         }
-        super::incidents::count_ingested(&tx, "records", ids.len() as u64)?;
+        super::feed::count_ingested(&tx, "records", ids.len() as u64)?;
         tx.commit()?;
         Ok(ids)
     }

@@ -25,7 +25,7 @@ use futures_util::stream::Stream;
 
 use super::{AppState, WebError};
 use crate::store::failures::format_ts;
-use crate::store::incidents::Change;
+use crate::store::feed::Change;
 
 /// How often a connection looks for new changes.
 pub const POLL: Duration = Duration::from_millis(100);
