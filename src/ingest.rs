@@ -106,6 +106,20 @@ impl FileReport {
     pub fn describe(&self) -> String {
         let c = self.counts;
         let records = c.parsed + c.skipped + c.unknown;
+        format!(
+            "{}: {}: {} lines, {} of {records} records unknown, {} about OAuth",
+            self.path.display(),
+            self.read_as(),
+            self.lines,
+            c.unknown,
+            c.parsed
+        )
+    }
+
+    /// What the file was read as ("read as Kubernetes CRI around rails"), or
+    /// what it looks like when mostly unknown ("looks like docker
+    /// json-file around an unknown format").
+    pub fn read_as(&self) -> String {
         let format = if self.mostly_unknown() {
             "an unknown format".to_string()
         } else {
@@ -120,13 +134,7 @@ impl FileReport {
         } else {
             "read as"
         };
-        format!(
-            "{}: {verb} {what}: {} lines, {} of {records} records unknown, {} about OAuth",
-            self.path.display(),
-            self.lines,
-            c.unknown,
-            c.parsed
-        )
+        format!("{verb} {what}")
     }
 }
 
@@ -341,6 +349,7 @@ pub fn read_file(
         progress.lines_cut = cut + reader_cut;
         progress.counts = diff(parser.counts(), before);
         progress.counts.skipped += binary_only;
+        progress.envelope = parser.envelope().map(|e| e.as_str());
         let bytes = chunk.len() as u64 + 1;
         stats.bytes += bytes;
         commit(store, source.id, &events, &progress, stats)?;
@@ -362,6 +371,7 @@ pub fn read_file(
     progress.counts = diff(parser.counts(), before);
     // Pieces of split lines (CRI `P`, docker) joined past the bound.
     progress.lines_cut = parser.joined_lines_cut();
+    progress.envelope = parser.envelope().map(|e| e.as_str());
     commit(store, source.id, &events, &progress, stats)?;
     stats.per_file.push(FileReport {
         path: path.to_path_buf(),

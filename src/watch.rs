@@ -596,6 +596,7 @@ fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> BatchProgress {
         read_line_no: f.end_line_no,
         counts,
         lines_cut: cut,
+        envelope: f.parser.envelope().map(|e| e.as_str()),
     }
 }
 

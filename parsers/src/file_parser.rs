@@ -136,6 +136,13 @@ impl FileParser {
     /// Feeds one file line. Returns the outcome of the last record it
     /// carried (`Skipped` while a split line is held).
     pub fn feed<'a>(&mut self, line_no: u64, line: &'a str, out: &mut Vec<Event<'a>>) -> Outcome {
+        let mark = out.len();
+        let outcome = self.feed_line(line_no, line, out);
+        mend_cuts(&mut out[mark..]);
+        outcome
+    }
+
+    fn feed_line<'a>(&mut self, line_no: u64, line: &'a str, out: &mut Vec<Event<'a>>) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let mut records = Vec::new();
@@ -162,6 +169,12 @@ impl FileParser {
     /// the moment; parsers' open records (a Rails request without its
     /// `Completed`) stay open.
     pub fn release<'a>(&mut self, out: &mut Vec<Event<'a>>) {
+        let mark = out.len();
+        self.end_runs(out);
+        mend_cuts(&mut out[mark..]);
+    }
+
+    fn end_runs<'a>(&mut self, out: &mut Vec<Event<'a>>) {
         let ctx = &self.ctx;
         let format = self.format;
         let counts = &mut self.counts;
@@ -173,6 +186,7 @@ impl FileParser {
     /// Pushes every record still held: split lines, unknown runs, and each
     /// parser's open records (end of input, or a quiet period).
     pub fn flush<'a>(&mut self, out: &mut Vec<Event<'a>>) {
+        let mark = out.len();
         let mut records = Vec::new();
         self.unwrapper.flush(&self.ctx, &mut records);
         for record in records {
@@ -180,10 +194,11 @@ impl FileParser {
             self.feed_record(record, &mut events);
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
         }
-        self.release(out);
+        self.end_runs(out);
         for state in std::iter::once(&mut self.plain).chain(self.origins.values_mut()) {
             state.parser.flush(&self.ctx, out);
         }
+        mend_cuts(&mut out[mark..]);
     }
 
     /// The first line of the oldest record still held anywhere (see
@@ -387,6 +402,11 @@ impl OriginState {
 
 /// Heroku's router writes its own lines (`heroku[router]: at=info …`):
 /// they are read as the router's, not as the app's format.
+/// Repairs the fields of events whose line was cut short (see [`crate::cut`]).
+fn mend_cuts(events: &mut [Event<'_>]) {
+    events.iter_mut().for_each(crate::cut::mend);
+}
+
 fn is_heroku_router(meta: &Meta) -> bool {
     meta.unit.as_deref() == Some("heroku") && meta.pod.as_deref() == Some("router")
 }
@@ -424,13 +444,15 @@ fn mentions_oauth(line: &str) -> bool {
         && (WORDS
             .iter()
             .any(|w| memchr::memmem::find(line.as_bytes(), w.as_bytes()).is_some())
-            || crate::extract::carries_error(line))
+            || crate::extract::carries_error(line)
+            || crate::extract::omniauth::phase(line).is_some())
 }
 
 /// A line no grammar knows: when it carries an OAuth error in any shape
 /// ([`crate::extract`]: a pasted response body, an exception's text, a
-/// provider's words) it is a client-side error record; otherwise it is kept
-/// as unparsed evidence.
+/// provider's words) it is a client-side error record; an OmniAuth phase
+/// line is the login's step it names; otherwise it is kept as unparsed
+/// evidence.
 fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context) -> Event<'a> {
     let red = ctx.redactor.redact(line);
     let mut event = match &red.text {
@@ -447,5 +469,6 @@ fn unparsed_event<'a>(format: Format, line_no: u64, line: &'a str, ctx: &Context
 
 fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> {
     crate::extract::error_event(text, format, ctx)
+        .or_else(|| crate::extract::omniauth::phase_event(text, format, ctx, None))
         .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }

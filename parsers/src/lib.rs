@@ -26,6 +26,7 @@
 
 pub mod catalog;
 pub mod common;
+pub mod cut;
 pub mod envelope;
 pub mod event;
 pub mod extract;

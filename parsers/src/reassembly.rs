@@ -147,6 +147,7 @@ fn is_frame(line: &str) -> bool {
         || t.starts_with("Caused by: ")
         || t.starts_with("... ") && t.ends_with(" more")
         || t.starts_with("---> ")
+        || t.starts_with("----> ")
         || t.starts_with("--- End of ")
         || (line.starts_with('/') && line.contains(".rb:") && line.contains(":in "))
         || (indented && t.contains(".rb:") && t.contains(":in "))
@@ -167,7 +168,7 @@ pub fn starts_a_record(line: &str) -> bool {
     match b.first() {
         None => true,
         Some(b'{' | b'[' | b'<' | b'#') => true,
-        Some(c) if c.is_ascii_digit() => true,
+        Some(c) if c.is_ascii_digit() => starts_with_a_time(b),
         Some(c) if c.is_ascii_uppercase() => {
             // `I, [` (Ruby Logger), `Mar 11` (syslog), `INFO`, `Started`,
             // `Traceback`, an exception class at the start of a line.
@@ -185,11 +186,38 @@ pub fn starts_a_record(line: &str) -> bool {
                 .any(|m| line.starts_with(m))
         }
         Some(_) => {
-            // `time="…" level=…` (logfmt), `level=error …`.
-            line.split(' ')
-                .next()
-                .is_some_and(|w| w.contains('=') && !w.contains("=="))
+            // `time="…" level=…` (logfmt), `level=error …`; not the middle
+            // of a URL (`.com/error?code=700082`).
+            line.split(' ').next().is_some_and(|w| {
+                w.split_once('=').is_some_and(|(key, value)| {
+                    !value.starts_with('=')
+                        && key.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && key
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+                })
+            })
         }
+    }
+}
+
+/// Whether a line that starts with a digit starts with a date or a time
+/// (`2019-09-27`, `2019/09/27`, `27/Sep`, `12:41:21`, an epoch) or an HTTP
+/// status (`400 Bad Request`), not with
+/// the rest of a wrapped id (`624f7355-…`, `1-417b…`).
+fn starts_with_a_time(b: &[u8]) -> bool {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let next = b.get(digits).copied();
+    match (digits, next) {
+        (4, Some(b'-' | b'/' | b'.')) => b.get(5).is_some_and(u8::is_ascii_digit),
+        (1 | 2, Some(b':' | b'/')) => b.get(digits + 1).is_some_and(u8::is_ascii_alphanumeric),
+        (1 | 2, Some(b' ')) => b.get(digits + 1).is_some_and(u8::is_ascii_uppercase),
+        // `27-09-2019`
+        (2, Some(b'-')) => b.len() > 5 && b[3..5].iter().all(u8::is_ascii_digit) && b[5] == b'-',
+        // An HTTP status (`400 Bad Request`, `400: b'{…`).
+        (3, Some(b' ' | b':')) => (b'1'..=b'5').contains(&b[0]),
+        (9.., _) => true,
+        _ => false,
     }
 }
 
@@ -200,14 +228,11 @@ fn separator(last: &str, line: &str) -> &'static str {
     if is_frame(line) || last.starts_with("Traceback") || last.starts_with("    ") {
         return "\n";
     }
-    let cut_word = last
-        .chars()
-        .last()
-        .is_some_and(|c| c.is_alphanumeric() || c == '_')
-        && line
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    // Characters of words, ids and URLs: a wrap between two of them cut a
+    // token in two (`bf4` / `1-417b…`, `microsoftonline` / `.com/…`).
+    let in_token = |c: char| c.is_alphanumeric() || "_-./:?=&%".contains(c);
+    let cut_word =
+        last.chars().last().is_some_and(in_token) && line.chars().next().is_some_and(in_token);
     if cut_word || last.ends_with(' ') {
         ""
     } else {

@@ -113,6 +113,10 @@ pub struct Case {
     /// The client's clock offset measured closest before the failure (client
     /// minus server, ms), and when: a device clock can be changed mid-log.
     pub nearby_offset: Option<(i64, i64)>,
+    /// The OmniAuth login phases (`(name) Callback phase initiated.`) the
+    /// failure's own log shows before it, in line order: read by line, so
+    /// they count also in a log without times.
+    pub phases: Vec<EventRow>,
 }
 
 impl Case {
@@ -274,7 +278,9 @@ pub fn gather(
         server,
         sent_ms: None,
         nearby_offset: None,
+        phases: Vec::new(),
     };
+    case.phases = login_phases(store, &case)?;
     case.sent_ms = case
         .request_events
         .iter()
@@ -352,6 +358,39 @@ pub fn gather(
         .filter(|e| correlate::server_time(e, clocks).is_some_and(|lt| lt >= since && lt <= t))
         .collect();
     Ok(case)
+}
+
+/// Lines before a failure searched for the login's OmniAuth phases.
+const PHASE_REACH_LINES: u64 = 400;
+
+/// The OmniAuth phase events of the failure's own log(s) in the
+/// [`PHASE_REACH_LINES`] lines before it (see [`Case::phases`]).
+fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
+    let mut out: Vec<EventRow> = Vec::new();
+    let mut seen_sources: Vec<i64> = Vec::new();
+    for e in case.own_events() {
+        if seen_sources.contains(&e.source_id) {
+            continue;
+        }
+        seen_sources.push(e.source_id);
+        let from = e.line.saturating_sub(PHASE_REACH_LINES);
+        out.extend(
+            store
+                .events_of_source_between_lines(e.source_id, from, e.line)?
+                .into_iter()
+                .filter(is_login_phase),
+        );
+    }
+    Ok(out)
+}
+
+/// Whether `e` is an OmniAuth phase event (see
+/// `grantwatch_parsers::extract::omniauth`).
+pub fn is_login_phase(e: &EventRow) -> bool {
+    matches!(e.kind.as_str(), "code_issued" | "authorize_request")
+        && e.provider_reason
+            .as_deref()
+            .is_some_and(|r| r.ends_with(" phase initiated."))
 }
 
 /// The authorize request (with a PKCE challenge) that led to the redirect

@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -37,7 +37,8 @@ CREATE TABLE sources (
     clock_offset_ms INTEGER,
     clock_note    TEXT,
     updated_ms    INTEGER,
-    read_line_no  INTEGER NOT NULL DEFAULT 0
+    read_line_no  INTEGER NOT NULL DEFAULT 0,
+    envelope      TEXT
 );
 CREATE INDEX sources_by_path ON sources(path);
 CREATE INDEX sources_by_file ON sources(dev, inode);
@@ -81,7 +82,9 @@ CREATE TABLE events (
     user_agent            TEXT,
     session_id            TEXT,
     user_name             TEXT,
-    lifecycle             TEXT
+    lifecycle             TEXT,
+    origin                TEXT,
+    envelope_ts_ms        INTEGER
 );
 CREATE INDEX events_by_request   ON events(request_id);
 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
@@ -249,10 +252,22 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
-        // Version 5 groups failures into incidents (every stored failure is
+        // Version 5 keeps what the envelope layer read: a source's envelope
+        // (shown on `/sources`), and an event's origin (the pod, container,
+        // host or unit inside an aggregated file) and envelope time (the
+        // runtime's or journal's, beside the line's own: a clock sample).
+        4 => {
+            tx.execute_batch(
+                "ALTER TABLE sources ADD COLUMN envelope TEXT;
+                 ALTER TABLE events ADD COLUMN origin TEXT;
+                 ALTER TABLE events ADD COLUMN envelope_ts_ms INTEGER;",
+            )?;
+            Ok(())
+        }
+        // Version 6 groups failures into incidents (every stored failure is
         // grouped here) and keeps the counters of `/metrics` that only go
         // up, started at what is stored.
-        4 => incident_schema::upgrade(tx),
+        5 => incident_schema::upgrade(tx),
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use grantwatch_parsers::envelope::EnvelopeKind;
+
 use super::failures::{FailureFilter, format_ts};
 use super::{Result, Store};
 
@@ -109,6 +111,12 @@ pub struct SourceDetail {
     pub lines_read: u64,
     /// Lines no parser knew.
     pub lines_unknown: u64,
+    /// Lines read as records about OAuth.
+    pub lines_parsed: u64,
+    /// Lines of the format, of no interest.
+    pub lines_skipped: u64,
+    /// The envelope most lines came in, if any.
+    pub envelope: Option<EnvelopeKind>,
     /// The byte offset committed (where reading resumes).
     pub byte_offset: u64,
     /// The estimated clock offset of the source (ms), if any.
@@ -223,7 +231,8 @@ impl Store {
     pub fn source_details(&self) -> Result<Vec<SourceDetail>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, format, lines_parsed + lines_skipped + lines_unknown, lines_unknown,
-                    byte_offset, clock_offset_ms, clock_note, updated_ms
+                    byte_offset, clock_offset_ms, clock_note, updated_ms, lines_parsed,
+                    lines_skipped, envelope
              FROM sources ORDER BY path, id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -236,6 +245,12 @@ impl Store {
                 clock_offset_ms: r.get(5)?,
                 clock_note: r.get(6)?,
                 updated_ms: r.get(7)?,
+                lines_parsed: count(r.get(8)?),
+                lines_skipped: count(r.get(9)?),
+                envelope: r
+                    .get::<_, Option<String>>(10)?
+                    .as_deref()
+                    .and_then(EnvelopeKind::from_name),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

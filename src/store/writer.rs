@@ -50,6 +50,9 @@ pub struct BatchProgress {
     pub counts: LineCounts,
     /// Lines cut for being longer than the limit, added by this batch.
     pub lines_cut: u64,
+    /// The envelope most lines came in (`cri`, `journald-json`, …), once
+    /// detected.
+    pub envelope: Option<&'static str>,
 }
 
 const SOURCE_COLUMNS: &str =
@@ -82,10 +85,11 @@ const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (
     method, path, status, error, error_description, provider_reason, provider_debug,
     provider_code, redirect_uri, code_challenge, code_challenge_method, code_fp,
     refresh_token_fp, assertion_fp, verifier_s256, verifier_sent, jwt_iat, jwt_exp, jwt_nbf,
-    jwt_iss, jwt_aud, jwt_jti, server_date_ms, ip, user_agent, session_id, user_name, lifecycle)
+    jwt_iss, jwt_aud, jwt_jti, server_date_ms, ip, user_agent, session_id, user_name, lifecycle,
+    origin, envelope_ts_ms)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34,
-            ?35, ?36, ?37, ?38)";
+            ?35, ?36, ?37, ?38, ?39, ?40)";
 
 fn basis_name(basis: grantwatch_parsers::TimeBasis) -> &'static str {
     use grantwatch_parsers::TimeBasis::*;
@@ -279,6 +283,8 @@ impl Store {
                     e.session_id.as_deref(),
                     e.user.as_deref(),
                     e.lifecycle.map(lifecycle_name),
+                    e.origin.as_deref(),
+                    e.envelope_time.map(|t| t.timestamp_millis()),
                 ])?;
                 if inserted == 0 {
                     // Read again after a restart: stored already.
@@ -295,6 +301,7 @@ impl Store {
                     line_no = ?6, lines_parsed = lines_parsed + ?7,
                     lines_skipped = lines_skipped + ?8, lines_unknown = lines_unknown + ?9,
                     lines_cut = lines_cut + ?10, read_line_no = max(read_line_no, ?11),
+                    envelope = coalesce(?12, envelope),
                     updated_ms = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
                  WHERE id = ?1",
             )?;
@@ -310,6 +317,7 @@ impl Store {
                 progress.counts.unknown as i64,
                 progress.lines_cut as i64,
                 progress.read_line_no.max(progress.line_no) as i64,
+                progress.envelope,
             ])?;
         }
         super::feed::count_ingested(&tx, "records", ids.len() as u64)?;

@@ -22,8 +22,10 @@ use serde::Deserialize;
 use super::{AppState, WebError};
 use crate::commands;
 use crate::diagnose::cause::ALL_CAUSES;
+use crate::ingest::FileReport;
 use crate::store::failures::{FailureFilter, FailureRecord, format_ts};
 use crate::store::stats::SourceDetail;
+use grantwatch_parsers::{Format, LineCounts};
 
 #[path = "pages_failure.rs"]
 mod failure;
@@ -512,7 +514,10 @@ pub async fn request_search(
 
 struct SourceView {
     path: String,
-    format: String,
+    /// "read as Kubernetes CRI around rails", or "looks like … around an
+    /// unknown format".
+    read_as: String,
+    lines_understood: u64,
     lines_read: u64,
     lines_unknown: u64,
     byte_offset: u64,
@@ -545,6 +550,22 @@ fn clock_text(s: &SourceDetail) -> String {
     }
 }
 
+/// What a source was read as, in the words `analyze` reports it with.
+fn read_as(s: &SourceDetail) -> String {
+    FileReport {
+        path: s.path.clone().into(),
+        envelope: s.envelope,
+        format: Format::from_name(&s.format).unwrap_or(Format::Mixed),
+        lines: s.lines_read,
+        counts: LineCounts {
+            parsed: s.lines_parsed,
+            skipped: s.lines_skipped,
+            unknown: s.lines_unknown,
+        },
+    }
+    .read_as()
+}
+
 /// `GET /sources`: every source generation with its counts and offsets.
 pub async fn sources(State(state): State<AppState>) -> PageResult {
     let details = state.read(|store| Ok(store.source_details()?)).await?;
@@ -568,7 +589,8 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
             .iter()
             .map(|s| SourceView {
                 path: s.path.clone(),
-                format: s.format.clone(),
+                read_as: read_as(s),
+                lines_understood: s.lines_parsed + s.lines_skipped,
                 lines_read: s.lines_read,
                 lines_unknown: s.lines_unknown,
                 byte_offset: s.byte_offset,

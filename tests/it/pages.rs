@@ -298,7 +298,7 @@ async fn the_sources_page_lists_every_file_read() {
         assert!(page.contains(&escaped(&s.path)), "{}", s.path);
     }
     assert!(page.contains("hydra-v2.3.json.log"));
-    assert!(page.contains("Unparsed lines"));
+    assert!(page.contains("Read as") && page.contains("Understood"));
 }
 
 #[tokio::test]
@@ -490,5 +490,74 @@ async fn the_overview_says_which_cause_spikes_against_its_own_baseline() {
     assert!(
         !page.contains("refresh_token_expired</a>: 1 in the last 15 min"),
         "a single expiry is not a spike"
+    );
+}
+
+#[tokio::test]
+async fn the_sources_page_says_what_each_file_was_read_as() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rails = std::fs::read_to_string(
+        crate::helpers::root().join("sample_logs/rails/production-rails8.log"),
+    )
+    .expect("sample");
+    // The Rails log as a Kubernetes node keeps it, and two pods' lines as
+    // `kubectl logs --prefix` interleaves them.
+    let cri: String = rails
+        .lines()
+        .map(|l| format!("2025-11-04T08:00:00.000000000Z stdout F {l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("web.log"), cri).expect("write");
+    let prefixed: String = rails
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("[pod/web-{}/web] {l}\n", i % 2))
+        .collect();
+    std::fs::write(dir.path().join("pods.log"), prefixed).expect("write");
+    let noise: String = (0..40)
+        .map(|i| format!("{{\"log\":\"worker {i} ok\\n\",\"stream\":\"stdout\",\"time\":\"2025-03-11T08:00:00Z\"}}\n"))
+        .collect();
+    std::fs::write(dir.path().join("noise.log"), noise).expect("write");
+    let db = dir.path().join("g.db");
+    crate::helpers::analyze_into(vec![dir.path().to_path_buf()], &db);
+    let page = get(
+        grantwatch::web::router(grantwatch::web::AppState::new(&db)),
+        "/sources",
+    )
+    .await
+    .text();
+    assert!(
+        page.contains("read as Kubernetes CRI around rails"),
+        "{page}"
+    );
+    assert!(
+        page.contains("read as kubectl logs --prefix around rails"),
+        "{page}"
+    );
+    assert!(
+        page.contains("looks like docker json-file around an unknown format"),
+        "{page}"
+    );
+    // Each event keeps the pod it came from.
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let origins: Vec<String> = conn
+        .prepare("SELECT DISTINCT origin FROM events WHERE origin IS NOT NULL ORDER BY origin")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(origins.len(), 2, "{origins:?}");
+    assert!(origins.iter().all(|o| o.contains("web-")), "{origins:?}");
+    let envelope_times: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events e JOIN sources s ON s.id = e.source_id
+             WHERE s.path LIKE '%web.log' AND e.envelope_ts_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(
+        envelope_times > 0,
+        "the CRI times are kept beside the lines'"
     );
 }

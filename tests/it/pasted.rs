@@ -199,3 +199,52 @@ fn heroku_router_lines_are_token_requests_joined_to_the_apps_own() {
         .expect("the router-only request is a failure");
     assert_eq!(alone["http_status"], 400);
 }
+
+/// One failure's JSON from `analyze --json -` over `input`.
+fn only_failure(input: &str) -> serde_json::Value {
+    let out = analyze_stdin(&["--json"], input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{input}\n=> {text}");
+    failures.into_iter().next().expect("one")
+}
+
+#[test]
+fn lines_cut_short_keep_every_field_before_the_cut() {
+    // Entra's error body cut mid-string as posted, each settled as a
+    // refresh token that expired from inactivity: blobfile/blobfile#93,
+    // microsoft/azuredatastudio#15331 (cache cleared), and
+    // CompositionalIT/farmer#1070 (signed in again).
+    for pasted in [
+        "400: `b'{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700082: The refresh token has expired due to inactivity.` from https://login.microsoftonline.com/common/oauth2/token\n",
+        "Response error! - {\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700082: The refresh token has expired due to inactivity. The token was issued on 2020-12-24T19:24:03.9196643Z and was inactive for 90.00:00:00.\n",
+        "Farmer.FarmerException: 'ERROR: AADSTS700082: The refresh token has expired due to inactivity.\nThe token was issued on 2023-04-20T18:48:41.6655773Z and was inactive for 90.00:00:00.\n",
+    ] {
+        let f = only_failure(pasted);
+        assert_eq!(f["cause"], "refresh_token_expired", "{pasted}\n=> {f}");
+    }
+}
+
+#[test]
+fn a_field_cut_with_an_ellipsis_is_completed_or_dropped() {
+    // The Keycloak event line of mauriciovigolo/keycloak-angular#464, cut
+    // with `…` the way `systemctl status` and log viewers cut it. The
+    // fields before the cut stay; the cut grant type has one completion.
+    let pasted = concat!(
+        "2022-12-29 07:55:50,841 WARN  [org.keycloak.protocol.oidc.utils.OAuth2CodeParser] (executor-thread-27) Code 'b199dad6-06c2-4e3d-9054-ebff4d96b459' already used for userSession '463987a6-5ab5-484b-b12a-24ee20abb1da' and client '9f330c7c-4985-4c0c-8185-8932b9fa7297'.\n",
+        "2022-12-29 07:55:50,841 WARN  [org.keycloak.events] (executor-thread-27) type=CODE_TO_TOKEN_ERROR, realmId=bed9b38b-fc4f-4bc4-863c-8a21b80160fb, clientId=heresharing-back, userId=null, ipAddress=81.184.94.187, error=invalid_code, grant_type=authorization_co…\n",
+    );
+    let f = only_failure(pasted);
+    assert_eq!(f["client_id"], "heresharing-back", "{f}");
+    assert_eq!(f["grant_type"], "authorization_code", "{f}");
+    assert_eq!(f["cause"], "code_reused", "{f}");
+    // Hydra's reason, cut in a log viewer after "has al": the catalog's
+    // sentence it begins still names the cause.
+    let hydra = r#"{"audience":"application","error":{"debug":"","message":"invalid_grant","reason":"The authorization code has al…"#;
+    let f = only_failure(&format!("{hydra}\n"));
+    assert_eq!(f["cause"], "code_reused", "{f}");
+}

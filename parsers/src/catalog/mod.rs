@@ -45,6 +45,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../catalog/doorkeeper.toml"),
     ),
     ("entra.toml", include_str!("../../catalog/entra.toml")),
+    ("facebook.toml", include_str!("../../catalog/facebook.toml")),
     (
         "flutter-appauth.toml",
         include_str!("../../catalog/flutter-appauth.toml"),
@@ -83,6 +84,7 @@ const FILES: &[(&str, &str)] = &[
     ("dex.toml", include_str!("../../catalog/dex.toml")),
     ("zitadel.toml", include_str!("../../catalog/zitadel.toml")),
     ("gitea.toml", include_str!("../../catalog/gitea.toml")),
+    ("gitlab.toml", include_str!("../../catalog/gitlab.toml")),
     (
         "expo-auth-session.toml",
         include_str!("../../catalog/expo-auth-session.toml"),
@@ -290,12 +292,26 @@ impl Catalog {
     /// Every entry whose text matches the field `value` (one pass of an
     /// Aho-Corasick automaton for the contained texts and codes, one hash
     /// lookup for the exact ones).
+    ///
+    /// A value cut short (`…`, `...`: see [`crate::cut`]) also matches the
+    /// entries its last words begin: "The authorization code has al…" is
+    /// Hydra's "The authorization code has already been used.", once at
+    /// least [`CUT_PREFIX_MIN`] bytes of the entry's text are left.
     pub fn matches(&self, value: &str) -> Vec<&Entry> {
-        self.index
+        let mut found: Vec<&Entry> = self
+            .index
             .matches(value, &self.entries)
             .into_iter()
             .filter_map(|i| self.entries.get(i))
-            .collect()
+            .collect();
+        if let Some(kept) = crate::cut::before_cut(value) {
+            for entry in self.entries.iter().filter(|e| begins_in(&e.text, kept)) {
+                if !found.iter().any(|f| std::ptr::eq(*f, entry)) {
+                    found.push(entry);
+                }
+            }
+        }
+        found
     }
 
     /// Whether `value` is a text servers give every cause alike (an entry
@@ -359,6 +375,22 @@ fn check(file: &'static str, e: &Entry) -> Result<(), CatalogError> {
         }
     }
     Ok(())
+}
+
+/// Bytes of an entry's text a cut value must keep to match it.
+pub const CUT_PREFIX_MIN: usize = 16;
+
+/// Whether `kept` (a value's text before its cut) ends with the beginning of
+/// `text`: at least [`CUT_PREFIX_MIN`] bytes of it, and not all of it (a
+/// whole text is found by the index).
+fn begins_in(text: &str, kept: &str) -> bool {
+    let Some(head) = text.get(..CUT_PREFIX_MIN) else {
+        return false;
+    };
+    memchr::memmem::find_iter(kept.as_bytes(), head.as_bytes()).any(|at| {
+        let tail = &kept[at..];
+        tail.len() < text.len() && text.starts_with(tail)
+    })
 }
 
 /// The catalog, parsed on first use.

@@ -295,7 +295,12 @@ pub fn peel<'a>(
         b'a'..=b'z' => shipper::peel_fluent_file(line, out),
         _ => None,
     };
-    kind.or_else(|| container::peel_named(line, sticky, out))
+    // Named lines start `[pod/` (kubectl) or with a lower-case compose name:
+    // an application's own `I, [` or `INFO` never needs the search for `|`.
+    if kind.is_none() && matches!(first, b'[' | b'a'..=b'z' | b'0'..=b'9') {
+        return container::peel_named(line, sticky, out);
+    }
+    kind
 }
 
 /// Lines that start with a digit: a time (CRI, kubectl, Heroku, Fly, aws
@@ -386,8 +391,88 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
         _ => return None,
     }
     let stamp = text.get(..end)?;
-    let time = DateTime::parse_from_rfc3339(stamp).ok()?;
-    Some((time.with_timezone(&Utc), &text[end..]))
+    let time = match fixed_rfc3339(stamp.as_bytes()) {
+        Some(time) => time,
+        None => DateTime::parse_from_rfc3339(stamp)
+            .ok()?
+            .with_timezone(&Utc),
+    };
+    Some((time, &text[end..]))
+}
+
+/// The common shapes of [`rfc3339_prefix`] read by position, an order of
+/// magnitude faster than chrono's general parser (every CRI line has one):
+/// `YYYY-MM-DDTHH:MM:SS`, up to nine fraction digits, `Z` or `±HH:MM`.
+/// Anything else (a leap second, more fraction digits) is left to chrono.
+fn fixed_rfc3339(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let two = |i: usize| -> Option<i64> {
+        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then_some(i64::from(hi) * 10 + i64::from(lo))
+    };
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let mut at = 19;
+    let mut nanos: u32 = 0;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let mut scale = 100_000_000;
+        while let Some(d) = b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            if scale == 0 {
+                return None;
+            }
+            nanos += u32::from(d) * scale;
+            scale /= 10;
+            at += 1;
+        }
+        if scale == 100_000_000 {
+            return None;
+        }
+    }
+    let offset = match b.get(at)? {
+        b'Z' if b.len() == at + 1 => 0,
+        sign @ (b'+' | b'-') if b.len() == at + 6 && b[at + 3] == b':' => {
+            let secs = two(at + 1)? * 3600 + two(at + 4)? * 60;
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    DateTime::from_timestamp(secs, nanos)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Unix time written as an integer string (journald's microseconds, OTLP's

@@ -333,3 +333,35 @@ fn application_lines_are_not_envelopes() {
         assert_eq!(peel(line, None, &ctx(), &mut out), None, "{line}");
     }
 }
+
+#[test]
+fn runtime_times_read_by_position_equal_chronos_reading() {
+    for stamp in [
+        "2025-03-11T08:00:00Z",
+        "2025-03-11T08:00:00.123456789Z",
+        "2025-03-11T08:00:00.1Z",
+        "2024-02-29T23:59:59.999+01:00",
+        "2025-12-31T23:30:00-05:30",
+        "2025-03-11T08:00:00.1234567891Z",
+        "2016-12-31T23:59:60Z",
+        "1969-12-31T23:59:59.5Z",
+        "2000-02-29T00:00:00+14:00",
+        "2100-03-01T12:00:00-12:00",
+    ] {
+        let text = format!("{stamp} stdout F x");
+        let (ours, rest) = super::rfc3339_prefix(&text).expect(stamp);
+        let chrono = chrono::DateTime::parse_from_rfc3339(stamp).expect(stamp);
+        assert_eq!(ours, chrono.with_timezone(&chrono::Utc), "{stamp}");
+        assert_eq!(rest, " stdout F x");
+    }
+    for bad in [
+        "2025-02-30T08:00:00Z",
+        "2025-03-11T25:00:00Z",
+        "2025-03-11T08:00:00.Z",
+    ] {
+        assert!(
+            super::rfc3339_prefix(&format!("{bad} x")).is_none(),
+            "{bad}"
+        );
+    }
+}

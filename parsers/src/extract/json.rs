@@ -126,6 +126,14 @@ fn read_object(map: &Map<String, Value>, found: &mut OAuthError<'static>) {
         set(&mut found.error, Some(m));
     }
     set(&mut found.description, string(map, DESCRIPTION_KEYS));
+    // A .NET structured log event (Serilog JSON, CLEF): its template holds
+    // the server's own words.
+    if found.description.is_none()
+        && let Some(words) = string(map, &["MessageTemplate", "@mt", "RenderedMessage", "@m"])
+            .and_then(super::keys::template_words)
+    {
+        found.description = Some(Cow::Owned(words));
+    }
     set(&mut found.sub_error, string(map, SUB_ERROR_KEYS));
     set(&mut found.uri, string(map, &["error_uri", "errorUri"]));
     for key in CODE_KEYS {

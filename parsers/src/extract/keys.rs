@@ -36,6 +36,10 @@ enum Field {
     /// `message`: Hydra's error object keeps the error name there; counted
     /// only when it is a standard OAuth error name.
     Message,
+    /// A .NET structured log's message (`MessageTemplate`, `RenderedMessage`):
+    /// a description only when it holds a provider's known words
+    /// ([`template_words`]).
+    Template,
 }
 
 const KEYS: &[(&str, Field)] = &[
@@ -53,6 +57,8 @@ const KEYS: &[(&str, Field)] = &[
     ("error_uri", Field::Uri),
     ("errorUri", Field::Uri),
     ("message", Field::Message),
+    ("MessageTemplate", Field::Template),
+    ("RenderedMessage", Field::Template),
     ("hint", Field::Hint),
     ("reason", Field::Hint),
     ("status", Field::Status),
@@ -122,6 +128,13 @@ fn store<'t>(found: &mut OAuthError<'t>, field: Field, value: Cow<'t, str>) {
         Field::Error => return,
         Field::Message if crate::providers::is_oauth_error(&value) => &mut found.error,
         Field::Message => return,
+        Field::Template => match template_words(&value) {
+            Some(words) => {
+                found.description.get_or_insert(Cow::Owned(words));
+                return;
+            }
+            None => return,
+        },
         Field::Code if is_error_code(&value) => &mut found.error,
         Field::Code => &mut found.provider_code,
         Field::Description => &mut found.description,
@@ -189,7 +202,7 @@ fn value_at(text: &str, at: usize, sep: Sep, field: Field) -> Option<Cow<'_, str
     if value.starts_with(['{', '[']) || value.starts_with("map[") {
         return None;
     }
-    let phrase = matches!(field, Field::Description | Field::Hint);
+    let phrase = matches!(field, Field::Description | Field::Hint | Field::Template);
     match sep {
         Sep::Tight => {
             let end = value
@@ -266,4 +279,47 @@ fn next_entry(rest: &str) -> bool {
         .trim_start_matches(['"', '\''])
         .trim_start_matches(' ');
     after.starts_with(['=', ':'])
+}
+
+/// The words of a .NET structured log message (Serilog and
+/// Microsoft.Extensions.Logging write the template, `Invalid
+/// redirect_uri{@values}, details: {@details}`, beside its properties): the
+/// `{Property}` placeholders taken out, kept only when the catalog knows a
+/// provider's text in them, since any app logs templates and only a
+/// provider's words make one an OAuth error.
+pub(super) fn template_words(template: &str) -> Option<String> {
+    let mut words = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        words.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        // `{{` is a literal brace; a placeholder is a short name with an
+        // optional `@`/`$` and format (`{@details}`, `{ClientId:l}`).
+        let close = after.find('}').filter(|&c| {
+            c > 0
+                && c <= 64
+                && after[..c]
+                    .bytes()
+                    .all(|b| is_word(b) || matches!(b, b'@' | b'$' | b':' | b',' | b'-' | b'.'))
+        });
+        match close {
+            Some(c) => rest = &after[c + 1..],
+            None => {
+                words.push('{');
+                rest = after;
+            }
+        }
+    }
+    words.push_str(rest);
+    let words = words
+        .trim()
+        .trim_end_matches([',', ':', ';', ' '])
+        // Duende appends `, details: {@details}` to every validation message.
+        .trim_end_matches(", details")
+        .trim();
+    let known = crate::catalog::catalog()
+        .matches(words)
+        .iter()
+        .any(|e| e.cause != "unknown");
+    (known && !words.is_empty()).then(|| words.to_owned())
 }

@@ -19,6 +19,7 @@
 
 mod json;
 mod keys;
+pub mod omniauth;
 mod settle;
 mod text;
 

@@ -389,3 +389,62 @@ fn a_providers_sentence_alone_is_the_description() {
         "The refresh token was stored for the next run."
     ));
 }
+
+/// .NET structured logs write the message template beside its properties:
+/// the template's words (placeholders out) are the description when they
+/// are a provider's; an app's own template is no error.
+/// github.com/damienbod/angular-auth-oidc-client/issues/1423
+#[test]
+fn dotnet_message_templates() {
+    let line = r#"  "MessageTemplate": "Invalid redirect_uri{@values}, details: {@details}","#;
+    assert!(carries_error(line));
+    assert_eq!(desc(&found(line)), "Invalid redirect_uri");
+    let clef = r#"{"@t":"2024-01-02T03:04:05Z","@mt":"Invalid redirect_uri{@values}, details: {@details}","@l":"Error"}"#;
+    assert_eq!(desc(&found(clef)), "Invalid redirect_uri");
+    for text in [
+        r#"  "MessageTemplate": "Request finished in {Elapsed} ms {StatusCode}","#,
+        r#"{"@mt":"Invalid {Thing} in cart {CartId}","@l":"Error"}"#,
+    ] {
+        assert_eq!(extract(text), None, "{text}");
+    }
+}
+
+/// Facebook's and Instagram's Graph API answer a second exchange of one
+/// code in their own words, also when the body is pasted mangled.
+/// github.com/jetrockets/omniauth-instagram-graph/issues/1,
+/// github.com/heartcombo/devise/issues/2369
+#[test]
+fn graph_api_code_used() {
+    let e = found(
+        r#"{"error_type": "OAuthException", "code": 400, "error_message": "This authorization code has been used"}"#,
+    );
+    assert_eq!(desc(&e), "This authorization code has been used");
+    let e = found(
+        r#"{"error""message":"This authorization code has been used.","type":"OAuthException","code":100}}"#,
+    );
+    assert!(desc(&e).starts_with("This authorization code has been used"));
+}
+
+/// omniauth-oauth2's failure of the code exchange, as OmniAuth logs it and
+/// as Devise shows it: an error with no OAuth detail. Its other failures
+/// are not read as one.
+/// github.com/isaacsanders/omniauth-stripe-connect/issues/27
+#[test]
+fn omniauth_invalid_credentials() {
+    for text in [
+        r#"Could not authenticate you from StripeConnect because "Invalid credentials"."#,
+        "(facebook) Authentication failure! invalid_credentials: OAuth2::Error, :",
+    ] {
+        let e = found(text);
+        assert_eq!(
+            e.provider_code.as_deref(),
+            Some("invalid_credentials"),
+            "{text}"
+        );
+        assert!(e.error.is_none(), "{text}");
+    }
+    assert_eq!(
+        extract(r#"Could not authenticate you from GitHub because "Timeout"."#),
+        None
+    );
+}

@@ -148,8 +148,36 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
             memchr::memchr2(b'\n', b'"', &span.as_bytes()[from..]).map_or(span.len(), |e| from + e);
         found.description = Some(Cow::Borrowed(span[..end].trim_end()));
     }
+    if found.provider_code.is_none()
+        && let Some(key) = omniauth_failure(text)
+    {
+        found.provider_code = Some(Cow::Borrowed(key));
+        found.library.get_or_insert("omniauth-oauth2");
+    }
     found.status = status_line(text);
     found
+}
+
+/// omniauth-oauth2's failure for a token request that failed: it rescues
+/// the `OAuth2::Error` of the code exchange as `invalid_credentials`, which
+/// OmniAuth logs (`(github) Authentication failure! invalid_credentials:
+/// OAuth2::Error, …`) and Devise shows (`Could not authenticate you from
+/// GitHub because "Invalid credentials".`). Its other failure keys
+/// (`csrf_detected`, `access_denied`, `timeout`) are no token error, or
+/// are read as error names already.
+fn omniauth_failure(text: &str) -> Option<&'static str> {
+    const KEY: &str = "invalid_credentials";
+    let logged = text
+        .find("Authentication failure! ")
+        .is_some_and(|p| text[p + "Authentication failure! ".len()..].starts_with(KEY));
+    let devise = text
+        .find("Could not authenticate you from ")
+        .is_some_and(|p| {
+            text[p..].find(" because ").is_some_and(|b| {
+                text[p + b + " because ".len()..].starts_with("\"Invalid credentials\"")
+            })
+        });
+    (logged || devise).then_some(KEY)
 }
 
 /// Server and provider code from the description when no layer gave them

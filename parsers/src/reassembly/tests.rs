@@ -89,16 +89,21 @@ fn a_python_traceback_ends_with_its_exception_line() {
 
 #[test]
 fn dotnet_inner_exceptions_and_node_frames() {
+    // openid-client's OPError as posted in nextauthjs/next-auth#3356, then
+    // a .NET chain in the NUnit form of Azure/azure-sdk-for-net#36383
+    // (`---->`, the app id replaced).
     let r = records(concat!(
-        "System.Exception: outer ---> Microsoft.Identity.Client.MsalUiRequiredException: AADSTS700082: The refresh token has expired due to inactivity.\n",
-        "   at Microsoft.Identity.Client.Internal.Requests.RequestBase.HandleTokenRefreshError(MsalServiceException e)\n",
+        "https://next-auth.js.org/errors#callback_oauth_error invalid_grant (Bad Request) OPError: invalid_grant (Bad Request)\n",
+        "    at processResponse (/node_modules/next-auth/node_modules/openid-client/lib/helpers/process_response.js:45:13)\n",
+        "    at Client.grant (/node_modules/next-auth/node_modules/openid-client/lib/client.js:1265:26)\n",
+        "    at processTicksAndRejections (internal/process/task_queues.js:95:5)\n",
+        "Azure.Identity.AuthenticationFailedException : ClientSecretCredential authentication failed: A configuration issue is preventing authentication. Original exception: AADSTS7000222: The provided client secret keys for app '00000000-1111-2222-3333-444444444444' are expired.\n",
+        "  ----> Microsoft.Identity.Client.MsalServiceException : A configuration issue is preventing authentication - check the error message from the server for details.\n",
         "   --- End of inner exception stack trace ---\n",
-        "OPError: invalid_grant (Incorrect redirect_uri)\n",
-        "    at processResponse (/srv/admin/node_modules/openid-client/lib/helpers/process_response.js:38:13)\n",
     ));
     assert_eq!(r.len(), 2, "{r:#?}");
-    assert_eq!(r[0].lines, 3);
-    assert_eq!(r[1].lines, 2);
+    assert_eq!(r[0].lines, 4);
+    assert_eq!(r[1].lines, 3);
 }
 
 #[test]
@@ -110,6 +115,60 @@ fn a_hard_wrapped_line_is_rejoined() {
     ));
     assert_eq!(r.len(), 2, "{r:#?}");
     assert!(r[0].text.contains("grant is invalid, expired"));
+}
+
+#[test]
+fn a_console_wrap_through_ids_and_urls_is_rejoined() {
+    // mspnp/identity-reference-architectures#9 as posted: Entra's error
+    // wrapped at a console's 115 columns, through a trace id and a URL
+    // (settled: a refresh token unused for 90 days).
+    let r = records(concat!(
+        "2019-09-27 04:38:50Z\",\"error_codes\":[700082],\"timestamp\":\"2019-09-27 04:38:50Z\",\"trace_id\":\"624f7355-f654-4e51-bf4\n",
+        "1-417b1c4b6200\",\"correlation_id\":\"06fd79c9-fe43-4f61-bb6f-22df21f2c597\",\"error_uri\":\"https://login.microsoftonline\n",
+        ".com/error?code=700082\"}\n",
+    ));
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert!(
+        r[0].text
+            .contains("\"trace_id\":\"624f7355-f654-4e51-bf41-417b1c4b6200\""),
+        "{}",
+        r[0].text
+    );
+    assert!(
+        r[0].text
+            .contains("https://login.microsoftonline.com/error?code=700082")
+    );
+}
+
+#[test]
+fn a_wrap_inside_a_json_value_is_rejoined() {
+    // keycloak/keycloak#13357 as posted: an audit listener's event, wrapped
+    // inside `"C` / `ODE_TO_TOKEN_ERROR"` and `"a` / `udit_object_type"`
+    // (the paste goes on; the excerpt ends mid-record).
+    let r = records(concat!(
+        "2022-07-27 12:41:21,712 INFO  [] (default task-208) Audit login event :\n",
+        "{  \"level\" : \"audit\",  \"timestamp\" : \"Wed Jul 27 12:41:21 IST 2022\",  \"user_id\" : null,  \"tenant_id\" : \"system\",  \"audit_action\" : \"C\n",
+        "ODE_TO_TOKEN_ERROR\",  \"source_ip\" : \"X.X.X.X\",  \"audit_action_result\" : \"FAILED\",  \"audit_action_message\" : \"invalid_code\",  \"a\n",
+        "udit_object_type\" : \"CODE_TO_TOKEN_ERROR\",  \"audit_object_tenant_id\" : \"system\",  \"audit_action_dat\n",
+    ));
+    assert_eq!(r.len(), 2, "{r:#?}");
+    assert_eq!((r[1].line_no, r[1].lines), (2, 3));
+    assert!(
+        r[1].text
+            .contains("\"audit_action\" : \"CODE_TO_TOKEN_ERROR\"")
+            && r[1].text.contains("\"audit_object_type\""),
+        "{}",
+        r[1].text
+    );
+}
+
+#[test]
+fn a_status_line_after_a_long_line_starts_a_record() {
+    let r = records(concat!(
+        "oauth2: cannot fetch token: the server answered the token request of the mobile app with\n",
+        "400 Bad Request\n",
+    ));
+    assert_eq!(r.len(), 2, "{r:#?}");
 }
 
 #[test]

@@ -5,28 +5,43 @@
 //! or PKCE verifier proves it (`high`); the same client and redirect URI
 //! within the login only points at it (`medium`: the code itself is
 //! filtered from most request logs).
+//!
+//! Or, for an OmniAuth client: its log shows two callback phases of one
+//! strategy with no request phase between them before the failure (`(github)
+//! Callback phase initiated.` twice). Each callback phase exchanges the code
+//! the redirect carried, and with no new login between them both carried the
+//! same code: the second exchange is the one that fails. `medium`: the
+//! callback lines do not show the code, and a request phase the log missed
+//! would make them two logins.
 
 use super::support::{earlier_by, outcome, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use crate::store::EventRow;
 
 /// The rule.
 pub const RULE: Rule = Rule {
     cause: Cause::CodeReused,
     meaning: "the authorization code was exchanged a second time",
-    needs: "an earlier exchange of the same code (same code fingerprint or PKCE verifier) before this one",
-    fix: "Exchange each authorization code exactly once: guard the callback handler against running twice (double callback, React StrictMode, a retry after a timeout, two tabs) and keep the tokens from the first exchange.",
+    needs: "an earlier exchange of the same code (same code fingerprint or PKCE verifier) before this one, or two OmniAuth callback phases of one login",
+    fix: "Exchange each authorization code exactly once: guard the callback handler against running twice (double callback, a provider configured both in OmniAuth::Builder and in Devise, React StrictMode, a retry after a timeout, two tabs) and keep the tokens from the first exchange.",
     grants: Grants::Code,
     infer: Some(infer),
 };
 
-fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
-    if case.exchange.grant_type.as_deref() != Some("authorization_code") {
-        return None;
+fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    match case.exchange.grant_type.as_deref() {
+        Some("authorization_code") => {}
+        // An OmniAuth failure names no grant, but its callback phase only
+        // ever exchanges a code.
+        None if !case.phases.is_empty() => return double_callback(case, settings),
+        _ => return None,
     }
-    let first = case.earlier.first()?;
+    let Some(first) = case.earlier.first() else {
+        return double_callback(case, settings);
+    };
     let gap = case.time_ms.zip(first.ts_ms).map(|(a, b)| a - b);
     let by_secret = case.exchange.code_fp.is_some() && first.code_fp == case.exchange.code_fp
         || case.exchange.verifier_s256.is_some()
@@ -55,6 +70,63 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
         .missing((!by_secret).then(|| {
             "a log with the code or code_verifier of each exchange (e.g. the client's request log) would prove it is the same code".into()
         })),
+    )
+}
+
+/// The strategy of an OmniAuth phase event: `(github) Callback phase
+/// initiated.` gives `github`.
+fn strategy(e: &EventRow) -> Option<&str> {
+    let words = e.provider_reason.as_deref()?;
+    let open = words.find('(')?;
+    let close = words[open..].find(')')? + open;
+    Some(&words[open + 1..close])
+}
+
+/// Two or more callback phases of the last strategy called back, since its
+/// last request phase and within a code's lifetime of each other (see the
+/// module's doc).
+fn double_callback(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
+    let last = case.phases.iter().rev().find(|e| e.kind == "code_issued")?;
+    let name = strategy(last)?;
+    let since_login: Vec<&EventRow> = case
+        .phases
+        .iter()
+        .rev()
+        .filter(|e| strategy(e) == Some(name))
+        .take_while(|e| e.kind == "code_issued")
+        .collect();
+    let (newest, oldest) = (since_login.first()?, since_login.last()?);
+    if since_login.len() < 2 {
+        return None;
+    }
+    let gap = newest.ts_ms.zip(oldest.ts_ms).map(|(a, b)| a - b);
+    if gap.is_some_and(|g| g > settings.default_code_lifetime_s * 1000) {
+        // Farther apart than a code lives: two logins whose request phase
+        // the log does not show.
+        return None;
+    }
+    let mut supporting: Vec<i64> = since_login.iter().map(|e| e.id).collect();
+    supporting.reverse();
+    Some(
+        Finding::flow(
+            Confidence::Medium,
+            format!(
+                "OmniAuth ran the {name} callback phase {} times{} with no new login between (lines {}): each run exchanges the code its redirect carried, so the same code was exchanged more than once and the later exchange failed.",
+                since_login.len(),
+                gap.map(|g| format!(" within {}", crate::correlate::human_duration(g)))
+                    .unwrap_or_default(),
+                since_login
+                    .iter()
+                    .rev()
+                    .map(|e| e.line.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .supported_by(supporting)
+        .missing(Some(
+            "the callback requests with their code (the app's request log with parameters) would prove both carried the same code".into(),
+        )),
     )
 }
 
@@ -92,6 +164,92 @@ mod tests {
     #[test]
     fn a_refresh_is_never_a_reused_code() {
         let mut c = second_exchange(true);
+        c.exchange.grant_type = Some("refresh_token".into());
+        assert!(infer(&c, &DiagnoseSettings::default()).is_none());
+    }
+
+    /// An OmniAuth phase event of `strategy` on `line`.
+    fn phase(id: i64, line: u64, kind: &str, strategy: &str, ts: Option<i64>) -> EventRow {
+        let mut e = event(id, kind, ts.unwrap_or(T0));
+        e.ts_ms = ts;
+        e.line = line;
+        let what = if kind == "code_issued" {
+            "Callback"
+        } else {
+            "Request"
+        };
+        e.provider_reason = Some(format!("({strategy}) {what} phase initiated."));
+        e
+    }
+
+    /// A client's OmniAuth failure after `phases`, no grant named.
+    fn omniauth_failure(phases: Vec<EventRow>) -> Case {
+        let mut e = crate::diagnose::causes::testing::client_error(None, None);
+        e.provider_code = Some("invalid_credentials".into());
+        let mut c = case(e);
+        c.exchange.grant_type = None;
+        c.phases = phases;
+        c
+    }
+
+    #[test]
+    fn two_callback_phases_of_one_login_are_a_reused_code() {
+        let c = omniauth_failure(vec![
+            phase(1, 3, "authorize_request", "stripe_connect", None),
+            phase(2, 5, "code_issued", "stripe_connect", None),
+            phase(3, 6, "code_issued", "stripe_connect", None),
+        ]);
+        let f = infer(&c, &DiagnoseSettings::default()).expect("finding");
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert_eq!(f.supporting, vec![2, 3]);
+        assert!(f.summary.contains("2 times"), "{}", f.summary);
+        assert!(f.missing.is_some());
+    }
+
+    #[test]
+    fn one_callback_per_login_is_no_reuse() {
+        // Request, callback, request, callback: two logins.
+        let c = omniauth_failure(vec![
+            phase(1, 1, "authorize_request", "github", None),
+            phase(2, 2, "code_issued", "github", None),
+            phase(3, 7, "authorize_request", "github", None),
+            phase(4, 8, "code_issued", "github", None),
+        ]);
+        assert!(infer(&c, &DiagnoseSettings::default()).is_none());
+        // A single callback.
+        let c = omniauth_failure(vec![phase(2, 2, "code_issued", "github", None)]);
+        assert!(infer(&c, &DiagnoseSettings::default()).is_none());
+        // Callbacks of two strategies.
+        let c = omniauth_failure(vec![
+            phase(2, 2, "code_issued", "github", None),
+            phase(3, 3, "code_issued", "gitlab", None),
+        ]);
+        assert!(infer(&c, &DiagnoseSettings::default()).is_none());
+    }
+
+    #[test]
+    fn callbacks_farther_apart_than_a_code_lives_are_two_logins() {
+        let s = DiagnoseSettings::default();
+        let far = s.default_code_lifetime_s * 1000 + 1;
+        let c = omniauth_failure(vec![
+            phase(2, 2, "code_issued", "github", Some(T0 - far)),
+            phase(3, 3, "code_issued", "github", Some(T0)),
+        ]);
+        assert!(infer(&c, &s).is_none());
+        let c = omniauth_failure(vec![
+            phase(2, 2, "code_issued", "github", Some(T0 - 150)),
+            phase(3, 3, "code_issued", "github", Some(T0)),
+        ]);
+        let f = infer(&c, &s).expect("finding");
+        assert!(f.summary.contains("within 150 ms"), "{}", f.summary);
+    }
+
+    #[test]
+    fn a_refresh_after_callbacks_is_no_reused_code() {
+        let mut c = omniauth_failure(vec![
+            phase(2, 2, "code_issued", "github", None),
+            phase(3, 3, "code_issued", "github", None),
+        ]);
         c.exchange.grant_type = Some("refresh_token".into());
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
     }

@@ -106,6 +106,7 @@ pub fn case(primary: EventRow) -> Case {
         client_clock: None,
         client_clock_file: None,
         nearby_offset: None,
+        phases: Vec::new(),
     }
 }
 

@@ -17,7 +17,8 @@ use crate::format::Format;
 pub(super) enum Origin {
     /// `…Validation.TokenRequestValidator`.
     Validator,
-    /// `…Services.DefaultRefreshTokenService`.
+    /// `…Services.DefaultRefreshTokenService` (IdentityServer4 before 4.0:
+    /// `…Validation.TokenValidator`).
     RefreshService,
     /// `…Validation.ClientSecretValidator`.
     SecretValidator,
@@ -34,7 +35,11 @@ pub(super) fn origin(source: Option<&str>) -> Origin {
     };
     if s.ends_with(".TokenRequestValidator") {
         Origin::Validator
-    } else if s.ends_with(".DefaultRefreshTokenService") {
+    } else if s.ends_with(".DefaultRefreshTokenService") || s.ends_with(".TokenValidator") {
+        // IdentityServer4 before 4.0 logged the refresh token's faults from
+        // `TokenValidator.ValidateRefreshTokenAsync` ("Refresh token has
+        // expired. Removing from store."); its other messages are about
+        // access tokens and match no refresh text.
         Origin::RefreshService
     } else if s.ends_with(".ClientSecretValidator") {
         Origin::SecretValidator

@@ -90,6 +90,25 @@ fn refresh_reuse_reason_reaches_the_rejection() {
     assert_eq!(of_kind(&events, EventKind::TokenResponse).len(), 3);
 }
 
+/// IdentityServer4 before 4.0 logs the refresh token's fault from
+/// `TokenValidator` (github.com/DuendeArchive/IdentityServer4/issues/4705):
+/// the reason reaches the validator's rejection after it.
+#[test]
+fn is4_token_validator_reason_reaches_the_rejection() {
+    let text = "warn: IdentityServer4.Validation.TokenValidator[0]\n      Refresh token has expired. Removing from store.\nwarn: IdentityServer4.Validation.TokenRequestValidator[0]\n      Refresh token validation failed. aborting, {\n        \"ClientId\": \"deviceregistrations\",\n      }\n";
+    let (events, _) = parse_all(text);
+    let rejected = of_kind(&events, EventKind::TokenResponse);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].provider_reason.as_deref(),
+        Some("Refresh token has expired. Removing from store.")
+    );
+    // Its access-token messages are no refresh fault.
+    let (events, _) =
+        parse_all("fail: IdentityServer4.Validation.TokenValidator[0]\n      JWT too long\n");
+    assert!(events.iter().all(|e| e.kind != EventKind::TokenResponse));
+}
+
 #[test]
 fn aspnet_console_records_with_scopes() {
     let (events, outcomes) = parse_all(MEL);

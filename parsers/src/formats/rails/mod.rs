@@ -86,6 +86,27 @@ impl LineParser for RailsParser {
         if !self.is_ours(&parts) {
             return Outcome::Unknown;
         }
+        // The client's OmniAuth lines in the same log (an app that is both
+        // Doorkeeper's client and a Rails app): the login's phases.
+        // (The phase check comes first: the line's time is read only for one.)
+        if crate::extract::omniauth::phase(body).is_some()
+            && let Some(mut event) = crate::extract::omniauth::phase_event(
+                body,
+                crate::format::Format::Rails,
+                ctx,
+                parts
+                    .logger_time
+                    .and_then(|t| Some(crate::common::timestamp(t, ctx)?.0)),
+            )
+        {
+            let red = ctx.redactor.redact(line);
+            event.evidence.push(crate::event::EvidenceLine {
+                line: line_no,
+                text: std::borrow::Cow::Owned(red.text.into_owned()),
+            });
+            out.push(event.into_owned());
+            return Outcome::Parsed;
+        }
         let Some((endpoint, started)) = self.opened_request(&parts, line_no, line) else {
             return Outcome::Skipped;
         };

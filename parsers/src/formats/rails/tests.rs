@@ -315,3 +315,33 @@ fn hostile_lines_do_not_panic() {
 }
 
 const MOBILE: &str = "Zr9kq3bB4u2xq0X9mB7Yt0a6v1c8d2e3f4g5h6i7j8k";
+
+/// An app that is Doorkeeper's OmniAuth client logs its login phases in
+/// the same Rails log: each becomes an event of the step it names, timed by
+/// the Logger prefix (github.com/doorkeeper-gem/doorkeeper/issues/827).
+#[test]
+fn omniauth_phase_lines_are_the_logins_steps() {
+    let text = "I, [2016-05-02T09:09:04.392655 #5893]  INFO -- omniauth: (meta_auth) Request phase initiated.\n\
+I, [2016-05-02T09:09:04.671596 #5893]  INFO -- omniauth: (meta_auth) Callback phase initiated.\n\
+I, [2016-05-02T09:09:04.822931 #5893]  INFO -- omniauth: (meta_auth) Callback phase initiated.\n";
+    let events = parse(text);
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::AuthorizeRequest,
+            EventKind::CodeIssued,
+            EventKind::CodeIssued
+        ]
+    );
+    assert_eq!(
+        events[2].provider_reason.as_deref(),
+        Some("(meta_auth) Callback phase initiated.")
+    );
+    let (a, b) = (
+        events[1].ts.as_ref().map(|t| t.utc),
+        events[2].ts.as_ref().map(|t| t.utc),
+    );
+    assert!(a.is_some() && a < b, "{a:?} {b:?}");
+    assert!(events.iter().all(|e| e.error.is_none()));
+}

@@ -1,0 +1,177 @@
+//! Lines cut short with `…` or `...`, as log viewers, `systemctl status`,
+//! terminal columns and people pasting into tickets leave them.
+//!
+//! A parser reads a cut line like any other, so every field before the cut
+//! is kept; only the field the cut runs through is partial. [`mend`] repairs
+//! that field on an event: a value of a closed set (`grant_type`, the OAuth
+//! `error`) is completed when exactly one member starts with what is left,
+//! an identifier (client, request, redirect URI, …) with a marker anywhere
+//! is dropped, since a partial id would join the wrong requests (systemd's
+//! journal ellipsis keeps the last tenth of a line after the marker:
+//! `client_id=11111111-2222-3333-44...veclient`), and a sentence
+//! (`error_description`, the provider's reason) keeps its text with the
+//! marker, for the catalog to complete ([`crate::catalog::Catalog::matches`]).
+//!
+//! Invariant: a field without a trailing marker is never touched.
+
+use std::borrow::Cow;
+
+use crate::event::Event;
+
+/// The grant types a cut `grant_type` may be completed to.
+const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:saml2-bearer",
+];
+
+/// The OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 8628 §3.5).
+const OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+];
+
+/// Shortest text left before a cut that is completed or matched at all.
+pub const MIN_KEPT: usize = 4;
+
+/// The text before a trailing cut marker (`…`, or three or more dots), if
+/// `value` ends with one.
+pub fn before_cut(value: &str) -> Option<&str> {
+    let v = value.trim_end();
+    if let Some(rest) = v.strip_suffix('…') {
+        return Some(rest.trim_end_matches('.'));
+    }
+    let rest = v.trim_end_matches('.');
+    (v.len() - rest.len() >= 3).then_some(rest)
+}
+
+/// Whether `value` has a cut marker anywhere.
+fn has_marker(value: &str) -> bool {
+    value.contains('…') || value.contains("...")
+}
+
+/// Repairs the field a cut runs through (see the module docs).
+pub fn mend(event: &mut Event<'_>) {
+    complete(&mut event.grant_type, GRANT_TYPES);
+    complete(&mut event.error, OAUTH_ERRORS);
+    for id in [
+        &mut event.request_id,
+        &mut event.client_id,
+        &mut event.method,
+        &mut event.path,
+        &mut event.redirect_uri,
+        &mut event.code_challenge,
+        &mut event.code_challenge_method,
+        &mut event.ip,
+        &mut event.session_id,
+        &mut event.user,
+        &mut event.provider_code,
+    ] {
+        if id.as_deref().is_some_and(has_marker) {
+            *id = None;
+        }
+    }
+}
+
+/// A cut value of a closed set becomes the one member it starts, or nothing.
+fn complete(field: &mut Option<Cow<'_, str>>, members: &[&'static str]) {
+    let Some(kept) = field.as_deref().and_then(before_cut) else {
+        return;
+    };
+    let mut candidates = members.iter().filter(|m| m.starts_with(kept));
+    *field = match (candidates.next(), candidates.next()) {
+        (Some(only), None) if kept.len() >= MIN_KEPT => Some(Cow::Borrowed(only)),
+        _ => None,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use crate::format::Format;
+
+    fn event() -> Event<'static> {
+        Event::new(EventKind::ProviderEvent, Format::Keycloak)
+    }
+
+    #[test]
+    fn markers_are_found_only_at_the_end() {
+        assert_eq!(before_cut("authorization_co…"), Some("authorization_co"));
+        assert_eq!(before_cut("has al..."), Some("has al"));
+        assert_eq!(before_cut("has al.... "), Some("has al"));
+        assert_eq!(before_cut("Code not valid."), None);
+        assert_eq!(before_cut("a…b"), None);
+    }
+
+    #[test]
+    fn a_cut_grant_type_is_completed_when_only_one_fits() {
+        let mut e = event();
+        e.grant_type = Some(Cow::Borrowed("authorization_co…"));
+        e.error = Some(Cow::Borrowed("invalid_g..."));
+        mend(&mut e);
+        assert_eq!(e.grant_type.as_deref(), Some("authorization_code"));
+        assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+        let mut ambiguous = event();
+        ambiguous.grant_type = Some(Cow::Borrowed("urn:ietf:params:oauth:grant-type:…"));
+        ambiguous.error = Some(Cow::Borrowed("in…"));
+        mend(&mut ambiguous);
+        assert_eq!(ambiguous.grant_type, None);
+        assert_eq!(ambiguous.error, None);
+    }
+
+    #[test]
+    fn a_cut_identifier_is_dropped_and_whole_ones_kept() {
+        let mut e = event();
+        e.client_id = Some(Cow::Borrowed("heresharing-back"));
+        e.redirect_uri = Some(Cow::Borrowed("https://app.example.com/cal…"));
+        // skilion/onedrive#409: `systemctl status` kept the line's tail.
+        e.request_id = Some(Cow::Borrowed("11111111-2222-3333-44...veclient"));
+        e.error_description = Some(Cow::Borrowed("The authorization code has al..."));
+        mend(&mut e);
+        assert_eq!(e.client_id.as_deref(), Some("heresharing-back"));
+        assert_eq!(e.redirect_uri, None);
+        assert_eq!(e.request_id, None);
+        assert_eq!(
+            e.error_description.as_deref(),
+            Some("The authorization code has al..."),
+            "sentences keep their cut for the catalog"
+        );
+    }
+
+    #[test]
+    fn a_cut_sentence_matches_the_catalog_entries_it_begins() {
+        let catalog = crate::catalog::catalog();
+        // Hydra/fosite's reason, cut in a log viewer.
+        let cut = catalog.matches("reason: The authorization code has al...");
+        assert!(
+            cut.iter().any(|e| e.cause == "code_reused"),
+            "{:?}",
+            cut.iter().map(|e| &e.text).collect::<Vec<_>>()
+        );
+        // Too little left to tell: nothing.
+        assert!(catalog.matches("The auth…").is_empty());
+        // Not cut: only whole texts match.
+        assert!(
+            catalog
+                .matches("The authorization code has al")
+                .iter()
+                .all(|e| e.cause != "code_reused")
+        );
+    }
+}
