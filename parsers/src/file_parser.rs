@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::envelope::{EnvelopeKind, Meta, Record, Unwrapper};
+use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
 use crate::extract::Settled;
 use crate::format::Format;
@@ -53,7 +53,7 @@ struct OriginState {
     /// The envelope's identity of this origin (empty: none).
     origin: String,
     /// The envelope time of the record being fed.
-    time: Option<chrono::DateTime<chrono::Utc>>,
+    time: EnvelopeTime,
 }
 
 /// Parses one file: envelopes off, then every record through the parser of
@@ -151,7 +151,7 @@ impl FileParser {
             .unwrap_or_plain(line_no, line, &self.ctx, &mut records)
         {
             self.plain.last_seen = line_no;
-            self.plain.time = None;
+            self.plain.time = EnvelopeTime::None;
             let format = self.format;
             return self
                 .plain
@@ -299,7 +299,7 @@ impl OriginState {
             run: Run::default(),
             last_seen: 0,
             origin,
-            time: None,
+            time: EnvelopeTime::None,
         }
     }
 
@@ -320,7 +320,7 @@ impl OriginState {
             Outcome::Skipped => counts.skipped += 1,
             Outcome::Unknown => {
                 // Counted when the run ends: it may be read after all.
-                self.run.push(line_no, text, self.time);
+                self.run.push(line_no, text, self.time.get());
                 if self.run.is_full() {
                     self.end_run(format, ctx, counts, out);
                 }
@@ -386,7 +386,7 @@ impl OriginState {
             // Records held in a run were fed outside `feed_record`: they
             // get their envelope's time and origin here.
             let meta = Meta {
-                time,
+                time: time.into(),
                 ..Meta::default()
             };
             for event in &mut events {
@@ -415,7 +415,7 @@ fn is_heroku_router(meta: &Meta) -> bool {
 /// default logger writes none) and is kept beside one that has its own; the
 /// envelope's origin is kept with the event.
 fn apply_meta(event: &mut Event<'_>, meta: &Meta) {
-    if let Some(time) = meta.time {
+    if let Some(time) = meta.time.get() {
         if event.ts.is_none() {
             event.ts = Some(Timestamp {
                 utc: time,

@@ -183,11 +183,88 @@ impl Stream {
     }
 }
 
+/// An envelope's time. A runtime's RFC 3339 time is on every line but
+/// needed only for the few lines that give an event or have no time of
+/// their own, so it is kept as written (its shape checked) and computed
+/// when asked ([`EnvelopeTime::get`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum EnvelopeTime {
+    /// The envelope gave no time.
+    #[default]
+    None,
+    /// A time already computed (from an epoch, a syslog date).
+    At(DateTime<Utc>),
+    /// An RFC 3339 time as written, computed on [`EnvelopeTime::get`].
+    Written {
+        /// The stamp's bytes (ASCII, checked by [`rfc3339_shape`]).
+        bytes: [u8; STAMP_MAX],
+        /// How many of them.
+        len: u8,
+    },
+}
+
+/// The longest RFC 3339 stamp kept as written (nine fraction digits and an
+/// offset: 35 bytes).
+pub const STAMP_MAX: usize = 35;
+
+impl EnvelopeTime {
+    /// The time, computed now if it was kept as written.
+    pub fn get(&self) -> Option<DateTime<Utc>> {
+        match self {
+            EnvelopeTime::None => None,
+            EnvelopeTime::At(t) => Some(*t),
+            EnvelopeTime::Written { bytes, len } => {
+                let text = std::str::from_utf8(bytes.get(..usize::from(*len))?).ok()?;
+                rfc3339_prefix(text).map(|(t, _)| t)
+            }
+        }
+    }
+
+    /// Whether the envelope gave a time.
+    pub fn is_some(&self) -> bool {
+        !matches!(self, EnvelopeTime::None)
+    }
+
+    /// This time, or `other` when there is none.
+    pub fn or(self, other: EnvelopeTime) -> EnvelopeTime {
+        if self.is_some() { self } else { other }
+    }
+
+    /// A stamp checked by [`rfc3339_shape`], kept as written.
+    fn written(stamp: &str) -> EnvelopeTime {
+        let mut bytes = [0; STAMP_MAX];
+        let len = stamp.len().min(STAMP_MAX);
+        bytes[..len].copy_from_slice(&stamp.as_bytes()[..len]);
+        EnvelopeTime::Written {
+            bytes,
+            len: len as u8,
+        }
+    }
+}
+
+impl From<DateTime<Utc>> for EnvelopeTime {
+    fn from(t: DateTime<Utc>) -> Self {
+        EnvelopeTime::At(t)
+    }
+}
+
+impl From<Option<DateTime<Utc>>> for EnvelopeTime {
+    fn from(t: Option<DateTime<Utc>>) -> Self {
+        t.map_or(EnvelopeTime::None, EnvelopeTime::At)
+    }
+}
+
+impl std::fmt::Debug for EnvelopeTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// What an envelope said about the line it carried.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
     /// The envelope's time (the runtime's, the journal's, the shipper's).
-    pub time: Option<DateTime<Utc>>,
+    pub time: EnvelopeTime,
     /// stdout or stderr.
     pub stream: Option<Stream>,
     /// Host name.
@@ -346,7 +423,7 @@ fn bare_time<'a>(
     out.push(Piece::new(
         rest,
         Meta {
-            time: Some(time),
+            time: EnvelopeTime::At(time),
             ..Meta::default()
         },
     ));
@@ -399,6 +476,59 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
     let stamp = text.get(..end)?;
     let time = DateTime::parse_from_rfc3339(stamp).ok()?;
     Some((time.with_timezone(&Utc), &text[end..]))
+}
+
+/// The RFC 3339 stamp at the start of `text` by its shape alone (digits
+/// where digits go, the separators, a month, day and time in range, up to
+/// nine fraction digits, `Z` or `±HH:MM`), and what follows it: no time is
+/// computed. A stamp that fits and names no real instant (30 February)
+/// computes to nothing later.
+pub(crate) fn rfc3339_shape(text: &str) -> Option<(&str, &str)> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let two = |i: usize| -> Option<u8> {
+        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+    };
+    two(0)?;
+    two(2)?;
+    let ok = matches!(two(5)?, 1..=12)
+        && matches!(two(8)?, 1..=31)
+        && two(11)? < 24
+        && two(14)? < 60
+        && two(17)? < 60;
+    if !ok {
+        return None;
+    }
+    let mut at = 19;
+    if b.get(at) == Some(&b'.') {
+        let digits = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if !(1..=9).contains(&digits) {
+            return None;
+        }
+        at += 1 + digits;
+    }
+    let end = match b.get(at)? {
+        b'Z' => at + 1,
+        b'+' | b'-' if b.len() >= at + 6 && b[at + 3] == b':' => {
+            two(at + 1)?;
+            two(at + 4)?;
+            at + 6
+        }
+        _ => return None,
+    };
+    Some((text.get(..end)?, text.get(end..)?))
 }
 
 /// Nanoseconds per unit of the n-th fraction digit.

@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde_json::{Map, Value};
 
-use super::{EnvelopeKind, Meta, Piece, Pieces, Stream, epoch_text, epoch_time, rfc3339_prefix};
+use super::{
+    EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, epoch_text, epoch_time, rfc3339_prefix,
+};
 use crate::parser::Context;
 
 /// Keys whose presence makes a JSON line worth parsing as an envelope.
@@ -75,7 +77,7 @@ pub(super) fn peel_fluent_file<'a>(line: &'a str, out: &mut Pieces<'a>) -> Optio
     let time = pair.first().and_then(Value::as_f64).and_then(epoch_time);
     let text = string_field(&map, &["log", "message"])?;
     let mut meta = kubernetes_meta(&map);
-    meta.time = time.or(meta.time);
+    meta.time = EnvelopeTime::from(time).or(meta.time);
     meta.unit = meta.unit.or(Some(tag.to_string()));
     out.push(piece(text, meta));
     Some(EnvelopeKind::FluentBit)
@@ -136,7 +138,8 @@ fn record(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKind
             .get("time")
             .and_then(Value::as_str)
             .and_then(|t| rfc3339_prefix(t).map(|(t, _)| t))
-            .or_else(|| map.get("date").and_then(Value::as_f64).and_then(epoch_time));
+            .or_else(|| map.get("date").and_then(Value::as_f64).and_then(epoch_time))
+            .into();
         // Docker ends each complete line with `\n`; a piece without it was
         // split at 16 KiB and continues in the next record.
         let (text, partial) = match log.strip_suffix('\n') {
@@ -167,7 +170,8 @@ fn record(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKind
     meta.time = map
         .get("timestamp")
         .and_then(Value::as_str)
-        .and_then(|t| rfc3339_prefix(t).map(|(t, _)| t));
+        .and_then(|t| rfc3339_prefix(t).map(|(t, _)| t))
+        .into();
     out.push(piece(message, meta));
     Some(EnvelopeKind::Vector)
 }
@@ -212,7 +216,7 @@ fn journal(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKin
         .and_then(Value::as_str)
         .and_then(epoch_text);
     let meta = Meta {
-        time,
+        time: time.into(),
         host: field("_HOSTNAME"),
         container: field("CONTAINER_NAME"),
         unit: field("_SYSTEMD_UNIT").or_else(|| field("SYSLOG_IDENTIFIER")),
@@ -263,7 +267,9 @@ fn otel_record(record: &Map<String, Value>, resource: &Meta, out: &mut Pieces<'_
             .and_then(|s| epoch_text(&s)),
     };
     let mut meta = resource.clone();
-    meta.time = time("timeUnixNano").or_else(|| time("observedTimeUnixNano"));
+    meta.time = time("timeUnixNano")
+        .or_else(|| time("observedTimeUnixNano"))
+        .into();
     let attrs = record.get("attributes");
     meta.unit = meta.unit.or_else(|| otel_attr(attrs, "log.file.path"));
     out.push(piece(text.trim_end_matches('\n'), meta));
@@ -289,7 +295,8 @@ fn cloudwatch_event(event: &Map<String, Value>, out: &mut Pieces<'_>) {
         time: event
             .get("timestamp")
             .and_then(Value::as_f64)
-            .and_then(epoch_time),
+            .and_then(epoch_time)
+            .into(),
         unit: event
             .get("logStreamName")
             .and_then(Value::as_str)

@@ -65,7 +65,7 @@ pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Op
     out.push(Piece::new(
         text,
         Meta {
-            time,
+            time: time.into(),
             host: Some(host.to_string()),
             unit: Some(ident.to_string()),
             pid: pid.map(str::to_string),
@@ -104,7 +104,7 @@ fn rfc5424<'a>(text: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     out.push(Piece::new(
         message,
         Meta {
-            time,
+            time: time.into(),
             host: host.map(str::to_string),
             unit: app.map(str::to_string),
             pid: procid.map(str::to_string),

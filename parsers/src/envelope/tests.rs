@@ -66,7 +66,10 @@ fn cri_lines_and_partial_lines_joined_up_to_f() {
         "a joined line starts where its first piece did"
     );
     assert_eq!(records[2].meta.stream, Some(Stream::Stderr));
-    assert_eq!(records[0].meta.time, time("2016-10-06T00:17:09.669794202Z"));
+    assert_eq!(
+        records[0].meta.time.get(),
+        time("2016-10-06T00:17:09.669794202Z")
+    );
     assert_eq!(u.main_envelope(), Some(EnvelopeKind::Cri));
 }
 
@@ -105,7 +108,10 @@ fn docker_json_file_and_its_16k_split() {
     ]);
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].text, "Log line is here");
-    assert_eq!(records[0].meta.time, time("2019-01-01T11:11:11.111111111Z"));
+    assert_eq!(
+        records[0].meta.time.get(),
+        time("2019-01-01T11:11:11.111111111Z")
+    );
     assert_eq!(records[1].text, "first half of a long line, second half");
     assert_eq!(records[1].line_no, 2);
     assert_eq!(u.main_envelope(), Some(EnvelopeKind::DockerJson));
@@ -133,7 +139,7 @@ fn kubectl_prefix_and_timestamps() {
     let r = one("[pod/web-1/web] 2025-03-11T09:41:07.318220123Z {\"level\":\"info\"}");
     assert_eq!(r.text, "{\"level\":\"info\"}");
     assert_eq!(r.meta.pod.as_deref(), Some("web-1"));
-    assert!(r.meta.time.is_some());
+    assert!(r.meta.time.get().is_some());
 }
 
 #[test]
@@ -148,7 +154,10 @@ fn journald_json_with_a_byte_array_message() {
     assert_eq!(records[0].meta.host.as_deref(), Some("web1"));
     assert_eq!(records[0].meta.unit.as_deref(), Some("puma.service"));
     assert_eq!(records[0].meta.pid.as_deref(), Some("812"));
-    assert_eq!(records[0].meta.time, time("2025-03-11T09:41:07.318220Z"));
+    assert_eq!(
+        records[0].meta.time.get(),
+        time("2025-03-11T09:41:07.318220Z")
+    );
     assert_eq!(records[1].text, "invalid_grant\u{1b}");
     assert_eq!(u.main_envelope(), Some(EnvelopeKind::JournalJson));
 }
@@ -160,17 +169,17 @@ fn journal_short_forms_and_rfc3164() {
     let r = one("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8");
     assert_eq!(r.text, "'su root' failed for lonvick on /dev/pts/8");
     assert_eq!(r.meta.host.as_deref(), Some("mymachine"));
-    assert_eq!(r.meta.time, time("2025-10-11T22:14:15Z"));
+    assert_eq!(r.meta.time.get(), time("2025-10-11T22:14:15Z"));
     let r = one("Mar 11 09:41:07 web1 puma[812]: Completed 400 Bad Request in 19ms");
     assert_eq!(r.meta.unit.as_deref(), Some("puma"));
     assert_eq!(r.meta.pid.as_deref(), Some("812"));
     let r = one("Mar  1 09:41:07.318220 web1 puma[812]: x");
-    assert_eq!(r.meta.time, time("2025-03-01T09:41:07.318220Z"));
+    assert_eq!(r.meta.time.get(), time("2025-03-01T09:41:07.318220Z"));
     let r = one("2025-03-11T09:41:07+0000 web1 puma[812]: x");
     assert_eq!(r.envelope, Some(EnvelopeKind::Syslog3164));
-    assert_eq!(r.meta.time, time("2025-03-11T09:41:07Z"));
+    assert_eq!(r.meta.time.get(), time("2025-03-11T09:41:07Z"));
     let r = one("2025-03-11T09:41:07.318220+01:00 web1 keycloak[9]: y");
-    assert_eq!(r.meta.time, time("2025-03-11T08:41:07.318220Z"));
+    assert_eq!(r.meta.time.get(), time("2025-03-11T08:41:07.318220Z"));
 }
 
 #[test]
@@ -260,7 +269,10 @@ fn shipper_records_vector_fluent_bit_otel() {
     assert_eq!(records[1].text, "second");
     assert_eq!(records[0].meta.unit.as_deref(), Some("keycloak"));
     assert_eq!(records[0].meta.pod.as_deref(), Some("kc-0"));
-    assert_eq!(records[0].meta.time, time("2025-03-11T09:41:07.318220Z"));
+    assert_eq!(
+        records[0].meta.time.get(),
+        time("2025-03-11T09:41:07.318220Z")
+    );
 }
 
 #[test]
@@ -286,7 +298,7 @@ fn envelopes_stack_innermost_fields_win() {
     assert_eq!(r.envelope, Some(EnvelopeKind::Syslog3164));
     assert_eq!(r.meta.host.as_deref(), Some("node-1"));
     assert_eq!(r.meta.stream, Some(Stream::Stdout));
-    assert_eq!(r.meta.time, time("2025-03-11T09:41:07.318220123Z"));
+    assert_eq!(r.meta.time.get(), time("2025-03-11T09:41:07.318220123Z"));
     // docker json-file carrying a CRI-shaped line in a Vector record.
     let r = one(
         r#"{"message":"2025-03-11T09:41:07.1Z stderr F inner","source_type":"file","host":"h"}"#,
