@@ -371,7 +371,8 @@ pub fn peel<'a>(
         b'{' | b'[' => shipper::peel_json(line, ctx, out),
         b'<' => syslog::peel(line, ctx, out),
         b'0'..=b'9' => peel_time_led(line, sticky, ctx, out),
-        b'A'..=b'Z' => syslog::peel(line, ctx, out),
+        // A syslog line led by a letter starts with its month (`Mar 11 `).
+        b'A'..=b'Z' if line.as_bytes().get(3) == Some(&b' ') => syslog::peel(line, ctx, out),
         b'a'..=b'z' => shipper::peel_fluent_file(line, out),
         _ => None,
     };
