@@ -11,15 +11,22 @@ file it tails:
            100 ms; lines read per second from /metrics.
   soak     a steady rate of lines for S seconds; the daemon's RSS sampled
            every 30 s (flat memory is the goal).
+  idle     CPU of a watch that has read everything, over S seconds.
+  kill9    N failed token requests written to the watched file, watch
+           started, kill -9 100-500 ms later, restarted: the time from the
+           restart until all N are stored once and diagnosed once (--runs).
 
-Usage:  python3 benches/watch_bench.py latency|ingest|soak [--seconds S]
-                [--rate R] [--samples N] [--binary target/release/grantwatch]
+Usage:  python3 benches/watch_bench.py latency|ingest|soak|idle|kill9
+                [--seconds S] [--rate R] [--samples N] [--failures N] [--runs R]
+                [--binary target/release/grantwatch]
 """
 
 import argparse
 import json
 import os
+import random
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -62,10 +69,14 @@ def ordinary(rid, n):
 
 
 class Daemon:
-    def __init__(self, binary, workdir, extra=()):
+    def __init__(self, binary, workdir, extra=(), fresh=True, content=""):
         self.log = os.path.join(workdir, "logs", "production.log")
-        os.makedirs(os.path.dirname(self.log))
-        open(self.log, "w").close()
+        self.db = os.path.join(workdir, "w.db")
+        if fresh:
+            os.makedirs(os.path.dirname(self.log))
+            with open(self.log, "w") as f:
+                f.write(content)
+        self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [binary, "watch", "--listen", "127.0.0.1:0", "--db",
              os.path.join(workdir, "w.db"), os.path.dirname(self.log)] + list(extra),
@@ -121,7 +132,7 @@ def idle(d, seconds):
           % (used, seconds, 100 * used / seconds))
 
 
-def latency(d, samples):
+def latency(d, samples, gap_ms=20):
     out = []
     with open(d.log, "a") as f:
         for _ in range(samples):
@@ -132,11 +143,11 @@ def latency(d, samples):
             while d.get("/api/requests/" + rid)[0] != 200:
                 time.sleep(0.001)
             out.append((time.perf_counter() - start) * 1000)
-            time.sleep(0.02)
+            time.sleep(gap_ms / 1000)
     out.sort()
     pick = lambda q: out[min(len(out) - 1, int(q * len(out)))]
-    print("latency over %d appends: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
-          % (len(out), pick(0.5), pick(0.99), out[-1]))
+    print("latency over %d appends %d ms apart: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+          % (len(out), gap_ms, pick(0.5), pick(0.99), out[-1]))
 
 
 def ingest(d, seconds):
@@ -196,9 +207,74 @@ def soak(d, seconds, rate):
                                       max(rss[half:] or rss)))
 
 
+def counts(db):
+    """(events, distinct request ids of events, failures, distinct request
+    ids of failures, failed events linked to no failure)."""
+    try:
+        c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        try:
+            return c.execute(
+                "SELECT (SELECT count(*) FROM events),"
+                " (SELECT count(DISTINCT request_id) FROM events),"
+                " (SELECT count(*) FROM failures),"
+                " (SELECT count(DISTINCT request_id) FROM failures),"
+                " (SELECT count(*) FROM events e WHERE NOT EXISTS"
+                "   (SELECT 1 FROM failure_events f WHERE f.event_id = e.id))").fetchone()
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return (0, 0, 0, 0, 0)
+
+
+def failed_json(i):
+    return ('{"time":"2025-03-11T%02d:%02d:%02d.000Z","request_id":"req-%05d",'
+            '"error":"invalid_grant","error_description":"Code was already redeemed."}\n'
+            % (9 + i // 3600, (i // 60) % 60, i % 60, i))
+
+
+def kill9(binary, failures, runs):
+    """Issue 11, defect 1: failures stored before a kill -9 are diagnosed
+    after the restart, all of them, once."""
+    took = []
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as work:
+            # The issue's order: the file written, watch started, killed
+            # 100-500 ms after its start.
+            d = Daemon(binary, work, content="".join(failed_json(i) for i in range(failures)))
+            wait = random.uniform(0.1, 0.5)
+            time.sleep(max(0.0, wait - (time.perf_counter() - d.started)))
+            d.proc.kill()
+            d.proc.wait()
+            at_kill = counts(d.db)
+            d = Daemon(binary, work, fresh=False)
+            want = (failures, failures, failures, failures, 0)
+            while counts(d.db) != want and time.perf_counter() - d.started < 60:
+                time.sleep(0.01)
+            secs = time.perf_counter() - d.started
+            final = counts(d.db)
+            d.stop()
+            again = counts(d.db)
+            print("kill9 run %d: killed %.0f ms after start with %d events and %d failures "
+                  "stored; after the restart all %d diagnosed in %.2f s; final %s, after "
+                  "SIGTERM %s" % (run + 1, wait * 1000, at_kill[0], at_kill[2], failures,
+                                  secs, final, again), flush=True)
+            if final != want or again != want:
+                print("kill9: FAILED, expected %s" % (want,))
+                return 1
+            took.append(secs)
+    took.sort()
+    print("kill9: %d runs of %d failures: restart to all diagnosed min %.2f s, median %.2f s, "
+          "max %.2f s" % (runs, failures, took[0], took[len(took) // 2], took[-1]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["latency", "ingest", "soak", "idle"])
+    ap.add_argument("what", choices=["latency", "ingest", "soak", "idle", "kill9"])
+    ap.add_argument("--failures", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--gap-ms", type=int, default=20,
+                    help="latency: pause between one answer and the next append")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--samples", type=int, default=200)
@@ -206,11 +282,13 @@ def main():
     ap.add_argument("--also", action="append", default=[],
                     help="another path to watch (idle: sample_logs/)")
     a = ap.parse_args()
+    if a.what == "kill9":
+        return kill9(a.binary, a.failures, a.runs)
     with tempfile.TemporaryDirectory() as work:
         d = Daemon(a.binary, work, [os.path.abspath(p) for p in a.also])
         try:
             if a.what == "latency":
-                latency(d, a.samples)
+                latency(d, a.samples, a.gap_ms)
             elif a.what == "idle":
                 idle(d, a.seconds)
             elif a.what == "ingest":

@@ -298,6 +298,13 @@ pub struct WatchFlags {
     pub envelope: grantwatch_parsers::EnvelopeChoice,
     /// The paths on the command line.
     pub paths: Vec<PathBuf>,
+    /// `--ingest-max-bytes`.
+    pub ingest_max_bytes: Option<usize>,
+    /// `--syslog ADDR`.
+    pub syslog: Option<String>,
+    /// How long a received stream is quiet before its open records are
+    /// flushed (hidden `--stream-flush-ms`).
+    pub stream_flush_ms: Option<u64>,
 }
 
 /// `watch` fully resolved: what to follow, and where to serve.
@@ -309,6 +316,8 @@ pub struct WatchSetup {
     pub listen: String,
     /// The access token.
     pub token: Option<String>,
+    /// The receivers of shipped logs (`src/fleet`).
+    pub fleet: crate::fleet::FleetOptions,
 }
 
 /// The listen address when none is given.
@@ -371,9 +380,22 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
             context: context(None, None, None),
         });
     }
-    if sources.is_empty() {
-        return Err("nothing to watch: give PATH... or [[source]] tables in --config".into());
-    }
+    // No paths is valid: shipped logs arrive over HTTP or syslog.
+    let fleet = crate::fleet::FleetOptions {
+        max_bytes: flags
+            .ingest_max_bytes
+            .unwrap_or(crate::fleet::DEFAULT_MAX_BYTES),
+        queue_bytes: 4 * flags
+            .ingest_max_bytes
+            .unwrap_or(crate::fleet::DEFAULT_MAX_BYTES)
+            .max(crate::fleet::DEFAULT_MAX_BYTES),
+        syslog: flags.syslog.clone(),
+        context: context(None, None, None),
+        flush_after: flags
+            .stream_flush_ms
+            .map_or(crate::watch::STALE_RECORD, std::time::Duration::from_millis),
+        ..crate::fleet::FleetOptions::default()
+    };
     let mut settings = crate::config::DiagnoseSettings::default();
     settings.code_lifetime_s.extend(file.code_lifetime.clone());
     settings
@@ -414,6 +436,7 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into()),
         token: flags.token.or(file.token),
+        fleet,
     })
 }
 
@@ -462,7 +485,18 @@ mod resolve_tests {
     }
 
     #[test]
-    fn nothing_to_watch_is_an_error() {
-        assert!(resolve(WatchFlags::default(), ConfigFile::default()).is_err());
+    fn no_paths_is_valid_and_receives_only_what_shippers_send() {
+        let setup = resolve(
+            WatchFlags {
+                ingest_max_bytes: Some(1000),
+                syslog: Some("127.0.0.1:5514".into()),
+                ..WatchFlags::default()
+            },
+            ConfigFile::default(),
+        )
+        .expect("no paths is valid");
+        assert!(setup.options.sources.is_empty());
+        assert_eq!(setup.fleet.max_bytes, 1000);
+        assert_eq!(setup.fleet.syslog.as_deref(), Some("127.0.0.1:5514"));
     }
 }

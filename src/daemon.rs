@@ -59,6 +59,9 @@ pub enum Error {
     /// Reading ended with an error no retry can mend.
     #[error("reading stopped: {0}")]
     Reader(#[from] watch::Error),
+    /// The receivers of shipped logs could not start.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::StartError),
     /// The reading thread panicked.
     #[error("the reading thread stopped unexpectedly")]
     ReaderPanicked,
@@ -96,6 +99,8 @@ pub fn run(
         }
         Err(e) => return Err(e.into()),
     };
+    // The receivers of shipped logs: a writer connection of their own.
+    let fleet = crate::fleet::Fleet::start(&db, settings.fleet.clone())?;
     let health = ReaderHealth::new();
     let stop = Arc::new(AtomicBool::new(false));
     let ended = Arc::new(tokio::sync::Notify::new());
@@ -124,9 +129,11 @@ pub fn run(
         db,
         &settings.listen,
         settings.token.as_deref(),
-        Some((health, live)),
+        Some((health, live, Arc::clone(&fleet))),
         until,
     );
+    // Batches already queued are committed and answered before the end.
+    fleet.stop();
     stop.store(true, Ordering::Relaxed);
     let read = reader.join().map_err(|_| Error::ReaderPanicked)?;
     served?;
@@ -198,7 +205,7 @@ fn serve_with(
     db: PathBuf,
     listen: &str,
     token: Option<&str>,
-    reader: Option<(ReaderHealth, Arc<Live>)>,
+    reader: Option<(ReaderHealth, Arc<Live>, Arc<crate::fleet::Fleet>)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     if token.is_some_and(|t| t.trim().is_empty()) {
@@ -209,8 +216,13 @@ fn serve_with(
     if let Some(token) = token {
         state = state.with_token(token.trim());
     }
-    if let Some((health, live)) = reader {
-        state = state.with_health(health).with_live(live);
+    let mut fleet = None;
+    if let Some((health, live, f)) = reader {
+        state = state
+            .with_health(health)
+            .with_live(live)
+            .with_fleet(Arc::clone(&f));
+        fleet = Some(f);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -221,6 +233,25 @@ fn serve_with(
             .await
             .map_err(|e| Error::Bind(listen.to_owned(), e))?;
         let local = listener.local_addr().map_err(Error::Serve)?;
+        // Polled once before the address is announced: the signal handlers
+        // are installed on the first poll, and a SIGTERM sent right after
+        // the announcement must stop the daemon gracefully (exit 0), not
+        // kill it by the default action (the model test found this).
+        let mut shutdown = Box::pin(shutdown);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(()),
+            () = std::future::ready(()) => {}
+        }
+        if let Some((fleet, addr)) = fleet
+            .as_ref()
+            .and_then(|f| Some((f, f.options().syslog.clone()?)))
+        {
+            let bound = crate::fleet::syslog::start(Arc::clone(fleet), &addr)
+                .await
+                .map_err(|e| Error::Bind(addr.clone(), e))?;
+            eprintln!("grantwatch: receiving syslog on {bound} (TCP and UDP)");
+        }
         eprintln!(
             "grantwatch: serving {} on http://{local} (Ctrl-C to stop)",
             db.display()

@@ -404,6 +404,20 @@ fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
 /// client logged, which has a full date), else from the file's modification
 /// time. Such times are marked as inferred in the events.
 pub(crate) fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
+    let modified = meta
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from);
+    with_year_at(ctx, head, modified)
+}
+
+/// [`with_year`] for lines that have no file: `modified` stands in for the
+/// file's time (a received stream: the time it arrived).
+pub(crate) fn with_year_at(
+    ctx: &Context,
+    head: &str,
+    modified: Option<chrono::DateTime<chrono::Utc>>,
+) -> Context {
     let mut ctx = ctx.clone();
     if ctx.assumed_year.is_some() && ctx.assumed_date.is_some() {
         return ctx;
@@ -417,10 +431,6 @@ pub(crate) fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> 
             .trim_end_matches(']');
         grantwatch_parsers::common::http_date(value)
     });
-    let modified = meta
-        .modified()
-        .ok()
-        .map(chrono::DateTime::<chrono::Utc>::from);
     if ctx.assumed_year.is_none() {
         ctx.assumed_year = from_header.map(|d| d.year()).or(modified.map(|m| m.year()));
     }

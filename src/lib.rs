@@ -30,6 +30,7 @@ pub mod config_file;
 pub mod correlate;
 pub mod daemon;
 pub mod diagnose;
+pub mod fleet;
 pub mod generate;
 pub mod ingest;
 pub mod live;

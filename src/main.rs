@@ -73,7 +73,20 @@ enum Command {
         retain: Option<u32>,
         #[command(flatten)]
         reading: ReadingArgs,
-        /// Log files, folders or globs (quote globs: '/var/log/app/*.log').
+        /// The largest body `POST /api/ingest` and `POST /v1/logs` take
+        /// (compressed or not; 413 beyond) [default: 16 MiB].
+        #[arg(long, value_name = "BYTES")]
+        ingest_max_bytes: Option<usize>,
+        /// Also receive syslog (RFC 3164/5424) on this address, over TCP
+        /// (newline or octet-counted framing) and UDP.
+        #[arg(long, value_name = "ADDR")]
+        syslog: Option<String>,
+        /// Flush a received stream's open records after it is quiet this
+        /// long (tests) [default: 30000].
+        #[arg(long, value_name = "MS", hide = true)]
+        stream_flush_ms: Option<u64>,
+        /// Log files, folders or globs (quote globs: '/var/log/app/*.log');
+        /// none: only what shippers send.
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -351,6 +364,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             poll_interval_ms,
             retain,
             reading,
+            ingest_max_bytes,
+            syslog,
+            stream_flush_ms,
             paths,
         } => {
             let file = match &config {
@@ -375,6 +391,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 session_idle: reading.session_idle,
                 envelope: reading.envelope,
                 paths,
+                ingest_max_bytes,
+                syslog,
+                stream_flush_ms,
             };
             let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
             daemon::run(setup, web::shutdown_signal())?;

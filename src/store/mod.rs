@@ -20,6 +20,7 @@ pub mod rollups;
 pub mod schema;
 pub mod slots;
 pub mod stats;
+pub mod streams;
 mod writer;
 
 use std::path::Path;

@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -148,6 +148,19 @@ CREATE TABLE cursors (
     name     TEXT PRIMARY KEY,
     event_id INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+CREATE TABLE ingest_batches (
+    digest  BLOB PRIMARY KEY,
+    seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ingest_batches_by_time ON ingest_batches(seen_ms);
+
+CREATE TABLE ingest_pending (
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    line      INTEGER NOT NULL,
+    text      TEXT NOT NULL,
+    PRIMARY KEY (source_id, line)
+) WITHOUT ROWID;
 "#;
 
 /// Creates the current schema in an empty database.
@@ -260,6 +273,27 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
                 "ALTER TABLE sources ADD COLUMN envelope TEXT;
                  ALTER TABLE events ADD COLUMN origin TEXT;
                  ALTER TABLE events ADD COLUMN envelope_ts_ms INTEGER;",
+            )?;
+            Ok(())
+        }
+        // Version 6 receives logs from shippers (src/fleet): the digests of
+        // the batches stored lately (a batch retried after a timeout is
+        // stored once) and the lines of each received stream that a parser
+        // still holds (replayed after a restart: a batch answered 200 is
+        // never lost with an open record).
+        5 => {
+            tx.execute_batch(
+                "CREATE TABLE ingest_batches (
+                     digest  BLOB PRIMARY KEY,
+                     seen_ms INTEGER NOT NULL
+                 ) WITHOUT ROWID;
+                 CREATE INDEX ingest_batches_by_time ON ingest_batches(seen_ms);
+                 CREATE TABLE ingest_pending (
+                     source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+                     line      INTEGER NOT NULL,
+                     text      TEXT NOT NULL,
+                     PRIMARY KEY (source_id, line)
+                 ) WITHOUT ROWID;",
             )?;
             Ok(())
         }

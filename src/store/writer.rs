@@ -236,66 +236,8 @@ impl Store {
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
-        let mut ids = Vec::with_capacity(events.len());
+        let ids = insert_events(&tx, source_id, events)?;
         {
-            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
-            let mut evidence = tx.prepare_cached(
-                "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
-            )?;
-            for e in events {
-                let jwt = e.jwt.as_ref();
-                let inserted = insert.execute(params![
-                    source_id,
-                    e.line() as i64,
-                    e.kind.as_str(),
-                    e.format.as_str(),
-                    e.server.map(|s| s.as_str()),
-                    e.ts.map(|t| t.utc.timestamp_millis()),
-                    e.ts.map(|t| basis_name(t.basis)),
-                    e.request_id.as_deref(),
-                    e.client_id.as_deref(),
-                    e.grant_type.as_deref(),
-                    e.method.as_deref(),
-                    e.path.as_deref(),
-                    e.status,
-                    e.error.as_deref(),
-                    e.error_description.as_deref(),
-                    e.provider_reason.as_deref(),
-                    e.provider_debug.as_deref(),
-                    e.provider_code.as_deref(),
-                    e.redirect_uri.as_deref(),
-                    e.code_challenge.as_deref(),
-                    e.code_challenge_method.as_deref(),
-                    e.code_fp.map(|f| f.to_hex()),
-                    e.refresh_token_fp.map(|f| f.to_hex()),
-                    e.assertion_fp.map(|f| f.to_hex()),
-                    e.verifier_s256.as_deref(),
-                    e.verifier_sent,
-                    jwt.and_then(|j| j.iat),
-                    jwt.and_then(|j| j.exp),
-                    jwt.and_then(|j| j.nbf),
-                    jwt.and_then(|j| j.iss.as_deref()),
-                    jwt.and_then(|j| j.aud.as_deref()),
-                    jwt.and_then(|j| j.jti.as_deref()),
-                    e.server_date.map(|d| d.timestamp_millis()),
-                    e.ip.as_deref(),
-                    e.user_agent.as_deref(),
-                    e.session_id.as_deref(),
-                    e.user.as_deref(),
-                    e.lifecycle.map(lifecycle_name),
-                    e.origin.as_deref(),
-                    e.envelope_time.map(|t| t.timestamp_millis()),
-                ])?;
-                if inserted == 0 {
-                    // Read again after a restart: stored already.
-                    continue;
-                }
-                let id = tx.last_insert_rowid();
-                for line in &e.evidence {
-                    evidence.execute(params![id, line.line as i64, line.text.as_ref()])?;
-                }
-                ids.push(id);
-            }
             let mut update = tx.prepare_cached(
                 "UPDATE sources SET dev = ?2, inode = ?3, head_hash = ?4, byte_offset = ?5,
                     line_no = ?6, lines_parsed = lines_parsed + ?7,
@@ -323,4 +265,74 @@ impl Store {
         tx.commit()?;
         Ok(ids)
     }
+}
+
+/// Inserts `events` of `source_id` (an event already stored, same source,
+/// line and kind, is skipped) and returns the new rows' ids, in order; the
+/// caller owns the transaction.
+pub(super) fn insert_events(
+    tx: &rusqlite::Connection,
+    source_id: i64,
+    events: &[Event<'_>],
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(events.len());
+    let mut insert = tx.prepare_cached(INSERT_EVENT)?;
+    let mut evidence = tx.prepare_cached(
+        "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
+    )?;
+    for e in events {
+        let jwt = e.jwt.as_ref();
+        let inserted = insert.execute(params![
+            source_id,
+            e.line() as i64,
+            e.kind.as_str(),
+            e.format.as_str(),
+            e.server.map(|s| s.as_str()),
+            e.ts.map(|t| t.utc.timestamp_millis()),
+            e.ts.map(|t| basis_name(t.basis)),
+            e.request_id.as_deref(),
+            e.client_id.as_deref(),
+            e.grant_type.as_deref(),
+            e.method.as_deref(),
+            e.path.as_deref(),
+            e.status,
+            e.error.as_deref(),
+            e.error_description.as_deref(),
+            e.provider_reason.as_deref(),
+            e.provider_debug.as_deref(),
+            e.provider_code.as_deref(),
+            e.redirect_uri.as_deref(),
+            e.code_challenge.as_deref(),
+            e.code_challenge_method.as_deref(),
+            e.code_fp.map(|f| f.to_hex()),
+            e.refresh_token_fp.map(|f| f.to_hex()),
+            e.assertion_fp.map(|f| f.to_hex()),
+            e.verifier_s256.as_deref(),
+            e.verifier_sent,
+            jwt.and_then(|j| j.iat),
+            jwt.and_then(|j| j.exp),
+            jwt.and_then(|j| j.nbf),
+            jwt.and_then(|j| j.iss.as_deref()),
+            jwt.and_then(|j| j.aud.as_deref()),
+            jwt.and_then(|j| j.jti.as_deref()),
+            e.server_date.map(|d| d.timestamp_millis()),
+            e.ip.as_deref(),
+            e.user_agent.as_deref(),
+            e.session_id.as_deref(),
+            e.user.as_deref(),
+            e.lifecycle.map(lifecycle_name),
+            e.origin.as_deref(),
+            e.envelope_time.map(|t| t.timestamp_millis()),
+        ])?;
+        if inserted == 0 {
+            // Read again after a restart: stored already.
+            continue;
+        }
+        let id = tx.last_insert_rowid();
+        for line in &e.evidence {
+            evidence.execute(params![id, line.line as i64, line.text.as_ref()])?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
 }

@@ -61,6 +61,8 @@ pub struct AppState {
     live: Option<Arc<Live>>,
     /// The database file's device and inode when serving started.
     db_identity: Option<(u64, u64)>,
+    /// The receivers of shipped logs (`watch` only).
+    fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -84,6 +86,7 @@ impl AppState {
             health: None,
             login_throttle: Arc::default(),
             live: None,
+            fleet: None,
         }
     }
 
@@ -103,6 +106,12 @@ impl AppState {
 
     /// Requires the token (as a bearer token or a session cookie) on every
     /// route but `/healthz`, `/login`, `/logout` and the stylesheet.
+    /// Serves `POST /api/ingest` and `POST /v1/logs` into `fleet`.
+    pub fn with_fleet(mut self, fleet: Arc<crate::fleet::Fleet>) -> AppState {
+        self.fleet = Some(fleet);
+        self
+    }
+
     pub fn with_token(mut self, token: &str) -> AppState {
         self.token = Some(Token::new(token));
         self
@@ -153,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(pages::style))
         .route("/login", get(login::page).post(login::sign_in))
         .route("/logout", post(login::sign_out))
+        .merge(crate::fleet::http::routes(state.fleet.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside in: the headers are set on every answer,
@@ -170,7 +180,11 @@ pub fn router(state: AppState) -> Router {
 /// Whether `path` is one a program asks for (the JSON API, the metrics, the
 /// health check) rather than a page a browser shows: its errors stay JSON.
 fn is_machine_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz"
+    path == "/api"
+        || path.starts_with("/api/")
+        || path == "/metrics"
+        || path == "/healthz"
+        || path.starts_with("/v1/")
 }
 
 /// Any other path: a JSON 404 for a program, an HTML page for a browser.

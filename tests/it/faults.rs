@@ -87,9 +87,10 @@ fn failures_stored_before_a_kill_9_are_diagnosed_after_the_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("app.jsonl");
     let db = dir.path().join("w.db");
-    // The 1,000 requests diagnosed within 5 s hold for a release
-    // build (benches/README.md); a debug build on a busy 2-core runner
-    // diagnoses several times slower, so this run is 300 requests with room.
+    // The figure is 1,000 requests; a debug build took 18-29 s to
+    // diagnose them after the restart on a loaded 2-core machine, so this
+    // run is 300 with room. The 1,000 are measured on a release build by
+    // `benches/watch_bench.py kill9` (figures in benches/README.md).
     let n: i64 = 300;
     let text: String = (0..n)
         .map(|i| failure_line(&format!("req-{i:04}"), i as u32))
@@ -312,4 +313,18 @@ fn a_full_disk_pauses_reading_says_so_and_resumes_when_space_returns() {
     assert_eq!(sigterm(&mut daemon), Some(0));
     drop(daemon);
     drop(disk);
+}
+
+#[test]
+fn a_sigterm_right_after_the_address_is_announced_stops_watch_gracefully() {
+    // The model test met a daemon killed by SIGTERM's default action: the
+    // handlers were installed after the "serving … on http://" line.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    std::fs::write(&log, failure_line("before-term", 1)).expect("write");
+    for round in 0..10 {
+        let mut daemon = start(&db, &log);
+        assert_eq!(sigterm(&mut daemon), Some(0), "round {round}");
+    }
 }

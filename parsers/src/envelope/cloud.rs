@@ -1,7 +1,7 @@
 //! Hosting platforms' log lines: Heroku (`heroku logs`, log drains written
 //! to files), Fly.io (`fly logs`), and `aws logs tail` (CloudWatch).
 
-use super::{EnvelopeKind, Meta, Piece, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Piece, Pieces, rfc3339_prefix};
 
 /// `TIME app[web.1]: line`, `TIME heroku[router]: at=info method=POST …`,
 /// `TIME app[3d8d9e1a] iad [info] line` (Fly) and `TIME STREAM line`
@@ -9,7 +9,7 @@ use super::{EnvelopeKind, Meta, Piece, rfc3339_prefix};
 pub(super) fn peel<'a>(
     line: &'a str,
     sticky: Option<EnvelopeKind>,
-    out: &mut Vec<Piece<'a>>,
+    out: &mut Pieces<'a>,
 ) -> Option<EnvelopeKind> {
     let (time, rest) = rfc3339_prefix(line)?;
     let rest = rest.strip_prefix(' ')?;

@@ -2,12 +2,12 @@
 //! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
-use super::{EnvelopeKind, Meta, Piece, Stream, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Piece, Pieces, Stream, rfc3339_prefix};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
 /// (over 16 KiB); the pieces up to the next `F` are one line.
-pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let (time, rest) = rfc3339_prefix(line)?;
     let rest = rest.strip_prefix(' ')?;
     // Byte searches: this runs on every line of a node's log.
@@ -43,7 +43,7 @@ pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Vec<Piece<'a>>) -> Option<En
 pub(super) fn peel_named<'a>(
     line: &'a str,
     _sticky: Option<EnvelopeKind>,
-    out: &mut Vec<Piece<'a>>,
+    out: &mut Pieces<'a>,
 ) -> Option<EnvelopeKind> {
     if let Some(rest) = line.strip_prefix("[pod/") {
         let (name, text) = rest.split_once("] ")?;
@@ -97,7 +97,7 @@ fn bar_split(line: &str) -> Option<(&str, &str)> {
 
 /// `12:00:01 web.1  | line` (foreman, honcho): a time of day, the process
 /// name, padding, `|`.
-pub(super) fn peel_foreman<'a>(line: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+pub(super) fn peel_foreman<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
     if bytes.len() < 12 || bytes[2] != b':' || bytes[5] != b':' || bytes[8] != b' ' {
         return None;

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{EnvelopeKind, MAX_DEPTH, Meta, Piece, Stream, peel};
+use super::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Piece, Pieces, Stream, peel};
 use crate::parser::Context;
 
 /// Longest line rebuilt from split pieces; the rest is dropped and counted.
@@ -61,7 +61,9 @@ pub struct Unwrapper {
     forced: Option<Option<EnvelopeKind>>,
     sticky: Option<EnvelopeKind>,
     held: HashMap<HeldKey, Held>,
-    lines_by_envelope: BTreeMap<EnvelopeKind, u64>,
+    /// File lines per outermost envelope, indexed by the envelope's place
+    /// in [`ALL_ENVELOPES`] (counted on every line: no map lookup).
+    lines_by_envelope: [u64; ALL_ENVELOPES.len()],
     cut: u64,
 }
 
@@ -81,16 +83,21 @@ impl Unwrapper {
     }
 
     /// File lines seen in each (outermost) envelope.
-    pub fn lines_by_envelope(&self) -> &BTreeMap<EnvelopeKind, u64> {
-        &self.lines_by_envelope
+    pub fn lines_by_envelope(&self) -> BTreeMap<EnvelopeKind, u64> {
+        ALL_ENVELOPES
+            .iter()
+            .zip(self.lines_by_envelope)
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (*k, n))
+            .collect()
     }
 
     /// The envelope most lines came in, if any.
     pub fn main_envelope(&self) -> Option<EnvelopeKind> {
-        self.lines_by_envelope
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(k, _)| *k)
+        self.lines_by_envelope()
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(k, _)| k)
     }
 
     /// Bytes of split lines dropped past [`MAX_JOINED`], in lines.
@@ -193,7 +200,7 @@ impl Unwrapper {
         out: &mut Vec<Record<'a>>,
     ) {
         let (kind, pieces) = if depth >= MAX_DEPTH {
-            (None, Vec::new())
+            (None, Pieces::new())
         } else {
             self.peel_text(&text, depth, ctx)
         };
@@ -215,7 +222,7 @@ impl Unwrapper {
         &mut self,
         line_no: u64,
         kind: Option<EnvelopeKind>,
-        pieces: Vec<Piece<'a>>,
+        pieces: Pieces<'a>,
         meta: Meta,
         outer: Option<EnvelopeKind>,
         depth: usize,
@@ -227,12 +234,18 @@ impl Unwrapper {
         };
         if depth == 0 {
             self.sticky = Some(kind);
-            *self.lines_by_envelope.entry(kind).or_default() += 1;
+            self.lines_by_envelope[kind as usize] += 1;
         }
         let outer = outer.or(Some(kind));
         for piece in pieces {
-            let mut inner_meta = meta.clone();
-            inner_meta.merge_inner(piece.meta);
+            let inner_meta = if meta == Meta::default() {
+                // The outermost layer (most lines): nothing to merge into.
+                piece.meta
+            } else {
+                let mut m = meta.clone();
+                m.merge_inner(piece.meta);
+                m
+            };
             if piece.partial {
                 let key = (kind, inner_meta.origin(), inner_meta.stream);
                 self.hold(key, line_no, &piece.text, inner_meta, outer, ctx, out);
@@ -262,23 +275,26 @@ impl Unwrapper {
         text: &Cow<'a, str>,
         depth: usize,
         ctx: &Context,
-    ) -> (Option<EnvelopeKind>, Vec<Piece<'a>>) {
+    ) -> (Option<EnvelopeKind>, Pieces<'a>) {
         let sticky = if depth == 0 { self.sticky } else { None };
-        let mut pieces = Vec::new();
+        let mut pieces = Pieces::new();
         let kind = match text {
             Cow::Borrowed(s) => {
                 let s: &'a str = s;
                 peel(s, sticky, ctx, &mut pieces)
             }
             Cow::Owned(s) => {
-                let mut local = Vec::new();
+                let mut local = Pieces::new();
                 let kind = peel(s, sticky, ctx, &mut local);
-                pieces = local.into_iter().map(Piece::into_owned).collect();
+                pieces = local
+                    .into_iter()
+                    .map(|p| -> Piece<'a> { p.into_owned() })
+                    .collect();
                 kind
             }
         };
         match (self.forced, kind) {
-            (Some(Some(forced)), Some(k)) if depth == 0 && k != forced => (None, Vec::new()),
+            (Some(Some(forced)), Some(k)) if depth == 0 && k != forced => (None, Pieces::new()),
             _ => (kind, pieces),
         }
     }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde_json::{Map, Value};
 
-use super::{EnvelopeKind, Meta, Piece, Stream, epoch_text, epoch_time, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Piece, Pieces, Stream, epoch_text, epoch_time, rfc3339_prefix};
 use crate::parser::Context;
 
 /// Keys whose presence makes a JSON line worth parsing as an envelope.
@@ -32,7 +32,7 @@ const MARKERS: [&str; 9] = [
 pub(super) fn peel_json<'a>(
     line: &'a str,
     _ctx: &Context,
-    out: &mut Vec<Piece<'a>>,
+    out: &mut Pieces<'a>,
 ) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
     if bytes[0] == b'{'
@@ -57,10 +57,7 @@ pub(super) fn peel_json<'a>(
 
 /// `kube.var.log.containers.web.log: [1741680000.123, {"log":"…"}]`:
 /// Fluent Bit's `file` output in its default `out_file` format.
-pub(super) fn peel_fluent_file<'a>(
-    line: &'a str,
-    out: &mut Vec<Piece<'a>>,
-) -> Option<EnvelopeKind> {
+pub(super) fn peel_fluent_file<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let (tag, rest) = line.split_once(": [")?;
     if tag.is_empty() || tag.contains(' ') {
         return None;
@@ -84,7 +81,7 @@ pub(super) fn peel_fluent_file<'a>(
     Some(EnvelopeKind::FluentBit)
 }
 
-fn object<'a>(map: Map<String, Value>, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+fn object<'a>(map: Map<String, Value>, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     if let Some(Value::Array(resource_logs)) = map.get("resourceLogs") {
         for resource in resource_logs {
             otel_resource(resource, out);
@@ -119,7 +116,7 @@ fn object<'a>(map: Map<String, Value>, out: &mut Vec<Piece<'a>>) -> Option<Envel
 }
 
 /// Docker json-file, Vector and Fluent Bit records.
-fn record(map: &Map<String, Value>, out: &mut Vec<Piece<'_>>) -> Option<EnvelopeKind> {
+fn record(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKind> {
     let stream = map
         .get("stream")
         .and_then(Value::as_str)
@@ -194,7 +191,7 @@ fn kubernetes_meta(map: &Map<String, Value>) -> Meta {
     }
 }
 
-fn journal(map: &Map<String, Value>, out: &mut Vec<Piece<'_>>) -> Option<EnvelopeKind> {
+fn journal(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKind> {
     let text: Cow<'_, str> = match map.get("MESSAGE")? {
         Value::String(s) => Cow::Borrowed(s.as_str()),
         // Non-UTF-8 or control characters: journald gives the bytes.
@@ -226,7 +223,7 @@ fn journal(map: &Map<String, Value>, out: &mut Vec<Piece<'_>>) -> Option<Envelop
     Some(EnvelopeKind::JournalJson)
 }
 
-fn otel_resource(resource: &Value, out: &mut Vec<Piece<'_>>) {
+fn otel_resource(resource: &Value, out: &mut Pieces<'_>) {
     let attrs = resource.pointer("/resource/attributes");
     let meta = Meta {
         host: otel_attr(attrs, "host.name"),
@@ -248,11 +245,7 @@ fn otel_resource(resource: &Value, out: &mut Vec<Piece<'_>>) {
     }
 }
 
-fn otel_record(
-    record: &Map<String, Value>,
-    resource: &Meta,
-    out: &mut Vec<Piece<'_>>,
-) -> Option<()> {
+fn otel_record(record: &Map<String, Value>, resource: &Meta, out: &mut Pieces<'_>) -> Option<()> {
     let body = record.get("body")?;
     let text = match body {
         Value::String(s) => s.clone(),
@@ -288,7 +281,7 @@ fn otel_attr(attrs: Option<&Value>, key: &str) -> Option<String> {
     })
 }
 
-fn cloudwatch_event(event: &Map<String, Value>, out: &mut Vec<Piece<'_>>) {
+fn cloudwatch_event(event: &Map<String, Value>, out: &mut Pieces<'_>) {
     let Some(message) = event.get("message").and_then(Value::as_str) else {
         return;
     };
@@ -308,7 +301,7 @@ fn cloudwatch_event(event: &Map<String, Value>, out: &mut Vec<Piece<'_>>) {
 
 /// A JSON array of log records: each element an envelope record, or an
 /// object with a `message` and a `timestamp`.
-fn array<'a>(items: Vec<Value>, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+fn array<'a>(items: Vec<Value>, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let mut kind = None;
     for item in items {
         let Value::Object(map) = item else {

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-use super::{EnvelopeKind, Meta, Piece, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Piece, Pieces, rfc3339_prefix};
 use crate::parser::Context;
 
 const MONTHS: [&str; 12] = [
@@ -15,11 +15,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// One syslog layer, or `None`.
-pub(super) fn peel<'a>(
-    line: &'a str,
-    ctx: &Context,
-    out: &mut Vec<Piece<'a>>,
-) -> Option<EnvelopeKind> {
+pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let line = skip_octet_count(line);
     let (rest, pri) = match line.strip_prefix('<') {
         Some(r) => {
@@ -89,7 +85,7 @@ fn skip_octet_count(line: &str) -> &str {
 }
 
 /// `TIME HOST APP PROCID MSGID SD [MSG]` after `<PRI>1 `.
-fn rfc5424<'a>(text: &'a str, out: &mut Vec<Piece<'a>>) -> Option<EnvelopeKind> {
+fn rfc5424<'a>(text: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let (time, rest) = match text.strip_prefix("- ") {
         Some(rest) => (None, rest),
         None => {

@@ -329,7 +329,7 @@ fn application_lines_are_not_envelopes() {
         "2025-04-11T08:12:03.470Z WARN sync: x",
         "Mar is a month and this is prose: nothing else",
     ] {
-        let mut out = Vec::new();
+        let mut out = Pieces::new();
         assert_eq!(peel(line, None, &ctx(), &mut out), None, "{line}");
     }
 }
@@ -344,6 +344,9 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
         "2025-12-31T23:30:00-05:30",
         "2025-03-11T08:00:00.1234567891Z",
         "2016-12-31T23:59:60Z",
+        "1969-12-31T23:59:59.5Z",
+        "2000-02-29T00:00:00+14:00",
+        "2100-03-01T12:00:00-12:00",
     ] {
         let text = format!("{stamp} stdout F x");
         let (ours, rest) = super::rfc3339_prefix(&text).expect(stamp);
@@ -360,5 +363,12 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
             super::rfc3339_prefix(&format!("{bad} x")).is_none(),
             "{bad}"
         );
+    }
+}
+
+#[test]
+fn envelope_kinds_index_their_list() {
+    for (i, kind) in ALL_ENVELOPES.iter().enumerate() {
+        assert_eq!(*kind as usize, i, "{kind}");
     }
 }

@@ -12,6 +12,9 @@
 //! line that only resembles one is not taken.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::event::{Event, EventKind};
 use crate::format::Format;
@@ -38,8 +41,13 @@ pub struct PhaseLine<'t> {
     pub words: &'t str,
 }
 
+/// What both phase lines end with: one vectorised search rules out the
+/// lines that are not phase lines (nearly all of a log) before anything else.
+static PHASE_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" phase initiated."));
+
 /// The OmniAuth phase `text` logs, if any.
 pub fn phase(text: &str) -> Option<PhaseLine<'_>> {
+    PHASE_END.find(text.as_bytes())?;
     for (needle, phase) in [
         (") Callback phase initiated.", Phase::Callback),
         (") Request phase initiated.", Phase::Request),

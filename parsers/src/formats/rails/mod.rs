@@ -45,8 +45,6 @@ pub const MAX_BUFFERED: usize = 64 << 20;
 const RECENT_STARTS: usize = 16;
 
 static OAUTH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"/oauth/"));
-/// What both OmniAuth phase lines hold (`(github) Callback phase initiated.`).
-static PHASE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" phase initiated."));
 
 /// Parser state: the requests in flight, by grouping key.
 #[derive(Debug, Default)]
@@ -89,11 +87,9 @@ impl LineParser for RailsParser {
             return Outcome::Unknown;
         }
         // The client's OmniAuth lines in the same log (an app that is both
-        // Doorkeeper's client and a Rails app): the login's phases. Both
-        // phases end in `phase initiated.`: one SIMD search first, so the
-        // Logger time is only parsed for such a line (parsed for every line,
-        // it was a fifth of all instructions of `analyze` in the profile).
-        if PHASE.find(body.as_bytes()).is_some()
+        // Doorkeeper's client and a Rails app): the login's phases.
+        // (The phase check comes first: the line's time is read only for one.)
+        if crate::extract::omniauth::phase(body).is_some()
             && let Some(mut event) = crate::extract::omniauth::phase_event(
                 body,
                 crate::format::Format::Rails,

@@ -1,0 +1,127 @@
+//! Received streams (`src/fleet`): a stream is a source row without a file
+//! (no device, no inode), named `stream:` and what the shipper called it.
+//! Its events, its line count, the lines its parser still holds and the
+//! digests of the batches they came in are committed in one transaction
+//! ([`Store::commit_streams`]), so a batch answered 200 is stored, with
+//! its open records, and a retried batch is recognised.
+
+use grantwatch_parsers::{Event, LineCounts};
+use rusqlite::{OptionalExtension, params};
+
+use super::writer::insert_events;
+use super::{Result, SourceInfo, Store};
+
+/// What one stream adds in a commit.
+#[derive(Debug)]
+pub struct StreamCommit<'a, 'e> {
+    /// The stream's source row.
+    pub source_id: i64,
+    /// Events to store.
+    pub events: &'a [Event<'e>],
+    /// Record counts added.
+    pub counts: LineCounts,
+    /// The last line number given out (never reused: events are unique by
+    /// source, line and kind).
+    pub line_no: u64,
+    /// Held lines before this one are no longer needed.
+    pub pending_from: u64,
+    /// Lines newly held by the parser (numbered, at or past `pending_from`).
+    pub new_pending: Vec<(u64, &'a str)>,
+}
+
+impl Store {
+    /// The source row of the stream named `path` (created with `format`).
+    pub fn stream_source(&mut self, path: &str, format: &str) -> Result<SourceInfo> {
+        if let Some(s) = self.source_by_path(path)?.filter(|s| s.inode.is_none()) {
+            return Ok(s);
+        }
+        self.conn.execute(
+            "INSERT INTO sources (path, format) VALUES (?1, ?2)",
+            params![path, format],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        self.source_by_id(id)?
+            .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Records the format detected for a stream.
+    pub fn set_stream_format(&mut self, source_id: i64, format: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE sources SET format = ?2 WHERE id = ?1")?
+            .execute(params![source_id, format])?;
+        Ok(())
+    }
+
+    /// The lines a stream's parser held when last committed, in order.
+    pub fn stream_pending(&self, source_id: i64) -> Result<Vec<(u64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT line, text FROM ingest_pending WHERE source_id = ?1 ORDER BY line",
+        )?;
+        let rows = stmt.query_map([source_id], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether a batch with this digest was stored since `since_ms`.
+    pub fn batch_seen(&self, digest: &[u8], since_ms: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM ingest_batches WHERE digest = ?1 AND seen_ms >= ?2")?
+            .query_row(params![digest, since_ms], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Commits the streams' events, counts and held lines, and the digests
+    /// of the batches they came from, in one transaction; digests older
+    /// than `forget_before_ms` are dropped. Returns the events stored.
+    pub fn commit_streams(
+        &mut self,
+        streams: &[StreamCommit<'_, '_>],
+        digests: &[[u8; 16]],
+        now_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let mut stored = 0;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE sources SET line_no = max(line_no, ?2), read_line_no = max(read_line_no, ?2),
+                    lines_parsed = lines_parsed + ?3, lines_skipped = lines_skipped + ?4,
+                    lines_unknown = lines_unknown + ?5, updated_ms = ?6
+                 WHERE id = ?1",
+            )?;
+            let mut unhold =
+                tx.prepare_cached("DELETE FROM ingest_pending WHERE source_id = ?1 AND line < ?2")?;
+            let mut hold = tx.prepare_cached(
+                "INSERT OR REPLACE INTO ingest_pending (source_id, line, text) VALUES (?1, ?2, ?3)",
+            )?;
+            for s in streams {
+                stored += insert_events(&tx, s.source_id, s.events)?.len() as u64;
+                update.execute(params![
+                    s.source_id,
+                    s.line_no as i64,
+                    s.counts.parsed as i64,
+                    s.counts.skipped as i64,
+                    s.counts.unknown as i64,
+                    now_ms,
+                ])?;
+                unhold.execute(params![s.source_id, s.pending_from as i64])?;
+                for (line, text) in &s.new_pending {
+                    hold.execute(params![s.source_id, *line as i64, text])?;
+                }
+            }
+            let mut seen = tx.prepare_cached(
+                "INSERT OR REPLACE INTO ingest_batches (digest, seen_ms) VALUES (?1, ?2)",
+            )?;
+            for d in digests {
+                seen.execute(params![&d[..], now_ms])?;
+            }
+            tx.prepare_cached("DELETE FROM ingest_batches WHERE seen_ms < ?1")?
+                .execute([forget_before_ms])?;
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+}

@@ -1,0 +1,189 @@
+//! Real shippers into `watch`: the OpenTelemetry Python SDK's OTLP/HTTP
+//! exporter (from PyPI, in a virtual environment made under the target
+//! folder and kept across runs), and syslog-ng (Debian's `syslog-ng-core`
+//! and `syslog-ng-mod-http`, installed by `.ci/run`) tailing the sample
+//! scenarios and forwarding them through `http()` to `/api/ingest`,
+//! through `network()` (RFC 3164, newline-framed TCP) and through
+//! `syslog()` (RFC 5424, octet-counted TCP) to `--syslog`. Each ends with
+//! exactly the failures and causes of `analyze` over the same files.
+//!
+//! A machine that cannot reach PyPI, or has no syslog-ng, says so and the
+//! test passes without running (as the browser test does without Chromium).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::fleet::{analyzed, receiver, scenario_files, wait_for};
+use crate::helpers::root;
+
+/// The target folder (where the virtual environment is kept).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// A Python with the SDK and the OTLP/HTTP exporter, or why there is none.
+fn otel_python() -> Result<PathBuf, String> {
+    let venv = target_dir().join("fleet-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".installed");
+    if ready.exists() && python.exists() {
+        return Ok(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .map_err(|e| format!("no python3 ({e})"))?;
+    if !made.status.success() {
+        return Err(format!(
+            "python3 -m venv failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        ));
+    }
+    let pip = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "-q",
+            "opentelemetry-sdk",
+            "opentelemetry-exporter-otlp-proto-http",
+        ])
+        .output()
+        .map_err(|e| format!("pip did not run ({e})"))?;
+    if !pip.status.success() {
+        return Err(format!(
+            "pip could not install the OpenTelemetry SDK from PyPI: {}",
+            String::from_utf8_lossy(&pip.stderr).trim()
+        ));
+    }
+    std::fs::write(&ready, b"").map_err(|e| e.to_string())?;
+    Ok(python)
+}
+
+#[test]
+fn the_opentelemetry_python_exporter_sends_the_scenarios_and_watch_finds_what_analyze_finds() {
+    let python = match otel_python() {
+        Ok(p) => p,
+        Err(why) => {
+            println!("SKIPPED: the OpenTelemetry Python SDK is not available: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = scenario_files();
+    let want = analyzed(&files, dir.path());
+    let db = dir.path().join("watch.db");
+    let d = receiver(&db, &[]);
+    let out = Command::new(python)
+        .arg(root().join("tests/it/fleet_otel.py"))
+        .arg(format!("http://{}/v1/logs", d.addr))
+        .args(&files)
+        .output()
+        .expect("run the exporter");
+    assert!(
+        out.status.success(),
+        "the exporter failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(&db, &want);
+}
+
+/// A free loopback port (for `--syslog`; taken again right away).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// syslog-ng's configuration: every file a source of its own (its name as
+/// the program), forwarded to the three receivers.
+fn syslog_ng_config(files: &[PathBuf], http: &str, bsd: u16, ietf: u16) -> String {
+    let mut conf = String::from(
+        "@version: 3.38\noptions { keep-hostname(yes); log-msg-size(1048576); stats-freq(0); };\n",
+    );
+    let mut sources = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        conf += &format!(
+            "source s{i} {{ file(\"{}\" flags(no-parse) program-override(\"f{i}\") follow-freq(0.2)); }};\n",
+            f.display()
+        );
+        sources.push(format!("source(s{i});"));
+    }
+    conf += &format!(
+        "destination d_http {{ http(url(\"http://{http}/api/ingest\") method(\"POST\")
+            body(\"$(format-json message=$MESSAGE file=$FILE_NAME)\")
+            batch-lines(100) batch-timeout(200)); }};
+destination d_bsd {{ network(\"127.0.0.1\" port({bsd}) transport(\"tcp\")); }};
+destination d_ietf {{ syslog(\"127.0.0.1\" port({ietf}) transport(\"tcp\")); }};
+log {{ {} destination(d_http); destination(d_bsd); destination(d_ietf); }};
+",
+        sources.join(" ")
+    );
+    conf
+}
+
+/// syslog-ng in the foreground, killed when dropped.
+struct SyslogNg(std::process::Child);
+
+impl Drop for SyslogNg {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn syslog_ng(dir: &Path, conf: &str) -> SyslogNg {
+    let path = dir.join("syslog-ng.conf");
+    std::fs::write(&path, conf).expect("write the configuration");
+    let child = Command::new("syslog-ng")
+        .arg("-F")
+        .arg("-f")
+        .arg(&path)
+        .arg("-R")
+        .arg(dir.join("syslog-ng.persist"))
+        .arg("-p")
+        .arg(dir.join("syslog-ng.pid"))
+        .arg("-c")
+        .arg(dir.join("syslog-ng.ctl"))
+        .arg("--no-caps")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start syslog-ng");
+    SyslogNg(child)
+}
+
+#[test]
+fn syslog_ng_forwards_the_scenarios_over_http_and_syslog_and_watch_finds_what_analyze_finds() {
+    let present = Command::new("syslog-ng")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        println!(
+            "SKIPPED: syslog-ng is not installed (Debian: apt-get install syslog-ng-core syslog-ng-mod-http; .ci/run does)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = scenario_files();
+    let want = analyzed(&files, dir.path());
+    let http_db = dir.path().join("http.db");
+    let bsd_db = dir.path().join("bsd.db");
+    let ietf_db = dir.path().join("ietf.db");
+    let http = receiver(&http_db, &[]);
+    let (bsd_port, ietf_port) = (free_port(), free_port());
+    let bsd_addr = format!("127.0.0.1:{bsd_port}");
+    let ietf_addr = format!("127.0.0.1:{ietf_port}");
+    let _bsd = receiver(&bsd_db, &["--syslog", &bsd_addr]);
+    let _ietf = receiver(&ietf_db, &["--syslog", &ietf_addr]);
+    let _sng = syslog_ng(
+        dir.path(),
+        &syslog_ng_config(&files, &http.addr, bsd_port, ietf_port),
+    );
+    wait_for(&http_db, &want);
+    wait_for(&bsd_db, &want);
+    wait_for(&ietf_db, &want);
+}
