@@ -329,6 +329,10 @@ fn bench_routes(c: &mut Criterion) {
         ),
         ("api_stats_day", "/api/stats?bucket=day".to_owned()),
         ("metrics", "/metrics".to_owned()),
+        ("incidents_list", "/incidents".to_owned()),
+        ("api_incidents_open", "/api/incidents?state=open".to_owned()),
+        ("incident_page", "/incidents/1".to_owned()),
+        ("api_incident", "/api/incidents/1".to_owned()),
     ];
     let mut group = c.benchmark_group("dashboard_10m_events_1m_failures");
     for (name, uri) in &routes {

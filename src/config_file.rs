@@ -96,6 +96,8 @@ pub struct ConfigFile {
     /// `[[source]]` tables.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceEntry>,
+    /// `[alerting]`: alert rules and where they go.
+    pub alerting: Option<crate::alerts::AlertConfig>,
 }
 
 /// One `[[source]]`.
@@ -318,6 +320,8 @@ pub struct WatchSetup {
     pub token: Option<String>,
     /// The receivers of shipped logs (`src/fleet`).
     pub fleet: crate::fleet::FleetOptions,
+    /// Alert rules and where they go (config file only).
+    pub alerting: Option<crate::alerts::AlertConfig>,
 }
 
 /// The listen address when none is given.
@@ -437,6 +441,13 @@ pub fn resolve(flags: WatchFlags, file: ConfigFile) -> Result<WatchSetup, String
             .unwrap_or_else(|| DEFAULT_LISTEN.into()),
         token: flags.token.or(file.token),
         fleet,
+        alerting: match file.alerting {
+            Some(a) => {
+                crate::alerts::check(&a)?;
+                Some(a)
+            }
+            None => None,
+        },
     })
 }
 

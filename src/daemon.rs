@@ -119,6 +119,15 @@ pub fn run(
             result
         })
     };
+    // Alerts run beside the reader, over the committed database.
+    let alerts = settings.alerting.clone().map(|config| {
+        let (stop, db) = (stop.clone(), settings.options.db.clone());
+        std::thread::spawn(move || {
+            if let Err(e) = crate::alerts::deliver::run(&db, &config, &stop) {
+                eprintln!("grantwatch: alerts stopped: {e}");
+            }
+        })
+    });
     let until = async move {
         tokio::select! {
             () = shutdown => {}
@@ -135,6 +144,9 @@ pub fn run(
     // Batches already queued are committed and answered before the end.
     fleet.stop();
     stop.store(true, Ordering::Relaxed);
+    if let Some(alerts) = alerts {
+        let _ = alerts.join();
+    }
     let read = reader.join().map_err(|_| Error::ReaderPanicked)?;
     served?;
     read?;

@@ -12,18 +12,23 @@
 //!   failures and the history of their diagnoses.
 //! - [`correlate`]: which events are one failure; client clock offsets.
 //! - [`diagnose`]: the rules, one per cause, and the verdict.
+//! - [`incidents`]: failures grouped into incidents, their state, and
+//!   user agents parsed into release, OS and SDK.
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
 //!   the `--config` TOML file of `watch`.
 //! - [`live`]: what the running daemon sees now (skipped files, read lag,
 //!   the database file), shared with the web side.
+//! - [`alerts`]: alert rules of the config file, delivered to Alertmanager
+//!   and a webhook.
 //! - [`web`]: the JSON API and the Prometheus metrics (`serve`).
 //! - [`generate`]: realistic logs with known causes, for benchmarks and the
 //!   accuracy test (`grantwatch-gen`).
 //!
 //! `main.rs` only parses the command line and maps errors to exit codes.
 
+pub mod alerts;
 pub mod commands;
 pub mod config;
 pub mod config_file;
@@ -32,6 +37,7 @@ pub mod daemon;
 pub mod diagnose;
 pub mod fleet;
 pub mod generate;
+pub mod incidents;
 pub mod ingest;
 pub mod live;
 pub mod report;

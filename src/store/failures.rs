@@ -301,6 +301,18 @@ impl Store {
                 link.execute(params![rec.id, id])?;
             }
         }
+        if previous.is_none() {
+            super::feed::count_diagnosed(&tx, rec)?;
+        }
+        let incident = super::incidents::assign(&tx, rec, ts_ms)?;
+        let change = match previous {
+            None => Some(super::feed::ChangeKind::Failure),
+            Some(_) if changed => Some(super::feed::ChangeKind::Rediagnosis),
+            Some(_) => None,
+        };
+        if let Some(kind) = change {
+            super::feed::record_change(&tx, kind, rec, incident)?;
+        }
         if changed {
             tx.execute(
                 "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)

@@ -14,6 +14,9 @@
 
 pub mod events;
 pub mod failures;
+pub mod feed;
+pub mod incident_schema;
+pub mod incidents;
 mod retention;
 pub mod revisit;
 pub mod rollups;

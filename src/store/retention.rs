@@ -11,13 +11,17 @@ pub const PRUNE_CHUNK: u32 = 5_000;
 
 impl Store {
     /// Deletes up to [`PRUNE_CHUNK`] events older than `before_ms` (with their
-    /// evidence and the failures they stand for). Returns how many were
+    /// evidence and the failures they stand for), never the newest one. Returns how many were
     /// deleted; call again until it returns 0.
     pub fn prune_chunk(&mut self, before_ms: i64) -> Result<u64> {
         let tx = self.conn.transaction()?;
+        // The newest event is kept, whatever its time: SQLite numbers a new
+        // row max(id) + 1, so emptying the table would number new events
+        // below the diagnosis cursor, and they would never be diagnosed.
         let deleted = tx.execute(
             "DELETE FROM events WHERE id IN (
-                 SELECT id FROM events WHERE ts_ms < ?1 LIMIT ?2)",
+                 SELECT id FROM events WHERE ts_ms < ?1
+                 AND id < (SELECT max(id) FROM events) LIMIT ?2)",
             params![before_ms, PRUNE_CHUNK],
         )?;
         tx.commit()?;

@@ -14,10 +14,10 @@
 
 use rusqlite::Transaction;
 
-use super::{Error, Result, rollups};
+use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -167,6 +167,7 @@ CREATE TABLE ingest_pending (
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
     tx.execute_batch(&rollups::create_sql())?;
+    tx.execute_batch(incident_schema::SCHEMA)?;
     Ok(())
 }
 
@@ -297,6 +298,10 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
+        // Version 7 groups failures into incidents (every stored failure is
+        // grouped here) and keeps the counters of `/metrics` that only go
+        // up, started at what is stored.
+        6 => incident_schema::upgrade(tx),
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }

@@ -262,6 +262,7 @@ impl Store {
                 progress.envelope,
             ])?;
         }
+        super::feed::count_ingested(&tx, "records", ids.len() as u64)?;
         tx.commit()?;
         Ok(ids)
     }

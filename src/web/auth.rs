@@ -47,7 +47,13 @@ pub(super) const CLEARED_COOKIE: &str =
 
 /// The paths a visitor reaches without the token: the health check, the
 /// sign-in and sign-out, and the stylesheet of the sign-in page.
-const PUBLIC_PATHS: [&str; 4] = ["/healthz", "/login", "/logout", "/static/style.css"];
+const PUBLIC_PATHS: [&str; 5] = [
+    "/healthz",
+    "/login",
+    "/logout",
+    "/static/style.css",
+    "/static/live.js",
+];
 
 tokio::task_local! {
     /// Whether the request being answered passed the token check with a

@@ -1,7 +1,17 @@
 //! `GET /metrics`: Prometheus text exposition format 0.0.4.
 //!
-//! - `grantwatch_failures_total{cause,server,client}`: failures in the
-//!   database (a counter: failures are never deleted).
+//! - `grantwatch_failures_diagnosed_total{cause,server,client}`: failures
+//!   diagnosed, counted once when first stored, under the labels of that
+//!   first diagnosis. It only goes up: retention and re-diagnosis never
+//!   lower it (alert on `increase()` of this one, see `docs/alerts.yml`).
+//! - `grantwatch_records_ingested_total`: OAuth records stored (only up).
+//! - `grantwatch_failures_stored{cause,server,client}`: failures in the
+//!   database now (a gauge: retention prunes them, a re-diagnosis moves
+//!   them between causes). It was `grantwatch_failures_total`, declared a
+//!   counter: `increase()` over it fired on a prune or a re-diagnosis.
+//! - `grantwatch_live_clients`: open `/api/events` streams.
+//! - `grantwatch_incidents_open{cause}`: incidents with a failure in the
+//!   last 30 minutes (of the dashboard's "now").
 //! - `grantwatch_lines_read_total{source,format}` and
 //!   `grantwatch_lines_unparsed_total{source}`: lines read from each source,
 //!   and those no parser knew.
@@ -26,22 +36,62 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppState, WebError};
 use crate::live::LiveState;
+use crate::store::incidents::IncidentFilter;
 use crate::store::stats::{FailureCount, SourceStats};
+
+/// The counters that only go up, and the incidents open now.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Failures diagnosed, by the labels of their first diagnosis.
+    pub diagnosed: Vec<FailureCount>,
+    /// OAuth records stored.
+    pub records: u64,
+    /// Open incidents per cause.
+    pub open_incidents: Vec<(String, u64)>,
+    /// Open `/api/events` streams.
+    pub live_clients: usize,
+}
+
+fn counters(store: &crate::store::Store) -> Result<Counters, WebError> {
+    let now = super::pages::now_ms(store)?;
+    let open = IncidentFilter {
+        open: true,
+        ..IncidentFilter::default()
+    };
+    let (_, incidents) = store.incidents(&open, now, u32::MAX, 0)?;
+    let mut open_incidents = std::collections::BTreeMap::<String, u64>::new();
+    for i in incidents {
+        *open_incidents.entry(i.cause).or_default() += 1;
+    }
+    Ok(Counters {
+        diagnosed: store.diagnosed_totals()?,
+        records: store.ingest_total("records")?,
+        open_incidents: open_incidents.into_iter().collect(),
+        live_clients: super::events::clients(),
+    })
+}
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError> {
-    let (failures, sources) = state
-        .read(|store| Ok((store.failure_counts()?, store.source_stats()?)))
+    let (failures, sources, counts) = state
+        .read(|store| {
+            Ok((
+                store.failure_counts()?,
+                store.source_stats()?,
+                counters(store)?,
+            ))
+        })
         .await?;
     let live = state
         .live
         .as_ref()
         .map(|l| l.snapshot())
         .unwrap_or_default();
-    let mut body = render(&failures, &sources, &live);
+    let mut body = render_counters(&counts);
+    body += &render(&failures, &sources, &live);
     if let Some(health) = &state.health {
         body += &health.snapshot().metrics();
     }
@@ -52,20 +102,72 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         .into_response())
 }
 
-/// The exposition text of the failure counts, the sources and the running
-/// daemon's view.
+/// The exposition text of the monotonic counters and the open incidents.
+pub fn render_counters(c: &Counters) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "grantwatch_failures_diagnosed_total",
+        "counter",
+        "Failed token requests diagnosed, by the root cause, server kind and client id of their first diagnosis; never lowered by retention or re-diagnosis.",
+    );
+    for f in &c.diagnosed {
+        sample(
+            &mut out,
+            "grantwatch_failures_diagnosed_total",
+            &[
+                ("cause", &f.cause),
+                ("server", &f.server),
+                ("client", &f.client),
+            ],
+            &f.count.to_string(),
+        );
+    }
+    family(
+        &mut out,
+        "grantwatch_records_ingested_total",
+        "counter",
+        "OAuth records stored from every source.",
+    );
+    let _ = writeln!(out, "grantwatch_records_ingested_total {}", c.records);
+    family(
+        &mut out,
+        "grantwatch_incidents_open",
+        "gauge",
+        "Incidents with a failure in the last 30 minutes, by root cause.",
+    );
+    for (cause, n) in &c.open_incidents {
+        sample(
+            &mut out,
+            "grantwatch_incidents_open",
+            &[("cause", cause)],
+            &n.to_string(),
+        );
+    }
+    family(
+        &mut out,
+        "grantwatch_live_clients",
+        "gauge",
+        "Open /api/events streams (dashboards updating live).",
+    );
+    let _ = writeln!(out, "grantwatch_live_clients {}", c.live_clients);
+    out
+}
+
+/// The exposition text of the stored failure counts, the sources and the
+/// running daemon's view.
 pub fn render(failures: &[FailureCount], sources: &[SourceStats], live: &LiveState) -> String {
     let mut out = String::new();
     family(
         &mut out,
-        "grantwatch_failures_total",
-        "counter",
-        "Failed token requests, by root cause, authorization server kind and client id.",
+        "grantwatch_failures_stored",
+        "gauge",
+        "Failed token requests stored now, by root cause, server kind and client id (retention and re-diagnosis lower it).",
     );
     for f in failures {
         sample(
             &mut out,
-            "grantwatch_failures_total",
+            "grantwatch_failures_stored",
             &[
                 ("cause", &f.cause),
                 ("server", &f.server),
@@ -190,7 +292,7 @@ mod tests {
         let text = render(&failures, &[], &LiveState::default());
         assert!(
             text.contains(
-                "grantwatch_failures_total{cause=\"code_reused\",server=\"unknown\",client=\"a\\\"b\\\\c\\nd\"} 2\n"
+                "grantwatch_failures_stored{cause=\"code_reused\",server=\"unknown\",client=\"a\\\"b\\\\c\\nd\"} 2\n"
             ),
             "{text}"
         );

@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 pub mod error;
+pub mod events;
 pub mod health;
 mod login;
 pub mod metrics;
@@ -152,6 +153,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/failures/{id}", get(api::failure))
         .route("/api/requests/{request_id}", get(api::request))
         .route("/api/stats", get(api::stats))
+        .route("/api/incidents", get(pages::api_incidents))
+        .route("/api/events", get(events::events))
+        .route("/api/incidents/{id}", get(pages::api_incident))
+        .route("/incidents", get(pages::incidents))
+        .route("/incidents/{id}", get(pages::incident))
         .route("/metrics", get(metrics::metrics))
         .route("/", get(pages::overview))
         .route("/failures", get(pages::failures))
@@ -160,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{request_id}", get(pages::request))
         .route("/sources", get(pages::sources))
         .route("/static/style.css", get(pages::style))
+        .route("/static/live.js", get(pages::live_js))
         .route("/login", get(login::page).post(login::sign_in))
         .route("/logout", post(login::sign_out))
         .merge(crate::fleet::http::routes(state.fleet.clone()))

@@ -29,9 +29,13 @@ use grantwatch_parsers::{Format, LineCounts};
 
 #[path = "pages_failure.rs"]
 mod failure;
+#[path = "pages_incidents.rs"]
+mod incidents;
 #[path = "pages_overview.rs"]
 mod overview;
 pub use failure::failure;
+pub(crate) use incidents::now_ms;
+pub use incidents::{api_incident, api_incidents, incident, incidents};
 pub use overview::overview;
 
 /// Failures per page of `/failures`.
@@ -41,8 +45,24 @@ const SUMMARY_CHARS: usize = 160;
 
 /// The Content-Security-Policy of the HTML pages: the stylesheet of this
 /// origin and nothing else (no script, no inline style, forms only here).
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
-                            base-uri 'none'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                            connect-src 'self'; form-action 'self'; base-uri 'none'; \
+                            frame-ancestors 'none'";
+
+/// The live-update script (`static/live.js`), built into the binary.
+const LIVE_JS: &str = include_str!("../../static/live.js");
+
+/// `GET /static/live.js`: the one script of the pages.
+pub async fn live_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        LIVE_JS,
+    )
+        .into_response()
+}
 
 /// The stylesheet, built into the binary.
 const STYLE: &str = include_str!("../../templates/style.css");
@@ -473,9 +493,20 @@ pub async fn request_search(
         .map_err(|e| bad(format!("bad query string: {}", e.body_text())))?;
     let id = p.id.trim();
     if id.is_empty() {
-        return Err(bad("type a request id in the search box".to_owned()));
+        return Err(bad(
+            "type a request id, a client id, a user or an IP in the search box".to_owned(),
+        ));
     }
-    request_page(&state, id.to_owned()).await
+    // A request id first (the support case: one id from a screenshot),
+    // then the other things a log names.
+    let page = request_page(&state, id.to_owned()).await?;
+    if page.status() != StatusCode::NOT_FOUND {
+        return Ok(page);
+    }
+    match incidents::search_other(&state, id).await? {
+        Some(found) => Ok(found),
+        None => Ok(page),
+    }
 }
 
 // ---------------------------------------------------------------------------

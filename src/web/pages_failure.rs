@@ -134,6 +134,7 @@ struct FailurePage {
     redirect: Option<RedirectView>,
     clock: Option<ClockView>,
     history: Vec<HistoryRow>,
+    incident_href: Option<String>,
 }
 
 fn facts(f: &FailureRecord) -> Vec<(&'static str, String)> {
@@ -159,12 +160,12 @@ pub async fn failure(
     id: Result<Path<String>, PathRejection>,
 ) -> PageResult {
     let id = path_value(id)?;
-    let (f, history) = state
+    let (f, history, who) = state
         .read(move |store| {
             let f = store
                 .failure(&id)?
                 .ok_or_else(|| WebError::NotFound("no failure with this id".into()))?;
-            Ok((f, store.diagnosis_history(&id)?))
+            Ok((f, store.diagnosis_history(&id)?, store.failure_who(&id)?))
         })
         .await?;
     let history = history
@@ -175,8 +176,25 @@ pub async fn failure(
             confidence,
         })
         .collect();
+    let mut facts = facts(&f);
+    // Who and what the logs name (user agents parsed: app, OS, SDK).
+    if let Some(w) = &who {
+        for (label, value) in [
+            ("User", &w.user),
+            ("IP", &w.ip),
+            ("User agent", &w.user_agent),
+            ("Release", &w.release),
+            ("OS", &w.os),
+            ("SDK", &w.sdk),
+        ] {
+            if let Some(v) = value {
+                facts.push((label, v.clone()));
+            }
+        }
+    }
     ok(&FailurePage {
-        facts: facts(&f),
+        incident_href: who.map(|w| format!("/incidents/{}", w.incident_id)),
+        facts,
         request_href: f.request_id.as_deref().map(request_href),
         redirect: f.context.redirect_uris.as_ref().map(redirect_view),
         clock: f.context.clock.as_ref().map(clock_view),

@@ -111,6 +111,9 @@ struct OverviewPage {
     charts: Vec<Chart>,
     tops: Vec<CauseTop>,
     rows: Vec<Row>,
+    /// Open incidents (all of them) and the first few, shown first.
+    open_total: u64,
+    incidents: Vec<super::incidents::IncidentRow>,
 }
 
 /// A cause that is new or above its own baseline in the last window.
@@ -383,6 +386,7 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
     ];
     let total = store.total_failures()?;
     let newest = store.newest_failures(NEWEST)?;
+    let (open_total, incidents) = super::incidents::open_incidents(store, now)?;
     let undated = store.undated_failures()?;
     Ok(OverviewPage {
         now: ms_text(Some(now)),
@@ -395,6 +399,8 @@ fn overview_page(store: &crate::store::Store) -> Result<OverviewPage, WebError> 
         charts,
         tops,
         rows: newest.iter().map(row).collect(),
+        open_total,
+        incidents,
     })
 }
 

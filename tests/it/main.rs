@@ -2,7 +2,10 @@
 //! the library end to end over `sample_logs/` and temporary files.
 
 mod accuracy;
+mod alerts;
+mod alerts_delivery;
 mod browser;
+mod browser_live;
 mod cli;
 mod converge;
 mod corpus;
@@ -14,6 +17,7 @@ mod fleet;
 mod fleet_clients;
 mod fleet_http;
 mod helpers;
+mod incidents;
 mod login;
 mod model;
 mod pages;

@@ -350,7 +350,7 @@ async fn metrics_are_prometheus_text_with_the_cause_counters() {
         }
         let (name, labels, value) = parse_sample(line);
         names.insert(name.clone());
-        if name == "grantwatch_failures_total" {
+        if name == "grantwatch_failures_stored" {
             let keys: Vec<&str> = labels.iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(keys, ["cause", "server", "client"]);
             failures_sum += value;
@@ -358,10 +358,12 @@ async fn metrics_are_prometheus_text_with_the_cause_counters() {
         }
     }
     for name in [
-        "grantwatch_failures_total",
+        "grantwatch_failures_stored",
         "grantwatch_lines_read_total",
         "grantwatch_lines_unparsed_total",
         "grantwatch_files_skipped",
+        "grantwatch_failures_diagnosed_total",
+        "grantwatch_records_ingested_total",
     ] {
         assert!(names.contains(name), "{name} in {names:?}");
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
