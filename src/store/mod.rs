@@ -144,6 +144,16 @@ impl Store {
         // Correlation runs a few dozen distinct statements per failure; keep
         // them all prepared.
         self.conn.set_prepared_statement_cache_capacity(128);
+        // Plans independent of bound values (the query planner stability
+        // guarantee): without it, SQLite re-prepared `events_by_request` and
+        // the line-neighbour query on nearly every new binding
+        // (`StatementStatus::RePrepare`), a fifth of all instructions of
+        // `analyze` in the profile (benches/README.md). No statement here
+        // relies on a value-dependent plan.
+        self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         Ok(())
     }
 

@@ -78,7 +78,13 @@ pub(crate) fn logger_prefix(line: &str) -> Option<(&str, &str, &str)> {
     let pid = &inside[hash + 1..];
     // `] ` + severity padded to 5 + ` -- ` + progname + `: `.
     let after = &line[close + 1..];
-    let dash = memchr::memmem::find(after.as_bytes().get(..after.len().min(12))?, b" -- ")?;
+    // A dozen bytes: a window scan, not `memmem::find` (which builds a
+    // searcher on every call: 80 instructions a line in the profile).
+    let dash = after
+        .as_bytes()
+        .get(..after.len().min(12))?
+        .windows(4)
+        .position(|w| w == b" -- ")?;
     let rest = &after[dash + 4..];
     let colon = memchr(b':', rest.as_bytes())?;
     let msg = &rest[colon + 1..];
@@ -214,9 +220,16 @@ impl<'a> Started<'a> {
             return None;
         }
         let rest = rest[space + 1..].strip_prefix('"')?;
-        let end = memchr::memmem::rfind(rest.as_bytes(), b"\" for ")?;
+        // The last `" for ` and the first ` at ` after it, found from the
+        // quotes and spaces around them: `memmem::rfind` and `split_once`
+        // built a searcher per call, 1,100 instructions a `Started` line.
+        let end = memchr::memrchr_iter(b'"', rest.as_bytes())
+            .find(|&q| rest.as_bytes()[q..].starts_with(b"\" for "))?;
         let target = &rest[..end];
-        let (ip, time) = rest[end + 6..].split_once(" at ")?;
+        let tail = &rest[end + 6..];
+        let at = memchr::memchr_iter(b' ', tail.as_bytes())
+            .find(|&sp| tail.as_bytes()[sp..].starts_with(b" at "))?;
+        let (ip, time) = (&tail[..at], &tail[at + 4..]);
         Some(Started {
             method,
             target,
@@ -274,6 +287,50 @@ mod tests {
         let d = Parts::split("D, [2025-03-11T09:41:07.318220 #7] DEBUG -- :   User Load (0.4ms)");
         assert_eq!(d.body, "  User Load (0.4ms)");
         assert_eq!(d.key(), "7");
+    }
+
+    #[test]
+    fn started_lines_split_like_the_searcher_based_reading() {
+        // The byte scans must find what `rfind("\" for ")` and
+        // `split_once(" at ")` found: the last `" for `, the first ` at `.
+        for (body, target, ip, time) in [
+            (
+                "Started GET \"/a\" for b\" for 10.0.0.1 at 2025-03-11 09:41:07 +0000",
+                "/a\" for b",
+                "10.0.0.1",
+                "2025-03-11 09:41:07 +0000",
+            ),
+            (
+                "Started POST \"/oauth/token?x=\"q\"\" for ::1 at x at y",
+                "/oauth/token?x=\"q\"",
+                "::1",
+                "x at y",
+            ),
+            ("Started GET \"\" for  at ", "", "", ""),
+            ("Started GET \"/é\" for 1.2.3.4 at é", "/é", "1.2.3.4", "é"),
+        ] {
+            let s = Started::parse(body).expect(body);
+            assert_eq!((s.target, s.ip, s.time), (target, ip, time), "{body}");
+        }
+        for body in [
+            "Started GET \"/a\" for 10.0.0.1",
+            "Started GET \"/a\"for 10.0.0.1 at t",
+            "Started GET \"/a for 10.0.0.1 at t",
+            "Started get \"/a\" for 10.0.0.1 at t",
+        ] {
+            assert_eq!(Started::parse(body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_logger_prefix_needs_its_dashes_within_a_dozen_bytes() {
+        let far = "I, [2025-03-11T09:41:07.318220 #7]  INFO           -- : x";
+        assert_eq!(logger_prefix(far), None);
+        let near = "I, [2025-03-11T09:41:07.318220 #7] INFO -- app: x";
+        assert_eq!(
+            logger_prefix(near),
+            Some(("2025-03-11T09:41:07.318220", "7", "x"))
+        );
     }
 
     #[test]
