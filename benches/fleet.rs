@@ -10,6 +10,13 @@
 //! 2. memory during a flood: 16 client threads send as fast as they can
 //!    for `FLEET_FLOOD_SECS` (30) seconds; the daemon's resident memory is
 //!    sampled every 500 ms, and the 429s counted.
+//! 3. the same flood with the writer held to a tenth of its pace: another
+//!    connection holds the database's write lock 900 ms of every second (a
+//!    backup, a slow disk), so the clients offer at least ten times what the
+//!    writer keeps up with; memory must stay bounded and the excess be
+//!    answered 429/503.
+//!
+//! `FLEET_FLOOD_ONLY=1` runs the two floods alone.
 //!
 //! `cargo bench --bench fleet` (figures in benches/README.md). Plain
 //! `main`, no Criterion: one run of each is the measurement.
@@ -197,6 +204,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let flood_only = std::env::var("FLEET_FLOOD_ONLY").is_ok_and(|v| v == "1");
     let mut log = Vec::new();
     let opts = grantwatch::generate::GenOptions {
         target_bytes: 160 * 1024 * 1024,
@@ -212,10 +220,11 @@ fn main() {
         lines.len(),
         log.len() / (1024 * 1024)
     );
-    for (name, ct) in [
+    let encodings = [
         ("OTLP/HTTP protobuf", "application/x-protobuf"),
         ("OTLP/HTTP JSON", "application/json"),
-    ] {
+    ];
+    for (name, ct) in encodings.into_iter().filter(|_| !flood_only) {
         let bodies: Vec<Vec<Vec<u8>>> = (0..CLIENTS)
             .map(|c| {
                 let slice = &lines[c * per_client..(c + 1) * per_client];
@@ -235,19 +244,42 @@ fn main() {
             .collect();
         throughput(name, ct, bodies, records);
     }
-    flood(&lines);
+    flood(&lines, false);
+    flood(&lines, true);
 }
 
-/// 16 clients as fast as they can for FLEET_FLOOD_SECS; RSS sampled.
-fn flood(lines: &[String]) {
+/// Holds the write lock of `db` 900 ms of every second until `stop`.
+fn hold_writer(db: std::path::PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).expect("open the flood database");
+        conn.busy_timeout(Duration::from_secs(5))
+            .expect("busy timeout");
+        let mut held = 0;
+        while !stop.load(Ordering::Relaxed) {
+            if conn.execute_batch("BEGIN IMMEDIATE").is_ok() {
+                std::thread::sleep(Duration::from_millis(900));
+                conn.execute_batch("COMMIT").expect("commit");
+                held += 1;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        held
+    })
+}
+
+/// 16 clients as fast as they can for FLEET_FLOOD_SECS; RSS sampled. With
+/// `held`, the writer gets the database a tenth of the time.
+fn flood(lines: &[String], held: bool) {
     let secs: u64 = std::env::var("FLEET_FLOOD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
     let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&dir.path().join("flood.db"));
+    let db = dir.path().join("flood.db");
+    let d = start(&db);
     let pid = d.child.id();
     let stop = Arc::new(AtomicBool::new(false));
+    let holder = held.then(|| hold_writer(db.clone(), stop.clone()));
     let (ok, busy) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let lines = Arc::new(lines.to_vec());
     let clients: Vec<_> = (0..16)
@@ -288,9 +320,14 @@ fn flood(lines: &[String]) {
     for c in clients {
         c.join().expect("client");
     }
+    let lock_periods = holder.map(|h| h.join().expect("holder"));
     let n = samples.len().max(1);
+    let what = match lock_periods {
+        Some(p) => format!("writer held 900 ms of every second ({p} periods)"),
+        None => "writer free".to_string(),
+    };
     println!(
-        "flood {secs} s, 16 clients: {} records stored ({:.0}/s), {} requests answered 429/503; daemon RSS peak {} MB, last {} MB, first {} MB",
+        "flood {secs} s, 16 clients, {what}: {} records stored ({:.0}/s), {} requests answered 429/503; daemon RSS peak {} MB, last {} MB, first {} MB",
         ok.load(Ordering::Relaxed),
         ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
         busy.load(Ordering::Relaxed),
