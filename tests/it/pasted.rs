@@ -56,20 +56,13 @@ fn a_pretty_printed_error_body_is_one_failure_with_its_description() {
     // odeke-em/drive#346: golang.org/x/oauth2's error, its body printed
     // over several lines.
     let case = corpus("hosted_other/odeke-drive-346-code-already-redeemed.log");
-    let out = analyze_stdin(&["--json"], &case);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let failures: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
-    assert_eq!(failures.len(), 1, "{text}");
-    let evidence = failures[0]["evidence"].as_array().expect("evidence");
+    let failure = only_failure(&case);
+    let evidence = failure["evidence"].as_array().expect("evidence");
     assert!(
         evidence.iter().any(|e| e["text"]
             .as_str()
             .is_some_and(|t| t.contains("already redeemed"))),
-        "the body's lines are the failure's evidence: {text}"
+        "the body's lines are the failure's evidence: {failure}"
     );
 }
 
