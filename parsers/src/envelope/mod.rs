@@ -495,36 +495,38 @@ pub(crate) fn rfc3339_shape(text: &str) -> Option<(&str, &str)> {
     {
         return None;
     }
-    let two = |i: usize| -> Option<u8> {
-        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (hi < 10 && lo < 10).then_some(hi * 10 + lo)
-    };
-    two(0)?;
-    two(2)?;
-    let ok = matches!(two(5)?, 1..=12)
-        && matches!(two(8)?, 1..=31)
-        && two(11)? < 24
-        && two(14)? < 60
-        && two(17)? < 60;
-    if !ok {
+    // Every line of a node's log has one: plain loops, no closures.
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if !DIGITS.iter().all(|&i| b[i].is_ascii_digit()) {
+        return None;
+    }
+    let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
+    if !matches!(two(5), 1..=12)
+        || !matches!(two(8), 1..=31)
+        || two(11) > 23
+        || two(14) > 59
+        || two(17) > 59
+    {
         return None;
     }
     let mut at = 19;
     if b.get(at) == Some(&b'.') {
-        let digits = b[at + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if !(1..=9).contains(&digits) {
+        let mut end = at + 1;
+        while end < b.len() && b[end].is_ascii_digit() {
+            end += 1;
+        }
+        if !(1..=9).contains(&(end - at - 1)) {
             return None;
         }
-        at += 1 + digits;
+        at = end;
     }
     let end = match b.get(at)? {
         b'Z' => at + 1,
-        b'+' | b'-' if b.len() >= at + 6 && b[at + 3] == b':' => {
-            two(at + 1)?;
-            two(at + 4)?;
+        b'+' | b'-'
+            if b.len() >= at + 6
+                && b[at + 3] == b':'
+                && [1, 2, 4, 5].iter().all(|&i| b[at + i].is_ascii_digit()) =>
+        {
             at + 6
         }
         _ => return None,
