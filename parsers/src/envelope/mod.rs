@@ -495,9 +495,13 @@ pub(crate) fn rfc3339_shape(text: &str) -> Option<(&str, &str)> {
     {
         return None;
     }
-    // Every line of a node's log has one: plain loops, no closures.
-    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if !DIGITS.iter().all(|&i| b[i].is_ascii_digit()) {
+    // Every line of a node's log has one: one pass over the digits' places
+    // (`Iterator::all` here stayed a call per byte in the profile).
+    let mut not_digit = false;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        not_digit |= b[i].wrapping_sub(b'0') > 9;
+    }
+    if not_digit {
         return None;
     }
     let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');

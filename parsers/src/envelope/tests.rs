@@ -370,6 +370,8 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
         "2025-02-30T08:00:00Z",
         "2025-03-11T25:00:00Z",
         "2025-03-11T08:00:00.Z",
+        "2025-0a-11T08:00:00Z",
+        "2025-03-11T08:0:000Z",
     ] {
         assert!(
             super::rfc3339_prefix(&format!("{bad} x")).is_none(),
