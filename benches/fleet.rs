@@ -16,7 +16,10 @@
 //!    writer keeps up with; memory must stay bounded and the excess be
 //!    answered 429/503.
 //!
-//! `FLEET_FLOOD_ONLY=1` runs the two floods alone.
+//! `FLEET_FLOOD_ONLY=1` runs the two floods alone, `FLEET_FLOOD_ONLY=held`
+//! the held one alone; `FLEET_FLOOD_CLIENTS` sets the flood's clients (16):
+//! each waits for its answer, so only many of them keep more bodies in
+//! flight than the daemon's bound.
 //!
 //! `cargo bench --bench fleet` (figures in benches/README.md). Plain
 //! `main`, no Criterion: one run of each is the measurement.
@@ -204,7 +207,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let flood_only = std::env::var("FLEET_FLOOD_ONLY").is_ok_and(|v| v == "1");
+    let only = std::env::var("FLEET_FLOOD_ONLY").unwrap_or_default();
+    let flood_only = only == "1" || only == "held";
     let mut log = Vec::new();
     let opts = grantwatch::generate::GenOptions {
         target_bytes: 160 * 1024 * 1024,
@@ -244,7 +248,9 @@ fn main() {
             .collect();
         throughput(name, ct, bodies, records);
     }
-    flood(&lines, false);
+    if only != "held" {
+        flood(&lines, false);
+    }
     flood(&lines, true);
 }
 
@@ -282,7 +288,11 @@ fn flood(lines: &[String], held: bool) {
     let holder = held.then(|| hold_writer(db.clone(), stop.clone()));
     let (ok, busy) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let lines = Arc::new(lines.to_vec());
-    let clients: Vec<_> = (0..16)
+    let n_clients: usize = std::env::var("FLEET_FLOOD_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let clients: Vec<_> = (0..n_clients)
         .map(|c| {
             let (addr, stop, ok, busy, lines) = (
                 d.addr.clone(),
@@ -327,7 +337,7 @@ fn flood(lines: &[String], held: bool) {
         None => "writer free".to_string(),
     };
     println!(
-        "flood {secs} s, 16 clients, {what}: {} records stored ({:.0}/s), {} requests answered 429/503; daemon RSS peak {} MB, last {} MB, first {} MB",
+        "flood {secs} s, {n_clients} clients, {what}: {} records stored ({:.0}/s), {} requests answered 429/503; daemon RSS peak {} MB, last {} MB, first {} MB",
         ok.load(Ordering::Relaxed),
         ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
         busy.load(Ordering::Relaxed),
