@@ -102,6 +102,23 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
         .into_response())
 }
 
+/// One sample of `name` per failure count, labelled by cause, server and
+/// client.
+fn failure_samples(out: &mut String, name: &str, counts: &[FailureCount]) {
+    for f in counts {
+        sample(
+            out,
+            name,
+            &[
+                ("cause", &f.cause),
+                ("server", &f.server),
+                ("client", &f.client),
+            ],
+            &f.count.to_string(),
+        );
+    }
+}
+
 /// The exposition text of the monotonic counters and the open incidents.
 pub fn render_counters(c: &Counters) -> String {
     let mut out = String::new();
@@ -111,18 +128,11 @@ pub fn render_counters(c: &Counters) -> String {
         "counter",
         "Failed token requests diagnosed, by the root cause, server kind and client id of their first diagnosis; never lowered by retention or re-diagnosis.",
     );
-    for f in &c.diagnosed {
-        sample(
-            &mut out,
-            "grantwatch_failures_diagnosed_total",
-            &[
-                ("cause", &f.cause),
-                ("server", &f.server),
-                ("client", &f.client),
-            ],
-            &f.count.to_string(),
-        );
-    }
+    failure_samples(
+        &mut out,
+        "grantwatch_failures_diagnosed_total",
+        &c.diagnosed,
+    );
     family(
         &mut out,
         "grantwatch_records_ingested_total",
@@ -164,18 +174,7 @@ pub fn render(failures: &[FailureCount], sources: &[SourceStats], live: &LiveSta
         "gauge",
         "Failed token requests stored now, by root cause, server kind and client id (retention and re-diagnosis lower it).",
     );
-    for f in failures {
-        sample(
-            &mut out,
-            "grantwatch_failures_stored",
-            &[
-                ("cause", &f.cause),
-                ("server", &f.server),
-                ("client", &f.client),
-            ],
-            &f.count.to_string(),
-        );
-    }
+    failure_samples(&mut out, "grantwatch_failures_stored", failures);
     family(
         &mut out,
         "grantwatch_lines_read_total",

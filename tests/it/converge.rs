@@ -11,30 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{grantwatch, root, stderr};
+use crate::helpers::{diagnoses, grantwatch, root, stderr};
 use crate::watch::{Daemon, append, start};
-
-/// The failures of a database, sorted: what must agree.
-type Diagnoses = Vec<(Option<i64>, Option<String>, Option<String>, String, String)>;
-
-fn diagnoses(db: &Path) -> Diagnoses {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
-    let mut stmt = conn
-        .prepare("SELECT ts_ms, request_id, client_id, cause, confidence FROM failures")
-        .expect("prepare");
-    let mut rows: Diagnoses = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows");
-    rows.sort();
-    rows
-}
 
 /// Whether every stored event is diagnosed (the cursor is at the newest).
 fn settled(db: &Path) -> bool {

@@ -19,35 +19,12 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message as _;
 
 use crate::fleet_http::{exchange, post, send};
-use crate::helpers::{grantwatch, root, stderr};
+use crate::helpers::{Diagnoses, diagnoses, grantwatch, root, stderr};
 use crate::watch::{Daemon, spawn_command};
 
 /// Reading options both sides share: the scenarios' year and date for
 /// lines without them (a stream has no file time to take them from).
 pub(crate) const DATED: [&str; 4] = ["--year", "2025", "--date", "2025-04-14"];
-
-/// The failures of a database, sorted: (time, request, client, cause,
-/// confidence), what must agree.
-pub(crate) type Diagnoses = Vec<(Option<i64>, Option<String>, Option<String>, String, String)>;
-
-pub(crate) fn diagnoses(db: &Path) -> Diagnoses {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
-    let mut stmt = conn
-        .prepare("SELECT ts_ms, request_id, client_id, cause, confidence FROM failures")
-        .expect("prepare");
-    let mut rows: Diagnoses = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows");
-    rows.sort();
-    rows
-}
 
 /// One number from the database.
 pub(crate) fn count(db: &Path, sql: &str) -> i64 {

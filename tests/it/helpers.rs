@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The `grantwatch` binary cargo built for these tests.
 pub fn grantwatch() -> Command {
@@ -119,4 +120,27 @@ pub async fn get(app: axum::Router, uri: &str) -> Reply {
         .body(axum::body::Body::empty())
         .expect("request");
     send(app, request).await
+}
+
+/// The failures of a database, sorted: (time, request, client, cause,
+/// confidence), what must agree.
+pub type Diagnoses = Vec<(Option<i64>, Option<String>, Option<String>, String, String)>;
+
+pub fn diagnoses(db: &Path) -> Diagnoses {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+    let mut stmt = conn
+        .prepare("SELECT ts_ms, request_id, client_id, cause, confidence FROM failures")
+        .expect("prepare");
+    let mut rows: Diagnoses = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    rows.sort();
+    rows
 }
