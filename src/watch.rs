@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,9 +29,12 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
 use crate::live::{self, Live};
-use crate::store::{BatchProgress, SourceInfo, Store};
-use crate::tail::{Checkpoint, FileKey, HEAD_BYTES, Lines, TailConfig, TailEvent, Tailer};
+use crate::store::{SourceInfo, Store};
+use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
+
+mod progress;
+use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -588,103 +591,4 @@ impl Watcher {
         self.files.remove(&key);
         Ok(())
     }
-}
-
-/// The checkpoint to commit after `f`'s latest chunk: its end, or, while a
-/// record is held, the start of the chunk that record began in.
-fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> BatchProgress {
-    let (offset, line_no) = match f.parser.oldest_pending_line() {
-        None => {
-            f.chunks.clear();
-            (f.end_offset, f.end_line_no)
-        }
-        Some(pending) => {
-            // Keep only the chunk the held record starts in, and later ones.
-            while f.chunks.len() > 1 && f.chunks.get(1).is_some_and(|(first, _)| *first <= pending)
-            {
-                f.chunks.pop_front();
-            }
-            f.chunks
-                .front()
-                .map_or((f.end_offset, f.end_line_no), |(first, start)| {
-                    (*start, first - 1)
-                })
-        }
-    };
-    // The identity a restart checks covers every byte read, up to 1 KiB,
-    // not only those before the resume point: lines past it were stored,
-    // and a restart skips them as such (`counted`), so the file must be
-    // the one they were read from. A held record can keep the resume point
-    // at 0 while its lines are stored; a hash of 0 bytes would let any
-    // rewritten file pass (the model test's seed 7680933859065218064).
-    let read = (f.end_offset as usize).min(HEAD_BYTES);
-    let head_hash = match &f.head {
-        Some(head) if head.len() >= read => crate::tail::fingerprint(&head[..read], offset),
-        // Else the tailer's hash of what was read (the same `read` bytes),
-        // in the same form.
-        _ if read as u64 == offset.min(HEAD_BYTES as u64) => f.head_hash.clone(),
-        _ => format!("{}:{read}", f.head_hash),
-    };
-    BatchProgress {
-        dev: f.source.dev,
-        inode: f.source.inode,
-        head_hash: Some(head_hash),
-        byte_offset: offset,
-        line_no,
-        read_line_no: f.end_line_no,
-        counts,
-        lines_cut: cut,
-        envelope: f.parser.envelope().map(|e| e.as_str()),
-    }
-}
-
-/// Year and date of year- or date-less lines for a tailed file, as
-/// `analyze` infers them.
-fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
-    match std::fs::metadata(path) {
-        Ok(meta) => crate::ingest::with_year(ctx, head, &meta),
-        Err(_) => ctx.clone(),
-    }
-}
-
-/// The first `min(offset, HEAD_BYTES)` bytes of a file resumed at `offset`
-/// (the tailer has just checked they are the ones the checkpoint hashed);
-/// `None` when they cannot be read.
-fn read_head(path: &Path, offset: u64) -> Option<Vec<u8>> {
-    let head = read_prefix(path, (offset as usize).min(HEAD_BYTES))?;
-    (head.len() as u64 == offset.min(HEAD_BYTES as u64)).then_some(head)
-}
-
-/// Up to `limit` first bytes of the file at `path`.
-fn read_prefix(path: &Path, limit: usize) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(limit.min(64 * 1024));
-    std::fs::File::open(path)
-        .ok()?
-        .take(limit as u64)
-        .read_to_end(&mut head)
-        .ok()?;
-    Some(head)
-}
-
-/// Extends `f.head` with the bytes of `lines` that fall in the file's first
-/// [`HEAD_BYTES`], rebuilt from the lines (each ended by a newline but a
-/// last partial one); gives up on a chunk that does not add up (a cut line).
-fn note_head(f: &mut Followed, lines: &Lines) {
-    let Some(head) = &mut f.head else {
-        return;
-    };
-    if head.len() >= HEAD_BYTES || f.end_offset != head.len() as u64 {
-        return;
-    }
-    let span = lines.end_offset.saturating_sub(f.end_offset);
-    let mut raw = lines.bytes.clone();
-    if span == raw.len() as u64 + 1 {
-        raw.push(b'\n');
-    } else if span != raw.len() as u64 {
-        f.head = None;
-        return;
-    }
-    let take = raw.len().min(HEAD_BYTES - head.len());
-    head.extend_from_slice(&raw[..take]);
 }

@@ -115,6 +115,41 @@ fn failures_stored_before_a_kill_9_are_diagnosed_after_the_restart() {
 }
 
 #[test]
+fn a_line_appended_while_a_backlog_is_diagnosed_is_stored_without_waiting() {
+    // Diagnosis runs beside reading: a pass over hundreds of failures
+    // (seconds in a debug build) must not hold back the next line. The
+    // pass writes its failures in one transaction at its end, so the new
+    // line's event shows up while none of the backlog's failures is
+    // written yet; when the reader ran the pass itself, the line was read
+    // only after all of them were.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.jsonl");
+    let db = dir.path().join("w.db");
+    let n: i64 = 300;
+    let text: String = (0..n)
+        .map(|i| failure_line(&format!("req-{i:04}"), i as u32))
+        .collect();
+    std::fs::write(&log, text).expect("write");
+    let mut daemon = start(&db, &log);
+    wait_for(Duration::from_secs(30), "the backlog stored", || {
+        counts(&db).0 == n
+    });
+    append(&log, &failure_line("late-one", 400));
+    wait_for(Duration::from_secs(30), "the late line stored", || {
+        counts(&db).0 == n + 1
+    });
+    let failures = counts(&db).1;
+    assert!(
+        failures < n,
+        "the late line waited for the backlog's diagnosis ({failures} failures written first)"
+    );
+    wait_for(Duration::from_secs(60), "everything diagnosed", || {
+        counts(&db) == (n + 1, n + 1, 0)
+    });
+    assert_eq!(sigterm(&mut daemon), Some(0));
+}
+
+#[test]
 fn a_new_failure_on_the_line_of_an_old_one_never_replaces_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("app.jsonl");
