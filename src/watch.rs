@@ -148,6 +148,14 @@ pub struct Watcher {
     db_problem: Option<String>,
 }
 
+/// The reader's busy handler: a millisecond between tries, for as long as
+/// the store's usual busy timeout (5 s), then the commit fails (and reading
+/// pauses and retries, as for any store error).
+fn retry_each_millisecond(tries: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    tries < 5_000
+}
+
 /// How often the database file is looked at (deleted, replaced, overwritten).
 const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -158,7 +166,12 @@ impl Watcher {
     /// Opens (or creates) the database and resumes every file from its
     /// checkpoint.
     pub fn open(opts: WatchOptions) -> Result<Watcher> {
-        let store = Store::open(&opts.db)?;
+        let mut store = Store::open(&opts.db)?;
+        // The diagnosis thread writes on a connection of its own: when a
+        // commit meets its transaction, retry every millisecond rather than
+        // with SQLite's default backoff (sleeps growing to 100 ms), so a
+        // line waits for the lock no longer than the lock is held.
+        store.set_busy_handler(retry_each_millisecond)?;
         let known: HashMap<FileKey, SourceInfo> = store
             .checkpoints()?
             .into_iter()

@@ -8,7 +8,8 @@
 //!   that writes the diagnoses it covers: a `kill -9` at any point leaves
 //!   the stored events after the cursor to the next start.
 //! - Wake-ups coalesce: however many rounds the reader commits during a
-//!   pass, the next pass covers them all at once.
+//!   pass, the next pass covers them all at once; passes start at most one
+//!   per `recheck` (the poll interval) while new events keep coming.
 //! - New events the reader did not announce (another writer: the fleet
 //!   receivers) are found by a look at the newest event id every
 //!   `recheck` (one indexed query).
@@ -20,7 +21,7 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::revisit;
 use crate::config::DiagnoseSettings;
@@ -141,11 +142,27 @@ fn passes(
             s.finish
         };
         // Passes until caught up: events committed during a pass are
-        // covered by the next one.
+        // covered by the next one, which starts `recheck` after this one
+        // started (unless finishing): a pass re-diagnoses the recent
+        // failures whatever the number of new events, so under a steady
+        // trickle back-to-back passes would take a core from the reader
+        // and the web side for the same result.
         while store.max_event_id()? > cursor {
+            let began = Instant::now();
             let stats = revisit::run(store, settings, cursor)?;
             cursor = cursor.max(stats.last_event_id);
-            if lock.lock().unwrap_or_else(PoisonError::into_inner).abort {
+            let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while !s.abort && !s.finish {
+                let left = recheck.saturating_sub(began.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                s = cvar
+                    .wait_timeout(s, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            if s.abort {
                 return Ok(());
             }
         }
