@@ -122,4 +122,33 @@ mod tests {
                 .any(|s| s.cause == Cause::PkceVerifierMismatch && s.confidence == Confidence::High)
         );
     }
+
+    #[test]
+    fn older_keycloaks_refresh_texts_name_their_cause_as_the_whole_field() {
+        let top = |v: &str| {
+            said(v)
+                .into_iter()
+                .map(|s| (s.cause, s.confidence))
+                .max_by_key(|(_, c)| *c)
+        };
+        assert_eq!(
+            top("Refresh token expired"),
+            Some((Cause::RefreshTokenExpired, Confidence::High))
+        );
+        assert_eq!(
+            top("Stale refresh token"),
+            Some((Cause::RefreshTokenRevoked, Confidence::High))
+        );
+        assert_eq!(
+            top("Client session not active"),
+            Some((Cause::SessionTerminated, Confidence::High))
+        );
+        // Only as the whole field: an app's own sentence around the words
+        // is not Keycloak's answer.
+        assert!(
+            !said("Refresh token expired, please log in again")
+                .iter()
+                .any(|s| s.source == "Keycloak")
+        );
+    }
 }

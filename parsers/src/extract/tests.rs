@@ -448,3 +448,29 @@ fn omniauth_invalid_credentials() {
         None
     );
 }
+
+#[test]
+fn a_google_service_account_client_tells_the_jwt_bearer_grant() {
+    // gtoken throws the bare error; its frames name it.
+    let gtoken = "Error: invalid_grant\n    at Request._callback (/srv/app/node_modules/gtoken/lib/index.js:215:34)";
+    // google-oauth-jwt's own message: `(HTTP nnn) : body`.
+    let jwt = r#"Error: access token request failed (HTTP 400) : {"error":"invalid_grant"}."#;
+    for text in [gtoken, jwt] {
+        let e = found(text);
+        assert_eq!(e.error.as_deref(), Some("invalid_grant"), "{text}");
+        assert_eq!(e.grant, Some(super::text::JWT_BEARER), "{text}");
+        assert_eq!(e.server, Some(ServerKind::Google), "{text}");
+    }
+}
+
+#[test]
+fn other_clients_failing_a_token_request_tell_no_grant() {
+    for text in [
+        // Another library's wording: the colon inside the parentheses.
+        "Vertex access token request failed (HTTP 400: invalid_grant: audience mismatch)",
+        r#"Error: Access token request failed (HTTP 400): {"error":"invalid_grant"}"#,
+        "Error: invalid_grant\n    at Request._callback (/srv/app/node_modules/request/request.js:186:22)",
+    ] {
+        assert_eq!(found(text).grant, None, "{text}");
+    }
+}
