@@ -151,4 +151,29 @@ mod tests {
                 .any(|s| s.source == "Keycloak")
         );
     }
+
+    #[test]
+    fn openiddicts_token_endpoint_texts_name_their_cause() {
+        let names = |v: &str, cause: Cause, conf: Confidence| {
+            said(v)
+                .iter()
+                .any(|s| s.cause == cause && s.confidence == conf && s.source == "OpenIddict")
+        };
+        assert!(names(
+            "The specified authorization code has already been redeemed.",
+            Cause::CodeReused,
+            Confidence::High
+        ));
+        assert!(names(
+            "The specified 'code_verifier' is invalid.",
+            Cause::PkceVerifierMismatch,
+            Confidence::High
+        ));
+        // "No longer valid" is given for an expired code and a revoked one.
+        assert!(names(
+            "The specified authorization code is no longer valid.",
+            Cause::CodeExpired,
+            Confidence::Medium
+        ));
+    }
 }
