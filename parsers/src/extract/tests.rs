@@ -59,14 +59,34 @@ fn go_oauth2_cannot_fetch_token() {
     assert_eq!(desc(&e), "Code was already redeemed.");
 }
 
-/// A body cut short by the person who pasted it: the keyed reading still
-/// finds the description. github.com/dexidp/dex/issues/973
+/// A body cut short as posted (the record ends inside the description):
+/// the keyed reading still finds the description, marked cut, so the
+/// catalog reads it as the beginning of Dex's sentence.
+/// github.com/dexidp/dex/issues/973
 #[test]
 fn truncated_json_body() {
     let text = r#"Response: {"error":"invalid_request","error_description":"Refresh token is invalid or has already bee"#;
     let e = found(text);
     assert_eq!(e.error.as_deref(), Some("invalid_request"));
-    assert_eq!(desc(&e), "Refresh token is invalid or has already bee");
+    assert_eq!(desc(&e), "Refresh token is invalid or has already bee…");
+    let hits = crate::catalog::catalog().matches(desc(&e));
+    assert!(
+        hits.iter().any(|h| h
+            .text
+            .starts_with("Refresh token is invalid or has already been claimed")),
+        "{hits:?}"
+    );
+    // A closed value is left as it is.
+    let closed = found(r#"{"error":"invalid_grant","error_description":"Code not valid"}"#);
+    assert_eq!(desc(&closed), "Code not valid");
+    // A line a viewer cut keeps its one marker.
+    let viewer = found(
+        r#"{"error":{"debug":"","message":"invalid_grant","reason":"The authorization code has al…"#,
+    );
+    assert_eq!(
+        viewer.hint.as_deref(),
+        Some("The authorization code has al…")
+    );
 }
 
 /// Hydra's error object (a fragment of its JSON log, joined).
