@@ -1,6 +1,8 @@
 //! `grantwatch watch`: follows log files as they grow ([`crate::tail`]),
 //! parses what arrives, stores it with the checkpoint it was read up to, and
-//! diagnoses new failures as they come; the web side serves the database.
+//! diagnoses new failures as they come (in [`Watcher::run`], on a thread of
+//! their own: [`crate::diagnose::background`]; [`Watcher::round`] diagnoses
+//! before it returns); the web side serves the database.
 //!
 //! Invariants (the "nothing lost, nothing twice" of DESIGN.md):
 //! - Every batch of events is committed with its file's checkpoint in one
