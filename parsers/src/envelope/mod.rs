@@ -18,6 +18,7 @@
 
 mod cloud;
 mod container;
+mod docker;
 mod joiner;
 mod shipper;
 mod syslog;

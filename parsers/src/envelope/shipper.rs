@@ -36,6 +36,17 @@ pub(super) fn peel_json<'a>(
     _ctx: &Context,
     out: &mut Pieces<'a>,
 ) -> Option<EnvelopeKind> {
+    // docker json-file, on every line of a container's log: read by
+    // position, no JSON value built (the general path below decides when
+    // the line is off docker's exact shape).
+    if let Some(kind) = super::docker::peel(line, out) {
+        return Some(kind);
+    }
+    peel_json_value(line, out)
+}
+
+/// [`peel_json`] by a parsed JSON value: every shape, docker's included.
+pub(super) fn peel_json_value<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
     if bytes[0] == b'{'
         && !MARKERS
