@@ -2,14 +2,14 @@
 //! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_shape};
+use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_stamp};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
 /// (over 16 KiB); the pieces up to the next `F` are one line.
 pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
-    let (stamp, rest) = rfc3339_shape(line)?;
-    let rest = rest.strip_prefix(' ')?;
+    let (stamp, end) = rfc3339_stamp(line)?;
+    let rest = line[end..].strip_prefix(' ')?;
     // Byte searches: this runs on every line of a node's log.
     let space = memchr::memchr(b' ', rest.as_bytes())?;
     let stream = Stream::from_name(&rest[..space])?;
@@ -27,7 +27,7 @@ pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<Envelo
     out.push(Piece {
         text: text.into(),
         meta: Meta {
-            time: EnvelopeTime::written(stamp),
+            time: EnvelopeTime::Written(stamp),
             stream: Some(stream),
             ..Meta::default()
         },

@@ -37,8 +37,8 @@ pub(super) fn peel<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKi
     }
     // ASCII up to here (the prefixes and the quote are), so a char boundary.
     let time_text = std::str::from_utf8(&rest[..end]).ok()?;
-    let time = match super::rfc3339_shape(time_text) {
-        Some((stamp, "")) => EnvelopeTime::written(stamp),
+    let time = match super::rfc3339_stamp(time_text) {
+        Some((stamp, end)) if end == time_text.len() => EnvelopeTime::Written(stamp),
         _ => rfc3339_prefix(time_text).map(|(t, _)| t).into(),
     };
     // Docker ends each complete line with `\n`; a piece without it was

@@ -24,8 +24,8 @@ mod shipper;
 mod syslog;
 mod time;
 
-pub use time::{EnvelopeTime, STAMP_MAX};
-pub(crate) use time::{rfc3339_prefix, rfc3339_shape};
+pub use time::{EnvelopeTime, Stamp};
+pub(crate) use time::{rfc3339_prefix, rfc3339_stamp};
 
 use std::borrow::Cow;
 
