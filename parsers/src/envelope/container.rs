@@ -2,7 +2,7 @@
 //! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_stamp};
+use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, rfc3339_stamp};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
@@ -51,8 +51,8 @@ pub(super) fn peel_named<'a>(
         out.push(Piece::new(
             text,
             Meta {
-                pod: Some(pod.to_string()),
-                container: Some(container.to_string()),
+                pod: Some(Name::from(pod)),
+                container: Some(Name::from(container)),
                 ..Meta::default()
             },
         ));
@@ -69,7 +69,7 @@ pub(super) fn peel_named<'a>(
     out.push(Piece::new(
         text,
         Meta {
-            pod: Some(name.to_string()),
+            pod: Some(Name::from(name)),
             ..Meta::default()
         },
     ));
@@ -113,7 +113,7 @@ pub(super) fn peel_foreman<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<En
     out.push(Piece::new(
         text,
         Meta {
-            pod: Some(name.to_string()),
+            pod: Some(Name::from(name)),
             ..Meta::default()
         },
     ));

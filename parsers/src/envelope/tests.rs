@@ -371,7 +371,10 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
             assert_eq!(&text[end..], " stdout F x", "{stamp}");
             assert_eq!(EnvelopeTime::Written(packed).get(), Some(ours), "{stamp}");
         } else {
-            assert!(stamp.contains(":60") || stamp.contains(".1234567891"), "{stamp}");
+            assert!(
+                stamp.contains(":60") || stamp.contains(".1234567891"),
+                "{stamp}"
+            );
         }
     }
     // Shaped like a time but no instant: kept, computing to nothing.
