@@ -9,15 +9,21 @@ use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, rfc33
 /// (over 16 KiB); the pieces up to the next `F` are one line.
 pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let (stamp, end) = rfc3339_stamp(line)?;
-    let rest = line[end..].strip_prefix(' ')?;
-    // Byte searches: this runs on every line of a node's log.
-    let space = memchr::memchr(b' ', rest.as_bytes())?;
-    let stream = Stream::from_name(&rest[..space])?;
-    let rest = &rest[space + 1..];
+    // Byte tests by position: this runs on every line of a node's log.
+    let rest = line.as_bytes().get(end..)?.strip_prefix(b" ")?;
+    let (stream, at) = match rest.get(..7)? {
+        b"stdout " => (Stream::Stdout, end + 8),
+        b"stderr " => (Stream::Stderr, end + 8),
+        _ => return None,
+    };
+    let rest = line.get(at..)?;
     // The tag field is `F` or `P`, possibly with more `:`-separated tags.
-    let (tags, text) = match memchr::memchr(b' ', rest.as_bytes()) {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (rest, ""),
+    let (tags, text) = match rest.as_bytes() {
+        [_, b' ', ..] => (&rest[..1], &rest[2..]),
+        _ => match memchr::memchr(b' ', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        },
     };
     let partial = match tags.as_bytes() {
         [b'F'] | [b'F', b':', ..] => false,

@@ -126,20 +126,53 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Whether the word `w` has a digit wherever `template` has `0` and the
-/// template's byte elsewhere: eight places in a few word operations (every
-/// line of a node's log has such a stamp; a loop per byte showed in the
+/// Eight places of a stamp: the template's bytes as one word, and the
+/// places of its separators (the template's `0`s stand for digits).
+struct Template {
+    word: u64,
+    separators: u64,
+}
+
+impl Template {
+    const fn new(template: &[u8; 8]) -> Template {
+        let mut separators = 0;
+        let mut i = 0;
+        while i < 8 {
+            if template[i] != b'0' {
+                separators |= 0xff << (8 * i);
+            }
+            i += 1;
+        }
+        Template {
+            word: u64::from_le_bytes(*template),
+            separators,
+        }
+    }
+}
+
+const DATE: Template = Template::new(b"0000-00-");
+const DAY_HOUR: Template = Template::new(b"00T00:00");
+const TIME: Template = Template::new(b"00:00:00");
+
+/// The word `w` against a template: the digits' values (0..=9) at the
+/// digits' places when every digit's place holds a digit and every
+/// separator is there; eight places in a few word operations (every line
+/// of a node's log has such a stamp; a loop per byte showed in the
 /// profile).
-fn fits(w: u64, template: &[u8; 8]) -> bool {
+fn fits(w: u64, template: &Template) -> Option<u64> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let t = u64::from_le_bytes(*template);
     // A digit's place becomes 0..=9, a separator's 0 when it matches.
-    let x = w ^ t;
-    let separators = u64::from_le_bytes(template.map(|c| if c == b'0' { 0 } else { 0xff }));
+    let x = w ^ template.word;
     // Bytes over 9 get their high bit set (no carry: the high bit is
     // cleared first and tested on its own).
     let over_nine = ((x & !HIGH) + 0x7676_7676_7676_7676) | x;
-    over_nine & HIGH == 0 && x & separators == 0
+    (over_nine & HIGH == 0 && x & template.separators == 0).then_some(x)
+}
+
+/// The two-digit number at byte places `i`, `i + 1` of a word of digits.
+fn two_at(x: u64, i: u32) -> u32 {
+    let byte = |k: u32| ((x >> (8 * k)) & 0xff) as u32;
+    byte(i) * 10 + byte(i + 1)
 }
 
 /// The RFC 3339 stamp at the start of `text` by its shape alone (digits
@@ -149,15 +182,15 @@ fn fits(w: u64, template: &[u8; 8]) -> bool {
 /// instant (30 February) computes to nothing later.
 pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
     let b = text.as_bytes();
-    if b.len() < 20
-        || !fits(word(b, 0)?, b"0000-00-")
-        || !fits(word(b, 8)?, b"00T00:00")
-        || !fits(word(b, 11)?, b"00:00:00")
-    {
+    if b.len() < 20 {
         return None;
     }
-    let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
+    // Places 0..8, 8..16 and 11..19: `YYYY-MM-`, `DDTHH:MM`, `HH:MM:SS`.
+    let date = fits(word(b, 0)?, &DATE)?;
+    let day_hour = fits(word(b, 8)?, &DAY_HOUR)?;
+    let time = fits(word(b, 11)?, &TIME)?;
+    let (month, day, hour) = (two_at(date, 5), two_at(day_hour, 0), two_at(day_hour, 3));
+    let (minute, second) = (two_at(day_hour, 6), two_at(time, 6));
     if !matches!(month, 1..=12) || !matches!(day, 1..=31) || hour > 23 || minute > 59 || second > 59
     {
         return None;
@@ -165,17 +198,22 @@ pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
     let mut at = 19;
     let mut nanos = 0;
     if b.get(at) == Some(&b'.') {
-        let mut end = at + 1;
-        while end < b.len() && b[end].is_ascii_digit() && end - at <= 9 {
-            nanos = nanos * 10 + u32::from(b[end] - b'0');
-            end += 1;
+        // Up to nine digits; a tenth is refused below (u64: no overflow).
+        let mut fraction: u64 = 0;
+        let mut digits = 0;
+        for &c in b[at + 1..].iter().take(10) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            fraction = fraction * 10 + u64::from(d);
+            digits += 1;
         }
-        let digits = end - at - 1;
-        if digits == 0 || b.get(end).is_some_and(u8::is_ascii_digit) {
+        if !(1..=9).contains(&digits) {
             return None;
         }
-        nanos *= FRACTION_UNIT[digits - 1];
-        at = end;
+        nanos = fraction as u32 * FRACTION_UNIT[digits - 1];
+        at += 1 + digits;
     }
     let (end, offset) = match b.get(at)? {
         b'Z' => (at + 1, 0),
@@ -184,12 +222,13 @@ pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
                 && b[at + 3] == b':'
                 && [1, 2, 4, 5].iter().all(|&i| b[at + i].is_ascii_digit()) =>
         {
-            let minutes = i64::from(two(at + 1) * 60 + two(at + 4));
+            let two = |i: usize| i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0');
+            let minutes = two(at + 1) * 60 + two(at + 4);
             (at + 6, if *sign == b'-' { -minutes } else { minutes })
         }
         _ => return None,
     };
-    let year = two(0) * 100 + two(2);
+    let year = two_at(date, 0) * 100 + two_at(date, 2);
     let stamp = Stamp {
         date_hour: year | month << 14 | day << 18 | hour << 23,
         rest: minute | second << 6 | ((offset + OFFSET_BIAS) as u32) << 12,
