@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapper};
+use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapped, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
 use crate::extract::Settled;
 use crate::format::Format;
@@ -146,16 +146,20 @@ impl FileParser {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let mut records = Vec::new();
-        if self
+        match self
             .unwrapper
-            .unwrap_or_plain(line_no, line, &self.ctx, &mut records)
+            .unwrap_line(line_no, line, &self.ctx, &mut records)
         {
-            self.plain.last_seen = line_no;
-            self.plain.time = EnvelopeTime::None;
-            let format = self.format;
-            return self
-                .plain
-                .feed(line_no, line, format, &self.ctx, &mut self.counts, out);
+            Unwrapped::Plain => {
+                self.plain.last_seen = line_no;
+                self.plain.time = EnvelopeTime::None;
+                let format = self.format;
+                return self
+                    .plain
+                    .feed(line_no, line, format, &self.ctx, &mut self.counts, out);
+            }
+            Unwrapped::One(record) => return self.feed_record(record, out),
+            Unwrapped::Records => {}
         }
         let mut outcome = Outcome::Skipped;
         for record in records {

@@ -1,7 +1,7 @@
 //! Hosting platforms' log lines: Heroku (`heroku logs`, log drains written
 //! to files), Fly.io (`fly logs`), and `aws logs tail` (CloudWatch).
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, rfc3339_prefix};
+use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, rfc3339_prefix};
 
 /// `TIME app[web.1]: line`, `TIME heroku[router]: at=info method=POST …`,
 /// `TIME app[3d8d9e1a] iad [info] line` (Fly) and `TIME STREAM line`
@@ -16,8 +16,8 @@ pub(super) fn peel<'a>(
     let (token, text) = rest.split_once(' ').unwrap_or((rest, ""));
     let meta = |unit: &str, pod: Option<&str>| Meta {
         time: EnvelopeTime::At(time),
-        unit: Some(unit.to_string()),
-        pod: pod.map(str::to_string),
+        unit: Some(Name::from(unit)),
+        pod: pod.map(Name::from),
         ..Meta::default()
     };
     if let Some((source, dyno)) = bracketed(token.strip_suffix(':').unwrap_or("")) {

@@ -2,22 +2,28 @@
 //! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_shape};
+use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, rfc3339_stamp};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
 /// (over 16 KiB); the pieces up to the next `F` are one line.
 pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
-    let (stamp, rest) = rfc3339_shape(line)?;
-    let rest = rest.strip_prefix(' ')?;
-    // Byte searches: this runs on every line of a node's log.
-    let space = memchr::memchr(b' ', rest.as_bytes())?;
-    let stream = Stream::from_name(&rest[..space])?;
-    let rest = &rest[space + 1..];
+    let (stamp, end) = rfc3339_stamp(line)?;
+    // Byte tests by position: this runs on every line of a node's log.
+    let rest = line.as_bytes().get(end..)?.strip_prefix(b" ")?;
+    let (stream, at) = match rest.get(..7)? {
+        b"stdout " => (Stream::Stdout, end + 8),
+        b"stderr " => (Stream::Stderr, end + 8),
+        _ => return None,
+    };
+    let rest = line.get(at..)?;
     // The tag field is `F` or `P`, possibly with more `:`-separated tags.
-    let (tags, text) = match memchr::memchr(b' ', rest.as_bytes()) {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (rest, ""),
+    let (tags, text) = match rest.as_bytes() {
+        [_, b' ', ..] => (&rest[..1], &rest[2..]),
+        _ => match memchr::memchr(b' ', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        },
     };
     let partial = match tags.as_bytes() {
         [b'F'] | [b'F', b':', ..] => false,
@@ -27,7 +33,7 @@ pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<Envelo
     out.push(Piece {
         text: text.into(),
         meta: Meta {
-            time: EnvelopeTime::written(stamp),
+            time: EnvelopeTime::Written(stamp),
             stream: Some(stream),
             ..Meta::default()
         },
@@ -51,8 +57,8 @@ pub(super) fn peel_named<'a>(
         out.push(Piece::new(
             text,
             Meta {
-                pod: Some(pod.to_string()),
-                container: Some(container.to_string()),
+                pod: Some(Name::from(pod)),
+                container: Some(Name::from(container)),
                 ..Meta::default()
             },
         ));
@@ -69,7 +75,7 @@ pub(super) fn peel_named<'a>(
     out.push(Piece::new(
         text,
         Meta {
-            pod: Some(name.to_string()),
+            pod: Some(Name::from(name)),
             ..Meta::default()
         },
     ));
@@ -113,7 +119,7 @@ pub(super) fn peel_foreman<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<En
     out.push(Piece::new(
         text,
         Meta {
-            pod: Some(name.to_string()),
+            pod: Some(Name::from(name)),
             ..Meta::default()
         },
     ));

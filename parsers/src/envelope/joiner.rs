@@ -54,6 +54,28 @@ struct Held {
 
 type HeldKey = (EnvelopeKind, String, Option<Stream>);
 
+/// What one file line was, out of its envelopes.
+#[derive(Debug)]
+pub enum Unwrapped<'a> {
+    /// In no envelope: the line is the application's.
+    Plain,
+    /// One record (the common enveloped line).
+    One(Record<'a>),
+    /// Whatever it carried was pushed to the caller's list (possibly
+    /// nothing, while a split line is held).
+    Records,
+}
+
+/// Whether an inner line is itself in an envelope (checked on every
+/// enveloped line; an application's line is ruled out by its first bytes).
+fn is_enveloped(text: &str, ctx: &Context) -> bool {
+    if MAX_DEPTH < 2 {
+        return false;
+    }
+    let mut scratch = Pieces::new();
+    peel(text, None, ctx, &mut scratch).is_some()
+}
+
 /// Takes envelopes off the lines of one file.
 #[derive(Debug, Default)]
 pub struct Unwrapper {
@@ -110,27 +132,71 @@ impl Unwrapper {
         self.held.values().map(|h| h.first_line).min()
     }
 
-    /// Whether `line` is in no envelope at all (the common case): the
-    /// caller then reads the line itself, with nothing allocated. Otherwise
-    /// the records it carries are pushed to `out` (none while a split line
-    /// is incomplete, several for a document of records).
-    pub fn unwrap_or_plain<'a>(
+    /// Takes the envelopes off one file line. Most lines are in no
+    /// envelope ([`Unwrapped::Plain`]: the caller reads the line itself) or
+    /// in one layer that carries one whole line ([`Unwrapped::One`]: no
+    /// list, no second pass over the layers); otherwise the records it
+    /// carries are pushed to `out` (none while a split line is incomplete,
+    /// several for a document of records).
+    pub fn unwrap_line<'a>(
         &mut self,
         line_no: u64,
         line: &'a str,
         ctx: &Context,
         out: &mut Vec<Record<'a>>,
-    ) -> bool {
+    ) -> Unwrapped<'a> {
         if self.forced == Some(None) {
-            return true;
+            return Unwrapped::Plain;
         }
-        let text = Cow::Borrowed(line);
-        let (kind, pieces) = self.peel_text(&text, 0, ctx);
-        if kind.is_none() {
-            return true;
+        let mut pieces = Pieces::new();
+        let Some(kind) = self.peel_outer(line, ctx, &mut pieces) else {
+            return Unwrapped::Plain;
+        };
+        // The common case, checked before anything moves: one whole line,
+        // nothing held to join it to, no envelope inside (detected per line:
+        // a stream may interleave lines of several inner shapes).
+        let single = self.held.is_empty()
+            && pieces.len() == 1
+            && !pieces[0].partial
+            && !is_enveloped(&pieces[0].text, ctx);
+        if single && let Some(piece) = pieces.pop() {
+            self.sticky = Some(kind);
+            self.lines_by_envelope[kind as usize] += 1;
+            return Unwrapped::One(Record {
+                line_no,
+                text: piece.text,
+                meta: piece.meta,
+                envelope: Some(kind),
+            });
         }
-        self.peeled(line_no, kind, pieces, Meta::default(), None, 0, ctx, out);
-        false
+        self.peeled(
+            line_no,
+            Some(kind),
+            pieces,
+            Meta::default(),
+            None,
+            0,
+            ctx,
+            out,
+        );
+        Unwrapped::Records
+    }
+
+    /// The outermost layer of a file line, as `--envelope` allows.
+    fn peel_outer<'a>(
+        &self,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Pieces<'a>,
+    ) -> Option<EnvelopeKind> {
+        let kind = peel(line, self.sticky, ctx, out)?;
+        match self.forced {
+            Some(Some(forced)) if kind != forced => {
+                out.clear();
+                None
+            }
+            _ => Some(kind),
+        }
     }
 
     /// Unwraps one file line into the records it carries (none while a

@@ -18,20 +18,21 @@
 
 mod cloud;
 mod container;
+mod docker;
 mod joiner;
 mod shipper;
 mod syslog;
 mod time;
 
-pub use time::{EnvelopeTime, STAMP_MAX};
-pub(crate) use time::{rfc3339_prefix, rfc3339_shape};
+pub use time::{EnvelopeTime, Stamp};
+pub(crate) use time::{rfc3339_prefix, rfc3339_stamp};
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use joiner::{Record, Unwrapper};
+pub use joiner::{Record, Unwrapped, Unwrapper};
 
 use crate::parser::Context;
 
@@ -187,6 +188,37 @@ impl Stream {
     }
 }
 
+/// A name an envelope gave (host, pod, container, unit, pid): one pointer
+/// wide, so that a [`Meta`] stays small enough to move without a `memcpy`
+/// call on every line, and cloned without copying the text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Name(std::sync::Arc<String>);
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Self {
+        Name(std::sync::Arc::new(text.to_string()))
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Self {
+        Name(std::sync::Arc::new(text))
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// What an envelope said about the line it carried.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
@@ -195,15 +227,15 @@ pub struct Meta {
     /// stdout or stderr.
     pub stream: Option<Stream>,
     /// Host name.
-    pub host: Option<String>,
+    pub host: Option<Name>,
     /// Kubernetes pod (or compose service, dyno, Fly machine).
-    pub pod: Option<String>,
+    pub pod: Option<Name>,
     /// Container name.
-    pub container: Option<String>,
+    pub container: Option<Name>,
     /// systemd unit, syslog identifier, service name, log stream.
-    pub unit: Option<String>,
+    pub unit: Option<Name>,
     /// Process id.
-    pub pid: Option<String>,
+    pub pid: Option<Name>,
 }
 
 impl Meta {

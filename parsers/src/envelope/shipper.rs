@@ -13,7 +13,8 @@ use memchr::memmem;
 use serde_json::{Map, Value};
 
 use super::{
-    EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, epoch_text, epoch_time, rfc3339_prefix,
+    EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, epoch_text, epoch_time,
+    rfc3339_prefix,
 };
 use crate::parser::Context;
 
@@ -36,6 +37,17 @@ pub(super) fn peel_json<'a>(
     _ctx: &Context,
     out: &mut Pieces<'a>,
 ) -> Option<EnvelopeKind> {
+    // docker json-file, on every line of a container's log: read by
+    // position, no JSON value built (the general path below decides when
+    // the line is off docker's exact shape).
+    if let Some(kind) = super::docker::peel(line, out) {
+        return Some(kind);
+    }
+    peel_json_value(line, out)
+}
+
+/// [`peel_json`] by a parsed JSON value: every shape, docker's included.
+pub(super) fn peel_json_value<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
     if bytes[0] == b'{'
         && !MARKERS
@@ -78,7 +90,7 @@ pub(super) fn peel_fluent_file<'a>(line: &'a str, out: &mut Pieces<'a>) -> Optio
     let text = string_field(&map, &["log", "message"])?;
     let mut meta = kubernetes_meta(&map);
     meta.time = EnvelopeTime::from(time).or(meta.time);
-    meta.unit = meta.unit.or(Some(tag.to_string()));
+    meta.unit = meta.unit.or(Some(Name::from(tag)));
     out.push(piece(text, meta));
     Some(EnvelopeKind::FluentBit)
 }
@@ -182,9 +194,9 @@ fn kubernetes_meta(map: &Map<String, Value>) -> Meta {
     let from_k8s = |key: &str| {
         k8s.and_then(|k| k.get(key))
             .and_then(Value::as_str)
-            .map(str::to_string)
+            .map(Name::from)
     };
-    let top = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_string);
+    let top = |key: &str| map.get(key).and_then(Value::as_str).map(Name::from);
     Meta {
         host: top("host")
             .or_else(|| top("hostname"))
@@ -210,7 +222,7 @@ fn journal(map: &Map<String, Value>, out: &mut Pieces<'_>) -> Option<EnvelopeKin
         _ => return None,
     };
     let text = text.strip_suffix('\n').unwrap_or(&text);
-    let field = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_string);
+    let field = |key: &str| map.get(key).and_then(Value::as_str).map(Name::from);
     let time = map
         .get("__REALTIME_TIMESTAMP")
         .and_then(Value::as_str)
@@ -277,13 +289,10 @@ fn otel_record(record: &Map<String, Value>, resource: &Meta, out: &mut Pieces<'_
 }
 
 /// `[{"key":"service.name","value":{"stringValue":"keycloak"}}, …]`.
-fn otel_attr(attrs: Option<&Value>, key: &str) -> Option<String> {
+fn otel_attr(attrs: Option<&Value>, key: &str) -> Option<Name> {
     attrs?.as_array()?.iter().find_map(|kv| {
-        (kv.get("key")?.as_str()? == key).then(|| {
-            kv.pointer("/value/stringValue")?
-                .as_str()
-                .map(str::to_string)
-        })?
+        (kv.get("key")?.as_str()? == key)
+            .then(|| kv.pointer("/value/stringValue")?.as_str().map(Name::from))?
     })
 }
 
@@ -300,7 +309,7 @@ fn cloudwatch_event(event: &Map<String, Value>, out: &mut Pieces<'_>) {
         unit: event
             .get("logStreamName")
             .and_then(Value::as_str)
-            .map(str::to_string),
+            .map(Name::from),
         ..Meta::default()
     };
     out.push(piece(message.trim_end_matches('\n'), meta));

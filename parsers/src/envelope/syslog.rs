@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-use super::{EnvelopeKind, Meta, Piece, Pieces, rfc3339_prefix};
+use super::{EnvelopeKind, Meta, Name, Piece, Pieces, rfc3339_prefix};
 use crate::parser::Context;
 
 const MONTHS: [&str; 12] = [
@@ -66,9 +66,9 @@ pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Op
         text,
         Meta {
             time: time.into(),
-            host: Some(host.to_string()),
-            unit: Some(ident.to_string()),
-            pid: pid.map(str::to_string),
+            host: Some(Name::from(host)),
+            unit: Some(Name::from(ident)),
+            pid: pid.map(Name::from),
             ..Meta::default()
         },
     ));
@@ -105,9 +105,9 @@ fn rfc5424<'a>(text: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
         message,
         Meta {
             time: time.into(),
-            host: host.map(str::to_string),
-            unit: app.map(str::to_string),
-            pid: procid.map(str::to_string),
+            host: host.map(Name::from),
+            unit: app.map(Name::from),
+            pid: procid.map(Name::from),
             ..Meta::default()
         },
     ));

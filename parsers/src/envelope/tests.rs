@@ -365,7 +365,21 @@ fn runtime_times_read_by_position_equal_chronos_reading() {
         let chrono = chrono::DateTime::parse_from_rfc3339(stamp).expect(stamp);
         assert_eq!(ours, chrono.with_timezone(&chrono::Utc), "{stamp}");
         assert_eq!(rest, " stdout F x");
+        // Kept packed as a runtime's time, it computes to the same instant
+        // (a leap second and ten fraction digits are not kept packed).
+        if let Some((packed, end)) = super::rfc3339_stamp(&text) {
+            assert_eq!(&text[end..], " stdout F x", "{stamp}");
+            assert_eq!(EnvelopeTime::Written(packed).get(), Some(ours), "{stamp}");
+        } else {
+            assert!(
+                stamp.contains(":60") || stamp.contains(".1234567891"),
+                "{stamp}"
+            );
+        }
     }
+    // Shaped like a time but no instant: kept, computing to nothing.
+    let (packed, _) = super::rfc3339_stamp("2025-02-30T08:00:00Z x").expect("the shape fits");
+    assert_eq!(EnvelopeTime::Written(packed).get(), None);
     for bad in [
         "2025-02-30T08:00:00Z",
         "2025-03-11T25:00:00Z",

@@ -1,6 +1,7 @@
 //! Envelope times: the RFC 3339 times runtimes write on every line, read
-//! by their shape and computed only when asked ([`EnvelopeTime`]), with
-//! chrono's parser kept for the shapes the fast path does not take.
+//! by their shape into packed fields ([`Stamp`]) and computed only when
+//! asked ([`EnvelopeTime`]), with chrono's parser kept for the shapes the
+//! fast path does not take.
 //!
 //! Invariant: a time the fast path computes equals chrono's reading of the
 //! same stamp (`envelope/tests.rs`, `runtime_times_read_by_position…`).
@@ -9,8 +10,8 @@ use chrono::{DateTime, Utc};
 
 /// An envelope's time. A runtime's RFC 3339 time is on every line but
 /// needed only for the few lines that give an event or have no time of
-/// their own, so it is kept as written (its shape checked) and computed
-/// when asked ([`EnvelopeTime::get`]).
+/// their own, so it is kept as its checked fields ([`Stamp`], 12 bytes)
+/// and computed when asked ([`EnvelopeTime::get`]).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub enum EnvelopeTime {
     /// The envelope gave no time.
@@ -19,17 +20,40 @@ pub enum EnvelopeTime {
     /// A time already computed (from an epoch, a syslog date).
     At(DateTime<Utc>),
     /// An RFC 3339 time as written, computed on [`EnvelopeTime::get`].
-    Written {
-        /// The stamp's bytes (ASCII, checked by [`rfc3339_shape`]).
-        bytes: [u8; STAMP_MAX],
-        /// How many of them.
-        len: u8,
-    },
+    Written(Stamp),
 }
 
-/// The longest RFC 3339 stamp kept as written (nine fraction digits and an
-/// offset: 35 bytes).
-pub const STAMP_MAX: usize = 35;
+/// The fields of an RFC 3339 stamp whose shape was checked
+/// ([`rfc3339_stamp`]), packed, not yet a time: the calendar arithmetic is
+/// left to [`Stamp::time`], which few lines need.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Year (14 bits), month << 14, day << 18, hour << 23.
+    date_hour: u32,
+    /// Minute, second << 6, (offset in minutes + [`OFFSET_BIAS`]) << 12.
+    rest: u32,
+    nanos: u32,
+}
+
+/// Added to an offset in minutes (at most 99:99 by shape) to pack it.
+const OFFSET_BIAS: i64 = 8192;
+
+impl Stamp {
+    /// The instant, or `None` for a day the month does not have (the
+    /// same as chrono's reading of the stamp).
+    pub fn time(self) -> Option<DateTime<Utc>> {
+        let d = i64::from(self.date_hour);
+        let (year, month, day, hour) = (d & 0x3fff, (d >> 14) & 0xf, (d >> 18) & 0x1f, d >> 23);
+        let r = i64::from(self.rest);
+        let (minute, second, offset) = (r & 0x3f, (r >> 6) & 0x3f, (r >> 12) - OFFSET_BIAS);
+        if day > days_in_month(year, month) {
+            return None;
+        }
+        let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+            - offset * 60;
+        DateTime::from_timestamp(secs, self.nanos)
+    }
+}
 
 impl EnvelopeTime {
     /// The time, computed now if it was kept as written.
@@ -37,10 +61,7 @@ impl EnvelopeTime {
         match self {
             EnvelopeTime::None => None,
             EnvelopeTime::At(t) => Some(*t),
-            EnvelopeTime::Written { bytes, len } => {
-                let text = std::str::from_utf8(bytes.get(..usize::from(*len))?).ok()?;
-                rfc3339_prefix(text).map(|(t, _)| t)
-            }
+            EnvelopeTime::Written(stamp) => stamp.time(),
         }
     }
 
@@ -52,17 +73,6 @@ impl EnvelopeTime {
     /// This time, or `other` when there is none.
     pub fn or(self, other: EnvelopeTime) -> EnvelopeTime {
         if self.is_some() { self } else { other }
-    }
-
-    /// A stamp checked by [`rfc3339_shape`], kept as written.
-    pub(crate) fn written(stamp: &str) -> EnvelopeTime {
-        let mut bytes = [0; STAMP_MAX];
-        let len = stamp.len().min(STAMP_MAX);
-        bytes[..len].copy_from_slice(&stamp.as_bytes()[..len]);
-        EnvelopeTime::Written {
-            bytes,
-            len: len as u8,
-        }
     }
 }
 
@@ -111,66 +121,123 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
     Some((time.with_timezone(&Utc), &text[end..]))
 }
 
+/// Eight bytes of `b` from `at`, as one word (little-endian).
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Eight places of a stamp: the template's bytes as one word, and the
+/// places of its separators (the template's `0`s stand for digits).
+struct Template {
+    word: u64,
+    separators: u64,
+}
+
+impl Template {
+    const fn new(template: &[u8; 8]) -> Template {
+        let mut separators = 0;
+        let mut i = 0;
+        while i < 8 {
+            if template[i] != b'0' {
+                separators |= 0xff << (8 * i);
+            }
+            i += 1;
+        }
+        Template {
+            word: u64::from_le_bytes(*template),
+            separators,
+        }
+    }
+}
+
+const DATE: Template = Template::new(b"0000-00-");
+const DAY_HOUR: Template = Template::new(b"00T00:00");
+const TIME: Template = Template::new(b"00:00:00");
+
+/// The word `w` against a template: the digits' values (0..=9) at the
+/// digits' places when every digit's place holds a digit and every
+/// separator is there; eight places in a few word operations (every line
+/// of a node's log has such a stamp; a loop per byte showed in the
+/// profile).
+fn fits(w: u64, template: &Template) -> Option<u64> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A digit's place becomes 0..=9, a separator's 0 when it matches.
+    let x = w ^ template.word;
+    // Bytes over 9 get their high bit set (no carry: the high bit is
+    // cleared first and tested on its own).
+    let over_nine = ((x & !HIGH) + 0x7676_7676_7676_7676) | x;
+    (over_nine & HIGH == 0 && x & template.separators == 0).then_some(x)
+}
+
+/// The two-digit number at byte places `i`, `i + 1` of a word of digits.
+fn two_at(x: u64, i: u32) -> u32 {
+    let byte = |k: u32| ((x >> (8 * k)) & 0xff) as u32;
+    byte(i) * 10 + byte(i + 1)
+}
+
 /// The RFC 3339 stamp at the start of `text` by its shape alone (digits
 /// where digits go, the separators, a month, day and time in range, up to
-/// nine fraction digits, `Z` or `±HH:MM`), and what follows it: no time is
-/// computed. A stamp that fits and names no real instant (30 February)
-/// computes to nothing later.
-pub(crate) fn rfc3339_shape(text: &str) -> Option<(&str, &str)> {
+/// nine fraction digits, `Z` or `±HH:MM`): its fields packed, and the index
+/// where it ends. No time is computed: a stamp that fits and names no real
+/// instant (30 February) computes to nothing later.
+pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
     let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 20 {
         return None;
     }
-    // Every line of a node's log has one: one pass over the digits' places
-    // (`Iterator::all` here stayed a call per byte in the profile).
-    let mut not_digit = false;
-    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
-        not_digit |= b[i].wrapping_sub(b'0') > 9;
-    }
-    if not_digit {
-        return None;
-    }
-    let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
-    if !matches!(two(5), 1..=12)
-        || !matches!(two(8), 1..=31)
-        || two(11) > 23
-        || two(14) > 59
-        || two(17) > 59
+    // Places 0..8, 8..16 and 11..19: `YYYY-MM-`, `DDTHH:MM`, `HH:MM:SS`.
+    let date = fits(word(b, 0)?, &DATE)?;
+    let day_hour = fits(word(b, 8)?, &DAY_HOUR)?;
+    let time = fits(word(b, 11)?, &TIME)?;
+    let (month, day, hour) = (two_at(date, 5), two_at(day_hour, 0), two_at(day_hour, 3));
+    let (minute, second) = (two_at(day_hour, 6), two_at(time, 6));
+    if !matches!(month, 1..=12) || !matches!(day, 1..=31) || hour > 23 || minute > 59 || second > 59
     {
         return None;
     }
     let mut at = 19;
+    let mut nanos = 0;
     if b.get(at) == Some(&b'.') {
-        let mut end = at + 1;
-        while end < b.len() && b[end].is_ascii_digit() {
-            end += 1;
+        // Up to nine digits; a tenth is refused below (u64: no overflow).
+        let mut fraction: u64 = 0;
+        let mut digits = 0;
+        for &c in b[at + 1..].iter().take(10) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            fraction = fraction * 10 + u64::from(d);
+            digits += 1;
         }
-        if !(1..=9).contains(&(end - at - 1)) {
+        if !(1..=9).contains(&digits) {
             return None;
         }
-        at = end;
+        nanos = fraction as u32 * FRACTION_UNIT[digits - 1];
+        at += 1 + digits;
     }
-    let end = match b.get(at)? {
-        b'Z' => at + 1,
-        b'+' | b'-'
+    let (end, offset) = match b.get(at)? {
+        b'Z' => (at + 1, 0),
+        sign @ (b'+' | b'-')
             if b.len() >= at + 6
                 && b[at + 3] == b':'
                 && [1, 2, 4, 5].iter().all(|&i| b[at + i].is_ascii_digit()) =>
         {
-            at + 6
+            let two = |i: usize| i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0');
+            let minutes = two(at + 1) * 60 + two(at + 4);
+            (at + 6, if *sign == b'-' { -minutes } else { minutes })
         }
         _ => return None,
     };
-    Some((text.get(..end)?, text.get(end..)?))
+    let year = two_at(date, 0) * 100 + two_at(date, 2);
+    let stamp = Stamp {
+        date_hour: year | month << 14 | day << 18 | hour << 23,
+        rest: minute | second << 6 | ((offset + OFFSET_BIAS) as u32) << 12,
+        nanos,
+    };
+    Some((stamp, end))
 }
 
-/// Nanoseconds per unit of the n-th fraction digit.
+/// Nanoseconds per unit of the last of n fraction digits.
 const FRACTION_UNIT: [u32; 9] = [
     100_000_000,
     10_000_000,
@@ -183,36 +250,13 @@ const FRACTION_UNIT: [u32; 9] = [
     1,
 ];
 
-/// The common shapes of [`rfc3339_prefix`] ([`rfc3339_shape`]) computed
+/// The common shapes of [`rfc3339_prefix`] ([`rfc3339_stamp`]) computed
 /// from their digits, an order of magnitude faster than chrono's general
 /// parser. Returns the time and where it ends; anything else (a leap
 /// second, more fraction digits) is left to chrono.
 fn fixed_rfc3339(text: &str) -> Option<(DateTime<Utc>, usize)> {
-    let (stamp, _) = rfc3339_shape(text)?;
-    let b = stamp.as_bytes();
-    // The shape check saw digits at these places.
-    let two = |i: usize| i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0');
-    let (year, month, day) = (two(0) * 100 + two(2), two(5), two(8));
-    if day > days_in_month(year, month) {
-        return None;
-    }
-    let mut nanos: u32 = 0;
-    let mut at = 19;
-    if b[at] == b'.' {
-        at += 1;
-        while let Some(d) = b.get(at).filter(|c| c.is_ascii_digit()) {
-            nanos += u32::from(d - b'0') * FRACTION_UNIT[at - 20];
-            at += 1;
-        }
-    }
-    let offset = match b[at] {
-        b'+' => two(at + 1) * 3600 + two(at + 4) * 60,
-        b'-' => -(two(at + 1) * 3600 + two(at + 4) * 60),
-        _ => 0,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + two(11) * 3600 + two(14) * 60 + two(17)
-        - offset;
-    Some((DateTime::from_timestamp(secs, nanos)?, stamp.len()))
+    let (stamp, end) = rfc3339_stamp(text)?;
+    Some((stamp.time()?, end))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
