@@ -1,9 +1,10 @@
 //! Received streams (`src/fleet`): a stream is a source row without a file
 //! (no device, no inode), named `stream:` and what the shipper called it.
 //! Its events, its line count, the lines its parser still holds and the
-//! digests of the batches they came in are committed in one transaction
-//! ([`Store::commit_streams`]), so a batch answered 200 is stored, with
-//! its open records, and a retried batch is recognised.
+//! digests of the batches and records they came in are committed in one
+//! transaction ([`Store::commit_streams`]), so a batch answered 200 is
+//! stored, with its open records, and a retried batch, or a retried record
+//! in a batch cut otherwise, is recognised.
 
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
@@ -27,6 +28,20 @@ pub struct StreamCommit<'a, 'e> {
     pub pending_from: u64,
     /// Lines newly held by the parser (numbered, at or past `pending_from`).
     pub new_pending: Vec<(u64, &'a str)>,
+}
+
+/// Digests committed with streams, and the age past which older ones are
+/// forgotten.
+#[derive(Debug, Default)]
+pub struct Digests<'a> {
+    /// Batches stored.
+    pub batches: &'a [[u8; 16]],
+    /// Records stored (those with a shipper time).
+    pub records: &'a [[u8; 16]],
+    /// Batch digests older than this are dropped.
+    pub batches_since_ms: i64,
+    /// Record digests older than this are dropped.
+    pub records_since_ms: i64,
 }
 
 impl Store {
@@ -73,15 +88,25 @@ impl Store {
             .is_some())
     }
 
+    /// Whether a record with this digest was stored since `since_ms`.
+    pub fn record_seen(&self, digest: &[u8], since_ms: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM ingest_records WHERE digest = ?1 AND seen_ms >= ?2")?
+            .query_row(params![digest, since_ms], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Commits the streams' events, counts and held lines, and the digests
-    /// of the batches they came from, in one transaction; digests older
-    /// than `forget_before_ms` are dropped. Returns the events stored.
+    /// of the batches and records they came from, in one transaction;
+    /// digests older than the windows of `seen` are dropped. Returns the
+    /// events stored.
     pub fn commit_streams(
         &mut self,
         streams: &[StreamCommit<'_, '_>],
-        digests: &[[u8; 16]],
+        seen: &Digests<'_>,
         now_ms: i64,
-        forget_before_ms: i64,
     ) -> Result<u64> {
         let tx = self.conn.transaction()?;
         let mut stored = 0;
@@ -112,14 +137,22 @@ impl Store {
                     hold.execute(params![s.source_id, *line as i64, text])?;
                 }
             }
-            let mut seen = tx.prepare_cached(
+            let mut batch = tx.prepare_cached(
                 "INSERT OR REPLACE INTO ingest_batches (digest, seen_ms) VALUES (?1, ?2)",
             )?;
-            for d in digests {
-                seen.execute(params![&d[..], now_ms])?;
+            for d in seen.batches {
+                batch.execute(params![&d[..], now_ms])?;
             }
             tx.prepare_cached("DELETE FROM ingest_batches WHERE seen_ms < ?1")?
-                .execute([forget_before_ms])?;
+                .execute([seen.batches_since_ms])?;
+            let mut record = tx.prepare_cached(
+                "INSERT OR REPLACE INTO ingest_records (digest, seen_ms) VALUES (?1, ?2)",
+            )?;
+            for d in seen.records {
+                record.execute(params![&d[..], now_ms])?;
+            }
+            tx.prepare_cached("DELETE FROM ingest_records WHERE seen_ms < ?1")?
+                .execute([seen.records_since_ms])?;
         }
         tx.commit()?;
         Ok(stored)

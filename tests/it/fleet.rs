@@ -546,7 +546,7 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
                 batch("c", &lines[..40]),
                 batch("a", &lines[cut + 1..]),
             ] {
-                fleet.submit(records).await.expect("stored");
+                fleet.submit(records, None).await.expect("stored");
             }
         });
         fleet.stop();
