@@ -181,10 +181,7 @@ async fn take(
         Ok(Err(Fail::TooLarge)) => Err(too_large(max)),
         Ok(Err(Fail::Bad(why))) => Err(refuse(StatusCode::BAD_REQUEST, &why)),
         Ok(Err(Fail::Busy)) => Err(refused(&Refused::Busy)),
-        Err(_) => Err(refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "decoding failed",
-        )),
+        Err(_) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "decoding failed")),
     }
 }
 

@@ -32,6 +32,9 @@ const RECEIVERS: [(Receiver, &str); 3] = [
 /// The status classes batches are counted by.
 const STATUSES: [&str; 5] = ["200", "4xx", "429", "503", "5xx"];
 
+/// One counter of a receiver's.
+type Field = fn(&PerReceiver) -> &AtomicU64;
+
 #[derive(Debug, Default)]
 struct PerReceiver {
     received: AtomicU64,
@@ -102,7 +105,7 @@ impl Counters {
     /// The exposition text, with the budget's `in_use` and `total` bytes.
     pub fn render(&self, in_use: usize, total: usize) -> String {
         let mut out = String::new();
-        let families: [(&str, &str, fn(&PerReceiver) -> &AtomicU64); 4] = [
+        let families: [(&str, &str, Field); 4] = [
             (
                 "grantwatch_ingest_records_received_total",
                 "Records decoded from shippers' batches, by receiver.",
@@ -136,7 +139,10 @@ impl Counters {
             out,
             "# HELP {name} Shippers' HTTP batches answered, by receiver and status.\n# TYPE {name} counter"
         );
-        for (r, label) in RECEIVERS.into_iter().filter(|(r, _)| *r != Receiver::Syslog) {
+        for (r, label) in RECEIVERS
+            .into_iter()
+            .filter(|(r, _)| *r != Receiver::Syslog)
+        {
             for (i, status) in STATUSES.iter().enumerate() {
                 let v = self.of(r).answered[i].load(Ordering::Relaxed);
                 let _ = writeln!(

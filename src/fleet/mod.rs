@@ -162,8 +162,8 @@ struct Job {
     /// `None`: not checked for a retry.
     digest: Option<[u8; 16]>,
     /// The records' charge on the budget, given back when the writer is
-    /// done with the job.
-    _charge: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// done with the job (before its answer is sent).
+    charge: Option<tokio::sync::OwnedSemaphorePermit>,
     reply: tokio::sync::oneshot::Sender<Result<Accepted, String>>,
 }
 
@@ -286,7 +286,7 @@ impl Fleet {
         let job = Job {
             digest,
             records,
-            _charge: charge,
+            charge,
             reply,
         };
         let sent = {

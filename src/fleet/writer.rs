@@ -141,15 +141,24 @@ pub(super) fn run(store: Store, rx: Receiver<Job>, opts: &FleetOptions, gauges: 
 
 /// Sends every batch its answer.
 fn answer(jobs: Vec<Job>, result: Result<Vec<Accepted>, String>) {
+    // A job's records are dropped, and their charge given back, before its
+    // sender hears the answer (and may send more).
+    let replies: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            drop(job.charge);
+            job.reply
+        })
+        .collect();
     match result {
         Ok(accepted) => {
-            for (job, a) in jobs.into_iter().zip(accepted) {
-                let _ = job.reply.send(Ok(a));
+            for (reply, a) in replies.into_iter().zip(accepted) {
+                let _ = reply.send(Ok(a));
             }
         }
         Err(why) => {
-            for job in jobs {
-                let _ = job.reply.send(Err(why.clone()));
+            for reply in replies {
+                let _ = reply.send(Err(why.clone()));
             }
         }
     }

@@ -529,11 +529,12 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
         .enable_all()
         .build()
         .expect("runtime");
-    let run = |db: &Path, max_streams: usize| {
+    let run = |db: &Path, max_streams: usize, stream_bytes: usize| {
         let fleet = Fleet::start(
             db,
             FleetOptions {
                 max_streams,
+                stream_bytes,
                 ..FleetOptions::default()
             },
         )
@@ -553,8 +554,11 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
         stored_events(db)
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let roomy = run(&dir.path().join("roomy.db"), 4096);
-    let tight = run(&dir.path().join("tight.db"), 1);
+    let roomy = run(&dir.path().join("roomy.db"), 4096, usize::MAX);
+    let tight = run(&dir.path().join("tight.db"), 1, usize::MAX);
+    // Under a byte bound no idle stream fits: each is dropped after its
+    // commit and rebuilt, held lines replayed, when it sends again.
+    let small = run(&dir.path().join("small.db"), 4096, 1);
     assert!(
         roomy
             .iter()
@@ -563,5 +567,9 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
     assert_eq!(
         tight, roomy,
         "one stream in memory at a time stores the same events"
+    );
+    assert_eq!(
+        small, roomy,
+        "streams dropped for the byte bound store the same events"
     );
 }
