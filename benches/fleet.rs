@@ -105,6 +105,22 @@ fn get_ms(addr: &str, path: &str) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The receivers' samples of the daemon's `/metrics` (`grantwatch_ingest_*`).
+fn ingest_metrics(addr: &str) -> String {
+    let mut text = String::new();
+    if let Ok(mut s) = TcpStream::connect(addr) {
+        let _ = write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
+        );
+        let _ = s.read_to_string(&mut text);
+    }
+    text.lines()
+        .filter(|l| l.starts_with("grantwatch_ingest") && !l.ends_with(" 0"))
+        .map(|l| format!("  {l}\n"))
+        .collect()
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -144,7 +160,13 @@ fn start(db: &std::path::Path) -> Daemon {
             break rest.split_whitespace().next().expect("addr").to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if std::env::var("FLEET_DAEMON_LOG").is_ok() {
+                println!("daemon: {l}");
+            }
+        }
+    });
     Daemon { child, addr }
 }
 
@@ -248,6 +270,22 @@ fn main() {
             .collect();
         throughput(name, ct, bodies, records);
     }
+    if std::env::var("FLEET_COST").is_ok() {
+        for k in [0usize, 1, 2, 500] {
+            let body = request(
+                "flood-0",
+                &lines[k * BATCH..(k + 1) * BATCH],
+                k as u64 * 1_000_000,
+            )
+            .encode_to_vec();
+            println!(
+                "body {k}: {} bytes, decode cost {}",
+                body.len(),
+                grantwatch::fleet::budget::decode_cost(&body, true)
+            );
+        }
+        return;
+    }
     if only != "held" {
         flood(&lines, false);
     }
@@ -330,6 +368,7 @@ fn flood(lines: &[String], held: bool) {
     for c in clients {
         c.join().expect("client");
     }
+    let metrics = ingest_metrics(&d.addr);
     let lock_periods = holder.map(|h| h.join().expect("holder"));
     let n = samples.len().max(1);
     let what = match lock_periods {
@@ -345,4 +384,5 @@ fn flood(lines: &[String], held: bool) {
         samples[n - 1] / 1024,
         samples[0] / 1024
     );
+    print!("{metrics}");
 }

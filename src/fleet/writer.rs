@@ -28,7 +28,7 @@ use super::{
     Accepted, DEDUPE_WINDOW, FleetOptions, Job, RECORD_WINDOW, record_digests, source_path,
 };
 use crate::store::Store;
-use crate::store::streams::{Digests, StreamCommit};
+use crate::store::streams::{Digests, RecordKey, StreamCommit};
 
 /// Batches committed together at most (each answered after the commit).
 const GROUP_JOBS: usize = 64;
@@ -184,7 +184,7 @@ impl Writer<'_> {
         let since_ms = now_ms - DEDUPE_WINDOW.as_millis() as i64;
         let records_since_ms = now_ms - RECORD_WINDOW.as_millis() as i64;
         let mut seen_now: HashSet<[u8; 16]> = HashSet::new();
-        let mut records_now: HashSet<[u8; 16]> = HashSet::new();
+        let mut records_now: HashSet<(i64, [u8; 16])> = HashSet::new();
         let mut accepted = Vec::with_capacity(jobs.len());
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut digests = Vec::new();
@@ -203,30 +203,33 @@ impl Writer<'_> {
                 });
                 continue;
             }
+            self.open_streams(job.records.iter(), now)?;
             // Records stored before (a retry cut otherwise, or sent again
             // after a restart) are skipped one by one.
             let mut keep = vec![true; job.records.len()];
             if let Some(d) = job.digest {
                 seen_now.insert(d);
                 digests.push(d);
-                for (i, rd) in record_digests(&job.records).into_iter().enumerate() {
-                    let Some(rd) = rd else { continue };
-                    if records_now.contains(&rd) || self.store.record_seen(&rd, records_since_ms)? {
+                let keyed: Vec<Option<RecordKey<'_>>> = record_digests(&job.records)
+                    .into_iter()
+                    .zip(&job.records)
+                    .map(|(rd, r)| {
+                        let s = self.streams.get(&r.stream)?;
+                        Some((s.source_id, r.time.as_str(), rd?))
+                    })
+                    .collect();
+                let stored = self.stored_digests(&keyed, records_since_ms)?;
+                for (i, key) in keyed.into_iter().enumerate() {
+                    let Some(key) = key else { continue };
+                    if records_now.contains(&(key.0, key.2)) || stored.contains(&(key.0, key.2)) {
                         keep[i] = false;
                     } else {
-                        records_now.insert(rd);
-                        new_records.push(rd);
+                        records_now.insert((key.0, key.2));
+                        new_records.push(key);
                     }
                 }
             }
             let skipped = keep.iter().filter(|k| !**k).count() as u64;
-            self.open_streams(
-                job.records
-                    .iter()
-                    .zip(&keep)
-                    .filter_map(|(r, k)| k.then_some(r)),
-                now,
-            )?;
             let mut events = 0;
             for (r, _) in job.records.iter().zip(&keep).filter(|(_, k)| **k) {
                 let Some(stream) = self.streams.get_mut(&r.stream) else {
@@ -258,6 +261,28 @@ impl Writer<'_> {
         };
         self.commit(pending, &seen, now_ms)?;
         Ok(accepted)
+    }
+
+    /// The digests stored since `since_ms` among the time ranges of each
+    /// stream's records in `keys` (one range read per stream).
+    fn stored_digests(
+        &self,
+        keys: &[Option<RecordKey<'_>>],
+        since_ms: i64,
+    ) -> crate::store::Result<HashSet<(i64, [u8; 16])>> {
+        let mut ranges: HashMap<i64, (&str, &str)> = HashMap::new();
+        for (source, time, _) in keys.iter().flatten() {
+            let r = ranges.entry(*source).or_insert((time, time));
+            r.0 = r.0.min(time);
+            r.1 = r.1.max(time);
+        }
+        let mut out = HashSet::new();
+        for (source, (lo, hi)) in ranges {
+            for d in self.store.records_seen(source, lo, hi, since_ms)? {
+                out.insert((source, d));
+            }
+        }
+        Ok(out)
     }
 
     /// Builds the states of the streams of `records` not followed yet: the

@@ -163,10 +163,13 @@ CREATE TABLE ingest_pending (
 ) WITHOUT ROWID;
 
 CREATE TABLE ingest_records (
-    digest  BLOB PRIMARY KEY,
-    seen_ms INTEGER NOT NULL
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    time      TEXT NOT NULL,
+    digest    BLOB NOT NULL,
+    seen_ms   INTEGER NOT NULL,
+    PRIMARY KEY (source_id, time, digest)
 ) WITHOUT ROWID;
-CREATE INDEX ingest_records_by_time ON ingest_records(seen_ms);
+CREATE INDEX ingest_records_by_seen ON ingest_records(seen_ms);
 "#;
 
 /// Creates the current schema in an empty database.
@@ -311,14 +314,19 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         // Version 8 (fleet: per-record dedupe) keeps the digests of the
         // received records stored lately (stream, shipper time, line): a
         // retry cut into other batches than the first try, or sent after a
-        // restart, stores nothing twice.
+        // restart, stores nothing twice. Keyed by stream and time first, so
+        // a stream's new records land at the end of its range (random keys
+        // dirtied a page per record: ten times slower commits).
         7 => {
             tx.execute_batch(
                 "CREATE TABLE ingest_records (
-                     digest  BLOB PRIMARY KEY,
-                     seen_ms INTEGER NOT NULL
+                     source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+                     time      TEXT NOT NULL,
+                     digest    BLOB NOT NULL,
+                     seen_ms   INTEGER NOT NULL,
+                     PRIMARY KEY (source_id, time, digest)
                  ) WITHOUT ROWID;
-                 CREATE INDEX ingest_records_by_time ON ingest_records(seen_ms);",
+                 CREATE INDEX ingest_records_by_seen ON ingest_records(seen_ms);",
             )?;
             Ok(())
         }

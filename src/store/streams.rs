@@ -30,14 +30,19 @@ pub struct StreamCommit<'a, 'e> {
     pub new_pending: Vec<(u64, &'a str)>,
 }
 
+/// A received record's key: its stream's source row, its shipper time and
+/// its digest.
+pub type RecordKey<'a> = (i64, &'a str, [u8; 16]);
+
 /// Digests committed with streams, and the age past which older ones are
 /// forgotten.
 #[derive(Debug, Default)]
 pub struct Digests<'a> {
     /// Batches stored.
     pub batches: &'a [[u8; 16]],
-    /// Records stored (those with a shipper time).
-    pub records: &'a [[u8; 16]],
+    /// Records stored (those with a shipper time): stream's source row,
+    /// shipper time, digest.
+    pub records: &'a [RecordKey<'a>],
     /// Batch digests older than this are dropped.
     pub batches_since_ms: i64,
     /// Record digests older than this are dropped.
@@ -88,14 +93,31 @@ impl Store {
             .is_some())
     }
 
-    /// Whether a record with this digest was stored since `since_ms`.
-    pub fn record_seen(&self, digest: &[u8], since_ms: i64) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM ingest_records WHERE digest = ?1 AND seen_ms >= ?2")?
-            .query_row(params![digest, since_ms], |_| Ok(()))
-            .optional()?
-            .is_some())
+    /// The digests of a stream's records with a shipper time from `lo` to
+    /// `hi` (as text) stored since `since_ms`: one range read per stream
+    /// and batch (new records' times are past every stored one: the read
+    /// finds nothing, at the end of the stream's range).
+    pub fn records_seen(
+        &self,
+        source_id: i64,
+        lo: &str,
+        hi: &str,
+        since_ms: i64,
+    ) -> Result<Vec<[u8; 16]>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT digest FROM ingest_records
+             WHERE source_id = ?1 AND time >= ?2 AND time <= ?3 AND seen_ms >= ?4",
+        )?;
+        let rows = stmt.query_map(params![source_id, lo, hi, since_ms], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut out = Vec::new();
+        for d in rows {
+            if let Ok(d) = <[u8; 16]>::try_from(d?.as_slice()) {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 
     /// Commits the streams' events, counts and held lines, and the digests
@@ -146,10 +168,11 @@ impl Store {
             tx.prepare_cached("DELETE FROM ingest_batches WHERE seen_ms < ?1")?
                 .execute([seen.batches_since_ms])?;
             let mut record = tx.prepare_cached(
-                "INSERT OR REPLACE INTO ingest_records (digest, seen_ms) VALUES (?1, ?2)",
+                "INSERT OR REPLACE INTO ingest_records (source_id, time, digest, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for d in seen.records {
-                record.execute(params![&d[..], now_ms])?;
+            for (source, time, d) in seen.records {
+                record.execute(params![source, time, &d[..], now_ms])?;
             }
             tx.prepare_cached("DELETE FROM ingest_records WHERE seen_ms < ?1")?
                 .execute([seen.records_since_ms])?;
