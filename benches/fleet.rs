@@ -19,7 +19,9 @@
 //! `FLEET_FLOOD_ONLY=1` runs the two floods alone, `FLEET_FLOOD_ONLY=held`
 //! the held one alone; `FLEET_FLOOD_CLIENTS` sets the flood's clients (16):
 //! each waits for its answer, so only many of them keep more bodies in
-//! flight than the daemon's bound.
+//! flight than the daemon's bound. After each flood the daemon's
+//! `grantwatch_ingest_*` samples of `/metrics` (those not zero) are printed;
+//! `FLEET_DAEMON_LOG=1` prints the daemon's stderr too.
 //!
 //! `cargo bench --bench fleet` (figures in benches/README.md). Plain
 //! `main`, no Criterion: one run of each is the measurement.
@@ -269,22 +271,6 @@ fn main() {
             })
             .collect();
         throughput(name, ct, bodies, records);
-    }
-    if std::env::var("FLEET_COST").is_ok() {
-        for k in [0usize, 1, 2, 500] {
-            let body = request(
-                "flood-0",
-                &lines[k * BATCH..(k + 1) * BATCH],
-                k as u64 * 1_000_000,
-            )
-            .encode_to_vec();
-            println!(
-                "body {k}: {} bytes, decode cost {}",
-                body.len(),
-                grantwatch::fleet::budget::decode_cost(&body, true)
-            );
-        }
-        return;
     }
     if only != "held" {
         flood(&lines, false);

@@ -96,11 +96,20 @@ pub(crate) fn analyzed(files: &[PathBuf], dir: &Path) -> Diagnoses {
 
 /// `watch` with no paths, receiving only, with `extra` options.
 pub(crate) fn receiver(db: &Path, extra: &[&str]) -> Daemon {
+    receiver_flushing(db, extra, STREAM_FLUSH_MS)
+}
+
+/// A stream's open records are flushed after this quiet (`--stream-flush-ms`)
+/// in the tests that send whole batches themselves.
+pub(crate) const STREAM_FLUSH_MS: &str = "5000";
+
+/// [`receiver`] flushing a quiet stream's open records after `flush_ms`.
+pub(crate) fn receiver_flushing(db: &Path, extra: &[&str], flush_ms: &str) -> Daemon {
     let mut cmd = grantwatch();
     cmd.args(["watch", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .args(DATED)
-        .args(["--stream-flush-ms", "5000"])
+        .args(["--stream-flush-ms", flush_ms])
         .args(extra);
     spawn_command(cmd)
 }
