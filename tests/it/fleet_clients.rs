@@ -100,8 +100,8 @@ fn the_opentelemetry_python_exporter_sends_the_scenarios_and_watch_finds_what_an
 /// without its `Completed` line. The likely cause of the flake: with 5 s,
 /// 5 runs of 5 failed at load average 12-15 (other builds), watch finding
 /// 22 failures where analyze found 21, on this branch and on main alike,
-/// and the same test passed at a quieter moment. 15 s costs the test 10 s
-/// at its end.
+/// and the same test passed at a quieter moment. With 15 s it took 7-9 s
+/// (the scenarios end with complete records: no flush is waited for).
 const SHIPPER_FLUSH_MS: &str = "15000";
 
 /// `watch` receiving syslog on a port of its own choosing (`--syslog
