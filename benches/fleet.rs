@@ -19,7 +19,9 @@
 //! `FLEET_FLOOD_ONLY=1` runs the two floods alone, `FLEET_FLOOD_ONLY=held`
 //! the held one alone; `FLEET_FLOOD_CLIENTS` sets the flood's clients (16):
 //! each waits for its answer, so only many of them keep more bodies in
-//! flight than the daemon's bound.
+//! flight than the daemon's bound. After each flood the daemon's
+//! `grantwatch_ingest_*` samples of `/metrics` (those not zero) are printed;
+//! `FLEET_DAEMON_LOG=1` prints the daemon's stderr too.
 //!
 //! `cargo bench --bench fleet` (figures in benches/README.md). Plain
 //! `main`, no Criterion: one run of each is the measurement.
@@ -105,6 +107,22 @@ fn get_ms(addr: &str, path: &str) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The receivers' samples of the daemon's `/metrics` (`grantwatch_ingest_*`).
+fn ingest_metrics(addr: &str) -> String {
+    let mut text = String::new();
+    if let Ok(mut s) = TcpStream::connect(addr) {
+        let _ = write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
+        );
+        let _ = s.read_to_string(&mut text);
+    }
+    text.lines()
+        .filter(|l| l.starts_with("grantwatch_ingest") && !l.ends_with(" 0"))
+        .map(|l| format!("  {l}\n"))
+        .collect()
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -144,7 +162,13 @@ fn start(db: &std::path::Path) -> Daemon {
             break rest.split_whitespace().next().expect("addr").to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if std::env::var("FLEET_DAEMON_LOG").is_ok() {
+                println!("daemon: {l}");
+            }
+        }
+    });
     Daemon { child, addr }
 }
 
@@ -330,6 +354,7 @@ fn flood(lines: &[String], held: bool) {
     for c in clients {
         c.join().expect("client");
     }
+    let metrics = ingest_metrics(&d.addr);
     let lock_periods = holder.map(|h| h.join().expect("holder"));
     let n = samples.len().max(1);
     let what = match lock_periods {
@@ -345,4 +370,5 @@ fn flood(lines: &[String], held: bool) {
         samples[n - 1] / 1024,
         samples[0] / 1024
     );
+    print!("{metrics}");
 }

@@ -14,23 +14,30 @@
 //!   transaction with the batch's digest: a crash before the answer makes
 //!   the shipper retry, a crash after loses nothing (held lines are
 //!   replayed into a fresh parser when the stream comes back).
-//! - A batch whose digest (stream, time and line of every record, in order)
-//!   was stored within [`DEDUPE_WINDOW`] is answered as stored and stores
-//!   nothing: shippers deliver at least once and retry the same request.
-//! - Memory is bounded: a request body is at most `max_bytes` (413 beyond),
-//!   bodies being read and decoded at most [`FleetOptions::queue_bytes`]
-//!   together, and batches waiting for the writer at most as many bytes;
-//!   past that the receivers answer 429 with `Retry-After` (503 once the
-//!   writer has stopped) instead of buffering.
+//! - Shippers deliver at least once. A batch whose digest (stream, time and
+//!   line of every record, in order) was stored within [`DEDUPE_WINDOW`] is
+//!   answered as stored and stores nothing; a record with a shipper time
+//!   whose digest (stream, time, line, and its rank among equal records of
+//!   its batch) was stored within [`RECORD_WINDOW`] is skipped, so a retry
+//!   cut into other batches, or sent after a restart, stores nothing twice.
+//! - Memory is bounded ([`budget`]): a request body is at most `max_bytes`
+//!   (413 beyond, inflated too); at most [`FleetOptions::max_bodies`]
+//!   bodies are read and decoded at once (503 beyond); what bodies, their
+//!   decoding and the batches waiting for the writer take is charged to one
+//!   budget of [`FleetOptions::queue_bytes`] before it is taken (429 when it
+//!   does not fit); the streams' parser state is kept under
+//!   [`FleetOptions::stream_bytes`] and [`FleetOptions::max_streams`] by
+//!   dropping the quietest streams' state, committed first, from memory.
 
+pub mod budget;
 pub mod http;
+pub mod metrics;
 pub mod otlp;
 pub mod records;
 pub mod syslog;
 mod writer;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,6 +48,11 @@ use sha2::{Digest, Sha256};
 /// How long a batch's digest is kept: a retry later than this is stored
 /// again.
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// How long a record's digest is kept: longer than the shippers' own retry
+/// horizons (the OTel Collector gives up after 5 minutes by default), short
+/// enough that one row per record received stays a small table.
+pub const RECORD_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// The default request-size limit (`--ingest-max-bytes`).
 pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -66,8 +78,12 @@ pub struct Record {
 pub struct FleetOptions {
     /// The largest request body accepted, compressed or not.
     pub max_bytes: usize,
-    /// Bytes of bodies in flight and batches queued for the writer, each.
+    /// The in-flight budget: bytes that bodies being read, inflated and
+    /// decoded, and batches queued for the writer, take in memory
+    /// together ([`budget`]).
     pub queue_bytes: usize,
+    /// Request bodies read and decoded at once at most (503 beyond).
+    pub max_bodies: usize,
     /// `--syslog ADDR`: TCP and UDP.
     pub syslog: Option<String>,
     /// Parser settings of every stream.
@@ -79,6 +95,10 @@ pub struct FleetOptions {
     /// dropped from memory (its held lines are in the store and replayed
     /// when it sends again), so many stream names cannot exhaust memory.
     pub max_streams: usize,
+    /// The streams' parser state in memory at most (estimated from the
+    /// lines they hold): past this the quietest streams are dropped from
+    /// memory as past `max_streams`.
+    pub stream_bytes: usize,
 }
 
 impl Default for FleetOptions {
@@ -86,10 +106,12 @@ impl Default for FleetOptions {
         FleetOptions {
             max_bytes: DEFAULT_MAX_BYTES,
             queue_bytes: 4 * DEFAULT_MAX_BYTES,
+            max_bodies: 32,
             syslog: None,
             context: Context::default(),
             flush_after: crate::watch::STALE_RECORD,
             max_streams: 4096,
+            stream_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -97,9 +119,14 @@ impl Default for FleetOptions {
 /// Why a batch was not taken.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refused {
-    /// The writer is behind: try again after [`RETRY_AFTER_S`].
+    /// The writer is behind or the in-flight budget is spent: try again
+    /// after [`RETRY_AFTER_S`] (429).
     #[error("the writer is behind; retry later")]
     Busy,
+    /// As many bodies as allowed are being read: try again after
+    /// [`RETRY_AFTER_S`] (503).
+    #[error("too many request bodies in flight; retry later")]
+    Crowded,
     /// The writer stopped or the store failed.
     #[error("cannot store now: {0}")]
     Down(String),
@@ -119,11 +146,13 @@ pub enum StartError {
 /// What a stored batch gave.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Accepted {
-    /// Records taken.
+    /// Records stored.
     pub records: u64,
+    /// Records skipped as stored before (a retry).
+    pub deduplicated: u64,
     /// Events stored (records about OAuth, assembled).
     pub events: u64,
-    /// The batch was stored before (a retry): nothing stored again.
+    /// The whole batch was stored before (a retry): nothing stored again.
     pub duplicate: bool,
 }
 
@@ -132,23 +161,28 @@ struct Job {
     records: Vec<Record>,
     /// `None`: not checked for a retry.
     digest: Option<[u8; 16]>,
-    bytes: usize,
+    /// The records' charge on the budget, given back when the writer is
+    /// done with the job (before its answer is sent).
+    charge: Option<tokio::sync::OwnedSemaphorePermit>,
     reply: tokio::sync::oneshot::Sender<Result<Accepted, String>>,
 }
 
-/// The receivers' shared side: the writer's queue and the byte budgets.
+/// The receivers' shared side: the writer's queue, the budget, the bound on
+/// bodies in flight and the counters.
 pub struct Fleet {
     queue: Mutex<Option<SyncSender<Job>>>,
-    queued: Arc<AtomicUsize>,
-    inflight: Arc<tokio::sync::Semaphore>,
+    budget: budget::Budget,
+    bodies: Arc<tokio::sync::Semaphore>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     opts: FleetOptions,
+    /// What `/metrics` shows of the receivers.
+    pub counters: metrics::Counters,
 }
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fleet")
-            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .field("in_use", &self.budget.in_use())
             .finish_non_exhaustive()
     }
 }
@@ -161,22 +195,39 @@ impl Fleet {
     pub fn start(db: &Path, opts: FleetOptions) -> Result<Arc<Fleet>, StartError> {
         let store = crate::store::Store::open(db)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE_JOBS);
-        let queued = Arc::new(AtomicUsize::new(0));
+        let counters = metrics::Counters::default();
         let thread = {
-            let (queued, opts) = (queued.clone(), opts.clone());
+            let (opts, gauges) = (opts.clone(), counters.streams.clone());
             std::thread::Builder::new()
                 .name("fleet-writer".into())
-                .spawn(move || writer::run(store, rx, &queued, &opts))
+                .spawn(move || writer::run(store, rx, &opts, &gauges))
                 .map_err(StartError::Thread)?
         };
-        let permits = opts.queue_bytes.min(tokio::sync::Semaphore::MAX_PERMITS);
         Ok(Arc::new(Fleet {
             queue: Mutex::new(Some(tx)),
-            queued,
-            inflight: Arc::new(tokio::sync::Semaphore::new(permits)),
+            budget: budget::Budget::new(opts.queue_bytes),
+            bodies: Arc::new(tokio::sync::Semaphore::new(opts.max_bodies.max(1))),
             writer: Mutex::new(Some(thread)),
             opts,
+            counters,
         }))
+    }
+
+    /// The in-flight budget.
+    pub fn budget(&self) -> &budget::Budget {
+        &self.budget
+    }
+
+    /// The receivers' samples on `/metrics`.
+    pub fn metrics(&self) -> String {
+        self.counters
+            .render(self.budget.in_use(), self.budget.total())
+    }
+
+    /// A place among the bodies read at once; `None` when all are taken
+    /// (answer 503).
+    pub fn admit_body(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.bodies).try_acquire_owned().ok()
     }
 
     /// The receivers' settings.
@@ -184,69 +235,71 @@ impl Fleet {
         &self.opts
     }
 
-    /// Reserves `bytes` of the in-flight budget for a body being read and
-    /// decoded; `None` when the budget is spent (answer 429).
+    /// Reserves `bytes` of the in-flight budget; `None` when they do not
+    /// fit (answer 429).
     pub fn reserve(&self, bytes: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let n = u32::try_from(bytes.max(1)).unwrap_or(u32::MAX);
-        Arc::clone(&self.inflight).try_acquire_many_owned(n).ok()
+        self.budget.try_charge(bytes)
     }
 
     /// Hands `records` to the writer and waits for their commit; a batch
-    /// stored before (same digest, within [`DEDUPE_WINDOW`]) stores nothing.
-    pub async fn submit(&self, records: Vec<Record>) -> Result<Accepted, Refused> {
+    /// stored before (same digest, within [`DEDUPE_WINDOW`]) stores nothing,
+    /// nor does a record with a time stored before (within
+    /// [`RECORD_WINDOW`]). `charge` is what the records take on the budget
+    /// (charged here when `None`, refused when it does not fit).
+    pub async fn submit(
+        &self,
+        records: Vec<Record>,
+        charge: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<Accepted, Refused> {
         let digest = batch_digest(&records);
-        self.enqueue(records, Some(digest)).await
+        let charge = match charge {
+            Some(c) => c,
+            None => self
+                .budget
+                .try_charge(budget::records_cost(&records))
+                .ok_or(Refused::Busy)?,
+        };
+        self.enqueue(records, Some(digest), Some(charge)).await
     }
 
-    /// [`Fleet::submit`] without the duplicate check (a transport with no
-    /// retried request, where two equal lines are two lines).
-    pub async fn submit_undeduplicated(&self, records: Vec<Record>) -> Result<Accepted, Refused> {
-        self.enqueue(records, None).await
+    /// [`Fleet::submit`] without the duplicate checks (a transport with no
+    /// retried request, where two equal lines are two lines), charged on
+    /// the budget by the caller.
+    pub async fn submit_undeduplicated(
+        &self,
+        records: Vec<Record>,
+        charge: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<Accepted, Refused> {
+        self.enqueue(records, None, charge).await
     }
 
     async fn enqueue(
         &self,
         records: Vec<Record>,
         digest: Option<[u8; 16]>,
+        charge: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Accepted, Refused> {
         if records.is_empty() {
             return Ok(Accepted::default());
         }
-        let bytes: usize = records
-            .iter()
-            .map(|r| r.body.len() + r.stream.len() + r.time.len() + 64)
-            .sum();
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             digest,
             records,
-            bytes,
+            charge,
             reply,
         };
-        // Counted before it is queued, so two requests cannot both pass.
-        let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
-        if before > 0 && before + bytes > self.opts.queue_bytes {
-            self.queued.fetch_sub(bytes, Ordering::AcqRel);
-            return Err(Refused::Busy);
-        }
         let sent = {
             let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             match queue.as_ref() {
                 Some(q) => q.try_send(job),
-                None => {
-                    self.queued.fetch_sub(bytes, Ordering::AcqRel);
-                    return Err(Refused::Down("shutting down".into()));
-                }
+                None => return Err(Refused::Down("shutting down".into())),
             }
         };
         match sent {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.queued.fetch_sub(bytes, Ordering::AcqRel);
-                return Err(Refused::Busy);
-            }
+            Err(TrySendError::Full(_)) => return Err(Refused::Busy),
             Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(bytes, Ordering::AcqRel);
                 return Err(Refused::Down("the writer stopped".into()));
             }
         }
@@ -284,6 +337,35 @@ pub fn batch_digest(records: &[Record]) -> [u8; 16] {
     out
 }
 
+/// Each record's digest (stream, shipper time, line, and its rank among the
+/// equal records before it in the batch), or `None` for a record without a
+/// shipper time: without one, two equal lines cannot be told from a record
+/// sent twice, and only an identical retried batch is recognised.
+pub fn record_digests(records: &[Record]) -> Vec<Option<[u8; 16]>> {
+    let mut ranks: std::collections::HashMap<[u8; 32], u64> = std::collections::HashMap::new();
+    records
+        .iter()
+        .map(|r| {
+            if r.time.is_empty() {
+                return None;
+            }
+            let mut h = Sha256::new();
+            for part in [&r.stream, &r.time, &r.body] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+            let key: [u8; 32] = h.clone().finalize().into();
+            let rank = ranks.entry(key).or_insert(0);
+            h.update(rank.to_le_bytes());
+            *rank += 1;
+            let full = h.finalize();
+            let mut out = [0u8; 16];
+            out.copy_from_slice(&full[..16]);
+            Some(out)
+        })
+        .collect()
+}
+
 /// The name of a stream's source row (`/sources` lists it next to files).
 pub fn source_path(stream: &str) -> String {
     format!("stream:{stream}")
@@ -305,6 +387,24 @@ mod tests {
     fn a_retried_batch_has_the_digest_of_the_first() {
         let a = vec![rec("pod-a", "1", "x"), rec("pod-b", "2", "y")];
         assert_eq!(batch_digest(&a), batch_digest(&a.clone()));
+    }
+
+    #[test]
+    fn equal_records_of_a_batch_differ_by_rank_and_a_recut_retry_keeps_them() {
+        let a = vec![
+            rec("p", "t1", "Completed 200 OK"),
+            rec("p", "t1", "Completed 200 OK"),
+            rec("p", "t2", "x"),
+            rec("p", "", "no time"),
+        ];
+        let d = record_digests(&a);
+        assert_ne!(d[0], d[1], "two equal records of one batch are two");
+        assert!(d[0].is_some() && d[3].is_none());
+        // The same records cut differently: the first two again, then the rest.
+        let first = record_digests(&a[..2]);
+        let second = record_digests(&a[2..]);
+        assert_eq!(first[..], d[..2]);
+        assert_eq!(second[..], d[2..]);
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! the stream's parser, as for a syslog file.
 //!
 //! Invariants: TCP is read only as fast as batches are committed (a
-//! connection's next read waits for its batch's answer, and a busy writer
-//! is waited out, never answered by dropping), so a flood backs up into the
-//! sender's socket, not into memory; a frame longer than `max_bytes` is cut
+//! connection's next read waits for its batch's charge on the in-flight
+//! budget and its answer, and a busy writer is waited out, never answered
+//! by dropping), so a flood backs up into the sender's socket, not into
+//! memory; a frame longer than `max_bytes` is cut
 //! there. Syslog batches are not deduplicated: the transport has no
 //! retried request to recognise, and two equal lines are two lines.
 
@@ -21,6 +22,7 @@ use grantwatch_parsers::envelope::peel;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
+use super::metrics::Receiver;
 use super::{Fleet, RETRY_AFTER_S, Record, Refused};
 
 /// Messages handed to the writer in one batch at most.
@@ -80,13 +82,22 @@ fn record(message: &[u8], ctx: &Context) -> Option<Record> {
     })
 }
 
-/// Hands a batch over, waiting out a busy or failing writer.
+/// Hands a batch over, waiting out a busy or failing writer: its charge on
+/// the in-flight budget is waited for (back-pressure into the socket).
 async fn deliver(fleet: &Fleet, records: Vec<Record>) {
     let mut told = false;
+    let cost = super::budget::records_cost(&records);
+    fleet
+        .counters
+        .received(Receiver::Syslog, records.len() as u64);
     loop {
-        match fleet.submit_undeduplicated(records.clone()).await {
-            Ok(_) => return,
-            Err(Refused::Busy) => {}
+        let charge = fleet.budget().charge(cost).await;
+        match fleet.submit_undeduplicated(records.clone(), charge).await {
+            Ok(a) => {
+                fleet.counters.stored(Receiver::Syslog, a.records, 0, 0);
+                return;
+            }
+            Err(Refused::Busy | Refused::Crowded) => {}
             Err(Refused::Down(why)) => {
                 if !told {
                     eprintln!("grantwatch: syslog batch waits: {why}");

@@ -8,18 +8,27 @@
 //! restarts; the lines a parser holds (from its oldest pending line on) are
 //! in `ingest_pending` after every commit, and a stream seen again after a
 //! restart first replays them; after a failed commit every stream state is
-//! dropped and rebuilt from the store, as a restart would.
+//! dropped and rebuilt from the store, as a restart would. The same holds
+//! for a stream dropped from memory to keep the streams' state under
+//! [`FleetOptions::stream_bytes`] and [`FleetOptions::max_streams`]: only a
+//! stream not fed since the last commit is dropped, so everything it holds
+//! is in the store. A record whose digest was committed within
+//! [`RECORD_WINDOW`] is not fed again; its digest is committed with the
+//! events it gave.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use grantwatch_parsers::{Context, DETECT_LINES, Event, FileParser, Format, LineCounts, sniff};
 
-use super::{Accepted, DEDUPE_WINDOW, FleetOptions, Job, source_path};
+use super::metrics::StreamGauges;
+use super::{
+    Accepted, DEDUPE_WINDOW, FleetOptions, Job, RECORD_WINDOW, record_digests, source_path,
+};
 use crate::store::Store;
-use crate::store::streams::StreamCommit;
+use crate::store::streams::{Digests, RecordKey, StreamCommit};
 
 /// Batches committed together at most (each answered after the commit).
 const GROUP_JOBS: usize = 64;
@@ -38,6 +47,13 @@ const STREAM_RUN_QUIET: Duration = Duration::from_secs(5);
 /// How long the thread waits for a batch before looking at quiet streams.
 const TICK: Duration = Duration::from_millis(100);
 
+/// A stream's state beyond its held lines (parser, format state, maps),
+/// for the streams' memory estimate.
+const STREAM_BASE: usize = 16 * 1024;
+
+/// A held line's bytes beyond its text (tuple, `String` header, allocator).
+const HELD_OVERHEAD: usize = 48;
+
 /// One received stream's parser state.
 struct Stream {
     source_id: i64,
@@ -49,6 +65,8 @@ struct Stream {
     line_no: u64,
     /// Lines from the parser's oldest pending line on.
     held: VecDeque<(u64, String)>,
+    /// The bytes of `held` (text and overhead).
+    held_bytes: usize,
     /// The last line already in `ingest_pending`.
     persisted_to: u64,
     last_data: Instant,
@@ -66,13 +84,34 @@ struct Writer<'o> {
     store: Store,
     streams: HashMap<String, Stream>,
     opts: &'o FleetOptions,
+    gauges: &'o StreamGauges,
 }
 
-pub(super) fn run(store: Store, rx: Receiver<Job>, queued: &AtomicUsize, opts: &FleetOptions) {
+impl Stream {
+    fn hold(&mut self, line_no: u64, text: String) {
+        self.held_bytes += text.capacity() + HELD_OVERHEAD;
+        self.held.push_back((line_no, text));
+    }
+
+    fn unhold_front(&mut self) {
+        if let Some((_, t)) = self.held.pop_front() {
+            self.held_bytes = self.held_bytes.saturating_sub(t.capacity() + HELD_OVERHEAD);
+        }
+    }
+
+    /// The stream's estimated memory: its held lines, the parser's own
+    /// copy of its open records (made of those lines), and the rest.
+    fn cost(&self) -> usize {
+        STREAM_BASE + 2 * self.held_bytes
+    }
+}
+
+pub(super) fn run(store: Store, rx: Receiver<Job>, opts: &FleetOptions, gauges: &StreamGauges) {
     let mut w = Writer {
         store,
         streams: HashMap::new(),
         opts,
+        gauges,
     };
     loop {
         let first = match rx.recv_timeout(TICK) {
@@ -87,30 +126,39 @@ pub(super) fn run(store: Store, rx: Receiver<Job>, queued: &AtomicUsize, opts: &
                 Err(_) => break,
             }
         }
-        let bytes: usize = jobs.iter().map(|j| j.bytes).sum();
+        let started = Instant::now();
         if !jobs.is_empty() {
             let result = w.commit_jobs(&jobs);
-            queued.fetch_sub(bytes, Ordering::AcqRel);
             answer(jobs, result);
         }
         if let Err(e) = w.quiet(Instant::now()) {
             eprintln!("grantwatch: storing received logs failed: {e}");
             w.streams.clear();
         }
+        w.trim(started);
     }
 }
 
 /// Sends every batch its answer.
 fn answer(jobs: Vec<Job>, result: Result<Vec<Accepted>, String>) {
+    // A job's records are dropped, and their charge given back, before its
+    // sender hears the answer (and may send more).
+    let replies: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            drop(job.charge);
+            job.reply
+        })
+        .collect();
     match result {
         Ok(accepted) => {
-            for (job, a) in jobs.into_iter().zip(accepted) {
-                let _ = job.reply.send(Ok(a));
+            for (reply, a) in replies.into_iter().zip(accepted) {
+                let _ = reply.send(Ok(a));
             }
         }
         Err(why) => {
-            for job in jobs {
-                let _ = job.reply.send(Err(why.clone()));
+            for reply in replies {
+                let _ = reply.send(Err(why.clone()));
             }
         }
     }
@@ -134,10 +182,13 @@ impl Writer<'_> {
         let now = Instant::now();
         let now_ms = chrono::Utc::now().timestamp_millis();
         let since_ms = now_ms - DEDUPE_WINDOW.as_millis() as i64;
+        let records_since_ms = now_ms - RECORD_WINDOW.as_millis() as i64;
         let mut seen_now: HashSet<[u8; 16]> = HashSet::new();
+        let mut records_now: HashSet<(i64, [u8; 16])> = HashSet::new();
         let mut accepted = Vec::with_capacity(jobs.len());
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut digests = Vec::new();
+        let mut new_records = Vec::new();
         for job in jobs {
             let repeated = match &job.digest {
                 Some(d) => seen_now.contains(d) || self.store.batch_seen(d, since_ms)?,
@@ -145,19 +196,42 @@ impl Writer<'_> {
             };
             if repeated {
                 accepted.push(Accepted {
-                    records: job.records.len() as u64,
+                    records: 0,
+                    deduplicated: job.records.len() as u64,
                     events: 0,
                     duplicate: true,
                 });
                 continue;
             }
+            self.open_streams(job.records.iter(), now)?;
+            // Records stored before (a retry cut otherwise, or sent again
+            // after a restart) are skipped one by one.
+            let mut keep = vec![true; job.records.len()];
             if let Some(d) = job.digest {
                 seen_now.insert(d);
                 digests.push(d);
+                let keyed: Vec<Option<RecordKey<'_>>> = record_digests(&job.records)
+                    .into_iter()
+                    .zip(&job.records)
+                    .map(|(rd, r)| {
+                        let s = self.streams.get(&r.stream)?;
+                        Some((s.source_id, r.time.as_str(), rd?))
+                    })
+                    .collect();
+                let stored = self.stored_digests(&keyed, records_since_ms)?;
+                for (i, key) in keyed.into_iter().enumerate() {
+                    let Some(key) = key else { continue };
+                    if records_now.contains(&(key.0, key.2)) || stored.contains(&(key.0, key.2)) {
+                        keep[i] = false;
+                    } else {
+                        records_now.insert((key.0, key.2));
+                        new_records.push(key);
+                    }
+                }
             }
-            self.open_streams(&job.records, now)?;
+            let skipped = keep.iter().filter(|k| !**k).count() as u64;
             let mut events = 0;
-            for r in &job.records {
+            for (r, _) in job.records.iter().zip(&keep).filter(|(_, k)| **k) {
                 let Some(stream) = self.streams.get_mut(&r.stream) else {
                     continue;
                 };
@@ -171,22 +245,52 @@ impl Writer<'_> {
                 }
                 events += (out.events.len() - before) as u64;
             }
+            let fed = job.records.len() as u64 - skipped;
             accepted.push(Accepted {
-                records: job.records.len() as u64,
+                records: fed,
+                deduplicated: skipped,
                 events,
-                duplicate: false,
+                duplicate: fed == 0,
             });
         }
-        self.commit(pending, &digests, now_ms, since_ms)?;
+        let seen = Digests {
+            batches: &digests,
+            records: &new_records,
+            batches_since_ms: since_ms,
+            records_since_ms,
+        };
+        self.commit(pending, &seen, now_ms)?;
         Ok(accepted)
+    }
+
+    /// The digests stored since `since_ms` among the time ranges of each
+    /// stream's records in `keys` (one range read per stream).
+    fn stored_digests(
+        &self,
+        keys: &[Option<RecordKey<'_>>],
+        since_ms: i64,
+    ) -> crate::store::Result<HashSet<(i64, [u8; 16])>> {
+        let mut ranges: HashMap<i64, (&str, &str)> = HashMap::new();
+        for (source, time, _) in keys.iter().flatten() {
+            let r = ranges.entry(*source).or_insert((time, time));
+            r.0 = r.0.min(time);
+            r.1 = r.1.max(time);
+        }
+        let mut out = HashSet::new();
+        for (source, (lo, hi)) in ranges {
+            for d in self.store.records_seen(source, lo, hi, since_ms)? {
+                out.insert((source, d));
+            }
+        }
+        Ok(out)
     }
 
     /// Builds the states of the streams of `records` not followed yet: the
     /// stored row and its held lines (replayed), or a new row whose format
     /// is detected once its first lines are in.
-    fn open_streams(
+    fn open_streams<'r>(
         &mut self,
-        records: &[super::Record],
+        records: impl Iterator<Item = &'r super::Record>,
         group_start: Instant,
     ) -> crate::store::Result<()> {
         for r in records {
@@ -208,11 +312,15 @@ impl Writer<'_> {
                 source_id: source.id,
                 parser: None,
                 line_no: source.line_no,
-                held: replay.into_iter().collect(),
+                held: VecDeque::with_capacity(replay.len()),
+                held_bytes: 0,
                 persisted_to: source.line_no,
                 last_data: Instant::now(),
                 counts: LineCounts::default(),
             };
+            for (line, text) in replay {
+                stream.hold(line, text);
+            }
             if let Some(format) = Format::from_name(&source.format) {
                 // Lines held when the last run stopped: fed again, so their
                 // records complete; events already stored are ignored.
@@ -233,9 +341,8 @@ impl Writer<'_> {
                             pending_from: 0,
                             new_pending: Vec::new(),
                         }],
-                        &[],
+                        &Digests::default(),
                         chrono::Utc::now().timestamp_millis(),
-                        0,
                     )?;
                 }
             }
@@ -260,17 +367,44 @@ impl Writer<'_> {
             .map(|(name, _)| name.clone());
         if let Some(name) = quietest {
             self.streams.remove(&name);
+            self.gauges.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
+    /// Drops the state of the quietest streams not fed since `fed_since`
+    /// (all they hold is committed) while the streams' estimated memory is
+    /// over [`FleetOptions::stream_bytes`], and reports the gauges.
+    fn trim(&mut self, fed_since: Instant) {
+        let gauges = self.gauges;
+        let mut total: usize = self.streams.values().map(Stream::cost).sum();
+        if total > self.opts.stream_bytes {
+            let mut idle: Vec<(Instant, String, usize)> = self
+                .streams
+                .iter()
+                .filter(|(_, s)| s.last_data < fed_since)
+                .map(|(name, s)| (s.last_data, name.clone(), s.cost()))
+                .collect();
+            idle.sort_unstable_by_key(|(t, ..)| *t);
+            for (_, name, cost) in idle {
+                if total <= self.opts.stream_bytes {
+                    break;
+                }
+                self.streams.remove(&name);
+                total -= cost;
+                gauges.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        gauges.live.store(self.streams.len(), Ordering::Relaxed);
+        gauges.bytes.store(total, Ordering::Relaxed);
+    }
+
     /// Commits what the streams in `pending` produced, with their held
-    /// lines, and the batches' digests.
+    /// lines, and the batches' and records' digests.
     fn commit(
         &mut self,
         pending: HashMap<String, Pending>,
-        digests: &[[u8; 16]],
+        seen: &Digests<'_>,
         now_ms: i64,
-        since_ms: i64,
     ) -> crate::store::Result<u64> {
         let mut parts = Vec::with_capacity(pending.len());
         for (name, p) in pending {
@@ -290,10 +424,10 @@ impl Writer<'_> {
             s.counts = counts;
             let from = oldest_held(s);
             while s.held.front().is_some_and(|(l, _)| *l < from) {
-                s.held.pop_front();
+                s.unhold_front();
             }
             while s.held.len() > MAX_HELD {
-                s.held.pop_front();
+                s.unhold_front();
             }
             parts.push((name, p.events, added, from));
         }
@@ -316,9 +450,7 @@ impl Writer<'_> {
                 })
             })
             .collect();
-        let stored = self
-            .store
-            .commit_streams(&commits, digests, now_ms, since_ms)?;
+        let stored = self.store.commit_streams(&commits, seen, now_ms)?;
         drop(commits);
         for (name, ..) in &parts {
             if let Some(s) = self.streams.get_mut(name) {
@@ -364,7 +496,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
-        self.commit(pending, &[], now_ms, 0)?;
+        self.commit(pending, &Digests::default(), now_ms)?;
         Ok(())
     }
 }
@@ -432,11 +564,11 @@ fn feed(
                 parser.feed(s.line_no, line, &mut events);
                 out.extend(events.drain(..).map(Event::into_owned));
                 if parser.oldest_pending_line().is_some() {
-                    s.held.push_back((s.line_no, line.to_owned()));
+                    s.hold(s.line_no, line.to_owned());
                 }
             }
             None => {
-                s.held.push_back((s.line_no, line.to_owned()));
+                s.hold(s.line_no, line.to_owned());
                 if s.held.len() >= DETECT_LINES {
                     let format = detect(s);
                     start_parser(s, format, base, out);

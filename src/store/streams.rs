@@ -1,9 +1,10 @@
 //! Received streams (`src/fleet`): a stream is a source row without a file
 //! (no device, no inode), named `stream:` and what the shipper called it.
 //! Its events, its line count, the lines its parser still holds and the
-//! digests of the batches they came in are committed in one transaction
-//! ([`Store::commit_streams`]), so a batch answered 200 is stored, with
-//! its open records, and a retried batch is recognised.
+//! digests of the batches and records they came in are committed in one
+//! transaction ([`Store::commit_streams`]), so a batch answered 200 is
+//! stored, with its open records, and a retried batch, or a retried record
+//! in a batch cut otherwise, is recognised.
 
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
@@ -27,6 +28,25 @@ pub struct StreamCommit<'a, 'e> {
     pub pending_from: u64,
     /// Lines newly held by the parser (numbered, at or past `pending_from`).
     pub new_pending: Vec<(u64, &'a str)>,
+}
+
+/// A received record's key: its stream's source row, its shipper time and
+/// its digest.
+pub type RecordKey<'a> = (i64, &'a str, [u8; 16]);
+
+/// Digests committed with streams, and the age past which older ones are
+/// forgotten.
+#[derive(Debug, Default)]
+pub struct Digests<'a> {
+    /// Batches stored.
+    pub batches: &'a [[u8; 16]],
+    /// Records stored (those with a shipper time): stream's source row,
+    /// shipper time, digest.
+    pub records: &'a [RecordKey<'a>],
+    /// Batch digests older than this are dropped.
+    pub batches_since_ms: i64,
+    /// Record digests older than this are dropped.
+    pub records_since_ms: i64,
 }
 
 impl Store {
@@ -73,15 +93,42 @@ impl Store {
             .is_some())
     }
 
+    /// The digests of a stream's records with a shipper time from `lo` to
+    /// `hi` (as text) stored since `since_ms`: one range read per stream
+    /// and batch (new records' times are past every stored one: the read
+    /// finds nothing, at the end of the stream's range).
+    pub fn records_seen(
+        &self,
+        source_id: i64,
+        lo: &str,
+        hi: &str,
+        since_ms: i64,
+    ) -> Result<Vec<[u8; 16]>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT digest FROM ingest_records
+             WHERE source_id = ?1 AND time >= ?2 AND time <= ?3 AND seen_ms >= ?4",
+        )?;
+        let rows = stmt.query_map(params![source_id, lo, hi, since_ms], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut out = Vec::new();
+        for d in rows {
+            if let Ok(d) = <[u8; 16]>::try_from(d?.as_slice()) {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
     /// Commits the streams' events, counts and held lines, and the digests
-    /// of the batches they came from, in one transaction; digests older
-    /// than `forget_before_ms` are dropped. Returns the events stored.
+    /// of the batches and records they came from, in one transaction;
+    /// digests older than the windows of `seen` are dropped. Returns the
+    /// events stored.
     pub fn commit_streams(
         &mut self,
         streams: &[StreamCommit<'_, '_>],
-        digests: &[[u8; 16]],
+        seen: &Digests<'_>,
         now_ms: i64,
-        forget_before_ms: i64,
     ) -> Result<u64> {
         let tx = self.conn.transaction()?;
         let mut stored = 0;
@@ -112,14 +159,23 @@ impl Store {
                     hold.execute(params![s.source_id, *line as i64, text])?;
                 }
             }
-            let mut seen = tx.prepare_cached(
+            let mut batch = tx.prepare_cached(
                 "INSERT OR REPLACE INTO ingest_batches (digest, seen_ms) VALUES (?1, ?2)",
             )?;
-            for d in digests {
-                seen.execute(params![&d[..], now_ms])?;
+            for d in seen.batches {
+                batch.execute(params![&d[..], now_ms])?;
             }
             tx.prepare_cached("DELETE FROM ingest_batches WHERE seen_ms < ?1")?
-                .execute([forget_before_ms])?;
+                .execute([seen.batches_since_ms])?;
+            let mut record = tx.prepare_cached(
+                "INSERT OR REPLACE INTO ingest_records (source_id, time, digest, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (source, time, d) in seen.records {
+                record.execute(params![source, time, &d[..], now_ms])?;
+            }
+            tx.prepare_cached("DELETE FROM ingest_records WHERE seen_ms < ?1")?
+                .execute([seen.records_since_ms])?;
         }
         tx.commit()?;
         Ok(stored)

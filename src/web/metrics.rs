@@ -24,6 +24,8 @@
 //! - `grantwatch_files_skipped`: files `watch` does not read (not logs).
 //! - `grantwatch_reader_*`: whether the reader reads, its failed attempts
 //!   and the age of its last round (`watch` only, [`super::health`]).
+//! - `grantwatch_ingest_*`: the shippers' receivers (`watch` only,
+//!   [`crate::fleet::metrics`]).
 //!
 //! Label values are log text (client ids, paths) and are escaped as the
 //! format asks: backslash, double quote and line feed.
@@ -94,6 +96,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
     body += &render(&failures, &sources, &live);
     if let Some(health) = &state.health {
         body += &health.snapshot().metrics();
+    }
+    if let Some(fleet) = &state.fleet {
+        body += &fleet.metrics();
     }
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],

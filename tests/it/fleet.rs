@@ -96,11 +96,20 @@ pub(crate) fn analyzed(files: &[PathBuf], dir: &Path) -> Diagnoses {
 
 /// `watch` with no paths, receiving only, with `extra` options.
 pub(crate) fn receiver(db: &Path, extra: &[&str]) -> Daemon {
+    receiver_flushing(db, extra, STREAM_FLUSH_MS)
+}
+
+/// A stream's open records are flushed after this quiet (`--stream-flush-ms`)
+/// in the tests that send whole batches themselves.
+pub(crate) const STREAM_FLUSH_MS: &str = "5000";
+
+/// [`receiver`] flushing a quiet stream's open records after `flush_ms`.
+pub(crate) fn receiver_flushing(db: &Path, extra: &[&str], flush_ms: &str) -> Daemon {
     let mut cmd = grantwatch();
     cmd.args(["watch", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .args(DATED)
-        .args(["--stream-flush-ms", "5000"])
+        .args(["--stream-flush-ms", flush_ms])
         .args(extra);
     spawn_command(cmd)
 }
@@ -529,11 +538,12 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
         .enable_all()
         .build()
         .expect("runtime");
-    let run = |db: &Path, max_streams: usize| {
+    let run = |db: &Path, max_streams: usize, stream_bytes: usize| {
         let fleet = Fleet::start(
             db,
             FleetOptions {
                 max_streams,
+                stream_bytes,
                 ..FleetOptions::default()
             },
         )
@@ -546,15 +556,18 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
                 batch("c", &lines[..40]),
                 batch("a", &lines[cut + 1..]),
             ] {
-                fleet.submit(records).await.expect("stored");
+                fleet.submit(records, None).await.expect("stored");
             }
         });
         fleet.stop();
         stored_events(db)
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let roomy = run(&dir.path().join("roomy.db"), 4096);
-    let tight = run(&dir.path().join("tight.db"), 1);
+    let roomy = run(&dir.path().join("roomy.db"), 4096, usize::MAX);
+    let tight = run(&dir.path().join("tight.db"), 1, usize::MAX);
+    // Under a byte bound no idle stream fits: each is dropped after its
+    // commit and rebuilt, held lines replayed, when it sends again.
+    let small = run(&dir.path().join("small.db"), 4096, 1);
     assert!(
         roomy
             .iter()
@@ -563,5 +576,9 @@ fn past_the_stream_bound_a_dropped_stream_comes_back_with_its_held_records() {
     assert_eq!(
         tight, roomy,
         "one stream in memory at a time stores the same events"
+    );
+    assert_eq!(
+        small, roomy,
+        "streams dropped for the byte bound store the same events"
     );
 }

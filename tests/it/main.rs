@@ -15,6 +15,7 @@ mod failure_page;
 mod faults;
 mod fleet;
 mod fleet_clients;
+mod fleet_delivery;
 mod fleet_http;
 mod helpers;
 mod incidents;
