@@ -18,6 +18,7 @@ mod fleet_clients;
 mod fleet_http;
 mod helpers;
 mod incidents;
+mod incidents_live;
 mod login;
 mod model;
 mod pages;
