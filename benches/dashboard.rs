@@ -206,7 +206,7 @@ fn who(i: u64) -> [String; 5] {
         format!("{:08x}-device", (i.wrapping_mul(0x2545_F491) % 20_000)),
         format!("sess-{:06x}", i / 5 % 400_000),
         format!("198.51.100.{}", i % 250),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             "Field Notes/4.12.0 (iPhone; iOS 18.3.1) CFNetwork/1568.100.1".to_owned()
         } else {
             "Field Notes/4.11.2 (Linux; Android 14; Pixel 8) okhttp/4.12.0".to_owned()

@@ -234,8 +234,49 @@ fn rewrite_all(line: &str, found: &[Found], shift: chrono::TimeDelta) -> String 
     out
 }
 
+/// A JSON epoch under a time key of the object on `line`.
+fn json_epoch(line: &str) -> Option<Found> {
+    let b = line.as_bytes();
+    for key in ["\"timestamp\":", "\"time\":", "\"ts\":"] {
+        let Some(k) = line.find(key) else { continue };
+        let start = k + key.len();
+        let n = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let value: i64 = line.get(start..start + n)?.parse().ok()?;
+        let (secs, nanos) = match n {
+            10 => (value, 0),
+            13 => (value.div_euclid(1000), value.rem_euclid(1000) * 1_000_000),
+            16 => (
+                value.div_euclid(1_000_000),
+                value.rem_euclid(1_000_000) * 1000,
+            ),
+            19 => (
+                value.div_euclid(1_000_000_000),
+                value.rem_euclid(1_000_000_000),
+            ),
+            _ => continue,
+        };
+        let at = DateTime::<Utc>::from_timestamp(secs, nanos as u32)?.naive_utc();
+        let shape = Shape::Epoch(n as u32);
+        return Some(Found {
+            start,
+            end: start + n,
+            shape,
+            at,
+            frac_digits: 0,
+            offset_s: 0,
+        });
+    }
+    None
+}
+
 /// The first time on `line` (`year`: the year of times that carry none).
+/// A JSON object's time is its time key's, before any time in its text.
 fn find(line: &str, year: i32) -> Option<Found> {
+    if line.starts_with('{')
+        && let Some(f) = json_epoch(line)
+    {
+        return Some(f);
+    }
     let b = line.as_bytes();
     // At the start: logcat, syslog, a time of day (log4j, WildFly).
     if let (Some(mo), Some(d), Some(b' ')) = (digits(b, 0, 2), digits(b, 3, 2), b.get(5))
@@ -292,36 +333,6 @@ fn find(line: &str, year: i32) -> Option<Found> {
                 offset_s: 0,
             });
         }
-    }
-    // A JSON epoch under a time key.
-    for key in ["\"timestamp\":", "\"time\":", "\"ts\":"] {
-        let Some(k) = line.find(key) else { continue };
-        let start = k + key.len();
-        let n = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
-        let value: i64 = line.get(start..start + n)?.parse().ok()?;
-        let (secs, nanos) = match n {
-            10 => (value, 0),
-            13 => (value.div_euclid(1000), value.rem_euclid(1000) * 1_000_000),
-            16 => (
-                value.div_euclid(1_000_000),
-                value.rem_euclid(1_000_000) * 1000,
-            ),
-            19 => (
-                value.div_euclid(1_000_000_000),
-                value.rem_euclid(1_000_000_000),
-            ),
-            _ => continue,
-        };
-        let at = DateTime::<Utc>::from_timestamp(secs, nanos as u32)?.naive_utc();
-        let shape = Shape::Epoch(n as u32);
-        return Some(Found {
-            start,
-            end: start + n,
-            shape,
-            at,
-            frac_digits: 0,
-            offset_s: 0,
-        });
     }
     None
 }
@@ -430,6 +441,13 @@ fn schedule(files: &[(PathBuf, String)], speed: f64, now: NaiveDateTime) -> Vec<
             .or_default();
         let start = lines.len();
         let mut last: Option<NaiveDateTime> = None;
+        // Year-less times take the year of the file's first `Date` header,
+        // as the reader assumes (`ingest::with_year`); else this year.
+        let year = text
+            .lines()
+            .flat_map(|l| find_all(l, year))
+            .find(|f| f.shape == Shape::HttpDate)
+            .map_or(year, |f| f.at.year());
         for line in text.lines() {
             let found = find_all(line, year);
             if let Some(f) = found.first() {
@@ -488,7 +506,7 @@ fn schedule(files: &[(PathBuf, String)], speed: f64, now: NaiveDateTime) -> Vec<
         }
     }
     // Stable: a file's lines keep their order among equal times.
-    due.sort_by_key(|d| d.after_ms);
+    due.sort_by_key(|d| (d.after_ms, d.file));
     due
 }
 

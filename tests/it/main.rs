@@ -19,6 +19,7 @@ mod fleet_http;
 mod helpers;
 mod incidents;
 mod incidents_live;
+mod incidents_replay;
 mod incidents_who;
 mod login;
 mod model;
