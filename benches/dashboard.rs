@@ -228,8 +228,12 @@ fn build(path: &Path) {
     let _ = std::fs::remove_file(&partial);
     let mut store = Store::open(&partial).expect("open");
     let conn = store.conn();
+    // No journal while building (a half-built file is deleted and built
+    // again): a write-ahead log of the whole build would double the disk
+    // it needs.
     conn.execute_batch(
-        "PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
+        "PRAGMA journal_mode = DELETE; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+         PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
     )
     .expect("pragmas");
     let source = store
@@ -330,7 +334,10 @@ fn build(path: &Path) {
             Ok(())
         })
         .expect("failures");
-    store.conn().execute_batch("ANALYZE").expect("analyze");
+    store
+        .conn()
+        .execute_batch("ANALYZE; PRAGMA journal_mode = WAL;")
+        .expect("analyze");
     drop(store);
     std::fs::rename(&partial, path).expect("rename");
     eprintln!(
