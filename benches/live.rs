@@ -28,8 +28,13 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// One SSE client: (failure id, when it was read) for each `failure` event.
-fn client(addr: String, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<(String, i64)>>>) {
+/// What a client read of one `failure` event: the failure, when its change
+/// was recorded (the event's `at`, in the transaction that stored it), when
+/// the client read it.
+type Seen = (String, i64, i64);
+
+/// One SSE client: what it read of each `failure` event.
+fn client(addr: String, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<Seen>>>) {
     let mut stream = TcpStream::connect(&addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_millis(500)))
@@ -58,8 +63,12 @@ fn client(addr: String, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<(String, i64)
             && failure_event
         {
             let v: serde_json::Value = serde_json::from_str(data).expect("json");
+            let recorded = v["at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map_or(0, |t| t.timestamp_millis());
             if let Some(id) = v["failure_id"].as_str() {
-                mine.push((id.to_owned(), at));
+                mine.push((id.to_owned(), recorded, at));
             }
         }
     }
@@ -171,9 +180,18 @@ fn main() {
     let seen = seen.lock().expect("lock");
     let mut latencies: Vec<i64> = seen
         .iter()
-        .filter_map(|(id, at)| Some(at - append_ms(*last_line.get(id)?)?))
+        .filter_map(|(id, _, at)| Some(at - append_ms(*last_line.get(id)?)?))
         .collect();
     latencies.sort_unstable();
+    // The two parts: reading, parsing, diagnosing and committing (append to
+    // the change recorded), then the fan-out (recorded to read).
+    let mut ingest: Vec<i64> = seen
+        .iter()
+        .filter_map(|(id, recorded, _)| Some(recorded - append_ms(*last_line.get(id)?)?))
+        .collect();
+    ingest.sort_unstable();
+    let mut fan_out: Vec<i64> = seen.iter().map(|(_, recorded, at)| at - recorded).collect();
+    fan_out.sort_unstable();
     println!(
         "live fan-out: {} lines appended in {:.1} s ({:.0} lines/s), {} failures stored, {} clients",
         lines.len(),
@@ -191,6 +209,18 @@ fn main() {
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0)
     );
+    for (name, v) in [
+        ("append -> change recorded", &ingest),
+        ("change recorded -> event read", &fan_out),
+    ] {
+        println!(
+            "{name} ms: p50 {} p90 {} p99 {} max {}",
+            percentile(v, 0.5),
+            percentile(v, 0.9),
+            percentile(v, 0.99),
+            v.last().copied().unwrap_or(0)
+        );
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average after the run: {}", load.trim());
 }
