@@ -390,24 +390,28 @@ fn same_exchange(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
         return Ok(vec![e.clone()]);
     };
     // Where each record ends: a record can span lines (a body printed
-    // over several lines, an exception with its trace).
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    // over several lines, an exception with its trace). Looked up only for
+    // the records the walk reaches (it stops at the first that does not
+    // continue the exchange: in a log of failures, the next one), not for
+    // the whole window.
     let mut last_line: HashMap<i64, u64> = HashMap::new();
-    for (id, line) in store.evidence_of(&ids)? {
-        let end = last_line.entry(id).or_insert(line.line);
-        *end = (*end).max(line.line);
-    }
-    let span = |r: &EventRow| {
-        (
-            r.line,
-            last_line.get(&r.id).copied().unwrap_or(r.line).max(r.line),
-        )
+    let mut end_of = |r: &EventRow| -> Result<u64> {
+        if let Some(end) = last_line.get(&r.id) {
+            return Ok(*end);
+        }
+        let end = store
+            .evidence(r.id)?
+            .iter()
+            .map(|l| l.line)
+            .fold(r.line, u64::max);
+        last_line.insert(r.id, end);
+        Ok(end)
     };
     let mut members = vec![e.clone()];
     // Outward from `e`, one direction at a time.
     let mut last = e;
     for r in &rows[at + 1..] {
-        if !continues(r, span(last).1, r.line, &members) {
+        if !continues(r, end_of(last)?, r.line, &members) {
             break;
         }
         members.push(r.clone());
@@ -415,7 +419,7 @@ fn same_exchange(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
     }
     let mut first = e;
     for r in rows[..at].iter().rev() {
-        if !continues(r, span(r).1, first.line, &members) {
+        if !continues(r, end_of(r)?, first.line, &members) {
             break;
         }
         members.push(r.clone());

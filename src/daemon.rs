@@ -67,14 +67,17 @@ pub enum Error {
     ReaderPanicked,
 }
 
-/// Whether a retry may mend `e`: store errors are (a lock, a full disk);
-/// a bad spec or a database this binary cannot use are not.
+/// Whether a retry may mend `e`: store errors are (a lock, a full disk),
+/// on the reader's connection or the diagnosis thread's; a bad spec or a
+/// database this binary cannot use are not.
 fn is_transient(e: &watch::Error) -> bool {
     use crate::store::Error as S;
     match e {
         watch::Error::Store(S::NewerThanBinary(_) | S::IncompatibleVersion(_)) => false,
         watch::Error::Store(_) => true,
         watch::Error::Specs(_) => false,
+        // A thread that could not start or panicked: a fresh start may do.
+        watch::Error::Thread(_) => true,
     }
 }
 

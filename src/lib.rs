@@ -28,6 +28,8 @@
 //!
 //! `main.rs` only parses the command line and maps errors to exit codes.
 
+#![deny(missing_docs)]
+
 pub mod alerts;
 pub mod commands;
 pub mod config;

@@ -1,6 +1,8 @@
 //! `grantwatch watch`: follows log files as they grow ([`crate::tail`]),
 //! parses what arrives, stores it with the checkpoint it was read up to, and
-//! diagnoses new failures as they come; the web side serves the database.
+//! diagnoses new failures as they come (in [`Watcher::run`], on a thread of
+//! their own: [`crate::diagnose::background`]; [`Watcher::round`] diagnoses
+//! before it returns); the web side serves the database.
 //!
 //! Invariants (the "nothing lost, nothing twice" of DESIGN.md):
 //! - Every batch of events is committed with its file's checkpoint in one
@@ -19,7 +21,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,9 +31,12 @@ use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
 use crate::live::{self, Live};
-use crate::store::{BatchProgress, SourceInfo, Store};
-use crate::tail::{Checkpoint, FileKey, HEAD_BYTES, Lines, TailConfig, TailEvent, Tailer};
+use crate::store::{SourceInfo, Store};
+use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
+
+mod progress;
+use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -49,6 +54,9 @@ pub enum Error {
     /// The path specs are invalid (a bad glob).
     #[error("bad path or glob: {0}")]
     Specs(std::io::Error),
+    /// The diagnosis thread could not start, or panicked.
+    #[error("the diagnosis thread: {0}")]
+    Thread(String),
 }
 
 /// Results of the watch loop.
@@ -142,6 +150,14 @@ pub struct Watcher {
     db_problem: Option<String>,
 }
 
+/// The reader's busy handler: a millisecond between tries, for as long as
+/// the store's usual busy timeout (5 s), then the commit fails (and reading
+/// pauses and retries, as for any store error).
+fn retry_each_millisecond(tries: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    tries < 5_000
+}
+
 /// How often the database file is looked at (deleted, replaced, overwritten).
 const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -152,7 +168,12 @@ impl Watcher {
     /// Opens (or creates) the database and resumes every file from its
     /// checkpoint.
     pub fn open(opts: WatchOptions) -> Result<Watcher> {
-        let store = Store::open(&opts.db)?;
+        let mut store = Store::open(&opts.db)?;
+        // The diagnosis thread writes on a connection of its own: when a
+        // commit meets its transaction, retry every millisecond rather than
+        // with SQLite's default backoff (sleeps growing to 100 ms), so a
+        // line waits for the lock no longer than the lock is held.
+        store.set_busy_handler(retry_each_millisecond)?;
         let known: HashMap<FileKey, SourceInfo> = store
             .checkpoints()?
             .into_iter()
@@ -250,8 +271,21 @@ impl Watcher {
         } else {
             None
         };
+        // Diagnosis on a thread of its own: storing a line never waits for
+        // a re-diagnosis pass (append → visible stays in milliseconds).
+        let mut diagnosis = diagnose::background::Background::start(
+            &self.opts.db,
+            self.opts.settings.clone(),
+            self.opts.poll_interval,
+        )?;
         while !stop.load(Ordering::Relaxed) {
-            let round = self.round(Instant::now())?;
+            let round = self.read_round(Instant::now())?;
+            if round.events > 0 {
+                diagnosis.wake();
+            }
+            if let Some(e) = diagnosis.failed() {
+                return Err(e);
+            }
             on_round(&round);
             // Files waiting for a descriptor, or a budget spent: go on now.
             if self.tailers.iter().any(Tailer::behind) {
@@ -266,12 +300,24 @@ impl Watcher {
         }
         // What was read is committed round by round: nothing to flush but
         // the diagnosis of the last lines.
-        self.diagnose()?;
-        Ok(())
+        diagnosis.finish()
     }
 
-    /// One round: poll every file, store what arrived, diagnose.
+    /// One round: poll every file, store what arrived, diagnose it (and
+    /// what it touches) before returning.
     pub fn round(&mut self, now: Instant) -> Result<Round> {
+        let mut round = self.read_round(now)?;
+        // Also when nothing new arrived but stored events are not diagnosed
+        // yet (after a crash, or a store error that stopped a round).
+        if round.events > 0 || self.diagnosed_to < self.store.max_event_id()? {
+            round.diagnosed = self.diagnose()?;
+        }
+        Ok(round)
+    }
+
+    /// One round without the diagnosis: poll every file, store what
+    /// arrived, flush stale records, prune.
+    fn read_round(&mut self, now: Instant) -> Result<Round> {
         let mut round = Round::default();
         let mut events = Vec::new();
         for (stream, tailer) in self.tailers.iter_mut().enumerate() {
@@ -295,6 +341,15 @@ impl Watcher {
                     self.close(file)?;
                     self.restarted.push(file);
                 }
+                // A checkpointed file whose head is no longer the one read
+                // (rewritten while the daemon was down): its lines are a new
+                // generation, never taken for the stored ones.
+                TailEvent::Replaced {
+                    file: Some(file), ..
+                } => {
+                    self.close(file)?;
+                    self.restarted.push(file);
+                }
                 TailEvent::Closed { file, .. } => self.close(file)?,
                 TailEvent::Unreadable { path, error } => {
                     eprintln!("grantwatch: cannot read {}: {error}", path.display());
@@ -308,11 +363,6 @@ impl Watcher {
         self.live.set_lag(lag);
         self.check_database(now);
         round.events += self.flush_stale(now)?;
-        // Also when nothing new arrived but stored events are not diagnosed
-        // yet (after a crash, or a store error that stopped a round).
-        if round.events > 0 || self.diagnosed_to < self.store.max_event_id()? {
-            round.diagnosed = self.diagnose()?;
-        }
         self.prune(now)?;
         Ok(round)
     }
@@ -556,97 +606,4 @@ impl Watcher {
         self.files.remove(&key);
         Ok(())
     }
-}
-
-/// The checkpoint to commit after `f`'s latest chunk: its end, or, while a
-/// record is held, the start of the chunk that record began in.
-fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> BatchProgress {
-    let (offset, line_no) = match f.parser.oldest_pending_line() {
-        None => {
-            f.chunks.clear();
-            (f.end_offset, f.end_line_no)
-        }
-        Some(pending) => {
-            // Keep only the chunk the held record starts in, and later ones.
-            while f.chunks.len() > 1 && f.chunks.get(1).is_some_and(|(first, _)| *first <= pending)
-            {
-                f.chunks.pop_front();
-            }
-            f.chunks
-                .front()
-                .map_or((f.end_offset, f.end_line_no), |(first, start)| {
-                    (*start, first - 1)
-                })
-        }
-    };
-    // The identity check of a restart hashes the first min(offset, 1 KiB)
-    // bytes: the stored hash must cover exactly those, not the bytes read.
-    let head_hash = match &f.head {
-        Some(head) if offset as usize <= head.len() || head.len() >= HEAD_BYTES => {
-            crate::tail::head_hash(&head[..head.len().min(offset as usize)])
-        }
-        _ => f.head_hash.clone(),
-    };
-    BatchProgress {
-        dev: f.source.dev,
-        inode: f.source.inode,
-        head_hash: Some(head_hash),
-        byte_offset: offset,
-        line_no,
-        read_line_no: f.end_line_no,
-        counts,
-        lines_cut: cut,
-        envelope: f.parser.envelope().map(|e| e.as_str()),
-    }
-}
-
-/// Year and date of year- or date-less lines for a tailed file, as
-/// `analyze` infers them.
-fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
-    match std::fs::metadata(path) {
-        Ok(meta) => crate::ingest::with_year(ctx, head, &meta),
-        Err(_) => ctx.clone(),
-    }
-}
-
-/// The first `min(offset, HEAD_BYTES)` bytes of a file resumed at `offset`
-/// (the tailer has just checked they are the ones the checkpoint hashed);
-/// `None` when they cannot be read.
-fn read_head(path: &Path, offset: u64) -> Option<Vec<u8>> {
-    let head = read_prefix(path, (offset as usize).min(HEAD_BYTES))?;
-    (head.len() as u64 == offset.min(HEAD_BYTES as u64)).then_some(head)
-}
-
-/// Up to `limit` first bytes of the file at `path`.
-fn read_prefix(path: &Path, limit: usize) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(limit.min(64 * 1024));
-    std::fs::File::open(path)
-        .ok()?
-        .take(limit as u64)
-        .read_to_end(&mut head)
-        .ok()?;
-    Some(head)
-}
-
-/// Extends `f.head` with the bytes of `lines` that fall in the file's first
-/// [`HEAD_BYTES`], rebuilt from the lines (each ended by a newline but a
-/// last partial one); gives up on a chunk that does not add up (a cut line).
-fn note_head(f: &mut Followed, lines: &Lines) {
-    let Some(head) = &mut f.head else {
-        return;
-    };
-    if head.len() >= HEAD_BYTES || f.end_offset != head.len() as u64 {
-        return;
-    }
-    let span = lines.end_offset.saturating_sub(f.end_offset);
-    let mut raw = lines.bytes.clone();
-    if span == raw.len() as u64 + 1 {
-        raw.push(b'\n');
-    } else if span != raw.len() as u64 {
-        f.head = None;
-        return;
-    }
-    let take = raw.len().min(HEAD_BYTES - head.len());
-    head.extend_from_slice(&raw[..take]);
 }

@@ -374,9 +374,16 @@ fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
         }
         seen_sources.push(e.source_id);
         let from = e.line.saturating_sub(PHASE_REACH_LINES);
+        // Only the two kinds a phase event has are read: the reach is 400
+        // lines, every one of them a whole row in a log of failures.
         out.extend(
             store
-                .events_of_source_between_lines(e.source_id, from, e.line)?
+                .events_of_source_between_lines_of(
+                    e.source_id,
+                    &["code_issued", "authorize_request"],
+                    from,
+                    e.line,
+                )?
                 .into_iter()
                 .filter(is_login_phase),
         );
@@ -414,11 +421,14 @@ fn nearest_clock_sample(store: &Store, failure: &EventRow) -> Result<Option<(i64
         return Ok(None);
     };
     let kinds = ["client_error", "token_response", "token_request"];
-    let recent = store.events_of_source(failure.source_id, &kinds, (t - 3_600_000, t), 50)?;
-    Ok(recent.into_iter().find_map(|e| {
+    // The same 50 latest events as a whole-row query would give, read as
+    // two columns: in a log of failures only, this was half the diagnosis
+    // time (benches/README.md, "kill -9 with 1,000 failures").
+    let recent = store.dates_of_source(failure.source_id, &kinds, (t - 3_600_000, t), 50)?;
+    Ok(recent.into_iter().find_map(|(ts, date)| {
         // The Date header has whole seconds: compare with the middle.
-        let date = e.server_date_ms?;
-        Some((e.ts_ms? - date - 500, e.ts_ms?))
+        let (ts, date) = (ts?, date?);
+        Some((ts - date - 500, ts))
     }))
 }
 

@@ -10,6 +10,7 @@
 //! cause backed only by an ambiguous phrase or a weak link stays medium or
 //! low, with `missing` saying what would settle it.
 
+pub mod background;
 pub mod case;
 pub mod cause;
 pub mod causes;

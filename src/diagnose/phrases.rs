@@ -122,4 +122,58 @@ mod tests {
                 .any(|s| s.cause == Cause::PkceVerifierMismatch && s.confidence == Confidence::High)
         );
     }
+
+    #[test]
+    fn older_keycloaks_refresh_texts_name_their_cause_as_the_whole_field() {
+        let top = |v: &str| {
+            said(v)
+                .into_iter()
+                .map(|s| (s.cause, s.confidence))
+                .max_by_key(|(_, c)| *c)
+        };
+        assert_eq!(
+            top("Refresh token expired"),
+            Some((Cause::RefreshTokenExpired, Confidence::High))
+        );
+        assert_eq!(
+            top("Stale refresh token"),
+            Some((Cause::RefreshTokenRevoked, Confidence::High))
+        );
+        assert_eq!(
+            top("Client session not active"),
+            Some((Cause::SessionTerminated, Confidence::High))
+        );
+        // Only as the whole field: an app's own sentence around the words
+        // is not Keycloak's answer.
+        assert!(
+            !said("Refresh token expired, please log in again")
+                .iter()
+                .any(|s| s.source == "Keycloak")
+        );
+    }
+
+    #[test]
+    fn openiddicts_token_endpoint_texts_name_their_cause() {
+        let names = |v: &str, cause: Cause, conf: Confidence| {
+            said(v)
+                .iter()
+                .any(|s| s.cause == cause && s.confidence == conf && s.source == "OpenIddict")
+        };
+        assert!(names(
+            "The specified authorization code has already been redeemed.",
+            Cause::CodeReused,
+            Confidence::High
+        ));
+        assert!(names(
+            "The specified 'code_verifier' is invalid.",
+            Cause::PkceVerifierMismatch,
+            Confidence::High
+        ));
+        // "No longer valid" is given for an expired code and a revoked one.
+        assert!(names(
+            "The specified authorization code is no longer valid.",
+            Cause::CodeExpired,
+            Confidence::Medium
+        ));
+    }
 }

@@ -294,6 +294,30 @@ impl Store {
         )
     }
 
+    /// The (time, `Date` header time) of the events [`Store::events_of_source`]
+    /// would return for the same arguments, in the same order: two columns
+    /// instead of every column, for a diagnosis that only looks for the
+    /// latest `Date` header among them.
+    pub fn dates_of_source(
+        &self,
+        source_id: i64,
+        kinds: &[&str],
+        (from_ms, to_ms): (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<(Option<i64>, Option<i64>)>> {
+        let sql = format!(
+            "SELECT e.ts_ms, e.server_date_ms FROM events e
+             WHERE e.kind IN ({}) AND e.ts_ms BETWEEN ?2 AND ?3 AND e.source_id = ?1
+             ORDER BY e.ts_ms DESC, e.id DESC LIMIT {limit}",
+            kind_list(kinds)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![source_id, from_ms, to_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Events of the given kinds between two times, in time order.
     pub fn events_between(
         &self,
@@ -319,6 +343,27 @@ impl Store {
     ) -> Result<Vec<EventRow>> {
         self.query_events(
             "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 ORDER BY e.line",
+            params![source_id, from as i64, to as i64],
+        )
+    }
+
+    /// Events of one source and one of `kinds` between two line numbers
+    /// (inclusive), in line order: [`Store::events_of_source_between_lines`]
+    /// with the kinds picked in SQL, so a long reach reads only the rows it
+    /// wants.
+    pub fn events_of_source_between_lines_of(
+        &self,
+        source_id: i64,
+        kinds: &[&str],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            &format!(
+                "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 AND e.kind IN ({})
+                 ORDER BY e.line",
+                kind_list(kinds)
+            ),
             params![source_id, from as i64, to as i64],
         )
     }

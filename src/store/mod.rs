@@ -122,6 +122,13 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// Replaces the busy timeout with `handler` (called with the number of
+    /// tries so far; `false` gives up with "database is locked").
+    pub fn set_busy_handler(&mut self, handler: fn(i32) -> bool) -> Result<()> {
+        self.conn.busy_handler(Some(handler))?;
+        Ok(())
+    }
+
     /// The underlying connection, for queries of other modules.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -47,6 +47,36 @@ pub fn head_hash(head: &[u8]) -> String {
         .collect()
 }
 
+/// A checkpoint's identity fingerprint of the file's first `head.len()`
+/// bytes, for a resume point at `offset`: the bare [`head_hash`] when it
+/// covers `min(offset, HEAD_BYTES)` bytes (what a restart hashes by
+/// default), else `hash:len`. The consumer's resume point can lag behind
+/// what it read and stored (a record held back); its identity must cover
+/// what was read, or a file rewritten while the daemon was down would pass
+/// for the one read, and its first lines be taken for lines already stored.
+pub fn fingerprint(head: &[u8], offset: u64) -> String {
+    let hash = head_hash(head);
+    let len = head.len().min(HEAD_BYTES);
+    if len as u64 == offset.min(HEAD_BYTES as u64) {
+        hash
+    } else {
+        format!("{hash}:{len}")
+    }
+}
+
+/// The hash of a checkpoint's fingerprint and how many first bytes it
+/// covers (see [`fingerprint`]).
+fn covered(cp: &Checkpoint) -> (&str, usize) {
+    let default = (cp.offset as usize).min(HEAD_BYTES);
+    match cp.head_hash.split_once(':') {
+        Some((hash, len)) => (
+            hash,
+            len.parse().map_or(default, |n: usize| n.min(HEAD_BYTES)),
+        ),
+        None => (cp.head_hash.as_str(), default),
+    }
+}
+
 /// A file being followed.
 pub(crate) struct Followed {
     pub key: FileKey,
@@ -120,7 +150,8 @@ impl Followed {
         let Some(cp) = checkpoint.filter(|cp| cp.key() == key) else {
             return Ok(f);
         };
-        if meta.len() < cp.offset {
+        let (hash, len) = covered(cp);
+        if meta.len() < cp.offset.max(len as u64) {
             // Truncated (copytruncate) while we were not running.
             notices.push(TailEvent::Truncated {
                 file: key,
@@ -128,10 +159,13 @@ impl Followed {
             });
             return Ok(f);
         }
-        let mut head = vec![0; (cp.offset as usize).min(HEAD_BYTES)];
+        let mut head = vec![0; len];
         let n = read_full_at(f.fd()?, &mut head, 0)?;
         head.truncate(n);
-        if head_hash(&head) == cp.head_hash {
+        if n == len && head_hash(&head) == hash {
+            // The head is kept as far as the resume point: reading goes on
+            // from there and extends it.
+            head.truncate((cp.offset as usize).min(HEAD_BYTES));
             f.head = head;
             f.line_end = cp.offset;
             f.read_pos = cp.offset;
@@ -141,6 +175,7 @@ impl Followed {
             // (or the file was rewritten while we were down). From 0.
             notices.push(TailEvent::Replaced {
                 path: f.path.clone(),
+                file: Some(key),
             });
         }
         Ok(f)

@@ -52,7 +52,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub use file::{HEAD_BYTES, head_hash};
+pub use file::{HEAD_BYTES, fingerprint, head_hash};
 pub use waker::{Waker, waker};
 
 pub use fds::Lag;
@@ -78,7 +78,9 @@ pub struct Checkpoint {
     pub dev: u64,
     /// Inode.
     pub inode: u64,
-    /// [`head_hash`] of the file's first `min(offset, HEAD_BYTES)` bytes.
+    /// [`head_hash`] of the file's first `min(offset, HEAD_BYTES)` bytes,
+    /// or the [`fingerprint`] of more of them (`hash:len`, when the
+    /// consumer read past its resume point).
     pub head_hash: String,
     /// Offset just past the last line committed.
     pub offset: u64,
@@ -165,6 +167,11 @@ pub enum TailEvent {
     Replaced {
         /// The path.
         path: PathBuf,
+        /// The file found at start under a checkpoint's device and inode
+        /// whose head is not the one checkpointed (a reused inode, or the
+        /// file rewritten while the daemon was down): a new generation,
+        /// though its key is the checkpoint's.
+        file: Option<FileKey>,
     },
     /// The file was deleted; what is left of it is still read.
     Removed {
@@ -364,6 +371,7 @@ impl Tailer {
                 if paths.contains(&f.path) {
                     out.push(TailEvent::Replaced {
                         path: f.path.clone(),
+                        file: None,
                     });
                 } else {
                     out.push(TailEvent::Removed {

@@ -281,7 +281,7 @@ fn an_editor_save_replaces_the_file_which_is_read_from_0() {
     fs::write(&tmp, "a\nb\nedited\n").expect("write temp");
     fs::rename(&tmp, &log).expect("save");
     assert_eq!(h.poll(), v(&["a", "b", "edited"]));
-    assert!(h.took_notice(|e| matches!(e, TailEvent::Replaced { path } if *path == log)));
+    assert!(h.took_notice(|e| matches!(e, TailEvent::Replaced { path, .. } if *path == log)));
 }
 
 #[test]
@@ -411,6 +411,55 @@ fn a_file_truncated_while_down_is_read_from_0() {
     append(&log, "c\n");
     h.restart();
     assert_eq!(h.poll(), v(&["c"]));
+    assert!(h.took_notice(|e| matches!(e, TailEvent::Truncated { .. })));
+}
+
+#[test]
+fn a_checkpoint_behind_what_was_read_knows_the_file_by_the_bytes_read() {
+    // A consumer holding a record back commits a resume point before the
+    // lines it read (here 0) with a fingerprint of what it read.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    append(&log, "held 1\nheld 2\n");
+    let key = key_of(&log);
+    let behind = |h: &mut Harness| {
+        let cp = Checkpoint {
+            path: log.clone(),
+            dev: key.dev,
+            inode: key.inode,
+            head_hash: fingerprint(b"held 1\nheld 2\n", 0),
+            offset: 0,
+            line_no: 0,
+        };
+        h.checkpoints.insert(key, cp);
+        h.restart();
+    };
+    let mut h = Harness::new(std::slice::from_ref(&log));
+    // Grown while down: the same file, read again from the resume point.
+    append(&log, "more\n");
+    behind(&mut h);
+    assert_eq!(h.poll(), v(&["held 1", "held 2", "more"]));
+    assert!(h.notices.is_empty(), "{:?}", h.notices);
+    // Rewritten in place while down, longer than what was read: a new
+    // file under the old key, said so (a hash of the 0 bytes before the
+    // resume point took it for the old one).
+    let mut f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .expect("open");
+    f.write_all(b"other 1\nother 2\nother 3\n")
+        .expect("rewrite");
+    drop(f);
+    assert_eq!(key_of(&log), key);
+    behind(&mut h);
+    assert_eq!(h.poll(), v(&["other 1", "other 2", "other 3"]));
+    assert!(h.took_notice(|e| matches!(e, TailEvent::Replaced { file: Some(k), .. } if *k == key)));
+    // Shorter than what was read (though not than the resume point):
+    // truncated.
+    fs::write(&log, "x\n").expect("rewrite");
+    behind(&mut h);
+    assert_eq!(h.poll(), v(&["x"]));
     assert!(h.took_notice(|e| matches!(e, TailEvent::Truncated { .. })));
 }
 

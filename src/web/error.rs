@@ -52,6 +52,19 @@ impl WebError {
 }
 
 /// The JSON body of an error.
+/// What a client is told about `err`: its text for a client error; for a
+/// server error only that there was one, the text going to the server's log
+/// (a store error's text names files and SQL the client has no business
+/// seeing).
+pub(crate) fn client_message(status: StatusCode, err: &dyn std::fmt::Display) -> String {
+    if status.is_server_error() {
+        eprintln!("grantwatch: web: {err}");
+        "internal error (see the server's log)".to_owned()
+    } else {
+        err.to_string()
+    }
+}
+
 #[derive(serde::Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
@@ -60,12 +73,7 @@ struct ErrorBody<'a> {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
-            eprintln!("grantwatch: web: {self}");
-            "internal error (see the server's log)".to_owned()
-        } else {
-            self.to_string()
-        };
+        let message = client_message(status, &self);
         let mut response = (status, Json(ErrorBody { error: &message })).into_response();
         if matches!(self, WebError::Unauthorized) {
             response

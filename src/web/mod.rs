@@ -128,6 +128,9 @@ impl AppState {
         &self.hub
     }
 
+    /// Asks for `token` on every route but `/healthz`, the sign-in pages and
+    /// the stylesheet (a bearer header, or the session cookie `POST /login`
+    /// sets).
     pub fn with_token(mut self, token: &str) -> AppState {
         self.token = Some(Token::new(token));
         self

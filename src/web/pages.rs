@@ -110,12 +110,7 @@ pub(super) fn html_with(status: StatusCode, page: &impl Template) -> Response {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
-            eprintln!("grantwatch: web: {self}");
-            "internal error (see the server's log)".to_owned()
-        } else {
-            self.to_string()
-        };
+        let message = super::error::client_message(status, &self);
         html_with(
             status,
             &ErrorPage {

@@ -98,6 +98,10 @@ const FILES: &[(&str, &str)] = &[
         "react-native-app-auth.toml",
         include_str!("../../catalog/react-native-app-auth.toml"),
     ),
+    (
+        "openiddict.toml",
+        include_str!("../../catalog/openiddict.toml"),
+    ),
 ];
 
 /// The cause ids an entry may name (the diagnosis's `Cause` ids; its test

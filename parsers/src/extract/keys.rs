@@ -188,11 +188,17 @@ fn separator(text: &str, end: usize) -> Option<(Sep, usize)> {
 /// The value starting at `at`.
 fn value_at(text: &str, at: usize, sep: Sep, field: Field) -> Option<Cow<'_, str>> {
     let value = &text[at..];
+    let phrase = matches!(field, Field::Description | Field::Hint | Field::Template);
     if let Some(body) = value.strip_prefix("\\\"") {
-        let end = memchr::memmem::find(body.as_bytes(), b"\\\"").unwrap_or(body.len());
+        let Some(end) = memchr::memmem::find(body.as_bytes(), b"\\\"") else {
+            return Some(cut_off(body, phrase));
+        };
         return Some(Cow::Borrowed(&body[..end]));
     }
     if let Some(body) = value.strip_prefix('"') {
+        if !closes(body) {
+            return Some(cut_off(body, phrase));
+        }
         return Some(unescape_until_quote(body));
     }
     if let Some(body) = value.strip_prefix('\'') {
@@ -202,7 +208,6 @@ fn value_at(text: &str, at: usize, sep: Sep, field: Field) -> Option<Cow<'_, str
     if value.starts_with(['{', '[']) || value.starts_with("map[") {
         return None;
     }
-    let phrase = matches!(field, Field::Description | Field::Hint | Field::Template);
     match sep {
         Sep::Tight => {
             let end = value
@@ -218,6 +223,35 @@ fn value_at(text: &str, at: usize, sep: Sep, field: Field) -> Option<Cow<'_, str
         }
         Sep::GoMap => Some(Cow::Borrowed(&value[..go_map_end(value)])),
         Sep::Spaced => Some(Cow::Borrowed(&value[..phrase_end(value)])),
+    }
+}
+
+/// Whether a quoted value's body has its closing quote (one no backslash
+/// escapes).
+fn closes(body: &str) -> bool {
+    let mut escaped = false;
+    for b in body.bytes() {
+        match b {
+            b'\\' => escaped = !escaped,
+            b'"' if !escaped => return true,
+            _ => escaped = false,
+        }
+    }
+    false
+}
+
+/// A quoted value the record ends inside: a line cut short by a length
+/// limit or a paste (`…"error_description":"Refresh token is invalid or has
+/// already bee`). A JSON string holds no raw newline, so the value ends with
+/// its line; a sentence gets the cut marker, so the catalog reads it as the
+/// beginning of a provider's text ([`crate::cut`]).
+fn cut_off(body: &str, phrase: bool) -> Cow<'_, str> {
+    let line = body.split('\n').next().unwrap_or(body).trim_end();
+    // A line a viewer already cut (`…`, `...`) carries its own marker.
+    if phrase && !line.is_empty() && crate::cut::before_cut(line).is_none() {
+        Cow::Owned(format!("{}…", line.replace("\\\"", "\"")))
+    } else {
+        unescape_until_quote(line)
     }
 }
 

@@ -60,6 +60,9 @@ pub struct OAuthError<'t> {
     pub server: Option<ServerKind>,
     /// The HTTP status of the response, when the record shows it.
     pub status: Option<u16>,
+    /// The grant type, when only the client that printed the error tells it
+    /// (a library that sends one grant only).
+    pub grant: Option<&'static str>,
 }
 
 impl<'t> OAuthError<'t> {
@@ -92,6 +95,7 @@ impl<'t> OAuthError<'t> {
         or(&mut self.library, other.library);
         or(&mut self.server, other.server);
         or(&mut self.status, other.status);
+        or(&mut self.grant, other.grant);
     }
 
     /// Copies every borrowed field so the error outlives its text.
@@ -109,6 +113,7 @@ impl<'t> OAuthError<'t> {
             library: self.library,
             server: self.server,
             status: self.status,
+            grant: self.grant,
         }
     }
 }
@@ -268,6 +273,9 @@ pub(crate) fn apply<'t>(ev: &mut Event<'t>, found: OAuthError<'t>) {
     or(&mut ev.provider_reason, found.hint);
     ev.server = ev.server.or(found.server);
     ev.status = ev.status.or(found.status);
+    if ev.grant_type.is_none() {
+        ev.grant_type = found.grant.map(Cow::Borrowed);
+    }
 }
 
 #[cfg(test)]

@@ -59,14 +59,34 @@ fn go_oauth2_cannot_fetch_token() {
     assert_eq!(desc(&e), "Code was already redeemed.");
 }
 
-/// A body cut short by the person who pasted it: the keyed reading still
-/// finds the description. github.com/dexidp/dex/issues/973
+/// A body cut short as posted (the record ends inside the description):
+/// the keyed reading still finds the description, marked cut, so the
+/// catalog reads it as the beginning of Dex's sentence.
+/// github.com/dexidp/dex/issues/973
 #[test]
 fn truncated_json_body() {
     let text = r#"Response: {"error":"invalid_request","error_description":"Refresh token is invalid or has already bee"#;
     let e = found(text);
     assert_eq!(e.error.as_deref(), Some("invalid_request"));
-    assert_eq!(desc(&e), "Refresh token is invalid or has already bee");
+    assert_eq!(desc(&e), "Refresh token is invalid or has already bee…");
+    let hits = crate::catalog::catalog().matches(desc(&e));
+    assert!(
+        hits.iter().any(|h| h
+            .text
+            .starts_with("Refresh token is invalid or has already been claimed")),
+        "{hits:?}"
+    );
+    // A closed value is left as it is.
+    let closed = found(r#"{"error":"invalid_grant","error_description":"Code not valid"}"#);
+    assert_eq!(desc(&closed), "Code not valid");
+    // A line a viewer cut keeps its one marker.
+    let viewer = found(
+        r#"{"error":{"debug":"","message":"invalid_grant","reason":"The authorization code has al…"#,
+    );
+    assert_eq!(
+        viewer.hint.as_deref(),
+        Some("The authorization code has al…")
+    );
 }
 
 /// Hydra's error object (a fragment of its JSON log, joined).
@@ -447,4 +467,30 @@ fn omniauth_invalid_credentials() {
         extract(r#"Could not authenticate you from GitHub because "Timeout"."#),
         None
     );
+}
+
+#[test]
+fn a_google_service_account_client_tells_the_jwt_bearer_grant() {
+    // gtoken throws the bare error; its frames name it.
+    let gtoken = "Error: invalid_grant\n    at Request._callback (/srv/app/node_modules/gtoken/lib/index.js:215:34)";
+    // google-oauth-jwt's own message: `(HTTP nnn) : body`.
+    let jwt = r#"Error: access token request failed (HTTP 400) : {"error":"invalid_grant"}."#;
+    for text in [gtoken, jwt] {
+        let e = found(text);
+        assert_eq!(e.error.as_deref(), Some("invalid_grant"), "{text}");
+        assert_eq!(e.grant, Some(super::text::JWT_BEARER), "{text}");
+        assert_eq!(e.server, Some(ServerKind::Google), "{text}");
+    }
+}
+
+#[test]
+fn other_clients_failing_a_token_request_tell_no_grant() {
+    for text in [
+        // Another library's wording: the colon inside the parentheses.
+        "Vertex access token request failed (HTTP 400: invalid_grant: audience mismatch)",
+        r#"Error: Access token request failed (HTTP 400): {"error":"invalid_grant"}"#,
+        "Error: invalid_grant\n    at Request._callback (/srv/app/node_modules/request/request.js:186:22)",
+    ] {
+        assert_eq!(found(text).grant, None, "{text}");
+    }
 }

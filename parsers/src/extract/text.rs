@@ -154,8 +154,36 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
         found.provider_code = Some(Cow::Borrowed(key));
         found.library.get_or_insert("omniauth-oauth2");
     }
+    if let Some(name) = google_jwt_bearer_client(text) {
+        // The library is the only witness of the grant here: it sends no
+        // other, and to no other server.
+        found.library.get_or_insert(name);
+        found.server.get_or_insert(ServerKind::Google);
+        found.grant = Some(JWT_BEARER);
+    }
     found.status = status_line(text);
     found
+}
+
+/// The JWT-bearer grant type (RFC 7523).
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Node clients that only ever send Google a service account's signed JWT
+/// (a `urn:ietf:params:oauth:grant-type:jwt-bearer` grant), known by what
+/// they leave in an error: gtoken's frames (`node_modules/gtoken/`; it
+/// throws `Error: invalid_grant`, googleapis/node-gtoken src/lib/index.ts)
+/// and google-oauth-jwt's own message `access token request failed (HTTP
+/// 400) : {body}` (extrabacon/google-oauth-jwt lib/auth.js; the space before
+/// the colon tells it from other libraries' `… failed (HTTP 400): …`).
+fn google_jwt_bearer_client(text: &str) -> Option<&'static str> {
+    if text.contains("node_modules/gtoken/") {
+        return Some("gtoken");
+    }
+    const MESSAGE: &str = "access token request failed (HTTP ";
+    let at = text.find(MESSAGE)? + MESSAGE.len();
+    let rest = &text[at..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (digits == 3 && rest[digits..].starts_with(") : ")).then_some("google-oauth-jwt")
 }
 
 /// omniauth-oauth2's failure for a token request that failed: it rescues

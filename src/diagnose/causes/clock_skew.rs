@@ -6,9 +6,12 @@
 //! client's ID-token or assertion time check together with the device
 //! clock's offset measured from the server's `Date` header (proven, the
 //! offset in the summary). A time check with no clock measured points at it
-//! (`medium`) and says which log would show the offset.
+//! (`medium`) and says which log would show the offset. Google's bare
+//! `invalid_grant` to a service account's JWT-bearer grant points at it too,
+//! at `medium` only: a deleted key gets the same answer (a candidate from
+//! `invalid_client_credentials`).
 
-use super::support::{capitalize, own_texts, ts};
+use super::support::{capitalize, google_jwt_bearer_silence, own_texts, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::correlate::human_duration;
@@ -26,7 +29,25 @@ pub const RULE: Rule = Rule {
 };
 
 fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    assertion_times(case, settings).or_else(|| time_check(case, settings))
+    assertion_times(case, settings)
+        .or_else(|| time_check(case, settings))
+        .or_else(|| google_jwt_silence(case))
+}
+
+/// Google's bare `invalid_grant` to a service account's signed JWT: most
+/// often the JWT's iat/exp outside Google's window, i.e. the signing
+/// machine's clock; never more than `medium`, since a deleted or disabled
+/// key gets the same answer.
+fn google_jwt_silence(case: &Case) -> Option<Finding> {
+    google_jwt_bearer_silence(case).then(|| {
+        Finding::flow(
+            Confidence::Medium,
+            "Google refused a service account's signed JWT (a JWT-bearer grant) with a bare invalid_grant: it answers so when the JWT's iat or exp is outside its window, which the clock of the machine that signed it being off does; a deleted or disabled service-account key gets the same answer.".into(),
+        )
+        .missing(Some(
+            "the signing machine's clock against a trusted time (or the JWT's iat and exp next to the response's Date header), and whether the key in the service account's JSON key file still exists".into(),
+        ))
+    })
 }
 
 /// The assertion's own times against the server's clock.
@@ -172,6 +193,43 @@ mod tests {
         let mut e = failed("client_credentials");
         e.jwt_iat = Some(T0 / 1000 + 30);
         assert!(infer(&case(e), &DiagnoseSettings::default()).is_none());
+    }
+
+    fn google_jwt_failure() -> crate::store::EventRow {
+        let mut e = client_error(Some("invalid_grant"), None);
+        e.grant_type = Some(super::super::support::JWT_BEARER.into());
+        e.server = Some("google".into());
+        e
+    }
+
+    #[test]
+    fn googles_bare_answer_to_a_service_account_jwt_is_a_clock_at_medium() {
+        let v = crate::diagnose::decide(&case(google_jwt_failure()), &DiagnoseSettings::default());
+        assert_eq!(
+            (v.cause, v.confidence),
+            (Cause::ClockSkew, Confidence::Medium)
+        );
+        assert!(
+            v.candidates
+                .iter()
+                .any(|c| c.cause == "invalid_client_credentials"),
+            "{:?}",
+            v.candidates
+        );
+        assert!(v.missing.is_some_and(|m| m.contains("clock")));
+    }
+
+    #[test]
+    fn googles_bare_answer_to_other_grants_or_servers_says_nothing_of_clocks() {
+        let mut code = google_jwt_failure();
+        code.grant_type = Some("authorization_code".into());
+        assert!(infer(&case(code), &DiagnoseSettings::default()).is_none());
+        let mut other = google_jwt_failure();
+        other.server = Some("keycloak".into());
+        assert!(infer(&case(other), &DiagnoseSettings::default()).is_none());
+        let mut worded = google_jwt_failure();
+        worded.error_description = Some("Invalid JWT Signature.".into());
+        assert!(infer(&case(worded), &DiagnoseSettings::default()).is_none());
     }
 
     #[test]

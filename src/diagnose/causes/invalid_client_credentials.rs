@@ -4,8 +4,11 @@
 //! Evidence: the provider's client-authentication words, or a 401 from the
 //! token endpoint. A 401 alone is a status code, not the provider naming the
 //! cause, so it gives at most `medium`: Doorkeeper (which does not log its
-//! answer) also answers some grant errors with 401 in old versions.
+//! answer) also answers some grant errors with 401 in old versions. Google's
+//! bare `invalid_grant` to a service account's JWT can be a deleted key:
+//! that reading stays `low`, a candidate beside the clock.
 
+use super::support::google_jwt_bearer_silence;
 use super::{Basis, Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
@@ -31,6 +34,12 @@ const SPECIFIC_ERRORS: [&str; 4] = [
 ];
 
 fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
+    if google_jwt_bearer_silence(case) {
+        return Some(Finding::flow(
+            Confidence::Low,
+            "Google answers a service account's JWT signed with a deleted or disabled key with the same bare invalid_grant.".into(),
+        ));
+    }
     let more_specific = case.own_events().any(|e| {
         e.provider_reason.is_some()
             || e.error

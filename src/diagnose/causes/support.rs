@@ -62,3 +62,19 @@ pub fn hydra_bare_invalid_token(case: &Case) -> bool {
             && e.provider_reason.is_none()
     })
 }
+
+/// The JWT-bearer grant type (RFC 7523): a service account's signed JWT.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Google answered a service account's JWT-bearer grant with a bare
+/// `invalid_grant` and no words that name a cause. Google gives that answer
+/// when the JWT's iat/exp fall outside its window (the signing machine's
+/// clock is off) and when the key that signed it was deleted or disabled;
+/// its more specific texts (`Invalid JWT: Token must be a short-lived
+/// token…`, `Invalid JWT Signature.`) are read from the catalog instead.
+pub fn google_jwt_bearer_silence(case: &Case) -> bool {
+    case.exchange.grant_type.as_deref() == Some(JWT_BEARER)
+        && case.server.as_deref() == Some("google")
+        && case.exchange.error.as_deref() == Some("invalid_grant")
+        && own_texts(case).all(|t| crate::diagnose::phrases::said(t).is_empty())
+}

@@ -1,0 +1,173 @@
+//! The diagnosis passes of `watch` on a thread of their own, with a
+//! connection of their own, so that storing a line never waits for a
+//! re-diagnosis: the reader commits its batches and wakes this thread,
+//! which runs [`revisit::run`] until the cursor covers the newest event.
+//!
+//! Invariants:
+//! - The cursor is only ever moved by [`revisit::run`], in the transaction
+//!   that writes the diagnoses it covers: a `kill -9` at any point leaves
+//!   the stored events after the cursor to the next start.
+//! - Wake-ups coalesce: however many rounds the reader commits during a
+//!   pass, the next pass covers them all at once; passes start at most one
+//!   per `recheck` (the poll interval) while new events keep coming.
+//! - New events the reader did not announce (another writer: the fleet
+//!   receivers) are found by a look at the newest event id every
+//!   `recheck` (one indexed query).
+//! - [`Background::finish`] runs a last pass over everything committed
+//!   before it was called, then ends the thread; a store error ends the
+//!   thread at once and is handed to the reader ([`Background::failed`]),
+//!   which restarts from the database like after its own errors.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::revisit;
+use crate::config::DiagnoseSettings;
+use crate::store::Store;
+use crate::watch::{Error, Result};
+
+/// What the reader tells the thread.
+#[derive(Default)]
+struct Signal {
+    /// New events were committed since the last pass began.
+    pending: bool,
+    /// Run a last pass, then end.
+    finish: bool,
+    /// End now, without a last pass (the reader is restarting).
+    abort: bool,
+}
+
+type Shared = Arc<(Mutex<Signal>, Condvar)>;
+
+/// The handle of the diagnosis thread.
+pub struct Background {
+    shared: Shared,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl Background {
+    /// Opens a connection to `db` and starts the thread; the first pass
+    /// starts at once from the committed cursor (events stored before a
+    /// crash are diagnosed without waiting for new lines).
+    pub fn start(db: &Path, settings: DiagnoseSettings, recheck: Duration) -> Result<Background> {
+        let mut store = Store::open(db)?;
+        let shared: Shared = Arc::new((
+            Mutex::new(Signal {
+                pending: true,
+                ..Signal::default()
+            }),
+            Condvar::new(),
+        ));
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("diagnosis".into())
+            .spawn(move || passes(&mut store, &settings, &theirs, recheck))
+            .map_err(|e| Error::Thread(e.to_string()))?;
+        Ok(Background {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// New events were committed: a pass will cover them.
+    pub fn wake(&self) {
+        self.signal(|s| s.pending = true);
+    }
+
+    /// The error that ended the thread, if it ended on one.
+    pub fn failed(&mut self) -> Option<Error> {
+        if !self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            return None;
+        }
+        self.join().err()
+    }
+
+    /// Diagnoses what is committed and not diagnosed yet, then ends the
+    /// thread.
+    pub fn finish(mut self) -> Result<()> {
+        self.signal(|s| s.finish = true);
+        self.join()
+    }
+
+    fn signal(&self, f: impl FnOnce(&mut Signal)) {
+        let (lock, cvar) = &*self.shared;
+        f(&mut lock.lock().unwrap_or_else(PoisonError::into_inner));
+        cvar.notify_one();
+    }
+
+    fn join(&mut self) -> Result<()> {
+        match self.thread.take().map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Thread("it panicked".into())),
+        }
+    }
+}
+
+impl Drop for Background {
+    /// The reader is going away on an error: the thread ends after its
+    /// current pass (which commits or not as a whole).
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.signal(|s| s.abort = true);
+            let _ = self.join();
+        }
+    }
+}
+
+/// The thread: a pass whenever there is something new, until told to end.
+fn passes(
+    store: &mut Store,
+    settings: &DiagnoseSettings,
+    shared: &Shared,
+    recheck: Duration,
+) -> Result<()> {
+    let (lock, cvar) = &**shared;
+    let mut cursor = store.diagnosis_cursor()?;
+    loop {
+        let finishing = {
+            let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            if !s.pending && !s.finish && !s.abort {
+                s = cvar
+                    .wait_timeout(s, recheck)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            if s.abort {
+                return Ok(());
+            }
+            s.pending = false;
+            s.finish
+        };
+        // Passes until caught up: events committed during a pass are
+        // covered by the next one, which starts `recheck` after this one
+        // started (unless finishing): a pass re-diagnoses the recent
+        // failures whatever the number of new events, so under a steady
+        // trickle back-to-back passes would take a core from the reader
+        // and the web side for the same result.
+        while store.max_event_id()? > cursor {
+            let began = Instant::now();
+            let stats = revisit::run(store, settings, cursor)?;
+            cursor = cursor.max(stats.last_event_id);
+            let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while !s.abort && !s.finish {
+                let left = recheck.saturating_sub(began.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                s = cvar
+                    .wait_timeout(s, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            if s.abort {
+                return Ok(());
+            }
+        }
+        if finishing {
+            return Ok(());
+        }
+    }
+}
