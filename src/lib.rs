@@ -42,6 +42,7 @@ pub mod generate;
 pub mod incidents;
 pub mod ingest;
 pub mod live;
+pub mod replay;
 pub mod report;
 pub mod store;
 pub mod tail;

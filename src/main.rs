@@ -85,6 +85,15 @@ enum Command {
         /// long (tests) [default: 30000].
         #[arg(long, value_name = "MS", hide = true)]
         stream_flush_ms: Option<u64>,
+        /// Replay PATHS as if written now (a first run: `watch --replay-now
+        /// sample_logs/`): each line's time moved to the present, written at
+        /// the pace it was logged (gaps over a minute cut to one).
+        #[arg(long)]
+        replay_now: bool,
+        /// With --replay-now: this many times faster (e.g. 60: an hour of
+        /// logs in a minute) [default: 1].
+        #[arg(long, value_name = "FACTOR", requires = "replay_now")]
+        replay_speed: Option<f64>,
         /// Log files, folders or globs (quote globs: '/var/log/app/*.log');
         /// none: only what shippers send.
         #[arg(value_name = "PATH")]
@@ -367,8 +376,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ingest_max_bytes,
             syslog,
             stream_flush_ms,
-            paths,
+            replay_now,
+            replay_speed,
+            mut paths,
         } => {
+            // The replay writes the logs, times moved to now, into a folder
+            // of its own, which is what the watcher follows.
+            let replay = if replay_now {
+                let replay = grantwatch::replay::start(&paths, replay_speed.unwrap_or(1.0))?;
+                eprintln!(
+                    "grantwatch: replaying {} as if written now, into {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    replay.dir().display()
+                );
+                paths = vec![replay.dir().to_path_buf()];
+                Some(replay)
+            } else {
+                None
+            };
             let file = match &config {
                 Some(path) => config_file::load(path)?,
                 None => config_file::ConfigFile::default(),
@@ -397,6 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
             daemon::run(setup, web::shutdown_signal())?;
+            drop(replay);
             eprintln!("grantwatch: stopped");
         }
     }

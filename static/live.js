@@ -63,4 +63,7 @@
     body.setAttribute("data-live", "reconnecting");
   });
   source.addEventListener("incident", refresh);
+  // The server dropped changes this page was too slow to take: what it
+  // shows is read again all the same.
+  source.addEventListener("resync", refresh);
 })();

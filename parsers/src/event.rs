@@ -292,6 +292,9 @@ pub struct Event<'a> {
     pub user_agent: Option<Cow<'a, str>>,
     /// Session id (Keycloak `sessionId`, ...).
     pub session_id: Option<Cow<'a, str>>,
+    /// The app installation's or device's id, where a client log carries
+    /// one (a dio request's `X-Device-Id` / `X-Installation-Id` header).
+    pub device_id: Option<Cow<'a, str>>,
     /// User id or name, when the line gives one.
     pub user: Option<Cow<'a, str>>,
     /// App lifecycle change (only for [`EventKind::Lifecycle`]).
@@ -338,6 +341,7 @@ impl<'a> Event<'a> {
             ip: None,
             user_agent: None,
             session_id: None,
+            device_id: None,
             user: None,
             lifecycle: None,
             evidence: Vec::new(),
@@ -385,6 +389,7 @@ impl<'a> Event<'a> {
             ip: own(self.ip),
             user_agent: own(self.user_agent),
             session_id: own(self.session_id),
+            device_id: own(self.device_id),
             user: own(self.user),
             lifecycle: self.lifecycle,
             evidence: self
@@ -419,6 +424,7 @@ impl<'a> Event<'a> {
             &self.ip,
             &self.user_agent,
             &self.session_id,
+            &self.device_id,
             &self.user,
         ];
         let mut out: Vec<&str> = opts.iter().filter_map(|o| o.as_deref()).collect();

@@ -321,6 +321,10 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        // Inside a caller's transaction, its commit signals.
+        if self.conn.is_autocommit() {
+            super::feed::signal_commit();
+        }
         Ok(changed)
     }
 

@@ -10,6 +10,9 @@
 //!   them. (Their tables are created with the incidents',
 //!   [`super::incident_schema::SCHEMA`].)
 
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::failures::FailureRecord;
@@ -37,6 +40,30 @@ impl ChangeKind {
     }
 }
 
+/// A change was recorded in a transaction of this process not yet
+/// signalled as committed.
+static PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Bumped after a commit of this process that recorded a change: wakes the
+/// producer of `/api/events` (src/web/events.rs) before its next poll. A
+/// hint only (another process's commits are found by polling).
+static COMMITTED: LazyLock<tokio::sync::watch::Sender<u64>> =
+    LazyLock::new(|| tokio::sync::watch::Sender::new(0));
+
+/// A receiver woken after each commit of this process that recorded a
+/// change.
+pub fn committed() -> tokio::sync::watch::Receiver<u64> {
+    COMMITTED.subscribe()
+}
+
+/// Called after a commit: signals it if a change was recorded since the
+/// last signal.
+pub(super) fn signal_commit() {
+    if PENDING.swap(false, Ordering::AcqRel) {
+        COMMITTED.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
 /// Appends a change to the live feed (and forgets what is older than the
 /// last [`LIVE_KEPT`]).
 pub fn record_change(
@@ -57,6 +84,7 @@ pub fn record_change(
         rec.cause
     ])?;
     let seq = conn.last_insert_rowid();
+    PENDING.store(true, Ordering::Release);
     if seq % 1000 == 0 {
         conn.prepare_cached("DELETE FROM live_changes WHERE seq <= ?1")?
             .execute([seq - LIVE_KEPT])?;

@@ -125,11 +125,59 @@ CREATE TABLE ingest_totals (
 ) WITHOUT ROWID;
 "#;
 
+/// The devices and sessions of grouped failures (schema version 9): a
+/// column each, indexed for the search box, after [`SCHEMA`] in a fresh
+/// database and in the upgrade.
+pub const DEVICES_SESSIONS: &str = "
+ALTER TABLE incident_failures ADD COLUMN device_id TEXT;
+ALTER TABLE incident_failures ADD COLUMN session_id TEXT;
+CREATE INDEX incident_failures_by_device ON incident_failures(device_id);
+CREATE INDEX incident_failures_by_session ON incident_failures(session_id);
+";
+
+/// The upgrade to schema version 9: the columns and indexes of
+/// [`DEVICES_SESSIONS`], the sessions of stored failures filled from their
+/// events (no stored event has a device id yet).
+pub fn upgrade_devices_sessions(conn: &Connection) -> Result<()> {
+    add_device_columns(conn)?;
+    conn.execute_batch(
+        "UPDATE incident_failures SET session_id = (
+             SELECT e.session_id FROM failure_events fe JOIN events e ON e.id = fe.event_id
+             WHERE fe.failure_id = incident_failures.failure_id AND e.session_id IS NOT NULL
+                 AND e.session_id != ''
+             ORDER BY e.id LIMIT 1);",
+    )?;
+    Ok(())
+}
+
+/// Adds the columns of version 9 where they are missing: a database
+/// upgraded from before incidents gets them with the incidents (its
+/// grouping reads and writes them), then passes the step to version 9.
+fn add_device_columns(conn: &Connection) -> Result<()> {
+    let has = |table: &str| -> Result<bool> {
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = 'device_id'",
+            [table],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    };
+    if !has("events")? {
+        conn.execute_batch("ALTER TABLE events ADD COLUMN device_id TEXT;")?;
+    }
+    if !has("incident_failures")? {
+        conn.execute_batch(DEVICES_SESSIONS)?;
+    }
+    Ok(())
+}
+
 /// The upgrade from the schema without incidents: the tables, then every
 /// stored failure grouped, and the diagnosed counter started at what is
 /// stored.
 pub fn upgrade(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
+    // The grouping below reads and writes the columns of version 9.
+    add_device_columns(conn)?;
     conn.execute_batch(
         "INSERT INTO diagnosed_totals (cause, server, client_id, n)
          SELECT cause, server, client_id, n FROM failure_totals;

@@ -30,6 +30,8 @@ struct Who {
     ip: Option<String>,
     user_agent: Option<String>,
     provider_code: Option<String>,
+    session_id: Option<String>,
+    device_id: Option<String>,
 }
 
 fn who(conn: &Connection, failure_id: &str) -> Result<Who> {
@@ -41,19 +43,29 @@ fn who(conn: &Connection, failure_id: &str) -> Result<Who> {
         .query_row([failure_id], |r| r.get(0))
         .optional()?;
     let mut stmt = conn.prepare_cached(
-        "SELECT e.id, e.user_name, e.ip, e.user_agent, e.provider_code
+        "SELECT e.id, e.user_name, e.ip, e.user_agent, e.provider_code, e.session_id, e.device_id
          FROM failure_events fe JOIN events e ON e.id = fe.event_id
          WHERE fe.failure_id = ?1",
     )?;
-    type Row = (i64, [Option<String>; 4]);
+    type Row = (i64, [Option<String>; 6]);
     let mut rows: Vec<Row> = stmt
         .query_map([failure_id], |r| {
-            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+            Ok((
+                r.get(0)?,
+                [
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ],
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     rows.sort_by_key(|(id, _)| (Some(*id) != primary, *id));
     let mut out = Who::default();
-    for (_, [user, ip, agent, code]) in rows {
+    for (_, [user, ip, agent, code, session, device]) in rows {
         let fill = |slot: &mut Option<String>, v: Option<String>| {
             if slot.is_none() {
                 *slot = v.filter(|s| !s.is_empty());
@@ -63,6 +75,8 @@ fn who(conn: &Connection, failure_id: &str) -> Result<Who> {
         fill(&mut out.ip, ip);
         fill(&mut out.user_agent, agent);
         fill(&mut out.provider_code, code);
+        fill(&mut out.session_id, session);
+        fill(&mut out.device_id, device);
     }
     Ok(out)
 }
@@ -121,11 +135,13 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
         .optional()?;
     conn.prepare_cached(
         "INSERT INTO incident_failures (failure_id, incident_id, ts_ms, user_name, ip, user_agent,
-            app_release, os, sdk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            app_release, os, sdk, session_id, device_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(failure_id) DO UPDATE SET incident_id = excluded.incident_id,
             ts_ms = excluded.ts_ms, user_name = excluded.user_name, ip = excluded.ip,
             user_agent = excluded.user_agent, app_release = excluded.app_release,
-            os = excluded.os, sdk = excluded.sdk",
+            os = excluded.os, sdk = excluded.sdk, session_id = excluded.session_id,
+            device_id = excluded.device_id",
     )?
     .execute(params![
         rec.id,
@@ -136,7 +152,9 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
         who.user_agent,
         agent.release(),
         agent.os,
-        agent.sdk
+        agent.sdk,
+        who.session_id,
+        who.device_id
     ])?;
     if let Some(old) = previous.filter(|old| *old != incident) {
         // The failure moved out (a re-diagnosis): the old incident's span is
@@ -317,17 +335,48 @@ pub struct FailureWho {
     pub os: Option<String>,
     /// HTTP stack or SDK.
     pub sdk: Option<String>,
+    /// Session id (a server's login session).
+    pub session: Option<String>,
+    /// The app installation's or device's id.
+    pub device: Option<String>,
 }
 
-/// Distinct users, IPs and user agents among an incident's failures.
+/// Distinct users, devices, IPs and user agents among an incident's
+/// failures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Affected {
     /// Distinct user names or subjects.
     pub users: u64,
+    /// Distinct installation or device ids.
+    pub devices: u64,
     /// Distinct client IPs.
     pub ips: u64,
     /// Distinct user agents.
     pub user_agents: u64,
+}
+
+/// What the search box can match among the failures' "who" values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhoColumn {
+    /// A user name or subject.
+    User,
+    /// A client IP.
+    Ip,
+    /// A session id.
+    Session,
+    /// An installation or device id.
+    Device,
+}
+
+impl WhoColumn {
+    fn column(self) -> &'static str {
+        match self {
+            WhoColumn::User => "user_name",
+            WhoColumn::Ip => "ip",
+            WhoColumn::Session => "session_id",
+            WhoColumn::Device => "device_id",
+        }
+    }
 }
 
 impl Store {
@@ -376,7 +425,8 @@ impl Store {
     /// user agent and what the agent says (release, OS, SDK).
     pub fn failure_who(&self, failure_id: &str) -> Result<Option<FailureWho>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT incident_id, user_name, ip, user_agent, app_release, os, sdk
+            "SELECT incident_id, user_name, ip, user_agent, app_release, os, sdk, session_id,
+                device_id
              FROM incident_failures WHERE failure_id = ?1",
         )?;
         Ok(stmt
@@ -389,20 +439,24 @@ impl Store {
                     release: r.get(4)?,
                     os: r.get(5)?,
                     sdk: r.get(6)?,
+                    session: r.get(7)?,
+                    device: r.get(8)?,
                 })
             })
             .optional()?)
     }
 
-    /// The newest `limit` failures whose logs name this user (`by_ip`:
-    /// this client IP), newest first; and how many there are.
+    /// The newest `limit` failures whose logs name `value` as `who` (a
+    /// user, an IP, a session, a device), newest first; and how many there
+    /// are. Each column has an index: the search stays fast at a million
+    /// failures.
     pub fn failures_of_who(
         &self,
         value: &str,
-        by_ip: bool,
+        who: WhoColumn,
         limit: u32,
     ) -> Result<(u64, Vec<FailureRecord>)> {
-        let column = if by_ip { "ip" } else { "user_name" };
+        let column = who.column();
         let total: i64 = self.conn.query_row(
             &format!("SELECT count(*) FROM incident_failures WHERE {column} = ?1"),
             [value],
@@ -451,7 +505,8 @@ impl Store {
     /// Distinct users, IPs and user agents of an incident.
     pub fn incident_affected(&self, id: i64) -> Result<Affected> {
         Ok(self.conn.query_row(
-            "SELECT count(DISTINCT user_name), count(DISTINCT ip), count(DISTINCT user_agent)
+            "SELECT count(DISTINCT user_name), count(DISTINCT ip), count(DISTINCT user_agent),
+                count(DISTINCT device_id)
              FROM incident_failures WHERE incident_id = ?1",
             [id],
             |r| {
@@ -459,6 +514,7 @@ impl Store {
                     users: r.get::<_, i64>(0)?.max(0) as u64,
                     ips: r.get::<_, i64>(1)?.max(0) as u64,
                     user_agents: r.get::<_, i64>(2)?.max(0) as u64,
+                    devices: r.get::<_, i64>(3)?.max(0) as u64,
                 })
             },
         )?)

@@ -101,6 +101,7 @@ impl Store {
         let result = f(self);
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         self.conn.execute_batch(end)?;
+        feed::signal_commit();
         result
     }
 

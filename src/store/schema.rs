@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -84,7 +84,8 @@ CREATE TABLE events (
     user_name             TEXT,
     lifecycle             TEXT,
     origin                TEXT,
-    envelope_ts_ms        INTEGER
+    envelope_ts_ms        INTEGER,
+    device_id             TEXT
 );
 CREATE INDEX events_by_request   ON events(request_id);
 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
@@ -177,6 +178,7 @@ pub fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SQL)?;
     tx.execute_batch(&rollups::create_sql())?;
     tx.execute_batch(incident_schema::SCHEMA)?;
+    tx.execute_batch(incident_schema::DEVICES_SESSIONS)?;
     Ok(())
 }
 
@@ -330,6 +332,10 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
+        // Version 9 ("devices and sessions") keeps the installation or
+        // device id a client log carries, and counts and searches the
+        // devices and sessions of the failures.
+        8 => incident_schema::upgrade_devices_sessions(tx),
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }

@@ -9,28 +9,46 @@
 //!
 //! The feed is the `live_changes` table, written in the transaction that
 //! stores the diagnosis: the web side only reads, and `serve` over a
-//! database another process writes gets the same events. Each connection
-//! looks for new rows every [`POLL`] on the read pool; a comment line
-//! every 15 s keeps proxies from closing an idle stream.
+//! database another process writes gets the same events. One producer per
+//! server ([`Hub`]) reads new rows every [`POLL`] (sooner when this
+//! process's store committed a change) and publishes them on a
+//! `tokio::sync::broadcast` channel; each connection only receives. So N
+//! open streams cost one query per poll, not N. The poller runs while at
+//! least one stream is open.
+//!
+//! Invariants:
+//! - A connection sees every change after the one it started from, once,
+//!   in order: it subscribes first, then reads what was committed since its
+//!   start from the table (the changes published before it subscribed),
+//!   then takes the channel's changes, skipping those it already sent.
+//! - Memory is bounded: the channel keeps the last [`CAPACITY`] changes. A
+//!   connection that falls further behind gets one `resync` event (its
+//!   page reloads what it shows) and goes on from the oldest change kept.
+//! - A comment line every 15 s keeps proxies from closing an idle stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
+use tokio::sync::broadcast;
 
 use super::{AppState, WebError};
 use crate::store::failures::format_ts;
 use crate::store::feed::Change;
 
-/// How often a connection looks for new changes.
-pub const POLL: Duration = Duration::from_millis(100);
+/// How often the producer looks for new changes (a commit of this
+/// process wakes it sooner).
+pub const POLL: Duration = Duration::from_millis(50);
 /// Changes read per look.
 const BATCH: u32 = 200;
+/// Changes the channel keeps for connections that are behind.
+pub const CAPACITY: usize = 4096;
 
 /// Open event streams of this process (`grantwatch_live_clients`).
 static CLIENTS: AtomicUsize = AtomicUsize::new(0);
@@ -56,11 +74,97 @@ impl Drop for Client {
     }
 }
 
-struct Feed {
-    state: AppState,
-    seq: i64,
-    queue: VecDeque<Event>,
-    _client: Client,
+/// The one producer of a server's live feed and its channel.
+#[derive(Debug)]
+pub struct Hub {
+    sender: broadcast::Sender<Arc<Change>>,
+    /// Whether the producer task runs; taken with the receiver count so
+    /// that a stream opening as the producer stops still gets one.
+    running: Mutex<bool>,
+    /// Looks at the table the producer made (for the tests: one per poll,
+    /// whatever the number of streams).
+    reads: AtomicU64,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub::with_capacity(CAPACITY)
+    }
+}
+
+impl Hub {
+    /// A hub whose channel keeps `capacity` changes.
+    pub fn with_capacity(capacity: usize) -> Hub {
+        Hub {
+            sender: broadcast::channel(capacity.max(1)).0,
+            running: Mutex::new(false),
+            reads: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the producer read the table.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// A receiver of every change published from now on; starts the
+    /// producer (from change `seq`) when it is not running.
+    fn subscribe(&self, state: &AppState, seq: i64) -> broadcast::Receiver<Arc<Change>> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let receiver = self.sender.subscribe();
+        if !*running {
+            *running = true;
+            tokio::spawn(produce(state.clone(), seq));
+        }
+        receiver
+    }
+
+    /// Whether the producer should stop (no stream open); if so, marks it
+    /// stopped under the same lock [`Hub::subscribe`] takes.
+    fn stop_if_idle(&self) -> bool {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if self.sender.receiver_count() == 0 {
+            *running = false;
+            return true;
+        }
+        false
+    }
+}
+
+/// The producer: publishes the changes after `seq` as they are committed,
+/// until no stream listens.
+async fn produce(state: AppState, mut seq: i64) {
+    let mut committed = crate::store::feed::committed();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            _ = committed.changed() => {}
+        }
+        loop {
+            if state.hub.stop_if_idle() {
+                return;
+            }
+            let after = seq;
+            state.hub.reads.fetch_add(1, Ordering::Relaxed);
+            // A store error (the file briefly locked, replaced) is retried
+            // at the next poll: the streams stay open.
+            let Ok(changes) = state
+                .read(move |store| Ok(store.changes_after(after, BATCH)?))
+                .await
+            else {
+                break;
+            };
+            let full = changes.len() == BATCH as usize;
+            for c in changes {
+                seq = c.seq;
+                // No receiver is not an error: the next look stops.
+                let _ = state.hub.sender.send(Arc::new(c));
+            }
+            if !full {
+                break;
+            }
+        }
+    }
 }
 
 fn events_of(c: &Change) -> [Event; 2] {
@@ -79,6 +183,61 @@ fn events_of(c: &Change) -> [Event; 2] {
     ]
 }
 
+/// The `resync` event of a connection that fell more than [`CAPACITY`]
+/// changes behind: what it shows must be read again.
+fn resync(missed: u64) -> Event {
+    Event::default()
+        .event("resync")
+        .data(serde_json::json!({ "missed": missed }).to_string())
+}
+
+struct Feed {
+    state: AppState,
+    /// The last change sent.
+    seq: i64,
+    /// Still reading what was committed before the channel's changes.
+    catching_up: bool,
+    receiver: broadcast::Receiver<Arc<Change>>,
+    queue: VecDeque<Event>,
+    _client: Client,
+}
+
+impl Feed {
+    fn push(&mut self, c: &Change) {
+        if c.seq > self.seq {
+            self.seq = c.seq;
+            self.queue.extend(events_of(c));
+        }
+    }
+
+    /// The next events to send; `None` ends the stream.
+    async fn fill(&mut self) -> Option<()> {
+        if self.catching_up {
+            let after = self.seq;
+            // A store error ends the stream; EventSource reconnects with
+            // the last id it got.
+            let changes = self
+                .state
+                .read(move |store| Ok(store.changes_after(after, BATCH)?))
+                .await
+                .ok()?;
+            self.catching_up = changes.len() == BATCH as usize;
+            for c in &changes {
+                self.push(c);
+            }
+            return Some(());
+        }
+        match self.receiver.recv().await {
+            Ok(c) => self.push(&c),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.queue.push_back(resync(missed));
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+        Some(())
+    }
+}
+
 /// `GET /api/events`.
 pub async fn events(
     State(state): State<AppState>,
@@ -92,9 +251,14 @@ pub async fn events(
         Some(seq) => seq,
         None => state.read(|store| Ok(store.last_change()?)).await?,
     };
+    let receiver = state.hub.subscribe(&state, seq);
     let feed = Feed {
         state,
         seq,
+        // What was published before this stream subscribed is read from
+        // the table (see the module doc).
+        catching_up: true,
+        receiver,
         queue: VecDeque::new(),
         _client: Client::new(),
     };
@@ -103,19 +267,7 @@ pub async fn events(
             if let Some(event) = feed.queue.pop_front() {
                 return Some((Ok(event), feed));
             }
-            tokio::time::sleep(POLL).await;
-            let after = feed.seq;
-            // A store error ends the stream; EventSource reconnects with the
-            // last id it got.
-            let changes = feed
-                .state
-                .read(move |store| Ok(store.changes_after(after, BATCH)?))
-                .await
-                .ok()?;
-            for c in &changes {
-                feed.seq = c.seq;
-                feed.queue.extend(events_of(c));
-            }
+            feed.fill().await?;
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -64,6 +64,8 @@ pub struct AppState {
     db_identity: Option<(u64, u64)>,
     /// The receivers of shipped logs (`watch` only).
     fleet: Option<Arc<crate::fleet::Fleet>>,
+    /// The one producer of `/api/events` and its channel.
+    hub: Arc<events::Hub>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,6 +90,7 @@ impl AppState {
             login_throttle: Arc::default(),
             live: None,
             fleet: None,
+            hub: Arc::default(),
         }
     }
 
@@ -111,6 +114,18 @@ impl AppState {
     pub fn with_fleet(mut self, fleet: Arc<crate::fleet::Fleet>) -> AppState {
         self.fleet = Some(fleet);
         self
+    }
+
+    /// Keeps only `capacity` changes for the streams of `/api/events` that
+    /// are behind (tests of the `resync` event).
+    pub fn with_event_capacity(mut self, capacity: usize) -> AppState {
+        self.hub = Arc::new(events::Hub::with_capacity(capacity));
+        self
+    }
+
+    /// The producer of `/api/events` of this state.
+    pub fn event_hub(&self) -> &events::Hub {
+        &self.hub
     }
 
     /// Asks for `token` on every route but `/healthz`, the sign-in pages and

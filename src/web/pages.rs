@@ -489,7 +489,7 @@ pub async fn request_search(
     let id = p.id.trim();
     if id.is_empty() {
         return Err(bad(
-            "type a request id, a client id, a user or an IP in the search box".to_owned(),
+            "type a request id, a client id, a user, an IP, a session or a device id in the search box".to_owned(),
         ));
     }
     // A request id first (the support case: one id from a screenshot),

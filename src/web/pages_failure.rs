@@ -181,6 +181,8 @@ pub async fn failure(
     if let Some(w) = &who {
         for (label, value) in [
             ("User", &w.user),
+            ("Device", &w.device),
+            ("Session", &w.session),
             ("IP", &w.ip),
             ("User agent", &w.user_agent),
             ("Release", &w.release),

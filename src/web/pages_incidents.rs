@@ -22,7 +22,7 @@ use crate::diagnose::cause::ALL_CAUSES;
 use crate::incidents::State as IncidentState;
 use crate::store::Store;
 use crate::store::failures::format_ts;
-use crate::store::incidents::{Affected, Dimension, Incident, IncidentFilter, Share};
+use crate::store::incidents::{Affected, Dimension, Incident, IncidentFilter, Share, WhoColumn};
 use crate::web::{AppState, WebError};
 
 /// Incidents per page of `/incidents` and default of the API.
@@ -508,8 +508,13 @@ pub(super) async fn search_other(
                 let href = format!("/failures?client={}", encode(&q));
                 return Ok(Some(("a client id", total, rows, Some(href))));
             }
-            for (matched, by_ip) in [("a user", false), ("an IP address", true)] {
-                let (total, rows) = store.failures_of_who(&q, by_ip, FAILURES_SHOWN)?;
+            for (matched, who) in [
+                ("a user", WhoColumn::User),
+                ("an IP address", WhoColumn::Ip),
+                ("a device id", WhoColumn::Device),
+                ("a session id", WhoColumn::Session),
+            ] {
+                let (total, rows) = store.failures_of_who(&q, who, FAILURES_SHOWN)?;
                 if total > 0 {
                     return Ok(Some((matched, total, rows, None)));
                 }

@@ -561,7 +561,7 @@ async fn the_search_box_says_what_it_matched_and_a_failure_says_who() {
     assert!(
         missing
             .text()
-            .contains("a client id, a user or an IP address")
+            .contains("a client id, a user, an IP address, a device id or a session id")
     );
 
     // A failure whose client log carries a user agent: its release, OS and

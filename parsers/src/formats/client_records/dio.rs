@@ -79,6 +79,10 @@ struct DioBlock {
 #[derive(Debug, Default)]
 pub(crate) struct DioBlocks {
     open: Option<Box<DioBlock>>,
+    /// The installation id the app's last request header named: a client
+    /// log is one installation's, so its responses and errors (whose
+    /// blocks log the response's headers, not the request's) carry it too.
+    device: Option<String>,
 }
 
 impl DioBlocks {
@@ -137,10 +141,16 @@ impl DioBlocks {
     }
 
     pub(crate) fn flush(&mut self, out: &mut Vec<Event<'_>>) {
-        if let Some(block) = self.open.take()
-            && let Some(ev) = block.finish()
-        {
-            out.push(ev);
+        if let Some(block) = self.open.take() {
+            if let Some(d) = &block.event.device_id {
+                self.device = Some(d.to_string());
+            }
+            if let Some(mut ev) = block.finish() {
+                if ev.device_id.is_none() {
+                    ev.device_id = self.device.clone().map(Cow::Owned);
+                }
+                out.push(ev);
+            }
         }
     }
 }
@@ -288,6 +298,13 @@ impl DioBlock {
                 self.request_id.get_or_insert_with(|| value.to_owned());
             }
             "www-authenticate" => self.www_authenticate = Some(value.to_owned()),
+            // What apps name their installation by, in the headers they
+            // add to every request (the request block logs them).
+            "x-device-id" | "device-id" | "x-installation-id" | "installation-id"
+                if !value.is_empty() =>
+            {
+                self.event.device_id = Some(Cow::Owned(value.to_owned()));
+            }
             _ => {}
         }
     }
