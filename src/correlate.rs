@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use rusqlite::params;
 
 use crate::store::{EventRow, Result, Store};
+use crate::time::human_duration;
 
 /// How far a source's clock is from the server's (client minus server).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,22 +117,6 @@ pub fn describe_offset(offset_ms: i64) -> String {
             human_duration(offset_ms),
             if offset_ms > 0 { "ahead of" } else { "behind" }
         )
-    }
-}
-
-/// `9 min 12 s`, `3.4 s`, `250 ms`.
-pub fn human_duration(ms: i64) -> String {
-    let a = ms.unsigned_abs();
-    if a < 1_000 {
-        format!("{a} ms")
-    } else if a < 60_000 {
-        format!("{:.1} s", a as f64 / 1000.0)
-    } else if a < 3_600_000 {
-        format!("{} min {} s", a / 60_000, (a % 60_000) / 1000)
-    } else if a < 172_800_000 {
-        format!("{} h {} min", a / 3_600_000, (a % 3_600_000) / 60_000)
-    } else {
-        format!("{} days", a / 86_400_000)
     }
 }
 
@@ -512,13 +497,5 @@ mod tests {
         assert!(describe_offset(-19_800_000).contains("-05:30"));
         assert!(describe_offset(540_000).contains("drift"));
         assert!(describe_offset(800).contains("in sync"));
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(250), "250 ms");
-        assert_eq!(human_duration(3_400), "3.4 s");
-        assert_eq!(human_duration(552_000), "9 min 12 s");
-        assert_eq!(human_duration(-840_000), "14 min 0 s");
     }
 }

@@ -14,6 +14,8 @@
 //! - [`diagnose`]: the rules, one per cause, and the verdict.
 //! - [`incidents`]: failures grouped into incidents, their state, and
 //!   user agents parsed into release, OS and SDK.
+//! - [`time`]: times as the contract writes them and durations as people
+//!   read them.
 //! - [`report`]: the text and JSON output of the command line.
 //! - [`commands`]: `analyze` and `lookup`.
 //! - [`config`]: lifetimes and windows of the diagnosis; [`config_file`]:
@@ -47,5 +49,6 @@ pub mod report;
 pub mod store;
 pub mod tail;
 pub mod text;
+pub mod time;
 pub mod watch;
 pub mod web;

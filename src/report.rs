@@ -7,8 +7,9 @@ use std::io::{self, Write};
 use crate::commands::{Analysis, RequestStory};
 use crate::ingest::ReadStats;
 use crate::store::Store;
-use crate::store::failures::{FailureRecord, format_ts};
+use crate::store::failures::FailureRecord;
 use crate::text::BinaryRuns;
+use crate::time::format_ts;
 
 /// Errors of printing.
 #[derive(Debug, thiserror::Error)]

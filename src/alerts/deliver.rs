@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{AlertConfig, Firing};
-use crate::store::failures::format_ts;
+use crate::time::format_ts;
 
 /// Attempts per POST.
 pub const TRIES: u32 = 3;

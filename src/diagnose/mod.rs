@@ -23,10 +23,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, is_failure_event};
-use crate::store::failures::{
-    Candidate, ClockContext, Evidence, FailureContext, RedirectPair, format_ts,
-};
+use crate::store::failures::{Candidate, ClockContext, Evidence, FailureContext, RedirectPair};
 use crate::store::{EventRow, FailureRecord, Result, Store};
+use crate::time::format_ts;
 use case::Case;
 use cause::{Cause, Confidence};
 pub use causes::meaning;

@@ -6,6 +6,7 @@
 //! same row, and every change of cause or confidence is appended to
 //! `diagnosis_history`.
 
+use crate::time::format_ts;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -129,23 +130,6 @@ pub struct FailureFilter {
     pub since_ms: Option<i64>,
     /// Only failures before this time (ms).
     pub until_ms: Option<i64>,
-}
-
-/// Milliseconds since the epoch as RFC 3339 UTC with milliseconds.
-pub fn format_ts(ms: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-/// RFC 3339 (or a bare date) to milliseconds since the epoch.
-pub fn parse_ts(text: &str) -> Option<i64> {
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(d.timestamp_millis());
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc().timestamp_millis())
 }
 
 const COLUMNS: &str = "id, ts_ms, server, request_id, client_id, grant_type, error, http_status,

@@ -73,7 +73,7 @@ mod tests {
                 .expect("count")
         };
         assert_eq!(count(&store, "failures"), 5);
-        let cut = crate::store::failures::parse_ts("2025-03-10").expect("date");
+        let cut = crate::time::parse_ts("2025-03-10").expect("date");
         assert_eq!(store.prune_before(cut).expect("prune"), 3);
         assert_eq!(count(&store, "failures"), 2);
         assert_eq!(count(&store, "events"), 2);

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use grantwatch_parsers::envelope::EnvelopeKind;
 
-use super::failures::{FailureFilter, format_ts};
+use super::failures::FailureFilter;
 use super::{Result, Store};
+use crate::time::format_ts;
 
 /// The width of a time bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::{AppState, WebError};
 use crate::commands::{self, RequestStory};
 use crate::diagnose::cause::{ALL_CAUSES, Cause};
-use crate::store::failures::{FailureFilter, FailureRecord, parse_ts};
+use crate::store::failures::{FailureFilter, FailureRecord};
 use crate::store::stats::{Bucket, CauseSeries};
+use crate::time::parse_ts;
 
 /// Page size of `/api/failures` when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 100;

@@ -39,8 +39,8 @@ use futures_util::stream::Stream;
 use tokio::sync::broadcast;
 
 use super::{AppState, WebError};
-use crate::store::failures::format_ts;
 use crate::store::feed::Change;
+use crate::time::format_ts;
 
 /// How often the producer looks for new changes (a commit of this
 /// process wakes it sooner).

@@ -23,8 +23,9 @@ use super::{AppState, WebError};
 use crate::commands;
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::ingest::FileReport;
-use crate::store::failures::{FailureFilter, FailureRecord, format_ts};
+use crate::store::failures::{FailureFilter, FailureRecord};
 use crate::store::stats::SourceDetail;
+use crate::time::format_ts;
 use grantwatch_parsers::{Format, LineCounts};
 
 #[path = "pages_failure.rs"]

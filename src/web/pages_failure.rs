@@ -14,9 +14,9 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 
 use super::{PageResult, ms_text, ok, or_dash, path_value, request_href};
-use crate::correlate::human_duration;
 use crate::diagnose::causes::uri_difference;
 use crate::store::failures::{ClockContext, FailureRecord, RedirectPair};
+use crate::time::human_duration;
 use crate::web::{AppState, WebError};
 
 /// A URI split around the part that differs from the other one.

@@ -21,8 +21,8 @@ use super::{Choice, PageError, PageResult, Row, encode, ms_text, ok, row, server
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::incidents::State as IncidentState;
 use crate::store::Store;
-use crate::store::failures::format_ts;
 use crate::store::incidents::{Affected, Dimension, Incident, IncidentFilter, Share, WhoColumn};
+use crate::time::format_ts;
 use crate::web::{AppState, WebError};
 
 /// Incidents per page of `/incidents` and default of the API.

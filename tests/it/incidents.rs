@@ -445,7 +445,7 @@ fn retention_prunes_incidents_but_never_the_counters() {
     assert_eq!(sum(&store), 2);
     let records = store.ingest_total("records").expect("records");
     assert!(records >= 4, "{records}");
-    let cut = grantwatch::store::failures::parse_ts("2025-04-05T11:08:00Z").expect("time");
+    let cut = grantwatch::time::parse_ts("2025-04-05T11:08:00Z").expect("time");
     assert!(store.prune_before(cut).expect("prune") > 0);
     let (_, left) = store
         .incidents(&Default::default(), cut, 10, 0)

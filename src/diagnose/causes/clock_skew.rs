@@ -14,9 +14,9 @@
 use super::support::{capitalize, google_jwt_bearer_silence, own_texts, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
-use crate::correlate::human_duration;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use crate::time::human_duration;
 
 /// The rule.
 pub const RULE: Rule = Rule {

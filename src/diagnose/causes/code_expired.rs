@@ -9,9 +9,9 @@
 use super::support::{hydra_bare_invalid_token, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
-use crate::correlate::human_duration;
 use crate::diagnose::case::{Case, FlowLink};
 use crate::diagnose::cause::{Cause, Confidence};
+use crate::time::human_duration;
 
 /// The rule.
 pub const RULE: Rule = Rule {

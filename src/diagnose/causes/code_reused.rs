@@ -113,7 +113,7 @@ fn double_callback(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> 
             format!(
                 "OmniAuth ran the {name} callback phase {} times{} with no new login between (lines {}): each run exchanges the code its redirect carried, so the same code was exchanged more than once and the later exchange failed.",
                 since_login.len(),
-                gap.map(|g| format!(" within {}", crate::correlate::human_duration(g)))
+                gap.map(|g| format!(" within {}", crate::time::human_duration(g)))
                     .unwrap_or_default(),
                 since_login
                     .iter()

@@ -8,9 +8,9 @@
 use super::support::ts;
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
-use crate::correlate::human_duration;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use crate::time::human_duration;
 
 /// The rule.
 pub const RULE: Rule = Rule {

@@ -1,10 +1,10 @@
 //! Small helpers several causes' inferences share: times and gaps in words,
 //! how an earlier request ended, and the texts a failure's own records carry.
 
-use crate::correlate::human_duration;
 use crate::diagnose::case::Case;
 use crate::store::EventRow;
-use crate::store::failures::format_ts;
+use crate::time::format_ts;
+use crate::time::human_duration;
 
 /// A time in RFC 3339, or words saying it is not known.
 pub fn ts(ms: Option<i64>) -> String {
