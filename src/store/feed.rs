@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::failures::FailureRecord;
+use super::failure_record::FailureRecord;
 use super::{Result, Store};
 
 /// Rows of `live_changes` kept: a client further behind reloads its page.

@@ -7,7 +7,7 @@
 use rusqlite::Connection;
 
 use super::Result;
-use super::failures::{FailureContext, FailureRecord};
+use super::failure_record::{FailureContext, FailureRecord};
 use super::incidents::assign;
 
 /// The tables, indexes and triggers of incidents and of the monotonic

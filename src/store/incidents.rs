@@ -18,7 +18,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::failures::FailureRecord;
+use super::failure_record::FailureRecord;
 use super::{Result, Store};
 use crate::incidents::{self, QUIET_MS, State};
 

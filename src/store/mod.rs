@@ -13,6 +13,7 @@
 //! README.
 
 pub mod events;
+pub mod failure_record;
 pub mod failures;
 pub mod feed;
 pub mod incident_schema;
@@ -31,7 +32,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use events::EventRow;
-pub use failures::{FailureFilter, FailureRecord};
+pub use failure_record::{FailureFilter, FailureRecord};
 pub use retention::PRUNE_CHUNK;
 pub use writer::{BatchProgress, SourceInfo};
 

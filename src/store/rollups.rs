@@ -18,6 +18,11 @@
 
 /// Width of a `failure_slots` slot.
 pub const SLOT_MS: i64 = 900_000;
+
+/// `ms` rounded down to a slot boundary.
+pub fn slot_floor(ms: i64) -> i64 {
+    ms - ms.rem_euclid(SLOT_MS)
+}
 /// Width of a `failure_days` bucket.
 pub const DAY_MS: i64 = 86_400_000;
 

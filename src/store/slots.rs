@@ -13,13 +13,9 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use super::rollups::SLOT_MS;
+use super::rollups::slot_floor;
 use super::stats::FailureCount;
 use super::{Result, Store};
-
-/// `ms` rounded down to a slot boundary.
-pub fn slot_floor(ms: i64) -> i64 {
-    ms - ms.rem_euclid(SLOT_MS)
-}
 
 /// `ms` rounded up to a slot boundary.
 fn slot_ceil(ms: i64) -> i64 {

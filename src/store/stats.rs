@@ -1,6 +1,6 @@
 //! Aggregates for `/api/stats`, `/metrics` and the sources page, computed in
 //! SQL: failures per cause per time bucket (from the `failure_slots` rollup
-//! when the range allows, see [`super::slots`]), and the line counts, offsets
+//! when the range allows, see `slots.rs`), and the line counts, offsets
 //! and last commit time of every source.
 //!
 //! Buckets are aligned on UTC (an hour or a day since the epoch); only buckets
@@ -145,7 +145,7 @@ impl Store {
             && [filter.since_ms, filter.until_ms]
                 .iter()
                 .flatten()
-                .all(|&t| t == super::slots::slot_floor(t));
+                .all(|&t| t == super::rollups::slot_floor(t));
         let (table, time, n) = if on_slots {
             ("failure_slots", "slot_ms", "sum(n)")
         } else {

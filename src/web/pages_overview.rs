@@ -14,7 +14,7 @@ use super::{PageResult, Row, list_href, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::FailureFilter;
 use crate::store::rollups::SLOT_MS;
-use crate::store::slots::slot_floor;
+use crate::store::rollups::slot_floor;
 use crate::store::stats::Bucket;
 use crate::time::parse_ts;
 use crate::web::{AppState, WebError};

@@ -1,0 +1,129 @@
+//! The failure as the contract shows it (`analyze --json`, `/api/failures`)
+//! and the pieces it carries: candidates, evidence lines, the flow's context,
+//! and the filters of the failure list. Plain data: the SQL that stores and
+//! reads them is in `failures.rs`; the modules that index a stored failure
+//! (the change feed, the incidents) read these types from here, so none of
+//! them imports `failures.rs` and `failures.rs` can call them.
+
+use serde::{Deserialize, Serialize};
+
+/// Another cause the evidence leaves open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Cause id.
+    pub cause: String,
+    /// Why it is still possible.
+    pub why: String,
+}
+
+/// One line of evidence for a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Source file.
+    pub file: String,
+    /// Line number.
+    pub line: u64,
+    /// Time of the event the line belongs to (RFC 3339, UTC, ms), if known.
+    pub ts: Option<String>,
+    /// The redacted line.
+    pub text: String,
+}
+
+/// The authorize request's redirect_uri beside the token request's, for the
+/// failure page to compare.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectPair {
+    /// What the authorize request sent.
+    pub authorize: String,
+    /// When the authorize request was made (RFC 3339 UTC), if known.
+    pub authorize_ts: Option<String>,
+    /// What the token request sent.
+    pub token: String,
+}
+
+/// The clock of the client log that saw the failure, as measured against the
+/// server's `Date` header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockContext {
+    /// The client log.
+    pub file: String,
+    /// Its median offset (client minus server, ms).
+    pub offset_ms: i64,
+    /// How many paired observations the median is of.
+    pub samples: usize,
+    /// What the offset looks like (in sync, drift, a time-zone mistake).
+    pub note: String,
+    /// The offset measured closest before the failure (ms), and when (RFC
+    /// 3339 UTC): a device clock can be changed mid-log.
+    pub nearest: Option<(i64, String)>,
+}
+
+/// What the diagnosis compared, kept for the failure page (not part of the
+/// JSON contract, whose `summary` says it in words).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureContext {
+    /// Both redirect URIs of the flow, when both were logged.
+    pub redirect_uris: Option<RedirectPair>,
+    /// The client's clock, when a client log with server times was read.
+    pub clock: Option<ClockContext>,
+}
+
+impl FailureContext {
+    /// Nothing known beyond the failure's own fields (stored as NULL).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.redirect_uris.is_none() && self.clock.is_none()
+    }
+}
+
+/// A diagnosed failed token request: the JSON object of the contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    /// Stable id.
+    pub id: String,
+    /// Time of the failure, RFC 3339 UTC with milliseconds.
+    pub ts: Option<String>,
+    /// Authorization server kind, or `unknown`.
+    pub server: String,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Grant type.
+    pub grant_type: Option<String>,
+    /// OAuth error.
+    pub error: Option<String>,
+    /// HTTP status.
+    pub http_status: Option<u16>,
+    /// Root cause id.
+    pub cause: String,
+    /// `high`, `medium` or `low`.
+    pub confidence: String,
+    /// Other causes still possible.
+    pub candidates: Vec<Candidate>,
+    /// One sentence a person can act on.
+    pub summary: String,
+    /// What to change.
+    pub fix: String,
+    /// Evidence lines across sources, in time order.
+    pub evidence: Vec<Evidence>,
+    /// Which log would settle it (only when confidence is not high).
+    pub missing: Option<String>,
+    /// What the diagnosis compared (stored, not serialized).
+    #[serde(skip)]
+    pub context: FailureContext,
+}
+
+/// Filters of the failure list (all optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailureFilter {
+    /// Only this cause.
+    pub cause: Option<String>,
+    /// Only this client id.
+    pub client: Option<String>,
+    /// Only this server kind.
+    pub server: Option<String>,
+    /// Only failures at or after this time (ms).
+    pub since_ms: Option<i64>,
+    /// Only failures before this time (ms).
+    pub until_ms: Option<i64>,
+}
