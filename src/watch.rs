@@ -4,7 +4,7 @@
 //! their own: [`crate::diagnose::background`]; [`Watcher::round`] diagnoses
 //! before it returns); the web side serves the database.
 //!
-//! Invariants (the "nothing lost, nothing twice" of DESIGN.md):
+//! Invariants (the "nothing lost, nothing twice" of docs/DESIGN.md):
 //! - Every batch of events is committed with its file's checkpoint in one
 //!   transaction ([`Store::commit_batch`]).
 //! - The checkpoint never passes a record a parser still holds (a Rails

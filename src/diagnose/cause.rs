@@ -1,4 +1,4 @@
-//! The root causes of DESIGN.md, with their stable snake_case ids, and the
+//! The root causes of docs/DESIGN.md, with their stable snake_case ids, and the
 //! confidence levels a diagnosis can have.
 
 use serde::Serialize;
@@ -51,7 +51,7 @@ pub enum Cause {
     Unknown,
 }
 
-/// Every cause, in DESIGN.md's order.
+/// Every cause, in docs/DESIGN.md's order.
 pub const ALL_CAUSES: [Cause; 21] = [
     Cause::ClockSkew,
     Cause::CodeExpired,

@@ -6,6 +6,8 @@
 //! stored, with its open records, and a retried batch, or a retried record
 //! in a batch cut otherwise, is recognised.
 
+use std::collections::BTreeMap;
+
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
@@ -93,10 +95,10 @@ impl Store {
             .is_some())
     }
 
-    /// The digests of a stream's records with a shipper time from `lo` to
-    /// `hi` (as text) stored since `since_ms`: one range read per stream
-    /// and batch (new records' times are past every stored one: the read
-    /// finds nothing, at the end of the stream's range).
+    /// The digests of a stream's records stored since `since_ms` in the
+    /// commits whose time range meets `lo..=hi` (shipper times, as text): one
+    /// range read per stream and batch (new records' times are past every
+    /// stored range: the read finds nothing, at the end of the index).
     pub fn records_seen(
         &self,
         source_id: i64,
@@ -105,17 +107,19 @@ impl Store {
         since_ms: i64,
     ) -> Result<Vec<[u8; 16]>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT digest FROM ingest_records
-             WHERE source_id = ?1 AND time >= ?2 AND time <= ?3 AND seen_ms >= ?4",
+            "SELECT digests FROM ingest_record_sets
+             WHERE source_id = ?1 AND max_time >= ?2 AND min_time <= ?3 AND seen_ms >= ?4",
         )?;
         let rows = stmt.query_map(params![source_id, lo, hi, since_ms], |r| {
             r.get::<_, Vec<u8>>(0)
         })?;
         let mut out = Vec::new();
-        for d in rows {
-            if let Ok(d) = <[u8; 16]>::try_from(d?.as_slice()) {
-                out.push(d);
-            }
+        for set in rows {
+            let set = set?;
+            out.extend(
+                set.chunks_exact(16)
+                    .filter_map(|d| <[u8; 16]>::try_from(d).ok()),
+            );
         }
         Ok(out)
     }
@@ -167,17 +171,32 @@ impl Store {
             }
             tx.prepare_cached("DELETE FROM ingest_batches WHERE seen_ms < ?1")?
                 .execute([seen.batches_since_ms])?;
-            let mut record = tx.prepare_cached(
-                "INSERT OR REPLACE INTO ingest_records (source_id, time, digest, seen_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
+            let mut set = tx.prepare_cached(
+                "INSERT INTO ingest_record_sets (source_id, min_time, max_time, digests, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (source, time, d) in seen.records {
-                record.execute(params![source, time, &d[..], now_ms])?;
+            for (source, (lo, hi, digests)) in record_sets(seen.records) {
+                set.execute(params![source, lo, hi, digests, now_ms])?;
             }
-            tx.prepare_cached("DELETE FROM ingest_records WHERE seen_ms < ?1")?
+            tx.prepare_cached("DELETE FROM ingest_record_sets WHERE seen_ms < ?1")?
                 .execute([seen.records_since_ms])?;
         }
         tx.commit()?;
         Ok(stored)
     }
+}
+
+/// The records' digests gathered per stream: its time range and the
+/// digests end to end (16 bytes each), one row of `ingest_record_sets`.
+fn record_sets<'a>(records: &[RecordKey<'a>]) -> BTreeMap<i64, (&'a str, &'a str, Vec<u8>)> {
+    let mut sets: BTreeMap<i64, (&str, &str, Vec<u8>)> = BTreeMap::new();
+    for &(source, time, digest) in records {
+        let set = sets
+            .entry(source)
+            .or_insert_with(|| (time, time, Vec::new()));
+        set.0 = set.0.min(time);
+        set.1 = set.1.max(time);
+        set.2.extend_from_slice(&digest);
+    }
+    sets
 }

@@ -1,6 +1,6 @@
 //! The JSON API: `/api/failures` (filtered, newest first, paged),
 //! `/api/failures/{id}`, `/api/requests/{request_id}` and `/api/stats`, with
-//! the shapes of DESIGN.md's contract.
+//! the shapes of docs/DESIGN.md's contract.
 //!
 //! Query parameters are checked before anything is read: an unknown
 //! parameter, an unknown cause or server, a time that is neither RFC 3339 nor

@@ -1,5 +1,5 @@
 //! The HTTP side: the JSON API and the Prometheus metrics over a database,
-//! as one axum [`Router`] (see DESIGN.md, "Contract").
+//! as one axum [`Router`] (see docs/DESIGN.md, "Contract").
 //!
 //! The web side only reads. Every query runs on tokio's blocking pool with a
 //! read-only connection taken from a small pool ([`AppState`]); a connection

@@ -128,7 +128,7 @@ pub type Infer = fn(&Case, &DiagnoseSettings) -> Option<Finding>;
 pub struct Rule {
     /// The cause.
     pub cause: Cause,
-    /// What it means, in a few words (DESIGN.md's table).
+    /// What it means, in a few words (docs/DESIGN.md's table).
     pub meaning: &'static str,
     /// The evidence the inference needs (for the README and reviewers).
     pub needs: &'static str,
