@@ -22,22 +22,18 @@ use serde::Deserialize;
 use super::{AppState, WebError};
 use crate::commands;
 use crate::diagnose::cause::ALL_CAUSES;
-use crate::ingest::FileReport;
 use crate::store::failures::{FailureFilter, FailureRecord};
-use crate::store::stats::SourceDetail;
 use crate::time::format_ts;
-use grantwatch_parsers::{Format, LineCounts};
 
-#[path = "pages_failure.rs"]
 mod failure;
-#[path = "pages_incidents.rs"]
 mod incidents;
-#[path = "pages_overview.rs"]
 mod overview;
+mod sources;
 pub use failure::failure;
 pub(crate) use incidents::now_ms;
 pub use incidents::{api_incident, api_incidents, incident, incidents};
 pub use overview::overview;
+pub use sources::sources;
 
 /// Failures per page of `/failures`.
 pub const PAGE_SIZE: u32 = 50;
@@ -51,7 +47,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'se
                             frame-ancestors 'none'";
 
 /// The live-update script (`static/live.js`), built into the binary.
-const LIVE_JS: &str = include_str!("../../static/live.js");
+const LIVE_JS: &str = include_str!("../../../static/live.js");
 
 /// `GET /static/live.js`: the one script of the pages.
 pub async fn live_js() -> Response {
@@ -66,7 +62,7 @@ pub async fn live_js() -> Response {
 }
 
 /// The stylesheet, built into the binary.
-const STYLE: &str = include_str!("../../templates/style.css");
+const STYLE: &str = include_str!("../../../templates/style.css");
 
 /// An error of a page handler: a [`WebError`] or a template that failed to
 /// render. Answered as an HTML page with the error's status.
@@ -503,99 +499,6 @@ pub async fn request_search(
         Some(found) => Ok(found),
         None => Ok(page),
     }
-}
-
-// ---------------------------------------------------------------------------
-// GET /sources
-
-struct SourceView {
-    path: String,
-    /// "read as Kubernetes CRI around rails", or "looks like … around an
-    /// unknown format".
-    read_as: String,
-    lines_understood: u64,
-    lines_read: u64,
-    lines_unknown: u64,
-    byte_offset: u64,
-    clock: String,
-    updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "sources.html")]
-struct SourcesPage {
-    sources: Vec<SourceView>,
-    /// What the reader does (`watch` only): reading, or why not.
-    reader: Option<String>,
-    /// Files the running daemon does not read: (path, why).
-    skipped: Vec<(String, String)>,
-    /// Logs with binary runs read past: (path, runs, lines).
-    binary: Vec<(String, u64, u64)>,
-}
-
-fn clock_text(s: &SourceDetail) -> String {
-    let offset = s.clock_offset_ms.map(|ms| {
-        let secs = ms as f64 / 1000.0;
-        format!("offset {secs:+.3} s")
-    });
-    match (offset, s.clock_note.as_deref().filter(|n| !n.is_empty())) {
-        (Some(o), Some(n)) => format!("{o} ({n})"),
-        (Some(o), None) => o,
-        (None, Some(n)) => n.to_owned(),
-        (None, None) => "—".to_owned(),
-    }
-}
-
-/// What a source was read as, in the words `analyze` reports it with.
-fn read_as(s: &SourceDetail) -> String {
-    FileReport {
-        path: s.path.clone().into(),
-        envelope: s.envelope,
-        format: Format::from_name(&s.format).unwrap_or(Format::Mixed),
-        lines: s.lines_read,
-        counts: LineCounts {
-            parsed: s.lines_parsed,
-            skipped: s.lines_skipped,
-            unknown: s.lines_unknown,
-        },
-    }
-    .read_as()
-}
-
-/// `GET /sources`: every source generation with its counts and offsets.
-pub async fn sources(State(state): State<AppState>) -> PageResult {
-    let details = state.read(|store| Ok(store.source_details()?)).await?;
-    let live = state
-        .live
-        .as_ref()
-        .map(|l| l.snapshot())
-        .unwrap_or_default();
-    ok(&SourcesPage {
-        skipped: live
-            .skipped
-            .iter()
-            .map(|(p, why)| (p.display().to_string(), why.clone()))
-            .collect(),
-        binary: live
-            .binary
-            .iter()
-            .map(|(p, r)| (p.display().to_string(), r.runs, r.lines))
-            .collect(),
-        sources: details
-            .iter()
-            .map(|s| SourceView {
-                path: s.path.clone(),
-                read_as: read_as(s),
-                lines_understood: s.lines_parsed + s.lines_skipped,
-                lines_read: s.lines_read,
-                lines_unknown: s.lines_unknown,
-                byte_offset: s.byte_offset,
-                clock: clock_text(s),
-                updated: ms_text(s.updated_ms),
-            })
-            .collect(),
-        reader: state.health.as_ref().map(|h| h.snapshot().describe()),
-    })
 }
 
 #[cfg(test)]
