@@ -1,0 +1,157 @@
+//! What came before a failure that can explain it: earlier exchanges of the
+//! same code or verifier (a reuse), earlier refreshes of the same token or
+//! client within the race window, the client's last successes, and the
+//! revocations that can have ended its refresh token. Each is a store lookup
+//! narrowed by what the case knows (a token's fingerprint beats a client id;
+//! a client id alone is narrowed to the same device's address).
+
+use super::{Case, FlowLink, before};
+use crate::config::DiagnoseSettings;
+use crate::store::{EventRow, Result, Store};
+
+fn is_server_token_response(e: &EventRow) -> bool {
+    e.kind == "token_response" && !e.is_client_side()
+}
+
+pub(super) fn earlier_exchanges(store: &Store, case: &Case, t: i64) -> Result<Vec<EventRow>> {
+    let mut out: Vec<EventRow> = Vec::new();
+    let add = |rows: Vec<EventRow>, out: &mut Vec<EventRow>| {
+        for e in rows {
+            if is_server_token_response(&e)
+                && e.id != case.primary.id
+                && before(&e, t)
+                && !out.iter().any(|o| o.id == e.id)
+                && e.request_id
+                    .as_ref()
+                    .is_none_or(|r| Some(r) != case.primary.request_id.as_ref())
+            {
+                out.push(e);
+            }
+        }
+    };
+    if let Some(fp) = &case.exchange.code_fp {
+        add(store.events_by_code(fp)?, &mut out);
+    }
+    if let Some(v) = &case.exchange.verifier_s256 {
+        add(store.events_by_verifier(v)?, &mut out);
+    }
+    if out.is_empty()
+        && let (Some(flow), Some(client)) = (&case.flow, &case.exchange.client_id)
+        && flow.link == FlowLink::ClientAndTime
+        && let Some(start) = flow.authorize.ts_ms
+    {
+        let rows = store.events_for_client(
+            client,
+            &["token_response"],
+            case.exchange.ip.as_deref(),
+            (start, t),
+            50,
+        )?;
+        let same_flow: Vec<EventRow> = rows
+            .into_iter()
+            .filter(|e| e.grant_type.as_deref() == Some("authorization_code"))
+            .filter(|e| e.redirect_uri == case.exchange.redirect_uri)
+            .collect();
+        add(same_flow, &mut out);
+    }
+    out.sort_by_key(|e| (e.ts_ms, e.id));
+    Ok(out)
+}
+
+pub(super) fn earlier_refreshes(
+    store: &Store,
+    case: &Case,
+    t: i64,
+    settings: &DiagnoseSettings,
+) -> Result<Vec<EventRow>> {
+    let mut out: Vec<EventRow> = Vec::new();
+    // The client's own request for this refresh, if its log was read: an
+    // earlier request of the same log with the same refresh token is a race
+    // even when no server log shows it.
+    let sent = case
+        .request_events
+        .iter()
+        .find(|r| r.kind == "token_request" && r.is_client_side());
+    if let Some(fp) = &case.exchange.refresh_token_fp {
+        out.extend(store.events_by_refresh(fp)?.into_iter().filter(|e| {
+            let server_side =
+                is_server_token_response(e) && e.id != case.primary.id && before(e, t);
+            let sent_before = sent.is_some_and(|s| {
+                e.kind == "token_request"
+                    && e.source_id == s.source_id
+                    && e.id != s.id
+                    && e.ts_ms.zip(s.ts_ms).is_some_and(|(a, b)| a <= b)
+            });
+            server_side || sent_before
+        }));
+    }
+    if let Some(client) = &case.exchange.client_id {
+        for e in store.events_for_client(
+            client,
+            &["token_response"],
+            None,
+            (t - settings.refresh_race_ms, t),
+            50,
+        )? {
+            if is_server_token_response(&e)
+                && e.id != case.primary.id
+                && e.grant_type.as_deref() == Some("refresh_token")
+                && !out.iter().any(|o| o.id == e.id)
+            {
+                out.push(e);
+            }
+        }
+    }
+    out.sort_by_key(|e| (e.ts_ms, e.id));
+    Ok(out)
+}
+
+pub(super) fn earlier_successes(store: &Store, case: &Case, t: i64) -> Result<Vec<EventRow>> {
+    let Some(client) = &case.exchange.client_id else {
+        return Ok(Vec::new());
+    };
+    let ip = case.exchange.ip.as_deref();
+    let mut found: Vec<EventRow> = store
+        .events_for_client(client, &["token_response"], ip, (t - 86_400_000, t - 1), 5)?
+        .into_iter()
+        .filter(|e| {
+            e.id != case.primary.id && e.error.is_none() && e.status.is_none_or(|s| s < 400)
+        })
+        .collect();
+    found.reverse();
+    Ok(found)
+}
+
+pub(super) fn revokes(
+    store: &Store,
+    case: &Case,
+    t: i64,
+    settings: &DiagnoseSettings,
+) -> Result<Vec<EventRow>> {
+    let Some(client) = &case.exchange.client_id else {
+        return Ok(Vec::new());
+    };
+    // Many devices share a client id: a revoke explains this refresh only
+    // from the same device (address), unless the token itself is known.
+    let ip = match case.exchange.refresh_token_fp {
+        Some(_) => None,
+        None => case.exchange.ip.as_deref(),
+    };
+    Ok(store
+        .events_for_client(
+            client,
+            &["revoke_request"],
+            ip,
+            (t - settings.revoke_window_s * 1000, t),
+            50,
+        )?
+        .into_iter()
+        .filter(|e| e.kind == "revoke_request" && e.status.is_none_or(|s| s < 400))
+        .filter(
+            |e| match (&e.refresh_token_fp, &case.exchange.refresh_token_fp) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            },
+        )
+        .collect())
+}
