@@ -22,11 +22,12 @@ use sha2::{Digest, Sha256};
 use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
+mod chunks;
+use chunks::{ChunkReader, read_full};
+
 /// Lines longer than this are cut (the rest of the line is dropped) and
 /// counted.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
-/// Bytes read per chunk.
-const CHUNK_BYTES: usize = 1024 * 1024;
 /// Bytes sniffed to tell a log from binary data.
 pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -464,145 +465,4 @@ fn commit(
     stats.lines.unknown += progress.counts.unknown;
     stats.lines_cut += progress.lines_cut;
     Ok(())
-}
-
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// Reads a byte stream in chunks of whole lines without copying them: a
-/// chunk is the buffer up to its last newline; the partial line after it is
-/// moved to the front for the next read. A line longer than the buffer is cut
-/// at [`MAX_LINE_BYTES`] and the rest of it dropped.
-struct ChunkReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    /// Bytes of `buf` holding data.
-    filled: usize,
-    /// Bytes of `buf` handed out by the last chunk (with their newline).
-    consumed: usize,
-    /// Offset in the stream just past the last chunk handed out.
-    offset: u64,
-    /// Lines cut by the reader not yet reported.
-    cut: u64,
-    /// Dropping the rest of an over-long line.
-    dropping: bool,
-    eof: bool,
-}
-
-impl<R: Read> ChunkReader<R> {
-    fn new(mut inner: R, skip: u64) -> std::io::Result<Self> {
-        let skipped = std::io::copy(&mut (&mut inner).take(skip), &mut std::io::sink())?;
-        Ok(ChunkReader {
-            inner,
-            buf: vec![0; CHUNK_BYTES + MAX_LINE_BYTES],
-            filled: 0,
-            consumed: 0,
-            offset: skipped,
-            cut: 0,
-            dropping: false,
-            eof: false,
-        })
-    }
-
-    /// The next chunk of whole lines (without its final newline), the stream
-    /// offset just past it and the lines cut since the last chunk; `None` at
-    /// the end. A last line without newline is taken as a line.
-    fn next_chunk(&mut self) -> std::io::Result<Option<(&[u8], u64, u64)>> {
-        self.buf.copy_within(self.consumed..self.filled, 0);
-        self.filled -= self.consumed;
-        self.consumed = 0;
-        loop {
-            if !self.eof && self.filled < self.buf.len() {
-                let n = read_full(&mut self.inner, &mut self.buf[self.filled..])?;
-                self.eof = n == 0 || self.filled + n < self.buf.len();
-                self.filled += n;
-            }
-            if self.dropping {
-                match memchr::memchr(b'\n', &self.buf[..self.filled]) {
-                    Some(nl) => {
-                        self.dropping = false;
-                        self.offset += nl as u64 + 1;
-                        self.buf.copy_within(nl + 1..self.filled, 0);
-                        self.filled -= nl + 1;
-                    }
-                    None => {
-                        self.offset += self.filled as u64;
-                        self.filled = 0;
-                        if self.eof {
-                            return Ok(None);
-                        }
-                    }
-                }
-                continue;
-            }
-            if self.filled == 0 {
-                return Ok(None);
-            }
-            if let Some(nl) = memchr::memrchr(b'\n', &self.buf[..self.filled]) {
-                self.consumed = nl + 1;
-                self.offset += self.consumed as u64;
-                let cut = std::mem::take(&mut self.cut);
-                return Ok(Some((&self.buf[..nl], self.offset, cut)));
-            }
-            if self.eof {
-                self.consumed = self.filled;
-                self.offset += self.filled as u64;
-                let cut = std::mem::take(&mut self.cut);
-                return Ok(Some((&self.buf[..self.filled], self.offset, cut)));
-            }
-            // A line longer than the whole buffer: cut it, drop its rest.
-            self.dropping = true;
-            self.consumed = self.filled;
-            self.offset += self.filled as u64;
-            let cut = std::mem::take(&mut self.cut) + 1;
-            return Ok(Some((&self.buf[..MAX_LINE_BYTES], self.offset, cut)));
-        }
-    }
-}
-
-#[cfg(test)]
-mod chunk_tests {
-    use super::*;
-
-    fn lines_of(data: &[u8], skip: u64) -> (Vec<Vec<u8>>, u64, u64) {
-        let mut r = ChunkReader::new(std::io::Cursor::new(data.to_vec()), skip).expect("reader");
-        let mut lines = Vec::new();
-        let mut cuts = 0;
-        while let Some((chunk, _, cut)) = r.next_chunk().expect("chunk") {
-            lines.extend(chunk.split(|&b| b == b'\n').map(<[u8]>::to_vec));
-            cuts += cut;
-        }
-        (lines, r.offset, cuts)
-    }
-
-    #[test]
-    fn whole_lines_a_last_line_without_newline_and_offsets() {
-        let (lines, offset, cut) = lines_of(b"a\nbb\nccc", 0);
-        assert_eq!(lines, vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]);
-        assert_eq!((offset, cut), (8, 0));
-        let (lines, _, _) = lines_of(b"a\nbb\nccc\n", 2);
-        assert_eq!(lines, vec![b"bb".to_vec(), b"ccc".to_vec()]);
-    }
-
-    #[test]
-    fn a_line_longer_than_the_buffer_is_cut_and_the_next_line_survives() {
-        let mut data = vec![b'x'; CHUNK_BYTES + MAX_LINE_BYTES + 10];
-        data.extend_from_slice(b"\nnext\n");
-        let (lines, offset, cut) = lines_of(&data, 0);
-        assert_eq!(cut, 1);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].len(), MAX_LINE_BYTES);
-        assert_eq!(lines[1], b"next");
-        assert_eq!(offset, data.len() as u64);
-    }
 }
