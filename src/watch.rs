@@ -26,16 +26,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, Outcome, detect};
+use grantwatch_parsers::{Event, FileParser, Format, LineCounts, Outcome, detect};
 
-use crate::config::DiagnoseSettings;
 use crate::diagnose;
 use crate::live::{self, Live};
 use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
+mod options;
 mod progress;
+pub use options::{SourceSpec, WatchOptions};
 use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
 
 /// A file quiet this long with a record still held gets it flushed.
@@ -61,36 +62,6 @@ pub enum Error {
 
 /// Results of the watch loop.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// A group of paths read the same way (a `[[source]]` of the config file,
-/// or the paths on the command line).
-#[derive(Clone, Debug)]
-pub struct SourceSpec {
-    /// Files, folders and globs.
-    pub paths: Vec<PathBuf>,
-    /// Force this format instead of detecting it.
-    pub format: Option<Format>,
-    /// Parser settings: zone, year and date of times that lack them, and
-    /// the fingerprint key.
-    pub context: Context,
-}
-
-/// What `watch` follows and how.
-#[derive(Clone, Debug)]
-pub struct WatchOptions {
-    /// The sources, in order: a file matched by two is read by the first.
-    pub sources: Vec<SourceSpec>,
-    /// The database.
-    pub db: PathBuf,
-    /// Diagnosis settings.
-    pub settings: DiagnoseSettings,
-    /// The longest wait between two polls (notify wakes the loop earlier).
-    pub poll_interval: Duration,
-    /// Use notify wake-ups (off: polling only, for network file systems).
-    pub notify: bool,
-    /// Prune events (and their failures) older than this, by log time.
-    pub retain: Option<Duration>,
-}
 
 /// One followed file generation.
 struct Followed {
