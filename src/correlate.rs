@@ -338,6 +338,7 @@ fn line_neighbours(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
                 && (n.ts_ms.is_none() || e.ts_ms.is_none())
                 && is_failure_event(n)
                 && compatible_client(n, e)
+                && !other_requests(n, e)
                 && match (&n.server, &e.server) {
                     (Some(a), Some(b)) => a == b,
                     _ => true,
@@ -445,7 +446,14 @@ fn one_exchange(a: &EventRow, b: &EventRow) -> bool {
     compatible_client(a, b)
         && agree(&error(a), &error(b))
         && agree(&a.status, &b.status)
-        && agree(&a.request_id, &b.request_id)
+        && !other_requests(a, b)
+}
+
+/// Whether `a` and `b` name different requests: then no nearness in lines
+/// or in time makes them one failure (a JSON line cut by a truncation names
+/// its own request even where its time is lost).
+fn other_requests(a: &EventRow, b: &EventRow) -> bool {
+    matches!((&a.request_id, &b.request_id), (Some(x), Some(y)) if x != y)
 }
 
 fn same_server(a: &EventRow, b: &EventRow) -> bool {

@@ -17,6 +17,18 @@ use crate::event::{TimeBasis, Timestamp};
 use crate::parser::Context;
 use crate::redact::percent_decode;
 
+/// The keys a structured record names its request by (JSON Lines' fields; a
+/// record no parser knows, read key by key). The first present wins.
+pub(crate) const REQUEST_ID_KEYS: &[&str] = &[
+    "request_id",
+    "requestId",
+    "x_request_id",
+    "x-request-id",
+    "trace_id",
+    "traceId",
+    "correlation_id",
+];
+
 fn fixed_digits<T: std::str::FromStr>(n: usize) -> impl FnMut(&str) -> IResult<&str, T> {
     move |i| {
         map_res(

@@ -241,3 +241,40 @@ fn a_field_cut_with_an_ellipsis_is_completed_or_dropped() {
     let f = only_failure(&format!("{hydra}\n"));
     assert_eq!(f["cause"], "code_reused", "{f}");
 }
+
+/// A JSON Lines log whose last line was cut short (a truncation while it
+/// was being written, a paste that stopped mid-line): the cut line no longer
+/// parses as JSON, but it still names its request, so it must never lend its
+/// words to the complete line beside it (the model test's seed
+/// 6687763488028738240 found a `Code was already redeemed.` cut line turning
+/// its neighbour's redirect URI mismatch into `code_reused`).
+#[test]
+fn a_line_cut_short_stays_its_own_request() {
+    let first = r#"{"time":"2025-03-11T08:00:01.000Z","request_id":"fail-00028","error":"invalid_redirect_uri","error_description":"The requested redirect uri is malformed or doesn't match client redirect URI."}"#;
+    // Cut with its time kept, and cut before it (no time left to read).
+    let cuts = [
+        r#"{"time":"2025-03-11T08:00:02.000Z","request_id":"fail-00029","error":"invalid_grant","error_description":"Code was already redeemed."#,
+        r#"{"request_id":"fail-00029","error":"invalid_grant","error_description":"Code was alrea"#,
+    ];
+    for cut in cuts {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("app.jsonl");
+        std::fs::write(&log, format!("{first}\n{cut}\n")).expect("write log");
+        let failures = crate::helpers::analyze_json(&[log.as_path()]);
+        let of = |id: &str| {
+            failures
+                .iter()
+                .find(|f| f["request_id"] == id)
+                .unwrap_or_else(|| panic!("no failure for {id}: {failures:#?}"))
+        };
+        let complete = of("fail-00028");
+        assert_eq!(complete["cause"], "redirect_uri_mismatch", "{complete}");
+        assert_eq!(
+            complete["evidence"].as_array().map(Vec::len),
+            Some(1),
+            "the cut line is not the complete line's evidence: {complete}"
+        );
+        let cut_failure = of("fail-00029");
+        assert_eq!(cut_failure["evidence"][0]["line"], 2, "{cut_failure}");
+    }
+}

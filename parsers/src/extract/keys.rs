@@ -156,6 +156,64 @@ fn store<'t>(found: &mut OAuthError<'t>, field: Field, value: Cow<'t, str>) {
     }
 }
 
+/// What a record no parser knows says about its request beside its error:
+/// the request id and the time it names by key (`"request_id":"…"`,
+/// `time=…`), for a line whose own grammar failed (a JSON line cut short by
+/// a truncation or a paste).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Named<'t> {
+    pub(crate) request_id: Option<Cow<'t, str>>,
+    /// The time's text, as written; the caller parses it.
+    pub(crate) time: Option<Cow<'t, str>>,
+}
+
+/// The time keys: JSON Lines' (`@timestamp` ends in `timestamp`).
+const TIME_KEYS: &[&str] = &["time", "timestamp", "ts"];
+
+static NAMED_AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(crate::common::REQUEST_ID_KEYS.iter().chain(TIME_KEYS))
+        .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
+});
+
+/// The request id and time `text` names by key (see [`Named`]): the first
+/// of each, a request id only when it is one token (no spaces, at most 128
+/// bytes), as an id is.
+pub(crate) fn named(text: &str) -> Named<'_> {
+    let bytes = text.as_bytes();
+    let ids = crate::common::REQUEST_ID_KEYS.len();
+    let mut found = Named::default();
+    for m in NAMED_AC.find_iter(text) {
+        if m.start() > 0 && (is_word(bytes[m.start() - 1]) || bytes[m.start() - 1] == b'-') {
+            continue;
+        }
+        let is_id = m.pattern().as_usize() < ids;
+        let slot = if is_id {
+            &mut found.request_id
+        } else {
+            &mut found.time
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let Some((sep, at)) = separator(text, m.end()) else {
+            continue;
+        };
+        // A time runs to its phrase's end (`time: 2025-03-11 08:00:01`).
+        let field = if is_id { Field::Error } else { Field::Hint };
+        let Some(value) = value_at(text, at, sep, field) else {
+            continue;
+        };
+        let value = value.trim();
+        let token = !value.is_empty() && value.len() <= 128 && !value.contains(char::is_whitespace);
+        if (is_id && token) || (!is_id && !value.is_empty()) {
+            *slot = Some(Cow::Owned(value.to_owned()));
+        }
+    }
+    found
+}
+
 /// The separator after a key ending at `end` (past a closing quote), and
 /// where the value starts.
 fn separator(text: &str, end: usize) -> Option<(Sep, usize)> {

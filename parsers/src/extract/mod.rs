@@ -154,11 +154,18 @@ fn standard_or_token(error: &str, text: &str) -> bool {
 }
 
 /// The client-side error record `text` (redacted) carries, with the time
-/// it starts with (if any) but no evidence: for a record no parser knows.
+/// it starts with (or else the time it names by key) and the request id it
+/// names by key, but no evidence: for a record no parser knows. A record
+/// that names its request is never taken for another request's (a JSON
+/// line cut by a truncation still says whose error it is).
 pub fn error_event<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<Event<'t>> {
     let found = extract(text)?;
     let mut event = Event::new(EventKind::ClientError, format);
-    event.ts = crate::common::timestamp(text.trim_start(), ctx).map(|(ts, _)| ts);
+    let named = keys::named(text);
+    event.ts = crate::common::timestamp(text.trim_start(), ctx)
+        .or_else(|| crate::common::timestamp(named.time.as_deref()?, ctx))
+        .map(|(ts, _)| ts);
+    event.request_id = named.request_id;
     apply(&mut event, found);
     Some(event)
 }

@@ -494,3 +494,22 @@ fn other_clients_failing_a_token_request_tell_no_grant() {
         assert_eq!(found(text).grant, None, "{text}");
     }
 }
+
+#[test]
+fn a_record_no_parser_knows_keeps_the_request_and_time_it_names() {
+    let ctx = Context::default();
+    // A JSON line cut by a truncation: not JSON any more, still its request's.
+    let cut = r#"{"time":"2025-03-11T08:00:02.000Z","request_id":"fail-00029","error":"invalid_grant","error_description":"Code was alr"#;
+    let ev = error_event(cut, Format::JsonLines, &ctx).expect("an error record");
+    assert_eq!(ev.request_id.as_deref(), Some("fail-00029"));
+    assert!(ev.ts.is_some(), "the time named by key is read");
+    // logfmt-like text with another id key; `counts=` holds no `ts` key.
+    let kv = "level=error counts=3 traceId=4bf92f3577b34da6 error=invalid_grant msg=refused";
+    let ev = error_event(kv, Format::JsonLines, &ctx).expect("an error record");
+    assert_eq!(ev.request_id.as_deref(), Some("4bf92f3577b34da6"));
+    assert!(ev.ts.is_none());
+    // An id with spaces is a sentence, not an id.
+    let prose = r#"error=invalid_grant request_id: "see the server log" done"#;
+    let ev = error_event(prose, Format::JsonLines, &ctx).expect("an error record");
+    assert_eq!(ev.request_id, None);
+}

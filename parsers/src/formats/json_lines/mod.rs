@@ -88,7 +88,9 @@ fn parse<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
         .or_else(|| app_error(text))
         .or_else(|| token_request(obj))?;
     ev.ts = ev.ts.or_else(|| time_of(obj, ctx));
-    ev.request_id = ev.request_id.or_else(|| text_of(obj, REQUEST_ID_KEYS));
+    ev.request_id = ev
+        .request_id
+        .or_else(|| text_of(obj, common::REQUEST_ID_KEYS));
     ev.client_id = ev
         .client_id
         .or_else(|| text_of(obj, &["client_id", "clientId"]));
@@ -111,16 +113,6 @@ fn parse<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
     }
     Some(ev)
 }
-
-const REQUEST_ID_KEYS: &[&str] = &[
-    "request_id",
-    "requestId",
-    "x_request_id",
-    "x-request-id",
-    "trace_id",
-    "traceId",
-    "correlation_id",
-];
 
 /// A string (or number) field among `keys`, at the top level.
 fn text_of(obj: &Map<String, Value>, keys: &[&str]) -> Option<Cow<'static, str>> {
