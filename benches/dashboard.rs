@@ -227,7 +227,7 @@ fn build(path: &Path) {
     let partial = path.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
     let mut store = Store::open(&partial).expect("open");
-    let conn = store.conn();
+    let conn = store.raw_connection();
     // No journal while building (a half-built file is deleted and built
     // again): a write-ahead log of the whole build would double the disk
     // it needs.
@@ -239,7 +239,7 @@ fn build(path: &Path) {
     let source = store
         .source_for_file("rails/production.log", "rails", (1, 1), "bench")
         .expect("source");
-    let conn = store.conn();
+    let conn = store.raw_connection();
     let indexes: Vec<(String, String)> = conn
         .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL")
         .expect("prepare")
@@ -327,7 +327,7 @@ fn build(path: &Path) {
                     s.upsert_failure(&rec, (2 * i + 2) as i64, &[], ts)?;
                 }
             }
-            s.conn().execute_batch(
+            s.raw_connection().execute_batch(
                 "INSERT INTO ingest_totals (name, n) SELECT 'records', count(*) FROM events WHERE true
                  ON CONFLICT DO UPDATE SET n = excluded.n;",
             )?;
@@ -335,7 +335,7 @@ fn build(path: &Path) {
         })
         .expect("failures");
     store
-        .conn()
+        .raw_connection()
         .execute_batch("ANALYZE; PRAGMA journal_mode = WAL;")
         .expect("analyze");
     drop(store);
@@ -355,7 +355,7 @@ fn store_path() -> PathBuf {
     let store = Store::open_read_only(&path).expect("open");
     let count = |table: &str| -> u64 {
         store
-            .conn()
+            .raw_connection()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
                 r.get::<_, i64>(0)
             })

@@ -159,7 +159,7 @@ fn main() {
     // Each failure's last evidence line in the watched file.
     let store = grantwatch::store::Store::open_read_only(&db).expect("open");
     let ids: Vec<String> = store
-        .conn()
+        .raw_connection()
         .prepare("SELECT id FROM failures")
         .expect("prepare")
         .query_map([], |r| r.get(0))

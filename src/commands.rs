@@ -9,8 +9,7 @@ use grantwatch_parsers::{Context, Format};
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
 use crate::ingest::{self, ReadStats};
-use crate::store::failures::FailureRecord;
-use crate::store::{EventRow, Store};
+use crate::store::Store;
 
 /// Errors of the commands.
 #[derive(Debug, thiserror::Error)]
@@ -246,42 +245,6 @@ fn spawn_follower(
         Ok(after)
     });
     Ok((tx, batch_rx, handle))
-}
-
-/// The whole story of one request id.
-#[derive(Debug, serde::Serialize)]
-pub struct RequestStory {
-    /// The request id.
-    pub request_id: String,
-    /// Failures of this request.
-    pub failures: Vec<FailureRecord>,
-    /// Every event of this request id, in time order, with its evidence.
-    pub events: Vec<StoryEvent>,
-}
-
-/// An event with its evidence lines.
-#[derive(Debug, serde::Serialize)]
-pub struct StoryEvent {
-    /// The event.
-    #[serde(flatten)]
-    pub event: EventRow,
-    /// Its redacted lines.
-    pub lines: Vec<crate::store::events::EvidenceRow>,
-}
-
-/// Looks up one request id in the store.
-pub fn request_story(store: &Store, request_id: &str) -> Result<RequestStory, Error> {
-    let failures = store.failures_for_request(request_id)?;
-    let mut events = Vec::new();
-    for event in store.events_by_request(request_id)? {
-        let lines = store.evidence(event.id)?;
-        events.push(StoryEvent { event, lines });
-    }
-    Ok(RequestStory {
-        request_id: request_id.to_owned(),
-        failures,
-        events,
-    })
 }
 
 /// Opens an existing database for reading. A database of an older

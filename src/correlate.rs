@@ -17,8 +17,6 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
-
 use crate::store::{EventRow, Result, Store};
 use crate::time::human_duration;
 
@@ -44,11 +42,8 @@ const PROVIDER_WINDOW_MS: i64 = 2_000;
 
 /// Records the estimated offsets on their sources.
 pub fn store_clocks(store: &Store, clocks: &Clocks) -> Result<()> {
-    let mut stmt = store
-        .conn()
-        .prepare_cached("UPDATE sources SET clock_offset_ms = ?2, clock_note = ?3 WHERE id = ?1")?;
     for (source, c) in clocks {
-        stmt.execute(params![source, c.offset_ms, c.note])?;
+        store.set_clock_offset(*source, c.offset_ms, &c.note)?;
     }
     Ok(())
 }
@@ -56,28 +51,11 @@ pub fn store_clocks(store: &Store, clocks: &Clocks) -> Result<()> {
 /// Estimates every client source's clock offset (see [`store_clocks`]).
 pub fn estimate_clocks(store: &Store) -> Result<Clocks> {
     let mut samples: HashMap<i64, Vec<i64>> = HashMap::new();
-    {
-        // The Date header has whole seconds: the server's clock was somewhere
-        // in [date, date + 1 s), so compare with the middle of that second.
-        let mut stmt = store.conn().prepare_cached(
-            "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
-             WHERE format IN ('logcat', 'ios-console', 'json-lines')
-               AND server_date_ms > 0 AND ts_ms IS NOT NULL",
-        )?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-            let (source, delta) = row?;
-            samples.entry(source).or_default().push(delta);
-        }
-        let mut stmt = store.conn().prepare_cached(
-            "SELECT c.source_id, c.ts_ms - s.ts_ms FROM events c
-             JOIN events s ON s.request_id = c.request_id AND s.source_id != c.source_id
-             WHERE c.format IN ('logcat', 'ios-console') AND s.format NOT IN ('logcat', 'ios-console', 'json-lines')
-               AND c.ts_ms IS NOT NULL AND s.ts_ms IS NOT NULL AND c.server_date_ms IS NULL",
-        )?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-            let (source, delta) = row?;
-            samples.entry(source).or_default().push(delta);
-        }
+    for sample in store.clock_samples()? {
+        samples
+            .entry(sample.source_id)
+            .or_default()
+            .push(sample.delta_ms);
     }
     let mut clocks = Clocks::new();
     for (source, mut deltas) in samples {

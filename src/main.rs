@@ -338,7 +338,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             request_id,
         } => {
             let store = commands::open_existing(&db)?;
-            let story = commands::request_story(&store, &request_id)
+            let story = store
+                .request_story(&request_id)
                 .with_context(|| format!("looking up {request_id}"))?;
             if story.events.is_empty() && story.failures.is_empty() {
                 eprintln!(

@@ -4,10 +4,11 @@
 
 use std::io::{self, Write};
 
-use crate::commands::{Analysis, RequestStory};
+use crate::commands::Analysis;
 use crate::ingest::ReadStats;
 use crate::store::Store;
 use crate::store::failures::FailureRecord;
+use crate::store::story::RequestStory;
 use crate::text::BinaryRuns;
 use crate::time::format_ts;
 

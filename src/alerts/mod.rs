@@ -20,6 +20,7 @@ pub mod deliver;
 use serde::Deserialize;
 
 use crate::store::Store;
+use crate::store::alert_counts::IncidentCount;
 
 /// The `[alerting]` table.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -96,40 +97,6 @@ fn window_ms(rule: &Rule) -> i64 {
     rule.window_s.unwrap_or(300).max(1) as i64 * 1000
 }
 
-/// One incident counted by a rule.
-struct Hit {
-    incident: i64,
-    cause: String,
-    server: String,
-    client: String,
-    count: u64,
-}
-
-fn hits(
-    store: &Store,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
-) -> crate::store::Result<Vec<Hit>> {
-    let mut stmt = store.conn().prepare_cached(sql)?;
-    let rows = stmt.query_map(params, |r| {
-        Ok(Hit {
-            incident: r.get(0)?,
-            cause: r.get(1)?,
-            server: r.get(2)?,
-            client: r.get(3)?,
-            count: r.get::<_, i64>(4)?.max(0) as u64,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Failures per incident with a log time in `[since, until]`.
-const COUNT_SQL: &str = "SELECT i.id, i.cause, i.server, i.client_id, count(*)
-     FROM failures f JOIN incident_failures x ON x.failure_id = f.id
-     JOIN incidents i ON i.id = x.incident_id
-     WHERE f.ts_ms >= ?1 AND f.ts_ms <= ?2 AND (?3 IS NULL OR f.cause = ?3)
-     GROUP BY i.id";
-
 /// The alerts `rules` fire at `now` (ms), sorted.
 pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result<Vec<Firing>> {
     let mut out = Vec::new();
@@ -138,19 +105,18 @@ pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result
         let since = now - window;
         let threshold = rule.threshold.unwrap_or(1).max(1);
         let cause = rule.cause.as_deref();
-        let found: Vec<Hit> = match rule.kind {
-            Kind::Threshold => hits(store, COUNT_SQL, &[&since, &now, &cause])?
+        let found: Vec<IncidentCount> = match rule.kind {
+            Kind::Threshold => store
+                .incident_failures_between(since, now, cause)?
                 .into_iter()
                 .filter(|h| h.count >= threshold)
                 .collect(),
             Kind::Spike => {
-                let day_before = hits(
-                    store,
-                    COUNT_SQL,
-                    &[&(since - 86_400_000), &(since - 1), &cause],
-                )?;
+                let day_before =
+                    store.incident_failures_between(since - 86_400_000, since - 1, cause)?;
                 let factor = rule.factor.unwrap_or(3.0);
-                hits(store, COUNT_SQL, &[&since, &now, &cause])?
+                store
+                    .incident_failures_between(since, now, cause)?
                     .into_iter()
                     .filter(|h| {
                         let before = day_before
@@ -163,18 +129,12 @@ pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result
                     })
                     .collect()
             }
-            Kind::New => hits(
-                store,
-                "SELECT id, cause, server, client_id, n FROM incidents
-                 WHERE first_ms >= ?1 AND first_ms <= ?2 AND (?3 IS NULL OR cause = ?3)",
-                &[&since, &now, &cause],
-            )?,
-            Kind::Regression => hits(
-                store,
-                "SELECT id, cause, server, client_id, n FROM incidents
-                 WHERE regressed_ms >= ?1 AND regressed_ms <= ?2 AND last_ms >= ?3
-                   AND (?4 IS NULL OR cause = ?4)",
-                &[&since, &now, &(now - crate::incidents::QUIET_MS), &cause],
+            Kind::New => store.incidents_first_seen_between(since, now, cause)?,
+            Kind::Regression => store.incidents_regressed_between(
+                since,
+                now,
+                now - crate::incidents::QUIET_MS,
+                cause,
             )?,
         };
         for h in found {

@@ -68,7 +68,7 @@ mod tests {
         let mut store = Store::open(&db).expect("open");
         let count = |store: &Store, table: &str| -> i64 {
             store
-                .conn()
+                .conn
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
                 .expect("count")
         };

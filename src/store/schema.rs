@@ -489,15 +489,15 @@ PRAGMA user_version = 1;
         drop(conn);
         let upgraded = crate::store::Store::open(&old).expect("upgrade");
         let fresh = crate::store::Store::open(&dir.path().join("fresh.db")).expect("fresh");
-        assert_eq!(describe(upgraded.conn()), describe(fresh.conn()));
+        assert_eq!(describe(&upgraded.conn), describe(&fresh.conn));
         let version: u32 = upgraded
-            .conn()
+            .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, VERSION);
         let rows = |sql: &str| -> Vec<String> {
             upgraded
-                .conn()
+                .conn
                 .prepare(sql)
                 .expect("prepare")
                 .query_map([], |r| {

@@ -145,7 +145,7 @@ mod tests {
     /// three causes, two servers (one unknown) and three clients.
     fn store_with_failures(n: i64) -> Store {
         let store = Store::open_in_memory().expect("open");
-        let conn = store.conn();
+        let conn = &store.conn;
         conn.execute(
             "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
             [],
@@ -180,7 +180,7 @@ mod tests {
 
     fn raw(store: &Store, sql: &str, args: impl rusqlite::Params) -> Vec<String> {
         store
-            .conn()
+            .conn
             .prepare(sql)
             .expect("prepare")
             .query_map(args, |r| {
@@ -248,7 +248,7 @@ mod tests {
             )
         );
         let total: i64 = store
-            .conn()
+            .conn
             .query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
             .expect("count");
         assert_eq!(store.total_failures().expect("total"), total as u64);
@@ -258,7 +258,7 @@ mod tests {
     fn the_rollups_follow_inserts_rediagnoses_and_deletes() {
         let store = store_with_failures(500);
         assert_rollups_match(&store);
-        let conn = store.conn();
+        let conn = &store.conn;
         conn.execute(
             "UPDATE failures SET cause = 'refresh_token_reused' WHERE rowid % 7 = 0",
             [],

@@ -14,10 +14,10 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, WebError};
-use crate::commands::{self, RequestStory};
 use crate::diagnose::cause::{ALL_CAUSES, Cause};
 use crate::store::failures::{FailureFilter, FailureRecord};
 use crate::store::stats::{Bucket, CauseSeries};
+use crate::store::story::RequestStory;
 use crate::time::parse_ts;
 
 /// Page size of `/api/failures` when `limit` is not given.
@@ -203,7 +203,7 @@ pub async fn request(
 ) -> Result<Json<RequestStory>, WebError> {
     let request_id = path(request_id)?;
     let story = state
-        .read(move |store| Ok(commands::request_story(store, &request_id)?))
+        .read(move |store| Ok(store.request_story(&request_id)?))
         .await?;
     if story.failures.is_empty() && story.events.is_empty() {
         return Err(WebError::NotFound("no log mentions this request id".into()));

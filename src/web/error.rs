@@ -28,9 +28,6 @@ pub enum WebError {
     /// The store failed.
     #[error("database: {0}")]
     Store(#[from] crate::store::Error),
-    /// A command function failed.
-    #[error("{0}")]
-    Command(#[from] crate::commands::Error),
     /// The blocking task running the query panicked or was cancelled.
     #[error("query task: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -44,9 +41,7 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            WebError::Store(_) | WebError::Command(_) | WebError::Task(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            WebError::Store(_) | WebError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

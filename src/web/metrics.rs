@@ -39,7 +39,8 @@ use axum::response::{IntoResponse, Response};
 use super::{AppState, WebError};
 use crate::live::LiveState;
 use crate::store::incidents::IncidentFilter;
-use crate::store::stats::{FailureCount, SourceStats};
+use crate::store::sources::SourceStats;
+use crate::store::stats::FailureCount;
 
 /// The counters that only go up, and the incidents open now.
 #[derive(Clone, Debug, Default)]

@@ -16,9 +16,7 @@ use crate::watch::{Daemon, append, start};
 
 /// Whether every stored event is diagnosed (the cursor is at the newest).
 fn settled(db: &Path) -> bool {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    let Ok(conn) = crate::helpers::try_read_sql(db) else {
         return false;
     };
     conn.query_row(

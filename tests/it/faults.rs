@@ -51,10 +51,7 @@ fn failure_line(rid: &str, second: u32) -> String {
 
 /// (events, failures, events linked to no failure) in the database.
 fn counts(db: &Path) -> (i64, i64, i64) {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+    let conn = crate::helpers::read_sql(db);
     let one = |sql: &str| {
         conn.query_row(sql, [], |r| r.get::<_, i64>(0))
             .unwrap_or(-1)
@@ -227,9 +224,7 @@ fn a_restart_inside_the_first_kib_reads_nothing_twice() {
 
 /// `lines read` of the latest generation of the files in the database.
 fn read_line_no(db: &Path) -> i64 {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    let Ok(conn) = crate::helpers::try_read_sql(db) else {
         return -1;
     };
     conn.query_row(

@@ -28,10 +28,7 @@ pub(crate) const DATED: [&str; 4] = ["--year", "2025", "--date", "2025-04-14"];
 
 /// One number from the database.
 pub(crate) fn count(db: &Path, sql: &str) -> i64 {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+    let conn = crate::helpers::read_sql(db);
     conn.query_row(sql, [], |r| r.get(0)).expect("query")
 }
 
@@ -500,9 +497,7 @@ fn a_spent_budget_answers_429_with_retry_after() {
 
 /// The events of a database as (stream, line, kind), sorted.
 fn stored_events(db: &Path) -> Vec<(String, i64, String)> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
+    let conn = crate::helpers::read_sql(db);
     let mut stmt = conn
         .prepare(
             "SELECT s.path, e.line, e.kind FROM events e JOIN sources s ON s.id = e.source_id

@@ -81,6 +81,11 @@ impl Fixture {
     pub fn store(&self) -> grantwatch::store::Store {
         grantwatch::store::Store::open_read_only(&self.db).expect("open")
     }
+
+    /// A connection for the test's own SQL ([`read_sql`]).
+    pub fn sql(&self) -> rusqlite::Connection {
+        read_sql(&self.db)
+    }
 }
 
 /// An answer of the router, read whole.
@@ -126,11 +131,23 @@ pub async fn get(app: axum::Router, uri: &str) -> Reply {
 /// confidence), what must agree.
 pub type Diagnoses = Vec<(Option<i64>, Option<String>, Option<String>, String, String)>;
 
-pub fn diagnoses(db: &Path) -> Diagnoses {
+/// A read-only connection to the database at `db`, waiting up to 5 s for
+/// a writer's lock: for tests that check what was stored with their own
+/// SQL, apart from the store's queries.
+pub fn read_sql(db: &Path) -> rusqlite::Connection {
+    try_read_sql(db).expect("open db")
+}
+
+/// [`read_sql`], for a database that may not exist yet.
+pub fn try_read_sql(db: &Path) -> rusqlite::Result<rusqlite::Connection> {
     let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+pub fn diagnoses(db: &Path) -> Diagnoses {
+    let conn = read_sql(db);
     let mut stmt = conn
         .prepare("SELECT ts_ms, request_id, client_id, cause, confidence FROM failures")
         .expect("prepare");

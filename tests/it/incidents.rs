@@ -88,9 +88,9 @@ pub(crate) fn whole(flows: &[(usize, &str, &str)]) -> String {
 /// Asserts the incident rollups equal a `GROUP BY` over the failures'
 /// rows: counts, hours and releases.
 pub(crate) fn assert_rollups_match(db: &Path) {
-    let store = Store::open_read_only(db).expect("open");
-    let rows = |sql: &str| -> Vec<String> {
-        let mut stmt = store.conn().prepare(sql).expect("prepare");
+    let sql = crate::helpers::read_sql(db);
+    let rows = |query: &str| -> Vec<String> {
+        let mut stmt = sql.prepare(query).expect("prepare");
         stmt.query_map([], |r| {
             Ok(format!(
                 "{:?} {:?} {:?}",
@@ -252,9 +252,8 @@ fn a_re_diagnosed_failure_moves_to_its_new_incident() {
     };
     settle(&mut watcher);
     let incidents = |db: &Path| -> Vec<(String, i64)> {
-        let store = Store::open_read_only(db).expect("open");
-        let mut stmt = store
-            .conn()
+        let sql = crate::helpers::read_sql(db);
+        let mut stmt = sql
             .prepare("SELECT cause, n FROM incidents ORDER BY cause")
             .expect("prepare");
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -523,10 +522,9 @@ async fn the_event_stream_tells_of_a_new_failure_and_its_incident() {
 #[tokio::test]
 async fn the_search_box_says_what_it_matched_and_a_failure_says_who() {
     let fx = crate::helpers::Fixture::sample();
-    let store = fx.store();
+    let store = fx.sql();
     let one = |sql: &str| -> String {
         store
-            .conn()
             .query_row(sql, [], |r| r.get(0))
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     };
@@ -545,7 +543,6 @@ async fn the_search_box_says_what_it_matched_and_a_failure_says_who() {
         "{page}"
     );
     let failures_with_ip: i64 = store
-        .conn()
         .query_row(
             "SELECT count(*) FROM incident_failures WHERE ip = ?1",
             [&ip],
@@ -570,7 +567,6 @@ async fn the_search_box_says_what_it_matched_and_a_failure_says_who() {
         "SELECT failure_id FROM incident_failures WHERE app_release = 'Field Notes 4.3.1' LIMIT 1",
     );
     let incident: i64 = store
-        .conn()
         .query_row(
             "SELECT incident_id FROM incident_failures WHERE failure_id = ?1",
             [&id],

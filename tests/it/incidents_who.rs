@@ -8,7 +8,6 @@
 use axum::http::StatusCode;
 
 use crate::helpers::{Fixture, analyze_into, get, root};
-use grantwatch::store::Store;
 use grantwatch::web::{AppState, router};
 
 const DEVICE: &str = "5b1f0c2e-7d4a-4c39-9e61-0a8f3d2b7c15";
@@ -42,9 +41,8 @@ async fn a_device_id_is_stored_counted_shown_and_found() {
     std::fs::write(&log, console_with_device()).expect("write");
     let db = dir.path().join("g.db");
     analyze_into(vec![log], &db);
-    let store = Store::open_read_only(&db).expect("open");
+    let store = crate::helpers::read_sql(&db);
     let (failure, incident): (String, i64) = store
-        .conn()
         .query_row(
             "SELECT i.failure_id, i.incident_id FROM incident_failures i
              JOIN failures f ON f.id = i.failure_id
@@ -56,7 +54,6 @@ async fn a_device_id_is_stored_counted_shown_and_found() {
     // The failure logged before the app's first request with the header
     // has no device; those after it are the same installation's.
     let before: Option<String> = store
-        .conn()
         .query_row(
             "SELECT i.device_id FROM incident_failures i JOIN failures f ON f.id = i.failure_id
              WHERE f.cause = 'refresh_token_expired'",
@@ -84,7 +81,6 @@ async fn a_device_id_is_stored_counted_shown_and_found() {
     assert_eq!(json["affected"]["devices"], 1, "{api}");
 
     let with_device: i64 = store
-        .conn()
         .query_row(
             "SELECT count(*) FROM incident_failures WHERE device_id = ?1",
             [DEVICE],
@@ -106,9 +102,8 @@ async fn a_device_id_is_stored_counted_shown_and_found() {
 #[tokio::test]
 async fn a_session_id_is_found_and_said_to_be_one() {
     let fx = Fixture::sample();
-    let store = fx.store();
+    let store = fx.sql();
     let (session, n): (String, i64) = store
-        .conn()
         .query_row(
             "SELECT session_id, count(*) FROM incident_failures WHERE session_id IS NOT NULL
              GROUP BY session_id ORDER BY 2 DESC, 1 LIMIT 1",
@@ -126,7 +121,6 @@ async fn a_session_id_is_found_and_said_to_be_one() {
         "{text}"
     );
     let id: String = store
-        .conn()
         .query_row(
             "SELECT failure_id FROM incident_failures WHERE session_id = ?1 LIMIT 1",
             [&session],
@@ -140,7 +134,6 @@ async fn a_session_id_is_found_and_said_to_be_one() {
     );
     // The search reads an index, not the million failures of a large store.
     let plan: String = store
-        .conn()
         .query_row(
             "EXPLAIN QUERY PLAN SELECT failure_id FROM incident_failures WHERE session_id = 'x'
              ORDER BY ts_ms DESC LIMIT 100",

@@ -20,7 +20,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{AppState, WebError};
-use crate::commands;
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::{FailureFilter, FailureRecord};
 use crate::time::format_ts;
@@ -399,7 +398,7 @@ struct RequestMissingPage {
     request_id: String,
 }
 
-fn event_view(e: commands::StoryEvent) -> EventView {
+fn event_view(e: crate::store::story::StoryEvent) -> EventView {
     let ev = e.event;
     let mut facts = Vec::new();
     let mut add = |name: &'static str, value: Option<String>| {
@@ -443,7 +442,7 @@ fn event_view(e: commands::StoryEvent) -> EventView {
 async fn request_page(state: &AppState, request_id: String) -> PageResult {
     let id = request_id.clone();
     let story = state
-        .read(move |store| Ok(commands::request_story(store, &id)?))
+        .read(move |store| Ok(store.request_story(&id)?))
         .await?;
     if story.failures.is_empty() && story.events.is_empty() {
         return Ok(html_with(

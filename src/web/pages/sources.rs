@@ -8,7 +8,7 @@ use axum::extract::State;
 
 use super::{PageResult, ms_text, ok};
 use crate::ingest::FileReport;
-use crate::store::stats::SourceDetail;
+use crate::store::sources::SourceDetail;
 use crate::web::AppState;
 use grantwatch_parsers::{Format, LineCounts};
 

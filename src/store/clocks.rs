@@ -1,0 +1,60 @@
+//! The clock samples correlation estimates client clock offsets from, and
+//! where the estimates are kept (`sources.clock_offset_ms`, `clock_note`).
+//!
+//! A sample is one paired observation of a client source: its time of a
+//! response against the server's `Date` header (whole seconds: the server's
+//! clock was somewhere in that second, so the middle is used), or its time
+//! of a request against the server's time of the same request id. The
+//! estimate itself (a median, a note) is correlation's
+//! (`crate::correlate::estimate_clocks`); this module only reads and writes.
+
+use rusqlite::params;
+
+use super::{Result, Store};
+
+/// One paired observation: a client source and its time minus the server's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSample {
+    /// The client's source id.
+    pub source_id: i64,
+    /// Client time minus server time, milliseconds.
+    pub delta_ms: i64,
+}
+
+impl Store {
+    /// Every clock sample the stored events give (see the module comment).
+    pub fn clock_samples(&self) -> Result<Vec<ClockSample>> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
+             WHERE format IN ('logcat', 'ios-console', 'json-lines')
+               AND server_date_ms > 0 AND ts_ms IS NOT NULL",
+            "SELECT c.source_id, c.ts_ms - s.ts_ms FROM events c
+             JOIN events s ON s.request_id = c.request_id AND s.source_id != c.source_id
+             WHERE c.format IN ('logcat', 'ios-console') AND s.format NOT IN ('logcat', 'ios-console', 'json-lines')
+               AND c.ts_ms IS NOT NULL AND s.ts_ms IS NOT NULL AND c.server_date_ms IS NULL",
+        ] {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ClockSample {
+                    source_id: r.get(0)?,
+                    delta_ms: r.get(1)?,
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a source's estimated clock offset and what it looks like.
+    pub fn set_clock_offset(&self, source_id: i64, offset_ms: i64, note: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE sources SET clock_offset_ms = ?2, clock_note = ?3 WHERE id = ?1",
+            )?
+            .execute(params![source_id, offset_ms, note])?;
+        Ok(())
+    }
+}
