@@ -1,6 +1,8 @@
 //! What the running daemon sees now and the database does not hold: files
 //! it skips (not logs), binary runs it read past, how far reading is behind
-//! each file, and whether the database file is still the one it opened.
+//! each file, what happened to the files followed (rotations, truncations,
+//! …, counted since start) and whether the database file is still the one
+//! it opened.
 //! `watch` writes it after every round; the web side (same process) reads
 //! it for `/sources`, `/metrics` and `/healthz`.
 //!
@@ -32,6 +34,10 @@ pub struct LiveState {
     pub binary: BTreeMap<PathBuf, BinaryRuns>,
     /// How far reading is behind each followed file.
     pub lag: Vec<Lag>,
+    /// What happened to followed files since start, by kind (`rotated`,
+    /// `truncated`, `replaced`, `removed`, `closed`, `unreadable`): only
+    /// goes up.
+    pub file_events: BTreeMap<&'static str, u64>,
 }
 
 impl Live {
@@ -66,6 +72,12 @@ impl Live {
     /// Notes the binary runs read past in `path` so far.
     pub fn set_binary(&self, path: &Path, runs: BinaryRuns) {
         self.lock().binary.insert(path.to_path_buf(), runs);
+    }
+
+    /// Counts one thing that happened to a followed file (see
+    /// [`LiveState::file_events`]).
+    pub fn count_file_event(&self, kind: &'static str) {
+        *self.lock().file_events.entry(kind).or_default() += 1;
     }
 
     /// Replaces the lag of every followed file.

@@ -298,6 +298,9 @@ impl Watcher {
             }
         }
         for (stream, event) in events {
+            if let Some(kind) = event.notice() {
+                self.live.count_file_event(kind);
+            }
             match event {
                 TailEvent::Lines(lines) => {
                     let (l, e) = self.ingest(stream, lines, now)?;

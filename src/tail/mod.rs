@@ -198,6 +198,22 @@ pub enum TailEvent {
     },
 }
 
+impl TailEvent {
+    /// The notice's name on `/metrics` (`grantwatch_file_events_total`'s
+    /// `event` label); `None` for lines.
+    pub fn notice(&self) -> Option<&'static str> {
+        Some(match self {
+            TailEvent::Lines(_) => return None,
+            TailEvent::Rotated { .. } => "rotated",
+            TailEvent::Truncated { .. } => "truncated",
+            TailEvent::Replaced { .. } => "replaced",
+            TailEvent::Removed { .. } => "removed",
+            TailEvent::Closed { .. } => "closed",
+            TailEvent::Unreadable { .. } => "unreadable",
+        })
+    }
+}
+
 /// Tuning of a [`Tailer`].
 #[derive(Clone, Debug)]
 pub struct TailConfig {

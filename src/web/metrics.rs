@@ -22,6 +22,8 @@
 //!   line), and the bytes written and not read yet. Only `watch` knows them
 //!   (`serve` has no reader and shows no sample).
 //! - `grantwatch_files_skipped`: files `watch` does not read (not logs).
+//! - `grantwatch_file_events_total{event}`: what happened to followed files
+//!   since start (rotated, truncated, replaced, removed, closed, unreadable).
 //! - `grantwatch_reader_*`: whether the reader reads, its failed attempts
 //!   and the age of its last round (`watch` only, [`super::health`]).
 //! - `grantwatch_ingest_*`: the shippers' receivers (`watch` only,
@@ -244,6 +246,20 @@ pub fn render(failures: &[FailureCount], sources: &[SourceStats], live: &LiveSta
         "Files matched by the paths watched that are not read (binary data).",
     );
     let _ = writeln!(out, "grantwatch_files_skipped {}", live.skipped.len());
+    family(
+        &mut out,
+        "grantwatch_file_events_total",
+        "counter",
+        "What happened to followed files since start: rotated, truncated, replaced, removed, closed, unreadable.",
+    );
+    for (event, n) in &live.file_events {
+        sample(
+            &mut out,
+            "grantwatch_file_events_total",
+            &[("event", event)],
+            &n.to_string(),
+        );
+    }
     out
 }
 

@@ -4,32 +4,11 @@
 //! the write lock for 10 s, and a full disk. Each test drives the real
 //! binary and checks what the API, `/healthz` and the database say.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::watch::{Daemon, append, start, story};
-
-/// GET `path`: status and the whole body (text answers too).
-fn fetch(addr: &str, path: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let _ = write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_owned())
-}
+use crate::watch::{Daemon, append, get_raw, start, story};
 
 /// Polls `check` every 50 ms until it holds or `limit` passes.
 fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
@@ -303,7 +282,7 @@ fn a_write_lock_held_10_s_pauses_reading_says_so_and_resumes() {
     std::fs::write(&log, failure_line("before-lock", 1)).expect("write");
     let mut daemon = start(&db, &log);
     story(&daemon.addr, "before-lock", 1);
-    let (status, body) = fetch(&daemon.addr, "/healthz");
+    let (status, body) = get_raw(&daemon.addr, "/healthz");
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("ok"), "{body}");
 
@@ -320,22 +299,22 @@ fn a_write_lock_held_10_s_pauses_reading_says_so_and_resumes() {
         Duration::from_secs(9),
         "a 503 while the lock is held",
         || {
-            let (status, body) = fetch(&daemon.addr, "/healthz");
+            let (status, body) = get_raw(&daemon.addr, "/healthz");
             status == 503 && body.contains("locked")
         },
     );
-    let (_, metrics) = fetch(&daemon.addr, "/metrics");
+    let (_, metrics) = get_raw(&daemon.addr, "/metrics");
     assert!(metrics.contains("grantwatch_reader_up 0"), "{metrics}");
-    let (_, sources) = fetch(&daemon.addr, "/sources");
+    let (_, sources) = get_raw(&daemon.addr, "/sources");
     assert!(sources.contains("not reading"), "{sources}");
     std::thread::sleep(Duration::from_secs(10).saturating_sub(locked_at.elapsed()));
     locker.execute_batch("ROLLBACK").expect("release");
     drop(locker);
 
     wait_for(Duration::from_secs(10), "reading to resume", || {
-        fetch(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (51, 51, 0)
+        get_raw(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (51, 51, 0)
     });
-    let (_, metrics) = fetch(&daemon.addr, "/metrics");
+    let (_, metrics) = get_raw(&daemon.addr, "/metrics");
     assert!(metrics.contains("grantwatch_reader_up 1"), "{metrics}");
     assert!(
         !metrics.contains("grantwatch_reader_failures_total 0\n"),
@@ -407,13 +386,13 @@ fn a_full_disk_pauses_reading_says_so_and_resumes_when_space_returns() {
         Duration::from_secs(15),
         "a 503 while the disk is full",
         || {
-            let (status, body) = fetch(&daemon.addr, "/healthz");
+            let (status, body) = get_raw(&daemon.addr, "/healthz");
             status == 503 && body.contains("full")
         },
     );
     std::fs::remove_file(&filler).expect("free the disk");
     wait_for(Duration::from_secs(30), "reading to resume", || {
-        fetch(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (301, 301, 0)
+        get_raw(&daemon.addr, "/healthz").0 == 200 && counts(&db) == (301, 301, 0)
     });
     assert_eq!(sigterm(&mut daemon), Some(0));
     drop(daemon);
@@ -432,4 +411,40 @@ fn a_sigterm_right_after_the_address_is_announced_stops_watch_gracefully() {
         let mut daemon = start(&db, &log);
         assert_eq!(sigterm(&mut daemon), Some(0), "round {round}");
     }
+}
+
+/// What happens to the files followed is counted on `/metrics`
+/// (`grantwatch_file_events_total{event}`), not only said on stderr: a
+/// rotation, then a truncation of the new file.
+#[test]
+fn rotations_and_truncations_are_counted_on_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let log = logs.join("app.jsonl");
+    let db = dir.path().join("w.db");
+    std::fs::write(&log, failure_line("req-0001", 1)).expect("write");
+    let daemon = start(&db, &logs);
+    story(&daemon.addr, "req-0001", 1);
+    let events = |kind: &str| -> u64 {
+        let (_, metrics) = get_raw(&daemon.addr, "/metrics");
+        let series = format!("grantwatch_file_events_total{{event=\"{kind}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(events("rotated"), 0);
+    std::fs::rename(&log, logs.join("app.jsonl.1")).expect("rotate");
+    std::fs::write(&log, failure_line("req-0002", 2)).expect("new file");
+    story(&daemon.addr, "req-0002", 1);
+    wait_for(Duration::from_secs(10), "a rotation counted", || {
+        events("rotated") >= 1
+    });
+    // Shorter than what was read: a truncation.
+    std::fs::write(&log, "{}\n").expect("truncate");
+    wait_for(Duration::from_secs(10), "a truncation counted", || {
+        events("truncated") >= 1
+    });
 }

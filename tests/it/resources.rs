@@ -5,13 +5,11 @@
 //! (even by root), a database deleted under the daemon, and a short token on
 //! a public address.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::helpers::{grantwatch, root, stderr};
-use crate::watch::{append, code_reuse, spawn_command, story};
+use crate::watch::{append, code_reuse, get_raw, spawn_command, story};
 
 /// `grantwatch watch` on loopback over `paths`, with its database in `db`.
 fn watch_cmd(db: &Path, paths: &[&Path]) -> std::process::Command {
@@ -20,28 +18,6 @@ fn watch_cmd(db: &Path, paths: &[&Path]) -> std::process::Command {
         .arg(db)
         .args(paths);
     cmd
-}
-
-/// GET `path`: the status and the whole body (chunks joined as they come).
-fn get_raw(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_owned())
 }
 
 /// User plus system CPU time of a process so far, from /proc/PID/stat.

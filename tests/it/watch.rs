@@ -95,6 +95,28 @@ pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     (status, json)
 }
 
+/// GET `path`: the status and the whole body, as sent (chunks joined as
+/// they come); status 0 and no body when nothing answers (a daemon down).
+pub(crate) fn get_raw(addr: &str, path: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_owned())
+}
+
 /// Waits until the request id is known to the API; its story.
 pub(crate) fn story(addr: &str, request_id: &str, failures: usize) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(15);
