@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::config_file::WatchSetup;
 use crate::live::Live;
+use crate::settings::WatchSetup;
 use crate::watch::{self, WatchOptions, Watcher};
 use crate::web::{self, AppState, health::ReaderHealth};
 

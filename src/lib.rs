@@ -46,6 +46,7 @@ pub mod ingest;
 pub mod live;
 pub mod replay;
 pub mod report;
+pub mod settings;
 pub mod store;
 pub mod tail;
 pub mod text;

@@ -10,12 +10,11 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use grantwatch::commands::{self, AnalyzeOptions};
-use grantwatch::config::DiagnoseSettings;
 use grantwatch::config_file;
 use grantwatch::daemon;
 use grantwatch::report;
+use grantwatch::settings::{self, ReadingArgs, ServingArgs, WatchArgs};
 use grantwatch::web;
-use grantwatch_parsers::{Context, Format, Redactor};
 
 /// mimalloc instead of the system allocator: correlation reads thousands of
 /// short rows with many small strings, and glibc's malloc took a tenth of the
@@ -55,36 +54,8 @@ enum Command {
         /// command line wins over it).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// The database (created if missing; a restart resumes from it)
-        /// [default: grantwatch.db].
-        #[arg(long, value_name = "PATH")]
-        db: Option<PathBuf>,
         #[command(flatten)]
-        serving: ServingArgs,
-        /// Poll only (no file-system events): for network file systems.
-        #[arg(long)]
-        poll: bool,
-        /// The longest time between two polls, in milliseconds [default: 250].
-        #[arg(long, value_name = "MS")]
-        poll_interval_ms: Option<u64>,
-        /// Keep this many days of events and failures (by log time); older
-        /// ones are pruned in small chunks as the daemon runs.
-        #[arg(long, value_name = "DAYS")]
-        retain: Option<u32>,
-        #[command(flatten)]
-        reading: ReadingArgs,
-        /// The largest body `POST /api/ingest` and `POST /v1/logs` take
-        /// (compressed or not; 413 beyond) [default: 16 MiB].
-        #[arg(long, value_name = "BYTES")]
-        ingest_max_bytes: Option<usize>,
-        /// Also receive syslog (RFC 3164/5424) on this address, over TCP
-        /// (newline or octet-counted framing) and UDP.
-        #[arg(long, value_name = "ADDR")]
-        syslog: Option<String>,
-        /// Flush a received stream's open records after it is quiet this
-        /// long (tests) [default: 30000].
-        #[arg(long, value_name = "MS", hide = true)]
-        stream_flush_ms: Option<u64>,
+        settings: Box<WatchArgs>,
         /// Replay PATHS as if written now (a first run: `watch --replay-now
         /// sample_logs/`): each line's time moved to the present, written at
         /// the pace it was logged (gaps over a minute cut to one).
@@ -118,124 +89,6 @@ enum Command {
         #[command(flatten)]
         serving: ServingArgs,
     },
-}
-
-/// How logs are read and diagnosed (`analyze` and `watch`).
-#[derive(clap::Args, Debug)]
-struct ReadingArgs {
-    /// Read every file as this format instead of detecting it.
-    #[arg(long, value_name = "FORMAT", value_parser = config_file::parse_format)]
-    format: Option<Format>,
-    /// Take off only this envelope (cri, docker-json, journal-json, syslog,
-    /// syslog-5424, kubectl-prefix, ...), or `none`; by default every
-    /// envelope is recognised line by line.
-    #[arg(long, value_name = "ENVELOPE", value_parser = config_file::parse_envelope, default_value = "auto")]
-    envelope: grantwatch_parsers::EnvelopeChoice,
-    /// Zone of timestamps that carry none, as an offset (e.g. +09:00).
-    #[arg(long, value_name = "OFFSET", value_parser = config_file::parse_offset)]
-    timezone: Option<chrono::FixedOffset>,
-    /// Year of timestamps that carry none (logcat).
-    #[arg(long, value_name = "YEAR")]
-    year: Option<i32>,
-    /// Date of timestamps that carry only a time (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
-    date: Option<chrono::NaiveDate>,
-    /// Key of the secret fingerprints (or GRANTWATCH_FINGERPRINT_KEY).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "GRANTWATCH_FINGERPRINT_KEY",
-        hide_env_values = true
-    )]
-    fingerprint_key: Option<String>,
-    /// Authorization code lifetime of a server kind, e.g. doorkeeper=300
-    /// (repeatable; defaults per server as the catalog gives them).
-    #[arg(long, value_name = "SERVER=SECONDS", value_parser = parse_lifetime)]
-    code_lifetime: Vec<(String, i64)>,
-    /// Two refreshes of one client closer than this are a race.
-    #[arg(long, value_name = "MS")]
-    refresh_race_ms: Option<i64>,
-    /// Leeway granted on JWT times (iat, nbf, exp), in seconds.
-    #[arg(long, value_name = "SECONDS")]
-    jwt_leeway: Option<i64>,
-    /// Keycloak's SSO Session Idle, which bounds its refresh tokens, in
-    /// seconds [default: 1800].
-    #[arg(long, value_name = "SECONDS")]
-    session_idle: Option<i64>,
-}
-
-impl ReadingArgs {
-    fn context(&self) -> Context {
-        let mut context = Context {
-            assumed_year: self.year,
-            assumed_date: self.date,
-            envelope: self.envelope,
-            ..Context::default()
-        };
-        if let Some(tz) = self.timezone {
-            context.assumed_offset = tz;
-        }
-        if let Some(key) = &self.fingerprint_key {
-            context.redactor = Redactor::new(key.as_bytes());
-        }
-        context
-    }
-
-    fn settings(&self) -> DiagnoseSettings {
-        let mut settings = DiagnoseSettings::default();
-        settings
-            .code_lifetime_s
-            .extend(self.code_lifetime.iter().cloned());
-        if let Some(ms) = self.refresh_race_ms {
-            settings.refresh_race_ms = ms;
-        }
-        if let Some(s) = self.jwt_leeway {
-            settings.jwt_leeway_s = s;
-        }
-        if let Some(s) = self.session_idle {
-            settings.keycloak_session_idle_s = s;
-        }
-        settings
-    }
-}
-
-/// Where and for whom the web side listens (`watch` and `serve`).
-#[derive(clap::Args, Debug)]
-struct ServingArgs {
-    /// Address to listen on; one that is not loopback needs a token
-    /// [default: 127.0.0.1:7600].
-    #[arg(long, value_name = "ADDR")]
-    listen: Option<String>,
-    /// Require `Authorization: Bearer TOKEN`, or a browser signed in at
-    /// /login, on every route but /healthz (prefer GRANTWATCH_TOKEN:
-    /// arguments are visible to other users).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "GRANTWATCH_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
-}
-
-fn parse_lifetime(s: &str) -> Result<(String, i64), String> {
-    let (server, secs) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected SERVER=SECONDS, got {s:?}"))?;
-    if grantwatch_parsers::ServerKind::from_name(server).is_none() {
-        return Err(format!(
-            "unknown server {server:?}; one of: {}",
-            grantwatch_parsers::ALL_SERVERS
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let secs: i64 = secs
-        .parse()
-        .map_err(|_| format!("bad number of seconds {secs:?}"))?;
-    Ok((server.to_owned(), secs))
 }
 
 fn main() -> ExitCode {
@@ -291,7 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db,
                 format: reading.format,
                 context: reading.context(),
-                settings: reading.settings(),
+                settings: reading.diagnose_settings(),
             };
             let bar = progress_bar();
             let analysis = commands::analyze(
@@ -362,21 +215,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listen = serving
                 .listen
                 .as_deref()
-                .unwrap_or(config_file::DEFAULT_LISTEN);
+                .unwrap_or(settings::DEFAULT_LISTEN);
             daemon::serve(db, listen, serving.token.as_deref())?;
             eprintln!("grantwatch: stopped");
         }
         Command::Watch {
             config,
-            db,
-            serving,
-            poll,
-            poll_interval_ms,
-            retain,
-            reading,
-            ingest_max_bytes,
-            syslog,
-            stream_flush_ms,
+            settings,
             replay_now,
             replay_speed,
             mut paths,
@@ -401,31 +246,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let file = match &config {
                 Some(path) => config_file::load(path)?,
-                None => config_file::ConfigFile::default(),
+                None => WatchArgs::default(),
             };
-            let flags = config_file::WatchFlags {
-                db,
-                listen: serving.listen,
-                token: serving.token,
-                poll,
-                poll_interval_ms,
-                retain_days: retain,
-                format: reading.format,
-                timezone: reading.timezone,
-                year: reading.year,
-                date: reading.date,
-                fingerprint_key: reading.fingerprint_key,
-                code_lifetime: reading.code_lifetime,
-                refresh_race_ms: reading.refresh_race_ms,
-                jwt_leeway: reading.jwt_leeway,
-                session_idle: reading.session_idle,
-                envelope: reading.envelope,
-                paths,
-                ingest_max_bytes,
-                syslog,
-                stream_flush_ms,
-            };
-            let setup = config_file::resolve(flags, file).map_err(anyhow::Error::msg)?;
+            let setup = settings::resolve(settings.over(file), paths)?;
             daemon::run(setup, web::shutdown_signal())?;
             drop(replay);
             eprintln!("grantwatch: stopped");
