@@ -50,3 +50,22 @@ fn tiktoks_pkce_text_is_read_whoever_printed_it() {
     assert_eq!(f["confidence"], "medium");
     assert!(candidates(&f).contains(&"pkce_missing"), "{f}");
 }
+
+#[test]
+fn devises_flash_pasted_above_its_log_reads_the_callbacks_below_it() {
+    // The shape people paste: the message the page showed, then the log.
+    // Devise sets that flash in `OmniauthCallbacksController#failure`, after
+    // the callback phase failed (heartcombo/devise,
+    // app/controllers/devise/omniauth_callbacks_controller.rb), so the
+    // callback lines below it are its login's. The flash is Devise's own
+    // sentence as simi/omniauth-facebook#161 quoted it; the two callback
+    // lines are heartcombo/devise#2369's (a provider configured twice).
+    let paste = "Could not authenticate you from Facebook because \"Invalid credentials\".\n\n(facebook) Callback phase initiated.\n(facebook) Callback phase initiated.\n";
+    let f = only_failure(paste);
+    assert_eq!(f["cause"], "code_reused", "{f}");
+    assert_eq!(f["confidence"], "medium");
+    // One callback below the flash is no double callback.
+    let once = "Could not authenticate you from Facebook because \"Invalid credentials\".\n\n(facebook) Callback phase initiated.\n";
+    let f = only_failure(once);
+    assert_ne!(f["cause"], "code_reused", "{f}");
+}
