@@ -16,6 +16,8 @@ pub mod cause;
 pub mod causes;
 pub mod phrases;
 pub mod revisit;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,13 +52,25 @@ pub struct Verdict {
     pub supporting: Vec<i64>,
 }
 
+/// What the providers' words in a failure's events give.
+struct Readings {
+    /// The best finding per cause.
+    found: BTreeMap<Cause, Finding>,
+    /// Texts that name one cause and leave others open.
+    open: Vec<OpenReading>,
+}
+
+/// A cause a text leaves open, the cause the text names and how surely.
+type OpenReading = (Cause, Cause, Confidence);
+
 /// Findings from the providers' own words in the failure's events. A phrase
 /// found in a description, sub-code, reason or debug text is the provider's
 /// specific words; found only in the OAuth `error` code it is a generic
 /// code, which ranks below them. The server need not be known: a
 /// description is read whoever wrote it.
-fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
+fn phrase_findings(case: &Case) -> Readings {
     let mut found: BTreeMap<Cause, Finding> = BTreeMap::new();
+    let mut open: Vec<OpenReading> = Vec::new();
     for e in case.own_events() {
         let fields = [
             (&e.provider_code, Basis::Words),
@@ -68,6 +82,11 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
         for (value, basis) in fields {
             let Some(value) = value else { continue };
             for ph in phrases::said(value) {
+                if let Some((named, at)) = ph.names
+                    && !open.contains(&(ph.cause, named, at))
+                {
+                    open.push((ph.cause, named, at));
+                }
                 let better = found
                     .get(&ph.cause)
                     .is_none_or(|f| (f.confidence, f.basis) < (ph.confidence, basis));
@@ -86,7 +105,35 @@ fn phrase_findings(case: &Case) -> BTreeMap<Cause, Finding> {
             }
         }
     }
-    found
+    Readings { found, open }
+}
+
+/// A text that names one cause and leaves others open does not choose among
+/// them against the logs: where the flow shows (at `medium` or better) a
+/// cause the text leaves open, the cause the text names drops to `low`,
+/// unless the logs show that one too or other words name it more surely
+/// than the text does. (Auth0's "Unknown or invalid refresh token." is most
+/// often an expired token; after a logged revocation it is the revocation.)
+fn open_readings_yield(
+    findings: &mut BTreeMap<Cause, Finding>,
+    open: &[OpenReading],
+    inferred: &[Cause],
+) {
+    for &(left_open, named, named_at) in open {
+        let shown = inferred.contains(&left_open)
+            && findings
+                .get(&left_open)
+                .is_some_and(|f| f.confidence >= Confidence::Medium);
+        if !shown || inferred.contains(&named) {
+            continue;
+        }
+        if let Some(f) = findings.get_mut(&named)
+            && f.basis == Basis::Words
+            && f.confidence <= named_at
+        {
+            f.confidence = Confidence::Low;
+        }
+    }
 }
 
 /// Combines what the provider said with what the logs show for one cause.
@@ -150,14 +197,20 @@ fn open_causes(grant: Option<&str>) -> &'static [Cause] {
 /// rests on a status code or a generic code alone lists the other causes the
 /// same answer could mean.
 pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
-    let mut findings = phrase_findings(case);
+    let Readings {
+        found: mut findings,
+        open,
+    } = phrase_findings(case);
+    let mut inferred_causes: Vec<Cause> = Vec::new();
     for rule in PRIORITY {
         let Some(inferred) = rule.infer.and_then(|infer| infer(case, settings)) else {
             continue;
         };
+        inferred_causes.push(rule.cause);
         let said = findings.remove(&rule.cause);
         findings.insert(rule.cause, combine(inferred, said));
     }
+    open_readings_yield(&mut findings, &open, &inferred_causes);
     let superseded: Vec<Cause> = findings
         .values()
         .flat_map(|f| f.supersedes.iter().copied())

@@ -22,6 +22,9 @@ pub struct Said {
     pub confidence: Confidence,
     /// Who writes the text (the catalog provider's name).
     pub source: &'static str,
+    /// For a cause the text only leaves open (one of its entry's
+    /// candidates): the cause the text names, and how surely.
+    pub names: Option<(Cause, Confidence)>,
 }
 
 fn confidence(c: CatConfidence) -> Confidence {
@@ -62,6 +65,7 @@ pub fn said(value: &str) -> Vec<Said> {
             cause,
             confidence: conf,
             source,
+            names: None,
         });
         for cand in e.candidates.iter().filter_map(|c| Cause::from_id(c)) {
             if cand != Cause::Unknown {
@@ -69,6 +73,7 @@ pub fn said(value: &str) -> Vec<Said> {
                     cause: cand,
                     confidence: one_lower(conf),
                     source,
+                    names: Some((cause, conf)),
                 });
             }
         }

@@ -168,7 +168,6 @@ fn no_corpus_case_gets_a_wrong_answer_with_high_confidence() {
 }
 
 #[test]
-#[ignore = "corpus at 94/109 (86%): below the 90% the issue asks; run with --ignored to see the misses"]
 fn at_least_nine_corpus_cases_in_ten_get_the_settled_cause() {
     let (right, total) = report(outcomes());
     assert!(

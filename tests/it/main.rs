@@ -6,6 +6,7 @@ mod alerts;
 mod alerts_delivery;
 mod browser;
 mod browser_live;
+mod classes;
 mod cli;
 mod converge;
 mod corpus;

@@ -102,6 +102,7 @@ const FILES: &[(&str, &str)] = &[
         "openiddict.toml",
         include_str!("../../catalog/openiddict.toml"),
     ),
+    ("tiktok.toml", include_str!("../../catalog/tiktok.toml")),
 ];
 
 /// The cause ids an entry may name (the diagnosis's `Cause` ids; its test

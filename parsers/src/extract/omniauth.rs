@@ -20,6 +20,14 @@ use crate::event::{Event, EventKind};
 use crate::format::Format;
 use crate::parser::Context;
 
+/// How Devise's OmniAuth failure flash begins (`devise.omniauth_callbacks.
+/// failure` in Devise's `config/locales/en.yml`: `Could not authenticate
+/// you from %{kind} because "%{reason}".`). `Devise::OmniauthCallbacksController
+/// #failure` sets it after the callback phase failed and the next page shows
+/// it: it is no log line, and has no place in a log's order. The extractor
+/// keeps the sentence as the failure's reason so the diagnosis can tell it.
+pub const DEVISE_FLASH: &str = "Could not authenticate you from ";
+
 /// Which phase a line starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {

@@ -470,6 +470,22 @@ fn omniauth_invalid_credentials() {
 }
 
 #[test]
+fn devises_flash_is_kept_as_the_failures_reason() {
+    // As simi/omniauth-facebook#161 quoted the page: "the callback is
+    // returned with the message ...". The sentence is Devise's
+    // `omniauth_callbacks.failure` (heartcombo/devise, config/locales/en.yml).
+    let text = r#"the callback is returned with the message "Could not authenticate you from Facebook because "Invalid credentials".""#;
+    let e = found(text);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some(r#"Could not authenticate you from Facebook because "Invalid credentials"."#)
+    );
+    // OmniAuth's own log line is a log line: no flash.
+    let logged = found("(facebook) Authentication failure! invalid_credentials: OAuth2::Error, :");
+    assert!(logged.hint.is_none());
+}
+
+#[test]
 fn a_google_service_account_client_tells_the_jwt_bearer_grant() {
     // gtoken throws the bare error; its frames name it.
     let gtoken = "Error: invalid_grant\n    at Request._callback (/srv/app/node_modules/gtoken/lib/index.js:215:34)";

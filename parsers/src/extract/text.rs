@@ -149,10 +149,13 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
         found.description = Some(Cow::Borrowed(span[..end].trim_end()));
     }
     if found.provider_code.is_none()
-        && let Some(key) = omniauth_failure(text)
+        && let Some((key, flash)) = omniauth_failure(text)
     {
         found.provider_code = Some(Cow::Borrowed(key));
         found.library.get_or_insert("omniauth-oauth2");
+        if found.hint.is_none() {
+            found.hint = flash.map(Cow::Borrowed);
+        }
     }
     if let Some(name) = google_jwt_bearer_client(text) {
         // The library is the only witness of the grant here: it sends no
@@ -193,19 +196,27 @@ fn google_jwt_bearer_client(text: &str) -> Option<&'static str> {
 /// GitHub because "Invalid credentials".`). Its other failure keys
 /// (`csrf_detected`, `access_denied`, `timeout`) are no token error, or
 /// are read as error names already.
-fn omniauth_failure(text: &str) -> Option<&'static str> {
+///
+/// Devise's sentence is also returned: it is a page's flash message, set by
+/// `Devise::OmniauthCallbacksController#failure` after the callback phase
+/// failed, not a log line, so the diagnosis reads it apart (see
+/// [`super::omniauth::DEVISE_FLASH`]).
+fn omniauth_failure(text: &str) -> Option<(&'static str, Option<&str>)> {
     const KEY: &str = "invalid_credentials";
+    const REASON: &str = "\"Invalid credentials\"";
     let logged = text
         .find("Authentication failure! ")
         .is_some_and(|p| text[p + "Authentication failure! ".len()..].starts_with(KEY));
-    let devise = text
-        .find("Could not authenticate you from ")
-        .is_some_and(|p| {
-            text[p..].find(" because ").is_some_and(|b| {
-                text[p + b + " because ".len()..].starts_with("\"Invalid credentials\"")
-            })
-        });
-    (logged || devise).then_some(KEY)
+    let flash = text.find(super::omniauth::DEVISE_FLASH).and_then(|p| {
+        let b = p + text[p..].find(" because ")? + " because ".len();
+        text[b..].starts_with(REASON).then(|| {
+            let end = b + REASON.len();
+            // With Devise's closing period when the page kept it.
+            let end = end + usize::from(text[end..].starts_with('.'));
+            &text[p..end]
+        })
+    });
+    (logged || flash.is_some()).then_some((KEY, flash))
 }
 
 /// Server and provider code from the description when no layer gave them

@@ -117,8 +117,9 @@ pub struct Case {
     /// minus server, ms), and when: a device clock can be changed mid-log.
     pub nearby_offset: Option<(i64, i64)>,
     /// The OmniAuth login phases (`(name) Callback phase initiated.`) the
-    /// failure's own log shows before it, in line order: read by line, so
-    /// they count also in a log without times.
+    /// failure's own log shows before it (and after it, for Devise's flash
+    /// pasted above its log), in line order: read by line, so they count
+    /// also in a log without times.
     pub phases: Vec<EventRow>,
 }
 
@@ -377,6 +378,13 @@ fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
         }
         seen_sources.push(e.source_id);
         let from = e.line.saturating_sub(PHASE_REACH_LINES);
+        // A page's flash pasted with the log has no place in the log's
+        // order: the phases after it, in the same reach, are its login's too.
+        let to = if is_devise_flash(e) {
+            e.line + PHASE_REACH_LINES
+        } else {
+            e.line
+        };
         // Only the two kinds a phase event has are read: the reach is 400
         // lines, every one of them a whole row in a log of failures.
         out.extend(
@@ -385,13 +393,25 @@ fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
                     e.source_id,
                     &["code_issued", "authorize_request"],
                     from,
-                    e.line,
+                    to,
                 )?
                 .into_iter()
                 .filter(is_login_phase),
         );
     }
     Ok(out)
+}
+
+/// Whether `e` is Devise's OmniAuth failure flash with no time of its own
+/// (`Could not authenticate you from GitHub because "Invalid
+/// credentials".`): a message the page showed after the callback phase
+/// failed, which people paste above the log it came from (see
+/// `grantwatch_parsers::extract::omniauth::DEVISE_FLASH`).
+pub fn is_devise_flash(e: &EventRow) -> bool {
+    e.ts_ms.is_none()
+        && e.provider_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(grantwatch_parsers::extract::omniauth::DEVISE_FLASH))
 }
 
 /// Whether `e` is an OmniAuth phase event (see

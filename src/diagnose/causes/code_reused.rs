@@ -14,12 +14,11 @@
 //! callback lines do not show the code, and a request phase the log missed
 //! would make them two logins.
 
-use super::support::{earlier_by, outcome, ts};
+use super::support::{earlier_by, omniauth_callbacks, outcome, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
-use crate::store::EventRow;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -73,28 +72,11 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
     )
 }
 
-/// The strategy of an OmniAuth phase event: `(github) Callback phase
-/// initiated.` gives `github`.
-fn strategy(e: &EventRow) -> Option<&str> {
-    let words = e.provider_reason.as_deref()?;
-    let open = words.find('(')?;
-    let close = words[open..].find(')')? + open;
-    Some(&words[open + 1..close])
-}
-
 /// Two or more callback phases of the last strategy called back, since its
 /// last request phase and within a code's lifetime of each other (see the
 /// module's doc).
 fn double_callback(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    let last = case.phases.iter().rev().find(|e| e.kind == "code_issued")?;
-    let name = strategy(last)?;
-    let since_login: Vec<&EventRow> = case
-        .phases
-        .iter()
-        .rev()
-        .filter(|e| strategy(e) == Some(name))
-        .take_while(|e| e.kind == "code_issued")
-        .collect();
+    let (name, since_login) = omniauth_callbacks(case)?;
     let (newest, oldest) = (since_login.first()?, since_login.last()?);
     if since_login.len() < 2 {
         return None;
@@ -134,6 +116,7 @@ fn double_callback(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> 
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
+    use crate::store::EventRow;
 
     fn second_exchange(same_code: bool) -> Case {
         let mut e = failed("authorization_code");

@@ -5,12 +5,30 @@
 //! Evidence: the provider's words, or the two URIs compared character by
 //! character: differing URIs of a flow tied by code or verifier prove it;
 //! tied only by client and time they point at it.
+//!
+//! Or, at `low`, the shape of an OmniAuth client: omniauth-oauth2 exchanges
+//! the code inside the callback request that brought it (so it is fresh),
+//! once per callback phase (one phase: not reused), with the client id it
+//! is configured with; the one thing it builds anew is redirect_uri, from the
+//! callback URL, which omniauth-oauth2 1.4 and later send with the
+//! callback's own query (`?code=…&state=…`) unless the strategy overrides
+//! `callback_url`, and which a proxy can turn from https into http. When
+//! such an exchange fails with `invalid_grant` and words that name no cause
+//! (none, or Doorkeeper's one sentence), redirect_uri is the cause left
+//! (omniauth-oauth2#81; omniauth-runkeeper#3, omniauth-gitlab#10,
+//! omniauth-reddit#10 and doorkeeper#732 settled so).
 
-use super::support::ts;
+use super::support::{omniauth_callbacks, own_texts, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::{Case, FlowLink};
 use crate::diagnose::cause::{Cause, Confidence};
+use crate::diagnose::phrases::said;
+
+/// The failure key omniauth-oauth2 logs for a refused code exchange
+/// (`(github) Authentication failure! invalid_credentials: OAuth2::Error, …`),
+/// kept as the provider code of the failure.
+const OMNIAUTH_FAILURE: &str = "invalid_credentials";
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -66,7 +84,9 @@ pub fn uri_difference(authorize: &str, token: &str) -> String {
 }
 
 fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
-    let flow = case.flow.as_ref()?;
+    let Some(flow) = case.flow.as_ref() else {
+        return omniauth_exchange(case);
+    };
     let (a, b) = (
         flow.authorize.redirect_uri.as_ref()?,
         case.exchange.redirect_uri.as_ref()?,
@@ -95,10 +115,38 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
     )
 }
 
+/// An OmniAuth code exchange refused with an `invalid_grant` whose words
+/// name no cause, with one callback phase at most (see the module's doc).
+fn omniauth_exchange(case: &Case) -> Option<Finding> {
+    let omniauth = case
+        .own_events()
+        .any(|e| e.provider_code.as_deref() == Some(OMNIAUTH_FAILURE));
+    if !omniauth
+        || case.exchange.error.as_deref() != Some("invalid_grant")
+        || own_texts(case).any(|t| !said(t).is_empty())
+    {
+        return None;
+    }
+    let callbacks = omniauth_callbacks(case).map_or(0, |(_, c)| c.len());
+    if callbacks > 1 {
+        // Two callbacks of one login: the code was exchanged twice.
+        return None;
+    }
+    Some(
+        Finding::flow(
+            Confidence::Low,
+            "OmniAuth's code exchange at its callback was refused with invalid_grant and no words naming a cause. It exchanges the code inside the callback request that brought it, once, with the client id it is configured with; what it builds anew is redirect_uri, from the callback URL, which omniauth-oauth2 1.4 and later send with the callback's own query (?code=...&state=...) unless the strategy overrides callback_url, and which a proxy can turn from https into http.".into(),
+        )
+        .missing(Some(
+            "the redirect_uri of the authorize request and of the token request (the provider's request log, or the strategy's callback_url logged)".into(),
+        )),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::causes::testing::{case, failed, flow};
+    use crate::diagnose::causes::testing::{T0, case, client_error, event, failed, flow};
 
     #[test]
     fn uri_differences_are_named() {
@@ -136,6 +184,60 @@ mod tests {
         let f = infer(&c, &DiagnoseSettings::default()).expect("finding");
         assert_eq!(f.confidence, Confidence::Medium);
         assert!(f.missing.is_some());
+    }
+
+    /// An omniauth-oauth2 code exchange refused with a bare `invalid_grant`,
+    /// as in <https://github.com/jackdempsey/omniauth-reddit/issues/10>
+    /// (`invalid_grant: {"error": "invalid_grant"}` raised from
+    /// omniauth-oauth2 1.4.0's `callback_phase`; downgrading to 1.3.1, which
+    /// sent the callback URL without its query, and later a `callback_url`
+    /// override fixed it), after `callbacks` callback phases.
+    fn omniauth_refused(callbacks: usize, description: Option<&str>) -> Case {
+        let mut e = client_error(Some("invalid_grant"), description);
+        e.provider_code = Some(OMNIAUTH_FAILURE.into());
+        let mut c = case(e);
+        for i in 0..callbacks {
+            let mut p = event(10 + i as i64, "code_issued", T0 - 500);
+            p.provider_reason = Some("(reddit) Callback phase initiated.".into());
+            c.phases.push(p);
+        }
+        c
+    }
+
+    #[test]
+    fn an_omniauth_exchange_refused_without_words_leaves_the_redirect_uri() {
+        for callbacks in [0, 1] {
+            let f = infer(
+                &omniauth_refused(callbacks, None),
+                &DiagnoseSettings::default(),
+            )
+            .expect("finding");
+            assert_eq!(f.confidence, Confidence::Low);
+            assert!(f.summary.contains("callback_url"), "{}", f.summary);
+            assert!(f.missing.is_some());
+        }
+        // Doorkeeper's one sentence names no cause either (omniauth-gitlab#10).
+        let dk = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
+        assert!(infer(&omniauth_refused(1, Some(dk)), &DiagnoseSettings::default()).is_some());
+    }
+
+    #[test]
+    fn an_omniauth_exchange_is_left_to_other_evidence_when_there_is_some() {
+        let settings = DiagnoseSettings::default();
+        // Two callbacks of one login: a reused code (doorkeeper#827).
+        assert!(infer(&omniauth_refused(2, None), &settings).is_none());
+        // Words that name a cause decide.
+        assert!(
+            infer(
+                &omniauth_refused(1, Some("This authorization code has been used")),
+                &settings
+            )
+            .is_none()
+        );
+        // Another error than invalid_grant is not a grant the server refused.
+        let mut c = omniauth_refused(1, None);
+        c.exchange.error = Some("invalid_client".into());
+        assert!(infer(&c, &settings).is_none());
     }
 
     #[test]

@@ -78,3 +78,28 @@ pub fn google_jwt_bearer_silence(case: &Case) -> bool {
         && case.exchange.error.as_deref() == Some("invalid_grant")
         && own_texts(case).all(|t| crate::diagnose::phrases::said(t).is_empty())
 }
+
+/// The strategy of an OmniAuth phase event: `(github) Callback phase
+/// initiated.` gives `github`.
+pub fn omniauth_strategy(e: &EventRow) -> Option<&str> {
+    let words = e.provider_reason.as_deref()?;
+    let open = words.find('(')?;
+    let close = words[open..].find(')')? + open;
+    Some(&words[open + 1..close])
+}
+
+/// The strategy last called back in the failure's own log and its callback
+/// phases since its last request phase, newest first (one per code the
+/// provider redirected with, unless a callback ran twice).
+pub fn omniauth_callbacks(case: &Case) -> Option<(&str, Vec<&EventRow>)> {
+    let last = case.phases.iter().rev().find(|e| e.kind == "code_issued")?;
+    let name = omniauth_strategy(last)?;
+    let since_login = case
+        .phases
+        .iter()
+        .rev()
+        .filter(|e| omniauth_strategy(e) == Some(name))
+        .take_while(|e| e.kind == "code_issued")
+        .collect();
+    Some((name, since_login))
+}
