@@ -15,6 +15,7 @@
 //! request id. The median of the samples is the offset; an offset close to a
 //! whole number of half hours is reported as a time-zone mistake, not drift.
 
+use grantwatch_parsers::EventKind;
 use std::collections::HashMap;
 
 use crate::store::{EventRow, Result, Store};
@@ -112,15 +113,15 @@ pub struct Group {
 /// about one).
 pub fn is_failure_event(e: &EventRow) -> bool {
     let failed = e.status.is_some_and(|s| s >= 400) || e.error.is_some();
-    match e.kind.as_str() {
-        "token_response" => {
+    match e.kind {
+        EventKind::TokenResponse => {
             failed || e.provider_code.is_some() && e.status.is_none_or(|s| s >= 400)
         }
-        "client_error" => true,
+        EventKind::ClientError => true,
         // A server's warning about a grant (it names a reason), or an error on
         // the token endpoint; an error of another endpoint is not a failed
         // token request.
-        "provider_event" => {
+        EventKind::ProviderEvent => {
             e.provider_reason.is_some()
                 || (e.error.is_some() || e.provider_code.is_some())
                     && e.path.as_deref().is_some_and(|p| p.contains("token"))
@@ -174,9 +175,16 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         }
     }
     if !primary.is_client_side() {
-        for e in nearby(store, &primary, &["provider_event", "client_error"], clocks)? {
-            let joins = match e.kind.as_str() {
-                "provider_event" => same_server(&e, &primary) && compatible_client(&e, &primary),
+        for e in nearby(
+            store,
+            &primary,
+            &[EventKind::ProviderEvent, EventKind::ClientError],
+            clocks,
+        )? {
+            let joins = match e.kind {
+                EventKind::ProviderEvent => {
+                    same_server(&e, &primary) && compatible_client(&e, &primary)
+                }
                 _ => e.request_id.is_none() && client_error_joins(store, &e, &primary)?,
             };
             if joins && is_failure_event(&e) {
@@ -198,7 +206,7 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
 /// The server's failed token response that `event` belongs to, if another
 /// event should stand for the failure.
 fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<EventRow>> {
-    if event.kind == "token_response" && !event.is_client_side() {
+    if event.kind == EventKind::TokenResponse && !event.is_client_side() {
         // Several server records of one request (the app's and its edge
         // router's, sharing the request id): the first stands for it.
         let Some(rid) = &event.request_id else {
@@ -207,15 +215,16 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
         let first = store
             .events_by_request(rid)?
             .into_iter()
-            .filter(|e| e.kind == "token_response" && !e.is_client_side() && is_failure_event(e))
+            .filter(|e| {
+                e.kind == EventKind::TokenResponse && !e.is_client_side() && is_failure_event(e)
+            })
             .min_by_key(|e| e.id);
         return Ok(first.filter(|f| f.id != event.id));
     }
     if let Some(rid) = &event.request_id {
-        let found = store
-            .events_by_request(rid)?
-            .into_iter()
-            .find(|e| e.kind == "token_response" && !e.is_client_side() && is_failure_event(e));
+        let found = store.events_by_request(rid)?.into_iter().find(|e| {
+            e.kind == EventKind::TokenResponse && !e.is_client_side() && is_failure_event(e)
+        });
         if found.is_some() {
             return Ok(found);
         }
@@ -227,16 +236,16 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     } else {
         Vec::new()
     };
-    beside.retain(|e| e.kind == "token_response" && !e.is_client_side());
-    let is_server_response = event.kind == "token_response" && !event.is_client_side();
+    beside.retain(|e| e.kind == EventKind::TokenResponse && !e.is_client_side());
+    let is_server_response = event.kind == EventKind::TokenResponse && !event.is_client_side();
     if beside.len() == 1 && !is_server_response {
         return Ok(beside.pop());
     }
-    let candidates: Vec<EventRow> = nearby(store, event, &["token_response"], clocks)?
+    let candidates: Vec<EventRow> = nearby(store, event, &[EventKind::TokenResponse], clocks)?
         .into_iter()
         .filter(|e| !e.is_client_side() && is_failure_event(e))
         .collect();
-    let fitting: Vec<EventRow> = if event.kind == "provider_event" {
+    let fitting: Vec<EventRow> = if event.kind == EventKind::ProviderEvent {
         candidates
             .into_iter()
             .filter(|e| same_server(event, e) && compatible_client(event, e))
@@ -260,11 +269,18 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     })
 }
 
-fn nearby(store: &Store, e: &EventRow, kinds: &[&str], clocks: &Clocks) -> Result<Vec<EventRow>> {
+fn nearby(
+    store: &Store,
+    e: &EventRow,
+    kinds: &[EventKind],
+    clocks: &Clocks,
+) -> Result<Vec<EventRow>> {
     let Some(t) = server_time(e, clocks) else {
         return Ok(Vec::new());
     };
-    let window = if e.kind == "provider_event" || kinds == ["provider_event", "client_error"] {
+    let window = if e.kind == EventKind::ProviderEvent
+        || kinds == [EventKind::ProviderEvent, EventKind::ClientError]
+    {
         JOIN_WINDOW_MS.max(PROVIDER_WINDOW_MS)
     } else {
         JOIN_WINDOW_MS
@@ -282,7 +298,9 @@ fn nearby(store: &Store, e: &EventRow, kinds: &[&str], clocks: &Clocks) -> Resul
         .filter(|r| {
             r.id != e.id
                 && server_time(r, clocks).is_some_and(|rt| {
-                    let limit = if r.kind == "provider_event" || e.kind == "provider_event" {
+                    let limit = if r.kind == EventKind::ProviderEvent
+                        || e.kind == EventKind::ProviderEvent
+                    {
                         PROVIDER_WINDOW_MS
                     } else {
                         JOIN_WINDOW_MS
@@ -348,7 +366,7 @@ fn same_exchange(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
             e.line + EXCHANGE_LINES,
         )?
         .into_iter()
-        .filter(|r| r.kind != "unparsed")
+        .filter(|r| r.kind != EventKind::Unparsed)
         .collect();
     let Some(at) = rows.iter().position(|r| r.id == e.id) else {
         return Ok(vec![e.clone()]);

@@ -198,7 +198,7 @@ pub fn story(out: &mut dyn Write, s: &RequestStory) -> io::Result<()> {
             ev.ts_ms
                 .and_then(format_ts)
                 .unwrap_or_else(|| "time unknown".into()),
-            ev.kind,
+            ev.kind.as_str(),
             ev.format,
             ev.server
                 .as_ref()

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::Format;
 
 /// What kind of thing a line tells about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A request to the authorization endpoint (`/oauth/authorize?...`).
@@ -40,6 +40,7 @@ pub enum EventKind {
     /// An app lifecycle change on a client (paused, resumed, cold start).
     Lifecycle,
     /// A line that mentions OAuth but no grammar recognised; kept as evidence.
+    #[default]
     Unparsed,
 }
 
@@ -57,6 +58,23 @@ impl EventKind {
             EventKind::Lifecycle => "lifecycle",
             EventKind::Unparsed => "unparsed",
         }
+    }
+
+    /// The kind named `name` ([`EventKind::as_str`]'s inverse).
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        [
+            EventKind::AuthorizeRequest,
+            EventKind::CodeIssued,
+            EventKind::TokenRequest,
+            EventKind::TokenResponse,
+            EventKind::RevokeRequest,
+            EventKind::ProviderEvent,
+            EventKind::ClientError,
+            EventKind::Lifecycle,
+            EventKind::Unparsed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 

@@ -319,7 +319,10 @@ pub fn failure_id(primary: &EventRow) -> String {
     let digest = Sha256::digest(
         format!(
             "{}:{}:{}:{}",
-            primary.file, primary.source_id, primary.line, primary.kind
+            primary.file,
+            primary.source_id,
+            primary.line,
+            primary.kind.as_str()
         )
         .as_bytes(),
     );

@@ -6,6 +6,7 @@ use super::decide;
 use crate::config::DiagnoseSettings;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::diagnose::causes::testing::{T0, case, client_error, event};
+use grantwatch_parsers::EventKind;
 
 /// Auth0's refresh error as nextjs-auth0 printed it in
 /// <https://github.com/auth0/nextjs-auth0/issues/962> ("We have turned off
@@ -40,7 +41,7 @@ fn an_ambiguous_text_yields_to_the_flow_that_shows_a_cause_it_leaves_open() {
     // The same text, after the same client revoked a token from the same
     // address a minute before: the logs show the revocation the text allows.
     let mut c = case(auth0_refresh_error());
-    let mut revoke = event(30, "revoke_request", T0 - 60_000);
+    let mut revoke = event(30, EventKind::RevokeRequest, T0 - 60_000);
     revoke.path = Some("/oauth/revoke".into());
     c.revokes.push(revoke);
     let v = decide(&c, &DiagnoseSettings::default());
@@ -61,7 +62,8 @@ fn a_text_that_names_its_cause_alone_is_not_overruled_by_a_weaker_flow() {
     let mut e = client_error(Some("invalid_grant"), Some("Refresh token expired"));
     e.grant_type = Some("refresh_token".into());
     let mut c = case(e);
-    c.revokes.push(event(30, "revoke_request", T0 - 60_000));
+    c.revokes
+        .push(event(30, EventKind::RevokeRequest, T0 - 60_000));
     let v = decide(&c, &DiagnoseSettings::default());
     assert_eq!(v.cause, Cause::RefreshTokenExpired, "{}", v.summary);
 }

@@ -3,6 +3,7 @@
 //! verifier hash, refresh-token fingerprint, client and time window). Every
 //! lookup is served by an index of [`super::schema`].
 
+use grantwatch_parsers::EventKind;
 use rusqlite::{Row, params};
 use serde::Serialize;
 
@@ -19,8 +20,8 @@ pub struct EventRow {
     pub file: String,
     /// First line of the event.
     pub line: u64,
-    /// Event kind (`token_response`, ...).
-    pub kind: String,
+    /// Event kind.
+    pub kind: EventKind,
     /// Format that produced it.
     pub format: String,
     /// Server kind.
@@ -102,7 +103,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
         source_id: r.get(1)?,
         file: r.get(2)?,
         line: r.get::<_, i64>(3)? as u64,
-        kind: r.get(4)?,
+        kind: {
+            let name: String = r.get(4)?;
+            EventKind::from_name(&name).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    format!("unknown event kind {name:?}").into(),
+                )
+            })?
+        },
         format: r.get(5)?,
         server: r.get(6)?,
         ts_ms: r.get(7)?,
@@ -153,16 +163,17 @@ pub struct EvidenceRow {
 impl EventRow {
     /// Whether a client (an app) wrote this event, not the server.
     pub fn is_client_side(&self) -> bool {
-        self.kind == "client_error" || matches!(self.format.as_str(), "logcat" | "ios-console")
+        self.kind == EventKind::ClientError
+            || matches!(self.format.as_str(), "logcat" | "ios-console")
     }
 }
 
-/// An SQL list of event kinds. Kinds are the crate's own constants; quotes
-/// are dropped all the same so no text can break out of the list.
-fn kind_list(kinds: &[&str]) -> String {
+/// An SQL list of event kinds (their names are constants of snake_case
+/// letters: nothing to escape).
+fn kind_list(kinds: &[EventKind]) -> String {
     kinds
         .iter()
-        .map(|k| format!("'{}'", k.replace('\'', "")))
+        .map(|k| format!("'{}'", k.as_str()))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -253,7 +264,7 @@ impl Store {
     pub fn events_for_client(
         &self,
         client_id: &str,
-        kinds: &[&str],
+        kinds: &[EventKind],
         ip: Option<&str>,
         (from_ms, to_ms): (i64, i64),
         limit: u32,
@@ -280,7 +291,7 @@ impl Store {
     pub fn events_of_source(
         &self,
         source_id: i64,
-        kinds: &[&str],
+        kinds: &[EventKind],
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
@@ -301,7 +312,7 @@ impl Store {
     pub fn dates_of_source(
         &self,
         source_id: i64,
-        kinds: &[&str],
+        kinds: &[EventKind],
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<(Option<i64>, Option<i64>)>> {
@@ -321,7 +332,7 @@ impl Store {
     /// Events of the given kinds between two times, in time order.
     pub fn events_between(
         &self,
-        kinds: &[&str],
+        kinds: &[EventKind],
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
@@ -354,7 +365,7 @@ impl Store {
     pub fn events_of_source_between_lines_of(
         &self,
         source_id: i64,
-        kinds: &[&str],
+        kinds: &[EventKind],
         from: u64,
         to: u64,
     ) -> Result<Vec<EventRow>> {

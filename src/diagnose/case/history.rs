@@ -8,9 +8,10 @@
 use super::{Case, FlowLink, before};
 use crate::config::DiagnoseSettings;
 use crate::store::{EventRow, Result, Store};
+use grantwatch_parsers::EventKind;
 
 fn is_server_token_response(e: &EventRow) -> bool {
-    e.kind == "token_response" && !e.is_client_side()
+    e.kind == EventKind::TokenResponse && !e.is_client_side()
 }
 
 pub(super) fn earlier_exchanges(store: &Store, case: &Case, t: i64) -> Result<Vec<EventRow>> {
@@ -42,7 +43,7 @@ pub(super) fn earlier_exchanges(store: &Store, case: &Case, t: i64) -> Result<Ve
     {
         let rows = store.events_for_client(
             client,
-            &["token_response"],
+            &[EventKind::TokenResponse],
             case.exchange.ip.as_deref(),
             (start, t),
             50,
@@ -71,13 +72,13 @@ pub(super) fn earlier_refreshes(
     let sent = case
         .request_events
         .iter()
-        .find(|r| r.kind == "token_request" && r.is_client_side());
+        .find(|r| r.kind == EventKind::TokenRequest && r.is_client_side());
     if let Some(fp) = &case.exchange.refresh_token_fp {
         out.extend(store.events_by_refresh(fp)?.into_iter().filter(|e| {
             let server_side =
                 is_server_token_response(e) && e.id != case.primary.id && before(e, t);
             let sent_before = sent.is_some_and(|s| {
-                e.kind == "token_request"
+                e.kind == EventKind::TokenRequest
                     && e.source_id == s.source_id
                     && e.id != s.id
                     && e.ts_ms.zip(s.ts_ms).is_some_and(|(a, b)| a <= b)
@@ -88,7 +89,7 @@ pub(super) fn earlier_refreshes(
     if let Some(client) = &case.exchange.client_id {
         for e in store.events_for_client(
             client,
-            &["token_response"],
+            &[EventKind::TokenResponse],
             None,
             (t - settings.refresh_race_ms, t),
             50,
@@ -112,7 +113,13 @@ pub(super) fn earlier_successes(store: &Store, case: &Case, t: i64) -> Result<Ve
     };
     let ip = case.exchange.ip.as_deref();
     let mut found: Vec<EventRow> = store
-        .events_for_client(client, &["token_response"], ip, (t - 86_400_000, t - 1), 5)?
+        .events_for_client(
+            client,
+            &[EventKind::TokenResponse],
+            ip,
+            (t - 86_400_000, t - 1),
+            5,
+        )?
         .into_iter()
         .filter(|e| {
             e.id != case.primary.id && e.error.is_none() && e.status.is_none_or(|s| s < 400)
@@ -146,13 +153,13 @@ pub(super) fn revokes(
     Ok(store
         .events_for_client(
             client,
-            &["revoke_request"],
+            &[EventKind::RevokeRequest],
             None,
             (t - settings.revoke_window_s * 1000, t),
             50,
         )?
         .into_iter()
-        .filter(|e| e.kind == "revoke_request" && e.status.is_none_or(|s| s < 400))
+        .filter(|e| e.kind == EventKind::RevokeRequest && e.status.is_none_or(|s| s < 400))
         .filter(same_device_or_user)
         .filter(
             |e| match (&e.refresh_token_fp, &case.exchange.refresh_token_fp) {

@@ -11,6 +11,7 @@
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, ClockEstimate, Clocks, Group};
 use crate::store::{EventRow, Result, Store};
+use grantwatch_parsers::EventKind;
 
 mod history;
 use history::{earlier_exchanges, earlier_refreshes, earlier_successes, revokes};
@@ -151,12 +152,12 @@ fn merge_exchange(events: &[&EventRow]) -> Exchange {
         grant_type: first(events, |e| e.grant_type.clone()),
         client_id: first(events, |e| e.client_id.clone()),
         redirect_uri: first(events, |e| {
-            (e.kind != "code_issued" && e.kind != "authorize_request")
+            (e.kind != EventKind::CodeIssued && e.kind != EventKind::AuthorizeRequest)
                 .then(|| e.redirect_uri.clone())
                 .flatten()
         }),
         code_fp: first(events, |e| {
-            (e.kind != "code_issued")
+            (e.kind != EventKind::CodeIssued)
                 .then(|| e.code_fp.clone())
                 .flatten()
         }),
@@ -288,7 +289,7 @@ pub fn gather(
     case.sent_ms = case
         .request_events
         .iter()
-        .find(|r| r.kind == "token_request")
+        .find(|r| r.kind == EventKind::TokenRequest)
         .and_then(|r| correlate::server_time(r, clocks))
         .or(case.time_ms);
     if let Some(c) = &client_event {
@@ -317,7 +318,7 @@ pub fn gather(
     }
     if let Some(flow) = case.flow.as_mut()
         && flow.authorize.code_challenge.is_none()
-        && flow.authorize.kind == "code_issued"
+        && flow.authorize.kind == EventKind::CodeIssued
     {
         flow.challenge_from = authorize_before(store, &flow.authorize)?;
     }
@@ -356,7 +357,7 @@ pub fn gather(
         return Ok(case);
     }
     case.lifecycle = store
-        .events_between(&["lifecycle"], since - 600_000, t + 600_000)?
+        .events_between(&[EventKind::Lifecycle], since - 600_000, t + 600_000)?
         .into_iter()
         .filter(|e| client_sources.contains(&e.source_id))
         .filter(|e| correlate::server_time(e, clocks).is_some_and(|lt| lt >= since && lt <= t))
@@ -391,7 +392,7 @@ fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
             store
                 .events_of_source_between_lines_of(
                     e.source_id,
-                    &["code_issued", "authorize_request"],
+                    &[EventKind::CodeIssued, EventKind::AuthorizeRequest],
                     from,
                     to,
                 )?
@@ -417,7 +418,7 @@ pub fn is_devise_flash(e: &EventRow) -> bool {
 /// Whether `e` is an OmniAuth phase event (see
 /// `grantwatch_parsers::extract::omniauth`).
 pub fn is_login_phase(e: &EventRow) -> bool {
-    matches!(e.kind.as_str(), "code_issued" | "authorize_request")
+    matches!(e.kind, EventKind::CodeIssued | EventKind::AuthorizeRequest)
         && e.provider_reason
             .as_deref()
             .is_some_and(|r| r.ends_with(" phase initiated."))
@@ -431,8 +432,12 @@ fn authorize_before(store: &Store, issued: &EventRow) -> Result<Option<EventRow>
     };
     let window = (t - 1_800_000, t);
     let found = match &issued.client_id {
-        Some(client) => store.events_for_client(client, &["authorize_request"], None, window, 5)?,
-        None => store.events_of_source(issued.source_id, &["authorize_request"], window, 5)?,
+        Some(client) => {
+            store.events_for_client(client, &[EventKind::AuthorizeRequest], None, window, 5)?
+        }
+        None => {
+            store.events_of_source(issued.source_id, &[EventKind::AuthorizeRequest], window, 5)?
+        }
     };
     Ok(found.into_iter().find(|e| e.code_challenge.is_some()))
 }
@@ -443,7 +448,11 @@ fn nearest_clock_sample(store: &Store, failure: &EventRow) -> Result<Option<(i64
     let Some(t) = failure.ts_ms else {
         return Ok(None);
     };
-    let kinds = ["client_error", "token_response", "token_request"];
+    let kinds = [
+        EventKind::ClientError,
+        EventKind::TokenResponse,
+        EventKind::TokenRequest,
+    ];
     // The same 50 latest events as a whole-row query would give, read as
     // two columns: in a log of failures only, this was half the diagnosis
     // time (benches/README.md, "kill -9 with 1,000 failures").
@@ -461,7 +470,12 @@ fn paired_request(store: &Store, failure: &EventRow) -> Result<Option<EventRow>>
     let Some(t) = failure.ts_ms else {
         return Ok(None);
     };
-    let sent = store.events_of_source(failure.source_id, &["token_request"], (t - 60_000, t), 5)?;
+    let sent = store.events_of_source(
+        failure.source_id,
+        &[EventKind::TokenRequest],
+        (t - 60_000, t),
+        5,
+    )?;
     Ok(sent.into_iter().find(|r| match (&r.path, &failure.path) {
         (Some(a), Some(b)) => a == b,
         _ => true,
@@ -480,7 +494,7 @@ fn client_side_flow(
         return Ok(None);
     };
     let reach = (settings.default_code_lifetime_s * 6 * 1000).max(3_600_000);
-    for kind in ["code_issued", "authorize_request"] {
+    for kind in [EventKind::CodeIssued, EventKind::AuthorizeRequest] {
         if let Some(a) = store
             .events_of_source(c.source_id, &[kind], (t - reach, t), 1)?
             .pop()
@@ -496,7 +510,7 @@ fn client_side_flow(
 }
 
 fn is_authorize(e: &EventRow) -> bool {
-    e.kind == "code_issued" || e.kind == "authorize_request"
+    e.kind == EventKind::CodeIssued || e.kind == EventKind::AuthorizeRequest
 }
 
 fn before(e: &EventRow, t: i64) -> bool {
@@ -513,7 +527,7 @@ fn find_flow(
         && let Some(a) = store
             .events_by_code(fp)?
             .into_iter()
-            .find(|e| e.kind == "code_issued")
+            .find(|e| e.kind == EventKind::CodeIssued)
     {
         return Ok(Some(Flow {
             authorize: a,
@@ -526,7 +540,7 @@ fn find_flow(
             .events_by_challenge(v)?
             .into_iter()
             .filter(|e| is_authorize(e) && before(e, t))
-            .max_by_key(|e| (e.kind == "code_issued", e.ts_ms))
+            .max_by_key(|e| (e.kind == EventKind::CodeIssued, e.ts_ms))
     {
         return Ok(Some(Flow {
             authorize: a,
@@ -545,7 +559,7 @@ fn find_flow(
     let window = (t - reach, t);
     let mut latest = None;
     for ip in [x.ip.as_deref(), None] {
-        for kind in ["code_issued", "authorize_request"] {
+        for kind in [EventKind::CodeIssued, EventKind::AuthorizeRequest] {
             latest = store
                 .events_for_client(client, &[kind], ip, window, 1)?
                 .into_iter()

@@ -117,12 +117,13 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
     use crate::store::EventRow;
+    use grantwatch_parsers::EventKind;
 
     fn second_exchange(same_code: bool) -> Case {
         let mut e = failed("authorization_code");
         e.code_fp = Some("fp-1".into());
         let mut c = case(e);
-        let mut first = event(50, "token_response", T0 - 400);
+        let mut first = event(50, EventKind::TokenResponse, T0 - 400);
         first.status = Some(200);
         first.code_fp = same_code.then(|| "fp-1".into());
         c.earlier.push(first);
@@ -152,11 +153,11 @@ mod tests {
     }
 
     /// An OmniAuth phase event of `strategy` on `line`.
-    fn phase(id: i64, line: u64, kind: &str, strategy: &str, ts: Option<i64>) -> EventRow {
+    fn phase(id: i64, line: u64, kind: EventKind, strategy: &str, ts: Option<i64>) -> EventRow {
         let mut e = event(id, kind, ts.unwrap_or(T0));
         e.ts_ms = ts;
         e.line = line;
-        let what = if kind == "code_issued" {
+        let what = if kind == EventKind::CodeIssued {
             "Callback"
         } else {
             "Request"
@@ -178,9 +179,9 @@ mod tests {
     #[test]
     fn two_callback_phases_of_one_login_are_a_reused_code() {
         let c = omniauth_failure(vec![
-            phase(1, 3, "authorize_request", "stripe_connect", None),
-            phase(2, 5, "code_issued", "stripe_connect", None),
-            phase(3, 6, "code_issued", "stripe_connect", None),
+            phase(1, 3, EventKind::AuthorizeRequest, "stripe_connect", None),
+            phase(2, 5, EventKind::CodeIssued, "stripe_connect", None),
+            phase(3, 6, EventKind::CodeIssued, "stripe_connect", None),
         ]);
         let f = infer(&c, &DiagnoseSettings::default()).expect("finding");
         assert_eq!(f.confidence, Confidence::Medium);
@@ -193,19 +194,19 @@ mod tests {
     fn one_callback_per_login_is_no_reuse() {
         // Request, callback, request, callback: two logins.
         let c = omniauth_failure(vec![
-            phase(1, 1, "authorize_request", "github", None),
-            phase(2, 2, "code_issued", "github", None),
-            phase(3, 7, "authorize_request", "github", None),
-            phase(4, 8, "code_issued", "github", None),
+            phase(1, 1, EventKind::AuthorizeRequest, "github", None),
+            phase(2, 2, EventKind::CodeIssued, "github", None),
+            phase(3, 7, EventKind::AuthorizeRequest, "github", None),
+            phase(4, 8, EventKind::CodeIssued, "github", None),
         ]);
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
         // A single callback.
-        let c = omniauth_failure(vec![phase(2, 2, "code_issued", "github", None)]);
+        let c = omniauth_failure(vec![phase(2, 2, EventKind::CodeIssued, "github", None)]);
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
         // Callbacks of two strategies.
         let c = omniauth_failure(vec![
-            phase(2, 2, "code_issued", "github", None),
-            phase(3, 3, "code_issued", "gitlab", None),
+            phase(2, 2, EventKind::CodeIssued, "github", None),
+            phase(3, 3, EventKind::CodeIssued, "gitlab", None),
         ]);
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
     }
@@ -215,13 +216,13 @@ mod tests {
         let s = DiagnoseSettings::default();
         let far = s.default_code_lifetime_s * 1000 + 1;
         let c = omniauth_failure(vec![
-            phase(2, 2, "code_issued", "github", Some(T0 - far)),
-            phase(3, 3, "code_issued", "github", Some(T0)),
+            phase(2, 2, EventKind::CodeIssued, "github", Some(T0 - far)),
+            phase(3, 3, EventKind::CodeIssued, "github", Some(T0)),
         ]);
         assert!(infer(&c, &s).is_none());
         let c = omniauth_failure(vec![
-            phase(2, 2, "code_issued", "github", Some(T0 - 150)),
-            phase(3, 3, "code_issued", "github", Some(T0)),
+            phase(2, 2, EventKind::CodeIssued, "github", Some(T0 - 150)),
+            phase(3, 3, EventKind::CodeIssued, "github", Some(T0)),
         ]);
         let f = infer(&c, &s).expect("finding");
         assert!(f.summary.contains("within 150 ms"), "{}", f.summary);
@@ -230,8 +231,8 @@ mod tests {
     #[test]
     fn a_refresh_after_callbacks_is_no_reused_code() {
         let mut c = omniauth_failure(vec![
-            phase(2, 2, "code_issued", "github", None),
-            phase(3, 3, "code_issued", "github", None),
+            phase(2, 2, EventKind::CodeIssued, "github", None),
+            phase(3, 3, EventKind::CodeIssued, "github", None),
         ]);
         c.exchange.grant_type = Some("refresh_token".into());
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());

@@ -13,6 +13,7 @@ use super::{Basis, Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use grantwatch_parsers::EventKind;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -49,9 +50,9 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
     if more_specific {
         return None;
     }
-    let server_401 = case
-        .own_events()
-        .any(|e| !e.is_client_side() && e.status == Some(401) && e.kind == "token_response");
+    let server_401 = case.own_events().any(|e| {
+        !e.is_client_side() && e.status == Some(401) && e.kind == EventKind::TokenResponse
+    });
     if !server_401 || case.exchange.error.as_deref() == Some("token_inactive") {
         return None;
     }

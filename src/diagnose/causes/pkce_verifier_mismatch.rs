@@ -82,6 +82,7 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed, flow};
+    use grantwatch_parsers::EventKind;
 
     fn mismatch(link: FlowLink) -> Case {
         let mut e = failed("authorization_code");
@@ -96,7 +97,7 @@ mod tests {
     #[test]
     fn a_restart_between_authorize_and_token_proves_it() {
         let mut c = mismatch(FlowLink::ClientAndTime);
-        let mut life = event(60, "lifecycle", T0 - 10_000);
+        let mut life = event(60, EventKind::Lifecycle, T0 - 10_000);
         life.lifecycle = Some("cold_start".into());
         c.lifecycle.push(life);
         let f = infer(&c, &DiagnoseSettings::default()).expect("finding");

@@ -147,6 +147,7 @@ fn omniauth_exchange(case: &Case) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, client_error, event, failed, flow};
+    use grantwatch_parsers::EventKind;
 
     #[test]
     fn uri_differences_are_named() {
@@ -197,7 +198,7 @@ mod tests {
         e.provider_code = Some(OMNIAUTH_FAILURE.into());
         let mut c = case(e);
         for i in 0..callbacks {
-            let mut p = event(10 + i as i64, "code_issued", T0 - 500);
+            let mut p = event(10 + i as i64, EventKind::CodeIssued, T0 - 500);
             p.provider_reason = Some("(reddit) Callback phase initiated.".into());
             c.phases.push(p);
         }

@@ -74,13 +74,14 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
     use crate::diagnose::decide;
+    use grantwatch_parsers::EventKind;
 
     fn keycloak_bare(last_refresh_ago_ms: i64) -> Case {
         let mut e = failed("refresh_token");
         e.server = Some("keycloak".into());
         e.provider_code = Some("invalid_token".into());
         let mut c = case(e);
-        let mut ok = event(20, "token_response", T0 - last_refresh_ago_ms);
+        let mut ok = event(20, EventKind::TokenResponse, T0 - last_refresh_ago_ms);
         ok.status = Some(200);
         c.earlier_successes.push(ok);
         c

@@ -71,10 +71,11 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
+    use grantwatch_parsers::EventKind;
 
     fn after_refresh(gap_ms: i64) -> Case {
         let mut c = case(failed("refresh_token"));
-        let mut prior = event(40, "token_response", T0 - gap_ms);
+        let mut prior = event(40, EventKind::TokenResponse, T0 - gap_ms);
         prior.status = Some(200);
         prior.grant_type = Some("refresh_token".into());
         c.earlier.push(prior);
@@ -96,7 +97,8 @@ mod tests {
     #[test]
     fn a_revoke_after_the_earlier_refresh_explains_it_better() {
         let mut c = after_refresh(300);
-        c.revokes.push(event(41, "revoke_request", T0 - 100));
+        c.revokes
+            .push(event(41, EventKind::RevokeRequest, T0 - 100));
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
     }
 }

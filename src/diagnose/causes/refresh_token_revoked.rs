@@ -63,12 +63,13 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
+    use grantwatch_parsers::EventKind;
 
     fn after_revoke(same_token: bool) -> Case {
         let mut e = failed("refresh_token");
         e.refresh_token_fp = Some("rt-1".into());
         let mut c = case(e);
-        let mut r = event(30, "revoke_request", T0 - 90_000);
+        let mut r = event(30, EventKind::RevokeRequest, T0 - 90_000);
         r.path = Some("/oauth/revoke".into());
         r.refresh_token_fp = same_token.then(|| "rt-1".into());
         c.revokes.push(r);

@@ -5,6 +5,7 @@ use crate::diagnose::case::Case;
 use crate::store::EventRow;
 use crate::time::format_ts;
 use crate::time::human_duration;
+use grantwatch_parsers::EventKind;
 
 /// A time in RFC 3339, or words saying it is not known.
 pub fn ts(ms: Option<i64>) -> String {
@@ -14,7 +15,7 @@ pub fn ts(ms: Option<i64>) -> String {
 
 /// How an earlier request ended, in words.
 pub fn outcome(e: &EventRow) -> String {
-    if e.kind == "token_request" {
+    if e.kind == EventKind::TokenRequest {
         return "sent by the same app".into();
     }
     match (e.status, &e.error) {
@@ -92,14 +93,18 @@ pub fn omniauth_strategy(e: &EventRow) -> Option<&str> {
 /// phases since its last request phase, newest first (one per code the
 /// provider redirected with, unless a callback ran twice).
 pub fn omniauth_callbacks(case: &Case) -> Option<(&str, Vec<&EventRow>)> {
-    let last = case.phases.iter().rev().find(|e| e.kind == "code_issued")?;
+    let last = case
+        .phases
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::CodeIssued)?;
     let name = omniauth_strategy(last)?;
     let since_login = case
         .phases
         .iter()
         .rev()
         .filter(|e| omniauth_strategy(e) == Some(name))
-        .take_while(|e| e.kind == "code_issued")
+        .take_while(|e| e.kind == EventKind::CodeIssued)
         .collect();
     Some((name, since_login))
 }

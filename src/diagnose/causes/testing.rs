@@ -3,19 +3,20 @@
 
 use crate::diagnose::case::{Case, Exchange, Flow, FlowLink};
 use crate::store::EventRow;
+use grantwatch_parsers::EventKind;
 
 /// 2025-04-11T08:00:00Z, the tests' reference time.
 pub const T0: i64 = 1_744_358_400_000;
 
 /// An event of `kind` at `ts_ms`, from a server log (`rails` format) unless
 /// changed.
-pub fn event(id: i64, kind: &str, ts_ms: i64) -> EventRow {
+pub fn event(id: i64, kind: EventKind, ts_ms: i64) -> EventRow {
     EventRow {
         id,
         source_id: 1,
         file: "production.log".into(),
         line: id as u64,
-        kind: kind.into(),
+        kind,
         format: "rails".into(),
         server: None,
         ts_ms: Some(ts_ms),
@@ -54,7 +55,7 @@ pub fn event(id: i64, kind: &str, ts_ms: i64) -> EventRow {
 
 /// A failed token response (400, `invalid_grant`) of `grant` at [`T0`].
 pub fn failed(grant: &str) -> EventRow {
-    let mut e = event(100, "token_response", T0);
+    let mut e = event(100, EventKind::TokenResponse, T0);
     e.status = Some(400);
     e.error = Some("invalid_grant".into());
     e.grant_type = Some(grant.into());
@@ -63,7 +64,7 @@ pub fn failed(grant: &str) -> EventRow {
 
 /// A client's error record (an app log) at [`T0`].
 pub fn client_error(error: Option<&str>, description: Option<&str>) -> EventRow {
-    let mut e = event(200, "client_error", T0);
+    let mut e = event(200, EventKind::ClientError, T0);
     e.format = "logcat".into();
     e.file = "logcat.txt".into();
     e.source_id = 2;
@@ -112,7 +113,7 @@ pub fn case(primary: EventRow) -> Case {
 
 /// An authorize request (code issued) `ago_ms` before [`T0`], linked by `link`.
 pub fn flow(ago_ms: i64, link: FlowLink) -> Flow {
-    let mut a = event(10, "code_issued", T0 - ago_ms);
+    let mut a = event(10, EventKind::CodeIssued, T0 - ago_ms);
     a.redirect_uri = Some("com.example.app:/oauth2redirect".into());
     Flow {
         authorize: a,

@@ -426,7 +426,7 @@ fn event_view(e: crate::store::story::StoryEvent) -> EventView {
     add("Time basis", ev.ts_basis);
     EventView {
         ts: ms_text(ev.ts_ms),
-        kind: ev.kind,
+        kind: ev.kind.as_str().to_owned(),
         file: ev.file,
         line: ev.line,
         facts,
