@@ -199,10 +199,9 @@ pub fn story(out: &mut dyn Write, s: &RequestStory) -> io::Result<()> {
                 .and_then(format_ts)
                 .unwrap_or_else(|| "time unknown".into()),
             ev.kind.as_str(),
-            ev.format,
+            ev.format.as_str(),
             ev.server
-                .as_ref()
-                .map(|s| format!(", {s}"))
+                .map(|s| format!(", {}", s.as_str()))
                 .unwrap_or_default(),
             ev.status.map(|s| format!(" HTTP {s}")).unwrap_or_default()
         )?;

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 /// A log format grantwatch can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Rails request log (Doorkeeper), tagged or not, Logger prefix or not.
@@ -37,6 +37,7 @@ pub enum Format {
     /// Generic JSON lines with `error` / `error_description`.
     JsonLines,
     /// A file that mixes formats: every line is offered to every parser.
+    #[default]
     Mixed,
 }
 

@@ -19,6 +19,7 @@ pub mod revisit;
 #[cfg(test)]
 mod tests;
 
+use grantwatch_parsers::ServerKind;
 use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
@@ -238,7 +239,7 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
         })
         .collect();
     if top.basis.is_weak() {
-        let server = case.server.as_deref().unwrap_or("the server");
+        let server = case.server.map(ServerKind::as_str).unwrap_or("the server");
         for c in open_causes(case.exchange.grant_type.as_deref()) {
             if *c != cause && !candidates.iter().any(|k| k.cause == c.as_str()) {
                 candidates.push(Candidate {
@@ -284,7 +285,7 @@ fn missing_log(case: &Case) -> String {
 fn unknown_verdict(case: &Case) -> Verdict {
     let grant = case.exchange.grant_type.as_deref();
     let open = open_causes(grant);
-    let server = case.server.as_deref().unwrap_or("the server");
+    let server = case.server.map(ServerKind::as_str).unwrap_or("the server");
     Verdict {
         cause: Cause::Unknown,
         confidence: Confidence::Low,
@@ -389,14 +390,14 @@ pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Resu
     Ok(FailureRecord {
         id,
         ts: case.time_ms.and_then(format_ts),
-        server: case.server.clone().unwrap_or_else(|| "unknown".into()),
+        server: case.server.map_or("unknown", ServerKind::as_str).to_owned(),
         request_id: case.own_events().find_map(|e| e.request_id.clone()),
         client_id: case.exchange.client_id.clone(),
         grant_type: case.exchange.grant_type.clone(),
         error: case.exchange.error.clone().or_else(|| {
             // Doorkeeper does not log the body; its statuses are unambiguous
             // only for 401.
-            (status == Some(401) && case.server.as_deref() == Some("doorkeeper"))
+            (status == Some(401) && case.server == Some(ServerKind::Doorkeeper))
                 .then(|| "invalid_client".into())
         }),
         http_status: status,

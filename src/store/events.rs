@@ -3,7 +3,7 @@
 //! verifier hash, refresh-token fingerprint, client and time window). Every
 //! lookup is served by an index of [`super::schema`].
 
-use grantwatch_parsers::EventKind;
+use grantwatch_parsers::{EventKind, Format, ServerKind};
 use rusqlite::{Row, params};
 use serde::Serialize;
 
@@ -23,9 +23,11 @@ pub struct EventRow {
     /// Event kind.
     pub kind: EventKind,
     /// Format that produced it.
-    pub format: String,
+    #[serde(serialize_with = "format_name")]
+    pub format: Format,
     /// Server kind.
-    pub server: Option<String>,
+    #[serde(serialize_with = "server_name")]
+    pub server: Option<ServerKind>,
     /// UTC time in milliseconds since the epoch.
     pub ts_ms: Option<i64>,
     /// How the time was obtained.
@@ -97,24 +99,51 @@ const COLUMNS: &str = "e.id, e.source_id, s.path, e.line, e.kind, e.format, e.se
     e.verifier_s256, e.verifier_sent, e.jwt_iat, e.jwt_exp, e.jwt_nbf, e.jwt_iss,
     e.server_date_ms, e.ip, e.user_agent, e.session_id, e.user_name, e.lifecycle";
 
+/// Column `i`, a name `from_name` reads back into the type it was written
+/// from (an unknown name is an error, not a silent default).
+fn named<T>(r: &Row<'_>, i: usize, from_name: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let name: String = r.get(i)?;
+    from_name(&name).ok_or_else(|| unknown_name(i, "name", &name))
+}
+
+fn unknown_name(i: usize, what: &str, name: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {name:?}").into(),
+    )
+}
+
+/// The API writes a format by its stored name (`identityserver`), not its
+/// serde name.
+fn format_name<S: serde::Serializer>(f: &Format, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(f.as_str())
+}
+
+fn server_name<S: serde::Serializer>(
+    k: &Option<ServerKind>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match k {
+        Some(k) => s.serialize_str(k.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         id: r.get(0)?,
         source_id: r.get(1)?,
         file: r.get(2)?,
         line: r.get::<_, i64>(3)? as u64,
-        kind: {
-            let name: String = r.get(4)?;
-            EventKind::from_name(&name).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    4,
-                    rusqlite::types::Type::Text,
-                    format!("unknown event kind {name:?}").into(),
-                )
-            })?
-        },
-        format: r.get(5)?,
-        server: r.get(6)?,
+        kind: named(r, 4, EventKind::from_name)?,
+        format: named(r, 5, Format::from_name)?,
+        server: r
+            .get::<_, Option<String>>(6)?
+            .map(|name| {
+                ServerKind::from_name(&name).ok_or_else(|| unknown_name(6, "server kind", &name))
+            })
+            .transpose()?,
         ts_ms: r.get(7)?,
         ts_basis: r.get(8)?,
         request_id: r.get(9)?,
@@ -164,7 +193,7 @@ impl EventRow {
     /// Whether a client (an app) wrote this event, not the server.
     pub fn is_client_side(&self) -> bool {
         self.kind == EventKind::ClientError
-            || matches!(self.format.as_str(), "logcat" | "ios-console")
+            || matches!(self.format, Format::Logcat | Format::IosConsole)
     }
 }
 

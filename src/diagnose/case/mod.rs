@@ -12,6 +12,7 @@ use crate::config::DiagnoseSettings;
 use crate::correlate::{self, ClockEstimate, Clocks, Group};
 use crate::store::{EventRow, Result, Store};
 use grantwatch_parsers::EventKind;
+use grantwatch_parsers::ServerKind;
 
 mod history;
 use history::{earlier_exchanges, earlier_refreshes, earlier_successes, revokes};
@@ -110,7 +111,7 @@ pub struct Case {
     /// The failure's time by the server's clock.
     pub time_ms: Option<i64>,
     /// Server kind.
-    pub server: Option<String>,
+    pub server: Option<ServerKind>,
     /// When the failing request was sent, by the server's clock (a client
     /// logs it before the response).
     pub sent_ms: Option<i64>,
@@ -260,7 +261,7 @@ pub fn gather(
         .find_map(|e| correlate::server_time(e, clocks));
     let server = std::iter::once(&primary)
         .chain(&merged)
-        .find_map(|e| e.server.clone());
+        .find_map(|e| e.server);
     let (client_clock, client_clock_file) = std::iter::once(&primary)
         .chain(&merged)
         .chain(&request_events)
@@ -310,7 +311,7 @@ pub fn gather(
             case.earlier = earlier_refreshes(store, &case, t, settings)?;
             case.revokes = revokes(store, &case, t, settings)?;
             // Only Keycloak's bare refresh error needs the client's history.
-            if case.server.as_deref() == Some("keycloak") {
+            if case.server == Some(ServerKind::Keycloak) {
                 case.earlier_successes = earlier_successes(store, &case, t)?;
             }
         }

@@ -178,6 +178,7 @@ mod tests {
     use super::*;
     use crate::correlate::ClockEstimate;
     use crate::diagnose::causes::testing::{T0, case, client_error, failed};
+    use grantwatch_parsers::ServerKind;
 
     #[test]
     fn an_assertion_from_the_future_is_proven() {
@@ -198,7 +199,7 @@ mod tests {
     fn google_jwt_failure() -> crate::store::EventRow {
         let mut e = client_error(Some("invalid_grant"), None);
         e.grant_type = Some(super::super::support::JWT_BEARER.into());
-        e.server = Some("google".into());
+        e.server = Some(ServerKind::Google);
         e
     }
 
@@ -225,7 +226,7 @@ mod tests {
         code.grant_type = Some("authorization_code".into());
         assert!(infer(&case(code), &DiagnoseSettings::default()).is_none());
         let mut other = google_jwt_failure();
-        other.server = Some("keycloak".into());
+        other.server = Some(ServerKind::Keycloak);
         assert!(infer(&case(other), &DiagnoseSettings::default()).is_none());
         let mut worded = google_jwt_failure();
         worded.error_description = Some("Invalid JWT Signature.".into());

@@ -12,6 +12,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::{Case, FlowLink};
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
+use grantwatch_parsers::ServerKind;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -39,7 +40,7 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
     }
     let flow = case.flow.as_ref()?;
     let age = case.time_ms? - flow.authorize.ts_ms?;
-    let lifetime = settings.code_lifetime_ms(case.server.as_deref());
+    let lifetime = settings.code_lifetime_ms(case.server.map(ServerKind::as_str));
     let weak = flow.link == FlowLink::ClientAndTime;
     (age > lifetime).then(|| {
         Finding::flow(
@@ -48,7 +49,7 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
                 "The code issued at {} was exchanged {} later; {} codes live {}.",
                 ts(flow.authorize.ts_ms),
                 human_duration(age),
-                case.server.as_deref().unwrap_or("this server's"),
+                case.server.map(ServerKind::as_str).unwrap_or("this server's"),
                 human_duration(lifetime)
             ),
         )
@@ -66,7 +67,7 @@ mod tests {
 
     fn exchanged_after(age_ms: i64, link: FlowLink) -> Case {
         let mut e = failed("authorization_code");
-        e.server = Some("keycloak".into());
+        e.server = Some(ServerKind::Keycloak);
         let mut c = case(e);
         c.flow = Some(flow(age_ms, link));
         c
@@ -95,7 +96,7 @@ mod tests {
     #[test]
     fn hydras_bare_invalid_token_on_a_code_is_medium() {
         let mut e = failed("authorization_code");
-        e.server = Some("hydra".into());
+        e.server = Some(ServerKind::Hydra);
         e.provider_debug = Some("invalid_token".into());
         let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");
         assert_eq!(f.confidence, Confidence::Medium);

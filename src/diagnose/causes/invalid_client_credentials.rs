@@ -76,12 +76,13 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{case, client_error, failed};
     use crate::diagnose::decide;
+    use grantwatch_parsers::ServerKind;
 
     fn unauthorized() -> crate::store::EventRow {
         let mut e = failed("authorization_code");
         e.status = Some(401);
         e.error = None;
-        e.server = Some("doorkeeper".into());
+        e.server = Some(ServerKind::Doorkeeper);
         e
     }
 

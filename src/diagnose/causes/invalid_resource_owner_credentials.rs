@@ -9,6 +9,7 @@ use super::{Basis, Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use grantwatch_parsers::ServerKind;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -23,7 +24,7 @@ pub const RULE: Rule = Rule {
 fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
     (case.exchange.grant_type.as_deref() == Some("password")
         && case.exchange.status == Some(400)
-        && case.server.as_deref() == Some("doorkeeper"))
+        && case.server == Some(ServerKind::Doorkeeper))
     .then(|| Finding {
         basis: Basis::Status,
         ..Finding::flow(
@@ -46,7 +47,7 @@ mod tests {
     fn doorkeepers_400_on_a_password_grant_is_medium() {
         let mut e = failed("password");
         e.error = None;
-        e.server = Some("doorkeeper".into());
+        e.server = Some(ServerKind::Doorkeeper);
         let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");
         assert_eq!(f.confidence, Confidence::Medium);
     }
@@ -54,7 +55,7 @@ mod tests {
     #[test]
     fn other_grants_say_nothing() {
         let mut e = failed("refresh_token");
-        e.server = Some("doorkeeper".into());
+        e.server = Some(ServerKind::Doorkeeper);
         assert!(infer(&case(e), &DiagnoseSettings::default()).is_none());
     }
 

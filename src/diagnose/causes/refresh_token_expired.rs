@@ -11,6 +11,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
+use grantwatch_parsers::ServerKind;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -43,7 +44,7 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
 /// expired.
 fn keycloak_idle(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
     let bare = case.own_events().any(|e| {
-        e.server.as_deref() == Some("keycloak")
+        e.server == Some(ServerKind::Keycloak)
             && e.provider_code.as_deref() == Some("invalid_token")
             && e.provider_reason.is_none()
     });
@@ -78,7 +79,7 @@ mod tests {
 
     fn keycloak_bare(last_refresh_ago_ms: i64) -> Case {
         let mut e = failed("refresh_token");
-        e.server = Some("keycloak".into());
+        e.server = Some(ServerKind::Keycloak);
         e.provider_code = Some("invalid_token".into());
         let mut c = case(e);
         let mut ok = event(20, EventKind::TokenResponse, T0 - last_refresh_ago_ms);

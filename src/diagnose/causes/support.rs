@@ -6,6 +6,7 @@ use crate::store::EventRow;
 use crate::time::format_ts;
 use crate::time::human_duration;
 use grantwatch_parsers::EventKind;
+use grantwatch_parsers::ServerKind;
 
 /// A time in RFC 3339, or words saying it is not known.
 pub fn ts(ms: Option<i64>) -> String {
@@ -58,7 +59,7 @@ pub fn own_texts(case: &Case) -> impl Iterator<Item = &str> {
 /// with no hint and the bare debug text `invalid_token` (catalog §3.2).
 pub fn hydra_bare_invalid_token(case: &Case) -> bool {
     case.own_events().any(|e| {
-        e.server.as_deref() == Some("hydra")
+        e.server == Some(ServerKind::Hydra)
             && e.provider_debug.as_deref() == Some("invalid_token")
             && e.provider_reason.is_none()
     })
@@ -75,7 +76,7 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// token…`, `Invalid JWT Signature.`) are read from the catalog instead.
 pub fn google_jwt_bearer_silence(case: &Case) -> bool {
     case.exchange.grant_type.as_deref() == Some(JWT_BEARER)
-        && case.server.as_deref() == Some("google")
+        && case.server == Some(ServerKind::Google)
         && case.exchange.error.as_deref() == Some("invalid_grant")
         && own_texts(case).all(|t| crate::diagnose::phrases::said(t).is_empty())
 }

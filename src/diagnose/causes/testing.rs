@@ -4,6 +4,7 @@
 use crate::diagnose::case::{Case, Exchange, Flow, FlowLink};
 use crate::store::EventRow;
 use grantwatch_parsers::EventKind;
+use grantwatch_parsers::Format;
 
 /// 2025-04-11T08:00:00Z, the tests' reference time.
 pub const T0: i64 = 1_744_358_400_000;
@@ -17,7 +18,7 @@ pub fn event(id: i64, kind: EventKind, ts_ms: i64) -> EventRow {
         file: "production.log".into(),
         line: id as u64,
         kind,
-        format: "rails".into(),
+        format: Format::Rails,
         server: None,
         ts_ms: Some(ts_ms),
         ts_basis: None,
@@ -65,7 +66,7 @@ pub fn failed(grant: &str) -> EventRow {
 /// A client's error record (an app log) at [`T0`].
 pub fn client_error(error: Option<&str>, description: Option<&str>) -> EventRow {
     let mut e = event(200, EventKind::ClientError, T0);
-    e.format = "logcat".into();
+    e.format = Format::Logcat;
     e.file = "logcat.txt".into();
     e.source_id = 2;
     e.client_id = None;
@@ -94,7 +95,7 @@ pub fn case(primary: EventRow) -> Case {
     Case {
         time_ms: primary.ts_ms,
         sent_ms: primary.ts_ms,
-        server: primary.server.clone(),
+        server: primary.server,
         primary,
         merged: Vec::new(),
         request_events: Vec::new(),

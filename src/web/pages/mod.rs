@@ -406,8 +406,8 @@ fn event_view(e: crate::store::story::StoryEvent) -> EventView {
             facts.push((name, v));
         }
     };
-    add("Format", Some(ev.format));
-    add("Server", ev.server);
+    add("Format", Some(ev.format.as_str().to_owned()));
+    add("Server", ev.server.map(|k| k.as_str().to_owned()));
     add("Client", ev.client_id);
     add("Grant type", ev.grant_type);
     add(
