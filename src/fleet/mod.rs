@@ -198,7 +198,7 @@ const QUEUE_JOBS: usize = 256;
 /// gains nothing; and every body decoded at once took a blocking thread of
 /// its own (the pool grows to 512), each with its own allocator heap
 /// holding the pages of what it decoded until the writer thread freed
-/// them: 33 to 43 threads under the 500-client held flood, 14 to 18 with
+/// them: 31 to 43 threads under the 500-client held flood, 12 to 20 with
 /// this bound, and a peak of 223 MB against 262 MB (benches/README.md,
 /// "The 500-client flood's memory, measured apart").
 const DECODERS: usize = 2;
