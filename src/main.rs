@@ -47,12 +47,13 @@ mod mi {
 /// back to the system, in milliseconds. mimalloc (v3) keeps them a second;
 /// under a flood of shippers' requests that second's churn stayed
 /// resident: the 500-client held flood peaked at 223 MB with 1,000 ms,
-/// 184 MB with 100, 182 with 10 and 175 with 0, which cost throughput
+/// 184–186 MB with 100, 182 with 10 and 175 with 0, which cost throughput
 /// (benches/README.md, "The 500-client flood's memory, measured apart").
+#[cfg(not(feature = "system-alloc"))]
 const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
-/// Sets [`PURGE_DELAY_MS`] for `watch`. `analyze` keeps the default: it
-/// frees in bursts and reuses at once.
+/// Sets [`PURGE_DELAY_MS`] for `watch`. `analyze` keeps the default, which
+/// its figures in benches/README.md were measured with.
 fn purge_freed_memory_promptly() {
     #[cfg(not(feature = "system-alloc"))]
     // SAFETY: sets an option of the allocator linked into this binary;
