@@ -17,11 +17,20 @@
 //!    answered 429/503.
 //!
 //! `FLEET_FLOOD_ONLY=1` runs the two floods alone, `FLEET_FLOOD_ONLY=held`
-//! the held one alone; `FLEET_FLOOD_CLIENTS` sets the flood's clients (16):
-//! each waits for its answer, so only many of them keep more bodies in
-//! flight than the daemon's bound. After each flood the daemon's
-//! `grantwatch_ingest_*` samples of `/metrics` (those not zero) are printed;
+//! the held one alone, `FLEET_FLOOD_ONLY=syslog` a flood of `--syslog` TCP
+//! connections with the writer held instead (`syslog_flood`);
+//! `FLEET_FLOOD_CLIENTS` sets the flood's clients (16): each waits for its
+//! answer, so only many of them keep more bodies in flight than the
+//! daemon's bound. After each flood the daemon's `grantwatch_ingest_*` and
+//! `grantwatch_http_connections_*` samples of `/metrics` (those not zero),
+//! its kernel-counted peak RSS (`VmHWM`) and its threads are printed;
 //! `FLEET_DAEMON_LOG=1` prints the daemon's stderr too.
+//!
+//! For measuring apart: `FLEET_DAEMON_BIN` runs another build of the
+//! daemon (an earlier commit's, or one built with `--features
+//! system-alloc`), `FLEET_DAEMON_WRAP` runs it under a command (`heaptrack
+//! -o FILE`, `nice -n -15`); the daemon is stopped with SIGTERM so that
+//! heaptrack writes its profile and `MIMALLOC_SHOW_STATS=1` prints.
 //!
 //! `cargo bench --bench fleet` (figures in benches/README.md). Plain
 //! `main`, no Criterion: one run of each is the measurement.
@@ -107,7 +116,8 @@ fn get_ms(addr: &str, path: &str) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
-/// The receivers' samples of the daemon's `/metrics` (`grantwatch_ingest_*`).
+/// The receivers' and the listener's samples of the daemon's `/metrics`
+/// (`grantwatch_ingest_*`, `grantwatch_http_connections_*`).
 fn ingest_metrics(addr: &str) -> String {
     let mut text = String::new();
     if let Ok(mut s) = TcpStream::connect(addr) {
@@ -118,58 +128,134 @@ fn ingest_metrics(addr: &str) -> String {
         let _ = s.read_to_string(&mut text);
     }
     text.lines()
-        .filter(|l| l.starts_with("grantwatch_ingest") && !l.ends_with(" 0"))
+        .filter(|l| {
+            (l.starts_with("grantwatch_ingest") || l.starts_with("grantwatch_http_connections"))
+                && !l.ends_with(" 0")
+        })
         .map(|l| format!("  {l}\n"))
         .collect()
 }
 
-fn rss_kb(pid: u32) -> u64 {
+/// One field of `/proc/{pid}/status` (kB, or a count for `Threads:`).
+fn status_field(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
 }
 
+fn rss_kb(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
 struct Daemon {
     child: std::process::Child,
     addr: String,
+    /// The `--syslog` TCP address, when given.
+    syslog: Option<String>,
+    /// The `grantwatch` process itself (the child, or under
+    /// `FLEET_DAEMON_WRAP` the wrapper's descendant).
+    pid: u32,
+    /// The thread reading the daemon's stderr.
+    log: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // Stopped gracefully, so that a wrapper (heaptrack) writes its
+        // profile and `MIMALLOC_SHOW_STATS=1` prints the allocator's
+        // statistics; killed after 20 s.
+        // SAFETY: kill(2) on a pid this bench started.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(log) = self.log.take() {
+            let _ = log.join();
+        }
     }
 }
 
+/// The first descendant of `pid` named `grantwatch` (found through
+/// `/proc/*/task/*/children`), or `pid` itself.
+fn grantwatch_pid(pid: u32) -> u32 {
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        if comm.trim() == "grantwatch" {
+            return p;
+        }
+        let children = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"));
+        todo.extend(
+            children
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok()),
+        );
+    }
+    pid
+}
+
 fn start(db: &std::path::Path) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grantwatch"))
-        .args(["watch", "--listen", "127.0.0.1:0", "--db"])
+    start_with(db, &[])
+}
+
+/// Starts `grantwatch watch` on `db` with `args`, under `FLEET_DAEMON_WRAP`
+/// (a command and its arguments, e.g. `heaptrack -o /tmp/h`) when set;
+/// `FLEET_DAEMON_BIN` names another binary (an earlier build) to run.
+fn start_with(db: &std::path::Path, args: &[&str]) -> Daemon {
+    let wrap = std::env::var("FLEET_DAEMON_WRAP").unwrap_or_default();
+    let bin = std::env::var("FLEET_DAEMON_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_grantwatch").to_owned());
+    let mut argv: Vec<String> = wrap.split_whitespace().map(str::to_owned).collect();
+    argv.push(bin);
+    argv.extend(["watch", "--listen", "127.0.0.1:0"].map(str::to_owned));
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .arg("--db")
         .arg(db)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start watch");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut syslog = None;
     let addr = loop {
         let line = lines.next().expect("a line").expect("utf-8");
+        if let Some(rest) = line.split("receiving syslog on ").nth(1) {
+            syslog = rest.split_whitespace().next().map(str::to_owned);
+        }
         if let Some(rest) = line.split("on http://").nth(1) {
             break rest.split_whitespace().next().expect("addr").to_owned();
         }
     };
-    std::thread::spawn(move || {
+    let log = std::thread::spawn(move || {
         for l in lines.map_while(Result::ok) {
             if std::env::var("FLEET_DAEMON_LOG").is_ok() {
                 println!("daemon: {l}");
             }
         }
     });
-    Daemon { child, addr }
+    let pid = grantwatch_pid(child.id());
+    Daemon {
+        child,
+        addr,
+        syslog,
+        pid,
+        log: Some(log),
+    }
 }
 
 /// One throughput run: every body sent once, in order per client.
@@ -223,7 +309,7 @@ fn throughput(name: &str, content_type: &str, bodies: Vec<Vec<Vec<u8>>>, records
         "{name}: {records} records in {secs:.2} s = {:.0} records/s ({} retries after 429/503); dashboard: {pages} loads, slowest {worst:.0} ms; daemon RSS after: {} MB",
         records as f64 / secs,
         retries.load(Ordering::Relaxed),
-        rss_kb(d.child.id()) / 1024
+        rss_kb(d.pid) / 1024
     );
 }
 
@@ -232,7 +318,7 @@ fn main() {
         return;
     }
     let only = std::env::var("FLEET_FLOOD_ONLY").unwrap_or_default();
-    let flood_only = only == "1" || only == "held";
+    let flood_only = only == "1" || only == "held" || only == "syslog";
     let mut log = Vec::new();
     let opts = grantwatch::generate::GenOptions {
         target_bytes: 160 * 1024 * 1024,
@@ -272,6 +358,10 @@ fn main() {
             .collect();
         throughput(name, ct, bodies, records);
     }
+    if only == "syslog" {
+        syslog_flood(&lines);
+        return;
+    }
     if only != "held" {
         flood(&lines, false);
     }
@@ -307,7 +397,7 @@ fn flood(lines: &[String], held: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flood.db");
     let d = start(&db);
-    let pid = d.child.id();
+    let pid = d.pid;
     let stop = Arc::new(AtomicBool::new(false));
     let holder = held.then(|| hold_writer(db.clone(), stop.clone()));
     let (ok, busy) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -343,13 +433,24 @@ fn flood(lines: &[String], held: bool) {
         .collect();
     let started = Instant::now();
     let mut peak = 0;
+    // At the sampled peak: anonymous and file-backed resident kB, threads.
+    let mut at_peak = (0, 0, 0);
     let mut samples = Vec::new();
     while started.elapsed() < Duration::from_secs(secs) {
         std::thread::sleep(Duration::from_millis(500));
         let kb = rss_kb(pid);
-        peak = peak.max(kb);
+        if kb > peak {
+            peak = kb;
+            at_peak = (
+                status_field(pid, "RssAnon:"),
+                status_field(pid, "RssFile:"),
+                status_field(pid, "Threads:"),
+            );
+        }
         samples.push(kb);
     }
+    // The kernel's own high-water mark, between the samples too.
+    let hwm = status_field(pid, "VmHWM:");
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().expect("client");
@@ -367,6 +468,102 @@ fn flood(lines: &[String], held: bool) {
         ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
         busy.load(Ordering::Relaxed),
         peak / 1024,
+        samples[n - 1] / 1024,
+        samples[0] / 1024
+    );
+    println!(
+        "  daemon VmHWM (kernel's peak RSS) {} MB; at the sampled peak: anonymous {} MB, file-backed {} MB, {} threads",
+        hwm / 1024,
+        at_peak.0 / 1024,
+        at_peak.1 / 1024,
+        at_peak.2
+    );
+    print!("{metrics}");
+}
+
+/// `FLEET_FLOOD_ONLY=syslog`: `FLEET_FLOOD_CLIENTS` TCP connections to
+/// `--syslog`, each writing RFC 5424 lines (newline-framed, a stream per
+/// connection) as fast as the daemon reads them for `FLEET_FLOOD_SECS`,
+/// with the writer held 900 ms of every second; RSS sampled as for the
+/// HTTP flood. Syslog has no refusal: a busy daemon stops reading and the
+/// senders' writes wait (back-pressure into their sockets).
+fn syslog_flood(lines: &[String]) {
+    let secs: u64 = std::env::var("FLEET_FLOOD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let n_clients: usize = std::env::var("FLEET_FLOOD_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("syslog.db");
+    let d = start_with(&db, &["--syslog", "127.0.0.1:0"]);
+    let syslog = d.syslog.clone().expect("the daemon's syslog address");
+    let pid = d.pid;
+    let stop = Arc::new(AtomicBool::new(false));
+    let holder = hold_writer(db.clone(), stop.clone());
+    let written = Arc::new(AtomicU64::new(0));
+    let lines = Arc::new(lines.to_vec());
+    let clients: Vec<_> = (0..n_clients)
+        .map(|c| {
+            let (addr, stop, written, lines) =
+                (syslog.clone(), stop.clone(), written.clone(), lines.clone());
+            std::thread::spawn(move || {
+                let Ok(mut s) = TcpStream::connect(&addr) else {
+                    return;
+                };
+                // A write blocked by back-pressure gives up after 1 s so
+                // the thread sees `stop`.
+                let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                let mut i = (c * 7919 * BATCH) % lines.len();
+                let mut frame = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    frame.clear();
+                    for _ in 0..100 {
+                        let _ = writeln!(
+                            frame,
+                            "<134>1 2026-12-02T10:00:00Z host-{c} rails - - - {}",
+                            lines[i]
+                        );
+                        i = (i + 1) % lines.len();
+                    }
+                    match s.write_all(&frame) {
+                        Ok(()) => {
+                            written.fetch_add(100, Ordering::Relaxed);
+                        }
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut peak = 0;
+    let mut samples = Vec::new();
+    while started.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_millis(500));
+        let kb = rss_kb(pid);
+        peak = peak.max(kb);
+        samples.push(kb);
+    }
+    let threads = status_field(pid, "Threads:");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().expect("client");
+    }
+    let hwm = status_field(pid, "VmHWM:");
+    let periods = holder.join().expect("holder");
+    let metrics = ingest_metrics(&d.addr);
+    let n = samples.len().max(1);
+    println!(
+        "syslog flood {secs} s, {n_clients} TCP connections, writer held 900 ms of every second ({periods} periods): {} lines written into the sockets; daemon RSS peak {} MB (VmHWM {} MB), last {} MB, first {} MB, {threads} threads at the end",
+        written.load(Ordering::Relaxed),
+        peak / 1024,
+        hwm / 1024,
         samples[n - 1] / 1024,
         samples[0] / 1024
     );

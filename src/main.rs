@@ -18,9 +18,49 @@ use grantwatch::web;
 
 /// mimalloc instead of the system allocator: correlation reads thousands of
 /// short rows with many small strings, and glibc's malloc took a tenth of the
-/// time of `analyze` (see benches/README.md).
+/// time of `analyze` (see benches/README.md). The `system-alloc` feature
+/// leaves it out, for heaptrack and massif, which see only malloc.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay`: 15 in its v2 and v3 headers (the
+/// numbering is kept stable: retired options keep their slots). Declared
+/// here with `mi_option_set`/`mi_option_get` because the `mimalloc` crate
+/// exports neither, and libmimalloc-sys' bindings (its `extended` feature)
+/// pull in another crate and still leave this option out.
+#[cfg(not(feature = "system-alloc"))]
+mod mi {
+    use std::ffi::{c_int, c_long};
+
+    pub const OPTION_PURGE_DELAY: c_int = 15;
+
+    unsafe extern "C" {
+        pub fn mi_option_set(option: c_int, value: c_long);
+        #[cfg(test)]
+        pub fn mi_option_get(option: c_int) -> c_long;
+    }
+}
+
+/// How long `watch` lets mimalloc keep freed pages before it gives them
+/// back to the system, in milliseconds. mimalloc (v3) keeps them a second;
+/// under a flood of shippers' requests that second's churn stayed
+/// resident: the 500-client held flood peaked at 223 MB with 1,000 ms,
+/// 184–186 MB with 100, 182 with 10 and 175 with 0, which cost throughput
+/// (benches/README.md, "The 500-client flood's memory, measured apart").
+#[cfg(not(feature = "system-alloc"))]
+const PURGE_DELAY_MS: std::ffi::c_long = 100;
+
+/// Sets [`PURGE_DELAY_MS`] for `watch`. `analyze` keeps the default, which
+/// its figures in benches/README.md were measured with.
+fn purge_freed_memory_promptly() {
+    #[cfg(not(feature = "system-alloc"))]
+    // SAFETY: sets an option of the allocator linked into this binary;
+    // every value is valid for it.
+    unsafe {
+        mi::mi_option_set(mi::OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+    }
+}
 
 /// Tells why OAuth 2.0 / OpenID Connect token requests fail, from the logs of
 /// the authorization server and its clients.
@@ -226,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replay_speed,
             mut paths,
         } => {
+            purge_freed_memory_promptly();
             // The replay writes the logs, times moved to now, into a folder
             // of its own, which is what the watcher follows.
             let replay = if replay_now {
@@ -278,4 +319,24 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+#[cfg(all(test, not(feature = "system-alloc")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_purge_delay_is_mimallocs_option_and_watch_shortens_it() {
+        // SAFETY: reads an option of the linked allocator.
+        let before = unsafe { mi::mi_option_get(mi::OPTION_PURGE_DELAY) };
+        // v3's documented default: another option at this index would
+        // hardly have it.
+        assert_eq!(before, 1000);
+        purge_freed_memory_promptly();
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { mi::mi_option_get(mi::OPTION_PURGE_DELAY) },
+            PURGE_DELAY_MS
+        );
+    }
 }

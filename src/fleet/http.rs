@@ -158,8 +158,12 @@ async fn take(
         }
     };
     fleet.budget().resize(&mut charge, raw.len());
+    let Some(turn) = fleet.decode_turn().await else {
+        return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "decoding failed"));
+    };
     let f = Arc::clone(fleet);
     let decoded = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let budget = f.budget();
         let data = if gzip {
             inflate(&raw, max, budget, &mut charge)?

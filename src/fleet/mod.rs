@@ -22,7 +22,8 @@
 //!   cut into other batches, or sent after a restart, stores nothing twice.
 //! - Memory is bounded ([`budget`]): a request body is at most `max_bytes`
 //!   (413 beyond, inflated too); at most [`FleetOptions::max_bodies`]
-//!   bodies are read and decoded at once (503 beyond); what bodies, their
+//!   bodies are read at once (503 beyond), and as many as the cores
+//!   decoded at once (the others wait, read and charged); what bodies, their
 //!   decoding and the batches waiting for the writer take is charged to one
 //!   budget of [`FleetOptions::queue_bytes`] before it is taken (429 when it
 //!   does not fit); the streams' parser state is kept under
@@ -173,6 +174,8 @@ pub struct Fleet {
     queue: Mutex<Option<SyncSender<Job>>>,
     budget: budget::Budget,
     bodies: Arc<tokio::sync::Semaphore>,
+    /// Bodies inflated and decoded at once ([`DECODERS`]).
+    decoders: Arc<tokio::sync::Semaphore>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     opts: FleetOptions,
     /// What `/metrics` shows of the receivers.
@@ -189,6 +192,16 @@ impl std::fmt::Debug for Fleet {
 
 /// Batches waiting for the writer at most (each also counts its bytes).
 const QUEUE_JOBS: usize = 256;
+
+/// Bodies inflated and decoded at once (at least; the cores if more), on
+/// tokio's blocking pool. Decoding is CPU work, so more than the cores
+/// gains nothing; and every body decoded at once took a blocking thread of
+/// its own (the pool grows to 512), each with its own allocator heap
+/// holding the pages of what it decoded until the writer thread freed
+/// them: 31 to 43 threads under the 500-client held flood, 12 to 20 with
+/// this bound, and a peak of 223 MB against 262 MB (benches/README.md,
+/// "The 500-client flood's memory, measured apart").
+const DECODERS: usize = 2;
 
 impl Fleet {
     /// Opens a writer connection to `db` and starts the writer thread.
@@ -207,6 +220,7 @@ impl Fleet {
             queue: Mutex::new(Some(tx)),
             budget: budget::Budget::new(opts.queue_bytes),
             bodies: Arc::new(tokio::sync::Semaphore::new(opts.max_bodies.max(1))),
+            decoders: Arc::new(tokio::sync::Semaphore::new(decoders())),
             writer: Mutex::new(Some(thread)),
             opts,
             counters,
@@ -228,6 +242,13 @@ impl Fleet {
     /// (answer 503).
     pub fn admit_body(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.bodies).try_acquire_owned().ok()
+    }
+
+    /// A turn to inflate and decode a body, waited for (the body is read
+    /// and charged already); `None` only if the semaphore were closed,
+    /// which nothing does.
+    pub async fn decode_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.decoders).acquire_owned().await.ok()
     }
 
     /// The receivers' settings.
@@ -319,6 +340,11 @@ impl Fleet {
             let _ = t.join();
         }
     }
+}
+
+/// [`DECODERS`] or the cores, whichever is more.
+fn decoders() -> usize {
+    std::thread::available_parallelism().map_or(DECODERS, |n| n.get().max(DECODERS))
 }
 
 /// The digest of a batch: every record's stream, time and line, in order.

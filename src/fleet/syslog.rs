@@ -9,7 +9,11 @@
 //! connection's next read waits for its batch's charge on the in-flight
 //! budget and its answer, and a busy writer is waited out, never answered
 //! by dropping), so a flood backs up into the sender's socket, not into
-//! memory; a frame longer than `max_bytes` is cut
+//! memory; at most [`MAX_TCP`] connections are read at once (past that,
+//! new ones wait in the kernel's backlog, and the senders queue on their
+//! side), each with a buffer of at most [`READ`] bytes plus one partial
+//! frame, so memory does not grow with the number of senders; a frame
+//! longer than `max_bytes` or [`MAX_FRAME`], whichever is less, is cut
 //! there. Syslog batches are not deduplicated: the transport has no
 //! retried request to recognise, and two equal lines are two lines.
 
@@ -21,12 +25,27 @@ use grantwatch_parsers::Context;
 use grantwatch_parsers::envelope::peel;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::metrics::Receiver;
 use super::{Fleet, RETRY_AFTER_S, Record, Refused};
 
 /// Messages handed to the writer in one batch at most.
 const BATCH: usize = 2000;
+
+/// TCP connections read at once at most. Syslog senders are relays
+/// (rsyslog, syslog-ng, a journald forwarder), one connection each; 256
+/// leaves room for many while 500 flooding connections used to take a
+/// 128 KiB buffer pair each, whatever their number.
+pub const MAX_TCP: usize = 256;
+
+/// Bytes read from a connection at once (its buffer's base size).
+pub const READ: usize = 16 * 1024;
+
+/// The longest syslog frame kept whole: syslog-ng's default
+/// `log-msg-size` (rsyslog's `maxMessageSize` is 8 KiB), so one partial
+/// frame per connection stays small.
+pub const MAX_FRAME: usize = 64 * 1024;
 
 /// Binds `addr` for TCP and UDP and serves both until the runtime ends.
 /// Returns the TCP address bound (the UDP socket takes the same port).
@@ -35,11 +54,17 @@ pub async fn start(fleet: Arc<Fleet>, addr: &str) -> std::io::Result<SocketAddr>
     let local = tcp.local_addr()?;
     let udp = UdpSocket::bind(local).await?;
     let f = Arc::clone(&fleet);
+    let places = Arc::new(Semaphore::new(MAX_TCP));
     tokio::spawn(async move {
         loop {
+            // A place before the accept: without one, new connections
+            // wait in the backlog. The semaphore is never closed.
+            let Ok(place) = Arc::clone(&places).acquire_owned().await else {
+                return;
+            };
             match tcp.accept().await {
                 Ok((conn, _)) => {
-                    tokio::spawn(serve_tcp(Arc::clone(&f), conn));
+                    tokio::spawn(serve_tcp(Arc::clone(&f), conn, place));
                 }
                 Err(e) => {
                     eprintln!("grantwatch: syslog accept failed: {e}");
@@ -166,13 +191,15 @@ pub fn frames(buf: &mut Vec<u8>, max: usize) -> Vec<Vec<u8>> {
     out
 }
 
-async fn serve_tcp(fleet: Arc<Fleet>, mut conn: TcpStream) {
-    let max = fleet.options().max_bytes;
+async fn serve_tcp(fleet: Arc<Fleet>, mut conn: TcpStream, _place: OwnedSemaphorePermit) {
+    let max = fleet.options().max_bytes.min(MAX_FRAME);
     let ctx = fleet.options().context.clone();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut buf = Vec::new();
     loop {
-        let n = match conn.read(&mut chunk).await {
+        // Read into the buffer itself: READ bytes past what it holds (a
+        // partial frame), given back once the frames are taken.
+        buf.reserve_exact(READ);
+        let n = match conn.read_buf(&mut buf).await {
             Ok(0) | Err(_) => 0,
             Ok(n) => n,
         };
@@ -190,8 +217,10 @@ async fn serve_tcp(fleet: Arc<Fleet>, mut conn: TcpStream) {
             }
             return;
         }
-        buf.extend_from_slice(&chunk[..n]);
         let messages = frames(&mut buf, max);
+        if buf.capacity() > buf.len() + 2 * READ {
+            buf.shrink_to(buf.len() + READ);
+        }
         let records: Vec<Record> = messages.iter().filter_map(|m| record(m, &ctx)).collect();
         for batch in records.chunks(BATCH) {
             deliver(&fleet, batch.to_vec()).await;

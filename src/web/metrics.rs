@@ -28,6 +28,9 @@
 //!   and the age of its last round (`watch` only, [`super::health`]).
 //! - `grantwatch_ingest_*`: the shippers' receivers (`watch` only,
 //!   [`crate::fleet::metrics`]).
+//! - `grantwatch_http_connections_total{outcome}` and
+//!   `grantwatch_http_connections_open`: connections served and those
+//!   answered 503 over the listener's bound ([`super::listener`]).
 //!
 //! Label values are log text (client ids, paths) and are escaped as the
 //! format asks: backslash, double quote and line feed.
@@ -103,6 +106,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, WebError
     if let Some(fleet) = &state.fleet {
         body += &fleet.metrics();
     }
+    body += &super::listener::metrics();
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
         body,

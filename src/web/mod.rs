@@ -22,6 +22,7 @@ mod auth;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod listener;
 mod login;
 pub mod metrics;
 pub mod pages;
@@ -300,15 +301,32 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then lets the
-/// requests in flight finish.
+/// requests in flight finish; connections bounded by the default
+/// [`listener::Limits`].
 pub async fn serve_until(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer's address is what the sign-in throttle counts by.
+    serve_bounded(listener, state, shutdown, listener::Limits::default()).await
+}
+
+/// [`serve_until`] with connections bounded by `limits`: past
+/// `limits.served` a connection is answered 503 without reaching the
+/// router, past both it waits in the kernel's backlog ([`listener`]).
+pub async fn serve_bounded(
+    tcp: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: listener::Limits,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // The peer's address is what the sign-in throttle counts by. axum gives
+    // a listener's address as `ConnectInfo` to its own listeners and to
+    // `tap_io` ones: the no-op tap makes the bounded listener one.
+    let bounded = listener::Bounded::new(tcp, limits).tap_io(|_| ());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(bounded, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

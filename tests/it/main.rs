@@ -23,6 +23,7 @@ mod incidents;
 mod incidents_live;
 mod incidents_replay;
 mod incidents_who;
+mod listener;
 mod login;
 mod model;
 mod pages;
