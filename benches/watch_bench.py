@@ -144,6 +144,10 @@ def latency(d, samples, gap_ms=20):
                 time.sleep(0.001)
             out.append((time.perf_counter() - start) * 1000)
             time.sleep(gap_ms / 1000)
+    # The slowest appends, by number (0 is the file's first line) and when:
+    # a periodic cause shows as a period, a start-up cost as number 0.
+    slow = sorted(range(len(out)), key=lambda i: -out[i])[:3]
+    print("slowest: " + ", ".join("#%d %.1f ms" % (i, out[i]) for i in sorted(slow)))
     out.sort()
     pick = lambda q: out[min(len(out) - 1, int(q * len(out)))]
     print("latency over %d appends %d ms apart: p50 %.1f ms, p99 %.1f ms, max %.1f ms"

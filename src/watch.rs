@@ -249,10 +249,20 @@ impl Watcher {
             self.opts.settings.clone(),
             self.opts.poll_interval,
         )?;
+        let trace = diagnose::background::tracing();
         while !stop.load(Ordering::Relaxed) {
-            let round = self.read_round(Instant::now())?;
+            let began = Instant::now();
+            let round = self.read_round(began)?;
             if round.events > 0 {
                 diagnosis.wake();
+                if trace {
+                    eprintln!(
+                        "grantwatch: read round: {:.1} ms, {} lines, {} events",
+                        began.elapsed().as_secs_f64() * 1000.0,
+                        round.lines,
+                        round.events
+                    );
+                }
             }
             if let Some(e) = diagnosis.failed() {
                 return Err(e);

@@ -19,7 +19,7 @@
 //!   which restarts from the database like after its own errors.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,9 +37,22 @@ struct Signal {
     finish: bool,
     /// End now, without a last pass (the reader is restarting).
     abort: bool,
+    /// When the reader first announced events no pass has started on.
+    woken_at: Option<Instant>,
 }
 
+/// Whether each pass is told on stderr (`GRANTWATCH_TRACE_DIAGNOSIS=1`):
+/// how long its events waited for it, and where it spent its time.
+static TRACE: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("GRANTWATCH_TRACE_DIAGNOSIS").is_some_and(|v| v != "0"));
+
 type Shared = Arc<(Mutex<Signal>, Condvar)>;
+
+/// Whether `GRANTWATCH_TRACE_DIAGNOSIS` asks for the trace (the reader
+/// tells its rounds with it).
+pub fn tracing() -> bool {
+    *TRACE
+}
 
 /// The handle of the diagnosis thread.
 pub struct Background {
@@ -73,7 +86,10 @@ impl Background {
 
     /// New events were committed: a pass will cover them.
     pub fn wake(&self) {
-        self.signal(|s| s.pending = true);
+        self.signal(|s| {
+            s.pending = true;
+            s.woken_at.get_or_insert_with(Instant::now);
+        });
     }
 
     /// The error that ended the thread, if it ended on one.
@@ -149,7 +165,26 @@ fn passes(
         // and the web side for the same result.
         while store.max_event_id()? > cursor {
             let began = Instant::now();
-            let stats = revisit::run(store, settings, cursor)?;
+            let woken_at = lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .woken_at
+                .take();
+            let mut trace = revisit::PassTrace::default();
+            let stats = revisit::run_traced(store, settings, cursor, &mut trace)?;
+            if *TRACE {
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                eprintln!(
+                    "grantwatch: diagnosis pass: waited {:.1} ms, select {:.1} ms, regroup {:.1} ms, write {:.1} ms; {} new candidates, {} failures touched, {} diagnosed",
+                    woken_at.map_or(0.0, |w| ms(began.saturating_duration_since(w))),
+                    ms(trace.select),
+                    ms(trace.regroup),
+                    ms(trace.write),
+                    trace.new_candidates,
+                    trace.touched,
+                    stats.diagnosed
+                );
+            }
             cursor = cursor.max(stats.last_event_id);
             let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
             while !s.abort && !s.finish {

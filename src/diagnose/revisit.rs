@@ -21,6 +21,7 @@
 //! failure outside the touched set pulls that failure in.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use super::{RunStats, case, decide, failure_id, record};
 use crate::config::DiagnoseSettings;
@@ -47,10 +48,37 @@ struct Regrouped {
     time_ms: Option<i64>,
 }
 
+/// Where one pass spent its time and how much it took on (for the
+/// diagnosis thread's trace, `GRANTWATCH_TRACE_DIAGNOSIS`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PassTrace {
+    /// Estimating the clocks and finding the failures to diagnose again.
+    pub select: Duration,
+    /// Grouping and diagnosing them.
+    pub regroup: Duration,
+    /// Writing the diagnoses, the cursor and committing.
+    pub write: Duration,
+    /// New failure candidates among the new events.
+    pub new_candidates: usize,
+    /// Stored failures diagnosed again (before widening).
+    pub touched: usize,
+}
+
 /// Diagnoses the events stored after `after` and re-diagnoses the stored
 /// failures they may change; writes it all, with the cursor, in one
 /// transaction.
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    run_traced(store, settings, after, &mut PassTrace::default())
+}
+
+/// [`run`], noting where the time went in `trace`.
+pub fn run_traced(
+    store: &mut Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    trace: &mut PassTrace,
+) -> Result<RunStats> {
+    let began = Instant::now();
     let last_event_id = store.max_event_id()?;
     if last_event_id <= after {
         return Ok(RunStats {
@@ -113,6 +141,10 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         .filter(is_failure_event)
         .map(|e| e.id)
         .collect();
+    trace.new_candidates = new_candidates.len();
+    trace.touched = touched.len();
+    let selected = Instant::now();
+    trace.select = selected - began;
     let mut regrouped = Vec::new();
     for _ in 0..MAX_WIDENING {
         let (groups, reached) = regroup(store, settings, &clocks, &touched, &new_candidates)?;
@@ -126,6 +158,8 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         last_event_id,
         ..RunStats::default()
     };
+    let diagnosed = Instant::now();
+    trace.regroup = diagnosed - selected;
     store.write(|store| {
         correlate::store_clocks(store, &clocks)?;
         let kept: HashSet<&str> = regrouped.iter().map(|g| g.rec.id.as_str()).collect();
@@ -148,6 +182,7 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         store.advance_diagnosis_cursor(last_event_id)?;
         Ok(())
     })?;
+    trace.write = diagnosed.elapsed();
     Ok(stats)
 }
 
