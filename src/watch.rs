@@ -256,8 +256,13 @@ impl Watcher {
             if round.events > 0 {
                 diagnosis.wake();
                 if trace {
+                    // The wall time it began, to set beside a writer's.
+                    let wall = std::time::SystemTime::now()
+                        .checked_sub(began.elapsed())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0.0, |d| d.as_secs_f64());
                     eprintln!(
-                        "grantwatch: read round: {:.1} ms, {} lines, {} events",
+                        "grantwatch: read round: {:.1} ms, {} lines, {} events, began at {wall:.3}",
                         began.elapsed().as_secs_f64() * 1000.0,
                         round.lines,
                         round.events
