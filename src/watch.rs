@@ -36,6 +36,7 @@ use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 mod options;
 mod progress;
+mod warm;
 pub use options::{SourceSpec, WatchOptions};
 use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
 
@@ -139,6 +140,9 @@ impl Watcher {
     /// Opens (or creates) the database and resumes every file from its
     /// checkpoint.
     pub fn open(opts: WatchOptions) -> Result<Watcher> {
+        // Before the daemon listens and the first line arrives, not on it
+        // (see `warm`).
+        warm::warm_up();
         let mut store = Store::open(&opts.db)?;
         // The diagnosis thread writes on a connection of its own: when a
         // commit meets its transaction, retry every millisecond rather than
