@@ -83,6 +83,80 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The number after `label` in a trace line (`waited 3.2 ms`, `7 failures touched`).
+fn number_after(line: &str, label: &str) -> Option<f64> {
+    let rest = line.split(label).nth(1)?.trim_start();
+    rest.split([' ', ',', ';']).next()?.parse().ok()
+}
+
+/// The number before `label` in a trace line (`7 failures touched`).
+fn number_before(line: &str, label: &str) -> Option<f64> {
+    line.split(label)
+        .next()?
+        .trim_end()
+        .rsplit([' ', ';', ','])
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Prints where the daemon spent the time: its read rounds and diagnosis
+/// passes as it traced them.
+fn stages(trace: &[String]) {
+    let summary = |name: &str, mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let pick = |p: f64| {
+            v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        println!(
+            "{name}: n {} p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+            v.len(),
+            pick(0.5),
+            pick(0.9),
+            pick(0.99),
+            v.last().copied().unwrap_or(0.0)
+        );
+    };
+    let rounds: Vec<&String> = trace.iter().filter(|l| l.contains("read round:")).collect();
+    let passes: Vec<&String> = trace
+        .iter()
+        .filter(|l| l.contains("diagnosis pass:"))
+        .collect();
+    let of = |lines: &[&String], f: &dyn Fn(&str) -> Option<f64>| -> Vec<f64> {
+        lines.iter().filter_map(|l| f(l)).collect()
+    };
+    summary(
+        "read round (poll, parse, commit) ms",
+        of(&rounds, &|l| number_after(l, "read round:")),
+    );
+    summary(
+        "diagnosis pass: wait from the reader's wake ms",
+        of(&passes, &|l| number_after(l, "waited")),
+    );
+    summary(
+        "diagnosis pass: select ms",
+        of(&passes, &|l| number_after(l, "select")),
+    );
+    summary(
+        "diagnosis pass: regroup ms",
+        of(&passes, &|l| number_after(l, "regroup")),
+    );
+    summary(
+        "diagnosis pass: write + commit ms",
+        of(&passes, &|l| number_after(l, "write")),
+    );
+    summary(
+        "diagnosis pass: stored failures touched",
+        of(&passes, &|l| number_before(l, "failures touched")),
+    );
+    summary(
+        "diagnosis pass: failures diagnosed",
+        of(&passes, &|l| number_before(l, "diagnosed")),
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         eprintln!("live bench: skipped (run it with cargo bench --bench live)");
@@ -104,6 +178,7 @@ fn main() {
     let db = dir.path().join("g.db");
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_grantwatch"))
         .args(["watch", "--listen", "127.0.0.1:0", "--db"])
+        .env("GRANTWATCH_TRACE_DIAGNOSIS", "1")
         .arg(&db)
         .arg(&log)
         .stdout(Stdio::null())
@@ -118,7 +193,16 @@ fn main() {
             break rest.split_whitespace().next().expect("addr").to_owned();
         }
     };
-    std::thread::spawn(move || for _ in err_lines {});
+    // The daemon's trace of its read rounds and diagnosis passes.
+    let traced = Arc::new(Mutex::new(Vec::new()));
+    let keep = traced.clone();
+    std::thread::spawn(move || {
+        for l in err_lines.map_while(Result::ok) {
+            if l.contains("read round:") || l.contains("diagnosis pass:") {
+                keep.lock().expect("lock").push(l);
+            }
+        }
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let clients: Vec<_> = (0..CLIENTS)
@@ -221,6 +305,7 @@ fn main() {
             v.last().copied().unwrap_or(0)
         );
     }
+    stages(&traced.lock().expect("lock"));
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average after the run: {}", load.trim());
 }

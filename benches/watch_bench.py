@@ -86,7 +86,12 @@ class Daemon:
             if m:
                 self.addr = m.group(1)
                 break
-        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+        # With --daemon-log, the daemon's stderr (its trace with
+        # GRANTWATCH_TRACE_DIAGNOSIS=1) is kept, each line stamped with the
+        # wall time it arrived, to set beside the slowest samples.
+        self.trace = []
+        threading.Thread(target=lambda: [self.trace.append((time.time(), l.rstrip()))
+                                         for l in self.proc.stderr], daemon=True).start()
 
     def get(self, path):
         try:
@@ -132,11 +137,13 @@ def idle(d, seconds):
           % (used, seconds, 100 * used / seconds))
 
 
-def latency(d, samples, gap_ms=20):
+def latency(d, samples, gap_ms=20, daemon_log=None):
     out = []
+    wall = []
     with open(d.log, "a") as f:
         for _ in range(samples):
             rid = str(uuid.uuid4())
+            wall.append(time.time())
             start = time.perf_counter()
             f.write(failing_refresh(rid))
             f.flush()
@@ -144,6 +151,32 @@ def latency(d, samples, gap_ms=20):
                 time.sleep(0.001)
             out.append((time.perf_counter() - start) * 1000)
             time.sleep(gap_ms / 1000)
+    # The slowest appends, by number (0 is the file's first line) and when:
+    # a periodic cause shows as a period, a start-up cost as number 0.
+    slow = sorted(range(len(out)), key=lambda i: -out[i])[:3]
+    print("slowest: " + ", ".join("#%d %.1f ms (appended at %.3f)" % (i, out[i], wall[i])
+                                  for i in sorted(slow)))
+    if d.trace:
+        # Each slow append's time split by the daemon's trace (wall clocks
+        # of one machine): until its read round began (wake-up), the round
+        # (read, parse, commit), the rest (the web side and this client).
+        rounds = []
+        for _, l in d.trace:
+            m = re.search(r"read round: ([0-9.]+) ms.* began at ([0-9.]+)", l)
+            if m:
+                rounds.append((float(m.group(2)), float(m.group(1))))
+        for i in sorted(slow):
+            r = next((r for r in rounds if r[0] >= wall[i] - 0.0005), None)
+            if r:
+                wake = (r[0] - wall[i]) * 1000
+                print("  #%d: wake-up %.1f ms, read round %.1f ms, the rest %.1f ms"
+                      % (i, wake, r[1], out[i] - wake - r[1]))
+    if daemon_log:
+        with open(daemon_log, "w") as f:
+            for i, t in enumerate(wall):
+                f.write("%.3f append #%d: visible after %.1f ms\n" % (t, i, out[i]))
+            for t, l in d.trace:
+                f.write("%.3f %s\n" % (t, l))
     out.sort()
     pick = lambda q: out[min(len(out) - 1, int(q * len(out)))]
     print("latency over %d appends %d ms apart: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
@@ -279,6 +312,8 @@ def main():
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--binary", default="target/release/grantwatch")
+    ap.add_argument("--daemon-log",
+                    help="latency: write each append and the daemon's stderr, time-stamped, here")
     ap.add_argument("--also", action="append", default=[],
                     help="another path to watch (idle: sample_logs/)")
     a = ap.parse_args()
@@ -288,7 +323,7 @@ def main():
         d = Daemon(a.binary, work, [os.path.abspath(p) for p in a.also])
         try:
             if a.what == "latency":
-                latency(d, a.samples, a.gap_ms)
+                latency(d, a.samples, a.gap_ms, a.daemon_log)
             elif a.what == "idle":
                 idle(d, a.seconds)
             elif a.what == "ingest":

@@ -36,6 +36,7 @@ use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 mod options;
 mod progress;
+mod warm;
 pub use options::{SourceSpec, WatchOptions};
 use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
 
@@ -139,6 +140,9 @@ impl Watcher {
     /// Opens (or creates) the database and resumes every file from its
     /// checkpoint.
     pub fn open(opts: WatchOptions) -> Result<Watcher> {
+        // Before the daemon listens and the first line arrives, not on it
+        // (see `warm`).
+        warm::warm_up();
         let mut store = Store::open(&opts.db)?;
         // The diagnosis thread writes on a connection of its own: when a
         // commit meets its transaction, retry every millisecond rather than
@@ -249,10 +253,25 @@ impl Watcher {
             self.opts.settings.clone(),
             self.opts.poll_interval,
         )?;
+        let trace = diagnose::background::tracing();
         while !stop.load(Ordering::Relaxed) {
-            let round = self.read_round(Instant::now())?;
+            let began = Instant::now();
+            let round = self.read_round(began)?;
             if round.events > 0 {
                 diagnosis.wake();
+                if trace {
+                    // The wall time it began, to set beside a writer's.
+                    let wall = std::time::SystemTime::now()
+                        .checked_sub(began.elapsed())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    eprintln!(
+                        "grantwatch: read round: {:.1} ms, {} lines, {} events, began at {wall:.3}",
+                        began.elapsed().as_secs_f64() * 1000.0,
+                        round.lines,
+                        round.events
+                    );
+                }
             }
             if let Some(e) = diagnosis.failed() {
                 return Err(e);

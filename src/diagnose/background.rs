@@ -8,8 +8,11 @@
 //!   that writes the diagnoses it covers: a `kill -9` at any point leaves
 //!   the stored events after the cursor to the next start.
 //! - Wake-ups coalesce: however many rounds the reader commits during a
-//!   pass, the next pass covers them all at once; passes start at most one
-//!   per `recheck` (the poll interval) while new events keep coming.
+//!   pass, the next pass covers them all at once. While new events keep
+//!   coming, the thread rests between two passes as long as the last one
+//!   took (at least [`MIN_REST`], at most `recheck`, the poll interval): it
+//!   takes at most about half a core from the reader and the web side,
+//!   and a failure waits for a pass about as long as a pass lasts.
 //! - New events the reader did not announce (another writer: the fleet
 //!   receivers) are found by a look at the newest event id every
 //!   `recheck` (one indexed query).
@@ -19,7 +22,7 @@
 //!   which restarts from the database like after its own errors.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,6 +30,11 @@ use super::revisit;
 use crate::config::DiagnoseSettings;
 use crate::store::Store;
 use crate::watch::{Error, Result};
+
+/// The shortest rest between two passes while events keep coming: a pass
+/// costs a transaction whatever it covers, so a steady trickle is diagnosed
+/// in passes of a few rounds each rather than one per round.
+pub const MIN_REST: Duration = Duration::from_millis(10);
 
 /// What the reader tells the thread.
 #[derive(Default)]
@@ -37,9 +45,22 @@ struct Signal {
     finish: bool,
     /// End now, without a last pass (the reader is restarting).
     abort: bool,
+    /// When the reader first announced events no pass has started on.
+    woken_at: Option<Instant>,
 }
 
+/// Whether each pass is told on stderr (`GRANTWATCH_TRACE_DIAGNOSIS=1`):
+/// how long its events waited for it, and where it spent its time.
+static TRACE: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("GRANTWATCH_TRACE_DIAGNOSIS").is_some_and(|v| v != "0"));
+
 type Shared = Arc<(Mutex<Signal>, Condvar)>;
+
+/// Whether `GRANTWATCH_TRACE_DIAGNOSIS` asks for the trace (the reader
+/// tells its rounds with it).
+pub fn tracing() -> bool {
+    *TRACE
+}
 
 /// The handle of the diagnosis thread.
 pub struct Background {
@@ -73,7 +94,10 @@ impl Background {
 
     /// New events were committed: a pass will cover them.
     pub fn wake(&self) {
-        self.signal(|s| s.pending = true);
+        self.signal(|s| {
+            s.pending = true;
+            s.woken_at.get_or_insert_with(Instant::now);
+        });
     }
 
     /// The error that ended the thread, if it ended on one.
@@ -142,18 +166,44 @@ fn passes(
             s.finish
         };
         // Passes until caught up: events committed during a pass are
-        // covered by the next one, which starts `recheck` after this one
-        // started (unless finishing): a pass re-diagnoses the recent
-        // failures whatever the number of new events, so under a steady
-        // trickle back-to-back passes would take a core from the reader
-        // and the web side for the same result.
+        // covered by the next one, which starts after a rest as long as
+        // this one took (unless finishing). A pass costs what its new
+        // events can change (`revisit`), so under a steady stream the
+        // passes keep pace with it; the rest keeps back-to-back passes
+        // from taking a core from the reader and the web side. (It was a
+        // whole poll interval, 250 ms, when a pass re-diagnosed every
+        // failure of the last minute: then the wait for the next pass was
+        // most of a failure's time to the dashboard.)
         while store.max_event_id()? > cursor {
             let began = Instant::now();
-            let stats = revisit::run(store, settings, cursor)?;
+            let woken_at = lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .woken_at
+                .take();
+            let mut trace = revisit::PassTrace::default();
+            let stats = revisit::run_traced(store, settings, cursor, &mut trace)?;
+            if *TRACE {
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                eprintln!(
+                    "grantwatch: diagnosis pass: waited {:.1} ms, select {:.1} ms, regroup {:.1} ms, write {:.1} ms; {} new candidates, {} failures touched, {} diagnosed",
+                    woken_at.map_or(0.0, |w| ms(began.saturating_duration_since(w))),
+                    ms(trace.select),
+                    ms(trace.regroup),
+                    ms(trace.write),
+                    trace.new_candidates,
+                    trace.touched,
+                    stats.diagnosed
+                );
+            }
             cursor = cursor.max(stats.last_event_id);
+            let ended = Instant::now();
+            let rest = ended
+                .saturating_duration_since(began)
+                .clamp(MIN_REST, recheck.max(MIN_REST));
             let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
             while !s.abort && !s.finish {
-                let left = recheck.saturating_sub(began.elapsed());
+                let left = rest.saturating_sub(ended.elapsed());
                 if left.is_zero() {
                     break;
                 }

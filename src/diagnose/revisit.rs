@@ -3,17 +3,35 @@
 //! would over everything stored, so that whatever order and lag the logs
 //! arrive in, the end state is the one-shot analysis's.
 //!
-//! What new events can change: a failure they join (a client's record of
-//! it, a server warning: within [`correlate::JOIN_WINDOW_MS`] of it), and
-//! any failure after them in time (they are its earlier context: the
-//! authorize request, the code's first exchange, an earlier refresh, a
-//! clock sample). So a pass re-diagnoses the failures from the earliest new
-//! event's server time (less [`SLACK_MS`]) on, plus every failure with an
-//! event from a source whose clock estimate moved (all its times moved) or
-//! that got events without a time (they join by line). Its cost is bounded
-//! by the failures in that span: for logs that arrive in order, a few
-//! seconds' worth; a log arriving late costs one pass over the failures
-//! since its first line.
+//! What new events can change, following the lookups a diagnosis makes
+//! (`correlate::group`, `case::gather`):
+//! - by time: any failure after them in time (every time-bounded lookup
+//!   but the joins looks back from the failure: the authorize request, the
+//!   code's earlier exchanges, an earlier refresh or revoke, a clock
+//!   sample, the app's lifecycle), and within [`SLACK_MS`] before them (the
+//!   widest join window: a client error joins within 3 s, a provider's
+//!   warning within 2 s) the failures they can join: any, before a new
+//!   client error or provider event; those with a client error or provider
+//!   event, before a new token response (it may take it from them);
+//! - by key, whatever the time: a failure with an event of a request id a
+//!   new event carries, or that exchanged the code a new `code_issued`
+//!   issued (the two lookups not bounded by the failure's time);
+//! - by line: a failure with an event of the same file within
+//!   [`LINES_BEFORE`] lines before a new event (records without a time join
+//!   their neighbours), [`CLIENT_LINES_BEFORE`] if a client wrote the
+//!   failure's event (a client's exchange spans 40 lines), or
+//!   [`LINES_AFTER`] after
+//!   it (the login's OmniAuth phases are looked for 400 lines before a
+//!   failure); this is also how events without a time reach the failures
+//!   they can change;
+//! - every failure with an event from a source whose clock estimate moved
+//!   (all its times moved).
+//!
+//! For logs that arrive in order the cost of a pass is the new events and
+//! the few failures they can join or sit next to, not every failure of the
+//! last minute (as when this was bounded by time alone);
+//! a log arriving late still costs one pass over the failures since its
+//! first line.
 //!
 //! The touched failures are regrouped from scratch, their candidate events
 //! taken in id order as `analyze` takes them; a failure whose events now
@@ -21,15 +39,33 @@
 //! failure outside the touched set pulls that failure in.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use super::{RunStats, case, decide, failure_id, record};
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, is_failure_event};
 use crate::store::{FailureRecord, Result, Store};
 
-/// Margin before the earliest new event within which failures are
-/// diagnosed again (clock corrections, joins by time).
-pub const SLACK_MS: i64 = 60_000 + correlate::JOIN_WINDOW_MS;
+/// Margin before the earliest new event (server time) within which failures
+/// are diagnosed again: the widest window in which a diagnosis looks
+/// forward in time from a failure (a client error joins within 3 s, a
+/// provider's warning within 2 s).
+pub const SLACK_MS: i64 = correlate::JOIN_WINDOW_MS;
+
+/// Lines before a new event within which a failure of the same file may
+/// take it in: records without a time join their neighbours within 3 lines
+/// (`correlate::line_neighbours`); must stay at least that reach.
+pub const LINES_BEFORE: u64 = 3;
+
+/// Lines before a new event within which a failure a client logged may take
+/// it in: a client's exchange reaches 40 lines either way
+/// (`correlate::same_exchange`); must stay at least that reach.
+pub const CLIENT_LINES_BEFORE: u64 = 40;
+
+/// Lines after a new event within which a failure of the same file may
+/// take it in: the login's OmniAuth phases are looked for 400 lines before
+/// a failure (`case::login_phases`); must stay at least that reach.
+pub const LINES_AFTER: u64 = 400;
 
 /// How far a client's clock may be off before its offset is estimated (a
 /// time zone taken for UTC): the span a client's new events may touch.
@@ -47,10 +83,37 @@ struct Regrouped {
     time_ms: Option<i64>,
 }
 
+/// Where one pass spent its time and how much it took on (for the
+/// diagnosis thread's trace, `GRANTWATCH_TRACE_DIAGNOSIS`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PassTrace {
+    /// Estimating the clocks and finding the failures to diagnose again.
+    pub select: Duration,
+    /// Grouping and diagnosing them.
+    pub regroup: Duration,
+    /// Writing the diagnoses, the cursor and committing.
+    pub write: Duration,
+    /// New failure candidates among the new events.
+    pub new_candidates: usize,
+    /// Stored failures diagnosed again (before widening).
+    pub touched: usize,
+}
+
 /// Diagnoses the events stored after `after` and re-diagnoses the stored
 /// failures they may change; writes it all, with the cursor, in one
 /// transaction.
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    run_traced(store, settings, after, &mut PassTrace::default())
+}
+
+/// [`run`], noting where the time went in `trace`.
+pub fn run_traced(
+    store: &mut Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    trace: &mut PassTrace,
+) -> Result<RunStats> {
+    let began = Instant::now();
     let last_event_id = store.max_event_id()?;
     if last_event_id <= after {
         return Ok(RunStats {
@@ -77,42 +140,81 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
                 .filter(|s| moved.contains(&s.source_id)),
         );
     }
-    let mut sources = moved;
-    let mut since: Option<i64> = None;
+    // Three bounds in server time: failures from the earliest new event on
+    // (it is their earlier context); from the earliest new client error or
+    // provider event less the join window (it may join them); from the
+    // earliest new token response less the window, those with a client
+    // error or provider event (it may take it from them).
+    let mut after_new: Option<i64> = None;
+    let mut joins_from: Option<i64> = None;
+    let mut responses_from: Option<i64> = None;
+    let earliest = |bound: &mut Option<i64>, at: i64| {
+        *bound = Some(bound.map_or(at, |b| b.min(at)));
+    };
+    let mut near: Vec<(i64, (u64, u64, u64))> = Vec::new();
     for span in spans {
-        if span.untimed {
-            sources.insert(span.source_id);
+        // A moved source's failures are all touched (below).
+        if let Some((first, last)) = span.lines
+            && !moved.contains(&span.source_id)
+        {
+            near.push((
+                span.source_id,
+                (
+                    first.saturating_sub(CLIENT_LINES_BEFORE),
+                    first.saturating_sub(LINES_BEFORE),
+                    last + LINES_AFTER,
+                ),
+            ));
         }
-        let Some(t) = span.earliest_ms else {
-            continue;
-        };
         // In server time, by the old and the new estimate alike; a client
         // without an estimate may be off by a time zone.
         let estimates = [
             clocks.get(&span.source_id).map(|c| c.offset_ms),
             stored.get(&span.source_id).copied(),
         ];
-        let mut at = t;
-        for offset in estimates.into_iter().flatten() {
-            at = at.min(t - offset);
+        let server_time = |t: i64| {
+            let mut at = t;
+            for offset in estimates.into_iter().flatten() {
+                at = at.min(t - offset);
+            }
+            if span.client && estimates.iter().all(Option::is_none) {
+                at -= UNKNOWN_CLOCK_MS;
+            }
+            at
+        };
+        if let Some(t) = span.earliest_ms {
+            earliest(&mut after_new, server_time(t));
         }
-        if span.client && estimates.iter().all(Option::is_none) {
-            at -= UNKNOWN_CLOCK_MS;
+        if let Some(t) = span.earliest_join_ms {
+            earliest(&mut joins_from, server_time(t) - SLACK_MS);
         }
-        let at = at - SLACK_MS;
-        since = Some(since.map_or(at, |s: i64| s.min(at)));
+        if let Some(t) = span.earliest_response_ms {
+            earliest(&mut responses_from, server_time(t) - SLACK_MS);
+        }
     }
-    let sources: Vec<i64> = sources.into_iter().collect();
-    let mut touched: HashSet<String> = store
-        .failures_touched(since, &sources)?
-        .into_iter()
-        .collect();
+    let since = match (after_new, joins_from) {
+        (Some(a), Some(j)) => Some(a.min(j)),
+        (a, j) => a.or(j),
+    };
+    let moved: Vec<i64> = moved.into_iter().collect();
+    let mut touched: HashSet<String> = store.failures_touched(since, &moved)?.into_iter().collect();
+    if let Some(from) = responses_from.filter(|r| since.is_none_or(|s| *r < s)) {
+        touched.extend(store.failures_joined_since(from)?);
+    }
+    touched.extend(store.failures_sharing_keys(after)?);
+    for (source, lines) in near {
+        touched.extend(store.failures_between_lines(source, lines)?);
+    }
     let new_candidates: Vec<i64> = store
         .failure_candidates(after)?
         .into_iter()
         .filter(is_failure_event)
         .map(|e| e.id)
         .collect();
+    trace.new_candidates = new_candidates.len();
+    trace.touched = touched.len();
+    let selected = Instant::now();
+    trace.select = selected - began;
     let mut regrouped = Vec::new();
     for _ in 0..MAX_WIDENING {
         let (groups, reached) = regroup(store, settings, &clocks, &touched, &new_candidates)?;
@@ -126,6 +228,8 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         last_event_id,
         ..RunStats::default()
     };
+    let diagnosed = Instant::now();
+    trace.regroup = diagnosed - selected;
     store.write(|store| {
         correlate::store_clocks(store, &clocks)?;
         let kept: HashSet<&str> = regrouped.iter().map(|g| g.rec.id.as_str()).collect();
@@ -148,6 +252,7 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
         store.advance_diagnosis_cursor(last_event_id)?;
         Ok(())
     })?;
+    trace.write = diagnosed.elapsed();
     Ok(stats)
 }
 

@@ -1,6 +1,8 @@
 //! The queries of re-diagnosis ([`crate::diagnose::revisit`]): where new
-//! events fall in time, which stored failures they may change, and the
-//! removal of a failure that late evidence merged into another.
+//! events fall in time and in their files, which stored failures they may
+//! change (by time, by a request id or code they share, by lines next to
+//! theirs), and the removal of a failure that late evidence merged into
+//! another.
 //!
 //! Invariant: a failure's links (`failure_events`) name the events it
 //! stands for, each event linked to at most one failure; these functions
@@ -19,27 +21,44 @@ pub struct NewSpan {
     pub source_id: i64,
     /// The earliest log time among its new events.
     pub earliest_ms: Option<i64>,
-    /// Whether some have no time (they join by line, within the source).
-    pub untimed: bool,
+    /// The earliest among its new client errors and provider events (they
+    /// join a server's failed response by time).
+    pub earliest_join_ms: Option<i64>,
+    /// The earliest among its new token responses (a client error or a
+    /// provider event joins them by time).
+    pub earliest_response_ms: Option<i64>,
     /// Whether some were written by a client (their times are on its
     /// clock, which may be off by hours).
     pub client: bool,
+    /// The first and last line of its new events (other than lines no
+    /// grammar read).
+    pub lines: Option<(u64, u64)>,
 }
 
 impl Store {
     /// Per source, the earliest time of the events after event id `after`.
     pub fn new_spans(&self, after: i64) -> Result<Vec<NewSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source_id, min(ts_ms), max(ts_ms IS NULL),
-                    max(kind = 'client_error' OR format IN ('logcat', 'ios-console'))
+            "SELECT source_id, min(ts_ms),
+                    min(CASE WHEN kind IN ('client_error', 'provider_event') THEN ts_ms END),
+                    min(CASE WHEN kind = 'token_response' THEN ts_ms END),
+                    max(kind = 'client_error' OR format IN ('logcat', 'ios-console')),
+                    min(CASE WHEN kind != 'unparsed' THEN line END),
+                    max(CASE WHEN kind != 'unparsed' THEN line END)
              FROM events WHERE id > ?1 GROUP BY source_id",
         )?;
         let rows = stmt.query_map([after], |r| {
+            let first: Option<i64> = r.get(5)?;
+            let last: Option<i64> = r.get(6)?;
             Ok(NewSpan {
                 source_id: r.get(0)?,
                 earliest_ms: r.get(1)?,
-                untimed: r.get(2)?,
-                client: r.get(3)?,
+                earliest_join_ms: r.get(2)?,
+                earliest_response_ms: r.get(3)?,
+                client: r.get(4)?,
+                lines: first
+                    .zip(last)
+                    .map(|(a, b)| (a.max(0) as u64, b.max(0) as u64)),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -78,6 +97,72 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// Ids of the failures at or after `since_ms` (server time) with a
+    /// client error or a provider event among their events: those a new
+    /// token response can take from them by time.
+    pub fn failures_joined_since(&self, since_ms: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT f.id FROM failures f
+               JOIN failure_events fe ON fe.failure_id = f.id
+               JOIN events e ON e.id = fe.event_id
+              WHERE f.ts_ms >= ?1 AND e.kind IN ('client_error', 'provider_event')",
+        )?;
+        let rows = stmt.query_map([since_ms], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of the failures an event after event id `after` names by key:
+    /// one of their events (or an event of the same request) has its
+    /// request id, or exchanged the code a new `code_issued` issued. These
+    /// are the lookups of a diagnosis that do not look back in time
+    /// (`events_by_request`, the flow's `events_by_code`).
+    pub fn failures_sharing_keys(&self, after: i64) -> Result<Vec<String>> {
+        // Each part starts from the new rows (a rowid range) and follows an
+        // index per step; `+n.kind` keeps SQLite on that range.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT fe.failure_id FROM events n
+               JOIN events e ON e.request_id = n.request_id
+               JOIN failure_events fe ON fe.event_id = e.id
+              WHERE n.id > ?1 AND n.request_id IS NOT NULL
+             UNION
+             SELECT fe.failure_id FROM events n
+               JOIN events c ON c.code_fp = n.code_fp
+               JOIN failure_events fe ON fe.event_id = c.id
+              WHERE n.id > ?1 AND +n.kind = 'code_issued' AND n.code_fp IS NOT NULL
+             UNION
+             SELECT fe.failure_id FROM events n
+               JOIN events c ON c.code_fp = n.code_fp
+               JOIN events e ON e.request_id = c.request_id
+               JOIN failure_events fe ON fe.event_id = e.id
+              WHERE n.id > ?1 AND +n.kind = 'code_issued' AND n.code_fp IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([after], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of the failures with an event of source `source_id` between
+    /// lines `from` and `to` (inclusive), counting an event before line
+    /// `sided_from` only when a client wrote it (only a client's records
+    /// of one exchange reach that far apart).
+    pub fn failures_between_lines(
+        &self,
+        source_id: i64,
+        (from, sided_from, to): (u64, u64, u64),
+    ) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT fe.failure_id FROM events e
+               JOIN failure_events fe ON fe.event_id = e.id
+              WHERE e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3
+                AND (e.line >= ?4 OR e.kind = 'client_error'
+                     OR e.format IN ('logcat', 'ios-console'))",
+        )?;
+        let rows = stmt.query_map(
+            params![source_id, from as i64, to as i64, sided_from as i64],
+            |r| r.get(0),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The events linked to failure `id`.

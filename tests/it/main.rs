@@ -29,6 +29,7 @@ mod model;
 mod pages;
 mod pasted;
 mod resources;
+mod revisit;
 mod samples;
 mod tail;
 mod watch;
