@@ -313,7 +313,7 @@ fn nearby(
 
 /// How many lines apart two records of one failure may be written when one
 /// of them has no time.
-const LINE_WINDOW: u64 = 3;
+pub(crate) const LINE_WINDOW: u64 = 3;
 
 /// Failure records within [`LINE_WINDOW`] lines of `e` in the same file,
 /// when one of the two has no time to join them by.
@@ -346,7 +346,7 @@ fn line_neighbours(store: &Store, e: &EventRow) -> Result<Vec<EventRow>> {
 /// How far apart (lines) the records of one exchange a client printed may
 /// start: an error line, then its response body pretty-printed, then the
 /// library's exception with a stack trace.
-const EXCHANGE_LINES: u64 = 40;
+pub(crate) const EXCHANGE_LINES: u64 = 40;
 /// How far apart in time the records of one exchange a client printed may be.
 const EXCHANGE_MS: i64 = 1_000;
 

@@ -54,18 +54,18 @@ pub const SLACK_MS: i64 = correlate::JOIN_WINDOW_MS;
 
 /// Lines before a new event within which a failure of the same file may
 /// take it in: records without a time join their neighbours within 3 lines
-/// (`correlate::line_neighbours`); must stay at least that reach.
-pub const LINES_BEFORE: u64 = 3;
+/// (`correlate::line_neighbours`): that reach.
+pub const LINES_BEFORE: u64 = correlate::LINE_WINDOW;
 
 /// Lines before a new event within which a failure a client logged may take
 /// it in: a client's exchange reaches 40 lines either way
-/// (`correlate::same_exchange`); must stay at least that reach.
-pub const CLIENT_LINES_BEFORE: u64 = 40;
+/// (`correlate::same_exchange`): that reach.
+pub const CLIENT_LINES_BEFORE: u64 = correlate::EXCHANGE_LINES;
 
 /// Lines after a new event within which a failure of the same file may
 /// take it in: the login's OmniAuth phases are looked for 400 lines before
-/// a failure (`case::login_phases`); must stay at least that reach.
-pub const LINES_AFTER: u64 = 400;
+/// a failure (`case::login_phases`): that reach.
+pub const LINES_AFTER: u64 = super::case::PHASE_REACH_LINES;
 
 /// How far a client's clock may be off before its offset is estimated (a
 /// time zone taken for UTC): the span a client's new events may touch.

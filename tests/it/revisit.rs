@@ -8,7 +8,6 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use grantwatch::store::Store;
 use grantwatch::watch::{SourceSpec, WatchOptions, Watcher};
 
 /// A failed password grant of the `bench` client at `ts`, as Doorkeeper's
@@ -62,9 +61,8 @@ fn append(log: &Path, text: &str) {
 }
 
 fn failures(db: &Path) -> i64 {
-    let store = Store::open_read_only(db).expect("open");
+    let store = crate::helpers::read_sql(db);
     store
-        .conn()
         .query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
         .expect("count")
 }
@@ -112,9 +110,8 @@ fn a_late_record_of_an_old_request_re_diagnoses_its_failure() {
     assert_eq!(next.events, 1);
     assert_eq!(next.diagnosed, 1);
     assert_eq!(failures(&db), 12);
-    let store = Store::open_read_only(&db).expect("open");
+    let store = crate::helpers::read_sql(&db);
     let linked: i64 = store
-        .conn()
         .query_row(
             "SELECT count(*) FROM failure_events fe JOIN failures f ON f.id = fe.failure_id
              WHERE f.request_id = ?1",

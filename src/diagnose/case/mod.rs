@@ -367,7 +367,7 @@ pub fn gather(
 }
 
 /// Lines before a failure searched for the login's OmniAuth phases.
-const PHASE_REACH_LINES: u64 = 400;
+pub(crate) const PHASE_REACH_LINES: u64 = 400;
 
 /// The OmniAuth phase events of the failure's own log(s) in the
 /// [`PHASE_REACH_LINES`] lines before it (see [`Case::phases`]).
