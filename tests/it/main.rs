@@ -26,6 +26,7 @@ mod login;
 mod model;
 mod pages;
 mod pasted;
+mod quiet;
 mod resources;
 mod samples;
 mod tail;
