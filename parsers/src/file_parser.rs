@@ -288,10 +288,16 @@ impl FileParser {
         };
         state.last_seen = record.line_no;
         state.time = record.meta.time;
-        // A decoded (owned) text may hold a needle its file line did not.
-        if let Cow::Borrowed(text) = record.text
-            && state.skim(record.line_no, text, hint)
-        {
+        // A decoded (owned) text may hold a needle its file line did not
+        // (`\/oauth\/` in JSON): it is searched again on its own.
+        let hint = match (&record.text, &self.quiet) {
+            (Cow::Owned(text), Some(quiet)) if hint == Hint::Quiet && !quiet.holds_needle(text) => {
+                Hint::Quiet
+            }
+            (Cow::Owned(_), _) => Hint::Feed,
+            (Cow::Borrowed(_), _) => hint,
+        };
+        if state.skim(record.line_no, &record.text, hint) {
             self.counts.skipped += 1;
             return Outcome::Skipped;
         }

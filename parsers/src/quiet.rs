@@ -45,6 +45,12 @@ impl QuietSkip {
         Some(QuietSkip { finder })
     }
 
+    /// Whether `text` holds a needle: for a record decoded from its file
+    /// line (an escaped JSON string), whose line's hint says nothing of it.
+    pub fn holds_needle(&self, text: &str) -> bool {
+        self.finder.is_match(text)
+    }
+
     /// The lines of `chunk`, asked in order.
     pub fn lines<'c>(&'c self, chunk: &'c str) -> Candidates<'c> {
         let mut hits = self.finder.find_iter(chunk);

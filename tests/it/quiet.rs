@@ -1,7 +1,9 @@
 //! The quiet path of `analyze` (one needle search per chunk, the lines
 //! without needles skimmed by their parser: `grantwatch_parsers::quiet`)
 //! must change nothing: every file of `sample_logs/`, a generated Rails log
-//! with many OAuth flows in flight, the same wrapped in CRI, and a log of
+//! with many OAuth flows in flight, the same wrapped in CRI and in docker
+//! json-file (also with `/` and `a` escaped, so needles are only in the
+//! decoded text), and a log of
 //! the Rails parser's corner cases give, fed with hints in chunks, exactly
 //! the events, line counts and pending lines of feeding every line.
 
@@ -146,8 +148,27 @@ fn generated(oauth_share: f64, seed: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// `text` in docker json-file lines: lines with quotes are decoded (owned
+/// text); `escaped` also writes `/` and `a` as `\/` and `\u0061` (valid
+/// JSON), so that needles such as `/oauth/`, `invalid`, `reason` and
+/// ` phase initiated.` are only in the decoded text.
+fn docker(text: &str, escaped: bool) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut log = serde_json::to_string(&format!("{l}\n")).unwrap_or_default();
+            if escaped {
+                log = log.replace('/', "\\/").replace('a', "\\u0061");
+            }
+            format!(
+                "{{\"log\":{log},\"stream\":\"stdout\",\"time\":\"2025-03-11T08:00:00.{i:09}Z\"}}\n"
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn a_generated_log_and_its_cri_wrapping_read_the_same_with_the_quiet_path() {
+fn a_generated_log_and_its_cri_and_docker_wrappings_read_the_same_with_the_quiet_path() {
     for (share, seed) in [(0.01, 42), (0.3, 7)] {
         let text = generated(share, seed);
         assert!(text.len() > 1 << 20);
@@ -158,6 +179,12 @@ fn a_generated_log_and_its_cri_wrapping_read_the_same_with_the_quiet_path() {
             .map(|(i, l)| format!("2025-03-11T08:00:00.{i:09}Z stdout F {l}\n"))
             .collect();
         assert_same("generated, CRI", &cri, Format::Rails);
+        assert_same("generated, docker", &docker(&text, false), Format::Rails);
+        assert_same(
+            "generated, docker, escaped",
+            &docker(&text, true),
+            Format::Rails,
+        );
     }
 }
 
@@ -223,4 +250,10 @@ fn the_rails_parsers_corner_cases_read_the_same_with_the_quiet_path() {
     }
     assert_eq!(format_of(&log), Format::Rails);
     assert_same("corner cases", &log, Format::Rails);
+    assert_same("corner cases, docker", &docker(&log, false), Format::Rails);
+    assert_same(
+        "corner cases, docker, escaped",
+        &docker(&log, true),
+        Format::Rails,
+    );
 }
