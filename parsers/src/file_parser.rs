@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -27,6 +28,7 @@ use crate::extract::Settled;
 use crate::format::Format;
 use crate::formats::logfmt::heroku_router::router_event;
 use crate::parser::{Context, LineParser, Outcome};
+use crate::quiet::{Hint, QuietSkip};
 use crate::reassembly::Run;
 use crate::registry::new_parser;
 
@@ -69,6 +71,8 @@ pub struct FileParser {
     origins: HashMap<String, OriginState>,
     /// Lines fed (file lines, before envelopes).
     lines: u64,
+    /// The searcher of the lines that can matter, built on first use.
+    quiet: Option<Arc<QuietSkip>>,
 }
 
 impl std::fmt::Debug for FileParser {
@@ -100,6 +104,7 @@ impl FileParser {
             plain: OriginState::new(format, String::new()),
             origins: HashMap::new(),
             lines: 0,
+            quiet: None,
         }
     }
 
@@ -136,13 +141,43 @@ impl FileParser {
     /// Feeds one file line. Returns the outcome of the last record it
     /// carried (`Skipped` while a split line is held).
     pub fn feed<'a>(&mut self, line_no: u64, line: &'a str, out: &mut Vec<Event<'a>>) -> Outcome {
+        self.feed_hinted(line_no, line, Hint::Feed, out)
+    }
+
+    /// The searcher of the lines that can matter to this file's parser (see
+    /// [`crate::quiet`]), `None` when its parser has no quiet rule. Built
+    /// once per file parser, on first use.
+    pub fn quiet_skip(&mut self) -> Option<Arc<QuietSkip>> {
+        if self.quiet.is_none() {
+            self.quiet = QuietSkip::new(self.plain.parser.quiet_needles()).map(Arc::new);
+        }
+        self.quiet.clone()
+    }
+
+    /// [`FileParser::feed`] for a line the caller checked with
+    /// [`FileParser::quiet_skip`]: unless the hint is [`Hint::Feed`], the
+    /// parser it goes to may skim it (then it is counted as skipped). The
+    /// outcome, every event and the parser's state are those of `feed`.
+    pub fn feed_hinted<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        hint: Hint,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
         let mark = out.len();
-        let outcome = self.feed_line(line_no, line, out);
+        let outcome = self.feed_line(line_no, line, hint, out);
         mend_cuts(&mut out[mark..]);
         outcome
     }
 
-    fn feed_line<'a>(&mut self, line_no: u64, line: &'a str, out: &mut Vec<Event<'a>>) -> Outcome {
+    fn feed_line<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        hint: Hint,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let mut records = Vec::new();
@@ -153,17 +188,21 @@ impl FileParser {
             Unwrapped::Plain => {
                 self.plain.last_seen = line_no;
                 self.plain.time = EnvelopeTime::None;
+                if self.plain.skim(line_no, line, hint) {
+                    self.counts.skipped += 1;
+                    return Outcome::Skipped;
+                }
                 let format = self.format;
                 return self
                     .plain
                     .feed(line_no, line, format, &self.ctx, &mut self.counts, out);
             }
-            Unwrapped::One(record) => return self.feed_record(record, out),
+            Unwrapped::One(record) => return self.feed_record(record, hint, out),
             Unwrapped::Records => {}
         }
         let mut outcome = Outcome::Skipped;
         for record in records {
-            outcome = self.feed_record(record, out);
+            outcome = self.feed_record(record, Hint::Feed, out);
         }
         outcome
     }
@@ -195,7 +234,7 @@ impl FileParser {
         self.unwrapper.flush(&self.ctx, &mut records);
         for record in records {
             let mut events = Vec::new();
-            self.feed_record(record, &mut events);
+            self.feed_record(record, Hint::Feed, &mut events);
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
         }
         self.end_runs(out);
@@ -220,7 +259,14 @@ impl FileParser {
         parsers.chain(self.unwrapper.oldest_pending_line()).min()
     }
 
-    fn feed_record<'a>(&mut self, record: Record<'a>, out: &mut Vec<Event<'a>>) -> Outcome {
+    /// One record through its origin's parser. A record borrowed from its
+    /// file line holds no needle the line did not: the line's hint holds.
+    fn feed_record<'a>(
+        &mut self,
+        record: Record<'a>,
+        hint: Hint,
+        out: &mut Vec<Event<'a>>,
+    ) -> Outcome {
         let format = self.format;
         let router = is_heroku_router(&record.meta)
             .then(|| router_event(record.line_no, &record.text, format))
@@ -242,6 +288,19 @@ impl FileParser {
         };
         state.last_seen = record.line_no;
         state.time = record.meta.time;
+        // A decoded (owned) text may hold a needle its file line did not
+        // (`\/oauth\/` in JSON): it is searched again on its own.
+        let hint = match (&record.text, &self.quiet) {
+            (Cow::Owned(text), Some(quiet)) if hint == Hint::Quiet && !quiet.holds_needle(text) => {
+                Hint::Quiet
+            }
+            (Cow::Owned(_), _) => Hint::Feed,
+            (Cow::Borrowed(_), _) => hint,
+        };
+        if state.skim(record.line_no, &record.text, hint) {
+            self.counts.skipped += 1;
+            return Outcome::Skipped;
+        }
         let enveloped = record.envelope.is_some();
         let mark = out.len();
         let outcome = match record.text {
@@ -305,6 +364,13 @@ impl OriginState {
             origin,
             time: EnvelopeTime::None,
         }
+    }
+
+    /// Skims a record the hint allows (see [`LineParser::skim`]) when no
+    /// unknown run is held (a skipped line would end it): `true` when the
+    /// parser took it.
+    fn skim(&mut self, line_no: u64, text: &str, hint: Hint) -> bool {
+        hint == Hint::Quiet && self.run.is_empty() && self.parser.skim(line_no, text)
     }
 
     /// One record through the format's parser; unknown records join the run.

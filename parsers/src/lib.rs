@@ -38,6 +38,7 @@ pub mod redact;
 pub mod file_parser;
 mod formats;
 pub mod parser;
+pub mod quiet;
 pub mod registry;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -108,6 +108,25 @@ pub trait LineParser: Send {
     fn oldest_pending_line(&self) -> Option<u64> {
         None
     }
+
+    /// Words that can make a line matter to this parser while it holds
+    /// nothing open (a request's start, a login phase): a line that holds
+    /// one is always fed. See [`LineParser::skim`]. Empty: the parser
+    /// offers no such rule and every line is fed.
+    fn quiet_needles(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Takes `line`, which holds none of [`LineParser::quiet_needles`] and
+    /// no error word (`crate::extract::ERROR_WORDS`), if feeding it now
+    /// would skip it: then does exactly what `feed` would have done to the
+    /// parser's state and returns `true`; else changes nothing and returns
+    /// `false` (the line is fed). A driver counts a skimmed line as
+    /// skipped: `analyze` over a large file finds the few lines that can
+    /// matter with one search per chunk and skims the others.
+    fn skim(&mut self, _line_no: u64, _line: &str) -> bool {
+        false
+    }
 }
 
 /// Redacts `line`, parses the redacted text with `parse`, attaches the

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Datelike as _;
 use grantwatch_parsers::envelope::EnvelopeKind;
+use grantwatch_parsers::quiet::Hint;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 use sha2::{Digest, Sha256};
 
@@ -314,6 +315,7 @@ pub fn read_file(
     stats.files += 1;
     let ctx = with_year(ctx, &text, &meta);
     let mut parser = FileParser::new(format, ctx);
+    let quiet = parser.quiet_skip();
     let mut runs = BinaryRuns::default();
     let mut chunks =
         ChunkReader::new(std::io::Cursor::new(head).chain(reader), resume).map_err(unreadable)?;
@@ -331,8 +333,18 @@ pub fn read_file(
         // memchr's iterator is several times faster than `str::split`.
         let mut binary_only = 0;
         let any_binary = has_binary_bytes(text.as_bytes());
+        // One search over the chunk finds the lines that can matter; the
+        // parser only counts the others (a chunk with binary runs is fed
+        // line by line as it is cleaned).
+        let mut candidates = quiet
+            .as_deref()
+            .filter(|_| !any_binary)
+            .map(|q| q.lines(&text));
         for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
             progress.line_no += 1;
+            let hint = candidates
+                .as_mut()
+                .map_or(Hint::Feed, |c| c.line(start, end));
             let (binary, line) = if any_binary {
                 text_of_line(&text[start..end])
             } else {
@@ -344,7 +356,8 @@ pub fn read_file(
                 binary_only += 1;
                 continue;
             }
-            parser.feed(progress.line_no, cut_line(line, &mut cut), &mut events);
+            let line = cut_line(line, &mut cut);
+            parser.feed_hinted(progress.line_no, line, hint, &mut events);
         }
         progress.byte_offset = offset;
         progress.lines_cut = cut + reader_cut;

@@ -28,6 +28,7 @@ mod login;
 mod model;
 mod pages;
 mod pasted;
+mod quiet;
 mod resources;
 mod revisit;
 mod samples;

@@ -189,35 +189,37 @@ pub fn carries_error(text: &str) -> bool {
 /// `Exception`, `invalid_grant`, `AADSTS`, ...): one Aho-Corasick pass, the
 /// cheap test before the extractor (and before redaction) runs.
 pub(crate) fn has_error_words(text: &str) -> bool {
-    // Few, short needles: the searcher stays on its SIMD path (the full
-    // list of OAuth error names would not). Every OAuth error name holds one
-    // of them (`invalid_…`, `…_required`, `unauthorized_client`,
-    // `unsupported_…`, `access_denied`, `temporarily_unavailable` is no
-    // token failure), and so does every exception and provider code.
+    // Leftmost-first lets the searcher use its SIMD prefilter.
     static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        let words = [
-            "rror",
-            "nvalid",
-            "xception",
-            "AADSTS",
-            "AADB2C",
-            "MSIS",
-            "_required",
-            "nauthorized",
-            "nsupported",
-            "denied",
-            "oauth2:",
-            "hint",
-            "reason",
-        ];
-        // Leftmost-first lets the searcher use its SIMD prefilter.
         AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(words)
+            .build(ERROR_WORDS)
             .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
     });
     WORDS.is_match(text)
 }
+
+/// The words of [`has_error_words`]. Few, short needles: the searcher stays
+/// on its SIMD path (the full list of OAuth error names would not). Every
+/// OAuth error name holds one of them (`invalid_…`, `…_required`,
+/// `unauthorized_client`, `unsupported_…`, `access_denied`;
+/// `temporarily_unavailable` is no token failure), and so does every
+/// exception and provider code.
+pub const ERROR_WORDS: [&str; 13] = [
+    "rror",
+    "nvalid",
+    "xception",
+    "AADSTS",
+    "AADB2C",
+    "MSIS",
+    "_required",
+    "nauthorized",
+    "nsupported",
+    "denied",
+    "oauth2:",
+    "hint",
+    "reason",
+];
 
 /// Records longer than this are not searched (a 1 MiB line is junk or a
 /// dump; the parsers bound their own work the same way).

@@ -71,6 +71,16 @@ impl LineParser for Settled {
     fn oldest_pending_line(&self) -> Option<u64> {
         self.inner.oldest_pending_line()
     }
+
+    // A line without error words gives no error record here (the check of
+    // `error_record`), so the inner parser's rule is the whole rule.
+    fn quiet_needles(&self) -> &'static [&'static str] {
+        self.inner.quiet_needles()
+    }
+
+    fn skim(&mut self, line_no: u64, line: &str) -> bool {
+        self.inner.skim(line_no, line)
+    }
 }
 
 /// Whether an event reports a failure whose error its parser may have left

@@ -91,6 +91,59 @@ pub(crate) fn logger_prefix(line: &str) -> Option<(&str, &str, &str)> {
     Some((time, pid, msg.strip_prefix(' ').unwrap_or(msg)))
 }
 
+/// The message after the Logger prefix: `logger_prefix(line)`'s third
+/// part, without a `memchr` or slice comparison call per search (each
+/// costs its dispatch on bytes that sit within the first few dozen): the
+/// test of every line `analyze` skims (see [`crate::quiet`]).
+pub(crate) fn logger_message(line: &str) -> Option<&str> {
+    let b = line.as_bytes();
+    if b.len() < 8
+        || !matches!(b[0], b'D' | b'I' | b'W' | b'E' | b'F' | b'A' | b'U')
+        || b[1] != b','
+        || b[2] != b' '
+        || b[3] != b'['
+    {
+        return None;
+    }
+    let close = 4 + first_byte(&b[4..b.len().min(64)], b']')?;
+    // The pid sits just before the bracket: look for its `#` from there.
+    b[4..close].iter().rposition(|&c| c == b'#')?;
+    let after = close + 1;
+    let window = b.len().min(after + 12);
+    let dash = (after..window.saturating_sub(3))
+        .find(|&i| b[i] == b' ' && b[i + 1] == b'-' && b[i + 2] == b'-' && b[i + 3] == b' ')?;
+    let colon = dash + 4 + b[dash + 4..].iter().position(|&c| c == b':')?;
+    // Every index above is an ASCII byte found here: a character boundary.
+    let msg = line.get(colon + 1..)?;
+    Some(msg.strip_prefix(' ').unwrap_or(msg))
+}
+
+/// The first `needle` in `hay`, eight bytes at a time: the lowest byte the
+/// zero-byte test marks is always a true match (a false mark can only sit
+/// above a true one), so the answer is exact.
+fn first_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let spread = LO * u64::from(needle);
+    let mut words = hay.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight) ^ spread;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == needle)
+        .map(|i| at + i)
+}
+
 /// Splits leading `[tag] [tag] ` groups from the message. A group must be
 /// closed within 128 bytes and be followed by a space or the end.
 pub(crate) fn split_tags(rest: &str) -> (&str, &str) {
@@ -320,6 +373,53 @@ mod tests {
         ] {
             assert_eq!(Started::parse(body), None, "{body}");
         }
+    }
+
+    #[test]
+    fn the_quick_prefix_test_agrees_with_the_prefix_split() {
+        let lines = [
+            "I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [abc] Started GET",
+            "D, [2025-03-11T09:41:07.318220 #12345] DEBUG -- app: x",
+            "I, [2025-03-11T09:41:07.318220 #7]  INFO -- no colon",
+            "I, [2025-03-11T09:41:07.318220 7]  INFO -- : no hash",
+            "I, [2025-03-11T09:41:07.318220 #7]  INFO - : one dash",
+            "I, [2025-03-11T09:41:07.318220 #7] but the dashes come far too late -- : x",
+            "I, [no close bracket within sixty-four bytes #7 .......................]  INFO -- : x",
+            "I, [#]  -- :",
+            "I, []  -- :",
+            "X, [2025-03-11T09:41:07 #7]  INFO -- : x",
+            "I, [2025-03-11T09:41:07 #7]",
+            "I, [",
+            "W, [t #1] -- :",
+            "I, [é #7]  INFO -- : ünïcode",
+            "plain line",
+        ];
+        for line in lines {
+            assert_eq!(
+                logger_message(line),
+                logger_prefix(line).map(|p| p.2),
+                "{line:?}"
+            );
+        }
+        // Every cut of a real prefix, and the bracket at each place in a word.
+        let full = "I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [abc] body";
+        for end in 0..=full.len() {
+            let line = &full[..end];
+            assert_eq!(
+                logger_message(line),
+                logger_prefix(line).map(|p| p.2),
+                "{line:?}"
+            );
+        }
+        for at in 0..20 {
+            let hay: Vec<u8> = (0..20)
+                .map(|i| if i == at { b']' } else { b'a' + (i % 26) as u8 })
+                .collect();
+            assert_eq!(first_byte(&hay, b']'), Some(at));
+        }
+        assert_eq!(first_byte(b"no bracket here at all", b']'), None);
+        assert_eq!(first_byte(b"abcdefg]\\]\\", b']'), Some(7));
+        assert_eq!(first_byte(b"\\\\\\\\\\^^^", b']'), None);
     }
 
     #[test]

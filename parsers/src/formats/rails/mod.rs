@@ -134,7 +134,27 @@ impl LineParser for RailsParser {
             .filter_map(Request::first_line)
             .min()
     }
+
+    fn quiet_needles(&self) -> &'static [&'static str] {
+        &QUIET_NEEDLES
+    }
+
+    /// With no request in flight and a request line already seen (so that
+    /// `seen_request` cannot change), a line with the Logger prefix is ours
+    /// (`is_ours`); without the quiet needles it is no OmniAuth phase, no
+    /// lograge body (`method`), and opens no request (no body starts
+    /// `Started ` or `Processing by Doorkeeper::`): `feed` would skip it and
+    /// change nothing. (`Started` lines are fed: skimming them meant finding
+    /// every line's body and searching for `/oauth/`, a needle whose `/` is
+    /// common; measured, that cost more than it saved.)
+    fn skim(&mut self, _line_no: u64, line: &str) -> bool {
+        self.in_flight.is_empty() && self.seen_request && line::logger_message(line).is_some()
+    }
 }
+
+/// See [`RailsParser::skim`]: every word that can make a prefixed line
+/// matter while no request is in flight.
+const QUIET_NEEDLES: [&str; 4] = ["Started ", "Doorkeeper::", " phase initiated.", "method"];
 
 impl RailsParser {
     /// Whether a line not in flight is a Rails line at all.

@@ -1,0 +1,122 @@
+//! Finding, with one vectorised search per chunk, the few lines of a large
+//! file that can matter to its parser, so that `analyze` need not take the
+//! others apart: a line that holds none of the parser's
+//! [`LineParser::quiet_needles`](crate::LineParser::quiet_needles) and none
+//! of the error words ([`crate::extract::ERROR_WORDS`]) is offered to the
+//! parser's [`LineParser::skim`](crate::LineParser::skim) and fed only when
+//! the parser declines.
+//!
+//! Invariant: [`Candidates::line`] answers [`Hint::Quiet`] only for a line
+//! in which no needle starts; needles hold no newline, so a needle that
+//! starts in a line ends in it (which needle a match reports, or whether
+//! matches overlap, does not matter: one is enough). The answer is a
+//! filter, never a decision: the parser's own rule decides.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// What the needles found in one line say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// No needle: the parser may skim the line.
+    Quiet,
+    /// A needle, or no search made: the line is fed.
+    Feed,
+}
+
+/// The needles of one parser, with the error words, as one searcher.
+#[derive(Debug)]
+pub struct QuietSkip {
+    finder: AhoCorasick,
+}
+
+impl QuietSkip {
+    /// The searcher for the parser's quiet needles and the error words;
+    /// `None` when the parser offers no needles (no rule: every line is
+    /// fed).
+    pub(crate) fn new(needles: &[&str]) -> Option<QuietSkip> {
+        if needles.is_empty() {
+            return None;
+        }
+        // Leftmost-first keeps the searcher on its SIMD prefilter.
+        let finder = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(needles.iter().chain(crate::extract::ERROR_WORDS.iter()))
+            .ok()?;
+        Some(QuietSkip { finder })
+    }
+
+    /// Whether `text` holds a needle: for a record decoded from its file
+    /// line (an escaped JSON string), whose line's hint says nothing of it.
+    pub fn holds_needle(&self, text: &str) -> bool {
+        self.finder.is_match(text)
+    }
+
+    /// The lines of `chunk`, asked in order.
+    pub fn lines<'c>(&'c self, chunk: &'c str) -> Candidates<'c> {
+        let mut hits = self.finder.find_iter(chunk);
+        let next = hits.next().map(|m| m.start());
+        Candidates { hits, next }
+    }
+}
+
+/// The needles found in one chunk, consumed line by line.
+pub struct Candidates<'c> {
+    hits: aho_corasick::FindIter<'c, 'c>,
+    /// Where the next needle not yet passed starts.
+    next: Option<usize>,
+}
+
+impl std::fmt::Debug for Candidates<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Candidates")
+            .field("next", &self.next)
+            .finish()
+    }
+}
+
+impl Candidates<'_> {
+    /// What the needles say of the chunk's bytes `start..end` (one line,
+    /// without its newline). Lines must be asked in the order of the chunk.
+    pub fn line(&mut self, start: usize, end: usize) -> Hint {
+        while let Some(at) = self.next {
+            if at >= start {
+                return if at < end { Hint::Feed } else { Hint::Quiet };
+            }
+            self.next = self.hits.next().map(|m| m.start());
+        }
+        Hint::Quiet
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each line's answer against a plain substring search of the same
+    /// needles, on lines where the needles overlap or repeat.
+    #[test]
+    fn a_line_is_fed_exactly_when_a_needle_is_in_it() {
+        let needles = ["/oauth/", " phase initiated.", "method"];
+        let skip = QuietSkip::new(&needles).expect("needles");
+        let chunk = "I, [x] Started GET \"/a\"\nplain line\nan invalid_grant here\n\n\
+                     Started phase initiated.\nStarted GET \"/oauth/token\"\n\
+                     SQL (0.1ms) SELECT\nerror and error  twice\nmethodmethod\nlast";
+        let mut candidates = skip.lines(chunk);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk.as_bytes()).chain([chunk.len()]) {
+            let line = &chunk[start..end];
+            let fed = needles
+                .iter()
+                .chain(crate::extract::ERROR_WORDS.iter())
+                .any(|n| line.contains(n));
+            let expected = if fed { Hint::Feed } else { Hint::Quiet };
+            assert_eq!(candidates.line(start, end), expected, "{line:?}");
+            start = end + 1;
+        }
+    }
+
+    #[test]
+    fn no_needles_no_rule() {
+        assert!(QuietSkip::new(&[]).is_none());
+    }
+}
