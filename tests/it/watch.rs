@@ -71,23 +71,11 @@ pub(crate) fn spawn_command(mut cmd: std::process::Command) -> Daemon {
     Daemon { child, addr }
 }
 
-/// GET `path`; the status and body.
+/// GET `path`; the status and the JSON object of its body (bodies may come
+/// chunked: only the object is kept).
 pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    // Bodies may come chunked: keep only the JSON object.
+    let (status, body) = get_raw(addr, path);
+    assert_ne!(status, 0, "nothing answers on {addr}");
     let json = body
         .find('{')
         .and_then(|s| body.rfind('}').map(|e| body[s..=e].to_owned()))
