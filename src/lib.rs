@@ -47,6 +47,7 @@ pub mod live;
 pub mod replay;
 pub mod report;
 pub mod settings;
+pub mod source;
 pub mod store;
 pub mod tail;
 pub mod text;

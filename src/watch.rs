@@ -425,7 +425,7 @@ impl Watcher {
             // head as `analyze` reads it (a logged `Date` header), not from
             // the lines this poll happened to read (after a restart, the
             // middle of the file).
-            let on_disk = read_prefix(&lines.path, crate::ingest::SNIFF_BYTES);
+            let on_disk = read_prefix(&lines.path, crate::source::SNIFF_BYTES);
             let head_text = on_disk
                 .as_deref()
                 .map_or(Cow::Borrowed(text.as_ref()), String::from_utf8_lossy);

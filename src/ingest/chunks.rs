@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use super::MAX_LINE_BYTES;
+use crate::source::MAX_LINE_BYTES;
 
 /// Bytes read per chunk.
 const CHUNK_BYTES: usize = 1024 * 1024;

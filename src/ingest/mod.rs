@@ -18,19 +18,15 @@ use chrono::Datelike as _;
 use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::quiet::Hint;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
-use sha2::{Digest, Sha256};
 
+use crate::source::head_hash;
 use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 mod chunks;
 use chunks::{ChunkReader, read_full};
 
-/// Lines longer than this are cut (the rest of the line is dropped) and
-/// counted.
-pub const MAX_LINE_BYTES: usize = 1024 * 1024;
-/// Bytes sniffed to tell a log from binary data.
-pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
+use crate::source::{MAX_LINE_BYTES, SNIFF_BYTES};
 
 /// Errors of reading inputs.
 #[derive(Debug, thiserror::Error)]
@@ -221,15 +217,6 @@ pub use crate::text::not_a_log;
 
 fn is_gzip(path: &Path, head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b]) || path.extension().is_some_and(|e| e == "gz")
-}
-
-fn head_hash(head: &[u8]) -> String {
-    let n = head.len().min(1024);
-    Sha256::digest(&head[..n])
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// What one committed chunk of a file brought.

@@ -27,25 +27,12 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
 use super::{Checkpoint, FileKey, Lines, TailEvent};
-use crate::ingest::MAX_LINE_BYTES;
+use crate::source::MAX_LINE_BYTES;
+pub use crate::source::{HEAD_BYTES, head_hash};
 
-/// Bytes of a file's head that identify its content.
-pub const HEAD_BYTES: usize = 1024;
 /// Bytes asked of one `read` call.
 const READ_CHUNK: usize = 64 * 1024;
-
-/// The hash of a file's first bytes, in the store's form (as
-/// `ingest::read_file` writes it): hex of the first 8 bytes of SHA-256.
-pub fn head_hash(head: &[u8]) -> String {
-    Sha256::digest(&head[..head.len().min(HEAD_BYTES)])
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A checkpoint's identity fingerprint of the file's first `head.len()`
 /// bytes, for a resume point at `offset`: the bare [`head_hash`] when it

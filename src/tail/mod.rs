@@ -39,7 +39,7 @@
 //! (so keep rotated copies out of the specs, or use rename rotation); a file
 //! rotated out of the specs twice before it was ever polled is not known.
 //!
-//! [`MAX_LINE_BYTES`]: crate::ingest::MAX_LINE_BYTES
+//! [`MAX_LINE_BYTES`]: crate::source::MAX_LINE_BYTES
 
 mod fds;
 mod file;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::ingest::MAX_LINE_BYTES;
+use crate::source::MAX_LINE_BYTES;
 
 struct Harness {
     specs: Vec<PathBuf>,
