@@ -534,7 +534,7 @@ fn start_parser(s: &mut Stream, format: Format, base: &Context, out: &mut Vec<Ev
         .map(|(_, t)| t.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    let ctx = crate::ingest::with_year_at(base, &head, Some(chrono::Utc::now()));
+    let ctx = crate::source::with_year_at(base, &head, Some(chrono::Utc::now()));
     let mut parser = FileParser::new(format, ctx);
     let mut events = Vec::new();
     for (line_no, text) in &s.held {

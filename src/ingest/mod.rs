@@ -14,12 +14,11 @@ use std::io::{BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use chrono::Datelike as _;
 use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::quiet::Hint;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 
-use crate::source::head_hash;
+use crate::source::{head_hash, is_documentation, with_year};
 use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
@@ -202,15 +201,6 @@ fn walk_error(e: &walkdir::Error) -> String {
     }
     e.io_error()
         .map_or_else(|| e.to_string(), std::string::ToString::to_string)
-}
-
-/// Files in a log folder that are documents, not logs (a README beside the
-/// logs): skipped when walking a folder, read when named explicitly.
-pub(crate) fn is_documentation(path: &Path) -> bool {
-    const DOCS: [&str; 6] = ["md", "markdown", "rst", "adoc", "html", "pdf"];
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| DOCS.iter().any(|d| e.eq_ignore_ascii_case(d)))
 }
 
 pub use crate::text::not_a_log;
@@ -398,49 +388,6 @@ fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
         end -= 1;
     }
     &line[..end]
-}
-
-/// Year-less lines (logcat) need a year, date-less ones a date. Unless they
-/// were configured, take them from the file itself (an HTTP `Date` header a
-/// client logged, which has a full date), else from the file's modification
-/// time. Such times are marked as inferred in the events.
-pub(crate) fn with_year(ctx: &Context, head: &str, meta: &std::fs::Metadata) -> Context {
-    let modified = meta
-        .modified()
-        .ok()
-        .map(chrono::DateTime::<chrono::Utc>::from);
-    with_year_at(ctx, head, modified)
-}
-
-/// [`with_year`] for lines that have no file: `modified` stands in for the
-/// file's time (a received stream: the time it arrived).
-pub(crate) fn with_year_at(
-    ctx: &Context,
-    head: &str,
-    modified: Option<chrono::DateTime<chrono::Utc>>,
-) -> Context {
-    let mut ctx = ctx.clone();
-    if ctx.assumed_year.is_some() && ctx.assumed_date.is_some() {
-        return ctx;
-    }
-    let from_header = head.lines().find_map(|line| {
-        let lower = line.to_ascii_lowercase();
-        let at = lower.find("date: ")?;
-        let value = line[at + 6..]
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        grantwatch_parsers::common::http_date(value)
-    });
-    if ctx.assumed_year.is_none() {
-        ctx.assumed_year = from_header.map(|d| d.year()).or(modified.map(|m| m.year()));
-    }
-    // Lines with only a time of day (WildFly, Serilog's console) keep their
-    // order and spacing on the file's own date; the true date needs --date.
-    if ctx.assumed_date.is_none() {
-        ctx.assumed_date = from_header.or(modified).map(|d| d.date_naive());
-    }
-    ctx
 }
 
 fn diff(after: LineCounts, before: LineCounts) -> LineCounts {

@@ -111,7 +111,7 @@ fn schedule(files: &[(PathBuf, String)], speed: f64, now: NaiveDateTime) -> Vec<
         let start = lines.len();
         let mut last: Option<NaiveDateTime> = None;
         // Year-less times take the year of the file's first `Date` header,
-        // as the reader assumes (`ingest::with_year`); else this year.
+        // as the reader assumes (`source::with_year`); else this year.
         let year = text
             .lines()
             .flat_map(|l| find_all(l, year))

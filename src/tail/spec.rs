@@ -98,7 +98,7 @@ impl PathSpec {
                             .filter_map(Result::ok)
                             .filter(|e| e.file_type().is_file())
                             .map(walkdir::DirEntry::into_path)
-                            .filter(|p| !is_compressed(p) && !crate::ingest::is_documentation(p)),
+                            .filter(|p| !is_compressed(p) && !crate::source::is_documentation(p)),
                     );
                 } else {
                     // Named explicitly: followed whatever its name.

@@ -68,7 +68,7 @@ pub(super) fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> Batc
 /// `analyze` infers them.
 pub(super) fn context_for(ctx: &Context, head: &str, path: &Path) -> Context {
     match std::fs::metadata(path) {
-        Ok(meta) => crate::ingest::with_year(ctx, head, &meta),
+        Ok(meta) => crate::source::with_year(ctx, head, &meta),
         Err(_) => ctx.clone(),
     }
 }
