@@ -459,11 +459,25 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
     write_batch(store, &batch)
 }
 
+/// One diagnosis computed and not yet written: the failure and the events
+/// it stands on.
+#[derive(Debug)]
+pub struct Diagnosed {
+    /// The failure as it will be stored.
+    pub record: FailureRecord,
+    /// Its primary event's id.
+    pub primary: i64,
+    /// The ids of the other events merged into it.
+    pub merged: Vec<i64>,
+    /// Its time (ms), when one is known.
+    pub time_ms: Option<i64>,
+}
+
 /// Diagnoses computed but not yet written.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Each failure with its primary event, merged events and time.
-    pub pending: Vec<(FailureRecord, i64, Vec<i64>, Option<i64>)>,
+    /// Each failure with the events it stands on.
+    pub pending: Vec<Diagnosed>,
     /// The clock estimates the diagnoses used.
     pub clocks: correlate::Clocks,
     /// The last candidate event id looked at: the next batch starts after it.
@@ -518,9 +532,12 @@ pub fn diagnose_batch(
         for e in std::iter::once(case.primary.id).chain(merged.iter().copied()) {
             assigned.insert(e, rec.id.clone());
         }
-        batch
-            .pending
-            .push((rec, case.primary.id, merged, case.time_ms));
+        batch.pending.push(Diagnosed {
+            record: rec,
+            primary: case.primary.id,
+            merged,
+            time_ms: case.time_ms,
+        });
     }
     batch.clocks = clocks;
     Ok(batch)
@@ -535,9 +552,9 @@ pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
     store.write(|store| {
         correlate::store_clocks(store, &batch.clocks)?;
         store.advance_diagnosis_cursor(batch.last_event_id)?;
-        for (rec, primary, merged, ts) in &batch.pending {
+        for d in &batch.pending {
             stats.diagnosed += 1;
-            if store.upsert_failure(rec, *primary, merged, *ts)? {
+            if store.upsert_failure(&d.record, d.primary, &d.merged, d.time_ms)? {
                 stats.changed += 1;
             }
         }
