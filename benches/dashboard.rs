@@ -24,7 +24,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use grantwatch::diagnose::cause::ALL_CAUSES;
+use grantwatch::cause::{ALL_CAUSES, Cause, Confidence};
 use grantwatch::diagnose::causes::rule;
 use grantwatch::store::failures::{Candidate, Evidence, FailureContext};
 use grantwatch::store::{FailureRecord, Store};
@@ -178,10 +178,10 @@ fn failure_record(i: u64, event: &Event<'_>) -> FailureRecord {
         grant_type: Some("authorization_code".into()),
         error: Some("invalid_grant".into()),
         http_status: Some(400),
-        cause: cause.as_str().into(),
-        confidence: "high".into(),
+        cause,
+        confidence: Confidence::High,
         candidates: vec![Candidate {
-            cause: "code_expired".into(),
+            cause: Cause::CodeExpired,
             why: "the code may also have been older than its lifetime".into(),
         }],
         summary: format!(

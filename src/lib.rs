@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
+pub mod cause;
 pub mod commands;
 pub mod config;
 pub mod config_file;

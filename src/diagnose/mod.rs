@@ -12,7 +12,7 @@
 
 pub mod background;
 pub mod case;
-pub mod cause;
+pub use crate::cause;
 pub mod causes;
 pub mod phrases;
 pub mod revisit;
@@ -234,16 +234,16 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
     };
     let mut candidates: Vec<Candidate> = ranked
         .map(|(c, f)| Candidate {
-            cause: c.as_str().into(),
+            cause: c,
             why: f.summary,
         })
         .collect();
     if top.basis.is_weak() {
         let server = case.server.map(ServerKind::as_str).unwrap_or("the server");
         for c in open_causes(case.exchange.grant_type.as_deref()) {
-            if *c != cause && !candidates.iter().any(|k| k.cause == c.as_str()) {
+            if *c != cause && !candidates.iter().any(|k| k.cause == *c) {
                 candidates.push(Candidate {
-                    cause: c.as_str().into(),
+                    cause: *c,
                     why: format!("{server} gives the same answer when {}", meaning(*c)),
                 });
             }
@@ -302,7 +302,7 @@ fn unknown_verdict(case: &Case) -> Verdict {
         candidates: open
             .iter()
             .map(|c| Candidate {
-                cause: c.as_str().into(),
+                cause: *c,
                 why: format!("{server} gives the same answer when {}", meaning(*c)),
             })
             .collect(),
@@ -401,8 +401,8 @@ pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Resu
                 .then(|| "invalid_client".into())
         }),
         http_status: status,
-        cause: verdict.cause.as_str().into(),
-        confidence: verdict.confidence.as_str().into(),
+        cause: verdict.cause,
+        confidence: verdict.confidence,
         candidates: verdict.candidates.clone(),
         summary: verdict.summary.clone(),
         fix: verdict.fix.clone(),

@@ -27,7 +27,7 @@ fn an_ambiguous_text_alone_gives_the_cause_it_names_below_high() {
     assert_eq!(v.cause, Cause::RefreshTokenExpired);
     assert_eq!(v.confidence, Confidence::Medium);
     // The causes the text leaves open stay in view.
-    for open in ["refresh_token_revoked", "refresh_token_reused"] {
+    for open in [Cause::RefreshTokenRevoked, Cause::RefreshTokenReused] {
         assert!(
             v.candidates.iter().any(|c| c.cause == open),
             "{open} missing from {:?}",
@@ -49,7 +49,7 @@ fn an_ambiguous_text_yields_to_the_flow_that_shows_a_cause_it_leaves_open() {
     assert!(
         v.candidates
             .iter()
-            .any(|k| k.cause == "refresh_token_expired"),
+            .any(|k| k.cause == Cause::RefreshTokenExpired),
         "the text's own reading stays a candidate: {:?}",
         v.candidates
     );

@@ -18,6 +18,7 @@
 
 pub mod agent;
 
+use crate::cause::Cause;
 use crate::store::failures::FailureRecord;
 
 /// Quiet time after which an incident is resolved (30 minutes).
@@ -82,7 +83,7 @@ pub fn state(first_ms: i64, last_ms: i64, regressed_ms: Option<i64>, now: i64) -
 /// pair of redirect URIs of a mismatch, or the provider's error code (an
 /// Entra `AADSTS…`, a Keycloak event error); empty when neither is known.
 pub fn discriminator(rec: &FailureRecord, provider_code: Option<&str>) -> String {
-    if rec.cause == "redirect_uri_mismatch"
+    if rec.cause == Cause::RedirectUriMismatch
         && let Some(pair) = &rec.context.redirect_uris
     {
         return format!("{} → {}", pair.authorize, pair.token);

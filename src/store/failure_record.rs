@@ -7,11 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cause::{Cause, Confidence};
+
 /// Another cause the evidence leaves open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
-    /// Cause id.
-    pub cause: String,
+    /// The cause.
+    pub cause: Cause,
     /// Why it is still possible.
     pub why: String,
 }
@@ -94,10 +96,10 @@ pub struct FailureRecord {
     pub error: Option<String>,
     /// HTTP status.
     pub http_status: Option<u16>,
-    /// Root cause id.
-    pub cause: String,
-    /// `high`, `medium` or `low`.
-    pub confidence: String,
+    /// The root cause.
+    pub cause: Cause,
+    /// How sure the diagnosis is.
+    pub confidence: Confidence,
     /// Other causes still possible.
     pub candidates: Vec<Candidate>,
     /// One sentence a person can act on.
@@ -126,4 +128,43 @@ pub struct FailureFilter {
     pub since_ms: Option<i64>,
     /// Only failures before this time (ms).
     pub until_ms: Option<i64>,
+}
+
+/// Causes and confidences are stored by their ids (`code_reused`, `high`)
+/// and read back checked: an id this binary does not know is an error, not
+/// a silent default.
+mod sql {
+    use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+    use crate::cause::{Cause, Confidence};
+
+    fn unknown(what: &str, name: &str) -> FromSqlError {
+        FromSqlError::Other(format!("unknown {what} {name:?}").into())
+    }
+
+    impl ToSql for Cause {
+        fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+            Ok(ToSqlOutput::from(self.as_str()))
+        }
+    }
+
+    impl FromSql for Cause {
+        fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+            let name = value.as_str()?;
+            Cause::from_id(name).ok_or_else(|| unknown("cause", name))
+        }
+    }
+
+    impl ToSql for Confidence {
+        fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+            Ok(ToSqlOutput::from(self.as_str()))
+        }
+    }
+
+    impl FromSql for Confidence {
+        fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+            let name = value.as_str()?;
+            Confidence::from_name(name).ok_or_else(|| unknown("confidence", name))
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! same row, and every change of cause or confidence is appended to
 //! `diagnosis_history`.
 
+use crate::cause::{Cause, Confidence};
 use rusqlite::{OptionalExtension, Row, params};
 
 pub use super::failure_record::{
@@ -110,14 +111,14 @@ impl Store {
     ) -> Result<bool> {
         // A savepoint, so that it nests in a caller's transaction.
         let tx = self.conn.savepoint()?;
-        let previous: Option<(String, String)> = tx
+        let previous: Option<(Cause, Confidence)> = tx
             .query_row(
                 "SELECT cause, confidence FROM failures WHERE id = ?1",
                 [&rec.id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let changed = previous.as_ref() != Some(&(rec.cause.clone(), rec.confidence.clone()));
+        let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();
         // Cached: the rollup triggers make this statement costly to prepare.
         tx.prepare_cached(

@@ -4,6 +4,7 @@
 //! ([`upgrade`]: every stored failure grouped, the counters started at
 //! what is stored).
 
+use crate::cause::{Cause, Confidence};
 use rusqlite::Connection;
 
 use super::Result;
@@ -215,7 +216,7 @@ pub fn upgrade(conn: &Connection) -> Result<()> {
 /// A failure record with only what grouping reads.
 fn bare_record(
     id: String,
-    cause: String,
+    cause: Cause,
     server: String,
     client_id: Option<String>,
     context: FailureContext,
@@ -230,7 +231,8 @@ fn bare_record(
         error: None,
         http_status: None,
         cause,
-        confidence: String::new(),
+        // Grouping does not read it.
+        confidence: Confidence::Low,
         candidates: Vec::new(),
         summary: String::new(),
         fix: String::new(),

@@ -98,7 +98,7 @@ async fn markup_in_a_redirect_uri_is_text_on_every_page() {
         .expect("failures");
     assert_eq!(failures.len(), 1);
     let f = &failures[0];
-    assert_eq!(f.cause, "redirect_uri_mismatch");
+    assert_eq!(f.cause.as_str(), "redirect_uri_mismatch");
     let app = || router(AppState::new(&db));
     let failure_uri = format!("/failures/{}", encoded(&f.id));
     let request_uri = format!(

@@ -282,7 +282,7 @@ fn a_re_diagnosed_failure_moves_to_its_new_incident() {
         .failures(&FailureFilter::default(), 10, 0)
         .expect("failures");
     assert_eq!(after.len(), 1);
-    assert_eq!(after[0].cause, "redirect_uri_mismatch");
+    assert_eq!(after[0].cause.as_str(), "redirect_uri_mismatch");
     let moved = store
         .incident_of_failure(&after[0].id)
         .expect("query")

@@ -115,7 +115,7 @@ async fn the_overview_shows_counts_a_chart_tops_and_the_newest_failures() {
         page.contains(&format!("/failures/{}", encoded(&newest.id))),
         "the newest failure is linked"
     );
-    assert!(page.contains(&newest.cause));
+    assert!(page.contains(newest.cause.as_str()));
     assert_eq!(row_ids(&page).len(), all.len().min(20));
     assert!(page.contains("/failures?cause="), "causes link to the list");
 }
@@ -151,7 +151,10 @@ async fn the_list_pages_by_fifty_newest_first() {
 async fn filters_select_and_pager_links_keep_them() {
     let fx = Fixture::sample();
     let all = fx.all();
-    let reused: Vec<&FailureRecord> = all.iter().filter(|f| f.cause == "code_reused").collect();
+    let reused: Vec<&FailureRecord> = all
+        .iter()
+        .filter(|f| f.cause.as_str() == "code_reused")
+        .collect();
     assert!(!reused.is_empty());
     let page = fx
         .page("/failures?cause=code_reused&client=&server=&since=&until=")
@@ -231,7 +234,7 @@ async fn a_failure_page_shows_summary_fix_candidates_and_evidence() {
     let page = fx.page(&format!("/failures/{}", encoded(&f.id))).await;
     assert!(page.contains(&escaped(&f.summary)), "summary");
     assert!(page.contains(&escaped(&f.fix)), "fix");
-    assert!(page.contains(&f.cause));
+    assert!(page.contains(f.cause.as_str()));
     assert!(page.contains(&format!("{} confidence", f.confidence)));
     for c in &f.candidates {
         assert!(page.contains(&escaped(&c.why)), "candidate {}", c.cause);

@@ -213,7 +213,7 @@ mod tests {
         assert!(
             v.candidates
                 .iter()
-                .any(|c| c.cause == "invalid_client_credentials"),
+                .any(|c| c.cause == Cause::InvalidClientCredentials),
             "{:?}",
             v.candidates
         );

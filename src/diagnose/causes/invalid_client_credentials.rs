@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(v.cause, Cause::InvalidClientCredentials);
         assert_eq!(v.confidence, Confidence::Medium);
         assert!(v.missing.is_some_and(|m| m.contains("response body")));
-        assert!(v.candidates.iter().any(|c| c.cause == "code_reused"));
+        assert!(v.candidates.iter().any(|c| c.cause == Cause::CodeReused));
     }
 
     #[test]

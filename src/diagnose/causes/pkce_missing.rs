@@ -122,7 +122,11 @@ mod tests {
             (v.cause, v.confidence),
             (Cause::PkceMissing, Confidence::Medium)
         );
-        assert!(v.candidates.iter().any(|c| c.cause == "malformed_grant"));
+        assert!(
+            v.candidates
+                .iter()
+                .any(|c| c.cause == Cause::MalformedGrant)
+        );
         assert!(v.missing.is_some());
         let v = decide(&hydra_too_short(Some(false)), &DiagnoseSettings::default());
         assert_eq!(

@@ -227,8 +227,8 @@ fn row(f: &FailureRecord) -> Row {
     Row {
         href: failure_href(&f.id),
         ts: or_dash(f.ts.as_deref()),
-        cause: f.cause.clone(),
-        confidence: f.confidence.clone(),
+        cause: f.cause.as_str().to_owned(),
+        confidence: f.confidence.as_str().to_owned(),
         client: or_dash(f.client_id.as_deref()),
         server: f.server.clone(),
         summary: one_line(&f.summary),

@@ -1,10 +1,12 @@
 //! The root causes of docs/DESIGN.md, with their stable snake_case ids, and the
-//! confidence levels a diagnosis can have.
+//! confidence levels a diagnosis can have: the vocabulary the diagnosis
+//! decides in, the store keeps (by id) and the API, metrics and pages show.
+//! It imports nothing of the crate, so every stage can name a cause.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One root cause. The ids are stable: the API, metrics and tests use them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// A clock is off: a JWT's iat/exp/nbf is outside the window.
@@ -117,7 +119,7 @@ impl std::fmt::Display for Cause {
 }
 
 /// How sure a diagnosis is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Several causes fit; this one is the likeliest.
@@ -136,5 +138,18 @@ impl Confidence {
             Confidence::Medium => "medium",
             Confidence::High => "high",
         }
+    }
+
+    /// Parses `high`, `medium` or `low`.
+    pub fn from_name(name: &str) -> Option<Confidence> {
+        [Confidence::Low, Confidence::Medium, Confidence::High]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Confidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
