@@ -32,26 +32,26 @@
 
 #![deny(missing_docs)]
 
-pub mod alerts;
+pub(crate) mod alerts;
 pub mod cause;
 pub mod commands;
 pub mod config;
 pub mod config_file;
-pub mod correlate;
+pub(crate) mod correlate;
 pub mod daemon;
 pub mod diagnose;
 pub mod fleet;
 pub mod generate;
-pub mod incidents;
-pub mod ingest;
+pub(crate) mod incidents;
+pub(crate) mod ingest;
 pub mod live;
 pub mod replay;
 pub mod report;
 pub mod settings;
-pub mod source;
+pub(crate) mod source;
 pub mod store;
 pub mod tail;
-pub mod text;
+pub(crate) mod text;
 pub mod time;
 pub mod watch;
 pub mod web;

@@ -82,16 +82,6 @@ pub struct Firing {
     pub summary: String,
 }
 
-impl Firing {
-    /// The value of label `name`.
-    pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// A rule's window in ms.
 fn window_ms(rule: &Rule) -> i64 {
     rule.window_s.unwrap_or(300).max(1) as i64 * 1000
