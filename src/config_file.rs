@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize as _;
 
-use crate::settings::{WatchArgs, parse_format, parse_offset};
+use crate::settings::WatchArgs;
 
 /// Errors of reading the config file.
 #[derive(Debug, thiserror::Error)]
@@ -69,14 +69,6 @@ pub fn load(path: &Path) -> Result<WatchArgs, Error> {
         message,
     };
     let config = parse(&text).map_err(invalid)?;
-    for s in &config.sources {
-        if let Some(f) = &s.format {
-            parse_format(f).map_err(invalid)?;
-        }
-        if let Some(z) = &s.timezone {
-            parse_offset(z).map_err(invalid)?;
-        }
-    }
     if config.sources.iter().any(|s| s.paths.is_empty()) {
         return Err(invalid("a [[source]] has no paths".into()));
     }

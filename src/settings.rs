@@ -23,9 +23,6 @@ use crate::config::DiagnoseSettings;
 /// Why settings cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A `[[source]]` value does not parse.
-    #[error("[[source]] {0}")]
-    Source(String),
     /// The `[alerting]` table is wrong.
     #[error("[alerting]: {0}")]
     Alerting(String),
@@ -235,9 +232,11 @@ pub struct SourceEntry {
     /// Files, folders and globs.
     pub paths: Vec<PathBuf>,
     /// Force this format.
-    pub format: Option<String>,
+    #[serde(default, deserialize_with = "de::format")]
+    pub format: Option<Format>,
     /// Zone of times that carry none.
-    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "de::offset")]
+    pub timezone: Option<FixedOffset>,
     /// Year of times that carry none.
     pub year: Option<i32>,
     /// Date of times that carry only a time of day.
@@ -279,23 +278,10 @@ pub fn resolve(args: WatchArgs, paths: Vec<PathBuf>) -> Result<WatchSetup, Error
     };
     let mut sources = Vec::new();
     for s in &args.sources {
-        let zone = s
-            .timezone
-            .as_deref()
-            .map(parse_offset)
-            .transpose()
-            .map_err(Error::Source)?;
-        let format = s
-            .format
-            .as_deref()
-            .map(parse_format)
-            .transpose()
-            .map_err(Error::Source)?
-            .or(args.reading.format);
         sources.push(crate::watch::SourceSpec {
             paths: s.paths.clone(),
-            format,
-            context: context(zone, s.year, s.date),
+            format: s.format.or(args.reading.format),
+            context: context(s.timezone, s.year, s.date),
         });
     }
     if !paths.is_empty() {
@@ -477,7 +463,7 @@ mod tests {
             },
             sources: vec![SourceEntry {
                 paths: vec!["/var/log/app/*.log".into()],
-                format: Some("rails".into()),
+                format: Some(Format::Rails),
                 year: Some(2024),
                 ..SourceEntry::default()
             }],
