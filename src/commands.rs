@@ -8,6 +8,7 @@ use grantwatch_parsers::{Context, Format};
 
 use crate::config::DiagnoseSettings;
 use crate::diagnose;
+pub use crate::ingest::Split;
 use crate::ingest::{self, ReadStats};
 use crate::store::Store;
 
@@ -46,6 +47,10 @@ pub struct AnalyzeOptions {
     pub context: Context,
     /// Diagnosis settings.
     pub settings: DiagnoseSettings,
+    /// How a large file may be read on several cores (into a scratch
+    /// database only: with `--db` every file is read on one core, so that
+    /// a later `analyze` or `watch` resumes where it stopped).
+    pub split: ingest::Split,
 }
 
 /// What `analyze` found.
@@ -116,6 +121,11 @@ pub fn analyze(
         None => Store::open(&db_path)?,
     };
     let after = store.max_event_id()?;
+    let split = if scratch.is_some() {
+        opts.split
+    } else {
+        ingest::Split::default()
+    };
     let mut read = ReadStats {
         unreadable,
         ..ReadStats::default()
@@ -136,6 +146,7 @@ pub fn analyze(
             file,
             &opts.context,
             opts.format,
+            &split,
             &mut read,
             &mut |_, c| {
                 on_bytes(c.bytes);
@@ -151,6 +162,7 @@ pub fn analyze(
         last,
         &opts.context,
         opts.format,
+        &split,
         &mut read,
         &mut |store, c| {
             on_bytes(c.bytes);

@@ -83,6 +83,17 @@ enum Command {
         db: Option<PathBuf>,
         #[command(flatten)]
         reading: ReadingArgs,
+        /// Read a large file on this many cores at most [default: all]
+        /// (without --db: a database kept is filled on one core).
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+        /// Smallest range of a file one core reads (tests make it small to
+        /// cross many range boundaries).
+        #[arg(long, hide = true, value_name = "BYTES", default_value_t = 64 << 20)]
+        range_bytes: u64,
+        /// Bytes a range reader parses at once (tests make it small).
+        #[arg(long, hide = true, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+        chunk_bytes: u64,
         /// Log files or folders (read recursively; *.gz is decompressed).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -177,14 +188,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             db,
             reading,
+            jobs,
+            range_bytes,
+            chunk_bytes,
             paths,
         } => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let opts = AnalyzeOptions {
                 paths,
                 db,
                 format: reading.format,
                 context: reading.context(),
                 settings: reading.diagnose_settings(),
+                split: commands::Split {
+                    jobs: jobs.map_or(cores, usize::from),
+                    min_range_bytes: range_bytes,
+                    chunk_bytes: chunk_bytes as usize,
+                },
             };
             let bar = progress_bar();
             let analysis = commands::analyze(

@@ -244,6 +244,27 @@ impl FileParser {
         mend_cuts(&mut out[mark..]);
     }
 
+    /// Where this parser stands when it holds nothing the lines before
+    /// the last one set (see [`crate::handover`]): `None` while it holds a
+    /// split line, an unknown run, a record of its format, or reads
+    /// origins apart.
+    pub fn rest_mark(&self) -> Option<crate::handover::RestMark> {
+        let quiet = self.origins.is_empty() && self.plain.run.is_empty();
+        (quiet && self.plain.parser.at_rest())
+            .then(|| self.unwrapper.rest_mark())
+            .flatten()
+    }
+
+    /// What this parser has counted so far (see [`crate::handover::Tally`]).
+    pub fn tally(&self) -> crate::handover::Tally {
+        crate::handover::Tally {
+            counts: self.counts,
+            lines: self.lines,
+            joined_cut: self.unwrapper.lines_cut(),
+            envelope_lines: self.unwrapper.envelope_line_counts(),
+        }
+    }
+
     /// The first line of the oldest record still held anywhere (see
     /// [`LineParser::oldest_pending_line`]).
     pub fn oldest_pending_line(&self) -> Option<u64> {

@@ -31,6 +31,7 @@ pub mod envelope;
 pub mod event;
 pub mod extract;
 pub mod format;
+pub mod handover;
 pub mod providers;
 pub mod reassembly;
 pub mod redact;

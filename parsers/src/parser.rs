@@ -127,6 +127,19 @@ pub trait LineParser: Send {
     fn skim(&mut self, _line_no: u64, _line: &str) -> bool {
         false
     }
+
+    /// Whether what this parser will make of the lines still to come no
+    /// longer depends on the lines before the last one fed: nothing held
+    /// open, nothing remembered that a later line reads (state that only the
+    /// last line sets is allowed: two parsers that both fed that line agree
+    /// on it). Two parsers of one format at rest at the same line, fed the
+    /// same lines from there, give the same events: this is what lets
+    /// `analyze` read one file in ranges on several cores and hand over
+    /// where both readers are at rest. `false` (the default) means the
+    /// parser was not checked, and its files are read on one core.
+    fn at_rest(&self) -> bool {
+        false
+    }
 }
 
 /// Redacts `line`, parses the redacted text with `parse`, attaches the

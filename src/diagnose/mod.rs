@@ -454,10 +454,40 @@ pub struct RunStats {
 /// Diagnoses every failure among the events stored after event id `after`.
 /// An event that joins a failure already stored (the client's log arriving
 /// after the server's) re-diagnoses that failure.
+///
+/// The failures are diagnosed and written [`RUN_SLICE`] at a time, so that
+/// memory stays flat however many there are (a gigabyte of logs holds
+/// thousands, each with its evidence).
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
-    let batch = diagnose_batch(store, settings, after, None, &mut HashMap::new())?;
-    write_batch(store, &batch)
+    let mut assigned = HashMap::new();
+    let mut total = RunStats {
+        last_event_id: after,
+        ..RunStats::default()
+    };
+    loop {
+        let batch = diagnose_some(
+            store,
+            settings,
+            total.last_event_id,
+            None,
+            RUN_SLICE,
+            &mut assigned,
+        )?;
+        let full = batch.pending.len() == RUN_SLICE;
+        let stats = write_batch(store, &batch)?;
+        total.diagnosed += stats.diagnosed;
+        total.changed += stats.changed;
+        total.last_event_id = stats.last_event_id;
+        if !full {
+            return Ok(total);
+        }
+        // Written: the store now says which events these failures took.
+        assigned.clear();
+    }
 }
+
+/// Failures [`run`] diagnoses before writing them.
+const RUN_SLICE: usize = 512;
 
 /// One diagnosis computed and not yet written: the failure and the events
 /// it stands on.
@@ -495,6 +525,18 @@ pub fn diagnose_batch(
     settings: &DiagnoseSettings,
     after: i64,
     horizon_ms: Option<i64>,
+    assigned: &mut HashMap<i64, String>,
+) -> Result<Batch> {
+    diagnose_some(store, settings, after, horizon_ms, usize::MAX, assigned)
+}
+
+/// [`diagnose_batch`], ending after `limit` diagnoses.
+fn diagnose_some(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    horizon_ms: Option<i64>,
+    limit: usize,
     assigned: &mut HashMap<i64, String>,
 ) -> Result<Batch> {
     let clocks = correlate::estimate_clocks(store)?;
@@ -538,6 +580,9 @@ pub fn diagnose_batch(
             merged,
             time_ms: case.time_ms,
         });
+        if batch.pending.len() == limit {
+            break;
+        }
     }
     batch.clocks = clocks;
     Ok(batch)

@@ -9,7 +9,7 @@ use std::io::Read;
 use crate::source::MAX_LINE_BYTES;
 
 /// Bytes read per chunk.
-const CHUNK_BYTES: usize = 1024 * 1024;
+pub(super) const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Fills `buf` from `r` as far as the stream goes (a short read is not
 /// its end): how many bytes it holds.
@@ -24,6 +24,18 @@ pub(super) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usi
         }
     }
     Ok(filled)
+}
+
+/// One chunk of whole lines, borrowed from the reader's buffer.
+pub(super) struct Chunk<'b> {
+    /// The lines, without the chunk's last newline.
+    pub(super) text: &'b [u8],
+    /// Stream offset of the chunk's first byte.
+    pub(super) start: u64,
+    /// Stream offset just past the chunk (its last newline included).
+    pub(super) end: u64,
+    /// Lines the reader cut since the last chunk.
+    pub(super) cut: u64,
 }
 
 /// Reads a byte stream in chunks of whole lines without copying them: a
@@ -41,6 +53,9 @@ pub(super) struct ChunkReader<R> {
     offset: u64,
     /// Lines cut by the reader not yet reported.
     cut: u64,
+    /// Bytes a read fills `buf` up to while no line is longer (the whole
+    /// buffer for `analyze`'s one-core reader).
+    fill_to: usize,
     /// Dropping the rest of an over-long line.
     dropping: bool,
     eof: bool,
@@ -49,29 +64,44 @@ pub(super) struct ChunkReader<R> {
 impl<R: Read> ChunkReader<R> {
     pub(super) fn new(mut inner: R, skip: u64) -> std::io::Result<Self> {
         let skipped = std::io::copy(&mut (&mut inner).take(skip), &mut std::io::sink())?;
-        Ok(ChunkReader {
-            inner,
-            buf: vec![0; CHUNK_BYTES + MAX_LINE_BYTES],
-            filled: 0,
-            consumed: 0,
-            offset: skipped,
-            cut: 0,
-            dropping: false,
-            eof: false,
-        })
+        let mut reader = Self::with_chunk_bytes(inner, CHUNK_BYTES);
+        reader.offset = skipped;
+        reader.fill_to = reader.buf.len();
+        Ok(reader)
     }
 
-    /// The next chunk of whole lines (without its final newline), the stream
-    /// offset just past it and the lines cut since the last chunk; `None` at
-    /// the end. A last line without newline is taken as a line.
-    pub(super) fn next_chunk(&mut self) -> std::io::Result<Option<(&[u8], u64, u64)>> {
+    /// A reader from the stream's current position (offset 0), handing out
+    /// chunks of at most `chunk_bytes` (more when one line is longer).
+    pub(super) fn with_chunk_bytes(inner: R, chunk_bytes: usize) -> Self {
+        ChunkReader {
+            inner,
+            buf: vec![0; chunk_bytes.max(1) + MAX_LINE_BYTES],
+            filled: 0,
+            consumed: 0,
+            offset: 0,
+            cut: 0,
+            fill_to: chunk_bytes.max(1),
+            dropping: false,
+            eof: false,
+        }
+    }
+
+    /// The next chunk of whole lines; `None` at the end. A last line
+    /// without newline is taken as a line.
+    pub(super) fn next_chunk(&mut self) -> std::io::Result<Option<Chunk<'_>>> {
         self.buf.copy_within(self.consumed..self.filled, 0);
         self.filled -= self.consumed;
         self.consumed = 0;
         loop {
             if !self.eof && self.filled < self.buf.len() {
-                let n = read_full(&mut self.inner, &mut self.buf[self.filled..])?;
-                self.eof = n == 0 || self.filled + n < self.buf.len();
+                // A line longer than `fill_to`: read on, up to the whole buffer.
+                let target = if self.filled < self.fill_to {
+                    self.fill_to
+                } else {
+                    self.buf.len()
+                };
+                let n = read_full(&mut self.inner, &mut self.buf[self.filled..target])?;
+                self.eof = n == 0 || self.filled + n < target;
                 self.filled += n;
             }
             if self.dropping {
@@ -95,24 +125,28 @@ impl<R: Read> ChunkReader<R> {
             if self.filled == 0 {
                 return Ok(None);
             }
-            if let Some(nl) = memchr::memrchr(b'\n', &self.buf[..self.filled]) {
+            let start = self.offset;
+            let (len, cut) = if let Some(nl) = memchr::memrchr(b'\n', &self.buf[..self.filled]) {
                 self.consumed = nl + 1;
-                self.offset += self.consumed as u64;
-                let cut = std::mem::take(&mut self.cut);
-                return Ok(Some((&self.buf[..nl], self.offset, cut)));
-            }
-            if self.eof {
+                (nl, 0)
+            } else if self.eof {
                 self.consumed = self.filled;
-                self.offset += self.filled as u64;
-                let cut = std::mem::take(&mut self.cut);
-                return Ok(Some((&self.buf[..self.filled], self.offset, cut)));
-            }
-            // A line longer than the whole buffer: cut it, drop its rest.
-            self.dropping = true;
-            self.consumed = self.filled;
-            self.offset += self.filled as u64;
-            let cut = std::mem::take(&mut self.cut) + 1;
-            return Ok(Some((&self.buf[..MAX_LINE_BYTES], self.offset, cut)));
+                (self.filled, 0)
+            } else if self.filled < self.buf.len() {
+                continue;
+            } else {
+                // A line longer than the whole buffer: cut it, drop its rest.
+                self.dropping = true;
+                self.consumed = self.filled;
+                (MAX_LINE_BYTES, 1)
+            };
+            self.offset += self.consumed as u64;
+            return Ok(Some(Chunk {
+                text: &self.buf[..len],
+                start,
+                end: self.offset,
+                cut: std::mem::take(&mut self.cut) + cut,
+            }));
         }
     }
 }
@@ -125,9 +159,9 @@ mod tests {
         let mut r = ChunkReader::new(std::io::Cursor::new(data.to_vec()), skip).expect("reader");
         let mut lines = Vec::new();
         let mut cuts = 0;
-        while let Some((chunk, _, cut)) = r.next_chunk().expect("chunk") {
-            lines.extend(chunk.split(|&b| b == b'\n').map(<[u8]>::to_vec));
-            cuts += cut;
+        while let Some(chunk) = r.next_chunk().expect("chunk") {
+            lines.extend(chunk.text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+            cuts += chunk.cut;
         }
         (lines, r.offset, cuts)
     }

@@ -15,17 +15,20 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use grantwatch_parsers::envelope::EnvelopeKind;
-use grantwatch_parsers::quiet::Hint;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 
 use crate::source::{head_hash, is_documentation, with_year};
 use crate::store::{BatchProgress, Store};
-use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
+use crate::text::{BinaryRuns, text_of_line};
 
 mod chunks;
+mod feed;
+mod ranges;
 use chunks::{ChunkReader, read_full};
+use feed::feed_chunk;
+pub use ranges::Split;
 
-use crate::source::{MAX_LINE_BYTES, SNIFF_BYTES};
+use crate::source::SNIFF_BYTES;
 
 /// Errors of reading inputs.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +228,7 @@ pub fn read_file(
     input: &Path,
     ctx: &Context,
     forced: Option<Format>,
+    split: &Split,
     stats: &mut ReadStats,
     on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
 ) -> Result<()> {
@@ -291,57 +295,67 @@ pub fn read_file(
     }
     stats.files += 1;
     let ctx = with_year(ctx, &text, &meta);
+    let starts = if resume == 0 && !gz {
+        split.starts(input, meta.len()).map_err(unreadable)?
+    } else {
+        vec![0]
+    };
+    if starts.len() > 1 {
+        let job = ranges::Job {
+            path: input,
+            len: meta.len(),
+            starts,
+            format,
+            ctx: &ctx,
+            chunk_bytes: split.chunk_bytes,
+            source_id: source.id,
+            progress: progress.clone(),
+        };
+        let read = ranges::read(store, &job, &mut |store, bytes| {
+            on_chunk(
+                store,
+                ChunkDone {
+                    bytes,
+                    max_ts_ms: None,
+                },
+            )
+        });
+        match read {
+            Ok(Some(read)) => {
+                return finish_ranges(store, path, &job, read, sniffed.envelope, stats);
+            }
+            Ok(None) => {}
+            Err(ranges::ReadError::Io(source)) => return Err(unreadable(source)),
+            Err(ranges::ReadError::Store(e)) => return Err(e.into()),
+            Err(ranges::ReadError::GaveUp) => {}
+        }
+    }
     let mut parser = FileParser::new(format, ctx);
     let quiet = parser.quiet_skip();
     let mut runs = BinaryRuns::default();
     let mut chunks =
         ChunkReader::new(std::io::Cursor::new(head).chain(reader), resume).map_err(unreadable)?;
-    while let Some((chunk, offset, reader_cut)) = chunks.next_chunk().map_err(unreadable)? {
+    while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
         let before = parser.counts();
         // Valid UTF-8 is the rule: borrow the whole chunk, and let events
         // borrow from it until the chunk is committed.
-        let text = match std::str::from_utf8(chunk) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(chunk),
-        };
+        let text = utf8(chunk.text);
         let mut events: Vec<Event<'_>> = Vec::new();
-        let mut cut = 0;
-        let mut start = 0;
-        // memchr's iterator is several times faster than `str::split`.
-        let mut binary_only = 0;
-        let any_binary = has_binary_bytes(text.as_bytes());
-        // One search over the chunk finds the lines that can matter; the
-        // parser only counts the others (a chunk with binary runs is fed
-        // line by line as it is cleaned).
-        let mut candidates = quiet
-            .as_deref()
-            .filter(|_| !any_binary)
-            .map(|q| q.lines(&text));
-        for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
-            progress.line_no += 1;
-            let hint = candidates
-                .as_mut()
-                .map_or(Hint::Feed, |c| c.line(start, end));
-            let (binary, line) = if any_binary {
-                text_of_line(&text[start..end])
-            } else {
-                (false, &text[start..end])
-            };
-            start = end + 1;
-            runs.note(binary);
-            if binary && line.is_empty() {
-                binary_only += 1;
-                continue;
-            }
-            let line = cut_line(line, &mut cut);
-            parser.feed_hinted(progress.line_no, line, hint, &mut events);
-        }
-        progress.byte_offset = offset;
-        progress.lines_cut = cut + reader_cut;
+        let fed = feed_chunk(
+            &mut parser,
+            quiet.as_deref(),
+            &text,
+            &mut progress.line_no,
+            &mut runs,
+            &mut events,
+            &mut |_, _| false,
+        );
+        progress.byte_offset = chunk.end;
+        progress.lines_cut = fed.cut + chunk.cut;
         progress.counts = diff(parser.counts(), before);
-        progress.counts.skipped += binary_only;
+        progress.counts.skipped += fed.binary_only;
         progress.envelope = parser.envelope().map(|e| e.as_str());
-        let bytes = chunk.len() as u64 + 1;
+        let bytes = chunk.end - chunk.start;
         stats.bytes += bytes;
         commit(store, source.id, &events, &progress, stats)?;
         on_chunk(
@@ -377,17 +391,46 @@ pub fn read_file(
     Ok(())
 }
 
-/// A line cut at [`MAX_LINE_BYTES`] (on a character boundary), counted.
-fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
-    if line.len() <= MAX_LINE_BYTES {
-        return line;
+/// Stores and reports what reading `job` in ranges counted, as the end of
+/// a one-core read would.
+fn finish_ranges(
+    store: &mut Store,
+    path: &Path,
+    job: &ranges::Job<'_>,
+    read: ranges::RangesRead,
+    sniffed: Option<EnvelopeKind>,
+    stats: &mut ReadStats,
+) -> Result<()> {
+    let envelope = read.tally.main_envelope();
+    let progress = BatchProgress {
+        byte_offset: job.len,
+        line_no: read.tally.lines,
+        read_line_no: read.tally.lines,
+        counts: read.tally.counts,
+        lines_cut: read.lines_cut,
+        envelope: envelope.map(|e| e.as_str()),
+        ..job.progress.clone()
+    };
+    stats.bytes += job.len;
+    stats.events += read.events;
+    commit(store, job.source_id, &[], &progress, stats)?;
+    stats.per_file.push(FileReport {
+        path: path.to_path_buf(),
+        envelope: envelope.or(sniffed),
+        format: job.format,
+        lines: read.tally.lines,
+        counts: read.tally.counts,
+    });
+    Ok(())
+}
+
+/// A chunk as text: borrowed when it is valid UTF-8 (the rule), else
+/// with the invalid bytes replaced.
+fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
-    *cut += 1;
-    let mut end = MAX_LINE_BYTES;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    &line[..end]
 }
 
 fn diff(after: LineCounts, before: LineCounts) -> LineCounts {

@@ -268,6 +268,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Forgets what was read of `source_id`: its events (and what hangs on
+    /// them) and its position and counts, so that it is read again from
+    /// its first line. `analyze` does this when reading a file in ranges
+    /// finds no line to hand over at, before reading it on one core.
+    pub fn forget_source_reading(&mut self, source_id: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM events WHERE source_id = ?1", [source_id])?;
+        tx.execute(
+            "UPDATE sources SET byte_offset = 0, line_no = 0, read_line_no = 0,
+                lines_parsed = 0, lines_skipped = 0, lines_unknown = 0, lines_cut = 0
+             WHERE id = ?1",
+            [source_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Inserts `events` of `source_id` (an event already stored, same source,
 /// line and kind, is skipped) and returns the new rows' ids, in order; the
 /// caller owns the transaction.

@@ -29,6 +29,7 @@ mod model;
 mod pages;
 mod pasted;
 mod quiet;
+mod ranges;
 mod resources;
 mod revisit;
 mod samples;

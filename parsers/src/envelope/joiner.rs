@@ -106,12 +106,21 @@ impl Unwrapper {
 
     /// File lines seen in each (outermost) envelope.
     pub fn lines_by_envelope(&self) -> BTreeMap<EnvelopeKind, u64> {
-        ALL_ENVELOPES
-            .iter()
-            .zip(self.lines_by_envelope)
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| (*k, n))
-            .collect()
+        crate::handover::envelope_lines_map(&self.lines_by_envelope)
+    }
+
+    /// File lines per envelope, indexed as [`ALL_ENVELOPES`].
+    pub(crate) fn envelope_line_counts(&self) -> [u64; ALL_ENVELOPES.len()] {
+        self.lines_by_envelope
+    }
+
+    /// The envelope tried first on the next line, when nothing is held
+    /// (see [`crate::handover::RestMark`]); `None` while a split line is
+    /// held.
+    pub(crate) fn rest_mark(&self) -> Option<crate::handover::RestMark> {
+        self.held.is_empty().then_some(crate::handover::RestMark {
+            sticky: self.sticky,
+        })
     }
 
     /// The envelope most lines came in, if any.

@@ -72,6 +72,11 @@ impl LineParser for Settled {
         self.inner.oldest_pending_line()
     }
 
+    // Settling holds nothing of its own between lines.
+    fn at_rest(&self) -> bool {
+        self.inner.at_rest()
+    }
+
     // A line without error words gives no error record here (the check of
     // `error_record`), so the inner parser's rule is the whole rule.
     fn quiet_needles(&self) -> &'static [&'static str] {

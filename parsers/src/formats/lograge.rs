@@ -61,6 +61,11 @@ impl LineParser for LogrageParser {
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+
+    // One line, one record: nothing carries from a line to the next.
+    fn at_rest(&self) -> bool {
+        true
+    }
 }
 
 /// Strips a leading timestamp, a Logger prefix and tags. Returns the time

@@ -151,6 +151,11 @@ impl LineParser for HydraParser {
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+
+    // One line, one record: nothing carries from a line to the next.
+    fn at_rest(&self) -> bool {
+        true
+    }
 }
 
 /// Turns a record into an event, or `None` when it tells nothing useful.

@@ -53,6 +53,11 @@ impl LineParser for JsonLinesParser {
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+
+    // One line, one record: nothing carries from a line to the next.
+    fn at_rest(&self) -> bool {
+        true
+    }
 }
 
 static INTEREST: LazyLock<AhoCorasick> = LazyLock::new(|| {

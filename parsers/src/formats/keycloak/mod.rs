@@ -35,6 +35,9 @@ use crate::redact::Redacted;
 #[derive(Debug, Default)]
 pub struct KeycloakParser {
     after_own_line: bool,
+    /// The last line fed was taken as a stack trace's line: it kept
+    /// `after_own_line` from the lines before it.
+    in_trace: bool,
 }
 
 /// The parts of one log record.
@@ -200,6 +203,7 @@ impl LineParser for KeycloakParser {
         ctx: &Context,
         out: &mut Vec<Event<'a>>,
     ) -> Outcome {
+        self.in_trace = false;
         let json = is_json_console(line);
         let shape = if json { Shape::Json } else { Shape::Text };
         let topic = if json {
@@ -210,6 +214,7 @@ impl LineParser for KeycloakParser {
         } else if let Some(h) = text_header(line, ctx) {
             topic(&h.logger, &h.message)
         } else if self.after_own_line && is_continuation(line) {
+            self.in_trace = true;
             return Outcome::Skipped;
         } else {
             self.after_own_line = false;
@@ -223,6 +228,11 @@ impl LineParser for KeycloakParser {
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+
+    /// Out of a stack trace, `after_own_line` is what the last line set.
+    fn at_rest(&self) -> bool {
+        !self.in_trace
+    }
 }
 
 /// The three ways a record is written.

@@ -145,6 +145,11 @@ impl LineParser for LogfmtParser {
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
+
+    // One line, one record: nothing carries from a line to the next.
+    fn at_rest(&self) -> bool {
+        true
+    }
 }
 
 /// The first non-empty value among `keys`.

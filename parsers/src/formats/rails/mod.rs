@@ -150,6 +150,14 @@ impl LineParser for RailsParser {
     fn skim(&mut self, _line_no: u64, line: &str) -> bool {
         self.in_flight.is_empty() && self.seen_request && line::logger_message(line).is_some()
     }
+
+    /// No OAuth request in flight, a request line seen (`seen_request`
+    /// never changes again), and the ring of recent `Started` lines full:
+    /// two full rings hold the same last [`RECENT_STARTS`] lines, so a
+    /// `Processing by Doorkeeper::` line finds the same one in both.
+    fn at_rest(&self) -> bool {
+        self.in_flight.is_empty() && self.seen_request && self.recent.is_full()
+    }
 }
 
 /// See [`RailsParser::skim`]: every word that can make a prefixed line
@@ -290,6 +298,12 @@ impl RecentStarts {
         slot.line_no = line_no;
         slot.live = true;
         self.next = (self.next + 1) % RECENT_STARTS;
+    }
+
+    /// Whether the ring has held [`RECENT_STARTS`] lines: what it holds is
+    /// then the last lines remembered, whatever came before them.
+    fn is_full(&self) -> bool {
+        self.slots.len() == RECENT_STARTS
     }
 
     /// The most recent `Started` line of `key`, once.

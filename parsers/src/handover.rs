@@ -1,0 +1,93 @@
+//! Handing one file over between readers of its ranges. `analyze` may read
+//! a large file on several cores, each core from its own offset with its own
+//! [`crate::FileParser`]; the reader of a range goes on past its end until it
+//! reaches a line where both it and the next range's reader are at rest
+//! ([`crate::FileParser::rest_mark`] equal), and hands over there. What each
+//! reader counted is then added up with [`Tally`].
+//!
+//! Invariant: a [`RestMark`] exists only where nothing the parser holds
+//! depends on the lines before the last one fed (no split line, no unknown
+//! run, no per-origin parser, the format's parser at rest per
+//! [`crate::parser::LineParser::at_rest`]); two marks are equal only when
+//! the envelope layer would read the next line the same way.
+
+use std::collections::BTreeMap;
+
+use crate::envelope::{ALL_ENVELOPES, EnvelopeKind};
+use crate::file_parser::LineCounts;
+
+/// A line where a file parser holds nothing that the lines before it set,
+/// and what it would read the next line with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestMark {
+    /// The envelope the layer tries first on the next line.
+    pub(crate) sticky: Option<EnvelopeKind>,
+}
+
+/// What one file parser has counted: records by outcome, file lines, lines
+/// per envelope, split lines cut. Tallies of consecutive parts of a file
+/// add up to the tally of the whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Records by outcome.
+    pub counts: LineCounts,
+    /// File lines fed.
+    pub lines: u64,
+    /// Split lines cut when joined.
+    pub joined_cut: u64,
+    pub(crate) envelope_lines: [u64; ALL_ENVELOPES.len()],
+}
+
+impl Tally {
+    /// What was counted after `earlier` (a tally of the same parser, taken
+    /// before this one).
+    pub fn since(&self, earlier: &Tally) -> Tally {
+        let mut envelope_lines = self.envelope_lines;
+        for (n, e) in envelope_lines.iter_mut().zip(earlier.envelope_lines) {
+            *n -= e;
+        }
+        Tally {
+            counts: LineCounts {
+                parsed: self.counts.parsed - earlier.counts.parsed,
+                skipped: self.counts.skipped - earlier.counts.skipped,
+                unknown: self.counts.unknown - earlier.counts.unknown,
+            },
+            lines: self.lines - earlier.lines,
+            joined_cut: self.joined_cut - earlier.joined_cut,
+            envelope_lines,
+        }
+    }
+
+    /// Adds `later`, counted over the lines after these.
+    pub fn add(&mut self, later: &Tally) {
+        self.counts.parsed += later.counts.parsed;
+        self.counts.skipped += later.counts.skipped;
+        self.counts.unknown += later.counts.unknown;
+        self.lines += later.lines;
+        self.joined_cut += later.joined_cut;
+        for (n, l) in self.envelope_lines.iter_mut().zip(later.envelope_lines) {
+            *n += l;
+        }
+    }
+
+    /// The envelope most lines came in, if any (as
+    /// [`crate::envelope::Unwrapper::main_envelope`] says of one parser).
+    pub fn main_envelope(&self) -> Option<EnvelopeKind> {
+        envelope_lines_map(&self.envelope_lines)
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(k, _)| k)
+    }
+}
+
+/// File lines per envelope kind, the kinds without any left out.
+pub(crate) fn envelope_lines_map(
+    lines: &[u64; ALL_ENVELOPES.len()],
+) -> BTreeMap<EnvelopeKind, u64> {
+    ALL_ENVELOPES
+        .iter()
+        .zip(lines.iter().copied())
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (*k, n))
+        .collect()
+}

@@ -1,0 +1,542 @@
+//! Reading one large file on several cores (`analyze` into a scratch
+//! database). The file is cut at line starts into one range per core; each
+//! range's reader parses from its start with its own parser, and the lines
+//! before that start are counted, not parsed, so its line numbers are the
+//! file's. A reader goes on past its range's end, line by line, until it
+//! stands where the next range's reader stood at rest at the end of one of
+//! its first chunks (`FileParser::rest_mark` equal: nothing held that
+//! earlier lines set); it hands over there. The next reader's events from
+//! before that point are dropped, its counts from there on added.
+//!
+//! Invariants: what is stored and counted is what one reader of the whole
+//! file stores and counts (`tests/it/ranges.rs` compares `analyze --json`
+//! byte for byte); when no handover point is found within the window, or a
+//! chunk holds binary bytes, nothing of the attempt is kept and the file
+//! is read on one core. The store is written by the calling thread only.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use grantwatch_parsers::handover::{RestMark, Tally};
+use grantwatch_parsers::{Context, Event, FileParser, Format};
+
+use super::chunks::ChunkReader;
+use super::feed::feed_chunk;
+use crate::store::{BatchProgress, Store};
+use crate::text::BinaryRuns;
+
+/// How `analyze` may split a file across cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// Readers at most (one per core).
+    pub jobs: usize,
+    /// No range is shorter: below twice this a file is read on one core.
+    pub min_range_bytes: u64,
+    /// Bytes per chunk a reader parses at once (its handover window is
+    /// [`WINDOW_CHUNKS`] of them).
+    pub chunk_bytes: usize,
+}
+
+impl Default for Split {
+    /// One core.
+    fn default() -> Self {
+        Split {
+            jobs: 1,
+            min_range_bytes: 64 << 20,
+            chunk_bytes: super::chunks::CHUNK_BYTES,
+        }
+    }
+}
+
+/// Whether handovers and give-ups are told on stderr
+/// (`GRANTWATCH_TRACE_RANGES=1`), for the benches.
+static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    std::env::var_os("GRANTWATCH_TRACE_RANGES").is_some_and(|v| v != "0")
+});
+
+/// Chunks at the start of a range (past the first) whose ends the previous
+/// reader may hand over at.
+const WINDOW_CHUNKS: usize = 16;
+
+impl Split {
+    /// Where the ranges of a file of `len` bytes start (the first at 0),
+    /// each just after a newline; one start: read on one core.
+    pub(super) fn starts(&self, path: &Path, len: u64) -> std::io::Result<Vec<u64>> {
+        let min = self.min_range_bytes.max(1);
+        let n = (len / min).min(self.jobs as u64).max(1);
+        let mut starts = vec![0];
+        let mut file = File::open(path)?;
+        let mut probe = vec![0u8; 64 * 1024];
+        for k in 1..n {
+            file.seek(SeekFrom::Start(len * k / n))?;
+            let got = super::read_full(&mut file, &mut probe)?;
+            let Some(nl) = memchr::memchr(b'\n', &probe[..got]) else {
+                continue;
+            };
+            let start = len * k / n + nl as u64 + 1;
+            if start < len && starts.last().is_some_and(|&s| start > s) {
+                starts.push(start);
+            }
+        }
+        Ok(starts)
+    }
+}
+
+/// What a reader had counted at some point: its parser's tally and the
+/// lines it cut.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counted {
+    tally: Tally,
+    cut: u64,
+}
+
+/// A chunk end where a reader stood at rest, and what it had counted.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    offset: u64,
+    rest: RestMark,
+    counted: Counted,
+}
+
+/// The events of one chunk of one range.
+struct Batch {
+    range: usize,
+    /// Offset just past the last line fed.
+    end: u64,
+    /// In the handover window: held until the previous reader hands over.
+    window: bool,
+    events: Vec<Event<'static>>,
+    /// Bytes of the reader's own range this chunk covered (for progress).
+    bytes: u64,
+}
+
+enum Msg {
+    Batch(Batch),
+    /// Reader `range` stopped at `at`, where the next one's count resumes
+    /// (`next_from`); `counted` is its own count there.
+    HandedOver {
+        range: usize,
+        at: u64,
+        next_from: Counted,
+        counted: Counted,
+    },
+    /// The last reader reached the end of the file.
+    Finished(Counted),
+    /// No handover point, or binary bytes: read on one core.
+    GiveUp,
+    Failed(std::io::Error),
+}
+
+/// What reading a file in ranges stored and counted.
+#[derive(Debug, Default)]
+pub(super) struct RangesRead {
+    pub(super) tally: Tally,
+    /// Lines cut, by the readers and by joining split lines.
+    pub(super) lines_cut: u64,
+    pub(super) events: u64,
+}
+
+/// One file to read in ranges.
+pub(super) struct Job<'a> {
+    pub(super) path: &'a Path,
+    pub(super) len: u64,
+    pub(super) starts: Vec<u64>,
+    pub(super) format: Format,
+    pub(super) ctx: &'a Context,
+    pub(super) chunk_bytes: usize,
+    pub(super) source_id: i64,
+    /// The file's identity, written with every batch.
+    pub(super) progress: BatchProgress,
+}
+
+/// Reads `job` on one thread per range and stores its events; `None` when
+/// it gave up (nothing of the attempt is left in the store).
+pub(super) fn read(
+    store: &mut Store,
+    job: &Job<'_>,
+    on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
+) -> super::Result<Option<RangesRead>, ReadError> {
+    let n = job.starts.len();
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(4 * n);
+    let mut writer = Writer::new(n);
+    let outcome = std::thread::scope(|s| {
+        let mut marks_in = None;
+        for index in (0..n).rev() {
+            let (marks_tx, next_marks) = mpsc::channel();
+            let range = Range {
+                index,
+                start: job.starts[index],
+                end: job.starts.get(index + 1).copied(),
+                job,
+                marks_in: marks_in.take(),
+                marks_out: (index > 0).then_some(marks_tx),
+            };
+            marks_in = Some(next_marks);
+            let tx = tx.clone();
+            let stop = &stop;
+            s.spawn(move || {
+                if let Err(e) = range.read(&tx, stop) {
+                    let _ = tx.send(Msg::Failed(e));
+                }
+            });
+        }
+        drop(tx);
+        let mut outcome = Ok(());
+        for msg in rx {
+            if outcome.is_err() {
+                continue;
+            }
+            outcome = writer.take(store, job, msg, on_batch);
+            if outcome.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        outcome.and_then(|()| writer.flush(store, job, on_batch))
+    });
+    match outcome {
+        Ok(()) => Ok(Some(writer.totals())),
+        Err(ReadError::GaveUp) => {
+            store.forget_source_reading(job.source_id)?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Why reading in ranges stopped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadError {
+    /// Read on one core instead.
+    #[error("no handover point")]
+    GaveUp,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+/// The calling thread's side: commits batches in the order the handovers
+/// allow and adds up the counts.
+struct Writer {
+    /// Window batches of each range, held until the previous hands over.
+    held: Vec<Vec<Batch>>,
+    /// Where each range's predecessor handed over to it (range 0: at 0).
+    handed_at: Vec<Option<u64>>,
+    /// Each range's count where it took over, and where it stopped.
+    from: Vec<Counted>,
+    to: Vec<Option<Counted>>,
+    events: u64,
+    /// Events taken and not yet committed, and the bytes they covered.
+    pending: Vec<Event<'static>>,
+    pending_bytes: u64,
+}
+
+/// Events committed at once: the readers' batches are small (a chunk of a
+/// log where a few lines in a hundred are about OAuth), and a transaction
+/// per batch cost more in SQLite than the inserts.
+const COMMIT_EVENTS: usize = 2048;
+
+impl Writer {
+    fn new(n: usize) -> Self {
+        let mut handed_at = vec![None; n];
+        handed_at[0] = Some(0);
+        Writer {
+            held: (0..n).map(|_| Vec::new()).collect(),
+            handed_at,
+            from: vec![Counted::default(); n],
+            to: vec![None; n],
+            events: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
+        }
+    }
+
+    fn take(
+        &mut self,
+        store: &mut Store,
+        job: &Job<'_>,
+        msg: Msg,
+        on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
+    ) -> Result<(), ReadError> {
+        match msg {
+            Msg::Batch(batch) => match self.handed_at[batch.range] {
+                None if batch.window => self.held[batch.range].push(batch),
+                Some(at) if batch.end <= at => {}
+                _ => self.commit(store, job, batch, on_batch)?,
+            },
+            Msg::HandedOver {
+                range,
+                at,
+                next_from,
+                counted,
+            } => {
+                let next = range + 1;
+                if *TRACE {
+                    eprintln!("ranges: {range} handed over to {next} at byte {at}");
+                }
+                self.handed_at[next] = Some(at);
+                self.from[next] = next_from;
+                self.to[range] = Some(counted);
+                for batch in std::mem::take(&mut self.held[next]) {
+                    if batch.end > at {
+                        self.commit(store, job, batch, on_batch)?;
+                    }
+                }
+            }
+            Msg::Finished(counted) => {
+                if let Some(last) = self.to.last_mut() {
+                    *last = Some(counted);
+                }
+            }
+            Msg::GiveUp => {
+                if *TRACE {
+                    eprintln!("ranges: no handover point, read on one core");
+                }
+                return Err(ReadError::GaveUp);
+            }
+            Msg::Failed(e) => return Err(ReadError::Io(e)),
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        store: &mut Store,
+        job: &Job<'_>,
+        batch: Batch,
+        on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
+    ) -> Result<(), ReadError> {
+        self.pending.extend(batch.events);
+        self.pending_bytes += batch.bytes;
+        if self.pending.len() >= COMMIT_EVENTS {
+            self.flush(store, job, on_batch)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the events taken so far in one transaction.
+    fn flush(
+        &mut self,
+        store: &mut Store,
+        job: &Job<'_>,
+        on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
+    ) -> Result<(), ReadError> {
+        store.commit_batch(job.source_id, &self.pending, &job.progress)?;
+        self.events += self.pending.len() as u64;
+        self.pending.clear();
+        on_batch(store, std::mem::take(&mut self.pending_bytes))?;
+        Ok(())
+    }
+
+    /// Each range's count from where it took over to where it stopped,
+    /// added up.
+    fn totals(&self) -> RangesRead {
+        let mut tally = Tally::default();
+        let mut cut = 0;
+        for (from, to) in self.from.iter().zip(&self.to) {
+            let to = to.unwrap_or_default();
+            tally.add(&to.tally.since(&from.tally));
+            cut += to.cut - from.cut;
+        }
+        RangesRead {
+            lines_cut: cut + tally.joined_cut,
+            tally,
+            events: self.events,
+        }
+    }
+}
+
+/// One reader's range.
+struct Range<'a> {
+    index: usize,
+    start: u64,
+    /// Where the next range starts (`None`: the last range).
+    end: Option<u64>,
+    job: &'a Job<'a>,
+    /// The next reader's rest marks.
+    marks_in: Option<mpsc::Receiver<Vec<Mark>>>,
+    /// Where this reader sends its own (not for the first range).
+    marks_out: Option<mpsc::Sender<Vec<Mark>>>,
+}
+
+/// Whether a reader past its range's end goes on, hands over, or gives up.
+enum Step {
+    Go,
+    Hand(Mark),
+    GiveUp,
+}
+
+impl Range<'_> {
+    fn read(mut self, tx: &mpsc::SyncSender<Msg>, stop: &AtomicBool) -> std::io::Result<()> {
+        let job = self.job;
+        let mut line_no = count_lines(job.path, self.start)?;
+        let mut file = File::open(job.path)?;
+        file.seek(SeekFrom::Start(self.start))?;
+        let mut chunks = ChunkReader::with_chunk_bytes(file, job.chunk_bytes);
+        let mut parser = FileParser::new(job.format, job.ctx.clone());
+        let quiet = parser.quiet_skip();
+        let mut runs = BinaryRuns::default();
+        let mut cut = 0;
+        let mut marks = Vec::new();
+        // Past the range's end: the next reader's marks, and the next to try.
+        let mut seeking: Option<(Vec<Mark>, usize)> = None;
+        let mut chunk_index = 0;
+        while let Some(chunk) = chunks.next_chunk()? {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let (start, end) = (self.start + chunk.start, self.start + chunk.end);
+            let text = super::utf8(chunk.text);
+            let mut events = Vec::new();
+            let mut step = Step::Go;
+            let fed = feed_chunk(
+                &mut parser,
+                quiet.as_deref(),
+                &text,
+                &mut line_no,
+                &mut runs,
+                &mut events,
+                &mut |at, parser| {
+                    let pos = start + at as u64;
+                    if seeking.is_none() && Some(pos) == self.end {
+                        // This range's marks first: the previous reader
+                        // may be waiting for them.
+                        if let Some(out) = self.marks_out.take() {
+                            let _ = out.send(std::mem::take(&mut marks));
+                        }
+                        let next = self.marks_in.take().and_then(|rx| rx.recv().ok());
+                        seeking = Some((next.unwrap_or_default(), 0));
+                    }
+                    let Some((marks, i)) = seeking.as_mut() else {
+                        return false;
+                    };
+                    step = seek(marks, i, pos, parser.rest_mark());
+                    !matches!(step, Step::Go)
+                },
+            );
+            if fed.stopped_at.is_none() {
+                cut += chunk.cut;
+            }
+            cut += fed.cut;
+            let stopped = fed.stopped_at.map_or(end, |at| start + at as u64);
+            let own_end = self.end.map_or(stopped, |e| stopped.min(e));
+            let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
+            let batch = Batch {
+                range: self.index,
+                end: stopped,
+                window,
+                events: events.into_iter().map(Event::into_owned).collect(),
+                bytes: own_end.saturating_sub(start),
+            };
+            if tx.send(Msg::Batch(batch)).is_err() {
+                return Ok(());
+            }
+            if runs.lines > 0 {
+                let _ = tx.send(Msg::GiveUp);
+                return Ok(());
+            }
+            match step {
+                Step::Go => {}
+                Step::GiveUp => {
+                    let _ = tx.send(Msg::GiveUp);
+                    return Ok(());
+                }
+                Step::Hand(mark) => {
+                    let counted = Counted {
+                        tally: parser.tally(),
+                        cut,
+                    };
+                    let _ = tx.send(Msg::HandedOver {
+                        range: self.index,
+                        at: mark.offset,
+                        next_from: mark.counted,
+                        counted,
+                    });
+                    return Ok(());
+                }
+            }
+            if window
+                && seeking.is_none()
+                && end < job.len
+                && let Some(rest) = parser.rest_mark()
+            {
+                let counted = Counted {
+                    tally: parser.tally(),
+                    cut,
+                };
+                marks.push(Mark {
+                    offset: end,
+                    rest,
+                    counted,
+                });
+            }
+            chunk_index += 1;
+            if chunk_index == WINDOW_CHUNKS {
+                self.send_marks(&mut marks);
+            }
+        }
+        self.send_marks(&mut marks);
+        if self.end.is_some() {
+            // Past its end and no handover before the end of the file.
+            let _ = tx.send(Msg::GiveUp);
+            return Ok(());
+        }
+        let mut events = Vec::new();
+        parser.flush(&mut events);
+        let batch = Batch {
+            range: self.index,
+            end: job.len,
+            window: false,
+            events: events.into_iter().map(Event::into_owned).collect(),
+            bytes: 0,
+        };
+        let counted = Counted {
+            tally: parser.tally(),
+            cut,
+        };
+        let _ = tx.send(Msg::Batch(batch));
+        let _ = tx.send(Msg::Finished(counted));
+        Ok(())
+    }
+
+    fn send_marks(&mut self, marks: &mut Vec<Mark>) {
+        if let Some(out) = self.marks_out.take() {
+            let _ = out.send(std::mem::take(marks));
+        }
+    }
+}
+
+/// At line start `pos`, past the range's end: hand over at the next
+/// reader's mark there if this reader stands as it stood, give up past the
+/// last mark.
+fn seek(marks: &[Mark], next: &mut usize, pos: u64, rest: Option<RestMark>) -> Step {
+    while marks.get(*next).is_some_and(|m| m.offset < pos) {
+        *next += 1;
+    }
+    match marks.get(*next) {
+        None => Step::GiveUp,
+        Some(m) if m.offset == pos && Some(m.rest) == rest => Step::Hand(*m),
+        Some(_) => Step::Go,
+    }
+}
+
+/// Lines before byte `upto` of the file (newlines counted, nothing parsed).
+fn count_lines(path: &Path, upto: u64) -> std::io::Result<u64> {
+    if upto == 0 {
+        return Ok(0);
+    }
+    let mut file = File::open(path)?.take(upto);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0;
+    loop {
+        let got = super::read_full(&mut file, &mut buf)?;
+        if got == 0 {
+            return Ok(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..got]).count() as u64;
+    }
+}

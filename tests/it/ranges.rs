@@ -1,0 +1,239 @@
+//! Reading one file on several cores (`analyze -j N`) must give, byte for
+//! byte, the `analyze --json` output and the read counts of one core: over
+//! every file of `sample_logs/`, and over generated Rails logs (plain, in
+//! CRI and in docker json-file envelopes, a third of the requests OAuth, so
+//! that requests are in flight at the boundaries) cut into eight ranges
+//! read in chunks of a few kilobytes. The trace says the readers handed
+//! over, so a test that only ever fell back to one core would fail.
+
+use std::path::{Path, PathBuf};
+
+use grantwatch::generate::{GenOptions, generate};
+
+use crate::helpers::{grantwatch, root, stderr};
+
+/// `analyze --json` and the readable report's counts (its first line
+/// without the times, and the per-file lines), with `args` added; and
+/// the ranges trace.
+fn analyze(path: &Path, args: &[&str]) -> (String, String, String) {
+    let run = |json: bool| {
+        let mut cmd = grantwatch();
+        cmd.arg("analyze").args(args).arg(path);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .env("GRANTWATCH_TRACE_RANGES", "1")
+            .output()
+            .expect("run grantwatch");
+        assert!(out.status.success(), "analyze failed: {}", stderr(&out));
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr(&out),
+        )
+    };
+    let (json, trace) = run(true);
+    let (text, _) = run(false);
+    let counts = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split(" in ").next().unwrap_or(l).to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (json, counts, trace)
+}
+
+/// Many small ranges and chunks: a boundary every few kilobytes.
+const SMALL: [&str; 6] = ["-j", "8", "--range-bytes", "3000", "--chunk-bytes", "700"];
+
+/// For Rails logs: a reader is at rest once it has seen 16 `Started`
+/// lines of other requests, so its window must hold more.
+const RAILS: [&str; 6] = ["-j", "8", "--range-bytes", "3000", "--chunk-bytes", "4000"];
+
+/// Analyzes `path` on one core and in ranges; asserts the same output and
+/// returns how many handovers the trace told.
+fn same_on_one_core_and_in_ranges(path: &Path, ranges: &[&str]) -> usize {
+    let (one_json, one_counts, _) = analyze(path, &["-j", "1"]);
+    let (json, counts, trace) = analyze(path, ranges);
+    if json != one_json {
+        let first = json.lines().zip(one_json.lines()).position(|(a, b)| a != b);
+        panic!(
+            "{}: JSON differs: {} lines in ranges, {} on one core, first difference at line {first:?}",
+            path.display(),
+            json.lines().count(),
+            one_json.lines().count()
+        );
+    }
+    assert_eq!(counts, one_counts, "{}: counts differ", path.display());
+    trace.matches("handed over").count()
+}
+
+fn sample_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root().join("sample_logs"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().is_some_and(|e| e != "md" && e != "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_sample_log_reads_the_same_in_ranges() {
+    let mut handovers = 0;
+    for file in sample_files() {
+        handovers += same_on_one_core_and_in_ranges(&file, &SMALL);
+    }
+    // Keycloak, Hydra, JSON and logfmt samples are cut into ranges.
+    assert!(
+        handovers > 20,
+        "only {handovers} handovers over the samples"
+    );
+}
+
+/// A generated Rails log, a third of its requests OAuth (many in flight at
+/// any line), and the failures it injected.
+fn generated(dir: &Path, seed: u64) -> (PathBuf, usize) {
+    let opts = GenOptions {
+        target_bytes: 600 << 10,
+        oauth_share: 0.3,
+        seed,
+        ..GenOptions::default()
+    };
+    let mut out = Vec::new();
+    let expected = generate(&opts, &mut out).expect("generate");
+    let path = dir.join(format!("gen-{seed}.log"));
+    std::fs::write(&path, out).expect("write log");
+    (path, expected.len())
+}
+
+#[test]
+fn a_generated_rails_log_reads_the_same_across_range_boundaries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for seed in [3, 11] {
+        let (path, injected) = generated(dir.path(), seed);
+        let handovers = same_on_one_core_and_in_ranges(&path, &RAILS);
+        assert!(handovers >= 7, "seed {seed}: {handovers} handovers");
+        let (json, _, _) = analyze(&path, &RAILS);
+        assert!(
+            json.lines().count() >= injected * 9 / 10,
+            "seed {seed}: {} failures for {injected} injected",
+            json.lines().count()
+        );
+    }
+}
+
+/// `text` with a slow token request opened every 400 lines and completed
+/// (refused) 300 lines later, about 48 KB on: longer than a reader needs
+/// to come to rest past its range's start, so some lie on both sides of a
+/// handover point, and a reader that handed over with one in flight would
+/// lose it.
+fn with_slow_requests(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut open: Vec<(usize, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let prefix = line
+            .split_once(" : ")
+            .map_or("I, [2025-03-11T09:00:00.000000 #9]  INFO --", |p| p.0);
+        if i % 400 == 0 {
+            let id = format!("5105e000-0000-4000-8000-{i:012}");
+            out.push_str(&format!(
+                "{prefix} : [{id}] Started POST \"/oauth/token\" for 10.9.9.9 at 2025-03-11 09:00:00 +0000\n\
+                 {prefix} : [{id}] Processing by Doorkeeper::TokensController#create as */*\n\
+                 {prefix} : [{id}]   Parameters: {{\"grant_type\"=>\"refresh_token\", \"refresh_token\"=>\"[FILTERED]\", \"client_id\"=>\"slow-client-{i}\"}}\n"
+            ));
+            open.push((i + 300, id));
+        }
+        if let Some(pos) = open.iter().position(|(at, _)| *at == i) {
+            let (_, id) = open.remove(pos);
+            out.push_str(&format!(
+                "{prefix} : [{id}] Completed 400 Bad Request in 30012ms (Views: 0.2ms | ActiveRecord: 1.1ms)\n"
+            ));
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn slow_requests_across_boundaries_are_kept_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = GenOptions {
+        target_bytes: 2 << 20,
+        oauth_share: 0.3,
+        seed: 13,
+        ..GenOptions::default()
+    };
+    let mut text = Vec::new();
+    generate(&opts, &mut text).expect("generate");
+    let text = String::from_utf8(text).expect("generated text");
+    let slow = dir.path().join("slow.log");
+    let body = with_slow_requests(&text);
+    let refused = body.matches("Completed 400 Bad Request in 30012ms").count();
+    std::fs::write(&slow, body).expect("write");
+    // Four ranges, a window of 128 KB each.
+    let ranges = ["-j", "4", "--range-bytes", "3000", "--chunk-bytes", "8000"];
+    let handovers = same_on_one_core_and_in_ranges(&slow, &ranges);
+    assert_eq!(handovers, 3, "every boundary handed over");
+    let (json, _, _) = analyze(&slow, &ranges);
+    let slow_failures = json.lines().filter(|l| l.contains("slow-client-")).count();
+    assert_eq!(
+        slow_failures, refused,
+        "every slow refused request is a failure"
+    );
+}
+
+#[test]
+fn enveloped_logs_read_the_same_in_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 5);
+    let text = std::fs::read_to_string(&path).expect("read log");
+    let cri: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            format!(
+                "2025-03-11T09:{:02}:{:02}.{:06}000Z stdout F {l}\n",
+                i / 60_000 % 60,
+                i / 1000 % 60,
+                i % 1000
+            )
+        })
+        .collect();
+    let docker: String = text
+        .lines()
+        .map(|l| {
+            let log = serde_json::to_string(&format!("{l}\n")).expect("json string");
+            format!(r#"{{"log":{log},"stream":"stdout","time":"2025-03-11T09:00:00.000000000Z"}}"#)
+                + "\n"
+        })
+        .collect();
+    for (name, body) in [("cri.log", cri), ("docker.log", docker)] {
+        let wrapped = dir.path().join(name);
+        std::fs::write(&wrapped, body).expect("write wrapped");
+        let handovers = same_on_one_core_and_in_ranges(&wrapped, &RAILS);
+        assert!(handovers >= 7, "{name}: {handovers} handovers");
+    }
+}
+
+#[test]
+fn a_log_never_at_rest_falls_back_to_one_core_with_the_same_output() {
+    // A Rails log whose first OAuth request never completes: its reader is
+    // never at rest past it, so no handover point exists and the file is
+    // read again on one core.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 7);
+    let text = std::fs::read_to_string(&path).expect("read log");
+    let open = "I, [2025-03-11T08:59:59.000000 #7]  INFO -- : [0badc0de-0000-4000-8000-000000000001] \
+                Started POST \"/oauth/token\" for 10.0.0.1 at 2025-03-11 08:59:59 +0000\n";
+    let stuck = dir.path().join("stuck.log");
+    std::fs::write(&stuck, format!("{open}{text}")).expect("write");
+    let (one_json, one_counts, _) = analyze(&stuck, &["-j", "1"]);
+    let (json, counts, trace) = analyze(&stuck, &RAILS);
+    assert_eq!(json, one_json);
+    assert_eq!(counts, one_counts);
+    assert!(trace.contains("read on one core"), "trace: {trace}");
+}
