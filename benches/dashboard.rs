@@ -30,7 +30,7 @@ use grantwatch::store::failures::{Candidate, Evidence, FailureContext};
 use grantwatch::store::{FailureRecord, Store};
 use grantwatch::web::{AppState, router};
 use grantwatch_parsers::{
-    Event, EventKind, EvidenceLine, Format, ServerKind, TimeBasis, Timestamp,
+    Event, EventKind, EvidenceLine, Format, GrantType, ServerKind, TimeBasis, Timestamp,
 };
 use tower::ServiceExt as _;
 
@@ -175,7 +175,7 @@ fn failure_record(i: u64, event: &Event<'_>) -> FailureRecord {
         server: event.server.map_or("unknown", |s| s.as_str()).into(),
         request_id: event.request_id.as_ref().map(|r| r.to_string()),
         client_id: event.client_id.as_ref().map(|c| c.to_string()),
-        grant_type: Some("authorization_code".into()),
+        grant_type: Some(GrantType::AuthorizationCode),
         error: Some("invalid_grant".into()),
         http_status: Some(400),
         cause,

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cause::{Cause, Confidence};
+use grantwatch_parsers::GrantType;
 
 /// Another cause the evidence leaves open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,8 +91,8 @@ pub struct FailureRecord {
     pub request_id: Option<String>,
     /// Client id.
     pub client_id: Option<String>,
-    /// Grant type.
-    pub grant_type: Option<String>,
+    /// Grant type, as logged (or inferred).
+    pub grant_type: Option<GrantType>,
     /// OAuth error.
     pub error: Option<String>,
     /// HTTP status.

@@ -7,6 +7,7 @@
 //! `diagnosis_history`.
 
 use crate::cause::{Cause, Confidence};
+use grantwatch_parsers::GrantType;
 use rusqlite::{OptionalExtension, Row, params};
 
 pub use super::failure_record::{
@@ -33,7 +34,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RawFailure> {
                 .unwrap_or_else(|| "unknown".into()),
             request_id: r.get(3)?,
             client_id: r.get(4)?,
-            grant_type: r.get(5)?,
+            grant_type: super::events::grant(r, 5)?,
             error: r.get(6)?,
             http_status: r.get(7)?,
             cause: r.get(8)?,
@@ -143,7 +144,7 @@ impl Store {
             (rec.server != "unknown").then_some(rec.server.as_str()),
             rec.request_id,
             rec.client_id,
-            rec.grant_type,
+            rec.grant_type.as_ref().map(GrantType::as_str),
             rec.error,
             rec.http_status,
             rec.cause,

@@ -18,6 +18,7 @@ use crate::diagnose::causes::uri_difference;
 use crate::store::failures::{ClockContext, FailureRecord, RedirectPair};
 use crate::time::human_duration;
 use crate::web::{AppState, WebError};
+use grantwatch_parsers::GrantType;
 
 /// A URI split around the part that differs from the other one.
 struct MarkedUri {
@@ -143,7 +144,10 @@ fn facts(f: &FailureRecord) -> Vec<(&'static str, String)> {
         ("Server", f.server.clone()),
         ("Client", or_dash(f.client_id.as_deref())),
         ("Request id", or_dash(f.request_id.as_deref())),
-        ("Grant type", or_dash(f.grant_type.as_deref())),
+        (
+            "Grant type",
+            or_dash(f.grant_type.as_ref().map(GrantType::as_str)),
+        ),
         ("Error", or_dash(f.error.as_deref())),
         (
             "HTTP status",

@@ -409,7 +409,7 @@ fn event_view(e: crate::store::story::StoryEvent) -> EventView {
     add("Format", Some(ev.format.as_str().to_owned()));
     add("Server", ev.server.map(|k| k.as_str().to_owned()));
     add("Client", ev.client_id);
-    add("Grant type", ev.grant_type);
+    add("Grant type", ev.grant_type.map(|g| g.as_str().to_owned()));
     add(
         "HTTP",
         match (ev.method, ev.path) {
