@@ -126,7 +126,9 @@ impl Lines {
         self.bytes.split(|&b| b == b'\n')
     }
 
-    /// The checkpoint to commit with these lines.
+    /// The file's position past these lines: what `watch` records as read,
+    /// and holds its resume point back from while a record is open
+    /// (`watch/progress.rs`).
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             path: self.path.clone(),
