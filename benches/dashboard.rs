@@ -172,7 +172,7 @@ fn failure_record(i: u64, event: &Event<'_>) -> FailureRecord {
     FailureRecord {
         id: format!("{:016x}", i.wrapping_mul(0x2545_F491_4F6C_DD1D)),
         ts: event.ts.map(|t| t.utc.to_rfc3339()),
-        server: event.server.map_or("unknown", |s| s.as_str()).into(),
+        server: event.server,
         request_id: event.request_id.as_ref().map(|r| r.to_string()),
         client_id: event.client_id.as_ref().map(|c| c.to_string()),
         grant_type: Some(GrantType::AuthorizationCode),

@@ -389,7 +389,7 @@ pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Resu
     Ok(FailureRecord {
         id,
         ts: case.time_ms.and_then(format_ts),
-        server: case.server.map_or("unknown", ServerKind::as_str).to_owned(),
+        server: case.server,
         request_id: case.own_events().find_map(|e| e.request_id.clone()),
         client_id: case.exchange.client_id.clone(),
         grant_type: case.exchange.grant_type.clone(),

@@ -120,7 +120,7 @@ pub fn count_diagnosed(conn: &Connection, rec: &FailureRecord) -> Result<()> {
     )?
     .execute(params![
         rec.cause,
-        rec.server,
+        super::labels::server_label(rec.server),
         rec.client_id.as_deref().unwrap_or("")
     ])?;
     Ok(())

@@ -118,7 +118,7 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
             .execute(params![
                 key,
                 rec.cause,
-                rec.server,
+                super::labels::server_label(rec.server),
                 rec.client_id.as_deref().unwrap_or(""),
                 disc,
                 ts_ms

@@ -46,6 +46,20 @@ pub fn serialize_server<S: serde::Serializer>(
     s.serialize_str(server_label(*server))
 }
 
+/// Reads a label written by [`serialize_server`] (`deserialize_with`); a
+/// name this binary does not know is an error.
+pub fn deserialize_server<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ServerKind>, D::Error> {
+    let name = <String as serde::Deserialize>::deserialize(d)?;
+    if name == UNKNOWN_SERVER {
+        return Ok(None);
+    }
+    ServerKind::from_name(&name)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown server kind {name:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use axum::extract::State;
 use super::{PageResult, Row, list_href, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::FailureFilter;
-use crate::store::labels::server_label;
+use crate::store::labels::{UNKNOWN_SERVER, server_label};
 use crate::store::rollups::SLOT_MS;
 use crate::store::rollups::slot_floor;
 use crate::store::stats::Bucket;
@@ -338,7 +338,7 @@ fn tops(store: &crate::store::Store, now: i64) -> Result<Vec<CauseTop>, WebError
                 .unwrap_or_default(),
             servers: servers
                 .get(&cause)
-                .map(|m| top_named(m, &cause, "server", "unknown"))
+                .map(|m| top_named(m, &cause, "server", UNKNOWN_SERVER))
                 .unwrap_or_default(),
             cause,
         })
