@@ -126,9 +126,8 @@ impl Lines {
         self.bytes.split(|&b| b == b'\n')
     }
 
-    /// The file's position past these lines: what `watch` records as read,
-    /// and holds its resume point back from while a record is open
-    /// (`watch/progress.rs`).
+    /// The file's position past these lines (`watch/progress.rs` holds a
+    /// resume point back from it while a record is open).
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             path: self.path.clone(),
