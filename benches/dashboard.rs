@@ -30,7 +30,7 @@ use grantwatch::store::failures::{Candidate, Evidence, FailureContext};
 use grantwatch::store::{FailureRecord, Store};
 use grantwatch::web::{AppState, router};
 use grantwatch_parsers::{
-    Event, EventKind, EvidenceLine, Format, ServerKind, TimeBasis, Timestamp,
+    Event, EventKind, EvidenceLine, Format, GrantType, ServerKind, TimeBasis, Timestamp,
 };
 use tower::ServiceExt as _;
 
@@ -172,10 +172,10 @@ fn failure_record(i: u64, event: &Event<'_>) -> FailureRecord {
     FailureRecord {
         id: format!("{:016x}", i.wrapping_mul(0x2545_F491_4F6C_DD1D)),
         ts: event.ts.map(|t| t.utc.to_rfc3339()),
-        server: event.server.map_or("unknown", |s| s.as_str()).into(),
+        server: event.server,
         request_id: event.request_id.as_ref().map(|r| r.to_string()),
         client_id: event.client_id.as_ref().map(|c| c.to_string()),
-        grant_type: Some("authorization_code".into()),
+        grant_type: Some(GrantType::AuthorizationCode),
         error: Some("invalid_grant".into()),
         http_status: Some(400),
         cause,

@@ -8,6 +8,7 @@ use crate::commands::Analysis;
 use crate::ingest::ReadStats;
 use crate::store::Store;
 use crate::store::failures::FailureRecord;
+use crate::store::labels::server_label;
 use crate::store::story::RequestStory;
 use crate::text::BinaryRuns;
 use crate::time::format_ts;
@@ -150,7 +151,7 @@ pub fn failure(out: &mut dyn Write, f: &FailureRecord) -> io::Result<()> {
         f.confidence,
         f.id
     )?;
-    let mut facts = vec![format!("server {}", f.server)];
+    let mut facts = vec![format!("server {}", server_label(f.server))];
     facts.extend(f.client_id.as_ref().map(|c| format!("client {c}")));
     facts.extend(f.grant_type.as_ref().map(|g| format!("grant {g}")));
     facts.extend(f.http_status.map(|s| format!("HTTP {s}")));

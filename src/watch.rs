@@ -21,7 +21,6 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -38,7 +37,7 @@ mod options;
 mod progress;
 mod warm;
 pub use options::{SourceSpec, WatchOptions};
-use progress::{checkpoint, context_for, note_head, read_head, read_prefix};
+use progress::{checkpoint, context_for, note_head, read_head, read_prefix, resume_point};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -73,13 +72,13 @@ struct Followed {
     /// (first line number, start offset) of the chunks read since the last
     /// checkpoint that had no record held.
     chunks: VecDeque<(u64, u64)>,
-    /// Offset just past the last chunk read.
-    end_offset: u64,
-    end_line_no: u64,
+    /// How far the file was read: the tailer's checkpoint of the last chunk
+    /// ([`Lines::checkpoint`]), from which each commit's resume point is
+    /// held back (`progress::checkpoint`).
+    read: Checkpoint,
     /// The highest line counted.
     counted: u64,
     last_data: Instant,
-    head_hash: String,
     /// The file's first bytes as read (up to [`HEAD_BYTES`]), to hash
     /// exactly the bytes a checkpoint covers; `None` once they cannot be
     /// rebuilt (a cut line).
@@ -160,19 +159,7 @@ impl Watcher {
                 Some((key, s))
             })
             .collect();
-        let checkpoints: Vec<Checkpoint> = known
-            .iter()
-            .filter_map(|(key, s)| {
-                Some(Checkpoint {
-                    path: PathBuf::from(&s.path),
-                    dev: key.dev,
-                    inode: key.inode,
-                    head_hash: s.head_hash.clone()?,
-                    offset: s.byte_offset,
-                    line_no: s.line_no,
-                })
-            })
-            .collect();
+        let checkpoints: Vec<Checkpoint> = known.values().filter_map(resume_point).collect();
         let tailers = opts
             .sources
             .iter()
@@ -432,6 +419,12 @@ impl Watcher {
             let ctx = context_for(&spec.context, &head_text, &lines.path);
             let start = (source.byte_offset, source.line_no);
             let head = read_head(&lines.path, start.0);
+            // Read up to the resume point; this chunk moves it on.
+            let read = Checkpoint {
+                offset: start.0,
+                line_no: start.1,
+                ..lines.checkpoint()
+            };
             self.files.insert(
                 lines.file,
                 Followed {
@@ -440,10 +433,8 @@ impl Watcher {
                     source,
                     parser: FileParser::new(format, ctx),
                     chunks: VecDeque::new(),
-                    end_offset: start.0,
-                    end_line_no: start.1,
+                    read,
                     last_data: now,
-                    head_hash: lines.head_hash.clone(),
                     head,
                     binary: BinaryRuns::default(),
                 },
@@ -478,12 +469,10 @@ impl Watcher {
         let Some(f) = self.files.get_mut(&lines.file) else {
             return Ok((0, 0));
         };
-        f.chunks.push_back((lines.first_line_no, f.end_offset));
+        f.chunks.push_back((lines.first_line_no, f.read.offset));
         note_head(f, &lines);
-        f.end_offset = lines.end_offset;
-        f.end_line_no = lines.end_line_no;
+        f.read = lines.checkpoint();
         f.last_data = now;
-        f.head_hash.clone_from(&lines.head_hash);
         let text = match std::str::from_utf8(&lines.bytes) {
             Ok(t) => Cow::Borrowed(t),
             Err(_) => String::from_utf8_lossy(&lines.bytes),

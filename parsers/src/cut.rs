@@ -17,18 +17,7 @@
 use std::borrow::Cow;
 
 use crate::event::Event;
-
-/// The grant types a cut `grant_type` may be completed to.
-const GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "password",
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-    "urn:ietf:params:oauth:grant-type:saml2-bearer",
-];
+use crate::grant::KNOWN_GRANTS;
 
 /// The OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 8628 §3.5).
 const OAUTH_ERRORS: &[&str] = &[
@@ -67,8 +56,12 @@ fn has_marker(value: &str) -> bool {
 
 /// Repairs the field a cut runs through (see the module docs).
 pub fn mend(event: &mut Event<'_>) {
-    complete(&mut event.grant_type, GRANT_TYPES);
-    complete(&mut event.error, OAUTH_ERRORS);
+    // A cut grant type is completed to a named one only.
+    complete(
+        &mut event.grant_type,
+        KNOWN_GRANTS.iter().filter_map(|g| g.known_name()),
+    );
+    complete(&mut event.error, OAUTH_ERRORS.iter().copied());
     for id in [
         &mut event.request_id,
         &mut event.client_id,
@@ -89,11 +82,11 @@ pub fn mend(event: &mut Event<'_>) {
 }
 
 /// A cut value of a closed set becomes the one member it starts, or nothing.
-fn complete(field: &mut Option<Cow<'_, str>>, members: &[&'static str]) {
+fn complete(field: &mut Option<Cow<'_, str>>, members: impl IntoIterator<Item = &'static str>) {
     let Some(kept) = field.as_deref().and_then(before_cut) else {
         return;
     };
-    let mut candidates = members.iter().filter(|m| m.starts_with(kept));
+    let mut candidates = members.into_iter().filter(|m| m.starts_with(kept));
     *field = match (candidates.next(), candidates.next()) {
         (Some(only), None) if kept.len() >= MIN_KEPT => Some(Cow::Borrowed(only)),
         _ => None,

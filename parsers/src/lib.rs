@@ -7,7 +7,7 @@
 //! parser sees the line ([`redact`]).
 //!
 //! # Layout
-//! - [`event`]: the normalized event.
+//! - [`event`]: the normalized event; [`grant`]: the grant types it names.
 //! - [`format`]: the formats' names; [`parser`]: the [`LineParser`] trait
 //!   every format module implements and the settings they share;
 //!   [`registry`]: which parser reads which format, detection, mixed mode;
@@ -31,6 +31,7 @@ pub mod envelope;
 pub mod event;
 pub mod extract;
 pub mod format;
+pub mod grant;
 pub mod handover;
 pub mod providers;
 pub mod reassembly;
@@ -50,6 +51,7 @@ pub use event::{
 };
 pub use file_parser::{FileParser, LineCounts};
 pub use format::{CONCRETE_FORMATS, Format};
+pub use grant::{GrantType, KNOWN_GRANTS};
 pub use parser::{Context, EnvelopeChoice, LineParser, Outcome};
 pub use redact::Redactor;
 pub use registry::{DETECT_LINES, Sniffed, detect, sniff};

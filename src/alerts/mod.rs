@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::store::Store;
 use crate::store::alert_counts::IncidentCount;
+use crate::store::labels::server_label;
 
 /// The `[alerting]` table.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -128,6 +129,7 @@ pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result
             )?,
         };
         for h in found {
+            let server = server_label(h.server);
             let client = if h.client.is_empty() {
                 "unknown client".to_owned()
             } else {
@@ -139,24 +141,24 @@ pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result
                     rule.name,
                     h.count,
                     h.cause,
-                    h.server,
+                    server,
                     window / 1000
                 ),
                 Kind::New => format!(
-                    "{}: new {} failures from {client} on {}",
-                    rule.name, h.cause, h.server
+                    "{}: new {} failures from {client} on {server}",
+                    rule.name, h.cause
                 ),
                 Kind::Regression => format!(
-                    "{}: {} failures from {client} on {} are back",
-                    rule.name, h.cause, h.server
+                    "{}: {} failures from {client} on {server} are back",
+                    rule.name, h.cause
                 ),
             };
             let mut labels = vec![
                 ("alertname".to_owned(), rule.name.clone()),
-                ("cause".to_owned(), h.cause),
+                ("cause".to_owned(), h.cause.as_str().to_owned()),
                 ("client".to_owned(), h.client),
                 ("incident".to_owned(), h.incident.to_string()),
-                ("server".to_owned(), h.server),
+                ("server".to_owned(), server.to_owned()),
                 (
                     "severity".to_owned(),
                     rule.severity.clone().unwrap_or_else(|| "warning".into()),

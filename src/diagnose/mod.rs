@@ -19,7 +19,7 @@ pub mod revisit;
 #[cfg(test)]
 mod tests;
 
-use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{GrantType, ServerKind};
 use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
@@ -169,9 +169,9 @@ fn combine(inferred: Finding, said: Option<Finding>) -> Finding {
 
 /// The causes still open for a failure of `grant` that nothing specific
 /// explains: what the server answers the same way.
-fn open_causes(grant: Option<&str>) -> &'static [Cause] {
+fn open_causes(grant: Option<&GrantType>) -> &'static [Cause] {
     match grant {
-        Some("authorization_code") => &[
+        Some(GrantType::AuthorizationCode) => &[
             Cause::CodeExpired,
             Cause::CodeReused,
             Cause::RedirectUriMismatch,
@@ -179,7 +179,7 @@ fn open_causes(grant: Option<&str>) -> &'static [Cause] {
             Cause::ClientMismatch,
             Cause::MalformedGrant,
         ],
-        Some("refresh_token") => &[
+        Some(GrantType::RefreshToken) => &[
             Cause::RefreshTokenReused,
             Cause::RefreshTokenRevoked,
             Cause::RefreshTokenExpired,
@@ -221,7 +221,7 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
             f.confidence = Confidence::Low;
         }
     }
-    findings.retain(|cause, _| fits_grant(*cause, case.exchange.grant_type.as_deref()));
+    findings.retain(|cause, _| fits_grant(*cause, case.exchange.grant_type.as_ref()));
     let mut ranked: Vec<(Cause, Finding)> = findings.into_iter().collect();
     ranked.sort_by(|(ca, fa), (cb, fb)| {
         (fb.confidence, fb.basis)
@@ -240,7 +240,7 @@ pub fn decide(case: &Case, settings: &DiagnoseSettings) -> Verdict {
         .collect();
     if top.basis.is_weak() {
         let server = case.server.map(ServerKind::as_str).unwrap_or("the server");
-        for c in open_causes(case.exchange.grant_type.as_deref()) {
+        for c in open_causes(case.exchange.grant_type.as_ref()) {
             if *c != cause && !candidates.iter().any(|k| k.cause == *c) {
                 candidates.push(Candidate {
                     cause: *c,
@@ -271,8 +271,7 @@ fn missing_log(case: &Case) -> String {
     let has_client = case.own_events().any(|e| e.is_client_side());
     if !has_server {
         "the authorization server's log of this request (its request log or event log at the same time)".into()
-    } else if case.exchange.grant_type.as_deref() == Some("authorization_code")
-        && case.flow.is_none()
+    } else if case.exchange.grant_type == Some(GrantType::AuthorizationCode) && case.flow.is_none()
     {
         "the server's log of the authorize request that issued this code (it is not in the logs read)".into()
     } else if !has_client {
@@ -283,7 +282,7 @@ fn missing_log(case: &Case) -> String {
 }
 
 fn unknown_verdict(case: &Case) -> Verdict {
-    let grant = case.exchange.grant_type.as_deref();
+    let grant = case.exchange.grant_type.as_ref();
     let open = open_causes(grant);
     let server = case.server.map(ServerKind::as_str).unwrap_or("the server");
     Verdict {
@@ -390,7 +389,7 @@ pub fn record(store: &Store, case: &Case, verdict: &Verdict, id: String) -> Resu
     Ok(FailureRecord {
         id,
         ts: case.time_ms.and_then(format_ts),
-        server: case.server.map_or("unknown", ServerKind::as_str).to_owned(),
+        server: case.server,
         request_id: case.own_events().find_map(|e| e.request_id.clone()),
         client_id: case.exchange.client_id.clone(),
         grant_type: case.exchange.grant_type.clone(),

@@ -46,14 +46,13 @@ fn one_lower(c: Confidence) -> Confidence {
 pub fn said(value: &str) -> Vec<Said> {
     let cat = catalog::catalog();
     let hits = cat.matches(value);
-    let generic: Vec<&Entry> = hits
-        .iter()
-        .copied()
-        .filter(|e| e.cause == "unknown")
-        .collect();
+    // The catalog names causes by id (the parsers crate does not know
+    // `Cause`): read it as one, so that a generic entry is told by the type.
+    let is_generic = |e: &Entry| Cause::from_id(&e.cause) == Some(Cause::Unknown);
+    let generic: Vec<&Entry> = hits.iter().copied().filter(|e| is_generic(e)).collect();
     let mut out = Vec::new();
     for e in hits {
-        if e.cause == "unknown" || generic.iter().any(|g| g.text.contains(e.text.as_str())) {
+        if is_generic(e) || generic.iter().any(|g| g.text.contains(e.text.as_str())) {
             continue;
         }
         let source = cat.provider_of(e).name.as_str();

@@ -6,7 +6,7 @@ use super::decide;
 use crate::config::DiagnoseSettings;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::diagnose::causes::testing::{T0, case, client_error, event};
-use grantwatch_parsers::EventKind;
+use grantwatch_parsers::{EventKind, GrantType};
 
 /// Auth0's refresh error as nextjs-auth0 printed it in
 /// <https://github.com/auth0/nextjs-auth0/issues/962> ("We have turned off
@@ -16,7 +16,7 @@ fn auth0_refresh_error() -> crate::store::EventRow {
         Some("invalid_grant"),
         Some("Unknown or invalid refresh token."),
     );
-    e.grant_type = Some("refresh_token".into());
+    e.grant_type = Some(GrantType::RefreshToken);
     e.client_id = Some("app".into());
     e
 }
@@ -60,7 +60,7 @@ fn a_text_that_names_its_cause_alone_is_not_overruled_by_a_weaker_flow() {
     // Keycloak's older "Refresh token expired" names one cause and leaves
     // none open: a revoke before it does not turn it into a revocation.
     let mut e = client_error(Some("invalid_grant"), Some("Refresh token expired"));
-    e.grant_type = Some("refresh_token".into());
+    e.grant_type = Some(GrantType::RefreshToken);
     let mut c = case(e);
     c.revokes
         .push(event(30, EventKind::RevokeRequest, T0 - 60_000));

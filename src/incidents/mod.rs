@@ -20,6 +20,7 @@ pub mod agent;
 
 use crate::cause::Cause;
 use crate::store::failures::FailureRecord;
+use crate::store::labels::server_label;
 
 /// Quiet time after which an incident is resolved (30 minutes).
 pub const QUIET_MS: i64 = 30 * 60_000;
@@ -97,7 +98,7 @@ pub fn key(rec: &FailureRecord, discriminator: &str) -> String {
     format!(
         "{}\u{1f}{}\u{1f}{}\u{1f}{}",
         rec.cause,
-        rec.server,
+        server_label(rec.server),
         rec.client_id.as_deref().unwrap_or(""),
         discriminator
     )

@@ -3,7 +3,11 @@
 //! that came back in one. Read-only; the rules' arithmetic (thresholds,
 //! spikes against the day before) stays with the alerts.
 
+use grantwatch_parsers::ServerKind;
+
+use super::labels::server_column;
 use super::{Result, Store};
+use crate::cause::Cause;
 
 /// One incident as a rule counts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,9 +15,9 @@ pub struct IncidentCount {
     /// The incident's id.
     pub incident: i64,
     /// Its cause.
-    pub cause: String,
-    /// Its server.
-    pub server: String,
+    pub cause: Cause,
+    /// Its server (`None`: no log named one).
+    pub server: Option<ServerKind>,
     /// Its client id (empty when unknown).
     pub client: String,
     /// The failures counted: in the window, or in all (first seen,
@@ -81,7 +85,7 @@ impl Store {
             Ok(IncidentCount {
                 incident: r.get(0)?,
                 cause: r.get(1)?,
-                server: r.get(2)?,
+                server: server_column(r, 2)?,
                 client: r.get(3)?,
                 count: r.get::<_, i64>(4)?.max(0) as u64,
             })

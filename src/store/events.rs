@@ -3,7 +3,7 @@
 //! verifier hash, refresh-token fingerprint, client and time window). Every
 //! lookup is served by an index of [`super::schema`].
 
-use grantwatch_parsers::{EventKind, Format, ServerKind};
+use grantwatch_parsers::{EventKind, Format, GrantType, ServerKind};
 use rusqlite::{Row, params};
 use serde::Serialize;
 
@@ -36,8 +36,8 @@ pub struct EventRow {
     pub request_id: Option<String>,
     /// Client id.
     pub client_id: Option<String>,
-    /// Grant type.
-    pub grant_type: Option<String>,
+    /// Grant type, as logged.
+    pub grant_type: Option<GrantType>,
     /// HTTP method.
     pub method: Option<String>,
     /// HTTP path.
@@ -106,6 +106,13 @@ fn named<T>(r: &Row<'_>, i: usize, from_name: fn(&str) -> Option<T>) -> rusqlite
     from_name(&name).ok_or_else(|| unknown_name(i, "name", &name))
 }
 
+/// Column `i`, a grant type as logged: every text is one (an unknown
+/// grant is [`GrantType::Other`]), so it reads back unchanged.
+pub(super) fn grant(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<GrantType>> {
+    Ok(r.get::<_, Option<String>>(i)?
+        .map(|g| GrantType::from_name(&g)))
+}
+
 fn unknown_name(i: usize, what: &str, name: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         i,
@@ -148,7 +155,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
         ts_basis: r.get(8)?,
         request_id: r.get(9)?,
         client_id: r.get(10)?,
-        grant_type: r.get(11)?,
+        grant_type: grant(r, 11)?,
         method: r.get(12)?,
         path: r.get(13)?,
         status: r.get(14)?,

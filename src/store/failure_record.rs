@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cause::{Cause, Confidence};
+use grantwatch_parsers::{GrantType, ServerKind};
 
 /// Another cause the evidence leaves open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,14 +85,19 @@ pub struct FailureRecord {
     pub id: String,
     /// Time of the failure, RFC 3339 UTC with milliseconds.
     pub ts: Option<String>,
-    /// Authorization server kind, or `unknown`.
-    pub server: String,
+    /// Authorization server kind (`None`, written `unknown`: no log named
+    /// one).
+    #[serde(
+        serialize_with = "super::labels::serialize_server",
+        deserialize_with = "super::labels::deserialize_server"
+    )]
+    pub server: Option<ServerKind>,
     /// Request id.
     pub request_id: Option<String>,
     /// Client id.
     pub client_id: Option<String>,
-    /// Grant type.
-    pub grant_type: Option<String>,
+    /// Grant type, as logged (or inferred).
+    pub grant_type: Option<GrantType>,
     /// OAuth error.
     pub error: Option<String>,
     /// HTTP status.

@@ -7,6 +7,7 @@
 //! `diagnosis_history`.
 
 use crate::cause::{Cause, Confidence};
+use grantwatch_parsers::{GrantType, ServerKind};
 use rusqlite::{OptionalExtension, Row, params};
 
 pub use super::failure_record::{
@@ -28,12 +29,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RawFailure> {
         FailureRecord {
             id: r.get(0)?,
             ts: ts_ms.and_then(format_ts),
-            server: r
-                .get::<_, Option<String>>(2)?
-                .unwrap_or_else(|| "unknown".into()),
+            server: super::labels::server_column(r, 2)?,
             request_id: r.get(3)?,
             client_id: r.get(4)?,
-            grant_type: r.get(5)?,
+            grant_type: super::events::grant(r, 5)?,
             error: r.get(6)?,
             http_status: r.get(7)?,
             cause: r.get(8)?,
@@ -140,10 +139,12 @@ impl Store {
             rec.id,
             primary_event,
             ts_ms,
-            (rec.server != "unknown").then_some(rec.server.as_str()),
+            // NULL, not the label, when no log named one (the rollups
+            // label it).
+            rec.server.map(ServerKind::as_str),
             rec.request_id,
             rec.client_id,
-            rec.grant_type,
+            rec.grant_type.as_ref().map(GrantType::as_str),
             rec.error,
             rec.http_status,
             rec.cause,

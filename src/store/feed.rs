@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::failure_record::FailureRecord;
 use super::{Result, Store};
+use crate::cause::Cause;
 
 /// Rows of `live_changes` kept: a client further behind reloads its page.
 pub const LIVE_KEPT: i64 = 10_000;
@@ -106,7 +107,7 @@ pub struct Change {
     /// Its incident.
     pub incident_id: i64,
     /// Its cause (after the change).
-    pub cause: String,
+    pub cause: Cause,
 }
 
 /// Counts a failure stored for the first time in the monotonic
@@ -119,7 +120,7 @@ pub fn count_diagnosed(conn: &Connection, rec: &FailureRecord) -> Result<()> {
     )?
     .execute(params![
         rec.cause,
-        rec.server,
+        super::labels::server_label(rec.server),
         rec.client_id.as_deref().unwrap_or("")
     ])?;
     Ok(())
@@ -173,14 +174,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT cause, server, client_id, n FROM diagnosed_totals ORDER BY cause, server, client_id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(super::stats::FailureCount {
-                cause: r.get(0)?,
-                server: r.get(1)?,
-                client: r.get(2)?,
-                count: r.get::<_, i64>(3)?.max(0) as u64,
-            })
-        })?;
+        let rows = stmt.query_map([], super::stats::FailureCount::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -5,6 +5,7 @@
 //! what is stored).
 
 use crate::cause::{Cause, Confidence};
+use grantwatch_parsers::ServerKind;
 use rusqlite::Connection;
 
 use super::Result;
@@ -195,8 +196,7 @@ pub fn upgrade(conn: &Connection) -> Result<()> {
                 bare_record(
                     r.get(0)?,
                     r.get(1)?,
-                    r.get::<_, Option<String>>(2)?
-                        .unwrap_or_else(|| "unknown".into()),
+                    super::labels::server_column(r, 2)?,
                     r.get(3)?,
                     context
                         .and_then(|c| serde_json::from_str(&c).ok())
@@ -217,7 +217,7 @@ pub fn upgrade(conn: &Connection) -> Result<()> {
 fn bare_record(
     id: String,
     cause: Cause,
-    server: String,
+    server: Option<ServerKind>,
     client_id: Option<String>,
     context: FailureContext,
 ) -> FailureRecord {

@@ -16,10 +16,12 @@
 //!   stored (retention does not move "first seen": it is history); a
 //!   failure that moves out makes them be computed again.
 
+use grantwatch_parsers::ServerKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::failure_record::FailureRecord;
 use super::{Result, Store};
+use crate::cause::Cause;
 use crate::incidents::{self, QUIET_MS, State};
 
 /// Who and what a failure's events name (the first value found among its
@@ -116,7 +118,7 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
             .execute(params![
                 key,
                 rec.cause,
-                rec.server,
+                super::labels::server_label(rec.server),
                 rec.client_id.as_deref().unwrap_or(""),
                 disc,
                 ts_ms
@@ -175,10 +177,11 @@ pub fn assign(conn: &Connection, rec: &FailureRecord, ts_ms: Option<i64>) -> Res
 pub struct Incident {
     /// Row id (the `/incidents/{id}` path).
     pub id: i64,
-    /// Cause id.
-    pub cause: String,
-    /// Server kind, or `unknown`.
-    pub server: String,
+    /// The cause.
+    pub cause: Cause,
+    /// Server kind (`None`, shown `unknown`: no log named one).
+    #[serde(serialize_with = "super::labels::serialize_server")]
+    pub server: Option<ServerKind>,
     /// Client id (empty when the logs named none).
     pub client_id: String,
     /// What tells it apart from others of its cause (may be empty).
@@ -223,7 +226,7 @@ fn incident_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Incident> {
     Ok(Incident {
         id: r.get(0)?,
         cause: r.get(1)?,
-        server: r.get(2)?,
+        server: super::labels::server_column(r, 2)?,
         client_id: r.get(3)?,
         discriminator: r.get(4)?,
         first_ms,

@@ -20,6 +20,7 @@ pub mod failures;
 pub mod feed;
 pub mod incident_schema;
 pub mod incidents;
+pub mod labels;
 mod retention;
 pub mod revisit;
 pub mod rollups;

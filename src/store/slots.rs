@@ -46,14 +46,7 @@ fn label_counts(
     stmt: &mut rusqlite::CachedStatement<'_>,
     args: impl rusqlite::Params,
 ) -> Result<Vec<FailureCount>> {
-    let rows = stmt.query_map(args, |r| {
-        Ok(FailureCount {
-            cause: r.get(0)?,
-            server: r.get(1)?,
-            client: r.get(2)?,
-            count: count(r.get(3)?),
-        })
-    })?;
+    let rows = stmt.query_map(args, FailureCount::from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -200,7 +193,10 @@ mod tests {
     fn text(counts: Vec<FailureCount>) -> Vec<String> {
         counts
             .into_iter()
-            .map(|c| format!("{} {} {} {}", c.cause, c.server, c.client, c.count))
+            .map(|c| {
+                let server = crate::store::labels::server_label(c.server);
+                format!("{} {server} {} {}", c.cause, c.client, c.count)
+            })
             .collect()
     }
 

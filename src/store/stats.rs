@@ -9,8 +9,12 @@
 
 use std::collections::BTreeMap;
 
+use grantwatch_parsers::ServerKind;
+
 use super::failures::FailureFilter;
+use super::labels::server_column;
 use super::{Result, Store};
+use crate::cause::Cause;
 use crate::time::format_ts;
 
 /// The width of a time bucket.
@@ -72,14 +76,26 @@ pub struct CauseSeries {
 /// Failures of one (cause, server, client) combination.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailureCount {
-    /// Cause id.
-    pub cause: String,
-    /// Server kind, `unknown` when not known.
-    pub server: String,
+    /// The cause.
+    pub cause: Cause,
+    /// Server kind, `None` when not known (labelled `unknown`).
+    pub server: Option<ServerKind>,
     /// Client id, empty when not known.
     pub client: String,
     /// How many failures.
     pub count: u64,
+}
+
+impl FailureCount {
+    /// A `(cause, server, client_id, count)` row of a rollup.
+    pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FailureCount> {
+        Ok(FailureCount {
+            cause: r.get(0)?,
+            server: server_column(r, 1)?,
+            client: r.get(2)?,
+            count: count(r.get(3)?),
+        })
+    }
 }
 
 pub(super) fn count(v: i64) -> u64 {

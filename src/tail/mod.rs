@@ -126,7 +126,8 @@ impl Lines {
         self.bytes.split(|&b| b == b'\n')
     }
 
-    /// The checkpoint to commit with these lines.
+    /// The file's position past these lines (`watch/progress.rs` holds a
+    /// resume point back from it while a record is open).
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             path: self.path.clone(),

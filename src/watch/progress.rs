@@ -4,17 +4,23 @@
 //! the first bytes read, up to [`HEAD_BYTES`]), and the file's head as read,
 //! from which that fingerprint is computed.
 //!
+//! A followed file's position has one type, the tailer's [`Checkpoint`]:
+//! what was read is [`Lines::checkpoint`], the resume point is derived from
+//! it here, and [`batch_progress`] and [`resume_point`] are the one place it
+//! is turned into the store's row and back.
+//!
 //! Invariant: the fingerprint covers every byte read (up to 1 KiB), not
 //! only those before the resume point, so that lines stored past a held
 //! resume point are skipped on a restart only if they are the same bytes.
 
 use std::path::Path;
 
+use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::{Context, LineCounts};
 
 use super::Followed;
-use crate::store::BatchProgress;
-use crate::tail::{HEAD_BYTES, Lines};
+use crate::store::{BatchProgress, SourceInfo};
+use crate::tail::{Checkpoint, HEAD_BYTES, Lines};
 
 /// The checkpoint to commit after `f`'s latest chunk: its end, or, while a
 /// record is held, the start of the chunk that record began in.
@@ -22,7 +28,7 @@ pub(super) fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> Batc
     let (offset, line_no) = match f.parser.oldest_pending_line() {
         None => {
             f.chunks.clear();
-            (f.end_offset, f.end_line_no)
+            (f.read.offset, f.read.line_no)
         }
         Some(pending) => {
             // Keep only the chunk the held record starts in, and later ones.
@@ -32,7 +38,7 @@ pub(super) fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> Batc
             }
             f.chunks
                 .front()
-                .map_or((f.end_offset, f.end_line_no), |(first, start)| {
+                .map_or((f.read.offset, f.read.line_no), |(first, start)| {
                     (*start, first - 1)
                 })
         }
@@ -43,25 +49,58 @@ pub(super) fn checkpoint(f: &mut Followed, counts: LineCounts, cut: u64) -> Batc
     // the one they were read from. A held record can keep the resume point
     // at 0 while its lines are stored; a hash of 0 bytes would let any
     // rewritten file pass (the model test's seed 7680933859065218064).
-    let read = (f.end_offset as usize).min(HEAD_BYTES);
+    let read = (f.read.offset as usize).min(HEAD_BYTES);
     let head_hash = match &f.head {
         Some(head) if head.len() >= read => crate::tail::fingerprint(&head[..read], offset),
         // Else the tailer's hash of what was read (the same `read` bytes),
         // in the same form.
-        _ if read as u64 == offset.min(HEAD_BYTES as u64) => f.head_hash.clone(),
-        _ => format!("{}:{read}", f.head_hash),
+        _ if read as u64 == offset.min(HEAD_BYTES as u64) => f.read.head_hash.clone(),
+        _ => format!("{}:{read}", f.read.head_hash),
     };
-    BatchProgress {
-        dev: f.source.dev,
-        inode: f.source.inode,
-        head_hash: Some(head_hash),
-        byte_offset: offset,
+    let resume = Checkpoint {
+        path: f.read.path.clone(),
+        dev: f.read.dev,
+        inode: f.read.inode,
+        head_hash,
+        offset,
         line_no,
-        read_line_no: f.end_line_no,
+    };
+    batch_progress(resume, f.read.line_no, counts, cut, f.parser.envelope())
+}
+
+/// The store's progress row of a batch committed with `resume` as its
+/// checkpoint, `read_line_no` the last line read.
+fn batch_progress(
+    resume: Checkpoint,
+    read_line_no: u64,
+    counts: LineCounts,
+    lines_cut: u64,
+    envelope: Option<EnvelopeKind>,
+) -> BatchProgress {
+    BatchProgress {
+        dev: Some(resume.dev),
+        inode: Some(resume.inode),
+        head_hash: Some(resume.head_hash),
+        byte_offset: resume.offset,
+        line_no: resume.line_no,
+        read_line_no,
         counts,
-        lines_cut: cut,
-        envelope: f.parser.envelope().map(|e| e.as_str()),
+        lines_cut,
+        envelope: envelope.map(|e| e.as_str()),
     }
+}
+
+/// Where the tailer resumes a file the store has a checkpoint of (none for a
+/// row without the file's identity).
+pub(super) fn resume_point(s: &SourceInfo) -> Option<Checkpoint> {
+    Some(Checkpoint {
+        path: s.path.clone().into(),
+        dev: s.dev?,
+        inode: s.inode?,
+        head_hash: s.head_hash.clone()?,
+        offset: s.byte_offset,
+        line_no: s.line_no,
+    })
 }
 
 /// Year and date of year- or date-less lines for a tailed file, as
@@ -100,10 +139,10 @@ pub(super) fn note_head(f: &mut Followed, lines: &Lines) {
     let Some(head) = &mut f.head else {
         return;
     };
-    if head.len() >= HEAD_BYTES || f.end_offset != head.len() as u64 {
+    if head.len() >= HEAD_BYTES || f.read.offset != head.len() as u64 {
         return;
     }
-    let span = lines.end_offset.saturating_sub(f.end_offset);
+    let span = lines.end_offset.saturating_sub(f.read.offset);
     let mut raw = lines.bytes.clone();
     if span == raw.len() as u64 + 1 {
         raw.push(b'\n');

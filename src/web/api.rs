@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{AppState, WebError};
 use crate::diagnose::cause::{ALL_CAUSES, Cause};
 use crate::store::failures::{FailureFilter, FailureRecord};
+use crate::store::labels::UNKNOWN_SERVER;
 use crate::store::stats::{Bucket, CauseSeries};
 use crate::store::story::RequestStory;
 use crate::time::parse_ts;
@@ -127,14 +128,14 @@ pub(crate) fn filter_of(
     };
     let server = match server {
         "" => None,
-        s if s == "unknown" || grantwatch_parsers::ServerKind::from_name(s).is_some() => {
+        s if s == UNKNOWN_SERVER || grantwatch_parsers::ServerKind::from_name(s).is_some() => {
             Some(s.to_owned())
         }
         _ => {
             let names: Vec<&str> = grantwatch_parsers::ALL_SERVERS
                 .iter()
                 .map(|s| s.as_str())
-                .chain(["unknown"])
+                .chain([UNKNOWN_SERVER])
                 .collect();
             return Err(bad(format!("unknown server: one of {}", names.join(", "))));
         }

@@ -44,6 +44,7 @@ use axum::response::{IntoResponse, Response};
 use super::{AppState, WebError};
 use crate::live::LiveState;
 use crate::store::incidents::IncidentFilter;
+use crate::store::labels::server_label;
 use crate::store::sources::SourceStats;
 use crate::store::stats::FailureCount;
 
@@ -69,7 +70,9 @@ fn counters(store: &crate::store::Store) -> Result<Counters, WebError> {
     let (_, incidents) = store.incidents(&open, now, u32::MAX, 0)?;
     let mut open_incidents = std::collections::BTreeMap::<String, u64>::new();
     for i in incidents {
-        *open_incidents.entry(i.cause).or_default() += 1;
+        *open_incidents
+            .entry(i.cause.as_str().to_owned())
+            .or_default() += 1;
     }
     Ok(Counters {
         diagnosed: store.diagnosed_totals()?,
@@ -122,8 +125,8 @@ fn failure_samples(out: &mut String, name: &str, counts: &[FailureCount]) {
             out,
             name,
             &[
-                ("cause", &f.cause),
-                ("server", &f.server),
+                ("cause", f.cause.as_str()),
+                ("server", server_label(f.server)),
                 ("client", &f.client),
             ],
             &f.count.to_string(),
@@ -309,8 +312,8 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         let failures = [FailureCount {
-            cause: "code_reused".into(),
-            server: "unknown".into(),
+            cause: crate::cause::Cause::CodeReused,
+            server: None,
             client: "a\"b\\c\nd".into(),
             count: 2,
         }];

@@ -5,6 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use grantwatch::store::labels::server_label;
 use grantwatch::store::{FailureFilter, FailureRecord, Store};
 use grantwatch::web::pages::{PAGE_CSP, PAGE_SIZE};
 use grantwatch::web::{AppState, router};
@@ -177,7 +178,7 @@ async fn filters_select_and_pager_links_keep_them() {
     let uri = format!(
         "/failures?client={}&server={}&since={day}",
         encoded(client),
-        f.server
+        server_label(f.server)
     );
     let page = fx.page(&uri).await;
     let ids = row_ids(&page);

@@ -494,7 +494,11 @@ fn a_google_service_account_client_tells_the_jwt_bearer_grant() {
     for text in [gtoken, jwt] {
         let e = found(text);
         assert_eq!(e.error.as_deref(), Some("invalid_grant"), "{text}");
-        assert_eq!(e.grant, Some(super::text::JWT_BEARER), "{text}");
+        assert_eq!(
+            e.grant,
+            Some("urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            "{text}"
+        );
         assert_eq!(e.server, Some(ServerKind::Google), "{text}");
     }
 }

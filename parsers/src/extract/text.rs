@@ -18,6 +18,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 
 use crate::event::ServerKind;
+use crate::grant::GrantType;
 use crate::providers;
 
 use super::{OAuthError, is_error_code};
@@ -162,14 +163,11 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
         // other, and to no other server.
         found.library.get_or_insert(name);
         found.server.get_or_insert(ServerKind::Google);
-        found.grant = Some(JWT_BEARER);
+        found.grant = GrantType::JwtBearer.known_name();
     }
     found.status = status_line(text);
     found
 }
-
-/// The JWT-bearer grant type (RFC 7523).
-pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// Node clients that only ever send Google a service account's signed JWT
 /// (a `urn:ietf:params:oauth:grant-type:jwt-bearer` grant), known by what

@@ -8,7 +8,7 @@
 use super::{Case, FlowLink, before};
 use crate::config::DiagnoseSettings;
 use crate::store::{EventRow, Result, Store};
-use grantwatch_parsers::EventKind;
+use grantwatch_parsers::{EventKind, GrantType};
 
 fn is_server_token_response(e: &EventRow) -> bool {
     e.kind == EventKind::TokenResponse && !e.is_client_side()
@@ -50,7 +50,7 @@ pub(super) fn earlier_exchanges(store: &Store, case: &Case, t: i64) -> Result<Ve
         )?;
         let same_flow: Vec<EventRow> = rows
             .into_iter()
-            .filter(|e| e.grant_type.as_deref() == Some("authorization_code"))
+            .filter(|e| e.grant_type == Some(GrantType::AuthorizationCode))
             .filter(|e| e.redirect_uri == case.exchange.redirect_uri)
             .collect();
         add(same_flow, &mut out);
@@ -96,7 +96,7 @@ pub(super) fn earlier_refreshes(
         )? {
             if is_server_token_response(&e)
                 && e.id != case.primary.id
-                && e.grant_type.as_deref() == Some("refresh_token")
+                && e.grant_type == Some(GrantType::RefreshToken)
                 && !out.iter().any(|o| o.id == e.id)
             {
                 out.push(e);

@@ -11,8 +11,8 @@
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, ClockEstimate, Clocks, Group};
 use crate::store::{EventRow, Result, Store};
-use grantwatch_parsers::EventKind;
 use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{EventKind, GrantType};
 
 mod history;
 use history::{earlier_exchanges, earlier_refreshes, earlier_successes, revokes};
@@ -54,7 +54,7 @@ impl Flow {
 #[derive(Clone, Debug, Default)]
 pub struct Exchange {
     /// Grant type (inferred from the parameters when not logged).
-    pub grant_type: Option<String>,
+    pub grant_type: Option<GrantType>,
     /// Client id.
     pub client_id: Option<String>,
     /// redirect_uri sent.
@@ -180,9 +180,9 @@ fn merge_exchange(events: &[&EventRow]) -> Exchange {
     };
     if x.grant_type.is_none() {
         if x.code_fp.is_some() || x.verifier_s256.is_some() || x.redirect_uri.is_some() {
-            x.grant_type = Some("authorization_code".into());
+            x.grant_type = Some(GrantType::AuthorizationCode);
         } else if x.refresh_token_fp.is_some() {
-            x.grant_type = Some("refresh_token".into());
+            x.grant_type = Some(GrantType::RefreshToken);
         } else {
             x.grant_type = grant_from_words(events);
         }
@@ -192,7 +192,7 @@ fn merge_exchange(events: &[&EventRow]) -> Exchange {
 
 /// The grant a failure's own words name ("The refresh token is invalid...",
 /// "The authorization code is invalid...", "Token exchange error").
-fn grant_from_words(events: &[&EventRow]) -> Option<String> {
+fn grant_from_words(events: &[&EventRow]) -> Option<GrantType> {
     let texts = events.iter().flat_map(|e| {
         [&e.error_description, &e.provider_reason]
             .into_iter()
@@ -201,21 +201,22 @@ fn grant_from_words(events: &[&EventRow]) -> Option<String> {
     });
     // The grant a text names first: "Authorization code was already
     // redeemed ... or use an existing refresh token" is about a code.
-    const WORDS: [(&str, &str); 6] = [
-        ("refresh token", "refresh_token"),
-        ("refresh_token", "refresh_token"),
-        ("fresh tokens", "refresh_token"),
-        ("authorization code", "authorization_code"),
-        ("code_verifier", "authorization_code"),
-        ("code exchange", "authorization_code"),
+    const WORDS: [(&str, GrantType); 6] = [
+        ("refresh token", GrantType::RefreshToken),
+        ("refresh_token", GrantType::RefreshToken),
+        ("fresh tokens", GrantType::RefreshToken),
+        ("authorization code", GrantType::AuthorizationCode),
+        ("code_verifier", GrantType::AuthorizationCode),
+        ("code exchange", GrantType::AuthorizationCode),
     ];
     for text in texts {
         let first = WORDS
             .iter()
-            .filter_map(|(word, grant)| text.find(word).map(|at| (at, *grant)))
+            .enumerate()
+            .filter_map(|(i, (word, _))| text.find(word).map(|at| (at, i)))
             .min();
-        if let Some((_, grant)) = first {
-            return Some(grant.into());
+        if let Some((_, i)) = first {
+            return Some(WORDS[i].1.clone());
         }
     }
     None
@@ -299,15 +300,15 @@ pub fn gather(
     let Some(t) = case.time_ms else {
         return Ok(case);
     };
-    match case.exchange.grant_type.as_deref() {
-        Some("authorization_code") => {
+    match case.exchange.grant_type {
+        Some(GrantType::AuthorizationCode) => {
             case.flow = match find_flow(store, &case.exchange, t, settings)? {
                 Some(flow) => Some(flow),
                 None => client_side_flow(store, client_event.as_ref(), settings)?,
             };
             case.earlier = earlier_exchanges(store, &case, t)?;
         }
-        Some("refresh_token") => {
+        Some(GrantType::RefreshToken) => {
             case.earlier = earlier_refreshes(store, &case, t, settings)?;
             case.revokes = revokes(store, &case, t, settings)?;
             // Only Keycloak's bare refresh error needs the client's history.

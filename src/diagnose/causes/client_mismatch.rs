@@ -47,10 +47,11 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{case, failed, flow};
+    use grantwatch_parsers::GrantType;
 
     #[test]
     fn a_code_issued_to_another_client_is_proven() {
-        let mut c = case(failed("authorization_code"));
+        let mut c = case(failed(GrantType::AuthorizationCode));
         let mut f = flow(5_000, FlowLink::Code);
         f.authorize.client_id = Some("web".into());
         c.flow = Some(f);
@@ -61,7 +62,7 @@ mod tests {
 
     #[test]
     fn the_same_client_or_a_weak_link_says_nothing() {
-        let mut c = case(failed("authorization_code"));
+        let mut c = case(failed(GrantType::AuthorizationCode));
         c.flow = Some(flow(5_000, FlowLink::Code));
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
         let mut f = flow(5_000, FlowLink::ClientAndTime);

@@ -178,11 +178,11 @@ mod tests {
     use super::*;
     use crate::correlate::ClockEstimate;
     use crate::diagnose::causes::testing::{T0, case, client_error, failed};
-    use grantwatch_parsers::ServerKind;
+    use grantwatch_parsers::{GrantType, ServerKind};
 
     #[test]
     fn an_assertion_from_the_future_is_proven() {
-        let mut e = failed("client_credentials");
+        let mut e = failed(GrantType::ClientCredentials);
         e.jwt_iat = Some(T0 / 1000 + 600);
         let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");
         assert_eq!(f.confidence, Confidence::High);
@@ -191,14 +191,14 @@ mod tests {
 
     #[test]
     fn an_assertion_within_the_leeway_says_nothing() {
-        let mut e = failed("client_credentials");
+        let mut e = failed(GrantType::ClientCredentials);
         e.jwt_iat = Some(T0 / 1000 + 30);
         assert!(infer(&case(e), &DiagnoseSettings::default()).is_none());
     }
 
     fn google_jwt_failure() -> crate::store::EventRow {
         let mut e = client_error(Some("invalid_grant"), None);
-        e.grant_type = Some(super::super::support::JWT_BEARER.into());
+        e.grant_type = Some(GrantType::JwtBearer);
         e.server = Some(ServerKind::Google);
         e
     }
@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn googles_bare_answer_to_other_grants_or_servers_says_nothing_of_clocks() {
         let mut code = google_jwt_failure();
-        code.grant_type = Some("authorization_code".into());
+        code.grant_type = Some(GrantType::AuthorizationCode);
         assert!(infer(&case(code), &DiagnoseSettings::default()).is_none());
         let mut other = google_jwt_failure();
         other.server = Some(ServerKind::Keycloak);

@@ -12,7 +12,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::{Case, FlowLink};
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
-use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{GrantType, ServerKind};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -25,9 +25,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    if case.exchange.grant_type.as_deref() != Some("refresh_token")
-        && hydra_bare_invalid_token(case)
-    {
+    if case.exchange.grant_type != Some(GrantType::RefreshToken) && hydra_bare_invalid_token(case) {
         return Some(
             Finding::flow(
                 Confidence::Medium,
@@ -66,7 +64,7 @@ mod tests {
     use crate::diagnose::causes::testing::{case, failed, flow};
 
     fn exchanged_after(age_ms: i64, link: FlowLink) -> Case {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.server = Some(ServerKind::Keycloak);
         let mut c = case(e);
         c.flow = Some(flow(age_ms, link));
@@ -95,7 +93,7 @@ mod tests {
 
     #[test]
     fn hydras_bare_invalid_token_on_a_code_is_medium() {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.server = Some(ServerKind::Hydra);
         e.provider_debug = Some("invalid_token".into());
         let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");

@@ -19,6 +19,7 @@ use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
+use grantwatch_parsers::GrantType;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -31,8 +32,8 @@ pub const RULE: Rule = Rule {
 };
 
 fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    match case.exchange.grant_type.as_deref() {
-        Some("authorization_code") => {}
+    match case.exchange.grant_type {
+        Some(GrantType::AuthorizationCode) => {}
         // An OmniAuth failure names no grant, but its callback phase only
         // ever exchanges a code.
         None if !case.phases.is_empty() => return double_callback(case, settings),
@@ -120,7 +121,7 @@ mod tests {
     use grantwatch_parsers::EventKind;
 
     fn second_exchange(same_code: bool) -> Case {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.code_fp = Some("fp-1".into());
         let mut c = case(e);
         let mut first = event(50, EventKind::TokenResponse, T0 - 400);
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn a_refresh_is_never_a_reused_code() {
         let mut c = second_exchange(true);
-        c.exchange.grant_type = Some("refresh_token".into());
+        c.exchange.grant_type = Some(GrantType::RefreshToken);
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
     }
 
@@ -234,7 +235,7 @@ mod tests {
             phase(2, 2, EventKind::CodeIssued, "github", None),
             phase(3, 3, EventKind::CodeIssued, "github", None),
         ]);
-        c.exchange.grant_type = Some("refresh_token".into());
+        c.exchange.grant_type = Some(GrantType::RefreshToken);
         assert!(infer(&c, &DiagnoseSettings::default()).is_none());
     }
 }

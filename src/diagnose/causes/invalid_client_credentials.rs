@@ -76,10 +76,11 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{case, client_error, failed};
     use crate::diagnose::decide;
+    use grantwatch_parsers::GrantType;
     use grantwatch_parsers::ServerKind;
 
     fn unauthorized() -> crate::store::EventRow {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.status = Some(401);
         e.error = None;
         e.server = Some(ServerKind::Doorkeeper);
@@ -105,7 +106,7 @@ mod tests {
 
     #[test]
     fn the_providers_words_are_high() {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.error = Some("invalid_client".into());
         e.provider_code = Some("invalid_client_credentials".into());
         let v = decide(&case(e), &DiagnoseSettings::default());

@@ -9,7 +9,7 @@ use super::{Basis, Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
-use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{GrantType, ServerKind};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -22,7 +22,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
-    (case.exchange.grant_type.as_deref() == Some("password")
+    (case.exchange.grant_type == Some(GrantType::Password)
         && case.exchange.status == Some(400)
         && case.server == Some(ServerKind::Doorkeeper))
     .then(|| Finding {
@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn doorkeepers_400_on_a_password_grant_is_medium() {
-        let mut e = failed("password");
+        let mut e = failed(GrantType::Password);
         e.error = None;
         e.server = Some(ServerKind::Doorkeeper);
         let f = infer(&case(e), &DiagnoseSettings::default()).expect("finding");
@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn other_grants_say_nothing() {
-        let mut e = failed("refresh_token");
+        let mut e = failed(GrantType::RefreshToken);
         e.server = Some(ServerKind::Doorkeeper);
         assert!(infer(&case(e), &DiagnoseSettings::default()).is_none());
     }

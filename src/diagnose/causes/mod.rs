@@ -36,6 +36,8 @@ pub(crate) mod testing;
 
 pub use redirect_uri_mismatch::uri_difference;
 
+use grantwatch_parsers::GrantType;
+
 use super::case::Case;
 use super::cause::{Cause, Confidence};
 use crate::config::DiagnoseSettings;
@@ -143,11 +145,11 @@ pub struct Rule {
 impl Rule {
     /// Whether this cause can happen to a request of `grant` (an unknown
     /// grant fits every cause).
-    pub fn fits(&self, grant: Option<&str>) -> bool {
+    pub fn fits(&self, grant: Option<&GrantType>) -> bool {
         match (self.grants, grant) {
             (Grants::Any, _) | (_, None) => true,
-            (Grants::Code, Some(g)) => g == "authorization_code",
-            (Grants::Refresh, Some(g)) => g == "refresh_token",
+            (Grants::Code, Some(g)) => *g == GrantType::AuthorizationCode,
+            (Grants::Refresh, Some(g)) => *g == GrantType::RefreshToken,
         }
     }
 }
@@ -195,7 +197,7 @@ pub fn meaning(cause: Cause) -> &'static str {
 }
 
 /// Whether `cause` can happen to a request of `grant`.
-pub fn fits_grant(cause: Cause, grant: Option<&str>) -> bool {
+pub fn fits_grant(cause: Cause, grant: Option<&GrantType>) -> bool {
     rule(cause).is_none_or(|r| r.fits(grant))
 }
 
@@ -224,14 +226,23 @@ mod tests {
 
     #[test]
     fn grants_exclude_what_cannot_happen() {
-        assert!(!fits_grant(Cause::CodeReused, Some("refresh_token")));
+        assert!(!fits_grant(
+            Cause::CodeReused,
+            Some(&GrantType::RefreshToken)
+        ));
         assert!(!fits_grant(
             Cause::RefreshTokenReused,
-            Some("authorization_code")
+            Some(&GrantType::AuthorizationCode)
         ));
-        assert!(!fits_grant(Cause::PkceMissing, Some("password")));
+        assert!(!fits_grant(Cause::PkceMissing, Some(&GrantType::Password)));
         assert!(fits_grant(Cause::CodeReused, None));
-        assert!(fits_grant(Cause::ClockSkew, Some("client_credentials")));
-        assert!(fits_grant(Cause::Unknown, Some("password")));
+        assert!(fits_grant(
+            Cause::ClockSkew,
+            Some(&GrantType::ClientCredentials)
+        ));
+        assert!(fits_grant(Cause::Unknown, Some(&GrantType::Password)));
+        // A grant logged in another spelling is not a code exchange.
+        let odd = GrantType::from_name("Authorization_Code");
+        assert!(!fits_grant(Cause::CodeReused, Some(&odd)));
     }
 }

@@ -90,11 +90,12 @@ mod tests {
     use crate::diagnose::case::FlowLink;
     use crate::diagnose::causes::testing::{case, failed, flow};
     use crate::diagnose::decide;
+    use grantwatch_parsers::GrantType;
     use grantwatch_parsers::ServerKind;
 
     #[test]
     fn a_challenge_and_no_verifier_prove_it() {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.verifier_sent = Some(false);
         let mut c = case(e);
         let mut f = flow(2_000, FlowLink::ClientAndTime);
@@ -107,7 +108,7 @@ mod tests {
     }
 
     fn hydra_too_short(verifier: Option<bool>) -> Case {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.server = Some(ServerKind::Hydra);
         e.error = Some("invalid_grant".into());
         e.provider_reason = Some("The PKCE code verifier must be at least 43 characters.".into());

@@ -83,9 +83,10 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed, flow};
     use grantwatch_parsers::EventKind;
+    use grantwatch_parsers::GrantType;
 
     fn mismatch(link: FlowLink) -> Case {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.verifier_s256 = Some("AAAAAAAAAAAAAAAAAAAA".into());
         let mut c = case(e);
         let mut f = flow(20_000, link);

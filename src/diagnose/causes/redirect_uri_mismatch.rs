@@ -148,6 +148,7 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, client_error, event, failed, flow};
     use grantwatch_parsers::EventKind;
+    use grantwatch_parsers::GrantType;
 
     #[test]
     fn uri_differences_are_named() {
@@ -164,7 +165,7 @@ mod tests {
     }
 
     fn with_token_uri(uri: &str, link: FlowLink) -> Case {
-        let mut e = failed("authorization_code");
+        let mut e = failed(GrantType::AuthorizationCode);
         e.redirect_uri = Some(uri.into());
         let mut c = case(e);
         c.flow = Some(flow(3_000, link));

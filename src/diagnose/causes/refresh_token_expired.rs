@@ -11,7 +11,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
-use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{GrantType, ServerKind};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -27,7 +27,7 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
     if let Some(f) = keycloak_idle(case, settings) {
         return Some(f);
     }
-    (case.exchange.grant_type.as_deref() == Some("refresh_token") && hydra_bare_invalid_token(case)).then(|| {
+    (case.exchange.grant_type == Some(GrantType::RefreshToken) && hydra_bare_invalid_token(case)).then(|| {
         Finding::flow(
             Confidence::Medium,
             "Hydra logged invalid_grant on a refresh with no hint and debug \"invalid_token\": that is how fosite up to 0.47 reports a refresh token past its lifetime (ttl.refresh_token).".into(),
@@ -48,7 +48,7 @@ fn keycloak_idle(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
             && e.provider_code.as_deref() == Some("invalid_token")
             && e.provider_reason.is_none()
     });
-    if !bare || case.exchange.grant_type.as_deref() != Some("refresh_token") {
+    if !bare || case.exchange.grant_type != Some(GrantType::RefreshToken) {
         return None;
     }
     let last = case.earlier_successes.last()?;
@@ -78,7 +78,7 @@ mod tests {
     use grantwatch_parsers::EventKind;
 
     fn keycloak_bare(last_refresh_ago_ms: i64) -> Case {
-        let mut e = failed("refresh_token");
+        let mut e = failed(GrantType::RefreshToken);
         e.server = Some(ServerKind::Keycloak);
         e.provider_code = Some("invalid_token".into());
         let mut c = case(e);
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn the_providers_words_are_high() {
-        let mut e = failed("refresh_token");
+        let mut e = failed(GrantType::RefreshToken);
         e.error_description = Some("The refresh token expired.".into());
         let v = decide(&case(e), &DiagnoseSettings::default());
         assert_eq!(

@@ -11,6 +11,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
+use grantwatch_parsers::GrantType;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -23,7 +24,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    if case.exchange.grant_type.as_deref() != Some("refresh_token") {
+    if case.exchange.grant_type != Some(GrantType::RefreshToken) {
         return None;
     }
     // Compare the times the two requests were sent, when the client logged
@@ -74,10 +75,10 @@ mod tests {
     use grantwatch_parsers::EventKind;
 
     fn after_refresh(gap_ms: i64) -> Case {
-        let mut c = case(failed("refresh_token"));
+        let mut c = case(failed(GrantType::RefreshToken));
         let mut prior = event(40, EventKind::TokenResponse, T0 - gap_ms);
         prior.status = Some(200);
-        prior.grant_type = Some("refresh_token".into());
+        prior.grant_type = Some(GrantType::RefreshToken);
         c.earlier.push(prior);
         c
     }

@@ -64,9 +64,10 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
     use grantwatch_parsers::EventKind;
+    use grantwatch_parsers::GrantType;
 
     fn after_revoke(same_token: bool) -> Case {
-        let mut e = failed("refresh_token");
+        let mut e = failed(GrantType::RefreshToken);
         e.refresh_token_fp = Some("rt-1".into());
         let mut c = case(e);
         let mut r = event(30, EventKind::RevokeRequest, T0 - 90_000);
@@ -92,6 +93,12 @@ mod tests {
 
     #[test]
     fn no_revoke_says_nothing() {
-        assert!(infer(&case(failed("refresh_token")), &DiagnoseSettings::default()).is_none());
+        assert!(
+            infer(
+                &case(failed(GrantType::RefreshToken)),
+                &DiagnoseSettings::default()
+            )
+            .is_none()
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::store::EventRow;
 use crate::time::format_ts;
 use crate::time::human_duration;
 use grantwatch_parsers::EventKind;
-use grantwatch_parsers::ServerKind;
+use grantwatch_parsers::{GrantType, ServerKind};
 
 /// A time in RFC 3339, or words saying it is not known.
 pub fn ts(ms: Option<i64>) -> String {
@@ -65,9 +65,6 @@ pub fn hydra_bare_invalid_token(case: &Case) -> bool {
     })
 }
 
-/// The JWT-bearer grant type (RFC 7523): a service account's signed JWT.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
 /// Google answered a service account's JWT-bearer grant with a bare
 /// `invalid_grant` and no words that name a cause. Google gives that answer
 /// when the JWT's iat/exp fall outside its window (the signing machine's
@@ -75,7 +72,7 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// its more specific texts (`Invalid JWT: Token must be a short-lived
 /// token…`, `Invalid JWT Signature.`) are read from the catalog instead.
 pub fn google_jwt_bearer_silence(case: &Case) -> bool {
-    case.exchange.grant_type.as_deref() == Some(JWT_BEARER)
+    case.exchange.grant_type == Some(GrantType::JwtBearer)
         && case.server == Some(ServerKind::Google)
         && case.exchange.error.as_deref() == Some("invalid_grant")
         && own_texts(case).all(|t| crate::diagnose::phrases::said(t).is_empty())

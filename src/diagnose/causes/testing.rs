@@ -3,8 +3,7 @@
 
 use crate::diagnose::case::{Case, Exchange, Flow, FlowLink};
 use crate::store::EventRow;
-use grantwatch_parsers::EventKind;
-use grantwatch_parsers::Format;
+use grantwatch_parsers::{EventKind, Format, GrantType};
 
 /// 2025-04-11T08:00:00Z, the tests' reference time.
 pub const T0: i64 = 1_744_358_400_000;
@@ -55,11 +54,11 @@ pub fn event(id: i64, kind: EventKind, ts_ms: i64) -> EventRow {
 }
 
 /// A failed token response (400, `invalid_grant`) of `grant` at [`T0`].
-pub fn failed(grant: &str) -> EventRow {
+pub fn failed(grant: GrantType) -> EventRow {
     let mut e = event(100, EventKind::TokenResponse, T0);
     e.status = Some(400);
     e.error = Some("invalid_grant".into());
-    e.grant_type = Some(grant.into());
+    e.grant_type = Some(grant);
     e
 }
 

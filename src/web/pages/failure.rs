@@ -16,8 +16,10 @@ use axum::extract::{Path, State};
 use super::{PageResult, ms_text, ok, or_dash, path_value, request_href};
 use crate::diagnose::causes::uri_difference;
 use crate::store::failures::{ClockContext, FailureRecord, RedirectPair};
+use crate::store::labels::server_label;
 use crate::time::human_duration;
 use crate::web::{AppState, WebError};
+use grantwatch_parsers::GrantType;
 
 /// A URI split around the part that differs from the other one.
 struct MarkedUri {
@@ -140,10 +142,13 @@ struct FailurePage {
 fn facts(f: &FailureRecord) -> Vec<(&'static str, String)> {
     vec![
         ("Time", or_dash(f.ts.as_deref())),
-        ("Server", f.server.clone()),
+        ("Server", server_label(f.server).to_owned()),
         ("Client", or_dash(f.client_id.as_deref())),
         ("Request id", or_dash(f.request_id.as_deref())),
-        ("Grant type", or_dash(f.grant_type.as_deref())),
+        (
+            "Grant type",
+            or_dash(f.grant_type.as_ref().map(GrantType::as_str)),
+        ),
         ("Error", or_dash(f.error.as_deref())),
         (
             "HTTP status",

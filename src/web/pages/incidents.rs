@@ -22,6 +22,7 @@ use crate::diagnose::cause::ALL_CAUSES;
 use crate::incidents::State as IncidentState;
 use crate::store::Store;
 use crate::store::incidents::{Affected, Dimension, Incident, IncidentFilter, Share, WhoColumn};
+use crate::store::labels::server_label;
 use crate::time::format_ts;
 use crate::web::{AppState, WebError};
 
@@ -136,8 +137,8 @@ pub struct IncidentJson {
 fn json_of(store: &Store, i: &Incident) -> Result<IncidentJson, WebError> {
     Ok(IncidentJson {
         id: i.id,
-        cause: i.cause.clone(),
-        server: i.server.clone(),
+        cause: i.cause.as_str().to_owned(),
+        server: server_label(i.server).to_owned(),
         client_id: (!i.client_id.is_empty()).then(|| i.client_id.clone()),
         discriminator: (!i.discriminator.is_empty()).then(|| i.discriminator.clone()),
         first_seen: i.first_ms.and_then(format_ts),
@@ -311,13 +312,13 @@ pub(super) fn incident_row(store: &Store, i: &Incident, now: i64) -> Result<Inci
     Ok(IncidentRow {
         href: incident_href(i.id),
         state: i.state.as_str(),
-        cause: i.cause.clone(),
+        cause: i.cause.as_str().to_owned(),
         client: if i.client_id.is_empty() {
             "—".into()
         } else {
             i.client_id.clone()
         },
-        server: i.server.clone(),
+        server: server_label(i.server).to_owned(),
         discriminator: i.discriminator.clone(),
         first: ms_text(i.first_ms),
         last: ms_text(i.last_ms),

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use super::{AppState, WebError};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::{FailureFilter, FailureRecord};
+use crate::store::labels::server_label;
 use crate::time::format_ts;
 
 mod failure;
@@ -230,7 +231,7 @@ fn row(f: &FailureRecord) -> Row {
         cause: f.cause.as_str().to_owned(),
         confidence: f.confidence.as_str().to_owned(),
         client: or_dash(f.client_id.as_deref()),
-        server: f.server.clone(),
+        server: server_label(f.server).to_owned(),
         summary: one_line(&f.summary),
     }
 }
@@ -293,7 +294,7 @@ fn server_names() -> impl Iterator<Item = &'static str> {
     grantwatch_parsers::ALL_SERVERS
         .iter()
         .map(|s| s.as_str())
-        .chain(["unknown"])
+        .chain([crate::store::labels::UNKNOWN_SERVER])
 }
 
 /// The checked filters of the list (the rules of `/api/failures`).
@@ -409,7 +410,7 @@ fn event_view(e: crate::store::story::StoryEvent) -> EventView {
     add("Format", Some(ev.format.as_str().to_owned()));
     add("Server", ev.server.map(|k| k.as_str().to_owned()));
     add("Client", ev.client_id);
-    add("Grant type", ev.grant_type);
+    add("Grant type", ev.grant_type.map(|g| g.as_str().to_owned()));
     add(
         "HTTP",
         match (ev.method, ev.path) {

@@ -13,6 +13,7 @@ use axum::extract::State;
 use super::{PageResult, Row, list_href, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::FailureFilter;
+use crate::store::labels::{UNKNOWN_SERVER, server_label};
 use crate::store::rollups::SLOT_MS;
 use crate::store::rollups::slot_floor;
 use crate::store::stats::Bucket;
@@ -312,16 +313,18 @@ fn tops(store: &crate::store::Store, now: i64) -> Result<Vec<CauseTop>, WebError
     let mut clients: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut servers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for c in store.day_label_counts(since_day, now + 1)? {
-        *totals.entry(c.cause.clone()).or_insert(0) += c.count;
+        // Keyed by the labels' text: ties sort by name.
+        let cause = c.cause.as_str();
+        *totals.entry(cause.to_owned()).or_insert(0) += c.count;
         *clients
-            .entry(c.cause.clone())
+            .entry(cause.to_owned())
             .or_default()
             .entry(c.client)
             .or_insert(0) += c.count;
         *servers
-            .entry(c.cause)
+            .entry(cause.to_owned())
             .or_default()
-            .entry(c.server)
+            .entry(server_label(c.server).to_owned())
             .or_insert(0) += c.count;
     }
     let mut tops: Vec<CauseTop> = totals
@@ -335,7 +338,7 @@ fn tops(store: &crate::store::Store, now: i64) -> Result<Vec<CauseTop>, WebError
                 .unwrap_or_default(),
             servers: servers
                 .get(&cause)
-                .map(|m| top_named(m, &cause, "server", "unknown"))
+                .map(|m| top_named(m, &cause, "server", UNKNOWN_SERVER))
                 .unwrap_or_default(),
             cause,
         })
