@@ -118,6 +118,7 @@ impl Store {
         let store = Store::open(path)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
     }
 
