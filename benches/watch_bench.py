@@ -15,10 +15,20 @@ file it tails:
   kill9    N failed token requests written to the watched file, watch
            started, kill -9 100-500 ms later, restarted: the time from the
            restart until all N are stored once and diagnosed once (--runs).
+  catchup  watch started on a folder that already holds a large log (--dir,
+           issue 14's 1 GB backlog): the time until every line is read
+           (`grantwatch_lines_read_total` reaches the folder's line count and
+           `grantwatch_ingest_lag_bytes` is 0, from /metrics every 50 ms),
+           as MB/s; meanwhile GET /, /failures, /incidents and /api/stats
+           every 250 ms, their p50/p99/max latency during the catch-up; the
+           daemon's peak RSS (VmHWM). Counting the lines first reads the
+           folder once, so the catch-up reads from the page cache (a backlog
+           just written). Its own --db in a temporary folder, so each run
+           starts from nothing.
 
-Usage:  python3 benches/watch_bench.py latency|ingest|soak|idle|kill9
+Usage:  python3 benches/watch_bench.py latency|ingest|soak|idle|kill9|catchup
                 [--seconds S] [--rate R] [--samples N] [--failures N] [--runs R]
-                [--binary target/release/grantwatch]
+                [--dir DIR] [--binary target/release/grantwatch]
 """
 
 import argparse
@@ -69,10 +79,10 @@ def ordinary(rid, n):
 
 
 class Daemon:
-    def __init__(self, binary, workdir, extra=(), fresh=True, content=""):
-        self.log = os.path.join(workdir, "logs", "production.log")
+    def __init__(self, binary, workdir, extra=(), fresh=True, content="", watch_dir=None):
+        self.log = os.path.join(watch_dir or os.path.join(workdir, "logs"), "production.log")
         self.db = os.path.join(workdir, "w.db")
-        if fresh:
+        if fresh and not watch_dir:
             os.makedirs(os.path.dirname(self.log))
             with open(self.log, "w") as f:
                 f.write(content)
@@ -93,9 +103,9 @@ class Daemon:
         threading.Thread(target=lambda: [self.trace.append((time.time(), l.rstrip()))
                                          for l in self.proc.stderr], daemon=True).start()
 
-    def get(self, path):
+    def get(self, path, timeout=5):
         try:
-            with urllib.request.urlopen("http://%s%s" % (self.addr, path), timeout=5) as r:
+            with urllib.request.urlopen("http://%s%s" % (self.addr, path), timeout=timeout) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, ""
@@ -111,6 +121,13 @@ class Daemon:
         _, text = self.get("/metrics")
         return sum(int(float(l.rsplit(" ", 1)[1])) for l in text.splitlines()
                    if l.startswith("grantwatch_lines_read_total"))
+
+    def peak_rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
 
     def stop(self):
         self.proc.terminate()
@@ -301,9 +318,114 @@ def kill9(binary, failures, runs):
     return 0
 
 
+def metric_sum(text, name):
+    """The sum of every sample of `name` in a /metrics text, or None when
+    it has none."""
+    total = None
+    for l in text.splitlines():
+        if l.startswith(name + "{") or l.startswith(name + " "):
+            total = (total or 0) + float(l.rsplit(" ", 1)[1])
+    return total
+
+
+def folder_size(folder):
+    """(bytes, lines) of the files under `folder`."""
+    size = lines = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                while True:
+                    chunk = f.read(1 << 24)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    lines += chunk.count(b"\n")
+    return size, lines
+
+
+def catchup(binary, folder, timeout):
+    """Issue 14: watch started on a folder that already holds its backlog."""
+    size, lines = folder_size(folder)
+    print("catchup: %s holds %d bytes, %d lines; load average %.2f %.2f %.2f"
+          % ((folder, size, lines) + os.getloadavg()), flush=True)
+    routes = ["/", "/failures", "/incidents", "/api/stats"]
+    took = {r: [] for r in routes}
+    errors = {r: 0 for r in routes}
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory() as work:
+        d = Daemon(binary, work, watch_dir=os.path.abspath(folder))
+
+        def dashboard():
+            while not stop.is_set():
+                tick = time.perf_counter()
+                for r in routes:
+                    start = time.perf_counter()
+                    try:
+                        status, _ = d.get(r, timeout=30)
+                    except OSError:
+                        status = 0
+                    took[r].append((time.perf_counter() - start) * 1000)
+                    if status != 200:
+                        errors[r] += 1
+                stop.wait(max(0.0, 0.25 - (time.perf_counter() - tick)))
+
+        reader = threading.Thread(target=dashboard, daemon=True)
+        reader.start()
+        read = lag = None
+        done = None
+        try:
+            while time.perf_counter() - d.started < timeout:
+                try:
+                    _, text = d.get("/metrics", timeout=30)
+                except OSError:
+                    text = ""
+                read = metric_sum(text, "grantwatch_lines_read_total")
+                lag = metric_sum(text, "grantwatch_ingest_lag_bytes")
+                if read is not None and read >= lines and lag == 0:
+                    done = time.perf_counter() - d.started
+                    break
+                time.sleep(0.05)
+            stop.set()
+            reader.join()
+            at_read = None
+            if done is None:
+                print("catchup: NOT caught up after %d s: %s lines read, lag %s bytes"
+                      % (timeout, read, lag))
+                return 1
+            # Diagnosis can trail the reading: the failures stored, until
+            # their count has not moved for 2 s.
+            failures, settled, changed = -1, None, time.perf_counter()
+            while time.perf_counter() - changed < 2 and time.perf_counter() - d.started < timeout:
+                _, text = d.get("/metrics", timeout=30)
+                now = metric_sum(text, "grantwatch_failures_stored") or 0
+                if now != failures:
+                    failures, changed = now, time.perf_counter()
+                    settled = changed - d.started
+                    if at_read is None:
+                        at_read = now
+                time.sleep(0.05)
+            peak = d.peak_rss_kb()
+        finally:
+            d.stop()
+    print("catchup: every line read %.2f s after the start: %.0f MB/s (%.0f MiB/s), "
+          "%d lines read, %d failures stored then, %d at %.2f s (no change for 2 s after); "
+          "daemon peak RSS (VmHWM) %d KiB; load average after %.2f %.2f %.2f"
+          % ((done, size / done / 1e6, size / done / (1 << 20), read, at_read, failures,
+              settled, peak) + os.getloadavg()))
+    for r in routes:
+        t = sorted(took[r])
+        if not t:
+            print("  GET %-11s no answer during the catch-up" % r)
+            continue
+        pick = lambda q: t[min(len(t) - 1, int(q * len(t)))]
+        print("  GET %-11s %4d requests during the catch-up (%d not 200): p50 %.1f ms, "
+              "p99 %.1f ms, max %.1f ms" % (r, len(t), errors[r], pick(0.5), pick(0.99), t[-1]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["latency", "ingest", "soak", "idle", "kill9"])
+    ap.add_argument("what", choices=["latency", "ingest", "soak", "idle", "kill9", "catchup"])
     ap.add_argument("--failures", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--gap-ms", type=int, default=20,
@@ -316,9 +438,16 @@ def main():
                     help="latency: write each append and the daemon's stderr, time-stamped, here")
     ap.add_argument("--also", action="append", default=[],
                     help="another path to watch (idle: sample_logs/)")
+    ap.add_argument("--dir", help="catchup: the folder that holds the backlog")
+    ap.add_argument("--timeout", type=int, default=600,
+                    help="catchup: give up after this many seconds")
     a = ap.parse_args()
     if a.what == "kill9":
         return kill9(a.binary, a.failures, a.runs)
+    if a.what == "catchup":
+        if not a.dir:
+            ap.error("catchup needs --dir")
+        return catchup(a.binary, a.dir, a.timeout)
     with tempfile.TemporaryDirectory() as work:
         d = Daemon(a.binary, work, [os.path.abspath(p) for p in a.also])
         try:
