@@ -234,6 +234,19 @@ fn separator(text: &str, end: usize) -> Option<(Sep, usize)> {
         (1, if tight { Sep::Tight } else { Sep::Spaced })
     } else if let Some(after) = spaced.strip_prefix(':') {
         let tight = gap == 0 && !quoted && !after.starts_with([' ', '\t', '"', '\'', '\\']);
+        // An empty Go map entry (`reason: status:Bad Request`, Hydra's text
+        // log when the reason is empty): no value, not a phrase running to
+        // the map's end.
+        let empty_entry = gap == 0 && !quoted && after.starts_with(' ') && {
+            let next = &after[1..];
+            next_is_key(next, b':')
+                && next
+                    .split_once(':')
+                    .is_some_and(|(_, v)| !v.starts_with([' ', '\t']))
+        };
+        if empty_entry {
+            return None;
+        }
         (1, if tight { Sep::GoMap } else { Sep::Spaced })
     } else {
         return None;

@@ -533,3 +533,22 @@ fn a_record_no_parser_knows_keeps_the_request_and_time_it_names() {
     let ev = error_event(prose, Format::JsonLines, &ctx).expect("an error record");
     assert_eq!(ev.request_id, None);
 }
+
+/// An empty entry of a Go map as `fmt` prints it (`reason:` then a space and
+/// the next key): Hydra's text log of an error whose reason is empty, as
+/// its JSON log writes `"reason":""`. The entry has no value; the next
+/// entries are not its text.
+#[test]
+fn an_empty_go_map_entry_takes_nothing_from_the_next() {
+    let text = "level=info msg=access denied error=map[debug:invalid_token message:invalid_grant reason: status:Bad Request status_code:400]";
+    let e = found(text);
+    assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(e.hint, None);
+    let filled = found(
+        "error=map[debug: message:invalid_grant reason:The authorization code has expired. status:Bad Request status_code:400]",
+    );
+    assert_eq!(
+        filled.hint.as_deref(),
+        Some("The authorization code has expired.")
+    );
+}
