@@ -183,7 +183,9 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         )? {
             let joins = match e.kind {
                 EventKind::ProviderEvent => {
-                    same_server(&e, &primary) && compatible_client(&e, &primary)
+                    same_server(&e, &primary)
+                        && compatible_client(&e, &primary)
+                        && explains_only(store, &e, &primary, clocks)?
                 }
                 _ => e.request_id.is_none() && client_error_joins(store, &e, &primary)?,
             };
@@ -450,6 +452,33 @@ fn one_exchange(a: &EventRow, b: &EventRow) -> bool {
 /// its own request even where its time is lost).
 fn other_requests(a: &EventRow, b: &EventRow) -> bool {
     matches!((&a.request_id, &b.request_id), (Some(x), Some(y)) if x != y)
+}
+
+/// Whether `failure` is the failed token response nearest to the server's
+/// warning `warning`: on a busy server two failures a few milliseconds apart
+/// each have their own warning (Keycloak's `PKCE verification failed` just
+/// before each `CODE_TO_TOKEN_ERROR`), and a warning joined to both made one
+/// failure of the two. Ties go to the earlier response.
+fn explains_only(
+    store: &Store,
+    warning: &EventRow,
+    failure: &EventRow,
+    clocks: &Clocks,
+) -> Result<bool> {
+    let Some(t) = server_time(warning, clocks) else {
+        return Ok(true);
+    };
+    let distance = |e: &EventRow| server_time(e, clocks).map(|rt| (rt - t).abs());
+    let nearest = nearby(store, warning, &[EventKind::TokenResponse], clocks)?
+        .into_iter()
+        .filter(|e| {
+            !e.is_client_side()
+                && is_failure_event(e)
+                && same_server(warning, e)
+                && compatible_client(warning, e)
+        })
+        .min_by_key(|e| (distance(e), e.ts_ms, e.id));
+    Ok(nearest.is_none_or(|n| n.id == failure.id))
 }
 
 fn same_server(a: &EventRow, b: &EventRow) -> bool {

@@ -6,6 +6,7 @@ mod alerts;
 mod alerts_delivery;
 mod browser;
 mod browser_live;
+mod busy;
 mod classes;
 mod cli;
 mod converge;
