@@ -179,13 +179,17 @@ pub fn analyze(
             Ok(())
         },
     );
+    let read_time = started.elapsed();
+    // Everything is read: the follower diagnoses the rest while this thread
+    // writes what it hands over (a file read in ranges gave it no watermark
+    // while it was read: its event ids are not in the file's order).
+    let _ = watermark.send(i64::MAX);
     drop(watermark);
-    let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
-    partial(read_last, &mut read)?;
-    for batch in batches.try_iter() {
+    for batch in &batches {
         diagnose::write_batch(&mut store, &batch)?;
     }
-    let read_time = started.elapsed();
+    let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
+    partial(read_last, &mut read)?;
     diagnose::run(&mut store, &opts.settings, followed_to)?;
     Ok(Analysis {
         store,
@@ -232,7 +236,8 @@ fn spawn_follower(
     Error,
 > {
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
-    let (batch_tx, batch_rx) = std::sync::mpsc::channel::<diagnose::Batch>();
+    // Bounded: memory stays flat when the writer falls behind.
+    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<diagnose::Batch>(2);
     let store = Store::open(db_path)?;
     let settings = settings.clone();
     let handle = std::thread::spawn(move || {
@@ -240,15 +245,26 @@ fn spawn_follower(
         let mut assigned = std::collections::HashMap::new();
         while let Ok(mut horizon) = rx.recv() {
             let started = std::time::Instant::now();
-            // Catch up to the newest watermark at once.
-            while let Ok(h) = rx.try_recv() {
-                horizon = h;
-            }
-            let batch =
-                diagnose::diagnose_batch(&store, &settings, after, Some(horizon), &mut assigned)?;
-            after = batch.last_event_id;
-            if !batch.pending.is_empty() && batch_tx.send(batch).is_err() {
-                break;
+            loop {
+                // Catch up to the newest watermark at once.
+                while let Ok(h) = rx.try_recv() {
+                    horizon = h;
+                }
+                let batch = diagnose::diagnose_slice(
+                    &store,
+                    &settings,
+                    after,
+                    Some(horizon),
+                    &mut assigned,
+                )?;
+                after = batch.last_event_id;
+                let full = batch.pending.len() == diagnose::SLICE;
+                if !batch.pending.is_empty() && batch_tx.send(batch).is_err() {
+                    return Ok(after);
+                }
+                if !full {
+                    break;
+                }
             }
             if let Some(rest) = FOLLOW_INTERVAL.checked_sub(started.elapsed()) {
                 std::thread::sleep(rest);

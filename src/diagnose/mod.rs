@@ -454,7 +454,7 @@ pub struct RunStats {
 /// An event that joins a failure already stored (the client's log arriving
 /// after the server's) re-diagnoses that failure.
 ///
-/// The failures are diagnosed and written [`RUN_SLICE`] at a time, so that
+/// The failures are diagnosed and written [`SLICE`] at a time, so that
 /// memory stays flat however many there are (a gigabyte of logs holds
 /// thousands, each with its evidence).
 pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
@@ -469,10 +469,10 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
             settings,
             total.last_event_id,
             None,
-            RUN_SLICE,
+            SLICE,
             &mut assigned,
         )?;
-        let full = batch.pending.len() == RUN_SLICE;
+        let full = batch.pending.len() == SLICE;
         let stats = write_batch(store, &batch)?;
         total.diagnosed += stats.diagnosed;
         total.changed += stats.changed;
@@ -485,8 +485,9 @@ pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result
     }
 }
 
-/// Failures [`run`] diagnoses before writing them.
-const RUN_SLICE: usize = 512;
+/// Failures diagnosed before they are written: [`run`]'s and
+/// [`diagnose_slice`]'s batches hold at most this many.
+pub const SLICE: usize = 512;
 
 /// One diagnosis computed and not yet written: the failure and the events
 /// it stands on.
@@ -515,21 +516,23 @@ pub struct Batch {
 
 /// Computes the diagnoses of the failures among the events stored after
 /// `after`, stopping at the first candidate newer than `horizon_ms` (whose
-/// context may still be arriving), on plain reads: nothing is written, so a
-/// pipeline can diagnose on one connection behind a reader that writes on
-/// another, and hand the batch to the writer. `assigned` maps events to the
-/// failures of earlier batches not yet written.
-pub fn diagnose_batch(
+/// context may still be arriving) or after [`SLICE`] diagnoses (a batch
+/// that holds [`SLICE`] may have more after it, and memory stays flat), on
+/// plain reads: nothing is written, so a pipeline can diagnose on one
+/// connection behind a reader that writes on another, and hand the batch
+/// to the writer. `assigned` maps events to the failures of earlier batches
+/// not yet written.
+pub fn diagnose_slice(
     store: &Store,
     settings: &DiagnoseSettings,
     after: i64,
     horizon_ms: Option<i64>,
     assigned: &mut HashMap<i64, String>,
 ) -> Result<Batch> {
-    diagnose_some(store, settings, after, horizon_ms, usize::MAX, assigned)
+    diagnose_some(store, settings, after, horizon_ms, SLICE, assigned)
 }
 
-/// [`diagnose_batch`], ending after `limit` diagnoses.
+/// [`diagnose_slice`] with any limit.
 fn diagnose_some(
     store: &Store,
     settings: &DiagnoseSettings,
