@@ -40,6 +40,7 @@ pub mod config_file;
 pub(crate) mod correlate;
 pub mod daemon;
 pub mod diagnose;
+pub(crate) mod feed;
 pub mod fleet;
 pub mod generate;
 pub(crate) mod incidents;

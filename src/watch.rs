@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 use grantwatch_parsers::{Event, FileParser, Format, LineCounts, Outcome, detect};
 
 use crate::diagnose;
+use crate::feed::{LineHooks, feed_chunk, utf8};
 use crate::live::{self, Live};
 use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
-use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
+use crate::text::{BinaryRuns, text_of_line};
 
 mod options;
 mod progress;
@@ -85,6 +86,36 @@ struct Followed {
     head: Option<Vec<u8>>,
     /// Binary runs read past in this generation.
     binary: BinaryRuns,
+}
+
+/// Counts the lines past `counted` by outcome, and drops what the lines up
+/// to it completed: read again after a restart, those were stored by the
+/// batch that first read them (that batch's commit is what moved `counted`
+/// past them), and storing them again would double a record whose start
+/// lies before the resume point, read now without its first lines.
+struct Counting {
+    counted: u64,
+    counts: LineCounts,
+}
+
+impl LineHooks for Counting {
+    fn fed<'t>(
+        &mut self,
+        line_no: u64,
+        outcome: Outcome,
+        events: &mut Vec<Event<'t>>,
+        mark: usize,
+    ) {
+        if line_no <= self.counted {
+            events.truncate(mark);
+            return;
+        }
+        match outcome {
+            Outcome::Parsed => self.counts.parsed += 1,
+            Outcome::Skipped => self.counts.skipped += 1,
+            Outcome::Unknown => self.counts.unknown += 1,
+        }
+    }
 }
 
 /// What one round did.
@@ -473,44 +504,25 @@ impl Watcher {
         note_head(f, &lines);
         f.read = lines.checkpoint();
         f.last_data = now;
-        let text = match std::str::from_utf8(&lines.bytes) {
-            Ok(t) => Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(&lines.bytes),
-        };
+        let text = utf8(&lines.bytes);
         let mut events: Vec<Event<'_>> = Vec::new();
-        let mut counts = LineCounts::default();
         let runs_before = f.binary;
-        let any_binary = has_binary_bytes(text.as_bytes());
-        for (i, line) in text.split('\n').enumerate() {
-            let line_no = lines.first_line_no + i as u64;
-            let (binary, line) = if any_binary {
-                text_of_line(line)
-            } else {
-                (false, line)
-            };
-            f.binary.note(binary);
-            if binary && line.is_empty() {
-                counts.skipped += u64::from(line_no > f.counted);
-                continue;
-            }
-            let before = events.len();
-            let outcome = f.parser.feed(line_no, line, &mut events);
-            if line_no <= f.counted {
-                // Read again after a restart: what this line completed was
-                // stored by the batch that first read it (that batch's
-                // commit is what moved `counted` past it). Storing it again
-                // would double a record whose start lies before the resume
-                // point, read now without its first lines.
-                events.truncate(before);
-            }
-            if line_no > f.counted {
-                match outcome {
-                    Outcome::Parsed => counts.parsed += 1,
-                    Outcome::Skipped => counts.skipped += 1,
-                    Outcome::Unknown => counts.unknown += 1,
-                }
-            }
-        }
+        let quiet = f.parser.quiet_skip();
+        let mut line_no = lines.first_line_no - 1;
+        let mut counting = Counting {
+            counted: f.counted,
+            counts: LineCounts::default(),
+        };
+        feed_chunk(
+            &mut f.parser,
+            quiet.as_deref(),
+            &text,
+            &mut line_no,
+            &mut f.binary,
+            &mut events,
+            &mut counting,
+        );
+        let counts = counting.counts;
         if f.binary != runs_before {
             self.live.set_binary(&lines.path, f.binary);
         }

@@ -22,10 +22,9 @@ use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, text_of_line};
 
 mod chunks;
-mod feed;
 mod ranges;
+use crate::feed::{NoHooks, feed_chunk, utf8};
 use chunks::{ChunkReader, read_full};
-use feed::feed_chunk;
 pub use ranges::Split;
 
 use crate::source::SNIFF_BYTES;
@@ -348,7 +347,7 @@ pub fn read_file(
             &mut progress.line_no,
             &mut runs,
             &mut events,
-            &mut |_, _| false,
+            &mut NoHooks,
         );
         progress.byte_offset = chunk.end;
         progress.lines_cut = fed.cut + chunk.cut;
@@ -422,15 +421,6 @@ fn finish_ranges(
         counts: read.tally.counts,
     });
     Ok(())
-}
-
-/// A chunk as text: borrowed when it is valid UTF-8 (the rule), else
-/// with the invalid bytes replaced.
-fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
 }
 
 fn diff(after: LineCounts, before: LineCounts) -> LineCounts {

@@ -24,7 +24,7 @@ use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
 use super::chunks::ChunkReader;
-use super::feed::feed_chunk;
+use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::store::{BatchProgress, Store};
 use crate::text::BinaryRuns;
 
@@ -390,7 +390,7 @@ impl Range<'_> {
                 return Ok(());
             }
             let (start, end) = (self.start + chunk.start, self.start + chunk.end);
-            let text = super::utf8(chunk.text);
+            let text = utf8(chunk.text);
             let mut events = Vec::new();
             let mut step = Step::Go;
             let fed = feed_chunk(
@@ -400,7 +400,7 @@ impl Range<'_> {
                 &mut line_no,
                 &mut runs,
                 &mut events,
-                &mut |at, parser| {
+                &mut StopBefore(|at, parser: &FileParser| {
                     let pos = start + at as u64;
                     if seeking.is_none() && Some(pos) == self.end {
                         // This range's marks first: the previous reader
@@ -416,7 +416,7 @@ impl Range<'_> {
                     };
                     step = seek(marks, i, pos, parser.rest_mark());
                     !matches!(step, Step::Go)
-                },
+                }),
             );
             if fed.stopped_at.is_none() {
                 cut += chunk.cut;
