@@ -546,16 +546,16 @@ fn diagnose_some(
         last_event_id: after,
         ..Batch::default()
     };
-    for event in store.failure_candidates(after)? {
+    each_candidate(store, after, &mut |event| {
         if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
-            break;
+            return Ok(false);
         }
         batch.last_event_id = event.id;
         if !is_failure_event(&event)
             || assigned.contains_key(&event.id)
             || store.failure_of_event(event.id)?.is_some()
         {
-            continue;
+            return Ok(true);
         }
         let group = correlate::group(store, &event, &clocks)?;
         let mut existing = None;
@@ -582,12 +582,36 @@ fn diagnose_some(
             merged,
             time_ms: case.time_ms,
         });
-        if batch.pending.len() == limit {
-            break;
-        }
-    }
+        Ok(batch.pending.len() < limit)
+    })?;
     batch.clocks = clocks;
     Ok(batch)
+}
+
+/// Candidates read at once by [`each_candidate`].
+const CANDIDATE_PAGE: u32 = 1024;
+
+/// Calls `f` with each failure candidate after `after`, in id order, read
+/// a page at a time, until it returns `false`.
+fn each_candidate(
+    store: &Store,
+    after: i64,
+    f: &mut dyn FnMut(EventRow) -> Result<bool>,
+) -> Result<()> {
+    let mut cursor = after;
+    loop {
+        let page = store.failure_candidates_page(cursor, CANDIDATE_PAGE)?;
+        let full = page.len() == CANDIDATE_PAGE as usize;
+        for event in page {
+            cursor = event.id;
+            if !f(event)? {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
 }
 
 /// Writes a batch of diagnoses in one transaction.

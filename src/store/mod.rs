@@ -117,7 +117,6 @@ impl Store {
     pub fn open_scratch(path: &Path) -> Result<Store> {
         let store = Store::open(path)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
-        store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
     }
