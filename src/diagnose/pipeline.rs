@@ -1,0 +1,210 @@
+//! The diagnosis as a pipeline: failure candidates read a page at a time
+//! in event-id order, diagnosed on plain reads in slices of [`SLICE`]
+//! (`diagnose_slice`, which a thread can run on its own connection behind a
+//! reader), and each slice written in one transaction (`write_batch`) by
+//! the store's one writer. `run` does both in turn on one connection.
+//!
+//! Invariant: memory holds one page of candidates and one slice of
+//! diagnoses at most, whatever the number of failures.
+
+use std::collections::HashMap;
+
+use crate::config::DiagnoseSettings;
+use crate::correlate::{self, is_failure_event};
+use crate::store::{EventRow, FailureRecord, Result, Store};
+
+use super::{case, decide, failure_id, record};
+/// What a diagnosis run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Failures diagnosed (new or re-diagnosed).
+    pub diagnosed: usize,
+    /// Failures whose cause or confidence changed (or are new).
+    pub changed: usize,
+    /// The last candidate event id looked at: the next run starts after it.
+    pub last_event_id: i64,
+}
+
+/// Diagnoses every failure among the events stored after event id `after`.
+/// An event that joins a failure already stored (the client's log arriving
+/// after the server's) re-diagnoses that failure.
+///
+/// The failures are diagnosed and written [`SLICE`] at a time, so that
+/// memory stays flat however many there are (a gigabyte of logs holds
+/// thousands, each with its evidence).
+pub fn run(store: &mut Store, settings: &DiagnoseSettings, after: i64) -> Result<RunStats> {
+    let mut assigned = HashMap::new();
+    let mut total = RunStats {
+        last_event_id: after,
+        ..RunStats::default()
+    };
+    loop {
+        let batch = diagnose_some(
+            store,
+            settings,
+            total.last_event_id,
+            None,
+            SLICE,
+            &mut assigned,
+        )?;
+        let full = batch.pending.len() == SLICE;
+        let stats = write_batch(store, &batch)?;
+        total.diagnosed += stats.diagnosed;
+        total.changed += stats.changed;
+        total.last_event_id = stats.last_event_id;
+        if !full {
+            return Ok(total);
+        }
+        // Written: the store now says which events these failures took.
+        assigned.clear();
+    }
+}
+
+/// Failures diagnosed before they are written: [`run`]'s and
+/// [`diagnose_slice`]'s batches hold at most this many.
+pub const SLICE: usize = 512;
+
+/// One diagnosis computed and not yet written: the failure and the events
+/// it stands on.
+#[derive(Debug)]
+pub struct Diagnosed {
+    /// The failure as it will be stored.
+    pub record: FailureRecord,
+    /// Its primary event's id.
+    pub primary: i64,
+    /// The ids of the other events merged into it.
+    pub merged: Vec<i64>,
+    /// Its time (ms), when one is known.
+    pub time_ms: Option<i64>,
+}
+
+/// Diagnoses computed but not yet written.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Each failure with the events it stands on.
+    pub pending: Vec<Diagnosed>,
+    /// The clock estimates the diagnoses used.
+    pub clocks: correlate::Clocks,
+    /// The last candidate event id looked at: the next batch starts after it.
+    pub last_event_id: i64,
+}
+
+/// Computes the diagnoses of the failures among the events stored after
+/// `after`, stopping at the first candidate newer than `horizon_ms` (whose
+/// context may still be arriving) or after [`SLICE`] diagnoses (a batch
+/// that holds [`SLICE`] may have more after it, and memory stays flat), on
+/// plain reads: nothing is written, so a pipeline can diagnose on one
+/// connection behind a reader that writes on another, and hand the batch
+/// to the writer. `assigned` maps events to the failures of earlier batches
+/// not yet written.
+pub fn diagnose_slice(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    horizon_ms: Option<i64>,
+    assigned: &mut HashMap<i64, String>,
+) -> Result<Batch> {
+    diagnose_some(store, settings, after, horizon_ms, SLICE, assigned)
+}
+
+/// [`diagnose_slice`] with any limit.
+fn diagnose_some(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    horizon_ms: Option<i64>,
+    limit: usize,
+    assigned: &mut HashMap<i64, String>,
+) -> Result<Batch> {
+    let clocks = correlate::estimate_clocks(store)?;
+    let mut batch = Batch {
+        last_event_id: after,
+        ..Batch::default()
+    };
+    each_candidate(store, after, &mut |event| {
+        if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
+            return Ok(false);
+        }
+        batch.last_event_id = event.id;
+        if !is_failure_event(&event)
+            || assigned.contains_key(&event.id)
+            || store.failure_of_event(event.id)?.is_some()
+        {
+            return Ok(true);
+        }
+        let group = correlate::group(store, &event, &clocks)?;
+        let mut existing = None;
+        for member in std::iter::once(&group.primary).chain(&group.merged) {
+            existing = match assigned.get(&member.id) {
+                Some(id) => Some(id.clone()),
+                None => store.failure_of_event(member.id)?,
+            };
+            if existing.is_some() {
+                break;
+            }
+        }
+        let id = existing.unwrap_or_else(|| failure_id(&group.primary));
+        let case = case::gather(store, group, &clocks, settings)?;
+        let verdict = decide(&case, settings);
+        let rec = record(store, &case, &verdict, id)?;
+        let merged: Vec<i64> = case.merged.iter().map(|e| e.id).collect();
+        for e in std::iter::once(case.primary.id).chain(merged.iter().copied()) {
+            assigned.insert(e, rec.id.clone());
+        }
+        batch.pending.push(Diagnosed {
+            record: rec,
+            primary: case.primary.id,
+            merged,
+            time_ms: case.time_ms,
+        });
+        Ok(batch.pending.len() < limit)
+    })?;
+    batch.clocks = clocks;
+    Ok(batch)
+}
+
+/// Candidates read at once by [`each_candidate`].
+const CANDIDATE_PAGE: u32 = 1024;
+
+/// Calls `f` with each failure candidate after `after`, in id order, read
+/// a page at a time, until it returns `false`.
+fn each_candidate(
+    store: &Store,
+    after: i64,
+    f: &mut dyn FnMut(EventRow) -> Result<bool>,
+) -> Result<()> {
+    let mut cursor = after;
+    loop {
+        let page = store.failure_candidates_page(cursor, CANDIDATE_PAGE)?;
+        let full = page.len() == CANDIDATE_PAGE as usize;
+        for event in page {
+            cursor = event.id;
+            if !f(event)? {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes a batch of diagnoses in one transaction.
+pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
+    let mut stats = RunStats {
+        last_event_id: batch.last_event_id,
+        ..RunStats::default()
+    };
+    store.write(|store| {
+        correlate::store_clocks(store, &batch.clocks)?;
+        store.advance_diagnosis_cursor(batch.last_event_id)?;
+        for d in &batch.pending {
+            stats.diagnosed += 1;
+            if store.upsert_failure(&d.record, d.primary, &d.merged, d.time_ms)? {
+                stats.changed += 1;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(stats)
+}
