@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use grantwatch_parsers::{Event, FileParser, Format, LineCounts, Outcome, detect};
+use grantwatch_parsers::{Event, FileParser, Format, LineCounts, detect};
 
 use crate::diagnose;
-use crate::feed::{LineHooks, feed_chunk, utf8};
+use crate::feed::{feed_chunk, utf8};
 use crate::live::{self, Live};
 use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
@@ -38,7 +38,9 @@ mod options;
 mod progress;
 mod warm;
 pub use options::{SourceSpec, WatchOptions};
-use progress::{checkpoint, context_for, note_head, read_head, read_prefix, resume_point};
+use progress::{
+    Counting, checkpoint, context_for, note_head, read_head, read_prefix, resume_point,
+};
 
 /// A file quiet this long with a record still held gets it flushed.
 pub const STALE_RECORD: Duration = Duration::from_secs(30);
@@ -86,36 +88,6 @@ struct Followed {
     head: Option<Vec<u8>>,
     /// Binary runs read past in this generation.
     binary: BinaryRuns,
-}
-
-/// Counts the lines past `counted` by outcome, and drops what the lines up
-/// to it completed: read again after a restart, those were stored by the
-/// batch that first read them (that batch's commit is what moved `counted`
-/// past them), and storing them again would double a record whose start
-/// lies before the resume point, read now without its first lines.
-struct Counting {
-    counted: u64,
-    counts: LineCounts,
-}
-
-impl LineHooks for Counting {
-    fn fed<'t>(
-        &mut self,
-        line_no: u64,
-        outcome: Outcome,
-        events: &mut Vec<Event<'t>>,
-        mark: usize,
-    ) {
-        if line_no <= self.counted {
-            events.truncate(mark);
-            return;
-        }
-        match outcome {
-            Outcome::Parsed => self.counts.parsed += 1,
-            Outcome::Skipped => self.counts.skipped += 1,
-            Outcome::Unknown => self.counts.unknown += 1,
-        }
-    }
 }
 
 /// What one round did.

@@ -1,8 +1,7 @@
-//! Tailing: following log files as they grow, rotate, get truncated,
-//! deleted or replaced, and handing out what was appended as whole lines
-//! with the offsets to commit with them. This is the core of `watch`; it is
-//! synchronous (the caller decides when to [`Tailer::poll`]), so tests drive
-//! it deterministically with real files and a fake clock.
+//! Tailing: following log files as they grow, rotate, get truncated, deleted
+//! or replaced, handing out what was appended as whole lines with the offsets
+//! to commit with them. The core of `watch`, synchronous (the caller decides
+//! when to [`Tailer::poll`]): tests drive it with real files and a fake clock.
 //!
 //! Invariants (what the store's "nothing lost, nothing twice" rests on):
 //! - A file is known by its [`FileKey`] (device, inode) while it is open,
@@ -26,12 +25,11 @@
 //! - Memory is bounded: at most `max_read_bytes` per file per poll, and one
 //!   partial line (at most [`MAX_LINE_BYTES`]) per file.
 //! - Descriptors are bounded: at most [`TailConfig::max_open`] files are
-//!   open at once (by default half the process's limit, the other half kept
-//!   for the listener, its connections and SQLite). Files read to their end
-//!   and idle longest are closed first and reopened by identity when they
-//!   change, as Vector's file source does; new files beyond the bound wait
-//!   for a later poll, and [`Tailer::behind`] tells the caller to come back
-//!   at once.
+//!   open at once (by default half the process's limit, the rest kept for the
+//!   listener, its connections and SQLite). Files read to their end and idle
+//!   longest are closed first and reopened by identity when they change, as
+//!   Vector's file source does; new files beyond the bound wait for a later
+//!   poll, and [`Tailer::behind`] tells the caller to come back at once.
 //!
 //! Known limits (inherent to tailing): lines appended and then truncated
 //! away (or deleted) before any poll read them are never seen; a

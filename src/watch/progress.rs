@@ -16,9 +16,10 @@
 use std::path::Path;
 
 use grantwatch_parsers::envelope::EnvelopeKind;
-use grantwatch_parsers::{Context, LineCounts};
+use grantwatch_parsers::{Context, Event, LineCounts, Outcome};
 
 use super::Followed;
+use crate::feed::LineHooks;
 use crate::store::{BatchProgress, SourceInfo};
 use crate::tail::{Checkpoint, HEAD_BYTES, Lines};
 
@@ -152,4 +153,34 @@ pub(super) fn note_head(f: &mut Followed, lines: &Lines) {
     }
     let take = raw.len().min(HEAD_BYTES - head.len());
     head.extend_from_slice(&raw[..take]);
+}
+
+/// Counts the lines past `counted` by outcome, and drops what the lines up
+/// to it completed: read again after a restart, those were stored by the
+/// batch that first read them (that batch's commit is what moved `counted`
+/// past them), and storing them again would double a record whose start
+/// lies before the resume point, read now without its first lines.
+pub(super) struct Counting {
+    pub(super) counted: u64,
+    pub(super) counts: LineCounts,
+}
+
+impl LineHooks for Counting {
+    fn fed<'t>(
+        &mut self,
+        line_no: u64,
+        outcome: Outcome,
+        events: &mut Vec<Event<'t>>,
+        mark: usize,
+    ) {
+        if line_no <= self.counted {
+            events.truncate(mark);
+            return;
+        }
+        match outcome {
+            Outcome::Parsed => self.counts.parsed += 1,
+            Outcome::Skipped => self.counts.skipped += 1,
+            Outcome::Unknown => self.counts.unknown += 1,
+        }
+    }
 }
