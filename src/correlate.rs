@@ -454,6 +454,9 @@ fn other_requests(a: &EventRow, b: &EventRow) -> bool {
     matches!((&a.request_id, &b.request_id), (Some(x), Some(y)) if x != y)
 }
 
+/// Failed responses read at once around a warning before all in its window.
+const NEAREST_PAGE: u32 = 32;
+
 /// Whether `failure` is the failed token response nearest to the server's
 /// warning `warning`: on a busy server two failures a few milliseconds apart
 /// each have their own warning (Keycloak's `PKCE verification failed` just
@@ -468,15 +471,27 @@ fn explains_only(
     let Some(t) = server_time(warning, clocks) else {
         return Ok(true);
     };
+    let explained = |e: &EventRow| {
+        !e.is_client_side()
+            && is_failure_event(e)
+            && same_server(warning, e)
+            && compatible_client(warning, e)
+    };
+    // Server responses only: their time is their own, so the nearest are
+    // the first rows; a busy server's hundreds of responses a second are not
+    // all read for each warning.
+    let window = (t - PROVIDER_WINDOW_MS, t + PROVIDER_WINDOW_MS);
+    let near = store.failed_responses_near(t, window, NEAREST_PAGE)?;
+    if let Some(n) = near.iter().find(|e| explained(e)) {
+        return Ok(n.id == failure.id);
+    }
+    if near.len() < NEAREST_PAGE as usize {
+        return Ok(true);
+    }
     let distance = |e: &EventRow| server_time(e, clocks).map(|rt| (rt - t).abs());
     let nearest = nearby(store, warning, &[EventKind::TokenResponse], clocks)?
         .into_iter()
-        .filter(|e| {
-            !e.is_client_side()
-                && is_failure_event(e)
-                && same_server(warning, e)
-                && compatible_client(warning, e)
-        })
+        .filter(explained)
         .min_by_key(|e| (distance(e), e.ts_ms, e.id));
     Ok(nearest.is_none_or(|n| n.id == failure.id))
 }

@@ -393,6 +393,23 @@ impl Store {
         )
     }
 
+    /// Token responses between two times that may record a failure (a
+    /// status of 400 or more, an error, or a provider code), nearest to
+    /// `at` first (then by time and id), at most `limit`.
+    pub fn failed_responses_near(
+        &self,
+        at: i64,
+        (from_ms, to_ms): (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            "e.kind = 'token_response' AND e.ts_ms BETWEEN ?1 AND ?2
+             AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL)
+             ORDER BY abs(e.ts_ms - ?3), e.ts_ms, e.id LIMIT ?4",
+            params![from_ms, to_ms, at, limit],
+        )
+    }
+
     /// Events of one source between two line numbers (inclusive).
     pub fn events_of_source_between_lines(
         &self,
@@ -406,23 +423,21 @@ impl Store {
         )
     }
 
-    /// Events of one source and one of `kinds` between two line numbers
-    /// (inclusive), in line order: [`Store::events_of_source_between_lines`]
-    /// with the kinds picked in SQL, so a long reach reads only the rows it
-    /// wants.
-    pub fn events_of_source_between_lines_of(
+    /// The OmniAuth login phases (`… phase initiated.`, case aside) of one
+    /// source between two line numbers (inclusive), in line order: picked in
+    /// SQL, so a 400-line reach back from every failure of a log full of
+    /// issued codes reads only the few rows it wants.
+    pub fn phase_events_between_lines(
         &self,
         source_id: i64,
-        kinds: &[EventKind],
         from: u64,
         to: u64,
     ) -> Result<Vec<EventRow>> {
         self.query_events(
-            &format!(
-                "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 AND e.kind IN ({})
-                 ORDER BY e.line",
-                kind_list(kinds)
-            ),
+            "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3
+             AND e.kind IN ('code_issued', 'authorize_request')
+             AND e.provider_reason LIKE '% phase initiated.'
+             ORDER BY e.line",
             params![source_id, from as i64, to as i64],
         )
     }

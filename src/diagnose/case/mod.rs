@@ -388,16 +388,11 @@ fn login_phases(store: &Store, case: &Case) -> Result<Vec<EventRow>> {
         } else {
             e.line
         };
-        // Only the two kinds a phase event has are read: the reach is 400
-        // lines, every one of them a whole row in a log of failures.
+        // Only phase events are read: the reach is 400 lines, every one of
+        // them a whole row in a log of failures or of issued codes.
         out.extend(
             store
-                .events_of_source_between_lines_of(
-                    e.source_id,
-                    &[EventKind::CodeIssued, EventKind::AuthorizeRequest],
-                    from,
-                    to,
-                )?
+                .phase_events_between_lines(e.source_id, from, to)?
                 .into_iter()
                 .filter(is_login_phase),
         );
