@@ -320,13 +320,11 @@ pub fn read_file(
             )
         });
         match read {
-            Ok(Some(read)) => {
-                return finish_ranges(store, path, &job, read, sniffed.envelope, stats);
-            }
-            Ok(None) => {}
+            Ok(read) => return finish_ranges(store, path, &job, read, sniffed.envelope, stats),
+            // Nothing of the attempt is left: read on one core below.
+            Err(ranges::ReadError::GaveUp) => {}
             Err(ranges::ReadError::Io(source)) => return Err(unreadable(source)),
             Err(ranges::ReadError::Store(e)) => return Err(e.into()),
-            Err(ranges::ReadError::GaveUp) => {}
         }
     }
     let mut parser = FileParser::new(format, ctx);

@@ -68,6 +68,9 @@ impl Split {
         let min = self.min_range_bytes.max(1);
         let n = (len / min).min(self.jobs as u64).max(1);
         let mut starts = vec![0];
+        if n < 2 {
+            return Ok(starts);
+        }
         let mut file = File::open(path)?;
         let mut probe = vec![0u8; 64 * 1024];
         for k in 1..n {
@@ -152,13 +155,13 @@ pub(super) struct Job<'a> {
     pub(super) progress: BatchProgress,
 }
 
-/// Reads `job` on one thread per range and stores its events; `None` when
-/// it gave up (nothing of the attempt is left in the store).
+/// Reads `job` on one thread per range and stores its events;
+/// [`ReadError::GaveUp`] leaves nothing of the attempt in the store.
 pub(super) fn read(
     store: &mut Store,
     job: &Job<'_>,
     on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
-) -> super::Result<Option<RangesRead>, ReadError> {
+) -> super::Result<RangesRead, ReadError> {
     let n = job.starts.len();
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::sync_channel::<Msg>(4 * n);
@@ -198,10 +201,10 @@ pub(super) fn read(
         outcome.and_then(|()| writer.flush(store, job, on_batch))
     });
     match outcome {
-        Ok(()) => Ok(Some(writer.totals())),
+        Ok(()) => Ok(writer.totals()),
         Err(ReadError::GaveUp) => {
             store.forget_source_reading(job.source_id)?;
-            Ok(None)
+            Err(ReadError::GaveUp)
         }
         Err(e) => Err(e),
     }
