@@ -97,6 +97,39 @@ pub(super) fn filter_sql_on(
     (clauses.join(" AND "), values)
 }
 
+/// The daemon's records of a stored failure: the diagnosed totals, its
+/// incident, the live feed's change and, when the diagnosis changed, its
+/// history.
+fn daemon_records(
+    tx: &rusqlite::Connection,
+    rec: &FailureRecord,
+    seen_before: bool,
+    changed: bool,
+    ts_ms: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    if !seen_before {
+        super::feed::count_diagnosed(tx, rec)?;
+    }
+    let incident = super::incidents::assign(tx, rec, ts_ms)?;
+    let change = match (seen_before, changed) {
+        (false, _) => Some(super::feed::ChangeKind::Failure),
+        (true, true) => Some(super::feed::ChangeKind::Rediagnosis),
+        (true, false) => None,
+    };
+    if let Some(kind) = change {
+        super::feed::record_change(tx, kind, rec, incident)?;
+    }
+    if changed {
+        tx.execute(
+            "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![rec.id, now, rec.cause, rec.confidence],
+        )?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores or updates a failure, its primary event and the other events
     /// merged into it. A change of cause or confidence is kept in
@@ -108,6 +141,7 @@ impl Store {
         merged_events: &[i64],
         ts_ms: Option<i64>,
     ) -> Result<bool> {
+        let keeps_daemon_records = self.keeps_daemon_records;
         // A savepoint, so that it nests in a caller's transaction.
         let tx = self.conn.savepoint()?;
         let previous: Option<(Cause, Confidence)> = tx
@@ -169,24 +203,8 @@ impl Store {
                 link.execute(params![rec.id, id])?;
             }
         }
-        if previous.is_none() {
-            super::feed::count_diagnosed(&tx, rec)?;
-        }
-        let incident = super::incidents::assign(&tx, rec, ts_ms)?;
-        let change = match previous {
-            None => Some(super::feed::ChangeKind::Failure),
-            Some(_) if changed => Some(super::feed::ChangeKind::Rediagnosis),
-            Some(_) => None,
-        };
-        if let Some(kind) = change {
-            super::feed::record_change(&tx, kind, rec, incident)?;
-        }
-        if changed {
-            tx.execute(
-                "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![rec.id, now, rec.cause, rec.confidence],
-            )?;
+        if keeps_daemon_records {
+            daemon_records(&tx, rec, previous.is_some(), changed, ts_ms, now)?;
         }
         tx.commit()?;
         // Inside a caller's transaction, its commit signals.

@@ -65,13 +65,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// What the daemon alone reads is kept: incidents, the live feed, the
+    /// diagnosis history and the rollups. Off in a scratch database, which
+    /// nothing but the one analysis that fills it ever reads.
+    keeps_daemon_records: bool,
 }
 
 impl Store {
     /// Opens (creating or upgrading) the database at `path`, in WAL mode.
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            keeps_daemon_records: true,
+        };
         store.apply_pragmas(true)?;
         store.migrate()?;
         Ok(store)
@@ -80,7 +87,10 @@ impl Store {
     /// A private in-memory database (for `analyze` without `--db`).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            keeps_daemon_records: true,
+        };
         store.apply_pragmas(false)?;
         store.migrate()?;
         Ok(store)
@@ -97,7 +107,10 @@ impl Store {
         if version > schema::VERSION {
             return Err(Error::NewerThanBinary(version));
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            keeps_daemon_records: true,
+        })
     }
 
     /// Runs `f` in one IMMEDIATE transaction: committed when it returns Ok,
@@ -113,11 +126,26 @@ impl Store {
 
     /// Opens a scratch database at `path` (for `analyze` without `--db`):
     /// like [`Store::open`] but without syncing to disk, since nothing in it
-    /// needs to survive a crash.
+    /// needs to survive a crash, and without the daemon's records (the
+    /// rollup triggers are dropped, incidents, live changes and the
+    /// diagnosis history are not written), since the analysis that fills it
+    /// reads only its events, evidence and failures. Other connections
+    /// (the diagnosing follower) open it with [`Store::open`] and only read.
     pub fn open_scratch(path: &Path) -> Result<Store> {
-        let store = Store::open(path)?;
+        let mut store = Store::open(path)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
+        let triggers: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in triggers {
+            store
+                .conn
+                .execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+        }
+        store.keeps_daemon_records = false;
         Ok(store)
     }
 
