@@ -334,6 +334,35 @@ impl Store {
         )
     }
 
+    /// Accepted revoke requests of `client_id` between two times (inclusive),
+    /// newest first, at most `limit`: when `device` names an address, only
+    /// those from it or by `user`; when `refresh_token_fp` is known, only
+    /// those of that token or of no logged token. The conditions are in SQL
+    /// so that a client whose thousands of devices sign out all day costs a
+    /// failure only the rows that can explain it (a production mix spent a
+    /// twentieth of its instructions reading revokes of other devices;
+    /// benches/README.md).
+    pub fn revokes_for_client(
+        &self,
+        client_id: &str,
+        (device, user): (Option<&str>, Option<&str>),
+        refresh_token_fp: Option<&str>,
+        (from_ms, to_ms): (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events_from(
+            "events e INDEXED BY events_by_client_kind",
+            &format!(
+                "e.client_id = ?1 AND e.kind = 'revoke_request' AND e.ts_ms BETWEEN ?2 AND ?3
+                 AND (e.status IS NULL OR e.status < 400)
+                 AND (?4 IS NULL OR e.ip = ?4 OR e.user_name = ?5)
+                 AND (?6 IS NULL OR e.refresh_token_fp IS NULL OR e.refresh_token_fp = ?6)
+                 ORDER BY e.ts_ms DESC, e.id DESC LIMIT {limit}"
+            ),
+            params![client_id, from_ms, to_ms, device, user, refresh_token_fp],
+        )
+    }
+
     /// Events of one source and one of `kinds` between two times (that
     /// source's own clock), newest first, at most `limit`.
     pub fn events_of_source(
@@ -444,30 +473,17 @@ impl Store {
 
     /// The evidence lines of several events, by event id, each in line order.
     pub fn evidence_of(&self, event_ids: &[i64]) -> Result<Vec<(i64, EvidenceRow)>> {
-        if event_ids.is_empty() {
-            return Ok(Vec::new());
+        // One cached statement per event rather than one `IN (...)` list:
+        // a list's statement differs with every failure, and preparing it
+        // anew cost more than the rows it read (benches/README.md).
+        let mut ids = event_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.evidence(id)?.into_iter().map(|row| (id, row)));
         }
-        let list = event_ids
-            .iter()
-            .map(|id| id.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT v.event_id, s.path, v.line, v.text FROM evidence v
-             JOIN events e ON e.id = v.event_id JOIN sources s ON s.id = e.source_id
-             WHERE v.event_id IN ({list}) ORDER BY v.event_id, v.line"
-        ))?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                EvidenceRow {
-                    file: r.get(1)?,
-                    line: r.get::<_, i64>(2)? as u64,
-                    text: r.get(3)?,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(out)
     }
 
     /// The evidence lines of an event, in line order.

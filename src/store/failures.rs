@@ -145,11 +145,8 @@ impl Store {
         // A savepoint, so that it nests in a caller's transaction.
         let tx = self.conn.savepoint()?;
         let previous: Option<(Cause, Confidence)> = tx
-            .query_row(
-                "SELECT cause, confidence FROM failures WHERE id = ?1",
-                [&rec.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT cause, confidence FROM failures WHERE id = ?1")?
+            .query_row([&rec.id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();

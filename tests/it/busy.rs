@@ -3,7 +3,9 @@
 //! stay two (a warning joined to both made one failure of them, and a
 //! generated Keycloak log at one failure a second lost two thirds of its
 //! failures that way; benches/README.md). The lines are Keycloak 26's, as
-//! `sample_logs/keycloak/keycloak-26.log` shows them.
+//! `sample_logs/keycloak/keycloak-26.log` shows them. The same holds for a
+//! client whose other devices sign out all day: a device's own revoke is
+//! found among theirs.
 
 use crate::helpers::analyze_json;
 
@@ -32,4 +34,47 @@ fn two_failures_67_ms_apart_with_a_warning_each_stay_two() {
         assert!(lines.contains(&line), "its own warning: {lines:?}");
         assert!(!lines.contains(&(4 - line)), "not the other's: {lines:?}");
     }
+}
+
+/// Sixty other devices of the same client sign out (revoke) between this
+/// device's sign-out and its background refresh: the refresh still fails
+/// because of its own revoke. The newest fifty revokes of the client were
+/// read and then filtered to this device, so the sixty hid it and the
+/// failure came out `unknown`; the conditions are now part of the query.
+#[test]
+fn a_devices_own_revoke_is_found_behind_sixty_of_other_devices() {
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample_logs/scenarios/refresh_token_revoked/production.log");
+    let original = std::fs::read_to_string(&scenario).expect("read the scenario");
+    let refresh = original
+        .lines()
+        .position(|l| l.contains("[4c61e718") && l.contains("Started POST"))
+        .expect("the failing refresh");
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    let others = (0..60).flat_map(|k| {
+        let (s, ms) = (30 + k / 3, (k % 3) * 300);
+        let ts = format!("2025-04-14T18:05:{s:02}.{ms:03}000 #9]  INFO -- : [aaaaaaaa-0000-4000-8000-{k:012}]");
+        [
+            format!("I, [{ts} Started POST \"/oauth/revoke\" for 203.0.113.{} at 2025-04-14 18:05:{s:02} +0000", k + 1),
+            format!("I, [{ts} Processing by Doorkeeper::TokensController#revoke as JSON"),
+            format!("I, [{ts}   Parameters: {{\"token\"=>\"[FILTERED]\", \"token_type_hint\"=>\"refresh_token\", \"client_id\"=>\"Fq2mW8xT0vK3pZ7nB5cR9yH1dL4sJ6gE2aU8oI0tXbN\"}}"),
+            format!("I, [{ts} Completed 200 OK in 9ms (Views: 0.2ms | ActiveRecord: 1.2ms | Allocations: 2845)"),
+        ]
+    });
+    lines.splice(refresh..refresh, others);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("production.log");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write log");
+    let found = analyze_json(&[&path]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0]["cause"], "refresh_token_revoked",
+        "{:#?}",
+        found[0]
+    );
+    assert!(
+        found[0]["summary"].as_str().is_some_and(|s| !s.is_empty()),
+        "{:#?}",
+        found[0]
+    );
 }

@@ -140,32 +140,18 @@ pub(super) fn revokes(
     };
     // Many devices share a client id: a revoke explains this refresh only
     // from the same device (address) or by the same user (a sign-out on the
-    // web revoking what the app holds), unless the token itself is known.
-    let ip = match case.exchange.refresh_token_fp {
+    // web revoking what the app holds), unless the token itself is known;
+    // a revoke that names another token explains nothing.
+    let device = match case.exchange.refresh_token_fp {
         Some(_) => None,
         None => case.exchange.ip.as_deref(),
     };
     let user = case.own_events().find_map(|e| e.user_name.as_deref());
-    let same_device_or_user = |e: &EventRow| {
-        ip.is_none_or(|ip| e.ip.as_deref() == Some(ip))
-            || user.is_some_and(|u| e.user_name.as_deref() == Some(u))
-    };
-    Ok(store
-        .events_for_client(
-            client,
-            &[EventKind::RevokeRequest],
-            None,
-            (t - settings.revoke_window_s * 1000, t),
-            50,
-        )?
-        .into_iter()
-        .filter(|e| e.kind == EventKind::RevokeRequest && e.status.is_none_or(|s| s < 400))
-        .filter(same_device_or_user)
-        .filter(
-            |e| match (&e.refresh_token_fp, &case.exchange.refresh_token_fp) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            },
-        )
-        .collect())
+    store.revokes_for_client(
+        client,
+        (device, user),
+        case.exchange.refresh_token_fp.as_deref(),
+        (t - settings.revoke_window_s * 1000, t),
+        50,
+    )
 }
