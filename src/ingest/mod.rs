@@ -310,14 +310,16 @@ pub fn read_file(
             source_id: source.id,
             progress: progress.clone(),
         };
-        let read = ranges::read(store, &job, &mut |store, bytes| {
-            on_chunk(
-                store,
-                ChunkDone {
-                    bytes,
-                    max_ts_ms: None,
-                },
-            )
+        let read = store.bulk_load(|store| {
+            ranges::read(store, &job, &mut |store, bytes| {
+                on_chunk(
+                    store,
+                    ChunkDone {
+                        bytes,
+                        max_ts_ms: None,
+                    },
+                )
+            })
         });
         match read {
             Ok(read) => return finish_ranges(store, path, &job, read, sniffed.envelope, stats),

@@ -141,7 +141,7 @@ impl Store {
         merged_events: &[i64],
         ts_ms: Option<i64>,
     ) -> Result<bool> {
-        let keeps_daemon_records = self.keeps_daemon_records;
+        let keeps_daemon_records = !self.scratch;
         // A savepoint, so that it nests in a caller's transaction.
         let tx = self.conn.savepoint()?;
         let previous: Option<(Cause, Confidence)> = tx

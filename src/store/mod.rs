@@ -65,10 +65,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
-    /// What the daemon alone reads is kept: incidents, the live feed, the
-    /// diagnosis history and the rollups. Off in a scratch database, which
-    /// nothing but the one analysis that fills it ever reads.
-    keeps_daemon_records: bool,
+    /// A scratch database (`analyze` without `--db`), read by nothing but
+    /// the one analysis that fills it: it keeps none of what the daemon
+    /// alone reads (incidents, the live feed, the diagnosis history, the
+    /// rollups), and a bulk load may drop its indexes while it runs
+    /// ([`Store::bulk_load`]).
+    scratch: bool,
 }
 
 impl Store {
@@ -77,7 +79,7 @@ impl Store {
         let conn = Connection::open(path)?;
         let mut store = Store {
             conn,
-            keeps_daemon_records: true,
+            scratch: false,
         };
         store.apply_pragmas(true)?;
         store.migrate()?;
@@ -89,7 +91,7 @@ impl Store {
         let conn = Connection::open_in_memory()?;
         let mut store = Store {
             conn,
-            keeps_daemon_records: true,
+            scratch: false,
         };
         store.apply_pragmas(false)?;
         store.migrate()?;
@@ -109,7 +111,7 @@ impl Store {
         }
         Ok(Store {
             conn,
-            keeps_daemon_records: true,
+            scratch: false,
         })
     }
 
@@ -145,7 +147,7 @@ impl Store {
                 .conn
                 .execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
         }
-        store.keeps_daemon_records = false;
+        store.scratch = true;
         Ok(store)
     }
 
@@ -281,6 +283,46 @@ mod tests {
             }
         }
         assert!(offenders.is_empty(), "SQL outside src/store: {offenders:?}");
+    }
+
+    fn schema_of(store: &Store) -> Vec<(String, String)> {
+        store
+            .conn
+            .prepare("SELECT name, coalesce(sql, '') FROM sqlite_master ORDER BY name")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    }
+
+    /// A bulk load into a scratch database drops the events' secondary
+    /// indexes and builds every one of them again, also when the load
+    /// fails; a kept database keeps its indexes throughout.
+    #[test]
+    fn a_bulk_load_gives_back_every_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+        let before = schema_of(&scratch);
+        let during = scratch
+            .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+            .expect("load");
+        assert!(
+            during.len() + 9 <= before.len(),
+            "indexes dropped: {during:?}"
+        );
+        assert!(during.iter().any(|(n, _)| n == "events_by_source"));
+        assert_eq!(schema_of(&scratch), before);
+        let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
+        assert!(failed.is_err());
+        assert_eq!(schema_of(&scratch), before);
+
+        let mut kept = Store::open(&dir.path().join("k.db")).expect("kept");
+        let before = schema_of(&kept);
+        let during = kept
+            .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+            .expect("load");
+        assert_eq!(during, before);
     }
 
     #[test]

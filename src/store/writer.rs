@@ -4,7 +4,7 @@
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store};
+use super::{Error, Result, Store};
 
 /// A tailed or read file, as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,6 +265,52 @@ impl Store {
         super::feed::count_ingested(&tx, "records", ids.len() as u64)?;
         tx.commit()?;
         Ok(ids)
+    }
+}
+
+impl Store {
+    /// Runs `f`, a bulk load of events that nothing reads back until it
+    /// returns, with the events' secondary indexes dropped, and builds them
+    /// again afterwards, also when `f` fails. Only in a scratch database:
+    /// building an index once from all its keys is cheaper than inserting
+    /// each event into nine B-trees at scattered places, which kept the
+    /// writer of a read on every core busy while the readers waited
+    /// (benches/README.md). Elsewhere (a kept database, which the daemon's
+    /// readers may query meanwhile) `f` runs as is. The unique index that
+    /// keeps an event from being stored twice stays.
+    pub fn bulk_load<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if !self.scratch {
+            return f(self);
+        }
+        let dropped = self.drop_event_indexes()?;
+        let loaded = f(self);
+        for sql in &dropped {
+            self.conn.execute_batch(sql).map_err(Error::from)?;
+        }
+        loaded
+    }
+
+    /// Drops the secondary indexes of `events` but the unique one, and
+    /// returns the SQL that creates them.
+    fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
+        let indexes: Vec<(String, String)> = self
+            .conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_master
+                     WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
+                       AND name <> 'events_by_source'",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let tx = self.conn.transaction()?;
+        for (name, _) in &indexes {
+            tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        }
+        tx.commit()?;
+        Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
     }
 }
 
