@@ -147,11 +147,15 @@ pub(super) fn revokes(
         None => case.exchange.ip.as_deref(),
     };
     let user = case.own_events().find_map(|e| e.user_name.as_deref());
-    store.revokes_for_client(
+    let mut found = store.revokes_for_client(
         client,
         (device, user),
         case.exchange.refresh_token_fp.as_deref(),
         (t - settings.revoke_window_s * 1000, t),
         50,
-    )
+    )?;
+    // Newest first from the store; oldest first here, as the case's other
+    // histories are, so that the last one is the nearest.
+    found.reverse();
+    Ok(found)
 }

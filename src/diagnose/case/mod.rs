@@ -97,7 +97,8 @@ pub struct Case {
     /// Earlier token responses of the same flow, code or refresh token, or the
     /// same client's refreshes just before.
     pub earlier: Vec<EventRow>,
-    /// Revocations by the same client before the failure.
+    /// Revocations by the same client before the failure, oldest first
+    /// (the last is the nearest).
     pub revokes: Vec<EventRow>,
     /// For a refresh: the same client's last successful token responses
     /// (same address when known) in the day before, oldest first.
