@@ -23,8 +23,8 @@ use std::sync::mpsc;
 use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
-use super::chunks::ChunkReader;
 use crate::feed::{StopBefore, feed_chunk, utf8};
+use crate::source::lines::ChunkReader;
 use crate::store::{BatchProgress, Store};
 use crate::text::BinaryRuns;
 
@@ -46,7 +46,7 @@ impl Default for Split {
         Split {
             jobs: 1,
             min_range_bytes: 64 << 20,
-            chunk_bytes: super::chunks::CHUNK_BYTES,
+            chunk_bytes: crate::source::lines::CHUNK_BYTES,
         }
     }
 }
@@ -424,7 +424,6 @@ impl Range<'_> {
             if fed.stopped_at.is_none() {
                 cut += chunk.cut;
             }
-            cut += fed.cut;
             let stopped = fed.stopped_at.map_or(end, |at| start + at as u64);
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;

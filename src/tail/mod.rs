@@ -251,7 +251,6 @@ pub struct Tailer {
     first_poll: bool,
     /// Paths already reported as unreadable.
     unreadable: HashSet<PathBuf>,
-    scratch: Vec<u8>,
     /// Files that waited for a descriptor at the last poll.
     deferred: usize,
 }
@@ -289,7 +288,6 @@ impl Tailer {
             checkpoints: by_key,
             first_poll: true,
             unreadable: HashSet::new(),
-            scratch: Vec::new(),
             deferred: 0,
         })
     }
@@ -532,7 +530,7 @@ impl Tailer {
                     self.report_unreadable(&path, &e, out);
                     continue;
                 }
-                match f.read(self.config.max_read_bytes, &mut self.scratch, now) {
+                match f.read(self.config.max_read_bytes, now) {
                     Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
                     Ok(None) => {}
                     Err(e) => {
