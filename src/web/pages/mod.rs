@@ -290,13 +290,6 @@ struct FailuresPage {
     next_href: Option<String>,
 }
 
-fn server_names() -> impl Iterator<Item = &'static str> {
-    grantwatch_parsers::ALL_SERVERS
-        .iter()
-        .map(|s| s.as_str())
-        .chain([crate::store::labels::UNKNOWN_SERVER])
-}
-
 /// The checked filters of the list (the rules of `/api/failures`).
 fn list_filter(p: &ListParams) -> Result<FailureFilter, PageError> {
     Ok(super::api::filter_of(
@@ -351,7 +344,7 @@ pub async fn failures(
                 selected: c.as_str() == p.cause,
             })
             .collect(),
-        servers: server_names()
+        servers: crate::store::labels::server_labels()
             .map(|s| Choice {
                 value: s,
                 selected: s == p.server,
