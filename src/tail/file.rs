@@ -28,7 +28,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Checkpoint, FileKey, Lines, TailEvent};
+use super::event::{Checkpoint, FileKey, Lines, TailEvent};
 use crate::source::lines::LineBuffer;
 pub use crate::source::{HEAD_BYTES, head_hash};
 
