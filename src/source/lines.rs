@@ -15,8 +15,8 @@
 //!   cut at the last character boundary at or before the limit
 //!   ([`cut_point`]), the rest of it skipped up to its newline, and handed
 //!   out as a chunk of its own (`text` shorter than `end - start`) with
-//!   `cut == 1`. Reads are at most [`MAX_LINE_BYTES`], so only the line at
-//!   the buffer's front can grow past the limit.
+//!   `cut == 1`; the lines before it go out first, so the long line is at
+//!   the buffer's front when it is cut ([`first_long_line`]).
 //! - Chunks borrow the buffer: no line is copied (`analyze` reads a 1 GB
 //!   file through here); only the held partial line is moved to the front.
 
@@ -55,6 +55,31 @@ pub(crate) fn cut_point(line: &[u8]) -> usize {
         .rev()
         .find(|&at| !is_continuation(line[at]))
         .unwrap_or(MAX_LINE_BYTES)
+}
+
+/// Where the first line of `bytes` longer than [`MAX_LINE_BYTES`] starts
+/// (the unfinished last line counts), if there is one. Such a line covers a
+/// whole window `[k·H, (k+1)·H)` of `H = MAX_LINE_BYTES / 2` bytes without a
+/// newline, so only a window without one is looked at closely: a chunk of
+/// ordinary lines costs one short search per window, not one per line.
+fn first_long_line(bytes: &[u8]) -> Option<usize> {
+    let half = MAX_LINE_BYTES / 2;
+    let mut at = 0;
+    while at + half <= bytes.len() {
+        if memchr::memchr(b'\n', &bytes[at..at + half]).is_some() {
+            at += half;
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |nl| nl + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |nl| at + nl);
+        if end - start > MAX_LINE_BYTES {
+            return Some(start);
+        }
+        // Windows start again after this line: a longer line after it
+        // still covers a whole one.
+        at = end + 1;
+    }
+    None
 }
 
 /// One chunk of whole lines, borrowed from the buffer.
@@ -139,11 +164,11 @@ impl LineBuffer {
         self.buf.shrink_to_fit();
     }
 
-    /// Room for the next `want` bytes of the stream (at most
-    /// [`MAX_LINE_BYTES`]); tell [`filled`](Self::filled) how many were read.
+    /// Room for the next `want` bytes of the stream (at least one); tell
+    /// [`filled`](Self::filled) how many were read.
     pub(crate) fn spare(&mut self, want: usize) -> &mut [u8] {
         self.compact();
-        let want = want.clamp(1, MAX_LINE_BYTES);
+        let want = want.max(1);
         let end = self.filled + want;
         if self.buf.len() < end {
             self.buf.resize(end, 0);
@@ -168,12 +193,16 @@ impl LineBuffer {
     /// caller can loop on it and borrow the text only when there is one.
     fn next_span(&mut self, ended: bool) -> Option<Span> {
         self.compact();
-        if self.cut.is_none()
-            && self.filled > MAX_LINE_BYTES
-            && memchr::memchr(b'\n', &self.buf[..=MAX_LINE_BYTES]).is_none()
-        {
-            let kept = cut_point(&self.buf[..self.filled]);
-            self.cut = Some(Cut { kept, skipped: 0 });
+        if self.cut.is_none() && self.filled > MAX_LINE_BYTES {
+            match first_long_line(&self.buf[..self.filled]) {
+                Some(0) => {
+                    let kept = cut_point(&self.buf[..self.filled]);
+                    self.cut = Some(Cut { kept, skipped: 0 });
+                }
+                // The lines before the long one, up to its newline.
+                Some(start) => return Some(self.hand_out(start - 1, start, start as u64, 0)),
+                None => {}
+            }
         }
         if let Some(mut cut) = self.cut {
             let rest = &self.buf[cut.kept..self.filled];
@@ -239,8 +268,7 @@ impl LineBuffer {
 }
 
 /// Reads a stream to its end in chunks of whole lines (`analyze`): fills
-/// the buffer to [`CHUNK_BYTES`] (or the reader's chunk size) before
-/// splitting, so a chunk is large and parsing runs over long borrowed runs.
+/// the buffer to its chunk size before splitting, so a chunk is large and parsing runs over long borrowed runs.
 pub(crate) struct ChunkReader<R> {
     inner: R,
     lines: LineBuffer,
@@ -255,19 +283,20 @@ impl<R: Read> ChunkReader<R> {
     /// a line start).
     pub(crate) fn new(mut inner: R, skip: u64) -> std::io::Result<Self> {
         let skipped = std::io::copy(&mut (&mut inner).take(skip), &mut std::io::sink())?;
-        let mut reader = Self::with_chunk_bytes(inner, CHUNK_BYTES);
+        // Chunks as large as the buffer the line limit needs anyway: half
+        // as many commits as chunks of `CHUNK_BYTES`.
+        let mut reader = Self::with_chunk_bytes(inner, CHUNK_BYTES + MAX_LINE_BYTES);
         reader.lines = LineBuffer::new(skipped);
         Ok(reader)
     }
 
     /// A reader from the stream's current position (offset 0), handing out
-    /// chunks of at most `chunk_bytes` (capped at [`MAX_LINE_BYTES`]; more
-    /// when one line is longer).
+    /// chunks of at most `chunk_bytes` (more when one line is longer).
     pub(crate) fn with_chunk_bytes(inner: R, chunk_bytes: usize) -> Self {
         ChunkReader {
             inner,
             lines: LineBuffer::new(0),
-            fill_to: chunk_bytes.clamp(1, MAX_LINE_BYTES),
+            fill_to: chunk_bytes.max(1),
             eof: false,
         }
     }
@@ -374,6 +403,53 @@ mod tests {
         let lens: Vec<usize> = lines.iter().map(Vec::len).collect();
         assert_eq!(lens, [5, MAX_LINE_BYTES, 4]);
         assert_eq!(offset, data.len() as u64);
+    }
+
+    #[test]
+    fn the_first_long_line_is_found_wherever_it_sits() {
+        let line = |n: usize| {
+            let mut l = vec![b'z'; n];
+            l.push(b'\n');
+            l
+        };
+        let exactly = [line(10), line(MAX_LINE_BYTES), line(MAX_LINE_BYTES / 2 + 3)].concat();
+        assert_eq!(first_long_line(&exactly), None);
+        for before in [0, 1, 7, MAX_LINE_BYTES / 2 - 1, MAX_LINE_BYTES / 2 + 1] {
+            let mut data = if before == 0 {
+                Vec::new()
+            } else {
+                line(before - 1)
+            };
+            data.extend(line(MAX_LINE_BYTES + 1));
+            data.extend(line(3));
+            assert_eq!(first_long_line(&data), Some(before), "after {before} bytes");
+        }
+        // The unfinished last line counts.
+        let partial = [line(5), vec![b'p'; MAX_LINE_BYTES + 1]].concat();
+        assert_eq!(first_long_line(&partial), Some(6));
+    }
+
+    #[test]
+    fn a_long_line_amid_a_chunk_goes_out_cut_between_its_neighbours() {
+        let mut data = b"one\ntwo\n".to_vec();
+        data.extend(vec![b'w'; MAX_LINE_BYTES + 5]);
+        data.extend_from_slice(b"\nthree\nfour\n");
+        // One read holds it all: the long line is inside the chunk.
+        let mut r =
+            ChunkReader::with_chunk_bytes(std::io::Cursor::new(data.clone()), 4 * MAX_LINE_BYTES);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk().expect("chunk") {
+            got.push((c.text.len(), c.start, c.end, c.cut));
+        }
+        let long_end = 8 + MAX_LINE_BYTES as u64 + 5 + 1;
+        assert_eq!(
+            got,
+            [
+                (7, 0, 8, 0),
+                (MAX_LINE_BYTES, 8, long_end, 1),
+                (10, long_end, data.len() as u64, 0),
+            ]
+        );
     }
 
     #[test]
