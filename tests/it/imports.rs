@@ -448,11 +448,11 @@ fn roots() -> Vec<(&'static str, PathBuf)> {
 
 /// Pairs that import each other and are still to be untangled, one
 /// `a <-> b` a line: a parent (`mod.rs`) that uses its children while they
-/// use the parent's types (`super::Store`, `super::AppState`, the cause
-/// rules' `super::Rule`). Each goes when its shared types move to a file of
-/// their own (as `tail/event.rs`, `watch/error.rs` and `watch/followed.rs`
-/// did); the list only shrinks: a pair not in it fails the test, and so does
-/// a pair in it that is gone (take it off).
+/// use the parent's types (`super::Store`, `super::AppState`). Each goes
+/// when its shared types move to a file of their own (as `tail/event.rs`,
+/// `watch/error.rs`, `watch/followed.rs` and `diagnose/causes/rule.rs`
+/// did); the list only shrinks: a pair not in it fails the test, and so
+/// does a pair in it that is gone (take it off).
 const NOT_YET_UNTANGLED: &str = include_str!("imports_not_yet_untangled.txt");
 
 /// `pairs` one a line, as the list writes them.
