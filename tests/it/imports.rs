@@ -219,9 +219,10 @@ fn module_of(rel: &Path) -> (String, ModPath) {
 struct Scan {
     /// The absolute module paths it names.
     paths: Vec<ModPath>,
-    /// The names it re-exports (`pub use a::X`) and what they stand for, so
-    /// a path through the re-export counts as naming the file that defines
-    /// the item (`crate::Format` is `format.rs`'s, not `lib.rs`'s).
+    /// The names its `use` lines bring in at its top level and what they
+    /// stand for: another file naming one through this file (a re-export,
+    /// `crate::Format`; a child's `super::ok` where the parent has
+    /// `use common::ok`) names the file that defines the item, not this one.
     reexports: HashMap<String, ModPath>,
 }
 
@@ -266,15 +267,13 @@ fn named_paths(code: &str, here: &ModPath) -> Scan {
                 i += 3;
             }
             "use" => {
-                let is_pub = i > 0
-                    && (t[i - 1] == "pub" || (t[i - 1] == ")" && i >= 4 && t[i - 4] == "pub"));
                 i += 1;
                 let mut found = Vec::new();
                 use_tree(&t, &mut i, &[], &mut found);
                 for (path, name) in found {
                     if !name.is_empty() && name != "_" {
                         aliases.insert(name.clone(), path.clone());
-                        if is_pub && inline.is_empty() {
+                        if inline.is_empty() {
                             public.push((name, path.clone()));
                         }
                     }
@@ -287,7 +286,9 @@ fn named_paths(code: &str, here: &ModPath) -> Scan {
                     .next()
                     .is_some_and(|c| c.is_alphabetic() || c == '_')
                     && t.get(i + 1).is_some_and(|s| s == "::")
-                    && (i == 0 || t[i - 1] != "::") =>
+                    && (i == 0 || t[i - 1] != "::")
+                    // `pub(in crate::web)` is a visibility, not an import.
+                    && !(i >= 2 && t[i - 1] == "in" && t[i - 2] == "(") =>
             {
                 let mut path = vec![first.to_owned()];
                 let mut j = i + 1;
