@@ -16,6 +16,7 @@
 //! against the wall clock: alerts are about what happens now.
 
 pub mod deliver;
+mod url;
 
 use serde::Deserialize;
 
@@ -178,7 +179,7 @@ pub fn evaluate(store: &Store, rules: &[Rule], now: i64) -> crate::store::Result
 /// Checks the `[alerting]` table: URLs plain `http://`, rules named.
 pub fn check(config: &AlertConfig) -> Result<(), String> {
     for url in config.alertmanager.iter().chain(&config.webhook) {
-        deliver::Url::parse(url)?;
+        url::Url::parse(url)?;
     }
     for rule in &config.rules {
         if rule.name.trim().is_empty() {
