@@ -125,7 +125,11 @@ fn kv_value<'t>(body: &'t str, key: &str) -> Option<&'t str> {
         let end = group_end(b, v);
         let value = &body[v..end];
         return Some(match b.get(v) {
-            Some(b'\'' | b'"') if value.len() >= 2 => &value[1..value.len() - 1],
+            // The last byte may end a multi-byte character (an unclosed
+            // quote): the value is then kept as it stands.
+            Some(b'\'' | b'"') if value.len() >= 2 => {
+                value.get(1..value.len() - 1).unwrap_or(value)
+            }
             _ => value,
         });
     }

@@ -188,3 +188,11 @@ fn semantic_logger_json_records() {
     );
     assert_eq!(token.line(), 7);
 }
+
+#[test]
+fn a_quoted_value_ending_inside_a_character_does_not_panic() {
+    // Found by `never_panics`' fragment files: the value opens a quote and
+    // ends on a four-byte character.
+    let line = "method=POST path=/oauth/token status=400 grant_type='ab\u{104F0}";
+    let _ = parse(line);
+}
