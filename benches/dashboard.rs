@@ -129,7 +129,7 @@ fn request_events(i: u64, end_ms: i64, rng: &mut fastrand::Rng) -> [Event<'stati
     response.ts = at(t);
     response.request_id = Some(Cow::Owned(rid.clone()));
     response.client_id = Some(Cow::Owned(client));
-    response.grant_type = Some(Cow::Borrowed("authorization_code"));
+    response.grant_type = Some(GrantType::AuthorizationCode);
     response.status = Some(if failed(i) { 400 } else { 200 });
     response.error = failed(i).then_some(Cow::Borrowed("invalid_grant"));
     response.redirect_uri = Some(Cow::Borrowed(redirect));
@@ -283,7 +283,7 @@ fn build(path: &Path) {
                         e.ts.map(|t| t.utc.timestamp_millis()),
                         e.request_id.as_deref(),
                         e.client_id.as_deref(),
-                        e.grant_type.as_deref(),
+                        e.grant_type.as_ref().map(GrantType::as_str),
                         e.status,
                         e.error.as_deref(),
                         e.redirect_uri.as_deref(),

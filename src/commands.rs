@@ -282,13 +282,5 @@ pub fn open_existing(path: &Path) -> Result<Store, Error> {
     if !path.exists() {
         return Err(Error::NoDatabase(path.to_path_buf()));
     }
-    let store = Store::open_read_only(path)?;
-    match store.schema_version()? {
-        v if (1..crate::store::schema::VERSION).contains(&v) => {
-            drop(store);
-            drop(Store::open(path)?);
-            Ok(Store::open_read_only(path)?)
-        }
-        _ => Ok(store),
-    }
+    Ok(Store::open_upgraded_read_only(path)?)
 }

@@ -90,7 +90,8 @@ fn parse(text: &str) -> Result<WatchArgs, String> {
     if let Some(key) = table.keys().find(|k| !known(k)) {
         return Err(format!("unknown key {key:?}"));
     }
-    WatchArgs::deserialize(table).map_err(|e| e.message().to_owned())
+    // The error's text ends with the key's path (`in `alerting.rule.cause``).
+    WatchArgs::deserialize(table).map_err(|e| e.to_string().trim_end().replace('\n', " "))
 }
 
 #[cfg(test)]
@@ -206,5 +207,22 @@ mod tests {
         assert!(err.contains("crj"), "{err}");
         let err = parse("[alerting]\nwebhok = \"http://x\"\n").expect_err("typo");
         assert!(err.contains("webhok"), "{err}");
+    }
+
+    #[test]
+    fn an_alert_rule_with_an_unknown_cause_is_an_error_naming_the_key() {
+        let (_dir, path) = write(
+            "[alerting]\n[[alerting.rule]]\nname = \"Reused\"\nkind = \"threshold\"\ncause = \"code_reuse\"\n",
+        );
+        let err = load(&path).expect_err("an unknown cause").to_string();
+        assert!(
+            err.contains("alerting.rule.cause") && err.contains("code_reuse"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "one line: {err}");
+        assert!(
+            err.contains("code_reused"),
+            "the known causes are listed: {err}"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! bytes to events, shared by `analyze`'s readers (one core or ranges,
 //! `ingest/`) and `watch`'s follower (`watch.rs`). Lines that hold no needle
 //! of the parser's quiet rule are offered to be skimmed; a chunk with binary
-//! bytes is cleaned line by line; a line past [`MAX_LINE_BYTES`] is cut and
-//! counted.
+//! bytes is cleaned line by line. Lines come from `source/lines.rs`, which
+//! has already cut those past the length limit.
 //!
 //! Invariant: every line of the chunk is either fed (line numbers counted
 //! one by one, [`LineHooks::fed`] told of each) or, when
@@ -15,14 +15,11 @@ use std::borrow::Cow;
 use grantwatch_parsers::quiet::{Hint, QuietSkip};
 use grantwatch_parsers::{Event, FileParser, Outcome};
 
-use crate::source::MAX_LINE_BYTES;
 use crate::text::{BinaryRuns, has_binary_bytes, text_of_line};
 
 /// What feeding one chunk counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Fed {
-    /// Lines cut at [`MAX_LINE_BYTES`].
-    pub(crate) cut: u64,
     /// Lines that held nothing but binary bytes (counted as skipped).
     pub(crate) binary_only: u64,
     /// Where the chunk was stopped ([`LineHooks::stop_before`] said so at
@@ -113,23 +110,9 @@ pub(crate) fn feed_chunk<'t>(
             hooks.fed(*line_no, Outcome::Skipped, events, events.len());
             continue;
         }
-        let line = cut_line(line, &mut fed.cut);
         let mark = events.len();
         let outcome = parser.feed_hinted(*line_no, line, hint, events);
         hooks.fed(*line_no, outcome, events, mark);
     }
     fed
-}
-
-/// A line cut at [`MAX_LINE_BYTES`] (on a character boundary), counted.
-fn cut_line<'l>(line: &'l str, cut: &mut u64) -> &'l str {
-    if line.len() <= MAX_LINE_BYTES {
-        return line;
-    }
-    *cut += 1;
-    let mut end = MAX_LINE_BYTES;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    &line[..end]
 }

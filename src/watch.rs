@@ -34,9 +34,13 @@ use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, text_of_line};
 
+mod error;
+mod followed;
 mod options;
 mod progress;
 mod warm;
+pub use error::{Error, Result};
+use followed::Followed;
 pub use options::{SourceSpec, WatchOptions};
 use progress::{
     Counting, checkpoint, context_for, note_head, read_head, read_prefix, resume_point,
@@ -48,47 +52,6 @@ pub const STALE_RECORD: Duration = Duration::from_secs(30);
 /// A file quiet this long has its lines held for reassembly cut into
 /// records.
 pub const RUN_QUIET: Duration = Duration::from_secs(1);
-
-/// Errors of the watch loop.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] crate::store::Error),
-    /// The path specs are invalid (a bad glob).
-    #[error("bad path or glob: {0}")]
-    Specs(std::io::Error),
-    /// The diagnosis thread could not start, or panicked.
-    #[error("the diagnosis thread: {0}")]
-    Thread(String),
-}
-
-/// Results of the watch loop.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// One followed file generation.
-struct Followed {
-    /// The source spec (and its tailer) the file belongs to.
-    stream: usize,
-    source: SourceInfo,
-    parser: FileParser,
-    /// (first line number, start offset) of the chunks read since the last
-    /// checkpoint that had no record held.
-    chunks: VecDeque<(u64, u64)>,
-    /// How far the file was read: the tailer's checkpoint of the last chunk
-    /// ([`Lines::checkpoint`]), from which each commit's resume point is
-    /// held back (`progress::checkpoint`).
-    read: Checkpoint,
-    /// The highest line counted.
-    counted: u64,
-    last_data: Instant,
-    /// The file's first bytes as read (up to [`HEAD_BYTES`]), to hash
-    /// exactly the bytes a checkpoint covers; `None` once they cannot be
-    /// rebuilt (a cut line).
-    head: Option<Vec<u8>>,
-    /// Binary runs read past in this generation.
-    binary: BinaryRuns,
-}
 
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

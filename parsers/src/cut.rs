@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 
 use crate::event::Event;
-use crate::grant::KNOWN_GRANTS;
+use crate::grant::{GrantType, KNOWN_GRANTS};
 
 /// The OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 8628 §3.5).
 const OAUTH_ERRORS: &[&str] = &[
@@ -57,10 +57,16 @@ fn has_marker(value: &str) -> bool {
 /// Repairs the field a cut runs through (see the module docs).
 pub fn mend(event: &mut Event<'_>) {
     // A cut grant type is completed to a named one only.
-    complete(
-        &mut event.grant_type,
-        KNOWN_GRANTS.iter().filter_map(|g| g.known_name()),
-    );
+    if let Some(GrantType::Other(logged)) = &event.grant_type {
+        let mut text = Some(Cow::Borrowed(logged.as_str()));
+        complete(
+            &mut text,
+            KNOWN_GRANTS.iter().filter_map(|g| g.known_name()),
+        );
+        if text.as_deref() != Some(logged.as_str()) {
+            event.grant_type = text.as_deref().map(GrantType::from_name);
+        }
+    }
     complete(&mut event.error, OAUTH_ERRORS.iter().copied());
     for id in [
         &mut event.request_id,
@@ -115,13 +121,13 @@ mod tests {
     #[test]
     fn a_cut_grant_type_is_completed_when_only_one_fits() {
         let mut e = event();
-        e.grant_type = Some(Cow::Borrowed("authorization_co…"));
+        e.grant_type = Some(GrantType::from_name("authorization_co…"));
         e.error = Some(Cow::Borrowed("invalid_g..."));
         mend(&mut e);
-        assert_eq!(e.grant_type.as_deref(), Some("authorization_code"));
+        assert_eq!(e.grant_type, Some(GrantType::AuthorizationCode));
         assert_eq!(e.error.as_deref(), Some("invalid_grant"));
         let mut ambiguous = event();
-        ambiguous.grant_type = Some(Cow::Borrowed("urn:ietf:params:oauth:grant-type:…"));
+        ambiguous.grant_type = Some(GrantType::from_name("urn:ietf:params:oauth:grant-type:…"));
         ambiguous.error = Some(Cow::Borrowed("in…"));
         mend(&mut ambiguous);
         assert_eq!(ambiguous.grant_type, None);

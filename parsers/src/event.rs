@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::Format;
+use crate::grant::GrantType;
 
 /// What kind of thing a line tells about.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -262,7 +263,7 @@ pub struct Event<'a> {
     /// The OAuth client id.
     pub client_id: Option<Cow<'a, str>>,
     /// `grant_type` of a token request.
-    pub grant_type: Option<Cow<'a, str>>,
+    pub grant_type: Option<GrantType>,
     /// HTTP method.
     pub method: Option<Cow<'a, str>>,
     /// HTTP path, without the query string.
@@ -385,7 +386,7 @@ impl<'a> Event<'a> {
             ts: self.ts,
             request_id: own(self.request_id),
             client_id: own(self.client_id),
-            grant_type: own(self.grant_type),
+            grant_type: self.grant_type,
             method: own(self.method),
             path: own(self.path),
             status: self.status,
@@ -428,7 +429,6 @@ impl<'a> Event<'a> {
         let opts = [
             &self.request_id,
             &self.client_id,
-            &self.grant_type,
             &self.method,
             &self.path,
             &self.error,
@@ -446,6 +446,7 @@ impl<'a> Event<'a> {
             &self.user,
         ];
         let mut out: Vec<&str> = opts.iter().filter_map(|o| o.as_deref()).collect();
+        out.extend(self.grant_type.as_ref().map(GrantType::as_str));
         out.extend(self.verifier_s256.as_deref());
         if let Some(j) = &self.jwt {
             out.extend(j.iss.as_deref());

@@ -23,6 +23,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::url::Url;
 use super::{AlertConfig, Firing};
 use crate::time::format_ts;
 
@@ -34,47 +35,6 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub const OUTBOX: usize = 1000;
 /// Connect, write and read timeout of one attempt.
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// An `http://host:port/path` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Url {
-    host: String,
-    port: u16,
-    path: String,
-}
-
-impl Url {
-    /// Parses a plain-HTTP URL.
-    pub fn parse(text: &str) -> Result<Url, String> {
-        let rest = text
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{text}: only http:// URLs are supported"))?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().map_err(|_| format!("{text}: bad port {p:?}"))?),
-            None => (authority, 80),
-        };
-        if host.is_empty() {
-            return Err(format!("{text}: no host"));
-        }
-        Ok(Url {
-            host: host.to_owned(),
-            port,
-            path: path.to_owned(),
-        })
-    }
-
-    /// The same host with another path.
-    fn with_path(&self, path: &str) -> Url {
-        Url {
-            path: path.to_owned(),
-            ..self.clone()
-        }
-    }
-}
 
 /// POSTs `body` as JSON to `url` once; Ok when the answer is 2xx.
 fn post_once(url: &Url, body: &str) -> Result<(), String> {
@@ -373,24 +333,5 @@ mod tests {
         assert!(got[2].contains("\"status\":\"firing\"") && got[2].contains("alert 2"));
         assert!(got[3].contains("\"status\":\"resolved\"") && got[3].contains("alert 0"));
         assert!(got[3].contains("POST /hook HTTP/1.1"));
-    }
-
-    #[test]
-    fn urls_are_plain_http_with_a_port_and_path() {
-        assert_eq!(
-            Url::parse("http://127.0.0.1:9093"),
-            Ok(Url {
-                host: "127.0.0.1".into(),
-                port: 9093,
-                path: "/".into()
-            })
-        );
-        assert_eq!(
-            Url::parse("http://relay.local/hooks/a").map(|u| (u.port, u.path)),
-            Ok((80, "/hooks/a".to_owned()))
-        );
-        assert!(Url::parse("https://x").is_err());
-        assert!(Url::parse("http://:80/").is_err());
-        assert!(Url::parse("http://h:port/").is_err());
     }
 }

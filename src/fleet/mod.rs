@@ -34,6 +34,7 @@ pub mod budget;
 pub mod http;
 pub mod metrics;
 pub mod otlp;
+mod record;
 pub mod records;
 pub mod syslog;
 mod writer;
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grantwatch_parsers::Context;
+pub use record::Record;
 use sha2::{Digest, Sha256};
 
 /// How long a batch's digest is kept: a retry later than this is stored
@@ -60,19 +62,6 @@ pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The answer's `Retry-After` when the writer is behind, in seconds.
 pub const RETRY_AFTER_S: u64 = 1;
-
-/// One received log record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// The stream it belongs to (pod, container, host, file, service).
-    pub stream: String,
-    /// The shipper's time of the record, as sent (only part of the digest:
-    /// the line's own time is what the parsers read).
-    pub time: String,
-    /// The log line (several lines when the record carried a multi-line
-    /// message).
-    pub body: String,
-}
 
 /// How the receivers behave.
 #[derive(Clone, Debug)]

@@ -21,10 +21,9 @@ use crate::source::{head_hash, is_documentation, with_year};
 use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, text_of_line};
 
-mod chunks;
 mod ranges;
 use crate::feed::{NoHooks, feed_chunk, utf8};
-use chunks::{ChunkReader, read_full};
+use crate::source::lines::{ChunkReader, read_full};
 pub use ranges::Split;
 
 use crate::source::SNIFF_BYTES;
@@ -350,7 +349,7 @@ pub fn read_file(
             &mut NoHooks,
         );
         progress.byte_offset = chunk.end;
-        progress.lines_cut = fed.cut + chunk.cut;
+        progress.lines_cut = chunk.cut;
         progress.counts = diff(parser.counts(), before);
         progress.counts.skipped += fed.binary_only;
         progress.envelope = parser.envelope().map(|e| e.as_str());

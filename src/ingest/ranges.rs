@@ -23,8 +23,8 @@ use std::sync::mpsc;
 use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
-use super::chunks::ChunkReader;
 use crate::feed::{StopBefore, feed_chunk, utf8};
+use crate::source::lines::{ChunkReader, read_full};
 use crate::store::{BatchProgress, Store};
 use crate::text::BinaryRuns;
 
@@ -46,7 +46,7 @@ impl Default for Split {
         Split {
             jobs: 1,
             min_range_bytes: 64 << 20,
-            chunk_bytes: super::chunks::CHUNK_BYTES,
+            chunk_bytes: crate::source::lines::CHUNK_BYTES,
         }
     }
 }
@@ -75,7 +75,7 @@ impl Split {
         let mut probe = vec![0u8; 64 * 1024];
         for k in 1..n {
             file.seek(SeekFrom::Start(len * k / n))?;
-            let got = super::read_full(&mut file, &mut probe)?;
+            let got = read_full(&mut file, &mut probe)?;
             let Some(nl) = memchr::memchr(b'\n', &probe[..got]) else {
                 continue;
             };
@@ -161,7 +161,7 @@ pub(super) fn read(
     store: &mut Store,
     job: &Job<'_>,
     on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
-) -> super::Result<RangesRead, ReadError> {
+) -> Result<RangesRead, ReadError> {
     let n = job.starts.len();
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::sync_channel::<Msg>(4 * n);
@@ -424,7 +424,6 @@ impl Range<'_> {
             if fed.stopped_at.is_none() {
                 cut += chunk.cut;
             }
-            cut += fed.cut;
             let stopped = fed.stopped_at.map_or(end, |at| start + at as u64);
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
@@ -536,7 +535,7 @@ fn count_lines(path: &Path, upto: u64) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 0;
     loop {
-        let got = super::read_full(&mut file, &mut buf)?;
+        let got = read_full(&mut file, &mut buf)?;
         if got == 0 {
             return Ok(lines);
         }

@@ -32,7 +32,7 @@ impl Store {
         &self,
         since: i64,
         until: i64,
-        cause: Option<&str>,
+        cause: Option<Cause>,
     ) -> Result<Vec<IncidentCount>> {
         self.incident_counts(
             "SELECT i.id, i.cause, i.server, i.client_id, count(*)
@@ -49,7 +49,7 @@ impl Store {
         &self,
         since: i64,
         until: i64,
-        cause: Option<&str>,
+        cause: Option<Cause>,
     ) -> Result<Vec<IncidentCount>> {
         self.incident_counts(
             "SELECT id, cause, server, client_id, n FROM incidents
@@ -65,7 +65,7 @@ impl Store {
         since: i64,
         until: i64,
         active_since: i64,
-        cause: Option<&str>,
+        cause: Option<Cause>,
     ) -> Result<Vec<IncidentCount>> {
         self.incident_counts(
             "SELECT id, cause, server, client_id, n FROM incidents

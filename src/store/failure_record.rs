@@ -125,11 +125,12 @@ pub struct FailureRecord {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FailureFilter {
     /// Only this cause.
-    pub cause: Option<String>,
+    pub cause: Option<Cause>,
     /// Only this client id.
     pub client: Option<String>,
-    /// Only this server kind.
-    pub server: Option<String>,
+    /// Only this server (`Some(None)`: the failures no log named a server
+    /// for, the `unknown` of the labels).
+    pub server: Option<Option<ServerKind>>,
     /// Only failures at or after this time (ms).
     pub since_ms: Option<i64>,
     /// Only failures before this time (ms).

@@ -79,14 +79,17 @@ pub(super) fn filter_sql_on(
         values.push(v);
         clauses.push(clause.replace('?', &format!("?{}", values.len())));
     };
-    if let Some(c) = &f.cause {
-        add("cause = ?", Value::Text(c.clone()));
+    if let Some(c) = f.cause {
+        add("cause = ?", Value::Text(c.as_str().to_owned()));
     }
     if let Some(c) = &f.client {
         add("client_id = ?", Value::Text(c.clone()));
     }
-    if let Some(s) = &f.server {
-        add("coalesce(server, 'unknown') = ?", Value::Text(s.clone()));
+    if let Some(s) = f.server {
+        add(
+            "coalesce(server, 'unknown') = ?",
+            Value::Text(super::labels::server_label(s).to_owned()),
+        );
     }
     if let Some(t) = f.since_ms {
         add(&format!("{time_column} >= ?"), Value::Integer(t));

@@ -207,11 +207,11 @@ pub struct IncidentFilter {
     /// Only open incidents (not resolved).
     pub open: bool,
     /// Only this cause.
-    pub cause: Option<String>,
+    pub cause: Option<Cause>,
     /// Only this client id.
     pub client: Option<String>,
-    /// Only this server kind.
-    pub server: Option<String>,
+    /// Only this server (`Some(None)`: no log named one).
+    pub server: Option<Option<ServerKind>>,
     /// Only incidents with a failure on this release (`app version`).
     pub release: Option<String>,
 }
@@ -273,14 +273,17 @@ fn filter_sql(f: &IncidentFilter, now: i64) -> (String, Vec<rusqlite::types::Val
         None if f.open => add(open, vec![quiet]),
         None => {}
     }
-    if let Some(c) = &f.cause {
-        add("cause = ?", vec![Value::Text(c.clone())]);
+    if let Some(c) = f.cause {
+        add("cause = ?", vec![Value::Text(c.as_str().to_owned())]);
     }
     if let Some(c) = &f.client {
         add("client_id = ?", vec![Value::Text(c.clone())]);
     }
-    if let Some(s) = &f.server {
-        add("server = ?", vec![Value::Text(s.clone())]);
+    if let Some(s) = f.server {
+        add(
+            "server = ?",
+            vec![Value::Text(super::labels::server_label(s).to_owned())],
+        );
     }
     if let Some(r) = &f.release {
         add(

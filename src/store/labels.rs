@@ -19,16 +19,30 @@ pub fn server_label(server: Option<ServerKind>) -> &'static str {
     server.map_or(UNKNOWN_SERVER, ServerKind::as_str)
 }
 
+/// The server a label names ([`server_label`]'s inverse): `Some(None)` for
+/// [`UNKNOWN_SERVER`], `None` for a name this binary does not know.
+pub fn server_of_label(name: &str) -> Option<Option<ServerKind>> {
+    if name == UNKNOWN_SERVER {
+        return Some(None);
+    }
+    ServerKind::from_name(name).map(Some)
+}
+
+/// Every server label: each kind's name, then [`UNKNOWN_SERVER`].
+pub fn server_labels() -> impl Iterator<Item = &'static str> {
+    grantwatch_parsers::ALL_SERVERS
+        .iter()
+        .map(|s| s.as_str())
+        .chain([UNKNOWN_SERVER])
+}
+
 /// Column `i`, a server label (or NULL): a name this binary does not know is
 /// an error, not a silent `unknown`.
 pub(crate) fn server_column(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<ServerKind>> {
     let Some(name) = r.get::<_, Option<String>>(i)? else {
         return Ok(None);
     };
-    if name == UNKNOWN_SERVER {
-        return Ok(None);
-    }
-    ServerKind::from_name(&name).map(Some).ok_or_else(|| {
+    server_of_label(&name).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
             rusqlite::types::Type::Text,
@@ -52,11 +66,7 @@ pub fn deserialize_server<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<ServerKind>, D::Error> {
     let name = <String as serde::Deserialize>::deserialize(d)?;
-    if name == UNKNOWN_SERVER {
-        return Ok(None);
-    }
-    ServerKind::from_name(&name)
-        .map(Some)
+    server_of_label(&name)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown server kind {name:?}")))
 }
 

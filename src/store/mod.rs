@@ -115,6 +115,21 @@ impl Store {
         })
     }
 
+    /// Opens an existing database read-only, upgrading a database of an
+    /// older grantwatch first (once, in one transaction, as `watch` would on
+    /// start): this binary's queries need its tables.
+    pub fn open_upgraded_read_only(path: &Path) -> Result<Store> {
+        let store = Store::open_read_only(path)?;
+        match store.schema_version()? {
+            v if (1..schema::VERSION).contains(&v) => {
+                drop(store);
+                drop(Store::open(path)?);
+                Store::open_read_only(path)
+            }
+            _ => Ok(store),
+        }
+    }
+
     /// Runs `f` in one IMMEDIATE transaction: committed when it returns Ok,
     /// rolled back otherwise.
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {

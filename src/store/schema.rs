@@ -538,7 +538,8 @@ PRAGMA user_version = 1;
         conn.execute_batch(V1_SCHEMA).expect("v1 schema");
         drop(conn);
         // What `lookup` and `serve` open: read-only, after the upgrade.
-        let store = crate::commands::open_existing(&path).expect("open an old database");
+        let store =
+            crate::store::Store::open_upgraded_read_only(&path).expect("open an old database");
         assert_eq!(store.schema_version().expect("version"), VERSION);
         assert!(store.failure("none").expect("a v3 query").is_none());
         assert_eq!(store.total_failures().expect("the rollups exist"), 0);

@@ -1,7 +1,7 @@
 //! Batched writes: a batch of events and the progress of the file they were
 //! read from are committed in one transaction, with statements prepared once.
 
-use grantwatch_parsers::{Event, LineCounts};
+use grantwatch_parsers::{Event, GrantType, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Result, Store};
@@ -358,7 +358,7 @@ pub(super) fn insert_events(
             e.ts.map(|t| basis_name(t.basis)),
             e.request_id.as_deref(),
             e.client_id.as_deref(),
-            e.grant_type.as_deref(),
+            e.grant_type.as_ref().map(GrantType::as_str),
             e.method.as_deref(),
             e.path.as_deref(),
             e.status,

@@ -16,7 +16,8 @@
 //!   out, and `read_pos - line_end` is the held partial line, so a restart
 //!   from `line_end` re-reads exactly the lines not handed out.
 //! - At most one partial line is held, and at most [`MAX_LINE_BYTES`] of it:
-//!   a longer line is cut there and the rest of it skipped up to its newline.
+//!   a longer line is cut there and the rest of it skipped up to its newline
+//!   (the splitting is `source/lines.rs`'s, the same as `analyze`'s).
 //! - `head` holds the file's first bytes (up to [`HEAD_BYTES`], never past
 //!   what was read): comparing them with the file tells a truncated and
 //!   rewritten file from one that only grew.
@@ -27,8 +28,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Checkpoint, FileKey, Lines, TailEvent};
-use crate::source::MAX_LINE_BYTES;
+use super::event::{Checkpoint, FileKey, Lines, TailEvent};
+use crate::source::lines::LineBuffer;
 pub use crate::source::{HEAD_BYTES, head_hash};
 
 /// Bytes asked of one `read` call.
@@ -78,9 +79,8 @@ pub(crate) struct Followed {
     /// Offset just past the last byte read.
     pub read_pos: u64,
     head: Vec<u8>,
-    partial: Vec<u8>,
-    /// The held line went past [`MAX_LINE_BYTES`]; its rest is being skipped.
-    partial_cut: bool,
+    /// Read bytes not yet handed out: the partial last line.
+    lines: LineBuffer,
     /// Size and mtime at the last look, to check the head only on change
     /// (and, while closed, to tell whether there is anything to read).
     pub last_stat: (u64, i64, i64),
@@ -124,8 +124,7 @@ impl Followed {
             line_no: 0,
             read_pos: 0,
             head: Vec::new(),
-            partial: Vec::new(),
-            partial_cut: false,
+            lines: LineBuffer::new(0),
             last_stat: stat_of(&meta),
             size: meta.len(),
             behind_since: None,
@@ -156,6 +155,7 @@ impl Followed {
             f.head = head;
             f.line_end = cp.offset;
             f.read_pos = cp.offset;
+            f.lines = LineBuffer::new(cp.offset);
             f.line_no = cp.line_no;
         } else {
             // Same inode, other content: the inode was reused by a new file
@@ -189,6 +189,7 @@ impl Followed {
                 self.line_end = 0;
                 self.line_no = 0;
                 self.read_pos = 0;
+                self.lines.reset(0);
                 self.head.clear();
                 self.at_eof = false;
             }
@@ -242,19 +243,17 @@ impl Followed {
     }
 
     /// Reads up to `budget` bytes and returns the whole lines among them.
-    pub(crate) fn read(
-        &mut self,
-        budget: usize,
-        scratch: &mut Vec<u8>,
-        now: Instant,
-    ) -> io::Result<Option<Lines>> {
-        scratch.resize(READ_CHUNK.min(budget.max(1)), 0);
+    pub(crate) fn read(&mut self, budget: usize, now: Instant) -> io::Result<Option<Lines>> {
         let mut out = LinesOut::new(self.line_no);
         let mut left = budget.max(1);
         self.at_eof = false;
         while left > 0 {
-            let want = scratch.len().min(left);
-            let n = match self.fd()?.read_at(&mut scratch[..want], self.read_pos) {
+            let file = self
+                .file
+                .as_ref()
+                .ok_or_else(|| io::Error::other("file closed to save descriptors"))?;
+            let spare = self.lines.spare(READ_CHUNK.min(left));
+            let n = match file.read_at(spare, self.read_pos) {
                 Ok(0) => {
                     self.at_eof = true;
                     break;
@@ -263,42 +262,20 @@ impl Followed {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
+            note_head(&mut self.head, self.read_pos, &spare[..n]);
+            self.lines.filled(n);
             left -= n;
             self.last_growth = now;
-            let data = &scratch[..n];
-            self.note_head(data);
-            let start = self.read_pos;
             self.read_pos += n as u64;
-            let mut from = 0;
-            for nl in memchr::memchr_iter(b'\n', data) {
-                let piece = &data[from..nl];
-                from = nl + 1;
-                if self.partial.is_empty() && !self.partial_cut && piece.len() <= MAX_LINE_BYTES {
-                    // The common case: the line is whole in this chunk.
-                    out.push(piece, false);
-                } else {
-                    self.hold(piece);
-                    out.push(&self.partial, self.partial_cut);
-                    self.partial.clear();
-                    self.partial_cut = false;
-                }
-                self.line_end = start + from as u64;
+            while let Some(chunk) = self.lines.next_chunk(false) {
+                out.push(chunk.text, chunk.cut);
+                self.line_end = chunk.end;
             }
-            self.hold(&data[from..]);
         }
+        // Between polls only the partial line stays in memory.
+        self.lines.shrink();
         self.line_no = out.line_no;
         Ok(out.finish(self))
-    }
-
-    /// Keeps `bytes` as (the continuation of) the partial line, up to the
-    /// line limit.
-    fn hold(&mut self, bytes: &[u8]) {
-        let room = MAX_LINE_BYTES - self.partial.len();
-        if bytes.len() > room {
-            self.partial_cut = true;
-        }
-        self.partial
-            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// Whether bytes of an unfinished line are held.
@@ -314,20 +291,12 @@ impl Followed {
             return None;
         }
         let mut out = LinesOut::new(self.line_no);
-        out.push(&self.partial, self.partial_cut);
-        self.partial.clear();
-        self.partial_cut = false;
+        if let Some(chunk) = self.lines.next_chunk(true) {
+            out.push(chunk.text, chunk.cut);
+        }
         self.line_end = self.read_pos;
         self.line_no = out.line_no;
         out.finish(self)
-    }
-
-    fn note_head(&mut self, data: &[u8]) {
-        let pos = self.read_pos as usize;
-        if pos < HEAD_BYTES && self.head.len() == pos {
-            self.head
-                .extend_from_slice(&data[..data.len().min(HEAD_BYTES - pos)]);
-        }
     }
 
     fn hash_to(&self, offset: u64) -> String {
@@ -353,13 +322,14 @@ impl LinesOut {
         }
     }
 
-    fn push(&mut self, line: &[u8], cut: bool) {
+    /// Appends a chunk of whole lines (`cut` of them were cut).
+    fn push(&mut self, lines: &[u8], cut: u64) {
         if self.line_no >= self.first_line_no {
             self.bytes.push(b'\n');
         }
-        self.bytes.extend_from_slice(line);
-        self.line_no += 1;
-        self.cut += u64::from(cut);
+        self.bytes.extend_from_slice(lines);
+        self.line_no += 1 + memchr::memchr_iter(b'\n', lines).count() as u64;
+        self.cut += cut;
     }
 
     fn finish(self, f: &Followed) -> Option<Lines> {
@@ -373,6 +343,15 @@ impl LinesOut {
             end_line_no: self.line_no,
             cut_lines: self.cut,
         })
+    }
+}
+
+/// Extends `head` (the file's first bytes, read up to `pos`) with `data`,
+/// the bytes read at `pos`, up to [`HEAD_BYTES`].
+fn note_head(head: &mut Vec<u8>, pos: u64, data: &[u8]) {
+    let pos = pos as usize;
+    if pos < HEAD_BYTES && head.len() == pos {
+        head.extend_from_slice(&data[..data.len().min(HEAD_BYTES - pos)]);
     }
 }
 
@@ -410,11 +389,7 @@ mod tests {
         std::fs::write(&path, b"one\ntwo\nthr").expect("write");
         let now = Instant::now();
         let mut f = Followed::open(&path, None, now, &mut Vec::new()).expect("open");
-        let mut scratch = Vec::new();
-        let l = f
-            .read(1 << 20, &mut scratch, now)
-            .expect("read")
-            .expect("lines");
+        let l = f.read(1 << 20, now).expect("read").expect("lines");
         assert_eq!(lines_of(&l), [b"one".as_slice(), b"two"]);
         assert_eq!((l.first_line_no, l.end_line_no, l.end_offset), (1, 2, 8));
         assert!(f.holds_partial());
@@ -423,10 +398,7 @@ mod tests {
             .open(&path)
             .expect("open");
         w.write_all(b"ee\n").expect("write");
-        let l = f
-            .read(1 << 20, &mut scratch, now)
-            .expect("read")
-            .expect("lines");
+        let l = f.read(1 << 20, now).expect("read").expect("lines");
         assert_eq!(lines_of(&l), [b"three".as_slice()]);
         assert_eq!((l.first_line_no, l.end_line_no, l.end_offset), (3, 3, 14));
         assert_eq!(l.head_hash, head_hash(b"one\ntwo\nthree\n"));
@@ -439,10 +411,9 @@ mod tests {
         std::fs::write(&path, b"alpha\nbeta\ngamma\n").expect("write");
         let now = Instant::now();
         let mut f = Followed::open(&path, None, now, &mut Vec::new()).expect("open");
-        let mut scratch = Vec::new();
         let mut got = Vec::new();
         for _ in 0..20 {
-            if let Some(l) = f.read(4, &mut scratch, now).expect("read") {
+            if let Some(l) = f.read(4, now).expect("read") {
                 assert!(l.end_offset <= f.read_pos);
                 got.extend(l.lines().map(<[u8]>::to_vec));
             }

@@ -39,6 +39,7 @@
 //!
 //! [`MAX_LINE_BYTES`]: crate::source::MAX_LINE_BYTES
 
+mod event;
 mod fds;
 mod file;
 mod spec;
@@ -50,6 +51,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use event::{Checkpoint, FileKey, Lines, TailEvent};
 pub use file::{HEAD_BYTES, fingerprint, head_hash};
 pub use waker::{Waker, waker};
 
@@ -57,161 +59,6 @@ pub use fds::Lag;
 use fds::{Wake, default_max_open, out_of_descriptors};
 use file::Followed;
 use spec::PathSpec;
-
-/// The identity of an open file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileKey {
-    /// Device.
-    pub dev: u64,
-    /// Inode.
-    pub inode: u64,
-}
-
-/// How far a file was read and committed; what the store keeps per file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Where the file was when this was committed.
-    pub path: PathBuf,
-    /// Device.
-    pub dev: u64,
-    /// Inode.
-    pub inode: u64,
-    /// [`head_hash`] of the file's first `min(offset, HEAD_BYTES)` bytes,
-    /// or the [`fingerprint`] of more of them (`hash:len`, when the
-    /// consumer read past its resume point).
-    pub head_hash: String,
-    /// Offset just past the last line committed.
-    pub offset: u64,
-    /// Number of the last line committed.
-    pub line_no: u64,
-}
-
-impl Checkpoint {
-    /// The file this checkpoint is about.
-    pub fn key(&self) -> FileKey {
-        FileKey {
-            dev: self.dev,
-            inode: self.inode,
-        }
-    }
-}
-
-/// Whole lines read from one file in one poll.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lines {
-    /// The file read.
-    pub file: FileKey,
-    /// Where it is now.
-    pub path: PathBuf,
-    /// [`head_hash`] of its first `min(end_offset, HEAD_BYTES)` bytes.
-    pub head_hash: String,
-    /// Number of the first line in `bytes` (1-based).
-    pub first_line_no: u64,
-    /// The lines, separated by `\n`, with no final newline; not decoded
-    /// (the consumer does lossy UTF-8), NULs and `\r` left as they are.
-    pub bytes: Vec<u8>,
-    /// Offset just past the last line (its newline included).
-    pub end_offset: u64,
-    /// Number of the last line.
-    pub end_line_no: u64,
-    /// Lines cut at `MAX_LINE_BYTES` (their rest was dropped).
-    pub cut_lines: u64,
-}
-
-impl Lines {
-    /// The lines, one slice each.
-    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
-        self.bytes.split(|&b| b == b'\n')
-    }
-
-    /// The file's position past these lines (`watch/progress.rs` holds a
-    /// resume point back from it while a record is open).
-    pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            path: self.path.clone(),
-            dev: self.file.dev,
-            inode: self.file.inode,
-            head_hash: self.head_hash.clone(),
-            offset: self.end_offset,
-            line_no: self.end_line_no,
-        }
-    }
-}
-
-/// What a poll found: lines, and notices for logs and metrics.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TailEvent {
-    /// Lines to commit with their checkpoint.
-    Lines(Lines),
-    /// The file left `from`; `to` is its new name if it is still in the same
-    /// folder. It is read to its end (and followed there if matched).
-    Rotated {
-        /// The file.
-        file: FileKey,
-        /// Its old path.
-        from: PathBuf,
-        /// Its new path, if found.
-        to: Option<PathBuf>,
-    },
-    /// The file got shorter than what was read, or its head changed
-    /// (copytruncate, `> file`): read again from 0.
-    Truncated {
-        /// The file.
-        file: FileKey,
-        /// Its path.
-        path: PathBuf,
-    },
-    /// `path` now holds another file (editor save, delete and recreate, a
-    /// reused inode found at start); the new one is read from 0.
-    Replaced {
-        /// The path.
-        path: PathBuf,
-        /// The file found at start under a checkpoint's device and inode
-        /// whose head is not the one checkpointed (a reused inode, or the
-        /// file rewritten while the daemon was down): a new generation,
-        /// though its key is the checkpoint's.
-        file: Option<FileKey>,
-    },
-    /// The file was deleted; what is left of it is still read.
-    Removed {
-        /// The file.
-        file: FileKey,
-        /// Its last path.
-        path: PathBuf,
-    },
-    /// The file is no longer followed (gone, or rotated out of the specs and
-    /// quiet for `rotate_wait`): its checkpoint may be forgotten.
-    Closed {
-        /// The file.
-        file: FileKey,
-        /// Its last path.
-        path: PathBuf,
-    },
-    /// A matched file could not be opened or read (reported once per path
-    /// until it can be read again).
-    Unreadable {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        error: String,
-    },
-}
-
-impl TailEvent {
-    /// The notice's name on `/metrics` (`grantwatch_file_events_total`'s
-    /// `event` label); `None` for lines.
-    pub fn notice(&self) -> Option<&'static str> {
-        Some(match self {
-            TailEvent::Lines(_) => return None,
-            TailEvent::Rotated { .. } => "rotated",
-            TailEvent::Truncated { .. } => "truncated",
-            TailEvent::Replaced { .. } => "replaced",
-            TailEvent::Removed { .. } => "removed",
-            TailEvent::Closed { .. } => "closed",
-            TailEvent::Unreadable { .. } => "unreadable",
-        })
-    }
-}
 
 /// Tuning of a [`Tailer`].
 #[derive(Clone, Debug)]
@@ -251,7 +98,6 @@ pub struct Tailer {
     first_poll: bool,
     /// Paths already reported as unreadable.
     unreadable: HashSet<PathBuf>,
-    scratch: Vec<u8>,
     /// Files that waited for a descriptor at the last poll.
     deferred: usize,
 }
@@ -289,7 +135,6 @@ impl Tailer {
             checkpoints: by_key,
             first_poll: true,
             unreadable: HashSet::new(),
-            scratch: Vec::new(),
             deferred: 0,
         })
     }
@@ -532,7 +377,7 @@ impl Tailer {
                     self.report_unreadable(&path, &e, out);
                     continue;
                 }
-                match f.read(self.config.max_read_bytes, &mut self.scratch, now) {
+                match f.read(self.config.max_read_bytes, now) {
                     Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
                     Ok(None) => {}
                     Err(e) => {

@@ -18,7 +18,7 @@ use std::path::Path;
 use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::{Context, Event, LineCounts, Outcome};
 
-use super::Followed;
+use super::followed::Followed;
 use crate::feed::LineHooks;
 use crate::store::{BatchProgress, SourceInfo};
 use crate::tail::{Checkpoint, HEAD_BYTES, Lines};

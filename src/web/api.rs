@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{AppState, WebError};
 use crate::diagnose::cause::{ALL_CAUSES, Cause};
 use crate::store::failures::{FailureFilter, FailureRecord};
-use crate::store::labels::UNKNOWN_SERVER;
+use crate::store::labels::{server_labels, server_of_label};
 use crate::store::stats::{Bucket, CauseSeries};
 use crate::store::story::RequestStory;
 use crate::time::parse_ts;
@@ -117,28 +117,17 @@ pub(crate) fn filter_of(
 ) -> Result<FailureFilter, WebError> {
     let cause = match cause {
         "" => None,
-        c => Some(
-            Cause::from_id(c)
-                .map(|c| c.as_str().to_owned())
-                .ok_or_else(|| {
-                    let ids: Vec<&str> = ALL_CAUSES.iter().map(|c| c.as_str()).collect();
-                    bad(format!("unknown cause: one of {}", ids.join(", ")))
-                })?,
-        ),
+        c => Some(Cause::from_id(c).ok_or_else(|| {
+            let ids: Vec<&str> = ALL_CAUSES.iter().map(|c| c.as_str()).collect();
+            bad(format!("unknown cause: one of {}", ids.join(", ")))
+        })?),
     };
     let server = match server {
         "" => None,
-        s if s == UNKNOWN_SERVER || grantwatch_parsers::ServerKind::from_name(s).is_some() => {
-            Some(s.to_owned())
-        }
-        _ => {
-            let names: Vec<&str> = grantwatch_parsers::ALL_SERVERS
-                .iter()
-                .map(|s| s.as_str())
-                .chain([UNKNOWN_SERVER])
-                .collect();
-            return Err(bad(format!("unknown server: one of {}", names.join(", "))));
-        }
+        s => Some(server_of_label(s).ok_or_else(|| {
+            let names: Vec<&str> = server_labels().collect();
+            bad(format!("unknown server: one of {}", names.join(", ")))
+        })?),
     };
     let time = |v: &str, name: &str| time_param(&Some(v.to_owned()), name);
     Ok(FailureFilter {

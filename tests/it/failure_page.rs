@@ -12,7 +12,7 @@ use crate::pages::{encoded, escaped};
 /// The failure of `cause` in `file` (a sample log path ending).
 fn failure_in(fx: &Fixture, cause: &str, file: &str) -> String {
     let filter = FailureFilter {
-        cause: Some(cause.to_owned()),
+        cause: Some(grantwatch::cause::Cause::from_id(cause).expect("a cause id")),
         ..FailureFilter::default()
     };
     let (_, failures) = fx.store().failures(&filter, 1000, 0).expect("failures");

@@ -20,6 +20,7 @@ mod fleet_clients;
 mod fleet_delivery;
 mod fleet_http;
 mod helpers;
+mod imports;
 mod incidents;
 mod incidents_live;
 mod incidents_replay;

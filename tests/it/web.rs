@@ -194,6 +194,18 @@ async fn bad_parameters_are_400_naming_the_parameter() {
     ] {
         let message = get(fx.app(), uri).await.error(StatusCode::BAD_REQUEST);
         assert!(message.contains(name), "{uri}: {message}");
+        assert!(!message.contains('\n'), "one line: {uri}: {message}");
+    }
+    // An unknown cause or server is refused where it is parsed, with the
+    // values it could have been; it never reaches the store as a filter.
+    for (uri, known) in [
+        ("/api/failures?cause=code_reuse", "code_reused"),
+        ("/api/failures?server=apache", "doorkeeper"),
+        ("/api/incidents?cause=code_reuse", "code_reused"),
+        ("/api/incidents?server=apache", "unknown"),
+    ] {
+        let message = get(fx.app(), uri).await.error(StatusCode::BAD_REQUEST);
+        assert!(message.contains(known), "{uri}: {message}");
     }
 }
 

@@ -30,6 +30,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::parser::Context;
 
 pub(crate) use settle::Settled;
@@ -283,7 +284,7 @@ pub(crate) fn apply<'t>(ev: &mut Event<'t>, found: OAuthError<'t>) {
     ev.server = ev.server.or(found.server);
     ev.status = ev.status.or(found.status);
     if ev.grant_type.is_none() {
-        ev.grant_type = found.grant.map(Cow::Borrowed);
+        ev.grant_type = found.grant.map(GrantType::from_name);
     }
 }
 

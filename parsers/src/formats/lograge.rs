@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::common::{query_param, quoted_value, split_url, timestamp};
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
 use crate::formats::rails::{Endpoint, Parts};
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 
 /// Stateless: every lograge line is a whole request.
@@ -124,7 +125,11 @@ fn kv_value<'t>(body: &'t str, key: &str) -> Option<&'t str> {
         let end = group_end(b, v);
         let value = &body[v..end];
         return Some(match b.get(v) {
-            Some(b'\'' | b'"') if value.len() >= 2 => &value[1..value.len() - 1],
+            // The last byte may end a multi-byte character (an unclosed
+            // quote): the value is then kept as it stands.
+            Some(b'\'' | b'"') if value.len() >= 2 => {
+                value.get(1..value.len() - 1).unwrap_or(value)
+            }
             _ => value,
         });
     }
@@ -271,7 +276,7 @@ fn build<'t>(get: &dyn Fn(&str) -> Option<Cow<'t, str>>, ctx: &Context) -> Optio
     e.status = status;
     e.request_id = first(get, &["request_id", "requestId", "x_request_id", "uuid"]);
     e.client_id = get("client_id");
-    e.grant_type = get("grant_type");
+    e.grant_type = get("grant_type").as_deref().map(GrantType::from_name);
     e.redirect_uri = get("redirect_uri");
     e.code_challenge = get("code_challenge");
     e.code_challenge_method = get("code_challenge_method");
@@ -295,7 +300,6 @@ fn first<'t>(get: &dyn Fn(&str) -> Option<Cow<'t, str>>, keys: &[&str]) -> Optio
 fn apply_params(e: &mut Event<'_>, params: &str) {
     for (slot, key) in [
         (&mut e.client_id, "client_id"),
-        (&mut e.grant_type, "grant_type"),
         (&mut e.redirect_uri, "redirect_uri"),
         (&mut e.code_challenge, "code_challenge"),
         (&mut e.code_challenge_method, "code_challenge_method"),
@@ -304,9 +308,14 @@ fn apply_params(e: &mut Event<'_>, params: &str) {
             *slot = quoted_value(params, key).map(|v| Cow::Owned(v.into_owned()));
         }
     }
+    if e.grant_type.is_none() {
+        e.grant_type = quoted_value(params, "grant_type")
+            .as_deref()
+            .map(GrantType::from_name);
+    }
     let has_verifier = memchr::memmem::find(params.as_bytes(), b"\"code_verifier\"").is_some();
     if e.kind == EventKind::TokenResponse
-        && e.grant_type.as_deref() == Some("authorization_code")
+        && e.grant_type == Some(GrantType::AuthorizationCode)
         && !has_verifier
     {
         e.verifier_sent = Some(false);

@@ -31,6 +31,7 @@ use crate::common::{query_param, split_url};
 use crate::event::{Event, EventKind, ServerKind, TimeBasis, Timestamp};
 use crate::format::Format;
 use crate::formats::rails::Parts;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, redact_and_parse};
 
 /// Started requests held at most, waiting for their completion.
@@ -298,13 +299,13 @@ fn read_payload(name: &str, payload: &Map<String, Value>, e: &mut Event<'_>) {
 /// `[FILTERED]`; a parameter's presence still counts).
 fn read_params(params: &Map<String, Value>, e: &mut Event<'_>) {
     let get = |k: &str| string(params.get(k)).map(Cow::Owned);
-    e.grant_type = get("grant_type");
+    e.grant_type = get("grant_type").as_deref().map(GrantType::from_name);
     e.client_id = get("client_id");
     e.redirect_uri = get("redirect_uri");
     e.code_challenge = get("code_challenge");
     e.code_challenge_method = get("code_challenge_method");
     if e.kind == EventKind::TokenRequest
-        && e.grant_type.as_deref() == Some("authorization_code")
+        && e.grant_type == Some(GrantType::AuthorizationCode)
         && !params.contains_key("code_verifier")
     {
         e.verifier_sent = Some(false);

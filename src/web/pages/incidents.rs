@@ -17,7 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::{Choice, PageError, PageResult, Row, encode, ms_text, ok, row, server_names};
+use super::{Choice, PageError, PageResult, Row, encode, ms_text, ok, row};
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::incidents::State as IncidentState;
 use crate::store::Store;
@@ -393,7 +393,7 @@ pub async fn incidents(
             &p.state,
         ),
         causes: pick(&mut ALL_CAUSES.iter().map(|c| c.as_str()), &p.cause),
-        servers: pick(&mut server_names(), &p.server),
+        servers: pick(&mut crate::store::labels::server_labels(), &p.server),
         client: p.client,
         release: p.release,
         total,

@@ -16,19 +16,23 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AppState, WebError};
+use super::AppState;
 use crate::diagnose::cause::ALL_CAUSES;
-use crate::store::failures::{FailureFilter, FailureRecord};
-use crate::store::labels::server_label;
-use crate::time::format_ts;
+use crate::store::failures::FailureFilter;
 
+mod common;
 mod failure;
 mod incidents;
 mod overview;
 mod sources;
+pub use common::PageError;
+use common::{
+    Choice, PageResult, Row, bad, list_href, ms_text, ok, or_dash, path_value, request_href, row,
+};
+pub(super) use common::{encode, html_with};
 pub use failure::failure;
 pub(crate) use incidents::now_ms;
 pub use incidents::{api_incident, api_incidents, incident, incidents};
@@ -37,8 +41,6 @@ pub use sources::sources;
 
 /// Failures per page of `/failures`.
 pub const PAGE_SIZE: u32 = 50;
-/// Longest summary shown in a table row, in characters.
-const SUMMARY_CHARS: usize = 160;
 
 /// The Content-Security-Policy of the HTML pages: the stylesheet of this
 /// origin and nothing else (no script, no inline style, forms only here).
@@ -63,67 +65,6 @@ pub async fn live_js() -> Response {
 
 /// The stylesheet, built into the binary.
 const STYLE: &str = include_str!("../../../templates/style.css");
-
-/// An error of a page handler: a [`WebError`] or a template that failed to
-/// render. Answered as an HTML page with the error's status.
-#[derive(Debug, thiserror::Error)]
-pub enum PageError {
-    /// What the JSON API would answer.
-    #[error(transparent)]
-    Web(#[from] WebError),
-    /// A template failed to render.
-    #[error("template: {0}")]
-    Render(#[from] askama::Error),
-}
-
-impl PageError {
-    fn status(&self) -> StatusCode {
-        match self {
-            PageError::Web(e) => e.status(),
-            PageError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    status: u16,
-    reason: &'static str,
-    message: String,
-}
-
-/// Renders `page` with `status`, as `text/html; charset=utf-8`.
-pub(super) fn html_with(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(body) => (status, Html(body)).into_response(),
-        Err(e) => {
-            eprintln!("grantwatch: web: template: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = super::error::client_message(status, &self);
-        html_with(
-            status,
-            &ErrorPage {
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("Error"),
-                message,
-            },
-        )
-    }
-}
-
-type PageResult = Result<Response, PageError>;
-
-fn ok(page: &impl Template) -> PageResult {
-    Ok(Html(page.render()?).into_response())
-}
 
 /// Sets [`PAGE_CSP`] on HTML answers (the JSON API keeps its own policy).
 pub async fn page_csp(request: Request, next: Next) -> Response {
@@ -155,98 +96,6 @@ pub async fn style() -> Response {
 }
 
 // ---------------------------------------------------------------------------
-// Helpers shared by the pages.
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, for a
-/// query value or a path segment.
-pub(super) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `/failures?k=v&...` with the non-empty pairs.
-fn list_href(pairs: &[(&str, &str)]) -> String {
-    let query: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    if query.is_empty() {
-        "/failures".to_owned()
-    } else {
-        format!("/failures?{}", query.join("&"))
-    }
-}
-
-fn failure_href(id: &str) -> String {
-    format!("/failures/{}", encode(id))
-}
-
-fn request_href(id: &str) -> String {
-    format!("/requests/{}", encode(id))
-}
-
-/// The first line of `text`, cut to [`SUMMARY_CHARS`].
-fn one_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("");
-    let mut chars = line.chars();
-    let head: String = chars.by_ref().take(SUMMARY_CHARS).collect();
-    if chars.next().is_some() || line.len() < text.trim_end().len() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
-
-fn or_dash(value: Option<&str>) -> String {
-    value.filter(|v| !v.is_empty()).unwrap_or("—").to_owned()
-}
-
-fn ms_text(ms: Option<i64>) -> String {
-    ms.and_then(format_ts).unwrap_or_else(|| "—".to_owned())
-}
-
-/// One failure as a table row.
-struct Row {
-    href: String,
-    ts: String,
-    cause: String,
-    confidence: String,
-    client: String,
-    server: String,
-    summary: String,
-}
-
-fn row(f: &FailureRecord) -> Row {
-    Row {
-        href: failure_href(&f.id),
-        ts: or_dash(f.ts.as_deref()),
-        cause: f.cause.as_str().to_owned(),
-        confidence: f.confidence.as_str().to_owned(),
-        client: or_dash(f.client_id.as_deref()),
-        server: server_label(f.server).to_owned(),
-        summary: one_line(&f.summary),
-    }
-}
-
-fn bad(message: String) -> PageError {
-    PageError::Web(WebError::BadRequest(message))
-}
-
-fn path_value(value: Result<Path<String>, PathRejection>) -> Result<String, PageError> {
-    value
-        .map(|Path(v)| v)
-        .map_err(|e| bad(format!("bad path: {}", e.body_text())))
-}
-
-// ---------------------------------------------------------------------------
 // GET /failures
 
 /// The query of `/failures` (unknown parameters are ignored: a browser
@@ -267,11 +116,6 @@ pub struct ListParams {
     page: String,
 }
 
-struct Choice {
-    value: &'static str,
-    selected: bool,
-}
-
 #[derive(Template)]
 #[template(path = "failures.html")]
 struct FailuresPage {
@@ -288,13 +132,6 @@ struct FailuresPage {
     rows: Vec<Row>,
     prev_href: Option<String>,
     next_href: Option<String>,
-}
-
-fn server_names() -> impl Iterator<Item = &'static str> {
-    grantwatch_parsers::ALL_SERVERS
-        .iter()
-        .map(|s| s.as_str())
-        .chain([crate::store::labels::UNKNOWN_SERVER])
 }
 
 /// The checked filters of the list (the rules of `/api/failures`).
@@ -351,7 +188,7 @@ pub async fn failures(
                 selected: c.as_str() == p.cause,
             })
             .collect(),
-        servers: server_names()
+        servers: crate::store::labels::server_labels()
             .map(|s| Choice {
                 value: s,
                 selected: s == p.server,
@@ -498,46 +335,5 @@ pub async fn request_search(
     match incidents::search_other(&state, id).await? {
         Some(found) => Ok(found),
         None => Ok(page),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_keeps_unreserved_characters_only() {
-        assert_eq!(encode("a-b_c.d~9"), "a-b_c.d~9");
-        assert_eq!(encode("a b&c=d/é\"<"), "a%20b%26c%3Dd%2F%C3%A9%22%3C");
-    }
-
-    #[test]
-    fn list_links_drop_empty_filters() {
-        assert_eq!(list_href(&[("cause", ""), ("page", "")]), "/failures");
-        assert_eq!(
-            list_href(&[("cause", "code_reused"), ("client", "a b"), ("page", "2")]),
-            "/failures?cause=code_reused&client=a%20b&page=2"
-        );
-    }
-
-    #[test]
-    fn summaries_are_cut_to_one_line() {
-        assert_eq!(one_line("short"), "short");
-        assert_eq!(one_line("first\nsecond"), "first…");
-        let long = "x".repeat(SUMMARY_CHARS + 5);
-        assert_eq!(one_line(&long).chars().count(), SUMMARY_CHARS + 1);
-    }
-
-    #[test]
-    fn errors_are_html_pages_and_server_errors_hide_their_details() {
-        let response = PageError::Web(WebError::Store(crate::store::Error::IncompatibleVersion(7)))
-            .into_response();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
-        let response = PageError::Web(WebError::NotFound("no failure".into())).into_response();
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::common;
 use crate::event::{Event, EventKind, EvidenceLine, ServerKind, Timestamp};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::redact::{Redacted, Secret};
 
 use super::errors::fill_from_provider;
@@ -326,7 +327,7 @@ impl DioBlock {
         ev.request_id = self.request_id.map(Cow::Owned);
         ev.server_date = self.server_date;
         ev.status = self.status;
-        ev.grant_type = grant_type.map(own);
+        ev.grant_type = grant_type.as_deref().map(GrantType::from_name);
         ev.client_id = form_value(data, "client_id")
             .or_else(|| query.and_then(|q| common::query_param(q, "client_id")))
             .map(own);

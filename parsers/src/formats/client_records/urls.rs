@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 
 /// AppAuth-Android DEBUG lines around a token request.
 pub(super) fn appauth_debug(msg: &str, format: Format) -> Option<Event<'_>> {
@@ -28,7 +29,7 @@ pub(super) fn appauth_debug(msg: &str, format: Format) -> Option<Event<'_>> {
         ev.status = Some(200);
     } else {
         // "Initiating code exchange": AppAuth's authorization-code exchange.
-        ev.grant_type = Some(Cow::Borrowed("authorization_code"));
+        ev.grant_type = Some(GrantType::AuthorizationCode);
     }
     ev.path = Some(Cow::Borrowed(common::split_url(url).0));
     ev.server = server_from_url(url);

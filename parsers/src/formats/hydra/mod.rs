@@ -23,6 +23,7 @@ use memchr::memmem;
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 
 /// Parser state for this format (none: every Hydra record is one line).
@@ -244,7 +245,7 @@ fn fill_error<'t>(event: &mut Event<'t>, err: ErrorInfo<'t>, ep: Endpoint) {
     let plain = message.as_deref().is_some_and(|m| !is_error_code(m));
     if ep == Endpoint::Token || ep == Endpoint::Revoke {
         event.grant_type = grant_hint(message.as_deref(), reason.as_deref(), debug.as_deref(), ep)
-            .map(Cow::Borrowed);
+            .map(GrantType::from_name);
     }
     event.status = err
         .status_code

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::event::TimeBasis;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_lines,
 };
@@ -47,7 +48,7 @@ fn v23_json_code_reuse_line() {
     );
     assert_eq!(reuse.provider_debug, None);
     assert_eq!(reuse.status, Some(400));
-    assert_eq!(reuse.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(reuse.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(reuse.method.as_deref(), Some("POST"));
     assert_eq!(reuse.path.as_deref(), Some("/oauth2/token"));
     assert_eq!(reuse.ip.as_deref(), Some("10.0.4.17"));
@@ -96,7 +97,7 @@ fn v23_json_hints_and_debug() {
         )
     );
     let reuse = f[3];
-    assert_eq!(reuse.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(reuse.grant_type, Some(GrantType::RefreshToken));
     assert_eq!(
         reuse.provider_debug.as_deref(),
         Some("Refresh token re-use was detected. All related tokens have been revoked.")
@@ -176,7 +177,7 @@ fn v22_text_token_inactive_and_code_reuse() {
     let inactive = f[0];
     assert_eq!(inactive.error.as_deref(), Some("token_inactive"));
     assert_eq!(inactive.status, Some(401));
-    assert_eq!(inactive.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(inactive.grant_type, Some(GrantType::RefreshToken));
     assert_eq!(
         inactive.provider_reason.as_deref(),
         Some("Token validation failed.")

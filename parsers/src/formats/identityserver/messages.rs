@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 
 /// Which class wrote a message (from the log category, when the shape has
 /// one).
@@ -208,7 +209,7 @@ pub(super) fn build(rule: Rule, message: &str) -> Event<'_> {
         Rule::RefreshWarning => {
             let reason = head.lines().next().unwrap_or(head).trim();
             event.provider_reason = Some(reason.into());
-            event.grant_type = Some("refresh_token".into());
+            event.grant_type = Some(GrantType::RefreshToken);
             if reason.contains(" tries to refresh token belonging to ")
                 || reason.contains(" does not have access to offline_access")
             {
@@ -245,7 +246,10 @@ fn split_message(message: &str) -> (&str, Option<&str>, Option<&str>) {
 fn fill_details<'t>(event: &mut Event<'t>, details: &'t str) {
     let field = |k: &str| common::quoted_value(details, k).filter(|v| !v.is_empty());
     event.client_id = field("ClientId").or_else(|| field("client_id"));
-    event.grant_type = field("GrantType").or_else(|| field("grant_type"));
+    event.grant_type = field("GrantType")
+        .or_else(|| field("grant_type"))
+        .as_deref()
+        .map(GrantType::from_name);
     event.user = field("UserName");
     event.redirect_uri = field("redirect_uri");
 }

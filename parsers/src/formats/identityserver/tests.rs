@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::event::{EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
 };
@@ -38,7 +39,7 @@ fn serilog_two_line_records() {
         Some("Authorization code expired")
     );
     assert_eq!(expired.client_id.as_deref(), Some("web"));
-    assert_eq!(expired.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(expired.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(
         expired.redirect_uri.as_deref(),
         Some("https://portal.example.com/signin-oidc")
@@ -78,7 +79,7 @@ fn refresh_reuse_reason_reaches_the_rejection() {
     let rejected = at_line(&events, 52);
     assert_eq!(rejected.kind, EventKind::TokenResponse);
     assert_eq!(rejected.client_id.as_deref(), Some("mobile"));
-    assert_eq!(rejected.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(rejected.grant_type, Some(GrantType::RefreshToken));
     assert_eq!(
         rejected.provider_reason.as_deref(),
         Some("Rejecting refresh token because it has been consumed already.")
@@ -151,7 +152,7 @@ fn nlog_password_grant() {
         Some("invalid_username_or_password")
     );
     assert_eq!(failed.client_id.as_deref(), Some("legacy-cli"));
-    assert_eq!(failed.grant_type.as_deref(), Some("password"));
+    assert_eq!(failed.grant_type, Some(GrantType::Password));
     assert_eq!(failed.user.as_deref(), Some("j.doe@example.com"));
     assert_eq!(
         failed.ts.map(|t| t.utc.to_rfc3339()).as_deref(),

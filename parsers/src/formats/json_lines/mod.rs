@@ -21,6 +21,7 @@ use crate::common;
 use crate::event::{Event, EventKind, ServerKind, TimeBasis, Timestamp};
 use crate::format::Format;
 use crate::formats::client_records;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, redact_and_parse};
 
 /// Parser state for this format (none: every line stands alone).
@@ -99,9 +100,11 @@ fn parse<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
     ev.client_id = ev
         .client_id
         .or_else(|| text_of(obj, &["client_id", "clientId"]));
-    ev.grant_type = ev
-        .grant_type
-        .or_else(|| text_of(obj, &["grant_type", "grantType"]));
+    ev.grant_type = ev.grant_type.or_else(|| {
+        text_of(obj, &["grant_type", "grantType"])
+            .as_deref()
+            .map(GrantType::from_name)
+    });
     ev.method = text_of(obj, &["method"]);
     ev.ip = ev
         .ip
@@ -200,7 +203,7 @@ fn auth0_event(obj: &Map<String, Value>) -> Option<Event<'static>> {
     ev.server = Some(ServerKind::Auth0);
     ev.provider_code = Some(Cow::Owned(ty.to_owned()));
     ev.provider_reason = text_of(obj, &["description"]);
-    ev.grant_type = Some(Cow::Borrowed(grant));
+    ev.grant_type = Some(GrantType::from_name(grant));
     ev.error = error.map(Cow::Borrowed);
     if !failed && kind == EventKind::TokenResponse {
         // Auth0 writes s* exchange events only for successful 200 answers.

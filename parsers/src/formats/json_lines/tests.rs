@@ -177,3 +177,19 @@ proptest::proptest! {
         let _ = run(&lines.join("\n"));
     }
 }
+
+#[test]
+fn a_grant_type_no_variant_names_is_kept_as_logged() {
+    for logged in ["http://auth0.com/oauth/grant-type/mfa-otp", "Refresh_Token"] {
+        let line = format!(
+            r#"{{"ts":"2025-03-11T09:41:07Z","msg":"token request failed","grant_type":"{logged}","error":"invalid_grant"}}"#
+        );
+        let (events, _) = run(&line);
+        let grant = events[0].grant_type.as_ref().expect("a grant type");
+        assert!(matches!(grant, GrantType::Other(_)), "{grant:?}");
+        assert_eq!(grant.as_str(), logged);
+    }
+    let known = r#"{"ts":"2025-03-11T09:41:07Z","msg":"token request failed","grant_type":"refresh_token","error":"invalid_grant"}"#;
+    let (events, _) = run(known);
+    assert_eq!(events[0].grant_type, Some(GrantType::RefreshToken));
+}

@@ -30,6 +30,7 @@ use std::borrow::Cow;
 
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
+use crate::grant::GrantType;
 
 /// `key=value` pairs of an event line, values unquoted and unescaped.
 pub(super) fn pairs(body: &str) -> Vec<(&str, Cow<'_, str>)> {
@@ -207,7 +208,10 @@ pub(super) fn parse(message: &str) -> Option<Event<'_>> {
     let kind = kind_of(&event_type, grant_type.as_deref(), response_type.as_deref())?;
     let mut event = Event::new(kind, Format::Keycloak);
     event.server = Some(ServerKind::Keycloak);
-    event.grant_type = grant_type.or_else(|| default_grant(&event_type).map(Cow::Borrowed));
+    event.grant_type = grant_type
+        .as_deref()
+        .or_else(|| default_grant(&event_type))
+        .map(GrantType::from_name);
     event.client_id = get("clientId");
     event.user = get("userId").or_else(|| get("username"));
     event.session_id = get("sessionId").or_else(|| get("code_id"));

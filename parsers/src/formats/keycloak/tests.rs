@@ -1,5 +1,6 @@
 //! Tests of the Keycloak parser on the sample logs (`sample_logs/keycloak/`).
 
+use crate::grant::GrantType;
 use chrono::NaiveDate;
 
 use super::*;
@@ -62,7 +63,7 @@ fn quoted_kc26_refresh_failures() {
         Some("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
     );
     assert_eq!(session.ip.as_deref(), Some("203.0.113.90"));
-    assert_eq!(session.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(session.grant_type, Some(GrantType::RefreshToken));
     let ts = session.ts.expect("ts");
     assert_eq!(ts.basis, TimeBasis::AssumedZone);
     assert_eq!(ts.utc.to_rfc3339(), "2025-03-11T09:21:44.019+00:00");
@@ -189,7 +190,7 @@ fn unquoted_kc21_with_single_quotes_and_stack_trace() {
                 && r.ends_with("redirectUri parameter: https://shop.example.com/callback/"))
     );
     let password = f[4];
-    assert_eq!(password.grant_type.as_deref(), Some("password"));
+    assert_eq!(password.grant_type, Some(GrantType::Password));
     assert_eq!(password.error.as_deref(), Some("invalid_grant"));
     assert_eq!(
         password.user.as_deref(),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::event::ServerKind;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_detected, assert_no_secret, by_request_id, of_kind, parse_lines_owned,
 };
@@ -49,7 +50,7 @@ fn refresh_race_two_requests_same_token_then_doorkeeper_400() {
     let (events, _) = run(SAMPLE, &ctx());
     let reqs = of_kind(&events, EventKind::TokenRequest);
     let (a, b) = (reqs[0], reqs[1]);
-    assert_eq!(a.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(a.grant_type, Some(GrantType::RefreshToken));
     assert!(a.refresh_token_fp.is_some());
     assert_eq!(a.refresh_token_fp, b.refresh_token_fp);
     let gap = b.ts.expect("ts").utc - a.ts.expect("ts").utc;
@@ -102,7 +103,7 @@ fn pkce_story_cold_start_and_regenerated_verifier() {
     let issued = &of_kind(&events, EventKind::CodeIssued)[0];
     let exchange = of_kind(&events, EventKind::TokenRequest)
         .into_iter()
-        .find(|e| e.grant_type.as_deref() == Some("authorization_code"))
+        .find(|e| e.grant_type == Some(GrantType::AuthorizationCode))
         .expect("code exchange");
     assert!(exchange.code_fp.is_some());
     assert_eq!(issued.code_fp, exchange.code_fp);

@@ -35,6 +35,7 @@ use crate::common;
 use crate::event::{Event, EventKind};
 use crate::format::Format;
 use crate::formats::client_records;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 
 use pairs::Pair;
@@ -199,7 +200,7 @@ fn parse<'t>(text: &'t str, (ctx, shape): (&Context, Shape)) -> Option<Event<'t>
             ev.error = Some(Cow::Borrowed(r.error));
             ev.error_description = owned(r.description);
             ev.provider_reason = owned(r.reason);
-            ev.grant_type = r.grant.map(Cow::Borrowed);
+            ev.grant_type = r.grant.map(GrantType::from_name);
             ev
         }
         None => client_error(msg, err)?,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::event::EventKind;
+use crate::grant::GrantType;
 use crate::test_support::{assert_all_unknown, assert_detected, feed_each, parse_lines_owned};
 
 const AUTHELIA: &str = include_str!("../../../../sample_logs/logfmt/authelia.log");
@@ -38,7 +39,7 @@ fn authelia_token_endpoint_refusals() {
         refresh.provider_reason.as_deref(),
         Some("The refresh token has not been found: not_found")
     );
-    assert_eq!(refresh.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(refresh.grant_type, Some(GrantType::RefreshToken));
     assert_eq!(refresh.path.as_deref(), Some("/api/oidc/token"));
     assert_eq!(refresh.method.as_deref(), Some("POST"));
     assert_eq!(refresh.ip.as_deref(), Some("10.40.2.97"));
@@ -79,7 +80,7 @@ fn dex_refresh_refusals() {
     let (events, _) = parse_all(DEX);
     assert_eq!(events.len(), 2, "{events:#?}");
     assert_eq!(events[0].kind, EventKind::TokenResponse);
-    assert_eq!(events[0].grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(events[0].grant_type, Some(GrantType::RefreshToken));
     assert_eq!(events[0].error.as_deref(), Some("invalid_request"));
     assert!(
         events[0]

@@ -3,6 +3,7 @@
 use super::*;
 use crate::event::TimeBasis;
 use crate::formats::rails::tests::{PRODUCTION, assert_no_planted_secret};
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, by_request_id, feed_each, parse_file,
 };
@@ -42,10 +43,7 @@ fn key_value_lines() {
         unauthorized.client_id.as_deref(),
         Some("8f14e45fceea167a5a36dedd4bea2543")
     );
-    assert_eq!(
-        unauthorized.grant_type.as_deref(),
-        Some("client_credentials")
-    );
+    assert_eq!(unauthorized.grant_type, Some(GrantType::ClientCredentials));
     assert_eq!(unauthorized.ip.as_deref(), Some("192.0.2.200"));
     assert_eq!(unauthorized.path.as_deref(), Some("/oauth/token"));
     assert_eq!(unauthorized.method.as_deref(), Some("POST"));
@@ -88,7 +86,7 @@ fn json_lines() {
     let expired = by_request_id(&events, "59c265f7-7142-4f96-a4ce-6beb6efd4550");
     assert_eq!(expired.kind, EventKind::TokenResponse);
     assert_eq!(expired.status, Some(400));
-    assert_eq!(expired.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(expired.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(
         expired.redirect_uri.as_deref(),
         Some("com.example.app:/oauth2redirect")
@@ -178,7 +176,7 @@ fn semantic_logger_json_records() {
     let token = &events[1];
     assert_eq!(token.kind, EventKind::TokenResponse);
     assert_eq!(token.status, Some(400));
-    assert_eq!(token.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(token.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(token.verifier_sent, Some(false));
     assert_eq!(
         token.request_id.as_deref(),
@@ -189,4 +187,12 @@ fn semantic_logger_json_records() {
         Some("2025-03-16T10:02:13.861204+00:00")
     );
     assert_eq!(token.line(), 7);
+}
+
+#[test]
+fn a_quoted_value_ending_inside_a_character_does_not_panic() {
+    // Found by `never_panics`' fragment files: the value opens a quote and
+    // ends on a four-byte character.
+    let line = "method=POST path=/oauth/token status=400 grant_type='ab\u{104F0}";
+    let _ = parse(line);
 }

@@ -23,6 +23,7 @@ use memchr::memmem;
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 use crate::providers;
 
@@ -176,7 +177,9 @@ fn parse_debug<'t>(text: &'t str, ctx: &Context) -> Option<Event<'t>> {
         .map(|(_, d)| d.trim())
         .filter(|d| !d.is_empty() && *d != "undefined");
     event.provider_reason = detail.map(Into::into);
-    event.grant_type = detail.and_then(grant_type_of_detail).map(Into::into);
+    event.grant_type = detail
+        .and_then(grant_type_of_detail)
+        .map(GrantType::from_name);
     event.status = status_of(
         event.error.as_deref().unwrap_or(""),
         event.error_description.as_deref(),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::format::CONCRETE_FORMATS;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
 };
@@ -56,12 +57,12 @@ fn provider_failures_carry_the_detail() {
         first.error_description.as_deref(),
         Some("grant request is invalid")
     );
-    assert_eq!(first.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(first.grant_type, Some(GrantType::AuthorizationCode));
     let ts = first.ts.expect("ts");
     assert_eq!(ts.utc.to_rfc3339(), "2025-06-03T11:20:44.512+00:00");
     assert_eq!(
-        at_line(&events, 36).grant_type.as_deref(),
-        Some("refresh_token")
+        at_line(&events, 36).grant_type,
+        Some(GrantType::RefreshToken)
     );
     assert_eq!(at_line(&events, 53).grant_type, None);
 }

@@ -13,6 +13,7 @@ use chrono::Timelike as _;
 use crate::common::{query_param, quoted_value, split_url, timestamp};
 use crate::event::{Event, EventKind, EvidenceLine, ServerKind, Timestamp};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::parser::Context;
 use crate::redact::SecretKind;
 
@@ -165,7 +166,7 @@ impl Request {
                 &mut e.code_challenge_method,
                 query_param(q, "code_challenge_method"),
             );
-            set(&mut e.grant_type, query_param(q, "grant_type"));
+            set_grant(&mut e.grant_type, query_param(q, "grant_type"));
         }
     }
 
@@ -175,7 +176,7 @@ impl Request {
             memchr::memmem::find(params.as_bytes(), b"\"code_verifier\"").is_some();
         let e = &mut self.event;
         set(&mut e.client_id, quoted_value(params, "client_id"));
-        set(&mut e.grant_type, quoted_value(params, "grant_type"));
+        set_grant(&mut e.grant_type, quoted_value(params, "grant_type"));
         set(&mut e.redirect_uri, quoted_value(params, "redirect_uri"));
         set(
             &mut e.code_challenge,
@@ -217,7 +218,7 @@ impl Request {
             Endpoint::Token => EventKind::TokenRequest,
             Endpoint::Revoke => EventKind::RevokeRequest,
         };
-        let code_exchange = e.grant_type.as_deref() == Some("authorization_code");
+        let code_exchange = e.grant_type == Some(GrantType::AuthorizationCode);
         if self.endpoint == Endpoint::Token
             && self.saw_params
             && !self.verifier_key
@@ -258,6 +259,15 @@ fn set(slot: &mut Option<Cow<'static, str>>, value: Option<Cow<'_, str>>) {
         && let Some(v) = value.filter(|v| !v.is_empty())
     {
         *slot = Some(Cow::Owned(v.into_owned()));
+    }
+}
+
+/// [`set`] for the grant type.
+fn set_grant(slot: &mut Option<GrantType>, value: Option<Cow<'_, str>>) {
+    if slot.is_none()
+        && let Some(v) = value.filter(|v| !v.is_empty())
+    {
+        *slot = Some(GrantType::from_name(&v));
     }
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::event::{EventKind, ServerKind, TimeBasis};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, assert_no_secret, by_request_id, parse_file,
 };
@@ -62,7 +63,7 @@ fn production_pkce_exchange_matches_the_authorize_challenge() {
     assert_eq!(second.status, Some(400));
     assert_eq!(second.error, None);
     assert_eq!(second.server, Some(ServerKind::Doorkeeper));
-    assert_eq!(second.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(second.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(second.client_id.as_deref(), Some(MOBILE));
     assert_eq!(
         second.redirect_uri.as_deref(),
@@ -112,10 +113,7 @@ fn production_failures_carry_what_attribution_needs() {
     let unauthorized = by_request_id(&events, "58bc0011-3cdd-4c06-98f5-dfb6bbb744bb");
     assert_eq!(unauthorized.status, Some(401));
     assert_eq!(unauthorized.error, None);
-    assert_eq!(
-        unauthorized.grant_type.as_deref(),
-        Some("client_credentials")
-    );
+    assert_eq!(unauthorized.grant_type, Some(GrantType::ClientCredentials));
     let revoke = events
         .iter()
         .find(|e| e.kind == EventKind::RevokeRequest)
@@ -138,7 +136,7 @@ fn interleaved_refresh_race_is_assembled_per_request_id() {
     let second = by_request_id(&events, "e754c054-d567-4c34-bfe9-5c15710bc3d0");
     assert_eq!((first.status, second.status), (Some(200), Some(400)));
     for (e, id) in [(first, "fa4768ee"), (second, "e754c054")] {
-        assert_eq!(e.grant_type.as_deref(), Some("refresh_token"));
+        assert_eq!(e.grant_type, Some(GrantType::RefreshToken));
         assert!(e.evidence.iter().all(|l| l.text.contains(id)));
         assert!(e.evidence.len() >= 5);
     }
@@ -167,7 +165,7 @@ fn rails8_ruby34_hashes_and_invalid_grant_reuse() {
         Some("Doorkeeper::Errors::InvalidGrantReuse")
     );
     assert_eq!(reuse.client_id.as_deref(), Some(MOBILE));
-    assert_eq!(reuse.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(reuse.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(reuse.path.as_deref(), Some("/api/oauth/token"));
     assert_eq!(reuse.code_fp, None, "code is [FILTERED]");
     assert!(reuse.verifier_s256.is_some());
@@ -178,7 +176,7 @@ fn rails8_ruby34_hashes_and_invalid_grant_reuse() {
         refresh.provider_reason.as_deref(),
         Some("Doorkeeper::Errors::InvalidGrantReuse")
     );
-    assert_eq!(refresh.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(refresh.grant_type, Some(GrantType::RefreshToken));
     let issued: Vec<_> = events
         .iter()
         .filter(|e| e.kind == EventKind::CodeIssued)

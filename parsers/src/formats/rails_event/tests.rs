@@ -3,6 +3,7 @@
 //! JSON encoder's shape.
 
 use super::*;
+use crate::grant::GrantType;
 use crate::test_support::{assert_detected, by_request_id, of_kind, parse_file};
 
 const SAMPLE: &str = include_str!("../../../../sample_logs/rails/rails-event.json.log");
@@ -31,7 +32,7 @@ fn started_and_completed_are_one_token_response() {
     let e = &events[0];
     assert_eq!(e.kind, EventKind::TokenResponse);
     assert_eq!(e.status, Some(400));
-    assert_eq!(e.grant_type.as_deref(), Some("authorization_code"));
+    assert_eq!(e.grant_type, Some(GrantType::AuthorizationCode));
     assert_eq!(e.client_id.as_deref(), Some("mobile-app"));
     assert_eq!(
         e.redirect_uri.as_deref(),

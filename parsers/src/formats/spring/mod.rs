@@ -25,6 +25,7 @@ use memchr::memmem;
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind, Timestamp};
 use crate::format::Format;
+use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 use crate::providers;
 
@@ -132,7 +133,7 @@ fn provider_event(line: SpringLine<'_>) -> Event<'_> {
     event.request_id = line.trace_id.map(Into::into);
     event.provider_reason = Some(line.message.into());
     event.client_id = registered_client(line.message).map(Into::into);
-    event.grant_type = grant_type_of(line.logger, line.message).map(Into::into);
+    event.grant_type = grant_type_of(line.logger, line.message).map(GrantType::from_name);
     event
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the Spring parser against the sample logs.
 
 use super::*;
+use crate::grant::GrantType;
 use crate::test_support::{
     assert_all_unknown, assert_detected, assert_no_secret, at_line, of_kind, parse_lines,
 };
@@ -47,7 +48,11 @@ fn grant_messages_become_provider_events() {
         assert_eq!(e.kind, EventKind::ProviderEvent, "line {line}");
         assert_eq!(e.server, Some(ServerKind::Spring));
         assert_eq!(e.client_id.as_deref(), Some(client), "line {line}");
-        assert_eq!(e.grant_type.as_deref(), Some(grant), "line {line}");
+        assert_eq!(
+            e.grant_type.as_ref().map(GrantType::as_str),
+            Some(grant),
+            "line {line}"
+        );
         assert!(
             e.provider_reason
                 .as_deref()
@@ -110,7 +115,7 @@ fn boot2_and_full_logger_names() {
         ))
     );
     let not_allowed = at_line(&events, 3);
-    assert_eq!(not_allowed.grant_type.as_deref(), Some("refresh_token"));
+    assert_eq!(not_allowed.grant_type, Some(GrantType::RefreshToken));
     assert!(
         not_allowed
             .provider_reason

@@ -13,6 +13,8 @@ use chrono::Datelike as _;
 use grantwatch_parsers::Context;
 use sha2::{Digest, Sha256};
 
+pub(crate) mod lines;
+
 /// Bytes of a file's head that identify its content.
 pub const HEAD_BYTES: usize = 1024;
 
