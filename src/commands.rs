@@ -10,6 +10,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose;
 pub use crate::ingest::Split;
 use crate::ingest::{self, ReadStats};
+use crate::scratch::ScratchDir;
 use crate::store::Store;
 
 /// Errors of the commands.
@@ -61,7 +62,7 @@ pub struct Analysis {
     pub store: Store,
     /// The scratch folder of the database when no `--db` was given: removed
     /// when the analysis is dropped.
-    pub scratch: Option<tempfile::TempDir>,
+    pub scratch: Option<ScratchDir>,
     /// What was read.
     pub read: ReadStats,
     /// Time spent reading and parsing.
@@ -90,7 +91,7 @@ pub fn analyze(
 ) -> Result<Analysis, Error> {
     // `-` is standard input, copied to a file the analysis reads.
     let stdin_dir = if opts.paths.iter().any(|p| p.as_os_str() == "-") {
-        Some(tempfile::tempdir().map_err(Error::Scratch)?)
+        Some(ScratchDir::new().map_err(Error::Scratch)?)
     } else {
         None
     };
@@ -112,7 +113,7 @@ pub fn analyze(
     let (db_path, scratch) = match &opts.db {
         Some(path) => (path.clone(), None),
         None => {
-            let dir = tempfile::tempdir().map_err(Error::Scratch)?;
+            let dir = ScratchDir::new().map_err(Error::Scratch)?;
             (dir.path().join("analyze.db"), Some(dir))
         }
     };

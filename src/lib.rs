@@ -48,6 +48,7 @@ pub(crate) mod ingest;
 pub mod live;
 pub mod replay;
 pub mod report;
+pub mod scratch;
 pub mod settings;
 pub(crate) mod source;
 pub mod store;

@@ -222,6 +222,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chunk_bytes,
             paths,
         } => {
+            // Ctrl-C during a long analysis leaves no scratch database.
+            grantwatch::scratch::remove_on_interrupt()
+                .context("watching for Ctrl-C to remove the scratch database")?;
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let opts = AnalyzeOptions {
                 paths,

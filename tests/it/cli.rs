@@ -181,3 +181,44 @@ fn code_lifetimes_are_configurable_per_server() {
         }
     }
 }
+
+/// Ctrl-C during an analysis (here while it copies standard input, which
+/// the test holds open) ends it with status 130 and leaves nothing in the
+/// temporary folder: a scratch database can be larger than the log.
+#[test]
+fn an_interrupted_analysis_leaves_no_scratch_folder() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut child = grantwatch()
+        .args(["analyze", "--json", "-"])
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start analyze");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"I, [2025-04-14T18:05:22.248000 #9]  INFO -- : [980a5760] Started POST \"/oauth/token\" for 198.51.100.188 at 2025-04-14 18:05:22 +0000\n")
+        .expect("write stdin");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let copying = loop {
+        let entries = std::fs::read_dir(tmp.path()).expect("list temp").count();
+        if entries > 0 || std::time::Instant::now() > deadline {
+            break entries > 0;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(copying, "analyze made no folder for standard input");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("list temp")
+        .map(|e| e.map(|e| e.path()))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
