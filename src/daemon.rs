@@ -73,7 +73,7 @@ pub enum Error {
 fn is_transient(e: &watch::Error) -> bool {
     use crate::store::Error as S;
     match e {
-        watch::Error::Store(S::NewerThanBinary(_) | S::IncompatibleVersion(_)) => false,
+        watch::Error::Store(S::NewerThanBinary { .. } | S::IncompatibleVersion(_)) => false,
         watch::Error::Store(_) => true,
         watch::Error::Specs(_) => false,
         // A thread that could not start or panicked: a fresh start may do.

@@ -32,46 +32,19 @@ pub mod story;
 pub mod streams;
 mod writer;
 
+mod error;
+mod handle;
+
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+pub use error::{Error, Result};
 pub use events::EventRow;
 pub use failure_record::{FailureFilter, FailureRecord};
+pub use handle::Store;
 pub use retention::PRUNE_CHUNK;
 pub use writer::{BatchProgress, SourceInfo};
-
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// SQLite failed.
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored JSON column could not be read back.
-    #[error("stored JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The database has a version this binary cannot upgrade from.
-    #[error("database schema version {0} cannot be upgraded")]
-    IncompatibleVersion(u32),
-    /// The database was written by a newer grantwatch.
-    #[error("database schema version {0} is newer than this grantwatch (version {VERSION}); upgrade grantwatch", VERSION = schema::VERSION)]
-    NewerThanBinary(u32),
-}
-
-/// Results of the store.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// One connection to the database.
-#[derive(Debug)]
-pub struct Store {
-    conn: Connection,
-    /// A scratch database (`analyze` without `--db`), read by nothing but
-    /// the one analysis that fills it: it keeps none of what the daemon
-    /// alone reads (incidents, the live feed, the diagnosis history, the
-    /// rollups), and a bulk load may drop its indexes while it runs
-    /// ([`Store::bulk_load`]).
-    scratch: bool,
-}
 
 impl Store {
     /// Opens (creating or upgrading) the database at `path`, in WAL mode.
@@ -107,7 +80,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > schema::VERSION {
-            return Err(Error::NewerThanBinary(version));
+            return Err(Error::NewerThanBinary {
+                found: version,
+                supported: schema::VERSION,
+            });
         }
         Ok(Store {
             conn,
@@ -242,7 +218,10 @@ impl Store {
             |r| r.get(0),
         )?;
         if version > schema::VERSION {
-            return Err(Error::NewerThanBinary(version));
+            return Err(Error::NewerThanBinary {
+                found: version,
+                supported: schema::VERSION,
+            });
         }
         if version == 0 && !has_tables {
             schema::init(&tx)?;

@@ -554,7 +554,7 @@ PRAGMA user_version = 1;
             .expect("future");
         drop(conn);
         match crate::store::Store::open(&path) {
-            Err(Error::NewerThanBinary(99)) => {}
+            Err(Error::NewerThanBinary { found: 99, .. }) => {}
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

@@ -1,0 +1,30 @@
+//! The store's one error type, in a file of its own so that every part of
+//! the store (and the schema's migrations) can name it while `mod.rs`
+//! imports them: the imports between the store's files point one way.
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column could not be read back.
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database has a version this binary cannot upgrade from.
+    #[error("database schema version {0} cannot be upgraded")]
+    IncompatibleVersion(u32),
+    /// The database was written by a newer grantwatch.
+    #[error(
+        "database schema version {found} is newer than this grantwatch (version {supported}); upgrade grantwatch"
+    )]
+    NewerThanBinary {
+        /// The database's version.
+        found: u32,
+        /// The newest version this binary knows.
+        supported: u32,
+    },
+}
+
+/// Results of the store.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! The store's handle, [`Store`]: one connection and what kind of database
+//! it opened. Its methods live beside the tables they touch (`events.rs`,
+//! `failures.rs`, …) and its opening and transactions in `mod.rs`; the
+//! struct is here, in a leaf, so that those files and `mod.rs` do not import
+//! each other.
+
+use rusqlite::Connection;
+
+/// One connection to the database.
+#[derive(Debug)]
+pub struct Store {
+    pub(super) conn: Connection,
+    /// A scratch database (`analyze` without `--db`), read by nothing but
+    /// the one analysis that fills it: it keeps none of what the daemon
+    /// alone reads (incidents, the live feed, the diagnosis history, the
+    /// rollups), and a bulk load may drop its indexes while it runs
+    /// ([`Store::bulk_load`]).
+    pub(super) scratch: bool,
+}
