@@ -5,7 +5,7 @@
 //! narrowed by what the case knows (a token's fingerprint beats a client id;
 //! a client id alone is narrowed to the same device's address).
 
-use super::{Case, FlowLink, before};
+use super::model::{Case, FlowLink, before};
 use crate::config::DiagnoseSettings;
 use crate::store::{EventRow, Result, Store};
 use grantwatch_parsers::{EventKind, GrantType};
