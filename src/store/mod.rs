@@ -128,16 +128,7 @@ impl Store {
         let mut store = Store::open(path)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
-        let triggers: Vec<String> = store
-            .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for name in triggers {
-            store
-                .conn
-                .execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
-        }
+        store.drop_schema_objects("TRIGGER", "type = 'trigger'")?;
         store.scratch = true;
         Ok(store)
     }

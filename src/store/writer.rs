@@ -296,25 +296,32 @@ impl Store {
     /// Drops the secondary indexes of `events` but the unique one, and
     /// returns the SQL that creates them.
     fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
-        let indexes: Vec<(String, String)> = self
+        self.drop_schema_objects(
+            "INDEX",
+            "type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
+             AND name <> 'events_by_source'",
+        )
+    }
+
+    /// Drops, in one transaction, the schema objects of `kind` (`INDEX`,
+    /// `TRIGGER`) that the condition `which` on `sqlite_master` selects,
+    /// and returns the SQL that creates them again.
+    pub(super) fn drop_schema_objects(&mut self, kind: &str, which: &str) -> Result<Vec<String>> {
+        let objects: Vec<(String, String)> = self
             .conn
-            .prepare(
-                "SELECT name, sql FROM sqlite_master
-                     WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
-                       AND name <> 'events_by_source'",
-            )?
+            .prepare(&format!(
+                "SELECT name, sql FROM sqlite_master WHERE {which}"
+            ))?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let tx = self.conn.transaction()?;
-        for (name, _) in &indexes {
-            tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        for (name, _) in &objects {
+            tx.execute_batch(&format!("DROP {kind} \"{name}\""))?;
         }
         tx.commit()?;
-        Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+        Ok(objects.into_iter().map(|(_, sql)| sql).collect())
     }
-}
 
-impl Store {
     /// Forgets what was read of `source_id`: its events (and what hangs on
     /// them) and its position and counts, so that it is read again from
     /// its first line. `analyze` does this when reading a file in ranges

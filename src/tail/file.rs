@@ -242,29 +242,18 @@ impl Followed {
         Ok(n == self.head.len() && now == self.head)
     }
 
-    /// Whether the file holds bytes past where reading stands.
-    fn has_bytes_past_read_pos(&self) -> io::Result<bool> {
-        let file = self
-            .file
-            .as_ref()
-            .ok_or_else(|| io::Error::other("file closed to save descriptors"))?;
-        Ok(file.metadata()?.len() > self.read_pos)
-    }
-
     /// Reads up to `budget` bytes and returns the whole lines among them.
     pub(crate) fn read(&mut self, budget: usize, now: Instant) -> io::Result<Option<Lines>> {
         let mut out = LinesOut::new(self.line_no);
-        let mut left = budget.max(1);
-        self.at_eof = false;
         // A file that has not grown is not read: room for a read is a
         // zeroed buffer, given back after every poll, and asking for it for
         // each idle file at each poll was most of an idle daemon's work
         // (benches/README.md). A file cut shorter reads nothing either way.
-        if !self.has_bytes_past_read_pos()? {
-            self.at_eof = true;
-            left = 0;
-        }
+        let grown = self.fd()?.metadata()?.len() > self.read_pos;
+        self.at_eof = !grown;
+        let mut left = if grown { budget.max(1) } else { 0 };
         while left > 0 {
+            // Not `fd()`: `spare` borrows the line buffer meanwhile.
             let file = self
                 .file
                 .as_ref()
