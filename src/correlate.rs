@@ -175,7 +175,7 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         }
     }
     if !primary.is_client_side() {
-        for e in nearby(
+        for e in nearby_failures(
             store,
             &primary,
             &[EventKind::ProviderEvent, EventKind::ClientError],
@@ -243,10 +243,11 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     if beside.len() == 1 && !is_server_response {
         return Ok(beside.pop());
     }
-    let candidates: Vec<EventRow> = nearby(store, event, &[EventKind::TokenResponse], clocks)?
-        .into_iter()
-        .filter(|e| !e.is_client_side() && is_failure_event(e))
-        .collect();
+    let candidates: Vec<EventRow> =
+        nearby_failures(store, event, &[EventKind::TokenResponse], clocks)?
+            .into_iter()
+            .filter(|e| !e.is_client_side() && is_failure_event(e))
+            .collect();
     let fitting: Vec<EventRow> = if event.kind == EventKind::ProviderEvent {
         candidates
             .into_iter()
@@ -271,7 +272,9 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     })
 }
 
-fn nearby(
+/// The failure events (see [`is_failure_event`]) of `kinds` within the join
+/// window of `e` on the server's clock.
+fn nearby_failures(
     store: &Store,
     e: &EventRow,
     kinds: &[EventKind],
@@ -294,11 +297,12 @@ fn nearby(
         .map(|c| c.offset_ms.abs())
         .max()
         .unwrap_or(0);
-    let rows = store.events_between(kinds, t - window - widest, t + window + widest)?;
+    let rows = store.failure_events_between(kinds, t - window - widest, t + window + widest)?;
     Ok(rows
         .into_iter()
         .filter(|r| {
             r.id != e.id
+                && is_failure_event(r)
                 && server_time(r, clocks).is_some_and(|rt| {
                     let limit = if r.kind == EventKind::ProviderEvent
                         || e.kind == EventKind::ProviderEvent
@@ -489,7 +493,7 @@ fn explains_only(
         return Ok(true);
     }
     let distance = |e: &EventRow| server_time(e, clocks).map(|rt| (rt - t).abs());
-    let nearest = nearby(store, warning, &[EventKind::TokenResponse], clocks)?
+    let nearest = nearby_failures(store, warning, &[EventKind::TokenResponse], clocks)?
         .into_iter()
         .filter(explained)
         .min_by_key(|e| (distance(e), e.ts_ms, e.id));

@@ -433,6 +433,33 @@ impl Store {
         )
     }
 
+    /// Events of the given kinds between two times that may record a
+    /// failure, in time order: a superset of what
+    /// `correlate::is_failure_event` accepts (every client error; any other
+    /// event with a status of 400 or more, an error, a provider code or a
+    /// provider reason), which the caller still applies. A Keycloak or
+    /// Hydra log is nearly all provider events and token responses,
+    /// hundreds a second: reading them all as rows around each failure to
+    /// keep the few failures was a third of a Keycloak diagnosis
+    /// (benches/README.md).
+    pub fn failure_events_between(
+        &self,
+        kinds: &[EventKind],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<EventRow>> {
+        self.query_events(
+            &format!(
+                "e.kind IN ({}) AND e.ts_ms BETWEEN ?1 AND ?2
+                 AND (e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
+                      OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL)
+                 ORDER BY e.ts_ms, e.id",
+                kind_list(kinds)
+            ),
+            params![from_ms, to_ms],
+        )
+    }
+
     /// Token responses between two times that may record a failure (a
     /// status of 400 or more, an error, or a provider code), nearest to
     /// `at` first (then by time and id), at most `limit`.
