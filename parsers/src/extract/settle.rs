@@ -119,10 +119,27 @@ fn fill_failures(events: &mut [Event<'_>]) {
                     .join("\n"),
             ),
         };
+        if quiet_success(ev, &text) {
+            continue;
+        }
         if let Some(found) = extract(&text) {
             apply(ev, found.into_owned());
         }
     }
+}
+
+/// Whether `ev` is a token response its grammar read with no status and no
+/// error (Keycloak's `CODE_TO_TOKEN`, `REFRESH_TOKEN`) in a `text` without
+/// any word an error is written with: the extractor finds nothing in it,
+/// as `error_record` assumes for a line no grammar read. A Keycloak log is
+/// mostly such events, and searching each of them in full was a fifth of
+/// reading it (benches/README.md).
+fn quiet_success(ev: &Event<'_>, text: &str) -> bool {
+    ev.kind == EventKind::TokenResponse
+        && ev.status.is_none()
+        && ev.error.is_none()
+        && ev.provider_reason.is_none()
+        && !super::has_error_words(text)
 }
 
 /// The client-side error record a line carries, if it carries one: the line
@@ -153,4 +170,42 @@ fn error_record<'a>(
 
 fn record<'t>(text: &'t str, format: Format, ctx: &Context) -> Option<Event<'t>> {
     super::error_event(text, format, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUCCESS: &str = "2025-03-11 00:07:56,547 INFO  [org.keycloak.events] (executor-thread-1) \
+        type=CODE_TO_TOKEN, realmId=shop, clientId=shop-mobile, grant_type=authorization_code";
+
+    #[test]
+    fn a_successful_token_response_without_error_words_is_not_searched() {
+        let ev = Event::new(EventKind::TokenResponse, Format::Keycloak);
+        assert!(quiet_success(&ev, SUCCESS));
+        assert!(
+            extract(SUCCESS).is_none(),
+            "the extractor finds nothing there either"
+        );
+    }
+
+    #[test]
+    fn a_record_that_may_say_why_it_failed_is_still_searched() {
+        let ev = Event::new(EventKind::TokenResponse, Format::Keycloak);
+        let failed = SUCCESS.replace(
+            "type=CODE_TO_TOKEN",
+            "type=CODE_TO_TOKEN_ERROR, error=invalid_code",
+        );
+        assert!(!quiet_success(&ev, &failed));
+        let mut with_status = Event::new(EventKind::TokenResponse, Format::Keycloak);
+        with_status.status = Some(400);
+        assert!(!quiet_success(&with_status, SUCCESS));
+        // A server's warning (Keycloak's PkceUtils) names no error word and
+        // is searched: only token responses are skipped.
+        let warning = Event::new(EventKind::ProviderEvent, Format::Keycloak);
+        assert!(!quiet_success(
+            &warning,
+            "PKCE verification failed. authUserId = 1"
+        ));
+    }
 }
