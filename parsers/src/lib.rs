@@ -40,6 +40,7 @@ pub mod redact;
 pub mod file_parser;
 mod formats;
 pub mod parser;
+mod percent;
 pub mod quiet;
 pub mod registry;
 #[cfg(test)]

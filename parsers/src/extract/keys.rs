@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::common::unescape_until_quote;
-use crate::redact::percent_decode;
+use crate::percent::percent_decode;
 
 use super::{OAuthError, is_error_code};
 
