@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapped, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
-use crate::extract::Settled;
+use crate::extract::settle::Settled;
 use crate::format::Format;
 use crate::formats::logfmt::heroku_router::router_event;
 use crate::parser::{Context, LineParser, Outcome};
