@@ -15,7 +15,7 @@ use nom::{IResult, Parser as _};
 
 use crate::event::{TimeBasis, Timestamp};
 use crate::parser::Context;
-use crate::redact::percent_decode;
+use crate::percent::percent_decode;
 
 /// The keys a structured record names its request by (JSON Lines' fields; a
 /// record no parser knows, read key by key). The first present wins.

@@ -152,25 +152,4 @@ mod tests {
             "sentences keep their cut for the catalog"
         );
     }
-
-    #[test]
-    fn a_cut_sentence_matches_the_catalog_entries_it_begins() {
-        let catalog = crate::catalog::catalog();
-        // Hydra/fosite's reason, cut in a log viewer.
-        let cut = catalog.matches("reason: The authorization code has al...");
-        assert!(
-            cut.iter().any(|e| e.cause == "code_reused"),
-            "{:?}",
-            cut.iter().map(|e| &e.text).collect::<Vec<_>>()
-        );
-        // Too little left to tell: nothing.
-        assert!(catalog.matches("The auth…").is_empty());
-        // Not cut: only whole texts match.
-        assert!(
-            catalog
-                .matches("The authorization code has al")
-                .iter()
-                .all(|e| e.cause != "code_reused")
-        );
-    }
 }

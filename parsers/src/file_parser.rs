@@ -20,28 +20,16 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-
+pub use crate::counts::LineCounts;
 use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapped, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
-use crate::extract::Settled;
+use crate::extract::settle::Settled;
 use crate::format::Format;
 use crate::formats::logfmt::heroku_router::router_event;
 use crate::parser::{Context, LineParser, Outcome};
 use crate::quiet::{Hint, QuietSkip};
 use crate::reassembly::Run;
 use crate::registry::new_parser;
-
-/// Line counts of one file, by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct LineCounts {
-    /// Lines that told something about OAuth.
-    pub parsed: u64,
-    /// Lines recognised but of no interest.
-    pub skipped: u64,
-    /// Lines no parser recognised.
-    pub unknown: u64,
-}
 
 /// Origins (pods, hosts, units) followed at once in one file; past this the
 /// quietest one is flushed.
@@ -563,3 +551,6 @@ fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> 
         .or_else(|| crate::extract::omniauth::phase_event(text, format, ctx, None))
         .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,8 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::counts::LineCounts;
 use crate::envelope::{ALL_ENVELOPES, EnvelopeKind};
-use crate::file_parser::LineCounts;
 
 /// A line where a file parser holds nothing that the lines before it set,
 /// and what it would read the next line with.

@@ -26,6 +26,7 @@
 
 pub mod catalog;
 pub mod common;
+mod counts;
 pub mod cut;
 pub mod envelope;
 pub mod event;
@@ -40,16 +41,18 @@ pub mod redact;
 pub mod file_parser;
 mod formats;
 pub mod parser;
+mod percent;
 pub mod quiet;
 pub mod registry;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub use counts::LineCounts;
 pub use event::{
     ALL_SERVERS, Event, EventKind, EvidenceLine, Fingerprint, JwtClaims, Lifecycle, ServerKind,
     TimeBasis, Timestamp,
 };
-pub use file_parser::{FileParser, LineCounts};
+pub use file_parser::FileParser;
 pub use format::{CONCRETE_FORMATS, Format};
 pub use grant::{GrantType, KNOWN_GRANTS};
 pub use parser::{Context, EnvelopeChoice, LineParser, Outcome};

@@ -30,9 +30,11 @@
 //!   [`FleetOptions::stream_bytes`] and [`FleetOptions::max_streams`] by
 //!   dropping the quietest streams' state, committed first, from memory.
 
+mod batch;
 pub mod budget;
 pub mod http;
 pub mod metrics;
+mod options;
 pub mod otlp;
 mod record;
 pub mod records;
@@ -42,69 +44,14 @@ mod writer;
 use std::path::Path;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use grantwatch_parsers::Context;
-pub use record::Record;
-use sha2::{Digest, Sha256};
-
-/// How long a batch's digest is kept: a retry later than this is stored
-/// again.
-pub const DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
-
-/// How long a record's digest is kept: longer than the shippers' own retry
-/// horizons (the OTel Collector gives up after 5 minutes by default), short
-/// enough that one row per record received stays a small table.
-pub const RECORD_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// The default request-size limit (`--ingest-max-bytes`).
-pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
+use batch::Job;
+pub use batch::{Accepted, DEDUPE_WINDOW, RECORD_WINDOW, batch_digest, record_digests};
+pub use options::{DEFAULT_MAX_BYTES, FleetOptions};
+pub use record::{Record, source_path};
 
 /// The answer's `Retry-After` when the writer is behind, in seconds.
 pub const RETRY_AFTER_S: u64 = 1;
-
-/// How the receivers behave.
-#[derive(Clone, Debug)]
-pub struct FleetOptions {
-    /// The largest request body accepted, compressed or not.
-    pub max_bytes: usize,
-    /// The in-flight budget: bytes that bodies being read, inflated and
-    /// decoded, and batches queued for the writer, take in memory
-    /// together ([`budget`]).
-    pub queue_bytes: usize,
-    /// Request bodies read and decoded at once at most (503 beyond).
-    pub max_bodies: usize,
-    /// `--syslog ADDR`: TCP and UDP.
-    pub syslog: Option<String>,
-    /// Parser settings of every stream.
-    pub context: Context,
-    /// A stream quiet this long has its open records flushed (as a quiet
-    /// file's are).
-    pub flush_after: Duration,
-    /// Streams kept in memory at once: past this the one quiet longest is
-    /// dropped from memory (its held lines are in the store and replayed
-    /// when it sends again), so many stream names cannot exhaust memory.
-    pub max_streams: usize,
-    /// The streams' parser state in memory at most (estimated from the
-    /// lines they hold): past this the quietest streams are dropped from
-    /// memory as past `max_streams`.
-    pub stream_bytes: usize,
-}
-
-impl Default for FleetOptions {
-    fn default() -> Self {
-        FleetOptions {
-            max_bytes: DEFAULT_MAX_BYTES,
-            queue_bytes: 4 * DEFAULT_MAX_BYTES,
-            max_bodies: 32,
-            syslog: None,
-            context: Context::default(),
-            flush_after: crate::watch::STALE_RECORD,
-            max_streams: 4096,
-            stream_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
 
 /// Why a batch was not taken.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,30 +78,6 @@ pub enum StartError {
     /// The writer thread could not be started.
     #[error("cannot start the receivers' writer thread: {0}")]
     Thread(std::io::Error),
-}
-
-/// What a stored batch gave.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Accepted {
-    /// Records stored.
-    pub records: u64,
-    /// Records skipped as stored before (a retry).
-    pub deduplicated: u64,
-    /// Events stored (records about OAuth, assembled).
-    pub events: u64,
-    /// The whole batch was stored before (a retry): nothing stored again.
-    pub duplicate: bool,
-}
-
-/// A batch on its way to the writer.
-struct Job {
-    records: Vec<Record>,
-    /// `None`: not checked for a retry.
-    digest: Option<[u8; 16]>,
-    /// The records' charge on the budget, given back when the writer is
-    /// done with the job (before its answer is sent).
-    charge: Option<tokio::sync::OwnedSemaphorePermit>,
-    reply: tokio::sync::oneshot::Sender<Result<Accepted, String>>,
 }
 
 /// The receivers' shared side: the writer's queue, the budget, the bound on
@@ -334,107 +257,4 @@ impl Fleet {
 /// [`DECODERS`] or the cores, whichever is more.
 fn decoders() -> usize {
     std::thread::available_parallelism().map_or(DECODERS, |n| n.get().max(DECODERS))
-}
-
-/// The digest of a batch: every record's stream, time and line, in order.
-/// A shipper's retry sends the same records again, so it has the same.
-pub fn batch_digest(records: &[Record]) -> [u8; 16] {
-    let mut h = Sha256::new();
-    for r in records {
-        for part in [&r.stream, &r.time, &r.body] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
-        }
-    }
-    let full = h.finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
-}
-
-/// Each record's digest (stream, shipper time, line, and its rank among the
-/// equal records before it in the batch), or `None` for a record without a
-/// shipper time: without one, two equal lines cannot be told from a record
-/// sent twice, and only an identical retried batch is recognised.
-pub fn record_digests(records: &[Record]) -> Vec<Option<[u8; 16]>> {
-    let mut ranks: std::collections::HashMap<[u8; 32], u64> = std::collections::HashMap::new();
-    records
-        .iter()
-        .map(|r| {
-            if r.time.is_empty() {
-                return None;
-            }
-            let mut h = Sha256::new();
-            for part in [&r.stream, &r.time, &r.body] {
-                h.update((part.len() as u64).to_le_bytes());
-                h.update(part.as_bytes());
-            }
-            let key: [u8; 32] = h.clone().finalize().into();
-            let rank = ranks.entry(key).or_insert(0);
-            h.update(rank.to_le_bytes());
-            *rank += 1;
-            let full = h.finalize();
-            let mut out = [0u8; 16];
-            out.copy_from_slice(&full[..16]);
-            Some(out)
-        })
-        .collect()
-}
-
-/// The name of a stream's source row (`/sources` lists it next to files).
-pub fn source_path(stream: &str) -> String {
-    format!("stream:{stream}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(stream: &str, time: &str, body: &str) -> Record {
-        Record {
-            stream: stream.into(),
-            time: time.into(),
-            body: body.into(),
-        }
-    }
-
-    #[test]
-    fn a_retried_batch_has_the_digest_of_the_first() {
-        let a = vec![rec("pod-a", "1", "x"), rec("pod-b", "2", "y")];
-        assert_eq!(batch_digest(&a), batch_digest(&a.clone()));
-    }
-
-    #[test]
-    fn equal_records_of_a_batch_differ_by_rank_and_a_recut_retry_keeps_them() {
-        let a = vec![
-            rec("p", "t1", "Completed 200 OK"),
-            rec("p", "t1", "Completed 200 OK"),
-            rec("p", "t2", "x"),
-            rec("p", "", "no time"),
-        ];
-        let d = record_digests(&a);
-        assert_ne!(d[0], d[1], "two equal records of one batch are two");
-        assert!(d[0].is_some() && d[3].is_none());
-        // The same records cut differently: the first two again, then the rest.
-        let first = record_digests(&a[..2]);
-        let second = record_digests(&a[2..]);
-        assert_eq!(first[..], d[..2]);
-        assert_eq!(second[..], d[2..]);
-    }
-
-    #[test]
-    fn any_difference_of_stream_time_line_or_order_changes_the_digest() {
-        let base = vec![rec("pod-a", "1", "x"), rec("pod-b", "2", "y")];
-        let d = batch_digest(&base);
-        for other in [
-            vec![rec("pod-c", "1", "x"), rec("pod-b", "2", "y")],
-            vec![rec("pod-a", "9", "x"), rec("pod-b", "2", "y")],
-            vec![rec("pod-a", "1", "z"), rec("pod-b", "2", "y")],
-            vec![rec("pod-b", "2", "y"), rec("pod-a", "1", "x")],
-            // Field boundaries count: "ab"+"c" is not "a"+"bc".
-            vec![rec("pod-a1", "", "x"), rec("pod-b", "2", "y")],
-        ] {
-            assert_ne!(batch_digest(&other), d, "{other:?}");
-        }
-    }
 }

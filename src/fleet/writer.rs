@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use grantwatch_parsers::{Context, DETECT_LINES, Event, FileParser, Format, LineCounts, sniff};
 
+use super::batch::{Accepted, DEDUPE_WINDOW, Job, RECORD_WINDOW, record_digests};
 use super::metrics::StreamGauges;
-use super::{
-    Accepted, DEDUPE_WINDOW, FleetOptions, Job, RECORD_WINDOW, record_digests, source_path,
-};
+use super::options::FleetOptions;
+use super::record::{Record, source_path};
 use crate::store::Store;
 use crate::store::streams::{Digests, RecordKey, StreamCommit};
 
@@ -290,7 +290,7 @@ impl Writer<'_> {
     /// is detected once its first lines are in.
     fn open_streams<'r>(
         &mut self,
-        records: impl Iterator<Item = &'r super::Record>,
+        records: impl Iterator<Item = &'r Record>,
         group_start: Instant,
     ) -> crate::store::Result<()> {
         for r in records {

@@ -14,25 +14,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::event::FileKey;
 use super::file::{self, Followed};
-use super::{FileKey, Tailer};
-
-/// Half the process's soft limit on descriptors (the rest stays for the
-/// listener, its connections, SQLite and the folder walks), at least 8 and
-/// at most 4,096.
-pub(super) fn default_max_open() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } == 0 {
-        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
-    } else {
-        1024
-    };
-    (soft / 2).clamp(8, 4096)
-}
+use super::tailer::Tailer;
 
 /// How far reading is behind one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +147,8 @@ mod tests {
     use std::io::Write as _;
     use std::path::Path;
 
-    use super::super::{TailConfig, TailEvent, Tailer};
+    use super::super::config::TailConfig;
+    use super::super::event::TailEvent;
     use super::*;
 
     fn append(path: &Path, text: &str) {

@@ -39,68 +39,30 @@
 //!
 //! [`MAX_LINE_BYTES`]: crate::source::MAX_LINE_BYTES
 
+mod config;
 mod event;
 mod fds;
 mod file;
 mod spec;
+mod tailer;
 mod waker;
 
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub use event::{Checkpoint, FileKey, Lines, TailEvent};
 pub use file::{HEAD_BYTES, fingerprint, head_hash};
 pub use waker::{Waker, waker};
 
+pub use config::TailConfig;
 pub use fds::Lag;
-use fds::{Wake, default_max_open, out_of_descriptors};
+use fds::{Wake, out_of_descriptors};
 use file::Followed;
 use spec::PathSpec;
-
-/// Tuning of a [`Tailer`].
-#[derive(Clone, Debug)]
-pub struct TailConfig {
-    /// A partial last line is handed out as a line after this long without
-    /// new bytes.
-    pub quiet_period: Duration,
-    /// Bytes read per file per poll, so one busy file cannot starve others.
-    pub max_read_bytes: usize,
-    /// A file rotated out of the specs or deleted is closed after being
-    /// read to its end and quiet this long (a logger may still write to it
-    /// until it reopens its file).
-    pub rotate_wait: Duration,
-    /// The most files open at once.
-    pub max_open: usize,
-}
-
-impl Default for TailConfig {
-    fn default() -> Self {
-        TailConfig {
-            quiet_period: Duration::from_secs(2),
-            max_read_bytes: 4 * 1024 * 1024,
-            rotate_wait: Duration::from_secs(30),
-            max_open: default_max_open(),
-        }
-    }
-}
-
-/// Follows the files of a set of path specs. See the module doc.
-pub struct Tailer {
-    specs: Vec<PathSpec>,
-    config: TailConfig,
-    /// In the order found: a rotated file comes before its successor.
-    files: Vec<Followed>,
-    /// Checkpoints given at start, not yet matched with a file.
-    checkpoints: HashMap<FileKey, Checkpoint>,
-    first_poll: bool,
-    /// Paths already reported as unreadable.
-    unreadable: HashSet<PathBuf>,
-    /// Files that waited for a descriptor at the last poll.
-    deferred: usize,
-}
+pub use tailer::Tailer;
 
 /// A matched file as the last poll saw it: key, path, size and mtime.
 type Seen = (FileKey, PathBuf, (u64, i64, i64));

@@ -13,7 +13,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, WebError};
+use super::error::WebError;
+use super::state::AppState;
 use crate::diagnose::cause::{ALL_CAUSES, Cause};
 use crate::store::failures::{FailureFilter, FailureRecord};
 use crate::store::labels::{server_labels, server_of_label};

@@ -4,7 +4,10 @@
 //! of the client (a bad parameter, an unknown id, a missing token) say what
 //! was wrong; errors of the server (the database, a panicked task) are logged
 //! to stderr in full and answered with a generic message, so that no path,
-//! SQL or internal detail reaches the client.
+//! SQL or internal detail reaches the client. Which paths answer errors as
+//! JSON (a program's) rather than as an HTML page (a browser's) is
+//! [`is_machine_path`], here so that the router (`mod.rs`) and the token
+//! check (`auth.rs`) ask the same question without importing each other.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -79,6 +82,16 @@ impl IntoResponse for WebError {
     }
 }
 
+/// Whether `path` is one a program asks for (the JSON API, the metrics, the
+/// health check) rather than a page a browser shows: its errors stay JSON.
+pub(super) fn is_machine_path(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || path == "/metrics"
+        || path == "/healthz"
+        || path.starts_with("/v1/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +116,22 @@ mod tests {
             response.headers().get(header::CONTENT_TYPE),
             Some(&HeaderValue::from_static("application/json"))
         );
+    }
+
+    #[test]
+    fn machine_paths_are_the_api_the_metrics_and_the_health_check() {
+        for path in ["/api", "/api/", "/api/nope", "/metrics", "/healthz"] {
+            assert!(is_machine_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/nope",
+            "/apis",
+            "/metrics/x",
+            "/failures",
+            "/api.json",
+        ] {
+            assert!(!is_machine_path(path), "{path}");
+        }
     }
 }

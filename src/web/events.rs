@@ -10,26 +10,27 @@
 //! The feed is the `live_changes` table, written in the transaction that
 //! stores the diagnosis: the web side only reads, and `serve` over a
 //! database another process writes gets the same events. One producer per
-//! server ([`Hub`]) reads new rows every [`POLL`] (sooner when this
-//! process's store committed a change) and publishes them on a
-//! `tokio::sync::broadcast` channel; each connection only receives. So N
-//! open streams cost one query per poll, not N. The poller runs while at
-//! least one stream is open.
+//! server (its channel in [`Hub`](super::hub::Hub)) reads new rows every
+//! [`POLL`] (sooner when this process's store committed a change) and
+//! publishes them on a `tokio::sync::broadcast` channel; each connection
+//! only receives. So N open streams cost one query per poll, not N. The
+//! poller runs while at least one stream is open.
 //!
 //! Invariants:
 //! - A connection sees every change after the one it started from, once,
 //!   in order: it subscribes first, then reads what was committed since its
 //!   start from the table (the changes published before it subscribed),
 //!   then takes the channel's changes, skipping those it already sent.
-//! - Memory is bounded: the channel keeps the last [`CAPACITY`] changes. A
-//!   connection that falls further behind gets one `resync` event (its
-//!   page reloads what it shows) and goes on from the oldest change kept.
+//! - Memory is bounded: the channel keeps the last
+//!   [`CAPACITY`](super::hub::CAPACITY) changes. A connection that falls
+//!   further behind gets one `resync` event (its page reloads what it
+//!   shows) and goes on from the oldest change kept.
 //! - A comment line every 15 s keeps proxies from closing an idle stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -38,7 +39,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use tokio::sync::broadcast;
 
-use super::{AppState, WebError};
+use super::error::WebError;
+use super::state::AppState;
 use crate::store::feed::Change;
 use crate::time::format_ts;
 
@@ -47,8 +49,6 @@ use crate::time::format_ts;
 pub const POLL: Duration = Duration::from_millis(50);
 /// Changes read per look.
 const BATCH: u32 = 200;
-/// Changes the channel keeps for connections that are behind.
-pub const CAPACITY: usize = 4096;
 
 /// Open event streams of this process (`grantwatch_live_clients`).
 static CLIENTS: AtomicUsize = AtomicUsize::new(0);
@@ -74,63 +74,6 @@ impl Drop for Client {
     }
 }
 
-/// The one producer of a server's live feed and its channel.
-#[derive(Debug)]
-pub struct Hub {
-    sender: broadcast::Sender<Arc<Change>>,
-    /// Whether the producer task runs; taken with the receiver count so
-    /// that a stream opening as the producer stops still gets one.
-    running: Mutex<bool>,
-    /// Looks at the table the producer made (for the tests: one per poll,
-    /// whatever the number of streams).
-    reads: AtomicU64,
-}
-
-impl Default for Hub {
-    fn default() -> Hub {
-        Hub::with_capacity(CAPACITY)
-    }
-}
-
-impl Hub {
-    /// A hub whose channel keeps `capacity` changes.
-    pub fn with_capacity(capacity: usize) -> Hub {
-        Hub {
-            sender: broadcast::channel(capacity.max(1)).0,
-            running: Mutex::new(false),
-            reads: AtomicU64::new(0),
-        }
-    }
-
-    /// How many times the producer read the table.
-    pub fn reads(&self) -> u64 {
-        self.reads.load(Ordering::Relaxed)
-    }
-
-    /// A receiver of every change published from now on; starts the
-    /// producer (from change `seq`) when it is not running.
-    fn subscribe(&self, state: &AppState, seq: i64) -> broadcast::Receiver<Arc<Change>> {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        let receiver = self.sender.subscribe();
-        if !*running {
-            *running = true;
-            tokio::spawn(produce(state.clone(), seq));
-        }
-        receiver
-    }
-
-    /// Whether the producer should stop (no stream open); if so, marks it
-    /// stopped under the same lock [`Hub::subscribe`] takes.
-    fn stop_if_idle(&self) -> bool {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if self.sender.receiver_count() == 0 {
-            *running = false;
-            return true;
-        }
-        false
-    }
-}
-
 /// The producer: publishes the changes after `seq` as they are committed,
 /// until no stream listens.
 async fn produce(state: AppState, mut seq: i64) {
@@ -145,7 +88,7 @@ async fn produce(state: AppState, mut seq: i64) {
                 return;
             }
             let after = seq;
-            state.hub.reads.fetch_add(1, Ordering::Relaxed);
+            state.hub.count_read();
             // A store error (the file briefly locked, replaced) is retried
             // at the next poll: the streams stay open.
             let Ok(changes) = state
@@ -157,8 +100,7 @@ async fn produce(state: AppState, mut seq: i64) {
             let full = changes.len() == BATCH as usize;
             for c in changes {
                 seq = c.seq;
-                // No receiver is not an error: the next look stops.
-                let _ = state.hub.sender.send(Arc::new(c));
+                state.hub.publish(c);
             }
             if !full {
                 break;
@@ -183,8 +125,9 @@ fn events_of(c: &Change) -> [Event; 2] {
     ]
 }
 
-/// The `resync` event of a connection that fell more than [`CAPACITY`]
-/// changes behind: what it shows must be read again.
+/// The `resync` event of a connection that fell more than
+/// [`CAPACITY`](super::hub::CAPACITY) changes behind: what it shows must be
+/// read again.
 fn resync(missed: u64) -> Event {
     Event::default()
         .event("resync")
@@ -251,7 +194,9 @@ pub async fn events(
         Some(seq) => seq,
         None => state.read(|store| Ok(store.last_change()?)).await?,
     };
-    let receiver = state.hub.subscribe(&state, seq);
+    let receiver = state.hub.subscribe(|| {
+        tokio::spawn(produce(state.clone(), seq));
+    });
     let feed = Feed {
         state,
         seq,

@@ -1,21 +1,14 @@
-//! The reader's health as the web side reports it: `/healthz` (200 while
-//! reading, 503 with the reason while not, or while the database file is
-//! not the one opened: [`crate::live::database_problem`]), the reader line
-//! of `/sources` and the `grantwatch_reader_*` series of `/metrics`.
+//! The reader's health as the web side reports it: `/healthz`
+//! (`healthz.rs`), the reader line of `/sources` and the
+//! `grantwatch_reader_*` series of `/metrics`.
 //!
 //! The reader ([`crate::daemon`]) writes it after every round and every
-//! failed attempt; handlers only take a snapshot. Without a reader (`serve`)
-//! only the database file is looked at: `/healthz` answers "ok" unless it
-//! has a problem.
+//! failed attempt; handlers only take a snapshot. A leaf that
+//! [`super::AppState`] holds, so that the handlers reading the state
+//! and the state do not import each other.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-
-use super::AppState;
 
 /// What the reader is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,41 +157,5 @@ impl Snapshot {
             out += &format!("grantwatch_reader_round_age_seconds {lag}\n");
         }
         out
-    }
-}
-
-/// `GET /healthz`: "ok" (200) while the reader reads (or when there is no
-/// reader) and the database file is the one opened; 503 with the reasons
-/// while the reader does not read, or when the database file under the
-/// daemon was deleted, replaced or overwritten. A line per part says what
-/// it is: the database's problem, and what the reader does and how long
-/// ago its last round completed.
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    let db = state.db.clone();
-    let identity = state.db_identity;
-    // A stat and a 16-byte read: off the async threads all the same.
-    let problem = tokio::task::spawn_blocking(move || crate::live::database_problem(&db, identity))
-        .await
-        .unwrap_or_else(|_| Some("the health check failed".into()));
-    let reader = state.health.as_ref().map(ReaderHealth::snapshot);
-    let reading = reader.as_ref().is_none_or(Snapshot::is_reading);
-    let mut body = String::from(if reading && problem.is_none() {
-        "ok"
-    } else {
-        "unavailable"
-    });
-    if let Some(p) = &problem {
-        body += &format!("\ndatabase: {p}");
-    }
-    if let Some(now) = &reader {
-        body += &format!("\nreader: {}", now.describe());
-    }
-    if problem.is_some() || reader.is_some() {
-        body.push('\n');
-    }
-    if reading && problem.is_none() {
-        body.into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     }
 }

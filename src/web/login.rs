@@ -1,19 +1,19 @@
 //! Signing a browser in and out, for when a token is set: a browser cannot
 //! send `Authorization: Bearer`, so `GET /login` asks for the token in a form,
-//! `POST /login` checks it (constant time, by `auth::Token`) and sets the
+//! `POST /login` checks it (constant time, by `session::Token`) and sets the
 //! session cookie, and `POST /logout` clears it.
 //!
 //! Invariants: the cookie's value is a fresh random session, never the
-//! token nor derived from it (`auth.rs`); `POST /logout` ends that session
+//! token nor derived from it (`session.rs`); `POST /logout` ends that session
 //! on the server; a wrong token answers 401 with the form again and "wrong
 //! token", no detail and no cookie; the redirect after signing in only goes
 //! to a path of this origin (`auth::local_path`), never to `next` as given.
 //! Without a token there is nothing to sign in to: `/login` sends to the
 //! overview.
 //!
-//! Guessing is throttled: each client address has a bucket of
-//! [`LOGIN_BURST`] attempts, refilled at [`LOGIN_PER_SECOND`] a second;
-//! an attempt with the bucket empty answers 429 with `Retry-After`, without
+//! Guessing is throttled (`throttle.rs`): each client address has a bucket
+//! of `LOGIN_BURST` attempts, refilled at `LOGIN_PER_SECOND` a second; an
+//! attempt with the bucket empty answers 429 with `Retry-After`, without
 //! looking at the token. A person mistyping is never slowed down; a
 //! program trying a thousand tokens a second gets one or two through.
 //!
@@ -22,9 +22,7 @@
 //! the page policy's `form-action 'self'` keeps the pages' forms posting
 //! here; a forged sign-in would need the token anyway.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use askama::Template;
@@ -36,8 +34,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{CLEARED_COOKIE, local_path, see_other};
+use super::error::WebError;
 use super::pages::{PageError, html_with};
-use super::{AppState, WebError};
+use super::state::AppState;
 
 /// The query of `GET /login`.
 #[derive(Debug, Default, Deserialize)]
@@ -82,46 +81,6 @@ pub async fn page(
                 message: None,
             },
         ),
-    }
-}
-
-/// Sign-in attempts a client may make at once.
-pub const LOGIN_BURST: f64 = 10.0;
-/// Sign-in attempts a client gets back per second.
-pub const LOGIN_PER_SECOND: f64 = 1.0;
-/// Addresses remembered before full buckets are forgotten.
-const THROTTLE_MAX_CLIENTS: usize = 10_000;
-
-/// A token bucket of sign-in attempts per client address.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl LoginThrottle {
-    /// Takes one attempt from `client`'s bucket; `false` when it is empty.
-    fn allow(&self, client: IpAddr, now: Instant) -> bool {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= THROTTLE_MAX_CLIENTS {
-            // Forget the clients whose bucket is full again: they lose
-            // nothing by it.
-            buckets.retain(|_, (left, at)| {
-                *left + now.saturating_duration_since(*at).as_secs_f64() * LOGIN_PER_SECOND
-                    < LOGIN_BURST
-            });
-        }
-        let (left, at) = buckets.entry(client).or_insert((LOGIN_BURST, now));
-        let refilled = (*left
-            + now.saturating_duration_since(*at).as_secs_f64() * LOGIN_PER_SECOND)
-            .min(LOGIN_BURST);
-        *at = now;
-        if refilled >= 1.0 {
-            *left = refilled - 1.0;
-            true
-        } else {
-            *left = refilled;
-            false
-        }
     }
 }
 

@@ -41,7 +41,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, WebError};
+use super::error::WebError;
+use super::state::AppState;
 use crate::live::LiveState;
 use crate::store::incidents::IncidentFilter;
 use crate::store::labels::server_label;

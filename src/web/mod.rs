@@ -22,14 +22,17 @@ mod auth;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod healthz;
+pub mod hub;
 pub mod listener;
 mod login;
 pub mod metrics;
 pub mod pages;
+mod session;
+mod state;
+mod throttle;
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::Request;
@@ -38,136 +41,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use auth::SESSION_COOKIE;
-use auth::Token;
 pub use error::WebError;
-
-use crate::live::Live;
-use crate::store::Store;
-
-/// How many idle read-only connections are kept for reuse.
-const POOL_SIZE: usize = 4;
-
-/// What every handler shares: where the database is, its idle connections,
-/// and the token requests must carry (if any).
-#[derive(Clone)]
-pub struct AppState {
-    /// The database file (opened read-only).
-    pub db: PathBuf,
-    token: Option<Token>,
-    pool: Arc<Mutex<Vec<Store>>>,
-    /// The reader's health, when a reader runs beside the server (`watch`).
-    pub health: Option<health::ReaderHealth>,
-    login_throttle: Arc<login::LoginThrottle>,
-    /// The running daemon's view (`watch`; `None` for `serve`).
-    live: Option<Arc<Live>>,
-    /// The database file's device and inode when serving started.
-    db_identity: Option<(u64, u64)>,
-    /// The receivers of shipped logs (`watch` only).
-    fleet: Option<Arc<crate::fleet::Fleet>>,
-    /// The one producer of `/api/events` and its channel.
-    hub: Arc<events::Hub>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("db", &self.db)
-            .field("token", &self.token.as_ref().map(|_| "<set>"))
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// State over the database at `db`, without a token.
-    pub fn new(db: impl Into<PathBuf>) -> AppState {
-        let db = db.into();
-        AppState {
-            db_identity: crate::live::database_identity(&db),
-            db,
-            token: None,
-            pool: Arc::new(Mutex::new(Vec::new())),
-            health: None,
-            login_throttle: Arc::default(),
-            live: None,
-            fleet: None,
-            hub: Arc::default(),
-        }
-    }
-
-    /// Reports the reader's `health` on `/healthz`, `/sources` and
-    /// `/metrics`.
-    pub fn with_health(mut self, health: health::ReaderHealth) -> AppState {
-        self.health = Some(health);
-        self
-    }
-
-    /// Shows the running daemon's view (skipped files, read lag) on
-    /// `/sources` and `/metrics`.
-    pub fn with_live(mut self, live: Arc<Live>) -> AppState {
-        self.live = Some(live);
-        self
-    }
-
-    /// Requires the token (as a bearer token or a session cookie) on every
-    /// route but `/healthz`, `/login`, `/logout` and the stylesheet.
-    /// Serves `POST /api/ingest` and `POST /v1/logs` into `fleet`.
-    pub fn with_fleet(mut self, fleet: Arc<crate::fleet::Fleet>) -> AppState {
-        self.fleet = Some(fleet);
-        self
-    }
-
-    /// Keeps only `capacity` changes for the streams of `/api/events` that
-    /// are behind (tests of the `resync` event).
-    pub fn with_event_capacity(mut self, capacity: usize) -> AppState {
-        self.hub = Arc::new(events::Hub::with_capacity(capacity));
-        self
-    }
-
-    /// The producer of `/api/events` of this state.
-    pub fn event_hub(&self) -> &events::Hub {
-        &self.hub
-    }
-
-    /// Asks for `token` on every route but `/healthz`, the sign-in pages and
-    /// the stylesheet (a bearer header, or the session cookie `POST /login`
-    /// sets).
-    pub fn with_token(mut self, token: &str) -> AppState {
-        self.token = Some(Token::new(token));
-        self
-    }
-
-    /// Runs `query` on a read-only connection, on the blocking pool. The
-    /// connection goes back to the pool only when the query succeeded.
-    pub async fn read<T, F>(&self, query: F) -> Result<T, WebError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, WebError> + Send + 'static,
-    {
-        let db = self.db.clone();
-        let pool = Arc::clone(&self.pool);
-        tokio::task::spawn_blocking(move || {
-            let idle = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let store = match idle {
-                Some(store) => store,
-                None => Store::open_read_only(&db)?,
-            };
-            let result = query(&store)?;
-            let mut idle = pool.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < POOL_SIZE {
-                idle.push(store);
-            }
-            Ok(result)
-        })
-        .await?
-    }
-}
+use error::is_machine_path;
+pub use session::SESSION_COOKIE;
+pub use state::AppState;
 
 /// The routes of the JSON API, the metrics and the health check, with the
 /// token check and the security headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(health::healthz))
+        .route("/healthz", get(healthz::healthz))
         .route("/api/failures", get(api::failures))
         .route("/api/failures/{id}", get(api::failure))
         .route("/api/requests/{request_id}", get(api::request))
@@ -201,16 +84,6 @@ pub fn router(state: AppState) -> Router {
         // Outermost: HTML pages get their own policy (their stylesheet).
         .layer(middleware::from_fn(pages::page_csp))
         .with_state(state)
-}
-
-/// Whether `path` is one a program asks for (the JSON API, the metrics, the
-/// health check) rather than a page a browser shows: its errors stay JSON.
-fn is_machine_path(path: &str) -> bool {
-    path == "/api"
-        || path.starts_with("/api/")
-        || path == "/metrics"
-        || path == "/healthz"
-        || path.starts_with("/v1/")
 }
 
 /// Any other path: a JSON 404 for a program, an HTML page for a browser.
@@ -406,23 +279,6 @@ mod tests {
             listen_addrs("no port here", None),
             Err(ListenError::Resolve(..))
         ));
-    }
-
-    #[test]
-    fn machine_paths_are_the_api_the_metrics_and_the_health_check() {
-        for path in ["/api", "/api/", "/api/nope", "/metrics", "/healthz"] {
-            assert!(is_machine_path(path), "{path}");
-        }
-        for path in [
-            "/",
-            "/nope",
-            "/apis",
-            "/metrics/x",
-            "/failures",
-            "/api.json",
-        ] {
-            assert!(!is_machine_path(path), "{path}");
-        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind as AcKind};
 
-use super::{Entry, MatchKind, Provider};
+use super::entry::{Entry, MatchKind, Provider};
 
 /// An identifying text found in a longer text.
 #[derive(Clone, Copy, Debug)]

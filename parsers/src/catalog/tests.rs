@@ -133,3 +133,27 @@ fn no_contained_text_begins_with_a_blank() {
         }
     }
 }
+
+/// A sentence `cut.rs` keeps with its cut matches the entries it begins.
+/// Here rather than beside `cut.rs`'s own tests: the catalog imports
+/// `cut.rs`, which then does not import the catalog back.
+#[test]
+fn a_cut_sentence_matches_the_catalog_entries_it_begins() {
+    let catalog = catalog();
+    // Hydra/fosite's reason, cut in a log viewer.
+    let cut = catalog.matches("reason: The authorization code has al...");
+    assert!(
+        cut.iter().any(|e| e.cause == "code_reused"),
+        "{:?}",
+        cut.iter().map(|e| &e.text).collect::<Vec<_>>()
+    );
+    // Too little left to tell: nothing.
+    assert!(catalog.matches("The auth…").is_empty());
+    // Not cut: only whole texts match.
+    assert!(
+        catalog
+            .matches("The authorization code has al")
+            .iter()
+            .all(|e| e.cause != "code_reused")
+    );
+}

@@ -1,7 +1,8 @@
 //! Hosting platforms' log lines: Heroku (`heroku logs`, log drains written
 //! to files), Fly.io (`fly logs`), and `aws logs tail` (CloudWatch).
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, rfc3339_prefix};
+use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces};
+use super::time::{EnvelopeTime, rfc3339_prefix, starts_with_level};
 
 /// `TIME app[web.1]: line`, `TIME heroku[router]: at=info method=POST …`,
 /// `TIME app[3d8d9e1a] iad [info] line` (Fly) and `TIME STREAM line`
@@ -45,7 +46,7 @@ pub(super) fn peel<'a>(
     });
     if (tail_time || sticky == Some(EnvelopeKind::CloudWatchTail))
         && !token.is_empty()
-        && !super::starts_with_level(token)
+        && !starts_with_level(token)
         && !text.is_empty()
     {
         out.push(Piece::new(text, meta(token, None)));

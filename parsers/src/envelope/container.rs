@@ -2,7 +2,8 @@
 //! `kubectl logs --prefix`, `docker compose logs` / overmind, foreman.
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
-use super::{EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, rfc3339_stamp};
+use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
+use super::time::{EnvelopeTime, rfc3339_stamp};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split

@@ -11,7 +11,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use super::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Piece, Pieces, Stream, peel};
+use super::model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Piece, Pieces, Stream};
+use super::peel::peel;
 use crate::parser::Context;
 
 /// Longest line rebuilt from split pieces; the rest is dropped and counted.

@@ -12,10 +12,8 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde_json::{Map, Value};
 
-use super::{
-    EnvelopeKind, EnvelopeTime, Meta, Name, Piece, Pieces, Stream, epoch_text, epoch_time,
-    rfc3339_prefix,
-};
+use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
+use super::time::{EnvelopeTime, epoch_text, epoch_time, rfc3339_prefix};
 use crate::parser::Context;
 
 /// Keys whose presence makes a JSON line worth parsing as an envelope.

@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-use super::{EnvelopeKind, Meta, Name, Piece, Pieces, rfc3339_prefix};
+use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces};
+use super::time::{rfc3339_prefix, starts_with_level};
 use crate::parser::Context;
 
 const MONTHS: [&str; 12] = [
@@ -50,7 +51,7 @@ pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Op
     let date_like = host.len() >= 10 && host.as_bytes()[4] == b'-' && host.as_bytes()[7] == b'-';
     if host.is_empty()
         || date_like
-        || super::starts_with_level(host)
+        || starts_with_level(host)
         || !word(ident)
         || !ident.as_bytes()[0].is_ascii_alphabetic()
         || !pid.is_none_or(word)

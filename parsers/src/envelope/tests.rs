@@ -3,6 +3,8 @@
 //! must never be taken for an envelope.
 
 use super::*;
+use crate::parser::Context;
+use chrono::{DateTime, Utc};
 
 fn ctx() -> Context {
     Context {

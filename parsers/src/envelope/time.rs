@@ -1,7 +1,10 @@
 //! Envelope times: the RFC 3339 times runtimes write on every line, read
 //! by their shape into packed fields ([`Stamp`]) and computed only when
 //! asked ([`EnvelopeTime`]), with chrono's parser kept for the shapes the
-//! fast path does not take.
+//! fast path does not take. Also the epoch times shippers write
+//! ([`epoch_text`], [`epoch_time`]) and the level-word check that keeps an
+//! application's own `TIME LEVEL …` line from being taken for an envelope
+//! ([`starts_with_level`]).
 //!
 //! Invariant: a time the fast path computes equals chrono's reading of the
 //! same stamp (`envelope/tests.rs`, `runtime_times_read_by_position…`).
@@ -297,4 +300,54 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Whether `text` starts with a log level word (the rest of an
+/// application's own `TIME LEVEL …` line).
+pub(crate) fn starts_with_level(text: &str) -> bool {
+    const LEVELS: [&str; 12] = [
+        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn",
+        "error", "level=",
+    ];
+    let text = text.trim_start_matches('[');
+    LEVELS.iter().any(|l| {
+        text.strip_prefix(l)
+            .is_some_and(|r| r.is_empty() || !r.as_bytes()[0].is_ascii_alphanumeric())
+    })
+}
+
+/// Unix time written as an integer string (journald's microseconds, OTLP's
+/// nanoseconds): exact, without a detour through `f64`.
+pub(crate) fn epoch_text(text: &str) -> Option<DateTime<Utc>> {
+    let Ok(n) = text.parse::<i64>() else {
+        return text.parse::<f64>().ok().and_then(epoch_time);
+    };
+    let nanos = if n > 100_000_000_000_000_000 {
+        n
+    } else if n > 100_000_000_000_000 {
+        n.checked_mul(1_000)?
+    } else if n > 100_000_000_000 {
+        n.checked_mul(1_000_000)?
+    } else {
+        n.checked_mul(1_000_000_000)?
+    };
+    (n > 0).then(|| DateTime::from_timestamp_nanos(nanos))
+}
+
+/// Unix time in nanoseconds, microseconds, milliseconds or seconds (by
+/// magnitude), as shippers write it.
+pub(crate) fn epoch_time(value: f64) -> Option<DateTime<Utc>> {
+    if !value.is_finite() || value <= 0.0 {
+        return None;
+    }
+    let nanos = if value > 1e17 {
+        value
+    } else if value > 1e14 {
+        value * 1e3
+    } else if value > 1e11 {
+        value * 1e6
+    } else {
+        value * 1e9
+    };
+    Some(DateTime::from_timestamp_nanos(nanos as i64))
 }

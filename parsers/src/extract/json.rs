@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::{OAuthError, is_error_code};
+use super::oauth_error::{OAuthError, is_error_code};
 
 /// Parse attempts per record (an attempt starts at a `{` that opens a key).
 const MAX_ATTEMPTS: usize = 32;

@@ -11,8 +11,8 @@
 //! Invariants: one automaton pass finds every key; a key counts only as a
 //! whole word followed by a separator (`=`, `=>`, `:`); an `error` value
 //! counts only when it has the shape of an error code
-//! ([`super::is_error_code`]); every slice boundary is an ASCII byte found
-//! by a search.
+//! ([`super::oauth_error::is_error_code`]); every slice boundary is an
+//! ASCII byte found by a search.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -20,9 +20,9 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::common::unescape_until_quote;
-use crate::redact::percent_decode;
+use crate::percent::percent_decode;
 
-use super::{OAuthError, is_error_code};
+use super::oauth_error::{OAuthError, is_error_code};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {

@@ -3,6 +3,7 @@
 //! from several lines is given here joined with `\n`.
 
 use super::*;
+use crate::event::ServerKind;
 
 fn found(text: &str) -> OAuthError<'_> {
     extract(text).unwrap_or_else(|| panic!("no OAuth error found in {text:?}"))

@@ -21,7 +21,7 @@ use crate::event::ServerKind;
 use crate::grant::GrantType;
 use crate::providers;
 
-use super::{OAuthError, is_error_code};
+use super::oauth_error::{OAuthError, is_error_code};
 
 /// A client library's OAuth exception or error text: the needle, the name
 /// reported, and the server it implies (only when the library talks to one

@@ -34,7 +34,7 @@ use memchr::memmem;
 use crate::catalog::{self, Entry};
 use crate::common::unescape_until_quote;
 use crate::event::ServerKind;
-use crate::redact::percent_decode;
+use crate::percent::percent_decode;
 
 /// An OAuth error found in free text.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::{Redacted, Redactor, Secret, SecretKind};
+use super::secret::{Redacted, Redactor, Secret, SecretKind};
 
 const CODE_PARSER: &str = "OAuth2CodeParser";
 const CODE_OPEN: &str = "Code '";

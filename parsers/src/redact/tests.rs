@@ -2,6 +2,7 @@
 //! challenges that must stay, and how fingerprints reach events.
 
 use super::*;
+use crate::event::{Event, EventKind};
 
 fn r() -> Redactor {
     Redactor::new(b"test")

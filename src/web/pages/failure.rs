@@ -18,7 +18,8 @@ use crate::diagnose::causes::uri_difference;
 use crate::store::failures::{ClockContext, FailureRecord, RedirectPair};
 use crate::store::labels::server_label;
 use crate::time::human_duration;
-use crate::web::{AppState, WebError};
+use crate::web::error::WebError;
+use crate::web::state::AppState;
 use grantwatch_parsers::GrantType;
 
 /// A URI split around the part that differs from the other one.

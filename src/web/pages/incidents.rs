@@ -24,7 +24,8 @@ use crate::store::Store;
 use crate::store::incidents::{Affected, Dimension, Incident, IncidentFilter, Share, WhoColumn};
 use crate::store::labels::server_label;
 use crate::time::format_ts;
-use crate::web::{AppState, WebError};
+use crate::web::error::WebError;
+use crate::web::state::AppState;
 
 /// Incidents per page of `/incidents` and default of the API.
 pub const PAGE_SIZE: u32 = 50;

@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
+use super::state::AppState;
 use crate::diagnose::cause::ALL_CAUSES;
 use crate::store::failures::FailureFilter;
 

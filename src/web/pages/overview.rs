@@ -18,7 +18,8 @@ use crate::store::rollups::SLOT_MS;
 use crate::store::rollups::slot_floor;
 use crate::store::stats::Bucket;
 use crate::time::parse_ts;
-use crate::web::{AppState, WebError};
+use crate::web::error::WebError;
+use crate::web::state::AppState;
 
 /// Failures in the overview's "newest" table.
 const NEWEST: u32 = 20;

@@ -9,7 +9,7 @@ use axum::extract::State;
 use super::{PageResult, ms_text, ok};
 use crate::ingest::FileReport;
 use crate::store::sources::SourceDetail;
-use crate::web::AppState;
+use crate::web::state::AppState;
 use grantwatch_parsers::{Format, LineCounts};
 
 struct SourceView {

@@ -12,11 +12,16 @@
 use std::borrow::Cow;
 
 use crate::common;
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::format::Format;
 use crate::providers;
 
-use super::client_error;
+/// An empty client-side error event, which each grammar below fills. Here,
+/// where every caller is, rather than in `mod.rs`: `mod.rs` dispatches to
+/// this file, which then does not import it back.
+fn client_error(format: Format) -> Event<'static> {
+    Event::new(EventKind::ClientError, format)
+}
 
 /// flutter_appauth: `PlatformException(code, message, details, stacktrace)`.
 pub(super) fn platform_exception(msg: &str, format: Format) -> Option<Event<'_>> {

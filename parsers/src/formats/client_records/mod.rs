@@ -179,9 +179,5 @@ fn lifecycle(msg: &str, format: Format) -> Option<Event<'_>> {
     Some(ev)
 }
 
-pub(super) fn client_error(format: Format) -> Event<'static> {
-    Event::new(EventKind::ClientError, format)
-}
-
 #[cfg(test)]
 mod tests;

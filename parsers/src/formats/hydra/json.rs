@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{ErrorInfo, Record};
+use super::record::{ErrorInfo, Record};
 
 /// A string that borrows from the input when it holds no escape.
 #[derive(Debug)]

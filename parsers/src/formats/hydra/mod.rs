@@ -12,6 +12,7 @@
 //! - Every event is parsed from the redacted line (`redact_and_parse`).
 
 mod json;
+mod record;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -25,36 +26,11 @@ use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
 use crate::grant::GrantType;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
+use record::{ErrorInfo, Record};
 
 /// Parser state for this format (none: every Hydra record is one line).
 #[derive(Debug, Default)]
 pub struct HydraParser {}
-
-/// The error a line reports (logrusx `error` map, or the old flat shape).
-#[derive(Debug, Default)]
-struct ErrorInfo<'t> {
-    message: Option<Cow<'t, str>>,
-    reason: Option<Cow<'t, str>>,
-    debug: Option<Cow<'t, str>>,
-    description: Option<Cow<'t, str>>,
-    status_code: Option<u16>,
-}
-
-/// What one Hydra line says, whichever format wrote it.
-#[derive(Debug, Default)]
-struct Record<'t> {
-    time: Option<Cow<'t, str>>,
-    msg: Option<Cow<'t, str>>,
-    error: Option<ErrorInfo<'t>>,
-    method: Option<Cow<'t, str>>,
-    path: Option<Cow<'t, str>>,
-    query: Option<Cow<'t, str>>,
-    remote: Option<Cow<'t, str>>,
-    user_agent: Option<Cow<'t, str>>,
-    request_id: Option<Cow<'t, str>>,
-    trace_id: Option<Cow<'t, str>>,
-    response_status: Option<u16>,
-}
 
 /// The Hydra endpoints whose lines become events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

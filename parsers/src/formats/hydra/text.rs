@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::{ErrorInfo, Record};
+use super::record::{ErrorInfo, Record};
 
 /// Top-level `key=value` pairs, in line order.
 fn top_level(line: &str) -> Vec<(&str, &str)> {
