@@ -447,36 +447,21 @@ fn roots() -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-/// Pairs that import each other and are still to be untangled, one
-/// `a <-> b` a line: a parent (`mod.rs`) that uses its children while they
-/// use the parent's types (`super::Store`, `super::AppState`). Each goes
-/// when its shared types move to a file of their own (as `tail/event.rs`,
-/// `watch/error.rs`, `watch/followed.rs` and `diagnose/causes/rule.rs`
-/// did); the list only shrinks: a pair not in it fails the test, and so
-/// does a pair in it that is gone (take it off).
-const NOT_YET_UNTANGLED: &str = include_str!("imports_not_yet_untangled.txt");
-
-/// `pairs` one a line, as the list writes them.
+/// `pairs` one a line.
 fn lines_of<'p>(pairs: impl Iterator<Item = &'p (String, String)>) -> String {
     pairs.map(|(a, b)| format!("{a} <-> {b}\n")).collect()
 }
 
+/// No pair at all: the last of those the first scan found (a parent
+/// `mod.rs` using its children while they used its types) went when its
+/// shared types moved to files of their own (`store/handle.rs`,
+/// `web/state.rs`, `envelope/model.rs`, `tail/tailer.rs`, ...). A type two
+/// files share goes to a third that both import.
 #[test]
 fn no_two_source_files_import_each_other() {
     let pairs = mutual_imports(&roots());
-    let listed: Vec<(String, String)> = NOT_YET_UNTANGLED
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once(" <-> "))
-        .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
-        .collect();
-    let new = lines_of(pairs.iter().filter(|p| !listed.contains(p)));
-    assert!(new.is_empty(), "files that import each other:\n{new}");
-    let gone = lines_of(listed.iter().filter(|p| !pairs.contains(p)));
-    assert!(
-        gone.is_empty(),
-        "untangled, take off tests/it/imports_not_yet_untangled.txt:\n{gone}"
-    );
+    let found = lines_of(pairs.iter());
+    assert!(found.is_empty(), "files that import each other:\n{found}");
 }
 
 #[test]

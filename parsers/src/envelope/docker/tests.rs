@@ -1,0 +1,106 @@
+//! The fast reading of docker's json-file lines checked against the
+//! general JSON path (`shipper::peel_json_value`), which it must agree with
+//! on every line it takes. A file of its own: the reading is called by the
+//! shipper's path, and the check calls that path back.
+
+use super::*;
+
+/// What the general JSON path makes of `line`: (text, partial, stream, time).
+fn by_value(line: &str) -> Option<(String, bool, Option<Stream>, Option<String>)> {
+    let mut out = Pieces::new();
+    crate::envelope::shipper::peel_json_value(line, &mut out)?;
+    let p = out.pop()?;
+    Some((
+        p.text.into_owned(),
+        p.partial,
+        p.meta.stream,
+        p.meta.time.get().map(|t| t.to_rfc3339()),
+    ))
+}
+
+fn by_position(line: &str) -> Option<(String, bool, Option<Stream>, Option<String>)> {
+    let mut out = Pieces::new();
+    assert_eq!(peel(line, &mut out)?, EnvelopeKind::DockerJson);
+    let p = out.pop()?;
+    Some((
+        p.text.into_owned(),
+        p.partial,
+        p.meta.stream,
+        p.meta.time.get().map(|t| t.to_rfc3339()),
+    ))
+}
+
+#[test]
+fn read_by_position_as_the_json_value_reads_it() {
+    // Lines as docker's jsonlog writer escapes them: `"`, `\`, control
+    // characters, and `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`.
+    let t = r#""time":"2025-03-11T08:00:00.123456789Z"}"#;
+    let lines = [
+        format!(r#"{{"log":"plain line\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"Started POST \"/oauth/token\" for 10.0.0.1\n","stream":"stderr",{t}"#),
+        format!(r#"{{"log":"a=1\u0026b=\u003cx\u003e tab\there\r\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"two\nlines\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"16 KiB piece, no newline","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"back\\slash \/ and é ☃\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"ends in an escaped newline \u000a","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"\n","stream":"stdout",{t}"#),
+        r#"{"log":"offset time\n","stream":"stdout","time":"2025-03-11T08:00:00+02:00"}"#
+            .to_string(),
+        r#"{"log":"30 February\n","stream":"stdout","time":"2025-02-30T08:00:00Z"}"#.to_string(),
+    ];
+    for line in &lines {
+        let fast = by_position(line);
+        assert!(
+            fast.is_some(),
+            "docker's own shape is read by position: {line}"
+        );
+        assert_eq!(fast, by_value(line), "{line}");
+    }
+}
+
+#[test]
+fn control_bytes_found_a_word_at_a_time_as_byte_by_byte() {
+    // Every byte value at every place of lines of 0..=24 bytes, the
+    // rest printable or high (UTF-8) bytes.
+    for len in 0..=24 {
+        for at in 0..len {
+            for b in 0..=255u8 {
+                for fill in [b'a', 0xc3, 0x7f, 0xff] {
+                    let mut raw = vec![fill; len];
+                    raw[at] = b;
+                    let naive = raw.iter().any(|&c| c < 0x20);
+                    assert_eq!(has_control(&raw), naive, "{raw:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn off_the_exact_shape_left_to_the_json_value() {
+    let t = r#""time":"2025-03-11T08:00:00Z"}"#;
+    for line in [
+        // A surrogate pair, a raw control character, a bad escape.
+        format!(r#"{{"log":"\ud83d\ude00\n","stream":"stdout",{t}"#),
+        format!("{{\"log\":\"raw\ttab\\n\",\"stream\":\"stdout\",{t}"),
+        format!(r#"{{"log":"bad \x escape\n","stream":"stdout",{t}"#),
+        // Labels (`attrs`), another key order, another stream, spaces.
+        r#"{"log":"x\n","stream":"stdout","attrs":{"tag":"web"},"time":"2025-03-11T08:00:00Z"}"#
+            .to_string(),
+        format!(r#"{{"stream":"stdout","log":"x\n",{t}"#),
+        format!(r#"{{"log":"x\n","stream":"stdin",{t}"#),
+        format!(r#"{{"log":"x\n","stream":"stdout",{t} "#),
+        r#"{"log":"cut short"#.to_string(),
+    ] {
+        assert_eq!(by_position(&line), None, "{line}");
+    }
+    // The ones that are docker all the same are read by the general path.
+    let line = format!(r#"{{"log":"\ud83d\ude00\n","stream":"stdout",{t}"#);
+    let mut out = Pieces::new();
+    assert_eq!(
+        crate::envelope::peel(&line, None, &crate::parser::Context::default(), &mut out),
+        Some(EnvelopeKind::DockerJson)
+    );
+    assert_eq!(out[0].text, "😀");
+}
