@@ -424,13 +424,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
-        self.query_events(
-            &format!(
-                "e.kind IN ({}) AND e.ts_ms BETWEEN ?1 AND ?2 ORDER BY e.ts_ms, e.id",
-                kind_list(kinds)
-            ),
-            params![from_ms, to_ms],
-        )
+        self.kinds_between(kinds, (from_ms, to_ms), "TRUE")
     }
 
     /// Events of the given kinds between two times that may record a
@@ -448,11 +442,25 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
+        self.kinds_between(
+            kinds,
+            (from_ms, to_ms),
+            "e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
+             OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL",
+        )
+    }
+
+    /// Events of `kinds` between two times for which `condition` holds, in
+    /// time order.
+    fn kinds_between(
+        &self,
+        kinds: &[EventKind],
+        (from_ms, to_ms): (i64, i64),
+        condition: &str,
+    ) -> Result<Vec<EventRow>> {
         self.query_events(
             &format!(
-                "e.kind IN ({}) AND e.ts_ms BETWEEN ?1 AND ?2
-                 AND (e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
-                      OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL)
+                "e.kind IN ({}) AND e.ts_ms BETWEEN ?1 AND ?2 AND ({condition})
                  ORDER BY e.ts_ms, e.id",
                 kind_list(kinds)
             ),
