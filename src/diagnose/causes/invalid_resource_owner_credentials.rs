@@ -40,8 +40,7 @@ fn infer(case: &Case, _: &DiagnoseSettings) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::causes::testing::{case, client_error, failed};
-    use crate::diagnose::decide;
+    use crate::diagnose::causes::testing::{assert_words_name, case, failed};
 
     #[test]
     fn doorkeepers_400_on_a_password_grant_is_medium() {
@@ -61,11 +60,10 @@ mod tests {
 
     #[test]
     fn the_providers_words_are_high() {
-        let e = client_error(Some("invalid_grant"), Some("Invalid user credentials"));
-        let v = decide(&case(e), &DiagnoseSettings::default());
-        assert_eq!(
-            (v.cause, v.confidence),
-            (Cause::InvalidResourceOwnerCredentials, Confidence::High)
+        assert_words_name(
+            Some("invalid_grant"),
+            Some("Invalid user credentials"),
+            Cause::InvalidResourceOwnerCredentials,
         );
     }
 }

@@ -19,18 +19,15 @@ pub const RULE: Rule = Rule {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::DiagnoseSettings;
-    use crate::diagnose::cause::{Cause, Confidence};
-    use crate::diagnose::causes::testing::{case, client_error};
-    use crate::diagnose::decide;
+    use crate::diagnose::cause::Cause;
+    use crate::diagnose::causes::testing::assert_words_name;
 
     #[test]
     fn the_providers_words_name_it_even_from_an_unknown_server() {
-        let e = client_error(Some("invalid_grant"), Some("Malformed auth code."));
-        let v = decide(&case(e), &DiagnoseSettings::default());
-        assert_eq!(
-            (v.cause, v.confidence),
-            (Cause::MalformedGrant, Confidence::High)
+        assert_words_name(
+            Some("invalid_grant"),
+            Some("Malformed auth code."),
+            Cause::MalformedGrant,
         );
     }
 }

@@ -18,20 +18,15 @@ pub const RULE: Rule = Rule {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::DiagnoseSettings;
-    use crate::diagnose::cause::{Cause, Confidence};
-    use crate::diagnose::causes::testing::{case, client_error};
-    use crate::diagnose::decide;
+    use crate::diagnose::cause::Cause;
+    use crate::diagnose::causes::testing::assert_words_name;
 
     #[test]
     fn the_providers_words_name_it() {
-        let e = client_error(Some("invalid_grant"), Some("Session not active"));
-        let v = decide(&case(e), &DiagnoseSettings::default());
-        assert_eq!(
-            (v.cause, v.confidence),
-            (Cause::SessionTerminated, Confidence::High),
-            "{}",
-            v.summary
+        assert_words_name(
+            Some("invalid_grant"),
+            Some("Session not active"),
+            Cause::SessionTerminated,
         );
     }
 }

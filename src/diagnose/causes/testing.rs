@@ -1,7 +1,10 @@
 //! Hand-built events and cases for the causes' unit tests: a case is built
 //! the way `case::gather` leaves it, without a store.
 
+use crate::config::DiagnoseSettings;
 use crate::diagnose::case::{Case, Exchange, Flow, FlowLink};
+use crate::diagnose::cause::{Cause, Confidence};
+use crate::diagnose::decide;
 use crate::store::EventRow;
 use grantwatch_parsers::{EventKind, Format, GrantType};
 
@@ -120,4 +123,20 @@ pub fn flow(ago_ms: i64, link: FlowLink) -> Flow {
         link,
         challenge_from: None,
     }
+}
+
+/// Asserts that a failure a client logged with only `error` and
+/// `description` is diagnosed as `cause`, with high confidence: the
+/// provider's words name it (the test of each cause its words alone prove).
+pub fn assert_words_name(error: Option<&str>, description: Option<&str>, cause: Cause) {
+    let v = decide(
+        &case(client_error(error, description)),
+        &DiagnoseSettings::default(),
+    );
+    assert_eq!(
+        (v.cause, v.confidence),
+        (cause, Confidence::High),
+        "{}",
+        v.summary
+    );
 }
