@@ -5,10 +5,16 @@
 
 use super::*;
 
-/// What the general JSON path makes of `line`: (text, partial, stream, time).
-fn by_value(line: &str) -> Option<(String, bool, Option<Stream>, Option<String>)> {
+/// A piece as the tests compare it: (text, partial, stream, time).
+type Seen = (String, bool, Option<Stream>, Option<String>);
+
+/// The one piece `peel_with` makes of `line`, as docker json-file.
+fn read_with(
+    line: &str,
+    peel_with: for<'a> fn(&'a str, &mut Pieces<'a>) -> Option<EnvelopeKind>,
+) -> Option<Seen> {
     let mut out = Pieces::new();
-    crate::envelope::shipper::peel_json_value(line, &mut out)?;
+    assert_eq!(peel_with(line, &mut out)?, EnvelopeKind::DockerJson);
     let p = out.pop()?;
     Some((
         p.text.into_owned(),
@@ -18,16 +24,14 @@ fn by_value(line: &str) -> Option<(String, bool, Option<Stream>, Option<String>)
     ))
 }
 
-fn by_position(line: &str) -> Option<(String, bool, Option<Stream>, Option<String>)> {
-    let mut out = Pieces::new();
-    assert_eq!(peel(line, &mut out)?, EnvelopeKind::DockerJson);
-    let p = out.pop()?;
-    Some((
-        p.text.into_owned(),
-        p.partial,
-        p.meta.stream,
-        p.meta.time.get().map(|t| t.to_rfc3339()),
-    ))
+/// What the general JSON path makes of `line`.
+fn by_value(line: &str) -> Option<Seen> {
+    read_with(line, crate::envelope::shipper::peel_json_value)
+}
+
+/// What the fast reading by position makes of `line`.
+fn by_position(line: &str) -> Option<Seen> {
+    read_with(line, peel)
 }
 
 #[test]
