@@ -204,6 +204,14 @@ impl EventRow {
     }
 }
 
+/// How far past a join window's start [`Store::failure_events_between`]
+/// reads, so that the windows of the failures after it are already read.
+const WINDOW_AHEAD_MS: i64 = 16_000;
+
+/// The most rows of one read kept for the next window: a burst of failures
+/// is read again rather than held.
+const WINDOW_ROWS_KEPT: usize = 2_048;
+
 /// An SQL list of event kinds (their names are constants of snake_case
 /// letters: nothing to escape).
 fn kind_list(kinds: &[EventKind]) -> String {
@@ -436,18 +444,50 @@ impl Store {
     /// hundreds a second: reading them all as rows around each failure to
     /// keep the few failures was a third of a Keycloak diagnosis
     /// (benches/README.md).
+    ///
+    /// The rows are read for [`WINDOW_AHEAD_MS`] past `from_ms` and every
+    /// kind that may record a failure, and kept for the windows of the next
+    /// failures while the database is unchanged (`window.rs`).
     pub fn failure_events_between(
         &self,
         kinds: &[EventKind],
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
-        self.kinds_between(
-            kinds,
-            (from_ms, to_ms),
+        let seen = self.seen()?;
+        if let Some(rows) = self.failure_window.get(seen, kinds, (from_ms, to_ms)) {
+            return Ok(rows);
+        }
+        let span = (from_ms, to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)));
+        let rows = self.kinds_between(
+            &[
+                EventKind::TokenResponse,
+                EventKind::ClientError,
+                EventKind::ProviderEvent,
+            ],
+            span,
             "e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
              OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL",
-        )
+        )?;
+        let wanted = rows
+            .iter()
+            .filter(|r| kinds.contains(&r.kind))
+            .filter(|r| r.ts_ms.is_some_and(|t| t <= to_ms))
+            .cloned()
+            .collect();
+        if rows.len() <= WINDOW_ROWS_KEPT {
+            self.failure_window.keep(seen, span, rows);
+        }
+        Ok(wanted)
+    }
+
+    /// What this connection has seen of the database: SQLite's
+    /// `data_version` and the rows it changed itself (see `window.rs`).
+    fn seen(&self) -> Result<(i64, u64)> {
+        let data_version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok((data_version, self.conn.total_changes()))
     }
 
     /// Events of `kinds` between two times for which `condition` holds, in

@@ -6,6 +6,8 @@
 
 use rusqlite::Connection;
 
+use super::window::FailureWindow;
+
 /// One connection to the database.
 #[derive(Debug)]
 pub struct Store {
@@ -16,4 +18,7 @@ pub struct Store {
     /// rollups), and a bulk load may drop its indexes while it runs
     /// ([`Store::bulk_load`]).
     pub(super) scratch: bool,
+    /// The failure events of the last join window read, for the next one
+    /// (`window.rs`).
+    pub(super) failure_window: FailureWindow,
 }

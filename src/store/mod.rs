@@ -34,6 +34,7 @@ mod writer;
 
 mod error;
 mod handle;
+mod window;
 
 use std::path::Path;
 
@@ -53,6 +54,7 @@ impl Store {
         let mut store = Store {
             conn,
             scratch: false,
+            failure_window: Default::default(),
         };
         store.apply_pragmas(true)?;
         store.migrate()?;
@@ -65,6 +67,7 @@ impl Store {
         let mut store = Store {
             conn,
             scratch: false,
+            failure_window: Default::default(),
         };
         store.apply_pragmas(false)?;
         store.migrate()?;
@@ -88,6 +91,7 @@ impl Store {
         Ok(Store {
             conn,
             scratch: false,
+            failure_window: Default::default(),
         })
     }
 
@@ -249,6 +253,8 @@ fn tracing_note(note: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use grantwatch_parsers::EventKind;
+    use rusqlite::params;
 
     /// The seam the store keeps: SQL (and the SQLite crate) only under
     /// `src/store/`; other stages call the store's typed methods.
@@ -308,6 +314,62 @@ mod tests {
             .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
             .expect("load");
         assert_eq!(during, before);
+    }
+
+    /// The failure events of a join window kept for the next one
+    /// (`window.rs`) are given back only while nothing was written since:
+    /// a failure another connection or this one writes into the kept span
+    /// is in the next answer.
+    #[test]
+    fn a_kept_join_window_sees_every_failure_written_after_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.db");
+        let writer = Store::open(&path).expect("writer");
+        let reader = Store::open(&path).expect("reader");
+        let add = |store: &Store, line: i64, ts: i64, status: i64| {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO events (source_id, line, kind, format, ts_ms, status)
+                     VALUES (1, ?1, 'token_response', 'rails', ?2, ?3)",
+                    params![line, ts, status],
+                )
+                .expect("event");
+        };
+        writer
+            .conn
+            .execute(
+                "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+                [],
+            )
+            .expect("source");
+        add(&writer, 1, 1_000, 400);
+        add(&writer, 2, 1_500, 200);
+        let kinds = [EventKind::TokenResponse];
+        let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
+        let window = |store: &Store, from, to| {
+            lines(
+                store
+                    .failure_events_between(&kinds, from, to)
+                    .expect("window"),
+            )
+        };
+        assert_eq!(window(&reader, 0, 3_000), [1]);
+        add(&writer, 3, 2_000, 400);
+        assert_eq!(
+            window(&reader, 0, 3_000),
+            [1, 3],
+            "another connection's write"
+        );
+        add(&reader, 4, 2_500, 401);
+        assert_eq!(
+            window(&reader, 0, 3_000),
+            [1, 3, 4],
+            "this connection's write"
+        );
+        // Inside the span kept: the same rows as read afresh.
+        assert_eq!(window(&reader, 1_200, 2_200), [3]);
+        assert_eq!(window(&writer, 1_200, 2_200), [3]);
     }
 
     #[test]

@@ -1,0 +1,91 @@
+//! The failure events around the last join window the diagnosis asked for
+//! (`Store::failure_events_between`), kept for the next failure: failures
+//! are diagnosed in the order they were logged, and the windows of
+//! neighbours overlap, so in a log dense with failures (a Keycloak or Hydra
+//! server's) each was read again, as whole rows, for every failure near it
+//! (benches/README.md).
+//!
+//! Invariant: the rows given back are exactly what the query would give
+//! now. They are kept only with what the connection had seen when they were
+//! read ([`Seen`]: SQLite's `data_version`, which changes when another
+//! connection commits, and the connection's own count of changed rows), and
+//! given back only while both are the same and the span asked for lies
+//! within the span read.
+
+use std::cell::RefCell;
+
+use grantwatch_parsers::EventKind;
+
+use super::events::EventRow;
+
+/// What a connection had seen of the database: equal values, the same
+/// rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    /// `PRAGMA data_version`: changes when another connection commits.
+    data_version: i64,
+    /// Rows this connection has inserted, updated or deleted.
+    total_changes: u64,
+}
+
+impl From<(i64, u64)> for Seen {
+    /// `(data_version, total_changes)`, as the store reads them.
+    fn from((data_version, total_changes): (i64, u64)) -> Seen {
+        Seen {
+            data_version,
+            total_changes,
+        }
+    }
+}
+
+/// The cache of one connection (see the module's invariant).
+#[derive(Debug, Default)]
+pub(super) struct FailureWindow {
+    kept: RefCell<Option<Kept>>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    seen: Seen,
+    from_ms: i64,
+    to_ms: i64,
+    /// Every kind the windows ask for, in the query's order (time, id).
+    rows: Vec<EventRow>,
+}
+
+impl FailureWindow {
+    /// The kept rows of `kinds` between two times (inclusive), in time
+    /// order, when the rows kept were read with `seen` and span them.
+    pub(super) fn get(
+        &self,
+        seen: (i64, u64),
+        kinds: &[EventKind],
+        (from_ms, to_ms): (i64, i64),
+    ) -> Option<Vec<EventRow>> {
+        let seen = Seen::from(seen);
+        let kept = self.kept.borrow();
+        let k = kept.as_ref()?;
+        if k.seen != seen || from_ms < k.from_ms || to_ms > k.to_ms {
+            return None;
+        }
+        Some(
+            k.rows
+                .iter()
+                .filter(|r| kinds.contains(&r.kind))
+                .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Keeps `rows`, every failure event between two times as read with
+    /// `seen`, in place of what was kept.
+    pub(super) fn keep(&self, seen: (i64, u64), (from_ms, to_ms): (i64, i64), rows: Vec<EventRow>) {
+        *self.kept.borrow_mut() = Some(Kept {
+            seen: Seen::from(seen),
+            from_ms,
+            to_ms,
+            rows,
+        });
+    }
+}
