@@ -208,6 +208,11 @@ impl EventRow {
 /// reads, so that the windows of the failures after it are already read.
 const WINDOW_AHEAD_MS: i64 = 16_000;
 
+/// How far before a join window's start [`Store::failure_events_between`]
+/// reads: the windows around a failure's neighbours (a server's warning two
+/// seconds before it, `correlate::explains_only`) start before its own.
+const WINDOW_BEHIND_MS: i64 = 4_000;
+
 /// The most rows of one read kept for the next window: a burst of failures
 /// is read again rather than held.
 const WINDOW_ROWS_KEPT: usize = 2_048;
@@ -445,7 +450,8 @@ impl Store {
     /// keep the few failures was a third of a Keycloak diagnosis
     /// (benches/README.md).
     ///
-    /// The rows are read for [`WINDOW_AHEAD_MS`] past `from_ms` and every
+    /// The rows are read from [`WINDOW_BEHIND_MS`] before `from_ms` to
+    /// [`WINDOW_AHEAD_MS`] past it, of every
     /// kind that may record a failure, and kept for the windows of the next
     /// failures while the database is unchanged (`window.rs`).
     pub fn failure_events_between(
@@ -458,7 +464,10 @@ impl Store {
         if let Some(rows) = self.failure_window.get(seen, kinds, (from_ms, to_ms)) {
             return Ok(rows);
         }
-        let span = (from_ms, to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)));
+        let span = (
+            from_ms.saturating_sub(WINDOW_BEHIND_MS),
+            to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)),
+        );
         let rows = self.kinds_between(
             &[
                 EventKind::TokenResponse,
@@ -472,7 +481,7 @@ impl Store {
         let wanted = rows
             .iter()
             .filter(|r| kinds.contains(&r.kind))
-            .filter(|r| r.ts_ms.is_some_and(|t| t <= to_ms))
+            .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
             .cloned()
             .collect();
         if rows.len() <= WINDOW_ROWS_KEPT {
@@ -510,13 +519,26 @@ impl Store {
 
     /// Token responses between two times that may record a failure (a
     /// status of 400 or more, an error, or a provider code), nearest to
-    /// `at` first (then by time and id), at most `limit`.
+    /// `at` first (then by time and id), at most `limit`. Taken from the
+    /// join window kept for the failure being diagnosed when it spans them
+    /// (`window.rs`), else read.
     pub fn failed_responses_near(
         &self,
         at: i64,
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
+        let kept =
+            self.failure_window
+                .get(self.seen()?, &[EventKind::TokenResponse], (from_ms, to_ms));
+        if let Some(mut rows) = kept {
+            rows.retain(|e| {
+                e.status.is_some_and(|s| s >= 400) || e.error.is_some() || e.provider_code.is_some()
+            });
+            rows.sort_by_key(|e| (e.ts_ms.map(|t| (t - at).abs()), e.ts_ms, e.id));
+            rows.truncate(limit as usize);
+            return Ok(rows);
+        }
         self.query_events(
             "e.kind = 'token_response' AND e.ts_ms BETWEEN ?1 AND ?2
              AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL)

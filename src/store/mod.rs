@@ -370,6 +370,18 @@ mod tests {
         // Inside the span kept: the same rows as read afresh.
         assert_eq!(window(&reader, 1_200, 2_200), [3]);
         assert_eq!(window(&writer, 1_200, 2_200), [3]);
+        // The nearest failed responses, from the kept window and as read
+        // by a connection that kept none.
+        let fresh = Store::open(&path).expect("fresh");
+        let near = |store: &Store| {
+            lines(
+                store
+                    .failed_responses_near(2_400, (500, 2_900), 2)
+                    .expect("near"),
+            )
+        };
+        assert_eq!(near(&reader), [4, 3]);
+        assert_eq!(near(&fresh), [4, 3]);
     }
 
     #[test]
