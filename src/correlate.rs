@@ -189,7 +189,7 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
                 }
                 _ => e.request_id.is_none() && client_error_joins(store, &e, &primary)?,
             };
-            if joins && is_failure_event(&e) {
+            if joins {
                 push(e, &mut merged);
             }
         }
@@ -246,7 +246,7 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
     let candidates: Vec<EventRow> =
         nearby_failures(store, event, &[EventKind::TokenResponse], clocks)?
             .into_iter()
-            .filter(|e| !e.is_client_side() && is_failure_event(e))
+            .filter(|e| !e.is_client_side())
             .collect();
     let fitting: Vec<EventRow> = if event.kind == EventKind::ProviderEvent {
         candidates

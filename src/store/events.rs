@@ -213,10 +213,6 @@ const WINDOW_AHEAD_MS: i64 = 16_000;
 /// seconds before it, `correlate::explains_only`) start before its own.
 const WINDOW_BEHIND_MS: i64 = 4_000;
 
-/// The most rows of one read kept for the next window: a burst of failures
-/// is read again rather than held.
-const WINDOW_ROWS_KEPT: usize = 2_048;
-
 /// An SQL list of event kinds (their names are constants of snake_case
 /// letters: nothing to escape).
 fn kind_list(kinds: &[EventKind]) -> String {
@@ -478,16 +474,9 @@ impl Store {
             "e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
              OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL",
         )?;
-        let wanted = rows
-            .iter()
-            .filter(|r| kinds.contains(&r.kind))
-            .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
-            .cloned()
-            .collect();
-        if rows.len() <= WINDOW_ROWS_KEPT {
-            self.failure_window.keep(seen, span, rows);
-        }
-        Ok(wanted)
+        Ok(self
+            .failure_window
+            .keep(seen, span, rows, kinds, (from_ms, to_ms)))
     }
 
     /// What this connection has seen of the database: SQLite's

@@ -68,24 +68,42 @@ impl FailureWindow {
         if k.seen != seen || from_ms < k.from_ms || to_ms > k.to_ms {
             return None;
         }
-        Some(
-            k.rows
-                .iter()
-                .filter(|r| kinds.contains(&r.kind))
-                .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
-                .cloned()
-                .collect(),
-        )
+        Some(select(&k.rows, kinds, (from_ms, to_ms)))
     }
 
-    /// Keeps `rows`, every failure event between two times as read with
-    /// `seen`, in place of what was kept.
-    pub(super) fn keep(&self, seen: (i64, u64), (from_ms, to_ms): (i64, i64), rows: Vec<EventRow>) {
-        *self.kept.borrow_mut() = Some(Kept {
-            seen: Seen::from(seen),
-            from_ms,
-            to_ms,
-            rows,
-        });
+    /// The rows of `kinds` between two times (inclusive) among `rows`, every
+    /// failure event of `span` as read with `seen`; `rows` are kept in place
+    /// of what was, unless they are more than [`ROWS_KEPT`].
+    pub(super) fn keep(
+        &self,
+        seen: (i64, u64),
+        span: (i64, i64),
+        rows: Vec<EventRow>,
+        kinds: &[EventKind],
+        wanted: (i64, i64),
+    ) -> Vec<EventRow> {
+        let selected = select(&rows, kinds, wanted);
+        if rows.len() <= ROWS_KEPT {
+            *self.kept.borrow_mut() = Some(Kept {
+                seen: Seen::from(seen),
+                from_ms: span.0,
+                to_ms: span.1,
+                rows,
+            });
+        }
+        selected
     }
+}
+
+/// The most rows of one read kept for the next window: a burst of failures
+/// is read again rather than held.
+const ROWS_KEPT: usize = 2_048;
+
+/// The rows of `kinds` between two times (inclusive), in their order.
+fn select(rows: &[EventRow], kinds: &[EventKind], (from_ms, to_ms): (i64, i64)) -> Vec<EventRow> {
+    rows.iter()
+        .filter(|r| kinds.contains(&r.kind))
+        .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
+        .cloned()
+        .collect()
 }
