@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -87,13 +87,13 @@ CREATE TABLE events (
     envelope_ts_ms        INTEGER,
     device_id             TEXT
 );
-CREATE INDEX events_by_request   ON events(request_id);
+CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
 CREATE INDEX events_by_client_ip ON events(client_id, ip, ts_ms);
-CREATE INDEX events_by_code      ON events(code_fp);
-CREATE INDEX events_by_challenge ON events(code_challenge);
-CREATE INDEX events_by_verifier  ON events(verifier_s256);
-CREATE INDEX events_by_refresh   ON events(refresh_token_fp);
+CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
+CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
+CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
+CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
 CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 CREATE INDEX events_by_format    ON events(format, server_date_ms);
@@ -339,6 +339,28 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         // device id a client log carries, and counts and searches the
         // devices and sessions of the failures.
         8 => incident_schema::upgrade_devices_sessions(tx),
+        // Version 10 indexes the flow keys only where an event has one: a
+        // Keycloak event carries no request id, no PKCE and no refresh
+        // fingerprint, a Rails line mostly none but its request id, and
+        // inserting a NULL key into five indexes was a quarter of storing
+        // an event (benches/README.md). Every query on these columns is
+        // an equality, which implies NOT NULL, so the planner still uses
+        // them; `ENABLE_QPSG` keeps the plans from depending on bindings.
+        9 => {
+            tx.execute_batch(
+                "DROP INDEX events_by_request;
+                 CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
+                 DROP INDEX events_by_code;
+                 CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
+                 DROP INDEX events_by_challenge;
+                 CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
+                 DROP INDEX events_by_verifier;
+                 CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
+                 DROP INDEX events_by_refresh;
+                 CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;",
+            )?;
+            Ok(())
+        }
         _ => Err(Error::IncompatibleVersion(version)),
     }
 }
@@ -557,5 +579,46 @@ PRAGMA user_version = 1;
             Err(Error::NewerThanBinary { found: 99, .. }) => {}
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    /// The flow keys' indexes hold only events that have the key; a lookup
+    /// by a bound key (and the revisit join) must still be served by them,
+    /// not by a scan of every event.
+    #[test]
+    fn a_lookup_by_a_flow_key_uses_its_partial_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::Store::open(&dir.path().join("g.db")).expect("open");
+        let plan = |sql: &str| -> String {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let rows: Vec<String> = stmt
+                .query_map(["0"], |r| r.get::<_, String>(3))
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            rows.join("; ")
+        };
+        for (column, index) in [
+            ("request_id", "events_by_request"),
+            ("code_fp", "events_by_code"),
+            ("code_challenge", "events_by_challenge"),
+            ("verifier_s256", "events_by_verifier"),
+            ("refresh_token_fp", "events_by_refresh"),
+        ] {
+            let sql = format!(
+                "SELECT e.id FROM events e WHERE e.{column} = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id"
+            );
+            let used = plan(&sql);
+            assert!(
+                used.contains(&format!("{index} ({column}=?)")),
+                "{column}: {used}"
+            );
+        }
+        let join = plan(
+            "SELECT c.id FROM events n JOIN events c ON c.code_fp = n.code_fp WHERE n.id > ?1",
+        );
+        assert!(join.contains("events_by_code (code_fp=?)"), "{join}");
     }
 }
