@@ -52,6 +52,9 @@ pub struct AnalyzeOptions {
     /// database only: with `--db` every file is read on one core, so that
     /// a later `analyze` or `watch` resumes where it stopped).
     pub split: ingest::Split,
+    /// How the diagnosis after the read may use several cores (a scratch
+    /// database only, as for the read).
+    pub cores: diagnose::Cores,
 }
 
 /// What `analyze` found.
@@ -181,17 +184,26 @@ pub fn analyze(
         },
     );
     let read_time = started.elapsed();
-    // Everything is read: the follower diagnoses the rest while this thread
-    // writes what it hands over (a file read in ranges gave it no watermark
-    // while it was read: its event ids are not in the file's order).
-    let _ = watermark.send(i64::MAX);
+    // Everything is read. On several cores the follower stops where it
+    // stands and the rest is diagnosed on all of them; on one, the follower
+    // diagnoses the rest while this thread writes what it hands over (a
+    // file read in ranges gave it no watermark while it was read: its event
+    // ids are not in the file's order).
+    let cores = if scratch.is_some() {
+        opts.cores
+    } else {
+        diagnose::Cores::default()
+    };
+    if cores.jobs < 2 {
+        let _ = watermark.send(i64::MAX);
+    }
     drop(watermark);
     for batch in &batches {
         diagnose::write_batch(&mut store, &batch)?;
     }
     let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
     partial(read_last, &mut read)?;
-    diagnose::run(&mut store, &opts.settings, followed_to)?;
+    diagnose::run_on_cores(&mut store, &db_path, &opts.settings, followed_to, cores)?;
     Ok(Analysis {
         store,
         scratch,

@@ -109,6 +109,10 @@ enum Command {
         /// Bytes a range reader parses at once (tests make it small).
         #[arg(long, hide = true, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
         chunk_bytes: u64,
+        /// Event ids per unit of the diagnosis on several cores (tests make
+        /// it small to cross many unit boundaries).
+        #[arg(long, hide = true, value_name = "EVENTS", default_value_t = grantwatch::diagnose::Cores::default().unit_events, value_parser = clap::value_parser!(i64).range(1..))]
+        diagnose_unit: i64,
         /// Log files or folders (read recursively; *.gz is decompressed).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -220,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jobs,
             range_bytes,
             chunk_bytes,
+            diagnose_unit,
             paths,
         } => {
             // Ctrl-C during a long analysis leaves no scratch database.
@@ -236,6 +241,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     jobs: jobs.map_or(cores, usize::from),
                     min_range_bytes: range_bytes,
                     chunk_bytes: chunk_bytes as usize,
+                },
+                cores: grantwatch::diagnose::Cores {
+                    jobs: jobs.map_or(cores, usize::from),
+                    unit_events: diagnose_unit,
                 },
             };
             let bar = progress_bar();

@@ -22,6 +22,8 @@ mod tests;
 pub use causes::meaning;
 pub use verdict::{Verdict, decide, failure_id, record};
 
+mod parallel;
 mod pipeline;
 mod verdict;
+pub use parallel::{Cores, run_on_cores};
 pub use pipeline::{Batch, Diagnosed, RunStats, SLICE, diagnose_slice, run, write_batch};

@@ -126,49 +126,101 @@ fn diagnose_some(
             return Ok(false);
         }
         batch.last_event_id = event.id;
-        if !is_failure_event(&event)
-            || assigned.contains_key(&event.id)
-            || store.failure_of_event(event.id)?.is_some()
-        {
+        if !is_failure_event(&event) || already_taken(store, assigned, event.id)? {
             return Ok(true);
         }
-        let group = correlate::group(store, &event, &clocks)?;
-        let mut existing = None;
-        for member in std::iter::once(&group.primary).chain(&group.merged) {
-            existing = match assigned.get(&member.id) {
-                Some(id) => Some(id.clone()),
-                None => store.failure_of_event(member.id)?,
-            };
-            if existing.is_some() {
-                break;
-            }
-        }
-        let id = existing.unwrap_or_else(|| failure_id(&group.primary));
-        let case = case::gather(store, group, &clocks, settings)?;
-        let verdict = decide(&case, settings);
-        let rec = record(store, &case, &verdict, id)?;
-        let merged: Vec<i64> = case.merged.iter().map(|e| e.id).collect();
-        for e in std::iter::once(case.primary.id).chain(merged.iter().copied()) {
-            assigned.insert(e, rec.id.clone());
-        }
-        batch.pending.push(Diagnosed {
-            record: rec,
-            primary: case.primary.id,
-            merged,
-            time_ms: case.time_ms,
-        });
+        let prepared = prepare(store, settings, &clocks, &event)?;
+        batch.pending.push(settle(store, assigned, prepared)?);
         Ok(batch.pending.len() < limit)
     })?;
     batch.clocks = clocks;
     Ok(batch)
 }
 
+/// A failure diagnosed on its own: its diagnosis under the id its group's
+/// primary event gives, and the group's members in the order [`settle`]
+/// looks them up. Nothing in it depends on the failures diagnosed before
+/// it, so it can be computed on any thread, in any order.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    members: Vec<i64>,
+    diagnosed: Diagnosed,
+}
+
+impl Prepared {
+    /// The events the failure takes if it stands.
+    pub(super) fn taken(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.diagnosed.primary).chain(self.diagnosed.merged.iter().copied())
+    }
+}
+
+/// Groups, gathers and decides the failure `event` records.
+pub(super) fn prepare(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    clocks: &correlate::Clocks,
+    event: &EventRow,
+) -> Result<Prepared> {
+    let group = correlate::group(store, event, clocks)?;
+    let members = std::iter::once(&group.primary)
+        .chain(&group.merged)
+        .map(|e| e.id)
+        .collect();
+    let id = failure_id(&group.primary);
+    let case = case::gather(store, group, clocks, settings)?;
+    let verdict = decide(&case, settings);
+    let record = record(store, &case, &verdict, id)?;
+    Ok(Prepared {
+        members,
+        diagnosed: Diagnosed {
+            record,
+            primary: case.primary.id,
+            merged: case.merged.iter().map(|e| e.id).collect(),
+            time_ms: case.time_ms,
+        },
+    })
+}
+
+/// Whether the event already belongs to a failure: one diagnosed earlier
+/// in this run (`assigned`, not yet written) or one stored.
+pub(super) fn already_taken(
+    store: &Store,
+    assigned: &HashMap<i64, String>,
+    event_id: i64,
+) -> Result<bool> {
+    Ok(assigned.contains_key(&event_id) || store.failure_of_event(event_id)?.is_some())
+}
+
+/// Gives a prepared failure the id of the failure one of its members
+/// already belongs to (the client's log arriving after the server's
+/// re-diagnoses that failure), and notes its events as taken.
+pub(super) fn settle(
+    store: &Store,
+    assigned: &mut HashMap<i64, String>,
+    mut prepared: Prepared,
+) -> Result<Diagnosed> {
+    for member in &prepared.members {
+        let existing = match assigned.get(member) {
+            Some(id) => Some(id.clone()),
+            None => store.failure_of_event(*member)?,
+        };
+        if let Some(id) = existing {
+            prepared.diagnosed.record.id = id;
+            break;
+        }
+    }
+    for e in prepared.taken() {
+        assigned.insert(e, prepared.diagnosed.record.id.clone());
+    }
+    Ok(prepared.diagnosed)
+}
+
 /// Candidates read at once by [`each_candidate`].
-const CANDIDATE_PAGE: u32 = 1024;
+pub(super) const CANDIDATE_PAGE: u32 = 1024;
 
 /// Calls `f` with each failure candidate after `after`, in id order, read
 /// a page at a time, until it returns `false`.
-fn each_candidate(
+pub(super) fn each_candidate(
     store: &Store,
     after: i64,
     f: &mut dyn FnMut(EventRow) -> Result<bool>,

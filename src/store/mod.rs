@@ -137,6 +137,16 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a scratch database for reading beside its writer (the
+    /// diagnosis workers of `analyze`): like [`Store::open`] with the
+    /// writer's smaller page cache, since each worker's cache adds to the
+    /// peak memory and the system's page cache holds the file anyway.
+    pub fn open_scratch_reader(path: &Path) -> Result<Store> {
+        let store = Store::open(path)?;
+        store.conn.pragma_update(None, "cache_size", -4_000)?;
+        Ok(store)
+    }
+
     /// The schema version the database was written with (0: not a
     /// grantwatch database, or an empty one).
     pub fn schema_version(&self) -> Result<u32> {

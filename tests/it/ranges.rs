@@ -3,8 +3,9 @@
 //! every file of `sample_logs/`, and over generated Rails logs (plain, in
 //! CRI and in docker json-file envelopes, a third of the requests OAuth, so
 //! that requests are in flight at the boundaries) cut into eight ranges
-//! read in chunks of a few kilobytes. The trace says the readers handed
-//! over, so a test that only ever fell back to one core would fail.
+//! read in chunks of a few kilobytes, and diagnosed on several cores in
+//! units of a few events. The trace says the readers handed over, so a
+//! test that only ever fell back to one core would fail.
 
 use std::path::{Path, PathBuf};
 
@@ -43,12 +44,32 @@ fn analyze(path: &Path, args: &[&str]) -> (String, String, String) {
     (json, counts, trace)
 }
 
-/// Many small ranges and chunks: a boundary every few kilobytes.
-const SMALL: [&str; 6] = ["-j", "8", "--range-bytes", "3000", "--chunk-bytes", "700"];
+/// Many small ranges and chunks: a boundary every few kilobytes; and the
+/// diagnosis after the read cut into units of three events, so that
+/// failures' groups cross unit boundaries.
+const SMALL: [&str; 8] = [
+    "-j",
+    "8",
+    "--range-bytes",
+    "3000",
+    "--chunk-bytes",
+    "700",
+    "--diagnose-unit",
+    "3",
+];
 
 /// For Rails logs: a reader is at rest once it has seen 16 `Started`
 /// lines of other requests, so its window must hold more.
-const RAILS: [&str; 6] = ["-j", "8", "--range-bytes", "3000", "--chunk-bytes", "4000"];
+const RAILS: [&str; 8] = [
+    "-j",
+    "8",
+    "--range-bytes",
+    "3000",
+    "--chunk-bytes",
+    "4000",
+    "--diagnose-unit",
+    "5",
+];
 
 /// Analyzes `path` on one core and in ranges; asserts the same output and
 /// returns how many handovers the trace told.

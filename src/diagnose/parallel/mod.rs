@@ -1,0 +1,354 @@
+//! Diagnosing a finished read on every core (`analyze -j N` into a scratch
+//! database). The event ids after the last one diagnosed are cut into
+//! units of [`Cores::unit_events`]; each of `N - 1` worker threads, on its
+//! own connection, takes the next unit and prepares the diagnosis of every
+//! failure in it ([`pipeline::prepare`]: grouping, gathering, deciding —
+//! nearly all of a diagnosis's cost), skipping those its own earlier
+//! diagnoses in the unit took. The calling thread, the store's one writer
+//! and the last core, takes the units in order (preparing the next unit
+//! itself when the one it needs is not ready) and decides, as
+//! [`pipeline::run`] does one failure after the other, which failures stand
+//! and under which id ([`pipeline::settle`]); it prepares on the spot a
+//! failure a worker skipped for a diagnosis that did not stand.
+//!
+//! Invariants: the failures written, their ids and their events are those
+//! [`pipeline::run`] writes from the same `after`, whatever the workers
+//! proposed (a prepared diagnosis reads only events, which no longer
+//! change, so where it was computed does not matter; whether it stands is
+//! decided in id order, on the writer, from what was written and settled
+//! before it). Units are handed out at most [`AHEAD`] per core beyond the
+//! last one the writer took, so memory holds a bounded number of units'
+//! diagnoses whatever the number of failures.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use crate::config::DiagnoseSettings;
+use crate::correlate::{self, Clocks, is_failure_event};
+use crate::store::{Result, Store};
+
+use super::pipeline::{self, Batch, Prepared, RunStats, SLICE, write_batch};
+
+/// How a diagnosis after a read may use several cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cores {
+    /// Worker threads at most; one diagnoses on the calling thread alone.
+    pub jobs: usize,
+    /// Event ids per unit of work (tests make it small, so that groups
+    /// cross unit boundaries).
+    pub unit_events: i64,
+}
+
+impl Default for Cores {
+    /// One core.
+    fn default() -> Self {
+        Cores {
+            jobs: 1,
+            unit_events: 2048,
+        }
+    }
+}
+
+/// Units a worker may run ahead of the writer, per worker.
+const AHEAD: usize = 2;
+
+/// One unit's failure candidates in id order, each with the diagnosis its
+/// worker prepared, or `None` where the worker's own earlier diagnosis took
+/// the event.
+type Proposals = Vec<(i64, Option<Prepared>)>;
+
+/// Diagnoses every failure among the events stored after `after`, as
+/// [`pipeline::run`] does, with `cores.jobs` workers reading the database
+/// at `db_path` beside `store`'s writer.
+pub fn run_on_cores(
+    store: &mut Store,
+    db_path: &Path,
+    settings: &DiagnoseSettings,
+    after: i64,
+    cores: Cores,
+) -> Result<RunStats> {
+    let last = store.max_event_id()?;
+    let unit = cores.unit_events.max(1);
+    let span = u64::try_from(last - after).unwrap_or(0);
+    let units = usize::try_from(span.div_ceil(unit.unsigned_abs())).unwrap_or(usize::MAX);
+    if cores.jobs < 2 || units < 2 {
+        return pipeline::run(store, settings, after);
+    }
+    let bounds = move |k: usize| {
+        let lo = after.saturating_add(unit.saturating_mul(k as i64));
+        (lo, lo.saturating_add(unit).min(last))
+    };
+    let gate = Gate::new(AHEAD * cores.jobs);
+    let (tx, rx) = mpsc::channel::<(usize, Result<Proposals>)>();
+    std::thread::scope(|scope| {
+        // The writer is the last core.
+        for _ in 1..cores.jobs {
+            let tx = tx.clone();
+            let gate = &gate;
+            scope.spawn(move || {
+                let store = match Store::open_scratch_reader(db_path) {
+                    Ok(s) => s,
+                    Err(e) => return drop(tx.send((0, Err(e)))),
+                };
+                let mut clocks = None;
+                while let Some(k) = gate.take(units) {
+                    let clocks = match &clocks {
+                        Some(c) => c,
+                        None => match correlate::estimate_clocks(&store) {
+                            Ok(c) => clocks.insert(c),
+                            Err(e) => return drop(tx.send((k, Err(e)))),
+                        },
+                    };
+                    let (lo, hi) = bounds(k);
+                    let proposals = propose(&store, settings, clocks, lo, hi);
+                    if tx.send((k, proposals)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Workers wait on the gate: stop them on any way out of here.
+        let _stop = StopOnDrop(&gate);
+        settle_in_order(store, settings, &gate, &rx, units, &bounds, after)
+    })
+}
+
+/// The writer's side: takes the units in order and settles, writes and
+/// counts their diagnoses [`SLICE`] at a time.
+fn settle_in_order(
+    store: &mut Store,
+    settings: &DiagnoseSettings,
+    gate: &Gate,
+    rx: &mpsc::Receiver<(usize, Result<Proposals>)>,
+    units: usize,
+    bounds: &dyn Fn(usize) -> (i64, i64),
+    after: i64,
+) -> Result<RunStats> {
+    let clocks = correlate::estimate_clocks(store)?;
+    let mut total = RunStats {
+        last_event_id: after,
+        ..RunStats::default()
+    };
+    let mut tally = Tally::default();
+    let mut waiting: BTreeMap<usize, Proposals> = BTreeMap::new();
+    let mut assigned = HashMap::new();
+    let mut batch = new_batch(&clocks, after);
+    for k in 0..units {
+        let proposals = loop {
+            if let Some(p) = waiting.remove(&k) {
+                break p;
+            }
+            // Not ready: the writer prepares the next unit itself rather
+            // than wait (it is one of the cores).
+            if let Some(j) = gate.try_take(units) {
+                let (lo, hi) = bounds(j);
+                waiting.insert(j, propose(store, settings, &clocks, lo, hi)?);
+                continue;
+            }
+            match rx.recv() {
+                Ok((j, got)) => {
+                    waiting.insert(j, got?);
+                }
+                // Every worker gone without unit k (one panicked): the
+                // writer prepares it itself.
+                Err(_) => {
+                    let (lo, hi) = bounds(k);
+                    break propose(store, settings, &clocks, lo, hi)?;
+                }
+            }
+        };
+        gate.merged(k);
+        for (event_id, prepared) in proposals {
+            batch.last_event_id = event_id;
+            if pipeline::already_taken(store, &assigned, event_id)? {
+                tally.discarded += usize::from(prepared.is_some());
+                continue;
+            }
+            let prepared = match prepared {
+                Some(p) => p,
+                None => match store.event(event_id)? {
+                    Some(event) => {
+                        tally.again += 1;
+                        pipeline::prepare(store, settings, &clocks, &event)?
+                    }
+                    None => continue,
+                },
+            };
+            batch
+                .pending
+                .push(pipeline::settle(store, &mut assigned, prepared)?);
+            if batch.pending.len() == SLICE {
+                add(&mut total, write_batch(store, &batch)?);
+                // Written: the store now says which events these took.
+                assigned.clear();
+                batch = new_batch(&clocks, batch.last_event_id);
+            }
+        }
+    }
+    add(&mut total, write_batch(store, &batch)?);
+    if *TRACE {
+        eprintln!(
+            "diagnosis: {units} units; {} prepared diagnoses did not stand, {} failures prepared again",
+            tally.discarded, tally.again
+        );
+    }
+    Ok(total)
+}
+
+/// What the writer did with the workers' proposals (told on stderr with
+/// `GRANTWATCH_TRACE_RANGES=1`, so a test sees both kinds of correction
+/// happen).
+#[derive(Default)]
+struct Tally {
+    /// Prepared diagnoses dropped: their event was taken by a failure of
+    /// an earlier unit.
+    discarded: usize,
+    /// Failures a worker skipped that stood after all.
+    again: usize,
+}
+
+/// Whether the writer's corrections are told on stderr.
+static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    std::env::var_os("GRANTWATCH_TRACE_RANGES").is_some_and(|v| v != "0")
+});
+
+/// A worker's side: the failure candidates with ids in `(lo, hi]`, each
+/// prepared unless an earlier diagnosis of the unit took it.
+fn propose(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    clocks: &Clocks,
+    lo: i64,
+    hi: i64,
+) -> Result<Proposals> {
+    let mut proposals = Vec::new();
+    let mut taken = HashMap::new();
+    pipeline::each_candidate(store, lo, &mut |event| {
+        if event.id > hi {
+            return Ok(false);
+        }
+        if !is_failure_event(&event) {
+            return Ok(true);
+        }
+        if taken.contains_key(&event.id) {
+            proposals.push((event.id, None));
+            return Ok(true);
+        }
+        let prepared = pipeline::prepare(store, settings, clocks, &event)?;
+        for e in prepared.taken() {
+            taken.insert(e, ());
+        }
+        proposals.push((event.id, Some(prepared)));
+        Ok(true)
+    })?;
+    Ok(proposals)
+}
+
+/// A batch to fill, starting after `after`.
+fn new_batch(clocks: &Clocks, after: i64) -> Batch {
+    Batch {
+        pending: Vec::new(),
+        clocks: clocks.clone(),
+        last_event_id: after,
+    }
+}
+
+/// Adds one written batch's counts.
+fn add(total: &mut RunStats, batch: RunStats) {
+    total.diagnosed += batch.diagnosed;
+    total.changed += batch.changed;
+    total.last_event_id = batch.last_event_id;
+}
+
+/// Hands out units in order, at most a window ahead of the last one the
+/// writer took.
+struct Gate {
+    state: Mutex<GateState>,
+    turned: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// The next unit to hand out.
+    next: usize,
+    /// Units the writer has taken.
+    merged: usize,
+    /// Units handed out at most beyond those the writer took.
+    window: usize,
+    /// No more units: the writer is done or failed.
+    stopped: bool,
+}
+
+impl Gate {
+    fn new(window: usize) -> Gate {
+        Gate {
+            state: Mutex::new(GateState {
+                window,
+                ..GateState::default()
+            }),
+            turned: Condvar::new(),
+        }
+    }
+
+    /// The next unit, waiting while it is `window` or more ahead of the
+    /// writer; `None` when all are handed out or the gate is stopped.
+    fn take(&self, units: usize) -> Option<usize> {
+        let mut state = self.lock();
+        loop {
+            if state.stopped || state.next >= units {
+                return None;
+            }
+            if state.next < state.merged + state.window {
+                state.next += 1;
+                return Some(state.next - 1);
+            }
+            state = self
+                .turned
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The next unit, if one is left and within the window, without
+    /// waiting.
+    fn try_take(&self, units: usize) -> Option<usize> {
+        let mut state = self.lock();
+        let open = !state.stopped && state.next < units && state.next < state.merged + state.window;
+        open.then(|| {
+            state.next += 1;
+            state.next - 1
+        })
+    }
+
+    /// The writer has taken unit `k`.
+    fn merged(&self, k: usize) {
+        self.lock().merged = k + 1;
+        self.turned.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.turned.notify_all();
+    }
+
+    /// The state, even if a worker panicked holding it (two counters and
+    /// a flag cannot be left half-changed).
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Stops the gate when the writer's side ends, however it ends.
+struct StopOnDrop<'g>(&'g Gate);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests;

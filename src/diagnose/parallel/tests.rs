@@ -1,0 +1,136 @@
+//! The writer's side decides alone which prepared diagnoses stand: whatever
+//! the workers proposed (every failure prepared, some skipped, none), in
+//! whatever order their units arrive, the failures written are those of
+//! one core.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::ingest::{self, ReadStats, Split};
+use crate::store::FailureRecord;
+
+/// A database at `db` holding the events of every sample log, none
+/// diagnosed yet: read once into `base.db` beside it, then copied.
+fn read_samples(db: &Path) -> Store {
+    let base = db.with_file_name("base.db");
+    if !base.exists() {
+        drop(read_into(&base));
+    }
+    std::fs::copy(&base, db).expect("copy");
+    Store::open(db).expect("open")
+}
+
+fn read_into(db: &Path) -> Store {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_logs");
+    let (files, _) = ingest::collect_files(&[root]).expect("sample logs");
+    let mut store = Store::open(db).expect("open");
+    let mut read = ReadStats::default();
+    for file in &files {
+        ingest::read_file(
+            &mut store,
+            file,
+            &Default::default(),
+            None,
+            &Split::default(),
+            &mut read,
+            &mut |_, _| Ok(()),
+        )
+        .expect("read");
+    }
+    store
+}
+
+fn failures(store: &Store) -> Vec<FailureRecord> {
+    let mut all = Vec::new();
+    store
+        .each_failure_in_time_order(&mut |f| {
+            all.push(f);
+            Ok::<_, crate::store::Error>(())
+        })
+        .expect("failures");
+    all
+}
+
+/// Which prepared diagnoses a fake worker hands over.
+#[derive(Clone, Copy, Debug)]
+enum Worker {
+    /// Every one it prepared.
+    Eager,
+    /// None: the writer prepares every failure that stands.
+    Lazy,
+    /// Every other one.
+    Patchy,
+}
+
+/// Diagnoses the store's events with the writer's side alone, fed the
+/// units a fake worker proposed, last unit first.
+fn settle_with(store: &mut Store, worker: Worker, unit: i64) -> RunStats {
+    let settings = DiagnoseSettings::default();
+    let last = store.max_event_id().expect("max id");
+    let units = usize::try_from((last + unit - 1) / unit).expect("units");
+    let bounds = |k: usize| {
+        let lo = unit * k as i64;
+        (lo, (lo + unit).min(last))
+    };
+    let clocks = correlate::estimate_clocks(store).expect("clocks");
+    let (tx, rx) = mpsc::channel();
+    for k in (0..units).rev() {
+        let (lo, hi) = bounds(k);
+        let mut proposals = propose(store, &settings, &clocks, lo, hi).expect("propose");
+        for (i, (_, prepared)) in proposals.iter_mut().enumerate() {
+            if matches!(worker, Worker::Lazy) || matches!(worker, Worker::Patchy) && i % 2 == 1 {
+                *prepared = None;
+            }
+        }
+        tx.send((k, Ok(proposals))).expect("send");
+    }
+    drop(tx);
+    // Every unit handed out already: the writer only takes them in order.
+    let gate = Gate::new(units);
+    gate.lock().next = units;
+    settle_in_order(store, &settings, &gate, &rx, units, &bounds, 0).expect("settle")
+}
+
+#[test]
+fn the_writer_writes_the_failures_of_one_core_whatever_the_workers_proposed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut one = read_samples(&dir.path().join("one.db"));
+    let expected = pipeline::run(&mut one, &DiagnoseSettings::default(), 0).expect("run");
+    let expected_failures = failures(&one);
+    assert!(expected_failures.len() > 20, "{}", expected_failures.len());
+    for (i, worker) in [Worker::Eager, Worker::Lazy, Worker::Patchy]
+        .into_iter()
+        .enumerate()
+    {
+        for unit in [1, 3, 50] {
+            let mut store = read_samples(&dir.path().join(format!("{i}-{unit}.db")));
+            let stats = settle_with(&mut store, worker, unit);
+            assert_eq!(
+                stats.diagnosed, expected.diagnosed,
+                "{worker:?}, units of {unit}"
+            );
+            assert_eq!(
+                failures(&store),
+                expected_failures,
+                "{worker:?}, units of {unit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn analyze_on_cores_writes_what_one_core_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut one = read_samples(&dir.path().join("one.db"));
+    pipeline::run(&mut one, &DiagnoseSettings::default(), 0).expect("run");
+    for (jobs, unit) in [(2, 1), (3, 7), (2, 8192)] {
+        let db = dir.path().join(format!("cores-{jobs}-{unit}.db"));
+        let mut store = read_samples(&db);
+        let cores = Cores {
+            jobs,
+            unit_events: unit,
+        };
+        run_on_cores(&mut store, &db, &DiagnoseSettings::default(), 0, cores).expect("run");
+        assert_eq!(failures(&store), failures(&one), "{cores:?}");
+    }
+}
