@@ -111,6 +111,11 @@ fn read_value(body: &str, start: usize) -> (Cow<'_, str>, usize) {
 }
 
 fn unescape(v: &str) -> Cow<'_, str> {
+    // One byte search first: nearly every value holds no backslash, and
+    // two substring searches per value were a tenth of parsing the line.
+    if memchr::memchr(b'\\', v.as_bytes()).is_none() {
+        return Cow::Borrowed(v);
+    }
     if v.contains("\\\"") || v.contains("\\\\") {
         Cow::Owned(v.replace("\\\"", "\"").replace("\\\\", "\\"))
     } else {

@@ -371,3 +371,15 @@ fn hostile_lines_never_panic() {
     ];
     feed_each(&mut KeycloakParser::default(), &Context::default(), lines);
 }
+
+#[test]
+fn a_kc23_value_keeps_its_escaped_quotes_and_backslashes() {
+    let line = r#"2025-03-11 09:00:01,000 WARN  [org.keycloak.events] (executor-thread-1) type="REFRESH_TOKEN_ERROR", realmId="r1", realmName="shop", clientId="shop-web", userId="null", ipAddress="10.0.0.1", error="invalid_token", reason="Token \"rt\" from C:\\kc not valid", grant_type="refresh_token""#;
+    let (events, _) = parse_all(&format!("{line}\n"));
+    let failure = failures(&events)[0];
+    assert_eq!(
+        failure.provider_reason.as_deref(),
+        Some(r#"Token "rt" from C:\kc not valid"#)
+    );
+    assert_eq!(failure.client_id.as_deref(), Some("shop-web"));
+}
