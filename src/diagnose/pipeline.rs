@@ -121,7 +121,7 @@ fn diagnose_some(
         last_event_id: after,
         ..Batch::default()
     };
-    each_candidate(store, after, &mut |event| {
+    each_candidate(store, (after, i64::MAX), &mut |event| {
         if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
             return Ok(false);
         }
@@ -218,16 +218,16 @@ pub(super) fn settle(
 /// Candidates read at once by [`each_candidate`].
 pub(super) const CANDIDATE_PAGE: u32 = 1024;
 
-/// Calls `f` with each failure candidate after `after`, in id order, read
-/// a page at a time, until it returns `false`.
+/// Calls `f` with each failure candidate with an id in `(after, until]`,
+/// in id order, read a page at a time, until it returns `false`.
 pub(super) fn each_candidate(
     store: &Store,
-    after: i64,
+    (after, until): (i64, i64),
     f: &mut dyn FnMut(EventRow) -> Result<bool>,
 ) -> Result<()> {
     let mut cursor = after;
     loop {
-        let page = store.failure_candidates_page(cursor, CANDIDATE_PAGE)?;
+        let page = store.failure_candidates_page((cursor, until), CANDIDATE_PAGE)?;
         let full = page.len() == CANDIDATE_PAGE as usize;
         for event in page {
             cursor = event.id;

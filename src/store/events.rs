@@ -255,22 +255,29 @@ impl Store {
     /// Events with id greater than `after`, in id order, of the kinds that can
     /// record a failed token request.
     pub fn failure_candidates(&self, after: i64) -> Result<Vec<EventRow>> {
-        self.failure_candidates_page(after, u32::MAX)
+        self.failure_candidates_page((after, i64::MAX), u32::MAX)
     }
 
-    /// The first `limit` of [`Store::failure_candidates`]: a diagnosis of
-    /// a gigabyte of logs reads them a page at a time, so memory stays flat.
-    pub fn failure_candidates_page(&self, after: i64, limit: u32) -> Result<Vec<EventRow>> {
+    /// The first `limit` of [`Store::failure_candidates`] with ids up to
+    /// `until`: a diagnosis of a gigabyte of logs reads them a page at a
+    /// time, so memory stays flat, and a unit of a diagnosis on several
+    /// cores reads only its own.
+    pub fn failure_candidates_page(
+        &self,
+        (after, until): (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
         // `+e.kind` keeps SQLite off the kind index: the new rows are a rowid
         // range, and a kind-index scan would visit every old candidate again
         // on each call of a pipeline that diagnoses as it reads.
         self.query_events(
-            "e.id > ?1 AND +e.kind IN ('token_response', 'client_error', 'provider_event')
+            "e.id > ?1 AND e.id <= ?3
+             AND +e.kind IN ('token_response', 'client_error', 'provider_event')
              AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL
                   OR e.provider_reason IS NOT NULL
                   OR (+e.kind = 'client_error' AND e.error_description IS NOT NULL))
              ORDER BY e.id LIMIT ?2",
-            params![after, limit],
+            params![after, limit, until],
         )
     }
 

@@ -226,10 +226,7 @@ fn propose(
 ) -> Result<Proposals> {
     let mut proposals = Vec::new();
     let mut taken = HashMap::new();
-    pipeline::each_candidate(store, lo, &mut |event| {
-        if event.id > hi {
-            return Ok(false);
-        }
+    pipeline::each_candidate(store, (lo, hi), &mut |event| {
         if !is_failure_event(&event) {
             return Ok(true);
         }
