@@ -43,17 +43,19 @@ mod mi {
     }
 }
 
-/// How long `watch` lets mimalloc keep freed pages before it gives them
-/// back to the system, in milliseconds. mimalloc (v3) keeps them a second;
-/// under a flood of shippers' requests that second's churn stayed
+/// How long `watch` and `analyze` let mimalloc keep freed pages before it
+/// gives them back to the system, in milliseconds. mimalloc (v3) keeps them
+/// a second; under a flood of shippers' requests that second's churn stayed
 /// resident: the 500-client held flood peaked at 223 MB with 1,000 ms,
 /// 184–186 MB with 100, 182 with 10 and 175 with 0, which cost throughput
 /// (benches/README.md, "The 500-client flood's memory, measured apart").
+/// `analyze` of 3 GB on two cores peaked at 66 MB with 1,000 ms and 62 MB
+/// with 100, in the same time (benches/README.md, issue 14's diagnosis on
+/// every core).
 #[cfg(not(feature = "system-alloc"))]
 const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
-/// Sets [`PURGE_DELAY_MS`] for `watch`. `analyze` keeps the default, which
-/// its figures in benches/README.md were measured with.
+/// Sets [`PURGE_DELAY_MS`] (for `watch` and `analyze`).
 fn purge_freed_memory_promptly() {
     #[cfg(not(feature = "system-alloc"))]
     // SAFETY: sets an option of the allocator linked into this binary;
@@ -227,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             diagnose_unit,
             paths,
         } => {
+            purge_freed_memory_promptly();
             // Ctrl-C during a long analysis leaves no scratch database.
             grantwatch::scratch::remove_on_interrupt()
                 .context("watching for Ctrl-C to remove the scratch database")?;
@@ -387,7 +390,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_purge_delay_is_mimallocs_option_and_watch_shortens_it() {
+    fn the_purge_delay_is_mimallocs_option_and_the_commands_shorten_it() {
         // SAFETY: reads an option of the linked allocator.
         let before = unsafe { mi::mi_option_get(mi::OPTION_PURGE_DELAY) };
         // v3's documented default: another option at this index would

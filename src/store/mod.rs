@@ -143,7 +143,7 @@ impl Store {
     /// peak memory and the system's page cache holds the file anyway.
     pub fn open_scratch_reader(path: &Path) -> Result<Store> {
         let store = Store::open(path)?;
-        store.conn.pragma_update(None, "cache_size", -4_000)?;
+        store.conn.pragma_update(None, "cache_size", -1_000)?;
         Ok(store)
     }
 

@@ -46,13 +46,13 @@ impl Default for Cores {
     fn default() -> Self {
         Cores {
             jobs: 1,
-            unit_events: 2048,
+            unit_events: 1024,
         }
     }
 }
 
 /// Units a worker may run ahead of the writer, per worker.
-const AHEAD: usize = 2;
+const AHEAD: usize = 1;
 
 /// One unit's failure candidates in id order, each with the diagnosis its
 /// worker prepared, or `None` where the worker's own earlier diagnosis took
