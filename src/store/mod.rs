@@ -138,9 +138,9 @@ impl Store {
     }
 
     /// Opens a scratch database for reading beside its writer (the
-    /// diagnosis workers of `analyze`): like [`Store::open`] with the
-    /// writer's smaller page cache, since each worker's cache adds to the
-    /// peak memory and the system's page cache holds the file anyway.
+    /// diagnosis workers of `analyze`): like [`Store::open`] with a page
+    /// cache of 1 MB, since each worker's cache adds to the peak memory and
+    /// the system's page cache holds the file anyway.
     pub fn open_scratch_reader(path: &Path) -> Result<Store> {
         let store = Store::open(path)?;
         store.conn.pragma_update(None, "cache_size", -1_000)?;
