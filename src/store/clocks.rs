@@ -21,19 +21,26 @@ pub struct ClockSample {
     pub delta_ms: i64,
 }
 
+/// The clock samples' queries: a client's `Date` headers, and a client's
+/// request matched by id to the server's. SQLite uses a partial index only
+/// for a query whose terms imply its condition: the first's
+/// `server_date_ms > 0` implies `events_by_format`'s `server_date_ms IS
+/// NOT NULL`, the second names the mobile formats as the index does.
+pub(super) const SAMPLE_QUERIES: [&str; 2] = [
+    "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
+     WHERE format IN ('logcat', 'ios-console', 'json-lines')
+       AND server_date_ms > 0 AND ts_ms IS NOT NULL",
+    "SELECT c.source_id, c.ts_ms - s.ts_ms FROM events c
+     JOIN events s ON s.request_id = c.request_id AND s.source_id != c.source_id
+     WHERE c.format IN ('logcat', 'ios-console') AND s.format NOT IN ('logcat', 'ios-console', 'json-lines')
+       AND c.ts_ms IS NOT NULL AND s.ts_ms IS NOT NULL AND c.server_date_ms IS NULL",
+];
+
 impl Store {
     /// Every clock sample the stored events give (see the module comment).
     pub fn clock_samples(&self) -> Result<Vec<ClockSample>> {
         let mut out = Vec::new();
-        for sql in [
-            "SELECT source_id, ts_ms - server_date_ms - 500 FROM events
-             WHERE format IN ('logcat', 'ios-console', 'json-lines')
-               AND server_date_ms > 0 AND ts_ms IS NOT NULL",
-            "SELECT c.source_id, c.ts_ms - s.ts_ms FROM events c
-             JOIN events s ON s.request_id = c.request_id AND s.source_id != c.source_id
-             WHERE c.format IN ('logcat', 'ios-console') AND s.format NOT IN ('logcat', 'ios-console', 'json-lines')
-               AND c.ts_ms IS NOT NULL AND s.ts_ms IS NOT NULL AND c.server_date_ms IS NULL",
-        ] {
+        for sql in SAMPLE_QUERIES {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let rows = stmt.query_map([], |r| {
                 Ok(ClockSample {
