@@ -40,6 +40,21 @@ pub fn peel<'a>(
     kind
 }
 
+/// Whether no line that starts with `head` is in an envelope [`peel`]
+/// knows: its first byte leads to no parser (the dispatch above), so the
+/// rest of the line need not be known. `false` says nothing.
+pub(super) fn rules_out(head: &str) -> bool {
+    match head.as_bytes() {
+        [b'A'..=b'Z', _, _, fourth, ..] => *fourth != b' ',
+        [
+            b'{' | b'[' | b'<' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z',
+            ..,
+        ]
+        | [] => false,
+        _ => true,
+    }
+}
+
 /// Lines that start with a digit: a time (CRI, kubectl, Heroku, Fly, aws
 /// logs tail, foreman, journal short-iso), an octet count (syslog over TCP),
 /// or a Fluent Bit tag.
