@@ -237,7 +237,9 @@ impl Unwrapper {
         };
         // As `FileParser::feed_record` searches a decoded text again.
         let needle = quiet.may_complete(&made) && quiet.holds_needle(text);
-        (!needle && !is_enveloped(text, ctx)).then_some(QuietText::Whole(text))
+        // A start no envelope has settles it without a second peel.
+        let enveloped = !super::peel::rules_out(text) && is_enveloped(text, ctx);
+        (!needle && !enveloped).then_some(QuietText::Whole(text))
     }
 
     /// Counts a line read by [`Unwrapper::quiet_docker`] as
