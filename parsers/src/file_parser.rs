@@ -11,10 +11,15 @@
 //!    OAuth kept as evidence (or, carrying an OAuth error, as a client-side
 //!    error): nothing about OAuth is silently dropped.
 //!
+//! A docker json-file line with no needle is skimmed without becoming a
+//! record (`skim_docker`): most of `analyze`'s lines are only skimmed, and
+//! decoding them cost more than the rest of the envelope layer.
+//!
 //! Invariants: outcomes are counted per record; events keep the envelope's
 //! time when the line had none, and its origin; nothing held (a split line,
 //! a parser's open record, an unknown run) is ever past
-//! [`FileParser::oldest_pending_line`].
+//! [`FileParser::oldest_pending_line`]; a line skimmed by `skim_docker`
+//! changes what the record path would have changed, nothing else.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -6,7 +6,9 @@
 //! [`Unwrapper::oldest_pending_line`] so that a tailer never checkpoints
 //! past it; a joined line is bounded by [`MAX_JOINED`] bytes and at most
 //! [`MAX_HELD`] lines are held at once (the oldest is released, never
-//! dropped).
+//! dropped). [`Unwrapper::quiet_docker`] reads a docker line for a skim
+//! without changing anything; only [`Unwrapper::count_docker_line`], for a
+//! line taken, counts it as `unwrap_line` would.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

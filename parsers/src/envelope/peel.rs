@@ -5,7 +5,8 @@
 //! application's own prefix could imitate (a bare RFC 3339 time) is taken
 //! only when it cannot be the start of the application's line
 //! ([`bare_time`]) or once the file showed it (`sticky`). `joiner.rs` calls
-//! it layer after layer.
+//! it layer after layer; [`rules_out`] answers from a line's start alone,
+//! for a line not decoded yet.
 
 use super::model::{EnvelopeKind, Meta, Piece, Pieces};
 use super::time::{EnvelopeTime, rfc3339_prefix, starts_with_level};
