@@ -4,17 +4,20 @@
 //! fields are taken by position and the log string is borrowed from the
 //! file line when its only escape is the newline docker ends it with.
 //!
-//! `analyze` skims most lines unread, so [`whole_line`] reads a line for
-//! the quiet path lazily: the `log` string found from the line's fixed
-//! tail, unescaped into a reused buffer, the time not read at all.
+//! `analyze` skims most lines unread, so the quiet path reads a line
+//! lazily: the `log` string found from the line's fixed tail, the time not
+//! read at all; [`quiet_scan`] checks the string without decoding it and
+//! gives its start before the first escape, [`whole_line`] decodes it into
+//! a reused buffer when the start does not settle the skim.
 //!
 //! Invariants: a line this module takes gives the piece the general JSON
 //! path (`shipper::peel_json`) gives for it: the same text, stream,
 //! partial flag and (computed) time. Anything off the exact shape, an
 //! escape it does not decode (`\u` surrogates), or bytes JSON forbids in a
 //! string is left to that path, which decides (`None` here never means
-//! "not docker"). [`whole_line`] gives a text only for a line [`peel`]
-//! takes as one whole piece, and then the text of that piece.
+//! "not docker"). [`whole_line`] and [`quiet_scan`] give a text only for a
+//! line [`peel`] takes as one whole piece, and then the text of that piece
+//! (or the start of it).
 
 use std::borrow::Cow;
 
