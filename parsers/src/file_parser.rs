@@ -11,17 +11,22 @@
 //!    OAuth kept as evidence (or, carrying an OAuth error, as a client-side
 //!    error): nothing about OAuth is silently dropped.
 //!
+//! A docker json-file line with no needle is skimmed without becoming a
+//! record (`skim_docker`): most of `analyze`'s lines are only skimmed, and
+//! decoding them cost more than the rest of the envelope layer.
+//!
 //! Invariants: outcomes are counted per record; events keep the envelope's
 //! time when the line had none, and its origin; nothing held (a split line,
 //! a parser's open record, an unknown run) is ever past
-//! [`FileParser::oldest_pending_line`].
+//! [`FileParser::oldest_pending_line`]; a line skimmed by `skim_docker`
+//! changes what the record path would have changed, nothing else.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crate::counts::LineCounts;
-use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, Record, Unwrapped, Unwrapper};
+use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, QuietText, Record, Unwrapped, Unwrapper};
 use crate::event::{Event, EventKind, EvidenceLine, TimeBasis, Timestamp};
 use crate::extract::settle::Settled;
 use crate::format::Format;
@@ -61,6 +66,8 @@ pub struct FileParser {
     lines: u64,
     /// The searcher of the lines that can matter, built on first use.
     quiet: Option<Arc<QuietSkip>>,
+    /// Where a skimmed docker line's text is decoded, reused line to line.
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for FileParser {
@@ -93,6 +100,7 @@ impl FileParser {
             origins: HashMap::new(),
             lines: 0,
             quiet: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -168,6 +176,12 @@ impl FileParser {
     ) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
+        if hint == Hint::Quiet
+            && line.starts_with('{')
+            && let Some(outcome) = self.skim_docker(line_no, line)
+        {
+            return outcome;
+        }
         let mut records = Vec::new();
         match self
             .unwrapper
@@ -193,6 +207,37 @@ impl FileParser {
             outcome = self.feed_record(record, Hint::Feed, out);
         }
         outcome
+    }
+
+    /// A docker json-file line with no needle, skimmed without a record:
+    /// decoding it, its time and its record cost more than the parser's
+    /// skim of most lines. The skim judges the decoded text, or only its
+    /// start before the first escape when the parser can tell from that
+    /// ([`LineParser::skim_head`]). Everything `feed_line` would change is
+    /// changed the same (the line counted in its envelope and as skipped,
+    /// the parser's skim), except the plain state's envelope time, which
+    /// only a fed record reads and which is set before each. `None`
+    /// (nothing changed) sends the line the exact way.
+    fn skim_docker(&mut self, line_no: u64, line: &str) -> Option<Outcome> {
+        let quiet = self.quiet.as_deref()?;
+        if !self.plain.run.is_empty() {
+            return None;
+        }
+        let parser = &mut self.plain.parser;
+        let taken = match self
+            .unwrapper
+            .quiet_docker(line, &self.ctx, quiet, &mut self.scratch)?
+        {
+            QuietText::Whole(text) => parser.skim(line_no, text),
+            QuietText::Head(head) => parser.skim_head(line_no, head),
+        };
+        if !taken {
+            return None;
+        }
+        self.unwrapper.count_docker_line();
+        self.plain.last_seen = line_no;
+        self.counts.skipped += 1;
+        Some(Outcome::Skipped)
     }
 
     /// Ends what is held for lack of a next line: unknown runs are cut into
@@ -554,3 +599,6 @@ fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod quiet_docker;

@@ -128,6 +128,17 @@ pub trait LineParser: Send {
         false
     }
 
+    /// [`LineParser::skim`] for a line known by its start only: `head` is
+    /// the text of a line whose rest is still escaped in its envelope (a
+    /// docker json-file string), not worth decoding when the start decides.
+    /// `true` only when `skim` would take every line that starts with
+    /// `head`, and then does what `skim` would have done; `false` (the
+    /// default) says nothing, and the whole line is decoded and offered to
+    /// `skim`.
+    fn skim_head(&mut self, _line_no: u64, _head: &str) -> bool {
+        false
+    }
+
     /// Whether what this parser will make of the lines still to come no
     /// longer depends on the lines before the last one fed: nothing held
     /// open, nothing remembered that a later line reads (state that only the

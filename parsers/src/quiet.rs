@@ -11,6 +11,12 @@
 //! starts in a line ends in it (which needle a match reports, or whether
 //! matches overlap, does not matter: one is enough). The answer is a
 //! filter, never a decision: the parser's own rule decides.
+//!
+//! A line decoded from its file line (an escaped JSON string) can hold a
+//! needle its file line did not (`\/oauth\/`). [`QuietSkip::may_complete`]
+//! tells when it cannot: every needle in the decoded text that is not in the
+//! file line covers a byte an escape decoded to, so when no such byte is in
+//! any needle ([`ByteSet`]) the file line's answer holds for the text.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -27,6 +33,29 @@ pub enum Hint {
 #[derive(Debug)]
 pub struct QuietSkip {
     finder: AhoCorasick,
+    /// Every byte of every needle.
+    needle_bytes: ByteSet,
+}
+
+/// A set of byte values (what escapes decoded to, what needles hold).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// Adds every byte of `bytes`.
+    pub fn add(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.add_byte(b));
+    }
+
+    /// Adds `b`.
+    pub fn add_byte(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    /// Whether the two sets share a byte.
+    pub fn meets(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(other.0).any(|(a, b)| a & b != 0)
+    }
 }
 
 impl QuietSkip {
@@ -38,11 +67,25 @@ impl QuietSkip {
             return None;
         }
         // Leftmost-first keeps the searcher on its SIMD prefilter.
+        let all = || needles.iter().chain(crate::extract::ERROR_WORDS.iter());
         let finder = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
-            .build(needles.iter().chain(crate::extract::ERROR_WORDS.iter()))
+            .build(all())
             .ok()?;
-        Some(QuietSkip { finder })
+        let mut needle_bytes = ByteSet::default();
+        all().for_each(|n| needle_bytes.add(n.as_bytes()));
+        Some(QuietSkip {
+            finder,
+            needle_bytes,
+        })
+    }
+
+    /// Whether a text decoded from a file line without needles can hold
+    /// one: only when a byte its escapes decoded to (`made`) is in a
+    /// needle. `false` means the file line's [`Hint::Quiet`] holds for the
+    /// text; `true` asks for [`QuietSkip::holds_needle`].
+    pub fn may_complete(&self, made: &ByteSet) -> bool {
+        self.needle_bytes.meets(made)
     }
 
     /// Whether `text` holds a needle: for a record decoded from its file
@@ -113,6 +156,28 @@ mod tests {
             assert_eq!(candidates.line(start, end), expected, "{line:?}");
             start = end + 1;
         }
+    }
+
+    /// `\/oauth\/` decodes to a needle its file line does not hold: a `/`
+    /// made by an escape may complete one; a `"` (in no needle) cannot.
+    #[test]
+    fn an_escape_may_complete_a_needle_only_with_a_needle_byte() {
+        let skip = QuietSkip::new(&["/oauth/", "Started "]).expect("needles");
+        let mut slash = ByteSet::default();
+        slash.add(b"/");
+        assert!(skip.may_complete(&slash));
+        let mut quote_and_lt = ByteSet::default();
+        quote_and_lt.add(b"\"<>");
+        assert!(!skip.may_complete(&quote_and_lt));
+        assert!(!skip.may_complete(&ByteSet::default()));
+        // High bytes and each word of the set.
+        let mut high = ByteSet::default();
+        high.add(&[0xff, 0x80, 0x40, 0x3f]);
+        let mut other = ByteSet::default();
+        other.add(&[0xfe, 0x81, 0x41, 0x3e]);
+        assert!(!high.meets(&other));
+        other.add(&[0x80]);
+        assert!(high.meets(&other));
     }
 
     #[test]

@@ -4,18 +4,34 @@
 //! fields are taken by position and the log string is borrowed from the
 //! file line when its only escape is the newline docker ends it with.
 //!
+//! `analyze` skims most lines unread, so the quiet path reads a line
+//! lazily: the `log` string found from the line's fixed tail, the time not
+//! read at all; [`quiet_scan`] checks the string without decoding it and
+//! gives its start before the first escape, [`whole_line`] decodes it into
+//! a reused buffer when the start does not settle the skim.
+//!
 //! Invariants: a line this module takes gives the piece the general JSON
 //! path (`shipper::peel_json`) gives for it: the same text, stream,
 //! partial flag and (computed) time. Anything off the exact shape, an
 //! escape it does not decode (`\u` surrogates), or bytes JSON forbids in a
 //! string is left to that path, which decides (`None` here never means
-//! "not docker").
+//! "not docker"). [`whole_line`] and [`quiet_scan`] give a text only for a
+//! line [`peel`] takes as one whole piece, and then the text of that piece
+//! (or the start of it).
 
 use std::borrow::Cow;
 
 use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_prefix};
+use crate::quiet::ByteSet;
 
 const HEAD: &[u8] = br#"{"log":""#;
+
+/// What docker writes between the `log` string's last byte and the time's
+/// first, for either stream: the tail [`whole_line`] finds the log's end by.
+const TAILS: [&[u8; 28]; 2] = [
+    br#"","stream":"stdout","time":""#,
+    br#"","stream":"stderr","time":""#,
+];
 
 /// The fast reading of a docker json-file line; `None` leaves the line to
 /// the general JSON path.
@@ -71,6 +87,212 @@ pub(super) fn peel<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKi
     Some(EnvelopeKind::DockerJson)
 }
 
+/// What [`quiet_scan`] found in a whole docker json-file line.
+pub(super) struct Scan<'x> {
+    /// The application's line when nothing but the final newline is
+    /// escaped (`whole`), else the part of it before the first escape.
+    pub(super) text: &'x str,
+    /// `text` is the whole line.
+    pub(super) whole: bool,
+    /// The bytes the escapes decode to.
+    pub(super) made: ByteSet,
+}
+
+/// Checks, without decoding it, that `line` is one whole piece [`peel`]
+/// takes (the checks of `string` and of the tail, by the tail as
+/// [`whole_line`] does), and gives its text or the start of it that no
+/// escape touches: what a skim by the line's start needs. `None` as
+/// [`whole_line`].
+pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
+    let end = log_end_by_tail(line)?;
+    let bytes = line.as_bytes();
+    if has_control(&bytes[HEAD.len()..end]) {
+        return None;
+    }
+    let mut made = ByteSet::default();
+    let (mut first, mut escapes, mut last) = (end, 0, '\0');
+    let mut at = HEAD.len();
+    loop {
+        let i = next_special(bytes, at)?;
+        if bytes[i] == b'"' {
+            if i == end {
+                break;
+            }
+            return None;
+        }
+        let (decoded, len) = match bytes.get(i + 1) {
+            Some(b'"') => ('"', 2),
+            _ => escape_at(line, i)?,
+        };
+        match u8::try_from(decoded) {
+            Ok(ascii) => made.add_byte(ascii),
+            Err(_) => made.add(decoded.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+        first = first.min(i);
+        escapes += 1;
+        last = decoded;
+        at = i + len;
+    }
+    // Whole when the decoded string ends with `\n`: raw bytes hold none,
+    // so its last escape is one, ending the string.
+    if last != '\n' || at != end {
+        return None;
+    }
+    Some(Scan {
+        text: line.get(HEAD.len()..first)?,
+        whole: escapes == 1,
+        made,
+    })
+}
+
+/// The application's line a whole docker json-file line carries, for a
+/// line the quiet path will most likely skim: the text of the one piece
+/// [`peel`] makes of `line`, and the bytes its escapes decoded to (a needle
+/// search of the file line says nothing of those). Borrowed from `line`
+/// when only the final newline is escaped, else decoded into `scratch`,
+/// reused from line to line. `None` when [`peel`] would not give one whole
+/// piece: a 16 KiB piece, or anything off the exact shape (then the line
+/// goes through [`peel`], which decides).
+pub(super) fn whole_line<'x>(
+    line: &'x str,
+    scratch: &'x mut Vec<u8>,
+) -> Option<(&'x str, ByteSet)> {
+    let end = log_end_by_tail(line)?;
+    let bytes = line.as_bytes();
+    // Escapes are printable: the raw string holds a control byte exactly
+    // when one of the runs between them does (what `string` checks).
+    if has_control(&bytes[HEAD.len()..end]) {
+        return None;
+    }
+    scratch.clear();
+    scratch.reserve(end - HEAD.len() + 2 * WORD);
+    let mut made = ByteSet::default();
+    let mut at = HEAD.len();
+    loop {
+        let i = copy_to_special(bytes, at, scratch)?;
+        if bytes[i] == b'"' {
+            // The string's end: where the tail said, or off the shape.
+            if i == end {
+                break;
+            }
+            return None;
+        }
+        // `\"` around every quoted name: the common escape first.
+        if bytes.get(i + 1) == Some(&b'"') {
+            scratch.push(b'"');
+            made.add(b"\"");
+            at = i + 2;
+            continue;
+        }
+        let (decoded, len) = escape_at(line, i)?;
+        if decoded == '\n' && at == HEAD.len() && i + len == end {
+            // Nothing escaped but docker's final newline (`Value::Line`).
+            return Some((line.get(at..i)?, made));
+        }
+        let mut utf8 = [0; 4];
+        let decoded = decoded.encode_utf8(&mut utf8).as_bytes();
+        scratch.extend_from_slice(decoded);
+        made.add(decoded);
+        at = i + len;
+    }
+    // Raw runs cut at ASCII bytes and whole characters: UTF-8 again.
+    let text = std::str::from_utf8(scratch).ok()?;
+    // The piece `peel` gives: whole when it ends with `\n`, then without it
+    // (and a `\r` before it).
+    let text = text.strip_suffix('\n')?;
+    Some((text.strip_suffix('\r').unwrap_or(text), made))
+}
+
+/// The last quote or backslash of `bytes`, a word at a time from the end
+/// (a time is a few dozen bytes: two searches' calls cost more).
+fn last_special(bytes: &[u8]) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The exact zero-byte test: no false marks, so the highest is true.
+    let zero = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
+    let mut end = bytes.len();
+    while end >= WORD {
+        let word: [u8; WORD] = bytes[end - WORD..end].try_into().ok()?;
+        let x = u64::from_le_bytes(word);
+        let marks = zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if marks != 0 {
+            return Some(end - 1 - (marks.leading_zeros() / 8) as usize);
+        }
+        end -= WORD;
+    }
+    bytes[..end].iter().rposition(|&b| b == b'"' || b == b'\\')
+}
+
+/// The first quote or backslash at or after `at`: two words looked at
+/// here (escapes in a log line come close together), a longer run left to
+/// `memchr2`.
+fn next_special(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut from = at;
+    for _ in 0..2 {
+        let word: [u8; WORD] = bytes.get(from..from + WORD)?.try_into().ok()?;
+        let marks = quote_or_backslash(u64::from_le_bytes(word));
+        if marks != 0 {
+            return Some(from + (marks.trailing_zeros() / 8) as usize);
+        }
+        from += WORD;
+    }
+    Some(from + memchr::memchr2(b'"', b'\\', &bytes[from..])?)
+}
+
+/// The high bit of each quote or backslash byte of `x`, and possibly of
+/// bytes above the lowest one: zero-byte tests mark their lowest zero byte
+/// exactly (a false mark only sits above a true one).
+fn quote_or_backslash(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let slash = x ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash)) & HIGH
+}
+
+/// Bytes the scan for escapes takes at once.
+const WORD: usize = 8;
+
+/// Copies `bytes[at..]` to `out` up to the first quote or backslash, and
+/// says where that is. Escapes in a log line come close together (`\"`
+/// around every quoted name), where a call to a general search per escape
+/// cost more than the escape: the first two words are looked at here, a
+/// longer run is left to `memchr2`. Words read past the quote are cut off
+/// `out` again.
+fn copy_to_special(bytes: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let mut from = at;
+    for _ in 0..2 {
+        let word: [u8; WORD] = bytes.get(from..from + WORD)?.try_into().ok()?;
+        out.extend_from_slice(&word);
+        let marks = quote_or_backslash(u64::from_le_bytes(word));
+        if marks != 0 {
+            let found = (marks.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - (WORD - found));
+            return Some(from + found);
+        }
+        from += WORD;
+    }
+    let i = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+    out.extend_from_slice(&bytes[from..i]);
+    Some(i)
+}
+
+/// Where the `log` string of a line in docker's exact shape ends (its
+/// closing quote), found from the line's end: `"}`, a time without quote
+/// or backslash, one of [`TAILS`]. Whether the string really ends there
+/// (no unescaped quote before) is the caller's to check; the tail after
+/// that quote is longer than a word.
+fn log_end_by_tail(line: &str) -> Option<usize> {
+    let body = line.as_bytes().strip_prefix(HEAD)?.strip_suffix(b"\"}")?;
+    let quote = last_special(body)?;
+    if body[quote] != b'"' {
+        return None;
+    }
+    let log_len = (quote + 1).checked_sub(TAILS[0].len())?;
+    let tail: &[u8; 28] = body[log_len..=quote].try_into().ok()?;
+    (tail == TAILS[0] || tail == TAILS[1]).then_some(HEAD.len() + log_len)
+}
+
 /// A JSON string's value.
 enum Value<'a> {
     /// The raw text before a final escaped `\n`, nothing else escaped: the
@@ -110,29 +332,35 @@ fn string(text: &str) -> Option<(Value<'_>, usize)> {
         }
         let s = owned.get_or_insert_with(|| String::with_capacity(text.len()));
         s.push_str(&text[from..i]);
-        let (decoded, len) = match escape {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let hex = text.get(i + 2..i + 6)?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                // Surrogates (pairs or lone) are left to serde_json.
-                (char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, 6)
-            }
-            _ => return None,
-        };
+        let (decoded, len) = escape_at(text, i)?;
         s.push(decoded);
         at = i + len;
         from = at;
     }
+}
+
+/// The escape whose backslash is at `text[i]`: the character it stands
+/// for and its length in `text`; `None` for one this module does not
+/// decode (surrogates, which are left to serde_json, or a bad escape).
+fn escape_at(text: &str, i: usize) -> Option<(char, usize)> {
+    Some(match *text.as_bytes().get(i + 1)? {
+        b'"' => ('"', 2),
+        b'\\' => ('\\', 2),
+        b'/' => ('/', 2),
+        b'b' => ('\u{8}', 2),
+        b'f' => ('\u{c}', 2),
+        b'n' => ('\n', 2),
+        b'r' => ('\r', 2),
+        b't' => ('\t', 2),
+        b'u' => {
+            let hex = text.get(i + 2..i + 6)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            (char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, 6)
+        }
+        _ => return None,
+    })
 }
 
 /// Whether `raw` holds a byte JSON forbids unescaped in a string (below

@@ -6,7 +6,9 @@
 //! [`Unwrapper::oldest_pending_line`] so that a tailer never checkpoints
 //! past it; a joined line is bounded by [`MAX_JOINED`] bytes and at most
 //! [`MAX_HELD`] lines are held at once (the oldest is released, never
-//! dropped).
+//! dropped). [`Unwrapper::quiet_docker`] reads a docker line for a skim
+//! without changing anything; only [`Unwrapper::count_docker_line`], for a
+//! line taken, counts it as `unwrap_line` would.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Piece, Pieces, Stream};
 use super::peel::peel;
 use crate::parser::Context;
+use crate::quiet::QuietSkip;
 
 /// Longest line rebuilt from split pieces; the rest is dropped and counted.
 pub const MAX_JOINED: usize = 1024 * 1024;
@@ -54,6 +57,17 @@ struct Held {
 }
 
 type HeldKey = (EnvelopeKind, String, Option<Stream>);
+
+/// What [`Unwrapper::quiet_docker`] read of a docker json-file line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuietText<'x> {
+    /// The application's line.
+    Whole(&'x str),
+    /// The start of it, before its first escape: all the rest is
+    /// settled, the parser's skim may judge the line by it
+    /// ([`crate::LineParser::skim_head`]).
+    Head(&'x str),
+}
 
 /// What one file line was, out of its envelopes.
 #[derive(Debug)]
@@ -190,6 +204,51 @@ impl Unwrapper {
             out,
         );
         Unwrapped::Records
+    }
+
+    /// A docker json-file line without needles read for the quiet path,
+    /// changing nothing: the text of the one record
+    /// [`Unwrapper::unwrap_line`] would give for it, or the start of that
+    /// text when the start settles everything but the parser's skim (no
+    /// inner envelope can start so, no escape can make a needle). `None`
+    /// when the line must go through `unwrap_line`: docker json-file not
+    /// allowed by `--envelope`, a split line held (this line may end it), a
+    /// 16 KiB piece, off docker's exact shape, an inner line in an envelope
+    /// of its own, or a decoded text that holds a needle. A caller that
+    /// takes the line counts it ([`Unwrapper::count_docker_line`]).
+    pub fn quiet_docker<'x>(
+        &self,
+        line: &'x str,
+        ctx: &Context,
+        quiet: &QuietSkip,
+        scratch: &'x mut Vec<u8>,
+    ) -> Option<QuietText<'x>> {
+        let allowed = matches!(self.forced, None | Some(Some(EnvelopeKind::DockerJson)));
+        if !allowed || !self.held.is_empty() {
+            return None;
+        }
+        let scan = super::docker::quiet_scan(line)?;
+        let no_needle = !quiet.may_complete(&scan.made);
+        if !scan.whole && no_needle && super::peel::rules_out(scan.text) {
+            return Some(QuietText::Head(scan.text));
+        }
+        let (text, made) = if scan.whole {
+            (scan.text, scan.made)
+        } else {
+            super::docker::whole_line(line, scratch)?
+        };
+        // As `FileParser::feed_record` searches a decoded text again.
+        let needle = quiet.may_complete(&made) && quiet.holds_needle(text);
+        // A start no envelope has settles it without a second peel.
+        let enveloped = !super::peel::rules_out(text) && is_enveloped(text, ctx);
+        (!needle && !enveloped).then_some(QuietText::Whole(text))
+    }
+
+    /// Counts a line read by [`Unwrapper::quiet_docker`] as
+    /// `unwrap_line` counts a docker json-file line.
+    pub fn count_docker_line(&mut self) {
+        self.sticky = Some(EnvelopeKind::DockerJson);
+        self.lines_by_envelope[EnvelopeKind::DockerJson as usize] += 1;
     }
 
     /// The outermost layer of a file line, as `--envelope` allows.

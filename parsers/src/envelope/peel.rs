@@ -5,7 +5,8 @@
 //! application's own prefix could imitate (a bare RFC 3339 time) is taken
 //! only when it cannot be the start of the application's line
 //! ([`bare_time`]) or once the file showed it (`sticky`). `joiner.rs` calls
-//! it layer after layer.
+//! it layer after layer; [`rules_out`] answers from a line's start alone,
+//! for a line not decoded yet.
 
 use super::model::{EnvelopeKind, Meta, Piece, Pieces};
 use super::time::{EnvelopeTime, rfc3339_prefix, starts_with_level};
@@ -38,6 +39,21 @@ pub fn peel<'a>(
         return container::peel_named(line, sticky, out);
     }
     kind
+}
+
+/// Whether no line that starts with `head` is in an envelope [`peel`]
+/// knows: its first byte leads to no parser (the dispatch above), so the
+/// rest of the line need not be known. `false` says nothing.
+pub(super) fn rules_out(head: &str) -> bool {
+    match head.as_bytes() {
+        [b'A'..=b'Z', _, _, fourth, ..] => *fourth != b' ',
+        [
+            b'{' | b'[' | b'<' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z',
+            ..,
+        ]
+        | [] => false,
+        _ => true,
+    }
 }
 
 /// Lines that start with a digit: a time (CRI, kubectl, Heroku, Fly, aws

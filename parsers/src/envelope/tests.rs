@@ -408,3 +408,38 @@ fn envelope_kinds_index_their_list() {
         assert_eq!(*kind as usize, i, "{kind}");
     }
 }
+
+/// `peel::rules_out` answers for a line by its start: no line that starts
+/// with a ruled-out head is taken for an envelope, whatever follows.
+#[test]
+fn a_head_ruled_out_is_in_no_envelope_whatever_follows() {
+    let heads = [
+        "I, [", "E, [2025", "Ma", "Mar", "Mar ", "{", "[", "<", "2", "a", "web |", " x", "-", "é",
+        "",
+    ];
+    let tails = [
+        "",
+        " 11 08:00:00 host app[1]: x",
+        "2025-03-11T08:00:00.123456789Z stdout F x",
+        r#""log":"x\n","stream":"stdout","time":"2025-03-11T08:00:00Z"}"#,
+        "34>1 2025-03-11T08:00:00Z host app - - - x",
+        "pod/web-1] x",
+        "eb | x",
+    ];
+    let mut ruled_out = 0;
+    for head in heads {
+        if !super::peel::rules_out(head) {
+            continue;
+        }
+        ruled_out += 1;
+        for tail in tails {
+            let line = format!("{head}{tail}");
+            let mut out = Pieces::new();
+            assert_eq!(peel(&line, None, &ctx(), &mut out), None, "{line:?}");
+        }
+    }
+    assert_eq!(ruled_out, 5, "I, [ / E, [2025 / space / dash / é");
+    for head in ["{", "Mar ", "2", "a", "", "Ma"] {
+        assert!(!super::peel::rules_out(head), "{head:?}");
+    }
+}

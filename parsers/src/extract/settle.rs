@@ -86,6 +86,10 @@ impl LineParser for Settled {
     fn skim(&mut self, line_no: u64, line: &str) -> bool {
         self.inner.skim(line_no, line)
     }
+
+    fn skim_head(&mut self, line_no: u64, head: &str) -> bool {
+        self.inner.skim_head(line_no, head)
+    }
 }
 
 /// Whether an event reports a failure whose error its parser may have left

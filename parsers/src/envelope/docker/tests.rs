@@ -108,3 +108,106 @@ fn off_the_exact_shape_left_to_the_json_value() {
     );
     assert_eq!(out[0].text, "😀");
 }
+
+/// What the quiet path reads of `line`: `whole_line`'s text, and
+/// `quiet_scan`'s (whole text, or the start before the first escape).
+fn quiet_reads(line: &str) -> (Option<String>, Option<(String, bool)>) {
+    let mut scratch = Vec::new();
+    let whole = whole_line(line, &mut scratch).map(|(t, _)| t.to_string());
+    let scan = quiet_scan(line).map(|s| (s.text.to_string(), s.whole));
+    (whole, scan)
+}
+
+/// The lazy reading gives a text exactly for the lines `peel` takes as one
+/// whole piece, and then that piece's text; the scan's start is the start
+/// of that text, and the whole of it when only the newline is escaped.
+#[test]
+fn the_quiet_path_reads_what_peel_reads() {
+    let t = r#""time":"2025-03-11T08:00:00.123456789Z"}"#;
+    let lines = [
+        // Escapes as docker writes a Rails line, and the final newline alone.
+        format!(
+            r#"{{"log":"I, [x #9] DEBUG -- : SELECT \"p\".* WHERE \"p\".\"id\" = $1 \u003e \u0026\n","stream":"stdout",{t}"#
+        ),
+        format!(r#"{{"log":"I, [x #9]  INFO -- : plain\n","stream":"stderr",{t}"#),
+        // The log holds docker's own tail, escaped: still one string.
+        format!(
+            r#"{{"log":"x\",\"stream\":\"stdout\",\"time\":\"2025\"}}\n","stream":"stdout",{t}"#
+        ),
+        // A Windows line end, a newline escaped as \u000a, non-ASCII.
+        format!(r#"{{"log":"crlf\r\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"u-newline\u000a","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"é ☃ \\ \/ \t\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"\n","stream":"stdout",{t}"#),
+        // 16 KiB pieces (no final newline): peel takes them as partial.
+        format!(r#"{{"log":"a piece \"quoted\"","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"newline inside\n but not last","stream":"stdout",{t}"#),
+    ];
+    for line in &lines {
+        let piece = by_position(line).expect("docker's own shape");
+        let (whole, scan) = quiet_reads(line);
+        if piece.1 {
+            assert_eq!((&whole, &scan), (&None, &None), "a piece is joined: {line}");
+            continue;
+        }
+        assert_eq!(whole.as_deref(), Some(piece.0.as_str()), "{line}");
+        let (start, complete) = scan.expect("scanned");
+        assert!(piece.0.starts_with(&start), "{line}");
+        if complete {
+            assert_eq!(start, piece.0, "{line}");
+        }
+    }
+    // Only the final newline escaped: the scan gives the whole text.
+    let (_, scan) = quiet_reads(&lines[1]);
+    assert_eq!(scan, Some(("I, [x #9]  INFO -- : plain".to_string(), true)));
+    // Otherwise the part before the first escape.
+    let (_, scan) = quiet_reads(&lines[0]);
+    assert_eq!(
+        scan,
+        Some(("I, [x #9] DEBUG -- : SELECT ".to_string(), false))
+    );
+}
+
+/// Lines off the exact shape are left to `peel` (which reads them by the
+/// JSON value, or not at all): the quiet path never guesses.
+#[test]
+fn the_quiet_path_leaves_lines_off_the_shape() {
+    let t = r#""time":"2025-03-11T08:00:00Z"}"#;
+    for line in [
+        // The log string ends early: the tail at the end is text after it.
+        r#"{"log":"a","stream":"stdout","time":"x"} b\n","stream":"stdout","time":"2025-03-11T08:00:00Z"}"#.to_string(),
+        // An escape that swallows the closing quote.
+        format!(r#"{{"log":"ends in a backslash \","stream":"stdout",{t}"#),
+        // A surrogate pair, a raw tab, a bad escape, a \u cut by the end.
+        format!(r#"{{"log":"\ud83d\ude00\n","stream":"stdout",{t}"#),
+        format!("{{\"log\":\"raw\ttab\\n\",\"stream\":\"stdout\",{t}"),
+        format!(r#"{{"log":"bad \x escape\n","stream":"stdout",{t}"#),
+        format!(r#"{{"log":"cut \u00","stream":"stdout",{t}"#),
+        // Labels, another order, another stream, a backslash in the time.
+        r#"{"log":"x\n","stream":"stdout","attrs":{"tag":"web"},"time":"2025-03-11T08:00:00Z"}"#
+            .to_string(),
+        format!(r#"{{"stream":"stdout","log":"x\n",{t}"#),
+        format!(r#"{{"log":"x\n","stream":"stdin",{t}"#),
+        r#"{"log":"x\n","stream":"stdout","time":"2025\u002d03"}"#.to_string(),
+        format!(r#"{{"log":"x\n","stream":"stdout",{t} "#),
+    ] {
+        assert_eq!(quiet_reads(&line), (None, None), "{line}");
+    }
+}
+
+/// The bytes the escapes decode to are reported, so that a needle an
+/// escape completes (`\/oauth\/`) is searched for in the decoded text.
+#[test]
+fn the_scan_reports_what_escapes_decode_to() {
+    let t = r#""time":"2025-03-11T08:00:00Z"}"#;
+    let line = format!(r#"{{"log":"POST \/oauth\/token \"x\" \u0026\n","stream":"stdout",{t}"#);
+    let scan = quiet_scan(&line).expect("docker");
+    let mut expected = ByteSet::default();
+    expected.add(b"/\"&\n");
+    assert_eq!(scan.made, expected);
+    let plain = format!(r#"{{"log":"plain\n","stream":"stdout",{t}"#);
+    let mut newline = ByteSet::default();
+    newline.add(b"\n");
+    assert_eq!(quiet_scan(&plain).expect("docker").made, newline);
+}

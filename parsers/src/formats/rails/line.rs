@@ -94,7 +94,10 @@ pub(crate) fn logger_prefix(line: &str) -> Option<(&str, &str, &str)> {
 /// The message after the Logger prefix: `logger_prefix(line)`'s third
 /// part, without a `memchr` or slice comparison call per search (each
 /// costs its dispatch on bytes that sit within the first few dozen): the
-/// test of every line `analyze` skims (see [`crate::quiet`]).
+/// test of every line `analyze` skims (see [`crate::quiet`]). Found in a
+/// line's start, it is found in the whole line (every search takes the
+/// first match in a window that only grows with the line), which lets the
+/// skim judge a docker line by the part before its first escape.
 pub(crate) fn logger_message(line: &str) -> Option<&str> {
     let b = line.as_bytes();
     if b.len() < 8
@@ -313,6 +316,38 @@ pub(crate) fn rescued_class(body: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `RailsParser::skim_head` relies on: a prefix found in a line's
+    /// start is found in every longer line, whatever follows.
+    #[test]
+    fn a_logger_prefix_found_in_a_lines_start_is_found_in_the_line() {
+        let lines = [
+            "I, [2025-03-11T09:00:00.004000 #9] DEBUG -- : [req]   Product Load (0.4ms)  SELECT \"p\".*",
+            "E, [2025-03-11T09:00:00.004000 #12]  ERROR -- : boom",
+            "W, [x #1] WARN -- app: y",
+            "I, [2025-03-11T09:00:00.004000 #9]  INFO -- ",
+            "I, [no hash here]  INFO -- : x",
+            "I, [2025-03-11T09:00:00.004000 #9]                INFO -- : too far",
+        ];
+        let tails = ["", ":", " -- : x", "]", "#1] INFO -- : z", &"y".repeat(80)];
+        let mut found = 0;
+        for line in lines {
+            for cut in 0..=line.len() {
+                let head = &line[..cut];
+                if logger_message(head).is_none() {
+                    continue;
+                }
+                found += 1;
+                for tail in tails {
+                    let longer = format!("{head}{tail}");
+                    assert!(logger_message(&longer).is_some(), "{head:?} + {tail:?}");
+                }
+            }
+        }
+        assert!(found > 0);
+        assert!(logger_message(lines[3]).is_none());
+        assert!(logger_message(lines[5]).is_none());
+    }
 
     #[test]
     fn logger_prefix_and_tag() {

@@ -151,6 +151,13 @@ impl LineParser for RailsParser {
         self.in_flight.is_empty() && self.seen_request && line::logger_message(line).is_some()
     }
 
+    /// `skim`'s rule holds for every line that starts with `head` when it
+    /// holds for `head`: a Logger prefix found in a line's start is found
+    /// in the whole line (see [`line::logger_message`]).
+    fn skim_head(&mut self, line_no: u64, head: &str) -> bool {
+        self.skim(line_no, head)
+    }
+
     /// No OAuth request in flight, a request line seen (`seen_request`
     /// never changes again), and the ring of recent `Started` lines full:
     /// two full rings hold the same last [`RECENT_STARTS`] lines, so a
