@@ -258,3 +258,29 @@ fn a_log_never_at_rest_falls_back_to_one_core_with_the_same_output() {
     assert_eq!(counts, one_counts);
     assert!(trace.contains("read on one core"), "trace: {trace}");
 }
+
+/// The whole sample folder (server and client logs of the same requests,
+/// so that failures join events of other files and other units) diagnosed
+/// in units of one event on three cores gives one core's output, after the
+/// writer dropped diagnoses that an earlier unit's failure had taken.
+#[test]
+fn the_sample_folder_diagnoses_the_same_on_several_cores() {
+    let samples = root().join("sample_logs");
+    let (one, _, _) = analyze(&samples, &["-j", "1"]);
+    let (many, _, trace) = analyze(&samples, &["-j", "3", "--diagnose-unit", "1"]);
+    assert!(one.lines().count() > 20, "{} failures", one.lines().count());
+    assert_eq!(many, one, "analyze --json differs on three cores");
+    let dropped: usize = trace
+        .lines()
+        .filter_map(|l| l.strip_prefix("diagnosis: "))
+        .filter_map(|l| {
+            l.split("; ")
+                .nth(1)?
+                .split(" ")
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert!(dropped > 0, "no prepared diagnosis was dropped: {trace}");
+}
