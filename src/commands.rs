@@ -251,12 +251,20 @@ fn spawn_follower(
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
     // Bounded: memory stays flat when the writer falls behind.
     let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<diagnose::Batch>(2);
-    let store = Store::open(db_path)?;
+    let db_path = db_path.to_path_buf();
     let settings = settings.clone();
     let handle = std::thread::spawn(move || {
         let mut after = after;
         let mut assigned = std::collections::HashMap::new();
+        // Opened at the first watermark, not before: a file read in ranges
+        // sends none while its writer holds the database alone
+        // (`Store::bulk_load`).
+        let mut opened = None;
         while let Ok(mut horizon) = rx.recv() {
+            let store = match &mut opened {
+                Some(store) => &*store,
+                None => &*opened.insert(Store::open(&db_path)?),
+            };
             let started = std::time::Instant::now();
             loop {
                 // Catch up to the newest watermark at once.

@@ -24,6 +24,15 @@ pub enum Error {
         /// The newest version this binary knows.
         supported: u32,
     },
+    /// SQLite kept another journal mode than the one asked for (a
+    /// scratch database's bulk load switches between two).
+    #[error("database: journal mode {kept} kept, {wanted} asked for")]
+    JournalMode {
+        /// The mode asked for.
+        wanted: String,
+        /// The mode SQLite reported.
+        kept: String,
+    },
 }
 
 /// Results of the store.

@@ -318,8 +318,11 @@ mod tests {
         let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
         assert!(failed.is_err());
         assert_eq!(schema_of(&scratch), before);
+        assert_eq!(journal_mode(&scratch), "wal");
 
         let mut kept = Store::open(&dir.path().join("k.db")).expect("kept");
+        kept.bulk_load(|_| Ok::<_, Error>(())).expect("load");
+        assert_eq!(journal_mode(&kept), "wal");
         let before = schema_of(&kept);
         let during = kept
             .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
@@ -393,6 +396,63 @@ mod tests {
         };
         assert_eq!(near(&reader), [4, 3]);
         assert_eq!(near(&fresh), [4, 3]);
+    }
+
+    /// During a scratch database's bulk load the writer holds it alone, its
+    /// journal in memory; afterwards, also after a failed load, it is in
+    /// WAL mode again and a reader opened beside the writer reads what was
+    /// loaded while the writer goes on writing (as the diagnosis workers
+    /// do).
+    #[test]
+    fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let mut scratch = Store::open_scratch(&path).expect("scratch");
+        let add = |store: &Store, line: i64| {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
+                    [line],
+                )
+                .map_err(Error::from)
+        };
+        scratch
+            .conn
+            .execute(
+                "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+                [],
+            )
+            .expect("source");
+        let (mode, beside) = scratch
+            .bulk_load(|s| {
+                add(s, 1)?;
+                // Gives up at once instead of after a busy timeout.
+                let other = Connection::open(&path)?;
+                other.busy_timeout(std::time::Duration::ZERO)?;
+                let beside = other
+                    .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+                    .is_ok();
+                Ok::<_, Error>((journal_mode(s), beside))
+            })
+            .expect("load");
+        assert_eq!(mode, "memory");
+        assert!(!beside, "another connection read during the bulk load");
+        assert_eq!(journal_mode(&scratch), "wal");
+        let reader = Store::open_scratch_reader(&path).expect("reader");
+        assert_eq!(reader.max_event_id().expect("max"), 1);
+        let _reading = reader
+            .conn
+            .execute_batch("BEGIN; SELECT count(*) FROM events;");
+        add(&scratch, 2).expect("a write beside a reader");
+        assert_eq!(scratch.max_event_id().expect("max"), 2);
+    }
+
+    fn journal_mode(store: &Store) -> String {
+        store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode")
     }
 
     #[test]
