@@ -272,7 +272,7 @@ fn spawn_follower(
                     horizon = h;
                 }
                 let batch = diagnose::diagnose_slice(
-                    &store,
+                    store,
                     &settings,
                     after,
                     Some(horizon),
