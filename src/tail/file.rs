@@ -244,14 +244,20 @@ impl Followed {
 
     /// Reads up to `budget` bytes and returns the whole lines among them.
     pub(crate) fn read(&mut self, budget: usize, now: Instant) -> io::Result<Option<Lines>> {
-        let mut out = LinesOut::new(self.line_no);
         // A file that has not grown is not read: room for a read is a
         // zeroed buffer, given back after every poll, and asking for it for
         // each idle file at each poll was most of an idle daemon's work
         // (benches/README.md). A file cut shorter reads nothing either way.
-        let grown = self.fd()?.metadata()?.len() > self.read_pos;
+        let len = self.fd()?.metadata()?.len();
+        let grown = len > self.read_pos;
         self.at_eof = !grown;
         let mut left = if grown { budget.max(1) } else { 0 };
+        // Room for what this poll can hand out, taken at once: grown by
+        // doubling, a backlog's buffer of 4 MiB was copied and faulted in
+        // again at every poll (benches/README.md).
+        let held = (self.read_pos - self.line_end) as usize;
+        let expected = usize::try_from(len - self.read_pos.min(len)).unwrap_or(usize::MAX);
+        let mut out = LinesOut::new(self.line_no, held + expected.min(left));
         while left > 0 {
             // Not `fd()`: `spare` borrows the line buffer meanwhile.
             let file = self
@@ -296,7 +302,8 @@ impl Followed {
         if !self.holds_partial() {
             return None;
         }
-        let mut out = LinesOut::new(self.line_no);
+        let held = (self.read_pos - self.line_end) as usize;
+        let mut out = LinesOut::new(self.line_no, held);
         if let Some(chunk) = self.lines.next_chunk(true) {
             out.push(chunk.text, chunk.cut);
         }
@@ -319,9 +326,9 @@ struct LinesOut {
 }
 
 impl LinesOut {
-    fn new(line_no: u64) -> Self {
+    fn new(line_no: u64, capacity: usize) -> Self {
         LinesOut {
-            bytes: Vec::new(),
+            bytes: Vec::with_capacity(capacity),
             first_line_no: line_no + 1,
             line_no,
             cut: 0,
