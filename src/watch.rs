@@ -87,6 +87,11 @@ pub struct Watcher {
     db_problem: Option<String>,
 }
 
+/// The WAL's size, in pages of 4 KiB, at which the reader checkpoints it
+/// itself: 64 MiB, sixteen times SQLite's default, which the diagnosis
+/// thread's connection keeps (see [`Watcher::open`]).
+const READER_CHECKPOINT_PAGES: u32 = 16_384;
+
 /// The reader's busy handler: a millisecond between tries, for as long as
 /// the store's usual busy timeout (5 s), then the commit fails (and reading
 /// pauses and retries, as for any store error).
@@ -114,6 +119,11 @@ impl Watcher {
         // with SQLite's default backoff (sleeps growing to 100 ms), so a
         // line waits for the lock no longer than the lock is held.
         store.set_busy_handler(retry_each_millisecond)?;
+        // The diagnosis thread's commits checkpoint the WAL, on the other
+        // core; this one only when the WAL outgrows what that thread keeps
+        // up with. Checkpointing after its own commits was a third of the
+        // reader's time catching up a backlog (benches/README.md).
+        store.checkpoint_after_pages(READER_CHECKPOINT_PAGES)?;
         let known: HashMap<FileKey, SourceInfo> = store
             .checkpoints()?
             .into_iter()

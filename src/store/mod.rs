@@ -163,6 +163,14 @@ impl Store {
         Ok(())
     }
 
+    /// Checkpoints the WAL from this connection's commits only once it
+    /// holds `pages` pages (SQLite's default is 1,000), leaving the
+    /// checkpoints to another connection until then (see `watch`).
+    pub fn checkpoint_after_pages(&mut self, pages: u32) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
     /// The connection itself, for benchmarks and tests that build or
     /// inspect a store with SQL of their own (the dashboard bench's bulk
     /// builder). The application's SQL lives in `store/` only: no module of
@@ -446,6 +454,47 @@ mod tests {
             .execute_batch("BEGIN; SELECT count(*) FROM events;");
         add(&scratch, 2).expect("a write beside a reader");
         assert_eq!(scratch.max_event_id().expect("max"), 2);
+    }
+
+    /// A connection told to checkpoint only after `pages` pages does not
+    /// checkpoint at SQLite's default of 1,000 (`watch` leaves those
+    /// checkpoints to the diagnosis thread's connection), and still bounds
+    /// the WAL of its own commits to about `pages`.
+    #[test]
+    fn a_writer_that_checkpoints_late_still_bounds_the_wal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let mut writer = Store::open(&path).expect("writer");
+        writer.checkpoint_after_pages(1_500).expect("pragma");
+        let wal_pages = || {
+            let bytes = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+            bytes.saturating_sub(32) / (4096 + 24)
+        };
+        writer
+            .conn
+            .execute(
+                "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+                [],
+            )
+            .expect("source");
+        let mut most = 0;
+        for batch in 0..400 {
+            let tx = writer.conn.transaction().expect("tx");
+            for line in 0..40 {
+                tx.execute(
+                    "INSERT INTO events (source_id, line, kind, format, error_description)
+                     VALUES (1, ?1, 'token_response', 'rails', ?2)",
+                    params![batch * 40 + line, "x".repeat(400)],
+                )
+                .expect("event");
+            }
+            tx.commit().expect("commit");
+            most = most.max(wal_pages());
+        }
+        assert!(most > 1_200, "the writer checkpointed early: {most} pages");
+        // One batch writes a few dozen pages past the bound before the
+        // checkpoint at its commit.
+        assert!(most < 1_500 + 100, "the WAL grew to {most} pages");
     }
 
     fn journal_mode(store: &Store) -> String {
