@@ -124,11 +124,11 @@ fn daemon_records(
         super::feed::record_change(tx, kind, rec, incident)?;
     }
     if changed {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO diagnosis_history (failure_id, diagnosed_ms, cause, confidence)
              VALUES (?1, ?2, ?3, ?4)",
-            params![rec.id, now, rec.cause, rec.confidence],
-        )?;
+        )?
+        .execute(params![rec.id, now, rec.cause, rec.confidence])?;
     }
     Ok(())
 }
