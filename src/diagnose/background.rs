@@ -16,6 +16,9 @@
 //! - New events the reader did not announce (another writer: the fleet
 //!   receivers) are found by a look at the newest event id every
 //!   `recheck` (one indexed query).
+//! - After a burst, once a whole `recheck` passes without new events, the
+//!   WAL file is cut back if it grew past [`IDLE_WAL_BYTES`] (the reader
+//!   leaves checkpoints to this thread's commits, so a backlog grows it).
 //! - [`Background::finish`] runs a last pass over everything committed
 //!   before it was called, then ends the thread; a store error ends the
 //!   thread at once and is handed to the reader ([`Background::failed`]),
@@ -35,6 +38,9 @@ use crate::watch::{Error, Result};
 /// costs a transaction whatever it covers, so a steady trickle is diagnosed
 /// in passes of a few rounds each rather than one per round.
 pub const MIN_REST: Duration = Duration::from_millis(10);
+
+/// The size past which the WAL file is cut back once the daemon is idle.
+pub const IDLE_WAL_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What the reader tells the thread.
 #[derive(Default)]
@@ -150,21 +156,32 @@ fn passes(
 ) -> Result<()> {
     let (lock, cvar) = &**shared;
     let mut cursor = store.diagnosis_cursor()?;
+    // Whether passes ran since the WAL was last looked at for cutting back.
+    let mut passes_since_cut = false;
     loop {
-        let finishing = {
+        let (finishing, idle) = {
             let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut idle = false;
             if !s.pending && !s.finish && !s.abort {
-                s = cvar
+                let (guard, waited) = cvar
                     .wait_timeout(s, recheck)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+                    .unwrap_or_else(PoisonError::into_inner);
+                s = guard;
+                idle = waited.timed_out() && !s.pending;
             }
             if s.abort {
                 return Ok(());
             }
             s.pending = false;
-            s.finish
+            (s.finish, idle)
         };
+        // A whole poll interval without new events after a burst: the
+        // reader checkpoints only past 64 MiB (`Watcher::open`), so the WAL
+        // file may have grown that far; cut it back while nothing writes.
+        if idle && passes_since_cut {
+            passes_since_cut = false;
+            store.truncate_wal_over(IDLE_WAL_BYTES)?;
+        }
         // Passes until caught up: events committed during a pass are
         // covered by the next one, which starts after a rest as long as
         // this one took (unless finishing). A pass costs what its new
@@ -175,6 +192,7 @@ fn passes(
         // failure of the last minute: then the wait for the next pass was
         // most of a failure's time to the dashboard.)
         while store.max_event_id()? > cursor {
+            passes_since_cut = true;
             let began = Instant::now();
             let woken_at = lock
                 .lock()

@@ -171,6 +171,28 @@ impl Store {
         Ok(())
     }
 
+    /// Checkpoints the whole WAL and cuts its file to nothing when the file
+    /// holds more than `bytes`; returns whether it did. SQLite only starts a
+    /// WAL over, never shrinks it: after a burst (a backlog caught up) an
+    /// idle daemon would keep tens of megabytes beside its database. The
+    /// checkpoint waits for readers (the busy handler's time at most) and
+    /// holds writers back while it copies; when a reader keeps it from
+    /// finishing, the file stays as it is (`false`).
+    pub fn truncate_wal_over(&self, bytes: u64) -> Result<bool> {
+        let wal = match self.conn.path() {
+            Some(path) if !path.is_empty() => format!("{path}-wal"),
+            _ => return Ok(false),
+        };
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if size <= bytes {
+            return Ok(false);
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
+    }
+
     /// The connection itself, for benchmarks and tests that build or
     /// inspect a store with SQL of their own (the dashboard bench's bulk
     /// builder). The application's SQL lives in `store/` only: no module of
@@ -495,6 +517,45 @@ mod tests {
         // One batch writes a few dozen pages past the bound before the
         // checkpoint at its commit.
         assert!(most < 1_500 + 100, "the WAL grew to {most} pages");
+    }
+
+    /// A WAL file grown past the bound is checkpointed and cut to nothing,
+    /// and what it held is in the database; one under it is left alone.
+    #[test]
+    fn a_grown_wal_is_cut_back_once_checkpointed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let mut writer = Store::open(&path).expect("writer");
+        writer.checkpoint_after_pages(100_000).expect("pragma");
+        let wal_bytes = || std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+        writer
+            .conn
+            .execute(
+                "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+                [],
+            )
+            .expect("source");
+        for line in 0..2_000 {
+            writer
+                .conn
+                .execute(
+                    "INSERT INTO events (source_id, line, kind, format, error_description)
+                     VALUES (1, ?1, 'token_response', 'rails', ?2)",
+                    params![line, "x".repeat(400)],
+                )
+                .expect("event");
+        }
+        let other = Store::open(&path).expect("other");
+        let grown = wal_bytes();
+        assert!(grown > 1_000_000, "the WAL holds {grown} bytes");
+        assert!(!other.truncate_wal_over(grown).expect("left"));
+        assert_eq!(wal_bytes(), grown);
+        assert!(other.truncate_wal_over(1_000_000).expect("cut"));
+        assert_eq!(wal_bytes(), 0);
+        drop(writer);
+        drop(other);
+        let reopened = Store::open(&path).expect("reopen");
+        assert_eq!(reopened.max_event_id().expect("max"), 2_000);
     }
 
     fn journal_mode(store: &Store) -> String {
