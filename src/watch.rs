@@ -120,8 +120,9 @@ impl Watcher {
         // line waits for the lock no longer than the lock is held.
         store.set_busy_handler(retry_each_millisecond)?;
         // The diagnosis thread's commits checkpoint the WAL, on the other
-        // core; this one only when the WAL outgrows what that thread keeps
-        // up with. Checkpointing after its own commits was a third of the
+        // core, and it cuts the file back when the reader is idle; this one
+        // checkpoints only when the WAL outgrows what that thread keeps up
+        // with. Checkpointing after its own commits was a third of the
         // reader's time catching up a backlog (benches/README.md).
         store.checkpoint_after_pages(READER_CHECKPOINT_PAGES)?;
         let known: HashMap<FileKey, SourceInfo> = store

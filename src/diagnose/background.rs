@@ -16,9 +16,11 @@
 //! - New events the reader did not announce (another writer: the fleet
 //!   receivers) are found by a look at the newest event id every
 //!   `recheck` (one indexed query).
-//! - After a burst, once a whole `recheck` passes without new events, the
-//!   WAL file is cut back if it grew past [`IDLE_WAL_BYTES`] (the reader
-//!   leaves checkpoints to this thread's commits, so a backlog grows it).
+//! - Each time a whole `recheck` passes without new events from the reader,
+//!   the WAL file is cut back if it grew past [`IDLE_WAL_BYTES`] (the reader
+//!   leaves checkpoints to this thread's commits, so a backlog grows it),
+//!   unless a writer or a reader is in the way (another writer, the fleet
+//!   receivers, may still be writing: then it waits for the next time).
 //! - [`Background::finish`] runs a last pass over everything committed
 //!   before it was called, then ends the thread; a store error ends the
 //!   thread at once and is handed to the reader ([`Background::failed`]),
@@ -156,8 +158,6 @@ fn passes(
 ) -> Result<()> {
     let (lock, cvar) = &**shared;
     let mut cursor = store.diagnosis_cursor()?;
-    // Whether passes ran since the WAL was last looked at for cutting back.
-    let mut passes_since_cut = false;
     loop {
         let (finishing, idle) = {
             let mut s = lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -175,12 +175,12 @@ fn passes(
             s.pending = false;
             (s.finish, idle)
         };
-        // A whole poll interval without new events after a burst: the
-        // reader checkpoints only past 64 MiB (`Watcher::open`), so the WAL
-        // file may have grown that far; cut it back while nothing writes.
-        if idle && passes_since_cut {
-            passes_since_cut = false;
-            store.truncate_wal_over(IDLE_WAL_BYTES)?;
+        // A whole poll interval without new events: the reader checkpoints
+        // only past 64 MiB (`Watcher::open`), so the WAL file may have grown
+        // that far; cut it back if no one is writing or reading it then. A
+        // failure to is said and costs nothing else: the file stays.
+        if idle && let Err(e) = store.truncate_wal_over(IDLE_WAL_BYTES) {
+            eprintln!("grantwatch: could not cut the WAL file back: {e}");
         }
         // Passes until caught up: events committed during a pass are
         // covered by the next one, which starts after a rest as long as
@@ -192,7 +192,6 @@ fn passes(
         // failure of the last minute: then the wait for the next pass was
         // most of a failure's time to the dashboard.)
         while store.max_event_id()? > cursor {
-            passes_since_cut = true;
             let began = Instant::now();
             let woken_at = lock
                 .lock()

@@ -280,13 +280,17 @@ impl Store {
     /// keeps an event from being stored twice stays.
     ///
     /// While `f` runs and the indexes are built, the connection holds the
-    /// database alone, with its rollback journal in memory instead of the
-    /// WAL: every page is written once, to the database, instead of to the
-    /// WAL and again at each checkpoint, and no lock is taken per
-    /// transaction (Keycloak 150 MB: 1.5 → 1.2 s of system time,
-    /// benches/README.md). No other connection may be open meanwhile; the
-    /// WAL, which the diagnosis workers read beside the writer, is back
-    /// when it returns, also when `f` fails.
+    /// database alone, with a rollback journal instead of the WAL: every
+    /// page is written once, to the database, instead of to the WAL and
+    /// again at each checkpoint, and no lock is taken per transaction
+    /// (Keycloak 150 MB: 1.5 → 1.2 s of system time, benches/README.md).
+    /// The journal is a file (`PERSIST`), not memory: appended pages are not
+    /// journalled, but a read in ranges that gives up deletes what it
+    /// stored, and each page that deletes would be held in memory. No other
+    /// connection may be open meanwhile. The WAL, which the diagnosis
+    /// workers read beside the writer, is back when it returns, also when
+    /// `f` or the rebuild fails; an error of `f` is returned before one of
+    /// the rebuild.
     pub fn bulk_load<T, E: From<Error>>(
         &mut self,
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
@@ -294,28 +298,41 @@ impl Store {
         if !self.scratch {
             return f(self);
         }
-        let dropped = self.drop_event_indexes()?;
         self.hold_alone()?;
+        let dropped = match self.drop_event_indexes() {
+            Ok(dropped) => dropped,
+            Err(e) => {
+                self.share_again()?;
+                return Err(e.into());
+            }
+        };
         let loaded = f(self);
         let rebuilt = dropped
             .iter()
             .try_for_each(|sql| self.conn.execute_batch(sql));
         self.share_again()?;
+        let value = loaded?;
         rebuilt.map_err(Error::from)?;
-        loaded
+        Ok(value)
     }
 
-    /// Takes the database for this connection alone, its journal in
-    /// memory (see [`Store::bulk_load`]).
+    /// Takes the database for this connection alone, its journal a file
+    /// of its own (see [`Store::bulk_load`]); as it was if that fails.
     fn hold_alone(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-        self.journal_mode("MEMORY")
+        match self.journal_mode("PERSIST") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.share_again()?;
+                Err(e)
+            }
+        }
     }
 
     /// Gives the database back to other connections, in WAL mode. The
-    /// order matters: a connection that enters WAL mode holding the
-    /// exclusive lock keeps it until it leaves WAL mode, so the lock is
-    /// let go first (it is released at the next read).
+    /// order matters: the locking mode in force when a connection enters
+    /// WAL mode stays until it leaves it, so the exclusive mode is ended
+    /// first (and its lock released by a read).
     fn share_again(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "locking_mode", "NORMAL")?;
         self.conn

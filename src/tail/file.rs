@@ -254,10 +254,16 @@ impl Followed {
         let mut left = if grown { budget.max(1) } else { 0 };
         // Room for what this poll can hand out, taken at once: grown by
         // doubling, a backlog's buffer of 4 MiB was copied and faulted in
-        // again at every poll (benches/README.md).
-        let held = (self.read_pos - self.line_end) as usize;
-        let expected = usize::try_from(len - self.read_pos.min(len)).unwrap_or(usize::MAX);
-        let mut out = LinesOut::new(self.line_no, held + expected.min(left));
+        // again at every poll (benches/README.md). The partial line counts
+        // as the bytes kept of it (a line being cut keeps at most its
+        // limit), and a file that has not grown takes none.
+        let capacity = if grown {
+            let expected = usize::try_from(len - self.read_pos).unwrap_or(usize::MAX);
+            self.lines.held() + expected.min(left)
+        } else {
+            0
+        };
+        let mut out = LinesOut::new(self.line_no, capacity);
         while left > 0 {
             // Not `fd()`: `spare` borrows the line buffer meanwhile.
             let file = self
@@ -302,8 +308,7 @@ impl Followed {
         if !self.holds_partial() {
             return None;
         }
-        let held = (self.read_pos - self.line_end) as usize;
-        let mut out = LinesOut::new(self.line_no, held);
+        let mut out = LinesOut::new(self.line_no, self.lines.held());
         if let Some(chunk) = self.lines.next_chunk(true) {
             out.push(chunk.text, chunk.cut);
         }

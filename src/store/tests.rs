@@ -1,0 +1,325 @@
+//! The store's unit tests: opening, migrating, bulk loads, checkpoints,
+//! the kept join window, and that SQL stays in `src/store/`.
+
+use super::*;
+use grantwatch_parsers::EventKind;
+use rusqlite::params;
+
+/// The seam the store keeps: SQL (and the SQLite crate) only under
+/// `src/store/`; other stages call the store's typed methods.
+#[test]
+fn sql_stays_in_the_store() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.expect("walk src");
+        let path = entry.path();
+        if path.starts_with(src.join("store")) || path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).expect("read source");
+        if text.contains("rusqlite") || text.contains("raw_connection(") {
+            offenders.push(path.display().to_string());
+        }
+    }
+    assert!(offenders.is_empty(), "SQL outside src/store: {offenders:?}");
+}
+
+fn schema_of(store: &Store) -> Vec<(String, String)> {
+    store
+        .conn
+        .prepare("SELECT name, coalesce(sql, '') FROM sqlite_master ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+/// A bulk load into a scratch database drops the events' secondary
+/// indexes and builds every one of them again, also when the load
+/// fails; a kept database keeps its indexes throughout.
+#[test]
+fn a_bulk_load_gives_back_every_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let before = schema_of(&scratch);
+    let during = scratch
+        .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+        .expect("load");
+    assert!(
+        during.len() + 9 <= before.len(),
+        "indexes dropped: {during:?}"
+    );
+    assert!(during.iter().any(|(n, _)| n == "events_by_source"));
+    assert_eq!(schema_of(&scratch), before);
+    let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
+    assert!(failed.is_err());
+    assert_eq!(schema_of(&scratch), before);
+    assert_eq!(journal_mode(&scratch), "wal");
+
+    let mut kept = Store::open(&dir.path().join("k.db")).expect("kept");
+    kept.bulk_load(|_| Ok::<_, Error>(())).expect("load");
+    assert_eq!(journal_mode(&kept), "wal");
+    let before = schema_of(&kept);
+    let during = kept
+        .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+        .expect("load");
+    assert_eq!(during, before);
+}
+
+/// The failure events of a join window kept for the next one
+/// (`window.rs`) are given back only while nothing was written since:
+/// a failure another connection or this one writes into the kept span
+/// is in the next answer.
+#[test]
+fn a_kept_join_window_sees_every_failure_written_after_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("w.db");
+    let writer = Store::open(&path).expect("writer");
+    let reader = Store::open(&path).expect("reader");
+    let add = |store: &Store, line: i64, ts: i64, status: i64| {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format, ts_ms, status)
+                 VALUES (1, ?1, 'token_response', 'rails', ?2, ?3)",
+                params![line, ts, status],
+            )
+            .expect("event");
+    };
+    writer
+        .conn
+        .execute(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+            [],
+        )
+        .expect("source");
+    add(&writer, 1, 1_000, 400);
+    add(&writer, 2, 1_500, 200);
+    let kinds = [EventKind::TokenResponse];
+    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
+    let window = |store: &Store, from, to| {
+        lines(
+            store
+                .failure_events_between(&kinds, from, to)
+                .expect("window"),
+        )
+    };
+    assert_eq!(window(&reader, 0, 3_000), [1]);
+    add(&writer, 3, 2_000, 400);
+    assert_eq!(
+        window(&reader, 0, 3_000),
+        [1, 3],
+        "another connection's write"
+    );
+    add(&reader, 4, 2_500, 401);
+    assert_eq!(
+        window(&reader, 0, 3_000),
+        [1, 3, 4],
+        "this connection's write"
+    );
+    // Inside the span kept: the same rows as read afresh.
+    assert_eq!(window(&reader, 1_200, 2_200), [3]);
+    assert_eq!(window(&writer, 1_200, 2_200), [3]);
+    // The nearest failed responses, from the kept window and as read
+    // by a connection that kept none.
+    let fresh = Store::open(&path).expect("fresh");
+    let near = |store: &Store| {
+        lines(
+            store
+                .failed_responses_near(2_400, (500, 2_900), 2)
+                .expect("near"),
+        )
+    };
+    assert_eq!(near(&reader), [4, 3]);
+    assert_eq!(near(&fresh), [4, 3]);
+}
+
+/// During a scratch database's bulk load the writer holds it alone, its
+/// rollback journal a file; afterwards, also after a failed load, it is in
+/// WAL mode again and a reader opened beside the writer reads what was
+/// loaded while the writer goes on writing (as the diagnosis workers
+/// do).
+#[test]
+fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let mut scratch = Store::open_scratch(&path).expect("scratch");
+    let add = |store: &Store, line: i64| {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
+                [line],
+            )
+            .map_err(Error::from)
+    };
+    scratch
+        .conn
+        .execute(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+            [],
+        )
+        .expect("source");
+    let (mode, beside) = scratch
+        .bulk_load(|s| {
+            add(s, 1)?;
+            // Gives up at once instead of after a busy timeout.
+            let other = Connection::open(&path)?;
+            other.busy_timeout(std::time::Duration::ZERO)?;
+            let beside = other
+                .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+                .is_ok();
+            Ok::<_, Error>((journal_mode(s), beside))
+        })
+        .expect("load");
+    assert_eq!(mode, "persist");
+    assert!(!beside, "another connection read during the bulk load");
+    assert_eq!(journal_mode(&scratch), "wal");
+    let reader = Store::open_scratch_reader(&path).expect("reader");
+    assert_eq!(reader.max_event_id().expect("max"), 1);
+    let _reading = reader
+        .conn
+        .execute_batch("BEGIN; SELECT count(*) FROM events;");
+    add(&scratch, 2).expect("a write beside a reader");
+    assert_eq!(scratch.max_event_id().expect("max"), 2);
+}
+
+/// A connection told to checkpoint only after `pages` pages does not
+/// checkpoint at SQLite's default of 1,000 (`watch` leaves those
+/// checkpoints to the diagnosis thread's connection), and still bounds
+/// the WAL of its own commits to about `pages`.
+#[test]
+fn a_writer_that_checkpoints_late_still_bounds_the_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.db");
+    let mut writer = Store::open(&path).expect("writer");
+    writer.checkpoint_after_pages(1_500).expect("pragma");
+    let wal_pages = || {
+        let bytes = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+        bytes.saturating_sub(32) / (4096 + 24)
+    };
+    writer
+        .conn
+        .execute(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+            [],
+        )
+        .expect("source");
+    let mut most = 0;
+    for batch in 0..400 {
+        let tx = writer.conn.transaction().expect("tx");
+        for line in 0..40 {
+            tx.execute(
+                "INSERT INTO events (source_id, line, kind, format, error_description)
+                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
+                params![batch * 40 + line, "x".repeat(400)],
+            )
+            .expect("event");
+        }
+        tx.commit().expect("commit");
+        most = most.max(wal_pages());
+    }
+    assert!(most > 1_200, "the writer checkpointed early: {most} pages");
+    // One batch writes a few dozen pages past the bound before the
+    // checkpoint at its commit.
+    assert!(most < 1_500 + 100, "the WAL grew to {most} pages");
+}
+
+/// A WAL file grown past the bound is checkpointed and cut to nothing,
+/// and what it held is in the database; one under it is left alone.
+#[test]
+fn a_grown_wal_is_cut_back_once_checkpointed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.db");
+    let mut writer = Store::open(&path).expect("writer");
+    writer.checkpoint_after_pages(100_000).expect("pragma");
+    let wal_bytes = || std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+    writer
+        .conn
+        .execute(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+            [],
+        )
+        .expect("source");
+    for line in 0..2_000 {
+        writer
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format, error_description)
+                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
+                params![line, "x".repeat(400)],
+            )
+            .expect("event");
+    }
+    let mut other = Store::open(&path).expect("other");
+    let grown = wal_bytes();
+    assert!(grown > 1_000_000, "the WAL holds {grown} bytes");
+    assert!(!other.truncate_wal_over(grown).expect("left"));
+    assert_eq!(wal_bytes(), grown);
+    assert!(other.truncate_wal_over(1_000_000).expect("cut"));
+    assert_eq!(wal_bytes(), 0);
+    drop(writer);
+    drop(other);
+    let reopened = Store::open(&path).expect("reopen");
+    assert_eq!(reopened.max_event_id().expect("max"), 2_000);
+}
+
+/// Opening a database of this version only reads it: beside a writer
+/// in the middle of a transaction (the analysis's follower and
+/// diagnosis workers open theirs so) it neither waits for the write
+/// lock nor checks every foreign key.
+#[test]
+fn opening_an_up_to_date_database_beside_a_writer_does_not_wait() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.db");
+    let writer = Store::open(&path).expect("writer");
+    writer
+        .conn
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails');",
+        )
+        .expect("write");
+    let began = std::time::Instant::now();
+    let other = Store::open(&path).expect("open beside a writer");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(1),
+        "waited {:?}",
+        began.elapsed()
+    );
+    assert_eq!(other.schema_version().expect("version"), schema::VERSION);
+    writer.conn.execute_batch("COMMIT").expect("commit");
+}
+
+fn journal_mode(store: &Store) -> String {
+    store
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode")
+}
+
+#[test]
+fn on_disk_databases_use_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("g.db")).expect("open");
+    let mode: String = store
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn reopening_keeps_the_schema_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("g.db");
+    drop(Store::open(&path).expect("first"));
+    let store = Store::open(&path).expect("second");
+    let v: u32 = store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("v");
+    assert_eq!(v, schema::VERSION);
+}
