@@ -88,13 +88,7 @@ fn a_kept_join_window_sees_every_failure_written_after_it() {
             )
             .expect("event");
     };
-    writer
-        .conn
-        .execute(
-            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
-            [],
-        )
-        .expect("source");
+    one_source(&writer);
     add(&writer, 1, 1_000, 400);
     add(&writer, 2, 1_500, 200);
     let kinds = [EventKind::TokenResponse];
@@ -155,13 +149,7 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
             )
             .map_err(Error::from)
     };
-    scratch
-        .conn
-        .execute(
-            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
-            [],
-        )
-        .expect("source");
+    one_source(&scratch);
     let (mode, beside) = scratch
         .bulk_load(|s| {
             add(s, 1)?;
@@ -200,24 +188,11 @@ fn a_writer_that_checkpoints_late_still_bounds_the_wal() {
         let bytes = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
         bytes.saturating_sub(32) / (4096 + 24)
     };
-    writer
-        .conn
-        .execute(
-            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
-            [],
-        )
-        .expect("source");
+    one_source(&writer);
     let mut most = 0;
     for batch in 0..400 {
         let tx = writer.conn.transaction().expect("tx");
-        for line in 0..40 {
-            tx.execute(
-                "INSERT INTO events (source_id, line, kind, format, error_description)
-                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
-                params![batch * 40 + line, "x".repeat(400)],
-            )
-            .expect("event");
-        }
+        wide_events(&tx, batch * 40..(batch + 1) * 40);
         tx.commit().expect("commit");
         most = most.max(wal_pages());
     }
@@ -225,6 +200,30 @@ fn a_writer_that_checkpoints_late_still_bounds_the_wal() {
     // One batch writes a few dozen pages past the bound before the
     // checkpoint at its commit.
     assert!(most < 1_500 + 100, "the WAL grew to {most} pages");
+}
+
+/// Source 1, which the tests' events come from.
+fn one_source(store: &Store) {
+    store
+        .conn
+        .execute(
+            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
+            [],
+        )
+        .expect("source");
+}
+
+/// Token responses of source 1 at `lines`, each with 400 bytes of
+/// description: pages for the WAL to hold.
+fn wide_events(conn: &Connection, lines: std::ops::Range<i64>) {
+    for line in lines {
+        conn.execute(
+            "INSERT INTO events (source_id, line, kind, format, error_description)
+             VALUES (1, ?1, 'token_response', 'rails', ?2)",
+            params![line, "x".repeat(400)],
+        )
+        .expect("event");
+    }
 }
 
 /// A WAL file grown past the bound is checkpointed and cut to nothing,
@@ -236,23 +235,8 @@ fn a_grown_wal_is_cut_back_once_checkpointed() {
     let mut writer = Store::open(&path).expect("writer");
     writer.checkpoint_after_pages(100_000).expect("pragma");
     let wal_bytes = || std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
-    writer
-        .conn
-        .execute(
-            "INSERT INTO sources (id, path, format) VALUES (1, 'a.log', 'rails')",
-            [],
-        )
-        .expect("source");
-    for line in 0..2_000 {
-        writer
-            .conn
-            .execute(
-                "INSERT INTO events (source_id, line, kind, format, error_description)
-                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
-                params![line, "x".repeat(400)],
-            )
-            .expect("event");
-    }
+    one_source(&writer);
+    wide_events(&writer.conn, 0..2_000);
     let mut other = Store::open(&path).expect("other");
     let grown = wal_bytes();
     assert!(grown > 1_000_000, "the WAL holds {grown} bytes");
