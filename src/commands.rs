@@ -159,7 +159,8 @@ pub fn analyze(
         );
         partial(done, &mut read)?;
     }
-    let (watermark, batches, follower) = spawn_follower(&db_path, &opts.settings, after)?;
+    let (watermark, batches, follower) =
+        spawn_follower(&db_path, store.evidence_spill(), &opts.settings, after)?;
     let mut newest = i64::MIN;
     let read_last = ingest::read_file(
         &mut store,
@@ -232,12 +233,14 @@ const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20
 
 type Follower = std::thread::JoinHandle<Result<i64, crate::store::Error>>;
 
-/// A thread that diagnoses behind the reader on its own connection: each
+/// A thread that diagnoses behind the reader on its own connection (with
+/// the scratch database's evidence file, `spill`): each
 /// watermark it receives (log time) lets it diagnose the failures older than
 /// it; it hands each batch back to the reader, which writes it. Returns the
 /// last event id it looked at.
 fn spawn_follower(
     db_path: &Path,
+    spill: Option<std::sync::Arc<crate::store::EvidenceSpill>>,
     settings: &DiagnoseSettings,
     after: i64,
 ) -> Result<
@@ -263,7 +266,7 @@ fn spawn_follower(
         while let Ok(mut horizon) = rx.recv() {
             let store = match &mut opened {
                 Some(store) => &*store,
-                None => &*opened.insert(Store::open(&db_path)?),
+                None => &*opened.insert(Store::open(&db_path)?.sharing_spill(spill.clone())),
             };
             let started = std::time::Instant::now();
             loop {

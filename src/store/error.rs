@@ -24,6 +24,9 @@ pub enum Error {
         /// The newest version this binary knows.
         supported: u32,
     },
+    /// A scratch database's evidence file could not be written or read.
+    #[error("evidence file: {0}")]
+    Spill(#[from] std::io::Error),
     /// SQLite kept another journal mode than the one asked for (a
     /// scratch database's bulk load switches between two).
     #[error("database: journal mode {kept} kept, {wanted} asked for")]

@@ -4,7 +4,7 @@
 //! lookup is served by an index of [`super::schema`].
 
 use grantwatch_parsers::{EventKind, Format, GrantType, ServerKind};
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Result, Store};
@@ -592,6 +592,26 @@ impl Store {
 
     /// The evidence lines of an event, in line order.
     pub fn evidence(&self, event_id: i64) -> Result<Vec<EvidenceRow>> {
+        if let Some(spill) = &self.spill {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT s.path FROM events e JOIN sources s ON s.id = e.source_id
+                 WHERE e.id = ?1",
+            )?;
+            let Some(file) = stmt
+                .query_row([event_id], |r| r.get::<_, String>(0))
+                .optional()?
+            else {
+                return Ok(Vec::new());
+            };
+            let lines = spill.lines(event_id)?.into_iter();
+            return Ok(lines
+                .map(|(line, text)| EvidenceRow {
+                    file: file.clone(),
+                    line,
+                    text,
+                })
+                .collect());
+        }
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.path, v.line, v.text FROM evidence v
              JOIN events e ON e.id = v.event_id JOIN sources s ON s.id = e.source_id

@@ -4,8 +4,11 @@
 //! struct is here, in a leaf, so that those files and `mod.rs` do not import
 //! each other.
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
+use super::spill::EvidenceSpill;
 use super::window::FailureWindow;
 
 /// One connection to the database.
@@ -21,4 +24,8 @@ pub struct Store {
     /// The failure events of the last join window read, for the next one
     /// (`window.rs`).
     pub(super) failure_window: FailureWindow,
+    /// Where a scratch database's evidence lines are, instead of its
+    /// `evidence` table (`spill.rs`): shared by its writer and every
+    /// connection the analysis opens beside it.
+    pub(super) spill: Option<Arc<EvidenceSpill>>,
 }

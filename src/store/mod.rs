@@ -34,6 +34,7 @@ mod writer;
 
 mod error;
 mod handle;
+mod spill;
 mod window;
 
 use std::path::Path;
@@ -45,6 +46,7 @@ pub use events::EventRow;
 pub use failure_record::{FailureFilter, FailureRecord};
 pub use handle::Store;
 pub use retention::PRUNE_CHUNK;
+pub use spill::EvidenceSpill;
 pub use writer::{BatchProgress, SourceInfo};
 
 /// How long a connection waits for a lock before giving up.
@@ -58,6 +60,7 @@ impl Store {
             conn,
             scratch: false,
             failure_window: Default::default(),
+            spill: None,
         };
         store.apply_pragmas(true)?;
         store.migrate()?;
@@ -71,6 +74,7 @@ impl Store {
             conn,
             scratch: false,
             failure_window: Default::default(),
+            spill: None,
         };
         store.apply_pragmas(false)?;
         store.migrate()?;
@@ -95,6 +99,7 @@ impl Store {
             conn,
             scratch: false,
             failure_window: Default::default(),
+            spill: None,
         })
     }
 
@@ -129,26 +134,49 @@ impl Store {
     /// needs to survive a crash, and without the daemon's records (the
     /// rollup triggers are dropped, incidents, live changes and the
     /// diagnosis history are not written), since the analysis that fills it
-    /// reads only its events, evidence and failures. Other connections
-    /// (the diagnosing follower) open it with [`Store::open`] and only read.
+    /// reads only its events, evidence and failures. Its evidence lines go
+    /// to a file beside it ([`EvidenceSpill`], `path` with the extension
+    /// `evidence`), which every connection opened beside it shares
+    /// ([`Store::evidence_spill`]). Other connections (the diagnosing
+    /// follower) open it with [`Store::open`] and only read.
     pub fn open_scratch(path: &Path) -> Result<Store> {
         let mut store = Store::open(path)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         store.drop_schema_objects("TRIGGER", "type = 'trigger'")?;
         store.scratch = true;
+        let spill = EvidenceSpill::create(&path.with_extension("evidence"))?;
+        store.spill = Some(std::sync::Arc::new(spill));
         Ok(store)
     }
 
     /// Opens a scratch database for reading beside its writer (the
-    /// diagnosis workers of `analyze`): like [`Store::open`] with the
-    /// writer's page cache of 4 MB, since each worker's cache adds to the
-    /// peak memory (1 MB made a Keycloak diagnosis a tenth slower and saved
-    /// nothing measurable on a Rails log of 3 GB).
-    pub fn open_scratch_reader(path: &Path) -> Result<Store> {
-        let store = Store::open(path)?;
+    /// diagnosis workers of `analyze`), with the writer's evidence file:
+    /// like [`Store::open`] with the writer's page cache of 4 MB, since
+    /// each worker's cache adds to the peak memory (1 MB made a Keycloak
+    /// diagnosis a tenth slower and saved nothing measurable on a Rails log
+    /// of 3 GB).
+    pub fn open_scratch_reader(
+        path: &Path,
+        spill: Option<std::sync::Arc<EvidenceSpill>>,
+    ) -> Result<Store> {
+        let store = Store::open(path)?.sharing_spill(spill);
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
+    }
+
+    /// Where this connection's evidence lines are when not in its
+    /// database: a scratch database's file, for a connection opened beside
+    /// its writer ([`Store::sharing_spill`]).
+    pub fn evidence_spill(&self) -> Option<std::sync::Arc<EvidenceSpill>> {
+        self.spill.clone()
+    }
+
+    /// This connection with the evidence file of the scratch database it
+    /// opened (`None`: a kept database, whose evidence is in it).
+    pub fn sharing_spill(mut self, spill: Option<std::sync::Arc<EvidenceSpill>>) -> Store {
+        self.spill = spill;
+        self
     }
 
     /// The schema version the database was written with (0: not a

@@ -165,7 +165,7 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     assert_eq!(mode, "persist");
     assert!(!beside, "another connection read during the bulk load");
     assert_eq!(journal_mode(&scratch), "wal");
-    let reader = Store::open_scratch_reader(&path).expect("reader");
+    let reader = Store::open_scratch_reader(&path, None).expect("reader");
     assert_eq!(reader.max_event_id().expect("max"), 1);
     let _reading = reader
         .conn

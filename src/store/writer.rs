@@ -4,6 +4,7 @@
 use grantwatch_parsers::{Event, GrantType, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
+use super::spill::{EvidenceSpill, SpillBatch};
 use super::{Error, Result, Store};
 
 /// A tailed or read file, as the store knows it.
@@ -236,7 +237,7 @@ impl Store {
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
-        let ids = insert_events(&tx, source_id, events)?;
+        let ids = insert_events(&tx, source_id, events, self.spill.as_deref())?;
         {
             let mut update = tx.prepare_cached(
                 "UPDATE sources SET dev = ?2, inode = ?3, head_hash = ?4, byte_offset = ?5,
@@ -404,17 +405,20 @@ impl Store {
 
 /// Inserts `events` of `source_id` (an event already stored, same source,
 /// line and kind, is skipped) and returns the new rows' ids, in order; the
-/// caller owns the transaction.
+/// caller owns the transaction. With a `spill` (a scratch database) the
+/// evidence lines go to it, written before the caller commits.
 pub(super) fn insert_events(
     tx: &rusqlite::Connection,
     source_id: i64,
     events: &[Event<'_>],
+    spill: Option<&EvidenceSpill>,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(events.len());
     let mut insert = tx.prepare_cached(INSERT_EVENT)?;
     let mut evidence = tx.prepare_cached(
         "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
     )?;
+    let mut spilled = SpillBatch::default();
     for e in events {
         let jwt = e.jwt.as_ref();
         let inserted = insert.execute(params![
@@ -465,10 +469,20 @@ pub(super) fn insert_events(
             continue;
         }
         let id = tx.last_insert_rowid();
+        ids.push(id);
+        if spill.is_some() {
+            spilled.add(id, e.evidence.iter().map(|l| (l.line, l.text.as_ref())));
+            if let Some(spill) = spill.filter(|_| spilled.is_full()) {
+                spill.write(std::mem::take(&mut spilled))?;
+            }
+            continue;
+        }
         for line in &e.evidence {
             evidence.execute(params![id, line.line as i64, line.text.as_ref()])?;
         }
-        ids.push(id);
+    }
+    if let Some(spill) = spill {
+        spill.write(spilled)?;
     }
     Ok(ids)
 }

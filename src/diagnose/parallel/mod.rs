@@ -81,14 +81,16 @@ pub fn run_on_cores(
         (lo, lo.saturating_add(unit).min(last))
     };
     let gate = Gate::new(AHEAD * cores.jobs);
+    let spill = store.evidence_spill();
     let (tx, rx) = mpsc::channel::<(usize, Result<Proposals>)>();
     std::thread::scope(|scope| {
         // The writer is the last core.
         for _ in 1..cores.jobs {
             let tx = tx.clone();
             let gate = &gate;
+            let spill = spill.clone();
             scope.spawn(move || {
-                let store = match Store::open_scratch_reader(db_path) {
+                let store = match Store::open_scratch_reader(db_path, spill) {
                     Ok(s) => s,
                     Err(e) => return drop(tx.send((0, Err(e)))),
                 };

@@ -21,9 +21,12 @@ fn read_samples(db: &Path) -> Store {
 }
 
 fn read_into(db: &Path) -> Store {
+    read_samples_into(Store::open(db).expect("open"))
+}
+
+fn read_samples_into(mut store: Store) -> Store {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_logs");
     let (files, _) = ingest::collect_files(&[root]).expect("sample logs");
-    let mut store = Store::open(db).expect("open");
     let mut read = ReadStats::default();
     for file in &files {
         ingest::read_file(
@@ -133,4 +136,40 @@ fn analyze_on_cores_writes_what_one_core_writes() {
         run_on_cores(&mut store, &db, &DiagnoseSettings::default(), 0, cores).expect("run");
         assert_eq!(failures(&store), failures(&one), "{cores:?}");
     }
+}
+
+/// A scratch database keeps its evidence lines in a file beside it: every
+/// event's lines are those a kept database's table gives, and the
+/// diagnosis on several cores, whose workers read that file on their own
+/// connections, writes the failures (evidence lines and all) of one core
+/// over a kept database.
+#[test]
+fn a_scratch_database_gives_the_evidence_and_failures_of_a_kept_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut kept = read_samples(&dir.path().join("kept.db"));
+    let db = dir.path().join("scratch.db");
+    let mut scratch = read_samples_into(Store::open_scratch(&db).expect("scratch"));
+    assert!(scratch.evidence_spill().is_some());
+    let last = kept.max_event_id().expect("max id");
+    assert_eq!(scratch.max_event_id().expect("max id"), last);
+    let mut lines = 0;
+    for id in 1..=last {
+        let expected = kept.evidence(id).expect("kept");
+        lines += expected.len();
+        assert_eq!(
+            scratch.evidence(id).expect("scratch"),
+            expected,
+            "event {id}"
+        );
+    }
+    assert!(lines > 100, "{lines} evidence lines");
+    pipeline::run(&mut kept, &DiagnoseSettings::default(), 0).expect("run");
+    let cores = Cores {
+        jobs: 2,
+        unit_events: 7,
+    };
+    run_on_cores(&mut scratch, &db, &DiagnoseSettings::default(), 0, cores).expect("run");
+    let expected = failures(&kept);
+    assert!(expected.iter().all(|f| !f.evidence.is_empty()));
+    assert_eq!(failures(&scratch), expected);
 }
