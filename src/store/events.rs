@@ -228,7 +228,11 @@ fn kind_list(kinds: &[EventKind]) -> String {
 pub const REVOKES_LOOKED_AT: u32 = 200;
 
 impl Store {
-    fn query_events(&self, where_sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRow>> {
+    pub(super) fn query_events(
+        &self,
+        where_sql: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Vec<EventRow>> {
         self.query_events_from("events e", where_sql, p)
     }
 
@@ -351,42 +355,6 @@ impl Store {
                 kind_list(kinds)
             ),
             params![client_id, from_ms, to_ms, ip],
-        )
-    }
-
-    /// Accepted revoke requests of `client_id` between two times (inclusive),
-    /// newest first, at most `limit`, among the client's newest
-    /// [`REVOKES_LOOKED_AT`] revokes of the window: when `device` names an
-    /// address, only those from it or by `user`; when `refresh_token_fp` is
-    /// known, only those of that token or of no logged token. The
-    /// conditions are in SQL: reading every revoke of the client into
-    /// events before filtering them cost a failure as many rows as the
-    /// client's other devices signed out (a production mix spent a
-    /// twentieth of its instructions there), while filtering every revoke
-    /// of the window in SQL made a Keycloak log, where each sign-out is a
-    /// revoke, cost each failed refresh all of its client's sign-outs of a
-    /// day (benches/README.md).
-    pub fn revokes_for_client(
-        &self,
-        client_id: &str,
-        (device, user): (Option<&str>, Option<&str>),
-        refresh_token_fp: Option<&str>,
-        (from_ms, to_ms): (i64, i64),
-        limit: u32,
-    ) -> Result<Vec<EventRow>> {
-        // The newest revokes are chosen by id alone: copying their whole
-        // rows into the subquery cost more than reading the few kept.
-        self.query_events(
-            &format!(
-                "e.id IN (SELECT id FROM events INDEXED BY events_by_client_kind
-                  WHERE client_id = ?1 AND kind = 'revoke_request' AND ts_ms BETWEEN ?2 AND ?3
-                  ORDER BY ts_ms DESC, id DESC LIMIT {REVOKES_LOOKED_AT})
-                 AND (e.status IS NULL OR e.status < 400)
-                 AND (?4 IS NULL OR e.ip = ?4 OR e.user_name = ?5)
-                 AND (?6 IS NULL OR e.refresh_token_fp IS NULL OR e.refresh_token_fp = ?6)
-                 ORDER BY e.ts_ms DESC, e.id DESC LIMIT {limit}"
-            ),
-            params![client_id, from_ms, to_ms, device, user, refresh_token_fp],
         )
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use super::revokes::RevokeSummaries;
 use super::spill::EvidenceSpill;
 use super::window::FailureWindow;
 
@@ -28,4 +29,10 @@ pub struct Store {
     /// `evidence` table (`spill.rs`): shared by its writer and every
     /// connection the analysis opens beside it.
     pub(super) spill: Option<Arc<EvidenceSpill>>,
+    /// No connection adds or removes events any more
+    /// ([`Store::set_events_final`]): what was read of them may be kept.
+    pub(super) events_final: bool,
+    /// Each client's revokes, kept while the events are final
+    /// (`revokes.rs`).
+    pub(super) revokes: RevokeSummaries,
 }

@@ -23,6 +23,7 @@ pub mod incidents;
 pub mod labels;
 mod retention;
 pub mod revisit;
+mod revokes;
 pub mod rollups;
 pub mod schema;
 pub mod slots;
@@ -61,6 +62,8 @@ impl Store {
             scratch: false,
             failure_window: Default::default(),
             spill: None,
+            events_final: false,
+            revokes: Default::default(),
         };
         store.apply_pragmas(true)?;
         store.migrate()?;
@@ -75,6 +78,8 @@ impl Store {
             scratch: false,
             failure_window: Default::default(),
             spill: None,
+            events_final: false,
+            revokes: Default::default(),
         };
         store.apply_pragmas(false)?;
         store.migrate()?;
@@ -100,6 +105,8 @@ impl Store {
             scratch: false,
             failure_window: Default::default(),
             spill: None,
+            events_final: false,
+            revokes: Default::default(),
         })
     }
 

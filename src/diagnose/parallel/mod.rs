@@ -19,6 +19,10 @@
 //! before it). Units are handed out at most [`AHEAD`] per core beyond the
 //! last one the writer took, so memory holds a bounded number of units'
 //! diagnoses whatever the number of failures.
+//!
+//! No event is added or removed meanwhile (the read is over), so every
+//! connection here reads with the events final (`Store::set_events_final`),
+//! which lets it keep what it read of them (a client's revokes).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -90,10 +94,11 @@ pub fn run_on_cores(
             let gate = &gate;
             let spill = spill.clone();
             scope.spawn(move || {
-                let store = match Store::open_scratch_reader(db_path, spill) {
+                let mut store = match Store::open_scratch_reader(db_path, spill) {
                     Ok(s) => s,
                     Err(e) => return drop(tx.send((0, Err(e)))),
                 };
+                store.set_events_final(true);
                 let mut clocks = None;
                 while let Some(k) = gate.take(units) {
                     let clocks = match &clocks {
@@ -114,7 +119,10 @@ pub fn run_on_cores(
         drop(tx);
         // Workers wait on the gate: stop them on any way out of here.
         let _stop = StopOnDrop(&gate);
-        settle_in_order(store, settings, &gate, &rx, units, &bounds, after)
+        store.set_events_final(true);
+        let settled = settle_in_order(store, settings, &gate, &rx, units, &bounds, after);
+        store.set_events_final(false);
+        settled
     })
 }
 
