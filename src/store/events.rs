@@ -223,6 +223,10 @@ fn kind_list(kinds: &[EventKind]) -> String {
         .join(",")
 }
 
+/// What [`Store::seen`] gives while the events are final: no state
+/// SQLite reports (its `data_version` starts at 1).
+const EVENTS_FINAL_SEEN: (i64, u64) = (i64::MIN, u64::MAX);
+
 /// How many of a client's newest revokes before a failed refresh are
 /// looked at for one that explains it ([`Store::revokes_for_client`]).
 pub const REVOKES_LOOKED_AT: u32 = 200;
@@ -456,7 +460,12 @@ impl Store {
 
     /// What this connection has seen of the database: SQLite's
     /// `data_version` and the rows it changed itself (see `window.rs`).
+    /// Once the events are final nothing that changes can change a kept
+    /// window's rows (events), so the same value stands for every state.
     fn seen(&self) -> Result<(i64, u64)> {
+        if self.events_final {
+            return Ok(EVENTS_FINAL_SEEN);
+        }
         let data_version = self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))?;
