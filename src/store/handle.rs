@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::revokes::RevokeSummaries;
+use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
 use super::window::FailureWindow;
 

@@ -23,6 +23,7 @@ pub mod incidents;
 pub mod labels;
 mod retention;
 pub mod revisit;
+mod revoke_summary;
 mod revokes;
 pub mod rollups;
 pub mod schema;

@@ -17,83 +17,15 @@
 //! the exact conditions before it is returned, and a collision, like a
 //! true match, counts as one of the revokes looked at.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
-
 use rusqlite::params;
 
 use super::events::{EventRow, REVOKES_LOOKED_AT};
+use super::revoke_summary::{Ask, Revoke, hash};
 use super::{Result, Store};
 
 /// A client with more revokes than this is read from SQL each time: its
 /// summary would cost more memory than it saves time.
 const SUMMARY_MAX_REVOKES: usize = 200_000;
-
-/// One revoke as the summary keeps it.
-#[derive(Debug, Clone, Copy)]
-struct Revoke {
-    ts_ms: i64,
-    id: i64,
-    /// No status, or one under 400.
-    accepted: bool,
-    ip: Option<u64>,
-    user: Option<u64>,
-    token: Option<u64>,
-}
-
-/// The summaries one connection keeps, by client (`None`: too many
-/// revokes, read from SQL).
-#[derive(Debug, Default)]
-pub(super) struct RevokeSummaries {
-    by_client: RefCell<HashMap<String, Option<Vec<Revoke>>>>,
-}
-
-impl RevokeSummaries {
-    /// Forgets every summary.
-    pub(super) fn clear(&self) {
-        self.by_client.borrow_mut().clear();
-    }
-}
-
-/// What a failed refresh asks of the revokes (see
-/// [`Store::revokes_for_client`]).
-struct Ask<'a> {
-    device: Option<&'a str>,
-    user: Option<&'a str>,
-    token: Option<&'a str>,
-}
-
-impl Ask<'_> {
-    /// The exact conditions, on a row.
-    fn admits(&self, e: &EventRow) -> bool {
-        let accepted = e.status.is_none_or(|s| s < 400);
-        let from_device = self.device.is_none()
-            || e.ip.as_deref() == self.device
-            || self.user.is_some() && e.user_name.as_deref() == self.user;
-        let same_token = self.token.is_none()
-            || e.refresh_token_fp.is_none()
-            || e.refresh_token_fp.as_deref() == self.token;
-        accepted && from_device && same_token
-    }
-
-    /// The conditions on a summary: true whenever [`Ask::admits`] is for
-    /// its row (and, on a hash collision, sometimes when it is not).
-    fn may_admit(&self, r: &Revoke) -> bool {
-        let from_device = self.device.is_none()
-            || r.ip.is_some() && r.ip == self.device.map(hash)
-            || r.user.is_some() && r.user == self.user.map(hash);
-        let same_token =
-            self.token.is_none() || r.token.is_none() || r.token == self.token.map(hash);
-        r.accepted && from_device && same_token
-    }
-}
-
-fn hash(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
-}
 
 impl Store {
     /// Accepted revoke requests of `client_id` between two times (inclusive),
@@ -153,28 +85,15 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Option<Vec<EventRow>>> {
-        if !self.revokes.by_client.borrow().contains_key(client_id) {
+        if !self.revokes.has(client_id) {
             let summary = self.summarize_revokes(client_id)?;
-            self.revokes
-                .by_client
-                .borrow_mut()
-                .insert(client_id.to_string(), summary);
+            self.revokes.insert(client_id, summary);
         }
-        let chosen: Vec<i64> = {
-            let by_client = self.revokes.by_client.borrow();
-            let Some(Some(revokes)) = by_client.get(client_id) else {
-                return Ok(None);
-            };
-            // Newest first, as the subquery's order (time, then id).
-            let end = revokes.partition_point(|r| r.ts_ms <= to_ms);
-            revokes[..end]
-                .iter()
-                .rev()
-                .take_while(|r| r.ts_ms >= from_ms)
-                .take(REVOKES_LOOKED_AT as usize)
-                .filter(|r| ask.may_admit(r))
-                .map(|r| r.id)
-                .collect()
+        let Some(chosen) =
+            self.revokes
+                .choose(client_id, ask, (from_ms, to_ms), REVOKES_LOOKED_AT as usize)
+        else {
+            return Ok(None);
         };
         let mut found = Vec::new();
         for id in chosen {
@@ -317,9 +236,9 @@ mod tests {
         assert!(from_sql.iter().filter(|ids| ids.len() > 1).count() > 100);
         store.set_events_final(true);
         assert_eq!(run(&store), from_sql);
-        assert_eq!(store.revokes.by_client.borrow().len(), 3);
+        assert_eq!(store.revokes.len(), 3);
         store.set_events_final(false);
-        assert!(store.revokes.by_client.borrow().is_empty());
+        assert_eq!(store.revokes.len(), 0);
     }
 
     /// More than 200 revokes in the window: only the newest 200 are looked

@@ -1,0 +1,123 @@
+//! What a connection keeps of each client's revokes while the events are
+//! final (`revokes.rs`): a few numbers per revoke, and the conditions a
+//! failed refresh puts on them, exact on a row and by hash on a summary.
+//! A leaf, so that the store's handle can hold it.
+//!
+//! Invariant: [`Ask::may_admit`] holds for a summary whenever
+//! [`Ask::admits`] holds for its row; the other way it may be wrong only on
+//! a hash collision, which the caller checks on the row.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use super::events::EventRow;
+
+/// One revoke as the summary keeps it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Revoke {
+    pub(super) ts_ms: i64,
+    pub(super) id: i64,
+    /// No status, or one under 400.
+    pub(super) accepted: bool,
+    pub(super) ip: Option<u64>,
+    pub(super) user: Option<u64>,
+    pub(super) token: Option<u64>,
+}
+
+/// The summaries one connection keeps, by client (`None`: too many
+/// revokes, read from SQL).
+#[derive(Debug, Default)]
+pub(super) struct RevokeSummaries {
+    by_client: RefCell<HashMap<String, Option<Vec<Revoke>>>>,
+}
+
+impl RevokeSummaries {
+    /// Forgets every summary.
+    pub(super) fn clear(&self) {
+        self.by_client.borrow_mut().clear();
+    }
+
+    /// Clients whose revokes were read (with or without a summary).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.by_client.borrow().len()
+    }
+
+    /// Whether `client`'s revokes were read.
+    pub(super) fn has(&self, client: &str) -> bool {
+        self.by_client.borrow().contains_key(client)
+    }
+
+    /// Keeps `client`'s summary (`None`: too many revokes for one).
+    pub(super) fn insert(&self, client: &str, summary: Option<Vec<Revoke>>) {
+        self.by_client
+            .borrow_mut()
+            .insert(client.to_string(), summary);
+    }
+
+    /// The ids, newest first, of the revokes of `client` between two times
+    /// (inclusive) that may meet `ask`, among the newest `looked_at` of
+    /// them (time, then id); `None` when the client has no summary.
+    pub(super) fn choose(
+        &self,
+        client: &str,
+        ask: &Ask<'_>,
+        (from_ms, to_ms): (i64, i64),
+        looked_at: usize,
+    ) -> Option<Vec<i64>> {
+        let by_client = self.by_client.borrow();
+        let revokes = by_client.get(client)?.as_ref()?;
+        let end = revokes.partition_point(|r| r.ts_ms <= to_ms);
+        Some(
+            revokes[..end]
+                .iter()
+                .rev()
+                .take_while(|r| r.ts_ms >= from_ms)
+                .take(looked_at)
+                .filter(|r| ask.may_admit(r))
+                .map(|r| r.id)
+                .collect(),
+        )
+    }
+}
+
+/// What a failed refresh asks of the revokes (see
+/// `Store::revokes_for_client`).
+pub(super) struct Ask<'a> {
+    pub(super) device: Option<&'a str>,
+    pub(super) user: Option<&'a str>,
+    pub(super) token: Option<&'a str>,
+}
+
+impl Ask<'_> {
+    /// The exact conditions, on a row.
+    pub(super) fn admits(&self, e: &EventRow) -> bool {
+        let accepted = e.status.is_none_or(|s| s < 400);
+        let from_device = self.device.is_none()
+            || e.ip.as_deref() == self.device
+            || self.user.is_some() && e.user_name.as_deref() == self.user;
+        let same_token = self.token.is_none()
+            || e.refresh_token_fp.is_none()
+            || e.refresh_token_fp.as_deref() == self.token;
+        accepted && from_device && same_token
+    }
+
+    /// The conditions on a summary: true whenever [`Ask::admits`] is for
+    /// its row (and, on a hash collision, sometimes when it is not).
+    pub(super) fn may_admit(&self, r: &Revoke) -> bool {
+        let from_device = self.device.is_none()
+            || r.ip.is_some() && r.ip == self.device.map(hash)
+            || r.user.is_some() && r.user == self.user.map(hash);
+        let same_token =
+            self.token.is_none() || r.token.is_none() || r.token == self.token.map(hash);
+        r.accepted && from_device && same_token
+    }
+}
+
+/// The hash a summary keeps of a text.
+pub(super) fn hash(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
