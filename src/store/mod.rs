@@ -15,6 +15,7 @@
 pub mod alert_counts;
 pub mod clocks;
 pub mod events;
+mod evidence;
 pub mod failure_record;
 pub mod failures;
 pub mod feed;
@@ -171,6 +172,12 @@ impl Store {
         let store = Store::open(path)?.sharing_spill(spill);
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
+    }
+
+    /// Whether this is a scratch database (`analyze` without `--db`),
+    /// which nothing but the analysis that fills it writes.
+    pub fn is_scratch(&self) -> bool {
+        self.scratch
     }
 
     /// Where this connection's evidence lines are when not in its

@@ -7,35 +7,48 @@
 //! [`Ask::admits`] holds for its row; the other way it may be wrong only on
 //! a hash collision, which the caller checks on the row.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::events::EventRow;
 
-/// One revoke as the summary keeps it.
+/// One revoke as the summary keeps it (48 bytes).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Revoke {
     pub(super) ts_ms: i64,
     pub(super) id: i64,
+    /// [`hash`] of the address, user and token; 0 where the row has none.
+    pub(super) ip: u64,
+    pub(super) user: u64,
+    pub(super) token: u64,
     /// No status, or one under 400.
     pub(super) accepted: bool,
-    pub(super) ip: Option<u64>,
-    pub(super) user: Option<u64>,
-    pub(super) token: Option<u64>,
 }
+
+/// Revokes one connection keeps at most, all clients together (12 MB): a
+/// client whose summary would pass it is read from SQL.
+pub(super) const SUMMARY_BUDGET: usize = 250_000;
 
 /// The summaries one connection keeps, by client (`None`: too many
 /// revokes, read from SQL).
 #[derive(Debug, Default)]
 pub(super) struct RevokeSummaries {
     by_client: RefCell<HashMap<String, Option<Vec<Revoke>>>>,
+    /// Revokes kept, all clients together.
+    held: Cell<usize>,
 }
 
 impl RevokeSummaries {
     /// Forgets every summary.
     pub(super) fn clear(&self) {
         self.by_client.borrow_mut().clear();
+        self.held.set(0);
+    }
+
+    /// Revokes a new summary may still hold within [`SUMMARY_BUDGET`].
+    pub(super) fn room(&self) -> usize {
+        SUMMARY_BUDGET.saturating_sub(self.held.get())
     }
 
     /// Clients whose revokes were read (with or without a summary).
@@ -51,6 +64,8 @@ impl RevokeSummaries {
 
     /// Keeps `client`'s summary (`None`: too many revokes for one).
     pub(super) fn insert(&self, client: &str, summary: Option<Vec<Revoke>>) {
+        self.held
+            .set(self.held.get() + summary.as_ref().map_or(0, Vec::len));
         self.by_client
             .borrow_mut()
             .insert(client.to_string(), summary);
@@ -106,18 +121,19 @@ impl Ask<'_> {
     /// The conditions on a summary: true whenever [`Ask::admits`] is for
     /// its row (and, on a hash collision, sometimes when it is not).
     pub(super) fn may_admit(&self, r: &Revoke) -> bool {
-        let from_device = self.device.is_none()
-            || r.ip.is_some() && r.ip == self.device.map(hash)
-            || r.user.is_some() && r.user == self.user.map(hash);
-        let same_token =
-            self.token.is_none() || r.token.is_none() || r.token == self.token.map(hash);
+        // `hash` is never 0, so an equal hash is a value the row has.
+        let from_device = self.device.is_none_or(|d| r.ip == hash(d))
+            || self.user.is_some_and(|u| r.user == hash(u));
+        let same_token = self
+            .token
+            .is_none_or(|t| r.token == 0 || r.token == hash(t));
         r.accepted && from_device && same_token
     }
 }
 
-/// The hash a summary keeps of a text.
+/// The hash a summary keeps of a text: never 0, which stands for none.
 pub(super) fn hash(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
-    h.finish()
+    h.finish().max(1)
 }

@@ -20,12 +20,10 @@
 use rusqlite::params;
 
 use super::events::{EventRow, REVOKES_LOOKED_AT};
+#[cfg(test)]
+use super::revoke_summary::SUMMARY_BUDGET;
 use super::revoke_summary::{Ask, Revoke, hash};
 use super::{Result, Store};
-
-/// A client with more revokes than this is read from SQL each time: its
-/// summary would cost more memory than it saves time.
-const SUMMARY_MAX_REVOKES: usize = 200_000;
 
 impl Store {
     /// Accepted revoke requests of `client_id` between two times (inclusive),
@@ -107,8 +105,10 @@ impl Store {
         Ok(Some(found))
     }
 
-    /// Every revoke of `client_id` with a time, in time then id order.
+    /// Every revoke of `client_id` with a time, in time then id order;
+    /// `None` when they are more than the connection has room for.
     fn summarize_revokes(&self, client_id: &str) -> Result<Option<Vec<Revoke>>> {
+        let room = self.revokes.room();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, ts_ms, status, ip, user_name, refresh_token_fp
              FROM events INDEXED BY events_by_client_kind
@@ -118,12 +118,12 @@ impl Store {
         let mut rows = stmt.query([client_id])?;
         let mut revokes = Vec::new();
         while let Some(r) = rows.next()? {
-            if revokes.len() == SUMMARY_MAX_REVOKES {
+            if revokes.len() == room {
                 return Ok(None);
             }
             let status: Option<i64> = r.get(2)?;
-            let hashed = |i: usize| -> rusqlite::Result<Option<u64>> {
-                Ok(r.get_ref(i)?.as_str_or_null()?.map(hash))
+            let hashed = |i: usize| -> rusqlite::Result<u64> {
+                Ok(r.get_ref(i)?.as_str_or_null()?.map_or(0, hash))
             };
             revokes.push(Revoke {
                 id: r.get(0)?,
@@ -145,6 +145,7 @@ impl Store {
         self.events_final = is_final;
         if !is_final {
             self.revokes.clear();
+            self.failure_window.clear();
         }
     }
 }
@@ -265,5 +266,36 @@ mod tests {
         assert!(ask(&store).is_empty());
         store.set_events_final(true);
         assert!(ask(&store).is_empty());
+    }
+
+    /// A client whose revokes would pass the connection's budget gets no
+    /// summary and is read from SQL, with the same answer.
+    #[test]
+    fn a_client_past_the_budget_is_read_from_sql() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = revokes_store(dir.path());
+        let ask = |store: &Store| {
+            store
+                .revokes_for_client("app", (None, None), None, (0, 300_000), 50)
+                .expect("revokes")
+        };
+        let from_sql = ask(&store);
+        assert!(from_sql.len() > 10);
+        store.set_events_final(true);
+        let filler = Revoke {
+            ts_ms: 0,
+            id: 0,
+            ip: 0,
+            user: 0,
+            token: 0,
+            accepted: true,
+        };
+        store
+            .revokes
+            .insert("filler", Some(vec![filler; SUMMARY_BUDGET - 10]));
+        assert_eq!(ask(&store), from_sql);
+        assert!(store.revokes.has("app"));
+        assert_eq!(store.revokes.len(), 2);
+        assert_eq!(store.revokes.room(), 10, "no summary kept for app");
     }
 }

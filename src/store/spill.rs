@@ -12,7 +12,11 @@
 //! gives a deleted event's id to the next one) replaces what the id found,
 //! also when the new event has no lines. The lines of a record are those
 //! the `evidence` table would return: in line order, the first text of a
-//! line number kept.
+//! line number kept. A connection checks that an event exists before it
+//! asks for its lines, in a separate statement: an id can be deleted and
+//! given again only while no other connection reads (a read in ranges that
+//! gives up forgets its events inside `Store::bulk_load`, which holds the
+//! database alone).
 
 use std::fs::File;
 use std::io;
@@ -23,69 +27,138 @@ use std::sync::{PoisonError, RwLock};
 /// An event's evidence line as the spill gives it back: line number, text.
 pub type SpilledLine = (u64, String);
 
-/// The file of evidence records and where each event's record starts.
+/// The file of evidence records and where each event's record is.
 #[derive(Debug)]
 pub struct EvidenceSpill {
     file: File,
     index: RwLock<SpillIndex>,
 }
 
+/// Where each event's record is, by event id: [`Place`]s in pages of
+/// [`PAGE`], allocated when an id in them is first written, so the index
+/// never copies itself to grow and holds 8 bytes an event.
 #[derive(Debug, Default)]
 struct SpillIndex {
-    /// The file's length: where the next records go.
+    /// The file's length, with the ranges handed to writes in progress:
+    /// where the next records go.
     end: u64,
-    /// By event id: the record's offset plus one, 0 for an event without
-    /// lines (or an id never written).
-    at: Vec<u64>,
+    pages: Vec<Option<Box<[u64]>>>,
+}
+
+/// Entries in one page of the index.
+const PAGE: usize = 1 << 16;
+
+/// A record's place packed in 8 bytes: its offset in the low 40 bits (a
+/// file of up to 1 TiB), its body's length in the high 24, or
+/// [`LONG_BODY`] when the record's 4-byte header must say. 0: no record
+/// (a record's body is never empty, so no record packs to 0).
+struct Place;
+
+const OFFSET_BITS: u32 = 40;
+const LONG_BODY: u64 = (1 << (64 - OFFSET_BITS)) - 1;
+
+impl Place {
+    fn pack(offset: u64, body: u32) -> io::Result<u64> {
+        if offset >= 1 << OFFSET_BITS {
+            return Err(io::Error::other("the evidence file passed 1 TiB"));
+        }
+        Ok(offset | u64::from(body).min(LONG_BODY) << OFFSET_BITS)
+    }
+
+    /// Offset and body length (`None`: read from the header).
+    fn unpack(packed: u64) -> (u64, Option<usize>) {
+        let body = packed >> OFFSET_BITS;
+        let offset = packed & ((1 << OFFSET_BITS) - 1);
+        (offset, (body != LONG_BODY).then_some(body as usize))
+    }
+}
+
+impl SpillIndex {
+    fn get(&self, id: i64) -> u64 {
+        let Ok(slot) = usize::try_from(id) else {
+            return 0;
+        };
+        match self.pages.get(slot / PAGE) {
+            Some(Some(page)) => page[slot % PAGE],
+            _ => 0,
+        }
+    }
+
+    fn set(&mut self, id: i64, packed: u64) {
+        let Ok(slot) = usize::try_from(id) else {
+            return;
+        };
+        if self.pages.len() <= slot / PAGE {
+            self.pages.resize_with(slot / PAGE + 1, || None);
+        }
+        let page = self.pages[slot / PAGE].get_or_insert_with(|| vec![0; PAGE].into_boxed_slice());
+        page[slot % PAGE] = packed;
+    }
 }
 
 /// Records not yet written: one batch's events, appended with one write.
 #[derive(Debug, Default)]
-pub struct SpillBatch {
+pub(crate) struct SpillBatch {
     bytes: Vec<u8>,
-    /// Event id and its record's offset in `bytes`, or `None` for an
-    /// event without lines.
-    entries: Vec<(i64, Option<u64>)>,
+    /// Event id, and its record's offset in `bytes` and body length, or
+    /// `None` for an event without lines.
+    entries: Vec<(i64, Option<(u64, u32)>)>,
 }
 
 /// Bytes a [`SpillBatch`] holds at most before it is written: a batch
 /// copies the evidence it is given, and a read on several cores hands the
 /// writer batches of megabytes.
-pub const SPILL_BATCH_BYTES: usize = 256 * 1024;
+pub(crate) const SPILL_BATCH_BYTES: usize = 256 * 1024;
 
 impl SpillBatch {
     /// Whether the batch holds [`SPILL_BATCH_BYTES`] or more: time to write it.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.bytes.len() >= SPILL_BATCH_BYTES
     }
 
-    /// Adds event `id`'s lines (line number, text, in any order).
-    pub fn add<'l>(&mut self, id: i64, lines: impl Iterator<Item = (u64, &'l str)>) {
+    /// Adds event `id`'s lines (line number, text, in any order); a line
+    /// or record of 4 GiB or more is refused.
+    pub(crate) fn add<'l>(
+        &mut self,
+        id: i64,
+        lines: impl Iterator<Item = (u64, &'l str)>,
+    ) -> io::Result<()> {
         let mut lines: Vec<(u64, &str)> = lines.collect();
         if lines.is_empty() {
             self.entries.push((id, None));
-            return;
+            return Ok(());
         }
         // As `INSERT OR IGNORE` on (event, line) then `ORDER BY line`.
         lines.sort_by_key(|(line, _)| *line);
         lines.dedup_by_key(|(line, _)| *line);
         let start = self.bytes.len();
-        self.entries.push((id, Some(start as u64)));
         self.bytes.extend_from_slice(&[0; 4]);
         for (line, text) in lines {
             self.bytes.extend_from_slice(&line.to_le_bytes());
             self.bytes
-                .extend_from_slice(&(text.len() as u32).to_le_bytes());
+                .extend_from_slice(&too_long(text.len())?.to_le_bytes());
             self.bytes.extend_from_slice(text.as_bytes());
         }
-        let body = (self.bytes.len() - start - 4) as u32;
+        let body = too_long(self.bytes.len() - start - 4)?;
         self.bytes[start..start + 4].copy_from_slice(&body.to_le_bytes());
+        self.entries.push((id, Some((start as u64, body))));
+        Ok(())
     }
+}
+
+/// A length as the record writes it, or an error past `u32`.
+fn too_long(len: usize) -> io::Result<u32> {
+    u32::try_from(len).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an event's evidence of 4 GiB or more",
+        )
+    })
 }
 
 impl EvidenceSpill {
     /// Creates (or empties) the spill file at `path`.
-    pub fn create(path: &Path) -> io::Result<EvidenceSpill> {
+    pub(crate) fn create(path: &Path) -> io::Result<EvidenceSpill> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -98,66 +171,51 @@ impl EvidenceSpill {
         })
     }
 
-    /// Appends a batch's records and publishes where each event's is.
-    pub fn write(&self, batch: SpillBatch) -> io::Result<()> {
-        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        let base = index.end;
+    /// Appends a batch's records and publishes where each event's is. The
+    /// file's range is taken under the lock, written without it (readers
+    /// do not wait on the disk), and the records published after.
+    pub(crate) fn write(&self, batch: SpillBatch) -> io::Result<()> {
+        let base = {
+            let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+            let base = index.end;
+            index.end += batch.bytes.len() as u64;
+            base
+        };
         self.file.write_all_at(&batch.bytes, base)?;
-        index.end += batch.bytes.len() as u64;
-        for (id, offset) in batch.entries {
-            let Ok(slot) = usize::try_from(id) else {
-                continue;
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        for (id, record) in batch.entries {
+            let packed = match record {
+                Some((offset, body)) => Place::pack(base + offset, body)?,
+                None => 0,
             };
-            if index.at.len() <= slot {
-                index.at.resize(slot + 1, 0);
-            }
-            index.at[slot] = offset.map_or(0, |o| base + o + 1);
+            index.set(id, packed);
         }
         Ok(())
     }
 
     /// Event `id`'s lines in line order (none for an event without any).
-    pub fn lines(&self, id: i64) -> io::Result<Vec<SpilledLine>> {
-        let at = {
-            let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
-            usize::try_from(id)
-                .ok()
-                .and_then(|slot| index.at.get(slot).copied())
-                .unwrap_or(0)
-        };
-        let Some(offset) = at.checked_sub(1) else {
+    pub(crate) fn lines(&self, id: i64) -> io::Result<Vec<SpilledLine>> {
+        let packed = self
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id);
+        if packed == 0 {
             return Ok(Vec::new());
+        }
+        let (offset, body) = Place::unpack(packed);
+        let body = match body {
+            Some(len) => len,
+            None => {
+                let mut header = [0; 4];
+                self.file.read_exact_at(&mut header, offset)?;
+                u32::from_le_bytes(header) as usize
+            }
         };
-        // Most records are a few lines: one read takes the length and them.
-        let mut record = vec![0; FIRST_READ];
-        let got = read_at_most(&self.file, &mut record, offset)?;
-        let (len, _) = record[..got].split_first_chunk::<4>().ok_or_else(torn)?;
-        let whole = 4 + u32::from_le_bytes(*len) as usize;
-        if whole > got {
-            record.resize(whole, 0);
-            self.file
-                .read_exact_at(&mut record[got..], offset + got as u64)?;
-        }
-        decode(&record[4..whole])
+        let mut record = vec![0; body];
+        self.file.read_exact_at(&mut record, offset + 4)?;
+        decode(&record)
     }
-}
-
-/// Bytes read at once for a record: its length and, for most, all of it.
-const FIRST_READ: usize = 2048;
-
-/// Reads into `buf` from `offset` until it is full or the file ends;
-/// returns how much was read.
-fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read_at(&mut buf[got..], offset + got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// The lines of one record's body.
@@ -198,12 +256,14 @@ mod tests {
     fn lines_come_back_in_line_order_with_the_first_text_of_a_line() {
         let (_dir, spill) = spill();
         let mut batch = SpillBatch::default();
-        batch.add(
-            3,
-            [(12, "b"), (10, "a"), (12, "b again"), (11, "é")].into_iter(),
-        );
-        batch.add(4, std::iter::empty());
-        batch.add(5, [(1, "")].into_iter());
+        batch
+            .add(
+                3,
+                [(12, "b"), (10, "a"), (12, "b again"), (11, "é")].into_iter(),
+            )
+            .expect("add");
+        batch.add(4, std::iter::empty()).expect("add");
+        batch.add(5, [(1, "")].into_iter()).expect("add");
         spill.write(batch).expect("write");
         assert_eq!(
             spill.lines(3).expect("3"),
@@ -221,14 +281,43 @@ mod tests {
     fn an_id_written_again_finds_only_its_new_lines() {
         let (_dir, spill) = spill();
         let mut first = SpillBatch::default();
-        first.add(1, [(1, "old one")].into_iter());
-        first.add(2, [(2, "old two")].into_iter());
+        first.add(1, [(1, "old one")].into_iter()).expect("add");
+        first.add(2, [(2, "old two")].into_iter()).expect("add");
         spill.write(first).expect("first");
         let mut again = SpillBatch::default();
-        again.add(1, [(7, "new one")].into_iter());
-        again.add(2, std::iter::empty());
+        again.add(1, [(7, "new one")].into_iter()).expect("add");
+        again.add(2, std::iter::empty()).expect("add");
         spill.write(again).expect("again");
         assert_eq!(spill.lines(1).expect("1"), vec![(7, "new one".into())]);
         assert!(spill.lines(2).expect("2").is_empty());
+    }
+
+    /// A record longer than the place packs (16 MiB) is read through its
+    /// header; an id far from the others takes one page of the index.
+    #[test]
+    fn a_long_record_and_a_far_id_come_back() {
+        let (_dir, spill) = spill();
+        let long = "x".repeat(17 << 20);
+        let mut batch = SpillBatch::default();
+        batch.add(1, [(9, "short")].into_iter()).expect("add");
+        batch
+            .add(5_000_000, [(2, long.as_str()), (1, "first")].into_iter())
+            .expect("add");
+        spill.write(batch).expect("write");
+        assert_eq!(
+            spill.lines(5_000_000).expect("far"),
+            vec![(1, "first".to_string()), (2, long.clone())]
+        );
+        assert_eq!(spill.lines(1).expect("near"), vec![(9, "short".into())]);
+        assert!(spill.lines(4_999_999).expect("unwritten").is_empty());
+        let pages = spill
+            .index
+            .read()
+            .expect("index")
+            .pages
+            .iter()
+            .flatten()
+            .count();
+        assert_eq!(pages, 2);
     }
 }

@@ -149,7 +149,8 @@ impl Store {
                 "INSERT OR REPLACE INTO ingest_pending (source_id, line, text) VALUES (?1, ?2, ?3)",
             )?;
             for s in streams {
-                stored += insert_events(&tx, s.source_id, s.events, None)?.len() as u64;
+                stored +=
+                    insert_events(&tx, s.source_id, s.events, self.spill.as_deref())?.len() as u64;
                 update.execute(params![
                     s.source_id,
                     s.line_no as i64,

@@ -54,6 +54,11 @@ struct Kept {
 }
 
 impl FailureWindow {
+    /// Forgets the kept rows.
+    pub(super) fn clear(&self) {
+        self.kept.borrow_mut().take();
+    }
+
     /// The kept rows of `kinds` between two times (inclusive), in time
     /// order, when the rows kept were read with `seen` and span them.
     pub(super) fn get(

@@ -415,9 +415,6 @@ pub(super) fn insert_events(
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(events.len());
     let mut insert = tx.prepare_cached(INSERT_EVENT)?;
-    let mut evidence = tx.prepare_cached(
-        "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
-    )?;
     let mut spilled = SpillBatch::default();
     for e in events {
         let jwt = e.jwt.as_ref();
@@ -470,15 +467,22 @@ pub(super) fn insert_events(
         }
         let id = tx.last_insert_rowid();
         ids.push(id);
-        if spill.is_some() {
-            spilled.add(id, e.evidence.iter().map(|l| (l.line, l.text.as_ref())));
-            if let Some(spill) = spill.filter(|_| spilled.is_full()) {
-                spill.write(std::mem::take(&mut spilled))?;
+        let lines = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
+        match spill {
+            Some(spill) => {
+                spilled.add(id, lines)?;
+                if spilled.is_full() {
+                    spill.write(std::mem::take(&mut spilled))?;
+                }
             }
-            continue;
-        }
-        for line in &e.evidence {
-            evidence.execute(params![id, line.line as i64, line.text.as_ref()])?;
+            None => {
+                let mut evidence = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
+                )?;
+                for (line, text) in lines {
+                    evidence.execute(params![id, line as i64, text])?;
+                }
+            }
         }
     }
     if let Some(spill) = spill {

@@ -20,9 +20,11 @@
 //! last one the writer took, so memory holds a bounded number of units'
 //! diagnoses whatever the number of failures.
 //!
-//! No event is added or removed meanwhile (the read is over), so every
-//! connection here reads with the events final (`Store::set_events_final`),
-//! which lets it keep what it read of them (a client's revokes).
+//! In a scratch database no event is added or removed meanwhile (the read
+//! is over, and nothing else writes it), so every connection here reads
+//! with the events final (`Store::set_events_final`), which lets it keep
+//! what it read of them (a client's revokes); a kept database, which a
+//! daemon may write beside, is read as it changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -86,6 +88,8 @@ pub fn run_on_cores(
     };
     let gate = Gate::new(AHEAD * cores.jobs);
     let spill = store.evidence_spill();
+    // Only a scratch database is known to have no other writer.
+    let events_final = store.is_scratch();
     let (tx, rx) = mpsc::channel::<(usize, Result<Proposals>)>();
     std::thread::scope(|scope| {
         // The writer is the last core.
@@ -98,7 +102,7 @@ pub fn run_on_cores(
                     Ok(s) => s,
                     Err(e) => return drop(tx.send((0, Err(e)))),
                 };
-                store.set_events_final(true);
+                store.set_events_final(events_final);
                 let mut clocks = None;
                 while let Some(k) = gate.take(units) {
                     let clocks = match &clocks {
@@ -119,7 +123,7 @@ pub fn run_on_cores(
         drop(tx);
         // Workers wait on the gate: stop them on any way out of here.
         let _stop = StopOnDrop(&gate);
-        store.set_events_final(true);
+        store.set_events_final(events_final);
         let settled = settle_in_order(store, settings, &gate, &rx, units, &bounds, after);
         store.set_events_final(false);
         settled
