@@ -41,6 +41,7 @@ mod spill;
 mod window;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
@@ -59,14 +60,7 @@ impl Store {
     /// Opens (creating or upgrading) the database at `path`, in WAL mode.
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
-        let mut store = Store {
-            conn,
-            scratch: false,
-            failure_window: Default::default(),
-            spill: None,
-            events_final: false,
-            revokes: Default::default(),
-        };
+        let mut store = Store::on(conn);
         store.apply_pragmas(true)?;
         store.migrate()?;
         Ok(store)
@@ -75,14 +69,7 @@ impl Store {
     /// A private in-memory database (for `analyze` without `--db`).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store {
-            conn,
-            scratch: false,
-            failure_window: Default::default(),
-            spill: None,
-            events_final: false,
-            revokes: Default::default(),
-        };
+        let mut store = Store::on(conn);
         store.apply_pragmas(false)?;
         store.migrate()?;
         Ok(store)
@@ -102,14 +89,7 @@ impl Store {
                 supported: schema::VERSION,
             });
         }
-        Ok(Store {
-            conn,
-            scratch: false,
-            failure_window: Default::default(),
-            spill: None,
-            events_final: false,
-            revokes: Default::default(),
-        })
+        Ok(Store::on(conn))
     }
 
     /// Opens an existing database read-only, upgrading a database of an
@@ -155,7 +135,7 @@ impl Store {
         store.drop_schema_objects("TRIGGER", "type = 'trigger'")?;
         store.scratch = true;
         let spill = EvidenceSpill::create(&path.with_extension("evidence"))?;
-        store.spill = Some(std::sync::Arc::new(spill));
+        store.spill = Some(Arc::new(spill));
         Ok(store)
     }
 
@@ -165,13 +145,23 @@ impl Store {
     /// each worker's cache adds to the peak memory (1 MB made a Keycloak
     /// diagnosis a tenth slower and saved nothing measurable on a Rails log
     /// of 3 GB).
-    pub fn open_scratch_reader(
-        path: &Path,
-        spill: Option<std::sync::Arc<EvidenceSpill>>,
-    ) -> Result<Store> {
+    pub fn open_scratch_reader(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
         let store = Store::open(path)?.sharing_spill(spill);
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
+    }
+
+    /// A handle on `conn` with nothing kept yet: a kept database's, until
+    /// a caller says otherwise.
+    fn on(conn: Connection) -> Store {
+        Store {
+            conn,
+            scratch: false,
+            failure_window: Default::default(),
+            spill: None,
+            events_final: false,
+            revokes: Default::default(),
+        }
     }
 
     /// Whether this is a scratch database (`analyze` without `--db`),
@@ -183,13 +173,13 @@ impl Store {
     /// Where this connection's evidence lines are when not in its
     /// database: a scratch database's file, for a connection opened beside
     /// its writer ([`Store::sharing_spill`]).
-    pub fn evidence_spill(&self) -> Option<std::sync::Arc<EvidenceSpill>> {
+    pub fn evidence_spill(&self) -> Option<Arc<EvidenceSpill>> {
         self.spill.clone()
     }
 
     /// This connection with the evidence file of the scratch database it
     /// opened (`None`: a kept database, whose evidence is in it).
-    pub fn sharing_spill(mut self, spill: Option<std::sync::Arc<EvidenceSpill>>) -> Store {
+    pub fn sharing_spill(mut self, spill: Option<Arc<EvidenceSpill>>) -> Store {
         self.spill = spill;
         self
     }

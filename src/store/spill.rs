@@ -34,7 +34,7 @@ pub struct EvidenceSpill {
     index: RwLock<SpillIndex>,
 }
 
-/// Where each event's record is, by event id: [`Place`]s in pages of
+/// Where each event's record is, by event id: packed places in pages of
 /// [`PAGE`], allocated when an id in them is first written, so the index
 /// never copies itself to grow and holds 8 bytes an event.
 #[derive(Debug, Default)]
@@ -48,29 +48,25 @@ struct SpillIndex {
 /// Entries in one page of the index.
 const PAGE: usize = 1 << 16;
 
-/// A record's place packed in 8 bytes: its offset in the low 40 bits (a
-/// file of up to 1 TiB), its body's length in the high 24, or
-/// [`LONG_BODY`] when the record's 4-byte header must say. 0: no record
+/// A record's place is packed in 8 bytes: its offset in the low
+/// `OFFSET_BITS` (a file of up to 1 TiB), its body's length in the high 24,
+/// or [`LONG_BODY`] when the record's 4-byte header must say. 0: no record
 /// (a record's body is never empty, so no record packs to 0).
-struct Place;
-
 const OFFSET_BITS: u32 = 40;
 const LONG_BODY: u64 = (1 << (64 - OFFSET_BITS)) - 1;
 
-impl Place {
-    fn pack(offset: u64, body: u32) -> io::Result<u64> {
-        if offset >= 1 << OFFSET_BITS {
-            return Err(io::Error::other("the evidence file passed 1 TiB"));
-        }
-        Ok(offset | u64::from(body).min(LONG_BODY) << OFFSET_BITS)
+fn pack_place(offset: u64, body: u32) -> io::Result<u64> {
+    if offset >= 1 << OFFSET_BITS {
+        return Err(io::Error::other("the evidence file passed 1 TiB"));
     }
+    Ok(offset | u64::from(body).min(LONG_BODY) << OFFSET_BITS)
+}
 
-    /// Offset and body length (`None`: read from the header).
-    fn unpack(packed: u64) -> (u64, Option<usize>) {
-        let body = packed >> OFFSET_BITS;
-        let offset = packed & ((1 << OFFSET_BITS) - 1);
-        (offset, (body != LONG_BODY).then_some(body as usize))
-    }
+/// Offset and body length (`None`: read from the header).
+fn unpack_place(packed: u64) -> (u64, Option<usize>) {
+    let body = packed >> OFFSET_BITS;
+    let offset = packed & ((1 << OFFSET_BITS) - 1);
+    (offset, (body != LONG_BODY).then_some(body as usize))
 }
 
 impl SpillIndex {
@@ -185,7 +181,7 @@ impl EvidenceSpill {
         let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
         for (id, record) in batch.entries {
             let packed = match record {
-                Some((offset, body)) => Place::pack(base + offset, body)?,
+                Some((offset, body)) => pack_place(base + offset, body)?,
                 None => 0,
             };
             index.set(id, packed);
@@ -203,7 +199,7 @@ impl EvidenceSpill {
         if packed == 0 {
             return Ok(Vec::new());
         }
-        let (offset, body) = Place::unpack(packed);
+        let (offset, body) = unpack_place(packed);
         let body = match body {
             Some(len) => len,
             None => {

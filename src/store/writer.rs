@@ -415,6 +415,13 @@ pub(super) fn insert_events(
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(events.len());
     let mut insert = tx.prepare_cached(INSERT_EVENT)?;
+    // Prepared once a batch, and only for a database that keeps its lines.
+    let mut evidence = match spill {
+        Some(_) => None,
+        None => Some(tx.prepare_cached(
+            "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
+        )?),
+    };
     let mut spilled = SpillBatch::default();
     for e in events {
         let jwt = e.jwt.as_ref();
@@ -468,20 +475,14 @@ pub(super) fn insert_events(
         let id = tx.last_insert_rowid();
         ids.push(id);
         let lines = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
-        match spill {
-            Some(spill) => {
-                spilled.add(id, lines)?;
-                if spilled.is_full() {
-                    spill.write(std::mem::take(&mut spilled))?;
-                }
+        if let Some(evidence) = evidence.as_mut() {
+            for (line, text) in lines {
+                evidence.execute(params![id, line as i64, text])?;
             }
-            None => {
-                let mut evidence = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
-                )?;
-                for (line, text) in lines {
-                    evidence.execute(params![id, line as i64, text])?;
-                }
+        } else if let Some(spill) = spill {
+            spilled.add(id, lines)?;
+            if spilled.is_full() {
+                spill.write(std::mem::take(&mut spilled))?;
             }
         }
     }
