@@ -223,6 +223,12 @@ fn kind_list(kinds: &[EventKind]) -> String {
         .join(",")
 }
 
+/// The condition of [`Store::phase_events_between_lines`].
+pub(super) const PHASE_EVENTS: &str = "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3
+     AND e.kind IN ('code_issued', 'authorize_request')
+     AND e.provider_reason LIKE '% phase initiated.'
+     ORDER BY e.line";
+
 /// What [`Store::seen`] gives while the events are final: no state
 /// SQLite reports (its `data_version` starts at 1).
 const EVENTS_FINAL_SEEN: (i64, u64) = (i64::MIN, u64::MAX);
@@ -536,20 +542,17 @@ impl Store {
     /// The OmniAuth login phases (`… phase initiated.`, case aside) of one
     /// source between two line numbers (inclusive), in line order: picked in
     /// SQL, so a 400-line reach back from every failure of a log full of
-    /// issued codes reads only the few rows it wants.
+    /// issued codes reads only the few rows it wants. The kind and reason
+    /// terms are the condition of the `events_phases` index, spelled the
+    /// same: SQLite uses a partial index only for a query whose terms
+    /// imply its condition.
     pub fn phase_events_between_lines(
         &self,
         source_id: i64,
         from: u64,
         to: u64,
     ) -> Result<Vec<EventRow>> {
-        self.query_events(
-            "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3
-             AND e.kind IN ('code_issued', 'authorize_request')
-             AND e.provider_reason LIKE '% phase initiated.'
-             ORDER BY e.line",
-            params![source_id, from as i64, to as i64],
-        )
+        self.query_events(PHASE_EVENTS, params![source_id, from as i64, to as i64])
     }
 
     /// The largest event id stored (0 when none).

@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 10;
+pub const VERSION: u32 = 11;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -97,6 +97,7 @@ CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token
 CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 CREATE INDEX events_by_format    ON events(format, server_date_ms) WHERE server_date_ms IS NOT NULL OR format IN ('logcat', 'ios-console');
+CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';
 
 CREATE TABLE evidence (
     event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
@@ -366,6 +367,18 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
                  CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
                  DROP INDEX events_by_format;
                  CREATE INDEX events_by_format    ON events(format, server_date_ms) WHERE server_date_ms IS NOT NULL OR format IN ('logcat', 'ios-console');",
+            )?;
+            Ok(())
+        }
+        // Version 11 indexes the OmniAuth login phases by line: every
+        // failure looks 400 lines back for them, and with no index of its
+        // own that walked every event of those lines and read each issued
+        // code's row, though phases are rare (a fifth of a Keycloak
+        // diagnosis, which has none; benches/README.md). The condition is
+        // the query's own terms, so SQLite uses it whatever the bindings.
+        10 => {
+            tx.execute_batch(
+                "CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';",
             )?;
             Ok(())
         }

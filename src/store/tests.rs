@@ -52,6 +52,7 @@ fn a_bulk_load_gives_back_every_index() {
         "indexes dropped: {during:?}"
     );
     assert!(during.iter().any(|(n, _)| n == "events_by_source"));
+    assert!(during.iter().any(|(n, _)| n == "events_phases"));
     assert_eq!(schema_of(&scratch), before);
     let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
     assert!(failed.is_err());
@@ -66,6 +67,34 @@ fn a_bulk_load_gives_back_every_index() {
         .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
         .expect("load");
     assert_eq!(during, before);
+}
+
+/// The login phases are read through their partial index, in a kept and
+/// a scratch database: SQLite uses it only while the query's terms imply
+/// its condition, and without it every failure walked 400 lines of events.
+#[test]
+fn the_login_phases_are_read_through_their_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = Store::open(&dir.path().join("k.db")).expect("kept");
+    let scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    for store in [&kept, &scratch] {
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT e.id FROM events e WHERE {}",
+                super::events::PHASE_EVENTS
+            ))
+            .expect("prepare")
+            .query_map(params![1, 0, 400], |r| r.get(3))
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX events_phases")),
+            "{plan:?}"
+        );
+    }
 }
 
 /// The failure events of a join window kept for the next one

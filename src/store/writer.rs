@@ -356,13 +356,15 @@ impl Store {
         }
     }
 
-    /// Drops the secondary indexes of `events` but the unique one, and
-    /// returns the SQL that creates them.
+    /// Drops the secondary indexes of `events` but the unique one and the
+    /// login phases' (whose condition rejects nearly every row for less
+    /// than a rebuild's scan of the table), and returns the SQL that
+    /// creates them.
     fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
         self.drop_schema_objects(
             "INDEX",
             "type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
-             AND name <> 'events_by_source'",
+             AND name NOT IN ('events_by_source', 'events_phases')",
         )
     }
 
