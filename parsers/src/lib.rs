@@ -34,6 +34,7 @@ pub mod extract;
 pub mod format;
 pub mod grant;
 pub mod handover;
+mod needle;
 pub mod providers;
 pub mod reassembly;
 pub mod redact;

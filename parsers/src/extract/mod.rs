@@ -32,6 +32,7 @@ use aho_corasick::AhoCorasick;
 use crate::event::{Event, EventKind};
 use crate::format::Format;
 use crate::grant::GrantType;
+use crate::needle::Needle;
 use crate::parser::Context;
 
 pub use oauth_error::{OAuthError, is_error_code};
@@ -64,11 +65,13 @@ pub fn extract(text: &str) -> Option<OAuthError<'_>> {
 /// the same shape for their own redirects (`/login?error=invalid_state`),
 /// which are not.
 fn standard_or_token(error: &str, text: &str) -> bool {
-    const CONTEXT: [&str; 4] = ["token", "TOKEN", "grant", "GRANT"];
-    crate::providers::is_oauth_error(error)
-        || CONTEXT
-            .iter()
-            .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+    static CONTEXT: [Needle; 4] = [
+        Needle::new("token"),
+        Needle::new("TOKEN"),
+        Needle::new("grant"),
+        Needle::new("GRANT"),
+    ];
+    crate::providers::is_oauth_error(error) || CONTEXT.iter().any(|w| w.is_in(text))
 }
 
 /// The client-side error record `text` (redacted) carries, with the time

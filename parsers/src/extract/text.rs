@@ -15,10 +15,10 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use memchr::memmem;
 
 use crate::event::ServerKind;
 use crate::grant::GrantType;
+use crate::needle::Needle;
 use crate::providers;
 
 use super::oauth_error::{OAuthError, is_error_code};
@@ -110,11 +110,11 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
         found.error = found.error.or(error.map(Cow::Borrowed));
         found.description = found.description.or(description.map(Cow::Borrowed));
     }
-    if let Some(code) = prefixed_code(text, "AADB2C") {
+    if let Some(code) = prefixed_code(text, &AADB2C) {
         found.provider_code.get_or_insert(Cow::Borrowed(code));
         found.server.get_or_insert(ServerKind::Azure);
     }
-    if let Some(code) = prefixed_code(text, "MSIS") {
+    if let Some(code) = prefixed_code(text, &MSIS) {
         found.provider_code.get_or_insert(Cow::Borrowed(code));
     }
     if let Some(m) = LIBRARY_AC.find(text) {
@@ -177,11 +177,12 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
 /// 400) : {body}` (extrabacon/google-oauth-jwt lib/auth.js; the space before
 /// the colon tells it from other libraries' `… failed (HTTP 400): …`).
 fn google_jwt_bearer_client(text: &str) -> Option<&'static str> {
-    if text.contains("node_modules/gtoken/") {
+    static GTOKEN: Needle = Needle::new("node_modules/gtoken/");
+    static MESSAGE: Needle = Needle::new("access token request failed (HTTP ");
+    if GTOKEN.is_in(text) {
         return Some("gtoken");
     }
-    const MESSAGE: &str = "access token request failed (HTTP ";
-    let at = text.find(MESSAGE)? + MESSAGE.len();
+    let at = MESSAGE.find(text)? + MESSAGE.text().len();
     let rest = &text[at..];
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     (digits == 3 && rest[digits..].starts_with(") : ")).then_some("google-oauth-jwt")
@@ -202,11 +203,14 @@ fn google_jwt_bearer_client(text: &str) -> Option<&'static str> {
 fn omniauth_failure(text: &str) -> Option<(&'static str, Option<&str>)> {
     const KEY: &str = "invalid_credentials";
     const REASON: &str = "\"Invalid credentials\"";
-    let logged = text
-        .find("Authentication failure! ")
-        .is_some_and(|p| text[p + "Authentication failure! ".len()..].starts_with(KEY));
-    let flash = text.find(super::omniauth::DEVISE_FLASH).and_then(|p| {
-        let b = p + text[p..].find(" because ")? + " because ".len();
+    static FAILURE: Needle = Needle::new("Authentication failure! ");
+    static FLASH: Needle = Needle::new(super::omniauth::DEVISE_FLASH);
+    static BECAUSE: Needle = Needle::new(" because ");
+    let logged = FAILURE
+        .find(text)
+        .is_some_and(|p| text[p + FAILURE.text().len()..].starts_with(KEY));
+    let flash = FLASH.find(text).and_then(|p| {
+        let b = p + BECAUSE.find(&text[p..])? + BECAUSE.text().len();
         text[b..].starts_with(REASON).then(|| {
             let end = b + REASON.len();
             // With Devise's closing period when the page kept it.
@@ -235,8 +239,9 @@ pub(super) fn identify(found: &mut OAuthError<'_>) {
 /// flutter_appauth (Android): `[error: x, description: y]`, either side
 /// possibly `null`.
 fn flutter_pair(text: &str) -> Option<(Option<&str>, Option<&str>)> {
-    let p = text.find("[error: ")?;
-    let after = &text[p + "[error: ".len()..];
+    static OPEN: Needle = Needle::new("[error: ");
+    let p = OPEN.find(text)?;
+    let after = &text[p + OPEN.text().len()..];
     let close = after.find(']').unwrap_or(after.len());
     let inner = &after[..close];
     let (error, description) = match inner.split_once(", description: ") {
@@ -253,14 +258,17 @@ fn flutter_pair(text: &str) -> Option<(Option<&str>, Option<&str>)> {
     ))
 }
 
+static AADB2C: Needle = Needle::new("AADB2C");
+static MSIS: Needle = Needle::new("MSIS");
+
 /// `PREFIX` followed by digits (`AADB2C90080`, `MSIS9612`), as a whole word.
-fn prefixed_code<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+fn prefixed_code<'t>(text: &'t str, prefix: &'t Needle) -> Option<&'t str> {
     let bytes = text.as_bytes();
-    memmem::find_iter(bytes, prefix.as_bytes()).find_map(|start| {
+    prefix.find_iter(text).find_map(|start| {
         if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
             return None;
         }
-        let digits_at = start + prefix.len();
+        let digits_at = start + prefix.text().len();
         let digits = bytes[digits_at..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
@@ -305,7 +313,7 @@ fn is_message(message: &str) -> bool {
     message.bytes().filter(u8::is_ascii_alphabetic).count() >= 8
 }
 
-const REASONS: &[(&str, u16)] = &[
+const REASONS: [(&str, u16); 7] = [
     ("400 Bad Request", 400),
     ("401 Unauthorized", 401),
     ("403 Forbidden", 403),
@@ -328,8 +336,18 @@ fn status_phrase(message: &str) -> Option<u16> {
 /// The HTTP status a status line shows: `HTTP/1.1 400`, `HTTP/2 401`, or a
 /// `400 Bad Request`-style code and reason anywhere.
 fn status_line(text: &str) -> Option<u16> {
+    static HTTP: Needle = Needle::new("HTTP/");
+    static REASON_NEEDLES: [Needle; REASONS.len()] = [
+        Needle::new(REASONS[0].0),
+        Needle::new(REASONS[1].0),
+        Needle::new(REASONS[2].0),
+        Needle::new(REASONS[3].0),
+        Needle::new(REASONS[4].0),
+        Needle::new(REASONS[5].0),
+        Needle::new(REASONS[6].0),
+    ];
     let bytes = text.as_bytes();
-    for start in memmem::find_iter(bytes, b"HTTP/") {
+    for start in HTTP.find_iter(text) {
         let rest = &text[start + 5..];
         let version = rest
             .bytes()
@@ -348,9 +366,10 @@ fn status_line(text: &str) -> Option<u16> {
             }
         }
     }
-    REASONS
+    REASON_NEEDLES
         .iter()
-        .filter_map(|(r, s)| memmem::find(bytes, r.as_bytes()).map(|p| (p, *s)))
+        .zip(REASONS)
+        .filter_map(|(r, (_, s))| r.find(text).map(|p| (p, s)))
         .filter(|(p, _)| *p == 0 || !bytes[p - 1].is_ascii_digit())
         .min_by_key(|(p, _)| *p)
         .map(|(_, s)| s)

@@ -34,6 +34,7 @@ use memchr::memmem;
 use crate::catalog::{self, Entry};
 use crate::common::unescape_until_quote;
 use crate::event::ServerKind;
+use crate::needle::Needle;
 use crate::percent::percent_decode;
 
 /// An OAuth error found in free text.
@@ -185,9 +186,10 @@ struct Aadsts<'t> {
 }
 
 fn find_aadsts(text: &str) -> Option<Aadsts<'_>> {
+    static AADSTS: Needle = Needle::new("AADSTS");
     let bytes = text.as_bytes();
     let mut found: Option<Aadsts<'_>> = None;
-    for start in memmem::find_iter(bytes, b"AADSTS") {
+    for start in AADSTS.find_iter(text) {
         let digits = bytes[start + 6..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
@@ -212,19 +214,22 @@ fn find_aadsts(text: &str) -> Option<Aadsts<'_>> {
     found
 }
 
-const DESCRIPTION_KEYS: [&str; 2] = ["error_description", "errorDescription"];
+static DESCRIPTION_KEYS: [Needle; 2] = [
+    Needle::new("error_description"),
+    Needle::new("errorDescription"),
+];
 
 /// The value of an `error_description` / `errorDescription` key in any of the
 /// shapes logs write: JSON (plain or `\"`-escaped), Ruby hash, JS inspect
 /// (`'…'`), `WWW-Authenticate` (`key="…"`), logfmt and query (`key=v`).
 fn description_by_key(text: &str) -> Option<Cow<'_, str>> {
     let bytes = text.as_bytes();
-    for key in DESCRIPTION_KEYS {
-        for start in memmem::find_iter(bytes, key.as_bytes()) {
+    for key in &DESCRIPTION_KEYS {
+        for start in key.find_iter(text) {
             if start > 0 && is_word(bytes[start - 1]) {
                 continue;
             }
-            if let Some(v) = value_after_key(text, start + key.len())
+            if let Some(v) = value_after_key(text, start + key.text().len())
                 && !v.trim().is_empty()
             {
                 return Some(v);
@@ -377,8 +382,8 @@ fn identify_in_text(text: &str) -> Option<(ServerKind, Option<&'static str>, &st
 /// Server hints outside the description: Doorkeeper's default realm, an
 /// Auth0 tenant-log event type, Google's `error_subtype`.
 fn refine_server<'t>(text: &'t str, msg: &mut ProviderMessage<'t>) {
-    let bytes = text.as_bytes();
-    if msg.server.is_none() && memmem::find(bytes, b"realm=\"Doorkeeper\"").is_some() {
+    static DOORKEEPER_REALM: Needle = Needle::new("realm=\"Doorkeeper\"");
+    if msg.server.is_none() && DOORKEEPER_REALM.is_in(text) {
         msg.server = Some(ServerKind::Doorkeeper);
     }
     if msg.code.is_none()

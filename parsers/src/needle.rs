@@ -1,0 +1,78 @@
+//! Constant substrings searched for in every error record, each with its
+//! searcher built once. Building a substring searcher (`str::find`,
+//! `memmem::find`) costs about as much as running it over a line, and the
+//! extractor looks for some twenty fixed words in each error record: built
+//! anew each time, the searchers were a fifth of extracting an error from a
+//! Keycloak line (benches/README.md).
+//!
+//! Invariant: [`Needle::find`] answers what `haystack.find(text)` answers.
+
+use std::sync::OnceLock;
+
+use memchr::memmem::{FindIter, Finder};
+
+/// A constant substring and its searcher, built on first use.
+pub(crate) struct Needle {
+    text: &'static str,
+    finder: OnceLock<Finder<'static>>,
+}
+
+impl Needle {
+    /// The needle `text` (its searcher is built when first asked).
+    pub(crate) const fn new(text: &'static str) -> Needle {
+        Needle {
+            text,
+            finder: OnceLock::new(),
+        }
+    }
+
+    /// The searched text.
+    pub(crate) fn text(&self) -> &'static str {
+        self.text
+    }
+
+    fn finder(&self) -> &Finder<'static> {
+        self.finder.get_or_init(|| Finder::new(self.text))
+    }
+
+    /// Where the first occurrence in `haystack` starts.
+    pub(crate) fn find(&self, haystack: &str) -> Option<usize> {
+        self.finder().find(haystack.as_bytes())
+    }
+
+    /// Whether `haystack` holds the needle.
+    pub(crate) fn is_in(&self, haystack: &str) -> bool {
+        self.find(haystack).is_some()
+    }
+
+    /// Where each occurrence in `haystack` starts, left to right, without
+    /// overlaps (as `memmem::find_iter`).
+    pub(crate) fn find_iter<'h>(&'h self, haystack: &'h str) -> FindIter<'h, 'h> {
+        self.finder().find_iter(haystack.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needle_finds_what_str_find_finds() {
+        let texts = [
+            "",
+            "HTTP/1.1 400",
+            "xHTTP/HTTP/",
+            "no such",
+            "HTTPHTTP/2 401 HTTP/",
+        ];
+        let needle = Needle::new("HTTP/");
+        for t in texts {
+            assert_eq!(needle.find(t), t.find("HTTP/"), "{t:?}");
+            assert_eq!(needle.is_in(t), t.contains("HTTP/"), "{t:?}");
+            let all: Vec<usize> = needle.find_iter(t).collect();
+            let expected: Vec<usize> = t.match_indices("HTTP/").map(|(i, _)| i).collect();
+            assert_eq!(all, expected, "{t:?}");
+        }
+        assert_eq!(needle.text(), "HTTP/");
+    }
+}
