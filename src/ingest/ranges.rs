@@ -388,13 +388,16 @@ impl Range<'_> {
         // Past the range's end: the next reader's marks, and the next to try.
         let mut seeking: Option<(Vec<Mark>, usize)> = None;
         let mut chunk_index = 0;
+        // Room for as many events as the last chunk gave: an event is
+        // large, and growing the vector by doubling copied each many times.
+        let mut last_events = 0;
         while let Some(chunk) = chunks.next_chunk()? {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
             let (start, end) = (self.start + chunk.start, self.start + chunk.end);
             let text = utf8(chunk.text);
-            let mut events = Vec::new();
+            let mut events = Vec::with_capacity(last_events);
             let mut step = Step::Go;
             let fed = feed_chunk(
                 &mut parser,
@@ -427,6 +430,7 @@ impl Range<'_> {
             let stopped = fed.stopped_at.map_or(end, |at| start + at as u64);
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
+            last_events = events.len();
             let batch = Batch {
                 range: self.index,
                 end: stopped,

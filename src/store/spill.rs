@@ -107,6 +107,21 @@ pub(crate) struct SpillBatch {
 pub(crate) const SPILL_BATCH_BYTES: usize = 256 * 1024;
 
 impl SpillBatch {
+    /// An empty batch with room for a full one: grown by doubling, each
+    /// batch's bytes were copied about twice over.
+    pub(crate) fn new() -> SpillBatch {
+        SpillBatch {
+            bytes: Vec::with_capacity(SPILL_BATCH_BYTES + SPILL_BATCH_BYTES / 4),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Empties the batch, keeping its room.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.entries.clear();
+    }
+
     /// Whether the batch holds [`SPILL_BATCH_BYTES`] or more: time to write it.
     pub(crate) fn is_full(&self) -> bool {
         self.bytes.len() >= SPILL_BATCH_BYTES
@@ -169,8 +184,9 @@ impl EvidenceSpill {
 
     /// Appends a batch's records and publishes where each event's is. The
     /// file's range is taken under the lock, written without it (readers
-    /// do not wait on the disk), and the records published after.
-    pub(crate) fn write(&self, batch: SpillBatch) -> io::Result<()> {
+    /// do not wait on the disk), and the records published after; the
+    /// batch is emptied, keeping its room for the next.
+    pub(crate) fn write(&self, batch: &mut SpillBatch) -> io::Result<()> {
         let base = {
             let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
             let base = index.end;
@@ -179,13 +195,15 @@ impl EvidenceSpill {
         };
         self.file.write_all_at(&batch.bytes, base)?;
         let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        for (id, record) in batch.entries {
+        for &(id, record) in &batch.entries {
             let packed = match record {
                 Some((offset, body)) => pack_place(base + offset, body)?,
                 None => 0,
             };
             index.set(id, packed);
         }
+        drop(index);
+        batch.clear();
         Ok(())
     }
 
@@ -260,7 +278,7 @@ mod tests {
             .expect("add");
         batch.add(4, std::iter::empty()).expect("add");
         batch.add(5, [(1, "")].into_iter()).expect("add");
-        spill.write(batch).expect("write");
+        spill.write(&mut batch).expect("write");
         assert_eq!(
             spill.lines(3).expect("3"),
             vec![(10, "a".into()), (11, "é".into()), (12, "b".into())]
@@ -279,11 +297,11 @@ mod tests {
         let mut first = SpillBatch::default();
         first.add(1, [(1, "old one")].into_iter()).expect("add");
         first.add(2, [(2, "old two")].into_iter()).expect("add");
-        spill.write(first).expect("first");
+        spill.write(&mut first).expect("first");
         let mut again = SpillBatch::default();
         again.add(1, [(7, "new one")].into_iter()).expect("add");
         again.add(2, std::iter::empty()).expect("add");
-        spill.write(again).expect("again");
+        spill.write(&mut again).expect("again");
         assert_eq!(spill.lines(1).expect("1"), vec![(7, "new one".into())]);
         assert!(spill.lines(2).expect("2").is_empty());
     }
@@ -299,7 +317,7 @@ mod tests {
         batch
             .add(5_000_000, [(2, long.as_str()), (1, "first")].into_iter())
             .expect("add");
-        spill.write(batch).expect("write");
+        spill.write(&mut batch).expect("write");
         assert_eq!(
             spill.lines(5_000_000).expect("far"),
             vec![(1, "first".to_string()), (2, long.clone())]

@@ -424,7 +424,10 @@ pub(super) fn insert_events(
             "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
         )?),
     };
-    let mut spilled = SpillBatch::default();
+    let mut spilled = match spill {
+        Some(_) => SpillBatch::new(),
+        None => SpillBatch::default(),
+    };
     for e in events {
         let jwt = e.jwt.as_ref();
         let inserted = insert.execute(params![
@@ -484,12 +487,12 @@ pub(super) fn insert_events(
         } else if let Some(spill) = spill {
             spilled.add(id, lines)?;
             if spilled.is_full() {
-                spill.write(std::mem::take(&mut spilled))?;
+                spill.write(&mut spilled)?;
             }
         }
     }
     if let Some(spill) = spill {
-        spill.write(spilled)?;
+        spill.write(&mut spilled)?;
     }
     Ok(ids)
 }
