@@ -223,6 +223,15 @@ fn kind_list(kinds: &[EventKind]) -> String {
         .join(",")
 }
 
+/// The condition of [`Store::failure_events_between`]'s read: the
+/// condition of the `events_failing` index, spelled the same.
+pub(super) const FAILING_EVENTS: &str =
+    "(e.kind = 'token_response' OR e.kind = 'client_error' OR e.kind = 'provider_event')
+     AND e.ts_ms BETWEEN ?1 AND ?2
+     AND (e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
+          OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL)
+     ORDER BY e.ts_ms, e.id";
+
 /// The condition of [`Store::phase_events_between_lines`].
 pub(super) const PHASE_EVENTS: &str = "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3
      AND e.kind IN ('code_issued', 'authorize_request')
@@ -434,7 +443,10 @@ impl Store {
     /// The rows are read from [`WINDOW_BEHIND_MS`] before `from_ms` to
     /// [`WINDOW_AHEAD_MS`] past it, of every
     /// kind that may record a failure, and kept for the windows of the next
-    /// failures while the database is unchanged (`window.rs`).
+    /// failures while the database is unchanged (`window.rs`). They are
+    /// found through the `events_failing` index, which holds only them: by
+    /// the kind and time index, every response of the span was read to
+    /// test the condition.
     pub fn failure_events_between(
         &self,
         kinds: &[EventKind],
@@ -449,15 +461,10 @@ impl Store {
             from_ms.saturating_sub(WINDOW_BEHIND_MS),
             to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)),
         );
-        let rows = self.kinds_between(
-            &[
-                EventKind::TokenResponse,
-                EventKind::ClientError,
-                EventKind::ProviderEvent,
-            ],
-            span,
-            "e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
-             OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL",
+        let rows = self.query_events_from(
+            "events e INDEXED BY events_failing",
+            FAILING_EVENTS,
+            params![span.0, span.1],
         )?;
         Ok(self
             .failure_window

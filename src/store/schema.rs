@@ -98,6 +98,7 @@ CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 CREATE INDEX events_by_format    ON events(format, server_date_ms) WHERE server_date_ms IS NOT NULL OR format IN ('logcat', 'ios-console');
 CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';
+CREATE INDEX events_failing      ON events(ts_ms) WHERE (kind = 'token_response' OR kind = 'client_error' OR kind = 'provider_event') AND (kind = 'client_error' OR status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL OR provider_reason IS NOT NULL);
 
 CREATE TABLE evidence (
     event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
@@ -370,15 +371,20 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             )?;
             Ok(())
         }
-        // Version 11 indexes the OmniAuth login phases by line: every
-        // failure looks 400 lines back for them, and with no index of its
-        // own that walked every event of those lines and read each issued
-        // code's row, though phases are rare (a fifth of a Keycloak
-        // diagnosis, which has none; benches/README.md). The condition is
-        // the query's own terms, so SQLite uses it whatever the bindings.
+        // Version 11 indexes two rare kinds of event that every failure
+        // looks for. The OmniAuth login phases, by line: each failure looks
+        // 400 lines back for them, which walked every event of those lines
+        // and read each issued code's row, though phases are rare (8% of a
+        // Keycloak analysis, which has none). The events that may record a
+        // failure, by time: the join window read every response of its
+        // span to keep the few failed ones (benches/README.md). Each
+        // condition is its query's own terms, so SQLite can use the index
+        // whatever the bindings; the kinds are ORed, not an `IN`, which
+        // SQLite would evaluate through a table built on every insert.
         10 => {
             tx.execute_batch(
-                "CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';",
+                "CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';
+                 CREATE INDEX events_failing      ON events(ts_ms) WHERE (kind = 'token_response' OR kind = 'client_error' OR kind = 'provider_event') AND (kind = 'client_error' OR status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL OR provider_reason IS NOT NULL);",
             )?;
             Ok(())
         }

@@ -53,6 +53,7 @@ fn a_bulk_load_gives_back_every_index() {
     );
     assert!(during.iter().any(|(n, _)| n == "events_by_source"));
     assert!(during.iter().any(|(n, _)| n == "events_phases"));
+    assert!(during.iter().any(|(n, _)| n == "events_failing"));
     assert_eq!(schema_of(&scratch), before);
     let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
     assert!(failed.is_err());
@@ -69,31 +70,41 @@ fn a_bulk_load_gives_back_every_index() {
     assert_eq!(during, before);
 }
 
-/// The login phases are read through their partial index, in a kept and
-/// a scratch database: SQLite uses it only while the query's terms imply
-/// its condition, and without it every failure walked 400 lines of events.
+/// The login phases and the events that may record a failure are read
+/// through their partial indexes, in a kept and a scratch database: SQLite
+/// uses one only while the query's terms imply its condition, and without
+/// them every failure walked 400 lines of events and every response of its
+/// join window.
 #[test]
-fn the_login_phases_are_read_through_their_index() {
+fn rare_events_are_read_through_their_partial_indexes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kept = Store::open(&dir.path().join("k.db")).expect("kept");
     let scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let reads = [
+        ("events e", super::events::PHASE_EVENTS, "events_phases"),
+        (
+            "events e INDEXED BY events_failing",
+            super::events::FAILING_EVENTS,
+            "events_failing",
+        ),
+    ];
+    let args: [&dyn rusqlite::ToSql; 3] = [&1, &0, &400];
     for store in [&kept, &scratch] {
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN SELECT e.id FROM events e WHERE {}",
-                super::events::PHASE_EVENTS
-            ))
-            .expect("prepare")
-            .query_map(params![1, 0, 400], |r| r.get(3))
-            .expect("plan")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows");
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("USING INDEX events_phases")),
-            "{plan:?}"
-        );
+        for (from, condition, index) in reads {
+            let bound = &args[..condition.matches('?').count()];
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!(
+                    "EXPLAIN QUERY PLAN SELECT e.id FROM {from} WHERE {condition}"
+                ))
+                .unwrap_or_else(|e| panic!("{index}: {e}"))
+                .query_map(bound, |r| r.get(3))
+                .expect("plan")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            let step = format!("USING INDEX {index}");
+            assert!(plan.iter().any(|s| s.contains(&step)), "{index}: {plan:?}");
+        }
     }
 }
 

@@ -364,7 +364,7 @@ impl Store {
         self.drop_schema_objects(
             "INDEX",
             "type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
-             AND name NOT IN ('events_by_source', 'events_phases')",
+             AND name NOT IN ('events_by_source', 'events_phases', 'events_failing')",
         )
     }
 
