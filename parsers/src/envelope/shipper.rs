@@ -9,24 +9,24 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem;
 use serde_json::{Map, Value};
 
 use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
 use super::time::{EnvelopeTime, epoch_text, epoch_time, rfc3339_prefix};
+use crate::needle::Needle;
 use crate::parser::Context;
 
 /// Keys whose presence makes a JSON line worth parsing as an envelope.
-const MARKERS: [&str; 9] = [
-    "\"log\"",
-    "\"MESSAGE\"",
-    "\"source_type\"",
-    "\"kubernetes\"",
-    "\"resourceLogs\"",
-    "\"timeUnixNano\"",
-    "\"events\"",
-    "\"logStreamName\"",
-    "\"body\"",
+static MARKERS: [Needle; 9] = [
+    Needle::new("\"log\""),
+    Needle::new("\"MESSAGE\""),
+    Needle::new("\"source_type\""),
+    Needle::new("\"kubernetes\""),
+    Needle::new("\"resourceLogs\""),
+    Needle::new("\"timeUnixNano\""),
+    Needle::new("\"events\""),
+    Needle::new("\"logStreamName\""),
+    Needle::new("\"body\""),
 ];
 
 /// A JSON line or document (`{…}` or `[…]`) that is an envelope.
@@ -47,11 +47,7 @@ pub(super) fn peel_json<'a>(
 /// [`peel_json`] by a parsed JSON value: every shape, docker's included.
 pub(super) fn peel_json_value<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
-    if bytes[0] == b'{'
-        && !MARKERS
-            .iter()
-            .any(|m| memmem::find(bytes, m.as_bytes()).is_some())
-    {
+    if bytes[0] == b'{' && !MARKERS.iter().any(|m| m.is_in(line)) {
         return None;
     }
     let value: Value = serde_json::from_str(line).ok()?;

@@ -19,12 +19,11 @@ mod text;
 
 use std::borrow::Cow;
 
-use memchr::memmem;
-
 use crate::common;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
 use crate::grant::GrantType;
+use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip, redact_and_parse};
 use record::{ErrorInfo, Record};
 
@@ -61,34 +60,46 @@ enum Shape {
     Text,
 }
 
-fn has(line: &str, needle: &str) -> bool {
-    memmem::find(line.as_bytes(), needle.as_bytes()).is_some()
-}
+// The words a line is recognised by, looked for in every line: each with
+// its searcher built once (see `crate::needle`).
+static JSON_AUDIENCE_APPLICATION: Needle = Needle::new(r#""audience":"application""#);
+static JSON_AUDIENCE_AUDIT: Needle = Needle::new(r#""audience":"audit""#);
+static JSON_HINT: Needle = Needle::new(r#""hint":"#);
+static JSON_DESCRIPTION: Needle = Needle::new(r#""description":"#);
+static JSON_MSG: Needle = Needle::new(r#""msg":"#);
+static JSON_LEVEL: Needle = Needle::new(r#""level":"#);
+static TEXT_AUDIENCE_APPLICATION: Needle = Needle::new(" audience=application");
+static TEXT_AUDIENCE_AUDIT: Needle = Needle::new(" audience=audit");
+static TEXT_MSG: Needle = Needle::new(" msg=");
+static TEXT_LEVEL: Needle = Needle::new("level=");
+static JSON_ERROR: Needle = Needle::new(r#""error":"#);
+static TEXT_ERROR: Needle = Needle::new(" error=");
+static JSON_SERVICE_NAME: Needle = Needle::new(r#""service_name":""#);
+static TEXT_SERVICE_NAME: Needle = Needle::new(" service_name=");
 
 /// Whether the line is a Hydra line at all, and in which shape.
 fn shape(line: &str) -> Option<Shape> {
     if line.starts_with('{') {
-        let logrusx =
-            has(line, r#""audience":"application""#) || has(line, r#""audience":"audit""#);
-        let flat = has(line, r#""hint":"#) && has(line, r#""description":"#);
-        let ok = (logrusx || flat) && has(line, r#""msg":"#) && has(line, r#""level":"#);
-        return (ok && !foreign_service(line, r#""service_name":""#)).then_some(Shape::Json);
+        let logrusx = JSON_AUDIENCE_APPLICATION.is_in(line) || JSON_AUDIENCE_AUDIT.is_in(line);
+        let flat = JSON_HINT.is_in(line) && JSON_DESCRIPTION.is_in(line);
+        let ok = (logrusx || flat) && JSON_MSG.is_in(line) && JSON_LEVEL.is_in(line);
+        return (ok && !foreign_service(line, &JSON_SERVICE_NAME)).then_some(Shape::Json);
     }
     if line.starts_with("time=") || line.starts_with("level=") {
-        let logrusx = has(line, " audience=application") || has(line, " audience=audit");
-        let ok = logrusx && has(line, " msg=") && has(line, "level=");
-        return (ok && !foreign_service(line, " service_name=")).then_some(Shape::Text);
+        let logrusx = TEXT_AUDIENCE_APPLICATION.is_in(line) || TEXT_AUDIENCE_AUDIT.is_in(line);
+        let ok = logrusx && TEXT_MSG.is_in(line) && TEXT_LEVEL.is_in(line);
+        return (ok && !foreign_service(line, &TEXT_SERVICE_NAME)).then_some(Shape::Text);
     }
     None
 }
 
 /// Another Ory service (Kratos, Keto, Oathkeeper) logs the same way: a named
 /// service that is not Hydra is not ours. Hydra 1.x leaves the name empty.
-fn foreign_service(line: &str, key: &str) -> bool {
-    let Some(pos) = memmem::find(line.as_bytes(), key.as_bytes()) else {
+fn foreign_service(line: &str, key: &Needle) -> bool {
+    let Some(pos) = key.find(line) else {
         return false;
     };
-    let value = line.get(pos + key.len()..).unwrap_or("");
+    let value = line.get(pos + key.text().len()..).unwrap_or("");
     let value = value.get(..value.len().min(24)).unwrap_or(value);
     let named = !(value.starts_with('"') || value.starts_with(' ') || value.is_empty());
     named && !value.to_ascii_lowercase().contains("hydra")
@@ -96,14 +107,17 @@ fn foreign_service(line: &str, key: &str) -> bool {
 
 /// Whether a recognised line can produce an event (cheap, before redaction).
 fn interesting(line: &str) -> bool {
-    let error = has(line, r#""error":"#) || has(line, " error=");
+    let error = JSON_ERROR.is_in(line) || TEXT_ERROR.is_in(line);
     if error {
         return true;
     }
-    has(line, "completed handling request")
-        && ["/oauth2/token", "/oauth2/revoke", "/oauth2/auth"]
-            .iter()
-            .any(|p| has(line, p))
+    static COMPLETED: Needle = Needle::new("completed handling request");
+    static TOKEN_PATHS: [Needle; 3] = [
+        Needle::new("/oauth2/token"),
+        Needle::new("/oauth2/revoke"),
+        Needle::new("/oauth2/auth"),
+    ];
+    COMPLETED.is_in(line) && TOKEN_PATHS.iter().any(|p| p.is_in(line))
 }
 
 impl LineParser for HydraParser {

@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use crate::common;
 use crate::event::{Event, EvidenceLine, Timestamp};
+use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};
 use crate::redact::Redacted;
 
@@ -93,31 +94,35 @@ fn text_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
     })
 }
 
-fn has(line: &str, needle: &[u8]) -> bool {
-    memmem::find(line.as_bytes(), needle).is_some()
-}
+// The words a JSON or bare event line is recognised by, looked for in
+// every line: each with its searcher built once (see `crate::needle`).
+static MESSAGE_KEY: Needle = Needle::new("\"message\":");
+static LOGGER_NAME: Needle = Needle::new("\"loggerName\":\"");
+static ECS_VERSION: Needle = Needle::new("\"ecs.version\":");
+static KEYCLOAK_SERVICE: Needle = Needle::new("\"service.name\":\"Keycloak\"");
+static KEYCLOAK_LOGGER: Needle = Needle::new("\"log.logger\":\"org.keycloak.");
+static REALM_ID: Needle = Needle::new("realmId=");
 
 /// Whether a line is a JSON console record, `default` or `ecs` (checked on
 /// bytes only). An ECS record is Keycloak's when its service is named so
 /// (the default) or its logger is Keycloak's: other ECS writers (Spring
 /// Boot, Quarkus apps) are not claimed.
 fn is_json_console(line: &str) -> bool {
-    if !has(line, b"\"message\":") {
+    if !MESSAGE_KEY.is_in(line) {
         return false;
     }
     if line.starts_with("{\"timestamp\":\"") {
-        return has(line, b"\"loggerName\":\"");
+        return LOGGER_NAME.is_in(line);
     }
     line.starts_with("{\"@timestamp\":\"")
-        && has(line, b"\"ecs.version\":")
-        && (has(line, b"\"service.name\":\"Keycloak\"")
-            || has(line, b"\"log.logger\":\"org.keycloak."))
+        && ECS_VERSION.is_in(line)
+        && (KEYCLOAK_SERVICE.is_in(line) || KEYCLOAK_LOGGER.is_in(line))
 }
 
 /// A bare listener line: `type=…` with the `realmId=` every event carries
 /// (admin events start with `operationType=` and are not events here).
 fn is_bare_event(line: &str) -> bool {
-    line.starts_with("type=") && has(line, b"realmId=")
+    line.starts_with("type=") && REALM_ID.is_in(line)
 }
 
 #[derive(Deserialize)]
