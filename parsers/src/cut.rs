@@ -49,9 +49,11 @@ pub fn before_cut(value: &str) -> Option<&str> {
     (v.len() - rest.len() >= 3).then_some(rest)
 }
 
-/// Whether `value` has a cut marker anywhere.
+/// Whether `value` has a cut marker anywhere. Asked of eleven fields of
+/// every event: bytes compared in place, as a substring search built a
+/// searcher each time (a twelfth of reading a Keycloak log).
 fn has_marker(value: &str) -> bool {
-    value.contains('…') || value.contains("...")
+    value.contains('…') || value.as_bytes().windows(3).any(|w| w == b"...")
 }
 
 /// Repairs the field a cut runs through (see the module docs).

@@ -83,7 +83,10 @@ fn text_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
     // The `(thread)` is what sets Keycloak's JBoss pattern apart from the
     // many `time LEVEL [name] message` formats of other tools.
     let after = rest[close + 1..].strip_prefix(" (")?;
-    let message = match after.find(") ") {
+    // `) ` found by its `)`: a substring search built a searcher per line.
+    let bytes = after.as_bytes();
+    let message = match memchr::memchr_iter(b')', bytes).find(|&i| bytes.get(i + 1) == Some(&b' '))
+    {
         Some(p) => &after[p + 2..],
         None => after.strip_suffix(')').map(|_| "")?,
     };
