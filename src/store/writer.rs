@@ -405,6 +405,73 @@ impl Store {
     }
 }
 
+/// Binds event `e` of `source_id` to the insert statement: its NULLs by
+/// clearing every binding once, its values one by one. Binding each of
+/// the forty-one columns, NULL or not, through `params!` was a sixth of
+/// storing an event, and most of an event's columns are NULL.
+fn bind_event(
+    stmt: &mut rusqlite::Statement<'_>,
+    source_id: i64,
+    e: &Event<'_>,
+) -> rusqlite::Result<()> {
+    stmt.clear_bindings();
+    let jwt = e.jwt.as_ref();
+    stmt.raw_bind_parameter(1, source_id)?;
+    stmt.raw_bind_parameter(2, e.line() as i64)?;
+    stmt.raw_bind_parameter(3, e.kind.as_str())?;
+    stmt.raw_bind_parameter(4, e.format.as_str())?;
+    bind_some(stmt, 5, e.server.map(|s| s.as_str()))?;
+    bind_some(stmt, 6, e.ts.map(|t| t.utc.timestamp_millis()))?;
+    bind_some(stmt, 7, e.ts.map(|t| basis_name(t.basis)))?;
+    bind_some(stmt, 8, e.request_id.as_deref())?;
+    bind_some(stmt, 9, e.client_id.as_deref())?;
+    bind_some(stmt, 10, e.grant_type.as_ref().map(GrantType::as_str))?;
+    bind_some(stmt, 11, e.method.as_deref())?;
+    bind_some(stmt, 12, e.path.as_deref())?;
+    bind_some(stmt, 13, e.status)?;
+    bind_some(stmt, 14, e.error.as_deref())?;
+    bind_some(stmt, 15, e.error_description.as_deref())?;
+    bind_some(stmt, 16, e.provider_reason.as_deref())?;
+    bind_some(stmt, 17, e.provider_debug.as_deref())?;
+    bind_some(stmt, 18, e.provider_code.as_deref())?;
+    bind_some(stmt, 19, e.redirect_uri.as_deref())?;
+    bind_some(stmt, 20, e.code_challenge.as_deref())?;
+    bind_some(stmt, 21, e.code_challenge_method.as_deref())?;
+    bind_some(stmt, 22, e.code_fp.map(|f| f.to_hex()))?;
+    bind_some(stmt, 23, e.refresh_token_fp.map(|f| f.to_hex()))?;
+    bind_some(stmt, 24, e.assertion_fp.map(|f| f.to_hex()))?;
+    bind_some(stmt, 25, e.verifier_s256.as_deref())?;
+    bind_some(stmt, 26, e.verifier_sent)?;
+    bind_some(stmt, 27, jwt.and_then(|j| j.iat))?;
+    bind_some(stmt, 28, jwt.and_then(|j| j.exp))?;
+    bind_some(stmt, 29, jwt.and_then(|j| j.nbf))?;
+    bind_some(stmt, 30, jwt.and_then(|j| j.iss.as_deref()))?;
+    bind_some(stmt, 31, jwt.and_then(|j| j.aud.as_deref()))?;
+    bind_some(stmt, 32, jwt.and_then(|j| j.jti.as_deref()))?;
+    bind_some(stmt, 33, e.server_date.map(|d| d.timestamp_millis()))?;
+    bind_some(stmt, 34, e.ip.as_deref())?;
+    bind_some(stmt, 35, e.user_agent.as_deref())?;
+    bind_some(stmt, 36, e.session_id.as_deref())?;
+    bind_some(stmt, 37, e.user.as_deref())?;
+    bind_some(stmt, 38, e.lifecycle.map(lifecycle_name))?;
+    bind_some(stmt, 39, e.origin.as_deref())?;
+    bind_some(stmt, 40, e.envelope_time.map(|t| t.timestamp_millis()))?;
+    bind_some(stmt, 41, e.device_id.as_deref())?;
+    Ok(())
+}
+
+/// Binds `value` at `index` when there is one (the binding stays NULL).
+fn bind_some<T: rusqlite::ToSql>(
+    stmt: &mut rusqlite::Statement<'_>,
+    index: usize,
+    value: Option<T>,
+) -> rusqlite::Result<()> {
+    match value {
+        Some(v) => stmt.raw_bind_parameter(index, v),
+        None => Ok(()),
+    }
+}
+
 /// Inserts `events` of `source_id` (an event already stored, same source,
 /// line and kind, is skipped) and returns the new rows' ids, in order; the
 /// caller owns the transaction. With a `spill` (a scratch database) the
@@ -429,50 +496,8 @@ pub(super) fn insert_events(
         None => SpillBatch::default(),
     };
     for e in events {
-        let jwt = e.jwt.as_ref();
-        let inserted = insert.execute(params![
-            source_id,
-            e.line() as i64,
-            e.kind.as_str(),
-            e.format.as_str(),
-            e.server.map(|s| s.as_str()),
-            e.ts.map(|t| t.utc.timestamp_millis()),
-            e.ts.map(|t| basis_name(t.basis)),
-            e.request_id.as_deref(),
-            e.client_id.as_deref(),
-            e.grant_type.as_ref().map(GrantType::as_str),
-            e.method.as_deref(),
-            e.path.as_deref(),
-            e.status,
-            e.error.as_deref(),
-            e.error_description.as_deref(),
-            e.provider_reason.as_deref(),
-            e.provider_debug.as_deref(),
-            e.provider_code.as_deref(),
-            e.redirect_uri.as_deref(),
-            e.code_challenge.as_deref(),
-            e.code_challenge_method.as_deref(),
-            e.code_fp.map(|f| f.to_hex()),
-            e.refresh_token_fp.map(|f| f.to_hex()),
-            e.assertion_fp.map(|f| f.to_hex()),
-            e.verifier_s256.as_deref(),
-            e.verifier_sent,
-            jwt.and_then(|j| j.iat),
-            jwt.and_then(|j| j.exp),
-            jwt.and_then(|j| j.nbf),
-            jwt.and_then(|j| j.iss.as_deref()),
-            jwt.and_then(|j| j.aud.as_deref()),
-            jwt.and_then(|j| j.jti.as_deref()),
-            e.server_date.map(|d| d.timestamp_millis()),
-            e.ip.as_deref(),
-            e.user_agent.as_deref(),
-            e.session_id.as_deref(),
-            e.user.as_deref(),
-            e.lifecycle.map(lifecycle_name),
-            e.origin.as_deref(),
-            e.envelope_time.map(|t| t.timestamp_millis()),
-            e.device_id.as_deref(),
-        ])?;
+        bind_event(&mut insert, source_id, e)?;
+        let inserted = insert.raw_execute()?;
         if inserted == 0 {
             // Read again after a restart: stored already.
             continue;
