@@ -357,8 +357,9 @@ impl Store {
     }
 
     /// Drops the secondary indexes of `events` but the unique one and the
-    /// login phases' (whose condition rejects nearly every row for less
-    /// than a rebuild's scan of the table), and returns the SQL that
+    /// partial ones of rare events (the login phases, the events that may
+    /// record a failure: their conditions reject most rows on insert for
+    /// less than a rebuild's scan of the table), and returns the SQL that
     /// creates them.
     fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
         self.drop_schema_objects(

@@ -313,14 +313,15 @@ fn is_message(message: &str) -> bool {
     message.bytes().filter(u8::is_ascii_alphabetic).count() >= 8
 }
 
-const REASONS: [(&str, u16); 7] = [
-    ("400 Bad Request", 400),
-    ("401 Unauthorized", 401),
-    ("403 Forbidden", 403),
-    ("404 Not Found", 404),
-    ("500 Internal Server Error", 500),
-    ("502 Bad Gateway", 502),
-    ("503 Service Unavailable", 503),
+/// Status lines by their reason phrase, each searched for as a [`Needle`].
+static REASONS: [(Needle, u16); 7] = [
+    (Needle::new("400 Bad Request"), 400),
+    (Needle::new("401 Unauthorized"), 401),
+    (Needle::new("403 Forbidden"), 403),
+    (Needle::new("404 Not Found"), 404),
+    (Needle::new("500 Internal Server Error"), 500),
+    (Needle::new("502 Bad Gateway"), 502),
+    (Needle::new("503 Service Unavailable"), 503),
 ];
 
 /// A message that is only a status line: `400 Bad Request`, `(400)`.
@@ -328,7 +329,7 @@ fn status_phrase(message: &str) -> Option<u16> {
     let m = message.trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace());
     REASONS
         .iter()
-        .find(|(r, _)| m == *r)
+        .find(|(r, _)| m == r.text())
         .map(|(_, s)| *s)
         .or_else(|| m.parse().ok().filter(|s| (400..600).contains(s)))
 }
@@ -337,15 +338,6 @@ fn status_phrase(message: &str) -> Option<u16> {
 /// `400 Bad Request`-style code and reason anywhere.
 fn status_line(text: &str) -> Option<u16> {
     static HTTP: Needle = Needle::new("HTTP/");
-    static REASON_NEEDLES: [Needle; REASONS.len()] = [
-        Needle::new(REASONS[0].0),
-        Needle::new(REASONS[1].0),
-        Needle::new(REASONS[2].0),
-        Needle::new(REASONS[3].0),
-        Needle::new(REASONS[4].0),
-        Needle::new(REASONS[5].0),
-        Needle::new(REASONS[6].0),
-    ];
     let bytes = text.as_bytes();
     for start in HTTP.find_iter(text) {
         let rest = &text[start + 5..];
@@ -366,10 +358,9 @@ fn status_line(text: &str) -> Option<u16> {
             }
         }
     }
-    REASON_NEEDLES
+    REASONS
         .iter()
-        .zip(REASONS)
-        .filter_map(|(r, (_, s))| r.find(text).map(|p| (p, s)))
+        .filter_map(|(r, s)| r.find(text).map(|p| (p, *s)))
         .filter(|(p, _)| *p == 0 || !bytes[p - 1].is_ascii_digit())
         .min_by_key(|(p, _)| *p)
         .map(|(_, s)| s)
