@@ -216,8 +216,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: stdout alone is line-buffered, and `--json` writes each
+    // failure in many small pieces that it would each search for a newline
+    // (a thirtieth of a Rails analysis's instructions, benches/README.md).
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     match cli.command {
         Command::Analyze {
             json,
