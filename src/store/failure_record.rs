@@ -5,7 +5,9 @@
 //! (the change feed, the incidents) read these types from here, so none of
 //! them imports `failures.rs` and `failures.rs` can call them.
 
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::cause::{Cause, Confidence};
 use grantwatch_parsers::{GrantType, ServerKind};
@@ -119,6 +121,52 @@ pub struct FailureRecord {
     /// What the diagnosis compared (stored, not serialized).
     #[serde(skip)]
     pub context: FailureContext,
+}
+
+/// A failure as `analyze --json` writes it from a scratch database: its
+/// candidates and evidence still the JSON they were stored as. This binary
+/// wrote them from [`Candidate`] and [`Evidence`] moments before, so they
+/// are written out as they are instead of parsed and written again (a
+/// tenth of a Rails log's serial tail; the same bytes, which
+/// `store::tests::a_stored_failure_writes_the_bytes_of_its_record` checks).
+#[derive(Debug)]
+pub struct StoredFailure {
+    /// Every field but the two below (left empty) and the context.
+    pub record: FailureRecord,
+    /// `record.candidates` as stored.
+    pub candidates: Box<RawValue>,
+    /// `record.evidence` as stored.
+    pub evidence: Box<RawValue>,
+}
+
+impl Serialize for StoredFailure {
+    /// [`FailureRecord`]'s fields, in its order, under its names.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Server(Option<ServerKind>);
+        impl Serialize for Server {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::labels::serialize_server(&self.0, s)
+            }
+        }
+        let r = &self.record;
+        let mut out = s.serialize_struct("FailureRecord", 15)?;
+        out.serialize_field("id", &r.id)?;
+        out.serialize_field("ts", &r.ts)?;
+        out.serialize_field("server", &Server(r.server))?;
+        out.serialize_field("request_id", &r.request_id)?;
+        out.serialize_field("client_id", &r.client_id)?;
+        out.serialize_field("grant_type", &r.grant_type)?;
+        out.serialize_field("error", &r.error)?;
+        out.serialize_field("http_status", &r.http_status)?;
+        out.serialize_field("cause", &r.cause)?;
+        out.serialize_field("confidence", &r.confidence)?;
+        out.serialize_field("candidates", &self.candidates)?;
+        out.serialize_field("summary", &r.summary)?;
+        out.serialize_field("fix", &r.fix)?;
+        out.serialize_field("evidence", &self.evidence)?;
+        out.serialize_field("missing", &r.missing)?;
+        out.end()
+    }
 }
 
 /// Filters of the failure list (all optional).

@@ -347,3 +347,79 @@ fn reopening_keeps_the_schema_version() {
         .expect("v");
     assert_eq!(v, schema::VERSION);
 }
+
+/// `analyze --json` writes a scratch database's failures with their
+/// candidates and evidence as stored: the same bytes as the record read
+/// back and written whole, for text that JSON must escape, a server no log
+/// named and a grant type kept as logged; a kept database's the same way.
+#[test]
+fn a_stored_failure_writes_the_bytes_of_its_record() {
+    use crate::cause::{Cause, Confidence};
+    use failure_record::{Candidate, Evidence, FailureContext};
+    use grantwatch_parsers::{GrantType, ServerKind};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = |id: &str, server: Option<ServerKind>, grant: GrantType| FailureRecord {
+        id: id.to_owned(),
+        ts: Some("2025-03-11T09:41:07.318Z".to_owned()),
+        server,
+        request_id: Some("req \"1\"".to_owned()),
+        client_id: None,
+        grant_type: Some(grant),
+        error: Some("invalid_grant".to_owned()),
+        http_status: Some(400),
+        cause: Cause::CodeReused,
+        confidence: Confidence::Medium,
+        candidates: vec![Candidate {
+            cause: Cause::CodeExpired,
+            why: "it said \u{201c}expired\u{201d}\tthen </script>\u{1}".to_owned(),
+        }],
+        summary: "résumé \\ \"quoted\"\n".to_owned(),
+        fix: "fix".to_owned(),
+        evidence: vec![Evidence {
+            file: "C:\\logs\\a.log".to_owned(),
+            line: 7,
+            ts: None,
+            text: "{\"error\":\"invalid_grant\"}\u{7f}\u{1b}[0m 日本".to_owned(),
+        }],
+        missing: None,
+        context: FailureContext::default(),
+    };
+    for scratch in [true, false] {
+        let path = dir.path().join(format!("{scratch}.db"));
+        let mut store = if scratch {
+            Store::open_scratch(&path).expect("scratch")
+        } else {
+            Store::open(&path).expect("kept")
+        };
+        one_source(&store);
+        wide_events(&store.conn, 1..3);
+        let custom = GrantType::from_name("urn:example:grant");
+        store
+            .upsert_failure(&record("a", None, custom), 1, &[], Some(1))
+            .expect("first");
+        store
+            .upsert_failure(
+                &record("b", Some(ServerKind::Keycloak), GrantType::RefreshToken),
+                2,
+                &[],
+                Some(2),
+            )
+            .expect("second");
+        let mut whole = Vec::new();
+        store
+            .each_failure_in_time_order::<Error>(&mut |f| {
+                whole.push(serde_json::to_string(&f)?);
+                Ok(())
+            })
+            .expect("records");
+        let mut stored = Vec::new();
+        store
+            .each_stored_failure_in_time_order::<Error>(&mut |f| {
+                stored.push(serde_json::to_string(&f)?);
+                Ok(())
+            })
+            .expect("stored");
+        assert_eq!(whole.len(), 2);
+        assert_eq!(stored, whole, "scratch: {scratch}");
+    }
+}
