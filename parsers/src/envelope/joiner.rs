@@ -169,7 +169,10 @@ impl Unwrapper {
         ctx: &Context,
         out: &mut Vec<Record<'a>>,
     ) -> Unwrapped<'a> {
-        if self.forced == Some(None) {
+        // A line whose start leads to no envelope (a Ruby Logger line's
+        // `I, [`) is plain before any piece is made: most lines of a large
+        // log are, and the pieces' setup cost more than the answer.
+        if self.forced == Some(None) || super::peel::rules_out(line) {
             return Unwrapped::Plain;
         }
         let mut pieces = Pieces::new();
