@@ -75,15 +75,17 @@ impl LineParser for RailsParser {
             return Outcome::Unknown;
         }
         let key = parts.key();
+        // Parsed once: the request checks below all ask for it.
+        let started = Started::parse(body);
         if !self.in_flight.is_empty() && self.in_flight.contains_key(key) {
-            if Started::parse(body).is_none() {
+            if started.is_none() {
                 self.continue_request(key, line_no, line, ctx, out);
                 return Outcome::Parsed;
             }
             // A new request on the same key: the previous one never completed.
             self.finish(key, out);
         }
-        if !self.is_ours(&parts) {
+        if !self.is_ours(&parts, started.is_some()) {
             return Outcome::Unknown;
         }
         // The client's OmniAuth lines in the same log (an app that is both
@@ -107,11 +109,12 @@ impl LineParser for RailsParser {
             out.push(event.into_owned());
             return Outcome::Parsed;
         }
-        let Some((endpoint, started)) = self.opened_request(&parts, line_no, line) else {
+        let Some((endpoint, remembered)) = self.opened_request(&parts, started, line_no, line)
+        else {
             return Outcome::Skipped;
         };
         self.begin(key, endpoint, out);
-        if let Some((started_no, started)) = started {
+        if let Some((started_no, started)) = remembered {
             self.continue_request(key, started_no, &started, ctx, out);
         }
         self.continue_request(key, line_no, line, ctx, out);
@@ -172,9 +175,10 @@ impl LineParser for RailsParser {
 const QUIET_NEEDLES: [&str; 4] = ["Started ", "Doorkeeper::", " phase initiated.", "method"];
 
 impl RailsParser {
-    /// Whether a line not in flight is a Rails line at all.
-    fn is_ours(&mut self, parts: &Parts<'_>) -> bool {
-        if is_rails_request_line(parts.body) {
+    /// Whether a line not in flight is a Rails line at all (`started`: its
+    /// body is a `Started` line, which makes it a request line).
+    fn is_ours(&mut self, parts: &Parts<'_>, started: bool) -> bool {
+        if started || is_rails_request_line(parts.body) {
             self.seen_request = true;
             return true;
         }
@@ -193,12 +197,13 @@ impl RailsParser {
     fn opened_request(
         &mut self,
         parts: &Parts<'_>,
+        started: Option<Started<'_>>,
         line_no: u64,
         line: &str,
     ) -> Option<(Endpoint, Option<(u64, String)>)> {
         match parts.body.as_bytes().first() {
             Some(b'S') => {
-                let started = Started::parse(parts.body)?;
+                let started = started?;
                 let path = started.target.split('?').next().unwrap_or("");
                 if OAUTH.find(path.as_bytes()).is_none() {
                     self.recent.remember(parts.key(), line_no, line);
