@@ -81,8 +81,10 @@ static TEXT_SERVICE_NAME: Needle = Needle::new(" service_name=");
 fn shape(line: &str) -> Option<Shape> {
     if line.starts_with('{') {
         let logrusx = JSON_AUDIENCE_APPLICATION.is_in(line) || JSON_AUDIENCE_AUDIT.is_in(line);
-        let flat = JSON_HINT.is_in(line) && JSON_DESCRIPTION.is_in(line);
-        let ok = (logrusx || flat) && JSON_MSG.is_in(line) && JSON_LEVEL.is_in(line);
+        // The old flat shape is looked for only when the line is not
+        // logrusx's: each search reads the whole line.
+        let flat = || JSON_HINT.is_in(line) && JSON_DESCRIPTION.is_in(line);
+        let ok = (logrusx || flat()) && JSON_MSG.is_in(line) && JSON_LEVEL.is_in(line);
         return (ok && !foreign_service(line, &JSON_SERVICE_NAME)).then_some(Shape::Json);
     }
     if line.starts_with("time=") || line.starts_with("level=") {
