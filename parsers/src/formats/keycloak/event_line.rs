@@ -55,30 +55,52 @@ pub(super) fn pairs(body: &str) -> Vec<(&str, Cow<'_, str>)> {
     out
 }
 
+/// The bytes keys are made of: ASCII letters and digits, `_`, `-`, `.`.
+/// A table: every value's end is tested for a key after it.
+const KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        b += 1;
+    }
+    table
+};
+
 /// Length of `key` when the text at `at` is `key=`.
 fn key_len(body: &str, at: usize) -> Option<usize> {
     let rest = body.get(at..)?;
-    let len = rest
-        .bytes()
-        .position(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'))?;
+    let len = rest.bytes().position(|b| !KEY_BYTES[usize::from(b)])?;
     (len > 0 && rest.as_bytes().get(len) == Some(&b'=')).then_some(len)
 }
 
-/// Whether a value may end at `at`: the line ends, or `, key=` follows.
+/// Whether a value may end at `at`: `, key=` follows (the usual case, so
+/// asked first), or the line ends there but for spaces, commas and a
+/// truncation mark. Every value's end is asked this; the end-of-line test
+/// first cost a value as much as reading it.
 fn ends_here(body: &str, at: usize) -> bool {
     let rest = body.get(at..).unwrap_or("");
-    let trimmed = rest.trim_end_matches([' ', ',', '…']);
-    if trimmed.is_empty() {
+    if let Some(after) = rest.strip_prefix(',')
+        && key_len(body, at + 1 + leading_whitespace(after)).is_some()
+    {
         return true;
     }
-    match rest.strip_prefix(',') {
-        Some(after) => {
-            let after = after.trim_start();
-            let skipped = rest.len() - after.len();
-            key_len(body, at + skipped).is_some()
-        }
-        None => false,
+    rest.trim_end_matches([' ', ',', '…']).is_empty()
+}
+
+/// The length of what `str::trim_start` takes off `s`: ASCII whitespace
+/// counted byte by byte, the rest left to `trim_start`.
+fn leading_whitespace(s: &str) -> usize {
+    // `char::is_whitespace`'s ASCII members: tab to carriage return, space.
+    let ascii = s
+        .bytes()
+        .take_while(|b| matches!(b, b'\t'..=b'\r' | b' '))
+        .count();
+    if s.as_bytes().get(ascii).is_some_and(|&b| b >= 0x80) {
+        return s.len() - s.trim_start().len();
     }
+    ascii
 }
 
 /// Reads the value starting at `start`; returns it and where the next pair
@@ -261,6 +283,57 @@ mod tests {
         assert_eq!(kv[1].1, "invalid_code");
         for junk in ["type=\"", "type='", "=", "type=a,,, ,=", "type=\"a\\\""] {
             let _ = pairs(junk);
+        }
+    }
+
+    /// The value-end test against the one it replaced (kept here as the
+    /// reference), at every character boundary of lines near the event
+    /// line's shape, with Unicode spaces and truncation marks.
+    mod ends_here_as_before {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn reference(body: &str, at: usize) -> bool {
+            let rest = body.get(at..).unwrap_or("");
+            let trimmed = rest.trim_end_matches([' ', ',', '…']);
+            if trimmed.is_empty() {
+                return true;
+            }
+            match rest.strip_prefix(',') {
+                Some(after) => {
+                    let after = after.trim_start();
+                    let skipped = rest.len() - after.len();
+                    key_len(body, at + skipped).is_some()
+                }
+                None => false,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3_000))]
+            #[test]
+            fn same_answer_at_every_boundary(
+                body in "([a-z_]{0,4}(=|, |,|,\\t|,\u{a0}|,\u{2003}| |\"|'|…|\\\\|\u{b}|é)){0,12}"
+            ) {
+                for at in (0..=body.len() + 1).filter(|&i| i > body.len() || body.is_char_boundary(i)) {
+                    prop_assert_eq!(ends_here(&body, at), reference(&body, at), "{:?} at {}", body, at);
+                }
+            }
+        }
+
+        #[test]
+        fn same_answer_on_event_lines() {
+            let lines = [
+                r#"type="CODE_TO_TOKEN_ERROR", error="invalid_code", reason="a, b=c", grant_type="authorization_code""#,
+                "type=LOGIN, clientId=app,\u{a0}userId=1 ,  …",
+                "type=LOGIN,\tclientId=app, ,",
+                "reason='it's, \u{2003}x=1', error=e",
+            ];
+            for body in lines {
+                for at in (0..=body.len()).filter(|&i| body.is_char_boundary(i)) {
+                    assert_eq!(ends_here(body, at), reference(body, at), "{body:?} at {at}");
+                }
+            }
         }
     }
 }
