@@ -8,11 +8,16 @@
 //! - `rails/all_oauth`: every request is OAuth (authorize, code exchange,
 //!   refresh, revoke), ~16 MB.
 //! - `lograge/1pct_oauth`: key=value and JSON lograge lines, ~32 MB.
+//! - `file/NAME`: each file named in `GRANTWATCH_BENCH_FILES` (paths joined
+//!   by `:`), its format detected from its first lines and its lines fed as
+//!   `analyze` feeds them (the quiet rule's hints, one search per file): what
+//!   reading a generated Keycloak or Hydra log costs with nothing stored.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use grantwatch_parsers::{Context, FileParser, Format};
+use grantwatch_parsers::quiet::Hint;
+use grantwatch_parsers::{Context, DETECT_LINES, FileParser, Format, detect};
 
 /// A small deterministic generator (xorshift), so every run parses the same
 /// bytes.
@@ -225,6 +230,48 @@ fn parse_all(format: Format, buf: &[u8]) -> usize {
     events + out.len()
 }
 
+/// Feeds every line of `buf` as `analyze` does: the parser's quiet needles
+/// searched once, each line fed with its hint. Returns the number of events.
+fn parse_hinted(format: Format, buf: &str) -> usize {
+    let mut parser = FileParser::new(format, Context::default());
+    let quiet = parser.quiet_skip();
+    let mut candidates = quiet.as_deref().map(|q| q.lines(buf));
+    let mut out = Vec::new();
+    let mut events = 0;
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', buf.as_bytes()).chain([buf.len()]);
+    for (n, end) in ends.enumerate() {
+        let hint = candidates
+            .as_mut()
+            .map_or(Hint::Feed, |c| c.line(start, end));
+        parser.feed_hinted(n as u64 + 1, &buf[start..end], hint, &mut out);
+        events += out.len();
+        out.clear();
+        start = end + 1;
+    }
+    parser.flush(&mut out);
+    events + out.len()
+}
+
+/// The files of `GRANTWATCH_BENCH_FILES`, each with its name and detected
+/// format; a file that cannot be read as UTF-8 text is reported and left out.
+fn bench_files() -> Vec<(String, Format, String)> {
+    let Some(paths) = std::env::var_os("GRANTWATCH_BENCH_FILES") else {
+        return Vec::new();
+    };
+    std::env::split_paths(&paths)
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| eprintln!("{}: {e}", path.display()))
+                .ok()?;
+            let first: Vec<&str> = text.lines().take(DETECT_LINES).collect();
+            let format = detect(&first);
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            Some((name, format, text))
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let cases = [
         ("rails/1pct_oauth", Format::Rails, rails_log(64 << 20, 100)),
@@ -237,6 +284,13 @@ fn bench(c: &mut Criterion) {
         assert!(parse_all(*format, buf) > 0, "{name}: no events");
         group.throughput(Throughput::Bytes(buf.len() as u64));
         group.bench_function(*name, |b| b.iter(|| parse_all(*format, black_box(buf))));
+    }
+    for (name, format, text) in &bench_files() {
+        assert!(parse_hinted(*format, text) > 0, "{name}: no events");
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("file/{name}"), |b| {
+            b.iter(|| parse_hinted(*format, black_box(text)))
+        });
     }
     group.finish();
 }
