@@ -10,6 +10,9 @@
 //!   ([`WORDS_MIN`]) to be a provider's sentence rather than a common
 //!   phrase, of every provider (also those naming no server), leftmost-longest.
 //!
+//! `ident` and `words` search every error record, so they are found by their
+//! first bytes and checked whole (`prefixed.rs`).
+//!
 //! Invariant: patterns come from the embedded catalog; the builders only
 //! fail on pattern sets far beyond its size, which the catalog tests would
 //! show.
@@ -19,6 +22,7 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, MatchKind as AcKind};
 
 use super::entry::{Entry, MatchKind, Provider};
+use super::prefixed::PrefixSearch;
 
 /// An identifying text found in a longer text.
 #[derive(Clone, Copy, Debug)]
@@ -36,10 +40,10 @@ pub(super) struct Index {
     exact: HashMap<String, Vec<usize>>,
     /// The longest exact text: longer fields skip the lookup.
     exact_max: usize,
-    ident: AhoCorasick,
+    ident: PrefixSearch,
     ident_entries: Vec<usize>,
     ident_exact: HashMap<String, usize>,
-    words: AhoCorasick,
+    words: PrefixSearch,
     words_entries: Vec<usize>,
 }
 
@@ -110,10 +114,10 @@ impl Index {
                 .max()
                 .unwrap_or(0),
             exact,
-            ident: build(AcKind::LeftmostLongest, &ident_texts),
+            ident: PrefixSearch::new(&ident_texts),
             ident_entries,
             ident_exact,
-            words: build(AcKind::LeftmostLongest, &words_texts),
+            words: PrefixSearch::new(&words_texts),
             words_entries,
         }
     }
@@ -148,13 +152,19 @@ impl Index {
     }
 
     pub(super) fn identify_in(&self, text: &str) -> Option<(usize, usize)> {
-        let m = self.ident.find(text)?;
-        Some((*self.ident_entries.get(m.pattern().as_usize())?, m.start()))
+        let (pattern, start) = self.ident.find(text)?;
+        Some((*self.ident_entries.get(pattern)?, start))
     }
 
     pub(super) fn words_in(&self, text: &str) -> Option<(usize, usize)> {
-        let m = self.words.find(text)?;
-        Some((*self.words_entries.get(m.pattern().as_usize())?, m.start()))
+        let (pattern, start) = self.words.find(text)?;
+        Some((*self.words_entries.get(pattern)?, start))
+    }
+
+    /// The searches of `identify_in` and `words_in`, for the tests.
+    #[cfg(test)]
+    pub(super) fn searches(&self) -> [&PrefixSearch; 2] {
+        [&self.ident, &self.words]
     }
 
     pub(super) fn identify_exact(&self, description: &str) -> Option<usize> {

@@ -18,6 +18,7 @@
 
 mod entry;
 mod index;
+mod prefixed;
 
 use std::sync::LazyLock;
 

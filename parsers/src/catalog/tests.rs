@@ -157,3 +157,92 @@ fn a_cut_sentence_matches_the_catalog_entries_it_begins() {
             .all(|e| e.cause != "code_reused")
     );
 }
+
+/// `identify_in` and `words_in` find by prefix what the whole-text
+/// leftmost-longest automata they replaced found (kept here as the
+/// reference): on every catalog text alone and inside a line, and on lines
+/// made of pieces of them, cut short, repeated and joined by line noise.
+mod prefix_search_as_before {
+    use aho_corasick::{AhoCorasick, MatchKind as AcKind};
+    use proptest::prelude::*;
+
+    use super::super::catalog;
+
+    /// Built once: the property below asks for it in every case.
+    static REFERENCE: std::sync::LazyLock<Vec<(AhoCorasick, Vec<String>)>> =
+        std::sync::LazyLock::new(whole_text_automata);
+
+    fn whole_text_automata() -> Vec<(AhoCorasick, Vec<String>)> {
+        catalog()
+            .index
+            .searches()
+            .iter()
+            .map(|s| {
+                let texts = s.texts().to_vec();
+                let ac = AhoCorasick::builder()
+                    .match_kind(AcKind::LeftmostLongest)
+                    .build(&texts)
+                    .expect("reference automaton");
+                (ac, texts)
+            })
+            .collect()
+    }
+
+    fn same_answer(haystack: &str, reference: &[(AhoCorasick, Vec<String>)]) {
+        for (search, (ac, _)) in catalog().index.searches().iter().zip(reference) {
+            let expected = ac
+                .find(haystack)
+                .map(|m| (m.pattern().as_usize(), m.start()));
+            assert_eq!(search.find(haystack), expected, "{haystack:?}");
+        }
+    }
+
+    #[test]
+    fn every_text_alone_and_in_a_line() {
+        let reference = &*REFERENCE;
+        for (_, texts) in reference {
+            for t in texts {
+                same_answer(t, reference);
+                same_answer(&format!("error=\"x\", reason=\"{t}\", more {t}"), reference);
+            }
+        }
+    }
+
+    #[test]
+    fn the_automata_stay_small() {
+        for s in catalog().index.searches() {
+            eprintln!(
+                "{} texts, automaton {} bytes",
+                s.texts().len(),
+                s.automaton_bytes()
+            );
+            assert!(
+                s.automaton_bytes() < 4 << 20,
+                "{} bytes",
+                s.automaton_bytes()
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn pieces_of_catalog_texts(
+            picks in prop::collection::vec((any::<prop::sample::Index>(), 0..40usize, "[ ,.:=\"'a-z]{0,4}"), 1..6)
+        ) {
+            let reference = &*REFERENCE;
+            let all: Vec<&String> = reference.iter().flat_map(|(_, t)| t).collect();
+            let mut haystack = String::new();
+            for (pick, cut, noise) in &picks {
+                let t = all[pick.index(all.len())];
+                let mut end = t.len().saturating_sub(*cut % 12);
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                haystack.push_str(&t[..end]);
+                haystack.push_str(noise);
+            }
+            same_answer(&haystack, reference);
+        }
+    }
+}

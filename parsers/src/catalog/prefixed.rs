@@ -1,0 +1,202 @@
+//! A leftmost-longest search over many long texts, found by their first
+//! [`PREFIX`] bytes and then checked whole.
+//!
+//! The catalog's identifying texts and provider sentences are several
+//! hundred patterns: an automaton over all their bytes is too large to run
+//! as a DFA (about 30 MB each, benches/README.md) and its NFA cost about 40
+//! instructions a byte of every error record searched. Their first bytes
+//! make an automaton a twentieth the size (1.6 MB), small enough for a DFA; the
+//! first place one of them starts is then checked for the whole texts that
+//! may start there, and the search goes on after it when none does.
+//!
+//! Invariant: [`PrefixSearch::find`] answers what `aho-corasick`'s
+//! leftmost-longest search over the whole texts answers — the match that
+//! starts first; of those, the longest; of equal ones, the text listed first
+//! (`tests` compares the two on generated texts).
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+/// Bytes of each text the automaton holds.
+const PREFIX: usize = 8;
+
+/// Texts searched by their prefixes.
+pub(super) struct PrefixSearch {
+    /// The distinct prefixes (a text shorter than [`PREFIX`] is its own).
+    prefixes: Vec<String>,
+    /// Their automaton, leftmost-longest (where several start at one place,
+    /// the longest, which every other one starting there begins), built at
+    /// the first search: a log whose records never reach this search (a
+    /// Hydra log's JSON names its error) does not pay the 50 million
+    /// instructions of building it.
+    automaton: OnceLock<AhoCorasick>,
+    /// Per prefix, the texts (their indices, in order) whose own prefix
+    /// begins it: every text that may start where it is found.
+    texts_at: Vec<Vec<usize>>,
+    /// The texts.
+    texts: Vec<String>,
+}
+
+impl PrefixSearch {
+    /// The search over `texts`, each found by its index.
+    pub(super) fn new(texts: &[&str]) -> PrefixSearch {
+        let mut prefixes: Vec<&str> = Vec::new();
+        for text in texts {
+            let prefix = prefix_of(text);
+            if !prefixes.contains(&prefix) {
+                prefixes.push(prefix);
+            }
+        }
+        let texts_at = prefixes
+            .iter()
+            .map(|p| {
+                (0..texts.len())
+                    .filter(|&i| p.starts_with(prefix_of(texts[i])))
+                    .collect()
+            })
+            .collect();
+        PrefixSearch {
+            prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            automaton: OnceLock::new(),
+            texts_at,
+            texts: texts.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    /// The leftmost-longest text in `haystack`: its index and start.
+    ///
+    /// A text starts where its prefix does, so the first place a prefix
+    /// starts at which a whole text follows is the leftmost match; there,
+    /// the texts that may start are those of the longest prefix found.
+    pub(super) fn find(&self, haystack: &str) -> Option<(usize, usize)> {
+        let automaton = self.automaton();
+        let bytes = haystack.as_bytes();
+        let mut from = 0;
+        while let Some(m) = automaton.find(&haystack[from..]) {
+            let start = from + m.start();
+            let rest = &bytes[start..];
+            // (length, text): the longest, then the first listed.
+            let mut best: Option<(usize, usize)> = None;
+            for &i in &self.texts_at[m.pattern().as_usize()] {
+                let text = self.texts[i].as_bytes();
+                if rest.starts_with(text) && best.is_none_or(|(len, _)| text.len() > len) {
+                    best = Some((text.len(), i));
+                }
+            }
+            if let Some((_, i)) = best {
+                return Some((i, start));
+            }
+            // No whole text here: on from the next character.
+            from = start + haystack[start..].chars().next().map_or(1, char::len_utf8);
+        }
+        None
+    }
+
+    fn automaton(&self) -> &AhoCorasick {
+        self.automaton.get_or_init(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.prefixes)
+                .unwrap_or_else(|e| unreachable!("catalog prefixes: {e}"))
+        })
+    }
+
+    /// Heap bytes of the automaton.
+    #[cfg(test)]
+    pub(super) fn automaton_bytes(&self) -> usize {
+        self.automaton().memory_usage()
+    }
+
+    /// The texts, in order.
+    #[cfg(test)]
+    pub(super) fn texts(&self) -> &[String] {
+        &self.texts
+    }
+}
+
+/// The first [`PREFIX`] bytes of `text`, cut back to a character boundary.
+fn prefix_of(text: &str) -> &str {
+    let mut end = text.len().min(PREFIX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(texts: &[&str], haystack: &str) -> Option<(usize, usize)> {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(texts)
+            .expect("reference automaton");
+        ac.find(haystack)
+            .map(|m| (m.pattern().as_usize(), m.start()))
+    }
+
+    const TEXTS: [&str; 13] = [
+        "Code not valid",
+        "Code not valid anymore",
+        "Code not valid",
+        "Invalid code verifier",
+        "Token is not active",
+        "Token is not active yet",
+        "not active",
+        "Session not active",
+        "é session expirée",
+        "Session",
+        "active yet",
+        "abcdefghijklmnop",
+        "defg",
+    ];
+
+    #[test]
+    fn longest_and_first_listed_win() {
+        let search = PrefixSearch::new(&TEXTS);
+        for haystack in [
+            "reason=\"Code not valid anymore\"",
+            "reason=\"Code not valid\"",
+            "x Token is not active yet, Session not active",
+            "Session not active; Token is not active",
+            "nothing here",
+            "é session expirée é",
+            "Code not vali",
+            "a Session not active yet",
+            "abcdefghijklX",
+        ] {
+            assert_eq!(
+                search.find(haystack),
+                reference(&TEXTS, haystack),
+                "{haystack:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn same_answer_as_the_whole_automaton(
+            pieces in prop::collection::vec(
+                prop_oneof![
+                    (0..TEXTS.len(), 0..30usize).prop_map(|(i, cut)| {
+                        let t = TEXTS[i];
+                        let mut end = t.len().saturating_sub(cut % 8);
+                        while !t.is_char_boundary(end) { end -= 1; }
+                        t[..end].to_owned()
+                    }),
+                    "[ a-zA-Z\"=,é]{0,6}",
+                ],
+                0..8,
+            )
+        ) {
+            let haystack = pieces.concat();
+            let search = PrefixSearch::new(&TEXTS);
+            prop_assert_eq!(search.find(&haystack), reference(&TEXTS, &haystack), "{:?}", haystack);
+        }
+    }
+}
