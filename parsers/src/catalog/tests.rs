@@ -211,11 +211,6 @@ mod prefix_search_as_before {
     #[test]
     fn the_automata_stay_small() {
         for s in catalog().index.searches() {
-            eprintln!(
-                "{} texts, automaton {} bytes",
-                s.texts().len(),
-                s.automaton_bytes()
-            );
             assert!(
                 s.automaton_bytes() < 4 << 20,
                 "{} bytes",
