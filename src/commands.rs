@@ -274,13 +274,11 @@ fn spawn_follower(
                 while let Ok(h) = rx.try_recv() {
                     horizon = h;
                 }
-                let batch = diagnose::diagnose_slice(
-                    store,
-                    &settings,
-                    after,
-                    Some(horizon),
-                    &mut assigned,
-                )?;
+                // One snapshot a slice: its page cache checked once, not at
+                // every query the writer's commits make it read again.
+                let batch = store.reading(|| {
+                    diagnose::diagnose_slice(store, &settings, after, Some(horizon), &mut assigned)
+                })?;
                 after = batch.last_event_id;
                 let full = batch.pending.len() == diagnose::SLICE;
                 if !batch.pending.is_empty() && batch_tx.send(batch).is_err() {

@@ -118,6 +118,19 @@ impl Store {
         result
     }
 
+    /// Runs `f`'s reads as one read transaction (one snapshot, one lock
+    /// taken and released, the page cache checked once) when the
+    /// connection is in none; inside one, runs `f` as it is.
+    pub fn reading<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return f();
+        }
+        self.conn.execute_batch("BEGIN")?;
+        let result = f();
+        self.conn.execute_batch("COMMIT")?;
+        result
+    }
+
     /// Opens a scratch database at `path` (for `analyze` without `--db`):
     /// like [`Store::open`] but without syncing to disk, since nothing in it
     /// needs to survive a crash, and without the daemon's records (the

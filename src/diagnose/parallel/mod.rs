@@ -240,20 +240,22 @@ fn propose(
 ) -> Result<Proposals> {
     let mut proposals = Vec::new();
     let mut taken = HashMap::new();
-    pipeline::each_candidate(store, (lo, hi), &mut |event| {
-        if !is_failure_event(&event) {
-            return Ok(true);
-        }
-        if taken.contains_key(&event.id) {
-            proposals.push((event.id, None));
-            return Ok(true);
-        }
-        let prepared = pipeline::prepare(store, settings, clocks, &event)?;
-        for e in prepared.taken() {
-            taken.insert(e, ());
-        }
-        proposals.push((event.id, Some(prepared)));
-        Ok(true)
+    store.reading(|| {
+        pipeline::each_candidate(store, (lo, hi), &mut |event| {
+            if !is_failure_event(&event) {
+                return Ok(true);
+            }
+            if taken.contains_key(&event.id) {
+                proposals.push((event.id, None));
+                return Ok(true);
+            }
+            let prepared = pipeline::prepare(store, settings, clocks, &event)?;
+            for e in prepared.taken() {
+                taken.insert(e, ());
+            }
+            proposals.push((event.id, Some(prepared)));
+            Ok(true)
+        })
     })?;
     Ok(proposals)
 }
