@@ -152,8 +152,16 @@ impl Store {
         ts_ms: Option<i64>,
     ) -> Result<bool> {
         let keeps_daemon_records = !self.scratch;
-        // A savepoint, so that it nests in a caller's transaction.
-        let tx = self.conn.savepoint()?;
+        // Alone, in a transaction of its own; in a caller's transaction (a
+        // batch of diagnoses), as part of it: an error there rolls the
+        // whole batch back, so a savepoint per failure would only cost a
+        // statement journal and two statements prepared each time.
+        let own = self
+            .conn
+            .is_autocommit()
+            .then(|| self.conn.unchecked_transaction())
+            .transpose()?;
+        let tx: &rusqlite::Connection = own.as_deref().unwrap_or(&self.conn);
         let previous: Option<(Cause, Confidence)> = tx
             .prepare_cached("SELECT cause, confidence FROM failures WHERE id = ?1")?
             .query_row([&rec.id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -211,9 +219,11 @@ impl Store {
             }
         }
         if keeps_daemon_records {
-            daemon_records(&tx, rec, previous.is_some(), changed, ts_ms, now)?;
+            daemon_records(tx, rec, previous.is_some(), changed, ts_ms, now)?;
         }
-        tx.commit()?;
+        if let Some(own) = own {
+            own.commit()?;
+        }
         // Inside a caller's transaction, its commit signals.
         if self.conn.is_autocommit() {
             super::feed::signal_commit();
