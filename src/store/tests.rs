@@ -423,3 +423,41 @@ fn a_stored_failure_writes_the_bytes_of_its_record() {
         assert_eq!(stored, whole, "scratch: {scratch}");
     }
 }
+
+/// `Store::reading` runs its reads in one snapshot: a commit beside it is
+/// seen after it returns, not inside it; inside a transaction already
+/// open it runs as it is.
+#[test]
+fn reads_inside_reading_see_one_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("r.db");
+    let mut writer = Store::open(&path).expect("writer");
+    one_source(&writer);
+    let add = |store: &Store, line: i64| {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
+                [line],
+            )
+            .expect("insert");
+    };
+    add(&writer, 1);
+    let reader = Store::open(&path).expect("reader");
+    let (before, inside) = reader
+        .reading(|| {
+            let before = reader.max_event_id()?;
+            add(&writer, 2);
+            Ok((before, reader.max_event_id()?))
+        })
+        .expect("reading");
+    assert_eq!(
+        (before, inside),
+        (1, 1),
+        "a commit beside it was seen inside"
+    );
+    assert_eq!(reader.max_event_id().expect("max"), 2);
+    writer
+        .write(|s| s.reading(|| s.max_event_id()))
+        .expect("inside a write");
+}
