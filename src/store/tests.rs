@@ -170,6 +170,14 @@ fn a_kept_join_window_sees_every_failure_written_after_it() {
     assert_eq!(near(&fresh), [4, 3]);
 }
 
+/// Stores a token response of source 1 (`one_source`) at `line`.
+fn add_token_response(store: &Store, line: i64) -> Result<usize> {
+    Ok(store.conn.execute(
+        "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
+        [line],
+    )?)
+}
+
 /// During a scratch database's bulk load the writer holds it alone, its
 /// rollback journal a file; afterwards, also after a failed load, it is in
 /// WAL mode again and a reader opened beside the writer reads what was
@@ -180,15 +188,7 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.db");
     let mut scratch = Store::open_scratch(&path).expect("scratch");
-    let add = |store: &Store, line: i64| {
-        store
-            .conn
-            .execute(
-                "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
-                [line],
-            )
-            .map_err(Error::from)
-    };
+    let add = add_token_response;
     one_source(&scratch);
     let (mode, beside) = scratch
         .bulk_load(|s| {
@@ -433,21 +433,12 @@ fn reads_inside_reading_see_one_snapshot() {
     let path = dir.path().join("r.db");
     let mut writer = Store::open(&path).expect("writer");
     one_source(&writer);
-    let add = |store: &Store, line: i64| {
-        store
-            .conn
-            .execute(
-                "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
-                [line],
-            )
-            .expect("insert");
-    };
-    add(&writer, 1);
+    add_token_response(&writer, 1).expect("insert");
     let reader = Store::open(&path).expect("reader");
     let (before, inside) = reader
         .reading(|| {
             let before = reader.max_event_id()?;
-            add(&writer, 2);
+            add_token_response(&writer, 2)?;
             Ok((before, reader.max_event_id()?))
         })
         .expect("reading");
