@@ -120,15 +120,18 @@ impl Store {
 
     /// Runs `f`'s reads as one read transaction (one snapshot, one lock
     /// taken and released, the page cache checked once) when the
-    /// connection is in none; inside one, runs `f` as it is.
+    /// connection is in none; inside one, runs `f` as it is. The
+    /// transaction ends also when `f` fails, whose error comes first.
     pub fn reading<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         if !self.conn.is_autocommit() {
             return f();
         }
         self.conn.execute_batch("BEGIN")?;
         let result = f();
-        self.conn.execute_batch("COMMIT")?;
-        result
+        let ended = self.conn.execute_batch("COMMIT");
+        let value = result?;
+        ended?;
+        Ok(value)
     }
 
     /// Opens a scratch database at `path` (for `analyze` without `--db`):

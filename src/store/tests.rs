@@ -188,11 +188,10 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.db");
     let mut scratch = Store::open_scratch(&path).expect("scratch");
-    let add = add_token_response;
     one_source(&scratch);
     let (mode, beside) = scratch
         .bulk_load(|s| {
-            add(s, 1)?;
+            add_token_response(s, 1)?;
             // Gives up at once instead of after a busy timeout.
             let other = Connection::open(&path)?;
             other.busy_timeout(std::time::Duration::ZERO)?;
@@ -210,7 +209,7 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     let _reading = reader
         .conn
         .execute_batch("BEGIN; SELECT count(*) FROM events;");
-    add(&scratch, 2).expect("a write beside a reader");
+    add_token_response(&scratch, 2).expect("a write beside a reader");
     assert_eq!(scratch.max_event_id().expect("max"), 2);
 }
 
