@@ -23,6 +23,7 @@ use std::borrow::Cow;
 
 use super::{EnvelopeKind, EnvelopeTime, Meta, Piece, Pieces, Stream, rfc3339_prefix};
 use crate::quiet::ByteSet;
+use specials::Specials;
 
 const HEAD: &[u8] = br#"{"log":""#;
 
@@ -106,16 +107,19 @@ pub(super) struct Scan<'x> {
 pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
     let end = log_end_by_tail(line)?;
     let bytes = line.as_bytes();
-    if has_control(&bytes[HEAD.len()..end]) {
-        return None;
-    }
     let mut made = ByteSet::default();
     let (mut first, mut escapes, mut last) = (end, 0, '\0');
+    // The first byte no escape has taken.
     let mut at = HEAD.len();
-    loop {
-        let i = next_special(bytes, at)?;
-        if bytes[i] == b'"' {
-            if i == end {
+    for i in Specials::new(bytes, HEAD.len()) {
+        if i < at {
+            // The quote or backslash an escape just took.
+            continue;
+        }
+        if bytes[i] != b'\\' {
+            // The string's closing quote where the tail says, or else a
+            // quote or control byte off the shape.
+            if i == end && bytes[i] == b'"' {
                 break;
             }
             return None;
@@ -147,7 +151,7 @@ pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
 
 /// The application's line a whole docker json-file line carries, for a
 /// line the quiet path will most likely skim: the text of the one piece
-/// [`peel`] makes of `line`, and the bytes its escapes decoded to (a needle
+/// [`peel`] makes of `line`, and the bytes its escapes decode to (a needle
 /// search of the file line says nothing of those). Borrowed from `line`
 /// when only the final newline is escaped, else decoded into `scratch`,
 /// reused from line to line. `None` when [`peel`] would not give one whole
@@ -159,41 +163,37 @@ pub(super) fn whole_line<'x>(
 ) -> Option<(&'x str, ByteSet)> {
     let end = log_end_by_tail(line)?;
     let bytes = line.as_bytes();
-    // Escapes are printable: the raw string holds a control byte exactly
-    // when one of the runs between them does (what `string` checks).
-    if has_control(&bytes[HEAD.len()..end]) {
-        return None;
-    }
     scratch.clear();
-    scratch.reserve(end - HEAD.len() + 2 * WORD);
     let mut made = ByteSet::default();
+    // The first byte no escape has taken, and not copied yet.
     let mut at = HEAD.len();
-    loop {
-        let i = copy_to_special(bytes, at, scratch)?;
-        if bytes[i] == b'"' {
-            // The string's end: where the tail said, or off the shape.
-            if i == end {
+    for i in Specials::new(bytes, HEAD.len()) {
+        if i < at {
+            continue;
+        }
+        if bytes[i] != b'\\' {
+            // The string's end where the tail said, or off the shape.
+            if i == end && bytes[i] == b'"' {
                 break;
             }
             return None;
-        }
-        // `\"` around every quoted name: the common escape first.
-        if bytes.get(i + 1) == Some(&b'"') {
-            scratch.push(b'"');
-            made.add(b"\"");
-            at = i + 2;
-            continue;
         }
         let (decoded, len) = escape_at(line, i)?;
         if decoded == '\n' && at == HEAD.len() && i + len == end {
             // Nothing escaped but docker's final newline (`Value::Line`).
             return Some((line.get(at..i)?, made));
         }
+        scratch.extend_from_slice(&bytes[at..i]);
         let mut utf8 = [0; 4];
         let decoded = decoded.encode_utf8(&mut utf8).as_bytes();
         scratch.extend_from_slice(decoded);
         made.add(decoded);
         at = i + len;
+    }
+    if at != end {
+        // Raw bytes after the last escape: the text does not end with an
+        // escaped newline (a 16 KiB piece).
+        return None;
     }
     // Raw runs cut at ASCII bytes and whole characters: UTF-8 again.
     let text = std::str::from_utf8(scratch).ok()?;
@@ -223,59 +223,8 @@ fn last_special(bytes: &[u8]) -> Option<usize> {
     bytes[..end].iter().rposition(|&b| b == b'"' || b == b'\\')
 }
 
-/// The first quote or backslash at or after `at`: two words looked at
-/// here (escapes in a log line come close together), a longer run left to
-/// `memchr2`.
-fn next_special(bytes: &[u8], at: usize) -> Option<usize> {
-    let mut from = at;
-    for _ in 0..2 {
-        let word: [u8; WORD] = bytes.get(from..from + WORD)?.try_into().ok()?;
-        let marks = quote_or_backslash(u64::from_le_bytes(word));
-        if marks != 0 {
-            return Some(from + (marks.trailing_zeros() / 8) as usize);
-        }
-        from += WORD;
-    }
-    Some(from + memchr::memchr2(b'"', b'\\', &bytes[from..])?)
-}
-
-/// The high bit of each quote or backslash byte of `x`, and possibly of
-/// bytes above the lowest one: zero-byte tests mark their lowest zero byte
-/// exactly (a false mark only sits above a true one).
-fn quote_or_backslash(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let slash = x ^ (ONES * u64::from(b'\\'));
-    ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash)) & HIGH
-}
-
-/// Bytes the scan for escapes takes at once.
+/// Bytes [`last_special`] takes at once.
 const WORD: usize = 8;
-
-/// Copies `bytes[at..]` to `out` up to the first quote or backslash, and
-/// says where that is. Escapes in a log line come close together (`\"`
-/// around every quoted name), where a call to a general search per escape
-/// cost more than the escape: the first two words are looked at here, a
-/// longer run is left to `memchr2`. Words read past the quote are cut off
-/// `out` again.
-fn copy_to_special(bytes: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
-    let mut from = at;
-    for _ in 0..2 {
-        let word: [u8; WORD] = bytes.get(from..from + WORD)?.try_into().ok()?;
-        out.extend_from_slice(&word);
-        let marks = quote_or_backslash(u64::from_le_bytes(word));
-        if marks != 0 {
-            let found = (marks.trailing_zeros() / 8) as usize;
-            out.truncate(out.len() - (WORD - found));
-            return Some(from + found);
-        }
-        from += WORD;
-    }
-    let i = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
-    out.extend_from_slice(&bytes[from..i]);
-    Some(i)
-}
 
 /// Where the `log` string of a line in docker's exact shape ends (its
 /// closing quote), found from the line's end: `"}`, a time without quote
@@ -307,23 +256,27 @@ enum Value<'a> {
 fn string(text: &str) -> Option<(Value<'_>, usize)> {
     let bytes = text.as_bytes();
     let mut owned: Option<String> = None;
-    // Start of the raw run not yet copied into `owned`.
+    // Start of the raw run not yet copied into `owned`; before it, the
+    // bytes an escape took.
     let mut from = 0;
-    let mut at = 0;
-    loop {
-        let i = at + memchr::memchr2(b'"', b'\\', &bytes[at..])?;
-        if has_control(&bytes[at..i]) {
-            return None;
+    for i in Specials::new(bytes, 0) {
+        if i < from {
+            continue;
         }
-        if bytes[i] == b'"' {
-            let value = match owned {
-                Some(mut s) => {
-                    s.push_str(&text[from..i]);
-                    Cow::Owned(s)
-                }
-                None => Cow::Borrowed(&text[..i]),
-            };
-            return Some((Value::Exact(value), i + 1));
+        match bytes[i] {
+            b'"' => {
+                let value = match owned {
+                    Some(mut s) => {
+                        s.push_str(&text[from..i]);
+                        Cow::Owned(s)
+                    }
+                    None => Cow::Borrowed(&text[..i]),
+                };
+                return Some((Value::Exact(value), i + 1));
+            }
+            b'\\' => {}
+            // A control byte JSON forbids unescaped.
+            _ => return None,
         }
         let escape = *bytes.get(i + 1)?;
         if escape == b'n' && owned.is_none() && bytes.get(i + 2) == Some(&b'"') {
@@ -334,9 +287,9 @@ fn string(text: &str) -> Option<(Value<'_>, usize)> {
         s.push_str(&text[from..i]);
         let (decoded, len) = escape_at(text, i)?;
         s.push(decoded);
-        at = i + len;
-        from = at;
+        from = i + len;
     }
+    None
 }
 
 /// The escape whose backslash is at `text[i]`: the character it stands
@@ -363,25 +316,6 @@ fn escape_at(text: &str, i: usize) -> Option<(char, usize)> {
     })
 }
 
-/// Whether `raw` holds a byte JSON forbids unescaped in a string (below
-/// 0x20). Eight bytes a word: a byte loop here was a fifth of the docker
-/// line's cost in the profile.
-fn has_control(raw: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = raw.chunks_exact(8);
-    let mut seen = false;
-    for w in &mut words {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(w);
-        let x = u64::from_le_bytes(bytes);
-        // A byte below 0x20 borrows into its high bit; bytes with the
-        // high bit already set are excluded by `!x` (the "has less than"
-        // word test, exact for bounds up to 0x80).
-        seen |= x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-    }
-    seen || words.remainder().iter().any(|&b| b < 0x20)
-}
-
+mod specials;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,179 @@
+//! Where the raw text of a JSON string needs a look: its quotes,
+//! backslashes and control bytes (below 0x20, which JSON forbids
+//! unescaped), found sixteen bytes at a time. Every other byte of a docker
+//! json-file line is copied or skipped as it is, so reading a line is one
+//! pass over its bytes plus a few steps per escape; a search for the next
+//! quote or backslash per escape, and a second pass for control bytes, made
+//! the docker line's quiet scan a third of a wrapped Rails line's cost
+//! (benches/README.md).
+//!
+//! Invariant: [`Specials`] yields exactly the positions at or after its
+//! start whose byte is `"`, `\` or below 0x20, in increasing order, and
+//! reads no block past the one holding the last position asked for.
+
+/// Bytes looked at in one step.
+const BLOCK: usize = 16;
+
+/// The positions of the special bytes of `bytes` from a start on, read a
+/// block at a time as they are asked for.
+pub(super) struct Specials<'a> {
+    bytes: &'a [u8],
+    /// Where the block `marks` describes starts.
+    base: usize,
+    /// Where the next block to read starts.
+    next: usize,
+    /// Bit `i`: byte `base + i` is special and not yielded yet.
+    marks: u32,
+}
+
+impl<'a> Specials<'a> {
+    /// The special bytes of `bytes` at or after `start`.
+    pub(super) fn new(bytes: &'a [u8], start: usize) -> Specials<'a> {
+        Specials {
+            bytes,
+            base: start,
+            next: start,
+            marks: 0,
+        }
+    }
+}
+
+impl Specials<'_> {
+    /// Reads blocks up to the next one holding a special byte; `None` past
+    /// the end of the bytes.
+    #[inline]
+    fn refill(&mut self) -> Option<()> {
+        let mut at = self.next;
+        loop {
+            match self.bytes.get(at..at + BLOCK) {
+                Some(block) => {
+                    let block: &[u8; BLOCK] = block.try_into().ok()?;
+                    let marks = block_marks(block);
+                    at += BLOCK;
+                    if marks != 0 {
+                        (self.base, self.next, self.marks) = (at - BLOCK, at, marks);
+                        return Some(());
+                    }
+                }
+                None => {
+                    // The last bytes, padded with a byte that is not special.
+                    let rest = self.bytes.get(at..).filter(|r| !r.is_empty())?;
+                    let mut block = [b'a'; BLOCK];
+                    block[..rest.len()].copy_from_slice(rest);
+                    (self.base, self.next) = (at, self.bytes.len());
+                    self.marks = block_marks(&block);
+                    return Some(());
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Specials<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.marks == 0 {
+            self.refill()?;
+            if self.marks == 0 {
+                return None;
+            }
+        }
+        let i = self.base + self.marks.trailing_zeros() as usize;
+        self.marks &= self.marks - 1;
+        Some(i)
+    }
+}
+
+/// Bit `i` set when byte `i` of `block` is `"`, `\` or below 0x20: three
+/// comparisons of sixteen bytes (SSE2, which every x86-64 CPU has).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn block_marks(block: &[u8; BLOCK]) -> u32 {
+    // SAFETY: compiled only where the whole build enables SSE2 (the
+    // x86-64 baseline), so the CPU running this has it.
+    unsafe { block_marks_sse2(block) }
+}
+
+/// [`block_marks`] on SSE2.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn block_marks_sse2(block: &[u8; BLOCK]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_and_si128, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8, _mm_setzero_si128,
+    };
+    let [lo, hi] = [&block[..8], &block[8..]].map(|half| {
+        let mut word = [0; 8];
+        word.copy_from_slice(half);
+        i64::from_le_bytes(word)
+    });
+    let v = _mm_set_epi64x(hi, lo);
+    let [quote, backslash, top3] = [b'"', b'\\', 0xe0].map(|b| i8::from_le_bytes([b]));
+    let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(quote));
+    let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(backslash));
+    // Below 0x20 exactly when the top three bits are clear.
+    let control = _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(top3)), _mm_setzero_si128());
+    let any = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+    u32::from_le_bytes(_mm_movemask_epi8(any).to_le_bytes())
+}
+
+/// Bit `i` set when byte `i` of `block` is `"`, `\` or below 0x20, a byte
+/// at a time (other CPUs, and the check of the vector version).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn block_marks_bytewise(block: &[u8; BLOCK]) -> u32 {
+    block.iter().enumerate().fold(0, |marks, (i, &b)| {
+        marks | (u32::from(b == b'"' || b == b'\\' || b < 0x20) << i)
+    })
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn block_marks(block: &[u8; BLOCK]) -> u32 {
+    block_marks_bytewise(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_is_marked_as_byte_by_byte() {
+        for b in 0..=255u8 {
+            for at in 0..BLOCK {
+                for fill in [b'a', 0xc3, 0x7f, 0xff, 0x20, b'"'] {
+                    let mut block = [fill; BLOCK];
+                    block[at] = b;
+                    assert_eq!(
+                        block_marks(&block),
+                        block_marks_bytewise(&block),
+                        "{block:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_special_position_is_yielded_in_order() {
+        // Lines of 0..=40 bytes (short blocks, several blocks), one byte of
+        // every value at every place, read from every start.
+        for len in 0..=40 {
+            for at in 0..len {
+                for b in [b'"', b'\\', 0, 0x1f, b'\t', b'\n', 0x20, b'a', 0xe9, 0xff] {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| [b'x', 0xc3, b'"'][i % 3]).collect();
+                    bytes[at] = b;
+                    for start in 0..=len {
+                        let naive: Vec<usize> = (start..len)
+                            .filter(|&i| matches!(bytes[i], b'"' | b'\\' | 0..0x20))
+                            .collect();
+                        let found: Vec<usize> = Specials::new(&bytes, start).collect();
+                        assert_eq!(found, naive, "{bytes:?} from {start}");
+                    }
+                }
+            }
+        }
+        assert_eq!(Specials::new(b"abc", 7).next(), None);
+    }
+}
