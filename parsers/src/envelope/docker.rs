@@ -5,8 +5,8 @@
 //! file line when its only escape is the newline docker ends it with.
 //!
 //! `analyze` skims most lines unread, so the quiet path reads a line
-//! lazily: the `log` string found from the line's fixed tail, the time not
-//! read at all; [`quiet_scan`] checks the string without decoding it and
+//! lazily: the `log` string up to the quote docker's fixed tail follows,
+//! the time only checked to hold no quote; [`quiet_scan`] checks the string without decoding it and
 //! gives its start before the first escape, [`whole_line`] decodes it into
 //! a reused buffer when the start does not settle the skim.
 //!
@@ -100,26 +100,29 @@ pub(super) struct Scan<'x> {
 }
 
 /// Checks, without decoding it, that `line` is one whole piece [`peel`]
-/// takes (the checks of `string` and of the tail, by the tail as
-/// [`whole_line`] does), and gives its text or the start of it that no
+/// takes (the checks of `string` and of the tail, as [`whole_line`]
+/// does), and gives its text or the start of it that no
 /// escape touches: what a skim by the line's start needs. `None` as
 /// [`whole_line`].
 pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
-    let end = log_end_by_tail(line)?;
     let bytes = line.as_bytes();
+    if !bytes.starts_with(HEAD) {
+        return None;
+    }
     let mut made = ByteSet::default();
-    let (mut first, mut escapes, mut last) = (end, 0, '\0');
-    // The first byte no escape has taken.
-    let mut at = HEAD.len();
+    let (mut first, mut escapes, mut last) = (None, 0, '\0');
+    // The first byte no escape has taken, and the string's closing quote.
+    let (mut at, mut end) = (HEAD.len(), None);
     for i in Specials::new(bytes, HEAD.len()) {
         if i < at {
             // The quote or backslash an escape just took.
             continue;
         }
         if bytes[i] != b'\\' {
-            // The string's closing quote where the tail says, or else a
-            // quote or control byte off the shape.
-            if i == end && bytes[i] == b'"' {
+            // The string's closing quote, or else a quote or control byte
+            // off the shape.
+            if closes_log(bytes, i) {
+                end = Some(i);
                 break;
             }
             return None;
@@ -132,18 +135,19 @@ pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
             Ok(ascii) => made.add_byte(ascii),
             Err(_) => made.add(decoded.encode_utf8(&mut [0; 4]).as_bytes()),
         }
-        first = first.min(i);
+        first.get_or_insert(i);
         escapes += 1;
         last = decoded;
         at = i + len;
     }
     // Whole when the decoded string ends with `\n`: raw bytes hold none,
     // so its last escape is one, ending the string.
+    let end = end?;
     if last != '\n' || at != end {
         return None;
     }
     Some(Scan {
-        text: line.get(HEAD.len()..first)?,
+        text: line.get(HEAD.len()..first.unwrap_or(end))?,
         whole: escapes == 1,
         made,
     })
@@ -161,25 +165,29 @@ pub(super) fn whole_line<'x>(
     line: &'x str,
     scratch: &'x mut Vec<u8>,
 ) -> Option<(&'x str, ByteSet)> {
-    let end = log_end_by_tail(line)?;
     let bytes = line.as_bytes();
+    if !bytes.starts_with(HEAD) {
+        return None;
+    }
     scratch.clear();
     let mut made = ByteSet::default();
-    // The first byte no escape has taken, and not copied yet.
-    let mut at = HEAD.len();
+    // The first byte no escape has taken, and not copied yet; the
+    // string's closing quote.
+    let (mut at, mut end) = (HEAD.len(), None);
     for i in Specials::new(bytes, HEAD.len()) {
         if i < at {
             continue;
         }
         if bytes[i] != b'\\' {
-            // The string's end where the tail said, or off the shape.
-            if i == end && bytes[i] == b'"' {
+            // The string's end, or off the shape.
+            if closes_log(bytes, i) {
+                end = Some(i);
                 break;
             }
             return None;
         }
         let (decoded, len) = escape_at(line, i)?;
-        if decoded == '\n' && at == HEAD.len() && i + len == end {
+        if decoded == '\n' && at == HEAD.len() && closes_log(bytes, i + len) {
             // Nothing escaped but docker's final newline (`Value::Line`).
             return Some((line.get(at..i)?, made));
         }
@@ -190,7 +198,7 @@ pub(super) fn whole_line<'x>(
         made.add(decoded);
         at = i + len;
     }
-    if at != end {
+    if at != end? {
         // Raw bytes after the last escape: the text does not end with an
         // escaped newline (a 16 KiB piece).
         return None;
@@ -203,43 +211,17 @@ pub(super) fn whole_line<'x>(
     Some((text.strip_suffix('\r').unwrap_or(text), made))
 }
 
-/// The last quote or backslash of `bytes`, a word at a time from the end
-/// (a time is a few dozen bytes: two searches' calls cost more).
-fn last_special(bytes: &[u8]) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The exact zero-byte test: no false marks, so the highest is true.
-    let zero = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
-    let mut end = bytes.len();
-    while end >= WORD {
-        let word: [u8; WORD] = bytes[end - WORD..end].try_into().ok()?;
-        let x = u64::from_le_bytes(word);
-        let marks = zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
-        if marks != 0 {
-            return Some(end - 1 - (marks.leading_zeros() / 8) as usize);
-        }
-        end -= WORD;
-    }
-    bytes[..end].iter().rposition(|&b| b == b'"' || b == b'\\')
-}
-
-/// Bytes [`last_special`] takes at once.
-const WORD: usize = 8;
-
-/// Where the `log` string of a line in docker's exact shape ends (its
-/// closing quote), found from the line's end: `"}`, a time without quote
-/// or backslash, one of [`TAILS`]. Whether the string really ends there
-/// (no unescaped quote before) is the caller's to check; the tail after
-/// that quote is longer than a word.
-fn log_end_by_tail(line: &str) -> Option<usize> {
-    let body = line.as_bytes().strip_prefix(HEAD)?.strip_suffix(b"\"}")?;
-    let quote = last_special(body)?;
-    if body[quote] != b'"' {
-        return None;
-    }
-    let log_len = (quote + 1).checked_sub(TAILS[0].len())?;
-    let tail: &[u8; 28] = body[log_len..=quote].try_into().ok()?;
-    (tail == TAILS[0] || tail == TAILS[1]).then_some(HEAD.len() + log_len)
+/// Whether the byte at `i` is the quote closing the `log` string of a
+/// line in docker's exact shape: one of [`TAILS`] from it, then a time
+/// without quote, backslash or control byte, then `"}` ending the line.
+fn closes_log(bytes: &[u8], i: usize) -> bool {
+    let Some((tail, rest)) = bytes.get(i..).and_then(|b| b.split_first_chunk::<28>()) else {
+        return false;
+    };
+    (tail == TAILS[0] || tail == TAILS[1])
+        && rest
+            .strip_suffix(b"\"}")
+            .is_some_and(|time| Specials::new(time, 0).next().is_none())
 }
 
 /// A JSON string's value.
