@@ -11,14 +11,14 @@
 //!    OAuth kept as evidence (or, carrying an OAuth error, as a client-side
 //!    error): nothing about OAuth is silently dropped.
 //!
-//! A docker json-file line with no needle is skimmed without becoming a
-//! record (`skim_docker`): most of `analyze`'s lines are only skimmed, and
-//! decoding them cost more than the rest of the envelope layer.
+//! A docker json-file or CRI line with no needle is skimmed without
+//! becoming a record (`skim_enveloped`): most of `analyze`'s lines are only
+//! skimmed, and decoding them cost more than the rest of the envelope layer.
 //!
 //! Invariants: outcomes are counted per record; events keep the envelope's
 //! time when the line had none, and its origin; nothing held (a split line,
 //! a parser's open record, an unknown run) is ever past
-//! [`FileParser::oldest_pending_line`]; a line skimmed by `skim_docker`
+//! [`FileParser::oldest_pending_line`]; a line skimmed by `skim_enveloped`
 //! changes what the record path would have changed, nothing else.
 
 use std::borrow::Cow;
@@ -176,9 +176,10 @@ impl FileParser {
     ) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
+        // Only a line led by `{` or a digit may be docker's or CRI's.
         if hint == Hint::Quiet
-            && line.starts_with('{')
-            && let Some(outcome) = self.skim_docker(line_no, line)
+            && matches!(line.as_bytes().first(), Some(b'{' | b'0'..=b'9'))
+            && let Some(outcome) = self.skim_enveloped(line_no, line)
         {
             return outcome;
         }
@@ -209,32 +210,32 @@ impl FileParser {
         outcome
     }
 
-    /// A docker json-file line with no needle, skimmed without a record:
-    /// decoding it, its time and its record cost more than the parser's
-    /// skim of most lines. The skim judges the decoded text, or only its
+    /// A docker json-file or CRI line with no needle, skimmed without a
+    /// record: decoding it, its time and its record cost more than the
+    /// parser's skim of most lines. The skim judges the decoded text, or only its
     /// start before the first escape when the parser can tell from that
     /// ([`LineParser::skim_head`]). Everything `feed_line` would change is
     /// changed the same (the line counted in its envelope and as skipped,
     /// the parser's skim), except the plain state's envelope time, which
     /// only a fed record reads and which is set before each. `None`
     /// (nothing changed) sends the line the exact way.
-    fn skim_docker(&mut self, line_no: u64, line: &str) -> Option<Outcome> {
+    fn skim_enveloped(&mut self, line_no: u64, line: &str) -> Option<Outcome> {
         let quiet = self.quiet.as_deref()?;
         if !self.plain.run.is_empty() {
             return None;
         }
         let parser = &mut self.plain.parser;
-        let taken = match self
+        let (kind, text) = self
             .unwrapper
-            .quiet_docker(line, &self.ctx, quiet, &mut self.scratch)?
-        {
+            .quiet_line(line, &self.ctx, quiet, &mut self.scratch)?;
+        let taken = match text {
             QuietText::Whole(text) => parser.skim(line_no, text),
             QuietText::Head(head) => parser.skim_head(line_no, head),
         };
         if !taken {
             return None;
         }
-        self.unwrapper.count_docker_line();
+        self.unwrapper.count_quiet_line(kind);
         self.plain.last_seen = line_no;
         self.counts.skipped += 1;
         Some(Outcome::Skipped)
@@ -601,4 +602,4 @@ fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> 
 mod tests;
 
 #[cfg(test)]
-mod quiet_docker;
+mod quiet_envelopes;

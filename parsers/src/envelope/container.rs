@@ -3,12 +3,45 @@
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
 use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
-use super::time::{EnvelopeTime, rfc3339_stamp};
+use super::time::{EnvelopeTime, Stamp, rfc3339_stamp};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
 /// (over 16 KiB); the pieces up to the next `F` are one line.
 pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
+    let cri = cri_parts(line)?;
+    out.push(Piece {
+        text: cri.text.into(),
+        meta: Meta {
+            time: EnvelopeTime::Written(cri.stamp),
+            stream: Some(cri.stream),
+            ..Meta::default()
+        },
+        partial: cri.partial,
+    });
+    Some(EnvelopeKind::Cri)
+}
+
+/// The application's line of a whole CRI line (tag `F`): the text of the
+/// piece [`peel_cri`] makes of it, checked as that does (time and all),
+/// for the quiet path, which needs nothing else of it. `None` when
+/// `peel_cri` takes no whole piece from `line`.
+pub(super) fn whole_cri_text(line: &str) -> Option<&str> {
+    cri_parts(line)
+        .filter(|cri| !cri.partial)
+        .map(|cri| cri.text)
+}
+
+/// The fields of a CRI line.
+struct CriLine<'a> {
+    stamp: Stamp,
+    stream: Stream,
+    /// Tag `P`: a piece of a split line.
+    partial: bool,
+    text: &'a str,
+}
+
+fn cri_parts(line: &str) -> Option<CriLine<'_>> {
     let (stamp, end) = rfc3339_stamp(line)?;
     // Byte tests by position: this runs on every line of a node's log.
     let rest = line.as_bytes().get(end..)?.strip_prefix(b" ")?;
@@ -31,16 +64,12 @@ pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<Envelo
         [b'P'] | [b'P', b':', ..] => true,
         _ => return None,
     };
-    out.push(Piece {
-        text: text.into(),
-        meta: Meta {
-            time: EnvelopeTime::Written(stamp),
-            stream: Some(stream),
-            ..Meta::default()
-        },
+    Some(CriLine {
+        stamp,
+        stream,
         partial,
-    });
-    Some(EnvelopeKind::Cri)
+        text,
+    })
 }
 
 /// Lines led by a name: `kubectl logs --prefix` (`[pod/NAME/CONTAINER] `)

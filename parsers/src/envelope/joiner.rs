@@ -6,9 +6,9 @@
 //! [`Unwrapper::oldest_pending_line`] so that a tailer never checkpoints
 //! past it; a joined line is bounded by [`MAX_JOINED`] bytes and at most
 //! [`MAX_HELD`] lines are held at once (the oldest is released, never
-//! dropped). [`Unwrapper::quiet_docker`] reads a docker line for a skim
-//! without changing anything; only [`Unwrapper::count_docker_line`], for a
-//! line taken, counts it as `unwrap_line` would.
+//! dropped). [`Unwrapper::quiet_line`] reads a docker or CRI line for a
+//! skim without changing anything; only [`Unwrapper::count_quiet_line`],
+//! for a line taken, counts it as `unwrap_line` would.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -58,7 +58,7 @@ struct Held {
 
 type HeldKey = (EnvelopeKind, String, Option<Stream>);
 
-/// What [`Unwrapper::quiet_docker`] read of a docker json-file line.
+/// What [`Unwrapper::quiet_line`] read of an enveloped line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuietText<'x> {
     /// The application's line.
@@ -89,6 +89,29 @@ fn is_enveloped(text: &str, ctx: &Context) -> bool {
     }
     let mut scratch = Pieces::new();
     peel(text, None, ctx, &mut scratch).is_some()
+}
+
+/// [`Unwrapper::quiet_line`] for a docker json-file line: its text (or
+/// the start of it) when no needle can be in it, before the check for an
+/// inner envelope.
+fn quiet_docker<'x>(
+    line: &'x str,
+    quiet: &QuietSkip,
+    scratch: &'x mut Vec<u8>,
+) -> Option<QuietText<'x>> {
+    let scan = super::docker::quiet_scan(line)?;
+    let no_needle = !quiet.may_complete(&scan.made);
+    if !scan.whole && no_needle && super::peel::rules_out(scan.text) {
+        return Some(QuietText::Head(scan.text));
+    }
+    let (text, made) = if scan.whole {
+        (scan.text, scan.made)
+    } else {
+        super::docker::whole_line(line, scratch)?
+    };
+    // As `FileParser::feed_record` searches a decoded text again.
+    let needle = quiet.may_complete(&made) && quiet.holds_needle(text);
+    (!needle).then_some(QuietText::Whole(text))
 }
 
 /// Takes envelopes off the lines of one file.
@@ -209,49 +232,54 @@ impl Unwrapper {
         Unwrapped::Records
     }
 
-    /// A docker json-file line without needles read for the quiet path,
-    /// changing nothing: the text of the one record
+    /// A line without needles read for the quiet path, changing nothing:
+    /// the envelope and the text of the one record
     /// [`Unwrapper::unwrap_line`] would give for it, or the start of that
     /// text when the start settles everything but the parser's skim (no
-    /// inner envelope can start so, no escape can make a needle). `None`
-    /// when the line must go through `unwrap_line`: docker json-file not
-    /// allowed by `--envelope`, a split line held (this line may end it), a
-    /// 16 KiB piece, off docker's exact shape, an inner line in an envelope
-    /// of its own, or a decoded text that holds a needle. A caller that
-    /// takes the line counts it ([`Unwrapper::count_docker_line`]).
-    pub fn quiet_docker<'x>(
+    /// inner envelope can start so, no escape can make a needle). Two
+    /// envelopes have such a path, the ones whose every line carries an
+    /// application's line: docker json-file (a line led by `{`) and CRI
+    /// (a digit, once the file showed CRI: other time-led lines would be
+    /// read twice). `None` when the line must go through `unwrap_line`:
+    /// the envelope not allowed by `--envelope`, a split line held (this
+    /// line may end it), a piece of a split line, off the envelope's exact
+    /// shape, an inner line in an envelope of its own, or a decoded text
+    /// that holds a needle. A caller that takes the line counts it
+    /// ([`Unwrapper::count_quiet_line`]).
+    pub fn quiet_line<'x>(
         &self,
         line: &'x str,
         ctx: &Context,
         quiet: &QuietSkip,
         scratch: &'x mut Vec<u8>,
-    ) -> Option<QuietText<'x>> {
-        let allowed = matches!(self.forced, None | Some(Some(EnvelopeKind::DockerJson)));
+    ) -> Option<(EnvelopeKind, QuietText<'x>)> {
+        let kind = match line.as_bytes().first()? {
+            b'{' => EnvelopeKind::DockerJson,
+            b'0'..=b'9' if self.sticky == Some(EnvelopeKind::Cri) => EnvelopeKind::Cri,
+            _ => return None,
+        };
+        let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
         if !allowed || !self.held.is_empty() {
             return None;
         }
-        let scan = super::docker::quiet_scan(line)?;
-        let no_needle = !quiet.may_complete(&scan.made);
-        if !scan.whole && no_needle && super::peel::rules_out(scan.text) {
-            return Some(QuietText::Head(scan.text));
-        }
-        let (text, made) = if scan.whole {
-            (scan.text, scan.made)
-        } else {
-            super::docker::whole_line(line, scratch)?
+        let text = match kind {
+            EnvelopeKind::DockerJson => quiet_docker(line, quiet, scratch)?,
+            // A slice of the file line, which holds no needle.
+            _ => QuietText::Whole(super::container::whole_cri_text(line)?),
         };
-        // As `FileParser::feed_record` searches a decoded text again.
-        let needle = quiet.may_complete(&made) && quiet.holds_needle(text);
+        let QuietText::Whole(text) = text else {
+            return Some((kind, text));
+        };
         // A start no envelope has settles it without a second peel.
         let enveloped = !super::peel::rules_out(text) && is_enveloped(text, ctx);
-        (!needle && !enveloped).then_some(QuietText::Whole(text))
+        (!enveloped).then_some((kind, QuietText::Whole(text)))
     }
 
-    /// Counts a line read by [`Unwrapper::quiet_docker`] as
-    /// `unwrap_line` counts a docker json-file line.
-    pub fn count_docker_line(&mut self) {
-        self.sticky = Some(EnvelopeKind::DockerJson);
-        self.lines_by_envelope[EnvelopeKind::DockerJson as usize] += 1;
+    /// Counts a line read by [`Unwrapper::quiet_line`] in `kind` as
+    /// `unwrap_line` counts it.
+    pub fn count_quiet_line(&mut self, kind: EnvelopeKind) {
+        self.sticky = Some(kind);
+        self.lines_by_envelope[kind as usize] += 1;
     }
 
     /// The outermost layer of a file line, as `--envelope` allows.

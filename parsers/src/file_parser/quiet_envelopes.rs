@@ -1,8 +1,9 @@
-//! The quiet path for docker json-file lines (`FileParser::skim_docker`)
-//! checked against the exact path: a Rails log in docker's envelope, fed
-//! with the hints `analyze` computes, gives the events, counts and tally of
-//! the same lines all fed (`Hint::Feed`, which never skims), across an
-//! OAuth failure, escapes, 16 KiB pieces and needles escapes complete.
+//! The quiet path for docker json-file and CRI lines
+//! (`FileParser::skim_enveloped`) checked against the exact path: a Rails
+//! log in docker's or the kubelet's envelope, fed with the hints `analyze`
+//! computes, gives the events, counts and tally of the same lines all fed
+//! (`Hint::Feed`, which never skims), across an OAuth failure, escapes,
+//! 16 KiB pieces, needles escapes complete and lines off the shape.
 
 use super::*;
 
@@ -133,6 +134,53 @@ fn skimmed_docker_lines_change_nothing_the_exact_path_gives() {
     let quiet = run(&lines, true);
     assert_eq!(quiet, exact);
     // What a user checks: the failure is there, the skimmed lines counted.
+    assert!(quiet.0.contains("refresh_token"), "{}", quiet.0);
+    assert!(quiet.1.skipped > 100, "{:?}", quiet.1);
+}
+
+/// Each application line as the kubelet writes it: split into `P` pieces
+/// of 16 KiB when longer, the last one `F`; the streams alternate.
+fn wrap_cri(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let stream = if i % 5 == 0 { "stderr" } else { "stdout" };
+        let chars: Vec<char> = line.chars().collect();
+        let pieces: Vec<String> = chars
+            .chunks(16 * 1024)
+            .map(|p| p.iter().collect())
+            .collect();
+        for (j, piece) in pieces.iter().enumerate() {
+            let tag = if j + 1 == pieces.len() { "F" } else { "P" };
+            let n = out.len() + 1;
+            out.push(format!(
+                "2025-03-11T08:00:{:02}.{n:09}Z {stream} {tag} {piece}",
+                n % 60
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn skimmed_cri_lines_change_nothing_the_exact_path_gives() {
+    let mut lines = wrap_cri(&rails_lines());
+    let pieces = lines.iter().filter(|l| l.contains(" P ")).count();
+    assert!(pieces >= 4, "the long lines are split: {pieces}");
+    // Lines off the shape among them: more tags, a time CRI does not
+    // take, a digit-led line in no envelope, a line in a second envelope.
+    let odd = [
+        "2025-03-11T08:01:00.000000001Z stdout F:x I, [2025-03-11T09:02:15.978492 #7]  INFO -- : [a] tagged",
+        "2025-03-11T08:01:00,5Z stdout F I, [2025-03-11T09:02:15.978492 #7]  INFO -- : [a] comma",
+        "2025-13-11T08:01:00Z stdout F I, [2025-03-11T09:02:15.978492 #7]  INFO -- : [a] month 13",
+        "12345 a line in no envelope",
+        r#"2025-03-11T08:01:00.000000002Z stdout F {"log":"I, [x #7]  INFO -- : inner\n","stream":"stdout","time":"2025-03-11T08:00:00Z"}"#,
+    ];
+    for (i, line) in odd.iter().enumerate() {
+        lines.insert(40 + 17 * i, line.to_string());
+    }
+    let exact = run(&lines, false);
+    let quiet = run(&lines, true);
+    assert_eq!(quiet, exact);
     assert!(quiet.0.contains("refresh_token"), "{}", quiet.0);
     assert!(quiet.1.skipped > 100, "{:?}", quiet.1);
 }
