@@ -2,10 +2,11 @@
 //! backslashes and control bytes (below 0x20, which JSON forbids
 //! unescaped), found sixteen bytes at a time. Every other byte of a docker
 //! json-file line is copied or skipped as it is, so reading a line is one
-//! pass over its bytes plus a few steps per escape; a search for the next
+//! pass over its bytes plus a few steps per escape. A search for the next
 //! quote or backslash per escape, and a second pass for control bytes, made
-//! the docker line's quiet scan a third of a wrapped Rails line's cost
-//! (benches/README.md).
+//! the quiet scan of a docker line about a third of what feeding a
+//! docker-wrapped Rails log cost (benches/README.md, "the envelopes back
+//! within 1.25 ×").
 //!
 //! Invariant: [`Specials`] yields exactly the positions at or after its
 //! start whose byte is `"`, `\` or below 0x20, in increasing order, and
