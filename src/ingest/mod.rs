@@ -309,7 +309,7 @@ pub fn read_file(
             source_id: source.id,
             progress: progress.clone(),
         };
-        let read = store.bulk_load(|store| {
+        let read = store.bulk_load(split.jobs, |store| {
             ranges::read(store, &job, &mut |store, bytes| {
                 on_chunk(
                     store,

@@ -45,7 +45,7 @@ fn a_bulk_load_gives_back_every_index() {
     let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
     let before = schema_of(&scratch);
     let during = scratch
-        .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+        .bulk_load(2, |s| Ok::<_, Error>(schema_of(s)))
         .expect("load");
     assert!(
         during.len() + 9 <= before.len(),
@@ -55,17 +55,17 @@ fn a_bulk_load_gives_back_every_index() {
     assert!(during.iter().any(|(n, _)| n == "events_phases"));
     assert!(during.iter().any(|(n, _)| n == "events_failing"));
     assert_eq!(schema_of(&scratch), before);
-    let failed: Result<()> = scratch.bulk_load(|_| Err(Error::IncompatibleVersion(0)));
+    let failed: Result<()> = scratch.bulk_load(2, |_| Err(Error::IncompatibleVersion(0)));
     assert!(failed.is_err());
     assert_eq!(schema_of(&scratch), before);
     assert_eq!(journal_mode(&scratch), "wal");
 
     let mut kept = Store::open(&dir.path().join("k.db")).expect("kept");
-    kept.bulk_load(|_| Ok::<_, Error>(())).expect("load");
+    kept.bulk_load(2, |_| Ok::<_, Error>(())).expect("load");
     assert_eq!(journal_mode(&kept), "wal");
     let before = schema_of(&kept);
     let during = kept
-        .bulk_load(|s| Ok::<_, Error>(schema_of(s)))
+        .bulk_load(2, |s| Ok::<_, Error>(schema_of(s)))
         .expect("load");
     assert_eq!(during, before);
 }
@@ -190,7 +190,7 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     let mut scratch = Store::open_scratch(&path).expect("scratch");
     one_source(&scratch);
     let (mode, beside) = scratch
-        .bulk_load(|s| {
+        .bulk_load(2, |s| {
             add_token_response(s, 1)?;
             // Gives up at once instead of after a busy timeout.
             let other = Connection::open(&path)?;
