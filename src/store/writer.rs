@@ -318,7 +318,7 @@ impl Store {
         let rebuilt = self.build_indexes(&dropped, cores);
         self.share_again()?;
         let value = loaded?;
-        rebuilt.map_err(Error::from)?;
+        rebuilt?;
         Ok(value)
     }
 
