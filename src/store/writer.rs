@@ -295,9 +295,9 @@ impl Store {
     ///
     /// The indexes are built on `cores` cores: SQLite's sorter hands sorted
     /// runs to `cores - 1` helper threads (`PRAGMA threads`), and nothing
-    /// else runs meanwhile. On a Keycloak gigabyte (1.56 M events) the two
-    /// indexes by client took 3.2 and 3.1 s on one core, 1.5 and 1.6 s with
-    /// one helper (benches/README.md).
+    /// else runs meanwhile. On a Keycloak gigabyte (1.56 M events) the
+    /// rebuild took 8.4–10.4 s with the sorter's runs in memory, 7.0–7.2 s
+    /// with them in files, 5.1–5.9 s with one helper (benches/README.md).
     pub fn bulk_load<T, E: From<Error>>(
         &mut self,
         cores: usize,
