@@ -50,11 +50,20 @@ pub fn before_cut(value: &str) -> Option<&str> {
 }
 
 /// Whether `value` has a cut marker anywhere. Asked of eleven fields of
-/// every event: bytes compared in place, as a substring search built a
-/// searcher each time (a twelfth of reading a Keycloak log).
+/// every event: a substring search built a searcher each time (a twelfth
+/// of reading a Keycloak log), a window compared at every byte a twentieth;
+/// most fields hold neither a dot nor the first byte of `…`, which one
+/// vectorised search rules out.
 fn has_marker(value: &str) -> bool {
-    value.contains('…') || value.as_bytes().windows(3).any(|w| w == b"...")
+    let bytes = value.as_bytes();
+    memchr::memchr2_iter(b'.', ELLIPSIS[0], bytes).any(|i| {
+        let at = &bytes[i..];
+        at.starts_with(b"...") || at.starts_with(&ELLIPSIS)
+    })
 }
+
+/// `…` in UTF-8.
+const ELLIPSIS: [u8; 3] = [0xe2, 0x80, 0xa6];
 
 /// Repairs the field a cut runs through (see the module docs).
 pub fn mend(event: &mut Event<'_>) {
@@ -109,6 +118,32 @@ mod tests {
 
     fn event() -> Event<'static> {
         Event::new(EventKind::ProviderEvent, Format::Keycloak)
+    }
+
+    #[test]
+    fn a_marker_is_found_anywhere_as_a_substring_search_finds_it() {
+        for value in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a.b.c",
+            "a..b",
+            "cut...",
+            "...cut",
+            "x…",
+            "…",
+            "a—b",
+            "☃ snow",
+            "a.…",
+            "—...",
+            "e\u{2026}",
+            "2025-03-11T08:00:00.123Z",
+            "uuid.v4..x",
+        ] {
+            let naive = value.contains('…') || value.contains("...");
+            assert_eq!(has_marker(value), naive, "{value:?}");
+        }
     }
 
     #[test]
