@@ -35,4 +35,6 @@ pub struct Store {
     /// Each client's revokes, kept while the events are final
     /// (`revokes.rs`).
     pub(super) revokes: RevokeSummaries,
+    /// The bulk load running on this connection, if any (`bulk.rs`).
+    pub(super) bulk: Option<super::bulk::BulkLoad>,
 }

@@ -13,6 +13,7 @@
 //! README.
 
 pub mod alert_counts;
+mod bulk;
 pub mod clocks;
 pub mod events;
 mod evidence;
@@ -177,6 +178,7 @@ impl Store {
             spill: None,
             events_final: false,
             revokes: Default::default(),
+            bulk: None,
         }
     }
 

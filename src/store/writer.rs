@@ -5,7 +5,7 @@ use grantwatch_parsers::{Event, GrantType, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
 use super::spill::{EvidenceSpill, SpillBatch};
-use super::{Error, Result, Store};
+use super::{Result, Store};
 
 /// A tailed or read file, as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,6 +238,9 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
         let ids = insert_events(&tx, source_id, events, self.spill.as_deref())?;
+        if let Some(bulk) = self.bulk.as_mut() {
+            bulk.watch(&tx, events)?;
+        }
         {
             let mut update = tx.prepare_cached(
                 "UPDATE sources SET dev = ?2, inode = ?3, head_hash = ?4, byte_offset = ?5,
@@ -270,144 +273,6 @@ impl Store {
 }
 
 impl Store {
-    /// Runs `f`, a bulk load of events that nothing reads back until it
-    /// returns, with the events' secondary indexes dropped, and builds them
-    /// again afterwards, also when `f` fails. Only in a scratch database:
-    /// building an index once from all its keys is cheaper than inserting
-    /// each event into nine B-trees at scattered places, which kept the
-    /// writer of a read on every core busy while the readers waited
-    /// (benches/README.md). Elsewhere (a kept database, which the daemon's
-    /// readers may query meanwhile) `f` runs as is. The unique index that
-    /// keeps an event from being stored twice stays.
-    ///
-    /// While `f` runs and the indexes are built, the connection holds the
-    /// database alone, with a rollback journal instead of the WAL: every
-    /// page is written once, to the database, instead of to the WAL and
-    /// again at each checkpoint, and no lock is taken per transaction
-    /// (Keycloak 150 MB: 1.5 → 1.2 s of system time, benches/README.md).
-    /// The journal is a file (`PERSIST`), not memory: appended pages are not
-    /// journalled, but a read in ranges that gives up deletes what it
-    /// stored, and each page that deletes would be held in memory. No other
-    /// connection may be open meanwhile. The WAL, which the diagnosis
-    /// workers read beside the writer, is back when it returns, also when
-    /// `f` or the rebuild fails; an error of `f` is returned before one of
-    /// the rebuild.
-    ///
-    /// The indexes are built on `cores` cores: SQLite's sorter hands sorted
-    /// runs to `cores - 1` helper threads (`PRAGMA threads`), and nothing
-    /// else runs meanwhile. On a Keycloak gigabyte (1.56 M events) the
-    /// rebuild took 8.4–10.4 s with the sorter's runs in memory, 7.0–7.2 s
-    /// with them in files, 5.1–5.9 s with one helper (benches/README.md).
-    pub fn bulk_load<T, E: From<Error>>(
-        &mut self,
-        cores: usize,
-        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
-        if !self.scratch {
-            return f(self);
-        }
-        self.hold_alone()?;
-        let dropped = match self.drop_event_indexes() {
-            Ok(dropped) => dropped,
-            Err(e) => {
-                self.share_again()?;
-                return Err(e.into());
-            }
-        };
-        let loaded = f(self);
-        let rebuilt = self.build_indexes(&dropped, cores);
-        self.share_again()?;
-        let value = loaded?;
-        rebuilt?;
-        Ok(value)
-    }
-
-    /// Runs `sql`, the statements that create the dropped indexes, with
-    /// `cores - 1` helper threads for the sorter; none again afterwards.
-    /// The sorter's runs go to temporary files meanwhile: SQLite gives a
-    /// sorter no helper when its temporary files are in memory, and a
-    /// gigabyte's keys held there were tens of megabytes of peak memory.
-    fn build_indexes(&mut self, sql: &[String], cores: usize) -> Result<()> {
-        let helpers = i64::try_from(cores.saturating_sub(1)).unwrap_or(0);
-        self.conn.pragma_update(None, "temp_store", "FILE")?;
-        self.conn.pragma_update(None, "threads", helpers)?;
-        let built = sql.iter().try_for_each(|sql| self.conn.execute_batch(sql));
-        self.conn.pragma_update(None, "threads", 0)?;
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        Ok(built?)
-    }
-
-    /// Takes the database for this connection alone, its journal a file
-    /// of its own (see [`Store::bulk_load`]); as it was if that fails.
-    fn hold_alone(&mut self) -> Result<()> {
-        self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-        match self.journal_mode("PERSIST") {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.share_again()?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Gives the database back to other connections, in WAL mode. The
-    /// order matters: the locking mode in force when a connection enters
-    /// WAL mode stays until it leaves it, so the exclusive mode is ended
-    /// first (and its lock released by a read).
-    fn share_again(&mut self) -> Result<()> {
-        self.conn.pragma_update(None, "locking_mode", "NORMAL")?;
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-        self.journal_mode("WAL")
-    }
-
-    /// Sets the journal mode, or says which one SQLite kept instead.
-    fn journal_mode(&mut self, mode: &str) -> Result<()> {
-        let set: String = self
-            .conn
-            .pragma_update_and_check(None, "journal_mode", mode, |r| r.get(0))?;
-        if set.eq_ignore_ascii_case(mode) {
-            Ok(())
-        } else {
-            Err(Error::JournalMode {
-                wanted: mode.to_string(),
-                kept: set,
-            })
-        }
-    }
-
-    /// Drops the secondary indexes of `events` but the unique one and the
-    /// partial ones of rare events (the login phases, the events that may
-    /// record a failure: their conditions reject most rows on insert for
-    /// less than a rebuild's scan of the table), and returns the SQL that
-    /// creates them.
-    fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
-        self.drop_schema_objects(
-            "INDEX",
-            "type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
-             AND name NOT IN ('events_by_source', 'events_phases', 'events_failing')",
-        )
-    }
-
-    /// Drops, in one transaction, the schema objects of `kind` (`INDEX`,
-    /// `TRIGGER`) that the condition `which` on `sqlite_master` selects,
-    /// and returns the SQL that creates them again.
-    pub(super) fn drop_schema_objects(&mut self, kind: &str, which: &str) -> Result<Vec<String>> {
-        let objects: Vec<(String, String)> = self
-            .conn
-            .prepare(&format!(
-                "SELECT name, sql FROM sqlite_master WHERE {which}"
-            ))?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let tx = self.conn.transaction()?;
-        for (name, _) in &objects {
-            tx.execute_batch(&format!("DROP {kind} \"{name}\""))?;
-        }
-        tx.commit()?;
-        Ok(objects.into_iter().map(|(_, sql)| sql).collect())
-    }
-
     /// Forgets what was read of `source_id`: its events (and what hangs on
     /// them) and its position and counts, so that it is read again from
     /// its first line. `analyze` does this when reading a file in ranges

@@ -1,0 +1,247 @@
+//! The bulk load of a scratch database ([`Store::bulk_load`]): the
+//! events' secondary indexes dropped while a read in ranges stores its
+//! events, and built again once, from all their keys, afterwards.
+//!
+//! An index most rows never enter (its column is NULL in them: a Keycloak
+//! log names no request id, few logs carry a PKCE verifier) stays live
+//! instead: a row it rejects costs its insert one condition, and rebuilding
+//! it would cost a scan of the whole table (0.15–0.25 s each on a Keycloak
+//! gigabyte, benches/README.md). Which ones those are is only known from
+//! the rows, so each [`SPARSE`] index is watched while the load runs and
+//! dropped (and rebuilt at the end) once [`LIVE_ROWS`] rows have entered
+//! it: past a few, inserting each row at a scattered place of its B-tree
+//! costs more than the rebuild.
+//!
+//! Invariant: when `bulk_load` returns, every index that was dropped, up
+//! front or while it ran, exists again (also when the load failed).
+
+use grantwatch_parsers::Event;
+use rusqlite::Connection;
+
+use super::{Error, Result, Store};
+
+/// A partial index of `events` whose column most rows leave NULL, and
+/// whether an event enters it (its `WHERE` clause, on the event).
+pub(super) struct SparseIndex {
+    pub(super) name: &'static str,
+    enters: fn(&Event<'_>) -> bool,
+}
+
+/// The indexes kept live through a bulk load until [`LIVE_ROWS`] rows
+/// enter them (their `WHERE` clauses are in `schema.rs`).
+pub(super) const SPARSE: [SparseIndex; 6] = [
+    SparseIndex {
+        name: "events_by_request",
+        enters: |e| e.request_id.is_some(),
+    },
+    SparseIndex {
+        name: "events_by_code",
+        enters: |e| e.code_fp.is_some(),
+    },
+    SparseIndex {
+        name: "events_by_challenge",
+        enters: |e| e.code_challenge.is_some(),
+    },
+    SparseIndex {
+        name: "events_by_verifier",
+        enters: |e| e.verifier_s256.is_some(),
+    },
+    SparseIndex {
+        name: "events_by_refresh",
+        enters: |e| e.refresh_token_fp.is_some(),
+    },
+    SparseIndex {
+        name: "events_by_format",
+        enters: |e| {
+            e.server_date.is_some() || matches!(e.format.as_str(), "logcat" | "ios-console")
+        },
+    },
+];
+
+/// Rows a [`SPARSE`] index takes live before it is dropped for the
+/// rebuild. Few: each row inserted at a scattered place of a B-tree cost
+/// more than its share of the rebuild's sort (with 20,000, a Rails
+/// gigabyte, whose request ids, codes and verifiers stayed live, took
+/// 0.1–0.2 s longer, benches/README.md); an index no row, or a handful,
+/// enters is the one worth keeping.
+pub(super) const LIVE_ROWS: u64 = 1_000;
+
+/// What a running bulk load watches: the rows each [`SPARSE`] index took,
+/// and the SQL of those it dropped since.
+#[derive(Debug, Default)]
+pub(super) struct BulkLoad {
+    entered: [u64; SPARSE.len()],
+    pub(super) dropped: Vec<String>,
+}
+
+impl BulkLoad {
+    /// Counts the rows `events` add to each [`SPARSE`] index still live,
+    /// and drops (in the caller's transaction, `tx`) each that passed
+    /// [`LIVE_ROWS`], keeping its SQL for the rebuild.
+    pub(super) fn watch(&mut self, tx: &Connection, events: &[Event<'_>]) -> Result<()> {
+        for (i, index) in SPARSE.iter().enumerate() {
+            if self.entered[i] > LIVE_ROWS {
+                continue;
+            }
+            self.entered[i] += events.iter().filter(|e| (index.enters)(e)).count() as u64;
+            if self.entered[i] > LIVE_ROWS {
+                let sql: String = tx.query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [index.name],
+                    |r| r.get(0),
+                )?;
+                tx.execute_batch(&format!("DROP INDEX \"{}\"", index.name))?;
+                self.dropped.push(sql);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Runs `f`, a bulk load of events that nothing reads back until it
+    /// returns, with the events' secondary indexes dropped, and builds them
+    /// again afterwards, also when `f` fails. Only in a scratch database:
+    /// building an index once from all its keys is cheaper than inserting
+    /// each event into nine B-trees at scattered places, which kept the
+    /// writer of a read on every core busy while the readers waited
+    /// (benches/README.md). Elsewhere (a kept database, which the daemon's
+    /// readers may query meanwhile) `f` runs as is. The unique index that
+    /// keeps an event from being stored twice stays.
+    ///
+    /// While `f` runs and the indexes are built, the connection holds the
+    /// database alone, with a rollback journal instead of the WAL: every
+    /// page is written once, to the database, instead of to the WAL and
+    /// again at each checkpoint, and no lock is taken per transaction
+    /// (Keycloak 150 MB: 1.5 → 1.2 s of system time, benches/README.md).
+    /// The journal is a file (`PERSIST`), not memory: appended pages are not
+    /// journalled, but a read in ranges that gives up deletes what it
+    /// stored, and each page that deletes would be held in memory. No other
+    /// connection may be open meanwhile. The WAL, which the diagnosis
+    /// workers read beside the writer, is back when it returns, also when
+    /// `f` or the rebuild fails; an error of `f` is returned before one of
+    /// the rebuild.
+    ///
+    /// The indexes are built on `cores` cores: SQLite's sorter hands sorted
+    /// runs to `cores - 1` helper threads (`PRAGMA threads`), and nothing
+    /// else runs meanwhile. On a Keycloak gigabyte (1.56 M events) the
+    /// rebuild took 8.4–10.4 s with the sorter's runs in memory, 7.0–7.2 s
+    /// with them in files, 5.1–5.9 s with one helper (benches/README.md).
+    pub fn bulk_load<T, E: From<Error>>(
+        &mut self,
+        cores: usize,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if !self.scratch {
+            return f(self);
+        }
+        self.hold_alone()?;
+        let dropped = match self.drop_event_indexes() {
+            Ok(dropped) => dropped,
+            Err(e) => {
+                self.share_again()?;
+                return Err(e.into());
+            }
+        };
+        self.bulk = Some(BulkLoad::default());
+        let loaded = f(self);
+        let mut dropped = dropped;
+        dropped.extend(self.bulk.take().map(|b| b.dropped).unwrap_or_default());
+        let rebuilt = self.build_indexes(&dropped, cores);
+        self.share_again()?;
+        let value = loaded?;
+        rebuilt?;
+        Ok(value)
+    }
+
+    /// Runs `sql`, the statements that create the dropped indexes, with
+    /// `cores - 1` helper threads for the sorter; none again afterwards.
+    /// The sorter's runs go to temporary files meanwhile: SQLite gives a
+    /// sorter no helper when its temporary files are in memory, and a
+    /// gigabyte's keys held there were tens of megabytes of peak memory.
+    fn build_indexes(&mut self, sql: &[String], cores: usize) -> Result<()> {
+        let helpers = i64::try_from(cores.saturating_sub(1)).unwrap_or(0);
+        self.conn.pragma_update(None, "temp_store", "FILE")?;
+        self.conn.pragma_update(None, "threads", helpers)?;
+        let built = sql.iter().try_for_each(|sql| self.conn.execute_batch(sql));
+        self.conn.pragma_update(None, "threads", 0)?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(built?)
+    }
+
+    /// Takes the database for this connection alone, its journal a file
+    /// of its own (see [`Store::bulk_load`]); as it was if that fails.
+    fn hold_alone(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        match self.journal_mode("PERSIST") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.share_again()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives the database back to other connections, in WAL mode. The
+    /// order matters: the locking mode in force when a connection enters
+    /// WAL mode stays until it leaves it, so the exclusive mode is ended
+    /// first (and its lock released by a read).
+    fn share_again(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "locking_mode", "NORMAL")?;
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        self.journal_mode("WAL")
+    }
+
+    /// Sets the journal mode, or says which one SQLite kept instead.
+    fn journal_mode(&mut self, mode: &str) -> Result<()> {
+        let set: String = self
+            .conn
+            .pragma_update_and_check(None, "journal_mode", mode, |r| r.get(0))?;
+        if set.eq_ignore_ascii_case(mode) {
+            Ok(())
+        } else {
+            Err(Error::JournalMode {
+                wanted: mode.to_string(),
+                kept: set,
+            })
+        }
+    }
+
+    /// Drops the secondary indexes of `events` but the unique one, the
+    /// partial ones of rare events (the login phases, the events that may
+    /// record a failure: their conditions reject most rows on insert for
+    /// less than a rebuild's scan of the table) and the [`SPARSE`] ones,
+    /// which are dropped only when many rows enter them
+    /// ([`BulkLoad::watch`]); returns the SQL that creates them.
+    fn drop_event_indexes(&mut self) -> Result<Vec<String>> {
+        let sparse: Vec<String> = SPARSE.iter().map(|s| format!("'{}'", s.name)).collect();
+        self.drop_schema_objects(
+            "INDEX",
+            &format!(
+                "type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL
+                 AND name NOT IN ('events_by_source', 'events_phases', 'events_failing', {})",
+                sparse.join(", ")
+            ),
+        )
+    }
+
+    /// Drops, in one transaction, the schema objects of `kind` (`INDEX`,
+    /// `TRIGGER`) that the condition `which` on `sqlite_master` selects,
+    /// and returns the SQL that creates them again.
+    pub(super) fn drop_schema_objects(&mut self, kind: &str, which: &str) -> Result<Vec<String>> {
+        let objects: Vec<(String, String)> = self
+            .conn
+            .prepare(&format!(
+                "SELECT name, sql FROM sqlite_master WHERE {which}"
+            ))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let tx = self.conn.transaction()?;
+        for (name, _) in &objects {
+            tx.execute_batch(&format!("DROP {kind} \"{name}\""))?;
+        }
+        tx.commit()?;
+        Ok(objects.into_iter().map(|(_, sql)| sql).collect())
+    }
+}
