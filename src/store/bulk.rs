@@ -18,6 +18,7 @@
 use grantwatch_parsers::Event;
 use rusqlite::Connection;
 
+use super::handle::{BulkLoad, SPARSE_INDEXES};
 use super::{Error, Result, Store};
 
 /// A partial index of `events` whose column most rows leave NULL, and
@@ -29,7 +30,7 @@ pub(super) struct SparseIndex {
 
 /// The indexes kept live through a bulk load until [`LIVE_ROWS`] rows
 /// enter them (their `WHERE` clauses are in `schema.rs`).
-pub(super) const SPARSE: [SparseIndex; 6] = [
+pub(super) const SPARSE: [SparseIndex; SPARSE_INDEXES] = [
     SparseIndex {
         name: "events_by_request",
         enters: |e| e.request_id.is_some(),
@@ -65,14 +66,6 @@ pub(super) const SPARSE: [SparseIndex; 6] = [
 /// 0.1–0.2 s longer, benches/README.md); an index no row, or a handful,
 /// enters is the one worth keeping.
 pub(super) const LIVE_ROWS: u64 = 1_000;
-
-/// What a running bulk load watches: the rows each [`SPARSE`] index took,
-/// and the SQL of those it dropped since.
-#[derive(Debug, Default)]
-pub(super) struct BulkLoad {
-    entered: [u64; SPARSE.len()],
-    pub(super) dropped: Vec<String>,
-}
 
 impl BulkLoad {
     /// Counts the rows `events` add to each [`SPARSE`] index still live,

@@ -36,5 +36,17 @@ pub struct Store {
     /// (`revokes.rs`).
     pub(super) revokes: RevokeSummaries,
     /// The bulk load running on this connection, if any (`bulk.rs`).
-    pub(super) bulk: Option<super::bulk::BulkLoad>,
+    pub(super) bulk: Option<BulkLoad>,
+}
+
+/// How many partial indexes a bulk load keeps live while few rows enter
+/// them (`bulk.rs`, `SPARSE`).
+pub(super) const SPARSE_INDEXES: usize = 6;
+
+/// What a running bulk load watches (`bulk.rs`): the rows each sparse
+/// index took, and the SQL of those it dropped since.
+#[derive(Debug, Default)]
+pub(super) struct BulkLoad {
+    pub(super) entered: [u64; SPARSE_INDEXES],
+    pub(super) dropped: Vec<String>,
 }

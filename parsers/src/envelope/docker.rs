@@ -111,22 +111,14 @@ pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
     }
     let mut made = ByteSet::default();
     let (mut first, mut escapes, mut last) = (None, 0, '\0');
-    // The first byte no escape has taken, and the string's closing quote.
-    let (mut at, mut end) = (HEAD.len(), None);
-    for i in Specials::new(bytes, HEAD.len()) {
-        if i < at {
-            // The quote or backslash an escape just took.
-            continue;
-        }
-        if bytes[i] != b'\\' {
-            // The string's closing quote, or else a quote or control byte
-            // off the shape.
-            if closes_log(bytes, i) {
-                end = Some(i);
-                break;
-            }
-            return None;
-        }
+    // The first byte no escape has taken.
+    let mut at = HEAD.len();
+    let mut specials = Specials::new(bytes, HEAD.len());
+    let end = loop {
+        let i = match next_escape(bytes, &mut specials, at)? {
+            Next::Escape(i) => i,
+            Next::Closed(end) => break end,
+        };
         let (decoded, len) = match bytes.get(i + 1) {
             Some(b'"') => ('"', 2),
             _ => escape_at(line, i)?,
@@ -139,10 +131,9 @@ pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
         escapes += 1;
         last = decoded;
         at = i + len;
-    }
+    };
     // Whole when the decoded string ends with `\n`: raw bytes hold none,
     // so its last escape is one, ending the string.
-    let end = end?;
     if last != '\n' || at != end {
         return None;
     }
@@ -171,21 +162,14 @@ pub(super) fn whole_line<'x>(
     }
     scratch.clear();
     let mut made = ByteSet::default();
-    // The first byte no escape has taken, and not copied yet; the
-    // string's closing quote.
-    let (mut at, mut end) = (HEAD.len(), None);
-    for i in Specials::new(bytes, HEAD.len()) {
-        if i < at {
-            continue;
-        }
-        if bytes[i] != b'\\' {
-            // The string's end, or off the shape.
-            if closes_log(bytes, i) {
-                end = Some(i);
-                break;
-            }
-            return None;
-        }
+    // The first byte no escape has taken, and not copied yet.
+    let mut at = HEAD.len();
+    let mut specials = Specials::new(bytes, HEAD.len());
+    let end = loop {
+        let i = match next_escape(bytes, &mut specials, at)? {
+            Next::Escape(i) => i,
+            Next::Closed(end) => break end,
+        };
         let (decoded, len) = escape_at(line, i)?;
         if decoded == '\n' && at == HEAD.len() && closes_log(bytes, i + len) {
             // Nothing escaped but docker's final newline (`Value::Line`).
@@ -197,8 +181,8 @@ pub(super) fn whole_line<'x>(
         scratch.extend_from_slice(decoded);
         made.add(decoded);
         at = i + len;
-    }
-    if at != end? {
+    };
+    if at != end {
         // Raw bytes after the last escape: the text does not end with an
         // escaped newline (a 16 KiB piece).
         return None;
@@ -209,6 +193,32 @@ pub(super) fn whole_line<'x>(
     // (and a `\r` before it).
     let text = text.strip_suffix('\n')?;
     Some((text.strip_suffix('\r').unwrap_or(text), made))
+}
+
+/// What comes next in a docker line's `log` string.
+enum Next {
+    /// An escape, its backslash here.
+    Escape(usize),
+    /// The string's closing quote, here.
+    Closed(usize),
+}
+
+/// The next escape or the end of the `log` string at or after `at` (the
+/// quotes and backslashes before `at` were taken by escapes already);
+/// `None` for a quote that does not close the string where docker's tail
+/// follows, or a control byte: off the shape.
+#[inline(always)]
+fn next_escape(bytes: &[u8], specials: &mut Specials<'_>, at: usize) -> Option<Next> {
+    for i in specials {
+        if i < at {
+            continue;
+        }
+        if bytes[i] == b'\\' {
+            return Some(Next::Escape(i));
+        }
+        return closes_log(bytes, i).then_some(Next::Closed(i));
+    }
+    None
 }
 
 /// Whether the byte at `i` is the quote closing the `log` string of a
