@@ -291,6 +291,26 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     assert_eq!(scratch.max_event_id().expect("max"), 2);
 }
 
+/// A scratch database is made with its larger pages (set before the WAL,
+/// which would keep the default), and its readers find them; a kept
+/// database keeps SQLite's default.
+#[test]
+fn a_scratch_database_has_its_own_page_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page_size = |s: &Store| -> i64 {
+        s.conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("size")
+    };
+    let scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    assert_eq!(page_size(&scratch), 8_192);
+    assert_eq!(journal_mode(&scratch), "wal");
+    let reader = Store::open_scratch_reader(&dir.path().join("s.db"), None).expect("reader");
+    assert_eq!(page_size(&reader), 8_192);
+    let kept = Store::open(&dir.path().join("k.db")).expect("kept");
+    assert_eq!(page_size(&kept), 4_096);
+}
+
 /// A connection told to checkpoint only after `pages` pages does not
 /// checkpoint at SQLite's default of 1,000 (`watch` leaves those
 /// checkpoints to the diagnosis thread's connection), and still bounds
