@@ -22,7 +22,8 @@
 //!   same file, followed under its new path, never read again.
 //! - A file shorter than what was read, or whose first bytes changed, was
 //!   truncated: it is read again from 0 ([`TailEvent::Truncated`]).
-//! - Memory is bounded: at most `max_read_bytes` per file per poll, and one
+//! - Memory is bounded: at most `poll_read_bytes` per poll, shared by the
+//!   files behind (each at least [`config::MIN_SHARE`]), and one
 //!   partial line (at most [`MAX_LINE_BYTES`]) per file.
 //! - Descriptors are bounded: at most [`TailConfig::max_open`] files are
 //!   open at once (by default half the process's limit, the rest kept for the
@@ -304,6 +305,13 @@ impl Tailer {
         let stats: HashMap<FileKey, (u64, i64, i64)> =
             seen.iter().map(|(k, _, st)| (*k, *st)).collect();
         let mut open = self.open_files();
+        // Known from the walk: a file not seen there may have grown too.
+        let behind = self
+            .files
+            .iter()
+            .filter(|f| stats.get(&f.key).is_none_or(|st| st.0 > f.read_pos))
+            .count();
+        let share = self.config.share(behind);
         let mut drained: HashSet<FileKey> = HashSet::new();
         let mut close = Vec::new();
         for i in 0..self.files.len() {
@@ -339,7 +347,7 @@ impl Tailer {
                     self.report_unreadable(&path, &e, out);
                     continue;
                 }
-                match f.read(self.config.max_read_bytes, now) {
+                match f.read(share, now) {
                     Ok(Some(lines)) => out.push(TailEvent::Lines(lines)),
                     Ok(None) => {}
                     Err(e) => {

@@ -339,7 +339,7 @@ fn a_line_over_the_limit_is_cut_and_counted_and_the_next_survives() {
     fs::write(&log, &data).expect("write");
     for budget in [4 << 20, 64 << 10] {
         let config = TailConfig {
-            max_read_bytes: budget,
+            poll_read_bytes: budget,
             ..TailConfig::default()
         };
         let mut h = Harness::with(std::slice::from_ref(&log), config);
@@ -463,28 +463,39 @@ fn a_checkpoint_behind_what_was_read_knows_the_file_by_the_bytes_read() {
     assert!(h.took_notice(|e| matches!(e, TailEvent::Truncated { .. })));
 }
 
+/// The files behind share one poll's budget equally, each moving by whole
+/// lines; a file behind alone takes the whole budget.
 #[test]
 fn the_read_budget_is_shared_fairly_between_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let line = "0123456789abcdef\n".repeat(1000);
-    append(&dir.path().join("a.log"), &line);
-    append(&dir.path().join("b.log"), &line);
+    let (big, small) = (dir.path().join("big.log"), dir.path().join("small.log"));
+    let line = "0123456789abcdef\n";
+    append(&big, &line.repeat(40_000));
+    append(&small, line);
+    let budget = 4 * crate::tail::config::MIN_SHARE;
     let config = TailConfig {
-        max_read_bytes: 1024,
+        poll_read_bytes: budget,
         ..TailConfig::default()
     };
     let mut h = Harness::with(&[dir.path().to_path_buf()], config);
+    let read_to = |h: &Harness, path: &PathBuf| h.checkpoints[&key_of(path)].offset;
+    // Whole lines of 17 bytes, as far as `share` reaches.
+    let lines_within = |share: usize| (share / line.len() * line.len()) as u64;
     h.poll();
-    let files: Vec<_> = h
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            TailEvent::Lines(l) => Some((l.file, l.end_offset)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(files.len(), 2);
-    assert!(files.iter().all(|(_, off)| *off <= 1024));
+    assert_eq!(read_to(&h, &small), line.len() as u64);
+    assert_eq!(
+        read_to(&h, &big),
+        lines_within(budget / 2),
+        "two behind: half each"
+    );
+    let before = read_to(&h, &big);
+    h.poll();
+    let gained = read_to(&h, &big) - before;
+    assert_eq!(
+        gained,
+        lines_within(budget),
+        "alone behind: the whole budget"
+    );
 }
 
 #[test]

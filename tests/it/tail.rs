@@ -111,7 +111,7 @@ impl World {
             // handed out with their newline, rotated files never closed.
             quiet_period: Duration::from_secs(3600),
             rotate_wait: Duration::from_secs(3600),
-            max_read_bytes: budget,
+            poll_read_bytes: budget,
             ..TailConfig::default()
         };
         World {
