@@ -306,10 +306,19 @@ impl Store {
 
     /// Every event with this request id, in time order.
     pub fn events_by_request(&self, request_id: &str) -> Result<Vec<EventRow>> {
-        self.query_events(
+        if self.events_final
+            && let Some(rows) = self.last_request.get(request_id)
+        {
+            return Ok(rows);
+        }
+        let rows = self.query_events(
             "e.request_id = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
             [request_id],
-        )
+        )?;
+        if self.events_final {
+            self.last_request.keep(request_id, &rows);
+        }
+        Ok(rows)
     }
 
     /// Every event carrying this code fingerprint, in time order.

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
-use super::window::FailureWindow;
+use super::window::{FailureWindow, RequestMemo};
 
 /// One connection to the database.
 #[derive(Debug)]
@@ -37,6 +37,10 @@ pub struct Store {
     pub(super) revokes: RevokeSummaries,
     /// The bulk load running on this connection, if any (`bulk.rs`).
     pub(super) bulk: Option<BulkLoad>,
+    /// The events of the last request id asked for, kept while the events
+    /// are final: one failure asks for its request's events several times
+    /// (to anchor, to group and to gather it).
+    pub(super) last_request: RequestMemo,
 }
 
 /// How many partial indexes a bulk load keeps live while few rows enter

@@ -197,6 +197,7 @@ impl Store {
             events_final: false,
             revokes: Default::default(),
             bulk: None,
+            last_request: Default::default(),
         }
     }
 

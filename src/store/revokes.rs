@@ -146,6 +146,7 @@ impl Store {
         if !is_final {
             self.revokes.clear();
             self.failure_window.clear();
+            self.last_request.clear();
         }
     }
 }

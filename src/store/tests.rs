@@ -291,6 +291,45 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     assert_eq!(scratch.max_event_id().expect("max"), 2);
 }
 
+/// While the events are final, a request's events asked for again come
+/// from the memo and equal the query's; once they are not, an event
+/// added since is seen.
+#[test]
+fn a_request_asked_for_again_gives_what_the_query_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    one_source(&store);
+    let request = |store: &Store, line: i64, rid: &str| {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format, request_id)
+                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
+                params![line, rid],
+            )
+            .expect("event");
+    };
+    request(&store, 1, "r1");
+    request(&store, 2, "r2");
+    request(&store, 3, "r1");
+    let asked = |s: &Store, rid: &str| -> Vec<i64> {
+        s.events_by_request(rid)
+            .expect("asked")
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    store.set_events_final(true);
+    for _ in 0..2 {
+        assert_eq!(asked(&store, "r1"), [1, 3]);
+        assert_eq!(asked(&store, "r1"), [1, 3]);
+        assert_eq!(asked(&store, "r2"), [2]);
+    }
+    store.set_events_final(false);
+    request(&store, 4, "r2");
+    assert_eq!(asked(&store, "r2"), [2, 4]);
+}
+
 /// A scratch database is made with its larger pages (set before the WAL,
 /// which would keep the default), and its readers find them; a kept
 /// database keeps SQLite's default.

@@ -5,6 +5,9 @@
 //! server's) each was read again, as whole rows, for every failure near it
 //! (benches/README.md).
 //!
+//! The events of the last request id asked for ([`RequestMemo`]) are kept
+//! the same way, but only while no connection changes the events.
+//!
 //! Invariant: the rows given back are exactly what the query would give
 //! now. They are kept only with what the connection had seen when they were
 //! read ([`Seen`]: SQLite's `data_version`, which changes when another
@@ -111,4 +114,31 @@ fn select(rows: &[EventRow], kinds: &[EventKind], (from_ms, to_ms): (i64, i64)) 
         .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
         .cloned()
         .collect()
+}
+
+/// The events of the last request id asked for
+/// (`Store::events_by_request`), kept only while the events are final
+/// (`Store::set_events_final`): one failure asks for its request's events
+/// to anchor it, to group it and to gather its case.
+#[derive(Debug, Default)]
+pub(super) struct RequestMemo(RefCell<Option<(String, Vec<EventRow>)>>);
+
+impl RequestMemo {
+    /// The rows kept for `request_id`, if the last ask was for it.
+    pub(super) fn get(&self, request_id: &str) -> Option<Vec<EventRow>> {
+        match &*self.0.borrow() {
+            Some((id, rows)) if id == request_id => Some(rows.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `rows` as the events of `request_id`.
+    pub(super) fn keep(&self, request_id: &str, rows: &[EventRow]) {
+        *self.0.borrow_mut() = Some((request_id.to_owned(), rows.to_vec()));
+    }
+
+    /// Forgets what was kept.
+    pub(super) fn clear(&self) {
+        self.0.borrow_mut().take();
+    }
 }
