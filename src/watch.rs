@@ -6,7 +6,8 @@
 //!
 //! Invariants (the "nothing lost, nothing twice" of docs/DESIGN.md):
 //! - Every batch of events is committed with its file's checkpoint in one
-//!   transaction ([`Store::commit_batch`]).
+//!   transaction ([`Store::commit_batch`]), in the order read, on the
+//!   committer's thread (`watch/committer.rs`) while the next is parsed.
 //! - The checkpoint never passes a record a parser still holds (a Rails
 //!   request without its `Completed` line, an open dio block): it stays at
 //!   the start of the chunk that record began in. After a crash those lines
@@ -34,11 +35,13 @@ use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, text_of_line};
 
+mod committer;
 mod error;
 mod followed;
 mod options;
 mod progress;
 mod warm;
+use committer::Committer;
 pub use error::{Error, Result};
 use followed::Followed;
 pub use options::{SourceSpec, WatchOptions};
@@ -67,6 +70,8 @@ pub struct Round {
 /// The ingest side of `watch`: owns the writer connection.
 pub struct Watcher {
     store: Store,
+    /// Commits the batches the reader parses, on a thread of its own.
+    committer: Committer,
     /// One tailer per source spec.
     tailers: Vec<Tailer>,
     opts: WatchOptions,
@@ -100,6 +105,21 @@ fn retry_each_millisecond(tries: i32) -> bool {
     tries < 5_000
 }
 
+/// Sets up a connection of the reader's (its own, and the committer's).
+/// The diagnosis thread writes on a connection of its own: when a commit
+/// meets its transaction, retry every millisecond rather than with SQLite's
+/// default backoff (sleeps growing to 100 ms), so a line waits for the lock
+/// no longer than the lock is held. The diagnosis thread's commits
+/// checkpoint the WAL, on the other core, and it cuts the file back when
+/// the reader is idle; these connections checkpoint only when the WAL
+/// outgrows what that thread keeps up with. Checkpointing after its own
+/// commits was a third of the reader's time catching up a backlog
+/// (benches/README.md).
+fn set_up_writer(store: &mut Store) -> crate::store::Result<()> {
+    store.set_busy_handler(retry_each_millisecond)?;
+    store.checkpoint_after_pages(READER_CHECKPOINT_PAGES)
+}
+
 /// How often the database file is looked at (deleted, replaced, overwritten).
 const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -114,17 +134,8 @@ impl Watcher {
         // (see `warm`).
         warm::warm_up();
         let mut store = Store::open(&opts.db)?;
-        // The diagnosis thread writes on a connection of its own: when a
-        // commit meets its transaction, retry every millisecond rather than
-        // with SQLite's default backoff (sleeps growing to 100 ms), so a
-        // line waits for the lock no longer than the lock is held.
-        store.set_busy_handler(retry_each_millisecond)?;
-        // The diagnosis thread's commits checkpoint the WAL, on the other
-        // core, and it cuts the file back when the reader is idle; this one
-        // checkpoints only when the WAL outgrows what that thread keeps up
-        // with. Checkpointing after its own commits was a third of the
-        // reader's time catching up a backlog (benches/README.md).
-        store.checkpoint_after_pages(READER_CHECKPOINT_PAGES)?;
+        set_up_writer(&mut store)?;
+        let committer = Committer::start(&opts.db, set_up_writer)?;
         let known: HashMap<FileKey, SourceInfo> = store
             .checkpoints()?
             .into_iter()
@@ -148,6 +159,7 @@ impl Watcher {
         let diagnosed_to = store.diagnosis_cursor()?;
         Ok(Watcher {
             store,
+            committer,
             tailers,
             files: HashMap::new(),
             known,
@@ -221,6 +233,12 @@ impl Watcher {
         while !stop.load(Ordering::Relaxed) {
             let began = Instant::now();
             let round = self.read_round(began)?;
+            // Behind, the last batch is committed while the next is read;
+            // caught up, everything read is committed before the wait.
+            let behind = self.tailers.iter().any(Tailer::behind);
+            if !behind {
+                self.committer.wait()?;
+            }
             if round.events > 0 {
                 diagnosis.wake();
                 if trace {
@@ -242,7 +260,7 @@ impl Watcher {
             }
             on_round(&round);
             // Files waiting for a descriptor, or a budget spent: go on now.
-            if self.tailers.iter().any(Tailer::behind) {
+            if behind {
                 continue;
             }
             match &wake {
@@ -253,7 +271,8 @@ impl Watcher {
             }
         }
         // What was read is committed round by round: nothing to flush but
-        // the diagnosis of the last lines.
+        // the batch in flight and the diagnosis of the last lines.
+        self.committer.wait()?;
         diagnosis.finish()
     }
 
@@ -261,6 +280,7 @@ impl Watcher {
     /// what it touches) before returning.
     pub fn round(&mut self, now: Instant) -> Result<Round> {
         let mut round = self.read_round(now)?;
+        self.committer.wait()?;
         // Also when nothing new arrived but stored events are not diagnosed
         // yet (after a crash, or a store error that stopped a round).
         if round.events > 0 || self.diagnosed_to < self.store.max_event_id()? {
@@ -337,6 +357,7 @@ impl Watcher {
             return Ok(());
         }
         let cut = chrono::Utc::now().timestamp_millis() - retain.as_millis() as i64;
+        self.committer.wait()?;
         if self.store.prune_chunk(cut)? < u64::from(crate::store::PRUNE_CHUNK) {
             self.pruned_at = Some(now);
         }
@@ -379,6 +400,7 @@ impl Watcher {
                     let format = spec.format.unwrap_or_else(|| detect(&first));
                     let key = (lines.file.dev, lines.file.inode);
                     let path = lines.path.to_string_lossy();
+                    self.committer.wait()?;
                     let s =
                         self.store
                             .new_generation(&path, format.as_str(), key, &lines.head_hash)?;
@@ -475,7 +497,8 @@ impl Watcher {
         let progress = checkpoint(f, counts, lines.cut_lines);
         f.counted = f.counted.max(lines.end_line_no);
         let stored = events.len() as u64;
-        self.store.commit_batch(f.source.id, &events, &progress)?;
+        let events = events.into_iter().map(Event::into_owned).collect();
+        self.committer.send(f.source.id, events, progress)?;
         Ok((lines.end_line_no + 1 - lines.first_line_no, stored))
     }
 
@@ -524,8 +547,10 @@ impl Watcher {
             return Ok(0);
         }
         let progress = checkpoint(f, LineCounts::default(), 0);
-        self.store.commit_batch(f.source.id, &events, &progress)?;
-        Ok(events.len() as u64)
+        let stored = events.len() as u64;
+        let events = events.into_iter().map(Event::into_owned).collect();
+        self.committer.send(f.source.id, events, progress)?;
+        Ok(stored)
     }
 
     /// Flushes a file's held records and commits its end as checkpoint.
@@ -536,8 +561,10 @@ impl Watcher {
         let mut events = Vec::new();
         f.parser.flush(&mut events);
         let progress = checkpoint(f, LineCounts::default(), 0);
-        self.store.commit_batch(f.source.id, &events, &progress)?;
-        Ok(events.len() as u64)
+        let stored = events.len() as u64;
+        let events = events.into_iter().map(Event::into_owned).collect();
+        self.committer.send(f.source.id, events, progress)?;
+        Ok(stored)
     }
 
     /// Stops following a file (gone, or truncated: its old generation ends).
