@@ -383,4 +383,6 @@ fn tracing_note(note: &str) {
 }
 
 #[cfg(test)]
+mod scratch_tests;
+#[cfg(test)]
 mod tests;

@@ -152,12 +152,23 @@ fn sparse_indexes_stay_live_until_many_rows_enter_them() {
 /// through their partial indexes, in a kept and a scratch database: SQLite
 /// uses one only while the query's terms imply its condition, and without
 /// them every failure walked 400 lines of events and every response of its
-/// join window.
+/// join window. A source's events of a few kinds in a window are read
+/// through the kinds' time index, not the source's.
 #[test]
 fn rare_events_are_read_through_their_partial_indexes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kept = Store::open(&dir.path().join("k.db")).expect("kept");
     let scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    // A source's events of several kinds in an hour: through the kinds'
+    // time index, not the whole source (`events::of_source`).
+    let of_source = super::events::of_source(
+        &[
+            EventKind::ClientError,
+            EventKind::TokenResponse,
+            EventKind::TokenRequest,
+        ],
+        50,
+    );
     let reads = [
         ("events e", super::events::PHASE_EVENTS, "events_phases"),
         (
@@ -165,6 +176,7 @@ fn rare_events_are_read_through_their_partial_indexes() {
             super::events::FAILING_EVENTS,
             "events_failing",
         ),
+        ("events e", of_source.as_str(), "events_by_kind_time"),
     ];
     let args: [&dyn rusqlite::ToSql; 3] = [&1, &0, &400];
     for store in [&kept, &scratch] {
@@ -291,65 +303,6 @@ fn a_bulk_load_holds_the_database_alone_and_gives_it_back() {
     assert_eq!(scratch.max_event_id().expect("max"), 2);
 }
 
-/// While the events are final, a request's events asked for again come
-/// from the memo and equal the query's; once they are not, an event
-/// added since is seen.
-#[test]
-fn a_request_asked_for_again_gives_what_the_query_gives() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
-    one_source(&store);
-    let request = |store: &Store, line: i64, rid: &str| {
-        store
-            .conn
-            .execute(
-                "INSERT INTO events (source_id, line, kind, format, request_id)
-                 VALUES (1, ?1, 'token_response', 'rails', ?2)",
-                params![line, rid],
-            )
-            .expect("event");
-    };
-    request(&store, 1, "r1");
-    request(&store, 2, "r2");
-    request(&store, 3, "r1");
-    let asked = |s: &Store, rid: &str| -> Vec<i64> {
-        s.events_by_request(rid)
-            .expect("asked")
-            .iter()
-            .map(|e| e.id)
-            .collect()
-    };
-    store.set_events_final(true);
-    for _ in 0..2 {
-        assert_eq!(asked(&store, "r1"), [1, 3]);
-        assert_eq!(asked(&store, "r1"), [1, 3]);
-        assert_eq!(asked(&store, "r2"), [2]);
-    }
-    store.set_events_final(false);
-    request(&store, 4, "r2");
-    assert_eq!(asked(&store, "r2"), [2, 4]);
-}
-
-/// A scratch database is made with its larger pages (set before the WAL,
-/// which would keep the default), and its readers find them; a kept
-/// database keeps SQLite's default.
-#[test]
-fn a_scratch_database_has_its_own_page_size() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let page_size = |s: &Store| -> i64 {
-        s.conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-            .expect("size")
-    };
-    let scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
-    assert_eq!(page_size(&scratch), 8_192);
-    assert_eq!(journal_mode(&scratch), "wal");
-    let reader = Store::open_scratch_reader(&dir.path().join("s.db"), None).expect("reader");
-    assert_eq!(page_size(&reader), 8_192);
-    let kept = Store::open(&dir.path().join("k.db")).expect("kept");
-    assert_eq!(page_size(&kept), 4_096);
-}
-
 /// A connection told to checkpoint only after `pages` pages does not
 /// checkpoint at SQLite's default of 1,000 (`watch` leaves those
 /// checkpoints to the diagnosis thread's connection), and still bounds
@@ -379,7 +332,7 @@ fn a_writer_that_checkpoints_late_still_bounds_the_wal() {
 }
 
 /// Source 1, which the tests' events come from.
-fn one_source(store: &Store) {
+pub(super) fn one_source(store: &Store) {
     store
         .conn
         .execute(
@@ -453,7 +406,7 @@ fn opening_an_up_to_date_database_beside_a_writer_does_not_wait() {
     writer.conn.execute_batch("COMMIT").expect("commit");
 }
 
-fn journal_mode(store: &Store) -> String {
+pub(super) fn journal_mode(store: &Store) -> String {
     store
         .conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
