@@ -67,7 +67,8 @@ pub struct Round {
     pub diagnosed: usize,
 }
 
-/// The ingest side of `watch`: owns the writer connection.
+/// The ingest side of `watch`: owns the reader's connection and the
+/// committing thread's (`watch/committer.rs`).
 pub struct Watcher {
     store: Store,
     /// Commits the batches the reader parses, on a thread of its own.
