@@ -62,9 +62,11 @@ impl<F: FnMut(usize, &FileParser) -> bool> LineHooks for StopBefore<F> {
 }
 
 /// A chunk as text: borrowed when it is valid UTF-8 (the rule), else
-/// with the invalid bytes replaced.
+/// with the invalid bytes replaced. The validation is `simdutf8`'s, which
+/// answers only valid or not; the rare invalid chunk is read again by the
+/// standard library's lossy conversion.
 pub(crate) fn utf8(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(t) => Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(bytes),
     }
@@ -115,4 +117,34 @@ pub(crate) fn feed_chunk<'t>(
         hooks.fed(*line_no, outcome, events, mark);
     }
     fed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Valid text is borrowed as it is; a chunk with an invalid byte
+    /// anywhere (inside a long ASCII run, a sequence cut by the chunk's
+    /// end, an overlong form) reads as the standard library's lossy text.
+    #[test]
+    fn a_chunk_is_its_text_or_the_lossy_reading_of_it() {
+        let ascii = "I, [2025-03-11T09:00:00.0 #9]  INFO -- : ok\n".repeat(40);
+        let valid = format!("{ascii}é ü 日本 🙂\n{ascii}");
+        assert!(matches!(utf8(valid.as_bytes()), Cow::Borrowed(t) if t == valid));
+        for bad in [
+            &b"\xff"[..],
+            b"\xc3",
+            b"\xe6\x97",
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+        ] {
+            for at in [0, 1, 63, 64, ascii.len(), valid.len()] {
+                let mut bytes = valid.as_bytes().to_vec();
+                bytes.splice(at..at, bad.iter().copied());
+                let read = utf8(&bytes);
+                assert!(matches!(read, Cow::Owned(_)), "{bad:?} at {at}");
+                assert_eq!(read, String::from_utf8_lossy(&bytes), "{bad:?} at {at}");
+            }
+        }
+    }
 }
