@@ -52,11 +52,31 @@ pub fn not_a_log(head: &[u8]) -> Option<&'static str> {
 /// Whether `bytes` hold any binary byte. Blocks are folded without an early
 /// exit inside them so the compiler can vectorize: the reader asks this
 /// once per chunk and looks at single lines only when it says yes. A
-/// block is first asked the cheaper question (a byte below 0x20 other than
+/// block (128 bytes) is first asked the cheaper question (a byte below 0x20 other than
 /// the newline, which every block of a log holds): a log's blocks rarely
 /// hold another, and only those that do are asked which bytes they are.
 pub fn has_binary_bytes(bytes: &[u8]) -> bool {
-    bytes.chunks(64).any(|block| {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, asked just above.
+        return unsafe { binary_blocks_avx2(bytes) };
+    }
+    binary_blocks(bytes)
+}
+
+/// [`binary_blocks`] compiled for AVX2: thirty-two bytes a comparison
+/// instead of SSE2's sixteen (the x86-64 baseline the build targets).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn binary_blocks_avx2(bytes: &[u8]) -> bool {
+    binary_blocks(bytes)
+}
+
+/// [`has_binary_bytes`]'s loop, inlined into each caller so that it is
+/// vectorised for the caller's instruction set.
+#[inline(always)]
+fn binary_blocks(bytes: &[u8]) -> bool {
+    bytes.chunks(128).any(|block| {
         block
             .iter()
             .fold(false, |acc, &b| acc | ((b & 0xe0 == 0) & (b != b'\n')))
@@ -108,14 +128,13 @@ mod tests {
     fn a_binary_byte_is_found_wherever_it_sits() {
         let text = b"I, [2025-03-11T09:00:00.0 #9]  INFO -- : line\twith a tab\r\n".repeat(3);
         for b in 0..=u8::MAX {
-            for at in [0, 1, 31, 62, 63, 64, 65, 127, text.len() - 1] {
+            for at in [0, 1, 31, 63, 64, 65, 127, 128, 129, text.len() - 1] {
                 let mut bytes = text.clone();
                 bytes[at] = b;
-                assert_eq!(
-                    has_binary_bytes(&bytes),
-                    bytes.iter().any(|&c| is_binary_byte(c)),
-                    "byte {b:#04x} at {at}"
-                );
+                let binary = bytes.iter().any(|&c| is_binary_byte(c));
+                assert_eq!(has_binary_bytes(&bytes), binary, "byte {b:#04x} at {at}");
+                // The portable loop too, wherever the test runs.
+                assert_eq!(binary_blocks(&bytes), binary, "byte {b:#04x} at {at}");
             }
         }
         assert!(!has_binary_bytes(&text));
