@@ -33,7 +33,7 @@ const EVIDENCE_SHOWN: usize = 6;
 /// Writes one JSON object per failure, in time order.
 pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
     store.each_stored_failure_in_time_order(&mut |f| {
-        serde_json::to_writer(&mut *out, &f)?;
+        f.write_json(&mut *out)?;
         out.write_all(b"\n")?;
         Ok::<(), Error>(())
     })

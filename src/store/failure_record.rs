@@ -5,9 +5,9 @@
 //! (the change feed, the incidents) read these types from here, so none of
 //! them imports `failures.rs` and `failures.rs` can call them.
 
-use serde::ser::SerializeStruct;
+use std::io::Write;
+
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::cause::{Cause, Confidence};
 use grantwatch_parsers::{GrantType, ServerKind};
@@ -127,21 +127,25 @@ pub struct FailureRecord {
 /// candidates and evidence still the JSON they were stored as. This binary
 /// wrote them from [`Candidate`] and [`Evidence`] moments before, so they
 /// are written out as they are instead of parsed and written again (a
-/// tenth of a Rails log's serial tail; the same bytes, which
-/// `store::tests::a_stored_failure_writes_the_bytes_of_its_record` checks).
+/// tenth of a Rails log's serial tail), nor parsed to be checked (serde's
+/// `RawValue` checks what it holds: a sixth of writing a failure out,
+/// benches/README.md). The same bytes as the record's serialization, which
+/// `store::tests::a_stored_failure_writes_the_bytes_of_its_record` checks.
 #[derive(Debug)]
 pub struct StoredFailure {
     /// Every field but the two below (left empty) and the context.
     pub record: FailureRecord,
-    /// `record.candidates` as stored.
-    pub candidates: Box<RawValue>,
-    /// `record.evidence` as stored.
-    pub evidence: Box<RawValue>,
+    /// `record.candidates` as stored: a JSON array.
+    pub candidates: String,
+    /// `record.evidence` as stored: a JSON array.
+    pub evidence: String,
 }
 
-impl Serialize for StoredFailure {
-    /// [`FailureRecord`]'s fields, in its order, under its names.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl StoredFailure {
+    /// Writes the failure as one JSON object: [`FailureRecord`]'s fields,
+    /// in its order, under its names, as `serde_json` writes them; the
+    /// candidates and evidence as stored.
+    pub fn write_json(&self, out: &mut dyn Write) -> serde_json::Result<()> {
         struct Server(Option<ServerKind>);
         impl Serialize for Server {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -149,23 +153,60 @@ impl Serialize for StoredFailure {
             }
         }
         let r = &self.record;
-        let mut out = s.serialize_struct("FailureRecord", 15)?;
-        out.serialize_field("id", &r.id)?;
-        out.serialize_field("ts", &r.ts)?;
-        out.serialize_field("server", &Server(r.server))?;
-        out.serialize_field("request_id", &r.request_id)?;
-        out.serialize_field("client_id", &r.client_id)?;
-        out.serialize_field("grant_type", &r.grant_type)?;
-        out.serialize_field("error", &r.error)?;
-        out.serialize_field("http_status", &r.http_status)?;
-        out.serialize_field("cause", &r.cause)?;
-        out.serialize_field("confidence", &r.confidence)?;
-        out.serialize_field("candidates", &self.candidates)?;
-        out.serialize_field("summary", &r.summary)?;
-        out.serialize_field("fix", &r.fix)?;
-        out.serialize_field("evidence", &self.evidence)?;
-        out.serialize_field("missing", &r.missing)?;
-        out.end()
+        let mut json = JsonObject { out, first: true };
+        json.field("id", &r.id)?;
+        json.field("ts", &r.ts)?;
+        json.field("server", &Server(r.server))?;
+        json.field("request_id", &r.request_id)?;
+        json.field("client_id", &r.client_id)?;
+        json.field("grant_type", &r.grant_type)?;
+        json.field("error", &r.error)?;
+        json.field("http_status", &r.http_status)?;
+        json.field("cause", &r.cause)?;
+        json.field("confidence", &r.confidence)?;
+        json.raw_field("candidates", &self.candidates)?;
+        json.field("summary", &r.summary)?;
+        json.field("fix", &r.fix)?;
+        json.raw_field("evidence", &self.evidence)?;
+        json.field("missing", &r.missing)?;
+        json.end()
+    }
+}
+
+/// A JSON object written a field at a time, as `serde_json`'s compact
+/// writer writes a struct.
+struct JsonObject<'w> {
+    out: &'w mut dyn Write,
+    first: bool,
+}
+
+impl JsonObject<'_> {
+    fn key(&mut self, name: &str) -> serde_json::Result<()> {
+        let open: &[u8] = if std::mem::take(&mut self.first) {
+            b"{"
+        } else {
+            b","
+        };
+        self.out.write_all(open).map_err(serde_json::Error::io)?;
+        serde_json::to_writer(&mut *self.out, name)?;
+        self.out.write_all(b":").map_err(serde_json::Error::io)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> serde_json::Result<()> {
+        self.key(name)?;
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    fn raw_field(&mut self, name: &str, json: &str) -> serde_json::Result<()> {
+        self.key(name)?;
+        self.out
+            .write_all(json.as_bytes())
+            .map_err(serde_json::Error::io)
+    }
+
+    fn end(self) -> serde_json::Result<()> {
+        let close: &[u8] = if self.first { b"{}" } else { b"}" };
+        self.out.write_all(close).map_err(serde_json::Error::io)
     }
 }
 

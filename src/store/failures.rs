@@ -9,7 +9,6 @@
 use crate::cause::{Cause, Confidence};
 use grantwatch_parsers::{GrantType, ServerKind};
 use rusqlite::{OptionalExtension, Row, params};
-use serde_json::value::RawValue;
 
 pub use super::failure_record::{
     Candidate, ClockContext, Evidence, FailureContext, FailureFilter, FailureRecord, RedirectPair,
@@ -60,11 +59,6 @@ fn finish(row: RawFailure) -> Result<FailureRecord> {
         rec.context = serde_json::from_str(&context)?;
     }
     Ok(rec)
-}
-
-/// `value` written as JSON, held as such.
-fn raw_json<T: serde::Serialize>(value: &T) -> Result<Box<RawValue>> {
-    Ok(serde_json::value::to_raw_value(value)?)
 }
 
 /// The `WHERE` clause of a filter over `failures`, with numbered
@@ -306,8 +300,8 @@ impl Store {
     ) -> std::result::Result<(), E> {
         if !self.scratch {
             return self.each_failure_in_time_order(&mut |record| {
-                let candidates = raw_json(&record.candidates)?;
-                let evidence = raw_json(&record.evidence)?;
+                let candidates = serde_json::to_string(&record.candidates).map_err(Error::from)?;
+                let evidence = serde_json::to_string(&record.evidence).map_err(Error::from)?;
                 each(StoredFailure {
                     record,
                     candidates,
@@ -318,8 +312,8 @@ impl Store {
         self.each_row_in_time_order(from_row, &mut |(record, candidates, evidence, _)| {
             each(StoredFailure {
                 record,
-                candidates: RawValue::from_string(candidates).map_err(Error::from)?,
-                evidence: RawValue::from_string(evidence).map_err(Error::from)?,
+                candidates,
+                evidence,
             })
         })
     }

@@ -504,7 +504,9 @@ fn a_stored_failure_writes_the_bytes_of_its_record() {
         let mut stored = Vec::new();
         store
             .each_stored_failure_in_time_order::<Error>(&mut |f| {
-                stored.push(serde_json::to_string(&f)?);
+                let mut bytes = Vec::new();
+                f.write_json(&mut bytes)?;
+                stored.push(String::from_utf8(bytes).expect("JSON is UTF-8"));
                 Ok(())
             })
             .expect("stored");
