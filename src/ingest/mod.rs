@@ -328,54 +328,30 @@ pub fn read_file(
             Err(ranges::ReadError::Store(e)) => return Err(e.into()),
         }
     }
-    let mut parser = FileParser::new(format, ctx);
-    let quiet = parser.quiet_skip();
-    let mut runs = BinaryRuns::default();
-    let mut chunks =
-        ChunkReader::new(std::io::Cursor::new(head).chain(reader), resume).map_err(unreadable)?;
-    while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
-        let before = parser.counts();
-        // Valid UTF-8 is the rule: borrow the whole chunk, and let events
-        // borrow from it until the chunk is committed.
-        let text = utf8(chunk.text);
-        let mut events: Vec<Event<'_>> = Vec::new();
-        let fed = feed_chunk(
-            &mut parser,
-            quiet.as_deref(),
-            &text,
-            &mut progress.line_no,
-            &mut runs,
-            &mut events,
-            &mut NoHooks,
-        );
-        progress.byte_offset = chunk.end;
-        progress.lines_cut = chunk.cut;
-        progress.counts = diff(parser.counts(), before);
-        progress.counts.skipped += fed.binary_only;
-        progress.envelope = parser.envelope().map(|e| e.as_str());
-        let bytes = chunk.end - chunk.start;
-        stats.bytes += bytes;
-        commit(store, source.id, &events, &progress, stats)?;
-        on_chunk(
-            store,
-            ChunkDone {
-                bytes,
-                max_ts_ms: events
-                    .iter()
-                    .filter_map(|e| e.ts)
-                    .map(|t| t.utc.timestamp_millis())
-                    .max(),
-            },
-        )?;
-    }
-    let before = parser.counts();
-    let mut events = Vec::new();
-    parser.flush(&mut events);
-    progress.counts = diff(parser.counts(), before);
-    // Pieces of split lines (CRI `P`, docker) joined past the bound.
-    progress.lines_cut = parser.joined_lines_cut();
-    progress.envelope = parser.envelope().map(|e| e.as_str());
-    commit(store, source.id, &events, &progress, stats)?;
+    // A file that two cores would have read in ranges is loaded in bulk on
+    // one as well (one range): the events' indexes built once afterwards,
+    // no diagnosis following the read meanwhile (it would open a second
+    // connection), a tenth of the writes of one commit per chunk into live
+    // indexes (benches/README.md).
+    let one_core = OneCore {
+        path,
+        source_id: source.id,
+        format,
+        ctx,
+        resume,
+        follow: !(split.jobs == 1 && resume == 0 && meta.len() >= 2 * split.min_range_bytes),
+    };
+    let input = std::io::Cursor::new(head).chain(reader);
+    let (parser, runs) = if one_core.follow {
+        one_core.read(store, input, &mut progress, stats, on_chunk)?
+    } else {
+        if *ranges::TRACE {
+            eprintln!("ranges: one range, loaded in bulk");
+        }
+        store.bulk_load(1, |store| {
+            one_core.read(store, input, &mut progress, stats, on_chunk)
+        })?
+    };
     stats.per_file.push(FileReport {
         path: path.to_path_buf(),
         envelope: parser.envelope().or(sniffed.envelope),
@@ -387,6 +363,89 @@ pub fn read_file(
         stats.binary.push((path.to_path_buf(), runs));
     }
     Ok(())
+}
+
+/// A file read on one core: where its events go and whether a diagnosis
+/// follows the read (`follow`: each chunk's newest time is told to
+/// `on_chunk`; otherwise none is, and the file may be loaded in bulk).
+struct OneCore<'c> {
+    /// The file's name in reports.
+    path: &'c Path,
+    source_id: i64,
+    format: Format,
+    ctx: Context,
+    resume: u64,
+    follow: bool,
+}
+
+impl OneCore<'_> {
+    fn unreadable(&self, source: std::io::Error) -> Error {
+        Error::Unreadable {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Reads `input` (the whole file, head first) from `self.resume` on,
+    /// committing each chunk with `progress`; returns the parser (its
+    /// counts and envelope) and the binary runs it met.
+    fn read(
+        self,
+        store: &mut Store,
+        input: impl Read,
+        progress: &mut BatchProgress,
+        stats: &mut ReadStats,
+        on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
+    ) -> Result<(FileParser, BinaryRuns)> {
+        let source_id = self.source_id;
+        let mut parser = FileParser::new(self.format, self.ctx.clone());
+        let quiet = parser.quiet_skip();
+        let mut runs = BinaryRuns::default();
+        let mut chunks = ChunkReader::new(input, self.resume).map_err(|e| self.unreadable(e))?;
+        while let Some(chunk) = chunks.next_chunk().map_err(|e| self.unreadable(e))? {
+            let before = parser.counts();
+            // Valid UTF-8 is the rule: borrow the whole chunk, and let events
+            // borrow from it until the chunk is committed.
+            let text = utf8(chunk.text);
+            let mut events: Vec<Event<'_>> = Vec::new();
+            let fed = feed_chunk(
+                &mut parser,
+                quiet.as_deref(),
+                &text,
+                &mut progress.line_no,
+                &mut runs,
+                &mut events,
+                &mut NoHooks,
+            );
+            progress.byte_offset = chunk.end;
+            progress.lines_cut = chunk.cut;
+            progress.counts = diff(parser.counts(), before);
+            progress.counts.skipped += fed.binary_only;
+            progress.envelope = parser.envelope().map(|e| e.as_str());
+            let bytes = chunk.end - chunk.start;
+            stats.bytes += bytes;
+            commit(store, source_id, &events, progress, stats)?;
+            on_chunk(
+                store,
+                ChunkDone {
+                    bytes,
+                    max_ts_ms: self
+                        .follow
+                        .then(|| events.iter().filter_map(|e| e.ts))
+                        .and_then(|ts| ts.map(|t| t.utc.timestamp_millis()).max()),
+                },
+            )?;
+        }
+        let before = parser.counts();
+        let mut events = Vec::new();
+        parser.flush(&mut events);
+        progress.counts = diff(parser.counts(), before);
+        // Pieces of split lines (CRI `P`, docker) joined past the bound.
+        progress.lines_cut = parser.joined_lines_cut();
+        progress.envelope = parser.envelope().map(|e| e.as_str());
+        commit(store, source_id, &events, progress, stats)?;
+        Ok((parser, runs))
+    }
 }
 
 /// Stores and reports what reading `job` in ranges counted, as the end of

@@ -53,7 +53,7 @@ impl Default for Split {
 
 /// Whether handovers and give-ups are told on stderr
 /// (`GRANTWATCH_TRACE_RANGES=1`), for the benches.
-static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+pub(super) static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     std::env::var_os("GRANTWATCH_TRACE_RANGES").is_some_and(|v| v != "0")
 });
 

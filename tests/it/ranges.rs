@@ -71,22 +71,49 @@ const RAILS: [&str; 8] = [
     "5",
 ];
 
-/// Analyzes `path` on one core and in ranges; asserts the same output and
-/// returns how many handovers the trace told.
+/// One core, with every file of more than a few kilobytes loaded in bulk
+/// (as one that two cores would read in ranges is), the diagnosis after
+/// the read instead of following it.
+const BULK_ON_ONE_CORE: [&str; 4] = ["-j", "1", "--range-bytes", "3000"];
+
+/// Analyzes `path` on one core (the diagnosis following the read), on one
+/// core loaded in bulk, and in ranges; asserts the same output and returns
+/// how many handovers the trace told.
 fn same_on_one_core_and_in_ranges(path: &Path, ranges: &[&str]) -> usize {
-    let (one_json, one_counts, _) = analyze(path, &["-j", "1"]);
+    let (one_json, one_counts, one_trace) = analyze(path, &["-j", "1"]);
+    assert!(!one_trace.contains("loaded in bulk"), "{}", path.display());
+    let (bulk_json, bulk_counts, bulk_trace) = analyze(path, &BULK_ON_ONE_CORE);
+    let big = std::fs::metadata(path).expect("size").len() >= 6000;
+    assert_eq!(
+        bulk_trace.contains("loaded in bulk"),
+        big,
+        "{}",
+        path.display()
+    );
+    same_output(path, "loaded in bulk on one core", &bulk_json, &one_json);
+    assert_eq!(
+        bulk_counts,
+        one_counts,
+        "{}: counts differ in bulk",
+        path.display()
+    );
     let (json, counts, trace) = analyze(path, ranges);
+    same_output(path, "in ranges", &json, &one_json);
+    assert_eq!(counts, one_counts, "{}: counts differ", path.display());
+    trace.matches("handed over").count()
+}
+
+/// Panics, saying where, when `json` (read `how`) is not `one_json`.
+fn same_output(path: &Path, how: &str, json: &str, one_json: &str) {
     if json != one_json {
         let first = json.lines().zip(one_json.lines()).position(|(a, b)| a != b);
         panic!(
-            "{}: JSON differs: {} lines in ranges, {} on one core, first difference at line {first:?}",
+            "{}: JSON differs: {} lines {how}, {} on one core, first difference at line {first:?}",
             path.display(),
             json.lines().count(),
             one_json.lines().count()
         );
     }
-    assert_eq!(counts, one_counts, "{}: counts differ", path.display());
-    trace.matches("handed over").count()
 }
 
 fn sample_files() -> Vec<PathBuf> {
