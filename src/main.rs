@@ -106,7 +106,7 @@ enum Command {
         jobs: Option<u16>,
         /// Smallest range of a file one core reads (tests make it small to
         /// cross many range boundaries).
-        #[arg(long, hide = true, value_name = "BYTES", default_value_t = 64 << 20)]
+        #[arg(long, hide = true, value_name = "BYTES", default_value_t = commands::Split::default().min_range_bytes)]
         range_bytes: u64,
         /// Bytes a range reader parses at once (tests make it small).
         #[arg(long, hide = true, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]

@@ -328,8 +328,9 @@ pub fn read_file(
             Err(ranges::ReadError::Store(e)) => return Err(e.into()),
         }
     }
-    // A file that two cores would have read in ranges is loaded in bulk on
-    // one as well (one range): the events' indexes built once afterwards,
+    // A file that two cores would have read in ranges into a scratch
+    // database is loaded in bulk on one as well (one range; a kept
+    // database is never loaded in bulk): the events' indexes built once afterwards,
     // no diagnosis following the read meanwhile (it would open a second
     // connection), a tenth of the writes of one commit per chunk into live
     // indexes (benches/README.md).
@@ -339,7 +340,10 @@ pub fn read_file(
         format,
         ctx,
         resume,
-        follow: !(split.jobs == 1 && resume == 0 && meta.len() >= 2 * split.min_range_bytes),
+        follow: !(store.is_scratch()
+            && split.jobs == 1
+            && resume == 0
+            && meta.len() >= 2 * split.min_range_bytes),
     };
     let input = std::io::Cursor::new(head).chain(reader);
     let (parser, runs) = if one_core.follow {
