@@ -92,11 +92,11 @@ pub fn analyze(
     total: &mut dyn FnMut(u64),
     on_bytes: &mut dyn FnMut(u64),
 ) -> Result<Analysis, Error> {
-    // With a second core, the extractor's searchers are built beside the
+    // With a second core, the parsers' matchers are built beside the
     // opening of the database and the first lines' reading, not by the
-    // reader that meets the first failure (benches/README.md).
+    // range reader that meets the first failure (benches/README.md).
     if opts.split.jobs > 1 {
-        std::thread::spawn(grantwatch_parsers::extract::warm_up);
+        std::thread::spawn(grantwatch_parsers::warm_up);
     }
     // `-` is standard input, copied to a file the analysis reads.
     let stdin_dir = if opts.paths.iter().any(|p| p.as_os_str() == "-") {

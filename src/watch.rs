@@ -40,7 +40,6 @@ mod error;
 mod followed;
 mod options;
 mod progress;
-mod warm;
 use committer::Committer;
 pub use error::{Error, Result};
 use followed::Followed;
@@ -132,8 +131,8 @@ impl Watcher {
     /// checkpoint.
     pub fn open(opts: WatchOptions) -> Result<Watcher> {
         // Before the daemon listens and the first line arrives, not on it
-        // (see `warm`).
-        warm::warm_up();
+        // (see `grantwatch_parsers::warm_up`).
+        grantwatch_parsers::warm_up();
         let mut store = Store::open(&opts.db)?;
         set_up_writer(&mut store)?;
         let committer = Committer::start(&opts.db, set_up_writer)?;

@@ -47,6 +47,7 @@ pub mod quiet;
 pub mod registry;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod warm;
 
 pub use counts::LineCounts;
 pub use event::{
@@ -59,3 +60,4 @@ pub use grant::{GrantType, KNOWN_GRANTS};
 pub use parser::{Context, EnvelopeChoice, LineParser, Outcome};
 pub use redact::Redactor;
 pub use registry::{DETECT_LINES, Sniffed, detect, sniff};
+pub use warm::warm_up;

@@ -383,13 +383,6 @@ struct OneCore<'c> {
 }
 
 impl OneCore<'_> {
-    fn unreadable(&self, source: std::io::Error) -> Error {
-        Error::Unreadable {
-            path: self.path.to_path_buf(),
-            source,
-        }
-    }
-
     /// Reads `input` (the whole file, head first) from `self.resume` on,
     /// committing each chunk with `progress`; returns the parser (its
     /// counts and envelope) and the binary runs it met.
@@ -401,12 +394,23 @@ impl OneCore<'_> {
         stats: &mut ReadStats,
         on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
     ) -> Result<(FileParser, BinaryRuns)> {
-        let source_id = self.source_id;
-        let mut parser = FileParser::new(self.format, self.ctx.clone());
+        let OneCore {
+            path,
+            source_id,
+            format,
+            ctx,
+            resume,
+            follow,
+        } = self;
+        let unreadable = |source| Error::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut parser = FileParser::new(format, ctx);
         let quiet = parser.quiet_skip();
         let mut runs = BinaryRuns::default();
-        let mut chunks = ChunkReader::new(input, self.resume).map_err(|e| self.unreadable(e))?;
-        while let Some(chunk) = chunks.next_chunk().map_err(|e| self.unreadable(e))? {
+        let mut chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
+        while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
             let before = parser.counts();
             // Valid UTF-8 is the rule: borrow the whole chunk, and let events
             // borrow from it until the chunk is committed.
@@ -433,10 +437,15 @@ impl OneCore<'_> {
                 store,
                 ChunkDone {
                     bytes,
-                    max_ts_ms: self
-                        .follow
-                        .then(|| events.iter().filter_map(|e| e.ts))
-                        .and_then(|ts| ts.map(|t| t.utc.timestamp_millis()).max()),
+                    max_ts_ms: if follow {
+                        events
+                            .iter()
+                            .filter_map(|e| e.ts)
+                            .map(|t| t.utc.timestamp_millis())
+                            .max()
+                    } else {
+                        None
+                    },
                 },
             )?;
         }

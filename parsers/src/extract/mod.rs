@@ -58,18 +58,6 @@ pub fn extract(text: &str) -> Option<OAuthError<'_>> {
     found.is_error().then_some(found)
 }
 
-/// Builds now what the first error record read would build: the catalog
-/// of the providers' sentences and the searchers over it and over a
-/// record's keys and words, about a hundred million instructions that a
-/// range reader meeting its first failure otherwise spends while the other
-/// readers wait for them. `analyze` calls it on a thread of its own as it
-/// starts.
-pub fn warm_up() {
-    const RECORD: &str = r#"{"error":"invalid_grant","error_description":"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."}"#;
-    // What it finds is known; only what it builds is wanted.
-    let _ = extract(RECORD);
-}
-
 /// Whether an `error` value is an OAuth error: a standard name, or a
 /// server's own code in a record about a token or a grant (or printed by an
 /// OAuth library, checked by the caller) (Keycloak's

@@ -1,15 +1,19 @@
-//! Start-up warm-up of `watch`: the parsers build their phrase catalog and
-//! their multi-pattern matchers (Aho-Corasick automata) on first use, and
+//! The parsers' warm-up: they build their phrase catalog and their
+//! multi-pattern matchers (Aho-Corasick automata) on first use. In `watch`
 //! that first use was the first line a watched file gave: the first append
 //! after a start waited for it (its read round took tens of times a later
 //! one's; `perf` put most of it in building the automata and in the kernel
-//! zeroing the fresh pages they took, benches/README.md). Feeding
-//! each format's parser a few lines at start pays that before any line
-//! arrives.
+//! zeroing the fresh pages they took, benches/README.md). In `analyze` on
+//! several cores it was the range reader meeting the first failure, while
+//! the others waited for what it built. Feeding each format's parser a few
+//! lines at start pays that before any line arrives.
 //!
 //! Invariant: nothing here is stored or counted; the parsers are dropped.
 
-use grantwatch_parsers::{CONCRETE_FORMATS, Context, FileParser, detect};
+use crate::file_parser::FileParser;
+use crate::format::CONCRETE_FORMATS;
+use crate::parser::Context;
+use crate::registry::detect;
 
 /// Lines of the shapes the parsers look into: a Rails request of the token
 /// endpoint, a JSON error body, a client's error line, a logfmt record.
