@@ -21,15 +21,6 @@
 //!   leaves checkpoints to this thread's commits, so a backlog grows it),
 //!   unless a writer or a reader is in the way (another writer, the fleet
 //!   receivers, may still be writing: then it waits for the next time).
-//! - The thread runs [`NICE_INCREMENT`] below the daemon's priority: where
-//!   the cores are short, reading a backlog and answering the web side come
-//!   first, and the passes take what they leave. Catching up a 1 GB
-//!   backlog on two cores, the reader, its committer and the passes had
-//!   4.5 s of CPU between them; at one priority every line was read in
-//!   2.1–3.2 s (median 2.7 s), niced in 1.9–2.6 s (median 2.3 s), and all
-//!   was diagnosed as soon or sooner (benches/README.md). A pass in its write holds the write lock, which
-//!   the committer may then wait for; with the reader parsing meanwhile
-//!   there are two threads for two cores, so it is not starved.
 //! - [`Background::finish`] runs a last pass over everything committed
 //!   before it was called, then ends the thread; a store error ends the
 //!   thread at once and is handed to the reader ([`Background::failed`]),
@@ -52,12 +43,6 @@ pub const MIN_REST: Duration = Duration::from_millis(10);
 
 /// The size past which the WAL file is cut back once the daemon is idle.
 pub const IDLE_WAL_BYTES: u64 = 16 * 1024 * 1024;
-
-/// How much lower the diagnosis thread's priority is than the daemon's
-/// (its nice value added, at most 19). At 5 the catch-up was as slow as
-/// without; at 19 a pass holding the write lock waited longer for a core
-/// (benches/README.md).
-pub const NICE_INCREMENT: libc::c_int = 10;
 
 /// What the reader tells the thread.
 #[derive(Default)]
@@ -107,10 +92,7 @@ impl Background {
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("diagnosis".into())
-            .spawn(move || {
-                lower_priority();
-                passes(&mut store, &settings, &theirs, recheck)
-            })
+            .spawn(move || passes(&mut store, &settings, &theirs, recheck))
             .map_err(|e| Error::Thread(e.to_string()))?;
         Ok(Background {
             shared,
@@ -165,14 +147,6 @@ impl Drop for Background {
             let _ = self.join();
         }
     }
-}
-
-/// Lowers the calling thread's priority by [`NICE_INCREMENT`]. On Linux a
-/// nice value is a thread's own, and `nice` changes the caller's. Where it
-/// fails the thread keeps the daemon's priority, which costs only speed.
-fn lower_priority() {
-    // SAFETY: `nice` only changes the calling thread's scheduling weight.
-    let _ = unsafe { libc::nice(NICE_INCREMENT) };
 }
 
 /// The thread: a pass whenever there is something new, until told to end.

@@ -2,8 +2,8 @@
 //! user meets them, with the real binary: an idle `watch` of a folder that
 //! must cost next to nothing, a NUL early in a log, 5,000 files under a
 //! limit of 1,024 descriptors, a folder with files that cannot be read
-//! (even by root), a database deleted under the daemon, a short token on
-//! a public address, and the diagnosis thread yielding the cores to reading.
+//! (even by root), a database deleted under the daemon, and a short token on
+//! a public address.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -31,65 +31,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     // SAFETY: sysconf only reads a constant.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     ticks as f64 / hz
-}
-
-/// The nice value in a /proc stat file: field 19, the 17th after the
-/// command name's ')' (a name may hold spaces).
-fn nice_in_stat(stat: &str) -> i64 {
-    let rest = stat.rsplit_once(')').expect("comm").1;
-    let nice = rest.split_whitespace().nth(16).expect("nice");
-    nice.parse().expect("number")
-}
-
-/// The nice value of each thread of a process, by thread name.
-fn nice_by_thread(pid: u32) -> Vec<(String, i64)> {
-    let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
-        let dir = task.expect("task").path();
-        let (Ok(comm), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("stat")),
-        ) else {
-            continue; // the thread ended meanwhile
-        };
-        out.push((comm.trim().to_string(), nice_in_stat(&stat)));
-    }
-    out
-}
-
-#[test]
-fn the_diagnosis_thread_runs_below_the_reader_so_a_backlog_is_read_first() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = spawn_command(watch_cmd(
-        &dir.path().join("w.db"),
-        &[&root().join("sample_logs")],
-    ));
-    let pid = daemon.child.id();
-    let process =
-        nice_in_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat"));
-    // The diagnosis thread starts with the reading, after the server.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let threads = loop {
-        let threads = nice_by_thread(pid);
-        if threads.iter().any(|(n, _)| n == "diagnosis") {
-            break threads;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no diagnosis thread: {threads:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // The reader, its committer and the web side keep the daemon's
-    // priority; the diagnosis takes what they leave.
-    for (name, nice) in &threads {
-        let expected = if name == "diagnosis" {
-            (process + 10).min(19)
-        } else {
-            process
-        };
-        assert_eq!(*nice, expected, "{name} in {threads:?}");
-    }
 }
 
 #[test]
