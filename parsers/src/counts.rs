@@ -15,3 +15,12 @@ pub struct LineCounts {
     /// Lines no parser recognised.
     pub unknown: u64,
 }
+
+impl std::ops::AddAssign for LineCounts {
+    /// Adds the counts of other lines (a later batch, a later range).
+    fn add_assign(&mut self, later: LineCounts) {
+        self.parsed += later.parsed;
+        self.skipped += later.skipped;
+        self.unknown += later.unknown;
+    }
+}

@@ -60,9 +60,7 @@ impl Tally {
 
     /// Adds `later`, counted over the lines after these.
     pub fn add(&mut self, later: &Tally) {
-        self.counts.parsed += later.counts.parsed;
-        self.counts.skipped += later.counts.skipped;
-        self.counts.unknown += later.counts.unknown;
+        self.counts += later.counts;
         self.lines += later.lines;
         self.joined_cut += later.joined_cut;
         for (n, l) in self.envelope_lines.iter_mut().zip(later.envelope_lines) {

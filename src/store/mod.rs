@@ -383,6 +383,8 @@ fn tracing_note(note: &str) {
 }
 
 #[cfg(test)]
+mod progress_tests;
+#[cfg(test)]
 mod scratch_tests;
 #[cfg(test)]
 mod tests;

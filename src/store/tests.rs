@@ -81,7 +81,11 @@ fn a_bulk_load_gives_back_every_index() {
 
 /// Rails events from line `first` on, `n` of them, each with a request id
 /// and the first `with_code` of them with a code too.
-fn rails_events(first: u64, n: u64, with_code: u64) -> Vec<grantwatch_parsers::Event<'static>> {
+pub(super) fn rails_events(
+    first: u64,
+    n: u64,
+    with_code: u64,
+) -> Vec<grantwatch_parsers::Event<'static>> {
     use grantwatch_parsers::{Event, EvidenceLine, Format};
     (first..first + n)
         .map(|line| {

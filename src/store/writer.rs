@@ -56,6 +56,26 @@ pub struct BatchProgress {
     pub envelope: Option<&'static str>,
 }
 
+impl BatchProgress {
+    /// Takes in the progress of the batch read next from the same file, so
+    /// that the two batches' events committed at once with the result leave
+    /// the source's row as committing them one after the other would
+    /// ([`Store::commit_batch`]): the counts added up, the position and the
+    /// file's identity the later batch's, the envelope the later one's if
+    /// it names one.
+    pub fn absorb(&mut self, later: BatchProgress) {
+        let mut counts = self.counts;
+        counts += later.counts;
+        *self = BatchProgress {
+            read_line_no: self.read_line_no.max(self.line_no).max(later.read_line_no),
+            counts,
+            lines_cut: self.lines_cut + later.lines_cut,
+            envelope: later.envelope.or(self.envelope),
+            ..later
+        };
+    }
+}
+
 const SOURCE_COLUMNS: &str =
     "id, path, format, dev, inode, head_hash, byte_offset, line_no, read_line_no";
 

@@ -7,15 +7,26 @@
 //! - Batches are committed in the order they were handed over, each with
 //!   its checkpoint in one transaction, as the reader did itself: a crash
 //!   leaves the store at a batch boundary, and a restart resumes there.
-//! - At most one batch is in flight: [`Committer::send`] waits for the
-//!   previous one first, so memory holds one batch being written and one
-//!   being parsed, and a failed commit is known before the next is sent.
+//! - At most one batch is in flight. While it is, a batch handed over is
+//!   held, and the next batches of the same file are merged into it (their
+//!   events appended, their checkpoints absorbed, `BatchProgress::absorb`),
+//!   up to [`HOLD_EVENTS`] events; past that, or for another file,
+//!   [`Committer::send`] waits. Memory holds one batch being written, at
+//!   most [`HOLD_EVENTS`] events held, and one batch being parsed. A held
+//!   batch is sent only once the one before it committed, so a failed
+//!   commit is known before the next is sent.
+//! - A pass of the diagnosis thread holds the write lock while it writes
+//!   (tens to hundreds of milliseconds in a catch-up); the reader goes on
+//!   parsing meanwhile instead of waiting for the committer, and the
+//!   batches it read are committed in one transaction when the lock is
+//!   free. Catching up a 1 GB backlog, the reading stalled 100–200 ms at a
+//!   time without (benches/README.md).
 //! - The reader writes on its own connection only after [`Committer::wait`]
 //!   (a new generation, retention, a diagnosis pass in `round`), so the two
 //!   connections never wait on each other's write lock.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 use grantwatch_parsers::Event;
@@ -31,11 +42,26 @@ struct Batch {
     progress: BatchProgress,
 }
 
+impl Batch {
+    /// Appends the batch read next from the same file.
+    fn absorb(&mut self, later: Batch) {
+        self.events.extend(later.events);
+        self.progress.absorb(later.progress);
+    }
+}
+
+/// Events held, at most, while a batch is in flight. A backlog of Rails
+/// logs gives a few hundred events a read; one of Keycloak or Hydra,
+/// where every line is an event, tens of thousands, which are not held.
+pub(super) const HOLD_EVENTS: usize = 8192;
+
 /// The handle of the committing thread.
 pub(super) struct Committer {
     jobs: Option<SyncSender<Batch>>,
     done: Receiver<crate::store::Result<()>>,
     in_flight: bool,
+    /// Handed over while a batch was in flight, not sent yet.
+    held: Option<Batch>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -67,32 +93,90 @@ impl Committer {
             jobs: Some(jobs),
             done,
             in_flight: false,
+            held: None,
             thread: Some(thread),
         })
     }
 
-    /// Hands over `events` of `source_id` with their checkpoint, once the
-    /// previous batch is committed; its error, if it failed, instead.
+    /// Hands over `events` of `source_id` with their checkpoint: sent at
+    /// once if nothing is in flight, else held (merged into the batch held
+    /// if they fit); the error of a commit before it, if one failed.
     pub(super) fn send(
         &mut self,
         source_id: i64,
         events: Vec<Event<'static>>,
         progress: BatchProgress,
     ) -> Result<()> {
-        self.wait()?;
         let batch = Batch {
             source_id,
             events,
             progress,
         };
+        self.collect()?;
+        if self.in_flight {
+            let fits = match &self.held {
+                None => batch.events.len() <= HOLD_EVENTS,
+                Some(held) => {
+                    held.source_id == batch.source_id
+                        && held.events.len() + batch.events.len() <= HOLD_EVENTS
+                }
+            };
+            if fits {
+                match &mut self.held {
+                    Some(held) => held.absorb(batch),
+                    None => self.held = Some(batch),
+                }
+                return Ok(());
+            }
+        }
+        self.await_in_flight()?;
+        if let Some(held) = self.held.take() {
+            self.dispatch(held)?;
+            if batch.events.len() <= HOLD_EVENTS {
+                self.held = Some(batch);
+                return Ok(());
+            }
+            self.await_in_flight()?;
+        }
+        self.dispatch(batch)
+    }
+
+    /// Waits until every batch handed over is committed.
+    pub(super) fn wait(&mut self) -> Result<()> {
+        self.await_in_flight()?;
+        if let Some(held) = self.held.take() {
+            self.dispatch(held)?;
+            self.await_in_flight()?;
+        }
+        Ok(())
+    }
+
+    /// Sends `batch` to the thread (nothing is in flight).
+    fn dispatch(&mut self, batch: Batch) -> Result<()> {
         let jobs = self.jobs.as_ref().ok_or_else(gone)?;
         jobs.send(batch).map_err(|_| gone())?;
         self.in_flight = true;
         Ok(())
     }
 
-    /// Waits until every batch handed over is committed.
-    pub(super) fn wait(&mut self) -> Result<()> {
+    /// Takes the answer of the batch in flight if it has come, without
+    /// waiting.
+    fn collect(&mut self) -> Result<()> {
+        if !self.in_flight {
+            return Ok(());
+        }
+        match self.done.try_recv() {
+            Ok(committed) => {
+                self.in_flight = false;
+                Ok(committed?)
+            }
+            Err(TryRecvError::Empty) => Ok(()),
+            Err(TryRecvError::Disconnected) => Err(gone()),
+        }
+    }
+
+    /// Waits for the answer of the batch in flight, if one is.
+    fn await_in_flight(&mut self) -> Result<()> {
         if !std::mem::take(&mut self.in_flight) {
             return Ok(());
         }
@@ -109,7 +193,9 @@ fn gone() -> Error {
 }
 
 impl Drop for Committer {
-    /// Lets the batch in flight be committed, then ends the thread.
+    /// Lets the batch in flight be committed, then ends the thread. A batch
+    /// held is not sent (the reader is going away on an error, and resumes
+    /// from what was committed).
     fn drop(&mut self) {
         self.jobs.take();
         if let Some(thread) = self.thread.take() {
@@ -117,3 +203,6 @@ impl Drop for Committer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
