@@ -114,12 +114,81 @@ pub fn run_traced(
     trace: &mut PassTrace,
 ) -> Result<RunStats> {
     let began = Instant::now();
-    let last_event_id = store.max_event_id()?;
-    if last_event_id <= after {
+    // Everything the pass reads, from one snapshot: the events another
+    // connection commits meanwhile are the next pass's, and the join
+    // windows a connection keeps (`store/window.rs`) stay valid through
+    // the pass. Read outside one, each commit of the reader's dropped
+    // them: under a client retrying a refused grant hundreds of times a
+    // second, a pass re-read its windows for each failure and took
+    // seconds to minutes (benches/README.md).
+    let read = {
+        let snapshot: &Store = store;
+        snapshot.reading(|| read_pass(snapshot, settings, after, trace, began))?
+    };
+    let Some(PassRead {
+        last_event_id,
+        clocks,
+        touched,
+        regrouped,
+    }) = read
+    else {
         return Ok(RunStats {
             last_event_id: after,
             ..RunStats::default()
         });
+    };
+    let diagnosed = Instant::now();
+    let mut stats = RunStats {
+        last_event_id,
+        ..RunStats::default()
+    };
+    store.write(|store| {
+        correlate::store_clocks(store, &clocks)?;
+        let kept: HashSet<&str> = regrouped.iter().map(|g| g.rec.id.as_str()).collect();
+        for id in touched.iter().filter(|id| !kept.contains(id.as_str())) {
+            store.remove_failure(id)?;
+        }
+        for g in &regrouped {
+            store.regroup(&g.rec.id, g.primary, &g.events)?;
+            let merged: Vec<i64> = g
+                .events
+                .iter()
+                .copied()
+                .filter(|e| *e != g.primary)
+                .collect();
+            stats.diagnosed += 1;
+            if store.upsert_failure(&g.rec, g.primary, &merged, g.time_ms)? {
+                stats.changed += 1;
+            }
+        }
+        store.advance_diagnosis_cursor(last_event_id)?;
+        Ok(())
+    })?;
+    trace.write = diagnosed.elapsed();
+    Ok(stats)
+}
+
+/// What a pass read: the newest event it covers, the clocks, the stored
+/// failures it diagnoses again and the diagnoses to write.
+struct PassRead {
+    last_event_id: i64,
+    clocks: correlate::Clocks,
+    touched: HashSet<String>,
+    regrouped: Vec<Regrouped>,
+}
+
+/// The reading half of a pass ([`run_traced`]); `None` when no event is
+/// new.
+fn read_pass(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    after: i64,
+    trace: &mut PassTrace,
+    began: Instant,
+) -> Result<Option<PassRead>> {
+    let last_event_id = store.max_event_id()?;
+    if last_event_id <= after {
+        return Ok(None);
     }
     let clocks = correlate::estimate_clocks(store)?;
     let stored = store.stored_clock_offsets()?;
@@ -224,36 +293,13 @@ pub fn run_traced(
         }
         touched.extend(reached);
     }
-    let mut stats = RunStats {
+    trace.regroup = selected.elapsed();
+    Ok(Some(PassRead {
         last_event_id,
-        ..RunStats::default()
-    };
-    let diagnosed = Instant::now();
-    trace.regroup = diagnosed - selected;
-    store.write(|store| {
-        correlate::store_clocks(store, &clocks)?;
-        let kept: HashSet<&str> = regrouped.iter().map(|g| g.rec.id.as_str()).collect();
-        for id in touched.iter().filter(|id| !kept.contains(id.as_str())) {
-            store.remove_failure(id)?;
-        }
-        for g in &regrouped {
-            store.regroup(&g.rec.id, g.primary, &g.events)?;
-            let merged: Vec<i64> = g
-                .events
-                .iter()
-                .copied()
-                .filter(|e| *e != g.primary)
-                .collect();
-            stats.diagnosed += 1;
-            if store.upsert_failure(&g.rec, g.primary, &merged, g.time_ms)? {
-                stats.changed += 1;
-            }
-        }
-        store.advance_diagnosis_cursor(last_event_id)?;
-        Ok(())
-    })?;
-    trace.write = diagnosed.elapsed();
-    Ok(stats)
+        clocks,
+        touched,
+        regrouped,
+    }))
 }
 
 /// Groups and diagnoses the candidate events of the `touched` failures and

@@ -471,6 +471,8 @@ impl Store {
         if let Some(rows) = self.failure_window.get(seen, kinds, (from_ms, to_ms)) {
             return Ok(rows);
         }
+        // The span kept is not needed now: memory holds one span's rows.
+        self.failure_window.clear();
         let span = (
             from_ms.saturating_sub(WINDOW_BEHIND_MS),
             to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)),

@@ -388,3 +388,5 @@ mod progress_tests;
 mod scratch_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_tests;

@@ -81,7 +81,13 @@ impl FailureWindow {
 
     /// The rows of `kinds` between two times (inclusive) among `rows`, every
     /// failure event of `span` as read with `seen`; `rows` are kept in place
-    /// of what was, unless they are more than [`ROWS_KEPT`].
+    /// of what was, however many. A burst of failures (a client retrying a
+    /// refused grant hundreds of times a second) puts thousands in one
+    /// span; read again for each of them, as when no more than 2,048 were
+    /// kept, they made the diagnosis quadratic: 4,000 refused password
+    /// grants in 10 s of a 220 MB log took 32 s (benches/README.md). Memory
+    /// holds one span's rows either way: the caller forgets the kept rows
+    /// ([`FailureWindow::clear`]) before it reads the next span.
     pub(super) fn keep(
         &self,
         seen: (i64, u64),
@@ -91,21 +97,15 @@ impl FailureWindow {
         wanted: (i64, i64),
     ) -> Vec<EventRow> {
         let selected = select(&rows, kinds, wanted);
-        if rows.len() <= ROWS_KEPT {
-            *self.kept.borrow_mut() = Some(Kept {
-                seen: Seen::from(seen),
-                from_ms: span.0,
-                to_ms: span.1,
-                rows,
-            });
-        }
+        *self.kept.borrow_mut() = Some(Kept {
+            seen: Seen::from(seen),
+            from_ms: span.0,
+            to_ms: span.1,
+            rows,
+        });
         selected
     }
 }
-
-/// The most rows of one read kept for the next window: a burst of failures
-/// is read again rather than held.
-const ROWS_KEPT: usize = 2_048;
 
 /// The rows of `kinds` between two times (inclusive), in their order.
 fn select(rows: &[EventRow], kinds: &[EventKind], (from_ms, to_ms): (i64, i64)) -> Vec<EventRow> {
