@@ -37,6 +37,11 @@
 //! taken in id order as `analyze` takes them; a failure whose events now
 //! belong to another is removed. A group that reaches an event of a
 //! failure outside the touched set pulls that failure in.
+//!
+//! A pass reads everything from one snapshot (one read transaction), then
+//! writes in one transaction: what it diagnoses is what the database held
+//! at one moment, its cursor covers exactly those events, and the join
+//! windows its connection keeps stay valid while the reader commits.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
