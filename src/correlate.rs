@@ -465,15 +465,29 @@ const NEAREST_PAGE: u32 = 32;
 /// warning `warning`: on a busy server two failures a few milliseconds apart
 /// each have their own warning (Keycloak's `PKCE verification failed` just
 /// before each `CODE_TO_TOKEN_ERROR`), and a warning joined to both made one
-/// failure of the two. Ties go to the earlier response.
+/// failure of the two. Ties go to the earlier response. Every failure near
+/// a warning asks: a server's warning is answered once (`Store::explained_by`;
+/// its time and its responses' are the server's, whatever the clocks).
 fn explains_only(
     store: &Store,
     warning: &EventRow,
     failure: &EventRow,
     clocks: &Clocks,
 ) -> Result<bool> {
+    let explained = if warning.is_client_side() {
+        explained_response(store, warning, clocks)?
+    } else {
+        store.explained_by(warning.id, || explained_response(store, warning, clocks))?
+    };
+    Ok(explained.is_none_or(|id| id == failure.id))
+}
+
+/// The id of the failed token response nearest to `warning` that it may
+/// explain, or `None` when the warning restricts nothing (no time, or no
+/// such response in its window).
+fn explained_response(store: &Store, warning: &EventRow, clocks: &Clocks) -> Result<Option<i64>> {
     let Some(t) = server_time(warning, clocks) else {
-        return Ok(true);
+        return Ok(None);
     };
     let explained = |e: &EventRow| {
         !e.is_client_side()
@@ -487,17 +501,17 @@ fn explains_only(
     let window = (t - PROVIDER_WINDOW_MS, t + PROVIDER_WINDOW_MS);
     let near = store.failed_responses_near(t, window, NEAREST_PAGE)?;
     if let Some(n) = near.iter().find(|e| explained(e)) {
-        return Ok(n.id == failure.id);
+        return Ok(Some(n.id));
     }
     if near.len() < NEAREST_PAGE as usize {
-        return Ok(true);
+        return Ok(None);
     }
     let distance = |e: &EventRow| server_time(e, clocks).map(|rt| (rt - t).abs());
     let nearest = nearby_failures(store, warning, &[EventKind::TokenResponse], clocks)?
         .into_iter()
         .filter(explained)
         .min_by_key(|e| (distance(e), e.ts_ms, e.id));
-    Ok(nearest.is_none_or(|n| n.id == failure.id))
+    Ok(nearest.map(|n| n.id))
 }
 
 fn same_server(a: &EventRow, b: &EventRow) -> bool {

@@ -383,7 +383,10 @@ impl Store {
         // the client in the window to find five from that address, which
         // made a day's lookback cost a failure as many rows as the client
         // had requests that day (a 20 MB Keycloak log spent a sixth of its
-        // time there; benches/README.md).
+        // time there; benches/README.md). The index holds the kind after the
+        // address: a client's back end asks from one address for a kind it
+        // never logs (an issued code), and the walk over its other events
+        // of the hour made a burst of its failures quadratic.
         let (from, ip_clause) = if ip.is_some() {
             ("events e INDEXED BY events_by_client_ip", "AND e.ip = ?4")
         } else {
@@ -491,13 +494,16 @@ impl Store {
     /// `data_version` and the rows it changed itself (see `window.rs`).
     /// Once the events are final nothing that changes can change a kept
     /// window's rows (events), so the same value stands for every state.
-    fn seen(&self) -> Result<(i64, u64)> {
+    pub(super) fn seen(&self) -> Result<(i64, u64)> {
         if self.events_final {
             return Ok(EVENTS_FINAL_SEEN);
         }
+        // Asked for every window and every warning of a failure: prepared
+        // once, not parsed each time.
         let data_version = self
             .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         Ok((data_version, self.conn.total_changes()))
     }
 
@@ -516,36 +522,6 @@ impl Store {
                 kind_list(kinds)
             ),
             params![from_ms, to_ms],
-        )
-    }
-
-    /// Token responses between two times that may record a failure (a
-    /// status of 400 or more, an error, or a provider code), nearest to
-    /// `at` first (then by time and id), at most `limit`. Taken from the
-    /// join window kept for the failure being diagnosed when it spans them
-    /// (`window.rs`), else read.
-    pub fn failed_responses_near(
-        &self,
-        at: i64,
-        (from_ms, to_ms): (i64, i64),
-        limit: u32,
-    ) -> Result<Vec<EventRow>> {
-        let kept =
-            self.failure_window
-                .get(self.seen()?, &[EventKind::TokenResponse], (from_ms, to_ms));
-        if let Some(mut rows) = kept {
-            rows.retain(|e| {
-                e.status.is_some_and(|s| s >= 400) || e.error.is_some() || e.provider_code.is_some()
-            });
-            rows.sort_by_key(|e| (e.ts_ms.map(|t| (t - at).abs()), e.ts_ms, e.id));
-            rows.truncate(limit as usize);
-            return Ok(rows);
-        }
-        self.query_events(
-            "e.kind = 'token_response' AND e.ts_ms BETWEEN ?1 AND ?2
-             AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL)
-             ORDER BY abs(e.ts_ms - ?3), e.ts_ms, e.id LIMIT ?4",
-            params![from_ms, to_ms, at, limit],
         )
     }
 

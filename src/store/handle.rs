@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
-use super::window::{FailureWindow, RequestMemo};
+use super::window::{FailureWindow, RequestMemo, WarningMemo};
 
 /// One connection to the database.
 #[derive(Debug)]
@@ -41,6 +41,9 @@ pub struct Store {
     /// are final: one failure asks for its request's events several times
     /// (to anchor, to group and to gather it).
     pub(super) last_request: RequestMemo,
+    /// What each server warning was found to explain, while this
+    /// connection sees the same database (`nearest.rs`).
+    pub(super) warnings: WarningMemo,
 }
 
 /// How many partial indexes a bulk load keeps live while few rows enter

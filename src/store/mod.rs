@@ -38,6 +38,7 @@ mod writer;
 
 mod error;
 mod handle;
+mod nearest;
 mod spill;
 mod window;
 
@@ -198,6 +199,7 @@ impl Store {
             revokes: Default::default(),
             bulk: None,
             last_request: Default::default(),
+            warnings: Default::default(),
         }
     }
 

@@ -6,7 +6,9 @@
 //! (benches/README.md).
 //!
 //! The events of the last request id asked for ([`RequestMemo`]) are kept
-//! the same way, but only while no connection changes the events.
+//! the same way, but only while no connection changes the events; and what
+//! each server warning was found to explain ([`WarningMemo`]) while the
+//! connection sees the same database.
 //!
 //! Invariant: the rows given back are exactly what the query would give
 //! now. They are kept only with what the connection had seen when they were
@@ -16,6 +18,7 @@
 //! within the span read.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use grantwatch_parsers::EventKind;
 
@@ -68,15 +71,28 @@ impl FailureWindow {
         &self,
         seen: (i64, u64),
         kinds: &[EventKind],
-        (from_ms, to_ms): (i64, i64),
+        span: (i64, i64),
     ) -> Option<Vec<EventRow>> {
+        self.get_with(seen, span, |rows| select(rows, kinds, span))
+    }
+
+    /// `f` of the kept rows between two times (inclusive), in time order,
+    /// when the rows kept were read with `seen` and span them: the caller
+    /// picks what it needs from them without copying the rest (a warning's
+    /// 32 nearest failed responses among thousands, `Store::failed_responses_near`).
+    pub(super) fn get_with<T>(
+        &self,
+        seen: (i64, u64),
+        (from_ms, to_ms): (i64, i64),
+        f: impl FnOnce(&[EventRow]) -> T,
+    ) -> Option<T> {
         let seen = Seen::from(seen);
         let kept = self.kept.borrow();
         let k = kept.as_ref()?;
         if k.seen != seen || from_ms < k.from_ms || to_ms > k.to_ms {
             return None;
         }
-        Some(select(&k.rows, kinds, (from_ms, to_ms)))
+        Some(f(between(&k.rows, (from_ms, to_ms))))
     }
 
     /// The rows of `kinds` between two times (inclusive) among `rows`, every
@@ -96,6 +112,10 @@ impl FailureWindow {
         kinds: &[EventKind],
         wanted: (i64, i64),
     ) -> Vec<EventRow> {
+        debug_assert!(
+            rows.is_sorted_by_key(|r| r.ts_ms),
+            "kept rows in time order"
+        );
         let selected = select(&rows, kinds, wanted);
         *self.kept.borrow_mut() = Some(Kept {
             seen: Seen::from(seen),
@@ -108,12 +128,21 @@ impl FailureWindow {
 }
 
 /// The rows of `kinds` between two times (inclusive), in their order.
-fn select(rows: &[EventRow], kinds: &[EventKind], (from_ms, to_ms): (i64, i64)) -> Vec<EventRow> {
-    rows.iter()
+fn select(rows: &[EventRow], kinds: &[EventKind], span: (i64, i64)) -> Vec<EventRow> {
+    between(rows, span)
+        .iter()
         .filter(|r| kinds.contains(&r.kind))
-        .filter(|r| r.ts_ms.is_some_and(|t| from_ms <= t && t <= to_ms))
         .cloned()
         .collect()
+}
+
+/// The rows between two times (inclusive) of `rows` in time order, found
+/// by halving: a burst's thousands of rows are not each looked at for
+/// every failure among them.
+fn between(rows: &[EventRow], (from_ms, to_ms): (i64, i64)) -> &[EventRow] {
+    let start = rows.partition_point(|r| r.ts_ms.is_none_or(|t| t < from_ms));
+    let end = rows.partition_point(|r| r.ts_ms.is_none_or(|t| t <= to_ms));
+    rows.get(start..end.max(start)).unwrap_or_default()
 }
 
 /// The events of the last request id asked for
@@ -138,6 +167,52 @@ impl RequestMemo {
     }
 
     /// Forgets what was kept.
+    pub(super) fn clear(&self) {
+        self.0.borrow_mut().take();
+    }
+}
+
+/// How many warnings [`WarningMemo`] holds before it starts afresh: a
+/// gigabyte's warnings are not all kept.
+const WARNINGS_KEPT: usize = 1 << 16;
+
+/// What each server warning was found to explain (`Store::explained_by`):
+/// the id of the one failed response it belongs to, or `None` when it
+/// restricts nothing. Every failure near a warning asks; in a burst
+/// (hundreds of failures a second, each with its warning) each warning was
+/// asked by every failure of its window, and each answer read its window
+/// again: a diagnosis cubic in the burst (400 Keycloak failures in 2 s took
+/// 18 s, benches/README.md). Kept while the connection sees the same
+/// database, as the failure window is.
+#[derive(Debug, Default)]
+pub(super) struct WarningMemo(RefCell<Option<(Seen, Answers)>>);
+
+/// Each warning's id, and the failed response it explains (`None`: it
+/// restricts nothing).
+type Answers = HashMap<i64, Option<i64>>;
+
+impl WarningMemo {
+    /// The answer kept for `warning`, if it was found with `seen`.
+    pub(super) fn get(&self, seen: (i64, u64), warning: i64) -> Option<Option<i64>> {
+        match &*self.0.borrow() {
+            Some((s, answers)) if *s == Seen::from(seen) => answers.get(&warning).copied(),
+            _ => None,
+        }
+    }
+
+    /// Keeps `answer` for `warning`, found with `seen`.
+    pub(super) fn keep(&self, seen: (i64, u64), warning: i64, answer: Option<i64>) {
+        let seen = Seen::from(seen);
+        let mut kept = self.0.borrow_mut();
+        match &mut *kept {
+            Some((s, answers)) if *s == seen && answers.len() < WARNINGS_KEPT => {
+                answers.insert(warning, answer);
+            }
+            _ => *kept = Some((seen, HashMap::from([(warning, answer)]))),
+        }
+    }
+
+    /// Forgets every answer.
     pub(super) fn clear(&self) {
         self.0.borrow_mut().take();
     }

@@ -1,6 +1,8 @@
 //! Unit tests of the join window a connection keeps (`window.rs`): a burst
 //! of failures is kept whole, and a pass that reads from one snapshot gets
-//! that snapshot's rows while another connection commits.
+//! that snapshot's rows while another connection commits; the nearest
+//! failed responses picked from a kept burst are those SQL would give, and
+//! a warning's answer is kept until the database changes.
 
 use grantwatch_parsers::EventKind;
 
@@ -77,4 +79,65 @@ fn a_pass_reading_from_one_snapshot_sees_the_snapshots_failures_only() {
         .failure_events_between(&kinds, 0, 2_000)
         .expect("after");
     assert_eq!(lines(after), [1, 2]);
+}
+
+/// The nearest failed responses picked from a kept window of hundreds (a
+/// burst, with ties in distance and in time) are the ones SQL's order
+/// gives, in its order, for a page smaller and larger than the window.
+#[test]
+fn the_nearest_failed_responses_of_a_kept_burst_are_those_sql_orders_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let writer = Store::open(&db).expect("open");
+    one_source(&writer);
+    // Two responses in each millisecond step of 3 ms: ties in time, and
+    // ties in distance on each side of the warning's time.
+    for line in 1..=400 {
+        add_failed_response(&writer, line, 10_000 + (line / 2) * 3);
+    }
+    let kinds = [EventKind::TokenResponse];
+    let kept = Store::open(&db).expect("open");
+    kept.failure_events_between(&kinds, 10_000, 11_000)
+        .expect("window kept");
+    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
+    for (at, limit) in [(10_301, 32), (10_300, 7), (10_000, 32), (10_600, 1_000)] {
+        let window = (at - 500, at + 400);
+        let fresh = Store::open(&db).expect("open");
+        let read = lines(
+            fresh
+                .failed_responses_near(at, window, limit)
+                .expect("read"),
+        );
+        let picked = lines(kept.failed_responses_near(at, window, limit).expect("kept"));
+        assert_eq!(picked, read, "at {at}, {limit}");
+        assert_eq!(read.len(), (limit as usize).min(read.len()));
+    }
+}
+
+/// What a warning was found to explain is computed once while the
+/// connection sees the same database, and again once another connection
+/// commits.
+#[test]
+fn a_warnings_answer_is_kept_until_the_database_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let writer = Store::open(&db).expect("open");
+    one_source(&writer);
+    add_failed_response(&writer, 1, 1_000);
+    let reader = Store::open(&db).expect("open");
+    let computed = std::cell::Cell::new(0);
+    let ask = |answer: i64| {
+        reader
+            .explained_by(7, || {
+                computed.set(computed.get() + 1);
+                Ok(Some(answer))
+            })
+            .expect("answer")
+    };
+    assert_eq!(ask(1), Some(1));
+    assert_eq!(ask(2), Some(1), "kept");
+    assert_eq!(computed.get(), 1);
+    add_failed_response(&writer, 2, 1_001);
+    assert_eq!(ask(2), Some(2), "found again after a commit");
+    assert_eq!(computed.get(), 2);
 }

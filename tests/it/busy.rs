@@ -7,7 +7,8 @@
 //! client whose other devices sign out all day: a device's own revoke is
 //! found among theirs. And a client retrying a refused grant hundreds of
 //! times a second (the lines `benches/watch_bench.py ingest` writes) is
-//! diagnosed failure by failure, however many share one join window.
+//! diagnosed failure by failure, however many share one join window; so is
+//! a Keycloak burst, each failure with its warning, from one back end.
 
 use crate::helpers::analyze_json;
 
@@ -120,5 +121,52 @@ fn three_thousand_refused_grants_of_one_client_within_ten_seconds_are_each_diagn
     assert_eq!(ids.len(), 3_000);
     for f in &failures {
         assert_eq!(f["cause"], "invalid_resource_owner_credentials", "{f}");
+    }
+}
+
+/// 2,000 failed exchanges of one back end (one address), 5 ms apart, each
+/// a Keycloak 26 `PKCE verification failed` warning and its
+/// `CODE_TO_TOKEN_ERROR` a millisecond later: every failure asked every
+/// warning of its window which failure it explains, and each answer read
+/// the window again (cubic: 400 such failures took 18 s in a release
+/// build), and every failure walked all of the back end's events of the
+/// hour for an issued code it never logs (benches/README.md). Each is its
+/// own failure, with its own warning.
+#[test]
+fn two_thousand_pkce_failures_of_one_back_end_within_ten_seconds_each_keep_their_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("keycloak.log");
+    let mut text = String::new();
+    for i in 0..2_000u64 {
+        let at = |ms: u64| format!("2025-03-11 11:20:{:02},{:03}", ms / 1000, ms % 1000);
+        text.push_str(&format!(
+            "{} WARN  [org.keycloak.protocol.oidc.utils.PkceUtils] (executor-thread-62) \
+             PKCE verification failed: Code mismatch. authUserId = \
+             c6c2db80-6c0b-47b4-9daf-{i:012}, authUsername = judy.{i}@example.com\n\
+             {} WARN  [org.keycloak.events] (executor-thread-62) type=\"CODE_TO_TOKEN_ERROR\", \
+             realmId=\"7c1f3a52-9d4e-4b8a-a6c1-2e5f8b9d0a13\", realmName=\"shop\", \
+             clientId=\"shop-mobile\", userId=\"null\", ipAddress=\"192.0.2.120\", \
+             error=\"pkce_verification_failed\", grant_type=\"authorization_code\", \
+             code_id=\"9776afef-fa26-4fbd-8eb7-{i:012}\", client_auth_method=\"none\"\n",
+            at(i * 5),
+            at(i * 5 + 1),
+        ));
+    }
+    std::fs::write(&log, text).expect("write");
+    let failures = analyze_json(&[&log]);
+    assert_eq!(failures.len(), 2_000);
+    for f in &failures {
+        assert_eq!(f["cause"], "pkce_verifier_mismatch", "{f:#?}");
+        let lines: Vec<u64> = f["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["line"].as_u64())
+            .collect();
+        // The warning on the line before the failure's own event.
+        assert!(
+            lines.len() == 2 && lines[0] % 2 == 1 && lines[1] == lines[0] + 1,
+            "its own warning: {lines:?}"
+        );
     }
 }

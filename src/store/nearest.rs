@@ -1,0 +1,89 @@
+//! What lies nearest a server's warning: the failed token responses around
+//! it, and what the diagnosis found the warning to explain. A busy server
+//! writes hundreds of failures a second, each with its warning, and every
+//! failure asks about every warning of its window; so the responses are
+//! picked from the join window the connection keeps (`window.rs`) without
+//! copying the rest, and each warning's answer is kept while the
+//! connection sees the same database.
+//!
+//! Invariant: what is given back is what reading the database now would
+//! give; an answer kept for a warning is the caller's, computed from the
+//! events alone.
+
+use grantwatch_parsers::EventKind;
+use rusqlite::params;
+
+use super::events::EventRow;
+use super::{Result, Store};
+
+impl Store {
+    /// Token responses between two times that may record a failure (a
+    /// status of 400 or more, an error, or a provider code), nearest to
+    /// `at` first (then by time and id), at most `limit`. Taken from the
+    /// join window kept for the failure being diagnosed when it spans them
+    /// (`window.rs`), else read.
+    pub fn failed_responses_near(
+        &self,
+        at: i64,
+        window: (i64, i64),
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        let kept = self.failure_window.get_with(self.seen()?, window, |rows| {
+            nearest(rows, at, limit as usize)
+        });
+        if let Some(rows) = kept {
+            return Ok(rows);
+        }
+        self.query_events(
+            "e.kind = 'token_response' AND e.ts_ms BETWEEN ?1 AND ?2
+             AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL)
+             ORDER BY abs(e.ts_ms - ?3), e.ts_ms, e.id LIMIT ?4",
+            params![window.0, window.1, at, limit],
+        )
+    }
+
+    /// What the server warning `warning_id` explains, as `find` says (the
+    /// id of the one failed response it belongs to, or `None` when it
+    /// restricts nothing), found once while this connection sees the same
+    /// database. `find` must depend on the stored events alone, not on
+    /// anything the caller holds that may change meanwhile (a client's
+    /// clock offset): a server warning's time and its responses' are the
+    /// server's own.
+    pub fn explained_by(
+        &self,
+        warning_id: i64,
+        find: impl FnOnce() -> Result<Option<i64>>,
+    ) -> Result<Option<i64>> {
+        let seen = self.seen()?;
+        if let Some(answer) = self.warnings.get(seen, warning_id) {
+            return Ok(answer);
+        }
+        let answer = find()?;
+        self.warnings.keep(seen, warning_id, answer);
+        Ok(answer)
+    }
+}
+
+/// The failed token responses among `rows` nearest to `at` (then by time
+/// and id), at most `limit`, as the query of
+/// [`Store::failed_responses_near`] orders them; only those are copied.
+fn nearest(rows: &[EventRow], at: i64, limit: usize) -> Vec<EventRow> {
+    let mut failed: Vec<&EventRow> = rows
+        .iter()
+        .filter(|e| {
+            e.kind == EventKind::TokenResponse
+                && (e.status.is_some_and(|s| s >= 400)
+                    || e.error.is_some()
+                    || e.provider_code.is_some())
+        })
+        .collect();
+    let key = |e: &&EventRow| (e.ts_ms.map(|t| (t - at).abs()), e.ts_ms, e.id);
+    if failed.len() > limit && limit > 0 {
+        // The key ends with the id: a total order, so the first `limit`
+        // are the same whichever way they are found.
+        failed.select_nth_unstable_by_key(limit - 1, key);
+    }
+    failed.truncate(limit);
+    failed.sort_by_key(key);
+    failed.into_iter().cloned().collect()
+}
