@@ -79,8 +79,17 @@ pub fn run_on_cores(
     let unit = cores.unit_events.max(1);
     let span = u64::try_from(last - after).unwrap_or(0);
     let units = usize::try_from(span.div_ceil(unit.unsigned_abs())).unwrap_or(usize::MAX);
+    // Only a scratch database is known to have no other writer.
+    let events_final = store.is_scratch();
     if cores.jobs < 2 || units < 2 {
-        return pipeline::run(store, settings, after);
+        // On one core too: without, every kept window and warning's answer
+        // asked SQLite whether the database changed, a lock taken and
+        // released each time (two thirds of a small Keycloak burst's
+        // diagnosis, benches/README.md).
+        store.set_events_final(events_final);
+        let ran = pipeline::run(store, settings, after);
+        store.set_events_final(false);
+        return ran;
     }
     let bounds = move |k: usize| {
         let lo = after.saturating_add(unit.saturating_mul(k as i64));
@@ -88,8 +97,6 @@ pub fn run_on_cores(
     };
     let gate = Gate::new(AHEAD * cores.jobs);
     let spill = store.evidence_spill();
-    // Only a scratch database is known to have no other writer.
-    let events_final = store.is_scratch();
     let (tx, rx) = mpsc::channel::<(usize, Result<Proposals>)>();
     std::thread::scope(|scope| {
         // The writer is the last core.
