@@ -175,19 +175,22 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         }
     }
     if !primary.is_client_side() {
+        // What can be told from the two events alone is asked before any
+        // is copied out of the window; then what needs the store.
+        let may_join = |e: &EventRow| match e.kind {
+            EventKind::ProviderEvent => same_server(e, &primary) && compatible_client(e, &primary),
+            _ => e.request_id.is_none(),
+        };
         for e in nearby_failures(
             store,
             &primary,
             &[EventKind::ProviderEvent, EventKind::ClientError],
             clocks,
+            may_join,
         )? {
             let joins = match e.kind {
-                EventKind::ProviderEvent => {
-                    same_server(&e, &primary)
-                        && compatible_client(&e, &primary)
-                        && explains_only(store, &e, &primary, clocks)?
-                }
-                _ => e.request_id.is_none() && client_error_joins(store, &e, &primary)?,
+                EventKind::ProviderEvent => explains_only(store, &e, &primary, clocks)?,
+                _ => client_error_joins(store, &e, &primary)?,
             };
             if joins {
                 push(e, &mut merged);
@@ -244,10 +247,9 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
         return Ok(beside.pop());
     }
     let candidates: Vec<EventRow> =
-        nearby_failures(store, event, &[EventKind::TokenResponse], clocks)?
-            .into_iter()
-            .filter(|e| !e.is_client_side())
-            .collect();
+        nearby_failures(store, event, &[EventKind::TokenResponse], clocks, |e| {
+            !e.is_client_side()
+        })?;
     let fitting: Vec<EventRow> = if event.kind == EventKind::ProviderEvent {
         candidates
             .into_iter()
@@ -273,12 +275,13 @@ fn anchor(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<Eve
 }
 
 /// The failure events (see [`is_failure_event`]) of `kinds` within the join
-/// window of `e` on the server's clock.
+/// window of `e` on the server's clock that `wanted` accepts, in time order.
 fn nearby_failures(
     store: &Store,
     e: &EventRow,
     kinds: &[EventKind],
     clocks: &Clocks,
+    wanted: impl Fn(&EventRow) -> bool,
 ) -> Result<Vec<EventRow>> {
     let Some(t) = server_time(e, clocks) else {
         return Ok(Vec::new());
@@ -297,24 +300,22 @@ fn nearby_failures(
         .map(|c| c.offset_ms.abs())
         .max()
         .unwrap_or(0);
-    let rows = store.failure_events_between(kinds, t - window - widest, t + window + widest)?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| {
-            r.id != e.id
-                && is_failure_event(r)
-                && server_time(r, clocks).is_some_and(|rt| {
-                    let limit = if r.kind == EventKind::ProviderEvent
-                        || e.kind == EventKind::ProviderEvent
-                    {
+    let near = |r: &EventRow| {
+        r.id != e.id
+            && is_failure_event(r)
+            && server_time(r, clocks).is_some_and(|rt| {
+                let limit =
+                    if r.kind == EventKind::ProviderEvent || e.kind == EventKind::ProviderEvent {
                         PROVIDER_WINDOW_MS
                     } else {
                         JOIN_WINDOW_MS
                     };
-                    (rt - t).abs() <= limit
-                })
-        })
-        .collect())
+                (rt - t).abs() <= limit
+            })
+    };
+    store.failure_events_where(kinds, (t - window - widest, t + window + widest), |r| {
+        near(r) && wanted(r)
+    })
 }
 
 /// How many lines apart two records of one failure may be written when one
@@ -507,10 +508,15 @@ fn explained_response(store: &Store, warning: &EventRow, clocks: &Clocks) -> Res
         return Ok(None);
     }
     let distance = |e: &EventRow| server_time(e, clocks).map(|rt| (rt - t).abs());
-    let nearest = nearby_failures(store, warning, &[EventKind::TokenResponse], clocks)?
-        .into_iter()
-        .filter(explained)
-        .min_by_key(|e| (distance(e), e.ts_ms, e.id));
+    let nearest = nearby_failures(
+        store,
+        warning,
+        &[EventKind::TokenResponse],
+        clocks,
+        explained,
+    )?
+    .into_iter()
+    .min_by_key(|e| (distance(e), e.ts_ms, e.id));
     Ok(nearest.map(|n| n.id))
 }
 

@@ -470,8 +470,23 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
+        self.failure_events_where(kinds, (from_ms, to_ms), |_| true)
+    }
+
+    /// [`Store::failure_events_between`], of which only the rows `wanted`
+    /// accepts are copied out of the kept window: a failure in a burst
+    /// keeps few of the thousands its window holds.
+    pub fn failure_events_where(
+        &self,
+        kinds: &[EventKind],
+        (from_ms, to_ms): (i64, i64),
+        wanted: impl Fn(&EventRow) -> bool,
+    ) -> Result<Vec<EventRow>> {
         let seen = self.seen()?;
-        if let Some(rows) = self.failure_window.get(seen, kinds, (from_ms, to_ms)) {
+        if let Some(rows) = self
+            .failure_window
+            .get(seen, kinds, (from_ms, to_ms), &wanted)
+        {
             return Ok(rows);
         }
         // The span kept is not needed now: memory holds one span's rows.
@@ -487,7 +502,7 @@ impl Store {
         )?;
         Ok(self
             .failure_window
-            .keep(seen, span, rows, kinds, (from_ms, to_ms)))
+            .keep(seen, span, rows, kinds, (from_ms, to_ms), wanted))
     }
 
     /// What this connection has seen of the database: SQLite's

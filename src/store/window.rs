@@ -67,13 +67,15 @@ impl FailureWindow {
 
     /// The kept rows of `kinds` between two times (inclusive), in time
     /// order, when the rows kept were read with `seen` and span them.
+    /// Only the rows `wanted` accepts are copied.
     pub(super) fn get(
         &self,
         seen: (i64, u64),
         kinds: &[EventKind],
         span: (i64, i64),
+        wanted: impl Fn(&EventRow) -> bool,
     ) -> Option<Vec<EventRow>> {
-        self.get_with(seen, span, |rows| select(rows, kinds, span))
+        self.get_with(seen, span, |rows| select(rows, kinds, span, wanted))
     }
 
     /// `f` of the kept rows between two times (inclusive), in time order,
@@ -110,13 +112,14 @@ impl FailureWindow {
         span: (i64, i64),
         rows: Vec<EventRow>,
         kinds: &[EventKind],
-        wanted: (i64, i64),
+        asked: (i64, i64),
+        wanted: impl Fn(&EventRow) -> bool,
     ) -> Vec<EventRow> {
         debug_assert!(
             rows.is_sorted_by_key(|r| r.ts_ms),
             "kept rows in time order"
         );
-        let selected = select(&rows, kinds, wanted);
+        let selected = select(&rows, kinds, asked, wanted);
         *self.kept.borrow_mut() = Some(Kept {
             seen: Seen::from(seen),
             from_ms: span.0,
@@ -127,11 +130,18 @@ impl FailureWindow {
     }
 }
 
-/// The rows of `kinds` between two times (inclusive), in their order.
-fn select(rows: &[EventRow], kinds: &[EventKind], span: (i64, i64)) -> Vec<EventRow> {
+/// The rows of `kinds` between two times (inclusive) that `wanted`
+/// accepts, in their order: only those are copied (a burst's window holds
+/// thousands, most of which a failure's grouping drops).
+fn select(
+    rows: &[EventRow],
+    kinds: &[EventKind],
+    span: (i64, i64),
+    wanted: impl Fn(&EventRow) -> bool,
+) -> Vec<EventRow> {
     between(rows, span)
         .iter()
-        .filter(|r| kinds.contains(&r.kind))
+        .filter(|r| kinds.contains(&r.kind) && wanted(r))
         .cloned()
         .collect()
 }

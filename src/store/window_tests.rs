@@ -26,17 +26,24 @@ fn a_burst_of_failures_in_one_span_is_kept_however_many() {
         .collect();
     let window = FailureWindow::default();
     let seen = (1, 0);
-    let first = window.keep(seen, (0, 20_000), rows, &[EventKind::TokenResponse], (0, 9));
+    let first = window.keep(
+        seen,
+        (0, 20_000),
+        rows,
+        &[EventKind::TokenResponse],
+        (0, 9),
+        |_| true,
+    );
     assert_eq!(first.len(), 10);
     let next = window
-        .get(seen, &[EventKind::TokenResponse], (100, 199))
+        .get(seen, &[EventKind::TokenResponse], (100, 199), |_| true)
         .expect("kept");
     assert_eq!(next.len(), 100);
     assert_eq!(next.first().and_then(|r| r.ts_ms), Some(100));
     // Another state of the database: not given back.
     assert!(
         window
-            .get((2, 0), &[EventKind::TokenResponse], (100, 199))
+            .get((2, 0), &[EventKind::TokenResponse], (100, 199), |_| true)
             .is_none()
     );
 }
