@@ -513,13 +513,21 @@ impl Store {
         if self.events_final {
             return Ok(EVENTS_FINAL_SEEN);
         }
-        // Asked for every window and every warning of a failure: prepared
-        // once, not parsed each time.
-        let data_version = self
+        let data_version = match self.snapshot_version.get() {
+            Some(version) => version,
+            None => self.data_version()?,
+        };
+        Ok((data_version, self.conn.total_changes()))
+    }
+
+    /// SQLite's `data_version` of this connection, asked now. Asked for
+    /// every window and every warning of a failure outside a read
+    /// transaction: prepared once, not parsed each time.
+    pub(super) fn data_version(&self) -> Result<i64> {
+        Ok(self
             .conn
             .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        Ok((data_version, self.conn.total_changes()))
+            .query_row([], |r| r.get(0))?)
     }
 
     /// Events of `kinds` between two times for which `condition` holds, in

@@ -4,6 +4,7 @@
 //! struct is here, in a leaf, so that those files and `mod.rs` do not import
 //! each other.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -44,6 +45,10 @@ pub struct Store {
     /// What each server warning was found to explain, while this
     /// connection sees the same database (`nearest.rs`).
     pub(super) warnings: WarningMemo,
+    /// SQLite's `data_version` while [`Store::reading`] holds a read
+    /// transaction: other connections' commits are not seen until it
+    /// ends, so it cannot change meanwhile (`Store::seen`).
+    pub(super) snapshot_version: Cell<Option<i64>>,
 }
 
 /// How many partial indexes a bulk load keeps live while few rows enter

@@ -142,12 +142,21 @@ impl Store {
     /// taken and released, the page cache checked once) when the
     /// connection is in none; inside one, runs `f` as it is. The
     /// transaction ends also when `f` fails, whose error comes first.
+    ///
+    /// The snapshot's `data_version` is read once, as the transaction's
+    /// first read: what the connection has seen (`Store::seen`, asked for
+    /// every join window and every warning of a failure) is then told
+    /// without a statement.
     pub fn reading<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         if !self.conn.is_autocommit() {
             return f();
         }
         self.conn.execute_batch("BEGIN")?;
-        let result = f();
+        let result = self.data_version().and_then(|version| {
+            self.snapshot_version.set(Some(version));
+            f()
+        });
+        self.snapshot_version.set(None);
         let ended = self.conn.execute_batch("COMMIT");
         let value = result?;
         ended?;
@@ -200,6 +209,7 @@ impl Store {
             bulk: None,
             last_request: Default::default(),
             warnings: Default::default(),
+            snapshot_version: Default::default(),
         }
     }
 

@@ -2,7 +2,8 @@
 //! of failures is kept whole, and a pass that reads from one snapshot gets
 //! that snapshot's rows while another connection commits; the nearest
 //! failed responses picked from a kept burst are those SQL would give, and
-//! a warning's answer is kept until the database changes.
+//! a warning's answer is kept until the database changes; inside a read
+//! transaction the connection's own writes are still seen.
 
 use grantwatch_parsers::EventKind;
 
@@ -147,4 +148,28 @@ fn a_warnings_answer_is_kept_until_the_database_changes() {
     add_failed_response(&writer, 2, 1_001);
     assert_eq!(ask(2), Some(2), "found again after a commit");
     assert_eq!(computed.get(), 2);
+}
+
+/// Inside one read transaction the connection's own writes are still
+/// seen through the kept window (its snapshot's version is read once, its
+/// own changes counted on every ask).
+#[test]
+fn a_pass_sees_its_own_writes_through_the_kept_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let pass = Store::open(&db).expect("open");
+    one_source(&pass);
+    add_failed_response(&pass, 1, 1_000);
+    let kinds = [EventKind::TokenResponse];
+    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
+    let (before, after) = pass
+        .reading(|| {
+            let before = pass.failure_events_between(&kinds, 0, 2_000)?;
+            add_failed_response(&pass, 2, 1_500);
+            let after = pass.failure_events_between(&kinds, 0, 2_000)?;
+            Ok((before, after))
+        })
+        .expect("pass");
+    assert_eq!(lines(before), [1]);
+    assert_eq!(lines(after), [1, 2]);
 }
