@@ -190,7 +190,15 @@ pub fn group(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Group> 
         )? {
             let joins = match e.kind {
                 EventKind::ProviderEvent => explains_only(store, &e, &primary, clocks)?,
-                _ => client_error_joins(store, &e, &primary)?,
+                // Only a client error whose one fitting server failure is
+                // this one: in a retry loop with no request ids, every
+                // server failure of the window fits every client error,
+                // and each took them all, the last one's group replacing
+                // the others' (their failures were lost).
+                _ => {
+                    client_error_joins(store, &e, &primary)?
+                        && anchored(store, &e, clocks)? == Some(primary.id)
+                }
             };
             if joins {
                 push(e, &mut merged);
@@ -467,20 +475,36 @@ const NEAREST_PAGE: u32 = 32;
 /// each have their own warning (Keycloak's `PKCE verification failed` just
 /// before each `CODE_TO_TOKEN_ERROR`), and a warning joined to both made one
 /// failure of the two. Ties go to the earlier response. Every failure near
-/// a warning asks: a server's warning is answered once (`Store::explained_by`;
-/// its time and its responses' are the server's, whatever the clocks).
+/// a warning asks: it is answered once (`Store::belongs_to`).
 fn explains_only(
     store: &Store,
     warning: &EventRow,
     failure: &EventRow,
     clocks: &Clocks,
 ) -> Result<bool> {
-    let explained = if warning.is_client_side() {
-        explained_response(store, warning, clocks)?
-    } else {
-        store.explained_by(warning.id, || explained_response(store, warning, clocks))?
-    };
+    let explained = store.belongs_to(warning.id, own_offset(warning, clocks), || {
+        explained_response(store, warning, clocks)
+    })?;
     Ok(explained.is_none_or(|id| id == failure.id))
+}
+
+/// The id of the server failure `event` stands under ([`anchor`]), asked
+/// once per event while the store is unchanged: every failure near a
+/// client's error asks.
+fn anchored(store: &Store, event: &EventRow, clocks: &Clocks) -> Result<Option<i64>> {
+    store.belongs_to(event.id, own_offset(event, clocks), || {
+        Ok(anchor(store, event, clocks)?.map(|a| a.id))
+    })
+}
+
+/// The offset of `e`'s own clock, which [`server_time`] corrects its time
+/// by: what, of the clocks, the answers about an event near failures
+/// depend on (the failures around it are the server's, on its own clock).
+fn own_offset(e: &EventRow, clocks: &Clocks) -> i64 {
+    match clocks.get(&e.source_id) {
+        Some(c) if e.is_client_side() => c.offset_ms,
+        _ => 0,
+    }
 }
 
 /// The id of the failed token response nearest to `warning` that it may

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
-use super::window::{FailureWindow, RequestMemo, WarningMemo};
+use super::window::{FailureWindow, NearMemo, RequestMemo};
 
 /// One connection to the database.
 #[derive(Debug)]
@@ -42,9 +42,9 @@ pub struct Store {
     /// are final: one failure asks for its request's events several times
     /// (to anchor, to group and to gather it).
     pub(super) last_request: RequestMemo,
-    /// What each server warning was found to explain, while this
+    /// What each event near failures was found to belong to, while this
     /// connection sees the same database (`nearest.rs`).
-    pub(super) warnings: WarningMemo,
+    pub(super) near: NearMemo,
     /// SQLite's `data_version` while [`Store::reading`] holds a read
     /// transaction: other connections' commits are not seen until it
     /// ends, so it cannot change meanwhile (`Store::seen`).

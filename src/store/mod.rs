@@ -208,7 +208,7 @@ impl Store {
             revokes: Default::default(),
             bulk: None,
             last_request: Default::default(),
-            warnings: Default::default(),
+            near: Default::default(),
             snapshot_version: Default::default(),
         }
     }

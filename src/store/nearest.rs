@@ -1,14 +1,15 @@
-//! What lies nearest a server's warning: the failed token responses around
-//! it, and what the diagnosis found the warning to explain. A busy server
-//! writes hundreds of failures a second, each with its warning, and every
-//! failure asks about every warning of its window; so the responses are
-//! picked from the join window the connection keeps (`window.rs`) without
-//! copying the rest, and each warning's answer is kept while the
-//! connection sees the same database.
+//! What lies near a failure's events: the failed token responses around a
+//! server's warning, and what the diagnosis found a warning or a client's
+//! error to belong to. A busy server writes hundreds of failures a second,
+//! each with its warning (and a client its error), and every failure asks
+//! about every such event of its window; so the responses are picked from
+//! the join window the connection keeps (`window.rs`) without copying the
+//! rest, and each event's answer is kept while the connection sees the
+//! same database.
 //!
 //! Invariant: what is given back is what reading the database now would
-//! give; an answer kept for a warning is the caller's, computed from the
-//! events alone.
+//! give; an answer kept for an event is the caller's, computed from the
+//! events and the event's own clock offset alone.
 
 use grantwatch_parsers::EventKind;
 use rusqlite::params;
@@ -42,24 +43,26 @@ impl Store {
         )
     }
 
-    /// What the server warning `warning_id` explains, as `find` says (the
-    /// id of the one failed response it belongs to, or `None` when it
-    /// restricts nothing), found once while this connection sees the same
-    /// database. `find` must depend on the stored events alone, not on
-    /// anything the caller holds that may change meanwhile (a client's
-    /// clock offset): a server warning's time and its responses' are the
-    /// server's own.
-    pub fn explained_by(
+    /// The failed response the event `event_id` near failures belongs to,
+    /// as `find` says (a server's warning explains one; a client's error
+    /// with no request id joins the one server failure that fits it), or
+    /// `None`; found once while this connection sees the same database.
+    /// `find` must depend on the stored events and on `clock_offset_ms`
+    /// alone: the offset of the event's own clock, by which a client's
+    /// time is corrected (0 for a server's event, whose time is its own).
+    pub fn belongs_to(
         &self,
-        warning_id: i64,
+        event_id: i64,
+        clock_offset_ms: i64,
         find: impl FnOnce() -> Result<Option<i64>>,
     ) -> Result<Option<i64>> {
         let seen = self.seen()?;
-        if let Some(answer) = self.warnings.get(seen, warning_id) {
+        let key = (event_id, clock_offset_ms);
+        if let Some(answer) = self.near.get(seen, key) {
             return Ok(answer);
         }
         let answer = find()?;
-        self.warnings.keep(seen, warning_id, answer);
+        self.near.keep(seen, key, answer);
         Ok(answer)
     }
 }

@@ -147,7 +147,7 @@ impl Store {
             self.revokes.clear();
             self.failure_window.clear();
             self.last_request.clear();
-            self.warnings.clear();
+            self.near.clear();
         }
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! The events of the last request id asked for ([`RequestMemo`]) are kept
 //! the same way, but only while no connection changes the events; and what
-//! each server warning was found to explain ([`WarningMemo`]) while the
-//! connection sees the same database.
+//! each event near failures was found to belong to ([`NearMemo`]) while
+//! the connection sees the same database.
 //!
 //! Invariant: the rows given back are exactly what the query would give
 //! now. They are kept only with what the connection had seen when they were
@@ -182,43 +182,45 @@ impl RequestMemo {
     }
 }
 
-/// How many warnings [`WarningMemo`] holds before it starts afresh: a
+/// How many answers [`NearMemo`] holds before it starts afresh: a
 /// gigabyte's warnings are not all kept.
-const WARNINGS_KEPT: usize = 1 << 16;
+const ANSWERS_KEPT: usize = 1 << 16;
 
-/// What each server warning was found to explain (`Store::explained_by`):
-/// the id of the one failed response it belongs to, or `None` when it
-/// restricts nothing. Every failure near a warning asks; in a burst
-/// (hundreds of failures a second, each with its warning) each warning was
-/// asked by every failure of its window, and each answer read its window
-/// again: a diagnosis cubic in the burst (400 Keycloak failures in 2 s took
-/// 18 s, benches/README.md). Kept while the connection sees the same
-/// database, as the failure window is.
+/// What each event near failures (a server's warning, a client's error
+/// with no request id) was found to belong to (`Store::belongs_to`): the
+/// id of the one failed response, or `None`. Every failure near such an
+/// event asks; in a burst (hundreds of failures a second, each with its
+/// warning or its client's error) each was asked by every failure of its
+/// window, and each answer read its window again: a diagnosis cubic in the
+/// burst (400 Keycloak failures in 2 s took 18 s, benches/README.md). Kept
+/// while the connection sees the same database, as the failure window is,
+/// by the event and the offset of its own clock (a client's time is
+/// corrected by it).
 #[derive(Debug, Default)]
-pub(super) struct WarningMemo(RefCell<Option<(Seen, Answers)>>);
+pub(super) struct NearMemo(RefCell<Option<(Seen, Answers)>>);
 
-/// Each warning's id, and the failed response it explains (`None`: it
-/// restricts nothing).
-type Answers = HashMap<i64, Option<i64>>;
+/// Each event's id and clock offset, and the failed response it belongs
+/// to (`None`: no one).
+type Answers = HashMap<(i64, i64), Option<i64>>;
 
-impl WarningMemo {
-    /// The answer kept for `warning`, if it was found with `seen`.
-    pub(super) fn get(&self, seen: (i64, u64), warning: i64) -> Option<Option<i64>> {
+impl NearMemo {
+    /// The answer kept for `key`, if it was found with `seen`.
+    pub(super) fn get(&self, seen: (i64, u64), key: (i64, i64)) -> Option<Option<i64>> {
         match &*self.0.borrow() {
-            Some((s, answers)) if *s == Seen::from(seen) => answers.get(&warning).copied(),
+            Some((s, answers)) if *s == Seen::from(seen) => answers.get(&key).copied(),
             _ => None,
         }
     }
 
-    /// Keeps `answer` for `warning`, found with `seen`.
-    pub(super) fn keep(&self, seen: (i64, u64), warning: i64, answer: Option<i64>) {
+    /// Keeps `answer` for `key`, found with `seen`.
+    pub(super) fn keep(&self, seen: (i64, u64), key: (i64, i64), answer: Option<i64>) {
         let seen = Seen::from(seen);
         let mut kept = self.0.borrow_mut();
         match &mut *kept {
-            Some((s, answers)) if *s == seen && answers.len() < WARNINGS_KEPT => {
-                answers.insert(warning, answer);
+            Some((s, answers)) if *s == seen && answers.len() < ANSWERS_KEPT => {
+                answers.insert(key, answer);
             }
-            _ => *kept = Some((seen, HashMap::from([(warning, answer)]))),
+            _ => *kept = Some((seen, HashMap::from([(key, answer)]))),
         }
     }
 

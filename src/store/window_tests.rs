@@ -136,7 +136,7 @@ fn a_warnings_answer_is_kept_until_the_database_changes() {
     let computed = std::cell::Cell::new(0);
     let ask = |answer: i64| {
         reader
-            .explained_by(7, || {
+            .belongs_to(7, 0, || {
                 computed.set(computed.get() + 1);
                 Ok(Some(answer))
             })

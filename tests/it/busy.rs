@@ -8,9 +8,11 @@
 //! found among theirs. And a client retrying a refused grant hundreds of
 //! times a second (the lines `benches/watch_bench.py ingest` writes) is
 //! diagnosed failure by failure, however many share one join window; so is
-//! a Keycloak burst, each failure with its warning, from one back end.
+//! a Keycloak burst, each failure with its warning, from one back end. A
+//! device retrying a code exchange, whose errors carry no request id, loses
+//! none of the server's failures.
 
-use crate::helpers::analyze_json;
+use crate::helpers::{analyze_json, grantwatch, stderr};
 
 const TWO_PKCE_FAILURES: &str = "\
 2025-03-11 00:00:31,218 WARN  [org.keycloak.protocol.oidc.utils.PkceUtils] (executor-thread-62) PKCE verification failed: Code mismatch. authUserId = c6c2db80-6c0b-47b4-9daf-6b6248716154, authUsername = judy.2932@example.com
@@ -169,4 +171,77 @@ fn two_thousand_pkce_failures_of_one_back_end_within_ten_seconds_each_keep_their
             "its own warning: {lines:?}"
         );
     }
+}
+
+/// A device (AppAuth, which logs no request id) retries a code exchange
+/// 60 times, 20 ms apart, and Doorkeeper refuses each: every client error
+/// fits every server failure within the join window. Each server failure
+/// took every client error near it, and the next one's group replaced the
+/// last's, so 59 of the server's 60 failures were not reported. Now each
+/// server failure is reported once, with its request, and each client
+/// error once: which error is which request cannot be told.
+#[test]
+fn a_device_retrying_a_code_exchange_sixty_times_loses_none_of_the_servers_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut device, mut server) = (String::from("--------- beginning of main\n"), String::new());
+    for i in 0..60u64 {
+        let ms = 10_000 + i * 20;
+        let (s, m) = (ms / 1000, ms % 1000);
+        device.push_str(&format!(
+            "03-11 11:32:{s:02}.{m:03}  4388  4388 D AppAuth : Initiating code exchange request to \
+             https://auth.acme-field.com/oauth/token\n\
+             03-11 11:32:{s:02}.{m:03}  4388  4388 E FieldAuth: code exchange failed: \
+             AuthorizationException: {{\"type\":2,\"code\":2002,\"error\":\"invalid_grant\",\
+             \"errorDescription\":\"The provided authorization grant is invalid, expired, revoked, \
+             does not match the redirection URI used in the authorization request, or was issued \
+             to another client.\"}}\n"
+        ));
+        let p = format!(
+            "I, [2025-03-11T11:32:{s:02}.{m:03}000 #7]  INFO -- : [00000000-0000-4000-8000-{i:012}] "
+        );
+        server.push_str(&format!(
+            "{p}Started POST \"/oauth/token\" for 10.1.2.3 at 2025-03-11 11:32:{s:02} +0000\n\
+             {p}Processing by Doorkeeper::TokensController#create as */*\n\
+             {p}  Parameters: {{\"grant_type\"=>\"authorization_code\", \"code\"=>\"[FILTERED]\", \
+             \"redirect_uri\"=>\"com.acme.fieldapp:/oauth2redirect\", \
+             \"client_id\"=>\"Z_7hs3QNNUSyXcSzxspDgdnpI1ahwsF1XGyeEZ6LeRR\"}}\n\
+             {p}Completed 400 Bad Request in 12ms (Views: 0.1ms | ActiveRecord: 2.0ms)\n"
+        ));
+    }
+    std::fs::write(dir.path().join("device.logcat.txt"), device).expect("write");
+    std::fs::write(dir.path().join("production.log"), server).expect("write");
+    // Logcat writes no year: the server's.
+    let out = grantwatch()
+        .args(["analyze", "--json", "--year", "2025"])
+        .arg(dir.path())
+        .output()
+        .expect("run grantwatch");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let failures: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let mut requests: Vec<&str> = failures
+        .iter()
+        .filter_map(|f| f["request_id"].as_str())
+        .collect();
+    requests.sort_unstable();
+    requests.dedup();
+    assert_eq!(requests.len(), 60, "every server failure, once");
+    // Each client error (the even logcat lines) in exactly one failure.
+    let mut errors: Vec<u64> = failures
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+        .filter(|e| {
+            e["file"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("device.logcat.txt"))
+        })
+        .filter_map(|e| e["line"].as_u64())
+        .filter(|line| line % 2 == 1)
+        .collect();
+    let found = errors.len();
+    errors.sort_unstable();
+    errors.dedup();
+    assert_eq!((found, errors.len()), (60, 60), "each client error once");
 }
