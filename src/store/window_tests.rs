@@ -60,6 +60,26 @@ fn add_failed_response(store: &Store, line: i64, ts_ms: i64) {
         .expect("insert");
 }
 
+/// The lines of `rows`, in their order.
+fn lines(rows: Vec<EventRow>) -> Vec<u64> {
+    rows.iter().map(|r| r.line).collect()
+}
+
+/// The failed responses of `pass`'s window 0–2,000 ms read before and
+/// after `write`, both inside one read transaction of `pass`.
+fn read_around(pass: &Store, write: impl FnOnce()) -> (Vec<u64>, Vec<u64>) {
+    let kinds = [EventKind::TokenResponse];
+    let (before, after) = pass
+        .reading(|| {
+            let before = pass.failure_events_between(&kinds, 0, 2_000)?;
+            write();
+            let after = pass.failure_events_between(&kinds, 0, 2_000)?;
+            Ok((before, after))
+        })
+        .expect("pass");
+    (lines(before), lines(after))
+}
+
 /// Inside one read transaction (a diagnosis pass), a failure committed by
 /// another connection is not seen, also not through the kept window;
 /// after it, it is.
@@ -71,20 +91,11 @@ fn a_pass_reading_from_one_snapshot_sees_the_snapshots_failures_only() {
     one_source(&writer);
     add_failed_response(&writer, 1, 1_000);
     let pass = Store::open(&db).expect("open");
-    let kinds = [EventKind::TokenResponse];
-    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
-    let (before, during) = pass
-        .reading(|| {
-            let before = pass.failure_events_between(&kinds, 0, 2_000)?;
-            add_failed_response(&writer, 2, 1_500);
-            let during = pass.failure_events_between(&kinds, 0, 2_000)?;
-            Ok((before, during))
-        })
-        .expect("pass");
-    assert_eq!(lines(before), [1]);
-    assert_eq!(lines(during), [1]);
+    let (before, during) = read_around(&pass, || add_failed_response(&writer, 2, 1_500));
+    assert_eq!(before, [1]);
+    assert_eq!(during, [1]);
     let after = pass
-        .failure_events_between(&kinds, 0, 2_000)
+        .failure_events_between(&[EventKind::TokenResponse], 0, 2_000)
         .expect("after");
     assert_eq!(lines(after), [1, 2]);
 }
@@ -107,7 +118,6 @@ fn the_nearest_failed_responses_of_a_kept_burst_are_those_sql_orders_first() {
     let kept = Store::open(&db).expect("open");
     kept.failure_events_between(&kinds, 10_000, 11_000)
         .expect("window kept");
-    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
     for (at, limit) in [(10_301, 32), (10_300, 7), (10_000, 32), (10_600, 1_000)] {
         let window = (at - 500, at + 400);
         let fresh = Store::open(&db).expect("open");
@@ -160,16 +170,7 @@ fn a_pass_sees_its_own_writes_through_the_kept_window() {
     let pass = Store::open(&db).expect("open");
     one_source(&pass);
     add_failed_response(&pass, 1, 1_000);
-    let kinds = [EventKind::TokenResponse];
-    let lines = |rows: Vec<EventRow>| rows.iter().map(|r| r.line).collect::<Vec<_>>();
-    let (before, after) = pass
-        .reading(|| {
-            let before = pass.failure_events_between(&kinds, 0, 2_000)?;
-            add_failed_response(&pass, 2, 1_500);
-            let after = pass.failure_events_between(&kinds, 0, 2_000)?;
-            Ok((before, after))
-        })
-        .expect("pass");
-    assert_eq!(lines(before), [1]);
-    assert_eq!(lines(after), [1, 2]);
+    let (before, after) = read_around(&pass, || add_failed_response(&pass, 2, 1_500));
+    assert_eq!(before, [1]);
+    assert_eq!(after, [1, 2]);
 }

@@ -12,7 +12,7 @@
 //! device retrying a code exchange, whose errors carry no request id, loses
 //! none of the server's failures.
 
-use crate::helpers::{analyze_json, grantwatch, stderr};
+use crate::helpers::{analyze_json, analyze_json_with};
 
 const TWO_PKCE_FAILURES: &str = "\
 2025-03-11 00:00:31,218 WARN  [org.keycloak.protocol.oidc.utils.PkceUtils] (executor-thread-62) PKCE verification failed: Code mismatch. authUserId = c6c2db80-6c0b-47b4-9daf-6b6248716154, authUsername = judy.2932@example.com
@@ -30,12 +30,7 @@ fn two_failures_67_ms_apart_with_a_warning_each_stay_two() {
     assert_eq!(found.len(), 2, "{found:#?}");
     for (f, line) in found.iter().zip([1, 3]) {
         assert_eq!(f["cause"], "pkce_verifier_mismatch", "{f:#?}");
-        let lines: Vec<u64> = f["evidence"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["line"].as_u64())
-            .collect();
+        let lines = evidence_lines(f);
         assert!(lines.contains(&line), "its own warning: {lines:?}");
         assert!(!lines.contains(&(4 - line)), "not the other's: {lines:?}");
     }
@@ -159,12 +154,7 @@ fn two_thousand_pkce_failures_of_one_back_end_within_ten_seconds_each_keep_their
     assert_eq!(failures.len(), 2_000);
     for f in &failures {
         assert_eq!(f["cause"], "pkce_verifier_mismatch", "{f:#?}");
-        let lines: Vec<u64> = f["evidence"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["line"].as_u64())
-            .collect();
+        let lines = evidence_lines(f);
         // The warning on the line before the failure's own event.
         assert!(
             lines.len() == 2 && lines[0] % 2 == 1 && lines[1] == lines[0] + 1,
@@ -211,16 +201,7 @@ fn a_device_retrying_a_code_exchange_sixty_times_loses_none_of_the_servers_failu
     std::fs::write(dir.path().join("device.logcat.txt"), device).expect("write");
     std::fs::write(dir.path().join("production.log"), server).expect("write");
     // Logcat writes no year: the server's.
-    let out = grantwatch()
-        .args(["analyze", "--json", "--year", "2025"])
-        .arg(dir.path())
-        .output()
-        .expect("run grantwatch");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let failures: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let failures = analyze_json_with(&["--year", "2025"], &[dir.path()]);
     let mut requests: Vec<&str> = failures
         .iter()
         .filter_map(|f| f["request_id"].as_str())
@@ -244,4 +225,14 @@ fn a_device_retrying_a_code_exchange_sixty_times_loses_none_of_the_servers_failu
     errors.sort_unstable();
     errors.dedup();
     assert_eq!((found, errors.len()), (60, 60), "each client error once");
+}
+
+/// The line numbers of a failure's evidence, in its order.
+fn evidence_lines(failure: &serde_json::Value) -> Vec<u64> {
+    failure["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect()
 }

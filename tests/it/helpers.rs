@@ -18,9 +18,15 @@ pub fn root() -> PathBuf {
 
 /// Runs `grantwatch analyze --json` over `paths` and parses its output.
 pub fn analyze_json(paths: &[&Path]) -> Vec<serde_json::Value> {
+    analyze_json_with(&[], paths)
+}
+
+/// [`analyze_json`] with more options (`--year` for logcat, …).
+pub fn analyze_json_with(options: &[&str], paths: &[&Path]) -> Vec<serde_json::Value> {
     let out = grantwatch()
         .arg("analyze")
         .arg("--json")
+        .args(options)
         .args(paths)
         .output()
         .expect("run grantwatch");
