@@ -308,6 +308,7 @@ pub fn read_file(
             chunk_bytes: split.chunk_bytes,
             source_id: source.id,
             progress: progress.clone(),
+            spill: store.evidence_spill(),
         };
         let read = store.bulk_load(split.jobs, |store| {
             ranges::read(store, &job, &mut |store, bytes| {

@@ -14,18 +14,19 @@
 //! chunk holds binary bytes, nothing of the attempt is kept and the file
 //! is read on one core. The store is written by the calling thread only.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
-use crate::store::{BatchProgress, Store};
+use crate::store::{BatchProgress, EvidenceSpill, SpillBatch, Store};
 use crate::text::BinaryRuns;
 
 /// How `analyze` may split a file across cores.
@@ -116,6 +117,9 @@ struct Batch {
     /// In the handover window: held until the previous reader hands over.
     window: bool,
     events: Vec<Event<'static>>,
+    /// Where each event's evidence lines are in the spill file, when the
+    /// reader wrote them there (their texts are then left out of `events`).
+    places: Option<Vec<u64>>,
     /// Bytes of the reader's own range this chunk covered (for progress).
     bytes: u64,
 }
@@ -157,6 +161,11 @@ pub(super) struct Job<'a> {
     pub(super) source_id: i64,
     /// The file's identity, written with every batch.
     pub(super) progress: BatchProgress,
+    /// The scratch database's evidence file, which the readers write each
+    /// event's lines to themselves: copying and writing every line was an
+    /// eighth of a Keycloak gigabyte's read, on the one thread that
+    /// stores (benches/README.md).
+    pub(super) spill: Option<Arc<EvidenceSpill>>,
 }
 
 /// Reads `job` on one thread per range and stores its events;
@@ -237,8 +246,11 @@ struct Writer {
     from: Vec<Counted>,
     to: Vec<Option<Counted>>,
     events: u64,
-    /// Events taken and not yet committed, and the bytes they covered.
+    /// Events taken and not yet committed, where their lines are in the
+    /// spill file (when the readers wrote them), and the bytes they
+    /// covered.
     pending: Vec<Event<'static>>,
+    pending_places: Vec<u64>,
     pending_bytes: u64,
 }
 
@@ -258,6 +270,7 @@ impl Writer {
             to: vec![None; n],
             events: 0,
             pending: Vec::new(),
+            pending_places: Vec::new(),
             pending_bytes: 0,
         }
     }
@@ -318,6 +331,7 @@ impl Writer {
         on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
     ) -> Result<(), ReadError> {
         self.pending.extend(batch.events);
+        self.pending_places.extend(batch.places.unwrap_or_default());
         self.pending_bytes += batch.bytes;
         if self.pending.len() >= COMMIT_EVENTS {
             self.flush(store, job, on_batch)?;
@@ -332,9 +346,19 @@ impl Writer {
         job: &Job<'_>,
         on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
     ) -> Result<(), ReadError> {
-        store.commit_batch(job.source_id, &self.pending, &job.progress)?;
+        if job.spill.is_some() {
+            store.commit_spilled_batch(
+                job.source_id,
+                &self.pending,
+                &self.pending_places,
+                &job.progress,
+            )?;
+        } else {
+            store.commit_batch(job.source_id, &self.pending, &job.progress)?;
+        }
         self.events += self.pending.len() as u64;
         self.pending.clear();
+        self.pending_places.clear();
         on_batch(store, std::mem::take(&mut self.pending_bytes))?;
         Ok(())
     }
@@ -392,6 +416,7 @@ impl Range<'_> {
         // Past the range's end: the next reader's marks, and the next to try.
         let mut seeking: Option<(Vec<Mark>, usize)> = None;
         let mut chunk_index = 0;
+        let mut spilled = job.spill.as_ref().map(|_| SpillBatch::new());
         // Room for as many events as the last chunk gave: an event is
         // large, and growing the vector by doubling copied each many times.
         let mut last_events = 0;
@@ -435,11 +460,13 @@ impl Range<'_> {
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
             last_events = events.len();
+            let places = self.spill_lines(&mut events, spilled.as_mut())?;
             let batch = Batch {
                 range: self.index,
                 end: stopped,
                 window,
                 events: events.into_iter().map(Event::into_owned).collect(),
+                places,
                 bytes: own_end.saturating_sub(start),
             };
             if tx.send(Msg::Batch(batch)).is_err() {
@@ -497,11 +524,13 @@ impl Range<'_> {
         }
         let mut events = Vec::new();
         parser.flush(&mut events);
+        let places = self.spill_lines(&mut events, spilled.as_mut())?;
         let batch = Batch {
             range: self.index,
             end: job.len,
             window: false,
             events: events.into_iter().map(Event::into_owned).collect(),
+            places,
             bytes: 0,
         };
         let counted = Counted {
@@ -511,6 +540,32 @@ impl Range<'_> {
         let _ = tx.send(Msg::Batch(batch));
         let _ = tx.send(Msg::Finished(counted));
         Ok(())
+    }
+
+    /// Writes the evidence lines of `events` to the spill file when there
+    /// is one (with `batch`, this reader's room for them) and leaves their
+    /// texts out of the events, keeping the line numbers: returns where
+    /// each event's lines are.
+    fn spill_lines(
+        &self,
+        events: &mut [Event<'_>],
+        batch: Option<&mut SpillBatch>,
+    ) -> std::io::Result<Option<Vec<u64>>> {
+        let (Some(spill), Some(batch)) = (&self.job.spill, batch) else {
+            return Ok(None);
+        };
+        let mut places = Vec::with_capacity(events.len());
+        for e in events.iter_mut() {
+            batch.add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))?;
+            if batch.is_full() {
+                places.extend(spill.append(batch)?);
+            }
+            for line in &mut e.evidence {
+                line.text = Cow::Borrowed("");
+            }
+        }
+        places.extend(spill.append(batch)?);
+        Ok(Some(places))
     }
 
     fn send_marks(&mut self, marks: &mut Vec<Mark>) {

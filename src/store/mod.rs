@@ -53,6 +53,7 @@ pub use failure_record::{FailureFilter, FailureRecord};
 pub use handle::Store;
 pub use retention::PRUNE_CHUNK;
 pub use spill::EvidenceSpill;
+pub(crate) use spill::SpillBatch;
 pub use writer::{BatchProgress, SourceInfo};
 
 /// The page size of a scratch database, twice SQLite's default: half the

@@ -4,7 +4,10 @@
 //! whole line — and storing it row by row was a quarter of the writer's
 //! work on such a log, while the analysis reads back only the lines of the
 //! events its failures cite (benches/README.md). Here each event's lines
-//! are one record appended to the file, found by the event's id.
+//! are one record appended to the file, found by the event's id. The
+//! readers of a file read in ranges append their events' records
+//! themselves, before the events have ids ([`EvidenceSpill::append`]), and
+//! the store's writer only publishes each under its event's id.
 //!
 //! Invariants: an event's record is written, and its place published,
 //! before the transaction that stores the event commits, so a connection
@@ -60,6 +63,15 @@ fn pack_place(offset: u64, body: u32) -> io::Result<u64> {
         return Err(io::Error::other("the evidence file passed 1 TiB"));
     }
     Ok(offset | u64::from(body).min(LONG_BODY) << OFFSET_BITS)
+}
+
+/// The packed place of a record at `record` (offset in its batch, body
+/// length) of a batch written at `base`; 0 for an event without lines.
+fn place_in_file(base: u64, record: Option<(u64, u32)>) -> io::Result<u64> {
+    match record {
+        Some((offset, body)) => pack_place(base + offset, body),
+        None => Ok(0),
+    }
 }
 
 /// Offset and body length (`None`: read from the header).
@@ -187,24 +199,53 @@ impl EvidenceSpill {
     /// do not wait on the disk), and the records published after; the
     /// batch is emptied, keeping its room for the next.
     pub(crate) fn write(&self, batch: &mut SpillBatch) -> io::Result<()> {
-        let base = {
-            let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
-            let base = index.end;
-            index.end += batch.bytes.len() as u64;
-            base
-        };
-        self.file.write_all_at(&batch.bytes, base)?;
+        let base = self.append_bytes(&batch.bytes)?;
         let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
         for &(id, record) in &batch.entries {
-            let packed = match record {
-                Some((offset, body)) => pack_place(base + offset, body)?,
-                None => 0,
-            };
-            index.set(id, packed);
+            index.set(id, place_in_file(base, record)?);
         }
         drop(index);
         batch.clear();
         Ok(())
+    }
+
+    /// Appends a batch's records before their events have ids (a reader of
+    /// a file in ranges, on its own thread, so that the store's one writer
+    /// does not copy and write every line) and returns each record's place,
+    /// in the order they were added, for [`EvidenceSpill::publish`] under
+    /// the id its event gets. The ids given to [`SpillBatch::add`] are not
+    /// used. Nothing is found by id until published; a record never
+    /// published (an event dropped at a handover) only takes room.
+    pub(crate) fn append(&self, batch: &mut SpillBatch) -> io::Result<Vec<u64>> {
+        let base = self.append_bytes(&batch.bytes)?;
+        let places = batch
+            .entries
+            .iter()
+            .map(|&(_, record)| place_in_file(base, record))
+            .collect::<io::Result<_>>()?;
+        batch.clear();
+        Ok(places)
+    }
+
+    /// Publishes records [`EvidenceSpill::append`] wrote: each event id
+    /// with its record's place (0: no lines), replacing what the id found.
+    pub(crate) fn publish(&self, placed: &[(i64, u64)]) {
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        for &(id, packed) in placed {
+            index.set(id, packed);
+        }
+    }
+
+    /// Writes `bytes` at the end of the file and returns where they start.
+    fn append_bytes(&self, bytes: &[u8]) -> io::Result<u64> {
+        let base = {
+            let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+            let base = index.end;
+            index.end += bytes.len() as u64;
+            base
+        };
+        self.file.write_all_at(bytes, base)?;
+        Ok(base)
     }
 
     /// Event `id`'s lines in line order (none for an event without any).
@@ -304,6 +345,37 @@ mod tests {
         spill.write(&mut again).expect("again");
         assert_eq!(spill.lines(1).expect("1"), vec![(7, "new one".into())]);
         assert!(spill.lines(2).expect("2").is_empty());
+    }
+
+    /// Records a reader appended before their events had ids are found
+    /// only once published, under the ids given then; one never published
+    /// is never found.
+    #[test]
+    fn appended_records_are_found_under_the_ids_they_are_published_with() {
+        let (_dir, spill) = spill();
+        let mut batch = SpillBatch::default();
+        batch.add(0, [(4, "four")].into_iter()).expect("add");
+        batch.add(0, std::iter::empty()).expect("add");
+        batch
+            .add(0, [(6, "six"), (5, "five")].into_iter())
+            .expect("add");
+        let places = spill.append(&mut batch).expect("append");
+        assert_eq!(places.len(), 3);
+        assert_eq!(places[1], 0, "an event without lines has no record");
+        assert!(spill.lines(1).expect("1").is_empty(), "not yet published");
+        let mut unpublished = SpillBatch::default();
+        unpublished
+            .add(0, [(9, "dropped")].into_iter())
+            .expect("add");
+        spill.append(&mut unpublished).expect("append");
+        spill.publish(&[(1, places[0]), (2, places[1]), (3, places[2])]);
+        assert_eq!(spill.lines(1).expect("1"), vec![(4, "four".into())]);
+        assert!(spill.lines(2).expect("2").is_empty());
+        assert_eq!(
+            spill.lines(3).expect("3"),
+            vec![(5, "five".into()), (6, "six".into())]
+        );
+        assert!(spill.lines(4).expect("4").is_empty());
     }
 
     /// A record longer than the place packs (16 MiB) is read through its

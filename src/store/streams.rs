@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
-use super::writer::insert_events;
+use super::writer::{Lines, insert_events};
 use super::{Result, SourceInfo, Store};
 
 /// What one stream adds in a commit.
@@ -150,7 +150,8 @@ impl Store {
             )?;
             for s in streams {
                 stored +=
-                    insert_events(&tx, s.source_id, s.events, self.spill.as_deref())?.len() as u64;
+                    insert_events(&tx, s.source_id, s.events, Lines::of(self.spill.as_deref()))?
+                        .len() as u64;
                 update.execute(params![
                     s.source_id,
                     s.line_no as i64,

@@ -256,8 +256,37 @@ impl Store {
         events: &[Event<'_>],
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
+        self.commit_placed_batch(source_id, events, None, progress)
+    }
+
+    /// [`Store::commit_batch`] for events whose evidence lines a reader
+    /// wrote to the scratch database's spill file already
+    /// ([`EvidenceSpill::append`]): `places[i]` is where event `i`'s are.
+    /// Without a spill file (a kept database) the events' own lines are
+    /// stored, as `commit_batch` does.
+    pub fn commit_spilled_batch(
+        &mut self,
+        source_id: i64,
+        events: &[Event<'_>],
+        places: &[u64],
+        progress: &BatchProgress,
+    ) -> Result<Vec<i64>> {
+        self.commit_placed_batch(source_id, events, Some(places), progress)
+    }
+
+    fn commit_placed_batch(
+        &mut self,
+        source_id: i64,
+        events: &[Event<'_>],
+        placed: Option<&[u64]>,
+        progress: &BatchProgress,
+    ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
-        let ids = insert_events(&tx, source_id, events, self.spill.as_deref())?;
+        let lines = match (placed, self.spill.as_deref()) {
+            (Some(places), Some(spill)) => Lines::Spilled(spill, places),
+            (_, spill) => Lines::of(spill),
+        };
+        let ids = insert_events(&tx, source_id, events, lines)?;
         if let Some(bulk) = self.bulk.as_mut() {
             bulk.watch(&tx, events)?;
         }
@@ -378,30 +407,50 @@ fn bind_some<T: rusqlite::ToSql>(
     }
 }
 
+/// Where the evidence lines of a batch of events go.
+#[derive(Clone, Copy)]
+pub(super) enum Lines<'a> {
+    /// To the `evidence` table (a kept database).
+    Table,
+    /// To the scratch database's spill file, written here.
+    Spill(&'a EvidenceSpill),
+    /// In the spill file already ([`EvidenceSpill::append`]): each event's
+    /// record place, in the events' order, published under its new id.
+    Spilled(&'a EvidenceSpill, &'a [u64]),
+}
+
+impl<'a> Lines<'a> {
+    /// Where a store's lines go: its spill file if it has one.
+    pub(super) fn of(spill: Option<&'a EvidenceSpill>) -> Lines<'a> {
+        spill.map_or(Lines::Table, Lines::Spill)
+    }
+}
+
 /// Inserts `events` of `source_id` (an event already stored, same source,
 /// line and kind, is skipped) and returns the new rows' ids, in order; the
-/// caller owns the transaction. With a `spill` (a scratch database) the
-/// evidence lines go to it, written before the caller commits.
+/// caller owns the transaction. Their evidence lines go where `lines`
+/// says, written (or published) before the caller commits.
 pub(super) fn insert_events(
     tx: &rusqlite::Connection,
     source_id: i64,
     events: &[Event<'_>],
-    spill: Option<&EvidenceSpill>,
+    lines: Lines<'_>,
 ) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(events.len());
     let mut insert = tx.prepare_cached(INSERT_EVENT)?;
     // Prepared once a batch, and only for a database that keeps its lines.
-    let mut evidence = match spill {
-        Some(_) => None,
-        None => Some(tx.prepare_cached(
+    let mut evidence = match lines {
+        Lines::Table => Some(tx.prepare_cached(
             "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
         )?),
+        _ => None,
     };
-    let mut spilled = match spill {
-        Some(_) => SpillBatch::new(),
-        None => SpillBatch::default(),
+    let mut spilled = match lines {
+        Lines::Spill(_) => SpillBatch::new(),
+        _ => SpillBatch::default(),
     };
-    for e in events {
+    let mut published = Vec::new();
+    for (i, e) in events.iter().enumerate() {
         bind_event(&mut insert, source_id, e)?;
         let inserted = insert.raw_execute()?;
         if inserted == 0 {
@@ -410,20 +459,30 @@ pub(super) fn insert_events(
         }
         let id = tx.last_insert_rowid();
         ids.push(id);
-        let lines = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
-        if let Some(evidence) = evidence.as_mut() {
-            for (line, text) in lines {
-                evidence.execute(params![id, line as i64, text])?;
+        let texts = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
+        match lines {
+            Lines::Table => {
+                if let Some(evidence) = evidence.as_mut() {
+                    for (line, text) in texts {
+                        evidence.execute(params![id, line as i64, text])?;
+                    }
+                }
             }
-        } else if let Some(spill) = spill {
-            spilled.add(id, lines)?;
-            if spilled.is_full() {
-                spill.write(&mut spilled)?;
+            Lines::Spill(spill) => {
+                spilled.add(id, texts)?;
+                if spilled.is_full() {
+                    spill.write(&mut spilled)?;
+                }
+            }
+            Lines::Spilled(_, places) => {
+                published.push((id, places.get(i).copied().unwrap_or(0)));
             }
         }
     }
-    if let Some(spill) = spill {
-        spill.write(&mut spilled)?;
+    match lines {
+        Lines::Spill(spill) => spill.write(&mut spilled)?,
+        Lines::Spilled(spill, _) => spill.publish(&published),
+        Lines::Table => {}
     }
     Ok(ids)
 }
