@@ -22,6 +22,8 @@ use crate::store::{BatchProgress, Store};
 use crate::text::{BinaryRuns, text_of_line};
 
 mod ranges;
+#[cfg(test)]
+mod tests;
 use crate::feed::{NoHooks, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
 pub use ranges::Split;

@@ -138,7 +138,8 @@ enum Msg {
     Finished(Counted),
     /// No handover point, or binary bytes: read on one core.
     GiveUp,
-    Failed(std::io::Error),
+    /// Reading the file failed, or writing the evidence file.
+    Failed(ReadError),
 }
 
 /// What reading a file in ranges stored and counted.
@@ -318,7 +319,7 @@ impl Writer {
                 }
                 return Err(ReadError::GaveUp);
             }
-            Msg::Failed(e) => return Err(ReadError::Io(e)),
+            Msg::Failed(e) => return Err(e),
         }
         Ok(())
     }
@@ -402,7 +403,7 @@ enum Step {
 }
 
 impl Range<'_> {
-    fn read(mut self, tx: &mpsc::SyncSender<Msg>, stop: &AtomicBool) -> std::io::Result<()> {
+    fn read(mut self, tx: &mpsc::SyncSender<Msg>, stop: &AtomicBool) -> Result<(), ReadError> {
         let job = self.job;
         let mut line_no = count_lines(job.path, self.start)?;
         let mut file = File::open(job.path)?;
@@ -550,21 +551,26 @@ impl Range<'_> {
         &self,
         events: &mut [Event<'_>],
         batch: Option<&mut SpillBatch>,
-    ) -> std::io::Result<Option<Vec<u64>>> {
+    ) -> Result<Option<Vec<u64>>, ReadError> {
         let (Some(spill), Some(batch)) = (&self.job.spill, batch) else {
             return Ok(None);
         };
+        // The evidence file's errors are the store's, not the log's: the
+        // log is not unreadable because the temporary folder is full.
+        let store_error = |e: std::io::Error| ReadError::Store(e.into());
         let mut places = Vec::with_capacity(events.len());
         for e in events.iter_mut() {
-            batch.add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))?;
+            batch
+                .add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))
+                .map_err(store_error)?;
             if batch.is_full() {
-                places.extend(spill.append(batch)?);
+                places.extend(spill.append(batch).map_err(store_error)?);
             }
             for line in &mut e.evidence {
                 line.text = Cow::Borrowed("");
             }
         }
-        places.extend(spill.append(batch)?);
+        places.extend(spill.append(batch).map_err(store_error)?);
         Ok(Some(places))
     }
 

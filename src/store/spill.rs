@@ -194,6 +194,17 @@ impl EvidenceSpill {
         })
     }
 
+    /// A spill over a file opened for reading only, whose every write
+    /// fails: for the tests of what a failed evidence write does.
+    #[cfg(test)]
+    pub(crate) fn unwritable(path: &Path) -> io::Result<EvidenceSpill> {
+        std::fs::write(path, b"")?;
+        Ok(EvidenceSpill {
+            file: File::open(path)?,
+            index: RwLock::new(SpillIndex::default()),
+        })
+    }
+
     /// Appends a batch's records and publishes where each event's is. The
     /// file's range is taken under the lock, written without it (readers
     /// do not wait on the disk), and the records published after; the
