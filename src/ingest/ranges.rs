@@ -14,7 +14,6 @@
 //! chunk holds binary bytes, nothing of the attempt is kept and the file
 //! is read on one core. The store is written by the calling thread only.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -557,20 +556,9 @@ impl Range<'_> {
         };
         // The evidence file's errors are the store's, not the log's: the
         // log is not unreadable because the temporary folder is full.
-        let store_error = |e: std::io::Error| ReadError::Store(e.into());
-        let mut places = Vec::with_capacity(events.len());
-        for e in events.iter_mut() {
-            batch
-                .add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))
-                .map_err(store_error)?;
-            if batch.is_full() {
-                places.extend(spill.append(batch).map_err(store_error)?);
-            }
-            for line in &mut e.evidence {
-                line.text = Cow::Borrowed("");
-            }
-        }
-        places.extend(spill.append(batch).map_err(store_error)?);
+        let places = spill
+            .append_events(events, batch)
+            .map_err(|e| ReadError::Store(e.into()))?;
         Ok(Some(places))
     }
 

@@ -21,11 +21,14 @@
 //! gives up forgets its events inside `Store::bulk_load`, which holds the
 //! database alone).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{PoisonError, RwLock};
+
+use grantwatch_parsers::Event;
 
 /// An event's evidence line as the spill gives it back: line number, text.
 pub type SpilledLine = (u64, String);
@@ -238,6 +241,29 @@ impl EvidenceSpill {
         Ok(places)
     }
 
+    /// Appends the evidence lines of `events` as [`EvidenceSpill::append`]
+    /// does (with `batch`, the caller's room for them) and leaves their
+    /// texts out of the events, keeping the line numbers, so that handing
+    /// the events on copies no line: returns where each event's lines are.
+    pub(crate) fn append_events(
+        &self,
+        events: &mut [Event<'_>],
+        batch: &mut SpillBatch,
+    ) -> io::Result<Vec<u64>> {
+        let mut places = Vec::with_capacity(events.len());
+        for e in events.iter_mut() {
+            batch.add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))?;
+            if batch.is_full() {
+                places.extend(self.append(batch)?);
+            }
+            for line in &mut e.evidence {
+                line.text = Cow::Borrowed("");
+            }
+        }
+        places.extend(self.append(batch)?);
+        Ok(places)
+    }
+
     /// Publishes records [`EvidenceSpill::append`] wrote: each event id
     /// with its record's place (0: no lines), replacing what the id found.
     pub(crate) fn publish(&self, placed: &[(i64, u64)]) {
@@ -387,6 +413,38 @@ mod tests {
             vec![(5, "five".into()), (6, "six".into())]
         );
         assert!(spill.lines(4).expect("4").is_empty());
+    }
+
+    /// Events handed on after their lines were appended carry the line
+    /// numbers and no text; the published places give the texts back.
+    #[test]
+    fn events_appended_keep_their_line_numbers_and_leave_their_texts_in_the_file() {
+        use grantwatch_parsers::{EventKind, EvidenceLine, Format};
+        let (_dir, spill) = spill();
+        let mut events: Vec<Event<'_>> = [(7, "seven"), (8, "eight")]
+            .into_iter()
+            .map(|(line, text)| {
+                let mut e = Event::new(EventKind::TokenResponse, Format::Keycloak);
+                e.evidence.push(EvidenceLine {
+                    line,
+                    text: text.into(),
+                });
+                e
+            })
+            .collect();
+        let places = spill
+            .append_events(&mut events, &mut SpillBatch::new())
+            .expect("append");
+        assert_eq!(events.iter().map(Event::line).collect::<Vec<_>>(), [7, 8]);
+        assert!(
+            events
+                .iter()
+                .flat_map(|e| &e.evidence)
+                .all(|l| l.text.is_empty())
+        );
+        spill.publish(&[(1, places[0]), (2, places[1])]);
+        assert_eq!(spill.lines(1).expect("1"), vec![(7, "seven".into())]);
+        assert_eq!(spill.lines(2).expect("2"), vec![(8, "eight".into())]);
     }
 
     /// A record longer than the place packs (16 MiB) is read through its
