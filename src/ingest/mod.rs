@@ -336,17 +336,20 @@ pub fn read_file(
     // database is never loaded in bulk): the events' indexes built once afterwards,
     // no diagnosis following the read meanwhile (it would open a second
     // connection), a tenth of the writes of one commit per chunk into live
-    // indexes (benches/README.md).
+    // indexes (benches/README.md). So is every file of an `analyze` of
+    // several, which loads them all in one bulk load (`commands::analyze`).
+    let in_bulk = store.in_bulk_load()
+        || (store.is_scratch()
+            && split.jobs == 1
+            && resume == 0
+            && meta.len() >= 2 * split.min_range_bytes);
     let one_core = OneCore {
         path,
         source_id: source.id,
         format,
         ctx,
         resume,
-        follow: !(store.is_scratch()
-            && split.jobs == 1
-            && resume == 0
-            && meta.len() >= 2 * split.min_range_bytes),
+        follow: !in_bulk,
     };
     let input = std::io::Cursor::new(head).chain(reader);
     let (parser, runs) = if one_core.follow {

@@ -100,7 +100,9 @@ impl Store {
     /// writer of a read on every core busy while the readers waited
     /// (benches/README.md). Elsewhere (a kept database, which the daemon's
     /// readers may query meanwhile) `f` runs as is. The unique index that
-    /// keeps an event from being stored twice stays.
+    /// keeps an event from being stored twice stays. A bulk load started
+    /// inside another is part of it: `f` runs as is, and the outer one
+    /// builds the indexes.
     ///
     /// While `f` runs and the indexes are built, the connection holds the
     /// database alone, with a rollback journal instead of the WAL: every
@@ -125,7 +127,9 @@ impl Store {
         cores: usize,
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        if !self.scratch {
+        // Inside a bulk load already (every file of an `analyze` loaded at
+        // once): this one is part of it.
+        if !self.scratch || self.bulk.is_some() {
             return f(self);
         }
         self.hold_alone()?;
@@ -145,6 +149,12 @@ impl Store {
         let value = loaded?;
         rebuilt?;
         Ok(value)
+    }
+
+    /// Whether a bulk load runs on this connection: events stored now are
+    /// read back only after it ends (no diagnosis may follow the read).
+    pub fn in_bulk_load(&self) -> bool {
+        self.bulk.is_some()
     }
 
     /// Runs `sql`, the statements that create the dropped indexes, with

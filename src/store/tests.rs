@@ -79,6 +79,30 @@ fn a_bulk_load_gives_back_every_index() {
     assert_eq!(during, before);
 }
 
+/// A bulk load started inside another (each file of an `analyze` of
+/// several) is part of it: the indexes stay dropped when the inner one
+/// returns, and come back once, when the outer one does.
+#[test]
+fn a_bulk_load_inside_another_leaves_the_rebuild_to_the_outer_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let before = schema_of(&scratch);
+    let (inner, after_inner) = scratch
+        .bulk_load(2, |outer| {
+            let inner = outer.bulk_load(2, |s| Ok::<_, Error>(schema_of(s)))?;
+            assert!(outer.in_bulk_load(), "the outer load still runs");
+            Ok::<_, Error>((inner, schema_of(outer)))
+        })
+        .expect("load");
+    let has = |schema: &[(String, String)], name: &str| schema.iter().any(|(n, _)| n == name);
+    for schema in [&inner, &after_inner] {
+        assert!(!has(schema, "events_by_kind_time"), "{schema:?}");
+    }
+    assert!(!scratch.in_bulk_load());
+    assert_eq!(schema_of(&scratch), before);
+    assert_eq!(journal_mode(&scratch), "wal");
+}
+
 /// Rails events from line `first` on, `n` of them, each with a request id
 /// and the first `with_code` of them with a code too.
 pub(super) fn rails_events(
