@@ -48,6 +48,8 @@ fn an_unreadable_path_is_one_line_on_stderr_and_exit_2() {
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("/no/such/dir/production.log"), "{err}");
+    // The cause once, not once from the message and again from its chain.
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
 #[test]
