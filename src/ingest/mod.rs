@@ -18,14 +18,16 @@ use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
 
 use crate::source::{head_hash, is_documentation, with_year};
-use crate::store::{BatchProgress, Store};
+use crate::store::{BatchProgress, EvidenceSpill, Store};
 use crate::text::{BinaryRuns, text_of_line};
 
+mod chunks;
 mod ranges;
 #[cfg(test)]
 mod tests;
-use crate::feed::{NoHooks, feed_chunk, utf8};
+use crate::feed::utf8;
 use crate::source::lines::{ChunkReader, read_full};
+use chunks::{ChunkDelta, ChunkText, Stopped};
 pub use ranges::Split;
 
 use crate::source::SNIFF_BYTES;
@@ -249,7 +251,7 @@ pub fn read_file(
     let n = read_full(&mut raw, &mut probe).map_err(unreadable)?;
     probe.truncate(n);
     let gz = is_gzip(path, &probe);
-    let mut reader: Box<dyn Read> = if gz {
+    let mut reader: Box<dyn Read + Send> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(
             std::io::Cursor::new(probe.clone()).chain(raw),
         ))
@@ -340,7 +342,7 @@ pub fn read_file(
     // several, which loads them all in one bulk load (`commands::analyze`).
     let in_bulk = store.in_bulk_load()
         || (store.is_scratch()
-            && split.jobs == 1
+            && (split.jobs == 1 || gz)
             && resume == 0
             && meta.len() >= 2 * split.min_range_bytes);
     let one_core = OneCore {
@@ -358,8 +360,11 @@ pub fn read_file(
         if *ranges::TRACE {
             eprintln!("ranges: one range, loaded in bulk");
         }
-        store.bulk_load(1, |store| {
-            one_core.read(store, input, &mut progress, stats, on_chunk)
+        store.bulk_load(1, |store| match store.evidence_spill() {
+            Some(spill) => {
+                one_core.read_beside(store, &spill, input, &mut progress, stats, on_chunk)
+            }
+            None => one_core.read(store, input, &mut progress, stats, on_chunk),
         })?
     };
     stats.per_file.push(FileReport {
@@ -416,55 +421,113 @@ impl OneCore<'_> {
         let quiet = parser.quiet_skip();
         let mut runs = BinaryRuns::default();
         let mut chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
+        let mut line_no = progress.line_no;
         while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
-            let before = parser.counts();
             // Valid UTF-8 is the rule: borrow the whole chunk, and let events
             // borrow from it until the chunk is committed.
             let text = utf8(chunk.text);
+            let place = ChunkText {
+                text: &text,
+                start: chunk.start,
+                end: chunk.end,
+                cut: chunk.cut,
+            };
             let mut events: Vec<Event<'_>> = Vec::new();
-            let fed = feed_chunk(
+            let delta = chunks::parse_chunk(
                 &mut parser,
                 quiet.as_deref(),
-                &text,
-                &mut progress.line_no,
+                place,
+                &mut line_no,
                 &mut runs,
                 &mut events,
-                &mut NoHooks,
             );
-            progress.byte_offset = chunk.end;
-            progress.lines_cut = chunk.cut;
-            progress.counts = diff(parser.counts(), before);
-            progress.counts.skipped += fed.binary_only;
-            progress.envelope = parser.envelope().map(|e| e.as_str());
-            let bytes = chunk.end - chunk.start;
-            stats.bytes += bytes;
-            commit(store, source_id, &events, progress, stats)?;
+            store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
+            let max_ts_ms = events
+                .iter()
+                .filter_map(|e| e.ts)
+                .map(|t| t.utc.timestamp_millis())
+                .max();
             on_chunk(
                 store,
                 ChunkDone {
-                    bytes,
-                    max_ts_ms: if follow {
-                        events
-                            .iter()
-                            .filter_map(|e| e.ts)
-                            .map(|t| t.utc.timestamp_millis())
-                            .max()
-                    } else {
-                        None
-                    },
+                    bytes: delta.bytes,
+                    max_ts_ms: max_ts_ms.filter(|_| follow),
                 },
             )?;
         }
-        let before = parser.counts();
         let mut events = Vec::new();
-        parser.flush(&mut events);
-        progress.counts = diff(parser.counts(), before);
-        // Pieces of split lines (CRI `P`, docker) joined past the bound.
-        progress.lines_cut = parser.joined_lines_cut();
-        progress.envelope = parser.envelope().map(|e| e.as_str());
-        commit(store, source_id, &events, progress, stats)?;
+        let at = (progress.byte_offset, progress.line_no);
+        let delta = chunks::flush(&mut parser, at, &mut events);
+        store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
         Ok((parser, runs))
     }
+
+    /// [`OneCore::read`] in a bulk load, with the file parsed on a thread
+    /// of its own beside this one, which stores (`chunks::parse_beside`):
+    /// the same events, counts and progress.
+    fn read_beside(
+        self,
+        store: &mut Store,
+        spill: &EvidenceSpill,
+        input: impl Read + Send,
+        progress: &mut BatchProgress,
+        stats: &mut ReadStats,
+        on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
+    ) -> Result<(FileParser, BinaryRuns)> {
+        let unreadable = |source| Error::Unreadable {
+            path: self.path.to_path_buf(),
+            source,
+        };
+        let parser = FileParser::new(self.format, self.ctx);
+        let chunks = ChunkReader::new(input, self.resume).map_err(unreadable)?;
+        let source_id = self.source_id;
+        let line_no = progress.line_no;
+        let stored = chunks::parse_beside(parser, chunks, line_no, spill, &mut |parsed| {
+            let (events, places, delta) = (parsed.events, parsed.places, parsed.delta);
+            store_chunk(
+                store,
+                source_id,
+                &events,
+                Some(&places),
+                &delta,
+                progress,
+                stats,
+            )?;
+            if delta.bytes > 0 {
+                let done = ChunkDone {
+                    bytes: delta.bytes,
+                    max_ts_ms: None,
+                };
+                on_chunk(store, done)?;
+            }
+            Ok::<_, Error>(())
+        });
+        stored.map_err(|stopped| match stopped {
+            Stopped::Read(e) => unreadable(e),
+            Stopped::Spill(e) => Error::Store(e.into()),
+            Stopped::Store(e) => e,
+        })
+    }
+}
+
+/// Takes one chunk's `delta` into `progress` and commits the chunk's
+/// events with it.
+fn store_chunk(
+    store: &mut Store,
+    source_id: i64,
+    events: &[Event<'_>],
+    places: Option<&[u64]>,
+    delta: &ChunkDelta,
+    progress: &mut BatchProgress,
+    stats: &mut ReadStats,
+) -> Result<()> {
+    progress.byte_offset = delta.byte_offset;
+    progress.line_no = delta.line_no;
+    progress.lines_cut = delta.lines_cut;
+    progress.counts = delta.counts;
+    progress.envelope = delta.envelope;
+    stats.bytes += delta.bytes;
+    commit(store, source_id, events, places, progress, stats)
 }
 
 /// Stores and reports what reading `job` in ranges counted, as the end of
@@ -489,7 +552,7 @@ fn finish_ranges(
     };
     stats.bytes += job.len;
     stats.events += read.events;
-    commit(store, job.source_id, &[], &progress, stats)?;
+    commit(store, job.source_id, &[], None, &progress, stats)?;
     stats.per_file.push(FileReport {
         path: path.to_path_buf(),
         envelope: envelope.or(sniffed),
@@ -500,22 +563,21 @@ fn finish_ranges(
     Ok(())
 }
 
-fn diff(after: LineCounts, before: LineCounts) -> LineCounts {
-    LineCounts {
-        parsed: after.parsed - before.parsed,
-        skipped: after.skipped - before.skipped,
-        unknown: after.unknown - before.unknown,
-    }
-}
-
+/// Commits `events` of `source_id` with `progress` (their lines at
+/// `places` in the spill file when a reader wrote them there) and counts
+/// them.
 fn commit(
     store: &mut Store,
     source_id: i64,
     events: &[Event<'_>],
+    places: Option<&[u64]>,
     progress: &BatchProgress,
     stats: &mut ReadStats,
 ) -> Result<()> {
-    store.commit_batch(source_id, events, progress)?;
+    match places {
+        Some(places) => store.commit_spilled_batch(source_id, events, places, progress)?,
+        None => store.commit_batch(source_id, events, progress)?,
+    };
     stats.events += events.len() as u64;
     stats.lines.parsed += progress.counts.parsed;
     stats.lines.skipped += progress.counts.skipped;

@@ -311,3 +311,56 @@ fn the_sample_folder_diagnoses_the_same_on_several_cores() {
         .sum();
     assert!(dropped > 0, "no prepared diagnosis was dropped: {trace}");
 }
+
+/// A gzip log cannot be cut into ranges: one large enough is loaded in
+/// bulk, decompressed and parsed on a thread of its own beside the store's
+/// writer, and gives what reading it with the diagnosis following does.
+/// A folder of logs, loaded in one bulk load and parsed beside the writer,
+/// gives what a kept database, which is never loaded in bulk, gives.
+#[test]
+fn a_gzip_log_and_a_folder_parsed_beside_the_writer_read_the_same() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (plain, injected) = generated(dir.path(), 5);
+    let logs = tempfile::tempdir().expect("tempdir");
+    let gz = logs.path().join("production.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&plain).expect("read"))
+        .expect("write");
+    enc.finish().expect("finish");
+    let (followed, followed_counts, followed_trace) = analyze(&gz, &["-j", "2"]);
+    assert!(
+        !followed_trace.contains("loaded in bulk"),
+        "{followed_trace}"
+    );
+    let (json, counts, trace) = analyze(&gz, &["-j", "2", "--range-bytes", "3000"]);
+    assert!(trace.contains("loaded in bulk"), "{trace}");
+    same_output(&gz, "parsed beside the writer", &json, &followed);
+    assert_eq!(counts, followed_counts);
+    assert!(json.lines().count() >= injected * 9 / 10);
+    // Another day's log beside it: a folder.
+    let (other, _) = generated(dir.path(), 6);
+    std::fs::copy(&other, logs.path().join("production.log")).expect("copy");
+    let (folder, folder_counts, folder_trace) = analyze(logs.path(), &["-j", "2"]);
+    assert_eq!(
+        folder_trace.matches("loaded in bulk").count(),
+        2,
+        "{folder_trace}"
+    );
+    let db = dir.path().join("kept.db");
+    let db_arg = db.to_string_lossy().into_owned();
+    // (The helper's second run, for the counts, finds the kept database's
+    // files read already.)
+    let (kept, _, _) = analyze(logs.path(), &["--db", &db_arg]);
+    same_output(logs.path(), "in one bulk load", &folder, &kept);
+    // The gzip file counts its decompressed bytes.
+    let bytes: u64 = [&plain, &other]
+        .iter()
+        .map(|p| std::fs::metadata(p).expect("size").len())
+        .sum();
+    let read = format!("Read 2 files ({bytes} bytes");
+    assert!(folder_counts.starts_with(&read), "{folder_counts}");
+}
