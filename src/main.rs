@@ -200,19 +200,27 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => code,
-        // `grantwatch analyze ... | head` is fine.
-        Err(err)
-            if err
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
+        // `grantwatch analyze ... | head` is fine, whichever stage's error
+        // the closed pipe came wrapped in.
+        Err(err) if is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("grantwatch: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `err` is the reader of standard output going away, as such or
+/// as the report's write error (which wraps it transparently, or inside a
+/// JSON error: the chain does not hold it).
+fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    let kind = match err.downcast_ref::<report::Error>() {
+        Some(report::Error::Io(e)) => Some(e.kind()),
+        // A failure's JSON written straight to the output.
+        Some(report::Error::Json(e)) => e.io_error_kind(),
+        _ => err.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+    };
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 /// An error and its causes on one line, each once: the errors of the

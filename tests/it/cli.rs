@@ -52,6 +52,48 @@ fn an_unreadable_path_is_one_line_on_stderr_and_exit_2() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
+/// `grantwatch analyze … | head -1`: the reader going away ends the run
+/// quietly, as a closed pipe ends any Unix filter, in both outputs.
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("production.log");
+    let opts = GenOptions {
+        target_bytes: 3_000_000,
+        oauth_share: 0.5,
+        failure_share: 0.5,
+        seed: 9,
+        ..GenOptions::default()
+    };
+    let expected =
+        generate(&opts, &mut std::fs::File::create(&log).expect("create")).expect("generate");
+    for json in [true, false] {
+        let mut cmd = grantwatch();
+        cmd.arg("analyze").arg(&log);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("first line");
+        // Dropped here: the pipe's reader is gone.
+        let out = child.wait_with_output().expect("wait");
+        assert!(!first.is_empty());
+        // Far more than the pipe and the output buffer hold.
+        assert!(expected.len() > 500, "{} failures", expected.len());
+        assert_eq!(out.status.code(), Some(0), "json {json}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "json {json}: {}", stderr(&out));
+    }
+}
+
 #[test]
 fn gzip_rotated_files_read_like_plain_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
