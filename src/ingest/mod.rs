@@ -360,7 +360,10 @@ pub fn read_file(
         if *ranges::TRACE {
             eprintln!("ranges: one range, loaded in bulk");
         }
-        store.bulk_load(1, |store| match store.evidence_spill() {
+        // Parsed beside the writer on a second core, unless one was asked
+        // for (`-j 1`).
+        let beside = store.evidence_spill().filter(|_| split.jobs > 1);
+        store.bulk_load(1, |store| match beside {
             Some(spill) => {
                 one_core.read_beside(store, &spill, input, &mut progress, stats, on_chunk)
             }
@@ -442,16 +445,20 @@ impl OneCore<'_> {
                 &mut events,
             );
             store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
-            let max_ts_ms = events
-                .iter()
-                .filter_map(|e| e.ts)
-                .map(|t| t.utc.timestamp_millis())
-                .max();
+            let max_ts_ms = follow
+                .then(|| {
+                    events
+                        .iter()
+                        .filter_map(|e| e.ts)
+                        .map(|t| t.utc.timestamp_millis())
+                        .max()
+                })
+                .flatten();
             on_chunk(
                 store,
                 ChunkDone {
                     bytes: delta.bytes,
-                    max_ts_ms: max_ts_ms.filter(|_| follow),
+                    max_ts_ms,
                 },
             )?;
         }
@@ -493,6 +500,7 @@ impl OneCore<'_> {
                 progress,
                 stats,
             )?;
+            // The flush covers no bytes, and `read` tells no chunk for it.
             if delta.bytes > 0 {
                 let done = ChunkDone {
                     bytes: delta.bytes,
