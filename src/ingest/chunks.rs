@@ -22,7 +22,7 @@ use grantwatch_parsers::quiet::QuietSkip;
 use grantwatch_parsers::{Event, FileParser, LineCounts};
 
 use crate::feed::{NoHooks, feed_chunk, utf8};
-use crate::source::lines::ChunkReader;
+use crate::source::lines::{Chunk, ChunkReader};
 use crate::store::{EvidenceSpill, SpillBatch};
 use crate::text::BinaryRuns;
 
@@ -49,6 +49,18 @@ pub(super) struct ChunkText<'t> {
     pub(super) start: u64,
     pub(super) end: u64,
     pub(super) cut: u64,
+}
+
+impl<'t> ChunkText<'t> {
+    /// `chunk`'s place, with `text`, its bytes as text.
+    pub(super) fn of(text: &'t str, chunk: &Chunk<'_>) -> ChunkText<'t> {
+        ChunkText {
+            text,
+            start: chunk.start,
+            end: chunk.end,
+            cut: chunk.cut,
+        }
+    }
 }
 
 /// Parses one chunk's lines, numbered after `line_no` (moved past them),
@@ -153,17 +165,11 @@ pub(super) fn parse_beside<R: Read + Send, E>(
             let mut at = (0, line_no);
             while let Some(chunk) = chunks.next_chunk().map_err(Stopped::Read)? {
                 let text = utf8(chunk.text);
-                let place = ChunkText {
-                    text: &text,
-                    start: chunk.start,
-                    end: chunk.end,
-                    cut: chunk.cut,
-                };
                 let mut events = Vec::new();
                 let delta = parse_chunk(
                     &mut parser,
                     quiet.as_deref(),
-                    place,
+                    ChunkText::of(&text, &chunk),
                     &mut line_no,
                     &mut runs,
                     &mut events,

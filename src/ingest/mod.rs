@@ -429,17 +429,11 @@ impl OneCore<'_> {
             // Valid UTF-8 is the rule: borrow the whole chunk, and let events
             // borrow from it until the chunk is committed.
             let text = utf8(chunk.text);
-            let place = ChunkText {
-                text: &text,
-                start: chunk.start,
-                end: chunk.end,
-                cut: chunk.cut,
-            };
             let mut events: Vec<Event<'_>> = Vec::new();
             let delta = chunks::parse_chunk(
                 &mut parser,
                 quiet.as_deref(),
-                place,
+                ChunkText::of(&text, &chunk),
                 &mut line_no,
                 &mut runs,
                 &mut events,
