@@ -1,6 +1,6 @@
 //! A file read on one core, chunk after chunk (`analyze`): each chunk's
 //! events and what it adds to the file's progress ([`ChunkDelta`]), parsed
-//! on the calling thread ([`parse_chunk`]) or, in a bulk load, on a thread of
+//! ([`FileChunks`]) on the calling thread or, in a bulk load, on a thread of
 //! its own beside the store's writer ([`parse_beside`]). Beside the writer,
 //! parsing and storing overlap on two cores: a folder of rotated logs or a
 //! gzip file, read one file at a time on one core, took about twice as long
@@ -16,7 +16,7 @@
 
 use std::convert::Infallible;
 use std::io::Read;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use grantwatch_parsers::quiet::QuietSkip;
 use grantwatch_parsers::{Event, FileParser, LineCounts};
@@ -43,76 +43,78 @@ pub(super) struct ChunkDelta {
     pub(super) bytes: u64,
 }
 
-/// A chunk of the file: its text (valid UTF-8 or mended) and place.
-pub(super) struct ChunkText<'t> {
-    pub(super) text: &'t str,
-    pub(super) start: u64,
-    pub(super) end: u64,
-    pub(super) cut: u64,
+/// A file's parser and how far it has read, fed chunk after chunk.
+pub(super) struct FileChunks {
+    parser: FileParser,
+    quiet: Option<Arc<QuietSkip>>,
+    runs: BinaryRuns,
+    /// Offset just past the last line read, and that line's number.
+    byte_offset: u64,
+    line_no: u64,
 }
 
-impl<'t> ChunkText<'t> {
-    /// `chunk`'s place, with `text`, its bytes as text.
-    pub(super) fn of(text: &'t str, chunk: &Chunk<'_>) -> ChunkText<'t> {
-        ChunkText {
-            text,
-            start: chunk.start,
-            end: chunk.end,
-            cut: chunk.cut,
+impl FileChunks {
+    /// `parser` about to read the lines after `line_no`.
+    pub(super) fn new(mut parser: FileParser, line_no: u64) -> FileChunks {
+        FileChunks {
+            quiet: parser.quiet_skip(),
+            parser,
+            runs: BinaryRuns::default(),
+            byte_offset: 0,
+            line_no,
         }
     }
-}
 
-/// Parses one chunk's lines, numbered after `line_no` (moved past them),
-/// into `events`; returns what the chunk adds to the progress.
-pub(super) fn parse_chunk<'t>(
-    parser: &mut FileParser,
-    quiet: Option<&QuietSkip>,
-    chunk: ChunkText<'t>,
-    line_no: &mut u64,
-    runs: &mut BinaryRuns,
-    events: &mut Vec<Event<'t>>,
-) -> ChunkDelta {
-    let before = parser.counts();
-    let fed = feed_chunk(
-        parser,
-        quiet,
-        chunk.text,
-        line_no,
-        runs,
-        events,
-        &mut NoHooks,
-    );
-    let mut counts = since(parser.counts(), before);
-    counts.skipped += fed.binary_only;
-    ChunkDelta {
-        byte_offset: chunk.end,
-        line_no: *line_no,
-        lines_cut: chunk.cut,
-        counts,
-        envelope: parser.envelope().map(|e| e.as_str()),
-        bytes: chunk.end - chunk.start,
+    /// Parses `chunk`'s lines (`text`, its bytes as text) into `events`;
+    /// returns what the chunk adds to the progress.
+    pub(super) fn parse<'t>(
+        &mut self,
+        text: &'t str,
+        chunk: &Chunk<'_>,
+        events: &mut Vec<Event<'t>>,
+    ) -> ChunkDelta {
+        let before = self.parser.counts();
+        let fed = feed_chunk(
+            &mut self.parser,
+            self.quiet.as_deref(),
+            text,
+            &mut self.line_no,
+            &mut self.runs,
+            events,
+            &mut NoHooks,
+        );
+        let mut counts = since(self.parser.counts(), before);
+        counts.skipped += fed.binary_only;
+        self.byte_offset = chunk.end;
+        ChunkDelta {
+            byte_offset: chunk.end,
+            line_no: self.line_no,
+            lines_cut: chunk.cut,
+            counts,
+            envelope: self.parser.envelope().map(|e| e.as_str()),
+            bytes: chunk.end - chunk.start,
+        }
     }
-}
 
-/// The parser's last events (what it held at the end of the file) into
-/// `events`, and what they add to the progress of a file read up to
-/// `byte_offset`, line `line_no`.
-pub(super) fn flush<'t>(
-    parser: &mut FileParser,
-    (byte_offset, line_no): (u64, u64),
-    events: &mut Vec<Event<'t>>,
-) -> ChunkDelta {
-    let before = parser.counts();
-    parser.flush(events);
-    ChunkDelta {
-        byte_offset,
-        line_no,
-        // Pieces of split lines (CRI `P`, docker) joined past the bound.
-        lines_cut: parser.joined_lines_cut(),
-        counts: since(parser.counts(), before),
-        envelope: parser.envelope().map(|e| e.as_str()),
-        bytes: 0,
+    /// The parser's last events (what it held at the end of the file) into
+    /// `events`, and what they add to the progress.
+    pub(super) fn flush<'t>(&mut self, events: &mut Vec<Event<'t>>) -> ChunkDelta {
+        let before = self.parser.counts();
+        self.parser.flush(events);
+        ChunkDelta {
+            byte_offset: self.byte_offset,
+            line_no: self.line_no,
+            // Pieces of split lines (CRI `P`, docker) joined past the bound.
+            lines_cut: self.parser.joined_lines_cut(),
+            counts: since(self.parser.counts(), before),
+            envelope: self.parser.envelope().map(|e| e.as_str()),
+            bytes: 0,
+        }
+    }
+
+    /// The parser (its counts and envelope) and the binary runs it met.
+    pub(super) fn finish(self) -> (FileParser, BinaryRuns) {
+        (self.parser, self.runs)
     }
 }
 
@@ -144,13 +146,12 @@ pub(super) enum Stopped<E> {
     Store(E),
 }
 
-/// Parses `chunks` (the file from line `line_no` on) on a thread of its own
+/// Parses `chunks` with `file` on a thread of its own
 /// and hands each chunk, in order, to `store` on the calling thread;
 /// returns the parser (its counts and envelope) and the binary runs it met.
 pub(super) fn parse_beside<R: Read + Send, E>(
-    mut parser: FileParser,
+    mut file: FileChunks,
     mut chunks: ChunkReader<R>,
-    mut line_no: u64,
     spill: &EvidenceSpill,
     store: &mut dyn FnMut(Parsed) -> Result<(), E>,
 ) -> Result<(FileParser, BinaryRuns), Stopped<E>> {
@@ -159,30 +160,19 @@ pub(super) fn parse_beside<R: Read + Send, E>(
     let (tx, rx) = mpsc::sync_channel::<Parsed>(2);
     std::thread::scope(|s| {
         let parsing = s.spawn(move || {
-            let quiet = parser.quiet_skip();
-            let mut runs = BinaryRuns::default();
             let mut room = SpillBatch::new();
-            let mut at = (0, line_no);
             while let Some(chunk) = chunks.next_chunk().map_err(Stopped::Read)? {
                 let text = utf8(chunk.text);
                 let mut events = Vec::new();
-                let delta = parse_chunk(
-                    &mut parser,
-                    quiet.as_deref(),
-                    ChunkText::of(&text, &chunk),
-                    &mut line_no,
-                    &mut runs,
-                    &mut events,
-                );
-                at = (delta.byte_offset, delta.line_no);
+                let delta = file.parse(&text, &chunk, &mut events);
                 if !hand_over(spill, &mut room, events, delta, &tx)? {
-                    return Ok((parser, runs));
+                    return Ok(file.finish());
                 }
             }
             let mut events = Vec::new();
-            let delta = flush(&mut parser, at, &mut events);
+            let delta = file.flush(&mut events);
             hand_over(spill, &mut room, events, delta, &tx)?;
-            Ok::<_, Stopped<Infallible>>((parser, runs))
+            Ok::<_, Stopped<Infallible>>(file.finish())
         });
         let mut stored = Ok(());
         // Ended by the parsing thread's end; leaving it early drops the

@@ -27,7 +27,7 @@ mod ranges;
 mod tests;
 use crate::feed::utf8;
 use crate::source::lines::{ChunkReader, read_full};
-use chunks::{ChunkDelta, ChunkText, Stopped};
+use chunks::{ChunkDelta, FileChunks, Stopped};
 pub use ranges::Split;
 
 use crate::source::SNIFF_BYTES;
@@ -420,24 +420,14 @@ impl OneCore<'_> {
             path: path.to_path_buf(),
             source,
         };
-        let mut parser = FileParser::new(format, ctx);
-        let quiet = parser.quiet_skip();
-        let mut runs = BinaryRuns::default();
+        let mut file = FileChunks::new(FileParser::new(format, ctx), progress.line_no);
         let mut chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
-        let mut line_no = progress.line_no;
         while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
             // Valid UTF-8 is the rule: borrow the whole chunk, and let events
             // borrow from it until the chunk is committed.
             let text = utf8(chunk.text);
             let mut events: Vec<Event<'_>> = Vec::new();
-            let delta = chunks::parse_chunk(
-                &mut parser,
-                quiet.as_deref(),
-                ChunkText::of(&text, &chunk),
-                &mut line_no,
-                &mut runs,
-                &mut events,
-            );
+            let delta = file.parse(&text, &chunk, &mut events);
             store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
             let max_ts_ms = follow
                 .then(|| {
@@ -457,10 +447,9 @@ impl OneCore<'_> {
             )?;
         }
         let mut events = Vec::new();
-        let at = (progress.byte_offset, progress.line_no);
-        let delta = chunks::flush(&mut parser, at, &mut events);
+        let delta = file.flush(&mut events);
         store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
-        Ok((parser, runs))
+        Ok(file.finish())
     }
 
     /// [`OneCore::read`] in a bulk load, with the file parsed on a thread
@@ -479,11 +468,10 @@ impl OneCore<'_> {
             path: self.path.to_path_buf(),
             source,
         };
-        let parser = FileParser::new(self.format, self.ctx);
+        let file = FileChunks::new(FileParser::new(self.format, self.ctx), progress.line_no);
         let chunks = ChunkReader::new(input, self.resume).map_err(unreadable)?;
         let source_id = self.source_id;
-        let line_no = progress.line_no;
-        let stored = chunks::parse_beside(parser, chunks, line_no, spill, &mut |parsed| {
+        let stored = chunks::parse_beside(file, chunks, spill, &mut |parsed| {
             let (events, places, delta) = (parsed.events, parsed.places, parsed.delta);
             store_chunk(
                 store,

@@ -12,7 +12,7 @@
 //! device retrying a code exchange, whose errors carry no request id, loses
 //! none of the server's failures.
 
-use crate::helpers::{analyze_json, analyze_json_with};
+use crate::helpers::{analyze_json, analyze_json_with, evidence_lines};
 
 const TWO_PKCE_FAILURES: &str = "\
 2025-03-11 00:00:31,218 WARN  [org.keycloak.protocol.oidc.utils.PkceUtils] (executor-thread-62) PKCE verification failed: Code mismatch. authUserId = c6c2db80-6c0b-47b4-9daf-6b6248716154, authUsername = judy.2932@example.com
@@ -225,14 +225,4 @@ fn a_device_retrying_a_code_exchange_sixty_times_loses_none_of_the_servers_failu
     errors.sort_unstable();
     errors.dedup();
     assert_eq!((found, errors.len()), (60, 60), "each client error once");
-}
-
-/// The line numbers of a failure's evidence, in its order.
-fn evidence_lines(failure: &serde_json::Value) -> Vec<u64> {
-    failure["evidence"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["line"].as_u64())
-        .collect()
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use grantwatch::generate::{GenOptions, generate};
 
-use crate::helpers::{analyze_json, grantwatch, stderr};
+use crate::helpers::{analyze_json, grantwatch, gzip_file, stderr};
 
 fn generated(
     dir: &Path,
@@ -99,14 +99,7 @@ fn gzip_rotated_files_read_like_plain_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (plain, expected) = generated(dir.path(), "production.log", 3);
     let gz_dir = tempfile::tempdir().expect("tempdir");
-    let gz_path = gz_dir.path().join("production.log.1.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz_path).expect("create"),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(&std::fs::read(&plain).expect("read"))
-        .expect("write");
-    enc.finish().expect("finish");
+    gzip_file(&plain, &gz_dir.path().join("production.log.1.gz"));
     let a = analyze_json(&[&plain]);
     let b = analyze_json(&[gz_dir.path()]);
     assert_eq!(a.len(), expected.len());

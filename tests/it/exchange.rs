@@ -5,21 +5,12 @@
 //! with the same `correlate::group`, whose first record stands for the
 //! exchange whichever arrives first.)
 
-use crate::helpers::analyze_json;
+use crate::helpers::{analyze_json, evidence_lines};
 
 const BODY: &str = "2025-04-11T08:12:03.461Z WARN  sync: response body: {\"error\":\"invalid_grant\",\"error_description\":\"Token is not active\"}\n";
 const EXCEPTION: &str =
     "2025-04-11T08:12:03.470Z ERROR sync: OAuth2::Error invalid_grant: Token is not active\n";
 const OTHER: &str = "2025-04-11T08:12:04.020Z ERROR sync: OAuth2::Error invalid_client: Invalid client credentials\n";
-
-fn lines_of(failure: &serde_json::Value) -> Vec<u64> {
-    failure["evidence"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["line"].as_u64())
-        .collect()
-}
 
 #[test]
 fn a_body_and_its_exception_are_one_failure() {
@@ -29,7 +20,7 @@ fn a_body_and_its_exception_are_one_failure() {
     let found = analyze_json(&[&log]);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0]["cause"], "refresh_token_expired");
-    assert_eq!(lines_of(&found[0]), vec![1, 2]);
+    assert_eq!(evidence_lines(&found[0]), vec![1, 2]);
 }
 
 #[test]

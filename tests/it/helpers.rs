@@ -16,6 +16,30 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Writes `src` gzipped (fast level) to `dst`, as logrotate's `compress`
+/// leaves an old log.
+pub fn gzip_file(src: &Path, dst: &Path) {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(dst).expect("create .gz"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(src).expect("read"))
+        .expect("compress");
+    enc.finish().expect("finish .gz");
+}
+
+/// The line numbers of a failure's evidence (`analyze --json`), in its
+/// order.
+pub fn evidence_lines(failure: &serde_json::Value) -> Vec<u64> {
+    failure["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect()
+}
+
 /// Runs `grantwatch analyze --json` over `paths` and parses its output.
 pub fn analyze_json(paths: &[&Path]) -> Vec<serde_json::Value> {
     analyze_json_with(&[], paths)

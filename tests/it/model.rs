@@ -36,7 +36,6 @@
 //! release build: benches/README.md).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -391,13 +390,7 @@ impl Run {
                 self.confirm_or_forfeit(ids);
                 let mut to = from.clone().into_os_string();
                 to.push(".gz");
-                let text = std::fs::read(&from).expect("read rotated");
-                let mut gz = flate2::write::GzEncoder::new(
-                    std::fs::File::create(&to).expect("create .gz"),
-                    flate2::Compression::fast(),
-                );
-                gz.write_all(&text).expect("compress");
-                gz.finish().expect("finish .gz");
+                crate::helpers::gzip_file(&from, Path::new(&to));
                 std::fs::remove_file(&from).expect("remove rotated");
                 self.note(format!("gzip {}", name(&from)));
             }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use grantwatch::generate::{GenOptions, generate};
 
-use crate::helpers::{grantwatch, root, stderr};
+use crate::helpers::{grantwatch, gzip_file, root, stderr};
 
 /// `analyze --json` and the readable report's counts (its first line
 /// without the times, and the per-file lines), with `args` added; and
@@ -319,18 +319,11 @@ fn the_sample_folder_diagnoses_the_same_on_several_cores() {
 /// gives what a kept database, which is never loaded in bulk, gives.
 #[test]
 fn a_gzip_log_and_a_folder_parsed_beside_the_writer_read_the_same() {
-    use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     let (plain, injected) = generated(dir.path(), 5);
     let logs = tempfile::tempdir().expect("tempdir");
     let gz = logs.path().join("production.log.1.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).expect("create"),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(&std::fs::read(&plain).expect("read"))
-        .expect("write");
-    enc.finish().expect("finish");
+    gzip_file(&plain, &gz);
     let (followed, followed_counts, followed_trace) = analyze(&gz, &["-j", "2"]);
     assert!(
         !followed_trace.contains("loaded in bulk"),
