@@ -130,7 +130,10 @@ pub fn analyze(
         Some(_) => Store::open_scratch(&db_path)?,
         None => Store::open(&db_path)?,
     };
-    let after = store.max_event_id()?;
+    // Where the diagnosis of this database stopped, not its newest event: a
+    // run stopped between storing a chunk's events and diagnosing them
+    // (killed, or a store error) left failures only the next one can find.
+    let after = store.diagnosis_cursor()?;
     let split = if scratch.is_some() {
         opts.split
     } else {
@@ -325,3 +328,6 @@ pub fn open_existing(path: &Path) -> Result<Store, Error> {
     }
     Ok(Store::open_upgraded_read_only(path)?)
 }
+
+#[cfg(test)]
+mod tests;
