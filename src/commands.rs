@@ -49,11 +49,12 @@ pub struct AnalyzeOptions {
     /// Diagnosis settings.
     pub settings: DiagnoseSettings,
     /// How a large file may be read on several cores (into a scratch
-    /// database only: with `--db` every file is read on one core, so that
-    /// a later `analyze` or `watch` resumes where it stopped).
+    /// database, or a kept one that holds no events yet: into one that
+    /// does, every file is read on one core, so that a later `analyze` or
+    /// `watch` resumes where it stopped).
     pub split: ingest::Split,
-    /// How the diagnosis after the read may use several cores (a scratch
-    /// database only, as for the read).
+    /// How the diagnosis after the read may use several cores (the same
+    /// databases as for the read).
     pub cores: diagnose::Cores,
 }
 
@@ -134,7 +135,13 @@ pub fn analyze(
     // run stopped between storing a chunk's events and diagnosing them
     // (killed, or a store error) left failures only the next one can find.
     let after = store.diagnosis_cursor()?;
-    let split = if scratch.is_some() {
+    // A kept database that holds no events yet is loaded as a scratch one
+    // (in ranges, on every core, in bulk, diagnosed afterwards on every
+    // core): nothing in it to resume. One that holds events is read on one
+    // core, the diagnosis following, so that a stopped run resumes where it
+    // stopped.
+    let alone = scratch.is_some() || store.load_in_bulk_while_empty()?;
+    let split = if alone {
         opts.split
     } else {
         ingest::Split::default()
@@ -195,13 +202,13 @@ pub fn analyze(
             },
         ))
     };
-    // Several files into a scratch database are loaded in one bulk load, as
+    // Several files into a scratch database (or an empty kept one) are loaded in one bulk load, as
     // one large file is: read on one core each, a small file stored its
     // events into live indexes, a commit per chunk, and a folder of
     // rotated logs took twice as long as the same bytes in one file
     // (benches/README.md). No diagnosis follows the read then; it runs on
     // every core afterwards.
-    let read_last = if scratch.is_some() && files.len() > 1 {
+    let read_last = if alone && files.len() > 1 {
         store.bulk_load(split.jobs, read_all)?
     } else {
         read_all(&mut store)?
@@ -212,7 +219,7 @@ pub fn analyze(
     // diagnoses the rest while this thread writes what it hands over (a
     // file read in ranges gave it no watermark while it was read: its event
     // ids are not in the file's order).
-    let cores = if scratch.is_some() {
+    let cores = if alone {
         opts.cores
     } else {
         diagnose::Cores::default()

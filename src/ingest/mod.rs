@@ -335,13 +335,13 @@ pub fn read_file(
     }
     // A file that two cores would have read in ranges into a scratch
     // database is loaded in bulk on one as well (one range; a kept
-    // database is never loaded in bulk): the events' indexes built once afterwards,
+    // database only while it held no events): the events' indexes built once afterwards,
     // no diagnosis following the read meanwhile (it would open a second
     // connection), a tenth of the writes of one commit per chunk into live
     // indexes (benches/README.md). So is every file of an `analyze` of
     // several, which loads them all in one bulk load (`commands::analyze`).
     let in_bulk = store.in_bulk_load()
-        || (store.is_scratch()
+        || (store.may_load_in_bulk()
             && (split.jobs == 1 || gz)
             && resume == 0
             && meta.len() >= 2 * split.min_range_bytes);

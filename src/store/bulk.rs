@@ -1,6 +1,7 @@
-//! The bulk load of a scratch database ([`Store::bulk_load`]): the
-//! events' secondary indexes dropped while a read in ranges stores its
-//! events, and built again once, from all their keys, afterwards.
+//! The bulk load of a scratch database, or of a kept one that held no
+//! events ([`Store::bulk_load`]): the events' secondary indexes dropped
+//! while a read in ranges stores its events, and built again once, from
+//! all their keys, afterwards.
 //!
 //! An index most rows never enter (its column is NULL in them: a Keycloak
 //! log names no request id, few logs carry a PKCE verifier) stays live
@@ -13,7 +14,9 @@
 //! costs more than the rebuild.
 //!
 //! Invariant: when `bulk_load` returns, every index that was dropped, up
-//! front or while it ran, exists again (also when the load failed).
+//! front or while it ran, exists again (also when the load failed). A
+//! process stopped meanwhile leaves a kept database without them: the next
+//! [`Store::open`] of it builds them (`restore_event_indexes`).
 
 use grantwatch_parsers::Event;
 use rusqlite::Connection;
@@ -94,12 +97,13 @@ impl BulkLoad {
 impl Store {
     /// Runs `f`, a bulk load of events that nothing reads back until it
     /// returns, with the events' secondary indexes dropped, and builds them
-    /// again afterwards, also when `f` fails. Only in a scratch database:
+    /// again afterwards, also when `f` fails. Only in a scratch database or a kept one that held no events ([`Store::load_in_bulk_while_empty`]):
     /// building an index once from all its keys is cheaper than inserting
     /// each event into nine B-trees at scattered places, which kept the
     /// writer of a read on every core busy while the readers waited
-    /// (benches/README.md). Elsewhere (a kept database, which the daemon's
-    /// readers may query meanwhile) `f` runs as is. The unique index that
+    /// (benches/README.md). Elsewhere (a kept database that held events,
+    /// which the daemon's readers may query meanwhile, or one another
+    /// process has open) `f` runs as is. The unique index that
     /// keeps an event from being stored twice stays. A bulk load started
     /// inside another is part of it: `f` runs as is, and the outer one
     /// builds the indexes.
@@ -129,10 +133,17 @@ impl Store {
     ) -> std::result::Result<T, E> {
         // Inside a bulk load already (every file of an `analyze` loaded at
         // once): this one is part of it.
-        if !self.scratch || self.bulk.is_some() {
+        if !self.may_load_in_bulk() || self.bulk.is_some() {
             return f(self);
         }
-        self.hold_alone()?;
+        if let Err(e) = self.hold_alone() {
+            // A kept database another process has open (a daemon on it)
+            // cannot be taken alone: it is loaded with its indexes live.
+            if self.scratch {
+                return Err(e.into());
+            }
+            return f(self);
+        }
         let dropped = match self.drop_event_indexes() {
             Ok(dropped) => dropped,
             Err(e) => {
@@ -144,11 +155,59 @@ impl Store {
         let loaded = f(self);
         let mut dropped = dropped;
         dropped.extend(self.bulk.take().map(|b| b.dropped).unwrap_or_default());
+        // The rebuild's commits sync every page the load wrote.
+        let synced = self.sync_as_opened();
         let rebuilt = self.build_indexes(&dropped, cores);
         self.share_again()?;
         let value = loaded?;
         rebuilt?;
+        synced?;
         Ok(value)
+    }
+
+    /// Lets this kept database be loaded in bulk as a scratch one is, if
+    /// it holds no events yet (`analyze --db` into a new file): a load
+    /// that is stopped midway leaves it without the dropped indexes, which
+    /// the next [`Store::open`] builds again ([`Store::restore_event_indexes`]),
+    /// and the events it stored, which the next read of the file finds
+    /// stored already. Returns whether it may.
+    pub fn load_in_bulk_while_empty(&mut self) -> Result<bool> {
+        let empty: bool =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+        self.bulk_when_kept = empty && !self.scratch;
+        Ok(empty)
+    }
+
+    /// Whether [`Store::bulk_load`] drops this database's indexes: a
+    /// scratch database, or a kept one that held no events
+    /// ([`Store::load_in_bulk_while_empty`]).
+    pub fn may_load_in_bulk(&self) -> bool {
+        self.scratch || self.bulk_when_kept
+    }
+
+    /// Builds every index of `events` the schema has and the database
+    /// lacks: those a bulk load of a kept database dropped before it was
+    /// stopped (killed, or the machine lost power). A no-op otherwise.
+    pub(super) fn restore_event_indexes(&mut self) -> Result<()> {
+        let present: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let missing: Vec<&str> = schema_event_indexes()
+            .filter(|(name, _)| !present.iter().any(|p| p == name))
+            .map(|(_, sql)| sql)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for sql in missing {
+            tx.execute_batch(sql)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Whether a bulk load runs on this connection: events stored now are
@@ -174,8 +233,14 @@ impl Store {
 
     /// Takes the database for this connection alone, its journal a file
     /// of its own (see [`Store::bulk_load`]); as it was if that fails.
+    ///
+    /// Nothing is synced to disk until the load ends (a scratch database
+    /// never is): a kept one held no events before it, and a load cut
+    /// short by a crash is read again (Keycloak 150 MB into a new `--db`
+    /// file: 2.04 → 1.71 s, benches/README.md).
     fn hold_alone(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        self.conn.pragma_update(None, "synchronous", "OFF")?;
         match self.journal_mode("PERSIST") {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -190,10 +255,18 @@ impl Store {
     /// WAL mode stays until it leaves it, so the exclusive mode is ended
     /// first (and its lock released by a read).
     fn share_again(&mut self) -> Result<()> {
+        self.sync_as_opened()?;
         self.conn.pragma_update(None, "locking_mode", "NORMAL")?;
         self.conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
         self.journal_mode("WAL")
+    }
+
+    /// Syncs commits to disk again as the database was opened to: a kept
+    /// one at `NORMAL` ([`Store::open`]), a scratch one never.
+    fn sync_as_opened(&mut self) -> Result<()> {
+        let mode = if self.scratch { "OFF" } else { "NORMAL" };
+        Ok(self.conn.pragma_update(None, "synchronous", mode)?)
     }
 
     /// Sets the journal mode, or says which one SQLite kept instead.
@@ -247,4 +320,19 @@ impl Store {
         tx.commit()?;
         Ok(objects.into_iter().map(|(_, sql)| sql).collect())
     }
+}
+
+/// The indexes of `events` in the current schema ([`super::schema::SQL`]),
+/// each as its name and the statement that creates it.
+fn schema_event_indexes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    super::schema::SQL.split(';').filter_map(|statement| {
+        let statement = statement.trim();
+        let rest = statement
+            .strip_prefix("CREATE INDEX ")
+            .or_else(|| statement.strip_prefix("CREATE UNIQUE INDEX "))?;
+        let (name, on) = rest.split_once(' ')?;
+        on.trim_start()
+            .starts_with("ON events(")
+            .then_some((name, statement))
+    })
 }

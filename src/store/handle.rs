@@ -23,6 +23,10 @@ pub struct Store {
     /// rollups), and a bulk load may drop its indexes while it runs
     /// ([`Store::bulk_load`]).
     pub(super) scratch: bool,
+    /// A kept database that held no events when `analyze --db` opened it
+    /// ([`Store::load_in_bulk_while_empty`]): loaded in bulk as a scratch
+    /// one is.
+    pub(super) bulk_when_kept: bool,
     /// The failure events of the last join window read, for the next one
     /// (`window.rs`).
     pub(super) failure_window: FailureWindow,

@@ -84,6 +84,7 @@ impl Store {
         let mut store = Store::on(conn);
         store.apply_pragmas(true)?;
         store.migrate()?;
+        store.restore_event_indexes()?;
         Ok(store)
     }
 
@@ -203,6 +204,7 @@ impl Store {
         Store {
             conn,
             scratch: false,
+            bulk_when_kept: false,
             failure_window: Default::default(),
             spill: None,
             events_final: false,
@@ -395,6 +397,8 @@ fn tracing_note(note: &str) {
     eprintln!("grantwatch: note: {note}");
 }
 
+#[cfg(test)]
+mod kept_bulk_tests;
 #[cfg(test)]
 mod progress_tests;
 #[cfg(test)]

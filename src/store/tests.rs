@@ -25,7 +25,7 @@ fn sql_stays_in_the_store() {
     assert!(offenders.is_empty(), "SQL outside src/store: {offenders:?}");
 }
 
-fn schema_of(store: &Store) -> Vec<(String, String)> {
+pub(super) fn schema_of(store: &Store) -> Vec<(String, String)> {
     store
         .conn
         .prepare("SELECT name, coalesce(sql, '') FROM sqlite_master ORDER BY name")
@@ -289,7 +289,7 @@ fn a_kept_join_window_sees_every_failure_written_after_it() {
 }
 
 /// Stores a token response of source 1 (`one_source`) at `line`.
-fn add_token_response(store: &Store, line: i64) -> Result<usize> {
+pub(super) fn add_token_response(store: &Store, line: i64) -> Result<usize> {
     Ok(store.conn.execute(
         "INSERT INTO events (source_id, line, kind, format) VALUES (1, ?1, 'token_response', 'rails')",
         [line],

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use grantwatch::generate::{GenOptions, generate};
 
-use crate::helpers::{grantwatch, gzip_file, root, stderr};
+use crate::helpers::{grantwatch, gzip_file, read_sql, root, stderr};
 
 /// `analyze --json` and the readable report's counts (its first line
 /// without the times, and the per-file lines), with `args` added; and
@@ -356,4 +356,134 @@ fn a_gzip_log_and_a_folder_parsed_beside_the_writer_read_the_same() {
         .sum();
     let read = format!("Read 2 files ({bytes} bytes");
     assert!(folder_counts.starts_with(&read), "{folder_counts}");
+}
+
+/// `analyze --db` into a new file loads it as a scratch database is (in
+/// ranges, its indexes built once afterwards) and prints what one core
+/// prints; a second run into the same file reads on one core, stores no
+/// event twice and prints the same.
+#[test]
+fn a_new_database_is_loaded_in_ranges_and_a_second_run_stores_nothing_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 7);
+    let (one_json, _, _) = analyze(&path, &["-j", "1"]);
+    let db = dir.path().join("kept.db");
+    let run = || {
+        let out = grantwatch()
+            .args(["analyze", "--json", "--db"])
+            .arg(&db)
+            .args(RAILS)
+            .arg(&path)
+            .env("GRANTWATCH_TRACE_RANGES", "1")
+            .output()
+            .expect("run grantwatch");
+        assert!(out.status.success(), "analyze failed: {}", stderr(&out));
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr(&out),
+        )
+    };
+    let events = || -> i64 {
+        read_sql(&db)
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .expect("count")
+    };
+    let (json, trace) = run();
+    assert!(trace.contains("handed over"), "not read in ranges: {trace}");
+    same_output(&path, "into a new --db", &json, &one_json);
+    let stored = events();
+    let (json, trace) = run();
+    assert!(
+        !trace.contains("handed over"),
+        "read in ranges again: {trace}"
+    );
+    same_output(&path, "into the same --db again", &json, &one_json);
+    assert_eq!(events(), stored);
+}
+
+/// The names of the indexes of `events` in the database at `db`.
+fn event_indexes(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("names");
+    names.sort();
+    names
+}
+
+/// `analyze --db` killed in the middle of loading a new database in bulk
+/// (its first file stored, its indexes dropped, the second file a pipe
+/// with nothing written yet): the next run builds the indexes again,
+/// stores what was not stored, and prints what a run from nothing prints.
+#[test]
+fn a_bulk_load_killed_midway_is_mended_and_finished_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 13);
+    let (one_json, _, _) = analyze(&path, &["-j", "1"]);
+    let fifo = dir.path().join("still-writing.log");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let db = dir.path().join("kept.db");
+    let mut child = grantwatch()
+        .args(["analyze", "--json", "--db"])
+        .arg(&db)
+        .args(RAILS)
+        .arg(&path)
+        .arg(&fifo)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Opening the pipe's writing end waits for analyze to open it (first
+    // when it checks its paths); held open, its reads wait for lines.
+    let _writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    let fd_dir = PathBuf::from(format!("/proc/{}/fd", child.id()));
+    let reading_pipe = || {
+        std::fs::read_dir(&fd_dir).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|to| to == fifo))
+        })
+    };
+    let journal = db.with_extension("db-journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(journal.exists() && reading_pipe()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "analyze never reached the pipe"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    let fresh_dir = tempfile::tempdir().expect("tempdir");
+    let fresh = fresh_dir.path().join("fresh.db");
+    drop(grantwatch::store::Store::open(&fresh).expect("fresh"));
+    let left = event_indexes(&db);
+    assert!(
+        left.len() < event_indexes(&fresh).len(),
+        "killed before its indexes were dropped: {left:?}"
+    );
+    let out = grantwatch()
+        .args(["analyze", "--json", "--db"])
+        .arg(&db)
+        .arg(&path)
+        .output()
+        .expect("run grantwatch");
+    assert!(out.status.success(), "analyze failed: {}", stderr(&out));
+    same_output(
+        &path,
+        "after a killed load",
+        &String::from_utf8_lossy(&out.stdout),
+        &one_json,
+    );
+    assert_eq!(event_indexes(&db), event_indexes(&fresh));
 }
