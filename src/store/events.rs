@@ -520,10 +520,11 @@ impl Store {
         Ok((data_version, self.conn.total_changes()))
     }
 
-    /// SQLite's `data_version` of this connection, asked now. Asked for
-    /// every window and every warning of a failure outside a read
-    /// transaction: prepared once, not parsed each time.
-    pub(super) fn data_version(&self) -> Result<i64> {
+    /// SQLite's `data_version` of this connection, asked now: it changes
+    /// when another connection commits. Asked for every window and every
+    /// warning of a failure outside a read transaction: prepared once, not
+    /// parsed each time.
+    pub fn data_version(&self) -> Result<i64> {
         Ok(self
             .conn
             .prepare_cached("PRAGMA data_version")?

@@ -173,3 +173,33 @@ fn a_scratch_database_gives_the_evidence_and_failures_of_a_kept_one() {
     assert!(expected.iter().all(|f| !f.evidence.is_empty()));
     assert_eq!(failures(&scratch), expected);
 }
+
+/// A kept database is diagnosed with its events final, and again reading
+/// them as they change when another connection committed meanwhile (a
+/// daemon writing beside); this connection's own commits (the diagnoses
+/// it writes) do not count.
+#[test]
+fn events_are_final_unless_another_connection_wrote_meanwhile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("kept.db");
+    let mut store = Store::open(&db).expect("open");
+    let mut finals = Vec::new();
+    final_unless_written_beside(&mut store, &mut |store, events_final| {
+        finals.push(events_final);
+        store.advance_diagnosis_cursor(1)
+    })
+    .expect("diagnose");
+    assert_eq!(finals, [true]);
+
+    let beside = Store::open(&db).expect("beside");
+    let mut finals = Vec::new();
+    final_unless_written_beside(&mut store, &mut |_, events_final| {
+        finals.push(events_final);
+        if events_final {
+            beside.advance_diagnosis_cursor(2)?;
+        }
+        Ok(())
+    })
+    .expect("diagnose");
+    assert_eq!(finals, [true, false]);
+}
