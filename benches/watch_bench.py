@@ -393,9 +393,12 @@ def catchup(binary, folder, timeout):
                       % (timeout, read, lag))
                 return 1
             # Diagnosis can trail the reading: the failures stored, until
-            # their count has not moved for 2 s.
+            # their count has not moved for 2 s (30 s while none is stored:
+            # a first start on a large backlog builds its indexes before
+            # the diagnosis begins).
             failures, settled, changed = -1, None, time.perf_counter()
-            while time.perf_counter() - changed < 2 and time.perf_counter() - d.started < timeout:
+            while (time.perf_counter() - changed < (2 if failures > 0 else 30)
+                   and time.perf_counter() - d.started < timeout):
                 _, text = d.get("/metrics", timeout=30)
                 now = metric_sum(text, "grantwatch_failures_stored") or 0
                 if now != failures:
@@ -408,7 +411,7 @@ def catchup(binary, folder, timeout):
         finally:
             d.stop()
     print("catchup: every line read %.2f s after the start: %.0f MB/s (%.0f MiB/s), "
-          "%d lines read, %d failures stored then, %d at %.2f s (no change for 2 s after); "
+          "%d lines read, %d failures stored then, %d at %.2f s (no change for 2 s after, 30 s while none); "
           "daemon peak RSS (VmHWM) %d KiB; load average after %.2f %.2f %.2f"
           % ((done, size / done / 1e6, size / done / (1 << 20), read, at_read, failures,
               settled, peak) + os.getloadavg()))

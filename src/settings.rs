@@ -192,6 +192,15 @@ pub struct WatchArgs {
     /// long (tests) [default: 30000].
     #[arg(long, value_name = "MS", hide = true)]
     pub stream_flush_ms: Option<u64>,
+    /// Store a first start's backlog in bulk from this many bytes left
+    /// after its first round (tests) [default: 64 MiB].
+    #[arg(long, value_name = "BYTES", hide = true)]
+    #[serde(skip)]
+    pub bulk_catch_up_bytes: Option<u64>,
+    /// Bytes read per poll, all files together (tests) [default: 16 MiB].
+    #[arg(long, value_name = "BYTES", hide = true)]
+    #[serde(skip)]
+    pub poll_read_bytes: Option<usize>,
     /// `[[source]]` tables (config file only).
     #[arg(skip)]
     #[serde(default, rename = "source")]
@@ -219,6 +228,8 @@ impl WatchArgs {
             ingest_max_bytes: self.ingest_max_bytes.or(file.ingest_max_bytes),
             syslog: self.syslog.or(file.syslog),
             stream_flush_ms: self.stream_flush_ms.or(file.stream_flush_ms),
+            bulk_catch_up_bytes: self.bulk_catch_up_bytes,
+            poll_read_bytes: self.poll_read_bytes,
             sources,
             alerting: self.alerting.or(file.alerting),
         }
@@ -315,6 +326,12 @@ pub fn resolve(args: WatchArgs, paths: Vec<PathBuf>) -> Result<WatchSetup, Error
         retain: args
             .retain_days
             .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
+        bulk_catch_up_bytes: args
+            .bulk_catch_up_bytes
+            .unwrap_or(crate::watch::BULK_CATCH_UP_BYTES),
+        poll_read_bytes: args
+            .poll_read_bytes
+            .unwrap_or_else(|| crate::tail::TailConfig::default().poll_read_bytes),
     };
     if let Some(a) = &args.alerting {
         crate::alerts::check(a).map_err(Error::Alerting)?;

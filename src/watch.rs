@@ -35,11 +35,13 @@ use crate::store::{SourceInfo, Store};
 use crate::tail::{Checkpoint, FileKey, Lines, TailConfig, TailEvent, Tailer};
 use crate::text::{BinaryRuns, text_of_line};
 
+mod catch_up;
 mod committer;
 mod error;
 mod followed;
 mod options;
 mod progress;
+use catch_up::CatchUp;
 use committer::Committer;
 pub use error::{Error, Result};
 use followed::Followed;
@@ -120,6 +122,11 @@ fn set_up_writer(store: &mut Store) -> crate::store::Result<()> {
     store.checkpoint_after_pages(READER_CHECKPOINT_PAGES)
 }
 
+/// The backlog left after a first start's first round from which it is
+/// stored in bulk (`watch/catch_up.rs`): below, the first rounds' events go
+/// to live indexes as any others.
+pub const BULK_CATCH_UP_BYTES: u64 = 64 << 20;
+
 /// How often the database file is looked at (deleted, replaced, overwritten).
 const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -151,7 +158,13 @@ impl Watcher {
         let tailers = opts
             .sources
             .iter()
-            .map(|spec| Tailer::new(&spec.paths, checkpoints.clone(), TailConfig::default()))
+            .map(|spec| {
+                let config = TailConfig {
+                    poll_read_bytes: opts.poll_read_bytes,
+                    ..TailConfig::default()
+                };
+                Tailer::new(&spec.paths, checkpoints.clone(), config)
+            })
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(Error::Specs)?;
         // The cursor committed with the last diagnoses, not the newest
@@ -230,16 +243,25 @@ impl Watcher {
             self.opts.poll_interval,
         )?;
         let trace = diagnose::background::tracing();
+        let empty = self.store.max_event_id()? == 0;
+        let mut catch_up = CatchUp::new(empty, self.opts.bulk_catch_up_bytes, &diagnosis);
         while !stop.load(Ordering::Relaxed) {
             let began = Instant::now();
             let round = self.read_round(began)?;
             // Behind, the last batch is committed while the next is read;
             // caught up, everything read is committed before the wait.
             let behind = self.tailers.iter().any(Tailer::behind);
+            let left = self
+                .tailers
+                .iter()
+                .flat_map(|t| t.lag(began))
+                .map(|l| l.bytes)
+                .sum();
+            catch_up.after_round(&mut self.committer, &diagnosis, left, behind)?;
             if !behind {
                 self.committer.wait()?;
             }
-            if round.events > 0 {
+            if round.events > 0 && !catch_up.in_bulk() {
                 diagnosis.wake();
                 if trace {
                     // The wall time it began, to set beside a writer's.
@@ -273,6 +295,7 @@ impl Watcher {
         // What was read is committed round by round: nothing to flush but
         // the batch in flight and the diagnosis of the last lines.
         self.committer.wait()?;
+        catch_up.end(&mut self.committer, &diagnosis)?;
         diagnosis.finish()
     }
 

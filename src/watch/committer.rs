@@ -21,6 +21,10 @@
 //!   batches it read are committed in one transaction when the lock is
 //!   free. Catching up a 1 GB backlog, the reading stalled 100–200 ms at a
 //!   time without (benches/README.md).
+//! - Work the reader hands over for the committer's connection (a first
+//!   start's catch-up in bulk begun or ended, `watch/catch_up.rs`) runs
+//!   after every batch handed over before it is committed
+//!   ([`Committer::run`]), and the reader waits for it.
 //! - The reader writes on its own connection only after [`Committer::wait`]
 //!   (a new generation, retention, a diagnosis pass in `round`), so the two
 //!   connections never wait on each other's write lock.
@@ -34,6 +38,17 @@ use grantwatch_parsers::Event;
 use crate::store::{BatchProgress, Store};
 
 use super::{Error, Result};
+
+/// What the thread is handed: a batch to commit, or work of the reader's
+/// on the committer's connection (a catch-up's start and end, which must
+/// be that connection's).
+enum Job {
+    Commit(Batch),
+    Run(StoreWork),
+}
+
+/// Work on the committer's connection.
+type StoreWork = Box<dyn FnOnce(&mut Store) -> crate::store::Result<()> + Send>;
 
 /// One batch of events and the checkpoint it brings its file to.
 struct Batch {
@@ -57,7 +72,7 @@ pub(super) const HOLD_EVENTS: usize = 8192;
 
 /// The handle of the committing thread.
 pub(super) struct Committer {
-    jobs: Option<SyncSender<Batch>>,
+    jobs: Option<SyncSender<Job>>,
     done: Receiver<crate::store::Result<()>>,
     in_flight: bool,
     /// Handed over while a batch was in flight, not sent yet.
@@ -74,15 +89,18 @@ impl Committer {
     ) -> Result<Committer> {
         let mut store = Store::open(db)?;
         setup(&mut store)?;
-        let (jobs, inbox) = sync_channel::<Batch>(1);
+        let (jobs, inbox) = sync_channel::<Job>(1);
         let (outbox, done) = sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("committer".into())
             .spawn(move || {
-                for b in inbox {
-                    let committed = store
-                        .commit_batch(b.source_id, &b.events, &b.progress)
-                        .map(drop);
+                for job in inbox {
+                    let committed = match job {
+                        Job::Commit(b) => store
+                            .commit_batch(b.source_id, &b.events, &b.progress)
+                            .map(drop),
+                        Job::Run(f) => f(&mut store),
+                    };
                     if outbox.send(committed).is_err() {
                         return;
                     }
@@ -151,10 +169,30 @@ impl Committer {
         Ok(())
     }
 
+    /// Runs `f` on the committer's connection once every batch handed
+    /// over is committed, and returns what it returned.
+    pub(super) fn run<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> crate::store::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.wait()?;
+        let (value, ran) = sync_channel(1);
+        self.send_job(Job::Run(Box::new(move |store| {
+            let _ = value.send(f(store)?);
+            Ok(())
+        })))?;
+        self.await_in_flight()?;
+        ran.recv().map_err(|_| gone())
+    }
+
     /// Sends `batch` to the thread (nothing is in flight).
     fn dispatch(&mut self, batch: Batch) -> Result<()> {
+        self.send_job(Job::Commit(batch))
+    }
+
+    fn send_job(&mut self, job: Job) -> Result<()> {
         let jobs = self.jobs.as_ref().ok_or_else(gone)?;
-        jobs.send(batch).map_err(|_| gone())?;
+        jobs.send(job).map_err(|_| gone())?;
         self.in_flight = true;
         Ok(())
     }

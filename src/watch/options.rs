@@ -38,4 +38,10 @@ pub struct WatchOptions {
     pub notify: bool,
     /// Prune events (and their failures) older than this, by log time.
     pub retain: Option<Duration>,
+    /// The backlog left after the first round from which a first start on
+    /// an empty database stores it in bulk (`watch/catch_up.rs`).
+    pub bulk_catch_up_bytes: u64,
+    /// Bytes read per poll, all files together
+    /// ([`crate::tail::TailConfig::poll_read_bytes`]).
+    pub poll_read_bytes: usize,
 }

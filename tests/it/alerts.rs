@@ -100,6 +100,8 @@ async fn no_alert_fires_without_a_new_failure() {
         poll_interval: Duration::from_millis(50),
         notify: false,
         retain: None,
+        bulk_catch_up_bytes: grantwatch::watch::BULK_CATCH_UP_BYTES,
+        poll_read_bytes: grantwatch::tail::TailConfig::default().poll_read_bytes,
     })
     .expect("watch");
     let mut phases = Vec::new();

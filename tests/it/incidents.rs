@@ -240,6 +240,8 @@ fn a_re_diagnosed_failure_moves_to_its_new_incident() {
         poll_interval: Duration::from_millis(50),
         notify: false,
         retain: None,
+        bulk_catch_up_bytes: grantwatch::watch::BULK_CATCH_UP_BYTES,
+        poll_read_bytes: grantwatch::tail::TailConfig::default().poll_read_bytes,
     };
     let mut watcher = grantwatch::watch::Watcher::open(opts).expect("watch");
     let settle = |w: &mut grantwatch::watch::Watcher| {

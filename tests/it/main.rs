@@ -7,6 +7,7 @@ mod alerts_delivery;
 mod browser;
 mod browser_live;
 mod busy;
+mod catch_up;
 mod classes;
 mod cli;
 mod converge;

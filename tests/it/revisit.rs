@@ -48,6 +48,8 @@ fn watcher(log: &Path, db: &Path) -> Watcher {
         poll_interval: Duration::from_millis(50),
         notify: false,
         retain: None,
+        bulk_catch_up_bytes: grantwatch::watch::BULK_CATCH_UP_BYTES,
+        poll_read_bytes: grantwatch::tail::TailConfig::default().poll_read_bytes,
     })
     .expect("watch")
 }
