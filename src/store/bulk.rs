@@ -257,7 +257,11 @@ impl Store {
         let helpers = i64::try_from(cores.saturating_sub(1)).unwrap_or(0);
         self.conn.pragma_update(None, "temp_store", "FILE")?;
         self.conn.pragma_update(None, "threads", helpers)?;
-        let built = sql.iter().try_for_each(|sql| self.conn.execute_batch(sql));
+        // One already there was built by another connection's open
+        // (`restore_event_indexes`) while a catch-up ran: it stays.
+        let built = sql
+            .iter()
+            .try_for_each(|sql| self.conn.execute_batch(&if_not_exists(sql)));
         self.conn.pragma_update(None, "threads", 0)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(built?)
@@ -367,4 +371,17 @@ fn schema_event_indexes() -> impl Iterator<Item = (&'static str, &'static str)> 
             .starts_with("ON events(")
             .then_some((name, statement))
     })
+}
+
+/// `sql`, a `CREATE [UNIQUE] INDEX` statement, made a no-op when the index
+/// exists.
+fn if_not_exists(sql: &str) -> String {
+    for head in ["CREATE INDEX ", "CREATE UNIQUE INDEX "] {
+        if let Some(rest) = sql.strip_prefix(head)
+            && !rest.starts_with("IF NOT EXISTS ")
+        {
+            return format!("{head}IF NOT EXISTS {rest}");
+        }
+    }
+    sql.to_string()
 }

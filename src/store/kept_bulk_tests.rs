@@ -100,3 +100,18 @@ fn a_kept_database_open_elsewhere_is_loaded_with_its_indexes_live() {
     assert_eq!(journal_mode(&kept), "wal");
     assert_eq!(other.max_event_id().expect("read"), 1);
 }
+
+/// A catch-up's indexes already built again by another connection's open
+/// (the fleet receivers reopening meanwhile) do not fail its end.
+#[test]
+fn a_catch_up_ends_whoever_built_its_indexes_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("k.db");
+    let mut kept = Store::open(&path).expect("kept");
+    let before = schema_of(&kept);
+    assert!(kept.begin_catch_up().expect("begin"));
+    assert_ne!(schema_of(&kept), before, "indexes set aside");
+    drop(Store::open(&path).expect("another open"));
+    kept.end_catch_up(2).expect("end");
+    assert_eq!(schema_of(&kept), before);
+}
