@@ -96,7 +96,7 @@ pub fn run_on_cores(
 /// no other did; changed, the diagnosis runs again reading the events as
 /// they change. Kept final, a Keycloak gigabyte's failed refreshes read
 /// their clients' revokes once instead of 200 rows each (its diagnosis
-/// after `analyze --db`: 7.4 s → 6.0–6.3 s, benches/README.md).
+/// after `analyze --db`: 7.4 s → 6.0–6.5 s, benches/README.md).
 pub(super) fn final_unless_written_beside<T>(
     store: &mut Store,
     diagnose: &mut dyn FnMut(&mut Store, bool) -> Result<T>,
