@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use grantwatch::generate::{GenOptions, generate};
 
-use crate::helpers::{diagnoses, grantwatch, stderr};
+use crate::helpers::{diagnoses, event_indexes, grantwatch, stderr};
 use crate::watch::Daemon;
 
 /// A folder with one generated Rails log (a third of its requests OAuth,
@@ -94,20 +94,6 @@ fn analyzed(dir: &Path, log: &Path) -> crate::helpers::Diagnoses {
         .expect("analyze");
     assert!(out.status.success(), "{}", stderr(&out));
     diagnoses(&db)
-}
-
-/// The names of the indexes of `events` at `db`.
-fn event_indexes(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).expect("open");
-    let mut names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("names");
-    names.sort();
-    names
 }
 
 /// Polls until the daemon's failures are `expected` (they settle once the

@@ -191,3 +191,19 @@ pub fn diagnoses(db: &Path) -> Diagnoses {
     rows.sort();
     rows
 }
+
+/// The names of the indexes of `events` in the database at `db`, sorted
+/// (opened read-write: a database left by a killed process may need its
+/// journal rolled back).
+pub fn event_indexes(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("names");
+    names.sort();
+    names
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use grantwatch::generate::{GenOptions, generate};
 
-use crate::helpers::{grantwatch, gzip_file, read_sql, root, stderr};
+use crate::helpers::{event_indexes, grantwatch, gzip_file, read_sql, root, stderr};
 
 /// `analyze --json` and the readable report's counts (its first line
 /// without the times, and the per-file lines), with `args` added; and
@@ -399,20 +399,6 @@ fn a_new_database_is_loaded_in_ranges_and_a_second_run_stores_nothing_twice() {
     );
     same_output(&path, "into the same --db again", &json, &one_json);
     assert_eq!(events(), stored);
-}
-
-/// The names of the indexes of `events` in the database at `db`.
-fn event_indexes(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).expect("open");
-    let mut names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("names");
-    names.sort();
-    names
 }
 
 /// `analyze --db` killed in the middle of loading a new database in bulk
