@@ -295,7 +295,7 @@ impl Watcher {
         // What was read is committed round by round: nothing to flush but
         // the batch in flight and the diagnosis of the last lines.
         self.committer.wait()?;
-        catch_up.end(&mut self.committer, &diagnosis)?;
+        catch_up.end(&mut self.committer, &diagnosis, false)?;
         diagnosis.finish()
     }
 

@@ -92,14 +92,19 @@ impl CatchUp {
                 diagnosis.resume();
                 Ok(())
             }
-            CatchUp::InBulk { .. } if !behind => self.end(committer, diagnosis),
+            CatchUp::InBulk { .. } if !behind => self.end(committer, diagnosis, true),
             _ => Ok(()),
         }
     }
 
-    /// Ends a catch-up in bulk (every file read, or the daemon stopping):
-    /// builds the indexes, then lets the diagnosis run.
-    pub(super) fn end(&mut self, committer: &mut Committer, diagnosis: &Background) -> Result<()> {
+    /// Ends a catch-up in bulk (every file read, `read_all`, or the daemon
+    /// stopping): builds the indexes, then lets the diagnosis run.
+    pub(super) fn end(
+        &mut self,
+        committer: &mut Committer,
+        diagnosis: &Background,
+        read_all: bool,
+    ) -> Result<()> {
         let CatchUp::InBulk { since, bytes } = *self else {
             return Ok(());
         };
@@ -108,12 +113,20 @@ impl CatchUp {
         committer.run(move |store| store.end_catch_up(cores))?;
         *self = CatchUp::Done;
         diagnosis.resume_after_catch_up();
-        eprintln!(
-            "grantwatch: caught up: {} MB read in {:.1} s, indexes built in {:.1} s; diagnosing",
-            bytes / 1_000_000,
-            read.as_secs_f64(),
-            since.elapsed().saturating_sub(read).as_secs_f64()
-        );
+        let built = since.elapsed().saturating_sub(read).as_secs_f64();
+        if read_all {
+            eprintln!(
+                "grantwatch: caught up: {} MB read in {:.1} s, indexes built in {built:.1} s; diagnosing",
+                bytes / 1_000_000,
+                read.as_secs_f64(),
+            );
+        } else {
+            eprintln!(
+                "grantwatch: catch-up stopped after {:.1} s, indexes built in {built:.1} s; \
+                 diagnosing what was read (the next start reads the rest)",
+                read.as_secs_f64(),
+            );
+        }
         Ok(())
     }
 }
