@@ -163,14 +163,22 @@ pub fn analyze(
     let (watermark, batches, follower) =
         spawn_follower(&db_path, store.evidence_spill(), &opts.settings, after)?;
     let mut newest = i64::MIN;
+    let plan = ingest::Plan {
+        ctx: &opts.context,
+        forced: opts.format,
+        split: &split,
+    };
+    // Each file read beside the writer has the next one parsed meanwhile.
+    let mut ahead = ingest::Ahead::default();
     let mut read_all = |store: &mut Store| -> Result<ingest::Result<()>, Error> {
-        for file in rest {
-            let done = ingest::read_file(
+        for (i, file) in rest.iter().enumerate() {
+            let next = files.get(i + 1).map(PathBuf::as_path);
+            let done = ingest::read_file_ahead(
                 store,
                 file,
-                &opts.context,
-                opts.format,
-                &split,
+                next,
+                &plan,
+                &mut ahead,
                 &mut read,
                 &mut |_, c| {
                     on_bytes(c.bytes);
@@ -179,12 +187,12 @@ pub fn analyze(
             );
             partial(done, &mut read)?;
         }
-        Ok(ingest::read_file(
+        Ok(ingest::read_file_ahead(
             store,
             last,
-            &opts.context,
-            opts.format,
-            &split,
+            None,
+            &plan,
+            &mut ahead,
             &mut read,
             &mut |store, c| {
                 on_bytes(c.bytes);

@@ -1,13 +1,13 @@
 //! A file read on one core, chunk after chunk (`analyze`): each chunk's
 //! events and what it adds to the file's progress ([`ChunkDelta`]), parsed
 //! ([`FileChunks`]) on the calling thread or, in a bulk load, on a thread of
-//! its own beside the store's writer ([`parse_beside`]). Beside the writer,
+//! its own beside the store's writer ([`Parsing`]). Beside the writer,
 //! parsing and storing overlap on two cores: a folder of rotated logs or a
 //! gzip file, read one file at a time on one core, took about twice as long
 //! as the same bytes read in ranges (benches/README.md).
 //!
 //! Invariants: both give the same events, line numbers, counts and
-//! progress for the same input, chunk for chunk. [`parse_beside`] hands the
+//! progress for the same input, chunk for chunk. [`Parsing`] hands the
 //! chunks over in the file's order, each event's evidence lines already in
 //! the scratch database's spill file (their texts left out of the events,
 //! the line numbers kept, as the range readers do), the parser's last
@@ -135,7 +135,7 @@ pub(super) struct Parsed {
     pub(super) delta: ChunkDelta,
 }
 
-/// Why [`parse_beside`] stopped early.
+/// Why a [`Parsing`] stopped early.
 #[derive(Debug)]
 pub(super) enum Stopped<E> {
     /// Reading the file failed.
@@ -146,44 +146,88 @@ pub(super) enum Stopped<E> {
     Store(E),
 }
 
-/// Parses `chunks` with `file` on a thread of its own
-/// and hands each chunk, in order, to `store` on the calling thread;
-/// returns the parser (its counts and envelope) and the binary runs it met.
-pub(super) fn parse_beside<R: Read + Send, E>(
-    mut file: FileChunks,
-    mut chunks: ChunkReader<R>,
-    spill: &EvidenceSpill,
-    store: &mut dyn FnMut(Parsed) -> Result<(), E>,
-) -> Result<(FileParser, BinaryRuns), Stopped<E>> {
-    // Two chunks ahead at most: memory stays flat when the writer is the
-    // slower.
-    let (tx, rx) = mpsc::sync_channel::<Parsed>(2);
-    std::thread::scope(|s| {
-        let parsing = s.spawn(move || {
-            let mut room = SpillBatch::new();
-            while let Some(chunk) = chunks.next_chunk().map_err(Stopped::Read)? {
-                let text = utf8(chunk.text);
-                let mut events = Vec::new();
-                let delta = file.parse(&text, &chunk, &mut events);
-                if !hand_over(spill, &mut room, events, delta, &tx)? {
-                    return Ok(file.finish());
+/// A file being parsed on a thread of its own ([`Parsing::start`]): its
+/// chunks, in order, as they come. Dropped unread, the thread stops at its
+/// next chunk.
+pub(super) struct Parsing {
+    chunks: mpsc::Receiver<Parsed>,
+    queued: ClosedOnDrop,
+    thread: std::thread::JoinHandle<Result<(FileParser, BinaryRuns), Stopped<Infallible>>>,
+}
+
+/// How far a parsing thread may run ahead of the one taking its chunks.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Lead {
+    /// Chunks handed over and not taken yet, at most.
+    pub(super) chunks: usize,
+    /// Their events, at most (unless one chunk holds more): a chunk of a
+    /// log whose every line is an event holds megabytes of them.
+    pub(super) events: usize,
+}
+
+impl Parsing {
+    /// Parses `chunks` with `file` on a thread of its own, at most `lead`
+    /// ahead of the one taking them, each chunk's evidence lines written to
+    /// `spill`.
+    pub(super) fn start<R: Read + Send + 'static>(
+        mut file: FileChunks,
+        mut chunks: ChunkReader<R>,
+        spill: Arc<EvidenceSpill>,
+        lead: Lead,
+    ) -> std::io::Result<Parsing> {
+        let (tx, rx) = mpsc::sync_channel::<Parsed>(lead.chunks);
+        let queued = Queued::new(lead.events);
+        let sender = queued.clone();
+        let thread = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn(move || {
+                let mut room = SpillBatch::new();
+                let to = (&tx, &sender);
+                while let Some(chunk) = chunks.next_chunk().map_err(Stopped::Read)? {
+                    let text = utf8(chunk.text);
+                    let mut events = Vec::new();
+                    let delta = file.parse(&text, &chunk, &mut events);
+                    if !hand_over(&spill, &mut room, events, delta, to)? {
+                        return Ok(file.finish());
+                    }
                 }
-            }
-            let mut events = Vec::new();
-            let delta = file.flush(&mut events);
-            hand_over(spill, &mut room, events, delta, &tx)?;
-            Ok::<_, Stopped<Infallible>>(file.finish())
-        });
+                let mut events = Vec::new();
+                let delta = file.flush(&mut events);
+                hand_over(&spill, &mut room, events, delta, to)?;
+                Ok(file.finish())
+            })?;
+        Ok(Parsing {
+            chunks: rx,
+            queued: ClosedOnDrop(queued),
+            thread,
+        })
+    }
+
+    /// Hands each chunk, in order, to `store` on the calling thread;
+    /// returns the parser (its counts and envelope) and the binary runs it
+    /// met. A failed `store` stops the parsing.
+    pub(super) fn store_each<E>(
+        self,
+        store: &mut dyn FnMut(Parsed) -> Result<(), E>,
+    ) -> Result<(FileParser, BinaryRuns), Stopped<E>> {
+        let Parsing {
+            chunks,
+            queued,
+            thread,
+        } = self;
         let mut stored = Ok(());
         // Ended by the parsing thread's end; leaving it early drops the
-        // receiver, which stops that thread at its next chunk.
-        for parsed in rx {
+        // receiver and closes the queue, which stops that thread at its
+        // next chunk.
+        for parsed in chunks {
+            queued.0.taken(parsed.events.len());
             stored = store(parsed);
             if stored.is_err() {
                 break;
             }
         }
-        let parsed = parsing
+        drop(queued);
+        let parsed = thread
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         stored.map_err(Stopped::Store)?;
@@ -192,17 +236,96 @@ pub(super) fn parse_beside<R: Read + Send, E>(
             Stopped::Spill(e) => Stopped::Spill(e),
             Stopped::Store(never) => match never {},
         })
-    })
+    }
 }
 
-/// Writes the evidence lines of `events` to the spill file and sends the
-/// chunk to the writer; `false` when the writer stopped taking chunks.
+/// The taking side's hold on the queue: dropped (a [`Parsing`] dropped
+/// unread, or read to its end), the parsing thread waits for room no more
+/// and stops at its next chunk.
+#[derive(Debug)]
+struct ClosedOnDrop(Queued);
+
+impl Drop for ClosedOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The events handed over by a parsing thread and not taken yet, bounded.
+#[derive(Clone, Debug)]
+struct Queued(Arc<(std::sync::Mutex<QueueState>, std::sync::Condvar)>);
+
+#[derive(Debug)]
+struct QueueState {
+    events: usize,
+    limit: usize,
+    closed: bool,
+}
+
+impl Queued {
+    fn new(limit: usize) -> Queued {
+        let state = QueueState {
+            events: 0,
+            limit,
+            closed: false,
+        };
+        Queued(Arc::new((
+            std::sync::Mutex::new(state),
+            std::sync::Condvar::new(),
+        )))
+    }
+
+    /// Waits until `n` more events fit (always when none is queued), then
+    /// counts them; `false` when the taker is gone.
+    fn wait_for_room(&self, n: usize) -> bool {
+        let (lock, room) = &*self.0;
+        let mut q = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !q.closed && q.events > 0 && q.events + n > q.limit {
+            q = room
+                .wait(q)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        q.events += n;
+        !q.closed
+    }
+
+    /// `n` events were taken.
+    fn taken(&self, n: usize) {
+        let (lock, room) = &*self.0;
+        let mut q = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        q.events = q.events.saturating_sub(n);
+        room.notify_all();
+    }
+
+    /// The taker is gone: no more waiting.
+    fn close(&self) {
+        let (lock, room) = &*self.0;
+        lock.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .closed = true;
+        room.notify_all();
+    }
+}
+
+impl std::fmt::Debug for Parsing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parsing").finish_non_exhaustive()
+    }
+}
+
+/// Writes the evidence lines of `events` to the spill file and hands the
+/// chunk over once the queue has room for it; `false` when the taker is
+/// gone.
 fn hand_over(
     spill: &EvidenceSpill,
     room: &mut SpillBatch,
     mut events: Vec<Event<'_>>,
     delta: ChunkDelta,
-    tx: &mpsc::SyncSender<Parsed>,
+    (tx, queued): (&mpsc::SyncSender<Parsed>, &Queued),
 ) -> Result<bool, Stopped<Infallible>> {
     let places = spill
         .append_events(&mut events, room)
@@ -212,5 +335,5 @@ fn hand_over(
         places,
         delta,
     };
-    Ok(tx.send(parsed).is_ok())
+    Ok(queued.wait_for_room(parsed.events.len()) && tx.send(parsed).is_ok())
 }

@@ -10,27 +10,30 @@
 //! persistent database resumes at its committed offset (nothing twice).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use grantwatch_parsers::envelope::EnvelopeKind;
-use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts, sniff};
+use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts};
 
-use crate::source::{head_hash, is_documentation, with_year};
-use crate::store::{BatchProgress, EvidenceSpill, Store};
-use crate::text::{BinaryRuns, text_of_line};
+use crate::source::is_documentation;
+use crate::store::{BatchProgress, Store};
+use crate::text::BinaryRuns;
 
+mod ahead;
 mod chunks;
+mod open;
 mod ranges;
 #[cfg(test)]
 mod tests;
 use crate::feed::utf8;
-use crate::source::lines::{ChunkReader, read_full};
-use chunks::{ChunkDelta, FileChunks, Stopped};
+use crate::source::lines::ChunkReader;
+pub use ahead::Ahead;
+use chunks::{ChunkDelta, FileChunks, Lead, Parsing, Stopped};
+use open::{Opened, open_log};
 pub use ranges::Split;
-
-use crate::source::SNIFF_BYTES;
 
 /// Errors of reading inputs.
 #[derive(Debug, thiserror::Error)]
@@ -208,12 +211,6 @@ fn walk_error(e: &walkdir::Error) -> String {
         .map_or_else(|| e.to_string(), std::string::ToString::to_string)
 }
 
-pub use crate::text::not_a_log;
-
-fn is_gzip(path: &Path, head: &[u8]) -> bool {
-    head.starts_with(&[0x1f, 0x8b]) || path.extension().is_some_and(|e| e == "gz")
-}
-
 /// What one committed chunk of a file brought.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChunkDone {
@@ -225,6 +222,7 @@ pub struct ChunkDone {
 
 /// Reads one file into the store. `on_chunk` hears about each committed
 /// chunk (for a progress bar, and for a diagnosis that follows the reader).
+#[cfg(test)]
 pub fn read_file(
     store: &mut Store,
     input: &Path,
@@ -234,6 +232,43 @@ pub fn read_file(
     stats: &mut ReadStats,
     on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
 ) -> Result<()> {
+    let plan = Plan { ctx, forced, split };
+    read_file_ahead(
+        store,
+        input,
+        None,
+        &plan,
+        &mut Ahead::default(),
+        stats,
+        on_chunk,
+    )
+}
+
+/// How the files of one read are read: the parsers' context, a format
+/// forced on all, and how a file may be split across cores.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a> {
+    /// The parsers' context (zone, year, fingerprint key).
+    pub ctx: &'a Context,
+    /// One format for every file, instead of each file's detected one.
+    pub forced: Option<Format>,
+    /// How a large file is read on several cores.
+    pub split: &'a Split,
+}
+
+/// [`read_file`], and the next file of a folder (`next`) parsed beside
+/// this one while its chunks are stored (`ahead.rs`); a file `ahead`
+/// already parses is taken from it.
+pub fn read_file_ahead(
+    store: &mut Store,
+    input: &Path,
+    next: Option<&Path>,
+    plan: &Plan<'_>,
+    ahead: &mut Ahead,
+    stats: &mut ReadStats,
+    on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
+) -> Result<()> {
+    let split = plan.split;
     // Standard input was copied to a file; it is named `-` in reports.
     let path = if input.file_name() == Some(std::ffi::OsStr::new(STDIN_COPY)) {
         Path::new("-")
@@ -244,49 +279,28 @@ pub fn read_file(
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(input).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    let mut raw = BufReader::with_capacity(256 * 1024, file);
-    let mut probe = vec![0u8; SNIFF_BYTES];
-    let n = read_full(&mut raw, &mut probe).map_err(unreadable)?;
-    probe.truncate(n);
-    let gz = is_gzip(path, &probe);
-    let mut reader: Box<dyn Read + Send> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(
-            std::io::Cursor::new(probe.clone()).chain(raw),
-        ))
-    } else {
-        Box::new(std::io::Cursor::new(probe.clone()).chain(raw))
+    let (log, bytes) = match ahead.take(input) {
+        Some((log, parsing)) => (log, Bytes::Parsed(parsing)),
+        None => match open_log(input, path, plan.ctx, plan.forced).map_err(unreadable)? {
+            Opened::Log(log, reader) => (log, Bytes::Reader(reader)),
+            Opened::NotALog(why) => {
+                stats.skipped_files.push((path.to_path_buf(), why));
+                return Ok(());
+            }
+        },
     };
-    // Sniff the (decompressed) head.
-    let mut head = vec![0u8; SNIFF_BYTES];
-    let hn = read_full(&mut reader, &mut head).map_err(unreadable)?;
-    head.truncate(hn);
-    if let Some(why) = not_a_log(&head) {
-        stats.skipped_files.push((path.to_path_buf(), why));
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(&head);
-    let first_lines: Vec<&str> = text
-        .lines()
-        .map(|l| text_of_line(l).1)
-        .take(grantwatch_parsers::DETECT_LINES)
-        .collect();
-    let sniffed = sniff(&first_lines, ctx.envelope.forced());
-    let format = forced.unwrap_or(sniffed.format);
-    let hash = head_hash(&head);
     let source = store.source_for_file(
         &path.to_string_lossy(),
-        format.as_str(),
-        (meta.dev(), meta.ino()),
-        &hash,
+        log.format.as_str(),
+        (log.meta.dev(), log.meta.ino()),
+        &log.hash,
     )?;
     // The same file read before into this database: go on where it stopped.
     let resume = source.byte_offset;
     let mut progress = BatchProgress {
-        dev: Some(meta.dev()),
-        inode: Some(meta.ino()),
-        head_hash: Some(hash),
+        dev: Some(log.meta.dev()),
+        inode: Some(log.meta.ino()),
+        head_hash: Some(log.hash.clone()),
         byte_offset: 0,
         line_no: 0,
         ..BatchProgress::default()
@@ -296,19 +310,19 @@ pub fn read_file(
         progress.read_line_no = source.read_line_no;
     }
     stats.files += 1;
-    let ctx = with_year(ctx, &text, &meta);
-    let starts = if resume == 0 && !gz {
-        split.starts(input, meta.len()).map_err(unreadable)?
+    let parsed_ahead = matches!(bytes, Bytes::Parsed(_));
+    let starts = if resume == 0 && !log.gz && !parsed_ahead {
+        split.starts(input, log.meta.len()).map_err(unreadable)?
     } else {
         vec![0]
     };
     if starts.len() > 1 {
         let job = ranges::Job {
             path: input,
-            len: meta.len(),
+            len: log.meta.len(),
             starts,
-            format,
-            ctx: &ctx,
+            format: log.format,
+            ctx: &log.ctx,
             chunk_bytes: split.chunk_bytes,
             source_id: source.id,
             progress: progress.clone(),
@@ -326,7 +340,7 @@ pub fn read_file(
             })
         });
         match read {
-            Ok(read) => return finish_ranges(store, path, &job, read, sniffed.envelope, stats),
+            Ok(read) => return finish_ranges(store, path, &job, read, log.envelope, stats),
             // Nothing of the attempt is left: read on one core below.
             Err(ranges::ReadError::GaveUp) => {}
             Err(ranges::ReadError::Io(source)) => return Err(unreadable(source)),
@@ -342,38 +356,75 @@ pub fn read_file(
     // several, which loads them all in one bulk load (`commands::analyze`).
     let in_bulk = store.in_bulk_load()
         || (store.may_load_in_bulk()
-            && (split.jobs == 1 || gz)
+            && (split.jobs == 1 || log.gz)
             && resume == 0
-            && meta.len() >= 2 * split.min_range_bytes);
+            && log.meta.len() >= 2 * split.min_range_bytes);
+    // Parsed beside the writer on a second core, unless one was asked for
+    // (`-j 1`).
+    let beside = store.evidence_spill().filter(|_| in_bulk && split.jobs > 1);
+    let bytes = match bytes {
+        Bytes::Parsed(parsing) if beside.is_some() && resume == 0 => Bytes::Parsed(parsing),
+        // Parsed ahead for a read this one is not (the same file read
+        // before, to its end or part of it): opened again.
+        Bytes::Parsed(_) => {
+            match open_log(input, path, plan.ctx, plan.forced).map_err(unreadable)? {
+                Opened::Log(_, reader) => Bytes::Reader(reader),
+                Opened::NotALog(why) => return Err(unreadable(std::io::Error::other(why))),
+            }
+        }
+        reader => reader,
+    };
     let one_core = OneCore {
         path,
         source_id: source.id,
-        format,
-        ctx,
+        format: log.format,
+        ctx: log.ctx.clone(),
         resume,
         follow: !in_bulk,
     };
-    let input = std::io::Cursor::new(head).chain(reader);
-    let (parser, runs) = if one_core.follow {
-        one_core.read(store, input, &mut progress, stats, on_chunk)?
-    } else {
-        if *ranges::TRACE {
-            eprintln!("ranges: one range, loaded in bulk");
-        }
-        // Parsed beside the writer on a second core, unless one was asked
-        // for (`-j 1`).
-        let beside = store.evidence_spill().filter(|_| split.jobs > 1);
-        store.bulk_load(1, |store| match beside {
-            Some(spill) => {
-                one_core.read_beside(store, &spill, input, &mut progress, stats, on_chunk)
+    let (parser, runs) = match (bytes, beside) {
+        (Bytes::Reader(reader), None) => {
+            let input = std::io::Cursor::new(log.head.clone()).chain(reader);
+            if one_core.follow {
+                one_core.read(store, input, &mut progress, stats, on_chunk)?
+            } else {
+                if *ranges::TRACE {
+                    eprintln!("ranges: one range, loaded in bulk");
+                }
+                store.bulk_load(1, |store| {
+                    one_core.read(store, input, &mut progress, stats, on_chunk)
+                })?
             }
-            None => one_core.read(store, input, &mut progress, stats, on_chunk),
-        })?
+        }
+        (bytes, Some(spill)) => {
+            if *ranges::TRACE {
+                eprintln!("ranges: one range, loaded in bulk");
+            }
+            let parsing = match bytes {
+                Bytes::Parsed(parsing) => parsing,
+                Bytes::Reader(reader) => {
+                    let input = std::io::Cursor::new(log.head.clone()).chain(reader);
+                    let file = FileChunks::new(
+                        FileParser::new(log.format, log.ctx.clone()),
+                        progress.line_no,
+                    );
+                    let chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
+                    Parsing::start(file, chunks, Arc::clone(&spill), BESIDE).map_err(unreadable)?
+                }
+            };
+            if let Some(next) = next {
+                ahead.start(next, &log, plan, Arc::clone(&spill));
+            }
+            store.bulk_load(1, |store| {
+                one_core.store_parsed(store, parsing, &mut progress, stats, on_chunk)
+            })?
+        }
+        (Bytes::Parsed(_), None) => unreachable!("a file parsed ahead is read beside the writer"),
     };
     stats.per_file.push(FileReport {
         path: path.to_path_buf(),
-        envelope: parser.envelope().or(sniffed.envelope),
-        format,
+        envelope: parser.envelope().or(log.envelope),
+        format: log.format,
         lines: parser.lines(),
         counts: parser.counts(),
     });
@@ -381,6 +432,19 @@ pub fn read_file(
         stats.binary.push((path.to_path_buf(), runs));
     }
     Ok(())
+}
+
+/// How far the file being read is parsed ahead of the writer: two chunks
+/// (memory stays flat when the writer is the slower).
+const BESIDE: Lead = Lead {
+    chunks: 2,
+    events: usize::MAX,
+};
+
+/// The bytes of a file after its head: still to be read, or parsed ahead.
+enum Bytes {
+    Reader(Box<dyn Read + Send>),
+    Parsed(Parsing),
 }
 
 /// A file read on one core: where its events go and whether a diagnosis
@@ -453,13 +517,12 @@ impl OneCore<'_> {
     }
 
     /// [`OneCore::read`] in a bulk load, with the file parsed on a thread
-    /// of its own beside this one, which stores (`chunks::parse_beside`):
-    /// the same events, counts and progress.
-    fn read_beside(
+    /// of its own beside this one (`parsing`), which stores: the same
+    /// events, counts and progress.
+    fn store_parsed(
         self,
         store: &mut Store,
-        spill: &EvidenceSpill,
-        input: impl Read + Send,
+        parsing: Parsing,
         progress: &mut BatchProgress,
         stats: &mut ReadStats,
         on_chunk: &mut dyn FnMut(&mut Store, ChunkDone) -> crate::store::Result<()>,
@@ -468,10 +531,8 @@ impl OneCore<'_> {
             path: self.path.to_path_buf(),
             source,
         };
-        let file = FileChunks::new(FileParser::new(self.format, self.ctx), progress.line_no);
-        let chunks = ChunkReader::new(input, self.resume).map_err(unreadable)?;
         let source_id = self.source_id;
-        let stored = chunks::parse_beside(file, chunks, spill, &mut |parsed| {
+        let stored = parsing.store_each(&mut |parsed| {
             let (events, places, delta) = (parsed.events, parsed.places, parsed.delta);
             store_chunk(
                 store,

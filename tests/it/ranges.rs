@@ -315,8 +315,11 @@ fn the_sample_folder_diagnoses_the_same_on_several_cores() {
 /// A gzip log cannot be cut into ranges: one large enough is loaded in
 /// bulk, decompressed and parsed on a thread of its own beside the store's
 /// writer, and gives what reading it with the diagnosis following does.
-/// A folder of logs, loaded in one bulk load and parsed beside the writer,
-/// gives what a kept database, which is never loaded in bulk, gives.
+/// A folder of logs, loaded in one bulk load, each file parsed beside the
+/// writer while the one before it is stored, gives what one core gives
+/// (`-j 1`: parsed and stored in turn on one thread), with a hard link to
+/// one of its files (the same file: not parsed ahead, its turn finds it
+/// read) and two gzip files in a row.
 #[test]
 fn a_gzip_log_and_a_folder_parsed_beside_the_writer_read_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -334,27 +337,38 @@ fn a_gzip_log_and_a_folder_parsed_beside_the_writer_read_the_same() {
     same_output(&gz, "parsed beside the writer", &json, &followed);
     assert_eq!(counts, followed_counts);
     assert!(json.lines().count() >= injected * 9 / 10);
-    // Another day's log beside it: a folder.
+    // Other days' logs beside it: a folder.
     let (other, _) = generated(dir.path(), 6);
     std::fs::copy(&other, logs.path().join("production.log")).expect("copy");
+    let (third, _) = generated(dir.path(), 8);
+    gzip_file(&third, &logs.path().join("production.log.2.gz"));
+    std::fs::hard_link(
+        logs.path().join("production.log"),
+        logs.path().join("production.log.linked"),
+    )
+    .expect("hard link");
     let (folder, folder_counts, folder_trace) = analyze(logs.path(), &["-j", "2"]);
     assert_eq!(
         folder_trace.matches("loaded in bulk").count(),
-        2,
+        4,
         "{folder_trace}"
     );
+    let (one, one_counts, _) = analyze(logs.path(), &["-j", "1"]);
+    same_output(logs.path(), "parsed ahead", &folder, &one);
+    assert_eq!(folder_counts, one_counts);
     let db = dir.path().join("kept.db");
     let db_arg = db.to_string_lossy().into_owned();
     // (The helper's second run, for the counts, finds the kept database's
     // files read already.)
     let (kept, _, _) = analyze(logs.path(), &["--db", &db_arg]);
-    same_output(logs.path(), "in one bulk load", &folder, &kept);
-    // The gzip file counts its decompressed bytes.
-    let bytes: u64 = [&plain, &other]
+    same_output(logs.path(), "into a new database", &folder, &kept);
+    // The gzip files count their decompressed bytes; the hard link is the
+    // file read before it, read to its end already.
+    let bytes: u64 = [&plain, &other, &third]
         .iter()
         .map(|p| std::fs::metadata(p).expect("size").len())
         .sum();
-    let read = format!("Read 2 files ({bytes} bytes");
+    let read = format!("Read 4 files ({bytes} bytes");
     assert!(folder_counts.starts_with(&read), "{folder_counts}");
 }
 
