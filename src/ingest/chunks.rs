@@ -337,3 +337,38 @@ fn hand_over(
     };
     Ok(queued.wait_for_room(parsed.events.len()) && tx.send(parsed).is_ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::Queued;
+
+    /// A chunk always fits an empty queue; one that would pass the bound
+    /// waits until the taker takes what is queued; once the taker is gone
+    /// nothing waits, and the parsing thread is told to stop.
+    #[test]
+    fn the_queue_holds_the_parser_back_by_its_events_until_taken() {
+        let queued = Queued::new(10);
+        assert!(queued.wait_for_room(25), "an empty queue takes any chunk");
+        let parser = queued.clone();
+        let (done, waited) = mpsc::channel();
+        let thread = std::thread::spawn(move || done.send(parser.wait_for_room(5)));
+        assert!(
+            waited.recv_timeout(Duration::from_millis(100)).is_err(),
+            "25 queued and 5 more: past the bound of 10"
+        );
+        queued.taken(25);
+        assert_eq!(waited.recv_timeout(Duration::from_secs(5)), Ok(true));
+        thread.join().expect("join").expect("sent");
+
+        let parser = queued.clone();
+        let (done, waited) = mpsc::channel();
+        let thread = std::thread::spawn(move || done.send(parser.wait_for_room(10)));
+        assert!(waited.recv_timeout(Duration::from_millis(100)).is_err());
+        queued.close();
+        assert_eq!(waited.recv_timeout(Duration::from_secs(5)), Ok(false));
+        thread.join().expect("join").expect("sent");
+    }
+}
