@@ -18,8 +18,8 @@ use std::sync::Arc;
 use grantwatch_parsers::FileParser;
 
 use super::chunks::{FileChunks, Lead, Parsing};
-use super::open::{LogHead, Opened, open_log};
-use super::{Plan, Split};
+use super::open::{LogHead, Opened, Plan, open_log};
+use super::ranges::Split;
 use crate::source::lines::ChunkReader;
 use crate::store::EvidenceSpill;
 

@@ -343,7 +343,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    use super::Queued;
+    use super::*;
 
     /// A chunk always fits an empty queue; one that would pass the bound
     /// waits until the taker takes what is queued; once the taker is gone

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use grantwatch_parsers::envelope::EnvelopeKind;
-use grantwatch_parsers::{Context, Event, FileParser, Format, LineCounts};
+use grantwatch_parsers::{Context, Event, FileParser, Format};
 
 use crate::source::is_documentation;
 use crate::store::{BatchProgress, Store};
@@ -26,14 +26,17 @@ mod ahead;
 mod chunks;
 mod open;
 mod ranges;
+mod stats;
 #[cfg(test)]
 mod tests;
 use crate::feed::utf8;
 use crate::source::lines::ChunkReader;
 pub use ahead::Ahead;
 use chunks::{ChunkDelta, FileChunks, Lead, Parsing, Stopped};
+pub use open::Plan;
 use open::{Opened, open_log};
 pub use ranges::Split;
+pub use stats::{ChunkDone, FileReport, ReadStats, Unreadable};
 
 /// Errors of reading inputs.
 #[derive(Debug, thiserror::Error)]
@@ -53,95 +56,6 @@ pub enum Error {
 
 /// Results of reading inputs.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// A path that could not be read, and why.
-pub type Unreadable = (PathBuf, String);
-
-/// Totals of one `analyze` read.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReadStats {
-    /// Files read as logs.
-    pub files: usize,
-    /// Files skipped because they are not logs.
-    pub skipped_files: Vec<(PathBuf, &'static str)>,
-    /// Files inside the folders given that could not be read (a symlink
-    /// loop, a dangling link, an I/O error), with why; the rest was read.
-    pub unreadable: Vec<Unreadable>,
-    /// Logs that held binary runs (skipped, the text around them read).
-    pub binary: Vec<(PathBuf, BinaryRuns)>,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Line counts.
-    pub lines: LineCounts,
-    /// Lines cut at [`MAX_LINE_BYTES`].
-    pub lines_cut: u64,
-    /// Events stored.
-    pub events: u64,
-    /// What each file read turned out to be.
-    pub per_file: Vec<FileReport>,
-}
-
-/// What one file turned out to be: its envelope and format, and how much of
-/// it was understood.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileReport {
-    /// The file.
-    pub path: PathBuf,
-    /// The envelope most of its lines came in.
-    pub envelope: Option<EnvelopeKind>,
-    /// The format of its lines (inside the envelope).
-    pub format: Format,
-    /// File lines read.
-    pub lines: u64,
-    /// Records by outcome.
-    pub counts: LineCounts,
-}
-
-impl FileReport {
-    /// Whether most of the file was not understood (more than half of its
-    /// records unknown, and at least one).
-    pub fn mostly_unknown(&self) -> bool {
-        let c = self.counts;
-        c.unknown > 0 && c.unknown * 2 > c.parsed + c.skipped + c.unknown
-    }
-
-    /// One line for a person: what the file looks like, and how much of it
-    /// was read ("looks like docker json-file around an unknown format:
-    /// 4812 of 4812 lines unknown").
-    pub fn describe(&self) -> String {
-        let c = self.counts;
-        let records = c.parsed + c.skipped + c.unknown;
-        format!(
-            "{}: {}: {} lines, {} of {records} records unknown, {} about OAuth",
-            self.path.display(),
-            self.read_as(),
-            self.lines,
-            c.unknown,
-            c.parsed
-        )
-    }
-
-    /// What the file was read as ("read as Kubernetes CRI around rails"), or
-    /// what it looks like when mostly unknown ("looks like docker
-    /// json-file around an unknown format").
-    pub fn read_as(&self) -> String {
-        let format = if self.mostly_unknown() {
-            "an unknown format".to_string()
-        } else {
-            self.format.as_str().to_string()
-        };
-        let what = match self.envelope {
-            Some(e) => format!("{} around {format}", e.describe()),
-            None => format,
-        };
-        let verb = if self.mostly_unknown() {
-            "looks like"
-        } else {
-            "read as"
-        };
-        format!("{verb} {what}")
-    }
-}
 
 /// The name of standard input's copy (see [`copy_stdin`]).
 const STDIN_COPY: &str = "grantwatch-standard-input";
@@ -211,15 +125,6 @@ fn walk_error(e: &walkdir::Error) -> String {
         .map_or_else(|| e.to_string(), std::string::ToString::to_string)
 }
 
-/// What one committed chunk of a file brought.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChunkDone {
-    /// Bytes read.
-    pub bytes: u64,
-    /// The latest event time in the chunk (ms), if any event had one.
-    pub max_ts_ms: Option<i64>,
-}
-
 /// Reads one file into the store. `on_chunk` hears about each committed
 /// chunk (for a progress bar, and for a diagnosis that follows the reader).
 #[cfg(test)]
@@ -242,18 +147,6 @@ pub fn read_file(
         stats,
         on_chunk,
     )
-}
-
-/// How the files of one read are read: the parsers' context, a format
-/// forced on all, and how a file may be split across cores.
-#[derive(Clone, Copy, Debug)]
-pub struct Plan<'a> {
-    /// The parsers' context (zone, year, fingerprint key).
-    pub ctx: &'a Context,
-    /// One format for every file, instead of each file's detected one.
-    pub forced: Option<Format>,
-    /// How a large file is read on several cores.
-    pub split: &'a Split,
 }
 
 /// [`read_file`], and the next file of a folder (`next`) parsed beside

@@ -1,8 +1,9 @@
 //! Opening one input of `analyze`: the file, its gzip layer, its first
 //! bytes (the head) read to tell a log from other data and to detect its
 //! envelope and format, and the context its year-less lines take from the
-//! head and the file's time. No store is touched: a file may be opened
-//! ahead of its turn (`ahead.rs`).
+//! head and the file's time, and how a read reads its files ([`Plan`]).
+//! No store is touched: a file may be opened ahead of its turn
+//! (`ahead.rs`).
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -11,9 +12,22 @@ use std::path::Path;
 use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::{Context, Format, sniff};
 
+use super::ranges::Split;
 use crate::source::lines::read_full;
 use crate::source::{SNIFF_BYTES, head_hash, with_year};
 use crate::text::text_of_line;
+
+/// How the files of one read are read: the parsers' context, a format
+/// forced on all, and how a file may be split across cores.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a> {
+    /// The parsers' context (zone, year, fingerprint key).
+    pub ctx: &'a Context,
+    /// One format for every file, instead of each file's detected one.
+    pub forced: Option<Format>,
+    /// How a large file is read on several cores.
+    pub split: &'a Split,
+}
 
 /// What a log's head told.
 #[derive(Debug)]
