@@ -382,31 +382,20 @@ fn a_new_database_is_loaded_in_ranges_and_a_second_run_stores_nothing_twice() {
     let (path, _) = generated(dir.path(), 7);
     let (one_json, _, _) = analyze(&path, &["-j", "1"]);
     let db = dir.path().join("kept.db");
-    let run = || {
-        let out = grantwatch()
-            .args(["analyze", "--json", "--db"])
-            .arg(&db)
-            .args(RAILS)
-            .arg(&path)
-            .env("GRANTWATCH_TRACE_RANGES", "1")
-            .output()
-            .expect("run grantwatch");
-        assert!(out.status.success(), "analyze failed: {}", stderr(&out));
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr(&out),
-        )
-    };
+    let db_arg = db.to_string_lossy().into_owned();
+    let args: Vec<&str> = ["--db", db_arg.as_str()].into_iter().chain(RAILS).collect();
     let events = || -> i64 {
         read_sql(&db)
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
             .expect("count")
     };
-    let (json, trace) = run();
+    // (The helper runs twice, the second time for the counts: into the
+    // database the first filled.)
+    let (json, _, trace) = analyze(&path, &args);
     assert!(trace.contains("handed over"), "not read in ranges: {trace}");
     same_output(&path, "into a new --db", &json, &one_json);
     let stored = events();
-    let (json, trace) = run();
+    let (json, _, trace) = analyze(&path, &args);
     assert!(
         !trace.contains("handed over"),
         "read in ranges again: {trace}"
