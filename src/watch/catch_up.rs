@@ -98,15 +98,24 @@ impl CatchUp {
     }
 
     /// Ends a catch-up in bulk (every file read, `read_all`, or the daemon
-    /// stopping): builds the indexes, then lets the diagnosis run.
+    /// stopping): builds the indexes, then lets the diagnosis run; a daemon
+    /// stopping before its first round ended lets it run too.
     pub(super) fn end(
         &mut self,
         committer: &mut Committer,
         diagnosis: &Background,
         read_all: bool,
     ) -> Result<()> {
-        let CatchUp::InBulk { since, bytes } = *self else {
-            return Ok(());
+        let (since, bytes) = match *self {
+            CatchUp::InBulk { since, bytes } => (since, bytes),
+            // Stopped before the first round ended: the diagnosis, paused
+            // until then, runs its last pass.
+            CatchUp::Undecided { .. } => {
+                *self = CatchUp::Done;
+                diagnosis.resume();
+                return Ok(());
+            }
+            CatchUp::Done => return Ok(()),
         };
         let read = since.elapsed();
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
