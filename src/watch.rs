@@ -251,13 +251,15 @@ impl Watcher {
             // Behind, the last batch is committed while the next is read;
             // caught up, everything read is committed before the wait.
             let behind = self.tailers.iter().any(Tailer::behind);
-            let left = self
-                .tailers
-                .iter()
-                .flat_map(|t| t.lag(began))
-                .map(|l| l.bytes)
-                .sum();
-            catch_up.after_round(&mut self.committer, &diagnosis, left, behind)?;
+            let tailers = &self.tailers;
+            let left = || {
+                tailers
+                    .iter()
+                    .flat_map(|t| t.lag(began))
+                    .map(|l| l.bytes)
+                    .sum()
+            };
+            catch_up.after_round(&mut self.committer, &diagnosis, &left, behind)?;
             if !behind {
                 self.committer.wait()?;
             }

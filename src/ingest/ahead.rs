@@ -12,6 +12,8 @@
 //! cores), nor one of the same device and inode as the file being read (its
 //! turn may resume where that one ends).
 
+use std::io::Read as _;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,7 +21,6 @@ use grantwatch_parsers::FileParser;
 
 use super::chunks::{FileChunks, Lead, Parsing};
 use super::open::{LogHead, Opened, Plan, open_log};
-use super::ranges::Split;
 use crate::source::lines::ChunkReader;
 use crate::store::EvidenceSpill;
 
@@ -59,9 +60,8 @@ impl Ahead {
         let Ok(Opened::Log(log, reader)) = open_log(next, next, plan.ctx, plan.forced) else {
             return;
         };
-        use std::os::unix::fs::MetadataExt;
         let same_file = (log.meta.dev(), log.meta.ino()) == (now.meta.dev(), now.meta.ino());
-        if same_file || (!log.gz && in_ranges(plan.split, log.meta.len())) {
+        if same_file || (!log.gz && plan.split.ranges(log.meta.len()) >= 2) {
             return;
         }
         let file = FileChunks::new(FileParser::new(log.format, log.ctx.clone()), 0);
@@ -80,10 +80,3 @@ impl Ahead {
         }
     }
 }
-
-/// Whether a file of `len` bytes (not gzip) is read in ranges.
-fn in_ranges(split: &Split, len: u64) -> bool {
-    (len / split.min_range_bytes.max(1)).min(split.jobs as u64) >= 2
-}
-
-use std::io::Read as _;

@@ -66,11 +66,18 @@ pub(super) static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(||
 const WINDOW_CHUNKS: usize = 16;
 
 impl Split {
+    /// How many ranges a file of `len` bytes is cut into at most (1: read
+    /// on one core).
+    pub(super) fn ranges(&self, len: u64) -> u64 {
+        (len / self.min_range_bytes.max(1))
+            .min(self.jobs as u64)
+            .max(1)
+    }
+
     /// Where the ranges of a file of `len` bytes start (the first at 0),
     /// each just after a newline; one start: read on one core.
     pub(super) fn starts(&self, path: &Path, len: u64) -> std::io::Result<Vec<u64>> {
-        let min = self.min_range_bytes.max(1);
-        let n = (len / min).min(self.jobs as u64).max(1);
+        let n = self.ranges(len);
         let mut starts = vec![0];
         if n < 2 {
             return Ok(starts);

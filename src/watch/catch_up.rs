@@ -58,20 +58,21 @@ impl CatchUp {
         matches!(self, CatchUp::InBulk { .. })
     }
 
-    /// After a round that left `left` bytes to read (`behind`: some file
-    /// is not read to its end): begins after the first round when the
-    /// backlog left is large, ends once nothing is behind.
+    /// After a round (`behind`: some file is not read to its end; `left`
+    /// tells the bytes still to read, asked after the first round only:
+    /// it lists every followed file): begins after the first round when
+    /// the backlog left is large, ends once nothing is behind.
     pub(super) fn after_round(
         &mut self,
         committer: &mut Committer,
         diagnosis: &Background,
-        left: u64,
+        left: &dyn Fn() -> u64,
         behind: bool,
     ) -> Result<()> {
         match *self {
-            CatchUp::Undecided { threshold } if left >= threshold => {
-                diagnosis.pause();
-                *self = if committer.run(|store| store.begin_catch_up())? {
+            CatchUp::Undecided { threshold } => {
+                let left = left();
+                *self = if left >= threshold && committer.run(|store| store.begin_catch_up())? {
                     eprintln!(
                         "grantwatch: catching up {} MB of backlog with the events' indexes set aside; \
                          failures are diagnosed once it is read",
@@ -85,11 +86,6 @@ impl CatchUp {
                     diagnosis.resume();
                     CatchUp::Done
                 };
-                Ok(())
-            }
-            CatchUp::Undecided { .. } => {
-                *self = CatchUp::Done;
-                diagnosis.resume();
                 Ok(())
             }
             CatchUp::InBulk { .. } if !behind => self.end(committer, diagnosis, true),
