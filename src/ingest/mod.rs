@@ -24,6 +24,7 @@ use crate::text::BinaryRuns;
 
 mod ahead;
 mod chunks;
+mod line_prefix;
 mod open;
 mod ranges;
 mod stats;

@@ -1,8 +1,8 @@
 //! Reading one large file on several cores (`analyze` into a scratch
 //! database). The file is cut at line starts into one range per core; each
 //! range's reader parses from its start with its own parser, and the lines
-//! before that start are counted, not parsed, so its line numbers are the
-//! file's. A reader goes on past its range's end, line by line, until it
+//! before that start are counted, not parsed (by all the readers at once,
+//! `line_prefix.rs`), so its line numbers are the file's. A reader goes on past its range's end, line by line, until it
 //! stands where the next range's reader stood at rest at the end of one of
 //! its first chunks (`FileParser::rest_mark` equal: nothing held that
 //! earlier lines set); it hands over there. The next reader's events from
@@ -15,7 +15,7 @@
 //! is read on one core. The store is written by the calling thread only.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -23,6 +23,7 @@ use std::sync::{Arc, mpsc};
 use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
+use super::line_prefix::{LinePrefix, PrefixError};
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
 use crate::store::{BatchProgress, EvidenceSpill, SpillBatch, Store};
@@ -186,6 +187,7 @@ pub(super) fn read(
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::sync_channel::<Msg>(4 * n);
     let mut writer = Writer::new(n);
+    let prefix = LinePrefix::new(job.path, &job.starts)?;
     let outcome = std::thread::scope(|s| {
         let mut marks_in = None;
         for index in (0..n).rev() {
@@ -195,6 +197,7 @@ pub(super) fn read(
                 start: job.starts[index],
                 end: job.starts.get(index + 1).copied(),
                 job,
+                prefix: &prefix,
                 marks_in: marks_in.take(),
                 marks_out: (index > 0).then_some(marks_tx),
             };
@@ -395,6 +398,8 @@ struct Range<'a> {
     /// Where the next range starts (`None`: the last range).
     end: Option<u64>,
     job: &'a Job<'a>,
+    /// The lines before each range's start, counted by all the readers.
+    prefix: &'a LinePrefix,
     /// The next reader's rest marks.
     marks_in: Option<mpsc::Receiver<Vec<Mark>>>,
     /// Where this reader sends its own (not for the first range).
@@ -411,7 +416,12 @@ enum Step {
 impl Range<'_> {
     fn read(mut self, tx: &mpsc::SyncSender<Msg>, stop: &AtomicBool) -> Result<(), ReadError> {
         let job = self.job;
-        let mut line_no = count_lines(job.path, self.start)?;
+        let mut line_no = match self.prefix.lines_before(self.start, stop) {
+            Ok(lines) => lines,
+            Err(PrefixError::Io(e)) => return Err(e.into()),
+            // Another reader failed and says why, or the read was stopped.
+            Err(PrefixError::Stopped(_)) => return Ok(()),
+        };
         let mut file = File::open(job.path)?;
         file.seek(SeekFrom::Start(self.start))?;
         let mut chunks = ChunkReader::with_chunk_bytes(file, job.chunk_bytes);
@@ -587,22 +597,5 @@ fn seek(marks: &[Mark], next: &mut usize, pos: u64, rest: Option<RestMark>) -> S
         None => Step::GiveUp,
         Some(m) if m.offset == pos && Some(m.rest) == rest => Step::Hand(*m),
         Some(_) => Step::Go,
-    }
-}
-
-/// Lines before byte `upto` of the file (newlines counted, nothing parsed).
-fn count_lines(path: &Path, upto: u64) -> std::io::Result<u64> {
-    if upto == 0 {
-        return Ok(0);
-    }
-    let mut file = File::open(path)?.take(upto);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut lines = 0;
-    loop {
-        let got = read_full(&mut file, &mut buf)?;
-        if got == 0 {
-            return Ok(lines);
-        }
-        lines += memchr::memchr_iter(b'\n', &buf[..got]).count() as u64;
     }
 }
