@@ -14,7 +14,8 @@
 //! Invariants: every range start is a block boundary, so the lines before a
 //! start are the sum of whole blocks' newlines; a block is counted once; a
 //! reader never waits on a block nobody can take (each waiter counts until
-//! none is left first), and an error or a stop wakes every waiter.
+//! none is left first), and an error, a stop or a reader's panic while
+//! counting wakes every waiter.
 
 use std::fs::File;
 use std::io;
@@ -114,29 +115,25 @@ impl LinePrefix {
             if i + 1 >= self.bounds.len() {
                 return Ok(());
             }
+            // Told on drop unless told here: a reader that panics while
+            // counting wakes the others with an error.
+            let mut taken = Taken {
+                prefix: self,
+                block: i,
+                told: false,
+            };
             // A stop leaves this block uncounted: its waiters are woken
             // with the reason, and this reader ends as they do.
-            let counted = if stop.load(Ordering::Relaxed) {
-                Err(None)
-            } else {
-                self.count_block(i, &mut buf).map_err(Some)
-            };
-            let mut state = self.lock();
-            match &counted {
-                Ok(lines) => state.lines[i] = Some(*lines),
-                Err(e) => {
-                    let why = e
-                        .as_ref()
-                        .map_or("the read was stopped".into(), |e| e.to_string());
-                    state.failed.get_or_insert(why);
-                }
+            if stop.load(Ordering::Relaxed) {
+                taken.tell(Err("the read was stopped".into()));
+                return Ok(());
             }
-            drop(state);
-            self.changed.notify_all();
-            match counted {
-                Ok(_) => {}
-                Err(None) => return Ok(()),
-                Err(Some(e)) => return Err(e),
+            match self.count_block(i, &mut buf) {
+                Ok(lines) => taken.tell(Ok(lines)),
+                Err(e) => {
+                    taken.tell(Err(e.to_string()));
+                    return Err(e);
+                }
             }
         }
     }
@@ -154,6 +151,38 @@ impl LinePrefix {
     /// is one assignment).
     fn lock(&self) -> std::sync::MutexGuard<'_, Counted> {
         self.counted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A block a reader took: what became of it is told to the waiters once.
+struct Taken<'p> {
+    prefix: &'p LinePrefix,
+    block: usize,
+    told: bool,
+}
+
+impl Taken<'_> {
+    /// Records the block's newlines, or why it has none, and wakes every
+    /// waiter.
+    fn tell(&mut self, counted: Result<u64, String>) {
+        let mut state = self.prefix.lock();
+        match counted {
+            Ok(lines) => state.lines[self.block] = Some(lines),
+            Err(why) => {
+                state.failed.get_or_insert(why);
+            }
+        }
+        drop(state);
+        self.told = true;
+        self.prefix.changed.notify_all();
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if !self.told {
+            self.tell(Err("a reader stopped while counting".into()));
+        }
     }
 }
 
