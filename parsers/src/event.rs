@@ -326,6 +326,12 @@ pub struct Event<'a> {
     /// The envelope's own time (the runtime's, the journal's), kept beside
     /// the line's: their difference is a clock sample between app and node.
     pub envelope_time: Option<DateTime<Utc>>,
+    /// Which record of its file line the event was read from, counted
+    /// from 0: a line can hold several (a CloudWatch document, an
+    /// OpenTelemetry batch), and two events of one kind from one line are
+    /// two events only if this tells them apart. 0 for a line that is one
+    /// record.
+    pub part: u32,
 }
 
 impl<'a> Event<'a> {
@@ -366,6 +372,7 @@ impl<'a> Event<'a> {
             evidence: Vec::new(),
             origin: None,
             envelope_time: None,
+            part: 0,
         }
     }
 
@@ -421,6 +428,7 @@ impl<'a> Event<'a> {
                 .collect(),
             origin: own(self.origin),
             envelope_time: self.envelope_time,
+            part: self.part,
         }
     }
 

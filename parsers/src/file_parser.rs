@@ -68,6 +68,8 @@ pub struct FileParser {
     quiet: Option<Arc<QuietSkip>>,
     /// Where a skimmed docker line's text is decoded, reused line to line.
     scratch: Vec<u8>,
+    /// The recent lines that held several records, numbering their events.
+    parts: parts::Parts,
 }
 
 impl std::fmt::Debug for FileParser {
@@ -101,6 +103,7 @@ impl FileParser {
             lines: 0,
             quiet: None,
             scratch: Vec::new(),
+            parts: parts::Parts::default(),
         }
     }
 
@@ -164,6 +167,7 @@ impl FileParser {
         let mark = out.len();
         let outcome = self.feed_line(line_no, line, hint, out);
         mend_cuts(&mut out[mark..]);
+        self.parts.number(&mut out[mark..]);
         outcome
     }
 
@@ -202,6 +206,11 @@ impl FileParser {
             }
             Unwrapped::One(record) => return self.feed_record(record, hint, out),
             Unwrapped::Records => {}
+        }
+        // Several records in one line: their events are numbered as they
+        // are given out (`parts.rs`).
+        if records.len() > 1 {
+            self.parts.several_in(line_no);
         }
         let mut outcome = Outcome::Skipped;
         for record in records {
@@ -249,6 +258,7 @@ impl FileParser {
         let mark = out.len();
         self.end_runs(out);
         mend_cuts(&mut out[mark..]);
+        self.parts.number(&mut out[mark..]);
     }
 
     fn end_runs<'a>(&mut self, out: &mut Vec<Event<'a>>) {
@@ -276,6 +286,7 @@ impl FileParser {
             state.parser.flush(&self.ctx, out);
         }
         mend_cuts(&mut out[mark..]);
+        self.parts.number(&mut out[mark..]);
     }
 
     /// Where this parser stands when it holds nothing the lines before
@@ -597,6 +608,8 @@ fn error_in_text<'t>(text: &'t str, format: Format, ctx: &Context) -> Event<'t> 
         .or_else(|| crate::extract::omniauth::phase_event(text, format, ctx, None))
         .unwrap_or_else(|| Event::new(EventKind::Unparsed, format))
 }
+
+mod parts;
 
 #[cfg(test)]
 mod tests;

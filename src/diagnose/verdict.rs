@@ -298,18 +298,23 @@ fn unknown_verdict(case: &Case) -> Verdict {
 /// generation (source row) it was read from, its line and kind. A new
 /// failure on the same line of a truncated, rotated or rewritten file is in
 /// another generation, so it never takes an older failure's id; a restart
-/// reads into the same generation, so the id stays.
+/// reads into the same generation, so the id stays. A later record of a
+/// line that holds several adds its place in the line.
 pub fn failure_id(primary: &EventRow) -> String {
-    let digest = Sha256::digest(
-        format!(
-            "{}:{}:{}:{}",
-            primary.file,
-            primary.source_id,
-            primary.line,
-            primary.kind.as_str()
-        )
-        .as_bytes(),
+    let mut key = format!(
+        "{}:{}:{}:{}",
+        primary.file,
+        primary.source_id,
+        primary.line,
+        primary.kind.as_str()
     );
+    // A later record of a line that holds several (a CloudWatch document):
+    // its own id. The first record's, and a one-record line's, is the id
+    // it always had.
+    if primary.part > 0 {
+        key.push_str(&format!(":{}", primary.part));
+    }
+    let digest = Sha256::digest(key.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 

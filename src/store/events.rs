@@ -20,6 +20,10 @@ pub struct EventRow {
     pub file: String,
     /// First line of the event.
     pub line: u64,
+    /// Which record of that line it was read from (0 for a line that is
+    /// one record): internal, not shown.
+    #[serde(skip)]
+    pub part: u32,
     /// Event kind.
     pub kind: EventKind,
     /// Format that produced it.
@@ -97,7 +101,7 @@ const COLUMNS: &str = "e.id, e.source_id, s.path, e.line, e.kind, e.format, e.se
     e.error_description, e.provider_reason, e.provider_debug, e.provider_code, e.redirect_uri,
     e.code_challenge, e.code_challenge_method, e.code_fp, e.refresh_token_fp, e.assertion_fp,
     e.verifier_s256, e.verifier_sent, e.jwt_iat, e.jwt_exp, e.jwt_nbf, e.jwt_iss,
-    e.server_date_ms, e.ip, e.user_agent, e.session_id, e.user_name, e.lifecycle";
+    e.server_date_ms, e.ip, e.user_agent, e.session_id, e.user_name, e.lifecycle, e.part";
 
 /// The condition and order of [`Store::events_of_source`] and
 /// [`Store::dates_of_source`]. `+e.source_id` keeps SQLite off the
@@ -196,6 +200,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
         session_id: r.get(35)?,
         user_name: r.get(36)?,
         lifecycle: r.get(37)?,
+        part: r.get(38)?,
     })
 }
 

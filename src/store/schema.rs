@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use super::{Error, Result, incident_schema, rollups};
 
 /// The schema version this binary writes.
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 
 /// The full current schema, for a fresh database.
 pub const SQL: &str = r#"
@@ -85,7 +85,8 @@ CREATE TABLE events (
     lifecycle             TEXT,
     origin                TEXT,
     envelope_ts_ms        INTEGER,
-    device_id             TEXT
+    device_id             TEXT,
+    part                  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX events_by_request   ON events(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX events_by_client_kind ON events(client_id, kind, ts_ms);
@@ -94,7 +95,7 @@ CREATE INDEX events_by_code      ON events(code_fp) WHERE code_fp IS NOT NULL;
 CREATE INDEX events_by_challenge ON events(code_challenge) WHERE code_challenge IS NOT NULL;
 CREATE INDEX events_by_verifier  ON events(verifier_s256) WHERE verifier_s256 IS NOT NULL;
 CREATE INDEX events_by_refresh   ON events(refresh_token_fp) WHERE refresh_token_fp IS NOT NULL;
-CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind);
+CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind, part);
 CREATE INDEX events_by_kind_time ON events(kind, ts_ms);
 CREATE INDEX events_by_format    ON events(format, server_date_ms) WHERE server_date_ms IS NOT NULL OR format IN ('logcat', 'ios-console');
 CREATE INDEX events_phases       ON events(source_id, line) WHERE kind IN ('code_issued', 'authorize_request') AND provider_reason LIKE '% phase initiated.';
@@ -400,6 +401,21 @@ pub fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             tx.execute_batch(
                 "DROP INDEX events_by_client_ip;
                  CREATE INDEX events_by_client_ip ON events(client_id, ip, kind, ts_ms);",
+            )?;
+            Ok(())
+        }
+        // Version 13 tells apart the records of one line: a CloudWatch
+        // document or an OpenTelemetry batch is one line holding many log
+        // records, and every event of a kind after the first of that line
+        // was dropped as stored already (three refused grants in one
+        // `filter-log-events` line were one failure). Each event says which
+        // record it was (`part`, 0 for a line that is one record, so every
+        // stored event keeps its key).
+        12 => {
+            tx.execute_batch(
+                "ALTER TABLE events ADD COLUMN part INTEGER NOT NULL DEFAULT 0;
+                 DROP INDEX events_by_source;
+                 CREATE UNIQUE INDEX events_by_source ON events(source_id, line, kind, part);",
             )?;
             Ok(())
         }

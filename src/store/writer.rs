@@ -107,10 +107,10 @@ const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (
     provider_code, redirect_uri, code_challenge, code_challenge_method, code_fp,
     refresh_token_fp, assertion_fp, verifier_s256, verifier_sent, jwt_iat, jwt_exp, jwt_nbf,
     jwt_iss, jwt_aud, jwt_jti, server_date_ms, ip, user_agent, session_id, user_name, lifecycle,
-    origin, envelope_ts_ms, device_id)
+    origin, envelope_ts_ms, device_id, part)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34,
-            ?35, ?36, ?37, ?38, ?39, ?40, ?41)";
+            ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)";
 
 fn basis_name(basis: grantwatch_parsers::TimeBasis) -> &'static str {
     use grantwatch_parsers::TimeBasis::*;
@@ -392,6 +392,8 @@ fn bind_event(
     bind_some(stmt, 39, e.origin.as_deref())?;
     bind_some(stmt, 40, e.envelope_time.map(|t| t.timestamp_millis()))?;
     bind_some(stmt, 41, e.device_id.as_deref())?;
+    // Always bound: the column is NOT NULL and the bindings were cleared.
+    stmt.raw_bind_parameter(42, e.part)?;
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 //! wrap them must give exactly the diagnoses of the unwrapped logs: same
 //! failures, same causes, same confidences. Long lines are split the way
 //! CRI (`P` pieces) and docker (pieces without their newline) split them,
-//! and every third journald message is a byte array.
+//! and every third journald message is a byte array. Shipped several
+//! records a line (an OpenTelemetry batch, a CloudWatch document), they
+//! must too.
 
 use std::path::Path;
 
@@ -183,8 +185,21 @@ fn is_server_log(path: &Path) -> bool {
     )
 }
 
-/// A copy of `sample_logs/scenarios` in `dir` with the server logs wrapped.
+/// A copy of `sample_logs/scenarios` in `dir` with each line of the server
+/// logs wrapped.
 fn wrapped_copy(dir: &Path, wrap: Wrap) {
+    packed_copy(dir, &|lines| {
+        lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, line)| wrap(i, line))
+            .collect()
+    });
+}
+
+/// A copy of `sample_logs/scenarios` in `dir` with the lines of each server
+/// log turned into the lines `pack` makes of them.
+fn packed_copy(dir: &Path, pack: &dyn Fn(&[&str]) -> Vec<String>) {
     let scenarios = root().join("sample_logs/scenarios");
     for entry in walkdir::WalkDir::new(&scenarios) {
         let entry = entry.expect("walk scenarios");
@@ -196,11 +211,8 @@ fn wrapped_copy(dir: &Path, wrap: Wrap) {
         std::fs::create_dir_all(target.parent().expect("a folder")).expect("mkdir");
         let text = std::fs::read_to_string(entry.path()).expect("read sample");
         let out = if is_server_log(entry.path()) {
-            let mut lines = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                lines.extend(wrap(i, line));
-            }
-            lines.join("\n") + "\n"
+            let lines: Vec<&str> = text.lines().collect();
+            pack(&lines).join("\n") + "\n"
         } else {
             text
         };
@@ -256,4 +268,102 @@ fn wrapped_server_logs_give_the_diagnoses_of_the_unwrapped_ones() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Shippers that write several log records on one line: the OpenTelemetry
+/// collector's file exporter (one `resourceLogs` batch a line) and `aws logs
+/// filter-log-events` (one document of events; `--output json` pretty
+/// prints it, `jq -c` or a script's `json.dumps` writes it on one line).
+/// `n` records a line.
+const BATCHES: [(&str, Batch); 2] = [
+    ("otel-batch", |first, lines| {
+        let records: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                json!({"timeUnixNano": at(first + k).timestamp_nanos_opt().unwrap_or(0).to_string(),
+                       "body": {"stringValue": l}})
+            })
+            .collect();
+        json!({"resourceLogs": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "web"}}]},
+            "scopeLogs": [{"scope": {}, "logRecords": records}]}]})
+        .to_string()
+    }),
+    ("cloudwatch-document", |first, lines| {
+        let events: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let ms = at(first + k).timestamp_millis();
+                json!({"logStreamName": "web/1/0c1d7e5c2a6f", "timestamp": ms, "message": l,
+                       "ingestionTime": ms + 400, "eventId": format!("{}", first + k)})
+            })
+            .collect();
+        json!({"events": events, "searchedLogStreams": []}).to_string()
+    }),
+];
+
+/// One line holding the records of `lines`, the first of which is the
+/// log's line `first`.
+type Batch = fn(usize, &[&str]) -> String;
+
+/// Three refused grants in one shipped line were one failure: every event
+/// of a kind after the first of a line was taken for one stored already.
+/// Packed four records a line, the scenarios' server logs give every
+/// diagnosis of the unwrapped ones, and a second read of the same files
+/// into the same database stores nothing twice.
+#[test]
+fn server_logs_shipped_several_records_a_line_give_the_diagnoses_of_the_unwrapped_ones() {
+    let plain = diagnoses(&analyze_json(&[&root().join("sample_logs/scenarios")]));
+    let mut wrong = Vec::new();
+    for (name, batch) in BATCHES {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs = dir.path().join("logs");
+        packed_copy(&logs, &|lines| {
+            lines
+                .chunks(4)
+                .enumerate()
+                .map(|(c, chunk)| batch(c * 4, chunk))
+                .collect()
+        });
+        let got = diagnoses(&analyze_json(&[&logs]));
+        if got != plain {
+            let missing: Vec<_> = plain.iter().filter(|d| !got.contains(d)).collect();
+            let extra: Vec<_> = got.iter().filter(|d| !plain.contains(d)).collect();
+            wrong.push(format!(
+                "{name}:\n  missing {missing:#?}\n  extra {extra:#?}"
+            ));
+        }
+        let db = dir.path().join("kept.db");
+        let once = stored_counts(&db, &logs);
+        let twice = stored_counts(&db, &logs);
+        assert_eq!(once, twice, "{name}: a second read stored again");
+        assert_eq!(once.1, plain.len(), "{name}: failures in the database");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Events and failures in `db` after `analyze --db db logs`.
+fn stored_counts(db: &Path, logs: &Path) -> (i64, usize) {
+    let out = crate::helpers::grantwatch()
+        .arg("analyze")
+        .arg("--db")
+        .arg(db)
+        .arg(logs)
+        .output()
+        .expect("run analyze --db");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    let events = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .expect("events");
+    let failures: i64 = conn
+        .query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
+        .expect("failures");
+    (events, failures as usize)
 }

@@ -19,6 +19,7 @@ pub fn event(id: i64, kind: EventKind, ts_ms: i64) -> EventRow {
         source_id: 1,
         file: "production.log".into(),
         line: id as u64,
+        part: 0,
         kind,
         format: Format::Rails,
         server: None,
