@@ -33,7 +33,7 @@ use crate::format::Format;
 use crate::formats::logfmt::heroku_router::router_event;
 use crate::parser::{Context, LineParser, Outcome};
 use crate::quiet::{Hint, QuietSkip};
-use crate::reassembly::Run;
+use crate::reassembly::{Joined, Run};
 use crate::registry::new_parser;
 
 /// Origins (pods, hosts, units) followed at once in one file; past this the
@@ -486,6 +486,12 @@ impl OriginState {
             return;
         }
         for (joined, time) in self.run.take_records() {
+            if joined.lines > 1
+                && let Some(records) = crate::envelope::document_records(&joined.text)
+            {
+                self.end_document(&joined, records, format, ctx, counts, out);
+                continue;
+            }
             let mut events = Vec::new();
             let outcome = if joined.lines > 1 {
                 self.parser
@@ -532,6 +538,44 @@ impl OriginState {
                 }
             }
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+        }
+    }
+
+    /// A shipper's document spread over the `joined` lines (a CloudWatch
+    /// export as `aws logs filter-log-events` prints it): each record read
+    /// as a line of its own would be, at the document's first line, its
+    /// events numbered by record ([`Event::part`]) and given the record's
+    /// time and origin. Read as one record, its three refused grants were
+    /// one failure, with no time.
+    fn end_document<'a>(
+        &mut self,
+        joined: &Joined,
+        records: Vec<(String, Meta)>,
+        format: Format,
+        ctx: &Context,
+        counts: &mut LineCounts,
+        out: &mut Vec<Event<'a>>,
+    ) {
+        let mut read = false;
+        for (part, (text, meta)) in records.iter().enumerate() {
+            let mut events = Vec::new();
+            let outcome = self.parser.feed(joined.line_no, text, ctx, &mut events);
+            if outcome == Outcome::Unknown && mentions_oauth(text) {
+                events.push(unparsed_event(format, joined.line_no, text, ctx));
+            }
+            read |=
+                outcome != Outcome::Unknown || events.iter().any(|e| e.kind != EventKind::Unparsed);
+            for event in &mut events {
+                apply_meta(event, meta);
+                event.part = u32::try_from(part).unwrap_or(u32::MAX);
+            }
+            out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+        }
+        let n = joined.lines as u64;
+        if read {
+            counts.parsed += n;
+        } else {
+            counts.unknown += n;
         }
     }
 }

@@ -274,7 +274,7 @@ fn wrapped_server_logs_give_the_diagnoses_of_the_unwrapped_ones() {
 /// collector's file exporter (one `resourceLogs` batch a line) and `aws logs
 /// filter-log-events` (one document of events; `--output json` pretty
 /// prints it, `jq -c` or a script's `json.dumps` writes it on one line).
-/// `n` records a line.
+/// Four records a line.
 const BATCHES: [(&str, Batch); 2] = [
     ("otel-batch", |first, lines| {
         let records: Vec<Value> = lines
@@ -291,18 +291,24 @@ const BATCHES: [(&str, Batch); 2] = [
         .to_string()
     }),
     ("cloudwatch-document", |first, lines| {
-        let events: Vec<Value> = lines
-            .iter()
-            .enumerate()
-            .map(|(k, l)| {
-                let ms = at(first + k).timestamp_millis();
-                json!({"logStreamName": "web/1/0c1d7e5c2a6f", "timestamp": ms, "message": l,
-                       "ingestionTime": ms + 400, "eventId": format!("{}", first + k)})
-            })
-            .collect();
-        json!({"events": events, "searchedLogStreams": []}).to_string()
+        cloudwatch(first, lines).to_string()
     }),
 ];
+
+/// A `filter-log-events` document of `lines`, the first of which is the
+/// log's line `first`.
+fn cloudwatch(first: usize, lines: &[&str]) -> Value {
+    let events: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let ms = at(first + k).timestamp_millis();
+            json!({"logStreamName": "web/1/0c1d7e5c2a6f", "timestamp": ms, "message": l,
+                   "ingestionTime": ms + 400, "eventId": format!("{}", first + k)})
+        })
+        .collect();
+    json!({"events": events, "searchedLogStreams": []})
+}
 
 /// One line holding the records of `lines`, the first of which is the
 /// log's line `first`.
@@ -338,8 +344,12 @@ fn server_logs_shipped_several_records_a_line_give_the_diagnoses_of_the_unwrappe
         let db = dir.path().join("kept.db");
         let once = stored_counts(&db, &logs);
         let twice = stored_counts(&db, &logs);
-        assert_eq!(once, twice, "{name}: a second read stored again");
-        assert_eq!(once.1, plain.len(), "{name}: failures in the database");
+        if once != twice || once.1 != plain.len() {
+            wrong.push(format!(
+                "{name}: (events, failures) stored {once:?}, then {twice:?}; {} failures read",
+                plain.len()
+            ));
+        }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -366,4 +376,43 @@ fn stored_counts(db: &Path, logs: &Path) -> (i64, usize) {
         .query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
         .expect("failures");
     (events, failures as usize)
+}
+
+/// `aws logs filter-log-events` prints its document indented over many
+/// lines, and that is what a person pastes: read as one unknown block, the
+/// records of a server that logs a line a record (Hydra's JSON, Keycloak's
+/// text and JSON) were one or two error records without time, request id
+/// or grant. Each record is now read as its own line would be.
+#[test]
+fn an_indented_cloudwatch_export_gives_the_diagnoses_of_the_log_it_holds() {
+    let logs = [
+        "hydra/hydra-v2.3.json.log",
+        "hydra/hydra-v26.json.log",
+        "keycloak/keycloak-21.log",
+        "keycloak/keycloak-26.log",
+        "keycloak/keycloak.json.log",
+    ];
+    let mut wrong = Vec::new();
+    for log in logs {
+        let path = root().join("sample_logs").join(log);
+        let plain = diagnoses(&analyze_json(&[&path]));
+        assert!(!plain.is_empty(), "{log}: the sample has failures");
+        let text = std::fs::read_to_string(&path).expect("read sample");
+        let lines: Vec<&str> = text.lines().collect();
+        let documents: Vec<String> = lines
+            .chunks(4)
+            .enumerate()
+            .map(|(c, chunk)| {
+                serde_json::to_string_pretty(&cloudwatch(c * 4, chunk)).expect("a document")
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let export = dir.path().join("export.json");
+        std::fs::write(&export, documents.join("\n") + "\n").expect("write");
+        let got = diagnoses(&analyze_json(&[&export]));
+        if got != plain {
+            wrong.push(format!("{log}:\n  read {plain:#?}\n  indented {got:#?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -39,5 +39,21 @@ pub use peel::peel;
 pub use time::{EnvelopeTime, Stamp};
 pub(crate) use time::{rfc3339_prefix, rfc3339_stamp};
 
+/// The records of a shipper's JSON document that a person's paste spread
+/// over many lines (`aws logs filter-log-events` prints its document
+/// indented), once joined back into one text: each record's text and what
+/// the document said of it. `None` when the text is no such document (an
+/// error body, an application's own JSON).
+pub(crate) fn document_records(text: &str) -> Option<Vec<(String, Meta)>> {
+    let mut pieces = Pieces::new();
+    shipper::peel_json_value(text, &mut pieces)?;
+    Some(
+        pieces
+            .into_iter()
+            .map(|p| (p.text.into_owned(), p.meta))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests;
