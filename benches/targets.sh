@@ -94,8 +94,8 @@ for round in $(seq "$rounds"); do
     for route in / /incidents; do
         name=$([ "$route" = / ] && echo overview || echo incidents)
         note "$name" "$(awk -v r="$route" '$1 == "GET" && $2 == r {
-            for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1);
-            if ($0 !~ /\(0 not 200\)/) print "error" }' "$tmp/catchup.out" | head -1)"
+            if ($0 !~ /\(0 not 200\)/) { print "error"; next }
+            for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1) }' "$tmp/catchup.out")"
     done
 done
 

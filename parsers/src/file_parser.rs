@@ -531,13 +531,17 @@ impl OriginState {
                 time: time.into(),
                 ..Meta::default()
             };
-            for event in &mut events {
-                apply_meta(event, &meta);
-                if !self.origin.is_empty() && event.origin.is_none() {
-                    event.origin = Some(Cow::Owned(self.origin.clone()));
-                }
-            }
+            events.iter_mut().for_each(|e| self.stamp(e, &meta));
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));
+        }
+    }
+
+    /// What an event read outside `feed_record` is given there: its
+    /// envelope's time and origin, else this state's origin.
+    fn stamp(&self, event: &mut Event<'_>, meta: &Meta) {
+        apply_meta(event, meta);
+        if !self.origin.is_empty() && event.origin.is_none() {
+            event.origin = Some(Cow::Owned(self.origin.clone()));
         }
     }
 
@@ -566,7 +570,7 @@ impl OriginState {
             read |=
                 outcome != Outcome::Unknown || events.iter().any(|e| e.kind != EventKind::Unparsed);
             for event in &mut events {
-                apply_meta(event, meta);
+                self.stamp(event, meta);
                 event.part = u32::try_from(part).unwrap_or(u32::MAX);
             }
             out.extend(events.into_iter().map(|e| -> Event<'a> { e.into_owned() }));

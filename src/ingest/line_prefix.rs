@@ -39,11 +39,11 @@ pub(super) struct LinePrefix {
     changed: Condvar,
 }
 
-/// Newlines of each block counted so far (`None`: not yet), and the first
-/// error met.
+/// Newlines of each block counted so far (`None`: not yet), and whether a
+/// block will never be (a reader failed or was stopped).
 struct Counted {
     lines: Vec<Option<u64>>,
-    failed: Option<String>,
+    failed: bool,
 }
 
 /// Why a reader could not learn its start's line number.
@@ -53,8 +53,8 @@ pub(super) enum PrefixError {
     Io(#[from] io::Error),
     /// Another reader failed to read a block (its own error is reported
     /// by that reader), or the read was stopped.
-    #[error("counting the lines before a range stopped: {0}")]
-    Stopped(String),
+    #[error("counting the lines before a range stopped")]
+    Stopped,
 }
 
 impl LinePrefix {
@@ -78,7 +78,7 @@ impl LinePrefix {
             next: AtomicUsize::new(0),
             counted: Mutex::new(Counted {
                 lines: vec![None; blocks],
-                failed: None,
+                failed: false,
             }),
             changed: Condvar::new(),
         })
@@ -96,8 +96,8 @@ impl LinePrefix {
             if before.iter().all(Option::is_some) {
                 return Ok(before.iter().flatten().sum());
             }
-            if let Some(why) = &counted.failed {
-                return Err(PrefixError::Stopped(why.clone()));
+            if counted.failed {
+                return Err(PrefixError::Stopped);
             }
             counted = self
                 .changed
@@ -122,19 +122,15 @@ impl LinePrefix {
                 block: i,
                 told: false,
             };
-            // A stop leaves this block uncounted: its waiters are woken
-            // with the reason, and this reader ends as they do.
+            // A stop leaves this block uncounted: its waiters are woken,
+            // and this reader ends as they do.
             if stop.load(Ordering::Relaxed) {
-                taken.tell(Err("the read was stopped".into()));
+                taken.tell(None);
                 return Ok(());
             }
-            match self.count_block(i, &mut buf) {
-                Ok(lines) => taken.tell(Ok(lines)),
-                Err(e) => {
-                    taken.tell(Err(e.to_string()));
-                    return Err(e);
-                }
-            }
+            let counted = self.count_block(i, &mut buf);
+            taken.tell(counted.as_ref().ok().copied());
+            counted?;
         }
     }
 
@@ -162,15 +158,13 @@ struct Taken<'p> {
 }
 
 impl Taken<'_> {
-    /// Records the block's newlines, or why it has none, and wakes every
-    /// waiter.
-    fn tell(&mut self, counted: Result<u64, String>) {
+    /// Records the block's newlines, or that it will have none, and wakes
+    /// every waiter.
+    fn tell(&mut self, counted: Option<u64>) {
         let mut state = self.prefix.lock();
         match counted {
-            Ok(lines) => state.lines[self.block] = Some(lines),
-            Err(why) => {
-                state.failed.get_or_insert(why);
-            }
+            Some(lines) => state.lines[self.block] = Some(lines),
+            None => state.failed = true,
         }
         drop(state);
         self.told = true;
@@ -181,7 +175,7 @@ impl Taken<'_> {
 impl Drop for Taken<'_> {
     fn drop(&mut self) {
         if !self.told {
-            self.tell(Err("a reader stopped while counting".into()));
+            self.tell(None);
         }
     }
 }
@@ -262,7 +256,7 @@ mod tests {
         let stop = AtomicBool::new(true);
         for start in [1 << 20, 3 << 20] {
             let got = prefix.lines_before(start, &stop);
-            assert!(matches!(got, Err(PrefixError::Stopped(_))), "{got:?}");
+            assert!(matches!(got, Err(PrefixError::Stopped)), "{got:?}");
         }
         assert_eq!(prefix.lines_before(0, &stop).expect("start"), 0);
     }

@@ -2,10 +2,11 @@
 //! database). The file is cut at line starts into one range per core; each
 //! range's reader parses from its start with its own parser, and the lines
 //! before that start are counted, not parsed (by all the readers at once,
-//! `line_prefix.rs`), so its line numbers are the file's. A reader goes on past its range's end, line by line, until it
-//! stands where the next range's reader stood at rest at the end of one of
-//! its first chunks (`FileParser::rest_mark` equal: nothing held that
-//! earlier lines set); it hands over there. The next reader's events from
+//! `line_prefix.rs`), so its line numbers are the file's. A reader goes on
+//! past its range's end, line by line, until it stands where the next
+//! range's reader stood at rest at the end of one of its first chunks
+//! (`FileParser::rest_mark` equal: nothing held that earlier lines set); it
+//! hands over there. The next reader's events from
 //! before that point are dropped, its counts from there on added.
 //!
 //! Invariants: what is stored and counted is what one reader of the whole
@@ -420,7 +421,7 @@ impl Range<'_> {
             Ok(lines) => lines,
             Err(PrefixError::Io(e)) => return Err(e.into()),
             // Another reader failed and says why, or the read was stopped.
-            Err(PrefixError::Stopped(_)) => return Ok(()),
+            Err(PrefixError::Stopped) => return Ok(()),
         };
         let mut file = File::open(job.path)?;
         file.seek(SeekFrom::Start(self.start))?;

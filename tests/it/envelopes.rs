@@ -356,26 +356,13 @@ fn server_logs_shipped_several_records_a_line_give_the_diagnoses_of_the_unwrappe
 
 /// Events and failures in `db` after `analyze --db db logs`.
 fn stored_counts(db: &Path, logs: &Path) -> (i64, usize) {
-    let out = crate::helpers::grantwatch()
-        .arg("analyze")
-        .arg("--db")
-        .arg(db)
-        .arg(logs)
-        .output()
-        .expect("run analyze --db");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let conn = rusqlite::Connection::open(db).expect("open db");
-    let events = conn
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-        .expect("events");
-    let failures: i64 = conn
-        .query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
-        .expect("failures");
-    (events, failures as usize)
+    crate::helpers::analyze_into(vec![logs.to_path_buf()], db);
+    let conn = crate::helpers::read_sql(db);
+    let count = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    (count("events"), count("failures") as usize)
 }
 
 /// `aws logs filter-log-events` prints its document indented over many

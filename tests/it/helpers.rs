@@ -66,7 +66,7 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Analyzes `paths` into a new database at `db`.
+/// Analyzes `paths` into the database at `db` (made when missing).
 pub fn analyze_into(paths: Vec<PathBuf>, db: &Path) {
     let opts = grantwatch::commands::AnalyzeOptions {
         paths,
