@@ -209,7 +209,8 @@ impl FileParser {
         }
         // Several records in one line: their events are numbered as they
         // are given out (`parts.rs`).
-        if records.len() > 1 {
+        // (Lines an indented export's reader gives back are each their own.)
+        if records.iter().filter(|r| r.line_no == line_no).count() > 1 {
             self.parts.several_in(line_no);
         }
         let mut outcome = Outcome::Skipped;

@@ -22,6 +22,8 @@ use crate::envelope::{ALL_ENVELOPES, EnvelopeKind};
 pub struct RestMark {
     /// The envelope the layer tries first on the next line.
     pub(crate) sticky: Option<EnvelopeKind>,
+    /// Whether the lines before showed an indented CloudWatch export.
+    pub(crate) in_export: bool,
 }
 
 /// What one file parser has counted: records by outcome, file lines, lines

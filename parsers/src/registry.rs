@@ -64,6 +64,9 @@ pub fn sniff(first_lines: &[&str], envelope: Option<Option<EnvelopeKind>>) -> Sn
     for (i, line) in first_lines.iter().take(DETECT_LINES).enumerate() {
         unwrapper.unwrap(i as u64 + 1, line, &ctx, &mut records);
     }
+    // A sample that ends inside an export's event object ends there, not
+    // the file: those lines are no plain lines to judge a format by.
+    unwrapper.forget_export_hold();
     let mut held = Vec::new();
     unwrapper.flush(&ctx, &mut held);
     let texts: Vec<&str> = records

@@ -403,3 +403,52 @@ fn an_indented_cloudwatch_export_gives_the_diagnoses_of_the_log_it_holds() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A saved `filter-log-events` output holds a whole log in one indented
+/// document, larger than any JSON block the reassembly joins (400 lines):
+/// a 3,000-event Keycloak export was read as an unknown format, its
+/// failures without time or server, and the scenarios' Rails logs lost two
+/// of their failures. Each server log as one document (`aws` pads with four
+/// spaces, the sample with two: the reader does not count them), with the
+/// frame's `searchedLogStreams` and `nextToken`, gives the diagnoses of the
+/// unwrapped logs, and the file is read as the CloudWatch envelope around
+/// the server's format.
+#[test]
+fn a_saved_export_of_a_whole_log_in_one_indented_document_gives_its_diagnoses() {
+    let plain = diagnoses(&analyze_json(&[&root().join("sample_logs/scenarios")]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    packed_copy(&logs, &|lines| {
+        let mut document = cloudwatch(0, lines);
+        document["searchedLogStreams"] =
+            json!([{"logStreamName": "web/1/0c1d7e5c2a6f", "searchedCompletely": true}]);
+        document["nextToken"] = json!("Bxkq6kVGFtq2y_MoigeqscPOdhXVbhiVtLoAmXb5jCrI");
+        let text = serde_json::to_string_pretty(&document).expect("a document");
+        text.lines().map(str::to_owned).collect()
+    });
+    let code_reused = logs.join("code_reused/production.log");
+    let lines = std::fs::read_to_string(&code_reused)
+        .expect("read")
+        .lines()
+        .count();
+    assert!(lines > 400, "{lines} lines: larger than a joined block");
+    let got = diagnoses(&analyze_json(&[&logs]));
+    let missing: Vec<_> = plain.iter().filter(|d| !got.contains(d)).collect();
+    let extra: Vec<_> = got.iter().filter(|d| !plain.contains(d)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    let out = crate::helpers::grantwatch()
+        .arg("analyze")
+        .arg(&code_reused)
+        .output()
+        .expect("run analyze");
+    let report =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("read as CloudWatch JSON around rails")
+            && report.contains("0 unrecognised"),
+        "{report}"
+    );
+}

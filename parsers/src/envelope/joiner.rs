@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
+use super::indented::{IndentedExport, Step};
 use super::model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Piece, Pieces, Stream};
 use super::peel::peel;
 use crate::parser::Context;
@@ -125,6 +126,8 @@ pub struct Unwrapper {
     /// in [`ALL_ENVELOPES`] (counted on every line: no map lookup).
     lines_by_envelope: [u64; ALL_ENVELOPES.len()],
     cut: u64,
+    /// An indented CloudWatch export read line by line (`indented.rs`).
+    export: IndentedExport,
 }
 
 impl Unwrapper {
@@ -156,8 +159,9 @@ impl Unwrapper {
     /// (see [`crate::handover::RestMark`]); `None` while a split line is
     /// held.
     pub(crate) fn rest_mark(&self) -> Option<crate::handover::RestMark> {
-        self.held.is_empty().then_some(crate::handover::RestMark {
+        (self.held.is_empty() && !self.export.is_holding()).then_some(crate::handover::RestMark {
             sticky: self.sticky,
+            in_export: self.export.in_export(),
         })
     }
 
@@ -176,7 +180,8 @@ impl Unwrapper {
 
     /// The first file line of the oldest split line still held.
     pub fn oldest_pending_line(&self) -> Option<u64> {
-        self.held.values().map(|h| h.first_line).min()
+        let split = self.held.values().map(|h| h.first_line).min();
+        split.into_iter().chain(self.export.oldest_line()).min()
     }
 
     /// Takes the envelopes off one file line. Most lines are in no
@@ -195,7 +200,27 @@ impl Unwrapper {
         // A line whose start leads to no envelope (a Ruby Logger line's
         // `I, [`) is plain before any piece is made: most lines of a large
         // log are, and the pieces' setup cost more than the answer.
-        if self.forced == Some(None) || super::peel::rules_out(line) {
+        if self.forced == Some(None) {
+            return Unwrapped::Plain;
+        }
+        let mark = out.len();
+        if self.read_export(line_no, line, ctx, out) {
+            return Unwrapped::Records;
+        }
+        if out.len() > mark {
+            // Lines held for an export that was not one go first.
+            self.layer(
+                line_no,
+                Cow::Borrowed(line),
+                Meta::default(),
+                None,
+                0,
+                ctx,
+                out,
+            );
+            return Unwrapped::Records;
+        }
+        if super::peel::rules_out(line) {
             return Unwrapped::Plain;
         }
         let mut pieces = Pieces::new();
@@ -259,7 +284,10 @@ impl Unwrapper {
             _ => return None,
         };
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
-        if !allowed || !self.held.is_empty() {
+        // Inside an export every line goes through `unwrap_line`: one
+        // that is not the export's ends it.
+        let export = self.export.is_holding() || self.export.in_export();
+        if !allowed || !self.held.is_empty() || export {
             return None;
         }
         let text = match kind {
@@ -317,6 +345,9 @@ impl Unwrapper {
             });
             return;
         }
+        if self.read_export(line_no, line, ctx, out) {
+            return;
+        }
         self.layer(
             line_no,
             Cow::Borrowed(line),
@@ -328,13 +359,57 @@ impl Unwrapper {
         );
     }
 
+    /// Offers a line to the indented export's reader (unless `--envelope`
+    /// names another): `true` when it took the line, its records (an
+    /// event's) pushed to `out`. Lines it held and gives back are pushed
+    /// first, as plain lines, whether it took this one or not.
+    fn read_export<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) -> bool {
+        let kind = EnvelopeKind::CloudWatchJson;
+        let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
+        if !allowed || !self.export.may_take(line) {
+            return false;
+        }
+        let taken = self.export.take(line_no, line);
+        out.extend(taken.released.into_iter().map(plain_record));
+        match taken.step {
+            Step::Pass => return false,
+            Step::Held | Step::Released => {}
+            Step::Frame(lines) => self.lines_by_envelope[kind as usize] += lines,
+            Step::Event {
+                line_no,
+                piece,
+                lines,
+            } => {
+                self.lines_by_envelope[kind as usize] += lines;
+                let text = Cow::Owned(piece.text.into_owned());
+                self.layer(line_no, text, piece.meta, Some(kind), 1, ctx, out);
+            }
+        }
+        true
+    }
+
+    /// Forgets the lines of an indented export's event object held at
+    /// the end of a sample of the file's first lines (format detection).
+    pub fn forget_export_hold(&mut self) {
+        self.export.release();
+    }
+
     /// Releases every held split line as it is (end of input).
     pub fn flush(&mut self, ctx: &Context, out: &mut Vec<Record<'static>>) {
+        let mark = out.len();
+        out.extend(self.export.release().into_iter().map(plain_record));
         let mut held: Vec<Held> = self.held.drain().map(|(_, h)| h).collect();
         held.sort_by_key(|h| h.first_line);
         for h in held {
             self.release(h, ctx, out);
         }
+        out[mark..].sort_by_key(|r| r.line_no);
     }
 
     /// A held split line, whole or not, through the layers under its own.
@@ -524,5 +599,15 @@ impl Unwrapper {
         }
         text.push_str(&piece[..end]);
         self.cut += 1;
+    }
+}
+
+/// A file line read as no envelope's, given back by the export's reader.
+fn plain_record<'a>(line: (u64, String)) -> Record<'a> {
+    Record {
+        line_no: line.0,
+        text: Cow::Owned(line.1),
+        meta: Meta::default(),
+        envelope: None,
     }
 }

@@ -19,13 +19,15 @@
 //! Layout: `model.rs` the types every envelope file fills ([`EnvelopeKind`],
 //! [`Meta`], [`Piece`]), `time.rs` the envelopes' times, `peel.rs` one layer
 //! taken off, one file per family of envelopes (`container.rs`, `docker.rs`,
-//! `syslog.rs`, `cloud.rs`, `shipper.rs`), `joiner.rs` the layers stacked
+//! `syslog.rs`, `cloud.rs`, `shipper.rs`), `indented.rs` an indented
+//! CloudWatch export read line by line, `joiner.rs` the layers stacked
 //! and the split lines joined. This file only declares and re-exports them,
 //! so that none of them imports it.
 
 mod cloud;
 mod container;
 mod docker;
+mod indented;
 mod joiner;
 mod model;
 mod peel;

@@ -291,9 +291,15 @@ fn otel_attr(attrs: Option<&Value>, key: &str) -> Option<Name> {
 }
 
 fn cloudwatch_event(event: &Map<String, Value>, out: &mut Pieces<'_>) {
-    let Some(message) = event.get("message").and_then(Value::as_str) else {
-        return;
-    };
+    if let Some(piece) = cloudwatch_event_piece(event) {
+        out.push(piece);
+    }
+}
+
+/// The record of one CloudWatch event object: its message, with its time
+/// and log stream.
+pub(super) fn cloudwatch_event_piece(event: &Map<String, Value>) -> Option<Piece<'static>> {
+    let message = event.get("message").and_then(Value::as_str)?;
     let meta = Meta {
         time: event
             .get("timestamp")
@@ -306,7 +312,7 @@ fn cloudwatch_event(event: &Map<String, Value>, out: &mut Pieces<'_>) {
             .map(Name::from),
         ..Meta::default()
     };
-    out.push(piece(message.trim_end_matches('\n'), meta));
+    Some(piece(message.trim_end_matches('\n'), meta))
 }
 
 /// A JSON array of log records: each element an envelope record, or an
