@@ -49,6 +49,9 @@ struct OriginState {
     origin: String,
     /// The envelope time of the record being fed.
     time: EnvelopeTime,
+    /// Whether any record was offered to its parser: one never fed is the
+    /// same in every reader, at rest or not (`FileParser::rest_mark`).
+    fed: bool,
 }
 
 /// Parses one file: envelopes off, then every record through the parser of
@@ -292,13 +295,24 @@ impl FileParser {
 
     /// Where this parser stands when it holds nothing the lines before
     /// the last one set (see [`crate::handover`]): `None` while it holds a
-    /// split line, an unknown run, a record of its format, or reads
-    /// origins apart.
+    /// split line, an unknown run, or a record of its format, for the
+    /// file's plain lines or any origin's. The mark names the origins read
+    /// apart, and whether the plain lines' parser is fresh (never fed, and
+    /// not at rest: a Rails parser before its first request): two readers
+    /// with the same origins at rest read the next lines alike, but a
+    /// Rails parser at rest holds the last `Started` lines of its origin,
+    /// which a fresh one lacks. Any origin used to refuse a mark, and a
+    /// syslog-wrapped log was read on one core.
     pub fn rest_mark(&self) -> Option<crate::handover::RestMark> {
-        let quiet = self.origins.is_empty() && self.plain.run.is_empty();
-        (quiet && self.plain.parser.at_rest())
-            .then(|| self.unwrapper.rest_mark())
-            .flatten()
+        let plain_at_rest = self.plain.at_rest();
+        let plain = plain_at_rest || !self.plain.fed;
+        if !plain || !self.origins.values().all(OriginState::at_rest) {
+            return None;
+        }
+        let mut mark = self.unwrapper.rest_mark()?;
+        mark.plain_fresh = !plain_at_rest;
+        mark.origins = crate::handover::origin_set(self.origins.keys());
+        Some(mark)
     }
 
     /// What this parser has counted so far (see [`crate::handover::Tally`]).
@@ -430,13 +444,21 @@ impl OriginState {
             last_seen: 0,
             origin,
             time: EnvelopeTime::None,
+            fed: false,
         }
+    }
+
+    /// Whether nothing the lines before set is held: no unknown run, the
+    /// format's parser at rest.
+    fn at_rest(&self) -> bool {
+        self.run.is_empty() && self.parser.at_rest()
     }
 
     /// Skims a record the hint allows (see [`LineParser::skim`]) when no
     /// unknown run is held (a skipped line would end it): `true` when the
     /// parser took it.
     fn skim(&mut self, line_no: u64, text: &str, hint: Hint) -> bool {
+        self.fed = true;
         hint == Hint::Quiet && self.run.is_empty() && self.parser.skim(line_no, text)
     }
 
@@ -451,6 +473,7 @@ impl OriginState {
         out: &mut Vec<Event<'a>>,
     ) -> Outcome {
         let mark = out.len();
+        self.fed = true;
         let outcome = self.parser.feed(line_no, text, ctx, out);
         match outcome {
             Outcome::Parsed => counts.parsed += 1,

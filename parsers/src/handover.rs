@@ -7,9 +7,10 @@
 //!
 //! Invariant: a [`RestMark`] exists only where nothing the parser holds
 //! depends on the lines before the last one fed (no split line, no unknown
-//! run, no per-origin parser, the format's parser at rest per
-//! [`crate::parser::LineParser::at_rest`]); two marks are equal only when
-//! the envelope layer would read the next line the same way.
+//! run, every origin's parser and the format's at rest per
+//! [`crate::parser::LineParser::at_rest`], or the format's never fed); two
+//! marks are equal only when the envelope layer would read the next line
+//! the same way and the same origins are read apart.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,22 @@ pub struct RestMark {
     pub(crate) sticky: Option<EnvelopeKind>,
     /// Whether the lines before showed an indented CloudWatch export.
     pub(crate) in_export: bool,
+    /// Whether the parser of lines in no origin is fresh: never fed, and
+    /// not at rest.
+    pub(crate) plain_fresh: bool,
+    /// The origins read apart ([`origin_set`]).
+    pub(crate) origins: u64,
+}
+
+/// A digest of a set of origins, the same whatever their order: the sum of
+/// each one's hash, and their number.
+pub(crate) fn origin_set<'s>(origins: impl Iterator<Item = &'s String>) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let (sum, n) = origins.fold((0u64, 0u64), |(sum, n), o| {
+        (sum.wrapping_add(hasher.hash_one(o)), n + 1)
+    });
+    sum ^ n.rotate_left(32)
 }
 
 /// What one file parser has counted: records by outcome, file lines, lines

@@ -210,7 +210,8 @@ pub fn read_file_ahead(
     } else {
         vec![0]
     };
-    if starts.len() > 1 {
+    let tried_ranges = starts.len() > 1;
+    if tried_ranges {
         let job = ranges::Job {
             path: input,
             len: log.meta.len(),
@@ -248,9 +249,13 @@ pub fn read_file_ahead(
     // connection), a tenth of the writes of one commit per chunk into live
     // indexes (benches/README.md). So is every file of an `analyze` of
     // several, which loads them all in one bulk load (`commands::analyze`).
+    // A file whose ranges found no handover point is loaded as one core
+    // loads it: read with the diagnosis following, a file whose requests
+    // an origin's parser split (two hosts taking turns) was diagnosed
+    // otherwise than by `-j 1`, and more slowly.
     let in_bulk = store.in_bulk_load()
         || (store.may_load_in_bulk()
-            && (split.jobs == 1 || log.gz)
+            && (split.jobs == 1 || log.gz || tried_ranges)
             && resume == 0
             && log.meta.len() >= 2 * split.min_range_bytes);
     // Parsed beside the writer on a second core, unless one was asked for

@@ -259,13 +259,60 @@ fn enveloped_logs_read_the_same_in_ranges() {
                 + "\n"
         })
         .collect();
-    for (name, body) in [("cri.log", cri), ("docker.log", docker)] {
+    // Syslog names the host and the program: the lines are an origin's,
+    // read apart from the file's plain lines, which refused every
+    // handover point until the origins' parsers at rest were enough.
+    let syslog: String = text
+        .lines()
+        .map(|l| format!("Mar 11 09:00:00 web1 rails[4711]: {l}\n"))
+        .collect();
+    for (name, body) in [
+        ("cri.log", cri),
+        ("docker.log", docker),
+        ("syslog.log", syslog),
+    ] {
         let wrapped = dir.path().join(name);
         std::fs::write(&wrapped, body).expect("write wrapped");
         let handovers = same_on_one_core_and_in_ranges(&wrapped, &RAILS);
         assert!(handovers >= 7, "{name}: {handovers} handovers");
     }
 }
+
+/// Two hosts, each serving whole requests (by their request id's first
+/// byte): a reader hands over only where it holds the same origins as the
+/// next one, each at rest, and what it stores is what one core stores.
+#[test]
+fn a_log_of_two_origins_reads_the_same_in_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 9);
+    let text = std::fs::read_to_string(&path).expect("read log");
+    let body: String = text
+        .lines()
+        .map(|l| {
+            let id = l.split_once(" -- : [").and_then(|(_, r)| r.bytes().next());
+            let host = id.map_or(0, |b| b % 2);
+            format!("Mar 11 09:00:00 web{host} rails[4711]: {l}\n")
+        })
+        .collect();
+    let wrapped = dir.path().join("two-hosts.log");
+    std::fs::write(&wrapped, body).expect("write wrapped");
+    let handovers = same_on_one_core_and_in_ranges(&wrapped, &TWO_ORIGINS);
+    assert_eq!(handovers, 2, "every range handed over");
+}
+
+/// For two origins of Rails lines: each origin's parser must see 16
+/// `Started` lines of its own before it is at rest, so the window must
+/// hold twice as many as [`RAILS`]'s.
+const TWO_ORIGINS: [&str; 8] = [
+    "-j",
+    "3",
+    "--range-bytes",
+    "100000",
+    "--chunk-bytes",
+    "10000",
+    "--diagnose-unit",
+    "5",
+];
 
 #[test]
 fn a_log_never_at_rest_falls_back_to_one_core_with_the_same_output() {

@@ -162,6 +162,8 @@ impl Unwrapper {
         (self.held.is_empty() && !self.export.is_holding()).then_some(crate::handover::RestMark {
             sticky: self.sticky,
             in_export: self.export.in_export(),
+            plain_fresh: false,
+            origins: 0,
         })
     }
 

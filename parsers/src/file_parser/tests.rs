@@ -1,7 +1,8 @@
 //! The per-file driver in mixed mode (`--format mixed`): a paste of
 //! several formats' lines, each read by its own parser. Here rather than
 //! beside the registry's mixed parser: the driver imports the registry,
-//! which then does not import the driver back.
+//! which then does not import the driver back. And the driver's rest marks
+//! when envelopes name origins.
 
 use super::*;
 
@@ -71,4 +72,43 @@ fn mixed_excerpt_yields_each_formats_event_once() {
             assert!(!f.contains("wqhbnIw2OpRs"), "{f}");
         }
     }
+}
+
+/// A Keycloak event line from `host`, in a syslog envelope (an origin).
+fn keycloak_from(host: &str) -> String {
+    format!(
+        "Mar 11 09:10:32 {host} keycloak[1]: 2025-03-11 09:10:32,093 INFO  [org.keycloak.events] \
+         (executor-thread-11) type=\"CODE_TO_TOKEN\", realmId=\"7c1f3a52\", clientId=\"shop-web\", \
+         userId=\"u1\", ipAddress=\"10.20.0.7\", grant_type=\"authorization_code\""
+    )
+}
+
+/// The rest mark after feeding `lines`.
+fn mark_after(lines: &[String]) -> Option<crate::handover::RestMark> {
+    let mut parser = FileParser::new(Format::Keycloak, Context::default());
+    let mut events = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        parser.feed(i as u64 + 1, line, &mut events);
+    }
+    assert!(!events.is_empty(), "the lines were read");
+    parser.rest_mark()
+}
+
+/// Parsers of origins at rest give a mark (they used to refuse one, and a
+/// syslog-wrapped log was read on one core), and the mark names the
+/// origins read apart, in any order: a reader that has an origin's parser
+/// and one that has none read that origin's next lines otherwise.
+#[test]
+fn a_rest_mark_names_the_origins_at_rest() {
+    let both = mark_after(&[keycloak_from("web0"), keycloak_from("web1")]);
+    let swapped = mark_after(&[keycloak_from("web1"), keycloak_from("web0")]);
+    let one = mark_after(&[keycloak_from("web1")]);
+    assert!(both.is_some() && one.is_some());
+    assert_eq!(both, swapped);
+    assert_ne!(both, one);
+    // A Keycloak parser fed a plain line is at rest, as a fresh one is.
+    let plain =
+        "2025-03-11 09:10:31,000 INFO  [io.quarkus] (main) Keycloak 26.1.4 started".to_owned();
+    let after_plain = mark_after(&[plain, keycloak_from("web1")]);
+    assert_eq!(after_plain, one);
 }
