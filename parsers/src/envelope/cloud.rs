@@ -1,5 +1,6 @@
 //! Hosting platforms' log lines: Heroku (`heroku logs`, log drains written
-//! to files), Fly.io (`fly logs`), and `aws logs tail` (CloudWatch).
+//! to files), Fly.io (`fly logs`), `aws logs tail` (CloudWatch), and rows
+//! copied from the CloudWatch console's log events table.
 
 use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces};
 use super::time::{EnvelopeTime, rfc3339_prefix, starts_with_level};
@@ -53,6 +54,26 @@ pub(super) fn peel<'a>(
         return Some(EnvelopeKind::CloudWatchTail);
     }
     None
+}
+
+/// `| 2022-11-20T17:15:23.858-08:00 | line`: a row of the CloudWatch
+/// console's log events table as a person copies it into a ticket (as
+/// posted in nextauthjs/next-auth#5864, the first row without the space
+/// after its `|`). Read as the `aws logs tail` envelope: the same events,
+/// the time the console shows, no stream.
+pub(super) fn peel_console_row<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
+    let rest = line.strip_prefix('|')?.trim_start_matches(' ');
+    let (time, rest) = rfc3339_prefix(rest)?;
+    let text = rest.trim_start_matches(' ').strip_prefix('|')?;
+    let text = text.strip_prefix(' ').unwrap_or(text);
+    out.push(Piece::new(
+        text,
+        Meta {
+            time: EnvelopeTime::At(time),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::CloudWatchTail)
 }
 
 /// `name[inner]` (a whole token).

@@ -43,7 +43,8 @@ pub enum EnvelopeKind {
     Heroku,
     /// Fly.io (`TIME app[id] iad [info] line`).
     Fly,
-    /// `aws logs tail` (`TIME STREAM line`).
+    /// `aws logs tail` (`TIME STREAM line`), and rows copied from the
+    /// CloudWatch console (`| TIME | line`).
     CloudWatchTail,
     /// A CloudWatch `filter-log-events` / `get-log-events` JSON document,
     /// or any JSON array of log records.
@@ -116,7 +117,7 @@ impl EnvelopeKind {
             EnvelopeKind::Foreman => "foreman",
             EnvelopeKind::Heroku => "Heroku",
             EnvelopeKind::Fly => "Fly.io",
-            EnvelopeKind::CloudWatchTail => "aws logs tail",
+            EnvelopeKind::CloudWatchTail => "aws logs tail / CloudWatch console",
             EnvelopeKind::CloudWatchJson => "CloudWatch JSON",
             EnvelopeKind::Vector => "Vector",
             EnvelopeKind::FluentBit => "Fluent Bit",
@@ -177,9 +178,29 @@ impl std::ops::Deref for Name {
     }
 }
 
+/// Names this thread made last: most envelopes repeat the same few (one
+/// host, one program, one pid line after line), and a name made anew for
+/// each line was an allocation and a free per name per line.
+const RECENT_NAMES: usize = 8;
+
+thread_local! {
+    static RECENT: std::cell::RefCell<(usize, [Option<Name>; RECENT_NAMES])> =
+        const { std::cell::RefCell::new((0, [const { None }; RECENT_NAMES])) };
+}
+
 impl From<&str> for Name {
     fn from(text: &str) -> Self {
-        Name(std::sync::Arc::new(text.to_string()))
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let (next, names) = &mut *recent;
+            if let Some(name) = names.iter().flatten().find(|n| n.0.as_str() == text) {
+                return name.clone();
+            }
+            let name = Name(std::sync::Arc::new(text.to_string()));
+            names[*next] = Some(name.clone());
+            *next = (*next + 1) % RECENT_NAMES;
+            name
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Taking one envelope layer off a line ([`peel`]): the first byte picks
 //! which parsers to try (`{`/`[` a shipper's JSON, `<` syslog, a digit a
-//! time-led line, a letter syslog or a Fluent Bit tag), so that a line no
+//! time-led line, a letter syslog or a Fluent Bit tag, `|` a row copied
+//! from the CloudWatch console), so that a line no
 //! envelope knows costs one or two byte comparisons. A shape an
 //! application's own prefix could imitate (a bare RFC 3339 time) is taken
 //! only when it cannot be the start of the application's line
@@ -31,6 +32,7 @@ pub fn peel<'a>(
         // A syslog line led by a letter starts with its month (`Mar 11 `).
         b'A'..=b'Z' if line.as_bytes().get(3) == Some(&b' ') => syslog::peel(line, ctx, out),
         b'a'..=b'z' => shipper::peel_fluent_file(line, out),
+        b'|' => cloud::peel_console_row(line, out),
         _ => None,
     };
     // Named lines start `[pod/` (kubectl) or with a lower-case compose name:
@@ -48,7 +50,7 @@ pub(super) fn rules_out(head: &str) -> bool {
     match head.as_bytes() {
         [b'A'..=b'Z', _, _, fourth, ..] => *fourth != b' ',
         [
-            b'{' | b'[' | b'<' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z',
+            b'{' | b'[' | b'<' | b'|' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z',
             ..,
         ]
         | [] => false,

@@ -244,6 +244,16 @@ fn heroku_fly_and_aws_logs_tail() {
     );
     assert_eq!(r.envelope, Some(EnvelopeKind::CloudWatchTail));
     assert_eq!(r.text, "{\"error\":\"invalid_grant\"}");
+    // Rows copied from the console, as posted in nextauthjs/next-auth#5864.
+    let r = one("|2022-11-20T17:15:23.858-08:00 | [next-auth][error][OAUTH_CALLBACK_ERROR]");
+    assert_eq!(r.envelope, Some(EnvelopeKind::CloudWatchTail));
+    assert_eq!(r.text, "[next-auth][error][OAUTH_CALLBACK_ERROR]");
+    let time = r.meta.time.get().expect("the row's time");
+    assert_eq!(time.to_rfc3339(), "2022-11-21T01:15:23.858+00:00");
+    let r = one("| 2022-11-20T17:15:23.858-08:00 | error: OPError: invalid_request");
+    assert_eq!(r.text, "error: OPError: invalid_request");
+    // A table of the application's own is no row of the console's.
+    assert_eq!(one("| status | 400 |").envelope, None);
 }
 
 #[test]
