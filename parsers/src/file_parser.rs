@@ -71,6 +71,8 @@ pub struct FileParser {
     quiet: Option<Arc<QuietSkip>>,
     /// Where a skimmed docker line's text is decoded, reused line to line.
     scratch: Vec<u8>,
+    /// The key of the origin a quiet syslog line is of, made in place.
+    origin_key: String,
     /// The recent lines that held several records, numbering their events.
     parts: parts::Parts,
 }
@@ -106,6 +108,7 @@ impl FileParser {
             lines: 0,
             quiet: None,
             scratch: Vec::new(),
+            origin_key: String::new(),
             parts: parts::Parts::default(),
         }
     }
@@ -183,9 +186,13 @@ impl FileParser {
     ) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        // Only a line led by `{` or a digit may be docker's or CRI's.
+        // Only a line led by `{`, a digit or a month may be docker's, CRI's
+        // or syslog's.
         if hint == Hint::Quiet
-            && matches!(line.as_bytes().first(), Some(b'{' | b'0'..=b'9'))
+            && matches!(
+                line.as_bytes().first(),
+                Some(b'{' | b'0'..=b'9' | b'A'..=b'Z')
+            )
             && let Some(outcome) = self.skim_enveloped(line_no, line)
         {
             return outcome;
@@ -223,8 +230,8 @@ impl FileParser {
         outcome
     }
 
-    /// A docker json-file or CRI line with no needle, skimmed without a
-    /// record: decoding it, its time and its record cost more than the
+    /// A docker json-file, CRI or syslog line with no needle, skimmed
+    /// without a record: decoding it, its time and its record cost more than the
     /// parser's skim of most lines. The skim judges the decoded text, or only its
     /// start before the first escape when the parser can tell from that
     /// ([`LineParser::skim_head`]). Everything `feed_line` would change is
@@ -237,19 +244,31 @@ impl FileParser {
         if !self.plain.run.is_empty() {
             return None;
         }
-        let parser = &mut self.plain.parser;
-        let (kind, text) = self
-            .unwrapper
-            .quiet_line(line, &self.ctx, quiet, &mut self.scratch)?;
+        let (kind, text, origin) =
+            self.unwrapper
+                .quiet_line(line, &self.ctx, quiet, &mut self.scratch)?;
+        // A syslog line is its origin's: skimmed by that origin's parser
+        // once it has one (the first line of an origin takes the long way).
+        let state = match origin {
+            None => &mut self.plain,
+            Some(origin) => {
+                origin.key_into(&mut self.origin_key);
+                self.origins.get_mut(self.origin_key.as_str())?
+            }
+        };
+        if !state.run.is_empty() {
+            return None;
+        }
+        state.fed = true;
         let taken = match text {
-            QuietText::Whole(text) => parser.skim(line_no, text),
-            QuietText::Head(head) => parser.skim_head(line_no, head),
+            QuietText::Whole(text) => state.parser.skim(line_no, text),
+            QuietText::Head(head) => state.parser.skim_head(line_no, head),
         };
         if !taken {
             return None;
         }
+        state.last_seen = line_no;
         self.unwrapper.count_quiet_line(kind);
-        self.plain.last_seen = line_no;
         self.counts.skipped += 1;
         Some(Outcome::Skipped)
     }

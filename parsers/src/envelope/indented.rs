@@ -336,34 +336,9 @@ mod tests {
 
     #[test]
     fn every_line_of_an_export_is_an_event_or_its_frame() {
-        let got = steps(EXPORT);
-        let want = [
-            "H",
-            "F2",
-            "H",
-            "H",
-            "H",
-            "H",
-            "H",
-            "H",
-            r#"E6:first, with "quotes""#,
-            "H",
-            "H",
-            "H",
-            "H",
-            "H",
-            "H",
-            "E13:second",
-            "F1",
-            "F1",
-            "H",
-            "H",
-            "H",
-            "F4",
-            "F1",
-            "F1",
-            "F1",
-        ];
+        let got = steps(EXPORT).join(" | ");
+        let want = "H | F2 | H | H | H | H | H | H | E6:first, with \"quotes\" | \
+                    H | H | H | H | H | H | E13:second | F1 | F1 | H | H | H | F4 | F1 | F1 | F1";
         assert_eq!(got, want);
     }
 

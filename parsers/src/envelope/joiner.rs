@@ -70,6 +70,26 @@ pub enum QuietText<'x> {
     Head(&'x str),
 }
 
+/// The origin of a line [`Unwrapper::quiet_line`] read (a syslog line's
+/// host and program): the record it carries is that origin's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietOrigin<'x> {
+    /// The host.
+    pub host: &'x str,
+    /// The program (the unit).
+    pub ident: &'x str,
+}
+
+impl QuietOrigin<'_> {
+    /// The origin's key, as [`Meta::origin`] makes it of the same names.
+    pub fn key_into(&self, key: &mut String) {
+        key.clear();
+        key.push_str(self.host);
+        key.push('/');
+        key.push_str(self.ident);
+    }
+}
+
 /// What one file line was, out of its envelopes.
 #[derive(Debug)]
 pub enum Unwrapped<'a> {
@@ -211,15 +231,7 @@ impl Unwrapper {
         }
         if out.len() > mark {
             // Lines held for an export that was not one go first.
-            self.layer(
-                line_no,
-                Cow::Borrowed(line),
-                Meta::default(),
-                None,
-                0,
-                ctx,
-                out,
-            );
+            self.layer_line(line_no, line, ctx, out);
             return Unwrapped::Records;
         }
         if super::peel::rules_out(line) {
@@ -263,11 +275,13 @@ impl Unwrapper {
     /// the envelope and the text of the one record
     /// [`Unwrapper::unwrap_line`] would give for it, or the start of that
     /// text when the start settles everything but the parser's skim (no
-    /// inner envelope can start so, no escape can make a needle). Two
+    /// inner envelope can start so, no escape can make a needle), and the
+    /// origin the record is of, when the envelope names one. Three
     /// envelopes have such a path, the ones whose every line carries an
-    /// application's line: docker json-file (a line led by `{`) and CRI
-    /// (a digit, once the file showed CRI: other time-led lines would be
-    /// read twice). `None` when the line must go through `unwrap_line`:
+    /// application's line: docker json-file (a line led by `{`), CRI (a
+    /// digit, once the file showed CRI: other time-led lines would be read
+    /// twice) and RFC 3164 syslog without `<PRI>` (a month, once the file
+    /// showed syslog; its record is its host's and program's). `None` when the line must go through `unwrap_line`:
     /// the envelope not allowed by `--envelope`, a split line held (this
     /// line may end it), a piece of a split line, off the envelope's exact
     /// shape, an inner line in an envelope of its own, or a decoded text
@@ -279,10 +293,13 @@ impl Unwrapper {
         ctx: &Context,
         quiet: &QuietSkip,
         scratch: &'x mut Vec<u8>,
-    ) -> Option<(EnvelopeKind, QuietText<'x>)> {
+    ) -> Option<(EnvelopeKind, QuietText<'x>, Option<QuietOrigin<'x>>)> {
         let kind = match line.as_bytes().first()? {
             b'{' => EnvelopeKind::DockerJson,
             b'0'..=b'9' if self.sticky == Some(EnvelopeKind::Cri) => EnvelopeKind::Cri,
+            b'A'..=b'Z' if self.sticky == Some(EnvelopeKind::Syslog3164) => {
+                EnvelopeKind::Syslog3164
+            }
             _ => return None,
         };
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
@@ -292,17 +309,25 @@ impl Unwrapper {
         if !allowed || !self.held.is_empty() || export {
             return None;
         }
+        let mut origin = None;
         let text = match kind {
             EnvelopeKind::DockerJson => quiet_docker(line, quiet, scratch)?,
+            EnvelopeKind::Syslog3164 => {
+                // A slice of the file line, as for CRI; the line is its
+                // host's and program's.
+                let (host, ident, text) = super::syslog::quiet_parts(line)?;
+                origin = Some(QuietOrigin { host, ident });
+                QuietText::Whole(text)
+            }
             // A slice of the file line, which holds no needle.
             _ => QuietText::Whole(super::container::whole_cri_text(line)?),
         };
         let QuietText::Whole(text) = text else {
-            return Some((kind, text));
+            return Some((kind, text, origin));
         };
         // A start no envelope has settles it without a second peel.
         let enveloped = !super::peel::rules_out(text) && is_enveloped(text, ctx);
-        (!enveloped).then_some((kind, QuietText::Whole(text)))
+        (!enveloped).then_some((kind, QuietText::Whole(text), origin))
     }
 
     /// Counts a line read by [`Unwrapper::quiet_line`] in `kind` as
@@ -350,15 +375,19 @@ impl Unwrapper {
         if self.read_export(line_no, line, ctx, out) {
             return;
         }
-        self.layer(
-            line_no,
-            Cow::Borrowed(line),
-            Meta::default(),
-            None,
-            0,
-            ctx,
-            out,
-        );
+        self.layer_line(line_no, line, ctx, out);
+    }
+
+    /// A file line through the layers, from the outermost.
+    fn layer_line<'a>(
+        &mut self,
+        line_no: u64,
+        line: &'a str,
+        ctx: &Context,
+        out: &mut Vec<Record<'a>>,
+    ) {
+        let meta = Meta::default();
+        self.layer(line_no, Cow::Borrowed(line), meta, None, 0, ctx, out);
     }
 
     /// Offers a line to the indented export's reader (unless `--envelope`

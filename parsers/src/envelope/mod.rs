@@ -35,7 +35,7 @@ mod shipper;
 mod syslog;
 mod time;
 
-pub use joiner::{QuietText, Record, Unwrapped, Unwrapper};
+pub use joiner::{QuietOrigin, QuietText, Record, Unwrapped, Unwrapper};
 pub use model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Name, Piece, Pieces, Stream};
 pub use peel::peel;
 pub use time::{EnvelopeTime, Stamp};

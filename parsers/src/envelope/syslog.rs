@@ -32,6 +32,31 @@ pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Op
         return Some(kind);
     }
     let (time, rest) = month_time(rest, ctx).or_else(|| iso_time(rest, ctx))?;
+    let (host, ident, pid, text) = after_time(rest, pri)?;
+    out.push(Piece::new(
+        text,
+        Meta {
+            time: time.into(),
+            host: Some(Name::from(host)),
+            unit: Some(Name::from(ident)),
+            pid: pid.map(Name::from),
+            ..Meta::default()
+        },
+    ));
+    Some(EnvelopeKind::Syslog3164)
+}
+
+/// An RFC 3164 line without `<PRI>` (`Mar 11 08:00:00 host ident[pid]:
+/// line`) read for the quiet path: its host, ident and line, exactly as
+/// [`peel`] reads them, without its time made or its names kept.
+pub(super) fn quiet_parts(line: &str) -> Option<(&str, &str, &str)> {
+    let (_, rest) = month_clock(line)?;
+    let (host, ident, _, text) = after_time(rest, false)?;
+    Some((host, ident, text))
+}
+
+/// What follows the time: ` host ident[pid]: line`.
+fn after_time(rest: &str, pri: bool) -> Option<(&str, &str, Option<&str>, &str)> {
     let rest = rest.strip_prefix(' ')?;
     let (host, rest) = rest.split_once(' ')?;
     let (tag, text) = rest.split_once(':')?;
@@ -63,17 +88,7 @@ pub(super) fn peel<'a>(line: &'a str, ctx: &Context, out: &mut Pieces<'a>) -> Op
     if !pri && (host.contains('=') || ident.contains('"')) {
         return None;
     }
-    out.push(Piece::new(
-        text,
-        Meta {
-            time: time.into(),
-            host: Some(Name::from(host)),
-            unit: Some(Name::from(ident)),
-            pid: pid.map(Name::from),
-            ..Meta::default()
-        },
-    ));
-    Some(EnvelopeKind::Syslog3164)
+    Some((host, ident, pid, text))
 }
 
 /// `123 <34>…` (octet counting): the count is dropped.
@@ -151,6 +166,20 @@ fn skip_structured_data(text: &str) -> Option<&str> {
 /// `Mar 11 08:00:00` or `Mar  1 08:00:00.123456` (no year, no zone: the
 /// configured ones are assumed; without a year the time is unknown).
 fn month_time<'a>(text: &'a str, ctx: &Context) -> Option<(Option<DateTime<Utc>>, &'a str)> {
+    let ((month, day, clock), rest) = month_clock(text)?;
+    let time = ctx.assumed_year.and_then(|year| {
+        let date = NaiveDate::from_ymd_opt(year, month, day)?;
+        let local = ctx
+            .assumed_offset
+            .from_local_datetime(&NaiveDateTime::new(date, clock))
+            .single()?;
+        Some(local.with_timezone(&Utc))
+    });
+    Some((time, rest))
+}
+
+/// [`month_time`]'s month, day and clock, and what follows them.
+fn month_clock(text: &str) -> Option<((u32, u32, NaiveTime), &str)> {
     let month = MONTHS.iter().position(|m| text.starts_with(m))? as u32 + 1;
     let rest = text.get(3..)?.strip_prefix(' ')?;
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
@@ -168,15 +197,7 @@ fn month_time<'a>(text: &'a str, ctx: &Context) -> Option<(Option<DateTime<Utc>>
         return None;
     }
     let clock = clock(&rest[..clock_len])?;
-    let time = ctx.assumed_year.and_then(|year| {
-        let date = NaiveDate::from_ymd_opt(year, month, day)?;
-        let local = ctx
-            .assumed_offset
-            .from_local_datetime(&NaiveDateTime::new(date, clock))
-            .single()?;
-        Some(local.with_timezone(&Utc))
-    });
-    Some((time, &rest[clock_len..]))
+    Some(((month, day, clock), &rest[clock_len..]))
 }
 
 /// `08:00:00` or `08:00:00.123456`, read by position: chrono's
