@@ -21,7 +21,7 @@
 //! taken off, one file per family of envelopes (`container.rs`, `docker.rs`,
 //! `syslog.rs`, `cloud.rs`, `shipper.rs`), `indented.rs` an indented
 //! CloudWatch export read line by line, `joiner.rs` the layers stacked
-//! and the split lines joined. This file only declares and re-exports them,
+//! and the split lines joined, `quiet_line.rs` a line read for a skim. This file only declares and re-exports them,
 //! so that none of them imports it.
 
 mod cloud;
@@ -31,13 +31,15 @@ mod indented;
 mod joiner;
 mod model;
 mod peel;
+mod quiet_line;
 mod shipper;
 mod syslog;
 mod time;
 
-pub use joiner::{QuietOrigin, QuietText, Record, Unwrapped, Unwrapper};
+pub use joiner::{Record, Unwrapped, Unwrapper};
 pub use model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Name, Piece, Pieces, Stream};
 pub use peel::peel;
+pub use quiet_line::{QuietOrigin, QuietText};
 pub use time::{EnvelopeTime, Stamp};
 pub(crate) use time::{rfc3339_prefix, rfc3339_stamp};
 

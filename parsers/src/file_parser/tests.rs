@@ -5,6 +5,7 @@
 //! when envelopes name origins.
 
 use super::*;
+use crate::event::EventKind;
 
 /// A support ticket's paste: a Rails request, a Keycloak event, a
 /// flutter_appauth error from logcat, and a Node app's msal-node error.
