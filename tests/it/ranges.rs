@@ -331,6 +331,13 @@ fn a_log_never_at_rest_falls_back_to_one_core_with_the_same_output() {
     assert_eq!(json, one_json);
     assert_eq!(counts, one_counts);
     assert!(trace.contains("read on one core"), "trace: {trace}");
+    // Then loaded as `-j 1` loads a file this large, not read with the
+    // diagnosis following (which diagnosed a log of two hosts taking turns
+    // otherwise than `-j 1`).
+    assert!(
+        trace.contains("one range, loaded in bulk"),
+        "trace: {trace}"
+    );
 }
 
 /// The whole sample folder (server and client logs of the same requests,

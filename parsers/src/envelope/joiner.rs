@@ -6,9 +6,11 @@
 //! [`Unwrapper::oldest_pending_line`] so that a tailer never checkpoints
 //! past it; a joined line is bounded by [`MAX_JOINED`] bytes and at most
 //! [`MAX_HELD`] lines are held at once (the oldest is released, never
-//! dropped). [`Unwrapper::quiet_line`] (`quiet_line.rs`) reads a docker, CRI or syslog line for a
-//! skim without changing anything; only [`Unwrapper::count_quiet_line`],
-//! for a line taken, counts it as `unwrap_line` would.
+//! dropped). [`Unwrapper::quiet_line`] (`quiet_line.rs`) reads a docker,
+//! CRI or syslog line for a skim without changing anything; only
+//! [`Unwrapper::count_quiet_line`], for a line taken, counts it as
+//! `unwrap_line` would. An indented CloudWatch export's lines go to its
+//! reader (`indented.rs`) before any layer is peeled.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
