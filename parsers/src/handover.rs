@@ -6,7 +6,8 @@
 //! reader counted is then added up with [`Tally`].
 //!
 //! Invariant: a [`RestMark`] exists only where nothing the parser holds
-//! depends on the lines before the last one fed (no split line, no unknown
+//! depends on the lines before the last one fed but what the mark names (an
+//! export's event object held from its `{`) (no split line, no unknown
 //! run, every origin's parser and the format's at rest per
 //! [`crate::parser::LineParser::at_rest`], or the format's never fed); two
 //! marks are equal only when the envelope layer would read the next line
@@ -25,6 +26,10 @@ pub struct RestMark {
     pub(crate) sticky: Option<EnvelopeKind>,
     /// Whether the lines before showed an indented CloudWatch export.
     pub(crate) in_export: bool,
+    /// The event object of such an export held (its first line and its
+    /// number of lines so far): two readers that hold the same lines read
+    /// the next ones alike.
+    pub(crate) export_hold: Option<(u64, usize)>,
     /// Whether the parser of lines in no origin is fresh: never fed, and
     /// not at rest.
     pub(crate) plain_fresh: bool,

@@ -410,7 +410,7 @@ struct Range<'a> {
 /// Whether a reader past its range's end goes on, hands over, or gives up.
 enum Step {
     Go,
-    Hand(Mark),
+    Hand(Box<Mark>),
     GiveUp,
 }
 
@@ -596,7 +596,7 @@ fn seek(marks: &[Mark], next: &mut usize, pos: u64, rest: Option<RestMark>) -> S
     }
     match marks.get(*next) {
         None => Step::GiveUp,
-        Some(m) if m.offset == pos && Some(m.rest) == rest => Step::Hand(*m),
+        Some(m) if m.offset == pos && Some(m.rest) == rest => Step::Hand(Box::new(*m)),
         Some(_) => Step::Go,
     }
 }

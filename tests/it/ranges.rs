@@ -300,6 +300,32 @@ fn a_log_of_two_origins_reads_the_same_in_ranges() {
     assert_eq!(handovers, 2, "every range handed over");
 }
 
+/// A saved `filter-log-events` output of the whole log, one indented
+/// document: a range's reader starts inside an event object, reads the tail
+/// it meets, and hands over where both readers hold nothing or the same
+/// lines of the same object (the export used to be read on one core).
+#[test]
+fn an_indented_cloudwatch_export_reads_the_same_in_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = generated(dir.path(), 11);
+    let text = std::fs::read_to_string(&path).expect("read log");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let ms = 1_741_683_600_000_i64 + i as i64;
+            serde_json::json!({"logStreamName": "web/1", "timestamp": ms, "message": l,
+                               "ingestionTime": ms + 400, "eventId": i.to_string()})
+        })
+        .collect();
+    let document = serde_json::json!({"events": events, "searchedLogStreams": []});
+    let export = dir.path().join("export.json");
+    let body = serde_json::to_string_pretty(&document).expect("a document") + "\n";
+    std::fs::write(&export, body).expect("write export");
+    let handovers = same_on_one_core_and_in_ranges(&export, &TWO_ORIGINS);
+    assert_eq!(handovers, 2, "every range handed over");
+}
+
 /// For two origins of Rails lines: each origin's parser must see 16
 /// `Started` lines of its own before it is at rest, so the window must
 /// hold twice as many as [`RAILS`]'s.

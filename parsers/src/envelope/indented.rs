@@ -56,6 +56,8 @@ const FRAME_KEYS: [&str; 5] = [
 pub(super) struct IndentedExport {
     held: Option<Held>,
     in_export: bool,
+    /// Whether a line was offered before (`start_line`).
+    started: bool,
 }
 
 /// The lines of an object, from its lone `{`.
@@ -64,6 +66,9 @@ struct Held {
     lines: Vec<(u64, String)>,
     bytes: usize,
     message_line: Option<u64>,
+    /// Whether its lone `{` was seen: a reader that starts inside an
+    /// object holds its tail without one.
+    opened: bool,
 }
 
 /// What became of one line.
@@ -124,15 +129,38 @@ impl IndentedExport {
         self.in_export
     }
 
-    /// Reads one line.
-    pub(super) fn take(&mut self, line_no: u64, line: &str) -> Taken {
+    /// Notes that a line comes, whether offered to [`Self::take`] or not:
+    /// `true` for the first line this reader sees, which may be inside an
+    /// event object (a range of the file read by a core of its own, a
+    /// paste that starts mid-export).
+    pub(super) fn start_line(&mut self) -> bool {
+        !std::mem::replace(&mut self.started, true)
+    }
+
+    /// Where this reader stands for a handover (see
+    /// [`crate::handover::RestMark`]): `None` while it holds the tail of
+    /// an object it did not see open; else the first line and the number
+    /// of lines of the object it holds, if any. Two readers holding the
+    /// same lines of the same object read the next lines alike.
+    pub(super) fn rest(&self) -> Option<Option<(u64, usize)>> {
+        match &self.held {
+            None => Some(None),
+            Some(held) if held.opened => {
+                Some(held.lines.first().map(|(n, _)| (*n, held.lines.len())))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Reads one line; `first` when it is the first line this reader sees.
+    pub(super) fn take(&mut self, line_no: u64, line: &str, first: bool) -> Taken {
         let trimmed = line.trim_ascii();
         if self.held.is_some() {
             return self.take_held(line_no, line, trimmed);
         }
         Taken {
             released: Vec::new(),
-            step: self.take_idle(line_no, line, trimmed),
+            step: self.take_idle(line_no, line, trimmed, first),
         }
     }
 
@@ -142,22 +170,40 @@ impl IndentedExport {
         self.held.take().map(|h| h.lines).unwrap_or_default()
     }
 
-    fn take_idle(&mut self, line_no: u64, line: &str, trimmed: &str) -> Step {
+    fn take_idle(&mut self, line_no: u64, line: &str, trimmed: &str, first: bool) -> Step {
         if trimmed == "{" {
-            self.held = Some(Held {
-                lines: vec![(line_no, line.to_owned())],
-                bytes: line.len(),
-                message_line: None,
-            });
+            self.hold(line_no, line, true);
             return Step::Held;
         }
+        // A bracket alone is the frame's once an export was seen, or as
+        // the first line read: the end of an object or list cut there.
         let bracket = matches!(trimmed, "[" | "]" | "]," | "}" | "},");
-        if (bracket && self.in_export) || is_frame_key_line(trimmed) {
+        if (bracket && (self.in_export || first)) || is_frame_key_line(trimmed) {
             self.in_export = true;
             return Step::Frame(1);
         }
+        if first && is_scalar_key_line(trimmed) {
+            // The tail of an object whose `{` came before this reader's
+            // first line.
+            self.hold(line_no, line, false);
+            if trimmed.starts_with("\"message\":") {
+                self.held
+                    .iter_mut()
+                    .for_each(|h| h.message_line = Some(line_no));
+            }
+            return Step::Held;
+        }
         self.in_export = false;
         Step::Pass
+    }
+
+    fn hold(&mut self, line_no: u64, line: &str, opened: bool) {
+        self.held = Some(Held {
+            lines: vec![(line_no, line.to_owned())],
+            bytes: line.len(),
+            message_line: None,
+            opened,
+        });
     }
 
     fn take_held(&mut self, line_no: u64, line: &str, trimmed: &str) -> Taken {
@@ -168,7 +214,7 @@ impl IndentedExport {
             };
         };
         // `{` then `"events": [`: the document's own start.
-        if held.lines.len() == 1 && is_frame_key_line(trimmed) {
+        if held.opened && held.lines.len() == 1 && is_frame_key_line(trimmed) {
             self.held = None;
             self.in_export = true;
             return taken(Step::Frame(2));
@@ -188,7 +234,7 @@ impl IndentedExport {
         // No event object: what was held goes back, and this line is read
         // afresh (it may start an object of its own).
         let released = self.release();
-        let step = self.take_idle(line_no, line, trimmed);
+        let step = self.take_idle(line_no, line, trimmed, false);
         Taken { released, step }
     }
 
@@ -202,7 +248,8 @@ impl IndentedExport {
         let lines = held.lines.len() as u64;
         // The braces' lines are `{` and `}`: the keys between them, each
         // without the comma that followed it, make the object again.
-        let keys = held.lines[1..held.lines.len() - 1]
+        let from = usize::from(held.opened);
+        let keys = held.lines[from..held.lines.len() - 1]
             .iter()
             .map(|(_, l)| l.trim_ascii().trim_end_matches(','))
             .collect::<Vec<_>>();
@@ -211,7 +258,12 @@ impl IndentedExport {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };
-        if let Some(piece) = event_piece(&map) {
+        let piece = if held.opened {
+            event_piece(&map)
+        } else {
+            tail_piece(&map)
+        };
+        if let Some(piece) = piece {
             self.in_export = true;
             let at = held.message_line.unwrap_or(held.lines[0].0);
             return taken(Step::Event {
@@ -220,8 +272,13 @@ impl IndentedExport {
                 lines,
             });
         }
-        let searched = !map.is_empty() && map.keys().all(|k| SEARCHED_KEYS.contains(&k.as_str()));
-        if searched && self.in_export {
+        let known =
+            |keys: &[&str]| !map.is_empty() && map.keys().all(|k| keys.contains(&k.as_str()));
+        let searched = known(&SEARCHED_KEYS) && (self.in_export || !held.opened);
+        // A cut object's tail without its message (`"eventId": "…"`).
+        let tail = !held.opened && known(&EVENT_KEYS);
+        if searched || tail {
+            self.in_export = true;
             return taken(Step::Frame(lines));
         }
         self.in_export = false;
@@ -250,6 +307,18 @@ fn event_piece(map: &Map<String, Value>) -> Option<Piece<'static>> {
     let timed = map.get("timestamp").is_some_and(Value::is_number);
     let message = map.get("message").is_some_and(Value::is_string);
     if !(only_event_keys && ours && timed && message) {
+        return None;
+    }
+    super::shipper::cloudwatch_event_piece(map)
+}
+
+/// The record of an event object's tail (its `{` and first keys before
+/// the reader's first line): only CloudWatch's keys and a message; the
+/// time when the tail still holds it.
+fn tail_piece(map: &Map<String, Value>) -> Option<Piece<'static>> {
+    let only_event_keys = map.keys().all(|k| EVENT_KEYS.contains(&k.as_str()));
+    let message = map.get("message").is_some_and(Value::is_string);
+    if !(only_event_keys && message) {
         return None;
     }
     super::shipper::cloudwatch_event_piece(map)
@@ -290,7 +359,8 @@ mod tests {
         let mut reader = IndentedExport::default();
         let mut got = Vec::new();
         for (i, line) in text.lines().enumerate() {
-            let t = reader.take(i as u64 + 1, line);
+            let first = reader.start_line();
+            let t = reader.take(i as u64 + 1, line, first);
             for (n, _) in &t.released {
                 got.push(format!("R{n}"));
             }
@@ -347,7 +417,8 @@ mod tests {
         let mut reader = IndentedExport::default();
         let mut event = None;
         for (i, line) in EXPORT.lines().enumerate() {
-            if let Step::Event { piece, .. } = reader.take(i as u64 + 1, line).step {
+            let first = reader.start_line();
+            if let Step::Event { piece, .. } = reader.take(i as u64 + 1, line, first).step {
                 event.get_or_insert(piece);
             }
         }
@@ -377,14 +448,41 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_that_starts_inside_an_export_finds_its_footing_at_the_next_event() {
-        // From the middle of the first event: its last lines pass, the
-        // next event is read whole.
-        let tail: Vec<&str> = EXPORT.lines().skip(5).collect();
-        let got = steps(&tail.join("\n"));
-        assert_eq!(&got[..4], ["P", "P", "P", "P"]);
-        assert_eq!(got[10], "E8:second");
-        assert_eq!(&got[11..13], ["F1", "F1"]);
+    fn a_reader_that_starts_inside_an_export_reads_the_tail_it_meets() {
+        // From the first event's message: the tail holds it (without its
+        // time), the next event is read whole, the frame follows.
+        let from_message: Vec<&str> = EXPORT.lines().skip(5).collect();
+        let got = steps(&from_message.join("\n")).join(" | ");
+        let want = "H | H | H | E1:first, with \"quotes\" | H | H | H | H | H | H | E8:second | \
+                    F1 | F1 | H | H | H | F4 | F1 | F1 | F1";
+        assert_eq!(got, want);
+        // A tail without the message is the frame's; so is a bracket read
+        // first.
+        let from_event_id: Vec<&str> = EXPORT.lines().skip(7).take(3).collect();
+        assert_eq!(steps(&from_event_id.join("\n")), ["H", "F2", "H", "R3"]);
+        let from_bracket: Vec<&str> = EXPORT.lines().skip(15).take(2).collect();
+        assert_eq!(steps(&from_bracket.join("\n")), ["F1", "F1"]);
+        // Read later, the same lines are no export's.
+        let mut reader = IndentedExport::default();
+        reader.start_line();
+        assert!(matches!(
+            reader.take(2, "\"eventId\": \"1\"", false).step,
+            Step::Pass
+        ));
+    }
+
+    #[test]
+    fn a_reader_holding_an_object_it_saw_open_may_hand_over_one_holding_its_tail_may_not() {
+        let mut opened = IndentedExport::default();
+        for (i, line) in EXPORT.lines().take(5).enumerate() {
+            let first = opened.start_line();
+            opened.take(i as u64 + 1, line, first);
+        }
+        assert_eq!(opened.rest(), Some(Some((3, 3))), "lines 3 to 5 held");
+        let mut tail = IndentedExport::default();
+        let first = tail.start_line();
+        tail.take(5, EXPORT.lines().nth(4).unwrap_or_default(), first);
+        assert_eq!(tail.rest(), None);
     }
 
     #[test]

@@ -124,11 +124,13 @@ impl Unwrapper {
 
     /// The envelope tried first on the next line, when nothing is held
     /// (see [`crate::handover::RestMark`]); `None` while a split line is
-    /// held.
+    /// held, or the tail of an export's event object seen without its `{`.
     pub(crate) fn rest_mark(&self) -> Option<crate::handover::RestMark> {
-        (self.held.is_empty() && !self.export.is_holding()).then_some(crate::handover::RestMark {
+        let export_hold = self.export.rest()?;
+        self.held.is_empty().then_some(crate::handover::RestMark {
             sticky: self.sticky,
             in_export: self.export.in_export(),
+            export_hold,
             plain_fresh: false,
             origins: 0,
         })
@@ -289,10 +291,11 @@ impl Unwrapper {
     ) -> bool {
         let kind = EnvelopeKind::CloudWatchJson;
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
+        let first = self.export.start_line();
         if !allowed || !self.export.may_take(line) {
             return false;
         }
-        let taken = self.export.take(line_no, line);
+        let taken = self.export.take(line_no, line, first);
         out.extend(taken.released.into_iter().map(plain_record));
         match taken.step {
             Step::Pass => return false,
