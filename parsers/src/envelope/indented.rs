@@ -131,8 +131,8 @@ impl IndentedExport {
 
     /// Notes that a line comes, whether offered to [`Self::take`] or not:
     /// `true` for the first line this reader sees, which may be inside an
-    /// event object (a range of the file read by a core of its own, a
-    /// paste that starts mid-export).
+    /// event object when it is not the file's first (a range of the file
+    /// read by a core of its own: the caller decides).
     pub(super) fn start_line(&mut self) -> bool {
         !std::mem::replace(&mut self.started, true)
     }

@@ -291,7 +291,10 @@ impl Unwrapper {
     ) -> bool {
         let kind = EnvelopeKind::CloudWatchJson;
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
-        let first = self.export.start_line();
+        // A first line past the file's first is a range's or a resumed
+        // read's start, which may fall inside an export's event object;
+        // the file's own first line is read as it always was.
+        let first = self.export.start_line() && line_no > 1;
         if !allowed || !self.export.may_take(line) {
             return false;
         }
