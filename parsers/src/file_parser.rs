@@ -172,13 +172,8 @@ impl FileParser {
     ) -> Outcome {
         self.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        // Only a line led by `{`, a digit or a month may be docker's, CRI's
-        // or syslog's.
         if hint == Hint::Quiet
-            && matches!(
-                line.as_bytes().first(),
-                Some(b'{' | b'0'..=b'9' | b'A'..=b'Z')
-            )
+            && self.unwrapper.quiet_kind(line).is_some()
             && let Some(outcome) = self.skim_enveloped(line_no, line)
         {
             return outcome;

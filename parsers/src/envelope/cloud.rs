@@ -66,13 +66,7 @@ pub(super) fn peel_console_row<'a>(line: &'a str, out: &mut Pieces<'a>) -> Optio
     let (time, rest) = rfc3339_prefix(rest)?;
     let text = rest.trim_start_matches(' ').strip_prefix('|')?;
     let text = text.strip_prefix(' ').unwrap_or(text);
-    out.push(Piece::new(
-        text,
-        Meta {
-            time: EnvelopeTime::At(time),
-            ..Meta::default()
-        },
-    ));
+    out.push(Piece::new(text, Meta::at(time)));
     Some(EnvelopeKind::CloudWatchTail)
 }
 

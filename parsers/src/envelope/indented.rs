@@ -158,10 +158,7 @@ impl IndentedExport {
         if self.held.is_some() {
             return self.take_held(line_no, line, trimmed);
         }
-        Taken {
-            released: Vec::new(),
-            step: self.take_idle(line_no, line, trimmed, first),
-        }
+        taken(self.take_idle(line_no, line, trimmed, first))
     }
 
     /// Everything held, to be read as plain lines (the end of the input).
@@ -172,7 +169,7 @@ impl IndentedExport {
 
     fn take_idle(&mut self, line_no: u64, line: &str, trimmed: &str, first: bool) -> Step {
         if trimmed == "{" {
-            self.hold(line_no, line, true);
+            self.hold(line_no, line, trimmed, true);
             return Step::Held;
         }
         // A bracket alone is the frame's once an export was seen, or as
@@ -185,33 +182,25 @@ impl IndentedExport {
         if first && is_scalar_key_line(trimmed) {
             // The tail of an object whose `{` came before this reader's
             // first line.
-            self.hold(line_no, line, false);
-            if trimmed.starts_with("\"message\":") {
-                self.held
-                    .iter_mut()
-                    .for_each(|h| h.message_line = Some(line_no));
-            }
+            self.hold(line_no, line, trimmed, false);
             return Step::Held;
         }
         self.in_export = false;
         Step::Pass
     }
 
-    fn hold(&mut self, line_no: u64, line: &str, opened: bool) {
+    fn hold(&mut self, line_no: u64, line: &str, trimmed: &str, opened: bool) {
         self.held = Some(Held {
             lines: vec![(line_no, line.to_owned())],
             bytes: line.len(),
-            message_line: None,
+            message_line: is_message_line(trimmed).then_some(line_no),
             opened,
         });
     }
 
     fn take_held(&mut self, line_no: u64, line: &str, trimmed: &str) -> Taken {
         let Some(held) = self.held.as_mut() else {
-            return Taken {
-                released: Vec::new(),
-                step: Step::Pass,
-            };
+            return taken(Step::Pass);
         };
         // `{` then `"events": [`: the document's own start.
         if held.opened && held.lines.len() == 1 && is_frame_key_line(trimmed) {
@@ -224,7 +213,7 @@ impl IndentedExport {
         }
         let room = held.lines.len() < MAX_HELD_LINES && held.bytes + line.len() <= MAX_HELD_BYTES;
         if room && is_scalar_key_line(trimmed) {
-            if trimmed.starts_with("\"message\":") {
+            if is_message_line(trimmed) {
                 held.message_line = Some(line_no);
             }
             held.bytes += line.len();
@@ -322,6 +311,11 @@ fn tail_piece(map: &Map<String, Value>) -> Option<Piece<'static>> {
         return None;
     }
     super::shipper::cloudwatch_event_piece(map)
+}
+
+/// The line of an event's message, whose line its record is given.
+fn is_message_line(trimmed: &str) -> bool {
+    trimmed.starts_with("\"message\":")
 }
 
 /// `"key": value` with a value that is not an object or a list opened on

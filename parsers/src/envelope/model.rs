@@ -269,13 +269,29 @@ impl Meta {
     pub fn origin(&self) -> String {
         let parts = [&self.host, &self.pod, &self.container, &self.unit];
         let mut key = String::new();
-        for part in parts.into_iter().flatten() {
-            if !key.is_empty() {
-                key.push('/');
-            }
-            key.push_str(part);
-        }
+        origin_key(parts.into_iter().flatten().map(|n| &**n), &mut key);
         key
+    }
+
+    /// A `Meta` that says only when the line was written.
+    pub(super) fn at(time: chrono::DateTime<chrono::Utc>) -> Meta {
+        Meta {
+            time: EnvelopeTime::At(time),
+            ..Meta::default()
+        }
+    }
+}
+
+/// An origin's key made of its names (host, pod, container, unit, those
+/// named), into `key`: [`Meta::origin`]'s, and the quiet path's for a
+/// syslog line's host and program without a `Meta`.
+pub(super) fn origin_key<'n>(names: impl Iterator<Item = &'n str>, key: &mut String) {
+    key.clear();
+    for name in names {
+        if !key.is_empty() {
+            key.push('/');
+        }
+        key.push_str(name);
     }
 }
 

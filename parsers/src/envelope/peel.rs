@@ -10,7 +10,7 @@
 //! for a line not decoded yet.
 
 use super::model::{EnvelopeKind, Meta, Piece, Pieces};
-use super::time::{EnvelopeTime, rfc3339_prefix, starts_with_level};
+use super::time::{rfc3339_prefix, starts_with_level};
 use super::{cloud, container, shipper, syslog};
 use crate::parser::Context;
 
@@ -95,13 +95,7 @@ fn bare_time<'a>(
     if !trusted && !cloud::looks_like_a_line_start(rest) {
         return None;
     }
-    out.push(Piece::new(
-        rest,
-        Meta {
-            time: EnvelopeTime::At(time),
-            ..Meta::default()
-        },
-    ));
+    out.push(Piece::new(rest, Meta::at(time)));
     Some(EnvelopeKind::Timestamped)
 }
 

@@ -33,10 +33,7 @@ pub struct QuietOrigin<'x> {
 impl QuietOrigin<'_> {
     /// The origin's key, as [`Meta::origin`] makes it of the same names.
     pub fn key_into(&self, key: &mut String) {
-        key.clear();
-        key.push_str(self.host);
-        key.push('/');
-        key.push_str(self.ident);
+        super::model::origin_key([self.host, self.ident].into_iter(), key);
     }
 }
 
@@ -64,6 +61,21 @@ fn quiet_docker<'x>(
 }
 
 impl Unwrapper {
+    /// The envelope a line may be in for the quiet path, by its first
+    /// byte: `{` docker json-file; a digit CRI and a capital a syslog
+    /// month, once the file showed them (a bare Rails line starts with a
+    /// capital too, and goes its usual way at once).
+    pub fn quiet_kind(&self, line: &str) -> Option<EnvelopeKind> {
+        Some(match line.as_bytes().first()? {
+            b'{' => EnvelopeKind::DockerJson,
+            b'0'..=b'9' if self.sticky == Some(EnvelopeKind::Cri) => EnvelopeKind::Cri,
+            b'A'..=b'Z' if self.sticky == Some(EnvelopeKind::Syslog3164) => {
+                EnvelopeKind::Syslog3164
+            }
+            _ => return None,
+        })
+    }
+
     /// A line without needles read for the quiet path, changing nothing:
     /// the envelope and the text of the one record
     /// [`Unwrapper::unwrap_line`] would give for it, or the start of that
@@ -87,14 +99,7 @@ impl Unwrapper {
         quiet: &QuietSkip,
         scratch: &'x mut Vec<u8>,
     ) -> Option<(EnvelopeKind, QuietText<'x>, Option<QuietOrigin<'x>>)> {
-        let kind = match line.as_bytes().first()? {
-            b'{' => EnvelopeKind::DockerJson,
-            b'0'..=b'9' if self.sticky == Some(EnvelopeKind::Cri) => EnvelopeKind::Cri,
-            b'A'..=b'Z' if self.sticky == Some(EnvelopeKind::Syslog3164) => {
-                EnvelopeKind::Syslog3164
-            }
-            _ => return None,
-        };
+        let kind = self.quiet_kind(line)?;
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
         // Inside an export every line goes through `unwrap_line`: one
         // that is not the export's ends it.
