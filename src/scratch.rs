@@ -2,8 +2,8 @@
 //! copied to a file), removed when dropped and also when the process is
 //! interrupted.
 //!
-//! A scratch database holds as much as a tenth of the log, more than the
-//! log for a Keycloak log (benches/README.md): an engineer who stops an
+//! A scratch database holds as much as a tenth of the log, two thirds of
+//! it for a Keycloak log (benches/README.md): an engineer who stops an
 //! `analyze` of a gigabyte with Ctrl-C must not find a gigabyte left in the
 //! temporary folder each time. Drop does not run when a signal ends the
 //! process, so every live folder is also in a process-wide list that the

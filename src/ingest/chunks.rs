@@ -23,7 +23,7 @@ use grantwatch_parsers::{Event, FileParser, LineCounts};
 
 use crate::feed::{NoHooks, feed_chunk, utf8};
 use crate::source::lines::{Chunk, ChunkReader};
-use crate::store::{EvidenceSpill, SpillBatch};
+use crate::store::{EvidenceSpill, InFile, LogFileId, SpillBatch};
 use crate::text::BinaryRuns;
 
 /// What one chunk (or the parser's flush at the end) adds to its file's
@@ -168,11 +168,12 @@ pub(super) struct Lead {
 impl Parsing {
     /// Parses `chunks` with `file` on a thread of its own, at most `lead`
     /// ahead of the one taking them, each chunk's evidence lines written to
-    /// `spill`.
+    /// `spill` (those read unchanged from `log_file`, when the chunks'
+    /// offsets are that file's, as their place in it).
     pub(super) fn start<R: Read + Send + 'static>(
         mut file: FileChunks,
         mut chunks: ChunkReader<R>,
-        spill: Arc<EvidenceSpill>,
+        (spill, log_file): (Arc<EvidenceSpill>, Option<LogFileId>),
         lead: Lead,
     ) -> std::io::Result<Parsing> {
         let (tx, rx) = mpsc::sync_channel::<Parsed>(lead.chunks);
@@ -187,13 +188,20 @@ impl Parsing {
                     let text = utf8(chunk.text);
                     let mut events = Vec::new();
                     let delta = file.parse(&text, &chunk, &mut events);
-                    if !hand_over(&spill, &mut room, events, delta, to)? {
+                    // A chunk holding a cut line is not the file's bytes.
+                    let in_file = log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
+                        file,
+                        bytes: chunk.text,
+                        offset: chunk.start,
+                    });
+                    let spilled = (&*spill, &mut room, in_file);
+                    if !hand_over(spilled, events, delta, to)? {
                         return Ok(file.finish());
                     }
                 }
                 let mut events = Vec::new();
                 let delta = file.flush(&mut events);
-                hand_over(&spill, &mut room, events, delta, to)?;
+                hand_over((&spill, &mut room, None), events, delta, to)?;
                 Ok(file.finish())
             })?;
         Ok(Parsing {
@@ -317,18 +325,18 @@ impl std::fmt::Debug for Parsing {
     }
 }
 
-/// Writes the evidence lines of `events` to the spill file and hands the
-/// chunk over once the queue has room for it; `false` when the taker is
-/// gone.
+/// Writes the evidence lines of `events` to the spill file (with `room`,
+/// the batch to copy them to; those that are slices of `in_file` as their
+/// place there) and hands the chunk over once the queue has room for it;
+/// `false` when the taker is gone.
 fn hand_over(
-    spill: &EvidenceSpill,
-    room: &mut SpillBatch,
+    (spill, room, in_file): (&EvidenceSpill, &mut SpillBatch, Option<InFile<'_>>),
     mut events: Vec<Event<'_>>,
     delta: ChunkDelta,
     (tx, queued): (&mpsc::SyncSender<Parsed>, &Queued),
 ) -> Result<bool, Stopped<Infallible>> {
     let places = spill
-        .append_events(&mut events, room)
+        .append_events(&mut events, room, in_file)
         .map_err(Stopped::Spill)?;
     let parsed = Parsed {
         events: events.into_iter().map(Event::into_owned).collect(),

@@ -222,6 +222,7 @@ pub fn read_file_ahead(
             source_id: source.id,
             progress: progress.clone(),
             spill: store.evidence_spill(),
+            log_file: store.evidence_spill().map(|spill| spill.log_file(input)),
         };
         let read = store.bulk_load(split.jobs, |store| {
             ranges::read(store, &job, &mut |store, bytes| {
@@ -302,13 +303,16 @@ pub fn read_file_ahead(
             let parsing = match bytes {
                 Bytes::Parsed(parsing) => parsing,
                 Bytes::Reader(reader) => {
-                    let input = std::io::Cursor::new(log.head.clone()).chain(reader);
+                    let stream = std::io::Cursor::new(log.head.clone()).chain(reader);
                     let file = FileChunks::new(
                         FileParser::new(log.format, log.ctx.clone()),
                         progress.line_no,
                     );
-                    let chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
-                    Parsing::start(file, chunks, Arc::clone(&spill), BESIDE).map_err(unreadable)?
+                    let chunks = ChunkReader::new(stream, resume).map_err(unreadable)?;
+                    // A gzip file's offsets are its inflated stream's.
+                    let log_file = (!log.gz).then(|| spill.log_file(input));
+                    Parsing::start(file, chunks, (Arc::clone(&spill), log_file), BESIDE)
+                        .map_err(unreadable)?
                 }
             };
             if let Some(next) = next {

@@ -27,7 +27,7 @@ use grantwatch_parsers::{Context, Event, FileParser, Format};
 use super::line_prefix::{LinePrefix, PrefixError};
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
-use crate::store::{BatchProgress, EvidenceSpill, SpillBatch, Store};
+use crate::store::{BatchProgress, EvidenceSpill, InFile, LogFileId, SpillBatch, Store};
 use crate::text::BinaryRuns;
 
 /// How `analyze` may split a file across cores.
@@ -175,6 +175,9 @@ pub(super) struct Job<'a> {
     /// eighth of a Keycloak gigabyte's read, on the one thread that
     /// stores (benches/README.md).
     pub(super) spill: Option<Arc<EvidenceSpill>>,
+    /// This file as the spill names it: an evidence line the readers read
+    /// from it unchanged is written as its place in it.
+    pub(super) log_file: Option<LogFileId>,
 }
 
 /// Reads `job` on one thread per range and stores its events;
@@ -478,7 +481,13 @@ impl Range<'_> {
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
             last_events = events.len();
-            let places = self.spill_lines(&mut events, spilled.as_mut())?;
+            // A chunk holding a cut line is not the file's bytes as they are.
+            let in_file = job.log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
+                file,
+                bytes: chunk.text,
+                offset: start,
+            });
+            let places = self.spill_lines(&mut events, spilled.as_mut(), in_file)?;
             let batch = Batch {
                 range: self.index,
                 end: stopped,
@@ -542,7 +551,7 @@ impl Range<'_> {
         }
         let mut events = Vec::new();
         parser.flush(&mut events);
-        let places = self.spill_lines(&mut events, spilled.as_mut())?;
+        let places = self.spill_lines(&mut events, spilled.as_mut(), None)?;
         let batch = Batch {
             range: self.index,
             end: job.len,
@@ -561,13 +570,15 @@ impl Range<'_> {
     }
 
     /// Writes the evidence lines of `events` to the spill file when there
-    /// is one (with `batch`, this reader's room for them) and leaves their
-    /// texts out of the events, keeping the line numbers: returns where
-    /// each event's lines are.
+    /// is one (with `batch`, this reader's room for them; a line that is a
+    /// slice of `in_file` as its place there) and leaves their texts out
+    /// of the events, keeping the line numbers: returns where each event's
+    /// lines are.
     fn spill_lines(
         &self,
         events: &mut [Event<'_>],
         batch: Option<&mut SpillBatch>,
+        in_file: Option<InFile<'_>>,
     ) -> Result<Option<Vec<u64>>, ReadError> {
         let (Some(spill), Some(batch)) = (&self.job.spill, batch) else {
             return Ok(None);
@@ -575,7 +586,7 @@ impl Range<'_> {
         // The evidence file's errors are the store's, not the log's: the
         // log is not unreadable because the temporary folder is full.
         let places = spill
-            .append_events(events, batch)
+            .append_events(events, batch, in_file)
             .map_err(|e| ReadError::Store(e.into()))?;
         Ok(Some(places))
     }

@@ -38,6 +38,7 @@ mod writer;
 
 mod error;
 mod handle;
+mod log_lines;
 mod nearest;
 mod spill;
 mod window;
@@ -51,6 +52,7 @@ pub use error::{Error, Result};
 pub use events::EventRow;
 pub use failure_record::{FailureFilter, FailureRecord};
 pub use handle::Store;
+pub(crate) use log_lines::{InFile, LogFileId};
 pub use retention::PRUNE_CHUNK;
 pub use spill::EvidenceSpill;
 pub(crate) use spill::SpillBatch;

@@ -30,6 +30,8 @@ use std::sync::{PoisonError, RwLock};
 
 use grantwatch_parsers::Event;
 
+use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
+
 /// An event's evidence line as the spill gives it back: line number, text.
 pub type SpilledLine = (u64, String);
 
@@ -38,6 +40,8 @@ pub type SpilledLine = (u64, String);
 pub struct EvidenceSpill {
     file: File,
     index: RwLock<SpillIndex>,
+    /// The log files whose lines records name by their place.
+    logs: LogFiles,
 }
 
 /// Where each event's record is, by event id: packed places in pages of
@@ -143,11 +147,22 @@ impl SpillBatch {
     }
 
     /// Adds event `id`'s lines (line number, text, in any order); a line
-    /// or record of 4 GiB or more is refused.
+    /// of 2 GiB or a record of 4 GiB or more is refused.
     pub(crate) fn add<'l>(
         &mut self,
         id: i64,
         lines: impl Iterator<Item = (u64, &'l str)>,
+    ) -> io::Result<()> {
+        self.add_read_from(id, lines, None)
+    }
+
+    /// As [`SpillBatch::add`]; a line whose text `in_file` holds is
+    /// written as its place in that file rather than as its text.
+    pub(crate) fn add_read_from<'l>(
+        &mut self,
+        id: i64,
+        lines: impl Iterator<Item = (u64, &'l str)>,
+        in_file: Option<&InFile<'_>>,
     ) -> io::Result<()> {
         let mut lines: Vec<(u64, &str)> = lines.collect();
         if lines.is_empty() {
@@ -161,15 +176,43 @@ impl SpillBatch {
         self.bytes.extend_from_slice(&[0; 4]);
         for (line, text) in lines {
             self.bytes.extend_from_slice(&line.to_le_bytes());
-            self.bytes
-                .extend_from_slice(&too_long(text.len())?.to_le_bytes());
-            self.bytes.extend_from_slice(text.as_bytes());
+            let len = line_len(text.len())?;
+            match in_file.and_then(|f| f.place_of(text)) {
+                Some(place) => {
+                    self.bytes.extend_from_slice(&(len | PLACED).to_le_bytes());
+                    self.bytes.extend_from_slice(&place.file.0.to_le_bytes());
+                    self.bytes.extend_from_slice(&place.offset.to_le_bytes());
+                    self.bytes.extend_from_slice(&place.crc.to_le_bytes());
+                }
+                None => {
+                    self.bytes.extend_from_slice(&len.to_le_bytes());
+                    self.bytes.extend_from_slice(text.as_bytes());
+                }
+            }
         }
         let body = too_long(self.bytes.len() - start - 4)?;
         self.bytes[start..start + 4].copy_from_slice(&body.to_le_bytes());
         self.entries.push((id, Some((start as u64, body))));
         Ok(())
     }
+}
+
+/// The bit of a line's length that says the record holds its place in a
+/// log file (file, offset, CRC-32), not its text.
+const PLACED: u32 = 1 << 31;
+
+/// A line's length as the record writes it, or an error from 2 GiB on
+/// (the top bit is [`PLACED`]).
+fn line_len(len: usize) -> io::Result<u32> {
+    u32::try_from(len)
+        .ok()
+        .filter(|len| len & PLACED == 0)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an evidence line of 2 GiB or more",
+            )
+        })
 }
 
 /// A length as the record writes it, or an error past `u32`.
@@ -194,7 +237,14 @@ impl EvidenceSpill {
         Ok(EvidenceSpill {
             file,
             index: RwLock::new(SpillIndex::default()),
+            logs: LogFiles::default(),
         })
+    }
+
+    /// Names the log file at `path`, whose lines records may hold by
+    /// their place in it ([`InFile`]).
+    pub(crate) fn log_file(&self, path: &Path) -> LogFileId {
+        self.logs.add(path)
     }
 
     /// A spill over a file opened for reading only, whose every write
@@ -205,6 +255,7 @@ impl EvidenceSpill {
         Ok(EvidenceSpill {
             file: File::open(path)?,
             index: RwLock::new(SpillIndex::default()),
+            logs: LogFiles::default(),
         })
     }
 
@@ -245,14 +296,18 @@ impl EvidenceSpill {
     /// does (with `batch`, the caller's room for them) and leaves their
     /// texts out of the events, keeping the line numbers, so that handing
     /// the events on copies no line: returns where each event's lines are.
+    /// A line that is a slice of `in_file`, the bytes the events were read
+    /// from, is written as its place there.
     pub(crate) fn append_events(
         &self,
         events: &mut [Event<'_>],
         batch: &mut SpillBatch,
+        in_file: Option<InFile<'_>>,
     ) -> io::Result<Vec<u64>> {
         let mut places = Vec::with_capacity(events.len());
         for e in events.iter_mut() {
-            batch.add(0, e.evidence.iter().map(|l| (l.line, l.text.as_ref())))?;
+            let lines = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
+            batch.add_read_from(0, lines, in_file.as_ref())?;
             if batch.is_full() {
                 places.extend(self.append(batch)?);
             }
@@ -306,16 +361,28 @@ impl EvidenceSpill {
         };
         let mut record = vec![0; body];
         self.file.read_exact_at(&mut record, offset + 4)?;
-        decode(&record)
+        decode(&record, &self.logs)
     }
 }
 
-/// The lines of one record's body.
-fn decode(mut body: &[u8]) -> io::Result<Vec<SpilledLine>> {
+/// The lines of one record's body, those held by their place read from
+/// their log file.
+fn decode(mut body: &[u8], logs: &LogFiles) -> io::Result<Vec<SpilledLine>> {
     let mut lines = Vec::new();
     while !body.is_empty() {
         let line = u64::from_le_bytes(take(&mut body)?);
-        let len = u32::from_le_bytes(take(&mut body)?) as usize;
+        let len = u32::from_le_bytes(take(&mut body)?);
+        if len & PLACED != 0 {
+            let place = LinePlace {
+                file: LogFileId(u32::from_le_bytes(take(&mut body)?)),
+                offset: u64::from_le_bytes(take(&mut body)?),
+                crc: u32::from_le_bytes(take(&mut body)?),
+                len: len & !PLACED,
+            };
+            lines.push((line, logs.read(&place)?));
+            continue;
+        }
+        let len = len as usize;
         let text = body.get(..len).ok_or_else(torn)?;
         let text = String::from_utf8(text.to_vec()).map_err(|_| torn())?;
         body = &body[len..];
@@ -433,7 +500,7 @@ mod tests {
             })
             .collect();
         let places = spill
-            .append_events(&mut events, &mut SpillBatch::new())
+            .append_events(&mut events, &mut SpillBatch::new(), None)
             .expect("append");
         assert_eq!(events.iter().map(Event::line).collect::<Vec<_>>(), [7, 8]);
         assert!(
