@@ -19,7 +19,7 @@ use grantwatch_parsers::envelope::EnvelopeKind;
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
 use crate::source::is_documentation;
-use crate::store::{BatchProgress, Store};
+use crate::store::{BatchProgress, EvidenceSpill, InFile, LogFileId, SpillBatch, Store};
 use crate::text::BinaryRuns;
 
 mod ahead;
@@ -281,6 +281,10 @@ pub fn read_file_ahead(
         ctx: log.ctx.clone(),
         resume,
         follow: !in_bulk,
+        log_file: store
+            .evidence_spill()
+            .filter(|_| !log.gz)
+            .map(|spill| spill.log_file(input)),
     };
     let (parser, runs) = match (bytes, beside) {
         (Bytes::Reader(reader), None) => {
@@ -361,6 +365,11 @@ struct OneCore<'c> {
     ctx: Context,
     resume: u64,
     follow: bool,
+    /// The file as the scratch database's evidence file names it, when
+    /// the offsets read are the file's (not a gzip file's inflated
+    /// stream): an evidence line read from it unchanged is written as its
+    /// place there.
+    log_file: Option<LogFileId>,
 }
 
 impl OneCore<'_> {
@@ -382,6 +391,7 @@ impl OneCore<'_> {
             ctx,
             resume,
             follow,
+            log_file,
         } = self;
         let unreadable = |source| Error::Unreadable {
             path: path.to_path_buf(),
@@ -389,13 +399,31 @@ impl OneCore<'_> {
         };
         let mut file = FileChunks::new(FileParser::new(format, ctx), progress.line_no);
         let mut chunks = ChunkReader::new(input, resume).map_err(unreadable)?;
+        let mut spilled = store
+            .evidence_spill()
+            .map(|spill| (spill, SpillBatch::new()));
         while let Some(chunk) = chunks.next_chunk().map_err(unreadable)? {
             // Valid UTF-8 is the rule: borrow the whole chunk, and let events
             // borrow from it until the chunk is committed.
             let text = utf8(chunk.text);
             let mut events: Vec<Event<'_>> = Vec::new();
             let delta = file.parse(&text, &chunk, &mut events);
-            store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
+            // A chunk holding a cut line is not the file's bytes.
+            let in_file = log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
+                file,
+                bytes: chunk.text,
+                offset: chunk.start,
+            });
+            let places = spill_lines(spilled.as_mut(), &mut events, in_file)?;
+            store_chunk(
+                store,
+                source_id,
+                &events,
+                places.as_deref(),
+                &delta,
+                progress,
+                stats,
+            )?;
             let max_ts_ms = follow
                 .then(|| {
                     events
@@ -415,7 +443,16 @@ impl OneCore<'_> {
         }
         let mut events = Vec::new();
         let delta = file.flush(&mut events);
-        store_chunk(store, source_id, &events, None, &delta, progress, stats)?;
+        let places = spill_lines(spilled.as_mut(), &mut events, None)?;
+        store_chunk(
+            store,
+            source_id,
+            &events,
+            places.as_deref(),
+            &delta,
+            progress,
+            stats,
+        )?;
         Ok(file.finish())
     }
 
@@ -466,6 +503,23 @@ impl OneCore<'_> {
 
 /// Takes one chunk's `delta` into `progress` and commits the chunk's
 /// events with it.
+/// Writes the evidence lines of `events` to the scratch database's
+/// evidence file, when there is one (with its batch), as a range's reader
+/// does: returns where each event's lines are.
+fn spill_lines(
+    spilled: Option<&mut (Arc<EvidenceSpill>, SpillBatch)>,
+    events: &mut [Event<'_>],
+    in_file: Option<InFile<'_>>,
+) -> Result<Option<Vec<u64>>> {
+    let Some((spill, batch)) = spilled else {
+        return Ok(None);
+    };
+    let places = spill
+        .append_events(events, batch, in_file)
+        .map_err(crate::store::Error::from)?;
+    Ok(Some(places))
+}
+
 fn store_chunk(
     store: &mut Store,
     source_id: i64,
