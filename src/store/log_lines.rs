@@ -15,9 +15,13 @@
 //! meanwhile) is never shown as evidence: it is replaced by a note saying
 //! so ([`CHANGED`]).
 //!
-//! Invariant: a file is opened again by the path it was read by; at most
-//! [`OPEN_FILES`] are held open at once, so that an `analyze` of a folder
-//! of thousands of files holds no more descriptors than of a few.
+//! Invariant: the first [`HELD_FILES`] files named are held open from the
+//! moment they are named, so that a log renamed by its rotation before the
+//! report is still read (the rotated file, which holds the lines); a file
+//! after those is opened again by its path when a line of it is read, and
+//! at most [`OPEN_FILES`] of those are open at once, so that an `analyze`
+//! of a folder of thousands of files holds no more descriptors than of a
+//! few dozen.
 
 use std::fs::File;
 use std::io;
@@ -28,7 +32,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 /// What an evidence line reads when the log no longer holds it as read.
 pub const CHANGED: &str = "[this line of the log changed on disk after grantwatch read it]";
 
-/// Files held open for reading lines back, at most.
+/// Files held open from the moment they are named.
+const HELD_FILES: usize = 64;
+
+/// Files past [`HELD_FILES`] open at once for reading lines back, at most.
 const OPEN_FILES: usize = 16;
 
 /// Shorter texts are copied: a place costs 16 bytes and a read.
@@ -79,20 +86,25 @@ impl InFile<'_> {
     }
 }
 
-/// The log files lines are read back from: their paths, and the last few
-/// opened.
+/// The log files lines are read back from: their paths, the first few
+/// held open, and the last few of the others opened.
 #[derive(Debug, Default)]
 pub(crate) struct LogFiles {
-    paths: RwLock<Vec<PathBuf>>,
+    named: RwLock<Vec<(PathBuf, Option<Arc<File>>)>>,
     open: Mutex<Vec<(LogFileId, Arc<File>)>>,
 }
 
 impl LogFiles {
-    /// Names the file at `path` for [`LogFiles::read`].
+    /// Names the file at `path` for [`LogFiles::read`] (and holds it open,
+    /// while fewer than [`HELD_FILES`] are).
     pub(crate) fn add(&self, path: &Path) -> LogFileId {
-        let mut paths = self.paths.write().unwrap_or_else(PoisonError::into_inner);
-        paths.push(path.to_path_buf());
-        LogFileId(u32::try_from(paths.len() - 1).unwrap_or(u32::MAX))
+        let mut named = self.named.write().unwrap_or_else(PoisonError::into_inner);
+        // Not opened: read again by its path.
+        let held = (named.len() < HELD_FILES)
+            .then(|| File::open(path).ok().map(Arc::new))
+            .flatten();
+        named.push((path.to_path_buf(), held));
+        LogFileId(u32::try_from(named.len() - 1).unwrap_or(u32::MAX))
     }
 
     /// The line at `place`, or [`CHANGED`] when the file no longer holds
@@ -111,8 +123,22 @@ impl LogFiles {
         Ok(String::from_utf8(bytes).unwrap_or_else(|_| CHANGED.into()))
     }
 
-    /// File `id`, opened again unless it is among the last opened.
+    /// File `id`: held, or opened again unless it is among the last opened.
     fn opened(&self, id: LogFileId) -> io::Result<Arc<File>> {
+        let path = match self
+            .named
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id.0 as usize)
+        {
+            Some((_, Some(held))) => return Ok(Arc::clone(held)),
+            Some((path, None)) => path.clone(),
+            None => {
+                return Err(io::Error::other(
+                    "an evidence line names a log file never read",
+                ));
+            }
+        };
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(i) = open.iter().position(|(held, _)| *held == id) {
             let entry = open.remove(i);
@@ -120,13 +146,6 @@ impl LogFiles {
             open.push(entry);
             return Ok(file);
         }
-        let path = self
-            .paths
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id.0 as usize)
-            .cloned()
-            .ok_or_else(|| io::Error::other("an evidence line names a log file never read"))?;
         let file = Arc::new(File::open(path)?);
         if open.len() == OPEN_FILES {
             open.remove(0);
@@ -189,16 +208,32 @@ mod tests {
         );
         assert_eq!(files.read(&place).expect("read"), CHANGED);
         log(dir.path(), "head\n");
-        files.open.lock().expect("open").clear();
         assert_eq!(files.read(&place).expect("read"), CHANGED);
     }
 
     #[test]
-    fn no_more_than_a_few_files_are_held_open() {
+    fn a_log_renamed_by_its_rotation_is_still_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!("{LINE}\n");
+        let path = log(dir.path(), &text);
+        let files = LogFiles::default();
+        let in_file = InFile {
+            file: files.add(&path),
+            bytes: text.as_bytes(),
+            offset: 0,
+        };
+        let place = in_file.place_of(&text[..LINE.len()]).expect("place");
+        std::fs::rename(&path, dir.path().join("kc.log.1")).expect("rotate");
+        log(dir.path(), "a new log\n");
+        assert_eq!(files.read(&place).expect("read"), LINE);
+    }
+
+    #[test]
+    fn no_more_than_a_few_dozen_files_are_held_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let files = LogFiles::default();
         let mut places = Vec::new();
-        for i in 0..OPEN_FILES + 4 {
+        for i in 0..HELD_FILES + OPEN_FILES + 4 {
             let path = dir.path().join(format!("{i}.log"));
             std::fs::write(&path, LINE).expect("write");
             let in_file = InFile {
@@ -211,6 +246,9 @@ mod tests {
         for place in places.iter().chain(&places) {
             assert_eq!(files.read(place).expect("read"), LINE);
         }
+        let named = files.named.read().expect("named");
+        let held = named.iter().filter(|(_, file)| file.is_some()).count();
+        assert_eq!(held, HELD_FILES);
         assert_eq!(files.open.lock().expect("open").len(), OPEN_FILES);
     }
 }
