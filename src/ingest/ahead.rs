@@ -67,8 +67,7 @@ impl Ahead {
         let file = FileChunks::new(FileParser::new(log.format, log.ctx.clone()), 0);
         let input = std::io::Cursor::new(log.head.clone()).chain(reader);
         let chunks = ChunkReader::with_chunk_bytes(input, AHEAD_CHUNK_BYTES);
-        // A gzip file's offsets are its inflated stream's, not the file's.
-        let log_file = (!log.gz).then(|| spill.log_file(next));
+        let log_file = log.readable_again().then(|| spill.log_file(next));
         if let Ok(parsing) = Parsing::start(file, chunks, (spill, log_file), AHEAD) {
             self.parsing = Some((next.to_path_buf(), log, parsing));
         }

@@ -222,7 +222,10 @@ pub fn read_file_ahead(
             source_id: source.id,
             progress: progress.clone(),
             spill: store.evidence_spill(),
-            log_file: store.evidence_spill().map(|spill| spill.log_file(input)),
+            log_file: store
+                .evidence_spill()
+                .filter(|_| log.readable_again())
+                .map(|spill| spill.log_file(input)),
         };
         let read = store.bulk_load(split.jobs, |store| {
             ranges::read(store, &job, &mut |store, bytes| {
@@ -283,7 +286,7 @@ pub fn read_file_ahead(
         follow: !in_bulk,
         log_file: store
             .evidence_spill()
-            .filter(|_| !log.gz)
+            .filter(|_| log.readable_again())
             .map(|spill| spill.log_file(input)),
     };
     let (parser, runs) = match (bytes, beside) {
@@ -313,8 +316,7 @@ pub fn read_file_ahead(
                         progress.line_no,
                     );
                     let chunks = ChunkReader::new(stream, resume).map_err(unreadable)?;
-                    // A gzip file's offsets are its inflated stream's.
-                    let log_file = (!log.gz).then(|| spill.log_file(input));
+                    let log_file = log.readable_again().then(|| spill.log_file(input));
                     Parsing::start(file, chunks, (Arc::clone(&spill), log_file), BESIDE)
                         .map_err(unreadable)?
                 }
@@ -366,9 +368,9 @@ struct OneCore<'c> {
     resume: u64,
     follow: bool,
     /// The file as the scratch database's evidence file names it, when
-    /// the offsets read are the file's (not a gzip file's inflated
-    /// stream): an evidence line read from it unchanged is written as its
-    /// place there.
+    /// it can be read again at the offsets read (`LogHead::readable_again`):
+    /// an evidence line read from it unchanged is written as its place
+    /// there.
     log_file: Option<LogFileId>,
 }
 

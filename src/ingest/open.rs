@@ -47,6 +47,16 @@ pub(super) struct LogHead {
     pub(super) hash: String,
 }
 
+impl LogHead {
+    /// Whether a line read from this input can be read again at its
+    /// offset: a regular file read as it is (not a gzip file, whose
+    /// offsets are its inflated stream's, nor a pipe such as `<(zcat …)`,
+    /// which cannot be read twice).
+    pub(super) fn readable_again(&self) -> bool {
+        !self.gz && self.meta.is_file()
+    }
+}
+
 /// An input opened: a log (its head, and a reader of its bytes after the
 /// head), or why it is not one.
 pub(super) enum Opened {

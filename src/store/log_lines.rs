@@ -107,20 +107,23 @@ impl LogFiles {
         LogFileId(u32::try_from(named.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// The line at `place`, or [`CHANGED`] when the file no longer holds
-    /// it as it was read.
-    pub(crate) fn read(&self, place: &LinePlace) -> io::Result<String> {
-        let file = self.opened(place.file)?;
+    /// The line at `place`; [`CHANGED`] when the file no longer holds it
+    /// as it was read, and a note saying why when it cannot be read again
+    /// (the failure it is evidence of is still reported).
+    pub(crate) fn read(&self, place: &LinePlace) -> String {
         let mut bytes = vec![0; place.len as usize];
-        match file.read_exact_at(&mut bytes, place.offset) {
+        let read = self
+            .opened(place.file)
+            .and_then(|file| file.read_exact_at(&mut bytes, place.offset));
+        match read {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(CHANGED.into()),
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return CHANGED.into(),
+            Err(e) => return format!("[this line of the log could not be read again: {e}]"),
         }
         if crc32fast::hash(&bytes) != place.crc {
-            return Ok(CHANGED.into());
+            return CHANGED.into();
         }
-        Ok(String::from_utf8(bytes).unwrap_or_else(|_| CHANGED.into()))
+        String::from_utf8(bytes).unwrap_or_else(|_| CHANGED.into())
     }
 
     /// File `id`: held, or opened again unless it is among the last opened.
@@ -200,15 +203,32 @@ mod tests {
             offset: 0,
         };
         let place = in_file.place_of(&text[5..5 + LINE.len()]).expect("place");
-        assert_eq!(files.read(&place).expect("read"), LINE);
+        assert_eq!(files.read(&place), LINE);
         // Rewritten in place (copytruncate, then other lines), then cut short.
         log(
             dir.path(),
             &format!("head\n{}\n", LINE.replace("LOGIN", "LOGOUT")),
         );
-        assert_eq!(files.read(&place).expect("read"), CHANGED);
+        assert_eq!(files.read(&place), CHANGED);
         log(dir.path(), "head\n");
-        assert_eq!(files.read(&place).expect("read"), CHANGED);
+        assert_eq!(files.read(&place), CHANGED);
+    }
+
+    #[test]
+    fn a_line_of_a_log_gone_reads_as_a_note_not_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = LogFiles::default();
+        let in_file = InFile {
+            file: files.add(&dir.path().join("never-there.log")),
+            bytes: LINE.as_bytes(),
+            offset: 0,
+        };
+        let place = in_file.place_of(LINE).expect("place");
+        let text = files.read(&place);
+        assert!(
+            text.starts_with("[this line of the log could not be read again: "),
+            "{text}"
+        );
     }
 
     #[test]
@@ -225,7 +245,7 @@ mod tests {
         let place = in_file.place_of(&text[..LINE.len()]).expect("place");
         std::fs::rename(&path, dir.path().join("kc.log.1")).expect("rotate");
         log(dir.path(), "a new log\n");
-        assert_eq!(files.read(&place).expect("read"), LINE);
+        assert_eq!(files.read(&place), LINE);
     }
 
     #[test]
@@ -244,7 +264,7 @@ mod tests {
             places.push(in_file.place_of(LINE).expect("place"));
         }
         for place in places.iter().chain(&places) {
-            assert_eq!(files.read(place).expect("read"), LINE);
+            assert_eq!(files.read(place), LINE);
         }
         let named = files.named.read().expect("named");
         let held = named.iter().filter(|(_, file)| file.is_some()).count();

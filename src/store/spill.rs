@@ -379,7 +379,7 @@ fn decode(mut body: &[u8], logs: &LogFiles) -> io::Result<Vec<SpilledLine>> {
                 crc: u32::from_le_bytes(take(&mut body)?),
                 len: len & !PLACED,
             };
-            lines.push((line, logs.read(&place)?));
+            lines.push((line, logs.read(&place)));
             continue;
         }
         let len = len as usize;

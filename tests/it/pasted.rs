@@ -51,6 +51,60 @@ fn a_ticket_pasted_on_standard_input_is_analyzed() {
     }
 }
 
+/// The failures of an `analyze --json` output, each without what its
+/// file's name makes: its id and the file of its evidence lines.
+fn failures_without_file_names(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let mut f: serde_json::Value = serde_json::from_str(l).expect("json");
+            f["id"] = serde_json::Value::Null;
+            for e in f["evidence"].as_array_mut().expect("evidence") {
+                e["file"] = serde_json::Value::Null;
+            }
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn a_log_given_as_a_pipe_is_analyzed_as_the_file_is() {
+    // `grantwatch analyze <(zcat keycloak.log.3.gz)`: a path that cannot be
+    // read twice, so every evidence line is kept as read, none named by
+    // its place in the file.
+    for log in [
+        "sample_logs/keycloak/keycloak-26.log",
+        "sample_logs/hydra/hydra-v2.3.json.log",
+    ] {
+        let path = root().join(log);
+        let from_file = grantwatch()
+            .args(["analyze", "--json"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert!(from_file.status.success(), "{}", stderr(&from_file));
+        let through_pipe = std::process::Command::new("bash")
+            .arg("-c")
+            .arg("\"$0\" analyze --json <(cat \"$1\")")
+            .arg(env!("CARGO_BIN_EXE_grantwatch"))
+            .arg(&path)
+            .output()
+            .expect("run bash");
+        assert!(
+            through_pipe.status.success(),
+            "{log}: {}",
+            stderr(&through_pipe)
+        );
+        let failures = failures_without_file_names(&from_file.stdout);
+        assert!(!failures.is_empty(), "{log}");
+        assert_eq!(
+            failures_without_file_names(&through_pipe.stdout),
+            failures,
+            "{log}"
+        );
+    }
+}
+
 #[test]
 fn a_pretty_printed_error_body_is_one_failure_with_its_description() {
     // odeke-em/drive#346: golang.org/x/oauth2's error, its body printed
