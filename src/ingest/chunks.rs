@@ -188,13 +188,7 @@ impl Parsing {
                     let text = utf8(chunk.text);
                     let mut events = Vec::new();
                     let delta = file.parse(&text, &chunk, &mut events);
-                    // A chunk holding a cut line is not the file's bytes.
-                    let in_file = log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
-                        file,
-                        bytes: chunk.text,
-                        offset: chunk.start,
-                    });
-                    let spilled = (&*spill, &mut room, in_file);
+                    let spilled = (&*spill, &mut room, in_file(log_file, &chunk, 0));
                     if !hand_over(spilled, events, delta, to)? {
                         return Ok(file.finish());
                     }
@@ -323,6 +317,22 @@ impl std::fmt::Debug for Parsing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Parsing").finish_non_exhaustive()
     }
+}
+
+/// Where `chunk`'s text lies in the log file `log_file` names, the stream
+/// it was read from starting at offset `base` of the file: `None` without
+/// such a file, or for a chunk holding a cut line (its text is then not
+/// the file's bytes as they are).
+pub(super) fn in_file<'c>(
+    log_file: Option<LogFileId>,
+    chunk: &Chunk<'c>,
+    base: u64,
+) -> Option<InFile<'c>> {
+    log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
+        file,
+        bytes: chunk.text,
+        offset: base + chunk.start,
+    })
 }
 
 /// Writes the evidence lines of `events` to the spill file (with `room`,

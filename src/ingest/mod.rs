@@ -410,12 +410,7 @@ impl OneCore<'_> {
             let text = utf8(chunk.text);
             let mut events: Vec<Event<'_>> = Vec::new();
             let delta = file.parse(&text, &chunk, &mut events);
-            // A chunk holding a cut line is not the file's bytes.
-            let in_file = log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
-                file,
-                bytes: chunk.text,
-                offset: chunk.start,
-            });
+            let in_file = chunks::in_file(log_file, &chunk, 0);
             let places = spill_lines(spilled.as_mut(), &mut events, in_file)?;
             store_chunk(
                 store,

@@ -24,6 +24,7 @@ use std::sync::{Arc, mpsc};
 use grantwatch_parsers::handover::{RestMark, Tally};
 use grantwatch_parsers::{Context, Event, FileParser, Format};
 
+use super::chunks::in_file;
 use super::line_prefix::{LinePrefix, PrefixError};
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
@@ -481,12 +482,7 @@ impl Range<'_> {
             let own_end = self.end.map_or(stopped, |e| stopped.min(e));
             let window = self.index > 0 && chunk_index < WINDOW_CHUNKS;
             last_events = events.len();
-            // A chunk holding a cut line is not the file's bytes as they are.
-            let in_file = job.log_file.filter(|_| chunk.cut == 0).map(|file| InFile {
-                file,
-                bytes: chunk.text,
-                offset: start,
-            });
+            let in_file = in_file(job.log_file, &chunk, self.start);
             let places = self.spill_lines(&mut events, spilled.as_mut(), in_file)?;
             let batch = Batch {
                 range: self.index,
