@@ -4,7 +4,9 @@
 //! whole line — and storing it row by row was a quarter of the writer's
 //! work on such a log, while the analysis reads back only the lines of the
 //! events its failures cite (benches/README.md). Here each event's lines
-//! are one record appended to the file, found by the event's id. The
+//! are one record appended to the file, found by the event's id; a line
+//! read unchanged from a log file is held in it as its place there and
+//! read from the log again (`log_lines.rs`). The
 //! readers of a file read in ranges append their events' records
 //! themselves, before the events have ids ([`EvidenceSpill::append`]), and
 //! the store's writer only publishes each under its event's id.
