@@ -498,8 +498,6 @@ impl OneCore<'_> {
     }
 }
 
-/// Takes one chunk's `delta` into `progress` and commits the chunk's
-/// events with it.
 /// Writes the evidence lines of `events` to the scratch database's
 /// evidence file, when there is one (with its batch), as a range's reader
 /// does: returns where each event's lines are.
@@ -517,6 +515,8 @@ fn spill_lines(
     Ok(Some(places))
 }
 
+/// Takes one chunk's `delta` into `progress` and commits the chunk's
+/// events with it.
 fn store_chunk(
     store: &mut Store,
     source_id: i64,
