@@ -5,16 +5,21 @@
 # and a count; exits 1 when any differ.
 #
 #   benches/same_output.sh /tmp/grantwatch-before target/release/grantwatch
+#
+# Extra `analyze` arguments go in ANALYZE_ARGS, the same for both builds:
+# with `-j 2 --range-bytes 3000 --chunk-bytes 4000` every input of more
+# than a few kilobytes is read in ranges and loaded in bulk, as a large log is.
 set -euo pipefail
 base="$1"
 new="$2"
+read -r -a extra <<< "${ANALYZE_ARGS:-}"
 cd "$(dirname "$0")/.."
 inputs=0
 differ=0
 while IFS= read -r input; do
     inputs=$((inputs + 1))
-    a=$("$base" analyze --json "$input" 2>/dev/null | md5sum)
-    b=$("$new" analyze --json "$input" 2>/dev/null | md5sum)
+    a=$("$base" analyze "${extra[@]}" --json "$input" 2>/dev/null | md5sum)
+    b=$("$new" analyze "${extra[@]}" --json "$input" 2>/dev/null | md5sum)
     if [ "$a" != "$b" ]; then
         differ=$((differ + 1))
         echo "differs: $input"

@@ -303,7 +303,7 @@ fn spawn_follower(
         while let Ok(mut horizon) = rx.recv() {
             let store = match &mut opened {
                 Some(store) => &*store,
-                None => &*opened.insert(Store::open(&db_path)?.sharing_spill(spill.clone())),
+                None => &*opened.insert(Store::open_beside(&db_path, spill.clone())?),
             };
             let started = std::time::Instant::now();
             loop {

@@ -21,6 +21,7 @@
 use grantwatch_parsers::Event;
 use rusqlite::Connection;
 
+use super::client_index::{self, ClientIndex, ClientIndexBuilder};
 use super::handle::{BulkLoad, SPARSE_INDEXES};
 use super::{Error, Result, Store};
 
@@ -144,25 +145,82 @@ impl Store {
             }
             return f(self);
         }
-        let dropped = match self.drop_event_indexes() {
-            Ok(dropped) => dropped,
+        let started = self.events_change().and_then(|()| {
+            let clients = self.may_keep_clients()?.then(ClientIndexBuilder::default);
+            Ok((self.drop_event_indexes()?, clients))
+        });
+        let (dropped, clients) = match started {
+            Ok(started) => started,
             Err(e) => {
                 self.share_again()?;
                 return Err(e.into());
             }
         };
-        self.bulk = Some(BulkLoad::default());
+        self.bulk = Some(BulkLoad {
+            clients,
+            ..BulkLoad::default()
+        });
         let loaded = f(self);
         let mut dropped = dropped;
-        dropped.extend(self.bulk.take().map(|b| b.dropped).unwrap_or_default());
+        let bulk = self.bulk.take().unwrap_or_default();
+        dropped.extend(bulk.dropped);
+        let clients = bulk
+            .clients
+            .filter(|_| loaded.is_ok())
+            .and_then(|c| c.finish());
+        if clients.is_some() {
+            dropped.retain(|sql| !client_index::REPLACED.iter().any(|name| names(sql, name)));
+        }
         // The rebuild's commits sync every page the load wrote.
         let synced = self.sync_as_opened();
         let rebuilt = self.build_indexes(&dropped, cores);
+        if rebuilt.is_ok()
+            && let Some(spill) = &self.spill
+        {
+            spill.client_index.set(clients);
+        }
         self.share_again()?;
         let value = loaded?;
         rebuilt?;
         synced?;
         Ok(value)
+    }
+
+    /// Whether this bulk load keeps its events' keys by client in memory
+    /// instead of building the two client indexes afterwards
+    /// (`client_index.rs`): a scratch database that holds no events yet,
+    /// so the load's events are all there are.
+    fn may_keep_clients(&self) -> Result<bool> {
+        if !self.scratch || self.spill.is_none() {
+            return Ok(false);
+        }
+        Ok(self
+            .conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?)
+    }
+
+    /// Called before anything adds or removes events outside a bulk load:
+    /// the client indexes an earlier load kept in memory would no longer
+    /// hold every event, so they are built in SQL and the memory ones
+    /// dropped, for every connection that shares them.
+    pub(super) fn events_change(&mut self) -> Result<()> {
+        let Some(spill) = &self.spill else {
+            return Ok(());
+        };
+        if spill.client_index.get().is_none() {
+            return Ok(());
+        }
+        self.restore_event_indexes()?;
+        if let Some(spill) = &self.spill {
+            spill.client_index.set(None);
+        }
+        Ok(())
+    }
+
+    /// The index [`Store::events_change`] and the queries by client use,
+    /// if a bulk load kept one in memory.
+    pub(super) fn client_index(&self) -> Option<std::sync::Arc<ClientIndex>> {
+        self.spill.as_ref()?.client_index.get()
     }
 
     /// Lets this kept database be loaded in bulk as a scratch one is, if
@@ -371,6 +429,16 @@ fn schema_event_indexes() -> impl Iterator<Item = (&'static str, &'static str)> 
             .starts_with("ON events(")
             .then_some((name, statement))
     })
+}
+
+/// Whether `sql`, a `CREATE [UNIQUE] INDEX` statement, creates the index
+/// `name`.
+fn names(sql: &str, name: &str) -> bool {
+    let rest = sql
+        .strip_prefix("CREATE INDEX ")
+        .or_else(|| sql.strip_prefix("CREATE UNIQUE INDEX "));
+    rest.and_then(|r| r.split_whitespace().next())
+        .is_some_and(|n| n.trim_matches('"') == name)
 }
 
 /// `sql`, a `CREATE [UNIQUE] INDEX` statement, made a no-op when the index

@@ -294,6 +294,16 @@ impl Store {
         Ok(self.query_events("e.id = ?1", [id])?.pop())
     }
 
+    /// The events of `ids`, in that order (an id no event has is passed
+    /// over).
+    pub(super) fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for &id in ids {
+            rows.extend(self.event(id)?);
+        }
+        Ok(rows)
+    }
+
     /// Events with id greater than `after`, in id order, of the kinds that can
     /// record a failed token request.
     pub fn failure_candidates(&self, after: i64) -> Result<Vec<EventRow>> {
@@ -382,6 +392,10 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
+        if let Some(index) = self.client_index() {
+            let ids = index.newest(client_id, kinds, ip, (from_ms, to_ms), limit as usize);
+            return self.events_by_ids(&ids);
+        }
         // Two statements rather than `?4 IS NULL OR ...`, which would make
         // SQLite re-plan on every binding. With an address, the index on it:
         // the planner took the one on the kind and walked every response of

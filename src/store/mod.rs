@@ -14,6 +14,7 @@
 
 pub mod alert_counts;
 mod bulk;
+mod client_index;
 pub mod clocks;
 pub mod events;
 mod evidence;
@@ -72,21 +73,35 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 impl Store {
     /// Opens (creating or upgrading) the database at `path`, in WAL mode.
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_paged(path, None)
+        Store::open_paged(path, None, None)
+    }
+
+    /// Opens a scratch database beside its writer, with the writer's
+    /// evidence file, as [`Store::open`] does, except that the indexes a
+    /// bulk load kept in memory (`client_index.rs`), which the shared
+    /// evidence file holds, are not built in SQL.
+    pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
+        Store::open_paged(path, None, spill)
     }
 
     /// [`Store::open`], giving a database it creates pages of `page_size`
     /// bytes (SQLite's default, 4,096, when `None`). The size must be set
     /// before the WAL is: a WAL database keeps the size it was made with.
-    fn open_paged(path: &Path, page_size: Option<u32>) -> Result<Store> {
+    fn open_paged(
+        path: &Path,
+        page_size: Option<u32>,
+        spill: Option<Arc<EvidenceSpill>>,
+    ) -> Result<Store> {
         let conn = Connection::open(path)?;
         if let Some(size) = page_size {
             conn.pragma_update(None, "page_size", size)?;
         }
-        let mut store = Store::on(conn);
+        let mut store = Store::on(conn).sharing_spill(spill);
         store.apply_pragmas(true)?;
         store.migrate()?;
-        store.restore_event_indexes()?;
+        if store.client_index().is_none() {
+            store.restore_event_indexes()?;
+        }
         Ok(store)
     }
 
@@ -178,7 +193,7 @@ impl Store {
     /// ([`Store::evidence_spill`]). Other connections (the diagnosing
     /// follower) open it with [`Store::open`] and only read.
     pub fn open_scratch(path: &Path) -> Result<Store> {
-        let mut store = Store::open_paged(path, Some(SCRATCH_PAGE_SIZE))?;
+        let mut store = Store::open_paged(path, Some(SCRATCH_PAGE_SIZE), None)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         store.drop_schema_objects("TRIGGER", "type = 'trigger'")?;
@@ -195,7 +210,7 @@ impl Store {
     /// diagnosis a tenth slower and saved nothing measurable on a Rails log
     /// of 3 GB).
     pub fn open_scratch_reader(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
-        let store = Store::open(path)?.sharing_spill(spill);
+        let store = Store::open_beside(path, spill)?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
     }

@@ -14,6 +14,7 @@ impl Store {
     /// evidence and the failures they stand for), never the newest one. Returns how many were
     /// deleted; call again until it returns 0.
     pub fn prune_chunk(&mut self, before_ms: i64) -> Result<u64> {
+        self.events_change()?;
         let tx = self.conn.transaction()?;
         // The newest event is kept, whatever its time: SQLite numbers a new
         // row max(id) + 1, so emptying the table would number new events

@@ -17,13 +17,32 @@
 //! the exact conditions before it is returned, and a collision, like a
 //! true match, counts as one of the revokes looked at.
 
-use rusqlite::params;
+use grantwatch_parsers::EventKind;
+use rusqlite::{OptionalExtension, params};
 
 use super::events::{EventRow, REVOKES_LOOKED_AT};
 #[cfg(test)]
 use super::revoke_summary::SUMMARY_BUDGET;
 use super::revoke_summary::{Ask, Revoke, hash};
 use super::{Result, Store};
+
+/// What a summary keeps of a revoke, as [`revoke`] reads it.
+const REVOKE_COLUMNS: &str = "id, ts_ms, status, ip, user_name, refresh_token_fp";
+
+/// A revoke of a summary from a row of [`REVOKE_COLUMNS`].
+fn revoke(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revoke> {
+    let status: Option<i64> = r.get(2)?;
+    let hashed =
+        |i: usize| -> rusqlite::Result<u64> { Ok(r.get_ref(i)?.as_str_or_null()?.map_or(0, hash)) };
+    Ok(Revoke {
+        id: r.get(0)?,
+        ts_ms: r.get(1)?,
+        accepted: status.is_none_or(|s| s < 400),
+        ip: hashed(3)?,
+        user: hashed(4)?,
+        token: hashed(5)?,
+    })
+}
 
 impl Store {
     /// Accepted revoke requests of `client_id` between two times (inclusive),
@@ -58,6 +77,16 @@ impl Store {
         {
             return Ok(found);
         }
+        if let Some(index) = self.client_index() {
+            let newest = index.newest(
+                client_id,
+                &[EventKind::RevokeRequest],
+                None,
+                (from_ms, to_ms),
+                REVOKES_LOOKED_AT as usize,
+            );
+            return self.admitted_revokes(&newest, &ask, limit);
+        }
         // The newest revokes are chosen by id alone: copying their whole
         // rows into the subquery cost more than reading the few kept.
         self.query_events(
@@ -72,6 +101,30 @@ impl Store {
             ),
             params![client_id, from_ms, to_ms, device, user, refresh_token_fp],
         )
+    }
+
+    /// The first `limit` revokes of `ids` (newest first) that `ask`
+    /// admits: each one's few columns read and checked as a summary's
+    /// are, and only those that pass read whole and checked exactly.
+    fn admitted_revokes(&self, ids: &[i64], ask: &Ask<'_>, limit: u32) -> Result<Vec<EventRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
+        ))?;
+        let mut found = Vec::new();
+        for &id in ids {
+            if found.len() >= limit as usize {
+                break;
+            }
+            let Some(summary) = stmt.query_row([id], revoke).optional()? else {
+                continue;
+            };
+            if ask.may_admit(&summary)
+                && let Some(row) = self.event(id)?.filter(|row| ask.admits(row))
+            {
+                found.push(row);
+            }
+        }
+        Ok(found)
     }
 
     /// [`Store::revokes_for_client`] from the client's summary, read once;
@@ -109,30 +162,33 @@ impl Store {
     /// `None` when they are more than the connection has room for.
     fn summarize_revokes(&self, client_id: &str) -> Result<Option<Vec<Revoke>>> {
         let room = self.revokes.room();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, ts_ms, status, ip, user_name, refresh_token_fp
+        if let Some(index) = self.client_index() {
+            let ids = index.all_of(client_id, EventKind::RevokeRequest);
+            if ids.len() > room {
+                return Ok(None);
+            }
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
+            ))?;
+            let mut revokes = Vec::with_capacity(ids.len());
+            for id in ids {
+                revokes.extend(stmt.query_row([id], revoke).optional()?);
+            }
+            return Ok(Some(revokes));
+        }
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {REVOKE_COLUMNS}
              FROM events INDEXED BY events_by_client_kind
              WHERE client_id = ?1 AND kind = 'revoke_request' AND ts_ms IS NOT NULL
-             ORDER BY ts_ms, id",
-        )?;
+             ORDER BY ts_ms, id"
+        ))?;
         let mut rows = stmt.query([client_id])?;
         let mut revokes = Vec::new();
         while let Some(r) = rows.next()? {
             if revokes.len() == room {
                 return Ok(None);
             }
-            let status: Option<i64> = r.get(2)?;
-            let hashed = |i: usize| -> rusqlite::Result<u64> {
-                Ok(r.get_ref(i)?.as_str_or_null()?.map_or(0, hash))
-            };
-            revokes.push(Revoke {
-                id: r.get(0)?,
-                ts_ms: r.get(1)?,
-                accepted: status.is_none_or(|s| s < 400),
-                ip: hashed(3)?,
-                user: hashed(4)?,
-                token: hashed(5)?,
-            });
+            revokes.push(revoke(r)?);
         }
         Ok(Some(revokes))
     }

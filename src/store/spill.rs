@@ -32,6 +32,7 @@ use std::sync::{PoisonError, RwLock};
 
 use grantwatch_parsers::Event;
 
+use super::client_index::ClientIndexSlot;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
 
 /// An event's evidence line as the spill gives it back: line number, text.
@@ -44,6 +45,10 @@ pub struct EvidenceSpill {
     index: RwLock<SpillIndex>,
     /// The log files whose lines records name by their place.
     logs: LogFiles,
+    /// The database's events by client, when a bulk load kept them in
+    /// memory instead of in two indexes (`client_index.rs`): here because
+    /// every connection of the analysis shares this file.
+    pub(super) client_index: ClientIndexSlot,
 }
 
 /// Where each event's record is, by event id: packed places in pages of
@@ -240,6 +245,7 @@ impl EvidenceSpill {
             file,
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
+            client_index: ClientIndexSlot::default(),
         })
     }
 
@@ -258,6 +264,7 @@ impl EvidenceSpill {
             file: File::open(path)?,
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
+            client_index: ClientIndexSlot::default(),
         })
     }
 

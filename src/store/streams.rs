@@ -134,6 +134,9 @@ impl Store {
         seen: &Digests<'_>,
         now_ms: i64,
     ) -> Result<u64> {
+        if streams.iter().any(|s| !s.events.is_empty()) {
+            self.events_change()?;
+        }
         let tx = self.conn.transaction()?;
         let mut stored = 0;
         {

@@ -281,6 +281,9 @@ impl Store {
         placed: Option<&[u64]>,
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
+        if self.bulk.is_none() && !events.is_empty() {
+            self.events_change()?;
+        }
         let tx = self.conn.transaction()?;
         let lines = match (placed, self.spill.as_deref()) {
             (Some(places), Some(spill)) => Lines::Spilled(spill, places),
@@ -289,6 +292,9 @@ impl Store {
         let ids = insert_events(&tx, source_id, events, lines)?;
         if let Some(bulk) = self.bulk.as_mut() {
             bulk.watch(&tx, events)?;
+            if let Some(clients) = bulk.clients.as_mut() {
+                clients.add(source_id, events, &ids);
+            }
         }
         {
             let mut update = tx.prepare_cached(
@@ -327,6 +333,14 @@ impl Store {
     /// its first line. `analyze` does this when reading a file in ranges
     /// finds no line to hand over at, before reading it on one core.
     pub fn forget_source_reading(&mut self, source_id: i64) -> Result<()> {
+        match self.bulk.as_mut() {
+            Some(bulk) => {
+                if let Some(clients) = bulk.clients.as_mut() {
+                    clients.forget(source_id);
+                }
+            }
+            None => self.events_change()?,
+        }
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM events WHERE source_id = ?1", [source_id])?;
         tx.execute(

@@ -1,0 +1,303 @@
+//! A scratch database's events by client, kept in memory instead of its
+//! two client indexes (`events_by_client_kind`, `events_by_client_ip`).
+//!
+//! Building those two indexes after a bulk load was the largest single
+//! step of an `analyze` of a Keycloak or Hydra log: SQLite scans the whole
+//! table once per index and sorts text keys (1.7 s of a Keycloak
+//! gigabyte's 7.8 s, benches/README.md). The writer of a bulk load that
+//! began on an empty scratch database already holds each event's client,
+//! address, kind, time and id as it stores it; this keeps them, 24 bytes an
+//! event, sorts them twice when the load ends, and answers the queries
+//! those indexes served ([`ClientIndex::newest`], [`ClientIndex::all_of`])
+//! with event ids, whose rows are then read by id.
+//!
+//! Invariants: an index answers exactly what SQL over the same rows
+//! answers (`client_id = ? AND kind IN (…) AND ts_ms BETWEEN ? AND ?
+//! [AND ip = ?] ORDER BY ts_ms DESC, id DESC LIMIT ?`): an event without a
+//! client or a time is in no answer, as `=` and `BETWEEN` never hold for
+//! NULL, and is not kept. A builder that cannot say which stored row an
+//! event became (an event skipped as stored already), or that passed its
+//! memory budget, is spoiled: the load then builds the SQL indexes as
+//! before. Once installed, an index is the only one the database has for
+//! these queries; whatever changes the events afterwards builds the SQL
+//! indexes first and drops it (`bulk.rs`, `Store::events_change`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use grantwatch_parsers::{Event, EventKind};
+
+/// The names of the indexes this one stands for.
+pub(super) const REPLACED: [&str; 2] = ["events_by_client_kind", "events_by_client_ip"];
+
+/// What a builder may hold before it gives up (the keys of about eleven
+/// million events, or fewer with many distinct addresses): beyond it the
+/// SQL indexes are built, as before, and memory stays bounded.
+const BUDGET_BYTES: usize = 512 << 20;
+
+/// A fast hasher for short keys (client ids, addresses), already built
+/// for `hashbrown`.
+type Fast = foldhash::fast::RandomState;
+
+/// One event as the queries see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    ts: i64,
+    id: u32,
+    client: u32,
+    /// [`NO_ADDRESS`] for an event without one.
+    ip: u32,
+    kind: u8,
+}
+
+const NO_ADDRESS: u32 = u32::MAX;
+
+impl Key {
+    fn by_kind(&self) -> (u32, u8, i64, u32) {
+        (self.client, self.kind, self.ts, self.id)
+    }
+
+    fn by_ip(&self) -> (u32, u32, u8, i64, u32) {
+        (self.client, self.ip, self.kind, self.ts, self.id)
+    }
+}
+
+/// Texts numbered in the order first seen.
+#[derive(Debug, Default)]
+struct Names {
+    numbers: HashMap<Box<str>, u32, Fast>,
+    bytes: usize,
+}
+
+impl Names {
+    fn number(&mut self, name: &str) -> Option<u32> {
+        if let Some(&n) = self.numbers.get(name) {
+            return Some(n);
+        }
+        let n = u32::try_from(self.numbers.len())
+            .ok()
+            .filter(|&n| n < NO_ADDRESS)?;
+        self.bytes += name.len() + 48;
+        self.numbers.insert(name.into(), n);
+        Some(n)
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.numbers.get(name).copied()
+    }
+}
+
+/// The keys of a bulk load's events, gathered as the writer stores them.
+#[derive(Debug, Default)]
+pub(super) struct ClientIndexBuilder {
+    clients: Names,
+    ips: Names,
+    keys: Vec<Key>,
+    /// The sources whose events are held (a give-up forgets one).
+    sources: Vec<i64>,
+    spoiled: bool,
+}
+
+impl ClientIndexBuilder {
+    /// Takes the events of one committed batch of `source_id` and the ids
+    /// they were stored under, in order; spoiled when the two do not pair
+    /// up (an event was already stored) or the budget is passed.
+    pub(super) fn add(&mut self, source_id: i64, events: &[Event<'_>], ids: &[i64]) {
+        if self.spoiled {
+            return;
+        }
+        if events.len() != ids.len() {
+            self.spoil();
+            return;
+        }
+        if !self.sources.contains(&source_id) {
+            self.sources.push(source_id);
+        }
+        for (e, &id) in events.iter().zip(ids) {
+            if self.add_one(e, id).is_none() {
+                self.spoil();
+                return;
+            }
+        }
+        if self.bytes() > BUDGET_BYTES {
+            self.spoil();
+        }
+    }
+
+    /// `None` when the event cannot be held (an id past `u32`, too many
+    /// names); an event no query can find is skipped.
+    fn add_one(&mut self, e: &Event<'_>, id: i64) -> Option<()> {
+        let (Some(client), Some(ts)) = (e.client_id.as_deref(), e.ts) else {
+            return Some(());
+        };
+        let client = self.clients.number(client)?;
+        let ip = match e.ip.as_deref() {
+            Some(ip) => self.ips.number(ip)?,
+            None => NO_ADDRESS,
+        };
+        self.keys.push(Key {
+            ts: ts.utc.timestamp_millis(),
+            id: u32::try_from(id).ok()?,
+            client,
+            ip,
+            kind: e.kind as u8,
+        });
+        Some(())
+    }
+
+    /// The events of `source_id` were deleted (a read in ranges gave up):
+    /// forgotten when they were the only ones held, else the builder is
+    /// spoiled.
+    pub(super) fn forget(&mut self, source_id: i64) {
+        if self.sources.iter().all(|&s| s == source_id) {
+            *self = ClientIndexBuilder {
+                spoiled: self.spoiled,
+                ..ClientIndexBuilder::default()
+            };
+        } else {
+            self.spoil();
+        }
+    }
+
+    fn spoil(&mut self) {
+        *self = ClientIndexBuilder {
+            spoiled: true,
+            ..ClientIndexBuilder::default()
+        };
+    }
+
+    fn bytes(&self) -> usize {
+        // Both orders are held once sorted.
+        self.keys.capacity() * 2 * std::mem::size_of::<Key>() + self.clients.bytes + self.ips.bytes
+    }
+
+    /// The index, sorted both ways (on two threads), unless spoiled.
+    pub(super) fn finish(self) -> Option<ClientIndex> {
+        if self.spoiled {
+            return None;
+        }
+        let mut by_kind = self.keys;
+        let mut by_ip = by_kind.clone();
+        std::thread::scope(|s| {
+            s.spawn(|| by_ip.sort_unstable_by_key(Key::by_ip));
+            by_kind.sort_unstable_by_key(Key::by_kind);
+        });
+        Some(ClientIndex {
+            clients: self.clients,
+            ips: self.ips,
+            by_kind,
+            by_ip,
+        })
+    }
+}
+
+/// The frozen index: every kept event in (client, kind, time, id) order
+/// and in (client, address, kind, time, id) order.
+#[derive(Debug)]
+pub struct ClientIndex {
+    clients: Names,
+    ips: Names,
+    by_kind: Vec<Key>,
+    by_ip: Vec<Key>,
+}
+
+impl ClientIndex {
+    /// The ids of the events of `client` and one of `kinds` (and from `ip`,
+    /// when given) between two times (inclusive), newest first (time, then
+    /// id, descending), at most `limit`.
+    pub(super) fn newest(
+        &self,
+        client: &str,
+        kinds: &[EventKind],
+        ip: Option<&str>,
+        (from, to): (i64, i64),
+        limit: usize,
+    ) -> Vec<i64> {
+        let Some(c) = self.clients.get(client) else {
+            return Vec::new();
+        };
+        let address = match ip {
+            Some(ip) => match self.ips.get(ip) {
+                Some(a) => Some(a),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
+        let mut kinds: Vec<u8> = kinds.iter().map(|&k| k as u8).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut found: Vec<(i64, u32)> = Vec::new();
+        for kind in kinds {
+            let run = match address {
+                Some(a) => window(
+                    &self.by_ip,
+                    |k| (k.client, k.ip, k.kind),
+                    (c, a, kind),
+                    (from, to),
+                ),
+                None => window(&self.by_kind, |k| (k.client, k.kind), (c, kind), (from, to)),
+            };
+            let newest = &run[run.len().saturating_sub(limit)..];
+            found.extend(newest.iter().map(|k| (k.ts, k.id)));
+        }
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.truncate(limit);
+        found.into_iter().map(|(_, id)| i64::from(id)).collect()
+    }
+
+    /// The ids of every event of `client` and `kind`, oldest first (time,
+    /// then id).
+    pub(super) fn all_of(&self, client: &str, kind: EventKind) -> Vec<i64> {
+        let Some(c) = self.clients.get(client) else {
+            return Vec::new();
+        };
+        window(
+            &self.by_kind,
+            |k| (k.client, k.kind),
+            (c, kind as u8),
+            (i64::MIN, i64::MAX),
+        )
+        .iter()
+        .map(|k| i64::from(k.id))
+        .collect()
+    }
+}
+
+/// Where every connection of one scratch analysis finds the installed
+/// index: beside the evidence file they share (`spill.rs`), since the
+/// connections that share one are exactly those that read the database.
+#[derive(Debug, Default)]
+pub(super) struct ClientIndexSlot(RwLock<Option<Arc<ClientIndex>>>);
+
+impl ClientIndexSlot {
+    pub(super) fn get(&self) -> Option<Arc<ClientIndex>> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set(&self, index: Option<ClientIndex>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = index.map(Arc::new);
+    }
+}
+
+/// The keys of `sorted` whose `group` is `wanted` and whose time is in
+/// `from..=to`: `sorted` is ordered by the group, then the time.
+fn window<G: Ord + Copy>(
+    sorted: &[Key],
+    group: impl Fn(&Key) -> G,
+    wanted: G,
+    (from, to): (i64, i64),
+) -> &[Key] {
+    if from > to {
+        return &[];
+    }
+    let start = sorted.partition_point(|k| (group(k), k.ts) < (wanted, from));
+    let end = sorted.partition_point(|k| (group(k), k.ts) <= (wanted, to));
+    &sorted[start..end.max(start)]
+}
+
+#[cfg(test)]
+#[path = "client_index_tests.rs"]
+mod tests;

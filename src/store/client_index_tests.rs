@@ -1,0 +1,221 @@
+//! The client index kept in memory answers every query exactly as SQL over
+//! the same events does, in a kept database that has the two indexes.
+
+use std::borrow::Cow;
+
+use grantwatch_parsers::{
+    Event, EventKind, EvidenceLine, Fingerprint, Format, TimeBasis, Timestamp,
+};
+
+use crate::store::tests::one_source;
+use crate::store::{BatchProgress, Error, EventRow, Store};
+
+const KINDS: [EventKind; 4] = [
+    EventKind::TokenResponse,
+    EventKind::CodeIssued,
+    EventKind::RevokeRequest,
+    EventKind::ProviderEvent,
+];
+
+/// Events of three clients (and none), from a few addresses (and none),
+/// of four kinds, at times that tie and are sometimes missing; revokes
+/// accepted or refused, by several users, of several tokens.
+fn mixed_events(n: u64) -> Vec<Event<'static>> {
+    let mut rng = fastrand::Rng::with_seed(7);
+    (1..=n)
+        .map(|line| {
+            let mut e = Event::new(KINDS[rng.usize(..KINDS.len())], Format::Keycloak);
+            e.evidence.push(EvidenceLine {
+                line,
+                text: format!("line {line}").into(),
+            });
+            let pick = |rng: &mut fastrand::Rng, of: &[Option<&'static str>]| {
+                of[rng.usize(..of.len())].map(Cow::Borrowed)
+            };
+            e.client_id = pick(&mut rng, &[Some("app"), Some("web"), Some("svc"), None]);
+            e.ip = pick(
+                &mut rng,
+                &[Some("10.0.0.1"), Some("10.0.0.2"), Some("10.0.0.3"), None],
+            );
+            e.user = pick(&mut rng, &[Some("ann"), Some("bob"), None]);
+            e.status = [None, Some(200), Some(400)][rng.usize(..3)];
+            e.refresh_token_fp =
+                [None, Some(Fingerprint([1; 12])), Some(Fingerprint([2; 12]))][rng.usize(..3)];
+            e.ts = (rng.u8(..10) > 0).then(|| Timestamp {
+                utc: chrono::DateTime::from_timestamp_millis(1_000 * rng.i64(0..300))
+                    .unwrap_or_default(),
+                basis: TimeBasis::Zoned,
+            });
+            e
+        })
+        .collect()
+}
+
+fn ids(rows: &[EventRow]) -> Vec<i64> {
+    rows.iter().map(|r| r.id).collect()
+}
+
+/// A kept database and a scratch one loaded in bulk with the same events.
+fn both(dir: &std::path::Path, events: &[Event<'static>]) -> (Store, Store) {
+    let progress = BatchProgress::default();
+    let mut kept = Store::open(&dir.join("k.db")).expect("kept");
+    one_source(&kept);
+    kept.commit_batch(1, events, &progress)
+        .expect("kept events");
+    let mut scratch = Store::open_scratch(&dir.join("s.db")).expect("scratch");
+    one_source(&scratch);
+    scratch
+        .bulk_load(2, |s| s.commit_batch(1, events, &progress).map(drop))
+        .expect("bulk load");
+    (kept, scratch)
+}
+
+fn has_index(store: &Store, name: &str) -> bool {
+    store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("schema")
+        > 0
+}
+
+/// Every client, kind set, address, window and limit: the same rows in
+/// the same order, from the index and from SQL.
+fn assert_same_answers(kept: &Store, other: &Store) {
+    let mut rng = fastrand::Rng::with_seed(11);
+    for _ in 0..400 {
+        let client = ["app", "web", "svc", "nobody"][rng.usize(..4)];
+        let kinds: Vec<EventKind> = KINDS.iter().copied().filter(|_| rng.bool()).collect();
+        let ip = [None, Some("10.0.0.1"), Some("10.0.0.3"), Some("10.9.9.9")][rng.usize(..4)];
+        let from = 1_000 * rng.i64(-10..300);
+        let to = from + 1_000 * rng.i64(-5..200);
+        let limit = [1, 3, 50, 1_000][rng.usize(..4)];
+        let ask = |s: &Store| {
+            ids(&s
+                .events_for_client(client, &kinds, ip, (from, to), limit)
+                .expect("events for client"))
+        };
+        assert_eq!(
+            ask(other),
+            ask(kept),
+            "{client} {kinds:?} {ip:?} {from}..{to} {limit}"
+        );
+        let user = [None, Some("ann")][rng.usize(..2)];
+        let token = [None, Some("010101010101010101010101")][rng.usize(..2)];
+        let revokes = |s: &Store| {
+            ids(&s
+                .revokes_for_client(client, (ip, user), token, (from, to), limit)
+                .expect("revokes"))
+        };
+        assert_eq!(
+            revokes(other),
+            revokes(kept),
+            "revokes {client} {ip:?} {user:?} {token:?}"
+        );
+    }
+}
+
+#[test]
+fn the_index_answers_as_the_sql_indexes_do() -> Result<(), Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = mixed_events(3_000);
+    let (kept, mut scratch) = both(dir.path(), &events);
+    assert!(scratch.client_index().is_some(), "kept in memory");
+    for name in super::REPLACED {
+        assert!(!has_index(&scratch, name), "{name} not built");
+        assert!(has_index(&kept, name), "{name} in a kept database");
+    }
+    assert_same_answers(&kept, &scratch);
+    // Once the events are final, revokes come from the client's summary.
+    scratch.set_events_final(true);
+    assert_same_answers(&kept, &scratch);
+    scratch.set_events_final(false);
+    // A connection opened beside the writer shares the index and builds
+    // nothing.
+    let reader = Store::open_scratch_reader(&dir.path().join("s.db"), scratch.evidence_spill())?;
+    assert!(reader.client_index().is_some());
+    assert_same_answers(&kept, &reader);
+    for name in super::REPLACED {
+        assert!(!has_index(&reader, name), "{name} not built by the reader");
+    }
+    Ok(())
+}
+
+/// An event stored after the load: the SQL indexes are built and the
+/// memory one dropped for every connection, which then answer with it.
+#[test]
+fn events_stored_after_the_load_bring_the_sql_indexes_back() -> Result<(), Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = mixed_events(500);
+    let (mut kept, mut scratch) = both(dir.path(), &events);
+    let reader = Store::open_scratch_reader(&dir.path().join("s.db"), scratch.evidence_spill())?;
+    let later = &mixed_events(520)[500..];
+    let progress = BatchProgress::default();
+    kept.commit_batch(1, later, &progress)?;
+    scratch.commit_batch(1, later, &progress)?;
+    assert!(scratch.client_index().is_none());
+    assert!(reader.client_index().is_none());
+    for name in super::REPLACED {
+        assert!(has_index(&scratch, name), "{name} built again");
+    }
+    assert_same_answers(&kept, &scratch);
+    assert_same_answers(&kept, &reader);
+    Ok(())
+}
+
+/// A load whose events cannot all be paired with their rows (one already
+/// stored), or that fails, builds the SQL indexes as before.
+#[test]
+fn a_load_that_cannot_keep_every_event_builds_the_sql_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = mixed_events(200);
+    let progress = BatchProgress::default();
+    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    one_source(&scratch);
+    scratch
+        .bulk_load(2, |s| {
+            s.commit_batch(1, &events, &progress)?;
+            s.commit_batch(1, &events[..10], &progress).map(drop)
+        })
+        .expect("load");
+    assert!(scratch.client_index().is_none());
+    for name in super::REPLACED {
+        assert!(has_index(&scratch, name), "{name} built");
+    }
+    let mut failed = Store::open_scratch(&dir.path().join("f.db")).expect("scratch");
+    one_source(&failed);
+    let load = failed.bulk_load(2, |s| {
+        s.commit_batch(1, &events, &progress)?;
+        Err::<(), _>(Error::Spill(std::io::Error::other("stopped")))
+    });
+    assert!(load.is_err());
+    assert!(failed.client_index().is_none());
+    for name in super::REPLACED {
+        assert!(has_index(&failed, name), "{name} built after a failed load");
+    }
+}
+
+/// A read in ranges that gives up forgets its source's events inside the
+/// load: the index forgets them too, and holds what is stored again.
+#[test]
+fn a_forgotten_source_is_forgotten_by_the_index() -> Result<(), Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = mixed_events(800);
+    let progress = BatchProgress::default();
+    let mut kept = Store::open(&dir.path().join("k.db"))?;
+    one_source(&kept);
+    kept.commit_batch(1, &events[400..], &progress)?;
+    let mut scratch = Store::open_scratch(&dir.path().join("s.db"))?;
+    one_source(&scratch);
+    scratch.bulk_load(2, |s| {
+        s.commit_batch(1, &events[..400], &progress)?;
+        s.forget_source_reading(1)?;
+        s.commit_batch(1, &events[400..], &progress).map(drop)
+    })?;
+    assert!(scratch.client_index().is_some());
+    assert_same_answers(&kept, &scratch);
+    Ok(())
+}
