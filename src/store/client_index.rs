@@ -30,10 +30,11 @@ use grantwatch_parsers::{Event, EventKind};
 /// The names of the indexes this one stands for.
 pub(super) const REPLACED: [&str; 2] = ["events_by_client_kind", "events_by_client_ip"];
 
-/// What a builder may hold before it gives up (the keys of about eleven
-/// million events, or fewer with many distinct addresses): beyond it the
-/// SQL indexes are built, as before, and memory stays bounded.
-const BUDGET_BYTES: usize = 512 << 20;
+/// What a builder may hold before it gives up (the keys of about five
+/// million events, a Keycloak log of 3.5 GB, or fewer with many distinct
+/// addresses): beyond it the SQL indexes are built, as before, so memory
+/// stays bounded. A Rails log holds few events: 13 MB at 3 GB.
+const BUDGET_BYTES: usize = 256 << 20;
 
 /// A fast hasher for short keys (client ids, addresses), already built
 /// for `hashbrown`.
@@ -88,7 +89,7 @@ impl Names {
 }
 
 /// The keys of a bulk load's events, gathered as the writer stores them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct ClientIndexBuilder {
     clients: Names,
     ips: Names,
@@ -96,9 +97,28 @@ pub(super) struct ClientIndexBuilder {
     /// The sources whose events are held (a give-up forgets one).
     sources: Vec<i64>,
     spoiled: bool,
+    budget: usize,
+}
+
+impl Default for ClientIndexBuilder {
+    fn default() -> Self {
+        ClientIndexBuilder::with_budget(BUDGET_BYTES)
+    }
 }
 
 impl ClientIndexBuilder {
+    /// A builder that gives up past `budget` bytes.
+    pub(super) fn with_budget(budget: usize) -> ClientIndexBuilder {
+        ClientIndexBuilder {
+            clients: Names::default(),
+            ips: Names::default(),
+            keys: Vec::new(),
+            sources: Vec::new(),
+            spoiled: false,
+            budget,
+        }
+    }
+
     /// Takes the events of one committed batch of `source_id` and the ids
     /// they were stored under, in order; spoiled when the two do not pair
     /// up (an event was already stored) or the budget is passed.
@@ -119,7 +139,7 @@ impl ClientIndexBuilder {
                 return;
             }
         }
-        if self.bytes() > BUDGET_BYTES {
+        if self.bytes() > self.budget {
             self.spoil();
         }
     }
@@ -152,17 +172,18 @@ impl ClientIndexBuilder {
         if self.sources.iter().all(|&s| s == source_id) {
             *self = ClientIndexBuilder {
                 spoiled: self.spoiled,
-                ..ClientIndexBuilder::default()
+                ..ClientIndexBuilder::with_budget(self.budget)
             };
         } else {
             self.spoil();
         }
     }
 
+    /// Gives up, and lets go of what was held.
     fn spoil(&mut self) {
         *self = ClientIndexBuilder {
             spoiled: true,
-            ..ClientIndexBuilder::default()
+            ..ClientIndexBuilder::with_budget(self.budget)
         };
     }
 
@@ -177,6 +198,8 @@ impl ClientIndexBuilder {
             return None;
         }
         let mut by_kind = self.keys;
+        // Held until the analysis ends: not the room it grew into.
+        by_kind.shrink_to_fit();
         let mut by_ip = by_kind.clone();
         std::thread::scope(|s| {
             s.spawn(|| by_ip.sort_unstable_by_key(Key::by_ip));

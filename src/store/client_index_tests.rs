@@ -219,3 +219,20 @@ fn a_forgotten_source_is_forgotten_by_the_index() -> Result<(), Error> {
     assert_same_answers(&kept, &scratch);
     Ok(())
 }
+
+/// Past its budget a builder gives up and lets go of what it held: the
+/// load then builds the SQL indexes.
+#[test]
+fn a_builder_past_its_budget_gives_up() {
+    let events = mixed_events(1_000);
+    let ids: Vec<i64> = (1..=1_000).collect();
+    let mut small = super::ClientIndexBuilder::with_budget(10_000);
+    small.add(1, &events[..100], &ids[..100]);
+    small.add(1, &events[100..], &ids[100..]);
+    assert!(small.finish().is_none());
+    let mut roomy = super::ClientIndexBuilder::with_budget(1 << 20);
+    roomy.add(1, &events[..100], &ids[..100]);
+    roomy.add(1, &events[100..], &ids[100..]);
+    let index = roomy.finish().expect("within its budget");
+    assert!(!index.all_of("app", EventKind::RevokeRequest).is_empty());
+}
