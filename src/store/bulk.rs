@@ -21,7 +21,7 @@
 use grantwatch_parsers::Event;
 use rusqlite::Connection;
 
-use super::client_index::{self, ClientIndex, ClientIndexBuilder};
+use super::event_index::{self, EventIndex, EventIndexBuilder};
 use super::handle::{BulkLoad, SPARSE_INDEXES};
 use super::{Error, Result, Store};
 
@@ -146,10 +146,10 @@ impl Store {
             return f(self);
         }
         let started = self.events_change().and_then(|()| {
-            let clients = self.may_keep_clients()?.then(ClientIndexBuilder::default);
-            Ok((self.drop_event_indexes()?, clients))
+            let index = self.may_keep_index()?.then(EventIndexBuilder::default);
+            Ok((self.drop_event_indexes()?, index))
         });
-        let (dropped, clients) = match started {
+        let (dropped, index) = match started {
             Ok(started) => started,
             Err(e) => {
                 self.share_again()?;
@@ -157,19 +157,19 @@ impl Store {
             }
         };
         self.bulk = Some(BulkLoad {
-            clients,
+            index,
             ..BulkLoad::default()
         });
         let loaded = f(self);
         let mut dropped = dropped;
         let bulk = self.bulk.take().unwrap_or_default();
         dropped.extend(bulk.dropped);
-        let clients = bulk
-            .clients
+        let index = bulk
+            .index
             .filter(|_| loaded.is_ok())
-            .and_then(|c| c.finish());
-        if clients.is_some() {
-            dropped.retain(|sql| !client_index::REPLACED.iter().any(|name| names(sql, name)));
+            .and_then(EventIndexBuilder::finish);
+        if index.is_some() {
+            dropped.retain(|sql| !event_index::REPLACED.iter().any(|name| names(sql, name)));
         }
         // The rebuild's commits sync every page the load wrote.
         let synced = self.sync_as_opened();
@@ -177,7 +177,7 @@ impl Store {
         if rebuilt.is_ok()
             && let Some(spill) = &self.spill
         {
-            spill.client_index.set(clients);
+            spill.event_index.set(index);
         }
         self.share_again()?;
         let value = loaded?;
@@ -186,11 +186,11 @@ impl Store {
         Ok(value)
     }
 
-    /// Whether this bulk load keeps its events' keys by client in memory
-    /// instead of building the two client indexes afterwards
-    /// (`client_index.rs`): a scratch database that holds no events yet,
-    /// so the load's events are all there are.
-    fn may_keep_clients(&self) -> Result<bool> {
+    /// Whether this bulk load keeps its events' keys in memory instead of
+    /// building three of their indexes afterwards (`event_index.rs`): a
+    /// scratch database that holds no events yet, so the load's events are
+    /// all there are.
+    fn may_keep_index(&self) -> Result<bool> {
         if !self.scratch || self.spill.is_none() {
             return Ok(false);
         }
@@ -200,27 +200,27 @@ impl Store {
     }
 
     /// Called before anything adds or removes events outside a bulk load:
-    /// the client indexes an earlier load kept in memory would no longer
-    /// hold every event, so they are built in SQL and the memory ones
-    /// dropped, for every connection that shares them.
+    /// the indexes an earlier load kept in memory would no longer hold
+    /// every event, so they are built in SQL and the memory ones dropped,
+    /// for every connection that shares them.
     pub(super) fn events_change(&mut self) -> Result<()> {
         let Some(spill) = &self.spill else {
             return Ok(());
         };
-        if spill.client_index.get().is_none() {
+        if spill.event_index.get().is_none() {
             return Ok(());
         }
         self.restore_event_indexes()?;
         if let Some(spill) = &self.spill {
-            spill.client_index.set(None);
+            spill.event_index.set(None);
         }
         Ok(())
     }
 
-    /// The index [`Store::events_change`] and the queries by client use,
-    /// if a bulk load kept one in memory.
-    pub(super) fn client_index(&self) -> Option<std::sync::Arc<ClientIndex>> {
-        self.spill.as_ref()?.client_index.get()
+    /// The index a bulk load kept in memory, if any: what the queries
+    /// by client and by kind and time read instead of SQL's.
+    pub(super) fn event_index(&self) -> Option<std::sync::Arc<EventIndex>> {
+        self.spill.as_ref()?.event_index.get()
     }
 
     /// Lets this kept database be loaded in bulk as a scratch one is, if

@@ -4,7 +4,7 @@
 //! lookup is served by an index of [`super::schema`].
 
 use grantwatch_parsers::{EventKind, Format, GrantType, ServerKind};
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Result, Store};
@@ -392,7 +392,7 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
-        if let Some(index) = self.client_index() {
+        if let Some(index) = self.event_index() {
             let ids = index.newest(client_id, kinds, ip, (from_ms, to_ms), limit as usize);
             return self.events_by_ids(&ids);
         }
@@ -431,6 +431,13 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
+        if let Some(index) = self.event_index() {
+            let ids =
+                index
+                    .times
+                    .newest_of_source(source_id, kinds, (from_ms, to_ms), limit as usize);
+            return self.events_by_ids(&ids);
+        }
         self.query_events(&of_source(kinds, limit), params![source_id, from_ms, to_ms])
     }
 
@@ -445,6 +452,23 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<(Option<i64>, Option<i64>)>> {
+        if let Some(index) = self.event_index() {
+            let ids =
+                index
+                    .times
+                    .newest_of_source(source_id, kinds, (from_ms, to_ms), limit as usize);
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT ts_ms, server_date_ms FROM events WHERE id = ?1")?;
+            let mut dates = Vec::with_capacity(ids.len());
+            for id in ids {
+                dates.extend(
+                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?,
+                );
+            }
+            return Ok(dates);
+        }
         let sql = format!(
             "SELECT e.ts_ms, e.server_date_ms FROM events e WHERE {}",
             of_source(kinds, limit)
@@ -463,6 +487,9 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<EventRow>> {
+        if let Some(index) = self.event_index() {
+            return self.events_by_ids(&index.times.between(kinds, (from_ms, to_ms)));
+        }
         self.kinds_between(kinds, (from_ms, to_ms), "TRUE")
     }
 

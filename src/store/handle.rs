@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::client_index::ClientIndexBuilder;
+use super::event_index::EventIndexBuilder;
 use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
 use super::window::{FailureWindow, NearMemo, RequestMemo};
@@ -63,10 +63,10 @@ pub(super) const SPARSE_INDEXES: usize = 6;
 /// What a running bulk load watches (`bulk.rs`): the rows each sparse
 /// index took, and the SQL of those it dropped since; and, for a scratch
 /// database loaded from empty, its events' keys by client
-/// (`client_index.rs`).
+/// (`event_index.rs`).
 #[derive(Debug, Default)]
 pub(super) struct BulkLoad {
     pub(super) entered: [u64; SPARSE_INDEXES],
     pub(super) dropped: Vec<String>,
-    pub(super) clients: Option<ClientIndexBuilder>,
+    pub(super) index: Option<EventIndexBuilder>,
 }

@@ -14,8 +14,8 @@
 
 pub mod alert_counts;
 mod bulk;
-mod client_index;
 pub mod clocks;
+mod event_index;
 pub mod events;
 mod evidence;
 pub mod failure_record;
@@ -42,6 +42,7 @@ mod handle;
 mod log_lines;
 mod nearest;
 mod spill;
+mod time_order;
 mod window;
 
 use std::path::Path;
@@ -78,7 +79,7 @@ impl Store {
 
     /// Opens a scratch database beside its writer, with the writer's
     /// evidence file, as [`Store::open`] does, except that the indexes a
-    /// bulk load kept in memory (`client_index.rs`), which the shared
+    /// bulk load kept in memory (`event_index.rs`), which the shared
     /// evidence file holds, are not built in SQL.
     pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
         Store::open_paged(path, None, spill)
@@ -99,7 +100,7 @@ impl Store {
         let mut store = Store::on(conn).sharing_spill(spill);
         store.apply_pragmas(true)?;
         store.migrate()?;
-        if store.client_index().is_none() {
+        if store.event_index().is_none() {
             store.restore_event_indexes()?;
         }
         Ok(store)

@@ -35,6 +35,9 @@ impl Store {
         if let Some(rows) = kept {
             return Ok(rows);
         }
+        if let Some(index) = self.event_index() {
+            return self.events_by_ids(&index.times.failed_near(at, window, limit as usize));
+        }
         self.query_events(
             "e.kind = 'token_response' AND e.ts_ms BETWEEN ?1 AND ?2
              AND (e.status >= 400 OR e.error IS NOT NULL OR e.provider_code IS NOT NULL)

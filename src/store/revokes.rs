@@ -77,7 +77,7 @@ impl Store {
         {
             return Ok(found);
         }
-        if let Some(index) = self.client_index() {
+        if let Some(index) = self.event_index() {
             let newest = index.newest(
                 client_id,
                 &[EventKind::RevokeRequest],
@@ -162,7 +162,7 @@ impl Store {
     /// `None` when they are more than the connection has room for.
     fn summarize_revokes(&self, client_id: &str) -> Result<Option<Vec<Revoke>>> {
         let room = self.revokes.room();
-        if let Some(index) = self.client_index() {
+        if let Some(index) = self.event_index() {
             let ids = index.all_of(client_id, EventKind::RevokeRequest);
             if ids.len() > room {
                 return Ok(None);

@@ -32,7 +32,7 @@ use std::sync::{PoisonError, RwLock};
 
 use grantwatch_parsers::Event;
 
-use super::client_index::ClientIndexSlot;
+use super::event_index::EventIndexSlot;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
 
 /// An event's evidence line as the spill gives it back: line number, text.
@@ -46,9 +46,9 @@ pub struct EvidenceSpill {
     /// The log files whose lines records name by their place.
     logs: LogFiles,
     /// The database's events by client, when a bulk load kept them in
-    /// memory instead of in two indexes (`client_index.rs`): here because
+    /// memory instead of in two indexes (`event_index.rs`): here because
     /// every connection of the analysis shares this file.
-    pub(super) client_index: ClientIndexSlot,
+    pub(super) event_index: EventIndexSlot,
 }
 
 /// Where each event's record is, by event id: packed places in pages of
@@ -245,7 +245,7 @@ impl EvidenceSpill {
             file,
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
-            client_index: ClientIndexSlot::default(),
+            event_index: EventIndexSlot::default(),
         })
     }
 
@@ -264,7 +264,7 @@ impl EvidenceSpill {
             file: File::open(path)?,
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
-            client_index: ClientIndexSlot::default(),
+            event_index: EventIndexSlot::default(),
         })
     }
 

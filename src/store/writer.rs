@@ -292,8 +292,8 @@ impl Store {
         let ids = insert_events(&tx, source_id, events, lines)?;
         if let Some(bulk) = self.bulk.as_mut() {
             bulk.watch(&tx, events)?;
-            if let Some(clients) = bulk.clients.as_mut() {
-                clients.add(source_id, events, &ids);
+            if let Some(index) = bulk.index.as_mut() {
+                index.add(source_id, events, &ids);
             }
         }
         {
@@ -335,8 +335,8 @@ impl Store {
     pub fn forget_source_reading(&mut self, source_id: i64) -> Result<()> {
         match self.bulk.as_mut() {
             Some(bulk) => {
-                if let Some(clients) = bulk.clients.as_mut() {
-                    clients.forget(source_id);
+                if let Some(index) = bulk.index.as_mut() {
+                    index.forget(source_id);
                 }
             }
             None => self.events_change()?,

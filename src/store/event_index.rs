@@ -1,34 +1,44 @@
-//! A scratch database's events by client, kept in memory instead of its
-//! two client indexes (`events_by_client_kind`, `events_by_client_ip`).
+//! A scratch database's events by client and by kind and time, kept in
+//! memory instead of three of its indexes (`events_by_client_kind`,
+//! `events_by_client_ip`, `events_by_kind_time`).
 //!
-//! Building those two indexes after a bulk load was the largest single
-//! step of an `analyze` of a Keycloak or Hydra log: SQLite scans the whole
-//! table once per index and sorts text keys (1.7 s of a Keycloak
-//! gigabyte's 7.8 s, benches/README.md). The writer of a bulk load that
-//! began on an empty scratch database already holds each event's client,
-//! address, kind, time and id as it stores it; this keeps them, 24 bytes an
-//! event, sorts them twice when the load ends, and answers the queries
-//! those indexes served ([`ClientIndex::newest`], [`ClientIndex::all_of`])
-//! with event ids, whose rows are then read by id.
+//! Building those indexes after a bulk load was the largest single step of
+//! an `analyze` of a Keycloak or Hydra log: SQLite scans the whole table
+//! once per index and sorts text keys (2.4 s of a Keycloak gigabyte's
+//! 7.8 s, benches/README.md). The writer of a bulk load that began on an
+//! empty scratch database already holds each event's client, address,
+//! kind, time, source and id as it stores it; this keeps them, 72 bytes an
+//! event, sorts them three ways when the load ends, and answers the
+//! queries those indexes served with event ids, whose rows are then read
+//! by id: by client here ([`EventIndex::newest`], [`EventIndex::all_of`]),
+//! by kind and time in `time_order.rs`.
 //!
 //! Invariants: an index answers exactly what SQL over the same rows
 //! answers (`client_id = ? AND kind IN (…) AND ts_ms BETWEEN ? AND ?
-//! [AND ip = ?] ORDER BY ts_ms DESC, id DESC LIMIT ?`): an event without a
-//! client or a time is in no answer, as `=` and `BETWEEN` never hold for
-//! NULL, and is not kept. A builder that cannot say which stored row an
-//! event became (an event skipped as stored already), or that passed its
-//! memory budget, is spoiled: the load then builds the SQL indexes as
-//! before. Once installed, an index is the only one the database has for
-//! these queries; whatever changes the events afterwards builds the SQL
-//! indexes first and drops it (`bulk.rs`, `Store::events_change`).
+//! [AND ip = ?] ORDER BY ts_ms DESC, id DESC LIMIT ?`, and the queries
+//! named in `time_order.rs`): an event without a client is in no answer
+//! by client, one without a time in none at all, as `=` and `BETWEEN`
+//! never hold for NULL, and neither is kept there. A builder that cannot
+//! say which stored row an event became (an event skipped as stored
+//! already), or that passed its memory budget, is spoiled: the load then
+//! builds the SQL indexes as before. Once installed, an index is the only
+//! one the database has for these queries; whatever changes the events
+//! afterwards builds the SQL indexes first and drops it (`bulk.rs`,
+//! `Store::events_change`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use grantwatch_parsers::{Event, EventKind};
 
+use super::time_order::{TimeKey, TimeOrder};
+
 /// The names of the indexes this one stands for.
-pub(super) const REPLACED: [&str; 2] = ["events_by_client_kind", "events_by_client_ip"];
+pub(super) const REPLACED: [&str; 3] = [
+    "events_by_client_kind",
+    "events_by_client_ip",
+    "events_by_kind_time",
+];
 
 /// What a builder may hold before it gives up (the keys of about five
 /// million events, a Keycloak log of 3.5 GB, or fewer with many distinct
@@ -90,29 +100,31 @@ impl Names {
 
 /// The keys of a bulk load's events, gathered as the writer stores them.
 #[derive(Debug)]
-pub(super) struct ClientIndexBuilder {
+pub(super) struct EventIndexBuilder {
     clients: Names,
     ips: Names,
     keys: Vec<Key>,
+    times: Vec<TimeKey>,
     /// The sources whose events are held (a give-up forgets one).
     sources: Vec<i64>,
     spoiled: bool,
     budget: usize,
 }
 
-impl Default for ClientIndexBuilder {
+impl Default for EventIndexBuilder {
     fn default() -> Self {
-        ClientIndexBuilder::with_budget(BUDGET_BYTES)
+        EventIndexBuilder::with_budget(BUDGET_BYTES)
     }
 }
 
-impl ClientIndexBuilder {
+impl EventIndexBuilder {
     /// A builder that gives up past `budget` bytes.
-    pub(super) fn with_budget(budget: usize) -> ClientIndexBuilder {
-        ClientIndexBuilder {
+    pub(super) fn with_budget(budget: usize) -> EventIndexBuilder {
+        EventIndexBuilder {
             clients: Names::default(),
             ips: Names::default(),
             keys: Vec::new(),
+            times: Vec::new(),
             sources: Vec::new(),
             spoiled: false,
             budget,
@@ -134,7 +146,7 @@ impl ClientIndexBuilder {
             self.sources.push(source_id);
         }
         for (e, &id) in events.iter().zip(ids) {
-            if self.add_one(e, id).is_none() {
+            if self.add_one(e, id, source_id).is_none() {
                 self.spoil();
                 return;
             }
@@ -146,7 +158,9 @@ impl ClientIndexBuilder {
 
     /// `None` when the event cannot be held (an id past `u32`, too many
     /// names); an event no query can find is skipped.
-    fn add_one(&mut self, e: &Event<'_>, id: i64) -> Option<()> {
+    fn add_one(&mut self, e: &Event<'_>, id: i64, source_id: i64) -> Option<()> {
+        let id = u32::try_from(id).ok()?;
+        self.times.extend(TimeKey::of(e, id, source_id)?);
         let (Some(client), Some(ts)) = (e.client_id.as_deref(), e.ts) else {
             return Some(());
         };
@@ -157,7 +171,7 @@ impl ClientIndexBuilder {
         };
         self.keys.push(Key {
             ts: ts.utc.timestamp_millis(),
-            id: u32::try_from(id).ok()?,
+            id,
             client,
             ip,
             kind: e.kind as u8,
@@ -170,9 +184,9 @@ impl ClientIndexBuilder {
     /// spoiled.
     pub(super) fn forget(&mut self, source_id: i64) {
         if self.sources.iter().all(|&s| s == source_id) {
-            *self = ClientIndexBuilder {
+            *self = EventIndexBuilder {
                 spoiled: self.spoiled,
-                ..ClientIndexBuilder::with_budget(self.budget)
+                ..EventIndexBuilder::with_budget(self.budget)
             };
         } else {
             self.spoil();
@@ -181,19 +195,22 @@ impl ClientIndexBuilder {
 
     /// Gives up, and lets go of what was held.
     fn spoil(&mut self) {
-        *self = ClientIndexBuilder {
+        *self = EventIndexBuilder {
             spoiled: true,
-            ..ClientIndexBuilder::with_budget(self.budget)
+            ..EventIndexBuilder::with_budget(self.budget)
         };
     }
 
     fn bytes(&self) -> usize {
-        // Both orders are held once sorted.
-        self.keys.capacity() * 2 * std::mem::size_of::<Key>() + self.clients.bytes + self.ips.bytes
+        // Both client orders are held once sorted.
+        self.keys.capacity() * 2 * std::mem::size_of::<Key>()
+            + self.times.capacity() * std::mem::size_of::<TimeKey>()
+            + self.clients.bytes
+            + self.ips.bytes
     }
 
-    /// The index, sorted both ways (on two threads), unless spoiled.
-    pub(super) fn finish(self) -> Option<ClientIndex> {
+    /// The index, sorted three ways (on two threads), unless spoiled.
+    pub(super) fn finish(self) -> Option<EventIndex> {
         if self.spoiled {
             return None;
         }
@@ -201,30 +218,37 @@ impl ClientIndexBuilder {
         // Held until the analysis ends: not the room it grew into.
         by_kind.shrink_to_fit();
         let mut by_ip = by_kind.clone();
-        std::thread::scope(|s| {
-            s.spawn(|| by_ip.sort_unstable_by_key(Key::by_ip));
+        let times = std::thread::scope(|s| {
+            let times = s.spawn(|| TimeOrder::sorted(self.times));
+            by_ip.sort_unstable_by_key(Key::by_ip);
             by_kind.sort_unstable_by_key(Key::by_kind);
-        });
-        Some(ClientIndex {
+            times.join()
+        })
+        .ok()?;
+        Some(EventIndex {
             clients: self.clients,
             ips: self.ips,
             by_kind,
             by_ip,
+            times,
         })
     }
 }
 
-/// The frozen index: every kept event in (client, kind, time, id) order
-/// and in (client, address, kind, time, id) order.
+/// The frozen index: every event with a client and a time in (client,
+/// kind, time, id) order and in (client, address, kind, time, id) order;
+/// every event with a time in (kind, time, id) order.
 #[derive(Debug)]
-pub struct ClientIndex {
+pub struct EventIndex {
     clients: Names,
     ips: Names,
     by_kind: Vec<Key>,
     by_ip: Vec<Key>,
+    /// Every event with a time, by kind and time.
+    pub(super) times: TimeOrder,
 }
 
-impl ClientIndex {
+impl EventIndex {
     /// The ids of the events of `client` and one of `kinds` (and from `ip`,
     /// when given) between two times (inclusive), newest first (time, then
     /// id, descending), at most `limit`.
@@ -290,17 +314,17 @@ impl ClientIndex {
 /// index: beside the evidence file they share (`spill.rs`), since the
 /// connections that share one are exactly those that read the database.
 #[derive(Debug, Default)]
-pub(super) struct ClientIndexSlot(RwLock<Option<Arc<ClientIndex>>>);
+pub(super) struct EventIndexSlot(RwLock<Option<Arc<EventIndex>>>);
 
-impl ClientIndexSlot {
-    pub(super) fn get(&self) -> Option<Arc<ClientIndex>> {
+impl EventIndexSlot {
+    pub(super) fn get(&self) -> Option<Arc<EventIndex>> {
         self.0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    pub(super) fn set(&self, index: Option<ClientIndex>) {
+    pub(super) fn set(&self, index: Option<EventIndex>) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = index.map(Arc::new);
     }
 }
@@ -322,5 +346,5 @@ fn window<G: Ord + Copy>(
 }
 
 #[cfg(test)]
-#[path = "client_index_tests.rs"]
+#[path = "event_index_tests.rs"]
 mod tests;
