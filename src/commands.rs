@@ -56,6 +56,10 @@ pub struct AnalyzeOptions {
     /// How the diagnosis after the read may use several cores (the same
     /// databases as for the read).
     pub cores: diagnose::Cores,
+    /// The events a bulk load into a scratch database stores before it
+    /// keeps their keys in memory instead of three SQL indexes (`None`:
+    /// the store's own threshold; tests make it small).
+    pub index_from_events: Option<i64>,
 }
 
 /// What `analyze` found.
@@ -131,6 +135,9 @@ pub fn analyze(
         Some(_) => Store::open_scratch(&db_path)?,
         None => Store::open(&db_path)?,
     };
+    if let Some(events) = opts.index_from_events {
+        store.keep_index_in_memory_from(events);
+    }
     // Where the diagnosis of this database stopped, not its newest event: a
     // run stopped between storing a chunk's events and diagnosing them
     // (killed, or a store error) left failures only the next one can find.

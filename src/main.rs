@@ -115,6 +115,10 @@ enum Command {
         /// it small to cross many unit boundaries).
         #[arg(long, hide = true, value_name = "EVENTS", default_value_t = grantwatch::diagnose::Cores::default().unit_events, value_parser = clap::value_parser!(i64).range(1..))]
         diagnose_unit: i64,
+        /// Events a bulk load stores before it keeps their keys in memory
+        /// instead of three SQL indexes (tests make it small).
+        #[arg(long, hide = true, value_name = "EVENTS", value_parser = clap::value_parser!(i64).range(1..))]
+        index_from_events: Option<i64>,
         /// Log files or folders (read recursively; *.gz is decompressed).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -252,6 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             range_bytes,
             chunk_bytes,
             diagnose_unit,
+            index_from_events,
             paths,
         } => {
             purge_freed_memory_promptly();
@@ -274,6 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     jobs: jobs.map_or(cores, usize::from),
                     unit_events: diagnose_unit,
                 },
+                index_from_events,
             };
             let bar = progress_bar();
             let analysis = commands::analyze(

@@ -21,7 +21,7 @@
 use grantwatch_parsers::Event;
 use rusqlite::Connection;
 
-use super::event_index::{self, EventIndex, EventIndexBuilder};
+use super::event_index::{self, BUDGET_BYTES, EventIndex, EventIndexBuilder};
 use super::handle::{BulkLoad, SPARSE_INDEXES};
 use super::{Error, Result, Store};
 
@@ -72,6 +72,27 @@ pub(super) const SPARSE: [SparseIndex; SPARSE_INDEXES] = [
 pub(super) const LIVE_ROWS: u64 = 1_000;
 
 impl BulkLoad {
+    /// Keeps the keys of a committed batch (`ids`: the rows `events` of
+    /// `source_id` became, read back through `tx`) once the load has
+    /// stored [`event_index::INDEX_FROM_EVENTS`] events, those before
+    /// read from the table when it gets there.
+    pub(super) fn keep_keys(
+        &mut self,
+        tx: &Connection,
+        source_id: i64,
+        events: &[Event<'_>],
+        ids: &[i64],
+    ) -> Result<()> {
+        match (&mut self.index, self.index_from) {
+            (Some(index), _) => index.add(source_id, events, ids),
+            (None, Some(from)) if ids.last().is_some_and(|&id| id >= from) => {
+                self.index = Some(EventIndexBuilder::from_table(tx, BUDGET_BYTES)?);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Counts the rows `events` add to each [`SPARSE`] index still live,
     /// and drops (in the caller's transaction, `tx`) each that passed
     /// [`LIVE_ROWS`], keeping its SQL for the rebuild.
@@ -146,10 +167,10 @@ impl Store {
             return f(self);
         }
         let started = self.events_change().and_then(|()| {
-            let index = self.may_keep_index()?.then(EventIndexBuilder::default);
-            Ok((self.drop_event_indexes()?, index))
+            let index_from = self.may_keep_index()?.then_some(self.index_from_events);
+            Ok((self.drop_event_indexes()?, index_from))
         });
-        let (dropped, index) = match started {
+        let (dropped, index_from) = match started {
             Ok(started) => started,
             Err(e) => {
                 self.share_again()?;
@@ -157,7 +178,7 @@ impl Store {
             }
         };
         self.bulk = Some(BulkLoad {
-            index,
+            index_from,
             ..BulkLoad::default()
         });
         let loaded = f(self);
@@ -184,6 +205,13 @@ impl Store {
         rebuilt?;
         synced?;
         Ok(value)
+    }
+
+    /// Makes a bulk load into this scratch database keep its events' keys
+    /// in memory once it has stored `events` of them (`event_index.rs`),
+    /// instead of [`event_index::INDEX_FROM_EVENTS`].
+    pub fn keep_index_in_memory_from(&mut self, events: i64) {
+        self.index_from_events = events;
     }
 
     /// Whether this bulk load keeps its events' keys in memory instead of

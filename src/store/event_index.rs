@@ -30,7 +30,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use grantwatch_parsers::{Event, EventKind};
+use rusqlite::Connection;
 
+use super::Result;
 use super::time_order::{TimeKey, TimeOrder};
 
 /// The names of the indexes this one stands for.
@@ -40,11 +42,18 @@ pub(super) const REPLACED: [&str; 3] = [
     "events_by_kind_time",
 ];
 
+/// The events a bulk load stores before it keeps their keys in memory
+/// (reading those stored so far from the table, `from_table`): below
+/// it SQLite builds the three indexes in a tenth of a second (a Rails
+/// gigabyte, 44,000 events: 0.09 s, benches/README.md), and a log of few
+/// events keeps its peak memory as it was.
+pub(super) const INDEX_FROM_EVENTS: i64 = 200_000;
+
 /// What a builder may hold before it gives up (the keys of about five
 /// million events, a Keycloak log of 3.5 GB, or fewer with many distinct
 /// addresses): beyond it the SQL indexes are built, as before, so memory
 /// stays bounded. A Rails log holds few events: 13 MB at 3 GB.
-const BUDGET_BYTES: usize = 256 << 20;
+pub(super) const BUDGET_BYTES: usize = 256 << 20;
 
 /// A fast hasher for short keys (client ids, addresses), already built
 /// for `hashbrown`.
@@ -98,6 +107,52 @@ impl Names {
     }
 }
 
+/// What the index keeps of one stored event, from the event the writer
+/// stored or from its row.
+struct Stored<'a> {
+    id: i64,
+    source_id: i64,
+    client: Option<&'a str>,
+    ip: Option<&'a str>,
+    kind: EventKind,
+    ts: Option<i64>,
+    /// `status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL`.
+    failing: bool,
+}
+
+impl<'a> Stored<'a> {
+    fn of(e: &'a Event<'_>, id: i64, source_id: i64) -> Stored<'a> {
+        Stored {
+            id,
+            source_id,
+            client: e.client_id.as_deref(),
+            ip: e.ip.as_deref(),
+            kind: e.kind,
+            ts: e.ts.map(|t| t.utc.timestamp_millis()),
+            failing: e.status.is_some_and(|s| s >= 400)
+                || e.error.is_some()
+                || e.provider_code.is_some(),
+        }
+    }
+
+    /// A row of `from_table`'s query; `None` for a kind this build does
+    /// not know.
+    fn of_row(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<Option<Stored<'a>>> {
+        let Some(kind) = EventKind::from_name(r.get_ref(4)?.as_str()?) else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            id: r.get(0)?,
+            source_id: r.get(1)?,
+            client: r.get_ref(2)?.as_str_or_null()?,
+            ip: r.get_ref(3)?.as_str_or_null()?,
+            kind,
+            ts: r.get(5)?,
+            failing: r.get::<_, i64>(6)? != 0,
+        }))
+    }
+}
+
 /// The keys of a bulk load's events, gathered as the writer stores them.
 #[derive(Debug)]
 pub(super) struct EventIndexBuilder {
@@ -109,12 +164,6 @@ pub(super) struct EventIndexBuilder {
     sources: Vec<i64>,
     spoiled: bool,
     budget: usize,
-}
-
-impl Default for EventIndexBuilder {
-    fn default() -> Self {
-        EventIndexBuilder::with_budget(BUDGET_BYTES)
-    }
 }
 
 impl EventIndexBuilder {
@@ -131,6 +180,34 @@ impl EventIndexBuilder {
         }
     }
 
+    /// A builder holding every event stored so far (`conn` inside the
+    /// load's transaction): for a load that passed
+    /// [`INDEX_FROM_EVENTS`] events, the point from which keeping them in
+    /// memory is worth it.
+    pub(super) fn from_table(conn: &Connection, budget: usize) -> Result<EventIndexBuilder> {
+        let mut builder = EventIndexBuilder::with_budget(budget);
+        let rows: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        let room = usize::try_from(rows).unwrap_or(0);
+        builder.keys.reserve(room);
+        builder.times.reserve(room);
+        // NULL when the row has no status and no error: not failing.
+        let mut stmt = conn.prepare(
+            "SELECT id, source_id, client_id, ip, kind, ts_ms,
+                    coalesce(status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL, 0)
+             FROM events ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let added = Stored::of_row(r)?.and_then(|stored| builder.add_one(&stored));
+            if added.is_none() {
+                builder.spoil();
+                break;
+            }
+        }
+        builder.check_budget();
+        Ok(builder)
+    }
+
     /// Takes the events of one committed batch of `source_id` and the ids
     /// they were stored under, in order; spoiled when the two do not pair
     /// up (an event was already stored) or the budget is passed.
@@ -142,15 +219,16 @@ impl EventIndexBuilder {
             self.spoil();
             return;
         }
-        if !self.sources.contains(&source_id) {
-            self.sources.push(source_id);
-        }
         for (e, &id) in events.iter().zip(ids) {
-            if self.add_one(e, id, source_id).is_none() {
+            if self.add_one(&Stored::of(e, id, source_id)).is_none() {
                 self.spoil();
                 return;
             }
         }
+        self.check_budget();
+    }
+
+    fn check_budget(&mut self) {
         if self.bytes() > self.budget {
             self.spoil();
         }
@@ -158,19 +236,23 @@ impl EventIndexBuilder {
 
     /// `None` when the event cannot be held (an id past `u32`, too many
     /// names); an event no query can find is skipped.
-    fn add_one(&mut self, e: &Event<'_>, id: i64, source_id: i64) -> Option<()> {
-        let id = u32::try_from(id).ok()?;
-        self.times.extend(TimeKey::of(e, id, source_id)?);
-        let (Some(client), Some(ts)) = (e.client_id.as_deref(), e.ts) else {
+    fn add_one(&mut self, e: &Stored<'_>) -> Option<()> {
+        let id = u32::try_from(e.id).ok()?;
+        if !self.sources.contains(&e.source_id) {
+            self.sources.push(e.source_id);
+        }
+        self.times
+            .extend(TimeKey::new(e.ts, id, e.source_id, e.kind, e.failing)?);
+        let (Some(client), Some(ts)) = (e.client, e.ts) else {
             return Some(());
         };
         let client = self.clients.number(client)?;
-        let ip = match e.ip.as_deref() {
+        let ip = match e.ip {
             Some(ip) => self.ips.number(ip)?,
             None => NO_ADDRESS,
         };
         self.keys.push(Key {
-            ts: ts.utc.timestamp_millis(),
+            ts,
             id,
             client,
             ip,

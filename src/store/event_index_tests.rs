@@ -83,12 +83,21 @@ fn store_in_two(store: &mut Store, events: &[Event<'static>]) -> Result<(), Erro
     Ok(())
 }
 
-/// A kept database and a scratch one loaded in bulk with the same events.
+/// A scratch database whose bulk loads keep their keys in memory from the
+/// `from`th event on (read back from the table then, taken as stored after).
+fn scratch_from(path: &std::path::Path, from: i64) -> Store {
+    let mut scratch = Store::open_scratch(path).expect("scratch");
+    scratch.index_from_events = from;
+    scratch
+}
+
+/// A kept database and a scratch one loaded in bulk with the same events,
+/// which keeps them in memory from the 700th on.
 fn both(dir: &std::path::Path, events: &[Event<'static>]) -> (Store, Store) {
     let mut kept = Store::open(&dir.join("k.db")).expect("kept");
     two_sources(&kept);
     store_in_two(&mut kept, events).expect("kept events");
-    let mut scratch = Store::open_scratch(&dir.join("s.db")).expect("scratch");
+    let mut scratch = scratch_from(&dir.join("s.db"), 700);
     two_sources(&scratch);
     scratch
         .bulk_load(2, |s| store_in_two(s, events))
@@ -177,6 +186,23 @@ fn assert_same_answers(kept: &Store, other: &Store) {
     }
 }
 
+/// Below the threshold nothing is kept: SQLite builds the indexes, as
+/// for any load of few events.
+#[test]
+fn a_load_of_few_events_keeps_the_sql_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = mixed_events(300);
+    let mut scratch = scratch_from(&dir.path().join("s.db"), 301);
+    two_sources(&scratch);
+    scratch
+        .bulk_load(2, |s| store_in_two(s, &events))
+        .expect("bulk load");
+    assert!(scratch.event_index().is_none());
+    for name in super::REPLACED {
+        assert!(has_index(&scratch, name), "{name} built");
+    }
+}
+
 #[test]
 fn the_index_answers_as_the_sql_indexes_do() -> Result<(), Error> {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -232,7 +258,7 @@ fn a_load_that_cannot_keep_every_event_builds_the_sql_indexes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let events = mixed_events(200);
     let progress = BatchProgress::default();
-    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let mut scratch = scratch_from(&dir.path().join("s.db"), 1);
     one_source(&scratch);
     scratch
         .bulk_load(2, |s| {
@@ -244,7 +270,7 @@ fn a_load_that_cannot_keep_every_event_builds_the_sql_indexes() {
     for name in super::REPLACED {
         assert!(has_index(&scratch, name), "{name} built");
     }
-    let mut failed = Store::open_scratch(&dir.path().join("f.db")).expect("scratch");
+    let mut failed = scratch_from(&dir.path().join("f.db"), 1);
     one_source(&failed);
     let load = failed.bulk_load(2, |s| {
         s.commit_batch(1, &events, &progress)?;
@@ -267,7 +293,7 @@ fn a_forgotten_source_is_forgotten_by_the_index() -> Result<(), Error> {
     let mut kept = Store::open(&dir.path().join("k.db"))?;
     one_source(&kept);
     kept.commit_batch(1, &events[400..], &progress)?;
-    let mut scratch = Store::open_scratch(&dir.path().join("s.db"))?;
+    let mut scratch = scratch_from(&dir.path().join("s.db"), 100);
     one_source(&scratch);
     scratch.bulk_load(2, |s| {
         s.commit_batch(1, &events[..400], &progress)?;

@@ -54,6 +54,9 @@ pub struct Store {
     /// transaction: other connections' commits are not seen until it
     /// ends, so it cannot change meanwhile (`Store::seen`).
     pub(super) snapshot_version: Cell<Option<i64>>,
+    /// The events a bulk load stores before it keeps their keys in memory
+    /// (`event_index.rs`; tests lower it).
+    pub(super) index_from_events: i64,
 }
 
 /// How many partial indexes a bulk load keeps live while few rows enter
@@ -62,11 +65,14 @@ pub(super) const SPARSE_INDEXES: usize = 6;
 
 /// What a running bulk load watches (`bulk.rs`): the rows each sparse
 /// index took, and the SQL of those it dropped since; and, for a scratch
-/// database loaded from empty, its events' keys by client
-/// (`event_index.rs`).
+/// database loaded from empty, its events' keys once there are enough of
+/// them (`event_index.rs`).
 #[derive(Debug, Default)]
 pub(super) struct BulkLoad {
     pub(super) entered: [u64; SPARSE_INDEXES],
     pub(super) dropped: Vec<String>,
+    /// From which event id the keys are kept in memory; `None` when they
+    /// are not (a kept database, or one that held events).
+    pub(super) index_from: Option<i64>,
     pub(super) index: Option<EventIndexBuilder>,
 }

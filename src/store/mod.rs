@@ -231,6 +231,7 @@ impl Store {
             last_request: Default::default(),
             near: Default::default(),
             snapshot_version: Default::default(),
+            index_from_events: event_index::INDEX_FROM_EVENTS,
         }
     }
 

@@ -36,21 +36,9 @@ pub(super) fn schema_of(store: &Store) -> Vec<(String, String)> {
         .expect("rows")
 }
 
-/// `schema` without the two indexes a scratch database's bulk load keeps
-/// in memory instead (`event_index.rs`).
-fn without_event_indexes(schema: &[(String, String)]) -> Vec<(String, String)> {
-    let replaced = |name: &str| super::event_index::REPLACED.contains(&name);
-    schema
-        .iter()
-        .filter(|(n, _)| !replaced(n))
-        .cloned()
-        .collect()
-}
-
 /// A bulk load into a scratch database drops the events' secondary
 /// indexes and builds every one of them again, also when the load
-/// fails, but for the two it keeps in memory from an empty database; a
-/// kept database keeps its indexes throughout.
+/// fails; a kept database keeps its indexes throughout.
 #[test]
 fn a_bulk_load_gives_back_every_index() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -75,12 +63,10 @@ fn a_bulk_load_gives_back_every_index() {
     for sparse in bulk::SPARSE.iter().map(|s| s.name) {
         assert!(has(sparse), "{sparse} live while no row entered it");
     }
-    assert_eq!(schema_of(&scratch), without_event_indexes(&before));
-    assert!(scratch.event_index().is_some(), "kept in memory");
+    assert_eq!(schema_of(&scratch), before);
     let failed: Result<()> = scratch.bulk_load(2, |_| Err(Error::IncompatibleVersion(0)));
     assert!(failed.is_err());
     assert_eq!(schema_of(&scratch), before);
-    assert!(scratch.event_index().is_none());
     assert_eq!(journal_mode(&scratch), "wal");
 
     let mut kept = Store::open(&dir.path().join("k.db")).expect("kept");
@@ -113,7 +99,7 @@ fn a_bulk_load_inside_another_leaves_the_rebuild_to_the_outer_one() {
         assert!(!has(schema, "events_by_kind_time"), "{schema:?}");
     }
     assert!(!scratch.in_bulk_load());
-    assert_eq!(schema_of(&scratch), without_event_indexes(&before));
+    assert_eq!(schema_of(&scratch), before);
     assert_eq!(journal_mode(&scratch), "wal");
 }
 
@@ -169,7 +155,7 @@ fn sparse_indexes_stay_live_until_many_rows_enter_them() {
         "a request id on every row: dropped for the rebuild"
     );
     assert!(code_live, "ten codes: kept live");
-    assert_eq!(schema_of(&scratch), without_event_indexes(&before));
+    assert_eq!(schema_of(&scratch), before);
     let plan: String = scratch
         .conn
         .query_row(

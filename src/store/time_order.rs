@@ -7,7 +7,7 @@
 //! method); an event without a time is in no answer, as `BETWEEN` never
 //! holds for NULL, and is not kept.
 
-use grantwatch_parsers::{Event, EventKind};
+use grantwatch_parsers::EventKind;
 
 /// One event as the queries by kind and time see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,19 +22,22 @@ pub(super) struct TimeKey {
 }
 
 impl TimeKey {
-    /// Event `e`, stored as row `id` of source `source_id`: `Some(None)`
-    /// when it has no time (no query finds it), `None` when its id or
-    /// source does not fit.
-    pub(super) fn of(e: &Event<'_>, id: u32, source_id: i64) -> Option<Option<TimeKey>> {
+    /// The key of a stored event: `Some(None)` when it has no time (no
+    /// query finds it), `None` when its id or source does not fit.
+    pub(super) fn new(
+        ts: Option<i64>,
+        id: u32,
+        source_id: i64,
+        kind: EventKind,
+        failing: bool,
+    ) -> Option<Option<TimeKey>> {
         let source = u32::try_from(source_id).ok()?;
-        Some(e.ts.map(|ts| TimeKey {
-            ts: ts.utc.timestamp_millis(),
+        Some(ts.map(|ts| TimeKey {
+            ts,
             id,
             source,
-            kind: e.kind as u8,
-            failing: e.status.is_some_and(|s| s >= 400)
-                || e.error.is_some()
-                || e.provider_code.is_some(),
+            kind: kind as u8,
+            failing,
         }))
     }
 

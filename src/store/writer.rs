@@ -292,9 +292,7 @@ impl Store {
         let ids = insert_events(&tx, source_id, events, lines)?;
         if let Some(bulk) = self.bulk.as_mut() {
             bulk.watch(&tx, events)?;
-            if let Some(index) = bulk.index.as_mut() {
-                index.add(source_id, events, &ids);
-            }
+            bulk.keep_keys(&tx, source_id, events, &ids)?;
         }
         {
             let mut update = tx.prepare_cached(
