@@ -49,10 +49,11 @@ pub(super) const REPLACED: [&str; 3] = [
 /// events keeps its peak memory as it was.
 pub(super) const INDEX_FROM_EVENTS: i64 = 200_000;
 
-/// What a builder may hold before it gives up (the keys of about five
-/// million events, a Keycloak log of 3.5 GB, or fewer with many distinct
-/// addresses): beyond it the SQL indexes are built, as before, so memory
-/// stays bounded. A Rails log holds few events: 13 MB at 3 GB.
+/// What an index may hold once sorted before its builder gives up (the
+/// keys of about 3.7 million events, a Keycloak log of 2.4 GB, or fewer
+/// with many distinct addresses; up to twice that while its vectors grow):
+/// beyond it the SQL indexes are built, as before, so memory stays
+/// bounded.
 pub(super) const BUDGET_BYTES: usize = 256 << 20;
 
 /// A fast hasher for short keys (client ids, addresses), already built
@@ -283,10 +284,10 @@ impl EventIndexBuilder {
         };
     }
 
+    /// What the index will hold once sorted (both client orders).
     fn bytes(&self) -> usize {
-        // Both client orders are held once sorted.
-        self.keys.capacity() * 2 * std::mem::size_of::<Key>()
-            + self.times.capacity() * std::mem::size_of::<TimeKey>()
+        self.keys.len() * 2 * std::mem::size_of::<Key>()
+            + self.times.len() * std::mem::size_of::<TimeKey>()
             + self.clients.bytes
             + self.ips.bytes
     }
