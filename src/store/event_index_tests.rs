@@ -117,6 +117,15 @@ fn has_index(store: &Store, name: &str) -> bool {
         > 0
 }
 
+/// That `store` answers from SQLite's indexes: none kept in memory, the
+/// three built (`why` says when).
+fn assert_sql_indexes(store: &Store, why: &str) {
+    assert!(store.event_index().is_none(), "{why}: none in memory");
+    for name in super::REPLACED {
+        assert!(has_index(store, name), "{why}: {name} built");
+    }
+}
+
 /// Every client, kind set, address, window and limit: the same rows in
 /// the same order, from the index and from SQL.
 fn assert_same_answers(kept: &Store, other: &Store) {
@@ -197,10 +206,7 @@ fn a_load_of_few_events_keeps_the_sql_indexes() {
     scratch
         .bulk_load(2, |s| store_in_two(s, &events))
         .expect("bulk load");
-    assert!(scratch.event_index().is_none());
-    for name in super::REPLACED {
-        assert!(has_index(&scratch, name), "{name} built");
-    }
+    assert_sql_indexes(&scratch, "a load under the threshold");
 }
 
 #[test]
@@ -241,11 +247,8 @@ fn events_stored_after_the_load_bring_the_sql_indexes_back() -> Result<(), Error
     let progress = BatchProgress::default();
     kept.commit_batch(1, later, &progress)?;
     scratch.commit_batch(1, later, &progress)?;
-    assert!(scratch.event_index().is_none());
+    assert_sql_indexes(&scratch, "events stored after the load");
     assert!(reader.event_index().is_none());
-    for name in super::REPLACED {
-        assert!(has_index(&scratch, name), "{name} built again");
-    }
     assert_same_answers(&kept, &scratch);
     assert_same_answers(&kept, &reader);
     Ok(())
@@ -266,10 +269,7 @@ fn a_load_that_cannot_keep_every_event_builds_the_sql_indexes() {
             s.commit_batch(1, &events[..10], &progress).map(drop)
         })
         .expect("load");
-    assert!(scratch.event_index().is_none());
-    for name in super::REPLACED {
-        assert!(has_index(&scratch, name), "{name} built");
-    }
+    assert_sql_indexes(&scratch, "a batch stored twice");
     let mut failed = scratch_from(&dir.path().join("f.db"), 1);
     one_source(&failed);
     let load = failed.bulk_load(2, |s| {
@@ -277,10 +277,7 @@ fn a_load_that_cannot_keep_every_event_builds_the_sql_indexes() {
         Err::<(), _>(Error::Spill(std::io::Error::other("stopped")))
     });
     assert!(load.is_err());
-    assert!(failed.event_index().is_none());
-    for name in super::REPLACED {
-        assert!(has_index(&failed, name), "{name} built after a failed load");
-    }
+    assert_sql_indexes(&failed, "a failed load");
 }
 
 /// A read in ranges that gives up forgets its source's events inside the

@@ -4,7 +4,7 @@
 //! lookup is served by an index of [`super::schema`].
 
 use grantwatch_parsers::{EventKind, Format, GrantType, ServerKind};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 use serde::Serialize;
 
 use super::{Result, Store};
@@ -294,16 +294,6 @@ impl Store {
         Ok(self.query_events("e.id = ?1", [id])?.pop())
     }
 
-    /// The events of `ids`, in that order (an id no event has is passed
-    /// over).
-    pub(super) fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRow>> {
-        let mut rows = Vec::with_capacity(ids.len());
-        for &id in ids {
-            rows.extend(self.event(id)?);
-        }
-        Ok(rows)
-    }
-
     /// Events with id greater than `after`, in id order, of the kinds that can
     /// record a failed token request.
     pub fn failure_candidates(&self, after: i64) -> Result<Vec<EventRow>> {
@@ -457,17 +447,7 @@ impl Store {
                 index
                     .times
                     .newest_of_source(source_id, kinds, (from_ms, to_ms), limit as usize);
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT ts_ms, server_date_ms FROM events WHERE id = ?1")?;
-            let mut dates = Vec::with_capacity(ids.len());
-            for id in ids {
-                dates.extend(
-                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?,
-                );
-            }
-            return Ok(dates);
+            return self.dates_by_ids(&ids);
         }
         let sql = format!(
             "SELECT e.ts_ms, e.server_date_ms FROM events e WHERE {}",

@@ -39,6 +39,7 @@ mod writer;
 
 mod error;
 mod handle;
+mod index_reads;
 mod log_lines;
 mod nearest;
 mod spill;

@@ -1,0 +1,39 @@
+//! The rows of the event ids the in-memory index answers with
+//! (`event_index.rs`): a query it serves finds its ids there, in the order
+//! its SQL gives, and reads each row by id here.
+//!
+//! Invariant: rows come back in the order of the ids given; an id no event
+//! has (none while the index is installed: anything that deletes events
+//! drops it first) is passed over.
+
+use rusqlite::OptionalExtension;
+
+use super::events::EventRow;
+use super::{Result, Store};
+
+impl Store {
+    /// The events of `ids`, in that order.
+    pub(super) fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for &id in ids {
+            rows.extend(self.event(id)?);
+        }
+        Ok(rows)
+    }
+
+    /// The (time, `Date` header time) of the events of `ids`, in that
+    /// order.
+    pub(super) fn dates_by_ids(&self, ids: &[i64]) -> Result<Vec<(Option<i64>, Option<i64>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT ts_ms, server_date_ms FROM events WHERE id = ?1")?;
+        let mut dates = Vec::with_capacity(ids.len());
+        for &id in ids {
+            dates.extend(
+                stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            );
+        }
+        Ok(dates)
+    }
+}
