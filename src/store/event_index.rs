@@ -7,11 +7,13 @@
 //! once per index and sorts text keys (2.4 s of a Keycloak gigabyte's
 //! 7.8 s, benches/README.md). The writer of a bulk load that began on an
 //! empty scratch database already holds each event's client, address,
-//! kind, time, source and id as it stores it; this keeps them, 72 bytes an
-//! event, sorts them three ways when the load ends, and answers the
-//! queries those indexes served with event ids, whose rows are then read
-//! by id: by client here ([`EventIndex::newest`], [`EventIndex::all_of`]),
-//! by kind and time in `time_order.rs`.
+//! kind, time, source and id as it stores it; once the load passes
+//! [`INDEX_FROM_EVENTS`] events (those before read back from the table),
+//! this keeps them, 72 bytes an event, sorts them three ways when the load
+//! ends, and answers the queries those indexes served with event ids,
+//! whose rows are then read by id (`index_reads.rs`): by client here
+//! ([`EventIndex::newest`], [`EventIndex::all_of`]), by kind and time in
+//! `time_order.rs`.
 //!
 //! Invariants: an index answers exactly what SQL over the same rows
 //! answers (`client_id = ? AND kind IN (…) AND ts_ms BETWEEN ? AND ?
