@@ -9,7 +9,7 @@
 //! empty scratch database already holds each event's client, address,
 //! kind, time, source and id as it stores it; once the load passes
 //! [`INDEX_FROM_EVENTS`] events (those before read back from the table),
-//! this keeps them, 72 bytes an event, sorts them three ways when the load
+//! this keeps them, 52 bytes an event, sorts them three ways when the load
 //! ends, and answers the queries those indexes served with event ids,
 //! whose rows are then read by id (`index_reads.rs`): by client here
 //! ([`EventIndex::newest`], [`EventIndex::all_of`]), by kind and time in
@@ -52,7 +52,7 @@ pub(super) const REPLACED: [&str; 3] = [
 pub(super) const INDEX_FROM_EVENTS: i64 = 200_000;
 
 /// What an index may hold once sorted before its builder gives up (the
-/// keys of about 3.7 million events, a Keycloak log of 2.4 GB, or fewer
+/// keys of about 5 million events, a Keycloak log of 3.3 GB, or fewer
 /// with many distinct addresses; up to twice that while its vectors grow):
 /// beyond it the SQL indexes are built, as before, so memory stays
 /// bounded.
@@ -78,10 +78,6 @@ const NO_ADDRESS: u32 = u32::MAX;
 impl Key {
     fn by_kind(&self) -> (u32, u8, i64, u32) {
         (self.client, self.kind, self.ts, self.id)
-    }
-
-    fn by_ip(&self) -> (u32, u32, u8, i64, u32) {
-        (self.client, self.ip, self.kind, self.ts, self.id)
     }
 }
 
@@ -286,9 +282,10 @@ impl EventIndexBuilder {
         };
     }
 
-    /// What the index will hold once sorted (both client orders).
+    /// What the index will hold once sorted (the keys, and the address
+    /// order's positions).
     fn bytes(&self) -> usize {
-        self.keys.len() * 2 * std::mem::size_of::<Key>()
+        self.keys.len() * (std::mem::size_of::<Key>() + std::mem::size_of::<u32>())
             + self.times.len() * std::mem::size_of::<TimeKey>()
             + self.clients.bytes
             + self.ips.bytes
@@ -302,14 +299,21 @@ impl EventIndexBuilder {
         let mut by_kind = self.keys;
         // Held until the analysis ends: not the room it grew into.
         by_kind.shrink_to_fit();
-        let mut by_ip = by_kind.clone();
-        let times = std::thread::scope(|s| {
+        let positions = u32::try_from(by_kind.len()).ok()?;
+        let (times, by_ip) = std::thread::scope(|s| {
             let times = s.spawn(|| TimeOrder::sorted(self.times));
-            by_ip.sort_unstable_by_key(Key::by_ip);
             by_kind.sort_unstable_by_key(Key::by_kind);
-            times.join()
-        })
-        .ok()?;
+            // The (client, kind, time, id) order grouped by address, the
+            // order within each group kept (a stable sort): (client,
+            // address, kind, time, id), 4 bytes a key instead of a copy.
+            let mut by_ip: Vec<u32> = (0..positions).collect();
+            by_ip.sort_by_key(|&p| {
+                let k = &by_kind[p as usize];
+                (k.client, k.ip)
+            });
+            (times.join(), by_ip)
+        });
+        let times = times.ok()?;
         Some(EventIndex {
             clients: self.clients,
             ips: self.ips,
@@ -328,7 +332,8 @@ pub struct EventIndex {
     clients: Names,
     ips: Names,
     by_kind: Vec<Key>,
-    by_ip: Vec<Key>,
+    /// Positions in `by_kind`, in (client, address, kind, time, id) order.
+    by_ip: Vec<u32>,
     /// Every event with a time, by kind and time.
     pub(super) times: TimeOrder,
 }
@@ -360,17 +365,32 @@ impl EventIndex {
         kinds.dedup();
         let mut found: Vec<(i64, u32)> = Vec::new();
         for kind in kinds {
-            let run = match address {
-                Some(a) => window(
-                    &self.by_ip,
-                    |k| (k.client, k.ip, k.kind),
-                    (c, a, kind),
-                    (from, to),
-                ),
-                None => window(&self.by_kind, |k| (k.client, k.kind), (c, kind), (from, to)),
-            };
-            let newest = &run[run.len().saturating_sub(limit)..];
-            found.extend(newest.iter().map(|k| (k.ts, k.id)));
+            match address {
+                Some(a) => {
+                    let key = |&p: &u32| &self.by_kind[p as usize];
+                    let run = window(
+                        &self.by_ip,
+                        |p| {
+                            let k = key(p);
+                            ((k.client, k.ip, k.kind), k.ts)
+                        },
+                        (c, a, kind),
+                        (from, to),
+                    );
+                    let newest = &run[run.len().saturating_sub(limit)..];
+                    found.extend(newest.iter().map(key).map(|k| (k.ts, k.id)));
+                }
+                None => {
+                    let run = window(
+                        &self.by_kind,
+                        |k| ((k.client, k.kind), k.ts),
+                        (c, kind),
+                        (from, to),
+                    );
+                    let newest = &run[run.len().saturating_sub(limit)..];
+                    found.extend(newest.iter().map(|k| (k.ts, k.id)));
+                }
+            }
         }
         found.sort_unstable_by(|a, b| b.cmp(a));
         found.truncate(limit);
@@ -385,7 +405,7 @@ impl EventIndex {
         };
         window(
             &self.by_kind,
-            |k| (k.client, k.kind),
+            |k| ((k.client, k.kind), k.ts),
             (c, kind as u8),
             (i64::MIN, i64::MAX),
         )
@@ -414,19 +434,19 @@ impl EventIndexSlot {
     }
 }
 
-/// The keys of `sorted` whose `group` is `wanted` and whose time is in
-/// `from..=to`: `sorted` is ordered by the group, then the time.
-fn window<G: Ord + Copy>(
-    sorted: &[Key],
-    group: impl Fn(&Key) -> G,
+/// The items of `sorted` whose group is `wanted` and whose time is in
+/// `from..=to`: `sorted` is ordered by `group_and_time`.
+fn window<T, G: Ord + Copy>(
+    sorted: &[T],
+    group_and_time: impl Fn(&T) -> (G, i64),
     wanted: G,
     (from, to): (i64, i64),
-) -> &[Key] {
+) -> &[T] {
     if from > to {
         return &[];
     }
-    let start = sorted.partition_point(|k| (group(k), k.ts) < (wanted, from));
-    let end = sorted.partition_point(|k| (group(k), k.ts) <= (wanted, to));
+    let start = sorted.partition_point(|k| group_and_time(k) < (wanted, from));
+    let end = sorted.partition_point(|k| group_and_time(k) <= (wanted, to));
     &sorted[start..end.max(start)]
 }
 
