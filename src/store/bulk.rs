@@ -190,7 +190,9 @@ impl Store {
             .filter(|_| loaded.is_ok())
             .and_then(EventIndexBuilder::finish);
         if index.is_some() {
-            dropped.retain(|sql| !event_index::REPLACED.iter().any(|name| names(sql, name)));
+            dropped.retain(|sql| {
+                !created_index(sql).is_some_and(|(name, _)| event_index::REPLACED.contains(&name))
+            });
         }
         // The rebuild's commits sync every page the load wrote.
         let synced = self.sync_as_opened();
@@ -449,24 +451,21 @@ impl Store {
 fn schema_event_indexes() -> impl Iterator<Item = (&'static str, &'static str)> {
     super::schema::SQL.split(';').filter_map(|statement| {
         let statement = statement.trim();
-        let rest = statement
-            .strip_prefix("CREATE INDEX ")
-            .or_else(|| statement.strip_prefix("CREATE UNIQUE INDEX "))?;
-        let (name, on) = rest.split_once(' ')?;
+        let (name, on) = created_index(statement)?;
         on.trim_start()
             .starts_with("ON events(")
             .then_some((name, statement))
     })
 }
 
-/// Whether `sql`, a `CREATE [UNIQUE] INDEX` statement, creates the index
-/// `name`.
-fn names(sql: &str, name: &str) -> bool {
+/// The name of the index a `CREATE [UNIQUE] INDEX` statement creates, and
+/// what follows the name.
+fn created_index(sql: &str) -> Option<(&str, &str)> {
     let rest = sql
         .strip_prefix("CREATE INDEX ")
-        .or_else(|| sql.strip_prefix("CREATE UNIQUE INDEX "));
-    rest.and_then(|r| r.split_whitespace().next())
-        .is_some_and(|n| n.trim_matches('"') == name)
+        .or_else(|| sql.strip_prefix("CREATE UNIQUE INDEX "))?;
+    let (name, on) = rest.split_once(' ')?;
+    Some((name.trim_matches('"'), on))
 }
 
 /// `sql`, a `CREATE [UNIQUE] INDEX` statement, made a no-op when the index

@@ -237,7 +237,8 @@ impl EventIndexBuilder {
     /// names); an event no query can find is skipped.
     fn add_one(&mut self, e: &Stored<'_>) -> Option<()> {
         let id = u32::try_from(e.id).ok()?;
-        if !self.sources.contains(&e.source_id) {
+        // Rows come source by source: the last one first, not the list.
+        if self.sources.last() != Some(&e.source_id) && !self.sources.contains(&e.source_id) {
             self.sources.push(e.source_id);
         }
         self.times
