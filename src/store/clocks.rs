@@ -8,6 +8,7 @@
 //! estimate itself (a median, a note) is correlation's
 //! (`crate::correlate::estimate_clocks`); this module only reads and writes.
 
+use grantwatch_parsers::Format;
 use rusqlite::params;
 
 use super::{Result, Store};
@@ -40,7 +41,14 @@ impl Store {
     /// Every clock sample the stored events give (see the module comment).
     pub fn clock_samples(&self) -> Result<Vec<ClockSample>> {
         let mut out = Vec::new();
-        for sql in SAMPLE_QUERIES {
+        // With the events by request id in memory (`event_index.rs`) there
+        // is no SQL index for the join: the client's requests are read
+        // here and each is matched through memory.
+        let queries = match self.event_index() {
+            Some(_) => &SAMPLE_QUERIES[..1],
+            None => &SAMPLE_QUERIES[..],
+        };
+        for sql in queries {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let rows = stmt.query_map([], |r| {
                 Ok(ClockSample {
@@ -50,6 +58,46 @@ impl Store {
             })?;
             for row in rows {
                 out.push(row?);
+            }
+        }
+        if self.event_index().is_some() {
+            out.extend(self.request_clock_samples()?);
+        }
+        Ok(out)
+    }
+
+    /// The second of [`SAMPLE_QUERIES`], its join by request id done
+    /// through the in-memory index: the same samples (their order differs,
+    /// which the estimate, a median, does not see).
+    fn request_clock_samples(&self) -> Result<Vec<ClockSample>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.source_id, c.ts_ms, c.request_id FROM events c
+             WHERE c.format IN ('logcat', 'ios-console') AND c.ts_ms IS NOT NULL
+               AND c.server_date_ms IS NULL AND c.request_id IS NOT NULL",
+        )?;
+        let requests = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        for (source_id, ts_ms, request_id) in requests {
+            for server in self.events_by_request(&request_id)? {
+                let answered = server.source_id != source_id
+                    && !matches!(
+                        server.format,
+                        Format::Logcat | Format::IosConsole | Format::JsonLines
+                    );
+                if let Some(server_ts) = server.ts_ms.filter(|_| answered) {
+                    out.push(ClockSample {
+                        source_id,
+                        delta_ms: ts_ms - server_ts,
+                    });
+                }
             }
         }
         Ok(out)

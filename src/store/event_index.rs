@@ -1,6 +1,7 @@
-//! A scratch database's events by client and by kind and time, kept in
-//! memory instead of three of its indexes (`events_by_client_kind`,
-//! `events_by_client_ip`, `events_by_kind_time`).
+//! A scratch database's events by client, by kind and time and by request
+//! id, kept in memory instead of four of its indexes
+//! (`events_by_client_kind`, `events_by_client_ip`, `events_by_kind_time`,
+//! `events_by_request`).
 //!
 //! Building those indexes after a bulk load was the largest single step of
 //! an `analyze` of a Keycloak or Hydra log: SQLite scans the whole table
@@ -9,11 +10,12 @@
 //! empty scratch database already holds each event's client, address,
 //! kind, time, source and id as it stores it; once the load passes
 //! [`INDEX_FROM_EVENTS`] events (those before read back from the table),
-//! this keeps them, 52 bytes an event, sorts them three ways when the load
-//! ends, and answers the queries those indexes served with event ids,
-//! whose rows are then read by id (`index_reads.rs`): by client here
-//! ([`EventIndex::newest`], [`EventIndex::all_of`]), by kind and time in
-//! `time_order.rs`.
+//! this keeps them, 52 bytes an event (and 16 for one with a request id),
+//! sorts them four ways when the load ends, and answers the queries those
+//! indexes served with event ids, whose rows are then read by id
+//! (`index_reads.rs`): by client here ([`EventIndex::newest`],
+//! [`EventIndex::all_of`]), by kind and time in `time_order.rs`, by request
+//! id in `request_order.rs`.
 //!
 //! Invariants: an index answers exactly what SQL over the same rows
 //! answers (`client_id = ? AND kind IN (…) AND ts_ms BETWEEN ? AND ?
@@ -35,13 +37,15 @@ use grantwatch_parsers::{Event, EventKind};
 use rusqlite::Connection;
 
 use super::Result;
+use super::request_order::{RequestKey, RequestOrder};
 use super::time_order::{TimeKey, TimeOrder};
 
 /// The names of the indexes this one stands for.
-pub(super) const REPLACED: [&str; 3] = [
+pub(super) const REPLACED: [&str; 4] = [
     "events_by_client_kind",
     "events_by_client_ip",
     "events_by_kind_time",
+    "events_by_request",
 ];
 
 /// The events a bulk load stores before it keeps their keys in memory
@@ -113,6 +117,7 @@ struct Stored<'a> {
     source_id: i64,
     client: Option<&'a str>,
     ip: Option<&'a str>,
+    request: Option<&'a str>,
     kind: EventKind,
     ts: Option<i64>,
     /// `status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL`.
@@ -126,6 +131,7 @@ impl<'a> Stored<'a> {
             source_id,
             client: e.client_id.as_deref(),
             ip: e.ip.as_deref(),
+            request: e.request_id.as_deref(),
             kind: e.kind,
             ts: e.ts.map(|t| t.utc.timestamp_millis()),
             failing: e.status.is_some_and(|s| s >= 400)
@@ -145,6 +151,7 @@ impl<'a> Stored<'a> {
             source_id: r.get(1)?,
             client: r.get_ref(2)?.as_str_or_null()?,
             ip: r.get_ref(3)?.as_str_or_null()?,
+            request: r.get_ref(7)?.as_str_or_null()?,
             kind,
             ts: r.get(5)?,
             failing: r.get::<_, i64>(6)? != 0,
@@ -159,6 +166,7 @@ pub(super) struct EventIndexBuilder {
     ips: Names,
     keys: Vec<Key>,
     times: Vec<TimeKey>,
+    requests: Vec<RequestKey>,
     /// The sources whose events are held (a give-up forgets one).
     sources: Vec<i64>,
     spoiled: bool,
@@ -173,6 +181,7 @@ impl EventIndexBuilder {
             ips: Names::default(),
             keys: Vec::new(),
             times: Vec::new(),
+            requests: Vec::new(),
             sources: Vec::new(),
             spoiled: false,
             budget,
@@ -192,7 +201,8 @@ impl EventIndexBuilder {
         // NULL when the row has no status and no error: not failing.
         let mut stmt = conn.prepare(
             "SELECT id, source_id, client_id, ip, kind, ts_ms,
-                    coalesce(status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL, 0)
+                    coalesce(status >= 400 OR error IS NOT NULL OR provider_code IS NOT NULL, 0),
+                    request_id
              FROM events ORDER BY id",
         )?;
         let mut rows = stmt.query([])?;
@@ -243,6 +253,9 @@ impl EventIndexBuilder {
         }
         self.times
             .extend(TimeKey::new(e.ts, id, e.source_id, e.kind, e.failing)?);
+        if let Some(request) = e.request {
+            self.requests.push(RequestKey::new(request, id));
+        }
         let (Some(client), Some(ts)) = (e.client, e.ts) else {
             return Some(());
         };
@@ -288,6 +301,7 @@ impl EventIndexBuilder {
     fn bytes(&self) -> usize {
         self.keys.len() * (std::mem::size_of::<Key>() + std::mem::size_of::<u32>())
             + self.times.len() * std::mem::size_of::<TimeKey>()
+            + self.requests.len() * std::mem::size_of::<RequestKey>()
             + self.clients.bytes
             + self.ips.bytes
     }
@@ -301,8 +315,13 @@ impl EventIndexBuilder {
         // Held until the analysis ends: not the room it grew into.
         by_kind.shrink_to_fit();
         let positions = u32::try_from(by_kind.len()).ok()?;
-        let (times, by_ip) = std::thread::scope(|s| {
-            let times = s.spawn(|| TimeOrder::sorted(self.times));
+        let (times, requests, by_ip) = std::thread::scope(|s| {
+            let times = s.spawn(|| {
+                (
+                    TimeOrder::sorted(self.times),
+                    RequestOrder::sorted(self.requests),
+                )
+            });
             by_kind.sort_unstable_by_key(Key::by_kind);
             // The (client, kind, time, id) order grouped by address, the
             // order within each group kept (a stable sort): (client,
@@ -312,22 +331,29 @@ impl EventIndexBuilder {
                 let k = &by_kind[p as usize];
                 (k.client, k.ip)
             });
-            (times.join(), by_ip)
+            let sorted = times.join();
+            let (times, requests) = match sorted {
+                Ok((times, requests)) => (Some(times), requests),
+                Err(_) => (None, RequestOrder::default()),
+            };
+            (times, requests, by_ip)
         });
-        let times = times.ok()?;
+        let times = times?;
         Some(EventIndex {
             clients: self.clients,
             ips: self.ips,
             by_kind,
             by_ip,
             times,
+            requests,
         })
     }
 }
 
 /// The frozen index: every event with a client and a time in (client,
 /// kind, time, id) order and in (client, address, kind, time, id) order;
-/// every event with a time in (kind, time, id) order.
+/// every event with a time in (kind, time, id) order; every event with a
+/// request id by its hash.
 #[derive(Debug)]
 pub struct EventIndex {
     clients: Names,
@@ -337,6 +363,8 @@ pub struct EventIndex {
     by_ip: Vec<u32>,
     /// Every event with a time, by kind and time.
     pub(super) times: TimeOrder,
+    /// Every event with a request id, by the id's hash.
+    pub(super) requests: RequestOrder,
 }
 
 impl EventIndex {

@@ -330,10 +330,13 @@ impl Store {
         {
             return Ok(rows);
         }
-        let rows = self.query_events(
-            "e.request_id = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-            [request_id],
-        )?;
+        let rows = match self.event_index() {
+            Some(index) => self.events_with_request(&index, request_id)?,
+            None => self.query_events(
+                "e.request_id = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
+                [request_id],
+            )?,
+        };
         if self.events_final {
             self.last_request.keep(request_id, &rows);
         }

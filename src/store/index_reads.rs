@@ -8,6 +8,7 @@
 
 use rusqlite::OptionalExtension;
 
+use super::event_index::EventIndex;
 use super::events::EventRow;
 use super::{Result, Store};
 
@@ -18,6 +19,21 @@ impl Store {
         for &id in ids {
             rows.extend(self.event(id)?);
         }
+        Ok(rows)
+    }
+
+    /// The events whose request id is `request_id`, in time order (no time
+    /// counts as 0), then id: `e.request_id = ?1 ORDER BY
+    /// coalesce(e.ts_ms, 0), e.id`. The index gives the events whose id
+    /// hashes alike; each row's own id decides.
+    pub(super) fn events_with_request(
+        &self,
+        index: &EventIndex,
+        request_id: &str,
+    ) -> Result<Vec<EventRow>> {
+        let mut rows = self.events_by_ids(&index.requests.candidates(request_id))?;
+        rows.retain(|e| e.request_id.as_deref() == Some(request_id));
+        rows.sort_by_key(|e| (e.ts_ms.unwrap_or(0), e.id));
         Ok(rows)
     }
 

@@ -42,6 +42,7 @@ mod handle;
 mod index_reads;
 mod log_lines;
 mod nearest;
+mod request_order;
 mod spill;
 mod time_order;
 mod window;

@@ -1,0 +1,86 @@
+//! A scratch database's events by request id, kept in memory by its bulk
+//! load instead of the index `events_by_request` (`event_index.rs` holds it
+//! beside the orders by client and by time).
+//!
+//! A Hydra log names a request id on every event: after its gigabyte was
+//! read, SQLite sorted 670,000 text keys to build that index, a third of a
+//! second while nothing else ran (benches/README.md). The writer holds each
+//! id as it stores the event; 16 bytes of it are kept here: a hash of the
+//! id and the event's row id, sorted by hash when the load ends.
+//!
+//! Invariants: [`RequestOrder::candidates`] gives every event whose request
+//! id is the one asked, in row-id order, and maybe others whose id shares
+//! its hash: the caller compares each row's own id (`Store::events_by_request`),
+//! so an answer is exactly SQL's `request_id = ?`. An event without a
+//! request id is not kept, as `=` never holds for NULL.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+
+/// The hasher of request ids: the same for the build and every query.
+const HASHER: FixedState = FixedState::with_seed(0x6772_616e_7477_6174);
+
+/// One event with a request id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct RequestKey {
+    hash: u64,
+    id: u32,
+}
+
+impl RequestKey {
+    pub(super) fn new(request_id: &str, id: u32) -> RequestKey {
+        RequestKey {
+            hash: HASHER.hash_one(request_id),
+            id,
+        }
+    }
+}
+
+/// The kept events, sorted by the hash of their request id, then row id.
+#[derive(Debug, Default)]
+pub(super) struct RequestOrder(Vec<RequestKey>);
+
+impl RequestOrder {
+    pub(super) fn sorted(mut keys: Vec<RequestKey>) -> RequestOrder {
+        keys.shrink_to_fit();
+        keys.sort_unstable();
+        RequestOrder(keys)
+    }
+
+    /// The row ids of the events whose request id may be `request_id`
+    /// (each holds it, or one with the same hash), in row-id order.
+    pub(super) fn candidates(&self, request_id: &str) -> Vec<i64> {
+        let hash = HASHER.hash_one(request_id);
+        let start = self.0.partition_point(|k| k.hash < hash);
+        self.0[start..]
+            .iter()
+            .take_while(|k| k.hash == hash)
+            .map(|k| i64::from(k.id))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every event whose id hashes as the one asked, in row-id order: two
+    /// ids that share a hash both come back (the caller tells them apart).
+    #[test]
+    fn candidates_are_the_events_whose_id_hashes_alike() {
+        let mut keys: Vec<RequestKey> = [("a", 9), ("b", 2), ("a", 4), ("c", 7)]
+            .iter()
+            .map(|&(request, id)| RequestKey::new(request, id))
+            .collect();
+        // "z" as if its hash were "a"'s.
+        keys.push(RequestKey {
+            hash: HASHER.hash_one("a"),
+            id: 1,
+        });
+        let order = RequestOrder::sorted(keys);
+        assert_eq!(order.candidates("a"), vec![1, 4, 9]);
+        assert_eq!(order.candidates("b"), vec![2]);
+        assert!(order.candidates("d").is_empty());
+    }
+}
