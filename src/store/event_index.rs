@@ -397,7 +397,7 @@ impl EventIndex {
             match address {
                 Some(a) => {
                     let key = |&p: &u32| &self.by_kind[p as usize];
-                    let run = window(
+                    let newest = newest_of(
                         &self.by_ip,
                         |p| {
                             let k = key(p);
@@ -405,18 +405,18 @@ impl EventIndex {
                         },
                         (c, a, kind),
                         (from, to),
+                        limit,
                     );
-                    let newest = &run[run.len().saturating_sub(limit)..];
                     found.extend(newest.iter().map(key).map(|k| (k.ts, k.id)));
                 }
                 None => {
-                    let run = window(
+                    let newest = newest_of(
                         &self.by_kind,
                         |k| ((k.client, k.kind), k.ts),
                         (c, kind),
                         (from, to),
+                        limit,
                     );
-                    let newest = &run[run.len().saturating_sub(limit)..];
                     found.extend(newest.iter().map(|k| (k.ts, k.id)));
                 }
             }
@@ -461,6 +461,25 @@ impl EventIndexSlot {
     pub(super) fn set(&self, index: Option<EventIndex>) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = index.map(Arc::new);
     }
+}
+
+/// The last `limit` of [`window`]'s items: one search over the whole of
+/// `sorted` for the window's end, the start looked for only among the
+/// `limit` items before it (a client's newest events are asked for with a
+/// small limit, and every probe of a search is a miss of the cache).
+fn newest_of<T, G: Ord + Copy>(
+    sorted: &[T],
+    group_and_time: impl Fn(&T) -> (G, i64),
+    wanted: G,
+    (from, to): (i64, i64),
+    limit: usize,
+) -> &[T] {
+    if from > to {
+        return &[];
+    }
+    let end = sorted.partition_point(|k| group_and_time(k) <= (wanted, to));
+    let last = &sorted[end.saturating_sub(limit)..end];
+    &last[last.partition_point(|k| group_and_time(k) < (wanted, from))..]
 }
 
 /// The items of `sorted` whose group is `wanted` and whose time is in
