@@ -57,7 +57,7 @@ pub struct AnalyzeOptions {
     /// databases as for the read).
     pub cores: diagnose::Cores,
     /// The events a bulk load into a scratch database stores before it
-    /// keeps their keys in memory instead of three SQL indexes (`None`:
+    /// keeps their keys in memory instead of four SQL indexes (`None`:
     /// the store's own threshold; tests make it small).
     pub index_from_events: Option<i64>,
 }

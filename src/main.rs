@@ -116,7 +116,7 @@ enum Command {
         #[arg(long, hide = true, value_name = "EVENTS", default_value_t = grantwatch::diagnose::Cores::default().unit_events, value_parser = clap::value_parser!(i64).range(1..))]
         diagnose_unit: i64,
         /// Events a bulk load stores before it keeps their keys in memory
-        /// instead of three SQL indexes (tests make it small).
+        /// instead of four SQL indexes (tests make it small).
         #[arg(long, hide = true, value_name = "EVENTS", value_parser = clap::value_parser!(i64).range(1..))]
         index_from_events: Option<i64>,
         /// Log files or folders (read recursively; *.gz is decompressed).

@@ -217,7 +217,7 @@ impl Store {
     }
 
     /// Whether this bulk load keeps its events' keys in memory instead of
-    /// building three of their indexes afterwards (`event_index.rs`): a
+    /// building four of their indexes afterwards (`event_index.rs`): a
     /// scratch database that holds no events yet, so the load's events are
     /// all there are.
     fn may_keep_index(&self) -> Result<bool> {
