@@ -1,7 +1,8 @@
 //! Reading events back: the owned [`EventRow`] and the lookups correlation
-//! and diagnosis need (by request id, code fingerprint, PKCE challenge or
-//! verifier hash, refresh-token fingerprint, client and time window). Every
-//! lookup is served by an index of [`super::schema`].
+//! and diagnosis need by client, source and time window (those by request
+//! id, code, PKCE challenge or verifier, and refresh token are in
+//! `keyed.rs`). Every lookup is served by an index of [`super::schema`], or
+//! by the one a bulk load kept in memory instead (`event_index.rs`).
 
 use grantwatch_parsers::{EventKind, Format, GrantType, ServerKind};
 use rusqlite::{Row, params};
@@ -320,58 +321,6 @@ impl Store {
                   OR (+e.kind = 'client_error' AND e.error_description IS NOT NULL))
              ORDER BY e.id LIMIT ?2",
             params![after, limit, until],
-        )
-    }
-
-    /// Every event with this request id, in time order.
-    pub fn events_by_request(&self, request_id: &str) -> Result<Vec<EventRow>> {
-        if self.events_final
-            && let Some(rows) = self.last_request.get(request_id)
-        {
-            return Ok(rows);
-        }
-        let rows = match self.event_index() {
-            Some(index) => self.events_with_request(&index, request_id)?,
-            None => self.query_events(
-                "e.request_id = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-                [request_id],
-            )?,
-        };
-        if self.events_final {
-            self.last_request.keep(request_id, &rows);
-        }
-        Ok(rows)
-    }
-
-    /// Every event carrying this code fingerprint, in time order.
-    pub fn events_by_code(&self, code_fp: &str) -> Result<Vec<EventRow>> {
-        self.query_events(
-            "e.code_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-            [code_fp],
-        )
-    }
-
-    /// Authorize events whose PKCE challenge is `challenge`.
-    pub fn events_by_challenge(&self, challenge: &str) -> Result<Vec<EventRow>> {
-        self.query_events(
-            "e.code_challenge = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-            [challenge],
-        )
-    }
-
-    /// Token requests that sent a verifier hashing to `s256`.
-    pub fn events_by_verifier(&self, s256: &str) -> Result<Vec<EventRow>> {
-        self.query_events(
-            "e.verifier_s256 = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-            [s256],
-        )
-    }
-
-    /// Every event carrying this refresh-token fingerprint.
-    pub fn events_by_refresh(&self, fp: &str) -> Result<Vec<EventRow>> {
-        self.query_events(
-            "e.refresh_token_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
-            [fp],
         )
     }
 

@@ -40,6 +40,7 @@ mod writer;
 mod error;
 mod handle;
 mod index_reads;
+mod keyed;
 mod log_lines;
 mod nearest;
 mod request_order;
