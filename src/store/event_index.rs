@@ -37,7 +37,7 @@ use grantwatch_parsers::{Event, EventKind};
 use rusqlite::Connection;
 
 use super::Result;
-use super::request_order::{RequestKey, RequestOrder};
+use super::request_order::{RequestHasher, RequestKey, RequestOrder};
 use super::time_order::{TimeKey, TimeOrder};
 
 /// The names of the indexes this one stands for.
@@ -167,6 +167,7 @@ pub(super) struct EventIndexBuilder {
     keys: Vec<Key>,
     times: Vec<TimeKey>,
     requests: Vec<RequestKey>,
+    request_hasher: RequestHasher,
     /// The sources whose events are held (a give-up forgets one).
     sources: Vec<i64>,
     spoiled: bool,
@@ -182,6 +183,7 @@ impl EventIndexBuilder {
             keys: Vec::new(),
             times: Vec::new(),
             requests: Vec::new(),
+            request_hasher: RequestHasher::default(),
             sources: Vec::new(),
             spoiled: false,
             budget,
@@ -254,7 +256,8 @@ impl EventIndexBuilder {
         self.times
             .extend(TimeKey::new(e.ts, id, e.source_id, e.kind, e.failing)?);
         if let Some(request) = e.request {
-            self.requests.push(RequestKey::new(request, id));
+            self.requests
+                .push(RequestKey::new(&self.request_hasher, request, id));
         }
         let (Some(client), Some(ts)) = (e.client, e.ts) else {
             return Some(());
@@ -319,7 +322,7 @@ impl EventIndexBuilder {
             let times = s.spawn(|| {
                 (
                     TimeOrder::sorted(self.times),
-                    RequestOrder::sorted(self.requests),
+                    RequestOrder::sorted(self.requests, self.request_hasher),
                 )
             });
             by_kind.sort_unstable_by_key(Key::by_kind);

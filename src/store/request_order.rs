@@ -6,7 +6,9 @@
 //! read, SQLite sorted 670,000 text keys to build that index, a third of a
 //! second while nothing else ran (benches/README.md). The writer holds each
 //! id as it stores the event; 16 bytes of it are kept here: a hash of the
-//! id and the event's row id, sorted by hash when the load ends.
+//! id and the event's row id, sorted by hash when the load ends. The hash's
+//! seed is drawn for each load, so a log cannot be written to make many ids
+//! share one hash (each would be read for every ask of the others).
 //!
 //! Invariants: [`RequestOrder::candidates`] gives every event whose request
 //! id is the one asked, in row-id order, and maybe others whose id shares
@@ -16,10 +18,11 @@
 
 use std::hash::BuildHasher;
 
-use foldhash::fast::FixedState;
+use foldhash::fast::RandomState;
 
-/// The hasher of request ids: the same for the build and every query.
-const HASHER: FixedState = FixedState::with_seed(0x6772_616e_7477_6174);
+/// The hasher of one load's request ids: the same for its build and every
+/// query of its index.
+pub(super) type RequestHasher = RandomState;
 
 /// One event with a request id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,9 +32,9 @@ pub(super) struct RequestKey {
 }
 
 impl RequestKey {
-    pub(super) fn new(request_id: &str, id: u32) -> RequestKey {
+    pub(super) fn new(hasher: &RequestHasher, request_id: &str, id: u32) -> RequestKey {
         RequestKey {
-            hash: HASHER.hash_one(request_id),
+            hash: hasher.hash_one(request_id),
             id,
         }
     }
@@ -39,21 +42,25 @@ impl RequestKey {
 
 /// The kept events, sorted by the hash of their request id, then row id.
 #[derive(Debug, Default)]
-pub(super) struct RequestOrder(Vec<RequestKey>);
+pub(super) struct RequestOrder {
+    keys: Vec<RequestKey>,
+    hasher: RequestHasher,
+}
 
 impl RequestOrder {
-    pub(super) fn sorted(mut keys: Vec<RequestKey>) -> RequestOrder {
+    /// The order of `keys`, hashed by `hasher`.
+    pub(super) fn sorted(mut keys: Vec<RequestKey>, hasher: RequestHasher) -> RequestOrder {
         keys.shrink_to_fit();
         keys.sort_unstable();
-        RequestOrder(keys)
+        RequestOrder { keys, hasher }
     }
 
     /// The row ids of the events whose request id may be `request_id`
     /// (each holds it, or one with the same hash), in row-id order.
     pub(super) fn candidates(&self, request_id: &str) -> Vec<i64> {
-        let hash = HASHER.hash_one(request_id);
-        let start = self.0.partition_point(|k| k.hash < hash);
-        self.0[start..]
+        let hash = self.hasher.hash_one(request_id);
+        let start = self.keys.partition_point(|k| k.hash < hash);
+        self.keys[start..]
             .iter()
             .take_while(|k| k.hash == hash)
             .map(|k| i64::from(k.id))
@@ -69,16 +76,17 @@ mod tests {
     /// ids that share a hash both come back (the caller tells them apart).
     #[test]
     fn candidates_are_the_events_whose_id_hashes_alike() {
+        let hasher = RequestHasher::default();
         let mut keys: Vec<RequestKey> = [("a", 9), ("b", 2), ("a", 4), ("c", 7)]
             .iter()
-            .map(|&(request, id)| RequestKey::new(request, id))
+            .map(|&(request, id)| RequestKey::new(&hasher, request, id))
             .collect();
-        // "z" as if its hash were "a"'s.
+        // Another id as if its hash were "a"'s.
         keys.push(RequestKey {
-            hash: HASHER.hash_one("a"),
+            hash: hasher.hash_one("a"),
             id: 1,
         });
-        let order = RequestOrder::sorted(keys);
+        let order = RequestOrder::sorted(keys, hasher);
         assert_eq!(order.candidates("a"), vec![1, 4, 9]);
         assert_eq!(order.candidates("b"), vec![2]);
         assert!(order.candidates("d").is_empty());
