@@ -109,17 +109,18 @@ fn foreign_service(line: &str, key: &Needle) -> bool {
 
 /// Whether a recognised line can produce an event (cheap, before redaction).
 fn interesting(line: &str) -> bool {
-    let error = JSON_ERROR.is_in(line) || TEXT_ERROR.is_in(line);
-    if error {
-        return true;
-    }
     static COMPLETED: Needle = Needle::new("completed handling request");
     static TOKEN_PATHS: [Needle; 3] = [
         Needle::new("/oauth2/token"),
         Needle::new("/oauth2/revoke"),
         Needle::new("/oauth2/auth"),
     ];
-    COMPLETED.is_in(line) && TOKEN_PATHS.iter().any(|p| p.is_in(line))
+    // The access line of a token request first: most lines that matter
+    // are those, and the words that say so come before the line's end,
+    // where a search for an error word that is not there ends.
+    (COMPLETED.is_in(line) && TOKEN_PATHS.iter().any(|p| p.is_in(line)))
+        || JSON_ERROR.is_in(line)
+        || TEXT_ERROR.is_in(line)
 }
 
 impl LineParser for HydraParser {
