@@ -44,9 +44,11 @@ impl Store {
         // With the events by request id in memory (`event_index.rs`) there
         // is no SQL index for the join: the client's requests are read
         // here and each is matched through memory.
-        let queries = match self.event_index() {
-            Some(_) => &SAMPLE_QUERIES[..1],
-            None => &SAMPLE_QUERIES[..],
+        let in_memory = self.event_index().is_some();
+        let queries = if in_memory {
+            &SAMPLE_QUERIES[..1]
+        } else {
+            &SAMPLE_QUERIES[..]
         };
         for sql in queries {
             let mut stmt = self.conn.prepare_cached(sql)?;
@@ -60,7 +62,7 @@ impl Store {
                 out.push(row?);
             }
         }
-        if self.event_index().is_some() {
+        if in_memory {
             out.extend(self.request_clock_samples()?);
         }
         Ok(out)

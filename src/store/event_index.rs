@@ -318,7 +318,7 @@ impl EventIndexBuilder {
         // Held until the analysis ends: not the room it grew into.
         by_kind.shrink_to_fit();
         let positions = u32::try_from(by_kind.len()).ok()?;
-        let (times, requests, by_ip) = std::thread::scope(|s| {
+        let (sorted, by_ip) = std::thread::scope(|s| {
             let times = s.spawn(|| {
                 (
                     TimeOrder::sorted(self.times),
@@ -334,14 +334,9 @@ impl EventIndexBuilder {
                 let k = &by_kind[p as usize];
                 (k.client, k.ip)
             });
-            let sorted = times.join();
-            let (times, requests) = match sorted {
-                Ok((times, requests)) => (Some(times), requests),
-                Err(_) => (None, RequestOrder::default()),
-            };
-            (times, requests, by_ip)
+            (times.join().ok(), by_ip)
         });
-        let times = times?;
+        let (times, requests) = sorted?;
         Some(EventIndex {
             clients: self.clients,
             ips: self.ips,

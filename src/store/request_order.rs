@@ -41,7 +41,7 @@ impl RequestKey {
 }
 
 /// The kept events, sorted by the hash of their request id, then row id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct RequestOrder {
     keys: Vec<RequestKey>,
     hasher: RequestHasher,
