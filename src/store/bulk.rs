@@ -179,6 +179,8 @@ impl Store {
         };
         self.bulk = Some(BulkLoad {
             index_from,
+            // From the first event: nothing stored yet to read back.
+            index: (index_from == Some(0)).then(|| EventIndexBuilder::with_budget(BUDGET_BYTES)),
             ..BulkLoad::default()
         });
         let loaded = f(self);

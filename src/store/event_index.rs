@@ -8,9 +8,10 @@
 //! once per index and sorts text keys (2.4 s of a Keycloak gigabyte's
 //! 7.8 s, benches/README.md). The writer of a bulk load that began on an
 //! empty scratch database already holds each event's client, address,
-//! kind, time, source and id as it stores it; once the load passes
-//! [`INDEX_FROM_EVENTS`] events (those before read back from the table),
-//! this keeps them, 52 bytes an event (and 16 for one with a request id),
+//! kind, time, source and id as it stores it; from the load's first event
+//! ([`INDEX_FROM_EVENTS`]; tests start later, those before read back from
+//! the table), this keeps them, 52 bytes an event (and 16 for one with a
+//! request id; about 130 on a Rails log, its addresses' names included),
 //! sorts them four ways when the load ends, and answers the queries those
 //! indexes served with event ids, whose rows are then read by id
 //! (`index_reads.rs`): by client here ([`EventIndex::newest`],
@@ -37,6 +38,7 @@ use grantwatch_parsers::{Event, EventKind};
 use rusqlite::Connection;
 
 use super::Result;
+use super::chunked::Chunked;
 use super::request_order::{RequestHasher, RequestKey, RequestOrder};
 use super::time_order::{TimeKey, TimeOrder};
 
@@ -49,15 +51,18 @@ pub(super) const REPLACED: [&str; 4] = [
 ];
 
 /// The events a bulk load stores before it keeps their keys in memory
-/// (reading those stored so far from the table, `from_table`): below
-/// it SQLite builds the three indexes in a tenth of a second (a Rails
-/// gigabyte, 44,000 events: 0.09 s, benches/README.md), and a log of few
-/// events keeps its peak memory as it was.
-pub(super) const INDEX_FROM_EVENTS: i64 = 200_000;
+/// (reading those stored so far from the table, `from_table`): none, so
+/// every bulk load of a scratch database keeps them from its first event.
+/// Building the four indexes in SQL after the read is one core's work
+/// while the other waits, even for few events: a tenth of a second of a
+/// Rails gigabyte's second (44,000 events; 1.03–1.06 → 0.93–0.97 s), for
+/// 7–10 MB more peak memory there (34–36 → 42–45 MB) and 16–19 MB more at
+/// 3 GB (38–39 → 55–57 MB, benches/README.md). Tests set a later start to cover `from_table`.
+pub(super) const INDEX_FROM_EVENTS: i64 = 0;
 
 /// What an index may hold once sorted before its builder gives up (the
 /// keys of about 5 million events, a Keycloak log of 3.3 GB, or fewer
-/// with many distinct addresses; up to twice that while its vectors grow):
+/// with many distinct addresses; a little more while its chunks are joined):
 /// beyond it the SQL indexes are built, as before, so memory stays
 /// bounded.
 pub(super) const BUDGET_BYTES: usize = 256 << 20;
@@ -164,9 +169,9 @@ impl<'a> Stored<'a> {
 pub(super) struct EventIndexBuilder {
     clients: Names,
     ips: Names,
-    keys: Vec<Key>,
-    times: Vec<TimeKey>,
-    requests: Vec<RequestKey>,
+    keys: Chunked<Key>,
+    times: Chunked<TimeKey>,
+    requests: Chunked<RequestKey>,
     request_hasher: RequestHasher,
     /// The sources whose events are held (a give-up forgets one).
     sources: Vec<i64>,
@@ -180,9 +185,9 @@ impl EventIndexBuilder {
         EventIndexBuilder {
             clients: Names::default(),
             ips: Names::default(),
-            keys: Vec::new(),
-            times: Vec::new(),
-            requests: Vec::new(),
+            keys: Chunked::default(),
+            times: Chunked::default(),
+            requests: Chunked::default(),
             request_hasher: RequestHasher::default(),
             sources: Vec::new(),
             spoiled: false,
@@ -196,10 +201,6 @@ impl EventIndexBuilder {
     /// memory is worth it.
     pub(super) fn from_table(conn: &Connection, budget: usize) -> Result<EventIndexBuilder> {
         let mut builder = EventIndexBuilder::with_budget(budget);
-        let rows: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
-        let room = usize::try_from(rows).unwrap_or(0);
-        builder.keys.reserve(room);
-        builder.times.reserve(room);
         // NULL when the row has no status and no error: not failing.
         let mut stmt = conn.prepare(
             "SELECT id, source_id, client_id, ip, kind, ts_ms,
@@ -314,15 +315,14 @@ impl EventIndexBuilder {
         if self.spoiled {
             return None;
         }
-        let mut by_kind = self.keys;
-        // Held until the analysis ends: not the room it grew into.
-        by_kind.shrink_to_fit();
+        // Exactly sized: held until the analysis ends.
+        let mut by_kind = self.keys.into_vec();
         let positions = u32::try_from(by_kind.len()).ok()?;
         let (sorted, by_ip) = std::thread::scope(|s| {
             let times = s.spawn(|| {
                 (
-                    TimeOrder::sorted(self.times),
-                    RequestOrder::sorted(self.requests, self.request_hasher),
+                    TimeOrder::sorted(self.times.into_vec()),
+                    RequestOrder::sorted(self.requests.into_vec(), self.request_hasher),
                 )
             });
             by_kind.sort_unstable_by_key(Key::by_kind);

@@ -14,6 +14,7 @@
 
 pub mod alert_counts;
 mod bulk;
+mod chunked;
 pub mod clocks;
 mod event_index;
 pub mod events;

@@ -25,6 +25,14 @@ fn sql_stays_in_the_store() {
     assert!(offenders.is_empty(), "SQL outside src/store: {offenders:?}");
 }
 
+/// A scratch database whose bulk loads never keep their keys in memory:
+/// SQLite's indexes are built again after each, as these tests check.
+pub(super) fn scratch_with_sql_indexes(path: &std::path::Path) -> Store {
+    let mut scratch = Store::open_scratch(path).expect("scratch");
+    scratch.keep_index_in_memory_from(i64::MAX);
+    scratch
+}
+
 pub(super) fn schema_of(store: &Store) -> Vec<(String, String)> {
     store
         .conn
@@ -42,7 +50,7 @@ pub(super) fn schema_of(store: &Store) -> Vec<(String, String)> {
 #[test]
 fn a_bulk_load_gives_back_every_index() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let mut scratch = scratch_with_sql_indexes(&dir.path().join("s.db"));
     let before = schema_of(&scratch);
     let during = scratch
         .bulk_load(2, |s| Ok::<_, Error>(schema_of(s)))
@@ -85,7 +93,7 @@ fn a_bulk_load_gives_back_every_index() {
 #[test]
 fn a_bulk_load_inside_another_leaves_the_rebuild_to_the_outer_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let mut scratch = scratch_with_sql_indexes(&dir.path().join("s.db"));
     let before = schema_of(&scratch);
     let (inner, after_inner) = scratch
         .bulk_load(2, |outer| {
@@ -135,7 +143,7 @@ pub(super) fn rails_events(
 #[test]
 fn sparse_indexes_stay_live_until_many_rows_enter_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut scratch = Store::open_scratch(&dir.path().join("s.db")).expect("scratch");
+    let mut scratch = scratch_with_sql_indexes(&dir.path().join("s.db"));
     one_source(&scratch);
     let before = schema_of(&scratch);
     let index_exists = |s: &Store, name: &str| schema_of(s).iter().any(|(n, _)| n == name);
