@@ -19,6 +19,10 @@
 # `benches/analyze_scaling.sh`'s.
 set -euo pipefail
 work="${1:?usage: benches/targets.sh WORKDIR}"
+command -v rg > /dev/null || {
+    echo "benches/targets.sh: needs ripgrep (rg) on PATH (Debian: apt-get install ripgrep)" >&2
+    exit 2
+}
 cd "$(dirname "$0")/.."
 bin="$(realpath "${GRANTWATCH:-target/release/grantwatch}")"
 gen="$(dirname "$bin")/grantwatch-gen"
