@@ -57,7 +57,8 @@ pub(super) const REPLACED: [&str; 4] = [
 /// while the other waits, even for few events: a tenth of a second of a
 /// Rails gigabyte's second (44,000 events; 1.03–1.06 → 0.93–0.97 s), for
 /// 7–10 MB more peak memory there (34–36 → 42–45 MB) and 16–19 MB more at
-/// 3 GB (38–39 → 55–57 MB, benches/README.md). Tests set a later start to cover `from_table`.
+/// 3 GB (38–39 → 55–57 MB, benches/README.md). Tests set a later start to
+/// cover `from_table`.
 pub(super) const INDEX_FROM_EVENTS: i64 = 0;
 
 /// What an index may hold once sorted before its builder gives up (the
