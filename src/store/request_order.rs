@@ -50,7 +50,6 @@ pub(super) struct RequestOrder {
 impl RequestOrder {
     /// The order of `keys`, hashed by `hasher`.
     pub(super) fn sorted(mut keys: Vec<RequestKey>, hasher: RequestHasher) -> RequestOrder {
-        keys.shrink_to_fit();
         keys.sort_unstable();
         RequestOrder { keys, hasher }
     }

@@ -52,7 +52,6 @@ pub(super) struct TimeOrder(Vec<TimeKey>);
 
 impl TimeOrder {
     pub(super) fn sorted(mut keys: Vec<TimeKey>) -> TimeOrder {
-        keys.shrink_to_fit();
         keys.sort_unstable_by_key(TimeKey::order);
         TimeOrder(keys)
     }
