@@ -170,7 +170,16 @@ impl Store {
             let index_from = self.may_keep_index()?.then_some(self.index_from_events);
             Ok((self.drop_event_indexes()?, index_from))
         });
-        let (dropped, index_from) = match started {
+        // From the first event: nothing stored yet to read back, and the
+        // events themselves kept out of the table (`kept.rs`).
+        let started = started.and_then(|(dropped, index_from)| {
+            let kept = match index_from {
+                Some(0) => Some(self.keep_events_from(1)?),
+                _ => None,
+            };
+            Ok((dropped, index_from, kept))
+        });
+        let (dropped, index_from, kept) = match started {
             Ok(started) => started,
             Err(e) => {
                 self.share_again()?;
@@ -179,18 +188,20 @@ impl Store {
         };
         self.bulk = Some(BulkLoad {
             index_from,
-            // From the first event: nothing stored yet to read back.
             index: (index_from == Some(0)).then(|| EventIndexBuilder::with_budget(BUDGET_BYTES)),
+            kept,
             ..BulkLoad::default()
         });
         let loaded = f(self);
         let mut dropped = dropped;
-        let bulk = self.bulk.take().unwrap_or_default();
-        dropped.extend(bulk.dropped);
+        let mut bulk = self.bulk.take().unwrap_or_default();
+        dropped.extend(std::mem::take(&mut bulk.dropped));
         let index = bulk
             .index
+            .take()
             .filter(|_| loaded.is_ok())
             .and_then(EventIndexBuilder::finish);
+        let (index, settled) = self.settle_kept(bulk.kept.take(), index);
         if index.is_some() {
             dropped.retain(|sql| {
                 !created_index(sql).is_some_and(|(name, _)| event_index::REPLACED.contains(&name))
@@ -199,6 +210,7 @@ impl Store {
         // The rebuild's commits sync every page the load wrote.
         let synced = self.sync_as_opened();
         let rebuilt = self.build_indexes(&dropped, cores);
+        let rebuilt = settled.and(rebuilt);
         if rebuilt.is_ok()
             && let Some(spill) = &self.spill
         {
@@ -239,9 +251,10 @@ impl Store {
         let Some(spill) = &self.spill else {
             return Ok(());
         };
-        if spill.event_index.get().is_none() {
+        let Some(index) = spill.event_index.get() else {
             return Ok(());
-        }
+        };
+        self.put_installed_kept_in_table(&index)?;
         self.restore_event_indexes()?;
         if let Some(spill) = &self.spill {
             spill.event_index.set(None);

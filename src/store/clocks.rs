@@ -40,6 +40,16 @@ pub(super) const SAMPLE_QUERIES: [&str; 2] = [
 impl Store {
     /// Every clock sample the stored events give (see the module comment).
     pub fn clock_samples(&self) -> Result<Vec<ClockSample>> {
+        if let Some(kept) = self.kept_index() {
+            let kept = kept.kept()?;
+            let mut out = kept.date_samples().to_vec();
+            let requests = kept.rows_of(kept.mobile_requests())?;
+            let requests = requests
+                .into_iter()
+                .filter_map(|e| Some((e.source_id, e.ts_ms?, e.request_id?)));
+            out.extend(self.matched_requests(requests)?);
+            return Ok(out);
+        }
         let mut out = Vec::new();
         // With the events by request id in memory (`event_index.rs`) there
         // is no SQL index for the join: the client's requests are read
@@ -86,6 +96,15 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        self.matched_requests(requests)
+    }
+
+    /// The samples of client requests (source, time, request id), each
+    /// matched by request id to the server's events of it.
+    fn matched_requests(
+        &self,
+        requests: impl IntoIterator<Item = (i64, i64, String)>,
+    ) -> Result<Vec<ClockSample>> {
         let mut out = Vec::new();
         for (source_id, ts_ms, request_id) in requests {
             for server in self.events_by_request(&request_id)? {

@@ -27,6 +27,10 @@ pub enum Error {
     /// A scratch database's evidence file could not be written or read.
     #[error("evidence file: {0}")]
     Spill(#[from] std::io::Error),
+    /// The file of the events a scratch load keeps out of its table
+    /// (`rows.rs`) could not be written or read.
+    #[error("events file: {0}")]
+    Rows(std::io::Error),
     /// SQLite kept another journal mode than the one asked for (a
     /// scratch database's bulk load switches between two).
     #[error("database: journal mode {kept} kept, {wanted} asked for")]

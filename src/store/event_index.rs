@@ -39,6 +39,7 @@ use rusqlite::Connection;
 
 use super::Result;
 use super::chunked::Chunked;
+use super::kept::Kept;
 use super::request_order::{RequestHasher, RequestKey, RequestOrder};
 use super::time_order::{TimeKey, TimeOrder};
 
@@ -241,6 +242,11 @@ impl EventIndexBuilder {
         self.check_budget();
     }
 
+    /// Whether the builder gave up.
+    pub(super) fn is_spoiled(&self) -> bool {
+        self.spoiled
+    }
+
     fn check_budget(&mut self) {
         if self.bytes() > self.budget {
             self.spoil();
@@ -345,6 +351,7 @@ impl EventIndexBuilder {
             by_ip,
             times,
             requests,
+            kept: None,
         })
     }
 }
@@ -364,6 +371,9 @@ pub struct EventIndex {
     pub(super) times: TimeOrder,
     /// Every event with a request id, by the id's hash.
     pub(super) requests: RequestOrder,
+    /// The events themselves, when the load kept them out of the table
+    /// (`kept.rs`).
+    pub(super) kept: Option<Kept>,
 }
 
 impl EventIndex {

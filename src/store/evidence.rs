@@ -26,14 +26,7 @@ impl Store {
     /// The evidence lines of an event, in line order.
     pub fn evidence(&self, event_id: i64) -> Result<Vec<EvidenceRow>> {
         if let Some(spill) = &self.spill {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT s.path FROM events e JOIN sources s ON s.id = e.source_id
-                 WHERE e.id = ?1",
-            )?;
-            let Some(file) = stmt
-                .query_row([event_id], |r| r.get::<_, String>(0))
-                .optional()?
-            else {
+            let Some(file) = self.file_of_event(event_id)? else {
                 return Ok(Vec::new());
             };
             let lines = spill.lines(event_id)?.into_iter();
@@ -58,5 +51,20 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The path of the file event `event_id` was read from, if it exists.
+    fn file_of_event(&self, event_id: i64) -> Result<Option<String>> {
+        if let Some(kept) = self.kept_index() {
+            let row = kept.kept()?.row(event_id).map_err(super::Error::Rows)?;
+            return Ok(row.map(|r| r.file));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.path FROM events e JOIN sources s ON s.id = e.source_id
+             WHERE e.id = ?1",
+        )?;
+        Ok(stmt
+            .query_row([event_id], |r| r.get::<_, String>(0))
+            .optional()?)
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 use super::event_index::EventIndexBuilder;
+use super::kept::KeptBuilder;
 use super::revoke_summary::RevokeSummaries;
 use super::spill::EvidenceSpill;
 use super::window::{FailureWindow, NearMemo, RequestMemo};
@@ -75,4 +76,7 @@ pub(super) struct BulkLoad {
     /// are not (a kept database, or one that held events).
     pub(super) index_from: Option<i64>,
     pub(super) index: Option<EventIndexBuilder>,
+    /// The load's events kept out of the table, when it keeps its index
+    /// keys from the first event (`kept.rs`).
+    pub(super) kept: Option<KeptBuilder>,
 }

@@ -9,6 +9,7 @@
 //! `events_by_request` (`request_order.rs`).
 
 use super::events::EventRow;
+use super::kept::KeyColumn;
 use super::{Result, Store};
 
 impl Store {
@@ -34,6 +35,9 @@ impl Store {
 
     /// Every event carrying this code fingerprint, in time order.
     pub fn events_by_code(&self, code_fp: &str) -> Result<Vec<EventRow>> {
+        if let Some(kept) = self.kept_index() {
+            return kept.kept()?.rows_with(KeyColumn::CodeFp, code_fp);
+        }
         self.query_events(
             "e.code_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
             [code_fp],
@@ -42,6 +46,9 @@ impl Store {
 
     /// Authorize events whose PKCE challenge is `challenge`.
     pub fn events_by_challenge(&self, challenge: &str) -> Result<Vec<EventRow>> {
+        if let Some(kept) = self.kept_index() {
+            return kept.kept()?.rows_with(KeyColumn::CodeChallenge, challenge);
+        }
         self.query_events(
             "e.code_challenge = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
             [challenge],
@@ -50,6 +57,9 @@ impl Store {
 
     /// Token requests that sent a verifier hashing to `s256`.
     pub fn events_by_verifier(&self, s256: &str) -> Result<Vec<EventRow>> {
+        if let Some(kept) = self.kept_index() {
+            return kept.kept()?.rows_with(KeyColumn::VerifierS256, s256);
+        }
         self.query_events(
             "e.verifier_s256 = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
             [s256],
@@ -58,6 +68,9 @@ impl Store {
 
     /// Every event carrying this refresh-token fingerprint.
     pub fn events_by_refresh(&self, fp: &str) -> Result<Vec<EventRow>> {
+        if let Some(kept) = self.kept_index() {
+            return kept.kept()?.rows_with(KeyColumn::RefreshTokenFp, fp);
+        }
         self.query_events(
             "e.refresh_token_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
             [fp],

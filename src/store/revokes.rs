@@ -107,15 +107,12 @@ impl Store {
     /// admits: each one's few columns read and checked as a summary's
     /// are, and only those that pass read whole and checked exactly.
     fn admitted_revokes(&self, ids: &[i64], ask: &Ask<'_>, limit: u32) -> Result<Vec<EventRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
-        ))?;
         let mut found = Vec::new();
         for &id in ids {
             if found.len() >= limit as usize {
                 break;
             }
-            let Some(summary) = stmt.query_row([id], revoke).optional()? else {
+            let Some(summary) = self.revoke_by_id(id)? else {
                 continue;
             };
             if ask.may_admit(&summary)
@@ -125,6 +122,30 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// The summary of the revoke stored as `id`: its row's
+    /// [`REVOKE_COLUMNS`], or the same read from the kept row.
+    fn revoke_by_id(&self, id: i64) -> Result<Option<Revoke>> {
+        if let Some(kept) = self.kept_index() {
+            let rows = kept.kept()?.rows_of(&[id])?;
+            let of = |v: &Option<String>| v.as_deref().map_or(0, hash);
+            // The index holds only revokes with a time.
+            return Ok(rows.first().and_then(|e| {
+                Some(Revoke {
+                    id: e.id,
+                    ts_ms: e.ts_ms?,
+                    accepted: e.status.is_none_or(|s| s < 400),
+                    ip: of(&e.ip),
+                    user: of(&e.user_name),
+                    token: of(&e.refresh_token_fp),
+                })
+            }));
+        }
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], revoke).optional()?)
     }
 
     /// [`Store::revokes_for_client`] from the client's summary, read once;
@@ -167,12 +188,9 @@ impl Store {
             if ids.len() > room {
                 return Ok(None);
             }
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
-            ))?;
             let mut revokes = Vec::with_capacity(ids.len());
             for id in ids {
-                revokes.extend(stmt.query_row([id], revoke).optional()?);
+                revokes.extend(self.revoke_by_id(id)?);
             }
             return Ok(Some(revokes));
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
-use super::writer::{Lines, insert_events};
+use super::insert::{Lines, insert_events};
 use super::{Result, SourceInfo, Store};
 
 /// What one stream adds in a commit.

@@ -1,10 +1,10 @@
 //! Batched writes: a batch of events and the progress of the file they were
 //! read from are committed in one transaction, with statements prepared once.
 
-use grantwatch_parsers::{Event, GrantType, LineCounts};
+use grantwatch_parsers::{Event, LineCounts};
 use rusqlite::{OptionalExtension, params};
 
-use super::spill::{EvidenceSpill, SpillBatch};
+use super::insert::{Lines, insert_events};
 use super::{Result, Store};
 
 /// A tailed or read file, as the store knows it.
@@ -101,37 +101,6 @@ fn is_prefix_hash(stored: &str, now: &str) -> bool {
     stored == now
 }
 
-const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (
-    source_id, line, kind, format, server, ts_ms, ts_basis, request_id, client_id, grant_type,
-    method, path, status, error, error_description, provider_reason, provider_debug,
-    provider_code, redirect_uri, code_challenge, code_challenge_method, code_fp,
-    refresh_token_fp, assertion_fp, verifier_s256, verifier_sent, jwt_iat, jwt_exp, jwt_nbf,
-    jwt_iss, jwt_aud, jwt_jti, server_date_ms, ip, user_agent, session_id, user_name, lifecycle,
-    origin, envelope_ts_ms, device_id, part)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34,
-            ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)";
-
-fn basis_name(basis: grantwatch_parsers::TimeBasis) -> &'static str {
-    use grantwatch_parsers::TimeBasis::*;
-    match basis {
-        Zoned => "zoned",
-        AssumedZone => "assumed_zone",
-        YearInferred => "year_inferred",
-        DateInferred => "date_inferred",
-    }
-}
-
-fn lifecycle_name(l: grantwatch_parsers::Lifecycle) -> &'static str {
-    use grantwatch_parsers::Lifecycle::*;
-    match l {
-        Paused => "paused",
-        Resumed => "resumed",
-        ColdStart => "cold_start",
-        Terminated => "terminated",
-    }
-}
-
 impl Store {
     /// The last event id the diagnosis has looked at: every failure among
     /// the events up to it is diagnosed. Committed with those diagnoses
@@ -197,6 +166,13 @@ impl Store {
                 self.conn.last_insert_rowid()
             }
         };
+        // A file read again in one load may give events stored already,
+        // which only the table's unique index tells.
+        if let Some(bulk) = self.bulk.as_mut().filter(|b| b.keeps_source(id)) {
+            let tx = self.conn.transaction()?;
+            bulk.put_kept_in_table(&tx)?;
+            tx.commit()?;
+        }
         self.source_by_id(id)?
             .ok_or(super::Error::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
@@ -289,10 +265,20 @@ impl Store {
             (Some(places), Some(spill)) => Lines::Spilled(spill, places),
             (_, spill) => Lines::of(spill),
         };
-        let ids = insert_events(&tx, source_id, events, lines)?;
+        let kept = self
+            .bulk
+            .as_mut()
+            .and_then(|bulk| bulk.keep_events(&tx, source_id, events, lines));
+        let ids = match kept {
+            Some(ids) => ids?,
+            None => insert_events(&tx, source_id, events, lines)?,
+        };
         if let Some(bulk) = self.bulk.as_mut() {
-            bulk.watch(&tx, events)?;
+            if bulk.kept.is_none() {
+                bulk.watch(&tx, events)?;
+            }
             bulk.keep_keys(&tx, source_id, events, &ids)?;
+            bulk.keep_within_budget(&tx)?;
         }
         {
             let mut update = tx.prepare_cached(
@@ -331,15 +317,18 @@ impl Store {
     /// its first line. `analyze` does this when reading a file in ranges
     /// finds no line to hand over at, before reading it on one core.
     pub fn forget_source_reading(&mut self, source_id: i64) -> Result<()> {
-        match self.bulk.as_mut() {
-            Some(bulk) => {
-                if let Some(index) = bulk.index.as_mut() {
-                    index.forget(source_id);
-                }
-            }
-            None => self.events_change()?,
+        if self.bulk.is_none() {
+            self.events_change()?;
         }
         let tx = self.conn.transaction()?;
+        if let Some(bulk) = self.bulk.as_mut() {
+            // Kept rows are not deleted one source at a time: into the
+            // table with them first.
+            bulk.put_kept_in_table(&tx)?;
+            if let Some(index) = bulk.index.as_mut() {
+                index.forget(source_id);
+            }
+        }
         tx.execute("DELETE FROM events WHERE source_id = ?1", [source_id])?;
         tx.execute(
             "UPDATE sources SET byte_offset = 0, line_no = 0, read_line_no = 0,
@@ -350,153 +339,4 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
-}
-
-/// Binds event `e` of `source_id` to the insert statement: its NULLs by
-/// clearing every binding once, its values one by one. Binding each of
-/// the forty-one columns, NULL or not, through `params!` was a sixth of
-/// storing an event, and most of an event's columns are NULL.
-fn bind_event(
-    stmt: &mut rusqlite::Statement<'_>,
-    source_id: i64,
-    e: &Event<'_>,
-) -> rusqlite::Result<()> {
-    stmt.clear_bindings();
-    let jwt = e.jwt.as_ref();
-    stmt.raw_bind_parameter(1, source_id)?;
-    stmt.raw_bind_parameter(2, e.line() as i64)?;
-    stmt.raw_bind_parameter(3, e.kind.as_str())?;
-    stmt.raw_bind_parameter(4, e.format.as_str())?;
-    bind_some(stmt, 5, e.server.map(|s| s.as_str()))?;
-    bind_some(stmt, 6, e.ts.map(|t| t.utc.timestamp_millis()))?;
-    bind_some(stmt, 7, e.ts.map(|t| basis_name(t.basis)))?;
-    bind_some(stmt, 8, e.request_id.as_deref())?;
-    bind_some(stmt, 9, e.client_id.as_deref())?;
-    bind_some(stmt, 10, e.grant_type.as_ref().map(GrantType::as_str))?;
-    bind_some(stmt, 11, e.method.as_deref())?;
-    bind_some(stmt, 12, e.path.as_deref())?;
-    bind_some(stmt, 13, e.status)?;
-    bind_some(stmt, 14, e.error.as_deref())?;
-    bind_some(stmt, 15, e.error_description.as_deref())?;
-    bind_some(stmt, 16, e.provider_reason.as_deref())?;
-    bind_some(stmt, 17, e.provider_debug.as_deref())?;
-    bind_some(stmt, 18, e.provider_code.as_deref())?;
-    bind_some(stmt, 19, e.redirect_uri.as_deref())?;
-    bind_some(stmt, 20, e.code_challenge.as_deref())?;
-    bind_some(stmt, 21, e.code_challenge_method.as_deref())?;
-    bind_some(stmt, 22, e.code_fp.map(|f| f.to_hex()))?;
-    bind_some(stmt, 23, e.refresh_token_fp.map(|f| f.to_hex()))?;
-    bind_some(stmt, 24, e.assertion_fp.map(|f| f.to_hex()))?;
-    bind_some(stmt, 25, e.verifier_s256.as_deref())?;
-    bind_some(stmt, 26, e.verifier_sent)?;
-    bind_some(stmt, 27, jwt.and_then(|j| j.iat))?;
-    bind_some(stmt, 28, jwt.and_then(|j| j.exp))?;
-    bind_some(stmt, 29, jwt.and_then(|j| j.nbf))?;
-    bind_some(stmt, 30, jwt.and_then(|j| j.iss.as_deref()))?;
-    bind_some(stmt, 31, jwt.and_then(|j| j.aud.as_deref()))?;
-    bind_some(stmt, 32, jwt.and_then(|j| j.jti.as_deref()))?;
-    bind_some(stmt, 33, e.server_date.map(|d| d.timestamp_millis()))?;
-    bind_some(stmt, 34, e.ip.as_deref())?;
-    bind_some(stmt, 35, e.user_agent.as_deref())?;
-    bind_some(stmt, 36, e.session_id.as_deref())?;
-    bind_some(stmt, 37, e.user.as_deref())?;
-    bind_some(stmt, 38, e.lifecycle.map(lifecycle_name))?;
-    bind_some(stmt, 39, e.origin.as_deref())?;
-    bind_some(stmt, 40, e.envelope_time.map(|t| t.timestamp_millis()))?;
-    bind_some(stmt, 41, e.device_id.as_deref())?;
-    // Always bound: the column is NOT NULL and the bindings were cleared.
-    stmt.raw_bind_parameter(42, e.part)?;
-    Ok(())
-}
-
-/// Binds `value` at `index` when there is one (the binding stays NULL).
-fn bind_some<T: rusqlite::ToSql>(
-    stmt: &mut rusqlite::Statement<'_>,
-    index: usize,
-    value: Option<T>,
-) -> rusqlite::Result<()> {
-    match value {
-        Some(v) => stmt.raw_bind_parameter(index, v),
-        None => Ok(()),
-    }
-}
-
-/// Where the evidence lines of a batch of events go.
-#[derive(Clone, Copy)]
-pub(super) enum Lines<'a> {
-    /// To the `evidence` table (a kept database).
-    Table,
-    /// To the scratch database's spill file, written here.
-    Spill(&'a EvidenceSpill),
-    /// In the spill file already ([`EvidenceSpill::append`]): each event's
-    /// record place, in the events' order, published under its new id.
-    Spilled(&'a EvidenceSpill, &'a [u64]),
-}
-
-impl<'a> Lines<'a> {
-    /// Where a store's lines go: its spill file if it has one.
-    pub(super) fn of(spill: Option<&'a EvidenceSpill>) -> Lines<'a> {
-        spill.map_or(Lines::Table, Lines::Spill)
-    }
-}
-
-/// Inserts `events` of `source_id` (an event already stored, same source,
-/// line and kind, is skipped) and returns the new rows' ids, in order; the
-/// caller owns the transaction. Their evidence lines go where `lines`
-/// says, written (or published) before the caller commits.
-pub(super) fn insert_events(
-    tx: &rusqlite::Connection,
-    source_id: i64,
-    events: &[Event<'_>],
-    lines: Lines<'_>,
-) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(events.len());
-    let mut insert = tx.prepare_cached(INSERT_EVENT)?;
-    // Prepared once a batch, and only for a database that keeps its lines.
-    let mut evidence = match lines {
-        Lines::Table => Some(tx.prepare_cached(
-            "INSERT OR IGNORE INTO evidence (event_id, line, text) VALUES (?1, ?2, ?3)",
-        )?),
-        _ => None,
-    };
-    let mut spilled = match lines {
-        Lines::Spill(_) => SpillBatch::new(),
-        _ => SpillBatch::default(),
-    };
-    let mut published = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        bind_event(&mut insert, source_id, e)?;
-        let inserted = insert.raw_execute()?;
-        if inserted == 0 {
-            // Read again after a restart: stored already.
-            continue;
-        }
-        let id = tx.last_insert_rowid();
-        ids.push(id);
-        let texts = e.evidence.iter().map(|l| (l.line, l.text.as_ref()));
-        match lines {
-            Lines::Table => {
-                if let Some(evidence) = evidence.as_mut() {
-                    for (line, text) in texts {
-                        evidence.execute(params![id, line as i64, text])?;
-                    }
-                }
-            }
-            Lines::Spill(spill) => {
-                spilled.add(id, texts)?;
-                if spilled.is_full() {
-                    spill.write(&mut spilled)?;
-                }
-            }
-            Lines::Spilled(_, places) => {
-                published.push((id, places.get(i).copied().unwrap_or(0)));
-            }
-        }
-    }
-    match lines {
-        Lines::Spill(spill) => spill.write(&mut spilled)?,
-        Lines::Spilled(spill, _) => spill.publish(&published),
-        Lines::Table => {}
-    }
-    Ok(ids)
 }

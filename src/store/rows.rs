@@ -1,0 +1,293 @@
+//! The rows of a scratch load's events kept in a file beside the database
+//! instead of in its `events` table (`kept.rs` says when): each event's
+//! forty-two column values, as the insert statement would have bound them
+//! (`writer::put_event` gives both), appended as one record, found by the
+//! event's id through its offset held in memory (8 bytes an event).
+//!
+//! Inserting a Keycloak gigabyte's 1.56 million events into SQLite was a
+//! third of the read's work, and reading them back by id most of the
+//! diagnosis's (benches/README.md); appending a record and reading it back
+//! at its offset costs a copy and a decode.
+//!
+//! Invariants: a row read back is exactly what `SELECT … FROM events` gives
+//! for the same event bound by `put_event` (the tests store the same events
+//! both ways); record `i` is the event of id `first_id + i`; a record is
+//! complete in the file before its offset is kept.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use grantwatch_parsers::{Event, EventKind, Format, GrantType, ServerKind};
+
+use super::EventRow;
+use super::chunked::Chunked;
+use super::insert::{Columns, put_event};
+
+/// Columns of a record: those of the insert statement.
+pub(super) const COLUMNS: usize = 42;
+
+const NULL: u8 = 0;
+const INT: u8 = 1;
+const TEXT: u8 = 2;
+
+/// One column's value in a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cell<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> Cell<'a> {
+    pub(super) fn int(self) -> Option<i64> {
+        match self {
+            Cell::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub(super) fn text(self) -> Option<&'a str> {
+        match self {
+            Cell::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn string(self) -> Option<String> {
+        self.text().map(str::to_owned)
+    }
+}
+
+/// A record's cells, column `c` (1-based, as the statement numbers them)
+/// at index `c - 1`.
+pub(super) type Cells<'a> = [Cell<'a>; COLUMNS];
+
+/// Encodes one event's columns into `buf`, NULL for each column
+/// `put_event` gives no value.
+struct Encoder<'b> {
+    buf: &'b mut Vec<u8>,
+    /// The next column to encode (1-based).
+    next: usize,
+}
+
+impl Encoder<'_> {
+    fn nulls_until(&mut self, column: usize) {
+        while self.next < column {
+            self.buf.push(NULL);
+            self.next += 1;
+        }
+        self.next = column + 1;
+    }
+}
+
+impl Columns for Encoder<'_> {
+    fn int(&mut self, column: usize, value: i64) -> rusqlite::Result<()> {
+        self.nulls_until(column);
+        self.buf.push(INT);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+        Ok(())
+    }
+
+    fn text(&mut self, column: usize, value: &str) -> rusqlite::Result<()> {
+        self.nulls_until(column);
+        let len = u32::try_from(value.len()).map_err(|_| {
+            rusqlite::Error::ToSqlConversionFailure("a value of 4 GiB or more".into())
+        })?;
+        self.buf.push(TEXT);
+        self.buf.extend_from_slice(&len.to_le_bytes());
+        self.buf.extend_from_slice(value.as_bytes());
+        Ok(())
+    }
+}
+
+/// Appends the record of event `e` of `source_id` to `buf`.
+pub(super) fn encode(buf: &mut Vec<u8>, source_id: i64, e: &Event<'_>) -> rusqlite::Result<()> {
+    let mut encoder = Encoder { buf, next: 1 };
+    put_event(&mut encoder, source_id, e)?;
+    encoder.nulls_until(COLUMNS + 1);
+    Ok(())
+}
+
+/// The cells of the record `bytes`.
+pub(super) fn decode(mut bytes: &[u8]) -> io::Result<Cells<'_>> {
+    let mut cells = [Cell::Null; COLUMNS];
+    for cell in cells.iter_mut() {
+        let (&tag, rest) = bytes.split_first().ok_or_else(torn)?;
+        bytes = rest;
+        *cell = match tag {
+            NULL => Cell::Null,
+            INT => {
+                let (value, rest) = bytes.split_first_chunk::<8>().ok_or_else(torn)?;
+                bytes = rest;
+                Cell::Int(i64::from_le_bytes(*value))
+            }
+            TEXT => {
+                let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(torn)?;
+                let len = u32::from_le_bytes(*len) as usize;
+                let text = rest.get(..len).ok_or_else(torn)?;
+                bytes = &rest[len..];
+                Cell::Text(std::str::from_utf8(text).map_err(|_| torn())?)
+            }
+            _ => return Err(torn()),
+        };
+    }
+    Ok(cells)
+}
+
+fn torn() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a torn event record")
+}
+
+fn unknown(what: &str, name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("unknown {what} {name:?} in an event record"),
+    )
+}
+
+/// The event of `cells`, stored under `id`, read from `file`: what
+/// `from_row` makes of the same event's row (an unknown name is an error).
+pub(super) fn event_row(id: i64, file: &str, c: &Cells<'_>) -> io::Result<EventRow> {
+    let name = |i: usize| c[i - 1].text().unwrap_or("");
+    let kind = EventKind::from_name(name(3)).ok_or_else(|| unknown("kind", name(3)))?;
+    let format = Format::from_name(name(4)).ok_or_else(|| unknown("format", name(4)))?;
+    let server = match c[4].text() {
+        Some(s) => Some(ServerKind::from_name(s).ok_or_else(|| unknown("server kind", s))?),
+        None => None,
+    };
+    let s = |i: usize| c[i - 1].string();
+    let n = |i: usize| c[i - 1].int();
+    Ok(EventRow {
+        id,
+        source_id: n(1).unwrap_or(0),
+        file: file.to_owned(),
+        line: n(2).unwrap_or(0) as u64,
+        part: n(42).unwrap_or(0) as u32,
+        kind,
+        format,
+        server,
+        ts_ms: n(6),
+        ts_basis: s(7),
+        request_id: s(8),
+        client_id: s(9),
+        grant_type: c[9].text().map(GrantType::from_name),
+        method: s(11),
+        path: s(12),
+        status: n(13).map(|v| v as u16),
+        error: s(14),
+        error_description: s(15),
+        provider_reason: s(16),
+        provider_debug: s(17),
+        provider_code: s(18),
+        redirect_uri: s(19),
+        code_challenge: s(20),
+        code_challenge_method: s(21),
+        code_fp: s(22),
+        refresh_token_fp: s(23),
+        assertion_fp: s(24),
+        verifier_s256: s(25),
+        verifier_sent: n(26).map(|v| v != 0),
+        jwt_iat: n(27),
+        jwt_exp: n(28),
+        jwt_nbf: n(29),
+        jwt_iss: s(30),
+        server_date_ms: n(33),
+        ip: s(34),
+        user_agent: s(35),
+        session_id: s(36),
+        user_name: s(37),
+        lifecycle: s(38),
+    })
+}
+
+/// Bytes gathered before they are written to the file.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// The rows file while a load appends to it.
+#[derive(Debug)]
+pub(super) struct RowsWriter {
+    file: File,
+    buf: Vec<u8>,
+    /// Where each record starts, and the length written or buffered.
+    offsets: Chunked<u64>,
+    len: u64,
+}
+
+impl RowsWriter {
+    /// Creates (or empties) the rows file at `path`.
+    pub(super) fn create(path: &Path) -> io::Result<RowsWriter> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(RowsWriter {
+            file,
+            buf: Vec::with_capacity(BUFFER_BYTES),
+            offsets: Chunked::default(),
+            len: 0,
+        })
+    }
+
+    /// Appends one record (made by [`encode`]); the records are numbered
+    /// in the order appended, from 0.
+    pub(super) fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        self.offsets.push(self.len);
+        self.len += record.len() as u64;
+        self.buf.extend_from_slice(record);
+        if self.buf.len() >= BUFFER_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// The records appended.
+    pub(super) fn count(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// The file, every record written, for reading.
+    pub(super) fn finish(mut self) -> io::Result<Rows> {
+        self.flush()?;
+        let mut offsets = self.offsets.into_vec();
+        offsets.push(self.len);
+        Ok(Rows {
+            file: self.file,
+            offsets,
+        })
+    }
+}
+
+/// The rows file once written: record `i` is `offsets[i]..offsets[i + 1]`.
+#[derive(Debug)]
+pub(super) struct Rows {
+    file: File,
+    offsets: Vec<u64>,
+}
+
+impl Rows {
+    /// Records in the file.
+    pub(super) fn count(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// The bytes of record `i`, read into `buf`; `false` when there is none.
+    pub(super) fn read(&self, i: usize, buf: &mut Vec<u8>) -> io::Result<bool> {
+        let (Some(&start), Some(&end)) = (self.offsets.get(i), self.offsets.get(i + 1)) else {
+            return Ok(false);
+        };
+        let len = usize::try_from(end - start).map_err(io::Error::other)?;
+        buf.resize(len, 0);
+        self.file.read_exact_at(buf, start)?;
+        Ok(true)
+    }
+}
