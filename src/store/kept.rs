@@ -30,6 +30,7 @@ use super::EventRow;
 use super::chunked::Chunked;
 use super::clocks::ClockSample;
 use super::request_order::hash32;
+use super::revoke_summary::{self, Revoke};
 use super::rows::{self, Cell, Cells, Rows, RowsWriter};
 use super::{Error, Result};
 
@@ -124,6 +125,7 @@ struct Orders {
     phases: Chunked<(i64, i64, i64)>,
     date_samples: Vec<ClockSample>,
     mobile_requests: Vec<i64>,
+    revokes: Chunked<Revoke>,
 }
 
 impl Orders {
@@ -164,6 +166,19 @@ impl Orders {
             self.phases.push((source, line, id));
         }
         self.clock_keys(id, c);
+        if kind == "revoke_request"
+            && let Some(ts_ms) = ts
+        {
+            let hashed = |i: usize| col(i).text().map_or(0, revoke_summary::hash);
+            self.revokes.push(Revoke {
+                ts_ms,
+                id,
+                ip: hashed(34),
+                user: hashed(37),
+                token: hashed(23),
+                accepted: col(13).int().is_none_or(|s| s < 400),
+            });
+        }
         Some(())
     }
 
@@ -252,6 +267,7 @@ impl KeptBuilder {
             + (self.orders.candidates.len() + self.orders.mobile_requests.len()) * 8
             + (self.orders.failing.len() + self.orders.date_samples.len()) * 16
             + self.orders.phases.len() * 24
+            + self.orders.revokes.len() * std::mem::size_of::<Revoke>()
     }
 
     /// The rows written and their orders sorted; `paths` names each
@@ -286,6 +302,7 @@ impl KeptBuilder {
             phases,
             date_samples: o.date_samples,
             mobile_requests: o.mobile_requests,
+            revokes: o.revokes.into_vec(),
         })
     }
 
@@ -312,6 +329,8 @@ pub struct Kept {
     phases: Vec<(i64, i64, i64)>,
     date_samples: Vec<ClockSample>,
     mobile_requests: Vec<i64>,
+    /// Every revoke with a time, summarized, in id order.
+    revokes: Vec<Revoke>,
 }
 
 impl Kept {
@@ -411,6 +430,13 @@ impl Kept {
             .iter()
             .map(|&(_, _, id)| id)
             .collect()
+    }
+
+    /// The summary of revoke `id` (one with a time): what `revokes.rs`
+    /// reads of its row, without reading it.
+    pub(super) fn revoke(&self, id: i64) -> Option<Revoke> {
+        let at = self.revokes.binary_search_by_key(&id, |r| r.id).ok()?;
+        self.revokes.get(at).cloned()
     }
 
     /// The first clock query's samples, in id order.

@@ -127,20 +127,10 @@ impl Store {
     /// The summary of the revoke stored as `id`: its row's
     /// [`REVOKE_COLUMNS`], or the same read from the kept row.
     fn revoke_by_id(&self, id: i64) -> Result<Option<Revoke>> {
+        // The index answers with revokes that have a time, which are
+        // the ones kept summarized.
         if let Some(kept) = self.kept_index() {
-            let rows = kept.kept()?.rows_of(&[id])?;
-            let of = |v: &Option<String>| v.as_deref().map_or(0, hash);
-            // The index holds only revokes with a time.
-            return Ok(rows.first().and_then(|e| {
-                Some(Revoke {
-                    id: e.id,
-                    ts_ms: e.ts_ms?,
-                    accepted: e.status.is_none_or(|s| s < 400),
-                    ip: of(&e.ip),
-                    user: of(&e.user_name),
-                    token: of(&e.refresh_token_fp),
-                })
-            }));
+            return Ok(kept.kept()?.revoke(id));
         }
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
