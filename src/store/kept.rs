@@ -60,13 +60,15 @@ struct Keyed {
 }
 
 /// One event in `events_by_source`'s order: source, line, kind (by
-/// name), part, then id. 20 bytes: held for every event.
+/// name), part, then id. 12 bytes: held for every event (a load of more
+/// than 65,535 files, or a line of more than 255 records, is kept in the
+/// table instead).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Placed {
-    source: u32,
+    source: u16,
     line: u32,
     kind: u8,
-    part: u32,
+    part: u8,
     id: u32,
 }
 
@@ -74,10 +76,10 @@ impl Placed {
     /// `None` when a number does not fit.
     fn new(source: i64, line: i64, kind: u8, part: i64, id: i64) -> Option<Placed> {
         Some(Placed {
-            source: u32::try_from(source).ok()?,
+            source: u16::try_from(source).ok()?,
             line: u32::try_from(line).ok()?,
             kind,
-            part: u32::try_from(part).ok()?,
+            part: u8::try_from(part).ok()?,
             id: u32::try_from(id).ok()?,
         })
     }

@@ -291,3 +291,16 @@ fn kinds_sort_by_name() {
         assert!(EventKind::from_name(name).is_some(), "{name} is a kind");
     }
 }
+
+/// An event whose place does not fit the kept order (a line of more
+/// than 255 records): the kept events go into the table, which answers.
+#[test]
+fn an_event_that_does_not_fit_puts_the_kept_events_into_the_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut events = varied_events(300);
+    events[250].part = 256;
+    let (table, scratch) = both(dir.path(), &events, |s| store_all(s, &events));
+    assert!(scratch.kept_index().is_none());
+    assert_eq!(rows_in_table(&scratch), 300);
+    assert_same_answers(&table, &scratch, events.len());
+}
