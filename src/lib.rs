@@ -46,6 +46,7 @@ pub mod generate;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub mod live;
+pub mod memory;
 pub mod replay;
 pub mod report;
 pub mod scratch;

@@ -24,24 +24,8 @@ use grantwatch::web;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay`: 15 in its v2 and v3 headers (the
-/// numbering is kept stable: retired options keep their slots). Declared
-/// here with `mi_option_set`/`mi_option_get` because the `mimalloc` crate
-/// exports neither, and libmimalloc-sys' bindings (its `extended` feature)
-/// pull in another crate and still leave this option out.
 #[cfg(not(feature = "system-alloc"))]
-mod mi {
-    use std::ffi::{c_int, c_long};
-
-    pub const OPTION_ARENA_EAGER_COMMIT: c_int = 4;
-    pub const OPTION_PURGE_DELAY: c_int = 15;
-
-    unsafe extern "C" {
-        pub fn mi_option_set(option: c_int, value: c_long);
-        #[cfg(test)]
-        pub fn mi_option_get(option: c_int) -> c_long;
-    }
-}
+use grantwatch::memory::mi;
 
 /// How long `watch` and `analyze` let mimalloc keep freed pages before it
 /// gives them back to the system, in milliseconds. mimalloc (v3) keeps them

@@ -196,12 +196,16 @@ impl Store {
         let mut dropped = dropped;
         let mut bulk = self.bulk.take().unwrap_or_default();
         dropped.extend(std::mem::take(&mut bulk.dropped));
-        let index = bulk
-            .index
-            .take()
-            .filter(|_| loaded.is_ok())
-            .and_then(EventIndexBuilder::finish);
-        let (index, settled) = self.settle_kept(bulk.kept.take(), index);
+        // The chunks joined and freed here are given back at once: kept
+        // beside their copies, they made the load's peak (`memory.rs`).
+        let (index, settled) = crate::memory::purging_promptly(|| {
+            let index = bulk
+                .index
+                .take()
+                .filter(|_| loaded.is_ok())
+                .and_then(EventIndexBuilder::finish);
+            self.settle_kept(bulk.kept.take(), index)
+        });
         if index.is_some() {
             dropped.retain(|sql| {
                 !created_index(sql).is_some_and(|(name, _)| event_index::REPLACED.contains(&name))
