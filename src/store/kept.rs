@@ -314,6 +314,25 @@ impl KeptBuilder {
     }
 }
 
+/// The ids of the items of `sorted` (ordered by the first part of `key`)
+/// whose first part is in `from..=to`, in order.
+fn ids_between<T, K: PartialOrd + Copy>(
+    sorted: &[T],
+    key: impl Fn(&T) -> (K, i64),
+    from: K,
+    to: K,
+) -> Vec<i64> {
+    if from > to {
+        return Vec::new();
+    }
+    let start = sorted.partition_point(|t| key(t).0 < from);
+    let end = sorted.partition_point(|t| key(t).0 <= to);
+    sorted[start..end.max(start)]
+        .iter()
+        .map(|t| key(t).1)
+        .collect()
+}
+
 /// The kept events once the load is over.
 #[derive(Debug)]
 pub struct Kept {
@@ -387,51 +406,21 @@ impl Kept {
     /// The failing events (`events_failing`) with a time in `from..=to`,
     /// in (time, id) order.
     pub(super) fn failing(&self, (from, to): (i64, i64)) -> Vec<i64> {
-        if from > to {
-            return Vec::new();
-        }
-        let start = self.failing.partition_point(|&(ts, _)| ts < from);
-        let end = self.failing.partition_point(|&(ts, _)| ts <= to);
-        self.failing[start..end.max(start)]
-            .iter()
-            .map(|&(_, id)| id)
-            .collect()
+        ids_between(&self.failing, |&(ts, id)| ((ts,), id), (from,), (to,))
     }
 
     /// The events of `source` between two lines (inclusive), in
     /// `events_by_source`'s order.
     pub(super) fn between_lines(&self, source: i64, (from, to): (i64, i64)) -> Vec<i64> {
-        if from > to {
-            return Vec::new();
-        }
-        let start = self
-            .placed
-            .partition_point(|p| p.source_and_line() < (source, from));
-        let end = self
-            .placed
-            .partition_point(|p| p.source_and_line() <= (source, to));
-        self.placed[start..end.max(start)]
-            .iter()
-            .map(|p| i64::from(p.id))
-            .collect()
+        let key = |p: &Placed| (p.source_and_line(), i64::from(p.id));
+        ids_between(&self.placed, key, (source, from), (source, to))
     }
 
     /// The login phases of `source` between two lines (inclusive), in
     /// (line, id) order (`events_phases`).
     pub(super) fn phases_between(&self, source: i64, (from, to): (i64, i64)) -> Vec<i64> {
-        if from > to {
-            return Vec::new();
-        }
-        let start = self
-            .phases
-            .partition_point(|&(s, l, _)| (s, l) < (source, from));
-        let end = self
-            .phases
-            .partition_point(|&(s, l, _)| (s, l) <= (source, to));
-        self.phases[start..end.max(start)]
-            .iter()
-            .map(|&(_, _, id)| id)
-            .collect()
+        let key = |&(s, l, id): &(i64, i64, i64)| ((s, l), id);
+        ids_between(&self.phases, key, (source, from), (source, to))
     }
 
     /// The summary of revoke `id` (one with a time): what `revokes.rs`

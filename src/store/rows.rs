@@ -24,6 +24,7 @@ use grantwatch_parsers::{Event, EventKind, Format, GrantType, ServerKind};
 use super::EventRow;
 use super::chunked::Chunked;
 use super::insert::{Columns, put_event};
+use super::spill::create_scratch_file;
 
 /// Columns of a record: those of the insert statement.
 pub(super) const COLUMNS: usize = 42;
@@ -218,14 +219,8 @@ pub(super) struct RowsWriter {
 impl RowsWriter {
     /// Creates (or empties) the rows file at `path`.
     pub(super) fn create(path: &Path) -> io::Result<RowsWriter> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
         Ok(RowsWriter {
-            file,
+            file: create_scratch_file(path)?,
             buf: Vec::with_capacity(BUFFER_BYTES),
             offsets: Chunked::default(),
             len: 0,

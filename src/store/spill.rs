@@ -222,6 +222,17 @@ fn line_len(len: usize) -> io::Result<u32> {
         })
 }
 
+/// Creates (or empties) a file of a scratch database's, for reading and
+/// writing.
+pub(super) fn create_scratch_file(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+}
+
 /// A length as the record writes it, or an error past `u32`.
 fn too_long(len: usize) -> io::Result<u32> {
     u32::try_from(len).map_err(|_| {
@@ -235,12 +246,7 @@ fn too_long(len: usize) -> io::Result<u32> {
 impl EvidenceSpill {
     /// Creates (or empties) the spill file at `path`.
     pub(crate) fn create(path: &Path) -> io::Result<EvidenceSpill> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
+        let file = create_scratch_file(path)?;
         Ok(EvidenceSpill {
             file,
             index: RwLock::new(SpillIndex::default()),
