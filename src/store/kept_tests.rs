@@ -304,3 +304,45 @@ fn an_event_that_does_not_fit_puts_the_kept_events_into_the_table() {
     assert_eq!(rows_in_table(&scratch), 300);
     assert_same_answers(&table, &scratch, events.len());
 }
+
+/// With the events kept out of the table no foreign key is checked, so
+/// no cascade runs either: removing or merging a failure still takes its
+/// links with it, as a kept database's cascade does.
+#[test]
+fn a_removed_or_merged_failure_takes_its_links_along() -> Result<(), Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = varied_events(50);
+    let (mut table, mut kept) = both(dir.path(), &events, |s| store_all(s, &events));
+    assert!(kept.kept_index().is_some());
+    for store in [&mut table, &mut kept] {
+        let record = |id: &str| crate::store::FailureRecord {
+            id: id.to_owned(),
+            ts: None,
+            server: None,
+            request_id: None,
+            client_id: None,
+            grant_type: None,
+            error: Some("invalid_grant".to_owned()),
+            http_status: Some(400),
+            cause: crate::cause::Cause::CodeReused,
+            confidence: crate::cause::Confidence::Medium,
+            candidates: Vec::new(),
+            summary: "s".to_owned(),
+            fix: "f".to_owned(),
+            evidence: Vec::new(),
+            missing: None,
+            context: Default::default(),
+        };
+        store.upsert_failure(&record("f1"), 1, &[2, 3], None)?;
+        store.upsert_failure(&record("f2"), 4, &[5], None)?;
+        store.upsert_failure(&record("f3"), 6, &[7], None)?;
+        store.remove_failure("f2")?;
+        store.regroup("f1", 1, &[6])?;
+        // f2 removed, f3 (whose primary is event 6) merged into f1, whose
+        // own links the caller then writes again: no link is left.
+        for event in 1..=7 {
+            assert_eq!(store.failure_of_event(event)?, None, "event {event}");
+        }
+    }
+    Ok(())
+}

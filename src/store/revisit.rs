@@ -174,8 +174,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Removes failure `id` (its links and history go with it).
+    /// Removes failure `id` (its links and history go with it). The links
+    /// are deleted here, not only by `ON DELETE CASCADE`: a scratch
+    /// database whose events are kept out of its table checks no foreign
+    /// keys, so it has no cascade either (`kept_table.rs`).
     pub fn remove_failure(&self, id: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM failure_events WHERE failure_id = ?1")?
+            .execute([id])?;
         self.conn
             .prepare_cached("DELETE FROM failures WHERE id = ?1")?
             .execute([id])?;
@@ -185,15 +191,21 @@ impl Store {
     /// Frees `events` for failure `id`, whose primary event becomes
     /// `primary`: their links to other failures go, as do this failure's
     /// links to other events, and a failure other than `id` whose primary
-    /// is one of them (it was merged into `id`).
+    /// is one of them (it was merged into `id`), with its own links (also
+    /// where no cascade deletes them, as [`Store::remove_failure`] says).
     pub fn regroup(&self, id: &str, primary: i64, events: &[i64]) -> Result<()> {
         let mut unlink = self.conn.prepare_cached(
             "DELETE FROM failure_events WHERE event_id = ?1 AND failure_id != ?2",
+        )?;
+        let mut merged_links = self.conn.prepare_cached(
+            "DELETE FROM failure_events WHERE failure_id IN (
+                 SELECT id FROM failures WHERE event_id = ?1 AND id != ?2)",
         )?;
         let mut merged = self
             .conn
             .prepare_cached("DELETE FROM failures WHERE event_id = ?1 AND id != ?2")?;
         for e in events {
+            merged_links.execute(params![e, id])?;
             merged.execute(params![e, id])?;
             unlink.execute(params![e, id])?;
         }
