@@ -41,6 +41,7 @@ use super::Result;
 use super::chunked::Chunked;
 use super::kept::Kept;
 use super::request_order::{RequestHasher, RequestKey, RequestOrder};
+use super::sampled::Sampled;
 use super::time_order::{TimeKey, TimeOrder};
 
 /// The names of the indexes this one stands for.
@@ -347,6 +348,11 @@ impl EventIndexBuilder {
         Some(EventIndex {
             clients: self.clients,
             ips: self.ips,
+            kind_sample: Sampled::of(&by_kind, |k| ((k.client, k.kind), k.ts)),
+            ip_sample: Sampled::of(&by_ip, |&p| {
+                let k = &by_kind[p as usize];
+                ((k.client, k.ip, k.kind), k.ts)
+            }),
             by_kind,
             by_ip,
             times,
@@ -367,6 +373,9 @@ pub struct EventIndex {
     by_kind: Vec<Key>,
     /// Positions in `by_kind`, in (client, address, kind, time, id) order.
     by_ip: Vec<u32>,
+    /// Samples of the two orders' keys, for their searches.
+    kind_sample: Sampled<((u32, u8), i64)>,
+    ip_sample: Sampled<((u32, u32, u8), i64)>,
     /// Every event with a time, by kind and time.
     pub(super) times: TimeOrder,
     /// Every event with a request id, by the id's hash.
@@ -408,6 +417,7 @@ impl EventIndex {
                     let key = |&p: &u32| &self.by_kind[p as usize];
                     let newest = newest_of(
                         &self.by_ip,
+                        &self.ip_sample,
                         |p| {
                             let k = key(p);
                             ((k.client, k.ip, k.kind), k.ts)
@@ -421,6 +431,7 @@ impl EventIndex {
                 None => {
                     let newest = newest_of(
                         &self.by_kind,
+                        &self.kind_sample,
                         |k| ((k.client, k.kind), k.ts),
                         (c, kind),
                         (from, to),
@@ -472,21 +483,22 @@ impl EventIndexSlot {
     }
 }
 
-/// The last `limit` of [`window`]'s items: one search over the whole of
-/// `sorted` for the window's end, the start looked for only among the
+/// The last `limit` of [`window`]'s items: one search for the window's
+/// end (through `sample`, taken of `sorted` by `group_and_time`), the start looked for only among the
 /// `limit` items before it (a client's newest events are asked for with a
 /// small limit, and every probe of a search is a miss of the cache).
-fn newest_of<T, G: Ord + Copy>(
-    sorted: &[T],
+fn newest_of<'s, T, G: Ord + Copy>(
+    sorted: &'s [T],
+    sample: &Sampled<(G, i64)>,
     group_and_time: impl Fn(&T) -> (G, i64),
     wanted: G,
     (from, to): (i64, i64),
     limit: usize,
-) -> &[T] {
+) -> &'s [T] {
     if from > to {
         return &[];
     }
-    let end = sorted.partition_point(|k| group_and_time(k) <= (wanted, to));
+    let end = sample.count_at_most(sorted, &group_and_time, (wanted, to));
     let last = &sorted[end.saturating_sub(limit)..end];
     &last[last.partition_point(|k| group_and_time(k) < (wanted, from))..]
 }

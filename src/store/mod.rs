@@ -49,6 +49,7 @@ mod log_lines;
 mod nearest;
 mod request_order;
 mod rows;
+mod sampled;
 mod spill;
 mod time_order;
 mod window;
