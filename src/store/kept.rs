@@ -17,7 +17,8 @@
 //! its query; `kept_tests.rs` compares them); whatever cannot be kept
 //! (a read that gives up or reads a file again, the index's budget passed,
 //! events changed after the load) first puts every kept row into the table
-//! under its id (`Store::put_kept_in_table`), after which SQL answers.
+//! under its id (`put_kept_in_table`, `kept_table.rs`), after which SQL
+//! answers.
 
 use std::collections::HashMap;
 use std::io;
