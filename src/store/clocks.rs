@@ -40,10 +40,12 @@ pub(super) const SAMPLE_QUERIES: [&str; 2] = [
 impl Store {
     /// Every clock sample the stored events give (see the module comment).
     pub fn clock_samples(&self) -> Result<Vec<ClockSample>> {
-        if let Some(kept) = self.kept_index() {
-            let kept = kept.kept()?;
-            let mut out = kept.date_samples().to_vec();
+        let kept = self.with_kept(|kept| {
             let requests = kept.rows_of(kept.mobile_requests())?;
+            Ok::<_, super::Error>((kept.date_samples().to_vec(), requests))
+        });
+        if let Some(kept) = kept {
+            let (mut out, requests) = kept?;
             let requests = requests
                 .into_iter()
                 .filter_map(|e| Some((e.source_id, e.ts_ms?, e.request_id?)));

@@ -292,8 +292,8 @@ impl Store {
 
     /// One event by id.
     pub fn event(&self, id: i64) -> Result<Option<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return Ok(kept.kept()?.rows_of(&[id])?.pop());
+        if let Some(rows) = self.with_kept(|kept| kept.rows_of(&[id])) {
+            return Ok(rows?.pop());
         }
         Ok(self.query_events("e.id = ?1", [id])?.pop())
     }
@@ -313,9 +313,10 @@ impl Store {
         (after, until): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            let kept = kept.kept()?;
-            return kept.rows_of(kept.candidates((after, until), limit as usize));
+        if let Some(rows) =
+            self.with_kept(|kept| kept.rows_of(kept.candidates((after, until), limit as usize)))
+        {
+            return rows;
         }
         // `+e.kind` keeps SQLite off the kind index: the new rows are a rowid
         // range, and a kind-index scan would visit every old candidate again
@@ -480,11 +481,8 @@ impl Store {
             from_ms.saturating_sub(WINDOW_BEHIND_MS),
             to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)),
         );
-        let rows = match self.kept_index() {
-            Some(kept) => {
-                let kept = kept.kept()?;
-                kept.rows_of(&kept.failing(span))?
-            }
+        let rows = match self.with_kept(|kept| kept.rows_of(&kept.failing(span))) {
+            Some(rows) => rows?,
             None => self.query_events_from(
                 "events e INDEXED BY events_failing",
                 FAILING_EVENTS,
@@ -547,10 +545,11 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            let kept = kept.kept()?;
-            let ids = kept.between_lines(source_id, (from as i64, to as i64));
-            return kept.rows_of(&ids);
+        let lines = (from as i64, to as i64);
+        if let Some(rows) =
+            self.with_kept(|kept| kept.rows_of(&kept.between_lines(source_id, lines)))
+        {
+            return rows;
         }
         self.query_events(
             "e.source_id = ?1 AND e.line BETWEEN ?2 AND ?3 ORDER BY e.line",
@@ -571,18 +570,19 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            let kept = kept.kept()?;
-            let ids = kept.phases_between(source_id, (from as i64, to as i64));
-            return kept.rows_of(&ids);
+        let lines = (from as i64, to as i64);
+        if let Some(rows) =
+            self.with_kept(|kept| kept.rows_of(&kept.phases_between(source_id, lines)))
+        {
+            return rows;
         }
         self.query_events(PHASE_EVENTS, params![source_id, from as i64, to as i64])
     }
 
     /// The largest event id stored (0 when none).
     pub fn max_event_id(&self) -> Result<i64> {
-        if let Some(kept) = self.kept_index() {
-            return Ok(kept.kept()?.max_id());
+        if let Some(max) = self.with_kept(|kept| kept.max_id()) {
+            return Ok(max);
         }
         Ok(self
             .conn

@@ -15,8 +15,8 @@ use super::{Result, Store};
 impl Store {
     /// The events of `ids`, in that order.
     pub(super) fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return kept.kept()?.rows_of(ids);
+        if let Some(rows) = self.with_kept(|kept| kept.rows_of(ids)) {
+            return rows;
         }
         let mut rows = Vec::with_capacity(ids.len());
         for &id in ids {
@@ -43,9 +43,8 @@ impl Store {
     /// The (time, `Date` header time) of the events of `ids`, in that
     /// order.
     pub(super) fn dates_by_ids(&self, ids: &[i64]) -> Result<Vec<(Option<i64>, Option<i64>)>> {
-        if let Some(kept) = self.kept_index() {
-            let rows = kept.kept()?.rows_of(ids)?;
-            return Ok(rows.iter().map(|e| (e.ts_ms, e.server_date_ms)).collect());
+        if let Some(rows) = self.with_kept(|kept| kept.rows_of(ids)) {
+            return Ok(rows?.iter().map(|e| (e.ts_ms, e.server_date_ms)).collect());
         }
         let mut stmt = self
             .conn

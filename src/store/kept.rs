@@ -31,7 +31,7 @@ use super::EventRow;
 use super::chunked::Chunked;
 use super::clocks::ClockSample;
 use super::request_order::hash32;
-use super::revoke_summary::{self, Revoke};
+use super::revoke_summary::{Revoke, RevokeTexts};
 use super::rows::{self, Cell, Cells, Rows, RowsWriter};
 use super::{Error, Result};
 
@@ -172,15 +172,13 @@ impl Orders {
         if kind == "revoke_request"
             && let Some(ts_ms) = ts
         {
-            let hashed = |i: usize| col(i).text().map_or(0, revoke_summary::hash);
-            self.revokes.push(Revoke {
-                ts_ms,
-                id,
-                ip: hashed(34),
-                user: hashed(37),
-                token: hashed(23),
-                accepted: col(13).int().is_none_or(|s| s < 400),
-            });
+            let texts = RevokeTexts {
+                ip: col(34).text(),
+                user: col(37).text(),
+                token: col(23).text(),
+            };
+            self.revokes
+                .push(Revoke::of(id, ts_ms, col(13).int(), texts));
         }
         Some(())
     }
@@ -246,7 +244,7 @@ impl KeptBuilder {
         let id = self.first_id + self.rows.count() as i64;
         self.record.clear();
         rows::encode(&mut self.record, source_id, e).map_err(io::Error::other)?;
-        let cells = rows::decode(&self.record)?;
+        let cells = rows::decode_encoded(&self.record)?;
         if self.orders.add(&self.hasher, id, &cells).is_none() {
             self.spoiled = true;
         }

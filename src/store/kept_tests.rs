@@ -199,7 +199,7 @@ fn kept_events_answer_as_the_table_does() {
     let events = varied_events(1_500);
     let (table, mut kept) = both(dir.path(), &events, |s| store_all(s, &events));
     assert_eq!(rows_in_table(&kept), 0, "kept out of the table");
-    assert!(kept.kept_index().is_some());
+    assert!(kept.keeps_events());
     assert_same_answers(&table, &kept, events.len());
     kept.set_events_final(true);
     assert_same_answers(&table, &kept, events.len());
@@ -221,7 +221,7 @@ fn a_forgotten_source_puts_the_kept_events_into_the_table() {
         s.forget_source_reading(1)?;
         store_all(s, &events)
     });
-    assert!(scratch.kept_index().is_none());
+    assert!(!scratch.keeps_events());
     assert_eq!(rows_in_table(&scratch), 600);
     assert_same_answers(&table, &scratch, events.len());
 }
@@ -252,7 +252,7 @@ fn a_file_read_again_puts_the_kept_events_into_the_table() {
             Ok::<_, Error>(())
         })
         .expect("load");
-    assert!(scratch.kept_index().is_none());
+    assert!(!scratch.keeps_events());
     assert_eq!(rows_in_table(&scratch), 400);
     let source = table
         .source_by_path("a.log")
@@ -274,7 +274,7 @@ fn events_stored_after_the_load_put_the_kept_ones_into_the_table() -> Result<(),
     let progress = BatchProgress::default();
     table.commit_batch(1, &events[500..], &progress)?;
     scratch.commit_batch(1, &events[500..], &progress)?;
-    assert!(scratch.kept_index().is_none() && reader.kept_index().is_none());
+    assert!(!scratch.keeps_events() && !reader.keeps_events());
     assert_eq!(rows_in_table(&scratch), 520);
     assert_same_answers(&table, &scratch, events.len());
     assert_same_answers(&table, &reader, events.len());
@@ -300,7 +300,7 @@ fn an_event_that_does_not_fit_puts_the_kept_events_into_the_table() {
     let mut events = varied_events(300);
     events[250].part = 256;
     let (table, scratch) = both(dir.path(), &events, |s| store_all(s, &events));
-    assert!(scratch.kept_index().is_none());
+    assert!(!scratch.keeps_events());
     assert_eq!(rows_in_table(&scratch), 300);
     assert_same_answers(&table, &scratch, events.len());
 }
@@ -313,7 +313,7 @@ fn a_removed_or_merged_failure_takes_its_links_along() -> Result<(), Error> {
     let dir = tempfile::tempdir().expect("tempdir");
     let events = varied_events(50);
     let (mut table, mut kept) = both(dir.path(), &events, |s| store_all(s, &events));
-    assert!(kept.kept_index().is_some());
+    assert!(kept.keeps_events());
     for store in [&mut table, &mut kept] {
         let record = |id: &str| crate::store::FailureRecord {
             id: id.to_owned(),

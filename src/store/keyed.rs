@@ -35,8 +35,8 @@ impl Store {
 
     /// Every event carrying this code fingerprint, in time order.
     pub fn events_by_code(&self, code_fp: &str) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return kept.kept()?.rows_with(KeyColumn::CodeFp, code_fp);
+        if let Some(rows) = self.with_kept(|kept| kept.rows_with(KeyColumn::CodeFp, code_fp)) {
+            return rows;
         }
         self.query_events(
             "e.code_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
@@ -46,8 +46,10 @@ impl Store {
 
     /// Authorize events whose PKCE challenge is `challenge`.
     pub fn events_by_challenge(&self, challenge: &str) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return kept.kept()?.rows_with(KeyColumn::CodeChallenge, challenge);
+        if let Some(rows) =
+            self.with_kept(|kept| kept.rows_with(KeyColumn::CodeChallenge, challenge))
+        {
+            return rows;
         }
         self.query_events(
             "e.code_challenge = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
@@ -57,8 +59,8 @@ impl Store {
 
     /// Token requests that sent a verifier hashing to `s256`.
     pub fn events_by_verifier(&self, s256: &str) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return kept.kept()?.rows_with(KeyColumn::VerifierS256, s256);
+        if let Some(rows) = self.with_kept(|kept| kept.rows_with(KeyColumn::VerifierS256, s256)) {
+            return rows;
         }
         self.query_events(
             "e.verifier_s256 = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",
@@ -68,8 +70,8 @@ impl Store {
 
     /// Every event carrying this refresh-token fingerprint.
     pub fn events_by_refresh(&self, fp: &str) -> Result<Vec<EventRow>> {
-        if let Some(kept) = self.kept_index() {
-            return kept.kept()?.rows_with(KeyColumn::RefreshTokenFp, fp);
+        if let Some(rows) = self.with_kept(|kept| kept.rows_with(KeyColumn::RefreshTokenFp, fp)) {
+            return rows;
         }
         self.query_events(
             "e.refresh_token_fp = ?1 ORDER BY coalesce(e.ts_ms, 0), e.id",

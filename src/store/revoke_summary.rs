@@ -26,6 +26,29 @@ pub(super) struct Revoke {
     pub(super) accepted: bool,
 }
 
+/// The texts a summary hashes: a revoke's address, user and refresh-token
+/// fingerprint.
+pub(super) struct RevokeTexts<'a> {
+    pub(super) ip: Option<&'a str>,
+    pub(super) user: Option<&'a str>,
+    pub(super) token: Option<&'a str>,
+}
+
+impl Revoke {
+    /// The summary of revoke `id` at `ts_ms` with `status` and `texts`.
+    pub(super) fn of(id: i64, ts_ms: i64, status: Option<i64>, texts: RevokeTexts<'_>) -> Revoke {
+        let hashed = |text: Option<&str>| text.map_or(0, hash);
+        Revoke {
+            ts_ms,
+            id,
+            ip: hashed(texts.ip),
+            user: hashed(texts.user),
+            token: hashed(texts.token),
+            accepted: status.is_none_or(|s| s < 400),
+        }
+    }
+}
+
 /// Revokes one connection keeps at most, all clients together (12 MB): a
 /// client whose summary would pass it is read from SQL.
 pub(super) const SUMMARY_BUDGET: usize = 250_000;

@@ -23,7 +23,7 @@ use rusqlite::{OptionalExtension, params};
 use super::events::{EventRow, REVOKES_LOOKED_AT};
 #[cfg(test)]
 use super::revoke_summary::SUMMARY_BUDGET;
-use super::revoke_summary::{Ask, Revoke, hash};
+use super::revoke_summary::{Ask, Revoke, RevokeTexts};
 use super::{Result, Store};
 
 /// What a summary keeps of a revoke, as [`revoke`] reads it.
@@ -31,17 +31,13 @@ const REVOKE_COLUMNS: &str = "id, ts_ms, status, ip, user_name, refresh_token_fp
 
 /// A revoke of a summary from a row of [`REVOKE_COLUMNS`].
 fn revoke(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revoke> {
-    let status: Option<i64> = r.get(2)?;
-    let hashed =
-        |i: usize| -> rusqlite::Result<u64> { Ok(r.get_ref(i)?.as_str_or_null()?.map_or(0, hash)) };
-    Ok(Revoke {
-        id: r.get(0)?,
-        ts_ms: r.get(1)?,
-        accepted: status.is_none_or(|s| s < 400),
-        ip: hashed(3)?,
-        user: hashed(4)?,
-        token: hashed(5)?,
-    })
+    let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?));
+    let texts = RevokeTexts {
+        ip: text(3)?,
+        user: text(4)?,
+        token: text(5)?,
+    };
+    Ok(Revoke::of(r.get(0)?, r.get(1)?, r.get(2)?, texts))
 }
 
 impl Store {
@@ -129,8 +125,8 @@ impl Store {
     fn revoke_by_id(&self, id: i64) -> Result<Option<Revoke>> {
         // The index answers with revokes that have a time, which are
         // the ones kept summarized.
-        if let Some(kept) = self.kept_index() {
-            return Ok(kept.kept()?.revoke(id));
+        if let Some(revoke) = self.with_kept(|kept| kept.revoke(id)) {
+            return Ok(revoke);
         }
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {REVOKE_COLUMNS} FROM events WHERE id = ?1"
