@@ -48,6 +48,7 @@ mod keyed;
 mod log_lines;
 mod nearest;
 mod request_order;
+mod row_cache;
 mod rows;
 mod sampled;
 mod spill;

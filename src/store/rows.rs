@@ -24,6 +24,7 @@ use grantwatch_parsers::{Event, EventKind, Format, GrantType, ServerKind};
 use super::EventRow;
 use super::chunked::Chunked;
 use super::insert::{Columns, put_event};
+use super::row_cache::RowCache;
 use super::spill::create_scratch_file;
 
 /// Columns of a record: those of the insert statement.
@@ -280,6 +281,7 @@ impl RowsWriter {
         Ok(Rows {
             file: self.file,
             offsets,
+            cache: RowCache::default(),
         })
     }
 }
@@ -289,6 +291,8 @@ impl RowsWriter {
 pub(super) struct Rows {
     file: File,
     offsets: Vec<u64>,
+    /// The last records read, for the diagnosis that reads them again.
+    cache: RowCache,
 }
 
 impl Rows {
@@ -303,8 +307,10 @@ impl Rows {
             return Ok(false);
         };
         let len = usize::try_from(end - start).map_err(io::Error::other)?;
-        buf.resize(len, 0);
-        self.file.read_exact_at(buf, start)?;
-        Ok(true)
+        self.cache.read(i, buf, |buf| {
+            buf.resize(len, 0);
+            self.file.read_exact_at(buf, start)?;
+            Ok(true)
+        })
     }
 }
