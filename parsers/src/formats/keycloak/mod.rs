@@ -212,15 +212,22 @@ impl LineParser for KeycloakParser {
         out: &mut Vec<Event<'a>>,
     ) -> Outcome {
         self.in_trace = false;
-        let json = is_json_console(line);
-        let shape = if json { Shape::Json } else { Shape::Text };
-        let topic = if json {
-            topic(json_logger(line), json_message_start(line))
+        let shape = if is_json_console(line) {
+            let topic = topic(json_logger(line), json_message_start(line));
+            self.after_own_line = true;
+            if topic == Topic::Other {
+                return Outcome::Skipped;
+            }
+            Shape::Json
         } else if is_bare_event(line) {
             self.after_own_line = false;
-            return push_or_skip(out, parse_record(line_no, line, Shape::Bare, ctx));
-        } else if let Some(h) = text_header(line, ctx) {
-            topic(&h.logger, &h.message)
+            Shape::Bare
+        } else if let Some(header) = text_header(line, ctx) {
+            self.after_own_line = true;
+            if topic(&header.logger, &header.message) == Topic::Other {
+                return Outcome::Skipped;
+            }
+            Shape::Text(header)
         } else if self.after_own_line && is_continuation(line) {
             self.in_trace = true;
             return Outcome::Skipped;
@@ -228,10 +235,6 @@ impl LineParser for KeycloakParser {
             self.after_own_line = false;
             return Outcome::Unknown;
         };
-        self.after_own_line = true;
-        if topic == Topic::Other {
-            return Outcome::Skipped;
-        }
         push_or_skip(out, parse_record(line_no, line, shape, ctx))
     }
 
@@ -244,9 +247,10 @@ impl LineParser for KeycloakParser {
 }
 
 /// The three ways a record is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Shape {
-    Text,
+#[derive(Debug)]
+enum Shape<'a> {
+    /// With the header read from the line as it came.
+    Text(Header<'a>),
     Json,
     /// The listener's message alone: no time, no logger.
     Bare,
@@ -254,14 +258,21 @@ enum Shape {
 
 /// Redacts the line, reads its header from the redacted text and builds the
 /// event of its message.
-fn parse_record<'a>(line_no: u64, line: &'a str, shape: Shape, ctx: &Context) -> Option<Event<'a>> {
+fn parse_record<'a>(
+    line_no: u64,
+    line: &'a str,
+    shape: Shape<'a>,
+    ctx: &Context,
+) -> Option<Event<'a>> {
     // The redactor also replaces the code id of `OAuth2CodeParser`
     // warnings (`Code '<id>' …`), so nothing below sees it.
     let Redacted { text, secrets } = ctx.redactor.redact(line);
     let mut event = {
         let header = match shape {
             Shape::Json => json_header(&text, ctx)?,
-            Shape::Text => text_header(&text, ctx)?,
+            // Nothing redacted: the text is the line, whose header is read.
+            Shape::Text(header) if matches!(text, Cow::Borrowed(_)) => header,
+            Shape::Text(_) => text_header(&text, ctx)?,
             Shape::Bare => Header {
                 ts: None,
                 logger: Cow::Borrowed("org.keycloak.events"),
