@@ -121,16 +121,17 @@ fn diagnose_some(
         last_event_id: after,
         ..Batch::default()
     };
+    let written = |event_id| store.failure_of_event(event_id);
     each_candidate(store, (after, i64::MAX), &mut |event| {
         if horizon_ms.is_some_and(|h| event.ts_ms.is_some_and(|t| t > h)) {
             return Ok(false);
         }
         batch.last_event_id = event.id;
-        if !is_failure_event(&event) || already_taken(store, assigned, event.id)? {
+        if !is_failure_event(&event) || already_taken(&written, assigned, event.id)? {
             return Ok(true);
         }
         let prepared = prepare(store, settings, &clocks, &event)?;
-        batch.pending.push(settle(store, assigned, prepared)?);
+        batch.pending.push(settle(&written, assigned, prepared)?);
         Ok(batch.pending.len() < limit)
     })?;
     batch.clocks = clocks;
@@ -181,28 +182,33 @@ pub(super) fn prepare(
     })
 }
 
+/// The failure an event belongs to among those written (the store's
+/// `failure_of_event`, or what stands for it while a writer thread catches
+/// up: `parallel/handed.rs`).
+pub(super) type Written<'a> = dyn Fn(i64) -> Result<Option<String>> + 'a;
+
 /// Whether the event already belongs to a failure: one diagnosed earlier
-/// in this run (`assigned`, not yet written) or one stored.
+/// in this run (`assigned`, not yet written) or one written.
 pub(super) fn already_taken(
-    store: &Store,
+    written: &Written<'_>,
     assigned: &HashMap<i64, String>,
     event_id: i64,
 ) -> Result<bool> {
-    Ok(assigned.contains_key(&event_id) || store.failure_of_event(event_id)?.is_some())
+    Ok(assigned.contains_key(&event_id) || written(event_id)?.is_some())
 }
 
 /// Gives a prepared failure the id of the failure one of its members
 /// already belongs to (the client's log arriving after the server's
 /// re-diagnoses that failure), and notes its events as taken.
 pub(super) fn settle(
-    store: &Store,
+    written: &Written<'_>,
     assigned: &mut HashMap<i64, String>,
     mut prepared: Prepared,
 ) -> Result<Diagnosed> {
     for member in &prepared.members {
         let existing = match assigned.get(member) {
             Some(id) => Some(id.clone()),
-            None => store.failure_of_event(*member)?,
+            None => written(*member)?,
         };
         if let Some(id) = existing {
             prepared.diagnosed.record.id = id;

@@ -31,6 +31,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -39,6 +40,9 @@ use crate::correlate::{self, Clocks, is_failure_event};
 use crate::store::{Result, Store};
 
 use super::pipeline::{self, Batch, Prepared, RunStats, SLICE, write_batch};
+
+mod handed;
+use handed::Handed;
 
 /// How a diagnosis after a read may use several cores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,42 +175,117 @@ fn run_reading(
         drop(tx);
         // Workers wait on the gate: stop them on any way out of here.
         let _stop = StopOnDrop(&gate);
-        store.set_events_final(events_final);
-        let settled = settle_in_order(store, settings, &gate, &rx, units, &bounds, after);
+        let order = Order {
+            units,
+            bounds: &bounds,
+            after,
+        };
+        let settled =
+            settle_beside_writer(store, db_path, events_final, settings, &gate, &rx, &order);
         store.set_events_final(false);
         settled
     })
 }
 
-/// The writer's side: takes the units in order and settles, writes and
-/// counts their diagnoses [`SLICE`] at a time.
-fn settle_in_order(
+/// Settles the units on a connection of its own, opened on `db_path`,
+/// while `store`'s writer writes on a thread of its own: writing the
+/// failures was nearly half of the settling thread's time, while the
+/// workers waited at the gate for it (benches/README.md).
+fn settle_beside_writer(
     store: &mut Store,
+    db_path: &Path,
+    events_final: bool,
     settings: &DiagnoseSettings,
     gate: &Gate,
     rx: &mpsc::Receiver<(usize, Result<Proposals>)>,
-    units: usize,
-    bounds: &dyn Fn(usize) -> (i64, i64),
-    after: i64,
+    order: &Order<'_>,
 ) -> Result<RunStats> {
-    let clocks = correlate::estimate_clocks(store)?;
+    let spill = store.evidence_spill();
+    let after = order.after;
+    let written = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (to_writer, batches) = mpsc::sync_channel::<Batch>(WRITER_QUEUE);
+        let written = &written;
+        let writer = scope.spawn(move || write_in_order(store, &batches, after, written));
+        let settled = Store::open_scratch_reader(db_path, spill).and_then(|mut reader| {
+            reader.set_events_final(events_final);
+            let writer = Writer {
+                to: &to_writer,
+                written,
+            };
+            settle_in_order(&reader, settings, gate, rx, order, &writer)
+        });
+        drop(to_writer);
+        let wrote = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        settled.and(wrote)
+    })
+}
+
+/// Batches settled ahead of the writer thread at most.
+const WRITER_QUEUE: usize = 1;
+
+/// The writer thread: writes the batches in the order handed over,
+/// counting those written (committed).
+fn write_in_order(
+    store: &mut Store,
+    batches: &mpsc::Receiver<Batch>,
+    after: i64,
+    written: &AtomicUsize,
+) -> Result<RunStats> {
     let mut total = RunStats {
         last_event_id: after,
         ..RunStats::default()
     };
+    for batch in batches {
+        add(&mut total, write_batch(store, &batch)?);
+        written.fetch_add(1, Ordering::Release);
+    }
+    Ok(total)
+}
+
+/// The settling thread's way to the writer thread.
+struct Writer<'w> {
+    to: &'w mpsc::SyncSender<Batch>,
+    /// Batches written so far.
+    written: &'w AtomicUsize,
+}
+
+/// The units to settle: how many, the event ids of each, and where the
+/// diagnosis starts.
+struct Order<'b> {
+    units: usize,
+    bounds: &'b dyn Fn(usize) -> (i64, i64),
+    after: i64,
+}
+
+/// The settling side: takes the units in order, settles their diagnoses
+/// and hands them to the writer thread [`SLICE`] at a time. A writer that
+/// stopped (on an error, which its join tells) ends the settling.
+fn settle_in_order(
+    store: &Store,
+    settings: &DiagnoseSettings,
+    gate: &Gate,
+    rx: &mpsc::Receiver<(usize, Result<Proposals>)>,
+    order: &Order<'_>,
+    writer: &Writer<'_>,
+) -> Result<()> {
+    let clocks = correlate::estimate_clocks(store)?;
     let mut tally = Tally::default();
     let mut waiting: BTreeMap<usize, Proposals> = BTreeMap::new();
     let mut assigned = HashMap::new();
-    let mut batch = new_batch(&clocks, after);
-    for k in 0..units {
+    let mut handed = Handed::default();
+    let mut batch = new_batch(&clocks, order.after);
+    for k in 0..order.units {
         let proposals = loop {
             if let Some(p) = waiting.remove(&k) {
                 break p;
             }
-            // Not ready: the writer prepares the next unit itself rather
+            // Not ready: this thread prepares the next unit itself rather
             // than wait (it is one of the cores).
-            if let Some(j) = gate.try_take(units) {
-                let (lo, hi) = bounds(j);
+            if let Some(j) = gate.try_take(order.units) {
+                let (lo, hi) = (order.bounds)(j);
                 waiting.insert(j, propose(store, settings, &clocks, lo, hi)?);
                 continue;
             }
@@ -214,10 +293,10 @@ fn settle_in_order(
                 Ok((j, got)) => {
                     waiting.insert(j, got?);
                 }
-                // Every worker gone without unit k (one panicked): the
-                // writer prepares it itself.
+                // Every worker gone without unit k (one panicked): this
+                // thread prepares it itself.
                 Err(_) => {
-                    let (lo, hi) = bounds(k);
+                    let (lo, hi) = (order.bounds)(k);
                     break propose(store, settings, &clocks, lo, hi)?;
                 }
             }
@@ -225,7 +304,8 @@ fn settle_in_order(
         gate.merged(k);
         for (event_id, prepared) in proposals {
             batch.last_event_id = event_id;
-            if pipeline::already_taken(store, &assigned, event_id)? {
+            let written = |event| handed.failure_of_event(store, event);
+            if pipeline::already_taken(&written, &assigned, event_id)? {
                 tally.discarded += usize::from(prepared.is_some());
                 continue;
             }
@@ -241,23 +321,30 @@ fn settle_in_order(
             };
             batch
                 .pending
-                .push(pipeline::settle(store, &mut assigned, prepared)?);
+                .push(pipeline::settle(&written, &mut assigned, prepared)?);
             if batch.pending.len() == SLICE {
-                add(&mut total, write_batch(store, &batch)?);
-                // Written: the store now says which events these took.
+                let full = std::mem::replace(&mut batch, new_batch(&clocks, event_id));
+                handed.forget_written(writer.written.load(Ordering::Acquire));
+                handed.add(&full);
+                if writer.to.send(full).is_err() {
+                    return Ok(());
+                }
+                // Handed over: `handed` now says which events these took.
                 assigned.clear();
-                batch = new_batch(&clocks, batch.last_event_id);
             }
         }
     }
-    add(&mut total, write_batch(store, &batch)?);
+    // The last batch, empty or not: it moves the diagnosis cursor.
+    if writer.to.send(batch).is_err() {
+        return Ok(());
+    }
     if *TRACE {
         eprintln!(
-            "diagnosis: {units} units; {} prepared diagnoses did not stand, {} failures prepared again",
-            tally.discarded, tally.again
+            "diagnosis: {} units; {} prepared diagnoses did not stand, {} failures prepared again",
+            order.units, tally.discarded, tally.again
         );
     }
-    Ok(total)
+    Ok(())
 }
 
 /// What the writer did with the workers' proposals (told on stderr with

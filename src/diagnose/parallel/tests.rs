@@ -65,9 +65,10 @@ enum Worker {
     Patchy,
 }
 
-/// Diagnoses the store's events with the writer's side alone, fed the
-/// units a fake worker proposed, last unit first.
-fn settle_with(store: &mut Store, worker: Worker, unit: i64) -> RunStats {
+/// Diagnoses the store's events (the database at `db`) with the settling
+/// side and its writer alone, fed the units a fake worker proposed, last
+/// unit first.
+fn settle_with(store: &mut Store, db: &Path, worker: Worker, unit: i64) -> RunStats {
     let settings = DiagnoseSettings::default();
     let last = store.max_event_id().expect("max id");
     let units = usize::try_from((last + unit - 1) / unit).expect("units");
@@ -91,7 +92,12 @@ fn settle_with(store: &mut Store, worker: Worker, unit: i64) -> RunStats {
     // Every unit handed out already: the writer only takes them in order.
     let gate = Gate::new(units);
     gate.lock().next = units;
-    settle_in_order(store, &settings, &gate, &rx, units, &bounds, 0).expect("settle")
+    let order = Order {
+        units,
+        bounds: &bounds,
+        after: 0,
+    };
+    settle_beside_writer(store, db, true, &settings, &gate, &rx, &order).expect("settle")
 }
 
 #[test]
@@ -106,8 +112,9 @@ fn the_writer_writes_the_failures_of_one_core_whatever_the_workers_proposed() {
         .enumerate()
     {
         for unit in [1, 3, 50] {
-            let mut store = read_samples(&dir.path().join(format!("{i}-{unit}.db")));
-            let stats = settle_with(&mut store, worker, unit);
+            let db = dir.path().join(format!("{i}-{unit}.db"));
+            let mut store = read_samples(&db);
+            let stats = settle_with(&mut store, &db, worker, unit);
             assert_eq!(
                 stats.diagnosed, expected.diagnosed,
                 "{worker:?}, units of {unit}"
@@ -202,4 +209,101 @@ fn events_are_final_unless_another_connection_wrote_meanwhile() {
     })
     .expect("diagnose");
     assert_eq!(finals, [true, false]);
+}
+
+/// A failure with id `id` standing on `primary` and `merged`.
+fn diagnosed(id: &str, primary: i64, merged: &[i64]) -> pipeline::Diagnosed {
+    pipeline::Diagnosed {
+        record: FailureRecord {
+            id: id.to_owned(),
+            ts: None,
+            server: None,
+            request_id: None,
+            client_id: None,
+            grant_type: None,
+            error: None,
+            http_status: None,
+            cause: crate::cause::Cause::CodeReused,
+            confidence: crate::cause::Confidence::Low,
+            candidates: Vec::new(),
+            summary: String::new(),
+            fix: String::new(),
+            evidence: Vec::new(),
+            missing: None,
+            context: Default::default(),
+        },
+        primary,
+        merged: merged.to_vec(),
+        time_ms: None,
+    }
+}
+
+/// What the settling thread is told of the batches handed to the writer
+/// thread is what the writer's connection says once it wrote them, also
+/// for an event two failures took (the least id is the one the store
+/// finds), and after the batches written are forgotten.
+#[test]
+fn the_handed_batches_answer_as_the_store_does_once_they_are_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("handed.db");
+    let mut writer = read_samples(&db);
+    let reader = Store::open(&db).expect("reader");
+    let batches = [
+        vec![diagnosed("bb", 1, &[2]), diagnosed("dd", 5, &[])],
+        vec![diagnosed("aa", 3, &[2, 6])],
+        vec![diagnosed("cc", 4, &[1, 3])],
+    ];
+    let mut handed = Handed::default();
+    for pending in &batches {
+        handed.add(&Batch {
+            pending: pending
+                .iter()
+                .map(|d| diagnosed(&d.record.id, d.primary, &d.merged))
+                .collect(),
+            ..Batch::default()
+        });
+    }
+    let told: Vec<_> = (1..=8)
+        .map(|e| handed.failure_of_event(&reader, e).expect("handed"))
+        .collect();
+    for (i, pending) in batches.into_iter().enumerate() {
+        write_batch(
+            &mut writer,
+            &Batch {
+                pending,
+                ..Batch::default()
+            },
+        )
+        .expect("write");
+        // The first batch is in the store now: forgetting it changes
+        // nothing the settling thread is told.
+        if i == 0 {
+            handed.forget_written(1);
+            for e in 1..=8 {
+                assert_eq!(
+                    handed.failure_of_event(&reader, e).expect("handed"),
+                    told[e as usize - 1],
+                    "event {e}"
+                );
+            }
+        }
+    }
+    let stored: Vec<_> = (1..=8)
+        .map(|e| writer.failure_of_event(e).expect("stored"))
+        .collect();
+    assert_eq!(told, stored);
+    let some = |id: &str| Some(id.to_owned());
+    assert_eq!(
+        stored,
+        [
+            some("bb"),
+            some("aa"),
+            some("aa"),
+            some("cc"),
+            some("dd"),
+            some("aa"),
+            None,
+            None
+        ]
+    );
 }
