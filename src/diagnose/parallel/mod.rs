@@ -4,21 +4,26 @@
 //! own connection, takes the next unit and prepares the diagnosis of every
 //! failure in it ([`pipeline::prepare`]: grouping, gathering, deciding —
 //! nearly all of a diagnosis's cost), skipping those its own earlier
-//! diagnoses in the unit took. The calling thread, the store's one writer
-//! and the last core, takes the units in order (preparing the next unit
+//! diagnoses in the unit took. The calling thread, the last core, on a
+//! connection of its own, takes the units in order (preparing the next unit
 //! itself when the one it needs is not ready) and decides, as
 //! [`pipeline::run`] does one failure after the other, which failures stand
 //! and under which id ([`pipeline::settle`]); it prepares on the spot a
-//! failure a worker skipped for a diagnosis that did not stand.
+//! failure a worker skipped for a diagnosis that did not stand. It hands
+//! the settled failures, [`SLICE`] at a time, to the store's one writer on
+//! a thread of its own, and is told what the batches not yet written took
+//! by [`handed`].
 //!
 //! Invariants: the failures written, their ids and their events are those
 //! [`pipeline::run`] writes from the same `after`, whatever the workers
 //! proposed (a prepared diagnosis reads only events, which no longer
 //! change, so where it was computed does not matter; whether it stands is
-//! decided in id order, on the writer, from what was written and settled
-//! before it). Units are handed out at most [`AHEAD`] per core beyond the
-//! last one the writer took, so memory holds a bounded number of units'
-//! diagnoses whatever the number of failures.
+//! decided in id order, on the settling thread, from what was handed over
+//! and settled before it, answered as the writer's connection would
+//! answer it). Units are handed out at most [`AHEAD`] per core beyond the
+//! last one settled, and one batch at most waits for the writer, so memory
+//! holds a bounded number of units' diagnoses whatever the number of
+//! failures.
 //!
 //! In a scratch database no event is added or removed meanwhile (the read
 //! is over, and nothing else writes it), so every connection here reads
