@@ -141,6 +141,32 @@ pub struct StoredFailure {
     pub evidence: String,
 }
 
+#[cfg(test)]
+impl FailureRecord {
+    /// A `code_reused` failure of low confidence with id `id` and nothing
+    /// else known: for tests that store failures.
+    pub(crate) fn bare(id: &str) -> FailureRecord {
+        FailureRecord {
+            id: id.to_owned(),
+            ts: None,
+            server: None,
+            request_id: None,
+            client_id: None,
+            grant_type: None,
+            error: None,
+            http_status: None,
+            cause: crate::cause::Cause::CodeReused,
+            confidence: crate::cause::Confidence::Low,
+            candidates: Vec::new(),
+            summary: String::new(),
+            fix: String::new(),
+            evidence: Vec::new(),
+            missing: None,
+            context: FailureContext::default(),
+        }
+    }
+}
+
 impl StoredFailure {
     /// Writes the failure as one JSON object: [`FailureRecord`]'s fields,
     /// in its order, under its names, as `serde_json` writes them; the

@@ -316,22 +316,12 @@ fn a_removed_or_merged_failure_takes_its_links_along() -> Result<(), Error> {
     assert!(kept.keeps_events());
     for store in [&mut table, &mut kept] {
         let record = |id: &str| crate::store::FailureRecord {
-            id: id.to_owned(),
-            ts: None,
-            server: None,
-            request_id: None,
-            client_id: None,
-            grant_type: None,
             error: Some("invalid_grant".to_owned()),
             http_status: Some(400),
-            cause: crate::cause::Cause::CodeReused,
             confidence: crate::cause::Confidence::Medium,
-            candidates: Vec::new(),
             summary: "s".to_owned(),
             fix: "f".to_owned(),
-            evidence: Vec::new(),
-            missing: None,
-            context: Default::default(),
+            ..crate::store::FailureRecord::bare(id)
         };
         store.upsert_failure(&record("f1"), 1, &[2, 3], None)?;
         store.upsert_failure(&record("f2"), 4, &[5], None)?;

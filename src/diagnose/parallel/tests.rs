@@ -214,24 +214,7 @@ fn events_are_final_unless_another_connection_wrote_meanwhile() {
 /// A failure with id `id` standing on `primary` and `merged`.
 fn diagnosed(id: &str, primary: i64, merged: &[i64]) -> pipeline::Diagnosed {
     pipeline::Diagnosed {
-        record: FailureRecord {
-            id: id.to_owned(),
-            ts: None,
-            server: None,
-            request_id: None,
-            client_id: None,
-            grant_type: None,
-            error: None,
-            http_status: None,
-            cause: crate::cause::Cause::CodeReused,
-            confidence: crate::cause::Confidence::Low,
-            candidates: Vec::new(),
-            summary: String::new(),
-            fix: String::new(),
-            evidence: Vec::new(),
-            missing: None,
-            context: Default::default(),
-        },
+        record: FailureRecord::bare(id),
         primary,
         merged: merged.to_vec(),
         time_ms: None,
