@@ -31,6 +31,14 @@ pub enum Error {
     /// (`rows.rs`) could not be written or read.
     #[error("events file: {0}")]
     Rows(std::io::Error),
+    /// The file of a scratch database's failures' JSON
+    /// (`failure_details.rs`) could not be written or read.
+    #[error("failures file: {0}")]
+    FailureDetails(std::io::Error),
+    /// A failure's row points at its JSON in a file this connection was
+    /// not opened with.
+    #[error("failure {0}: its JSON is in a scratch database's failures file, not open here")]
+    FailureDetailsElsewhere(String),
     /// SQLite kept another journal mode than the one asked for (a
     /// scratch database's bulk load switches between two).
     #[error("database: journal mode {kept} kept, {wanted} asked for")]

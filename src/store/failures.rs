@@ -10,6 +10,7 @@ use crate::cause::{Cause, Confidence};
 use grantwatch_parsers::{GrantType, ServerKind};
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::failure_details::{FailureDetails, holds_json};
 pub use super::failure_record::{
     Candidate, ClockContext, Evidence, FailureContext, FailureFilter, FailureRecord, RedirectPair,
     StoredFailure,
@@ -51,14 +52,43 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RawFailure> {
     ))
 }
 
-fn finish(row: RawFailure) -> Result<FailureRecord> {
-    let (mut rec, candidates, evidence, context) = row;
-    rec.candidates = serde_json::from_str(&candidates)?;
-    rec.evidence = serde_json::from_str(&evidence)?;
-    if let Some(context) = context {
-        rec.context = serde_json::from_str(&context)?;
+impl Store {
+    /// The file of failures' JSON this connection writes to: a scratch
+    /// database's writer's (`failure_details.rs`).
+    fn failure_details_written(&self) -> Option<&FailureDetails> {
+        self.spill
+            .as_deref()
+            .filter(|_| self.scratch)
+            .map(|spill| &spill.failure_details)
     }
-    Ok(rec)
+
+    /// A row with its JSON, from the failures file when the row holds its
+    /// place there.
+    fn with_json(&self, row: RawFailure) -> Result<RawFailure> {
+        let (rec, candidates, evidence, context) = row;
+        if holds_json(&evidence) {
+            return Ok((rec, candidates, evidence, context));
+        }
+        let Some(spill) = self.spill.as_deref() else {
+            return Err(Error::FailureDetailsElsewhere(rec.id));
+        };
+        let json = spill
+            .failure_details
+            .read(&evidence)
+            .map_err(Error::FailureDetails)?;
+        Ok((rec, json.candidates, json.evidence, json.context))
+    }
+
+    /// A row as a record, its JSON parsed.
+    fn finish(&self, row: RawFailure) -> Result<FailureRecord> {
+        let (mut rec, candidates, evidence, context) = self.with_json(row)?;
+        rec.candidates = serde_json::from_str(&candidates)?;
+        rec.evidence = serde_json::from_str(&evidence)?;
+        if let Some(context) = context {
+            rec.context = serde_json::from_str(&context)?;
+        }
+        Ok(rec)
+    }
 }
 
 /// The `WHERE` clause of a filter over `failures`, with numbered
@@ -162,6 +192,22 @@ impl Store {
             .optional()?;
         let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();
+        let candidates = serde_json::to_string(&rec.candidates)?;
+        let evidence = serde_json::to_string(&rec.evidence)?;
+        let context = if rec.context.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&rec.context)?)
+        };
+        let (candidates, evidence, context) = match self.failure_details_written() {
+            Some(details) => {
+                let place = details
+                    .append(&candidates, &evidence, context.as_deref())
+                    .map_err(Error::FailureDetails)?;
+                (String::new(), place, None)
+            }
+            None => (candidates, evidence, context),
+        };
         // Cached: the rollup triggers make this statement costly to prepare.
         tx.prepare_cached(
             "INSERT INTO failures (id, event_id, ts_ms, server, request_id, client_id, grant_type,
@@ -195,14 +241,10 @@ impl Store {
             rec.summary,
             rec.fix,
             rec.missing,
-            serde_json::to_string(&rec.candidates)?,
-            serde_json::to_string(&rec.evidence)?,
+            candidates,
+            evidence,
             now,
-            if rec.context.is_empty() {
-                None
-            } else {
-                Some(serde_json::to_string(&rec.context)?)
-            },
+            context,
         ])?;
         {
             let mut link = tx.prepare_cached(
@@ -256,7 +298,7 @@ impl Store {
         let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(finish(row?)?);
+            out.push(self.finish(row?)?);
         }
         Ok((total, out))
     }
@@ -267,7 +309,7 @@ impl Store {
             "SELECT {COLUMNS} FROM failures ORDER BY ts_ms DESC, id DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit], from_row)?;
-        rows.map(|row| finish(row?)).collect()
+        rows.map(|row| self.finish(row?)).collect()
     }
 
     /// Every failure in time order (oldest first), for `analyze`.
@@ -286,7 +328,7 @@ impl Store {
         &self,
         each: &mut dyn FnMut(FailureRecord) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        self.each_row_in_time_order(from_row, &mut |row| each(finish(row)?))
+        self.each_row_in_time_order(from_row, &mut |row| each(self.finish(row)?))
     }
 
     /// [`Store::each_failure_in_time_order`] with the candidates and
@@ -309,7 +351,8 @@ impl Store {
                 })
             });
         }
-        self.each_row_in_time_order(from_row, &mut |(record, candidates, evidence, _)| {
+        self.each_row_in_time_order(from_row, &mut |row| {
+            let (record, candidates, evidence, _) = self.with_json(row)?;
             each(StoredFailure {
                 record,
                 candidates,
@@ -360,7 +403,7 @@ impl Store {
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM failures WHERE id = ?1"))?;
         match stmt.query_row([id], from_row).optional()? {
-            Some(row) => Ok(Some(finish(row)?)),
+            Some(row) => Ok(Some(self.finish(row)?)),
             None => Ok(None),
         }
     }
@@ -377,7 +420,7 @@ impl Store {
         let rows = stmt.query_map([request_id], from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(finish(row?)?);
+            out.push(self.finish(row?)?);
         }
         Ok(out)
     }

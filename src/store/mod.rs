@@ -19,6 +19,7 @@ pub mod clocks;
 mod event_index;
 pub mod events;
 mod evidence;
+mod failure_details;
 pub mod failure_record;
 pub mod failures;
 pub mod feed;

@@ -4,6 +4,7 @@
 
 use rusqlite::params;
 
+use super::failures::Evidence;
 use super::tests::{journal_mode, one_source};
 use super::*;
 
@@ -64,4 +65,52 @@ fn a_request_asked_for_again_gives_what_the_query_gives() {
     store.set_events_final(false);
     request(&store, 4, "r2");
     assert_eq!(asked(&store, "r2"), [2, 4]);
+}
+
+/// A scratch database's failure keeps its JSON in the file beside it (the
+/// row holds its place), and reads back whole on the writer and on a
+/// reader opened with the writer's files, after an update too; a reader
+/// opened without them says where the JSON is instead of misreading it.
+#[test]
+fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let mut store = Store::open_scratch(&path).expect("scratch");
+    one_source(&store);
+    store
+        .conn
+        .execute(
+            "INSERT INTO events (source_id, line, kind, format) VALUES (1, 1, 'token_response', 'rails')",
+            [],
+        )
+        .expect("event");
+    let mut record = FailureRecord {
+        evidence: vec![Evidence {
+            file: "a.log".to_owned(),
+            line: 1,
+            ts: None,
+            text: "POST /oauth/token 400 é".to_owned(),
+        }],
+        ..FailureRecord::bare("f1")
+    };
+    store.upsert_failure(&record, 1, &[], None).expect("write");
+    let column: String = store
+        .conn
+        .query_row("SELECT evidence FROM failures WHERE id = 'f1'", [], |r| {
+            r.get(0)
+        })
+        .expect("column");
+    assert!(!column.starts_with('['), "the row holds a place: {column}");
+    assert_eq!(store.failure("f1").expect("read"), Some(record.clone()));
+    record.summary = "again".to_owned();
+    store
+        .upsert_failure(&record, 1, &[], None)
+        .expect("rewrite");
+    let beside = Store::open_scratch_reader(&path, store.evidence_spill()).expect("reader");
+    assert_eq!(beside.failure("f1").expect("read"), Some(record));
+    let without = Store::open_scratch_reader(&path, None).expect("reader");
+    assert!(matches!(
+        without.failure("f1"),
+        Err(Error::FailureDetailsElsewhere(id)) if id == "f1"
+    ));
 }

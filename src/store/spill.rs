@@ -33,6 +33,7 @@ use std::sync::{PoisonError, RwLock};
 use grantwatch_parsers::Event;
 
 use super::event_index::EventIndexSlot;
+use super::failure_details::FailureDetails;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
 
 /// An event's evidence line as the spill gives it back: line number, text.
@@ -49,6 +50,9 @@ pub struct EvidenceSpill {
     /// memory instead of in two indexes (`event_index.rs`): here because
     /// every connection of the analysis shares this file.
     pub(super) event_index: EventIndexSlot,
+    /// The failures' JSON (`failure_details.rs`), beside this file for the
+    /// same reason.
+    pub(super) failure_details: FailureDetails,
 }
 
 /// Where each event's record is, by event id: packed places in pages of
@@ -252,6 +256,9 @@ impl EvidenceSpill {
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
             event_index: EventIndexSlot::default(),
+            failure_details: FailureDetails::new(create_scratch_file(
+                &path.with_extension("failures"),
+            )?),
         })
     }
 
@@ -271,6 +278,9 @@ impl EvidenceSpill {
             index: RwLock::new(SpillIndex::default()),
             logs: LogFiles::default(),
             event_index: EventIndexSlot::default(),
+            failure_details: FailureDetails::new(create_scratch_file(
+                &path.with_extension("failures"),
+            )?),
         })
     }
 
