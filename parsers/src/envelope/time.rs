@@ -302,13 +302,15 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The words [`starts_with_level`] knows a level by.
+const LEVELS: [&str; 12] = [
+    "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn", "error",
+    "level=",
+];
+
 /// Whether `text` starts with a log level word (the rest of an
 /// application's own `TIME LEVEL …` line).
 pub(crate) fn starts_with_level(text: &str) -> bool {
-    const LEVELS: [&str; 12] = [
-        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn",
-        "error", "level=",
-    ];
     let text = text.trim_start_matches('[');
     // Byte by byte, the first byte first: a syslog host is tested on every
     // line, and twelve `memcmp` calls were a twentieth of reading a
@@ -362,16 +364,12 @@ pub(crate) fn epoch_time(value: f64) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests {
-    use super::starts_with_level;
+    use super::{LEVELS, starts_with_level};
 
     /// The byte-by-byte reading answers what a reading by `strip_prefix`
     /// answers, on level words, their neighbours and odd texts.
     #[test]
     fn a_level_is_found_as_by_its_prefix() {
-        const LEVELS: [&str; 12] = [
-            "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "trace", "debug", "info", "warn",
-            "error", "level=",
-        ];
         let by_prefix = |text: &str| {
             let text = text.trim_start_matches('[');
             LEVELS.iter().any(|l| {
