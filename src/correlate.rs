@@ -18,6 +18,7 @@
 use grantwatch_parsers::EventKind;
 use std::collections::HashMap;
 
+use crate::store::failure_signs::FailureSigns;
 use crate::store::{EventRow, Result, Store};
 use crate::time::human_duration;
 
@@ -110,24 +111,9 @@ pub struct Group {
 }
 
 /// Whether an event records a failed token request (or a server's warning
-/// about one).
+/// about one): [`FailureSigns::is_failure`] of its row.
 pub fn is_failure_event(e: &EventRow) -> bool {
-    let failed = e.status.is_some_and(|s| s >= 400) || e.error.is_some();
-    match e.kind {
-        EventKind::TokenResponse => {
-            failed || e.provider_code.is_some() && e.status.is_none_or(|s| s >= 400)
-        }
-        EventKind::ClientError => true,
-        // A server's warning about a grant (it names a reason), or an error on
-        // the token endpoint; an error of another endpoint is not a failed
-        // token request.
-        EventKind::ProviderEvent => {
-            e.provider_reason.is_some()
-                || (e.error.is_some() || e.provider_code.is_some())
-                    && e.path.as_deref().is_some_and(|p| p.contains("token"))
-        }
-        _ => false,
-    }
+    FailureSigns::of(e).is_failure()
 }
 
 /// The server time of an event: its own time for server logs, corrected by

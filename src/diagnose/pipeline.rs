@@ -228,12 +228,31 @@ pub(super) const CANDIDATE_PAGE: u32 = 1024;
 /// in id order, read a page at a time, until it returns `false`.
 pub(super) fn each_candidate(
     store: &Store,
+    range: (i64, i64),
+    f: &mut dyn FnMut(EventRow) -> Result<bool>,
+) -> Result<()> {
+    each_in_pages(store, range, Store::failure_candidates_page, f)
+}
+
+/// [`each_candidate`] for the candidates that are failure events
+/// (`correlate::is_failure_event`) only: the others are never read.
+pub(super) fn each_failure_event(
+    store: &Store,
+    range: (i64, i64),
+    f: &mut dyn FnMut(EventRow) -> Result<bool>,
+) -> Result<()> {
+    each_in_pages(store, range, Store::failure_events_page, f)
+}
+
+fn each_in_pages(
+    store: &Store,
     (after, until): (i64, i64),
+    page_of: impl Fn(&Store, (i64, i64), u32) -> crate::store::Result<Vec<EventRow>>,
     f: &mut dyn FnMut(EventRow) -> Result<bool>,
 ) -> Result<()> {
     let mut cursor = after;
     loop {
-        let page = store.failure_candidates_page((cursor, until), CANDIDATE_PAGE)?;
+        let page = page_of(store, (cursor, until), CANDIDATE_PAGE)?;
         let full = page.len() == CANDIDATE_PAGE as usize;
         for event in page {
             cursor = event.id;

@@ -25,11 +25,12 @@ use std::io;
 use std::path::Path;
 
 use foldhash::fast::RandomState;
-use grantwatch_parsers::Event;
+use grantwatch_parsers::{Event, EventKind};
 
 use super::EventRow;
 use super::chunked::Chunked;
 use super::clocks::ClockSample;
+use super::failure_signs::FailureSigns;
 use super::request_order::hash32;
 use super::revoke_summary::{Revoke, RevokeTexts};
 use super::rows::{self, Cell, Cells, Rows, RowsWriter};
@@ -123,6 +124,8 @@ fn kind_rank(name: &str) -> u8 {
 struct Orders {
     keyed: Chunked<Keyed>,
     candidates: Chunked<i64>,
+    /// The candidates that are failure events (`failure_signs.rs`).
+    failure_events: Chunked<i64>,
     failing: Chunked<(i64, i64)>,
     placed: Chunked<Placed>,
     phases: Chunked<(i64, i64, i64)>,
@@ -155,6 +158,9 @@ impl Orders {
         // `failure_candidates_page`'s condition.
         if may_fail && (errs || kind == "client_error" && some(15)) {
             self.candidates.push(id);
+            if failure_signs(c).is_some_and(|signs| signs.is_failure()) {
+                self.failure_events.push(id);
+            }
         }
         // `events_failing`'s condition (and a time, for `BETWEEN`).
         if let Some(ts) = ts.filter(|_| may_fail && (kind == "client_error" || errs)) {
@@ -265,7 +271,10 @@ impl KeptBuilder {
         self.rows.count() * 8
             + self.orders.keyed.len() * std::mem::size_of::<Keyed>()
             + self.orders.placed.len() * std::mem::size_of::<Placed>()
-            + (self.orders.candidates.len() + self.orders.mobile_requests.len()) * 8
+            + (self.orders.candidates.len()
+                + self.orders.failure_events.len()
+                + self.orders.mobile_requests.len())
+                * 8
             + (self.orders.failing.len() + self.orders.date_samples.len()) * 16
             + self.orders.phases.len() * 24
             + self.orders.revokes.len() * std::mem::size_of::<Revoke>()
@@ -298,6 +307,7 @@ impl KeptBuilder {
             hasher: self.hasher,
             keyed,
             candidates: o.candidates.into_vec(),
+            failure_events: o.failure_events.into_vec(),
             failing,
             placed,
             phases,
@@ -332,6 +342,28 @@ fn ids_between<T, K: PartialOrd + Copy>(
         .collect()
 }
 
+/// The signs of failure (`failure_signs.rs`) of the record `c`, read as
+/// `rows::event_row` reads them; `None` for a kind no event has.
+fn failure_signs<'c>(c: &'c Cells<'_>) -> Option<FailureSigns<'c>> {
+    let col = |i: usize| c[i - 1];
+    Some(FailureSigns {
+        kind: EventKind::from_name(col(3).text()?)?,
+        status: col(13).int().map(|v| v as u16),
+        has_error: col(14) != Cell::Null,
+        has_provider_code: col(18) != Cell::Null,
+        has_provider_reason: col(16) != Cell::Null,
+        path: col(12).text(),
+    })
+}
+
+/// The ids of `ids` (in order) in `after + 1..=until`, the first `limit`.
+fn id_page(ids: &[i64], (after, until): (i64, i64), limit: usize) -> &[i64] {
+    let start = ids.partition_point(|&id| id <= after);
+    let end = ids.partition_point(|&id| id <= until);
+    let page = &ids[start..end.max(start)];
+    &page[..page.len().min(limit)]
+}
+
 /// The kept events once the load is over.
 #[derive(Debug)]
 pub struct Kept {
@@ -342,6 +374,8 @@ pub struct Kept {
     keyed: Vec<Keyed>,
     /// Ids in order.
     candidates: Vec<i64>,
+    /// Ids in order: the candidates that are failure events.
+    failure_events: Vec<i64>,
     /// (time, id) in order.
     failing: Vec<(i64, i64)>,
     placed: Vec<Placed>,
@@ -395,11 +429,14 @@ impl Kept {
 
     /// `failure_candidates_page`: the candidates with ids in
     /// `after + 1..=until`, the first `limit`.
-    pub(super) fn candidates(&self, (after, until): (i64, i64), limit: usize) -> &[i64] {
-        let start = self.candidates.partition_point(|&id| id <= after);
-        let end = self.candidates.partition_point(|&id| id <= until);
-        let page = &self.candidates[start..end.max(start)];
-        &page[..page.len().min(limit)]
+    pub(super) fn candidates(&self, range: (i64, i64), limit: usize) -> &[i64] {
+        id_page(&self.candidates, range, limit)
+    }
+
+    /// `failure_events_page`: the failure events with ids in
+    /// `after + 1..=until`, the first `limit`.
+    pub(super) fn failure_events(&self, range: (i64, i64), limit: usize) -> &[i64] {
+        id_page(&self.failure_events, range, limit)
     }
 
     /// The failing events (`events_failing`) with a time in `from..=to`,

@@ -8,6 +8,7 @@ use grantwatch_parsers::{
     Event, EventKind, EvidenceLine, Fingerprint, Format, TimeBasis, Timestamp,
 };
 
+use crate::store::failure_signs::FailureSigns;
 use crate::store::tests::one_source;
 use crate::store::{BatchProgress, Error, EventRow, Store};
 
@@ -44,6 +45,7 @@ fn varied_events(n: u64) -> Vec<Event<'static>> {
             };
             e.client_id = pick(&mut rng, &[Some("app"), Some("web"), None]);
             e.ip = pick(&mut rng, &[Some("10.0.0.1"), Some("10.0.0.2"), None]);
+            e.path = pick(&mut rng, &[Some("/oauth/token"), Some("/authorize"), None]);
             e.request_id = pick(&mut rng, &[Some("r1"), Some("r2"), None, None]);
             e.status = [None, Some(200), Some(400), Some(500)][rng.usize(..4)];
             e.error = (rng.u8(..4) == 0).then_some(Cow::Borrowed("invalid_grant"));
@@ -159,6 +161,30 @@ fn assert_same_of_source(table: &Store, kept: &Store, events: usize, source: i64
             page(table),
             page(kept),
             "candidates {after}..={until} {limit}"
+        );
+        // Of the candidates, the failure events, in both stores.
+        let failures = |s: &Store| {
+            ids(&s
+                .failure_events_page((after, until), limit)
+                .expect("failure events"))
+        };
+        let filtered: Vec<i64> = table
+            .failure_candidates_page((after, until), u32::MAX)
+            .expect("candidates")
+            .iter()
+            .filter(|e| FailureSigns::of(e).is_failure())
+            .take(limit as usize)
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(
+            failures(table),
+            filtered,
+            "failures {after}..={until} {limit}"
+        );
+        assert_eq!(
+            failures(kept),
+            filtered,
+            "failures {after}..={until} {limit}"
         );
         let from = 1_000 * rng.i64(-10..300);
         let to = from + 1_000 * rng.i64(-5..40);

@@ -21,6 +21,7 @@ pub mod events;
 mod evidence;
 mod failure_details;
 pub mod failure_record;
+pub mod failure_signs;
 pub mod failures;
 pub mod feed;
 pub mod incident_schema;

@@ -41,7 +41,7 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::config::DiagnoseSettings;
-use crate::correlate::{self, Clocks, is_failure_event};
+use crate::correlate::{self, Clocks};
 use crate::store::{Result, Store};
 
 use super::pipeline::{self, Batch, Prepared, RunStats, SLICE, write_batch};
@@ -369,7 +369,7 @@ static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     std::env::var_os("GRANTWATCH_TRACE_RANGES").is_some_and(|v| v != "0")
 });
 
-/// A worker's side: the failure candidates with ids in `(lo, hi]`, each
+/// A worker's side: the failure events with ids in `(lo, hi]`, each
 /// prepared unless an earlier diagnosis of the unit took it.
 fn propose(
     store: &Store,
@@ -381,10 +381,7 @@ fn propose(
     let mut proposals = Vec::new();
     let mut taken = HashMap::new();
     store.reading(|| {
-        pipeline::each_candidate(store, (lo, hi), &mut |event| {
-            if !is_failure_event(&event) {
-                return Ok(true);
-            }
+        pipeline::each_failure_event(store, (lo, hi), &mut |event| {
             if taken.contains_key(&event.id) {
                 proposals.push((event.id, None));
                 return Ok(true);
