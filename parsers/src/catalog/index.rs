@@ -11,7 +11,8 @@
 //!   phrase, of every provider (also those naming no server), leftmost-longest.
 //!
 //! `ident` and `words` search every error record, so they are found by their
-//! first bytes and checked whole (`prefixed.rs`).
+//! first bytes and checked whole, both sets in one pass when a caller asks
+//! for both (`prefixed.rs`).
 //!
 //! Invariant: patterns come from the embedded catalog; the builders only
 //! fail on pattern sets far beyond its size, which the catalog tests would
@@ -40,12 +41,20 @@ pub(super) struct Index {
     exact: HashMap<String, Vec<usize>>,
     /// The longest exact text: longer fields skip the lookup.
     exact_max: usize,
-    ident: PrefixSearch,
+    /// The texts of `ident` and of `words`, each once.
+    prefixed: PrefixSearch,
+    /// Per text of `prefixed`: its first place among the `ident` texts
+    /// and among the `words` texts.
+    places: Vec<[Option<usize>; 2]>,
     ident_entries: Vec<usize>,
     ident_exact: HashMap<String, usize>,
-    words: PrefixSearch,
     words_entries: Vec<usize>,
 }
+
+/// The sets of [`Index::prefixed`]: which [`Index::find`] looks for.
+const IDENT: [bool; 2] = [true, false];
+const WORDS: [bool; 2] = [false, true];
+const BOTH: [bool; 2] = [true, true];
 
 /// The shortest contained text [`Index::words_in`] looks for: shorter ones
 /// (`Invalid scopes: `, an error code) are field values, not sentences that
@@ -104,6 +113,16 @@ impl Index {
                 }
             }
         }
+        let mut union_texts: Vec<&str> = Vec::new();
+        for t in ident_texts.iter().chain(&words_texts) {
+            if !union_texts.contains(t) {
+                union_texts.push(t);
+            }
+        }
+        let places = union_texts
+            .iter()
+            .map(|t| [&ident_texts, &words_texts].map(|set| set.iter().position(|x| x == t)))
+            .collect();
         Index {
             all: build(AcKind::Standard, &texts),
             all_entries,
@@ -114,10 +133,10 @@ impl Index {
                 .max()
                 .unwrap_or(0),
             exact,
-            ident: PrefixSearch::new(&ident_texts),
+            prefixed: PrefixSearch::new(&union_texts),
+            places,
             ident_entries,
             ident_exact,
-            words: PrefixSearch::new(&words_texts),
             words_entries,
         }
     }
@@ -152,19 +171,57 @@ impl Index {
     }
 
     pub(super) fn identify_in(&self, text: &str) -> Option<(usize, usize)> {
-        let (pattern, start) = self.ident.find(text)?;
-        Some((*self.ident_entries.get(pattern)?, start))
+        self.find(text, IDENT)[0]
     }
 
     pub(super) fn words_in(&self, text: &str) -> Option<(usize, usize)> {
-        let (pattern, start) = self.words.find(text)?;
-        Some((*self.words_entries.get(pattern)?, start))
+        self.find(text, WORDS)[1]
     }
 
-    /// The searches of `identify_in` and `words_in`, for the tests.
+    /// [`Index::identify_in`] and [`Index::words_in`] in one pass.
+    pub(super) fn both_in(&self, text: &str) -> [Option<(usize, usize)>; 2] {
+        self.find(text, BOTH)
+    }
+
+    /// The `wanted` sets' leftmost-longest texts in `text`: each one's entry
+    /// and start.
+    fn find(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
+        let [ident, words] = self.find_places(text, wanted);
+        let entry = |entries: &[usize], hit: Option<(usize, usize)>| {
+            hit.and_then(|(place, start)| Some((*entries.get(place)?, start)))
+        };
+        [
+            entry(&self.ident_entries, ident),
+            entry(&self.words_entries, words),
+        ]
+    }
+
+    /// Each wanted set's leftmost-longest text: its place in the set and
+    /// its start.
+    fn find_places(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
+        self.prefixed.find_in_sets(text, wanted, |i| {
+            self.places.get(i).copied().unwrap_or_default()
+        })
+    }
+
+    /// The entries of the `ident` and `words` sets, each in its order,
+    /// for the tests.
     #[cfg(test)]
-    pub(super) fn searches(&self) -> [&PrefixSearch; 2] {
-        [&self.ident, &self.words]
+    pub(super) fn set_entries(&self) -> [&[usize]; 2] {
+        [&self.ident_entries, &self.words_entries]
+    }
+
+    /// Each wanted set's leftmost-longest text: its place in the set (of
+    /// [`Index::set_entries`]) and its start, for the tests.
+    #[cfg(test)]
+    pub(super) fn places_in(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
+        self.find_places(text, wanted)
+    }
+
+    /// Heap bytes of the prefix automaton, for the tests.
+    #[cfg(test)]
+    pub(super) fn automaton_bytes(&self) -> usize {
+        self.prefixed.automaton_bytes()
     }
 
     pub(super) fn identify_exact(&self, description: &str) -> Option<usize> {

@@ -20,6 +20,7 @@ mod entry;
 mod index;
 mod prefixed;
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -252,18 +253,30 @@ impl Catalog {
     /// The leftmost-longest identifying text in `text`: the entry and where
     /// it starts.
     pub fn identify_in(&self, text: &str) -> Option<Hit<'_>> {
-        let (i, start) = self.index.identify_in(text)?;
-        Some(Hit {
-            entry: self.entries.get(i)?,
-            start,
-        })
+        self.hit(self.index.identify_in(text))
     }
 
     /// The leftmost-longest provider sentence in `text` that names a cause,
     /// of any provider (see the `words` automaton of the index): for a line
     /// that carries a provider's words and nothing else of an error.
     pub fn words_in(&self, text: &str) -> Option<Hit<'_>> {
-        let (i, start) = self.index.words_in(text)?;
+        self.hit(self.index.words_in(text))
+    }
+
+    /// The searches of [`Catalog::identify_in`] and [`Catalog::words_in`]
+    /// over `text`, made together in one pass the first time either is
+    /// asked, when the caller says it will ask both (`both`).
+    pub fn hits_in<'t>(&self, text: &'t str, both: bool) -> TextHits<'_, 't> {
+        TextHits {
+            catalog: self,
+            text,
+            wanted: [true, both],
+            found: OnceCell::new(),
+        }
+    }
+
+    fn hit(&self, found: Option<(usize, usize)>) -> Option<Hit<'_>> {
+        let (i, start) = found?;
         Some(Hit {
             entry: self.entries.get(i)?,
             start,
@@ -281,6 +294,39 @@ impl Catalog {
     pub fn codes_of(&self, server: ServerKind) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| {
             e.kind == MatchKind::Code && self.providers[e.provider].server == Some(server)
+        })
+    }
+}
+
+/// [`Catalog::identify_in`] and [`Catalog::words_in`] of one text, each
+/// searched at most once (`Catalog::hits_in`).
+pub struct TextHits<'c, 't> {
+    catalog: &'c Catalog,
+    text: &'t str,
+    /// The searches the first question makes: the identifying texts, and
+    /// the sentences when the caller will ask for them too.
+    wanted: [bool; 2],
+    found: OnceCell<[Option<(usize, usize)>; 2]>,
+}
+
+impl<'c> TextHits<'c, '_> {
+    /// [`Catalog::identify_in`] of the text.
+    pub fn identify(&self) -> Option<Hit<'c>> {
+        self.catalog.hit(self.found()[0])
+    }
+
+    /// [`Catalog::words_in`] of the text.
+    pub fn words(&self) -> Option<Hit<'c>> {
+        if !self.wanted[1] {
+            return self.catalog.words_in(self.text);
+        }
+        self.catalog.hit(self.found()[1])
+    }
+
+    fn found(&self) -> &[Option<(usize, usize)>; 2] {
+        self.found.get_or_init(|| match self.wanted {
+            [true, true] => self.catalog.index.both_in(self.text),
+            _ => [self.catalog.index.identify_in(self.text), None],
         })
     }
 }

@@ -100,7 +100,10 @@ static LIBRARY_AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// none).
 pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t> {
     let mut found = OAuthError::default();
-    if let Some(m) = providers::recognize(text) {
+    // The catalog's identifying texts (for `recognize`) and its sentences
+    // (below) in one pass over `text`.
+    let hits = crate::catalog::catalog().hits_in(text, true);
+    if let Some(m) = providers::recognize_with(text, &hits) {
         found.server = m.server;
         found.provider_code = m.code;
         found.error = m.error;
@@ -138,7 +141,7 @@ pub(super) fn scan<'t>(text: &'t str, so_far: &OAuthError<'_>) -> OAuthError<'t>
     }
     if found.description.is_none()
         && so_far.description.is_none()
-        && let Some(hit) = crate::catalog::catalog().words_in(text)
+        && let Some(hit) = hits.words()
     {
         // A provider's sentence with no key or error name before it (Dex's
         // refresh text printed alone, an SDK's `CAUSE: …`): the sentence is

@@ -31,7 +31,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 
-use crate::catalog::{self, Entry};
+use crate::catalog::{self, Entry, TextHits};
 use crate::common::unescape_until_quote;
 use crate::event::ServerKind;
 use crate::needle::Needle;
@@ -94,6 +94,16 @@ static ERROR_NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// when the text holds neither an OAuth error name nor a provider's error
 /// text.
 pub fn recognize(text: &str) -> Option<ProviderMessage<'_>> {
+    recognize_with(text, &catalog::catalog().hits_in(text, false))
+}
+
+/// [`recognize`], asking `hits` (of `text`) for the catalog's identifying
+/// texts: a caller that also wants the catalog's sentences in `text` has
+/// both found in one pass.
+pub fn recognize_with<'t>(
+    text: &'t str,
+    hits: &TextHits<'static, 't>,
+) -> Option<ProviderMessage<'t>> {
     let name = find_error_name(text);
     let aad = find_aadsts(text);
     let mut description = description_by_key(text).or_else(|| {
@@ -119,7 +129,7 @@ pub fn recognize(text: &str) -> Option<ProviderMessage<'_>> {
             msg.server = Some(server);
             msg.code = code.map(Cow::Borrowed);
         }
-    } else if let Some((server, code, span)) = identify_in_text(text) {
+    } else if let Some((server, code, span)) = identify_in_text(text, hits) {
         msg.server = Some(server);
         msg.code = code.map(Cow::Borrowed);
         msg.description = Some(Cow::Borrowed(span));
@@ -367,8 +377,11 @@ fn until_terminator(text: &str) -> &str {
 
 /// A provider text found anywhere in `text` (when no description could be
 /// read): the server, its code, and the text from the phrase on.
-fn identify_in_text(text: &str) -> Option<(ServerKind, Option<&'static str>, &str)> {
-    let hit = catalog::catalog().identify_in(text)?;
+fn identify_in_text<'t>(
+    text: &'t str,
+    hits: &TextHits<'static, 't>,
+) -> Option<(ServerKind, Option<&'static str>, &'t str)> {
+    let hit = hits.identify()?;
     let (server, code) = server_and_code(hit.entry)?;
     let mut start = hit.start;
     if hit.entry.text.starts_with('\'') {
