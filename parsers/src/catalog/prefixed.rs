@@ -281,45 +281,37 @@ mod tests {
         }
     }
 
+    /// Lines made of pieces of [`TEXTS`], cut short, and line noise.
+    fn haystacks() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                (0..TEXTS.len(), 0..30usize).prop_map(|(i, cut)| {
+                    let t = TEXTS[i];
+                    let mut end = t.len().saturating_sub(cut % 8);
+                    while !t.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    t[..end].to_owned()
+                }),
+                "[ a-zA-Z\"=,é]{0,6}",
+            ],
+            0..8,
+        )
+        .prop_map(|pieces| pieces.concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3_000))]
         #[test]
-        fn two_sets_answer_as_their_own_automata(
-            pieces in prop::collection::vec(
-                prop_oneof![
-                    (0..TEXTS.len(), 0..30usize).prop_map(|(i, cut)| {
-                        let t = TEXTS[i];
-                        let mut end = t.len().saturating_sub(cut % 8);
-                        while !t.is_char_boundary(end) { end -= 1; }
-                        t[..end].to_owned()
-                    }),
-                    "[ a-zA-Z\"=,é]{0,6}",
-                ],
-                0..8,
-            )
-        ) {
-            same_in_sets(&pieces.concat())?;
+        fn two_sets_answer_as_their_own_automata(haystack in haystacks()) {
+            same_in_sets(&haystack)?;
         }
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3_000))]
         #[test]
-        fn same_answer_as_the_whole_automaton(
-            pieces in prop::collection::vec(
-                prop_oneof![
-                    (0..TEXTS.len(), 0..30usize).prop_map(|(i, cut)| {
-                        let t = TEXTS[i];
-                        let mut end = t.len().saturating_sub(cut % 8);
-                        while !t.is_char_boundary(end) { end -= 1; }
-                        t[..end].to_owned()
-                    }),
-                    "[ a-zA-Z\"=,é]{0,6}",
-                ],
-                0..8,
-            )
-        ) {
-            let haystack = pieces.concat();
+        fn same_answer_as_the_whole_automaton(haystack in haystacks()) {
             let search = PrefixSearch::new(&TEXTS);
             prop_assert_eq!(search.find(&haystack), reference(&TEXTS, &haystack), "{:?}", haystack);
         }
