@@ -41,11 +41,8 @@ pub(super) struct Index {
     exact: HashMap<String, Vec<usize>>,
     /// The longest exact text: longer fields skip the lookup.
     exact_max: usize,
-    /// The texts of `ident` and of `words`, each once.
-    prefixed: PrefixSearch,
-    /// Per text of `prefixed`: its first place among the `ident` texts
-    /// and among the `words` texts.
-    places: Vec<[Option<usize>; 2]>,
+    /// The texts of `ident` and of `words`, one search.
+    prefixed: PrefixSearch<2>,
     ident_entries: Vec<usize>,
     ident_exact: HashMap<String, usize>,
     words_entries: Vec<usize>,
@@ -113,16 +110,6 @@ impl Index {
                 }
             }
         }
-        let mut union_texts: Vec<&str> = Vec::new();
-        for t in ident_texts.iter().chain(&words_texts) {
-            if !union_texts.contains(t) {
-                union_texts.push(t);
-            }
-        }
-        let places = union_texts
-            .iter()
-            .map(|t| [&ident_texts, &words_texts].map(|set| set.iter().position(|x| x == t)))
-            .collect();
         Index {
             all: build(AcKind::Standard, &texts),
             all_entries,
@@ -133,8 +120,7 @@ impl Index {
                 .max()
                 .unwrap_or(0),
             exact,
-            prefixed: PrefixSearch::new(&union_texts),
-            places,
+            prefixed: PrefixSearch::new([&ident_texts, &words_texts]),
             ident_entries,
             ident_exact,
             words_entries,
@@ -186,7 +172,7 @@ impl Index {
     /// The `wanted` sets' leftmost-longest texts in `text`: each one's entry
     /// and start.
     fn find(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
-        let [ident, words] = self.find_places(text, wanted);
+        let [ident, words] = self.prefixed.find(text, wanted);
         let entry = |entries: &[usize], hit: Option<(usize, usize)>| {
             hit.and_then(|(place, start)| Some((*entries.get(place)?, start)))
         };
@@ -194,14 +180,6 @@ impl Index {
             entry(&self.ident_entries, ident),
             entry(&self.words_entries, words),
         ]
-    }
-
-    /// Each wanted set's leftmost-longest text: its place in the set and
-    /// its start.
-    fn find_places(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
-        self.prefixed.find_in_sets(text, wanted, |i| {
-            self.places.get(i).copied().unwrap_or_default()
-        })
     }
 
     /// The entries of the `ident` and `words` sets, each in its order,
@@ -215,7 +193,7 @@ impl Index {
     /// [`Index::set_entries`]) and its start, for the tests.
     #[cfg(test)]
     pub(super) fn places_in(&self, text: &str, wanted: [bool; 2]) -> [Option<(usize, usize)>; 2] {
-        self.find_places(text, wanted)
+        self.prefixed.find(text, wanted)
     }
 
     /// Heap bytes of the prefix automaton, for the tests.

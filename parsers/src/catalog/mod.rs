@@ -270,7 +270,7 @@ impl Catalog {
         TextHits {
             catalog: self,
             text,
-            wanted: [true, both],
+            both,
             found: OnceCell::new(),
         }
     }
@@ -303,9 +303,9 @@ impl Catalog {
 pub struct TextHits<'c, 't> {
     catalog: &'c Catalog,
     text: &'t str,
-    /// The searches the first question makes: the identifying texts, and
-    /// the sentences when the caller will ask for them too.
-    wanted: [bool; 2],
+    /// Whether the first question searches for the sentences too, the
+    /// caller having said it will ask for them.
+    both: bool,
     found: OnceCell<[Option<(usize, usize)>; 2]>,
 }
 
@@ -317,16 +317,19 @@ impl<'c> TextHits<'c, '_> {
 
     /// [`Catalog::words_in`] of the text.
     pub fn words(&self) -> Option<Hit<'c>> {
-        if !self.wanted[1] {
+        if !self.both {
             return self.catalog.words_in(self.text);
         }
         self.catalog.hit(self.found()[1])
     }
 
     fn found(&self) -> &[Option<(usize, usize)>; 2] {
-        self.found.get_or_init(|| match self.wanted {
-            [true, true] => self.catalog.index.both_in(self.text),
-            _ => [self.catalog.index.identify_in(self.text), None],
+        self.found.get_or_init(|| {
+            if self.both {
+                self.catalog.index.both_in(self.text)
+            } else {
+                [self.catalog.index.identify_in(self.text), None]
+            }
         })
     }
 }

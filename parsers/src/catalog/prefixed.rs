@@ -10,18 +10,19 @@
 //! may start there, and the search goes on after it when none does.
 //!
 //! Several sets of texts share one automaton and one pass
-//! ([`PrefixSearch::find_in_sets`]): the catalog searches an error record
+//! ([`PrefixSearch::find`]): the catalog searches an error record
 //! for the texts that identify a server and for the sentences that name a
 //! cause, and the two passes over each of a Keycloak log's error lines
 //! (560 bytes) were nearly half of reading those lines; in one pass they
 //! read a quarter faster (benches/README.md).
 //!
-//! Invariant: [`PrefixSearch::find`], and `find_in_sets` for each set,
-//! answer what `aho-corasick`'s leftmost-longest search over the whole
-//! texts (of that set) answers — the match that starts first; of those,
+//! Invariant: [`PrefixSearch::find`] answers for each set what
+//! `aho-corasick`'s leftmost-longest search over the whole texts of that
+//! set answers — the match that starts first; of those,
 //! the longest; of equal ones, the text listed first (`tests` compares the
 //! two on generated texts).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -29,8 +30,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 /// Bytes of each text the automaton holds.
 const PREFIX: usize = 8;
 
-/// Texts searched by their prefixes.
-pub(super) struct PrefixSearch {
+/// Texts of `N` sets searched by their prefixes, each set for its own
+/// leftmost-longest text, all in one pass.
+pub(super) struct PrefixSearch<const N: usize> {
     /// The distinct prefixes (a text shorter than [`PREFIX`] is its own).
     prefixes: Vec<String>,
     /// Their automaton, leftmost-longest (where several start at one place,
@@ -42,15 +44,30 @@ pub(super) struct PrefixSearch {
     /// Per prefix, the texts (their indices, in order) whose own prefix
     /// begins it: every text that may start where it is found.
     texts_at: Vec<Vec<usize>>,
-    /// The texts.
+    /// The texts of every set, each once.
     texts: Vec<String>,
+    /// Per text, its first place in each set (`None`: not in it).
+    places: Vec<[Option<usize>; N]>,
 }
 
-impl PrefixSearch {
-    /// The search over `texts`, each found by its index.
-    pub(super) fn new(texts: &[&str]) -> PrefixSearch {
+impl<const N: usize> PrefixSearch<N> {
+    /// The search over `sets`, each text found by its place in its set.
+    pub(super) fn new(sets: [&[&str]; N]) -> PrefixSearch<N> {
+        let mut texts: Vec<&str> = Vec::new();
+        let mut places: Vec<[Option<usize>; N]> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (set, members) in sets.iter().enumerate() {
+            for (place, text) in members.iter().enumerate() {
+                let i = *index.entry(text).or_insert_with(|| {
+                    texts.push(text);
+                    places.push([None; N]);
+                    texts.len() - 1
+                });
+                places[i][set].get_or_insert(place);
+            }
+        }
         let mut prefixes: Vec<&str> = Vec::new();
-        for text in texts {
+        for text in &texts {
             let prefix = prefix_of(text);
             if !prefixes.contains(&prefix) {
                 prefixes.push(prefix);
@@ -69,35 +86,22 @@ impl PrefixSearch {
             automaton: OnceLock::new(),
             texts_at,
             texts: texts.iter().map(|t| (*t).to_owned()).collect(),
+            places,
         }
     }
 
-    /// The leftmost-longest text in `haystack`: its index and start (one
-    /// set, all the texts; the tests compare it with the whole automaton).
-    #[cfg(test)]
-    pub(super) fn find(&self, haystack: &str) -> Option<(usize, usize)> {
-        let [found] = self.find_in_sets(haystack, [true], |i| [Some(i)]);
-        found
-    }
-
-    /// For each of `N` sets of the texts, the leftmost-longest text of that
-    /// set in `haystack`, in one pass: its place in the set and its start.
-    /// `places(i)` gives text `i`'s place in each set (`None`: not in it);
-    /// a set not `wanted` is not looked for.
+    /// For each `wanted` set, its leftmost-longest text in `haystack`, in
+    /// one pass: the text's place in the set and its start (`None` for a
+    /// set not wanted).
     ///
     /// A text starts where its prefix does, so the first place a prefix
     /// starts at which a whole text of a set follows is that set's leftmost
     /// match; there, the texts that may start are those of the longest
     /// prefix found, of every set. Of two texts of a set found at one place
     /// the longer wins (two of one length found there are the same text: its
-    /// first place in the set, which `places` gives, wins, as the first
-    /// listed does in a search of that set alone).
-    pub(super) fn find_in_sets<const N: usize>(
-        &self,
-        haystack: &str,
-        wanted: [bool; N],
-        places: impl Fn(usize) -> [Option<usize>; N],
-    ) -> [Option<(usize, usize)>; N] {
+    /// first place in the set wins, as the first listed does in a search of
+    /// that set alone).
+    pub(super) fn find(&self, haystack: &str, wanted: [bool; N]) -> [Option<(usize, usize)>; N] {
         let automaton = self.automaton();
         let bytes = haystack.as_bytes();
         let mut found = [None; N];
@@ -115,7 +119,7 @@ impl PrefixSearch {
                 if !rest.starts_with(text) {
                     continue;
                 }
-                for (set, place) in places(i).into_iter().enumerate() {
+                for (set, place) in self.places[i].into_iter().enumerate() {
                     if let Some(place) = place
                         && open[set]
                         && best[set].is_none_or(|(len, _)| text.len() > len)
@@ -194,7 +198,7 @@ mod tests {
 
     #[test]
     fn longest_and_first_listed_win() {
-        let search = PrefixSearch::new(&TEXTS);
+        let search = PrefixSearch::new([&TEXTS]);
         for haystack in [
             "reason=\"Code not valid anymore\"",
             "reason=\"Code not valid\"",
@@ -207,61 +211,35 @@ mod tests {
             "abcdefghijklX",
         ] {
             assert_eq!(
-                search.find(haystack),
+                search.find(haystack, [true])[0],
                 reference(&TEXTS, haystack),
                 "{haystack:?}"
             );
         }
     }
 
-    /// Two sets drawn from [`TEXTS`], overlapping, one with a text twice;
-    /// the search over their distinct texts, and each text's first place
-    /// in each set.
-    struct TwoSets {
-        sets: [Vec<&'static str>; 2],
-        search: PrefixSearch,
-        places: Vec<[Option<usize>; 2]>,
-    }
-
-    fn two_sets() -> TwoSets {
-        let sets = [
-            vec![
-                TEXTS[0], TEXTS[1], TEXTS[3], TEXTS[6], TEXTS[8], TEXTS[11], TEXTS[6],
-            ],
-            vec![
-                TEXTS[4], TEXTS[5], TEXTS[0], TEXTS[7], TEXTS[9], TEXTS[10], TEXTS[12],
-            ],
-        ];
-        let mut union: Vec<&str> = Vec::new();
-        for t in sets.iter().flatten() {
-            if !union.contains(t) {
-                union.push(t);
-            }
-        }
-        let places = union
-            .iter()
-            .map(|t| [0, 1].map(|s| sets[s].iter().position(|x| x == t)))
-            .collect();
-        let search = PrefixSearch::new(&union);
-        TwoSets {
-            sets,
-            search,
-            places,
-        }
-    }
+    /// Two sets drawn from [`TEXTS`], overlapping, one with a text twice.
+    const SETS: [&[&str]; 2] = [
+        &[
+            TEXTS[0], TEXTS[1], TEXTS[3], TEXTS[6], TEXTS[8], TEXTS[11], TEXTS[6],
+        ],
+        &[
+            TEXTS[4], TEXTS[5], TEXTS[0], TEXTS[7], TEXTS[9], TEXTS[10], TEXTS[12],
+        ],
+    ];
 
     /// One pass for both sets answers what each set's own search answers.
     fn same_in_sets(haystack: &str) -> Result<(), TestCaseError> {
-        let TwoSets {
-            sets,
-            search,
-            places,
-        } = two_sets();
-        let expected = [reference(&sets[0], haystack), reference(&sets[1], haystack)];
-        let both = search.find_in_sets(haystack, [true, true], |i| places[i]);
-        prop_assert_eq!(both, expected, "{:?}", haystack);
+        let search = PrefixSearch::new(SETS);
+        let expected = SETS.map(|set| reference(set, haystack));
+        prop_assert_eq!(
+            search.find(haystack, [true, true]),
+            expected,
+            "{:?}",
+            haystack
+        );
         for (set, want) in [[true, false], [false, true]].into_iter().enumerate() {
-            let one = search.find_in_sets(haystack, want, |i| places[i]);
+            let one = search.find(haystack, want);
             prop_assert_eq!(one[set], expected[set], "set {} of {:?}", set, haystack);
             prop_assert_eq!(one[1 - set], None);
         }
@@ -312,8 +290,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(3_000))]
         #[test]
         fn same_answer_as_the_whole_automaton(haystack in haystacks()) {
-            let search = PrefixSearch::new(&TEXTS);
-            prop_assert_eq!(search.find(&haystack), reference(&TEXTS, &haystack), "{:?}", haystack);
+            let search = PrefixSearch::new([&TEXTS]);
+            prop_assert_eq!(search.find(&haystack, [true])[0], reference(&TEXTS, &haystack), "{:?}", haystack);
         }
     }
 }

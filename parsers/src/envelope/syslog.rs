@@ -88,8 +88,7 @@ fn after_time(rest: &str, pri: bool) -> Option<(&str, &str, Option<&str>, &str)>
     }
     // Without `<PRI>`, a bare `host ident:` could be an application's own
     // words after a time; a syslog host has no `=` and the ident no `"`.
-    let holds = |text: &str, byte: u8| memchr::memchr(byte, text.as_bytes()).is_some();
-    if !pri && (holds(host, b'=') || holds(ident, b'"')) {
+    if !pri && (host.as_bytes().contains(&b'=') || ident.as_bytes().contains(&b'"')) {
         return None;
     }
     Some((host, ident, pid, text))
