@@ -10,6 +10,8 @@
 
 use memchr::memchr;
 
+use crate::common::first_byte;
+
 /// A line split into prefix, tags and body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Parts<'a> {
@@ -119,32 +121,6 @@ pub(crate) fn logger_message(line: &str) -> Option<&str> {
     // Every index above is an ASCII byte found here: a character boundary.
     let msg = line.get(colon + 1..)?;
     Some(msg.strip_prefix(' ').unwrap_or(msg))
-}
-
-/// The first `needle` in `hay`, eight bytes at a time: the lowest byte the
-/// zero-byte test marks is always a true match (a false mark can only sit
-/// above a true one), so the answer is exact.
-fn first_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let spread = LO * u64::from(needle);
-    let mut words = hay.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        let x = u64::from_le_bytes(eight) ^ spread;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == needle)
-        .map(|i| at + i)
 }
 
 /// Splits leading `[tag] [tag] ` groups from the message. A group must be
@@ -446,15 +422,6 @@ mod tests {
                 "{line:?}"
             );
         }
-        for at in 0..20 {
-            let hay: Vec<u8> = (0..20)
-                .map(|i| if i == at { b']' } else { b'a' + (i % 26) as u8 })
-                .collect();
-            assert_eq!(first_byte(&hay, b']'), Some(at));
-        }
-        assert_eq!(first_byte(b"no bracket here at all", b']'), None);
-        assert_eq!(first_byte(b"abcdefg]\\]\\", b']'), Some(7));
-        assert_eq!(first_byte(b"\\\\\\\\\\^^^", b']'), None);
     }
 
     #[test]
