@@ -72,8 +72,6 @@ static TEXT_AUDIENCE_APPLICATION: Needle = Needle::new(" audience=application");
 static TEXT_AUDIENCE_AUDIT: Needle = Needle::new(" audience=audit");
 static TEXT_MSG: Needle = Needle::new(" msg=");
 static TEXT_LEVEL: Needle = Needle::new("level=");
-static JSON_ERROR: Needle = Needle::new(r#""error":"#);
-static TEXT_ERROR: Needle = Needle::new(" error=");
 static JSON_SERVICE_NAME: Needle = Needle::new(r#""service_name":""#);
 static TEXT_SERVICE_NAME: Needle = Needle::new(" service_name=");
 
@@ -110,17 +108,49 @@ fn foreign_service(line: &str, key: &Needle) -> bool {
 /// Whether a recognised line can produce an event (cheap, before redaction).
 fn interesting(line: &str) -> bool {
     static COMPLETED: Needle = Needle::new("completed handling request");
-    static TOKEN_PATHS: [Needle; 3] = [
-        Needle::new("/oauth2/token"),
-        Needle::new("/oauth2/revoke"),
-        Needle::new("/oauth2/auth"),
-    ];
     // The access line of a token request first: most lines that matter
     // are those, and the words that say so come before the line's end,
     // where a search for an error word that is not there ends.
-    (COMPLETED.is_in(line) && TOKEN_PATHS.iter().any(|p| p.is_in(line)))
-        || JSON_ERROR.is_in(line)
-        || TEXT_ERROR.is_in(line)
+    (COMPLETED.is_in(line) && names_token_path(line)) || has_error_key(line)
+}
+
+/// Whether `line` holds `/oauth2/token`, `/oauth2/revoke` or
+/// `/oauth2/auth`: one search for what they share, each place it is found
+/// then looked at (three searches read a line that holds none three times,
+/// and most lines hold none).
+fn names_token_path(line: &str) -> bool {
+    static OAUTH2: Needle = Needle::new("/oauth2/");
+    let bytes = line.as_bytes();
+    // Each place, overlaps included (`/oauth2/oauth2/token` holds a path
+    // that starts inside the first `/oauth2/`): the next search starts
+    // one byte on, at an ASCII byte's end.
+    let mut from = 0;
+    while let Some(found) = line.get(from..).and_then(|rest| OAUTH2.find(rest)) {
+        let at = from + found;
+        let rest = &bytes[at + OAUTH2.text().len()..];
+        if [b"token".as_slice(), b"revoke", b"auth"]
+            .iter()
+            .any(|path| rest.starts_with(path))
+        {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// Whether `line` holds a JSON `"error":` key or a logfmt ` error=` one:
+/// one search for `error`, then the bytes around each place it is found
+/// (`error` cannot overlap itself, so none is passed over).
+fn has_error_key(line: &str) -> bool {
+    static ERROR: Needle = Needle::new("error");
+    let bytes = line.as_bytes();
+    ERROR.find_iter(line).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = &bytes[at + ERROR.text().len()..];
+        (before == Some(b'"') && after.starts_with(b"\":"))
+            || (before == Some(b' ') && after.starts_with(b"="))
+    })
 }
 
 impl LineParser for HydraParser {

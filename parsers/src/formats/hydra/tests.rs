@@ -272,3 +272,39 @@ fn hostile_lines_never_panic() {
     ];
     feed_each(&mut HydraParser::default(), &Context::default(), lines);
 }
+
+/// The two combined searches answer what a substring test of each word
+/// answers: on the sample lines, on their every cut, and on lines built
+/// to trip them (overlapping `/oauth2/`, `error` beside other keys, at
+/// the line's ends).
+#[test]
+fn the_combined_searches_find_what_each_word_finds() {
+    let crafted = [
+        "/oauth2/oauth2/token",
+        "/oauth2//oauth2/revoke",
+        "x/oauth2/aut",
+        "/oauth2/auth",
+        "GET /admin/oauth2/auth/requests/login",
+        "/oauth2/",
+        "\"error\":",
+        "\"error\"",
+        " error=",
+        "error=",
+        "\"errors\":{} error_description=x",
+        "\"error_hint\":\"x\" level=error",
+        "error\":\"error\":",
+        "msg=x  error= y",
+    ];
+    let samples = [V23, V26, V1, V22].into_iter().flat_map(str::lines);
+    for line in crafted.into_iter().chain(samples) {
+        let cuts = (0..=line.len()).filter(|&i| line.is_char_boundary(i));
+        for end in cuts {
+            let text = &line[..end];
+            let paths = ["/oauth2/token", "/oauth2/revoke", "/oauth2/auth"];
+            let expected_path = paths.iter().any(|p| text.contains(p));
+            assert_eq!(names_token_path(text), expected_path, "{text:?}");
+            let expected_error = text.contains("\"error\":") || text.contains(" error=");
+            assert_eq!(has_error_key(text), expected_error, "{text:?}");
+        }
+    }
+}
