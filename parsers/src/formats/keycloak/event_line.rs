@@ -34,26 +34,57 @@ use crate::format::Format;
 use crate::grant::GrantType;
 
 /// `key=value` pairs of an event line, values unquoted and unescaped.
+#[cfg(test)]
 pub(super) fn pairs(body: &str) -> Vec<(&str, Cow<'_, str>)> {
-    let bytes = body.as_bytes();
-    // An event line has about fifteen pairs: room for them up front
-    // rather than four reallocations per line.
-    let mut out = Vec::with_capacity(16);
-    let mut i = 0;
-    while i < bytes.len() {
+    Pairs { body, at: 0 }
+        .map(|(key, value)| (key, value.text()))
+        .collect()
+}
+
+/// The `key=value` pairs of an event line, in order, each value as
+/// written: unquoted only when asked ([`Value::text`]), so the pairs no
+/// field is read from (a dozen a line: realm, scope, token ids, …) cost
+/// no unescaping, and no list of them is made.
+struct Pairs<'a> {
+    body: &'a str,
+    /// Where the next pair may start.
+    at: usize,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (body, bytes) = (self.body, self.body.as_bytes());
+        let mut i = self.at;
         while matches!(bytes.get(i), Some(b' ' | b',')) {
             i += 1;
         }
-        let Some(key_len) = key_len(body, i) else {
-            break;
-        };
+        let key_len = key_len(body, i)?;
         let key = &body[i..i + key_len];
-        let start = i + key_len + 1;
-        let (value, next) = read_value(body, start);
-        out.push((key, value));
-        i = next;
+        let (value, next) = read_value(body, i + key_len + 1);
+        self.at = next;
+        Some((key, value))
     }
-    out
+}
+
+/// A value as its line writes it.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    /// Between its quotes, escapes not undone.
+    Quoted(&'a str),
+    /// Bare, spaces trimmed.
+    Bare(&'a str),
+}
+
+impl<'a> Value<'a> {
+    /// The value's text: a quoted one's escapes undone.
+    fn text(self) -> Cow<'a, str> {
+        match self {
+            Value::Quoted(v) => unescape(v),
+            Value::Bare(v) => Cow::Borrowed(v),
+        }
+    }
 }
 
 /// The bytes keys are made of: ASCII letters and digits, `_`, `-`, `.`.
@@ -106,7 +137,7 @@ fn leading_whitespace(s: &str) -> usize {
 
 /// Reads the value starting at `start`; returns it and where the next pair
 /// may start.
-fn read_value(body: &str, start: usize) -> (Cow<'_, str>, usize) {
+fn read_value(body: &str, start: usize) -> (Value<'_>, usize) {
     let bytes = body.as_bytes();
     if let Some(&q) = bytes.get(start).filter(|&&b| b == b'"' || b == b'\'') {
         let mut j = start + 1;
@@ -116,22 +147,22 @@ fn read_value(body: &str, start: usize) -> (Cow<'_, str>, usize) {
             let k = j + off;
             let escaped = q == b'"' && bytes.get(k.wrapping_sub(1)) == Some(&b'\\');
             if !escaped && ends_here(body, k + 1) {
-                return (unescape(&body[start + 1..k]), k + 1);
+                return (Value::Quoted(&body[start + 1..k]), k + 1);
             }
             j = k + 1;
         }
         // Truncated line: the value runs to its end.
-        return (unescape(&body[start + 1..]), body.len());
+        return (Value::Quoted(&body[start + 1..]), body.len());
     }
     let mut j = start;
     while let Some(off) = bytes.get(j..).and_then(|r| first_byte(r, b',')) {
         let k = j + off;
         if ends_here(body, k) {
-            return (Cow::Borrowed(body[start..k].trim()), k);
+            return (Value::Bare(body[start..k].trim()), k);
         }
         j = k + 1;
     }
-    (Cow::Borrowed(body[start..].trim()), body.len())
+    (Value::Bare(body[start..].trim()), body.len())
 }
 
 fn unescape(v: &str) -> Cow<'_, str> {
@@ -270,13 +301,20 @@ impl<'a> Fields<'a> {
     fn of(message: &'a str) -> Fields<'a> {
         let mut slots: [Option<Cow<'a, str>>; FIELDS] = Default::default();
         let mut seen = [false; FIELDS];
-        for (key, value) in pairs(message) {
+        for (key, value) in (Pairs {
+            body: message,
+            at: 0,
+        }) {
             let Some(field) = Field::of(key) else {
                 continue;
             };
             let i = field as usize;
             // The first pair of a key is its value, even when empty.
-            if !std::mem::replace(&mut seen[i], true) && !value.is_empty() && value != "null" {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let value = value.text();
+            if !value.is_empty() && value != "null" {
                 slots[i] = Some(value);
             }
         }
