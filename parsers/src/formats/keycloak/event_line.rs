@@ -36,7 +36,7 @@ use crate::grant::GrantType;
 /// `key=value` pairs of an event line, values unquoted and unescaped.
 #[cfg(test)]
 pub(super) fn pairs(body: &str) -> Vec<(&str, Cow<'_, str>)> {
-    Pairs { body, at: 0 }
+    Pairs::of(body)
         .map(|(key, value)| (key, value.text()))
         .collect()
 }
@@ -49,6 +49,20 @@ struct Pairs<'a> {
     body: &'a str,
     /// Where the next pair may start.
     at: usize,
+    /// The key the last value's end found after it, which the next pair
+    /// takes when it starts there (it skips spaces and commas only, the
+    /// end any whitespace, so not always).
+    next_key: Option<Key>,
+}
+
+impl<'a> Pairs<'a> {
+    fn of(body: &'a str) -> Pairs<'a> {
+        Pairs {
+            body,
+            at: 0,
+            next_key: None,
+        }
+    }
 }
 
 impl<'a> Iterator for Pairs<'a> {
@@ -60,10 +74,13 @@ impl<'a> Iterator for Pairs<'a> {
         while matches!(bytes.get(i), Some(b' ' | b',')) {
             i += 1;
         }
-        let key_len = key_len(body, i)?;
+        let key_len = match self.next_key {
+            Some(key) if key.at == i => key.len,
+            _ => key_len(body, i)?,
+        };
         let key = &body[i..i + key_len];
-        let (value, next) = read_value(body, i + key_len + 1);
-        self.at = next;
+        let (value, next, next_key) = read_value(body, i + key_len + 1);
+        (self.at, self.next_key) = (next, next_key);
         Some((key, value))
     }
 }
@@ -107,18 +124,37 @@ fn key_len(body: &str, at: usize) -> Option<usize> {
     (len > 0 && rest.as_bytes().get(len) == Some(&b'=')).then_some(len)
 }
 
+/// Whether a value may end at `at` ([`end_at`]'s answer alone, as its
+/// tests ask it).
+#[cfg(test)]
+fn ends_here(body: &str, at: usize) -> bool {
+    end_at(body, at).is_some()
+}
+
 /// Whether a value may end at `at`: `, key=` follows (the usual case, so
 /// asked first), or the line ends there but for spaces, commas and a
 /// truncation mark. Every value's end is asked this; the end-of-line test
-/// first cost a value as much as reading it.
-fn ends_here(body: &str, at: usize) -> bool {
+/// first cost a value as much as reading it. When `, key=` follows, the
+/// key too: where it starts and its length, so the next pair need not
+/// measure it again.
+fn end_at(body: &str, at: usize) -> Option<Option<Key>> {
     let rest = body.get(at..).unwrap_or("");
-    if let Some(after) = rest.strip_prefix(',')
-        && key_len(body, at + 1 + leading_whitespace(after)).is_some()
-    {
-        return true;
+    if let Some(after) = rest.strip_prefix(',') {
+        let key_at = at + 1 + leading_whitespace(after);
+        if let Some(len) = key_len(body, key_at) {
+            return Some(Some(Key { at: key_at, len }));
+        }
     }
-    rest.trim_end_matches([' ', ',', '…']).is_empty()
+    rest.trim_end_matches([' ', ',', '…'])
+        .is_empty()
+        .then_some(None)
+}
+
+/// A key found after a value: where it starts, its length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    at: usize,
+    len: usize,
 }
 
 /// The length of what `str::trim_start` takes off `s`: ASCII whitespace
@@ -135,9 +171,9 @@ fn leading_whitespace(s: &str) -> usize {
     ascii
 }
 
-/// Reads the value starting at `start`; returns it and where the next pair
-/// may start.
-fn read_value(body: &str, start: usize) -> (Value<'_>, usize) {
+/// Reads the value starting at `start`; returns it, where the next pair
+/// may start and the key found after it, if one was.
+fn read_value(body: &str, start: usize) -> (Value<'_>, usize, Option<Key>) {
     let bytes = body.as_bytes();
     if let Some(&q) = bytes.get(start).filter(|&&b| b == b'"' || b == b'\'') {
         let mut j = start + 1;
@@ -146,23 +182,23 @@ fn read_value(body: &str, start: usize) -> (Value<'_>, usize) {
         while let Some(off) = bytes.get(j..).and_then(|r| first_byte(r, q)) {
             let k = j + off;
             let escaped = q == b'"' && bytes.get(k.wrapping_sub(1)) == Some(&b'\\');
-            if !escaped && ends_here(body, k + 1) {
-                return (Value::Quoted(&body[start + 1..k]), k + 1);
+            if !escaped && let Some(key) = end_at(body, k + 1) {
+                return (Value::Quoted(&body[start + 1..k]), k + 1, key);
             }
             j = k + 1;
         }
         // Truncated line: the value runs to its end.
-        return (Value::Quoted(&body[start + 1..]), body.len());
+        return (Value::Quoted(&body[start + 1..]), body.len(), None);
     }
     let mut j = start;
     while let Some(off) = bytes.get(j..).and_then(|r| first_byte(r, b',')) {
         let k = j + off;
-        if ends_here(body, k) {
-            return (Value::Bare(body[start..k].trim()), k);
+        if let Some(key) = end_at(body, k) {
+            return (Value::Bare(body[start..k].trim()), k, key);
         }
         j = k + 1;
     }
-    (Value::Bare(body[start..].trim()), body.len())
+    (Value::Bare(body[start..].trim()), body.len(), None)
 }
 
 fn unescape(v: &str) -> Cow<'_, str> {
@@ -301,10 +337,7 @@ impl<'a> Fields<'a> {
     fn of(message: &'a str) -> Fields<'a> {
         let mut slots: [Option<Cow<'a, str>>; FIELDS] = Default::default();
         let mut seen = [false; FIELDS];
-        for (key, value) in (Pairs {
-            body: message,
-            at: 0,
-        }) {
+        for (key, value) in Pairs::of(message) {
             let Some(field) = Field::of(key) else {
                 continue;
             };
@@ -385,6 +418,49 @@ mod tests {
         assert_eq!(kv[1].1, "invalid_code");
         for junk in ["type=\"", "type='", "=", "type=a,,, ,=", "type=\"a\\\""] {
             let _ = pairs(junk);
+        }
+    }
+
+    /// The pairs read taking the key each value's end found are the pairs
+    /// read measuring every key again, whatever separates them (tabs and
+    /// Unicode spaces after a comma, which the pairs' own skip stops at).
+    mod keys_taken_from_value_ends {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn measuring_each_key(body: &str) -> Vec<(&str, Cow<'_, str>)> {
+            let mut pairs = Pairs::of(body);
+            let mut out = Vec::new();
+            loop {
+                pairs.next_key = None;
+                let Some((key, value)) = pairs.next() else {
+                    return out;
+                };
+                out.push((key, value.text()));
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3_000))]
+            #[test]
+            fn same_pairs(
+                body in "([a-z_]{0,4}(=|, |,|,\\t|,\u{a0}|, ,| |\"|'|…|\\\\|é)){0,12}"
+            ) {
+                prop_assert_eq!(pairs(&body), measuring_each_key(&body));
+            }
+        }
+
+        #[test]
+        fn same_pairs_on_event_lines() {
+            let lines = [
+                r#"type="CODE_TO_TOKEN_ERROR", error="invalid_code", reason="a, b=c", grant_type="authorization_code""#,
+                "type=LOGIN, clientId=app,\u{a0}userId=1 ,  …",
+                "type=LOGIN,\tclientId=app, ,userId=2",
+                "reason='it's, \u{2003}x=1', error=e",
+            ];
+            for body in lines {
+                assert_eq!(pairs(body), measuring_each_key(body), "{body:?}");
+            }
         }
     }
 
