@@ -33,6 +33,7 @@ mod model;
 mod peel;
 mod quiet_line;
 mod shipper;
+mod shipper_keys;
 mod syslog;
 mod time;
 

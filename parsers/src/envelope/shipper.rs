@@ -13,21 +13,7 @@ use serde_json::{Map, Value};
 
 use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
 use super::time::{EnvelopeTime, epoch_text, epoch_time, rfc3339_prefix};
-use crate::needle::Needle;
 use crate::parser::Context;
-
-/// Keys whose presence makes a JSON line worth parsing as an envelope.
-static MARKERS: [Needle; 9] = [
-    Needle::new("\"log\""),
-    Needle::new("\"MESSAGE\""),
-    Needle::new("\"source_type\""),
-    Needle::new("\"kubernetes\""),
-    Needle::new("\"resourceLogs\""),
-    Needle::new("\"timeUnixNano\""),
-    Needle::new("\"events\""),
-    Needle::new("\"logStreamName\""),
-    Needle::new("\"body\""),
-];
 
 /// A JSON line or document (`{…}` or `[…]`) that is an envelope.
 pub(super) fn peel_json<'a>(
@@ -47,7 +33,8 @@ pub(super) fn peel_json<'a>(
 /// [`peel_json`] by a parsed JSON value: every shape, docker's included.
 pub(super) fn peel_json_value<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
     let bytes = line.as_bytes();
-    if bytes[0] == b'{' && !MARKERS.iter().any(|m| m.is_in(line)) {
+    // Keys whose presence makes a JSON line worth parsing as an envelope.
+    if bytes[0] == b'{' && !super::shipper_keys::holds_key(line) {
         return None;
     }
     let value: Value = serde_json::from_str(line).ok()?;
