@@ -421,6 +421,17 @@ mod tests {
         }
     }
 
+    /// Event lines near the edges of the value-end rule: a quoted value
+    /// holding `, b=`, Unicode spaces, a tab and empty pairs after a comma,
+    /// a truncation mark, a single-quoted value holding a quote.
+    const EDGE_LINES: [&str; 5] = [
+        r#"type="CODE_TO_TOKEN_ERROR", error="invalid_code", reason="a, b=c", grant_type="authorization_code""#,
+        "type=LOGIN, clientId=app,\u{a0}userId=1 ,  …",
+        "type=LOGIN,\tclientId=app, ,",
+        "type=LOGIN,\tclientId=app, ,userId=2",
+        "reason='it's, \u{2003}x=1', error=e",
+    ];
+
     /// The pairs read taking the key each value's end found are the pairs
     /// read measuring every key again, whatever separates them (tabs and
     /// Unicode spaces after a comma, which the pairs' own skip stops at).
@@ -452,13 +463,7 @@ mod tests {
 
         #[test]
         fn same_pairs_on_event_lines() {
-            let lines = [
-                r#"type="CODE_TO_TOKEN_ERROR", error="invalid_code", reason="a, b=c", grant_type="authorization_code""#,
-                "type=LOGIN, clientId=app,\u{a0}userId=1 ,  …",
-                "type=LOGIN,\tclientId=app, ,userId=2",
-                "reason='it's, \u{2003}x=1', error=e",
-            ];
-            for body in lines {
+            for body in super::EDGE_LINES {
                 assert_eq!(pairs(body), measuring_each_key(body), "{body:?}");
             }
         }
@@ -501,13 +506,7 @@ mod tests {
 
         #[test]
         fn same_answer_on_event_lines() {
-            let lines = [
-                r#"type="CODE_TO_TOKEN_ERROR", error="invalid_code", reason="a, b=c", grant_type="authorization_code""#,
-                "type=LOGIN, clientId=app,\u{a0}userId=1 ,  …",
-                "type=LOGIN,\tclientId=app, ,",
-                "reason='it's, \u{2003}x=1', error=e",
-            ];
-            for body in lines {
+            for body in super::EDGE_LINES {
                 for at in (0..=body.len()).filter(|&i| body.is_char_boundary(i)) {
                     assert_eq!(ends_here(body, at), reference(body, at), "{body:?} at {at}");
                 }
