@@ -24,6 +24,7 @@
 //!   `logfmt`, `json_lines` (and `client_records`, the client grammars they share).
 #![deny(missing_docs)]
 
+mod bytes;
 pub mod catalog;
 pub mod common;
 mod counts;

@@ -28,7 +28,7 @@
 
 use std::borrow::Cow;
 
-use crate::common::first_byte;
+use crate::bytes::first_byte;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
 use crate::grant::GrantType;

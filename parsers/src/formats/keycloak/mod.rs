@@ -25,7 +25,8 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
-use crate::common::{self, first_byte};
+use crate::bytes::first_byte;
+use crate::common;
 use crate::event::{Event, EvidenceLine, Timestamp};
 use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};

@@ -10,7 +10,7 @@
 
 use memchr::memchr;
 
-use crate::common::first_byte;
+use crate::bytes::first_byte;
 
 /// A line split into prefix, tags and body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
