@@ -25,9 +25,11 @@ pub(super) const KEYS: [&str; 9] = [
 ];
 
 /// The longest key's length: a step reads this many bytes past its block.
+#[cfg(target_arch = "x86_64")]
 const LONGEST: usize = 15;
 
 /// Bytes one step looks at.
+#[cfg(target_arch = "x86_64")]
 const BLOCK: usize = 32;
 
 /// Whether `line` holds one of [`KEYS`].
@@ -58,6 +60,7 @@ pub(super) fn holds_key_by_search(line: &str) -> bool {
 }
 
 /// Whether one of [`KEYS`] starts at `at` of `bytes`.
+#[cfg(target_arch = "x86_64")]
 fn key_at(bytes: &[u8], at: usize) -> bool {
     let rest = bytes.get(at..).unwrap_or_default();
     KEYS.iter().any(|key| rest.starts_with(key.as_bytes()))
@@ -88,6 +91,7 @@ fn holds_key_avx2(bytes: &[u8]) -> bool {
 }
 
 /// Whether a candidate of `marks` (bit `i`: the place `start + i`) is a key.
+#[cfg(target_arch = "x86_64")]
 fn block_has_key(bytes: &[u8], start: usize, mut marks: u32) -> bool {
     while marks != 0 {
         if key_at(bytes, start + marks.trailing_zeros() as usize) {
@@ -111,11 +115,10 @@ fn candidates(window: &[u8]) -> u32 {
     };
     debug_assert!(window.len() >= BLOCK + LONGEST);
     let load = |from: usize| -> __m256i {
-        let bytes: &[u8; BLOCK] = window[from..from + BLOCK]
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("a window holds a block past each offset"));
-        // SAFETY: `bytes` is BLOCK readable bytes; the load is unaligned.
-        unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
+        // A window holds a block past each offset asked (at most LONGEST - 1).
+        let block = &window[from..from + BLOCK];
+        // SAFETY: `block` is BLOCK readable bytes; the load is unaligned.
+        unsafe { _mm256_loadu_si256(block.as_ptr().cast()) }
     };
     let is = |v: __m256i, b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(i8::from_le_bytes([b])));
     let quote = is(load(0), b'"');
