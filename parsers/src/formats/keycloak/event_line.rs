@@ -178,7 +178,7 @@ fn read_value(body: &str, start: usize) -> (Value<'_>, usize, Option<Key>) {
     if let Some(&q) = bytes.get(start).filter(|&&b| b == b'"' || b == b'\'') {
         let mut j = start + 1;
         // Word at a time: a byte loop over the values was a third of
-        // reading an event line (benches/README.md).
+        // `parse_record`'s own time (benches/README.md).
         while let Some(off) = bytes.get(j..).and_then(|r| first_byte(r, q)) {
             let k = j + off;
             let escaped = q == b'"' && bytes.get(k.wrapping_sub(1)) == Some(&b'\\');
