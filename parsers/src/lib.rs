@@ -35,6 +35,7 @@ pub mod extract;
 pub mod format;
 pub mod grant;
 pub mod handover;
+pub(crate) mod json_scan;
 mod needle;
 pub mod providers;
 pub mod reassembly;

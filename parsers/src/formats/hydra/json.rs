@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::json_fast;
 use super::record::{ErrorInfo, Record};
 
 /// A string that borrows from the input when it holds no escape.
@@ -125,7 +126,16 @@ struct Otel<'t> {
 }
 
 /// Reads one JSON line; `None` when it is not valid JSON of these shapes.
+/// The one-pass reader reads nearly every line; `serde_json` is the judge
+/// of any it calls unusual.
 pub(super) fn parse(text: &str) -> Option<Record<'_>> {
+    json_fast::parse(text)
+        .ok()
+        .or_else(|| parse_with_serde(text))
+}
+
+/// Reads one JSON line with `serde_json` and the structs above.
+pub(super) fn parse_with_serde(text: &str) -> Option<Record<'_>> {
     let line: Line<'_> = serde_json::from_str(text).ok()?;
     let mut rec = Record {
         time: s(line.time),

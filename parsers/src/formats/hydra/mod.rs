@@ -12,6 +12,7 @@
 //! - Every event is parsed from the redacted line (`redact_and_parse`).
 
 mod json;
+mod json_fast;
 mod record;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 /// The error a line reports (logrusx `error` map, or the old flat shape).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct ErrorInfo<'t> {
     pub(super) message: Option<Cow<'t, str>>,
     pub(super) reason: Option<Cow<'t, str>>,
@@ -16,7 +16,7 @@ pub(super) struct ErrorInfo<'t> {
 }
 
 /// What one Hydra line says, whichever format wrote it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct Record<'t> {
     pub(super) time: Option<Cow<'t, str>>,
     pub(super) msg: Option<Cow<'t, str>>,

@@ -1,0 +1,284 @@
+//! A strict one-pass reader of a JSON object's fields, for the lines read
+//! by the million (Hydra's logrus lines): it walks the text once, hands the
+//! caller each key with the reader standing on its value, and skips what
+//! the caller does not ask for without building anything. `serde_json`
+//! with derived structs read such a line at about 1 µs, a fifth of reading
+//! a Hydra log (benches/README.md).
+//!
+//! Invariant: whatever this reader accepts, `serde_json` accepts too, and
+//! reads the same strings from it. What it does not read plainly is
+//! [`Unusual`], and the caller then asks `serde_json`, which decides: a
+//! `\u` escape, a control byte in a string, a number that is not a short
+//! integer (`serde_json` may refuse one out of range where it builds a
+//! value), an escaped key, nesting past [`MAX_DEPTH`], anything malformed.
+
+use std::borrow::Cow;
+
+/// Levels of nesting followed (`serde_json` refuses past 128).
+const MAX_DEPTH: usize = 64;
+/// Digits of an integer read plainly: any such fits an `i64`/`u64`.
+const MAX_DIGITS: usize = 18;
+
+/// The text is not one this reader vouches for; ask `serde_json`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Unusual;
+
+/// What a read gives, or that the text is [`Unusual`].
+pub(crate) type Scanned<T> = Result<T, Unusual>;
+
+/// A position in the text of one JSON value.
+pub(crate) struct Scanner<'t> {
+    text: &'t str,
+    at: usize,
+}
+
+impl<'t> Scanner<'t> {
+    /// A reader at the start of `text`.
+    pub(crate) fn new(text: &'t str) -> Self {
+        Scanner { text, at: 0 }
+    }
+
+    fn bytes(&self) -> &'t [u8] {
+        self.text.as_bytes()
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte past white space (not consumed).
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_space();
+        self.bytes().get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Scanned<()> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Unusual)
+        }
+    }
+
+    /// Reads an object, calling `field` with each key and the reader on its
+    /// value; `field` must read or skip that value.
+    pub(crate) fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'t str) -> Scanned<()>,
+    ) -> Scanned<()> {
+        self.expect(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.key()?;
+            self.expect(b':')?;
+            self.skip_space();
+            field(self, key)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(Unusual),
+            }
+        }
+    }
+
+    /// A key, which must hold no escape (a struct's field names are
+    /// matched on the decoded text).
+    fn key(&mut self) -> Scanned<&'t str> {
+        match self.string()? {
+            Cow::Borrowed(key) => Ok(key),
+            Cow::Owned(_) => Err(Unusual),
+        }
+    }
+
+    /// Whether the value here is `null`, which is then consumed.
+    pub(crate) fn null(&mut self) -> bool {
+        if self.peek().is_some() && self.bytes()[self.at..].starts_with(b"null") {
+            self.at += 4;
+            return true;
+        }
+        false
+    }
+
+    /// The next byte of the value here (`{`, `"`, a digit…), not consumed.
+    pub(crate) fn next_byte(&mut self) -> Option<u8> {
+        self.peek()
+    }
+
+    /// A string, or `None` for `null` (what an `Option<&str>` field reads).
+    pub(crate) fn string_or_null(&mut self) -> Scanned<Option<Cow<'t, str>>> {
+        if self.null() {
+            return Ok(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// A string, borrowed from the text unless it holds an escape.
+    pub(crate) fn string(&mut self) -> Scanned<Cow<'t, str>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let mut owned: Option<String> = None;
+        let mut from = start;
+        loop {
+            let rest = &self.bytes()[from..];
+            let stop = from + first_special(rest).ok_or(Unusual)?;
+            match self.bytes()[stop] {
+                b'"' => {
+                    self.at = stop + 1;
+                    let tail = &self.text[from..stop];
+                    return Ok(match owned {
+                        None => Cow::Borrowed(tail),
+                        Some(mut s) => {
+                            s.push_str(tail);
+                            Cow::Owned(s)
+                        }
+                    });
+                }
+                b'\\' => {
+                    let escaped = match self.bytes().get(stop + 1) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        _ => return Err(Unusual),
+                    };
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(&self.text[from..stop]);
+                    s.push(escaped);
+                    from = stop + 2;
+                }
+                _ => return Err(Unusual),
+            }
+        }
+    }
+
+    /// An integer of at most [`MAX_DIGITS`] digits, as written
+    /// (`-` included).
+    pub(crate) fn integer(&mut self) -> Scanned<&'t str> {
+        self.skip_space();
+        let start = self.at;
+        let bytes = self.bytes();
+        let digits_at = start + usize::from(bytes.get(start) == Some(&b'-'));
+        let digits = bytes[digits_at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let leading_zero = digits > 1 && bytes[digits_at] == b'0';
+        let end = digits_at + digits;
+        let more = matches!(bytes.get(end), Some(b'.' | b'e' | b'E'));
+        if digits == 0 || digits > MAX_DIGITS || leading_zero || more {
+            return Err(Unusual);
+        }
+        self.at = end;
+        Ok(&self.text[start..end])
+    }
+
+    /// Passes over the value here, whatever it is, checking it as it goes.
+    pub(crate) fn skip_value(&mut self) -> Scanned<()> {
+        self.skip_nested(0)
+    }
+
+    fn skip_nested(&mut self, depth: usize) -> Scanned<()> {
+        match self.peek().ok_or(Unusual)? {
+            b'"' => self.string().map(drop),
+            b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_nested(depth + 1)),
+            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            b'-' | b'0'..=b'9' => self.integer().map(drop),
+            _ => Err(Unusual),
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Scanned<()> {
+        self.expect(b'[')?;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_nested(depth)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(Unusual),
+            }
+        }
+    }
+
+    fn word(&mut self, word: &[u8]) -> Scanned<()> {
+        if self.bytes()[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(Unusual)
+        }
+    }
+
+    /// Nothing but white space is left (`serde_json::from_str` refuses
+    /// trailing characters).
+    pub(crate) fn end(&mut self) -> Scanned<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Unusual),
+        }
+    }
+}
+
+/// Where the first byte a string cannot hold plainly sits (a quote, a
+/// backslash, a control byte), eight bytes at a time: as in
+/// `bytes::first_byte`, the lowest byte a test marks is a true one, and so
+/// is the lowest of three tests' marks.
+fn first_special(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const QUOTE: u64 = LO * b'"' as u64;
+    const BACKSLASH: u64 = LO * b'\\' as u64;
+    const SPACE: u64 = LO * 0x20;
+    let mut words = hay.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight);
+        let quote = x ^ QUOTE;
+        let backslash = x ^ BACKSLASH;
+        let found = (quote.wrapping_sub(LO) & !quote
+            | backslash.wrapping_sub(LO) & !backslash
+            | x.wrapping_sub(SPACE) & !x)
+            & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| is_special(b))
+        .map(|i| at + i)
+}
+
+fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+#[cfg(test)]
+#[path = "json_scan_tests.rs"]
+mod tests;
