@@ -81,7 +81,7 @@ pub(super) fn put_event<C: Columns + ?Sized>(
     source_id: i64,
     e: &Event<'_>,
 ) -> rusqlite::Result<()> {
-    let jwt = e.jwt.as_ref();
+    let jwt = e.jwt.as_deref();
     let hex = |fp: Option<grantwatch_parsers::Fingerprint>| fp.map(|f| f.to_hex());
     out.int(1, source_id)?;
     out.int(2, e.line() as i64)?;

@@ -83,7 +83,7 @@ impl Redacted<'_> {
                 SecretKind::Assertion => {
                     event.assertion_fp.get_or_insert(s.fingerprint);
                     if event.jwt.is_none() {
-                        event.jwt.clone_from(&s.claims);
+                        event.jwt = s.claims.clone().map(Box::new);
                     }
                 }
                 SecretKind::CodeVerifier => {
@@ -94,7 +94,7 @@ impl Redacted<'_> {
                 }
                 SecretKind::IdToken | SecretKind::AccessToken | SecretKind::Token => {
                     if event.jwt.is_none() {
-                        event.jwt.clone_from(&s.claims);
+                        event.jwt = s.claims.clone().map(Box::new);
                     }
                 }
                 SecretKind::Credential => {}
