@@ -30,13 +30,18 @@ pub enum Error {
 /// How many evidence lines the text report shows per failure.
 const EVIDENCE_SHOWN: usize = 6;
 
-/// Writes one JSON object per failure, in time order.
-pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
-    store.each_stored_failure_in_time_order(&mut |f| {
-        f.write_json(&mut *out)?;
-        out.write_all(b"\n")?;
-        Ok::<(), Error>(())
-    })
+/// Writes one JSON object per failure, in time order. A scratch
+/// database's failures are written in blocks, on two threads when `threads`
+/// allows (`json_report.rs`).
+pub fn json_lines(out: &mut dyn Write, store: &Store, threads: usize) -> Result<(), Error> {
+    match store.stored_failure_ids_in_time_order()? {
+        Some(ids) => crate::json_report::write_blocks(out, store, &ids, threads),
+        None => store.each_stored_failure_in_time_order(&mut |f| {
+            f.write_json(&mut *out)?;
+            out.write_all(b"\n")?;
+            Ok::<(), Error>(())
+        }),
+    }
 }
 
 /// Writes to `err` one line per file left out of the analysis: those that

@@ -18,8 +18,20 @@ pub use super::failure_record::{
 use super::{Error, Result, Store};
 use crate::time::format_ts;
 
-const COLUMNS: &str = "id, ts_ms, server, request_id, client_id, grant_type, error, http_status,
-    cause, confidence, candidates, summary, fix, evidence, missing, context";
+/// The columns a failure is read from ([`from_row`]'s order).
+macro_rules! columns {
+    () => {
+        "id, ts_ms, server, request_id, client_id, grant_type, error, http_status,
+    cause, confidence, candidates, summary, fix, evidence, missing, context"
+    };
+}
+const COLUMNS: &str = columns!();
+
+/// One failure's row, by id.
+const ONE_FAILURE: &str = concat!("SELECT ", columns!(), " FROM failures WHERE id = ?1");
+
+/// The failures' ids, oldest first (ties by id).
+const TIME_ORDER: &str = "SELECT id FROM failures ORDER BY coalesce(ts_ms, 0), id";
 
 /// A row and its three JSON columns (candidates, evidence, context), parsed
 /// by [`finish`].
@@ -351,14 +363,60 @@ impl Store {
                 })
             });
         }
-        self.each_row_in_time_order(from_row, &mut |row| {
+        let ids = self.stored_failure_ids_in_time_order()?.unwrap_or_default();
+        self.each_stored_failure_of(&ids, each)
+    }
+
+    /// The ids of a scratch database's failures in the order
+    /// [`Store::each_stored_failure_in_time_order`] hands them out, so that
+    /// readers on several connections can share the work
+    /// (`report::json_lines`); `None` for a kept database.
+    pub fn stored_failure_ids_in_time_order(&self) -> Result<Option<Vec<String>>> {
+        if !self.scratch {
+            return Ok(None);
+        }
+        let mut order = self.conn.prepare_cached(TIME_ORDER)?;
+        let ids = order.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(Some(ids.collect::<rusqlite::Result<_>>()?))
+    }
+
+    /// Where a scratch database is, for opening it again on another thread
+    /// ([`Store::open_scratch_reader`]); `None` for a kept database.
+    pub fn scratch_path(&self) -> Option<std::path::PathBuf> {
+        self.conn
+            .path()
+            .filter(|_| self.scratch)
+            .map(std::path::PathBuf::from)
+    }
+
+    /// The failures `ids` of a scratch database, in that order, as
+    /// [`Store::each_stored_failure_in_time_order`] hands them out.
+    pub fn each_stored_failure_of<E: From<Error>>(
+        &self,
+        ids: &[String],
+        each: &mut dyn FnMut(StoredFailure) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        // One read transaction for them all: each query on its own took
+        // and gave back the database's read lock, two `fcntl`s a failure.
+        let reading = self
+            .conn
+            .is_autocommit()
+            .then(|| self.conn.unchecked_transaction())
+            .transpose()
+            .map_err(Error::from)?;
+        let mut one = self.conn.prepare_cached(ONE_FAILURE).map_err(Error::from)?;
+        for id in ids {
+            let row = one.query_row([id], from_row).map_err(Error::from)?;
             let (record, candidates, evidence, _) = self.with_json(row)?;
             each(StoredFailure {
                 record,
                 candidates,
                 evidence,
-            })
-        })
+            })?;
+        }
+        drop(one);
+        drop(reading);
+        Ok(())
     }
 
     /// Hands every failure row, read by `read`, to `each`, oldest first.
@@ -370,14 +428,8 @@ impl Store {
         // The order is sorted on the ids alone and each row read by its id:
         // sorting whole rows (evidence and all) held every failure in
         // memory at once, 60 MB for the 24,000 of a 3 GB log.
-        let mut order = self
-            .conn
-            .prepare_cached("SELECT id FROM failures ORDER BY coalesce(ts_ms, 0), id")
-            .map_err(Error::from)?;
-        let mut one = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM failures WHERE id = ?1"))
-            .map_err(Error::from)?;
+        let mut order = self.conn.prepare_cached(TIME_ORDER).map_err(Error::from)?;
+        let mut one = self.conn.prepare_cached(ONE_FAILURE).map_err(Error::from)?;
         let ids = order
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(Error::from)?;
@@ -399,9 +451,7 @@ impl Store {
 
     /// One failure by id.
     pub fn failure(&self, id: &str) -> Result<Option<FailureRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM failures WHERE id = ?1"))?;
+        let mut stmt = self.conn.prepare_cached(ONE_FAILURE)?;
         match stmt.query_row([id], from_row).optional()? {
             Some(row) => Ok(Some(self.finish(row)?)),
             None => Ok(None),
