@@ -18,6 +18,12 @@ use crate::store::{self, Store};
 /// Failures a block holds (about 100 KB of output).
 pub const BLOCK: usize = 64;
 
+/// The second connection's page cache: each failure's row is read once, by
+/// id, so little more than the upper pages of its B-trees is read twice;
+/// the 4 MB of a diagnosis reader raised the peak memory of a 3 GB Rails
+/// log's analysis to 63–64 MB (benches/README.md).
+const HELPER_CACHE_KIB: i64 = 256;
+
 /// Writes the failures `ids` of the scratch database `store`, in that
 /// order, one JSON line each, using up to two threads.
 pub fn write_blocks<E>(
@@ -64,7 +70,8 @@ fn on_two_threads<E>(
 where
     E: From<store::Error> + From<std::io::Error> + From<serde_json::Error> + Send,
 {
-    let helper = Store::open_scratch_reader(path, store.evidence_spill())?;
+    let helper =
+        Store::open_scratch_reader_with_cache(path, store.evidence_spill(), HELPER_CACHE_KIB)?;
     // Pairs of blocks: the first of each rendered here, the second (when
     // there is one) by the helper.
     let pairs: Vec<&[String]> = ids.chunks(2 * BLOCK).collect();
