@@ -69,9 +69,7 @@ impl<'t> Scanner<'t> {
         &mut self,
         mut field: impl FnMut(&mut Self, &'t str) -> Scanned<()>,
     ) -> Scanned<()> {
-        self.expect(b'{')?;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
+        if self.opens_empty(b'{', b'}')? {
             return Ok(());
         }
         loop {
@@ -79,14 +77,34 @@ impl<'t> Scanner<'t> {
             self.expect(b':')?;
             self.skip_space();
             field(self, key)?;
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(Unusual),
+            if self.closes_after_item(b'}')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// Takes the `open` byte of an object or array; `true` when `close`
+    /// follows at once (and is taken too).
+    fn opens_empty(&mut self, open: u8, close: u8) -> Scanned<bool> {
+        self.expect(open)?;
+        let empty = self.peek() == Some(close);
+        self.at += usize::from(empty);
+        Ok(empty)
+    }
+
+    /// After an item of an object or array: `true` when `close` ends it,
+    /// `false` after a comma (each taken); anything else is unusual.
+    fn closes_after_item(&mut self, close: u8) -> Scanned<bool> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(b) if b == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(Unusual),
         }
     }
 
@@ -204,20 +222,13 @@ impl<'t> Scanner<'t> {
     }
 
     fn array(&mut self, depth: usize) -> Scanned<()> {
-        self.expect(b'[')?;
-        if self.peek() == Some(b']') {
-            self.at += 1;
+        if self.opens_empty(b'[', b']')? {
             return Ok(());
         }
         loop {
             self.skip_nested(depth)?;
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(Unusual),
+            if self.closes_after_item(b']')? {
+                return Ok(());
             }
         }
     }

@@ -58,8 +58,12 @@ pub(super) fn parse(text: &str) -> Scanned<Record<'_>> {
             "msg" => rec.msg = seen.once(1, scan.string_or_null())?,
             "error" => error = seen.once(2, error_field(scan))?,
             "http_request" => seen.once(3, request(scan, &mut rec))?,
-            "http_response" => rec.response_status = seen.once(4, response(scan))?,
-            "otel" => rec.trace_id = seen.once(5, otel(scan))?,
+            "http_response" => {
+                rec.response_status = seen.once(4, field_of(scan, "status", status))?;
+            }
+            "otel" => {
+                rec.trace_id = seen.once(5, field_of(scan, "trace_id", Scanner::string_or_null))?;
+            }
             "debug" => flat.debug = seen.once(6, scan.string_or_null())?,
             "description" => flat.description = seen.once(7, scan.string_or_null())?,
             "hint" => flat.hint = seen.once(8, scan.string_or_null())?,
@@ -147,32 +151,23 @@ fn headers<'t>(scan: &mut Scanner<'t>, rec: &mut Record<'t>) -> Scanned<()> {
     })
 }
 
-fn response(scan: &mut Scanner<'_>) -> Scanned<Option<u16>> {
+/// The one field `name` of an object (`null` reads as absent), read by
+/// `read`; the object's other fields passed over.
+fn field_of<'t, T>(
+    scan: &mut Scanner<'t>,
+    name: &str,
+    read: impl Fn(&mut Scanner<'t>) -> Scanned<Option<T>>,
+) -> Scanned<Option<T>> {
     let mut found = None;
     if !is_object(scan)? {
         return Ok(found);
     }
     let mut seen = Seen::default();
     scan.object(|scan, key| {
-        match key {
-            "status" => found = seen.once(0, status(scan))?,
-            _ => scan.skip_value()?,
-        }
-        Ok(())
-    })?;
-    Ok(found)
-}
-
-fn otel<'t>(scan: &mut Scanner<'t>) -> Scanned<Option<Cow<'t, str>>> {
-    let mut found = None;
-    if !is_object(scan)? {
-        return Ok(found);
-    }
-    let mut seen = Seen::default();
-    scan.object(|scan, key| {
-        match key {
-            "trace_id" => found = seen.once(0, scan.string_or_null())?,
-            _ => scan.skip_value()?,
+        if key == name {
+            found = seen.once(0, read(scan))?;
+        } else {
+            scan.skip_value()?;
         }
         Ok(())
     })?;
