@@ -48,8 +48,9 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    /// The next byte past white space (not consumed).
-    fn peek(&mut self) -> Option<u8> {
+    /// The next byte past white space, not consumed: what kind of value
+    /// is here (`{`, `"`, a digit…).
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_space();
         self.bytes().get(self.at).copied()
     }
@@ -119,16 +120,8 @@ impl<'t> Scanner<'t> {
 
     /// Whether the value here is `null`, which is then consumed.
     pub(crate) fn null(&mut self) -> bool {
-        if self.peek().is_some() && self.bytes()[self.at..].starts_with(b"null") {
-            self.at += 4;
-            return true;
-        }
-        false
-    }
-
-    /// The next byte of the value here (`{`, `"`, a digit…), not consumed.
-    pub(crate) fn next_byte(&mut self) -> Option<u8> {
-        self.peek()
+        self.skip_space();
+        self.word(b"null").is_ok()
     }
 
     /// A string, or `None` for `null` (what an `Option<&str>` field reads).

@@ -396,9 +396,10 @@ impl Store {
         ids: &[String],
         each: &mut dyn FnMut(StoredFailure) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        // One read transaction for them all: each query on its own took
-        // and gave back the database's read lock, two `fcntl`s a failure.
-        let reading = self
+        // One read transaction for them all (ended when this returns): each
+        // query on its own took and gave back the database's read lock, two
+        // `fcntl`s a failure.
+        let _reading = self
             .conn
             .is_autocommit()
             .then(|| self.conn.unchecked_transaction())
@@ -414,8 +415,6 @@ impl Store {
                 evidence,
             })?;
         }
-        drop(one);
-        drop(reading);
         Ok(())
     }
 

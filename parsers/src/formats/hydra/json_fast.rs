@@ -88,7 +88,7 @@ pub(super) fn parse(text: &str) -> Scanned<Record<'_>> {
 
 /// logrusx's `error` map, or the flat shape's error code.
 fn error_field<'t>(scan: &mut Scanner<'t>) -> Scanned<Option<ErrorField<'t>>> {
-    match scan.next_byte() {
+    match scan.peek() {
         Some(b'{') => {}
         Some(b'"') => return Ok(Some(ErrorField::Text(scan.string()?))),
         _ if scan.null() => return Ok(None),
@@ -111,7 +111,7 @@ fn error_field<'t>(scan: &mut Scanner<'t>) -> Scanned<Option<ErrorField<'t>>> {
 
 /// Whether the value here is an object to read (`null` reads as absent).
 fn is_object(scan: &mut Scanner<'_>) -> Scanned<bool> {
-    match scan.next_byte() {
+    match scan.peek() {
         Some(b'{') => Ok(true),
         _ if scan.null() => Ok(false),
         _ => Err(Unusual),
@@ -178,7 +178,7 @@ fn field_of<'t, T>(
 /// integer, or a string holding one; any other number, `true`, `false` or
 /// `null` is none; an object or array is unusual.
 fn status(scan: &mut Scanner<'_>) -> Scanned<Option<u16>> {
-    let n = match scan.next_byte() {
+    let n = match scan.peek() {
         Some(b'"') => scan.string()?.trim().parse::<u64>().ok(),
         Some(b'-' | b'0'..=b'9') => scan.integer()?.parse::<u64>().ok(),
         Some(b't' | b'f' | b'n') => scan.skip_value().map(|()| None)?,
