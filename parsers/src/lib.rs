@@ -36,6 +36,7 @@ pub mod format;
 pub mod grant;
 pub mod handover;
 pub(crate) mod json_scan;
+mod multi_find;
 mod needle;
 pub mod providers;
 pub mod reassembly;

@@ -18,7 +18,9 @@
 //! file line covers a byte an escape decoded to, so when no such byte is in
 //! any needle ([`ByteSet`]) the file line's answer holds for the text.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::MatchKind;
+
+use crate::multi_find::{FindIter, MultiFind};
 
 /// What the needles found in one line say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +34,7 @@ pub enum Hint {
 /// The needles of one parser, with the error words, as one searcher.
 #[derive(Debug)]
 pub struct QuietSkip {
-    finder: AhoCorasick,
+    finder: MultiFind,
     /// Every byte of every needle.
     needle_bytes: ByteSet,
 }
@@ -68,10 +70,7 @@ impl QuietSkip {
         }
         // Leftmost-first keeps the searcher on its SIMD prefilter.
         let all = || needles.iter().chain(crate::extract::ERROR_WORDS.iter());
-        let finder = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(all())
-            .ok()?;
+        let finder = MultiFind::new(MatchKind::LeftmostFirst, all()).ok()?;
         let mut needle_bytes = ByteSet::default();
         all().for_each(|n| needle_bytes.add(n.as_bytes()));
         Some(QuietSkip {
@@ -94,6 +93,12 @@ impl QuietSkip {
         self.finder.is_match(text)
     }
 
+    /// The searcher, for the tests that hold it to the automaton's answers.
+    #[cfg(test)]
+    pub(crate) fn finder(&self) -> &MultiFind {
+        &self.finder
+    }
+
     /// The lines of `chunk`, asked in order.
     pub fn lines<'c>(&'c self, chunk: &'c str) -> Candidates<'c> {
         let mut hits = self.finder.find_iter(chunk);
@@ -104,7 +109,7 @@ impl QuietSkip {
 
 /// The needles found in one chunk, consumed line by line.
 pub struct Candidates<'c> {
-    hits: aho_corasick::FindIter<'c, 'c>,
+    hits: FindIter<'c>,
     /// Where the next needle not yet passed starts.
     next: Option<usize>,
 }

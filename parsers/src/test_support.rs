@@ -127,3 +127,24 @@ pub(crate) fn feed_each<'l>(
         let _ = parser.feed(1, line, ctx, &mut out);
     }
 }
+
+/// Every line of every file of the sample logs and the corpus (real and
+/// generated lines a searcher or reader is held to).
+pub(crate) fn sample_and_corpus_lines() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut lines = Vec::new();
+    let mut dirs = vec![root.join("sample_logs"), root.join("tests/corpus")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                lines.extend(text.lines().map(str::to_owned));
+            }
+        }
+    }
+    lines
+}

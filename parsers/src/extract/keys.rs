@@ -17,9 +17,10 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::MatchKind;
 
 use crate::common::unescape_until_quote;
+use crate::multi_find::MultiFind;
 use crate::percent::percent_decode;
 
 use super::oauth_error::{OAuthError, is_error_code};
@@ -67,10 +68,8 @@ const KEYS: &[(&str, Field)] = &[
     ("http_status", Field::Status),
 ];
 
-static KEY_AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(KEYS.iter().map(|(k, _)| k))
+pub(crate) static KEY_AC: LazyLock<MultiFind> = LazyLock::new(|| {
+    MultiFind::new(MatchKind::LeftmostLongest, KEYS.iter().map(|(k, _)| k))
         .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
 });
 
@@ -170,11 +169,12 @@ pub(crate) struct Named<'t> {
 /// The time keys: JSON Lines' (`@timestamp` ends in `timestamp`).
 const TIME_KEYS: &[&str] = &["time", "timestamp", "ts"];
 
-static NAMED_AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(crate::common::REQUEST_ID_KEYS.iter().chain(TIME_KEYS))
-        .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
+pub(crate) static NAMED_AC: LazyLock<MultiFind> = LazyLock::new(|| {
+    MultiFind::new(
+        MatchKind::LeftmostLongest,
+        crate::common::REQUEST_ID_KEYS.iter().chain(TIME_KEYS),
+    )
+    .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
 });
 
 /// The request id and time `text` names by key (see [`Named`]): the first

@@ -18,7 +18,7 @@
 //! line costs linear time.
 
 mod json;
-mod keys;
+pub(crate) mod keys;
 mod oauth_error;
 pub mod omniauth;
 pub(crate) mod settle;
@@ -27,11 +27,10 @@ mod text;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
-
 use crate::event::{Event, EventKind};
 use crate::format::Format;
 use crate::grant::GrantType;
+use crate::multi_find::MultiFind;
 use crate::needle::Needle;
 use crate::parser::Context;
 
@@ -111,10 +110,8 @@ pub fn carries_error(text: &str) -> bool {
 /// cheap test before the extractor (and before redaction) runs.
 pub(crate) fn has_error_words(text: &str) -> bool {
     // Leftmost-first lets the searcher use its SIMD prefilter.
-    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(ERROR_WORDS)
+    static WORDS: LazyLock<MultiFind> = LazyLock::new(|| {
+        MultiFind::new(aho_corasick::MatchKind::LeftmostFirst, ERROR_WORDS)
             .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
     });
     WORDS.is_match(text)

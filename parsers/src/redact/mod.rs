@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use crate::multi_find::MultiFind;
 
 mod derived;
 mod secret;
@@ -31,7 +31,7 @@ pub use crate::percent::percent_decode;
 
 /// The keys whose values are secrets, with their kind. Order matters only for
 /// the automaton; matches are checked for word boundaries afterwards.
-const SECRET_KEYS: &[(&str, SecretKind)] = &[
+pub(crate) const SECRET_KEYS: &[(&str, SecretKind)] = &[
     ("code", SecretKind::Code),
     ("refresh_token", SecretKind::RefreshToken),
     ("access_token", SecretKind::AccessToken),
@@ -64,13 +64,14 @@ const SECRET_KEYS: &[(&str, SecretKind)] = &[
     ("eyJ", SecretKind::Token),
 ];
 
-static KEYS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+pub(crate) static KEYS: LazyLock<MultiFind> = LazyLock::new(|| {
     // Leftmost-longest so `code_verifier` wins over `code`, `refresh_token`
     // over `token`. The patterns are constants, so building cannot fail.
-    AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .build(SECRET_KEYS.iter().map(|(k, _)| k))
-        .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
+    MultiFind::new(
+        aho_corasick::MatchKind::LeftmostLongest,
+        SECRET_KEYS.iter().map(|(k, _)| k),
+    )
+    .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
 });
 
 /// Values that are already placeholders: leave them.
@@ -98,10 +99,10 @@ impl Redactor {
         let bytes = line.as_bytes();
         let mut search_from = 0;
         while search_from < line.len() {
-            let Some(m) = KEYS.find(&line[search_from..]) else {
+            let Some(m) = KEYS.find_from(line, search_from) else {
                 break;
             };
-            let (start, end) = (search_from + m.start(), search_from + m.end());
+            let (start, end) = (m.start(), m.end());
             let (key, kind) = SECRET_KEYS[m.pattern().as_usize()];
             search_from = end;
             let Some(value) = locate_value(bytes, start, end, key) else {

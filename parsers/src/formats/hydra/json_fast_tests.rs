@@ -9,25 +9,8 @@ use super::*;
 
 /// Every line that opens a JSON object in the sample logs and the corpus.
 fn json_lines() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut lines = Vec::new();
-    let mut dirs = vec![root.join("sample_logs"), root.join("tests/corpus")];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                dirs.push(path);
-            } else if let Ok(text) = std::fs::read_to_string(&path) {
-                lines.extend(
-                    text.lines()
-                        .filter(|l| l.starts_with('{'))
-                        .map(str::to_owned),
-                );
-            }
-        }
-    }
+    let mut lines = crate::test_support::sample_and_corpus_lines();
+    lines.retain(|l| l.starts_with('{'));
     lines
 }
 
