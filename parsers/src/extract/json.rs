@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::json_pruned::Pruned;
 use super::oauth_error::{OAuthError, is_error_code};
 
 /// Parse attempts per record (an attempt starts at a `{` that opens a key).
@@ -25,11 +26,39 @@ const MAX_DEPTH: usize = 8;
 pub(super) fn scan(text: &str) -> OAuthError<'static> {
     let mut found = OAuthError::default();
     let mut attempts = MAX_ATTEMPTS;
-    scan_into(text, &mut found, 0, &mut attempts);
+    scan_into::<true>(text, &mut found, 0, &mut attempts);
     found
 }
 
-fn scan_into(text: &str, found: &mut OAuthError<'static>, depth: usize, attempts: &mut usize) {
+/// [`scan`] over objects read whole: what the pruned read is held to.
+#[cfg(test)]
+pub(super) fn scan_whole(text: &str) -> OAuthError<'static> {
+    let mut found = OAuthError::default();
+    let mut attempts = MAX_ATTEMPTS;
+    scan_into::<false>(text, &mut found, 0, &mut attempts);
+    found
+}
+
+/// The first JSON value of `text` and where it ends: pruned
+/// (`json_pruned.rs`) or whole.
+fn first_value<const PRUNED: bool>(text: &str) -> Option<(Value, usize)> {
+    if PRUNED {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Pruned>();
+        let value = stream.next()?.ok()?.0;
+        Some((value, stream.byte_offset()))
+    } else {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let value = stream.next()?.ok()?;
+        Some((value, stream.byte_offset()))
+    }
+}
+
+fn scan_into<const PRUNED: bool>(
+    text: &str,
+    found: &mut OAuthError<'static>,
+    depth: usize,
+    attempts: &mut usize,
+) {
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(p) = memchr::memchr(b'{', &bytes[from..]) {
@@ -44,15 +73,19 @@ fn scan_into(text: &str, found: &mut OAuthError<'static>, depth: usize, attempts
             return;
         }
         *attempts -= 1;
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        if let Some(Ok(value)) = stream.next() {
-            walk(&value, found, depth, attempts);
-            from = start + stream.byte_offset().max(1);
+        if let Some((value, end)) = first_value::<PRUNED>(rest) {
+            walk::<PRUNED>(&value, found, depth, attempts);
+            from = start + end.max(1);
         }
     }
 }
 
-fn walk(value: &Value, found: &mut OAuthError<'static>, depth: usize, attempts: &mut usize) {
+fn walk<const PRUNED: bool>(
+    value: &Value,
+    found: &mut OAuthError<'static>,
+    depth: usize,
+    attempts: &mut usize,
+) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -60,7 +93,7 @@ fn walk(value: &Value, found: &mut OAuthError<'static>, depth: usize, attempts: 
         Value::Object(map) => {
             read_object(map, found);
             for child in map.values() {
-                walk(child, found, depth + 1, attempts);
+                walk::<PRUNED>(child, found, depth + 1, attempts);
             }
             // `hint`, `reason` and a status belong to the error only in an
             // object that carries one (here or below): a bare `reason` is
@@ -72,10 +105,10 @@ fn walk(value: &Value, found: &mut OAuthError<'static>, depth: usize, attempts: 
         }
         Value::Array(items) => {
             for item in items.iter().take(64) {
-                walk(item, found, depth + 1, attempts);
+                walk::<PRUNED>(item, found, depth + 1, attempts);
             }
         }
-        Value::String(s) if s.contains('{') => scan_into(s, found, depth + 1, attempts),
+        Value::String(s) if s.contains('{') => scan_into::<PRUNED>(s, found, depth + 1, attempts),
         _ => {}
     }
 }

@@ -18,6 +18,7 @@
 //! line costs linear time.
 
 mod json;
+mod json_pruned;
 pub(crate) mod keys;
 mod oauth_error;
 pub mod omniauth;
