@@ -222,9 +222,11 @@ pub fn quoted_value<'t>(text: &'t str, key: &str) -> Option<Cow<'t, str>> {
     }
 }
 
-/// The keys the parsers ask of every parameters line, each searcher built
-/// once: building one cost more than running it over a line, and a Rails
-/// token request's parameters are asked seven keys (benches/README.md).
+/// The keys the parsers ask of every parameters line, and those the
+/// provider hints ask of every error record (`type`, `error_subtype`),
+/// each searcher built once: building one cost more than running it over
+/// a line, and a Rails token request's parameters are asked seven keys
+/// (benches/README.md).
 static QUOTED_KEYS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
     std::sync::LazyLock::new(|| {
         [
@@ -235,6 +237,8 @@ static QUOTED_KEYS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
             "code_challenge_method",
             "username",
             "token_type_hint",
+            "type",
+            "error_subtype",
         ]
         .into_iter()
         .map(memchr::memmem::Finder::new)
