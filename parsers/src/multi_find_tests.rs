@@ -7,7 +7,7 @@ use aho_corasick::{Match, MatchKind};
 
 use super::*;
 use crate::format::Format;
-use crate::test_support::sample_and_corpus_lines;
+use crate::test_support::{Rng, sample_and_corpus_lines};
 
 /// The searchers the parsers use, by name.
 fn finders() -> Vec<(&'static str, &'static MultiFind, Vec<String>)> {
@@ -91,18 +91,6 @@ fn every_sample_and_corpus_line_gets_the_automatons_answers() {
         for line in &lines {
             assert_same(name, finder, line, 17);
         }
-    }
-}
-
-/// A small generator (the tests' own, no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
     }
 }
 

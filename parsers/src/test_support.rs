@@ -148,3 +148,17 @@ pub(crate) fn sample_and_corpus_lines() -> Vec<String> {
     }
     lines
 }
+
+/// A small xorshift generator for the tests' generated inputs (no
+/// dependency; a seed gives the same sequence everywhere).
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    /// A number below `n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}

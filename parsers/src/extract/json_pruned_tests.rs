@@ -6,6 +6,7 @@
 
 use super::super::json::{scan, scan_whole};
 use super::READ_KEYS;
+use crate::test_support::Rng;
 
 fn assert_same(text: &str) {
     assert_eq!(scan(text), scan_whole(text), "{text}");
@@ -66,17 +67,6 @@ fn objects_are_ordered_by_key() {
     let value: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":2}"#).expect("json");
     let keys: Vec<&String> = value.as_object().expect("object").keys().collect();
     assert_eq!(keys, ["a", "b"]);
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 /// A random value whose keys are mostly ones the walk reads.
