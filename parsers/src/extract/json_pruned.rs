@@ -17,6 +17,11 @@
 //! - an array keeps its length (a string without `{` becomes `null`), as
 //!   the walk reads its first 64 items and `error_codes`' first;
 //! - objects are `serde_json`'s maps, ordered by key either way.
+//!
+//! One difference no log makes: `serde_json` built with `raw_value` reads an
+//! object whose key is its private `$serde_json::private::RawValue` as the
+//! JSON text of its string; here that string is walked as JSON in a string
+//! is (one level deeper, one parse attempt more).
 
 use std::borrow::Cow;
 use std::fmt;
