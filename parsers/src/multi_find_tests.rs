@@ -31,8 +31,16 @@ fn finders() -> Vec<(&'static str, &'static MultiFind, Vec<String>)> {
             strings(&crate::extract::ERROR_WORDS),
         ),
         ("Rails quiet needles", RAILS_QUIET.finder(), quiet),
-        ("extractor keys", &*crate::extract::keys::KEY_AC, Vec::new()),
-        ("named keys", &*crate::extract::keys::NAMED_AC, Vec::new()),
+        (
+            "extractor keys",
+            &*crate::extract::keys::KEY_FINDER,
+            Vec::new(),
+        ),
+        (
+            "named keys",
+            &*crate::extract::keys::NAMED_FINDER,
+            Vec::new(),
+        ),
     ]
 }
 

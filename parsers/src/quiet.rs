@@ -68,7 +68,7 @@ impl QuietSkip {
         if needles.is_empty() {
             return None;
         }
-        // Leftmost-first keeps the searcher on its SIMD prefilter.
+        // Leftmost-first: a kind the packed (SIMD) searcher has (`multi_find.rs`).
         let all = || needles.iter().chain(crate::extract::ERROR_WORDS.iter());
         let finder = MultiFind::new(MatchKind::LeftmostFirst, all()).ok()?;
         let mut needle_bytes = ByteSet::default();

@@ -43,14 +43,17 @@ pub(super) fn scan_whole(text: &str) -> OAuthError<'static> {
 /// (`json_pruned.rs`) or whole.
 fn first_value<const PRUNED: bool>(text: &str) -> Option<(Value, usize)> {
     if PRUNED {
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Pruned>();
-        let value = stream.next()?.ok()?.0;
-        Some((value, stream.byte_offset()))
+        first::<Pruned>(text).map(|(Pruned(value), end)| (value, end))
     } else {
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        let value = stream.next()?.ok()?;
-        Some((value, stream.byte_offset()))
+        first::<Value>(text)
     }
+}
+
+/// The first JSON value of `text` read as a `T`, and where it ends.
+fn first<'t, T: serde::Deserialize<'t>>(text: &'t str) -> Option<(T, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let value = stream.next()?.ok()?;
+    Some((value, stream.byte_offset()))
 }
 
 fn scan_into<const PRUNED: bool>(

@@ -104,12 +104,9 @@ impl<'de> DeserializeSeed<'de> for Reader {
 }
 
 impl Reader {
-    fn text(self, s: &str) -> Value {
-        if self.keep_text || s.contains('{') {
-            Value::String(s.to_owned())
-        } else {
-            Value::Null
-        }
+    /// Whether the walk can use the string `s` read here.
+    fn keeps(self, s: &str) -> bool {
+        self.keep_text || s.contains('{')
     }
 }
 
@@ -138,11 +135,15 @@ impl<'de> Visitor<'de> for Reader {
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(self.text(v))
+        Ok(if self.keeps(v) {
+            Value::String(v.to_owned())
+        } else {
+            Value::Null
+        })
     }
 
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(if self.keep_text || v.contains('{') {
+        Ok(if self.keeps(&v) {
             Value::String(v)
         } else {
             Value::Null

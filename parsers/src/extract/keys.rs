@@ -68,7 +68,7 @@ const KEYS: &[(&str, Field)] = &[
     ("http_status", Field::Status),
 ];
 
-pub(crate) static KEY_AC: LazyLock<MultiFind> = LazyLock::new(|| {
+pub(crate) static KEY_FINDER: LazyLock<MultiFind> = LazyLock::new(|| {
     MultiFind::new(MatchKind::LeftmostLongest, KEYS.iter().map(|(k, _)| k))
         .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
 });
@@ -94,7 +94,7 @@ enum Sep {
 pub(super) fn scan(text: &str) -> OAuthError<'_> {
     let bytes = text.as_bytes();
     let mut found = OAuthError::default();
-    for m in KEY_AC.find_iter(text) {
+    for m in KEY_FINDER.find_iter(text) {
         if m.start() > 0 && is_word(bytes[m.start() - 1]) {
             continue;
         }
@@ -169,7 +169,7 @@ pub(crate) struct Named<'t> {
 /// The time keys: JSON Lines' (`@timestamp` ends in `timestamp`).
 const TIME_KEYS: &[&str] = &["time", "timestamp", "ts"];
 
-pub(crate) static NAMED_AC: LazyLock<MultiFind> = LazyLock::new(|| {
+pub(crate) static NAMED_FINDER: LazyLock<MultiFind> = LazyLock::new(|| {
     MultiFind::new(
         MatchKind::LeftmostLongest,
         crate::common::REQUEST_ID_KEYS.iter().chain(TIME_KEYS),
@@ -184,7 +184,7 @@ pub(crate) fn named(text: &str) -> Named<'_> {
     let bytes = text.as_bytes();
     let ids = crate::common::REQUEST_ID_KEYS.len();
     let mut found = Named::default();
-    for m in NAMED_AC.find_iter(text) {
+    for m in NAMED_FINDER.find_iter(text) {
         if m.start() > 0 && (is_word(bytes[m.start() - 1]) || bytes[m.start() - 1] == b'-') {
             continue;
         }

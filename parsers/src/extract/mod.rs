@@ -110,7 +110,7 @@ pub fn carries_error(text: &str) -> bool {
 /// `Exception`, `invalid_grant`, `AADSTS`, ...): one Aho-Corasick pass, the
 /// cheap test before the extractor (and before redaction) runs.
 pub(crate) fn has_error_words(text: &str) -> bool {
-    // Leftmost-first lets the searcher use its SIMD prefilter.
+    // Leftmost-first: a kind the packed (SIMD) searcher has (`multi_find.rs`).
     static WORDS: LazyLock<MultiFind> = LazyLock::new(|| {
         MultiFind::new(aho_corasick::MatchKind::LeftmostFirst, ERROR_WORDS)
             .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
