@@ -13,6 +13,7 @@
 //! README.
 
 pub mod alert_counts;
+mod block_cache;
 mod bulk;
 mod chunked;
 pub mod clocks;
@@ -50,7 +51,6 @@ mod keyed;
 mod log_lines;
 mod nearest;
 mod request_order;
-mod row_cache;
 mod rows;
 mod sampled;
 mod spill;

@@ -16,15 +16,14 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use grantwatch_parsers::{Event, EventKind, Format, GrantType, ServerKind};
 
 use super::EventRow;
+use super::block_cache::BlockCache;
 use super::chunked::Chunked;
 use super::insert::{Columns, put_event};
-use super::row_cache::RowCache;
 use super::spill::create_scratch_file;
 
 /// Columns of a record: those of the insert statement.
@@ -281,7 +280,7 @@ impl RowsWriter {
         Ok(Rows {
             file: self.file,
             offsets,
-            cache: RowCache::default(),
+            cache: BlockCache::default(),
         })
     }
 }
@@ -291,8 +290,9 @@ impl RowsWriter {
 pub(super) struct Rows {
     file: File,
     offsets: Vec<u64>,
-    /// The last records read, for the diagnosis that reads them again.
-    cache: RowCache,
+    /// The blocks last read, for the diagnosis that reads their records
+    /// again and those beside them.
+    cache: BlockCache,
 }
 
 impl Rows {
@@ -307,10 +307,9 @@ impl Rows {
             return Ok(false);
         };
         let len = usize::try_from(end - start).map_err(io::Error::other)?;
-        self.cache.read(i, buf, |buf| {
-            buf.resize(len, 0);
-            self.file.read_exact_at(buf, start)?;
-            Ok(true)
-        })
+        let file_len = self.offsets.last().copied().unwrap_or(0);
+        buf.resize(len, 0);
+        self.cache.read_exact_at(&self.file, file_len, buf, start)?;
+        Ok(true)
     }
 }

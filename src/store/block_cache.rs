@@ -1,0 +1,110 @@
+//! Blocks of a scratch file that is no longer written (the rows file,
+//! `rows.rs`), kept for the threads that read it back: a direct-mapped
+//! cache of [`BLOCK`]-byte blocks shared by the threads that diagnose.
+//!
+//! A failure's diagnosis reads a few dozen records of a few hundred bytes,
+//! most of them written within minutes of each other (its candidates, its
+//! client's window, its evidence), and the failures after it read the same
+//! stretch of the file again. A `pread` for each record was most of what
+//! reading a record cost (a Keycloak gigabyte read about 950,000 records
+//! for 46,000 failures, benches/README.md); one for a block answers the
+//! records around it too.
+//!
+//! Invariants: the file is never written once it is read through a cache
+//! and its length is fixed (a block's bytes never change, so a slot is
+//! never stale); a slot holds a block only once it has been read whole; a
+//! read wider than two blocks goes to the file and is not kept.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::{Mutex, PoisonError};
+
+/// Bytes a block: a page, about fifteen Keycloak records. Blocks of 16 KB
+/// were read a third as often, and each copy out of the page cache cost
+/// more than the reads saved (benches/README.md).
+pub(super) const BLOCK: u64 = 4 * 1024;
+
+/// Slots: 1 MB when every one holds a block, as the cache of single
+/// records this replaced, about two minutes of a busy Keycloak's records;
+/// a Rails analysis's peak memory has little room to spare
+/// (benches/README.md).
+const SLOTS: u64 = 256;
+
+/// No block: a slot never filled, or whose read failed.
+const NONE: u64 = u64::MAX;
+
+/// One slot: the number of the block it holds and its bytes (shorter than
+/// [`BLOCK`] only for the file's last block).
+#[derive(Debug)]
+struct Slot {
+    block: u64,
+    bytes: Vec<u8>,
+}
+
+/// A cache of one file's blocks; the file and its length are the caller's.
+#[derive(Debug)]
+pub(super) struct BlockCache {
+    slots: Box<[Mutex<Slot>]>,
+}
+
+impl Default for BlockCache {
+    fn default() -> Self {
+        BlockCache {
+            slots: (0..SLOTS)
+                .map(|_| {
+                    Mutex::new(Slot {
+                        block: NONE,
+                        bytes: Vec::new(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+impl BlockCache {
+    /// Fills `buf` with the bytes of `file` (`len` bytes long) at
+    /// `offset`, from the blocks held when they are, else reading the
+    /// blocks it spans and keeping them; an error like
+    /// [`FileExt::read_exact_at`]'s when the file does not hold them.
+    pub(super) fn read_exact_at(
+        &self,
+        file: &File,
+        len: u64,
+        buf: &mut [u8],
+        offset: u64,
+    ) -> io::Result<()> {
+        let end = offset.saturating_add(buf.len() as u64);
+        if buf.is_empty() || end > len || (end - 1) / BLOCK > offset / BLOCK + 1 {
+            return file.read_exact_at(buf, offset);
+        }
+        let mut at = offset;
+        let mut filled = 0;
+        while filled < buf.len() {
+            let block = at / BLOCK;
+            let start = block * BLOCK;
+            let slot = &self.slots[usize::try_from(block % SLOTS).unwrap_or(0)];
+            // A poisoned slot (a thread panicked while it read) says by
+            // its block number whether its bytes are whole.
+            let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            if held.block != block {
+                held.block = NONE;
+                let size = usize::try_from((len - start).min(BLOCK)).map_err(io::Error::other)?;
+                held.bytes.resize(size, 0);
+                file.read_exact_at(&mut held.bytes, start)?;
+                held.block = block;
+            }
+            let from = usize::try_from(at - start).map_err(io::Error::other)?;
+            let take = (buf.len() - filled).min(held.bytes.len() - from);
+            buf[filled..filled + take].copy_from_slice(&held.bytes[from..from + take]);
+            filled += take;
+            at += take as u64;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "block_cache_tests.rs"]
+mod tests;
