@@ -8,8 +8,10 @@
 //! (1.5 KB a Keycloak failure, 3 KB a Rails one, most of the row) went
 //! through SQLite's pages, its write-ahead log and its checkpoint: on a
 //! Rails gigabyte the commits were 37% of the diagnosis's writer thread,
-//! which was then its busiest (benches/README.md). Appended here, it is one
-//! write to the page cache.
+//! which was then its busiest (benches/README.md). Appended here, it is a
+//! copy into a buffer written [`BUFFER_BYTES`] at a time (a `pwrite` for
+//! each failure was a sixth of the writer thread's work on a Keycloak
+//! gigabyte).
 //!
 //! Invariants: the file is only appended to, so a place never changes what
 //! it points at; the place is written in the row's `evidence` column,
@@ -17,7 +19,9 @@
 //! replaced points at its own JSON, never at another's (an upsert that
 //! rolls back leaves an unreferenced record, nothing else). A row whose
 //! `evidence` starts with `[` holds its JSON itself (a kept database's, or
-//! a scratch connection without this file).
+//! a scratch connection without this file). A record still in the buffer
+//! is written before any record is read, so a reader on another connection
+//! that sees the row finds its JSON.
 
 use std::fs::File;
 use std::io;
@@ -38,12 +42,37 @@ const NO_CONTEXT: u32 = u32::MAX;
 /// Bytes of a record's header: the three lengths.
 const HEADER: usize = 12;
 
+/// Records gathered before they are written to the file.
+const BUFFER_BYTES: usize = 256 * 1024;
+
 /// The append-only file of failures' JSON.
 #[derive(Debug)]
 pub(crate) struct FailureDetails {
     file: File,
+    tail: Mutex<Tail>,
+}
+
+/// The records appended and not yet written.
+#[derive(Debug, Default)]
+struct Tail {
+    /// Where the buffer's first byte goes: the file's bytes before it are
+    /// written.
+    written: u64,
+    buf: Vec<u8>,
+}
+
+impl Tail {
     /// Where the next record goes.
-    end: Mutex<u64>,
+    fn end(&self) -> u64 {
+        self.written + self.buf.len() as u64
+    }
+
+    fn write_out(&mut self, file: &File) -> io::Result<()> {
+        file.write_all_at(&self.buf, self.written)?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 impl FailureDetails {
@@ -51,35 +80,39 @@ impl FailureDetails {
     pub(crate) fn new(file: File) -> FailureDetails {
         FailureDetails {
             file,
-            end: Mutex::new(0),
+            tail: Mutex::new(Tail::default()),
         }
     }
 
     /// Appends one failure's JSON and returns its place, as the row's
-    /// `evidence` column holds it.
+    /// `evidence` column holds it; an error when the buffer it fills could
+    /// not be written.
     pub(super) fn append(
         &self,
         candidates: &str,
         evidence: &str,
         context: Option<&str>,
     ) -> io::Result<String> {
-        let mut record = Vec::with_capacity(
-            HEADER + candidates.len() + evidence.len() + context.map_or(0, str::len),
-        );
-        record.extend_from_slice(&length(candidates)?.to_le_bytes());
-        record.extend_from_slice(&length(evidence)?.to_le_bytes());
-        record.extend_from_slice(&context.map_or(Ok(NO_CONTEXT), length)?.to_le_bytes());
-        record.extend_from_slice(candidates.as_bytes());
-        record.extend_from_slice(evidence.as_bytes());
-        record.extend_from_slice(context.unwrap_or("").as_bytes());
-        let at = {
-            let mut end = self.end.lock().unwrap_or_else(PoisonError::into_inner);
-            let at = *end;
-            *end += record.len() as u64;
-            at
-        };
-        self.file.write_all_at(&record, at)?;
-        Ok(format!("{at}+{}", record.len()))
+        let lengths = [
+            length(candidates)?,
+            length(evidence)?,
+            context.map_or(Ok(NO_CONTEXT), length)?,
+        ];
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = tail.end();
+        for len in lengths {
+            tail.buf.extend_from_slice(&len.to_le_bytes());
+        }
+        tail.buf.extend_from_slice(candidates.as_bytes());
+        tail.buf.extend_from_slice(evidence.as_bytes());
+        tail.buf.extend_from_slice(context.unwrap_or("").as_bytes());
+        let len = tail.end() - at;
+        if tail.buf.len() >= BUFFER_BYTES {
+            // On an error the buffer stays whole, this record in it: the
+            // next append or read writes it again at the same place.
+            tail.write_out(&self.file)?;
+        }
+        Ok(format!("{at}+{len}"))
     }
 
     /// The JSON at `place` (as [`FailureDetails::append`] gave it).
@@ -90,6 +123,12 @@ impl FailureDetails {
             .ok_or_else(|| bad(format!("a failure's place {place:?} is not offset+length")))?;
         if len < HEADER {
             return Err(bad(format!("a failure's record at {at} is {len} bytes")));
+        }
+        {
+            let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            if !tail.buf.is_empty() {
+                tail.write_out(&self.file)?;
+            }
         }
         let mut record = vec![0; len];
         self.file.read_exact_at(&mut record, at)?;
@@ -172,6 +211,35 @@ mod tests {
         assert_eq!(again.context.as_deref(), Some(""));
         assert!(!holds_json(&first));
         assert!(holds_json("[]"));
+    }
+
+    /// Records gathered in the buffer are written when it fills, and all
+    /// of them before a read: each comes back from its place, across the
+    /// buffer's boundaries.
+    #[test]
+    fn records_in_the_buffer_are_written_before_a_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = tempfile::tempfile_in(dir.path()).expect("file");
+        let on_disk = file.try_clone().expect("clone");
+        let details = FailureDetails::new(file);
+        let texts: Vec<String> = (0..800).map(|i| format!("[{}]", "7".repeat(i))).collect();
+        let places: Vec<String> = texts
+            .iter()
+            .map(|t| details.append("[]", t, None).expect("append"))
+            .collect();
+        let appended: u64 = places
+            .iter()
+            .map(|p| {
+                p.split_once('+')
+                    .map_or(0, |(_, n)| n.parse::<u64>().unwrap_or(0))
+            })
+            .sum();
+        let written = on_disk.metadata().expect("metadata").len();
+        assert!(written > 0 && written < appended, "{written} of {appended}");
+        for (place, text) in places.iter().zip(&texts).rev() {
+            assert_eq!(&details.read(place).expect("read").evidence, text);
+        }
+        assert_eq!(on_disk.metadata().expect("metadata").len(), appended);
     }
 
     #[test]
