@@ -7,6 +7,7 @@ use grantwatch_parsers::{
     Event, EventKind, EvidenceLine, Fingerprint, Format, TimeBasis, Timestamp,
 };
 
+use super::{Key, NO_ADDRESS, grouped_by_address};
 use crate::store::tests::one_source;
 use crate::store::{BatchProgress, Error, EventRow, Store};
 
@@ -367,4 +368,37 @@ fn a_builder_past_its_budget_gives_up() {
     roomy.add(1, &events[100..], &ids[100..]);
     let index = roomy.finish().expect("within its budget");
     assert!(!index.all_of("app", EventKind::RevokeRequest).is_empty());
+}
+
+/// The counting passes order positions as a stable sort by (client,
+/// address) does, on keys in the index's order with many clients, many
+/// addresses and events without one.
+#[test]
+fn positions_grouped_by_address_are_a_stable_sort_by_client_and_address() {
+    let mut state = 0x2545_f491_u64;
+    let mut next = |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    for (n, clients, addresses) in [(0, 0, 0), (1, 1, 0), (500, 3, 40), (20_000, 50, 3_000)] {
+        let mut keys: Vec<Key> = (0..n)
+            .map(|id| Key {
+                ts: next(1_000) as i64,
+                id,
+                client: next(clients.max(1)) as u32,
+                ip: match next(addresses + 1) {
+                    a if a == addresses => NO_ADDRESS,
+                    a => a as u32,
+                },
+                kind: next(4) as u8,
+            })
+            .collect();
+        keys.sort_unstable_by_key(Key::by_kind);
+        let mut sorted: Vec<u32> = (0..keys.len() as u32).collect();
+        sorted.sort_by_key(|&p| (keys[p as usize].client, keys[p as usize].ip));
+        let grouped = grouped_by_address(&keys, clients.max(1) as usize, addresses as usize);
+        assert_eq!(grouped, sorted, "{n} keys");
+    }
 }
