@@ -289,7 +289,11 @@ impl KeptBuilder {
         let mut failing = o.failing.into_vec();
         failing.sort_unstable();
         let mut placed = o.placed.into_vec();
-        placed.sort_unstable();
+        // Stable and run-adaptive: each range reader's events come in line
+        // order, so the order is a merge of runs (a Keycloak gigabyte's
+        // 1.56 million: 45 ms of the main thread instead of 58). Every
+        // field is compared, so equal items are the same item.
+        placed.sort();
         // The table's unique index would have skipped the second: the ids
         // given since are not the table's.
         if placed.windows(2).any(|w| w[0].same_place(&w[1])) {
