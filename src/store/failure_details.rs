@@ -10,7 +10,7 @@
 //! Rails gigabyte the commits were 37% of the diagnosis's writer thread,
 //! which was then its busiest (benches/README.md). Appended here, it is a
 //! copy into a buffer written [`BUFFER_BYTES`] at a time (a `pwrite` for
-//! each failure was a sixth of the writer thread's work on a Keycloak
+//! each failure was an eighth of the writer thread's work on a Keycloak
 //! gigabyte).
 //!
 //! Invariants: the file is only appended to, so a place never changes what
