@@ -27,13 +27,7 @@ fn every_read_gives_the_bytes_the_file_holds_there() {
     let cache = BlockCache::default();
     // Reads inside a block, across a boundary, at the file's end, wider
     // than two blocks, and far apart so that slots are shared.
-    let mut state = 0x9e37_79b9_u64;
-    let mut next = |below: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % below
-    };
+    let mut rng = fastrand::Rng::with_seed(9);
     let mut reads = vec![
         (BLOCK - 10, 20),
         (len - 5, 5),
@@ -42,8 +36,8 @@ fn every_read_gives_the_bytes_the_file_holds_there() {
         (0, 1),
     ];
     for _ in 0..5_000 {
-        let offset = next(len);
-        let n = next((len - offset).min(3 * BLOCK)) + 1;
+        let offset = rng.u64(..len);
+        let n = rng.u64(1..=(len - offset).min(3 * BLOCK));
         reads.push((offset, n as usize));
     }
     for (offset, n) in reads {

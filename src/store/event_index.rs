@@ -496,26 +496,14 @@ fn grouped_by_address(keys: &[Key], clients: usize, addresses: usize) -> Vec<u32
         ip => ip as usize,
     };
     // Where each address's group starts, then where its next item goes.
-    let mut next = vec![0usize; addresses + 2];
-    for k in keys {
-        next[address(k) + 1] += 1;
-    }
-    for i in 1..next.len() {
-        next[i] += next[i - 1];
-    }
+    let mut next = group_starts(addresses + 1, keys.iter().map(address));
     let mut by_address = vec![0u64; keys.len()];
     for (p, k) in keys.iter().enumerate() {
         let slot = &mut next[address(k)];
         by_address[*slot] = u64::from(k.client) << 32 | p as u64;
         *slot += 1;
     }
-    let mut next = vec![0usize; clients + 1];
-    for k in keys {
-        next[k.client as usize + 1] += 1;
-    }
-    for i in 1..next.len() {
-        next[i] += next[i - 1];
-    }
+    let mut next = group_starts(clients, keys.iter().map(|k| k.client as usize));
     let mut out = vec![0u32; keys.len()];
     for packed in by_address {
         let slot = &mut next[(packed >> 32) as usize];
@@ -523,6 +511,19 @@ fn grouped_by_address(keys: &[Key], clients: usize, addresses: usize) -> Vec<u32
         *slot += 1;
     }
     out
+}
+
+/// Where each of `groups` groups starts when items of the groups
+/// `members` names are laid out group by group (one more entry: the end).
+fn group_starts(groups: usize, members: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut starts = vec![0usize; groups + 1];
+    for group in members {
+        starts[group + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    starts
 }
 
 /// The last `limit` of [`window`]'s items: one search for the window's

@@ -375,24 +375,23 @@ fn a_builder_past_its_budget_gives_up() {
 /// addresses and events without one.
 #[test]
 fn positions_grouped_by_address_are_a_stable_sort_by_client_and_address() {
-    let mut state = 0x2545_f491_u64;
-    let mut next = |below: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % below
-    };
-    for (n, clients, addresses) in [(0, 0, 0), (1, 1, 0), (500, 3, 40), (20_000, 50, 3_000)] {
+    let mut rng = fastrand::Rng::with_seed(17);
+    for (n, clients, addresses) in [
+        (0u32, 0u32, 0u32),
+        (1, 1, 0),
+        (500, 3, 40),
+        (20_000, 50, 3_000),
+    ] {
         let mut keys: Vec<Key> = (0..n)
             .map(|id| Key {
-                ts: next(1_000) as i64,
+                ts: rng.i64(..1_000),
                 id,
-                client: next(clients.max(1)) as u32,
-                ip: match next(addresses + 1) {
+                client: rng.u32(..clients.max(1)),
+                ip: match rng.u32(..=addresses) {
                     a if a == addresses => NO_ADDRESS,
-                    a => a as u32,
+                    a => a,
                 },
-                kind: next(4) as u8,
+                kind: rng.u8(..4),
             })
             .collect();
         keys.sort_unstable_by_key(Key::by_kind);
