@@ -268,20 +268,22 @@ fn each_in_pages(
 
 /// Writes a batch of diagnoses in one transaction.
 pub fn write_batch(store: &mut Store, batch: &Batch) -> Result<RunStats> {
+    store.write(|store| write_batch_in_transaction(store, batch))
+}
+
+/// Writes a batch of diagnoses in the caller's transaction.
+pub(super) fn write_batch_in_transaction(store: &mut Store, batch: &Batch) -> Result<RunStats> {
     let mut stats = RunStats {
         last_event_id: batch.last_event_id,
         ..RunStats::default()
     };
-    store.write(|store| {
-        correlate::store_clocks(store, &batch.clocks)?;
-        store.advance_diagnosis_cursor(batch.last_event_id)?;
-        for d in &batch.pending {
-            stats.diagnosed += 1;
-            if store.upsert_failure(&d.record, d.primary, &d.merged, d.time_ms)? {
-                stats.changed += 1;
-            }
+    correlate::store_clocks(store, &batch.clocks)?;
+    store.advance_diagnosis_cursor(batch.last_event_id)?;
+    for d in &batch.pending {
+        stats.diagnosed += 1;
+        if store.upsert_failure(&d.record, d.primary, &d.merged, d.time_ms)? {
+            stats.changed += 1;
         }
-        Ok(())
-    })?;
+    }
     Ok(stats)
 }

@@ -170,6 +170,48 @@ impl Store {
         result
     }
 
+    /// Runs `f` on each of `items` in IMMEDIATE transactions of `per_commit`
+    /// items at most (the last may hold fewer), telling `committed` how many
+    /// each commit made durable. An error rolls back the open transaction's
+    /// items, not those committed before. A transaction stays open while
+    /// `items` waits for its next one: only a connection that writes alone
+    /// (a scratch database's one writer) should wait in one.
+    pub fn write_in_groups<I: IntoIterator>(
+        &mut self,
+        items: I,
+        per_commit: usize,
+        f: &mut dyn FnMut(&mut Store, I::Item) -> Result<()>,
+        committed: &mut dyn FnMut(usize),
+    ) -> Result<()> {
+        let per_commit = per_commit.max(1);
+        let mut open = 0;
+        for item in items {
+            if open == 0 {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
+            if let Err(e) = f(self, item) {
+                self.conn.execute_batch("ROLLBACK")?;
+                return Err(e);
+            }
+            open += 1;
+            if open == per_commit {
+                self.commit_group(open, committed)?;
+                open = 0;
+            }
+        }
+        if open > 0 {
+            self.commit_group(open, committed)?;
+        }
+        Ok(())
+    }
+
+    fn commit_group(&mut self, items: usize, committed: &mut dyn FnMut(usize)) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        feed::signal_commit();
+        committed(items);
+        Ok(())
+    }
+
     /// Runs `f`'s reads as one read transaction (one snapshot, one lock
     /// taken and released, the page cache checked once) when the
     /// connection is in none; inside one, runs `f` as it is. The

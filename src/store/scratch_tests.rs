@@ -114,3 +114,69 @@ fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
         Err(Error::FailureDetailsElsewhere(id)) if id == "f1"
     ));
 }
+
+/// The scratch diagnosis's writer commits its batches in groups: another
+/// connection sees each group once its commit is told, and a failure
+/// rolls back only the group it happened in.
+#[test]
+fn writes_in_groups_are_seen_a_group_at_a_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let mut store = Store::open_scratch(&path).expect("scratch");
+    store
+        .conn
+        .execute_batch("CREATE TABLE items (n INTEGER NOT NULL)")
+        .expect("table");
+    let reader = Store::open_scratch_reader(&path, None).expect("reader");
+    let rows = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .expect("count")
+    };
+    let mut told = Vec::new();
+    let mut seen_when_told = Vec::new();
+    let mut seen_while_open = Vec::new();
+    store
+        .write_in_groups(
+            1..=20,
+            8,
+            &mut |s, n: i64| {
+                seen_while_open.push(rows(&reader));
+                s.conn.execute("INSERT INTO items (n) VALUES (?1)", [n])?;
+                Ok(())
+            },
+            &mut |k| {
+                told.push(k);
+                seen_when_told.push(rows(&reader));
+            },
+        )
+        .expect("written");
+    assert_eq!(told, [8, 8, 4]);
+    assert_eq!(seen_when_told, [8, 16, 20]);
+    // Before each item: what the groups committed so far, never the open one's.
+    assert_eq!(seen_while_open[7], 0);
+    assert_eq!(seen_while_open[8], 8);
+    assert_eq!(seen_while_open[19], 16);
+
+    let mut told = Vec::new();
+    let failed = store.write_in_groups(
+        1..=20,
+        8,
+        &mut |s, n: i64| {
+            if n == 13 {
+                return Err(Error::IncompatibleVersion(13));
+            }
+            s.conn.execute("INSERT INTO items (n) VALUES (?1)", [n])?;
+            Ok(())
+        },
+        &mut |k| told.push(k),
+    );
+    assert!(failed.is_err());
+    assert_eq!(told, [8]);
+    assert_eq!(
+        rows(&reader),
+        28,
+        "the first group kept, the second rolled back"
+    );
+    assert!(store.conn.is_autocommit(), "no transaction left open");
+}

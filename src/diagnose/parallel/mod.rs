@@ -44,7 +44,7 @@ use crate::config::DiagnoseSettings;
 use crate::correlate::{self, Clocks};
 use crate::store::{Result, Store};
 
-use super::pipeline::{self, Batch, Prepared, RunStats, SLICE, write_batch};
+use super::pipeline::{self, Batch, Prepared, RunStats, SLICE, write_batch_in_transaction};
 
 mod handed;
 use handed::Handed;
@@ -231,6 +231,16 @@ fn settle_beside_writer(
 /// Batches settled ahead of the writer thread at most.
 const WRITER_QUEUE: usize = 1;
 
+/// Batches the writer thread commits at once. Each commit wrote every
+/// page the batch touched to the write-ahead log, and a batch's failure
+/// ids, hashes in no order, touch most leaves of the two indexes keyed by
+/// them: committing a batch at a time was a third of the writer thread's
+/// time on a Keycloak gigabyte (benches/README.md). The settling thread
+/// answers for the batches not yet committed ([`Handed`]), so this bounds
+/// only what it holds: the links of at most this many batches and the one
+/// in the queue.
+const BATCHES_PER_COMMIT: usize = 8;
+
 /// The writer thread: writes the batches in the order handed over,
 /// counting those written (committed).
 fn write_in_order(
@@ -243,10 +253,17 @@ fn write_in_order(
         last_event_id: after,
         ..RunStats::default()
     };
-    for batch in batches {
-        add(&mut total, write_batch(store, &batch)?);
-        written.fetch_add(1, Ordering::Release);
-    }
+    store.write_in_groups(
+        batches,
+        BATCHES_PER_COMMIT,
+        &mut |store, batch| {
+            add(&mut total, write_batch_in_transaction(store, &batch)?);
+            Ok(())
+        },
+        &mut |committed| {
+            written.fetch_add(committed, Ordering::Release);
+        },
+    )?;
     Ok(total)
 }
 

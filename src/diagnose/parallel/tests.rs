@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::diagnose::pipeline::write_batch;
 use crate::ingest::{self, ReadStats, Split};
 use crate::store::FailureRecord;
 
