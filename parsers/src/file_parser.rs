@@ -28,7 +28,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crate::counts::LineCounts;
-use crate::envelope::{EnvelopeKind, EnvelopeTime, Meta, QuietText, Record, Unwrapped, Unwrapper};
+use crate::envelope::{
+    EnvelopeKind, EnvelopeTime, HeaderMemo, Meta, QuietText, Record, Unwrapped, Unwrapper,
+};
 use crate::event::Event;
 use crate::format::Format;
 use crate::formats::logfmt::heroku_router::router_event;
@@ -59,6 +61,8 @@ pub struct FileParser {
     quiet: Option<Arc<QuietSkip>>,
     /// Where a skimmed docker line's text is decoded, reused line to line.
     scratch: Vec<u8>,
+    /// The start of the last quiet syslog line read in full.
+    syslog_head: HeaderMemo,
     /// The key of the origin a quiet syslog line is of, made in place.
     origin_key: String,
     /// The recent lines that held several records, numbering their events.
@@ -96,6 +100,7 @@ impl FileParser {
             lines: 0,
             quiet: None,
             scratch: Vec::new(),
+            syslog_head: HeaderMemo::default(),
             origin_key: String::new(),
             parts: parts::Parts::default(),
         }
@@ -227,9 +232,13 @@ impl FileParser {
         if !self.plain.run.is_empty() {
             return None;
         }
-        let (kind, text, origin) =
-            self.unwrapper
-                .quiet_line(line, &self.ctx, quiet, &mut self.scratch)?;
+        let (kind, text, origin) = self.unwrapper.quiet_line(
+            line,
+            &self.ctx,
+            quiet,
+            &mut self.scratch,
+            &mut self.syslog_head,
+        )?;
         // A syslog line is its origin's: skimmed by that origin's parser
         // once it has one (the first line of an origin takes the long way).
         let state = match origin {

@@ -41,6 +41,7 @@ pub use joiner::{Record, Unwrapped, Unwrapper};
 pub use model::{ALL_ENVELOPES, EnvelopeKind, MAX_DEPTH, Meta, Name, Piece, Pieces, Stream};
 pub use peel::peel;
 pub use quiet_line::{QuietOrigin, QuietText};
+pub use syslog::HeaderMemo;
 pub use time::{EnvelopeTime, Stamp};
 pub(crate) use time::{rfc3339_prefix, rfc3339_stamp};
 
@@ -60,5 +61,7 @@ pub(crate) fn document_records(text: &str) -> Option<Vec<(String, Meta)>> {
     )
 }
 
+#[cfg(test)]
+mod syslog_memo_tests;
 #[cfg(test)]
 mod tests;

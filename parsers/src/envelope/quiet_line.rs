@@ -6,6 +6,7 @@
 
 use super::joiner::{Unwrapper, is_enveloped};
 use super::model::EnvelopeKind;
+use super::syslog::HeaderMemo;
 use crate::parser::Context;
 use crate::quiet::QuietSkip;
 
@@ -98,6 +99,7 @@ impl Unwrapper {
         ctx: &Context,
         quiet: &QuietSkip,
         scratch: &'x mut Vec<u8>,
+        syslog: &mut HeaderMemo,
     ) -> Option<(EnvelopeKind, QuietText<'x>, Option<QuietOrigin<'x>>)> {
         let kind = self.quiet_kind(line)?;
         let allowed = self.forced.is_none_or(|forced| forced == Some(kind));
@@ -113,7 +115,7 @@ impl Unwrapper {
             EnvelopeKind::Syslog3164 => {
                 // A slice of the file line, as for CRI; the line is its
                 // host's and program's.
-                let (host, ident, text) = super::syslog::quiet_parts(line)?;
+                let (host, ident, text) = super::syslog::quiet_parts(line, syslog)?;
                 origin = Some(QuietOrigin { host, ident });
                 QuietText::Whole(text)
             }
