@@ -248,6 +248,11 @@ pub fn analyze(
     }
     let followed_to = follower.join().map_err(|_| Error::FollowerPanicked)??;
     partial(read_last, &mut read)?;
+    // Nothing is read into this database any more: its evidence file is
+    // read back through a cache from here on.
+    if let Some(spill) = store.evidence_spill() {
+        spill.seal();
+    }
     diagnose::run_on_cores(&mut store, &db_path, &opts.settings, followed_to, cores)?;
     Ok(Analysis {
         store,

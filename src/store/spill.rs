@@ -28,10 +28,11 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use grantwatch_parsers::Event;
 
+use super::block_cache::BlockCache;
 use super::event_index::EventIndexSlot;
 use super::failure_details::FailureDetails;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
@@ -53,6 +54,12 @@ pub struct EvidenceSpill {
     /// The failures' JSON (`failure_details.rs`), beside this file for the
     /// same reason.
     pub(super) failure_details: FailureDetails,
+    /// The file's length once nothing is appended any more
+    /// ([`EvidenceSpill::seal`]); from then on records are read through
+    /// `cache`: the diagnosis reads them in about the order they were
+    /// written, two a failure.
+    sealed: OnceLock<u64>,
+    cache: BlockCache,
 }
 
 /// Where each event's record is, by event id: packed places in pages of
@@ -259,7 +266,29 @@ impl EvidenceSpill {
             failure_details: FailureDetails::new(create_scratch_file(
                 &path.with_extension("failures"),
             )?),
+            sealed: OnceLock::new(),
+            cache: BlockCache::default(),
         })
+    }
+
+    /// Says that no record will be appended any more (the reading is
+    /// over): records are read through a cache of the file's blocks from
+    /// now on, and an append fails.
+    pub(crate) fn seal(&self) {
+        let end = self
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .end;
+        let _ = self.sealed.set(end);
+    }
+
+    /// `buf.len()` bytes at `offset`, through the cache once sealed.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        match self.sealed.get() {
+            Some(&len) => self.cache.read_exact_at(&self.file, len, buf, offset),
+            None => self.file.read_exact_at(buf, offset),
+        }
     }
 
     /// Names the log file at `path`, whose lines records may hold by
@@ -281,6 +310,8 @@ impl EvidenceSpill {
             failure_details: FailureDetails::new(create_scratch_file(
                 &path.with_extension("failures"),
             )?),
+            sealed: OnceLock::new(),
+            cache: BlockCache::default(),
         })
     }
 
@@ -355,6 +386,10 @@ impl EvidenceSpill {
 
     /// Writes `bytes` at the end of the file and returns where they start.
     fn append_bytes(&self, bytes: &[u8]) -> io::Result<u64> {
+        if self.sealed.get().is_some() {
+            // A cached block past the sealed end would never be read again.
+            return Err(io::Error::other("the evidence file is sealed"));
+        }
         let base = {
             let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
             let base = index.end;
@@ -380,12 +415,12 @@ impl EvidenceSpill {
             Some(len) => len,
             None => {
                 let mut header = [0; 4];
-                self.file.read_exact_at(&mut header, offset)?;
+                self.read_exact_at(&mut header, offset)?;
                 u32::from_le_bytes(header) as usize
             }
         };
         let mut record = vec![0; body];
-        self.file.read_exact_at(&mut record, offset + 4)?;
+        self.read_exact_at(&mut record, offset + 4)?;
         decode(&record, &self.logs)
     }
 }
@@ -427,144 +462,5 @@ fn torn() -> io::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spill() -> (tempfile::TempDir, EvidenceSpill) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let spill = EvidenceSpill::create(&dir.path().join("e")).expect("spill");
-        (dir, spill)
-    }
-
-    #[test]
-    fn lines_come_back_in_line_order_with_the_first_text_of_a_line() {
-        let (_dir, spill) = spill();
-        let mut batch = SpillBatch::default();
-        batch
-            .add(
-                3,
-                [(12, "b"), (10, "a"), (12, "b again"), (11, "é")].into_iter(),
-            )
-            .expect("add");
-        batch.add(4, std::iter::empty()).expect("add");
-        batch.add(5, [(1, "")].into_iter()).expect("add");
-        spill.write(&mut batch).expect("write");
-        assert_eq!(
-            spill.lines(3).expect("3"),
-            vec![(10, "a".into()), (11, "é".into()), (12, "b".into())]
-        );
-        assert!(spill.lines(4).expect("4").is_empty());
-        assert_eq!(spill.lines(5).expect("5"), vec![(1, String::new())]);
-        // Never written, and out of any range.
-        assert!(spill.lines(2).expect("2").is_empty());
-        assert!(spill.lines(99).expect("99").is_empty());
-        assert!(spill.lines(-1).expect("-1").is_empty());
-    }
-
-    #[test]
-    fn an_id_written_again_finds_only_its_new_lines() {
-        let (_dir, spill) = spill();
-        let mut first = SpillBatch::default();
-        first.add(1, [(1, "old one")].into_iter()).expect("add");
-        first.add(2, [(2, "old two")].into_iter()).expect("add");
-        spill.write(&mut first).expect("first");
-        let mut again = SpillBatch::default();
-        again.add(1, [(7, "new one")].into_iter()).expect("add");
-        again.add(2, std::iter::empty()).expect("add");
-        spill.write(&mut again).expect("again");
-        assert_eq!(spill.lines(1).expect("1"), vec![(7, "new one".into())]);
-        assert!(spill.lines(2).expect("2").is_empty());
-    }
-
-    /// Records a reader appended before their events had ids are found
-    /// only once published, under the ids given then; one never published
-    /// is never found.
-    #[test]
-    fn appended_records_are_found_under_the_ids_they_are_published_with() {
-        let (_dir, spill) = spill();
-        let mut batch = SpillBatch::default();
-        batch.add(0, [(4, "four")].into_iter()).expect("add");
-        batch.add(0, std::iter::empty()).expect("add");
-        batch
-            .add(0, [(6, "six"), (5, "five")].into_iter())
-            .expect("add");
-        let places = spill.append(&mut batch).expect("append");
-        assert_eq!(places.len(), 3);
-        assert_eq!(places[1], 0, "an event without lines has no record");
-        assert!(spill.lines(1).expect("1").is_empty(), "not yet published");
-        let mut unpublished = SpillBatch::default();
-        unpublished
-            .add(0, [(9, "dropped")].into_iter())
-            .expect("add");
-        spill.append(&mut unpublished).expect("append");
-        spill.publish(&[(1, places[0]), (2, places[1]), (3, places[2])]);
-        assert_eq!(spill.lines(1).expect("1"), vec![(4, "four".into())]);
-        assert!(spill.lines(2).expect("2").is_empty());
-        assert_eq!(
-            spill.lines(3).expect("3"),
-            vec![(5, "five".into()), (6, "six".into())]
-        );
-        assert!(spill.lines(4).expect("4").is_empty());
-    }
-
-    /// Events handed on after their lines were appended carry the line
-    /// numbers and no text; the published places give the texts back.
-    #[test]
-    fn events_appended_keep_their_line_numbers_and_leave_their_texts_in_the_file() {
-        use grantwatch_parsers::{EventKind, EvidenceLine, Format};
-        let (_dir, spill) = spill();
-        let mut events: Vec<Event<'_>> = [(7, "seven"), (8, "eight")]
-            .into_iter()
-            .map(|(line, text)| {
-                let mut e = Event::new(EventKind::TokenResponse, Format::Keycloak);
-                e.evidence.push(EvidenceLine {
-                    line,
-                    text: text.into(),
-                });
-                e
-            })
-            .collect();
-        let places = spill
-            .append_events(&mut events, &mut SpillBatch::new(), None)
-            .expect("append");
-        assert_eq!(events.iter().map(Event::line).collect::<Vec<_>>(), [7, 8]);
-        assert!(
-            events
-                .iter()
-                .flat_map(|e| &e.evidence)
-                .all(|l| l.text.is_empty())
-        );
-        spill.publish(&[(1, places[0]), (2, places[1])]);
-        assert_eq!(spill.lines(1).expect("1"), vec![(7, "seven".into())]);
-        assert_eq!(spill.lines(2).expect("2"), vec![(8, "eight".into())]);
-    }
-
-    /// A record longer than the place packs (16 MiB) is read through its
-    /// header; an id far from the others takes one page of the index.
-    #[test]
-    fn a_long_record_and_a_far_id_come_back() {
-        let (_dir, spill) = spill();
-        let long = "x".repeat(17 << 20);
-        let mut batch = SpillBatch::default();
-        batch.add(1, [(9, "short")].into_iter()).expect("add");
-        batch
-            .add(5_000_000, [(2, long.as_str()), (1, "first")].into_iter())
-            .expect("add");
-        spill.write(&mut batch).expect("write");
-        assert_eq!(
-            spill.lines(5_000_000).expect("far"),
-            vec![(1, "first".to_string()), (2, long.clone())]
-        );
-        assert_eq!(spill.lines(1).expect("near"), vec![(9, "short".into())]);
-        assert!(spill.lines(4_999_999).expect("unwritten").is_empty());
-        let pages = spill
-            .index
-            .read()
-            .expect("index")
-            .pages
-            .iter()
-            .flatten()
-            .count();
-        assert_eq!(pages, 2);
-    }
-}
+#[path = "spill_tests.rs"]
+mod tests;
