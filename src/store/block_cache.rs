@@ -1,6 +1,7 @@
 //! Blocks of a scratch file that is no longer written (the rows file,
-//! `rows.rs`), kept for the threads that read it back: a direct-mapped
-//! cache of [`BLOCK`]-byte blocks shared by the threads that diagnose.
+//! `rows.rs`; the evidence file once sealed, `spill.rs`), kept for the
+//! threads that read it back: a direct-mapped cache of [`BLOCK`]-byte
+//! blocks shared by the threads that diagnose.
 //!
 //! A failure's diagnosis reads a few dozen records of a few hundred bytes,
 //! most of them written within minutes of each other (its candidates, its
@@ -49,9 +50,19 @@ pub(super) struct BlockCache {
 }
 
 impl Default for BlockCache {
+    /// [`SLOTS`] slots.
     fn default() -> Self {
+        BlockCache::with_slots(SLOTS)
+    }
+}
+
+impl BlockCache {
+    /// A cache of `slots` blocks (one at least): fewer for a file read
+    /// back in about the order it was written (the evidence file), whose
+    /// blocks are seldom asked for again once passed.
+    pub(super) fn with_slots(slots: u64) -> Self {
         BlockCache {
-            slots: (0..SLOTS)
+            slots: (0..slots.max(1))
                 .map(|_| {
                     Mutex::new(Slot {
                         block: NONE,
@@ -61,9 +72,7 @@ impl Default for BlockCache {
                 .collect(),
         }
     }
-}
 
-impl BlockCache {
     /// Fills `buf` with the bytes of `file` (`len` bytes long) at
     /// `offset`, from the blocks held when they are, else reading the
     /// blocks it spans and keeping them; an error like
@@ -84,7 +93,8 @@ impl BlockCache {
         while filled < buf.len() {
             let block = at / BLOCK;
             let start = block * BLOCK;
-            let slot = &self.slots[usize::try_from(block % SLOTS).unwrap_or(0)];
+            let slots = self.slots.len() as u64;
+            let slot = &self.slots[usize::try_from(block % slots).unwrap_or(0)];
             // A poisoned slot (a thread panicked while it read) says by
             // its block number whether its bytes are whole.
             let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);

@@ -37,6 +37,12 @@ use super::event_index::EventIndexSlot;
 use super::failure_details::FailureDetails;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
 
+/// Blocks of the sealed file kept (128 KB): the diagnosis reads the
+/// records in about the order they were written, so a block is seldom
+/// asked for again once passed, and a Rails analysis's peak memory has
+/// little room to spare.
+const EVIDENCE_SLOTS: u64 = 32;
+
 /// An event's evidence line as the spill gives it back: line number, text.
 pub type SpilledLine = (u64, String);
 
@@ -267,7 +273,7 @@ impl EvidenceSpill {
                 &path.with_extension("failures"),
             )?),
             sealed: OnceLock::new(),
-            cache: BlockCache::default(),
+            cache: BlockCache::with_slots(EVIDENCE_SLOTS),
         })
     }
 
@@ -311,7 +317,7 @@ impl EvidenceSpill {
                 &path.with_extension("failures"),
             )?),
             sealed: OnceLock::new(),
-            cache: BlockCache::default(),
+            cache: BlockCache::with_slots(EVIDENCE_SLOTS),
         })
     }
 
