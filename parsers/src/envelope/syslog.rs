@@ -69,7 +69,7 @@ pub(super) fn quiet_parts<'l>(
 /// The start of the last line [`quiet_parts`] read in full, through the
 /// colon that ends its tag (`Mar 11 08:00:00 host ident[pid]:`), with where
 /// its host and ident are in it. The lines of one program within one
-/// second start alike, and reading a line's time and names was a fifth of
+/// second start alike, and reading a line's time and names was a sixth of
 /// a syslog-wrapped log's read (benches/README.md).
 ///
 /// Invariant: what [`quiet_parts`] reads of a line is decided by its bytes
