@@ -439,8 +439,10 @@ impl Range<'_> {
         let mut seeking: Option<(Vec<Mark>, usize)> = None;
         let mut chunk_index = 0;
         let mut spilled = job.spill.as_ref().map(|_| SpillBatch::new());
-        // Room for as many events as the last chunk gave: an event is
-        // large, and growing the vector by doubling copied each many times.
+        // Room for as many events as the last chunk gave and a quarter
+        // more: an event is large, and growing the vector by doubling
+        // copied each many times (with room for exactly as many, half the
+        // chunks of a Hydra log still grew it once, copying all).
         let mut last_events = 0;
         while let Some(chunk) = chunks.next_chunk()? {
             if stop.load(Ordering::Relaxed) {
@@ -448,7 +450,7 @@ impl Range<'_> {
             }
             let (start, end) = (self.start + chunk.start, self.start + chunk.end);
             let text = utf8(chunk.text);
-            let mut events = Vec::with_capacity(last_events);
+            let mut events = Vec::with_capacity(last_events + last_events / 4);
             let mut step = Step::Go;
             let fed = feed_chunk(
                 &mut parser,

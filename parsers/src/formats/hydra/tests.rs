@@ -308,3 +308,25 @@ fn the_combined_searches_find_what_each_word_finds() {
         }
     }
 }
+
+/// A named service is Hydra's when its name's first 24 bytes hold `hydra`
+/// in any case; another name, or `hydra` past them, is another service's.
+#[test]
+fn a_service_named_hydra_in_any_case_is_ours() {
+    let line = |name: &str| {
+        format!(
+            r#"{{"audience":"application","level":"info","msg":"x","service_name":"{name}","time":"2025-03-11T09:00:00Z"}}"#
+        )
+    };
+    for name in ["Ory Hydra", "ORY HYDRA", "hydra", "my-HyDrA-fork", ""] {
+        assert_eq!(shape(&line(name)), Some(Shape::Json), "{name:?}");
+    }
+    for name in [
+        "Ory Kratos",
+        "Hydr",
+        "h y d r a",
+        "Ory Platform Services Hydra",
+    ] {
+        assert_eq!(shape(&line(name)), None, "{name:?}");
+    }
+}
