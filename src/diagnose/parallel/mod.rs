@@ -270,7 +270,8 @@ fn write_in_order(
 /// The settling thread's way to the writer thread.
 struct Writer<'w> {
     to: &'w mpsc::SyncSender<Batch>,
-    /// Batches written so far.
+    /// Batches committed so far, [`BATCHES_PER_COMMIT`] at a time (the
+    /// last group may hold fewer).
     written: &'w AtomicUsize,
 }
 
