@@ -441,8 +441,9 @@ impl Range<'_> {
         let mut spilled = job.spill.as_ref().map(|_| SpillBatch::new());
         // Room for as many events as the last chunk gave and a quarter
         // more: an event is large, and growing the vector by doubling
-        // copied each many times (with room for exactly as many, half the
-        // chunks of a Hydra log still grew it once, copying all).
+        // copied each many times (with room for exactly as many, a chunk
+        // with one event more than the last still grew it once, copying
+        // all: about 1% of a Hydra log's samples, benches/README.md).
         let mut last_events = 0;
         while let Some(chunk) = chunks.next_chunk()? {
             if stop.load(Ordering::Relaxed) {
