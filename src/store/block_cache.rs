@@ -88,12 +88,12 @@ impl BlockCache {
         if buf.is_empty() || end > len || (end - 1) / BLOCK > offset / BLOCK + 1 {
             return file.read_exact_at(buf, offset);
         }
+        let slots = self.slots.len() as u64;
         let mut at = offset;
         let mut filled = 0;
         while filled < buf.len() {
             let block = at / BLOCK;
             let start = block * BLOCK;
-            let slots = self.slots.len() as u64;
             let slot = &self.slots[usize::try_from(block % slots).unwrap_or(0)];
             // A poisoned slot (a thread panicked while it read) says by
             // its block number whether its bytes are whole.

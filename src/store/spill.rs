@@ -263,7 +263,11 @@ fn too_long(len: usize) -> io::Result<u32> {
 impl EvidenceSpill {
     /// Creates (or empties) the spill file at `path`.
     pub(crate) fn create(path: &Path) -> io::Result<EvidenceSpill> {
-        let file = create_scratch_file(path)?;
+        EvidenceSpill::over(create_scratch_file(path)?, path)
+    }
+
+    /// A spill over `file`, empty, with its failures' JSON beside `path`.
+    fn over(file: File, path: &Path) -> io::Result<EvidenceSpill> {
         Ok(EvidenceSpill {
             file,
             index: RwLock::new(SpillIndex::default()),
@@ -308,17 +312,7 @@ impl EvidenceSpill {
     #[cfg(test)]
     pub(crate) fn unwritable(path: &Path) -> io::Result<EvidenceSpill> {
         std::fs::write(path, b"")?;
-        Ok(EvidenceSpill {
-            file: File::open(path)?,
-            index: RwLock::new(SpillIndex::default()),
-            logs: LogFiles::default(),
-            event_index: EventIndexSlot::default(),
-            failure_details: FailureDetails::new(create_scratch_file(
-                &path.with_extension("failures"),
-            )?),
-            sealed: OnceLock::new(),
-            cache: BlockCache::with_slots(EVIDENCE_SLOTS),
-        })
+        EvidenceSpill::over(File::open(path)?, path)
     }
 
     /// Appends a batch's records and publishes where each event's is. The
@@ -393,7 +387,9 @@ impl EvidenceSpill {
     /// Writes `bytes` at the end of the file and returns where they start.
     fn append_bytes(&self, bytes: &[u8]) -> io::Result<u64> {
         if self.sealed.get().is_some() {
-            // A cached block past the sealed end would never be read again.
+            // Reads trust the sealed length: a record past it would be
+            // read around the cache, and a block holding its start would
+            // be stale.
             return Err(io::Error::other("the evidence file is sealed"));
         }
         let base = {
