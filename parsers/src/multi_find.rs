@@ -10,15 +10,22 @@
 //! (benches/README.md). Where Teddy cannot be built (no SSSE3, too many
 //! patterns), the automaton answers.
 //!
+//! Many patterns of common letters are looked for through a few strings
+//! they hold instead (`anchored.rs`), when the caller names them.
+//!
 //! Invariant: every answer is the automaton's with the same match kind —
 //! the same match, pattern and offsets (tested against it in
 //! `multi_find_tests.rs`).
 
 use aho_corasick::{AhoCorasick, BuildError, Input, Match, MatchKind, packed};
 
+mod anchored;
+use anchored::{Anchored, AnchoredIter};
+
 /// Constant strings and their searcher, built once.
 #[derive(Debug)]
 pub(crate) struct MultiFind {
+    anchored: Option<Anchored>,
     packed: Option<packed::Searcher>,
     automaton: AhoCorasick,
 }
@@ -46,7 +53,37 @@ impl MultiFind {
                 .build()
         });
         let automaton = AhoCorasick::builder().match_kind(kind).build(&patterns)?;
-        Ok(MultiFind { packed, automaton })
+        Ok(MultiFind {
+            anchored: None,
+            packed,
+            automaton,
+        })
+    }
+
+    /// The searcher for `patterns`, looked for through `anchors`, strings
+    /// every pattern holds (`anchored.rs`); where that cannot be built (a
+    /// pattern without an anchor, an empty anchor, no packed searcher on
+    /// this CPU), as [`MultiFind::new`] builds it.
+    pub(crate) fn with_anchors<I, P>(
+        kind: MatchKind,
+        patterns: I,
+        anchors: &[&str],
+    ) -> Result<MultiFind, BuildError>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        let patterns: Vec<P> = patterns.into_iter().collect();
+        let anchored = (matches!(kind, MatchKind::LeftmostLongest | MatchKind::LeftmostFirst)
+            && anchors.iter().all(|a| !a.is_empty()))
+        .then(|| Anchored::new(kind, &patterns, anchors))
+        .flatten();
+        let mut finder = MultiFind::new(kind, patterns)?;
+        if anchored.is_some() {
+            finder.anchored = anchored;
+            finder.packed = None;
+        }
+        Ok(finder)
     }
 
     /// The first match that starts at or after `from` (offsets in
@@ -54,6 +91,9 @@ impl MultiFind {
     pub(crate) fn find_from(&self, haystack: &str, from: usize) -> Option<Match> {
         if from > haystack.len() {
             return None;
+        }
+        if let Some(anchored) = &self.anchored {
+            return anchored.find_from(haystack, from);
         }
         match &self.packed {
             Some(p) => p.find_in(haystack, aho_corasick::Span::from(from..haystack.len())),
@@ -70,6 +110,13 @@ impl MultiFind {
 
     /// Every match of `haystack`, left to right, none overlapping.
     pub(crate) fn find_iter<'a>(&'a self, haystack: &'a str) -> FindIter<'a> {
+        if let Some(searcher) = &self.anchored {
+            return FindIter::Anchored(AnchoredIter {
+                searcher,
+                haystack,
+                at: 0,
+            });
+        }
         match &self.packed {
             Some(p) => FindIter::Packed(p.find_iter(haystack)),
             None => FindIter::Automaton(self.automaton.find_iter(haystack)),
@@ -83,15 +130,23 @@ impl MultiFind {
         &self.automaton
     }
 
-    /// Whether the packed searcher is in use.
+    /// Whether the packed searcher is in use (on the patterns or their
+    /// anchors).
     #[cfg(test)]
     pub(crate) fn is_packed(&self) -> bool {
-        self.packed.is_some()
+        self.packed.is_some() || self.anchored.is_some()
+    }
+
+    /// Whether the patterns are looked for through anchors.
+    #[cfg(test)]
+    pub(crate) fn is_anchored(&self) -> bool {
+        self.anchored.is_some()
     }
 }
 
 /// The matches of one haystack, from whichever searcher answers.
 pub(crate) enum FindIter<'a> {
+    Anchored(AnchoredIter<'a>),
     Packed(packed::FindIter<'a, 'a>),
     Automaton(aho_corasick::FindIter<'a, 'a>),
 }
@@ -101,6 +156,7 @@ impl Iterator for FindIter<'_> {
 
     fn next(&mut self) -> Option<Match> {
         match self {
+            FindIter::Anchored(it) => it.next(),
             FindIter::Packed(it) => it.next(),
             FindIter::Automaton(it) => it.next(),
         }

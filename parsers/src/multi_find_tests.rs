@@ -137,3 +137,62 @@ fn texts_dense_with_the_patterns_get_the_automatons_answers() {
         }
     }
 }
+
+#[test]
+fn the_redactor_keys_are_looked_for_through_their_anchors_where_the_cpu_can() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        assert!(crate::redact::KEYS.is_anchored());
+    }
+}
+
+/// Pattern sets of a few letters, dense with overlaps and patterns inside
+/// patterns, each with anchors cut from its own patterns: every search
+/// from every position gives the automaton's answer, for both leftmost
+/// kinds; sets whose anchors break the rule (one holds another, a pattern
+/// holds none) are searched without them and give it too.
+#[test]
+fn anchored_searches_give_the_automatons_answers() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let letters = ["a", "b", "c", "ab", "ba", "=", " "];
+    let mut anchored = 0;
+    for round in 0..600 {
+        let word = |rng: &mut Rng, len: usize| -> String {
+            (0..len)
+                .map(|_| letters[rng.below(letters.len())])
+                .collect()
+        };
+        let patterns: Vec<String> = (0..1 + rng.below(6))
+            .map(|_| {
+                let len = 1 + rng.below(4);
+                word(&mut rng, len)
+            })
+            .collect();
+        let mut anchors: Vec<String> = patterns
+            .iter()
+            .map(|p| {
+                let from = rng.below(p.len());
+                p[from..from + 1 + rng.below(p.len() - from)].to_string()
+            })
+            .collect();
+        anchors.sort();
+        anchors.dedup();
+        let anchors: Vec<&str> = anchors.iter().map(String::as_str).collect();
+        let kind = [MatchKind::LeftmostLongest, MatchKind::LeftmostFirst][round % 2];
+        let finder = MultiFind::with_anchors(kind, &patterns, &anchors).expect("small set");
+        anchored += usize::from(finder.is_anchored());
+        for _ in 0..20 {
+            let len = rng.below(40);
+            let text = word(&mut rng, len);
+            let name = format!("{kind:?} {patterns:?} through {anchors:?}");
+            assert_same(&name, &finder, &text, 1);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        assert!(
+            anchored > 150,
+            "{anchored} sets of 600 searched through anchors"
+        );
+    }
+}

@@ -64,12 +64,20 @@ pub(crate) const SECRET_KEYS: &[(&str, SecretKind)] = &[
     ("eyJ", SecretKind::Token),
 ];
 
+/// Strings every key of [`SECRET_KEYS`] holds, which the search for the
+/// keys looks for (`multi_find/anchored.rs`): fewer and less common than the
+/// keys' own letters.
+const KEY_ANCHORS: &[&str] = &[
+    "ode", "oken", "ecret", "ssertion", "assword", "earer ", "asic ", "eyJ",
+];
+
 pub(crate) static KEYS: LazyLock<MultiFind> = LazyLock::new(|| {
     // Leftmost-longest so `code_verifier` wins over `code`, `refresh_token`
     // over `token`. The patterns are constants, so building cannot fail.
-    MultiFind::new(
+    MultiFind::with_anchors(
         aho_corasick::MatchKind::LeftmostLongest,
         SECRET_KEYS.iter().map(|(k, _)| k),
+        KEY_ANCHORS,
     )
     .unwrap_or_else(|e| unreachable!("constant patterns: {e}"))
 });

@@ -1,0 +1,148 @@
+//! Patterns found through a few short strings they hold, their anchors: the
+//! packed searcher looks for the anchors only, and where one starts, the
+//! patterns that hold it are compared with the bytes around it.
+//!
+//! Many patterns of common letters make the packed searcher slow: each of
+//! its buckets holds several, so nearly any three letters of prose pass its
+//! first test and are checked one by one. The redactor's 27 keys read a
+//! Keycloak event line at 1.3 GB/s this way; eight anchors that every key
+//! holds (`ode`, `oken`, `ecret`, ...) at about three times that
+//! (benches/README.md).
+//!
+//! Invariant: the answers are the automaton's for the same match kind.
+//! Every pattern holds an anchor, and no anchor holds another, so one
+//! anchor at most starts at a place. Every place an anchor starts at or
+//! after the search's start is visited in order, and at each the patterns
+//! that hold that anchor are compared where they would start. The answer
+//! `M` holds an anchor, so the first place `p` whose comparisons find a
+//! match comes no later than `M`'s first anchor; `M` starts no later than
+//! the match found at `p`, so it takes in `p`, and it ends after `p`'s
+//! anchor does (else its own first anchor, after `p`, would lie inside
+//! that one): `M` holds the anchor at `p` and is among the matches found
+//! there, of which the kind's rule (leftmost, then longest or the first
+//! pattern) chooses it.
+
+use aho_corasick::{Match, MatchKind, Span, packed};
+
+/// The anchors' searcher and, for each anchor, the patterns that hold it.
+#[derive(Debug)]
+pub(super) struct Anchored {
+    anchors: packed::Searcher,
+    patterns: Vec<Vec<u8>>,
+    /// By anchor: (pattern, where in it the anchor starts), every place.
+    holders: Vec<Vec<(usize, usize)>>,
+    longest_wins: bool,
+}
+
+impl Anchored {
+    /// The search for `patterns` through `anchors`; `None` when the kind is
+    /// not leftmost, a pattern holds no anchor, an anchor is empty or holds
+    /// another, or the packed searcher cannot be built here.
+    pub(super) fn new<P: AsRef<[u8]>>(
+        kind: MatchKind,
+        patterns: &[P],
+        anchors: &[&str],
+    ) -> Option<Anchored> {
+        let longest_wins = match kind {
+            MatchKind::LeftmostLongest => true,
+            MatchKind::LeftmostFirst => false,
+            _ => return None,
+        };
+        let nested = |(i, a): (usize, &&str)| {
+            a.is_empty()
+                || anchors
+                    .iter()
+                    .enumerate()
+                    .any(|(j, b)| i != j && a.contains(b))
+        };
+        if anchors.iter().enumerate().any(nested) {
+            return None;
+        }
+        let patterns: Vec<Vec<u8>> = patterns.iter().map(|p| p.as_ref().to_vec()).collect();
+        let holders: Vec<Vec<(usize, usize)>> = anchors
+            .iter()
+            .map(|a| {
+                patterns
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(id, p)| memchr::memmem::find_iter(p, a).map(move |at| (id, at)))
+                    .collect()
+            })
+            .collect();
+        let held = |id: usize| holders.iter().flatten().any(|&(p, _)| p == id);
+        if !(0..patterns.len()).all(held) {
+            return None;
+        }
+        let anchors = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(anchors)
+            .build()?;
+        Some(Anchored {
+            anchors,
+            patterns,
+            holders,
+            longest_wins,
+        })
+    }
+
+    /// The first match that starts at or after `from`.
+    pub(super) fn find_from(&self, haystack: &str, from: usize) -> Option<Match> {
+        let bytes = haystack.as_bytes();
+        let mut at = from;
+        while at < bytes.len() {
+            let hit = self.anchors.find_in(bytes, Span::from(at..bytes.len()))?;
+            if let Some(found) = self.at_place(bytes, from, hit) {
+                return Some(found);
+            }
+            at = hit.start() + 1;
+        }
+        None
+    }
+
+    /// The kind's choice among the patterns holding the anchor `hit` that
+    /// match where they would start (at or after `from`).
+    fn at_place(&self, bytes: &[u8], from: usize, hit: Match) -> Option<Match> {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for &(id, offset) in &self.holders[hit.pattern().as_usize()] {
+            let Some(start) = hit.start().checked_sub(offset).filter(|&s| s >= from) else {
+                continue;
+            };
+            let pattern = &self.patterns[id];
+            // The first byte alone turns away most: a call to compare the
+            // rest costs more than the comparison.
+            if bytes[start] != pattern[0] || !bytes[start..].starts_with(pattern) {
+                continue;
+            }
+            let end = start + pattern.len();
+            let better = best.is_none_or(|(s, e, i)| {
+                start < s
+                    || (start == s && self.longest_wins && end > e)
+                    || (start == s && (end == e || !self.longest_wins) && id < i)
+            });
+            if better {
+                best = Some((start, end, id));
+            }
+        }
+        best.map(|(start, end, id)| Match::must(id, start..end))
+    }
+}
+
+/// Every match of a haystack, left to right, none overlapping: each search
+/// starts where the last match ended, as the automaton's own iterator does
+/// (no pattern is empty).
+pub(crate) struct AnchoredIter<'a> {
+    pub(super) searcher: &'a Anchored,
+    pub(super) haystack: &'a str,
+    pub(super) at: usize,
+}
+
+impl Iterator for AnchoredIter<'_> {
+    type Item = Match;
+
+    fn next(&mut self) -> Option<Match> {
+        let m = self.searcher.find_from(self.haystack, self.at)?;
+        self.at = m.end();
+        Some(m)
+    }
+}
