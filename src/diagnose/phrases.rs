@@ -8,13 +8,22 @@
 //! `low`). Entries whose cause is `unknown` (a sentence a server gives every
 //! cause alike, such as Doorkeeper's `invalid_grant` text) give nothing, and
 //! shorter entries found only inside such a sentence are ignored.
+//!
+//! The catalog is fixed, so a text gives the same causes every time: each
+//! thread keeps the answers for the last few hundred short texts it was
+//! asked about (a server writes a few descriptions thousands of times; a
+//! Keycloak gigabyte's diagnosis spent about 1.3% of its time reading the
+//! catalog for them, benches/README.md).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use grantwatch_parsers::catalog::{self, Confidence as CatConfidence, Entry};
 
 use super::cause::{Cause, Confidence};
 
 /// One cause a field's text gives.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Said {
     /// The cause.
     pub cause: Cause,
@@ -42,8 +51,37 @@ fn one_lower(c: Confidence) -> Confidence {
     }
 }
 
+/// Texts whose answers a thread keeps at most; past it, it starts again.
+const KEPT_TEXTS: usize = 512;
+
+/// Texts longer than this are read each time (a debug dump is seldom
+/// written twice).
+const KEPT_TEXT_BYTES: usize = 256;
+
+thread_local! {
+    static KEPT: RefCell<HashMap<Box<str>, Vec<Said>>> = RefCell::new(HashMap::new());
+}
+
 /// Every cause the field `value` gives, from the catalog.
 pub fn said(value: &str) -> Vec<Said> {
+    if value.len() > KEPT_TEXT_BYTES {
+        return read_said(value);
+    }
+    KEPT.with_borrow_mut(|kept| {
+        if let Some(answer) = kept.get(value) {
+            return answer.clone();
+        }
+        let answer = read_said(value);
+        if kept.len() >= KEPT_TEXTS {
+            kept.clear();
+        }
+        kept.insert(value.into(), answer.clone());
+        answer
+    })
+}
+
+/// [`said`], read from the catalog.
+fn read_said(value: &str) -> Vec<Said> {
     let cat = catalog::catalog();
     let hits = cat.matches(value);
     // The catalog names causes by id (the parsers crate does not know
@@ -84,6 +122,30 @@ pub fn said(value: &str) -> Vec<Said> {
 mod tests {
     use super::*;
     use crate::diagnose::cause::ALL_CAUSES;
+
+    /// Every entry's text, its start and its end, each asked again after
+    /// more texts than a thread keeps: the answer kept is the catalog's.
+    #[test]
+    fn a_text_asked_again_gets_the_catalogs_answer() {
+        let texts: Vec<String> = catalog::catalog()
+            .entries()
+            .iter()
+            .flat_map(|e| {
+                let t = e.text.as_str();
+                let cut = t.len() / 2;
+                let half = t.is_char_boundary(cut).then(|| t[..cut].to_string());
+                [Some(t.to_string()), Some(format!("error: {t}!")), half]
+            })
+            .flatten()
+            .collect();
+        assert!(texts.len() > KEPT_TEXTS, "{} texts", texts.len());
+        for round in 0..3 {
+            for text in &texts {
+                assert_eq!(said(text), read_said(text), "round {round}: {text:?}");
+            }
+        }
+        assert!(texts.iter().any(|t| !read_said(t).is_empty()));
+    }
 
     #[test]
     fn catalog_causes_are_the_diagnosis_causes() {
