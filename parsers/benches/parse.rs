@@ -12,11 +12,14 @@
 //!   by `:`), its format detected from its first lines and its lines fed as
 //!   `analyze` feeds them (the quiet rule's hints, one search per file): what
 //!   reading a generated Keycloak or Hydra log costs with nothing stored.
+//! - `redact/NAME`: the redactor alone on every line of each such file, as
+//!   the Keycloak parser calls it on every event line.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use grantwatch_parsers::quiet::Hint;
+use grantwatch_parsers::redact::Redactor;
 use grantwatch_parsers::{Context, DETECT_LINES, FileParser, Format, detect};
 
 /// A small deterministic generator (xorshift), so every run parses the same
@@ -285,11 +288,27 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(buf.len() as u64));
         group.bench_function(*name, |b| b.iter(|| parse_all(*format, black_box(buf))));
     }
-    for (name, format, text) in &bench_files() {
+    let files = bench_files();
+    for (name, format, text) in &files {
         assert!(parse_hinted(*format, text) > 0, "{name}: no events");
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("file/{name}"), |b| {
             b.iter(|| parse_hinted(*format, black_box(text)))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("redact");
+    group.sample_size(10);
+    let redactor = Redactor::default();
+    for (name, _, text) in &files {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(name.as_str(), |b| {
+            b.iter(|| {
+                let lines = black_box(text).lines();
+                lines
+                    .map(|l| redactor.redact(l).secrets.len())
+                    .sum::<usize>()
+            })
         });
     }
     group.finish();
