@@ -61,8 +61,9 @@ impl MultiFind {
     }
 
     /// The searcher for `patterns`, looked for through `anchors`, strings
-    /// every pattern holds (`anchored.rs`); where that cannot be built (a
-    /// pattern without an anchor, an empty anchor, no packed searcher on
+    /// every pattern holds (`anchored.rs`); where that cannot be built (see
+    /// `Anchored::new`: a kind that is not leftmost, a pattern without an
+    /// anchor, an anchor empty or inside another, no packed searcher on
     /// this CPU), as [`MultiFind::new`] builds it.
     pub(crate) fn with_anchors<I, P>(
         kind: MatchKind,
@@ -74,10 +75,7 @@ impl MultiFind {
         P: AsRef<[u8]>,
     {
         let patterns: Vec<P> = patterns.into_iter().collect();
-        let anchored = (matches!(kind, MatchKind::LeftmostLongest | MatchKind::LeftmostFirst)
-            && anchors.iter().all(|a| !a.is_empty()))
-        .then(|| Anchored::new(kind, &patterns, anchors))
-        .flatten();
+        let anchored = Anchored::new(kind, &patterns, anchors);
         let mut finder = MultiFind::new(kind, patterns)?;
         if anchored.is_some() {
             finder.anchored = anchored;

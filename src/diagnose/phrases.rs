@@ -12,7 +12,7 @@
 //! The catalog is fixed, so a text gives the same causes every time: each
 //! thread keeps the answers for the last few hundred short texts it was
 //! asked about (a server writes a few descriptions thousands of times; a
-//! Keycloak gigabyte's diagnosis spent about 1.3% of its time reading the
+//! Keycloak gigabyte's analysis spent 1.0–1.3% of its time reading the
 //! catalog for them, benches/README.md).
 
 use std::cell::RefCell;
