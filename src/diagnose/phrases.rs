@@ -10,8 +10,8 @@
 //! shorter entries found only inside such a sentence are ignored.
 //!
 //! The catalog is fixed, so a text gives the same causes every time: each
-//! thread keeps the answers for the last few hundred short texts it was
-//! asked about (a server writes a few descriptions thousands of times; a
+//! thread keeps the answers for up to 512 short texts it was asked about,
+//! starting again when it holds that many (a server writes a few descriptions thousands of times; a
 //! Keycloak gigabyte's analysis spent 1.0–1.3% of its time reading the
 //! catalog for them, benches/README.md).
 
@@ -123,8 +123,9 @@ mod tests {
     use super::*;
     use crate::diagnose::cause::ALL_CAUSES;
 
-    /// Every entry's text, its start and its end, each asked again after
-    /// more texts than a thread keeps: the answer kept is the catalog's.
+    /// Every entry's text, a longer text holding it and its first half,
+    /// each asked again after more texts than a thread keeps: the answer
+    /// kept is the catalog's.
     #[test]
     fn a_text_asked_again_gets_the_catalogs_answer() {
         let texts: Vec<String> = catalog::catalog()
