@@ -170,7 +170,7 @@ pub fn redact_and_parse<'a, A>(
         Cow::Owned(text) => parse(text, arg)?.into_owned(),
     };
     red.apply_to(&mut event);
-    event.evidence.push(EvidenceLine {
+    event.add_only_line(EvidenceLine {
         line: line_no,
         text: red.text,
     });

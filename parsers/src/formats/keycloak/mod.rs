@@ -291,7 +291,7 @@ fn parse_record<'a>(
         secrets,
     }
     .apply_to(&mut event);
-    event.evidence.push(EvidenceLine {
+    event.add_only_line(EvidenceLine {
         line: line_no,
         text,
     });

@@ -383,3 +383,17 @@ fn a_kc23_value_keeps_its_escaped_quotes_and_backslashes() {
     );
     assert_eq!(failure.client_id.as_deref(), Some("shop-web"));
 }
+
+/// Every event of the sample logs holds its one line and room for no more
+/// (a read holds thousands of them at once).
+#[test]
+fn an_event_keeps_room_for_its_one_line_only() {
+    for text in [KC26, KC21, WILDFLY, JSON, ECS, BARE] {
+        let (events, _) = parse_all(text);
+        assert!(!events.is_empty());
+        for e in &events {
+            assert_eq!(e.evidence.len(), 1, "{:?}", e.evidence);
+            assert_eq!(e.evidence.capacity(), 1, "{:?}", e.evidence);
+        }
+    }
+}
