@@ -315,14 +315,7 @@ fn spawn_follower(
         while let Ok(mut horizon) = rx.recv() {
             let store = match &mut opened {
                 Some(store) => &*store,
-                None => {
-                    let store = Store::open_beside(&db_path, spill.clone())?;
-                    // A scratch database's (it has an evidence file).
-                    if spill.is_some() {
-                        store.no_checkpoint_on_close()?;
-                    }
-                    &*opened.insert(store)
-                }
+                None => &*opened.insert(Store::open_beside(&db_path, spill.clone())?),
             };
             let started = std::time::Instant::now();
             loop {

@@ -93,8 +93,18 @@ impl Store {
     /// evidence file, as [`Store::open`] does, except that the indexes a
     /// bulk load kept in memory (`event_index.rs`), which the shared
     /// evidence file holds, are not built in SQL.
+    ///
+    /// A connection given an evidence file, which only a scratch database
+    /// has, closes without a checkpoint ([`Store::no_checkpoint_on_close`]);
+    /// a kept database's readers (`analyze --db` diagnosing on every core)
+    /// are given none.
     pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
-        Store::open_paged(path, None, spill)
+        let scratch = spill.is_some();
+        let store = Store::open_paged(path, None, spill)?;
+        if scratch {
+            store.no_checkpoint_on_close()?;
+        }
+        Ok(store)
     }
 
     /// [`Store::open`], giving a database it creates pages of `page_size`
@@ -287,7 +297,6 @@ impl Store {
     ) -> Result<Store> {
         let store = Store::open_beside(path, spill)?;
         store.conn.pragma_update(None, "cache_size", -cache_kib)?;
-        store.no_checkpoint_on_close()?;
         Ok(store)
     }
 
@@ -297,7 +306,7 @@ impl Store {
     /// (the copy was 9 ms of a Rails gigabyte's 0.9 s and 21 ms of a
     /// Keycloak one's, benches/README.md). A kept database's connections
     /// never call this: its log must end in the database.
-    pub fn no_checkpoint_on_close(&self) -> Result<()> {
+    fn no_checkpoint_on_close(&self) -> Result<()> {
         self.conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             true,

@@ -186,30 +186,32 @@ fn writes_in_groups_are_seen_a_group_at_a_time() {
 
 /// The last connection to a scratch database closes without copying its
 /// write-ahead log into the database (the folder is removed right after),
-/// while a kept database's last connection still does: its log is empty
-/// or gone, and a new connection finds every row in the database.
+/// whether the writer or a diagnosis worker closes last, while a kept
+/// database's last connection still does: its log is empty or gone, and a
+/// new connection finds every row in the database.
 #[test]
 fn only_a_kept_database_is_checkpointed_when_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wal_bytes =
         |db: &str| std::fs::metadata(dir.path().join(format!("{db}-wal"))).map_or(0, |m| m.len());
-    for (db, scratch) in [("s.db", true), ("k.db", false)] {
-        let path = dir.path().join(db);
+    for (scratch, writer_last) in [(true, true), (true, false), (false, true), (false, false)] {
+        let db = format!("{scratch}-{writer_last}.db");
+        let path = dir.path().join(&db);
         let store = match scratch {
             true => Store::open_scratch(&path),
             false => Store::open(&path),
         }
         .expect("open");
-        let reader = match scratch {
-            true => Store::open_scratch_reader(&path, None),
-            false => Store::open(&path),
-        }
-        .expect("reader");
+        // As `analyze` opens its diagnosis workers: with the scratch
+        // database's evidence file, with none beside a kept one (`--db`).
+        let reader = Store::open_scratch_reader(&path, store.evidence_spill()).expect("reader");
         one_source(&store);
-        assert!(wal_bytes(db) > 0, "{db}: written through its log");
-        drop(reader);
-        drop(store);
-        assert_eq!(wal_bytes(db) > 0, scratch, "{db}: log left after closing");
+        assert!(wal_bytes(&db) > 0, "{db}: written through its log");
+        match writer_last {
+            true => drop((reader, store)),
+            false => drop((store, reader)),
+        }
+        assert_eq!(wal_bytes(&db) > 0, scratch, "{db}: log left after closing");
         let again = Store::open(&path).expect("again");
         let sources: i64 = again
             .conn
