@@ -95,7 +95,7 @@ impl Store {
     /// evidence file holds, are not built in SQL.
     ///
     /// A connection given an evidence file, which only a scratch database
-    /// has, closes without a checkpoint ([`Store::no_checkpoint_on_close`]);
+    /// has, closes without a checkpoint (`no_checkpoint_on_close`);
     /// a kept database's readers (`analyze --db` diagnosing on every core)
     /// are given none.
     pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
