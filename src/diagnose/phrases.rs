@@ -11,9 +11,9 @@
 //!
 //! The catalog is fixed, so a text gives the same causes every time: each
 //! thread keeps the answers for up to 512 short texts it was asked about,
-//! starting again when it holds that many (a server writes a few descriptions thousands of times; a
-//! Keycloak gigabyte's analysis spent 1.0–1.3% of its time reading the
-//! catalog for them, benches/README.md).
+//! starting again when it holds that many (a server writes a few
+//! descriptions thousands of times; a Keycloak gigabyte's analysis spent
+//! 1.0–1.3% of its time reading the catalog for them, benches/README.md).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
