@@ -2,7 +2,7 @@
 //! copied to a file), removed when dropped and also when the process is
 //! interrupted.
 //!
-//! A scratch database holds as much as a tenth of the log, two thirds of
+//! A scratch database holds as much as a tenth of the log, two fifths of
 //! it for a Keycloak log (benches/README.md): an engineer who stops an
 //! `analyze` of a gigabyte with Ctrl-C must not find a gigabyte left in the
 //! temporary folder each time. Drop does not run when a signal ends the

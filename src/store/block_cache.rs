@@ -19,7 +19,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Bytes a block: a page, about fifteen Keycloak records. Blocks of 16 KB
 /// were read a third as often, and each copy out of the page cache cost
@@ -88,30 +88,63 @@ impl BlockCache {
         if buf.is_empty() || end > len || (end - 1) / BLOCK > offset / BLOCK + 1 {
             return file.read_exact_at(buf, offset);
         }
-        let slots = self.slots.len() as u64;
         let mut at = offset;
         let mut filled = 0;
         while filled < buf.len() {
             let block = at / BLOCK;
-            let start = block * BLOCK;
-            let slot = &self.slots[usize::try_from(block % slots).unwrap_or(0)];
-            // A poisoned slot (a thread panicked while it read) says by
-            // its block number whether its bytes are whole.
-            let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            if held.block != block {
-                held.block = NONE;
-                let size = usize::try_from((len - start).min(BLOCK)).map_err(io::Error::other)?;
-                held.bytes.resize(size, 0);
-                file.read_exact_at(&mut held.bytes, start)?;
-                held.block = block;
-            }
-            let from = usize::try_from(at - start).map_err(io::Error::other)?;
+            let held = self.held(file, len, block)?;
+            let from = usize::try_from(at - block * BLOCK).map_err(io::Error::other)?;
             let take = (buf.len() - filled).min(held.bytes.len() - from);
             buf[filled..filled + take].copy_from_slice(&held.bytes[from..from + take]);
             filled += take;
             at += take as u64;
         }
         Ok(())
+    }
+
+    /// `read(bytes)` of the `size` bytes of `file` (`len` bytes long) at
+    /// `offset`, read in place from the block that holds them when one
+    /// does (read and kept first if need be): a record read back by id was
+    /// copied into a buffer of its own, allocated and zeroed each time
+    /// (benches/README.md). Bytes across two blocks are gathered with
+    /// [`BlockCache::read_exact_at`]. The block's slot stays locked while
+    /// `read` runs: it must not read this cache again.
+    pub(super) fn read_in_place<T>(
+        &self,
+        file: &File,
+        len: u64,
+        (offset, size): (u64, usize),
+        read: impl FnOnce(&[u8]) -> T,
+    ) -> io::Result<T> {
+        let end = offset.saturating_add(size as u64);
+        if size == 0 || end > len || (end - 1) / BLOCK != offset / BLOCK {
+            let mut buf = vec![0; size];
+            self.read_exact_at(file, len, &mut buf, offset)?;
+            return Ok(read(&buf));
+        }
+        let block = offset / BLOCK;
+        let held = self.held(file, len, block)?;
+        let from = usize::try_from(offset - block * BLOCK).map_err(io::Error::other)?;
+        Ok(read(&held.bytes[from..from + size]))
+    }
+
+    /// The slot of `block`, locked, holding that block (read from `file`,
+    /// `len` bytes long, unless it held it already).
+    fn held(&self, file: &File, len: u64, block: u64) -> io::Result<MutexGuard<'_, Slot>> {
+        let slots = self.slots.len() as u64;
+        let slot = &self.slots[usize::try_from(block % slots).unwrap_or(0)];
+        // A poisoned slot (a thread panicked while it read) says by its
+        // block number whether its bytes are whole.
+        let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.block != block {
+            held.block = NONE;
+            let start = block * BLOCK;
+            let size = usize::try_from((len - start).min(BLOCK)).map_err(io::Error::other)?;
+            held.bytes.resize(size, 0);
+            file.read_exact_at(&mut held.bytes, start)?;
+            held.block = block;
+        }
+        Ok(held)
     }
 }
 

@@ -96,3 +96,62 @@ fn a_block_is_read_from_the_file_once_while_its_slot_holds_it() {
         vec![0xff; 10]
     );
 }
+
+/// What `read_in_place` hands its reader, copied out.
+fn in_place(
+    cache: &BlockCache,
+    file: &File,
+    len: u64,
+    offset: u64,
+    n: usize,
+) -> io::Result<Vec<u8>> {
+    cache.read_in_place(file, len, (offset, n), <[u8]>::to_vec)
+}
+
+#[test]
+fn a_read_in_place_gives_the_bytes_the_file_holds_there() {
+    let len = BLOCK * (SLOTS + 3) + 123;
+    let (file, bytes) = file_of(len);
+    let cache = BlockCache::default();
+    // Inside one block, across a boundary (gathered), the file's last
+    // bytes, nothing, and far apart so that slots are shared.
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut reads = vec![
+        (BLOCK - 10, 10),
+        (BLOCK - 10, 20),
+        (len - 5, 5),
+        (7, 0),
+        (0, 1),
+    ];
+    for _ in 0..5_000 {
+        let offset = rng.u64(..len);
+        let n = rng.u64(0..=(len - offset).min(BLOCK + 100));
+        reads.push((offset, n as usize));
+    }
+    for (offset, n) in reads {
+        let got = in_place(&cache, file.as_file(), len, offset, n).expect("read");
+        let at = offset as usize;
+        assert_eq!(got, &bytes[at..at + n], "{n} bytes at {offset}");
+    }
+    let past = in_place(&cache, file.as_file(), len, len - 10, 20).expect_err("past the end");
+    assert_eq!(past.kind(), io::ErrorKind::UnexpectedEof);
+}
+
+#[test]
+fn a_read_in_place_reads_a_block_once_while_its_slot_holds_it() {
+    let len = BLOCK * 4;
+    let (file, bytes) = file_of(len);
+    let cache = BlockCache::default();
+    assert_eq!(
+        in_place(&cache, file.as_file(), len, 100, 10).expect("read"),
+        &bytes[100..110]
+    );
+    // Changed under the cache: the block still comes from its slot.
+    file.as_file()
+        .write_all_at(&[0xff; 10], 300)
+        .expect("write");
+    assert_eq!(
+        in_place(&cache, file.as_file(), len, 300, 10).expect("read"),
+        &bytes[300..310]
+    );
+}

@@ -249,8 +249,9 @@ impl KeptBuilder {
     pub(super) fn keep(&mut self, source_id: i64, e: &Event<'_>) -> io::Result<i64> {
         let id = self.first_id + self.rows.count() as i64;
         self.record.clear();
-        rows::encode(&mut self.record, source_id, e).map_err(io::Error::other)?;
-        let cells = rows::decode_encoded(&self.record)?;
+        rows::encode(&mut self.record, self.rows.names_mut(), source_id, e)
+            .map_err(io::Error::other)?;
+        let cells = rows::decode_encoded(&self.record, self.rows.names())?;
         if self.orders.add(&self.hasher, id, &cells).is_none() {
             self.spoiled = true;
         }
@@ -402,17 +403,16 @@ impl Kept {
 
     /// The row of event `id`: `SELECT … WHERE e.id = ?1`.
     pub(super) fn row(&self, id: i64) -> io::Result<Option<EventRow>> {
-        let mut buf = Vec::new();
         let Some(i) = self.index_of(id) else {
             return Ok(None);
         };
-        if !self.rows.read(i, &mut buf)? {
-            return Ok(None);
-        }
-        let cells = rows::decode(&buf)?;
-        let source = cells[0].int().unwrap_or(0);
-        let file = self.paths.get(&source).map_or("", String::as_str);
-        rows::event_row(id, file, &cells).map(Some)
+        let row = self.rows.read_in_place(i, |bytes| {
+            let cells = rows::decode(bytes, self.rows.names())?;
+            let source = cells[0].int().unwrap_or(0);
+            let file = self.paths.get(&source).map_or("", String::as_str);
+            rows::event_row(id, file, &cells)
+        })?;
+        row.transpose()
     }
 
     fn index_of(&self, id: i64) -> Option<usize> {

@@ -89,22 +89,25 @@ impl BulkLoad {
 /// Inserts every row of `rows` (record `i` is event `first_id + i`).
 fn insert_rows(tx: &Connection, first_id: i64, rows: &Rows) -> Result<()> {
     let mut insert = tx.prepare_cached(&INSERT_KEPT)?;
-    let mut buf = Vec::new();
     for i in 0..rows.count() {
-        if !rows.read(i, &mut buf).map_err(Error::Rows)? {
-            break;
-        }
-        let cells = rows::decode(&buf).map_err(Error::Rows)?;
-        insert.clear_bindings();
-        insert.raw_bind_parameter(1, first_id + i as i64)?;
-        for (c, cell) in cells.iter().enumerate() {
-            match *cell {
-                Cell::Null => {}
-                Cell::Int(v) => insert.raw_bind_parameter(c + 2, v)?,
-                Cell::Text(t) => insert.raw_bind_parameter(c + 2, t)?,
+        let inserted = rows.read_in_place(i, |bytes| -> Result<()> {
+            let cells = rows::decode(bytes, rows.names()).map_err(Error::Rows)?;
+            insert.clear_bindings();
+            insert.raw_bind_parameter(1, first_id + i as i64)?;
+            for (c, cell) in cells.iter().enumerate() {
+                match *cell {
+                    Cell::Null => {}
+                    Cell::Int(v) => insert.raw_bind_parameter(c + 2, v)?,
+                    Cell::Text(t) => insert.raw_bind_parameter(c + 2, t)?,
+                }
             }
+            insert.raw_execute()?;
+            Ok(())
+        });
+        match inserted.map_err(Error::Rows)? {
+            Some(done) => done?,
+            None => break,
         }
-        insert.raw_execute()?;
     }
     Ok(())
 }

@@ -6,14 +6,17 @@
 //!
 //! Inserting a Keycloak gigabyte's 1.56 million events into SQLite was a
 //! third of the read's work, and reading them back by id most of the
-//! diagnosis's (benches/README.md); appending a record and reading it back
-//! at its offset costs a copy and a decode.
+//! diagnosis's (benches/README.md); appending a record costs a copy, and
+//! reading it back at its offset, in place in a cached block, a decode.
 //!
 //! Invariants: a row read back is exactly what `SELECT … FROM events` gives
 //! for the same event bound by `put_event` (the tests store the same events
 //! both ways); record `i` is the event of id `first_id + i`; a record is
-//! complete in the file before its offset is kept.
+//! complete in the file before its offset is kept; a number a record gives
+//! a text by is its file's (`Names`), which only grows while the file is
+//! written and never changes once it is read.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
@@ -29,9 +32,70 @@ use super::spill::create_scratch_file;
 /// Columns of a record: those of the insert statement.
 pub(super) const COLUMNS: usize = 42;
 
+/// A record is each column's value in column order, each after a tag:
+/// NULL alone; an integer, zigzag-encoded, in LEB128; a text as its length
+/// in LEB128 and its bytes; a text of a [`NAMED`] column as its number (one
+/// byte) in the rows' [`Names`]; a run of `n` NULL columns (two or more) as
+/// the one tag `NULLS + n`. With fixed eight-byte integers, four-byte
+/// lengths, the kind, format, server and time basis spelled out and a tag
+/// per NULL, a Keycloak gigabyte's rows file was 430 MB; it is 239 MB
+/// (benches/README.md), written and read back a block at a time.
 const NULL: u8 = 0;
 const INT: u8 = 1;
 const TEXT: u8 = 2;
+const NAME: u8 = 3;
+/// A tag of this value or above is a run of `tag - NULLS` NULL columns.
+const NULLS: u8 = 0x80;
+
+/// The columns whose texts are few and repeated, each written as its
+/// number in the rows' [`Names`]: kind, format, server, time basis, grant
+/// type, lifecycle.
+const NAMED: [usize; 6] = [3, 4, 5, 7, 10, 38];
+
+/// Texts a rows file numbers instead of writing them: at most
+/// [`Names::MAX`], each once, numbered in the order first met; a text met
+/// when the table is full is written whole (a log may name any grant
+/// type).
+#[derive(Debug, Default)]
+pub(super) struct Names {
+    texts: Vec<Box<str>>,
+    numbers: HashMap<Box<str>, u8>,
+    /// Per [`NAMED`] column, the number of the text it last took: most
+    /// events are of the same kind, format and server as the one before.
+    last: [Option<u8>; NAMED.len()],
+}
+
+impl Names {
+    /// Texts a table holds at most: one byte numbers them.
+    const MAX: usize = 256;
+
+    /// The number of `text` in [`NAMED`] column `slot`, given one now if
+    /// the table has room; `None` when it has none.
+    fn number(&mut self, slot: usize, text: &str) -> Option<u8> {
+        if let Some(n) = self.last[slot].filter(|&n| *self.texts[usize::from(n)] == *text) {
+            return Some(n);
+        }
+        let n = match self.numbers.get(text) {
+            Some(&n) => n,
+            None if self.texts.len() >= Names::MAX => return None,
+            None => {
+                let n = u8::try_from(self.texts.len()).ok()?;
+                self.texts.push(text.into());
+                self.numbers.insert(text.into(), n);
+                n
+            }
+        };
+        self.last[slot] = Some(n);
+        Some(n)
+    }
+
+    fn text(&self, n: u8) -> io::Result<&str> {
+        self.texts
+            .get(usize::from(n))
+            .map(|t| &**t)
+            .ok_or_else(torn)
+    }
+}
 
 /// One column's value in a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,15 +133,19 @@ pub(super) type Cells<'a> = [Cell<'a>; COLUMNS];
 /// `put_event` gives no value.
 struct Encoder<'b> {
     buf: &'b mut Vec<u8>,
+    names: &'b mut Names,
     /// The next column to encode (1-based).
     next: usize,
 }
 
 impl Encoder<'_> {
+    /// The NULLs of the columns before `column`, which comes next.
     fn nulls_until(&mut self, column: usize) {
-        while self.next < column {
-            self.buf.push(NULL);
-            self.next += 1;
+        match column.saturating_sub(self.next) {
+            0 => {}
+            1 => self.buf.push(NULL),
+            // At most [`COLUMNS`], below `0x80`.
+            run => self.buf.push(NULLS + run as u8),
         }
         self.next = column + 1;
     }
@@ -87,45 +155,81 @@ impl Columns for Encoder<'_> {
     fn int(&mut self, column: usize, value: i64) -> rusqlite::Result<()> {
         self.nulls_until(column);
         self.buf.push(INT);
-        self.buf.extend_from_slice(&value.to_le_bytes());
+        put_varint(self.buf, ((value << 1) ^ (value >> 63)) as u64);
         Ok(())
     }
 
     fn text(&mut self, column: usize, value: &str) -> rusqlite::Result<()> {
         self.nulls_until(column);
-        let len = u32::try_from(value.len()).map_err(|_| {
-            rusqlite::Error::ToSqlConversionFailure("a value of 4 GiB or more".into())
-        })?;
+        let named = NAMED.iter().position(|&c| c == column);
+        if let Some(n) = named.and_then(|slot| self.names.number(slot, value)) {
+            self.buf.extend_from_slice(&[NAME, n]);
+            return Ok(());
+        }
         self.buf.push(TEXT);
-        self.buf.extend_from_slice(&len.to_le_bytes());
+        put_varint(self.buf, value.len() as u64);
         self.buf.extend_from_slice(value.as_bytes());
         Ok(())
     }
 }
 
-/// Appends the record of event `e` of `source_id` to `buf`.
-pub(super) fn encode(buf: &mut Vec<u8>, source_id: i64, e: &Event<'_>) -> rusqlite::Result<()> {
-    let mut encoder = Encoder { buf, next: 1 };
+/// Appends `value` in LEB128: seven bits a byte, the low ones first, the
+/// high bit set on every byte but the last.
+fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buf.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+/// The LEB128 value at the start of `bytes` and the bytes after it.
+fn varint(bytes: &[u8]) -> io::Result<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Ok((value, &bytes[i + 1..]));
+        }
+    }
+    Err(torn())
+}
+
+/// Appends the record of event `e` of `source_id` to `buf`, its named
+/// texts numbered in `names`.
+pub(super) fn encode(
+    buf: &mut Vec<u8>,
+    names: &mut Names,
+    source_id: i64,
+    e: &Event<'_>,
+) -> rusqlite::Result<()> {
+    let mut encoder = Encoder {
+        buf,
+        names,
+        next: 1,
+    };
     put_event(&mut encoder, source_id, e)?;
     encoder.nulls_until(COLUMNS + 1);
     Ok(())
 }
 
-/// The cells of the record `bytes`.
-pub(super) fn decode(bytes: &[u8]) -> io::Result<Cells<'_>> {
-    decode_with(bytes, |text| std::str::from_utf8(text).map_err(|_| torn()))
+/// The cells of the record `bytes`, its named texts those of `names`.
+pub(super) fn decode<'b>(bytes: &'b [u8], names: &'b Names) -> io::Result<Cells<'b>> {
+    decode_with(bytes, names, |text| {
+        std::str::from_utf8(text).map_err(|_| torn())
+    })
 }
 
 /// The cells of the record [`encode`] has just written into `bytes`, its
 /// texts not checked again: each was copied from a `&str`. Checking them
 /// took as long as the rest of the decoding, for each event a load keeps
 /// (benches/README.md).
-pub(super) fn decode_encoded(bytes: &[u8]) -> io::Result<Cells<'_>> {
+pub(super) fn decode_encoded<'b>(bytes: &'b [u8], names: &'b Names) -> io::Result<Cells<'b>> {
     // SAFETY: `bytes` is a record `encode` wrote (the caller's buffer,
     // cleared before it), whose every text is the bytes of a `&str`, at
     // the offset and of the length its tag gives; `decode_with` slices
     // exactly those.
-    decode_with(bytes, |text| {
+    decode_with(bytes, names, |text| {
         Ok(unsafe { std::str::from_utf8_unchecked(text) })
     })
 }
@@ -133,30 +237,46 @@ pub(super) fn decode_encoded(bytes: &[u8]) -> io::Result<Cells<'_>> {
 /// The cells of the record `bytes`, each text made a `&str` by `text`.
 fn decode_with<'b>(
     mut bytes: &'b [u8],
+    names: &'b Names,
     text: impl Fn(&'b [u8]) -> io::Result<&'b str>,
 ) -> io::Result<Cells<'b>> {
     let mut cells = [Cell::Null; COLUMNS];
-    for cell in cells.iter_mut() {
+    let mut column = 0;
+    while column < COLUMNS {
         let (&tag, rest) = bytes.split_first().ok_or_else(torn)?;
         bytes = rest;
-        *cell = match tag {
+        let cell = match tag {
             NULL => Cell::Null,
             INT => {
-                let (value, rest) = bytes.split_first_chunk::<8>().ok_or_else(torn)?;
+                let (value, rest) = varint(bytes)?;
                 bytes = rest;
-                Cell::Int(i64::from_le_bytes(*value))
+                Cell::Int((value >> 1) as i64 ^ -((value & 1) as i64))
             }
             TEXT => {
-                let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(torn)?;
-                let len = u32::from_le_bytes(*len) as usize;
+                let (len, rest) = varint(bytes)?;
+                let len = usize::try_from(len).map_err(|_| torn())?;
                 let value = rest.get(..len).ok_or_else(torn)?;
                 bytes = &rest[len..];
                 Cell::Text(text(value)?)
             }
+            NAME => {
+                let (&n, rest) = bytes.split_first().ok_or_else(torn)?;
+                bytes = rest;
+                Cell::Text(names.text(n)?)
+            }
+            run if run >= NULLS + 2 && column + usize::from(run - NULLS) <= COLUMNS => {
+                column += usize::from(run - NULLS);
+                continue;
+            }
             _ => return Err(torn()),
         };
+        cells[column] = cell;
+        column += 1;
     }
-    Ok(cells)
+    match bytes {
+        [] => Ok(cells),
+        _ => Err(torn()),
+    }
 }
 
 fn torn() -> io::Error {
@@ -236,6 +356,8 @@ pub(super) struct RowsWriter {
     /// Where each record starts, and the length written or buffered.
     offsets: Chunked<u64>,
     len: u64,
+    /// The named texts of the records appended.
+    names: Names,
 }
 
 impl RowsWriter {
@@ -246,7 +368,18 @@ impl RowsWriter {
             buf: Vec::with_capacity(BUFFER_BYTES),
             offsets: Chunked::default(),
             len: 0,
+            names: Names::default(),
         })
+    }
+
+    /// Where [`encode`] numbers the texts of this file's records.
+    pub(super) fn names_mut(&mut self) -> &mut Names {
+        &mut self.names
+    }
+
+    /// The texts [`encode`] numbered, to decode this file's records.
+    pub(super) fn names(&self) -> &Names {
+        &self.names
     }
 
     /// Appends one record (made by [`encode`]); the records are numbered
@@ -281,6 +414,7 @@ impl RowsWriter {
             file: self.file,
             offsets,
             cache: BlockCache::default(),
+            names: self.names,
         })
     }
 }
@@ -293,6 +427,8 @@ pub(super) struct Rows {
     /// The blocks last read, for the diagnosis that reads their records
     /// again and those beside them.
     cache: BlockCache,
+    /// The texts the records name by number.
+    names: Names,
 }
 
 impl Rows {
@@ -301,15 +437,30 @@ impl Rows {
         self.offsets.len().saturating_sub(1)
     }
 
-    /// The bytes of record `i`, read into `buf`; `false` when there is none.
-    pub(super) fn read(&self, i: usize, buf: &mut Vec<u8>) -> io::Result<bool> {
+    /// The texts the records name by number, to [`decode`] them.
+    pub(super) fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// `read(bytes)` of record `i`'s bytes, read in place from the cache
+    /// when one block holds them ([`BlockCache::read_in_place`]: `read`
+    /// must not read these rows again); `None` when there is no record `i`.
+    pub(super) fn read_in_place<T>(
+        &self,
+        i: usize,
+        read: impl FnOnce(&[u8]) -> T,
+    ) -> io::Result<Option<T>> {
         let (Some(&start), Some(&end)) = (self.offsets.get(i), self.offsets.get(i + 1)) else {
-            return Ok(false);
+            return Ok(None);
         };
         let len = usize::try_from(end - start).map_err(io::Error::other)?;
         let file_len = self.offsets.last().copied().unwrap_or(0);
-        buf.resize(len, 0);
-        self.cache.read_exact_at(&self.file, file_len, buf, start)?;
-        Ok(true)
+        self.cache
+            .read_in_place(&self.file, file_len, (start, len), read)
+            .map(Some)
     }
 }
+
+#[cfg(test)]
+#[path = "rows_tests.rs"]
+mod tests;
