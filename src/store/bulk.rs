@@ -199,12 +199,16 @@ impl Store {
         // The chunks joined and freed here are given back at once: kept
         // beside their copies, they made the load's peak (`memory.rs`).
         let (index, settled) = crate::memory::purging_promptly(|| {
-            let index = bulk
-                .index
-                .take()
-                .filter(|_| loaded.is_ok())
-                .and_then(EventIndexBuilder::finish);
-            self.settle_kept(bulk.kept.take(), index)
+            let mut kept = bulk.kept.take();
+            let building = bulk.index.take().filter(|_| loaded.is_ok());
+            let index = std::thread::scope(|s| {
+                // Sorted for the index that will stand for the table's.
+                if let Some(kept) = kept.as_mut().filter(|_| building.is_some()) {
+                    s.spawn(|| kept.sort());
+                }
+                building.and_then(EventIndexBuilder::finish)
+            });
+            self.settle_kept(kept, index)
         });
         if index.is_some() {
             dropped.retain(|sql| {

@@ -134,7 +134,38 @@ struct Orders {
     revokes: Chunked<Revoke>,
 }
 
+/// The orders [`KeptBuilder::finish`] sorts, sorted.
+#[derive(Debug)]
+struct Sorted {
+    keyed: Vec<Keyed>,
+    failing: Vec<(i64, i64)>,
+    placed: Vec<Placed>,
+    phases: Vec<(i64, i64, i64)>,
+}
+
 impl Orders {
+    /// Takes out the orders that are sorted before they are read, sorted.
+    fn sorted(&mut self) -> Sorted {
+        let mut keyed = std::mem::take(&mut self.keyed).into_vec();
+        keyed.sort_unstable();
+        let mut failing = std::mem::take(&mut self.failing).into_vec();
+        failing.sort_unstable();
+        let mut placed = std::mem::take(&mut self.placed).into_vec();
+        // Stable and run-adaptive: each range reader's events come in line
+        // order, so the order is a merge of runs (a Keycloak gigabyte's
+        // 1.56 million: 45 ms instead of 58). Every field is compared, so
+        // equal items are the same item.
+        placed.sort();
+        let mut phases = std::mem::take(&mut self.phases).into_vec();
+        phases.sort_unstable();
+        Sorted {
+            keyed,
+            failing,
+            placed,
+            phases,
+        }
+    }
+
     /// Takes the keys of the event stored as `id` with the record `c`;
     /// `None` when one does not fit (a line past 2³², an id past 2³²).
     fn add(&mut self, hasher: &RandomState, id: i64, c: &Cells<'_>) -> Option<()> {
@@ -229,6 +260,9 @@ pub(super) struct KeptBuilder {
     /// An event's keys did not fit: the events cannot stay out of the
     /// table.
     spoiled: bool,
+    /// The orders sorted ahead of [`KeptBuilder::finish`], once the load
+    /// is over ([`KeptBuilder::sort`]).
+    sorted: Option<Sorted>,
 }
 
 impl KeptBuilder {
@@ -242,6 +276,7 @@ impl KeptBuilder {
             sources: Vec::new(),
             record: Vec::new(),
             spoiled: false,
+            sorted: None,
         })
     }
 
@@ -283,18 +318,17 @@ impl KeptBuilder {
 
     /// The rows written and their orders sorted; `paths` names each
     /// source's file.
-    pub(super) fn finish(self, paths: HashMap<i64, String>) -> io::Result<Kept> {
+    pub(super) fn finish(mut self, paths: HashMap<i64, String>) -> io::Result<Kept> {
+        let Sorted {
+            keyed,
+            failing,
+            placed,
+            phases,
+        } = match self.sorted.take() {
+            Some(sorted) => sorted,
+            None => self.orders.sorted(),
+        };
         let o = self.orders;
-        let mut keyed = o.keyed.into_vec();
-        keyed.sort_unstable();
-        let mut failing = o.failing.into_vec();
-        failing.sort_unstable();
-        let mut placed = o.placed.into_vec();
-        // Stable and run-adaptive: each range reader's events come in line
-        // order, so the order is a merge of runs (a Keycloak gigabyte's
-        // 1.56 million: 45 ms of the main thread instead of 58). Every
-        // field is compared, so equal items are the same item.
-        placed.sort();
         // The table's unique index would have skipped the second: the ids
         // given since are not the table's.
         if placed.windows(2).any(|w| w[0].same_place(&w[1])) {
@@ -303,8 +337,6 @@ impl KeptBuilder {
                 "an event kept twice in one load",
             ));
         }
-        let mut phases = o.phases.into_vec();
-        phases.sort_unstable();
         Ok(Kept {
             rows: self.rows.finish()?,
             first_id: self.first_id,
@@ -320,6 +352,16 @@ impl KeptBuilder {
             mobile_requests: o.mobile_requests,
             revokes: o.revokes.into_vec(),
         })
+    }
+
+    /// Sorts the orders [`KeptBuilder::finish`] reads sorted, once no
+    /// event is kept any more, so that they are sorted on a thread of
+    /// their own while the event index sorts its own (`bulk.rs`): one after
+    /// the other, the main thread sorted these alone (benches/README.md).
+    pub(super) fn sort(&mut self) {
+        if self.sorted.is_none() {
+            self.sorted = Some(self.orders.sorted());
+        }
     }
 
     /// The rows written, for putting them into the table.
