@@ -55,8 +55,8 @@ impl Store {
 
     /// The path of the file event `event_id` was read from, if it exists.
     fn file_of_event(&self, event_id: i64) -> Result<Option<String>> {
-        if let Some(row) = self.with_kept(|kept| kept.row(event_id)) {
-            return Ok(row.map_err(super::Error::Rows)?.map(|r| r.file));
+        if let Some(file) = self.with_kept(|kept| kept.file_of(event_id)) {
+            return file.map_err(super::Error::Rows);
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.path FROM events e JOIN sources s ON s.id = e.source_id

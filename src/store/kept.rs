@@ -457,6 +457,16 @@ impl Kept {
         row.transpose()
     }
 
+    /// The path of the file event `id` was read from (`SELECT s.path …
+    /// WHERE e.id = ?1`): of its record, only the source is decoded.
+    pub(super) fn file_of(&self, id: i64) -> io::Result<Option<String>> {
+        let Some(i) = self.index_of(id) else {
+            return Ok(None);
+        };
+        let source = self.rows.read_in_place(i, rows::source_of)?.transpose()?;
+        Ok(source.map(|s| self.paths.get(&s).cloned().unwrap_or_default()))
+    }
+
     fn index_of(&self, id: i64) -> Option<usize> {
         usize::try_from(id.checked_sub(self.first_id)?).ok()
     }

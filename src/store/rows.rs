@@ -183,6 +183,12 @@ fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     buf.push(value as u8);
 }
 
+/// The integer a zigzag `value` stands for (0, -1, 1, -2, … for 0, 1, 2,
+/// 3, …).
+fn unzigzag(value: u64) -> i64 {
+    (value >> 1) as i64 ^ -((value & 1) as i64)
+}
+
 /// The LEB128 value at the start of `bytes` and the bytes after it.
 fn varint(bytes: &[u8]) -> io::Result<(u64, &[u8])> {
     let mut value = 0u64;
@@ -220,6 +226,15 @@ pub(super) fn decode<'b>(bytes: &'b [u8], names: &'b Names) -> io::Result<Cells<
     })
 }
 
+/// The source id of the record `bytes`, its first column (which
+/// `put_event` always gives), the rest of it not decoded.
+pub(super) fn source_of(bytes: &[u8]) -> io::Result<i64> {
+    match bytes.split_first() {
+        Some((&INT, rest)) => Ok(unzigzag(varint(rest)?.0)),
+        _ => Err(torn()),
+    }
+}
+
 /// The cells of the record [`encode`] has just written into `bytes`, its
 /// texts not checked again: each was copied from a `&str`. Checking them
 /// took as long as the rest of the decoding, for each event a load keeps
@@ -250,7 +265,7 @@ fn decode_with<'b>(
             INT => {
                 let (value, rest) = varint(bytes)?;
                 bytes = rest;
-                Cell::Int((value >> 1) as i64 ^ -((value & 1) as i64))
+                Cell::Int(unzigzag(value))
             }
             TEXT => {
                 let (len, rest) = varint(bytes)?;

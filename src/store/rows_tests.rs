@@ -1,7 +1,7 @@
-//! A record decodes to exactly the values `put_event` gave its columns,
-//! whatever they are: integers of any size and sign, texts of any length,
-//! runs of NULLs of any length, named texts past the table's room; and a
-//! record cut short or run on is refused.
+//! A record decodes to exactly the values `put_event` gave its columns
+//! (its source alone too), whatever they are: integers of any size and
+//! sign, texts of any length, runs of NULLs of any length, named texts past
+//! the table's room; and a record cut short or run on is refused.
 
 use std::borrow::Cow;
 
@@ -75,6 +75,7 @@ fn every_event_decodes_to_the_values_its_columns_were_given() {
     }
     assert_eq!(names.texts.len(), Names::MAX, "the table filled up");
     for (buf, want) in &records {
+        assert_eq!(source_of(buf).ok(), want[0].1, "the source alone");
         assert_eq!(cells_of(&decode(buf, &names).expect("decode")), *want);
         assert_eq!(
             cells_of(&decode_encoded(buf, &names).expect("decode")),
