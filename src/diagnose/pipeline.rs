@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::config::DiagnoseSettings;
 use crate::correlate::{self, is_failure_event};
-use crate::store::{EventRow, FailureRecord, Result, Store};
+use crate::store::{EventRow, FailureRecord, RenderedJson, Result, Store};
 
 use super::{case, decide, failure_id, record};
 /// What a diagnosis run did.
@@ -76,6 +76,9 @@ pub struct Diagnosed {
     pub merged: Vec<i64>,
     /// Its time (ms), when one is known.
     pub time_ms: Option<i64>,
+    /// Its candidates, evidence and context as the store writes them,
+    /// rendered where it was prepared.
+    pub json: RenderedJson,
 }
 
 /// Diagnoses computed but not yet written.
@@ -174,6 +177,7 @@ pub(super) fn prepare(
     Ok(Prepared {
         members,
         diagnosed: Diagnosed {
+            json: record.render_json()?,
             record,
             primary: case.primary.id,
             merged: case.merged.iter().map(|e| e.id).collect(),
@@ -281,7 +285,7 @@ pub(super) fn write_batch_in_transaction(store: &mut Store, batch: &Batch) -> Re
     store.advance_diagnosis_cursor(batch.last_event_id)?;
     for d in &batch.pending {
         stats.diagnosed += 1;
-        if store.upsert_failure(&d.record, d.primary, &d.merged, d.time_ms)? {
+        if store.upsert_rendered(&d.record, &d.json, (d.primary, &d.merged), d.time_ms)? {
             stats.changed += 1;
         }
     }

@@ -141,6 +141,33 @@ pub struct StoredFailure {
     pub evidence: String,
 }
 
+/// A failure's candidates, evidence and context as the store writes
+/// them: JSON texts ([`FailureRecord::render_json`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedJson {
+    pub(super) candidates: String,
+    pub(super) evidence: String,
+    /// `None` when the context is empty.
+    pub(super) context: Option<String>,
+}
+
+impl FailureRecord {
+    /// Its candidates, evidence and context as JSON, as the store writes
+    /// them: rendered where the failure is diagnosed (on every core), so
+    /// that the store's one writer, the busiest thread at the end of a
+    /// Rails log's diagnosis, only copies them (benches/README.md).
+    pub fn render_json(&self) -> serde_json::Result<RenderedJson> {
+        Ok(RenderedJson {
+            candidates: serde_json::to_string(&self.candidates)?,
+            evidence: serde_json::to_string(&self.evidence)?,
+            context: match self.context.is_empty() {
+                true => None,
+                false => Some(serde_json::to_string(&self.context)?),
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 impl FailureRecord {
     /// A `code_reused` failure of low confidence with id `id` and nothing

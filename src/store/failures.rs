@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::failure_details::{FailureDetails, holds_json};
 pub use super::failure_record::{
     Candidate, ClockContext, Evidence, FailureContext, FailureFilter, FailureRecord, RedirectPair,
-    StoredFailure,
+    RenderedJson, StoredFailure,
 };
 use super::{Error, Result, Store};
 use crate::time::format_ts;
@@ -188,6 +188,20 @@ impl Store {
         merged_events: &[i64],
         ts_ms: Option<i64>,
     ) -> Result<bool> {
+        let json = rec.render_json()?;
+        self.upsert_rendered(rec, &json, (primary_event, merged_events), ts_ms)
+    }
+
+    /// [`Store::upsert_failure`] with the record's JSON rendered already
+    /// (`json`, [`FailureRecord::render_json`] of `rec`); `events` are its
+    /// primary event and those merged into it.
+    pub fn upsert_rendered(
+        &mut self,
+        rec: &FailureRecord,
+        json: &RenderedJson,
+        (primary_event, merged_events): (i64, &[i64]),
+        ts_ms: Option<i64>,
+    ) -> Result<bool> {
         let keeps_daemon_records = !self.scratch;
         // Alone, in a transaction of its own; in a caller's transaction (a
         // batch of diagnoses), as part of it: an error there rolls the
@@ -212,21 +226,20 @@ impl Store {
         };
         let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();
-        let candidates = serde_json::to_string(&rec.candidates)?;
-        let evidence = serde_json::to_string(&rec.evidence)?;
-        let context = if rec.context.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&rec.context)?)
-        };
+        let RenderedJson {
+            candidates,
+            evidence,
+            context,
+        } = json;
+        let place;
         let (candidates, evidence, context) = match self.failure_details_written() {
             Some(details) => {
-                let place = details
-                    .append(&candidates, &evidence, context.as_deref())
+                place = details
+                    .append(candidates, evidence, context.as_deref())
                     .map_err(Error::FailureDetails)?;
-                (String::new(), place, None)
+                ("", place.as_str(), None)
             }
-            None => (candidates, evidence, context),
+            None => (candidates.as_str(), evidence.as_str(), context.as_deref()),
         };
         // Cached: the rollup triggers make this statement costly to prepare.
         tx.prepare_cached(

@@ -64,7 +64,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use error::{Error, Result};
 pub use events::EventRow;
-pub use failure_record::{FailureFilter, FailureRecord};
+pub use failure_record::{FailureFilter, FailureRecord, RenderedJson};
 pub use handle::Store;
 pub(crate) use log_lines::{InFile, LogFileId};
 pub use retention::PRUNE_CHUNK;

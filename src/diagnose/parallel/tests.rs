@@ -214,8 +214,10 @@ fn events_are_final_unless_another_connection_wrote_meanwhile() {
 
 /// A failure with id `id` standing on `primary` and `merged`.
 fn diagnosed(id: &str, primary: i64, merged: &[i64]) -> pipeline::Diagnosed {
+    let record = FailureRecord::bare(id);
     pipeline::Diagnosed {
-        record: FailureRecord::bare(id),
+        json: record.render_json().expect("render"),
+        record,
         primary,
         merged: merged.to_vec(),
         time_ms: None,
