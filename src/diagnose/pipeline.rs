@@ -68,7 +68,9 @@ pub const SLICE: usize = 512;
 /// it stands on.
 #[derive(Debug)]
 pub struct Diagnosed {
-    /// The failure as it will be stored.
+    /// The failure as it will be stored; on a scratch analysis's
+    /// connections without its candidates, evidence and context, which
+    /// `json` holds (`Store::of_scratch_analysis`).
     pub record: FailureRecord,
     /// Its primary event's id.
     pub primary: i64,
@@ -173,11 +175,17 @@ pub(super) fn prepare(
     let id = failure_id(&group.primary);
     let case = case::gather(store, group, clocks, settings)?;
     let verdict = decide(&case, settings);
-    let record = record(store, &case, &verdict, id)?;
+    let mut record = record(store, &case, &verdict, id)?;
+    let json = record.render_json()?;
+    if store.of_scratch_analysis() {
+        // Written from `json` alone: held twice, the failures in flight
+        // raised a Rails log's peak memory by a tenth (benches/README.md).
+        record.forget_rendered();
+    }
     Ok(Prepared {
         members,
         diagnosed: Diagnosed {
-            json: record.render_json()?,
+            json,
             record,
             primary: case.primary.id,
             merged: case.merged.iter().map(|e| e.id).collect(),

@@ -166,6 +166,15 @@ impl FailureRecord {
             },
         })
     }
+
+    /// Empties what [`FailureRecord::render_json`] rendered (candidates,
+    /// evidence, context), for a record that is written from its rendering
+    /// alone.
+    pub fn forget_rendered(&mut self) {
+        self.candidates = Vec::new();
+        self.evidence = Vec::new();
+        self.context = FailureContext::default();
+    }
 }
 
 #[cfg(test)]

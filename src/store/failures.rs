@@ -193,7 +193,10 @@ impl Store {
     }
 
     /// [`Store::upsert_failure`] with the record's JSON rendered already
-    /// (`json`, [`FailureRecord::render_json`] of `rec`); `events` are its
+    /// (`json`, [`FailureRecord::render_json`] of the record as diagnosed,
+    /// whose candidates, evidence and context `rec` no longer holds when it
+    /// was diagnosed for a scratch database, which keeps no daemon record
+    /// that reads them: [`Store::of_scratch_analysis`]); `events` are its
     /// primary event and those merged into it.
     pub fn upsert_rendered(
         &mut self,

@@ -339,6 +339,16 @@ impl Store {
         self.scratch
     }
 
+    /// Whether this connection is one of a scratch analysis's: the scratch
+    /// database's own, or one opened beside it with its evidence file
+    /// (only a scratch database has one). The failures it diagnoses go to
+    /// a database that keeps none of the daemon's records, so they are
+    /// written from their rendered JSON alone
+    /// ([`Store::upsert_rendered`]).
+    pub fn of_scratch_analysis(&self) -> bool {
+        self.scratch || self.spill.is_some()
+    }
+
     /// Where this connection's evidence lines are when not in its
     /// database: a scratch database's file, for a connection opened beside
     /// its writer ([`Store::sharing_spill`]).

@@ -118,6 +118,54 @@ fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
     ));
 }
 
+/// A failure written from its rendered JSON, the record itself emptied of
+/// what was rendered (as a scratch analysis's diagnosis hands it to the
+/// writer), reads back whole, as one written from the whole record does.
+#[test]
+fn a_failure_written_from_its_rendered_json_reads_back_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let mut store = Store::open_scratch(&path).expect("scratch");
+    one_source(&store);
+    store
+        .conn
+        .execute(
+            "INSERT INTO events (source_id, line, kind, format) VALUES (1, 1, 'token_response', 'rails'),
+                 (1, 2, 'token_response', 'rails')",
+            [],
+        )
+        .expect("events");
+    let whole = |id: &str| FailureRecord {
+        evidence: vec![Evidence {
+            file: "a.log".to_owned(),
+            line: 1,
+            ts: None,
+            text: "POST /oauth/token 400 é".to_owned(),
+        }],
+        candidates: vec![super::failures::Candidate {
+            cause: crate::cause::Cause::CodeExpired,
+            why: "the code is old".to_owned(),
+        }],
+        ..FailureRecord::bare(id)
+    };
+    store
+        .upsert_failure(&whole("f1"), 1, &[], None)
+        .expect("write");
+    let json = whole("f2").render_json().expect("render");
+    let mut emptied = whole("f2");
+    emptied.forget_rendered();
+    assert!(emptied.evidence.is_empty() && emptied.candidates.is_empty());
+    store
+        .upsert_rendered(&emptied, &json, (2, &[]), None)
+        .expect("write rendered");
+    assert_eq!(store.failure("f2").expect("read"), Some(whole("f2")));
+    let written_whole = store.failure("f1").expect("read").map(|f| f.evidence);
+    assert_eq!(
+        store.failure("f2").expect("read").map(|f| f.evidence),
+        written_whole
+    );
+}
+
 /// The scratch diagnosis's writer commits its batches in groups: another
 /// connection sees each group once its commit is told, and a failure
 /// rolls back only the group it happened in.
