@@ -20,24 +20,21 @@ fn read(cache: &BlockCache, file: &File, len: u64, offset: u64, n: usize) -> io:
     Ok(buf)
 }
 
-#[test]
-fn every_read_gives_the_bytes_the_file_holds_there() {
-    let len = BLOCK * (SLOTS + 3) + 123;
+/// `reads` (offset, length) and 5,000 random ones of at most `widest`
+/// bytes each, given by `read` from a cache over a file of `len` bytes:
+/// each must be the bytes the file holds there.
+fn check_reads(
+    len: u64,
+    widest: u64,
+    mut reads: Vec<(u64, usize)>,
+    read: impl Fn(&BlockCache, &File, u64, u64, usize) -> io::Result<Vec<u8>>,
+) {
     let (file, bytes) = file_of(len);
     let cache = BlockCache::default();
-    // Reads inside a block, across a boundary, at the file's end, wider
-    // than two blocks, and far apart so that slots are shared.
     let mut rng = fastrand::Rng::with_seed(9);
-    let mut reads = vec![
-        (BLOCK - 10, 20),
-        (len - 5, 5),
-        (len - BLOCK - 7, BLOCK as usize + 7),
-        (3, (3 * BLOCK) as usize),
-        (0, 1),
-    ];
     for _ in 0..5_000 {
         let offset = rng.u64(..len);
-        let n = rng.u64(1..=(len - offset).min(3 * BLOCK));
+        let n = rng.u64(0..=(len - offset).min(widest));
         reads.push((offset, n as usize));
     }
     for (offset, n) in reads {
@@ -45,6 +42,21 @@ fn every_read_gives_the_bytes_the_file_holds_there() {
         let at = offset as usize;
         assert_eq!(got, &bytes[at..at + n], "{n} bytes at {offset}");
     }
+}
+
+#[test]
+fn every_read_gives_the_bytes_the_file_holds_there() {
+    let len = BLOCK * (SLOTS + 3) + 123;
+    // Reads inside a block, across a boundary, at the file's end, wider
+    // than two blocks, and far apart so that slots are shared.
+    let reads = vec![
+        (BLOCK - 10, 20),
+        (len - 5, 5),
+        (len - BLOCK - 7, BLOCK as usize + 7),
+        (3, (3 * BLOCK) as usize),
+        (0, 1),
+    ];
+    check_reads(len, 3 * BLOCK, reads, read);
 }
 
 #[test]
@@ -64,8 +76,9 @@ fn a_read_past_the_end_fails_as_the_file_does_and_keeps_nothing() {
     );
 }
 
-#[test]
-fn a_block_is_read_from_the_file_once_while_its_slot_holds_it() {
+/// A block is read from the file once while its slot holds it, whether
+/// `read` copies (`read_exact_at`) or reads in place.
+fn check_slot_reuse(read: impl Fn(&BlockCache, &File, u64, u64, usize) -> io::Result<Vec<u8>>) {
     let len = BLOCK * (SLOTS + 2);
     let (file, bytes) = file_of(len);
     let cache = BlockCache::default();
@@ -97,6 +110,12 @@ fn a_block_is_read_from_the_file_once_while_its_slot_holds_it() {
     );
 }
 
+#[test]
+fn a_block_is_read_from_the_file_once_while_its_slot_holds_it() {
+    check_slot_reuse(read);
+    check_slot_reuse(in_place);
+}
+
 /// What `read_in_place` hands its reader, copied out.
 fn in_place(
     cache: &BlockCache,
@@ -111,47 +130,20 @@ fn in_place(
 #[test]
 fn a_read_in_place_gives_the_bytes_the_file_holds_there() {
     let len = BLOCK * (SLOTS + 3) + 123;
-    let (file, bytes) = file_of(len);
-    let cache = BlockCache::default();
     // Inside one block, across a boundary (gathered), the file's last
     // bytes, nothing, and far apart so that slots are shared.
-    let mut rng = fastrand::Rng::with_seed(11);
-    let mut reads = vec![
+    let reads = vec![
         (BLOCK - 10, 10),
         (BLOCK - 10, 20),
         (len - 5, 5),
         (7, 0),
         (0, 1),
     ];
-    for _ in 0..5_000 {
-        let offset = rng.u64(..len);
-        let n = rng.u64(0..=(len - offset).min(BLOCK + 100));
-        reads.push((offset, n as usize));
-    }
-    for (offset, n) in reads {
-        let got = in_place(&cache, file.as_file(), len, offset, n).expect("read");
-        let at = offset as usize;
-        assert_eq!(got, &bytes[at..at + n], "{n} bytes at {offset}");
-    }
-    let past = in_place(&cache, file.as_file(), len, len - 10, 20).expect_err("past the end");
-    assert_eq!(past.kind(), io::ErrorKind::UnexpectedEof);
-}
-
-#[test]
-fn a_read_in_place_reads_a_block_once_while_its_slot_holds_it() {
-    let len = BLOCK * 4;
-    let (file, bytes) = file_of(len);
-    let cache = BlockCache::default();
+    check_reads(len, BLOCK + 100, reads, in_place);
+    let (file, _) = file_of(len);
+    let past = in_place(&BlockCache::default(), file.as_file(), len, len - 10, 20);
     assert_eq!(
-        in_place(&cache, file.as_file(), len, 100, 10).expect("read"),
-        &bytes[100..110]
-    );
-    // Changed under the cache: the block still comes from its slot.
-    file.as_file()
-        .write_all_at(&[0xff; 10], 300)
-        .expect("write");
-    assert_eq!(
-        in_place(&cache, file.as_file(), len, 300, 10).expect("read"),
-        &bytes[300..310]
+        past.expect_err("past the end").kind(),
+        io::ErrorKind::UnexpectedEof
     );
 }

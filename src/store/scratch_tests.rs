@@ -67,23 +67,33 @@ fn a_request_asked_for_again_gives_what_the_query_gives() {
     assert_eq!(asked(&store, "r2"), [2, 4]);
 }
 
+/// A scratch database (its folder, its path) holding one source and
+/// `events` token responses of it, on lines 1, 2, …
+fn scratch_with_events(events: i64) -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let store = Store::open_scratch(&path).expect("scratch");
+    one_source(&store);
+    for line in 1..=events {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format)
+                 VALUES (1, ?1, 'token_response', 'rails')",
+                [line],
+            )
+            .expect("event");
+    }
+    (dir, path, store)
+}
+
 /// A scratch database's failure keeps its JSON in the file beside it (the
 /// row holds its place), and reads back whole on the writer and on a
 /// reader opened with the writer's files, after an update too; a reader
 /// opened without them says where the JSON is instead of misreading it.
 #[test]
 fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s.db");
-    let mut store = Store::open_scratch(&path).expect("scratch");
-    one_source(&store);
-    store
-        .conn
-        .execute(
-            "INSERT INTO events (source_id, line, kind, format) VALUES (1, 1, 'token_response', 'rails')",
-            [],
-        )
-        .expect("event");
+    let (_dir, path, mut store) = scratch_with_events(1);
     let mut record = FailureRecord {
         evidence: vec![Evidence {
             file: "a.log".to_owned(),
@@ -123,18 +133,7 @@ fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
 /// writer), reads back whole, as one written from the whole record does.
 #[test]
 fn a_failure_written_from_its_rendered_json_reads_back_whole() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s.db");
-    let mut store = Store::open_scratch(&path).expect("scratch");
-    one_source(&store);
-    store
-        .conn
-        .execute(
-            "INSERT INTO events (source_id, line, kind, format) VALUES (1, 1, 'token_response', 'rails'),
-                 (1, 2, 'token_response', 'rails')",
-            [],
-        )
-        .expect("events");
+    let (_dir, _path, mut store) = scratch_with_events(2);
     let whole = |id: &str| FailureRecord {
         evidence: vec![Evidence {
             file: "a.log".to_owned(),
