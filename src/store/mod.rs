@@ -99,9 +99,8 @@ impl Store {
     /// a kept database's readers (`analyze --db` diagnosing on every core)
     /// are given none.
     pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
-        let scratch = spill.is_some();
         let store = Store::open_paged(path, None, spill)?;
-        if scratch {
+        if store.of_scratch_analysis() {
             store.no_checkpoint_on_close()?;
         }
         Ok(store)

@@ -52,6 +52,18 @@ const NULLS: u8 = 0x80;
 /// type, lifecycle.
 const NAMED: [usize; 6] = [3, 4, 5, 7, 10, 38];
 
+/// Per column (1-based), its place in [`NAMED`] plus one, 0 for a column
+/// not named: looked up for every text of every event kept.
+const NAMED_SLOT: [u8; COLUMNS + 1] = {
+    let mut slots = [0; COLUMNS + 1];
+    let mut i = 0;
+    while i < NAMED.len() {
+        slots[NAMED[i]] = i as u8 + 1;
+        i += 1;
+    }
+    slots
+};
+
 /// Texts a rows file numbers instead of writing them: at most
 /// [`Names::MAX`], each once, numbered in the order first met; a text met
 /// when the table is full is written whole (a log may name any grant
@@ -79,7 +91,8 @@ impl Names {
             Some(&n) => n,
             None if self.texts.len() >= Names::MAX => return None,
             None => {
-                let n = u8::try_from(self.texts.len()).ok()?;
+                // Below `MAX`: one byte holds it.
+                let n = self.texts.len() as u8;
                 self.texts.push(text.into());
                 self.numbers.insert(text.into(), n);
                 n
@@ -155,14 +168,17 @@ impl Columns for Encoder<'_> {
     fn int(&mut self, column: usize, value: i64) -> rusqlite::Result<()> {
         self.nulls_until(column);
         self.buf.push(INT);
-        put_varint(self.buf, ((value << 1) ^ (value >> 63)) as u64);
+        put_varint(self.buf, zigzag(value));
         Ok(())
     }
 
     fn text(&mut self, column: usize, value: &str) -> rusqlite::Result<()> {
         self.nulls_until(column);
-        let named = NAMED.iter().position(|&c| c == column);
-        if let Some(n) = named.and_then(|slot| self.names.number(slot, value)) {
+        let named = match NAMED_SLOT.get(column) {
+            Some(&slot) if slot > 0 => self.names.number(usize::from(slot - 1), value),
+            _ => None,
+        };
+        if let Some(n) = named {
             self.buf.extend_from_slice(&[NAME, n]);
             return Ok(());
         }
@@ -183,8 +199,13 @@ fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     buf.push(value as u8);
 }
 
-/// The integer a zigzag `value` stands for (0, -1, 1, -2, … for 0, 1, 2,
-/// 3, …).
+/// `value` zigzag-encoded: 0, -1, 1, -2, … as 0, 1, 2, 3, …, so that a
+/// small negative integer takes few LEB128 bytes too.
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+/// The integer a zigzag `value` stands for ([`zigzag`]'s inverse).
 fn unzigzag(value: u64) -> i64 {
     (value >> 1) as i64 ^ -((value & 1) as i64)
 }
