@@ -196,10 +196,10 @@ impl Index {
         self.prefixed.find(text, wanted)
     }
 
-    /// Heap bytes of the prefix automaton, for the tests.
+    /// Heap bytes of the prefix search, for the tests.
     #[cfg(test)]
-    pub(super) fn automaton_bytes(&self) -> usize {
-        self.prefixed.automaton_bytes()
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.prefixed.heap_bytes()
     }
 
     pub(super) fn identify_exact(&self, description: &str) -> Option<usize> {

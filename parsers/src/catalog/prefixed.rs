@@ -2,45 +2,70 @@
 //! [`PREFIX`] bytes and then checked whole.
 //!
 //! The catalog's identifying texts and provider sentences are several
-//! hundred patterns: an automaton over all their bytes is too large to run
-//! as a DFA (about 30 MB each, benches/README.md) and its NFA cost about 40
-//! instructions a byte of every error record searched. Their first bytes
-//! make an automaton a twentieth the size (1.6 MB), small enough for a DFA; the
-//! first place one of them starts is then checked for the whole texts that
-//! may start there, and the search goes on after it when none does.
+//! hundred patterns. Their first bytes (326 distinct prefixes) start at
+//! about three places in a Keycloak error line (benches/README.md), so the
+//! cost is in finding those places, not in checking them. An automaton over
+//! the prefixes read every byte at about 2 ns (its DFA is 1.6 MB, most of it
+//! out of the first-level cache, and took 50 million instructions to build).
+//! Here each place's first bytes, as many as the shortest prefix holds (at
+//! most eight; six for the catalog's, whose non-ASCII texts are cut at a
+//! character boundary), are read as one number and hashed into a table of
+//! 64 Ki bits (8 KB); only a place whose bit is set is looked up among the
+//! prefixes that begin so, longest first. The first place one of them
+//! starts is then checked for the whole texts that may start there, and the
+//! search goes on after it when none does.
 //!
-//! Several sets of texts share one automaton and one pass
-//! ([`PrefixSearch::find`]): the catalog searches an error record
-//! for the texts that identify a server and for the sentences that name a
-//! cause, and the two passes over each of a Keycloak log's error lines
-//! (560 bytes) were nearly half of reading those lines; in one pass they
-//! read a quarter faster (benches/README.md).
+//! Several sets of texts share one pass ([`PrefixSearch::find`]): the
+//! catalog searches an error record for the texts that identify a server
+//! and for the sentences that name a cause, and the two passes over each of
+//! a Keycloak log's error lines (560 bytes) were nearly half of reading
+//! those lines; in one pass they read a quarter faster (benches/README.md).
 //!
 //! Invariant: [`PrefixSearch::find`] answers for each set what
 //! `aho-corasick`'s leftmost-longest search over the whole texts of that
 //! set answers — the match that starts first; of those,
 //! the longest; of equal ones, the text listed first (`tests` compares the
-//! two on generated texts).
+//! two on generated texts). A text starts where its prefix does, and a
+//! prefix where its first bytes do; no place is skipped (a place inside a
+//! character starts no text, whose first byte begins a character).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
-/// Bytes of each text the automaton holds.
+/// Bytes of each text a prefix holds.
 const PREFIX: usize = 8;
+
+/// Bytes of a place the table is read by at most (one load of a number).
+const START: usize = 8;
+
+/// Bits of the table of first bytes: 8 KB, which stays in the first-level
+/// cache while a line is read; the catalog's 279 distinct six-byte starts set
+/// fewer than one bit in two hundred.
+const TABLE_BITS: u32 = 16;
+
+/// The table's 64-bit words.
+const TABLE_WORDS: usize = 1 << (TABLE_BITS - 6);
+
+/// The prefixes that begin with each first bytes (as many as the table is
+/// read by), looked up by them as a little-endian number.
+type ByStart = HashMap<u64, Vec<usize>, foldhash::fast::FixedState>;
 
 /// Texts of `N` sets searched by their prefixes, each set for its own
 /// leftmost-longest text, all in one pass.
 pub(super) struct PrefixSearch<const N: usize> {
     /// The distinct prefixes (a text shorter than [`PREFIX`] is its own).
     prefixes: Vec<String>,
-    /// Their automaton, leftmost-longest (where several start at one place,
-    /// the longest, which every other one starting there begins), built at
-    /// the first search: a log whose records never reach this search (a
-    /// Hydra log's JSON names its error) does not pay the 50 million
-    /// instructions of building it.
-    automaton: OnceLock<AhoCorasick>,
+    /// The bytes of a place the table is read by: the shortest prefix's
+    /// length, at most [`START`].
+    width: usize,
+    /// The low `width` bytes of a number: a place's first bytes of eight.
+    mask: u64,
+    /// Bit `hash(start)` set for the first `width` bytes of every prefix:
+    /// a place whose bit is clear starts none.
+    table: Box<[u64; TABLE_WORDS]>,
+    /// By their first `width` bytes, the prefixes, longest first: where
+    /// several start at one place, the longest, which every other one
+    /// starting there begins.
+    by_start: ByStart,
     /// Per prefix, the texts (their indices, in order) whose own prefix
     /// begins it: every text that may start where it is found.
     texts_at: Vec<Vec<usize>>,
@@ -81,9 +106,26 @@ impl<const N: usize> PrefixSearch<N> {
                     .collect()
             })
             .collect();
+        let width = prefixes.iter().map(|p| p.len()).fold(START, usize::min);
+        let mut table = Box::new([0u64; TABLE_WORDS]);
+        let mut by_start = ByStart::default();
+        for (i, p) in prefixes.iter().enumerate() {
+            let start = start_of(&p.as_bytes()[..width]);
+            let bit = hash(start);
+            table[bit >> 6] |= 1 << (bit & 63);
+            by_start.entry(start).or_default().push(i);
+        }
+        for list in by_start.values_mut() {
+            // Longest first; of equal length (none: prefixes are distinct),
+            // as listed.
+            list.sort_by_key(|&i| std::cmp::Reverse(prefixes[i].len()));
+        }
         PrefixSearch {
             prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
-            automaton: OnceLock::new(),
+            width,
+            mask: u64::MAX.checked_shr(64 - 8 * width as u32).unwrap_or(0),
+            table,
+            by_start,
             texts_at,
             texts: texts.iter().map(|t| (*t).to_owned()).collect(),
             places,
@@ -102,19 +144,17 @@ impl<const N: usize> PrefixSearch<N> {
     /// first place in the set wins, as the first listed does in a search of
     /// that set alone).
     pub(super) fn find(&self, haystack: &str, wanted: [bool; N]) -> [Option<(usize, usize)>; N] {
-        let automaton = self.automaton();
         let bytes = haystack.as_bytes();
         let mut found = [None; N];
         let mut open = wanted;
         let mut from = 0;
         while open.contains(&true)
-            && let Some(m) = automaton.find(&haystack[from..])
+            && let Some((start, prefix)) = self.next_prefix(bytes, from)
         {
-            let start = from + m.start();
             let rest = &bytes[start..];
             // Per set: (length, place) of the longest text found here.
             let mut best: [Option<(usize, usize)>; N] = [None; N];
-            for &i in &self.texts_at[m.pattern().as_usize()] {
+            for &i in &self.texts_at[prefix] {
                 let text = self.texts[i].as_bytes();
                 if !rest.starts_with(text) {
                     continue;
@@ -134,27 +174,83 @@ impl<const N: usize> PrefixSearch<N> {
                     open[set] = false;
                 }
             }
-            // No whole text of an open set here: on from the next character.
-            from = start + haystack[start..].chars().next().map_or(1, char::len_utf8);
+            // No whole text of an open set here: on from the next byte.
+            from = start + 1;
         }
         found
     }
 
-    fn automaton(&self) -> &AhoCorasick {
-        self.automaton.get_or_init(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&self.prefixes)
-                .unwrap_or_else(|e| unreachable!("catalog prefixes: {e}"))
-        })
+    /// The first place at or after `from` where a prefix starts, and the
+    /// longest prefix starting there.
+    fn next_prefix(&self, bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+        let rest = bytes.get(from..)?;
+        let mut at = 0;
+        while let Some(marked) = self.next_marked(rest, at) {
+            let start = start_of(&rest[marked..marked + self.width]);
+            if let Some(prefix) = self.prefix_at(&rest[marked..], start) {
+                return Some((from + marked, prefix));
+            }
+            at = marked + 1;
+        }
+        None
     }
 
-    /// Heap bytes of the automaton.
-    #[cfg(test)]
-    pub(super) fn automaton_bytes(&self) -> usize {
-        self.automaton().memory_usage()
+    /// The first place of `rest` at or after `at` whose first `width`
+    /// bytes have their bit set in the table. Eight bytes are read as one
+    /// number and masked while eight are left; the last places are padded.
+    fn next_marked(&self, rest: &[u8], mut at: usize) -> Option<usize> {
+        let marked = |start: u64| {
+            let bit = hash(start);
+            self.table[bit >> 6] & (1 << (bit & 63)) != 0
+        };
+        while let Some(eight) = rest.get(at..).and_then(<[u8]>::first_chunk::<START>) {
+            if marked(u64::from_le_bytes(*eight) & self.mask) {
+                return Some(at);
+            }
+            at += 1;
+        }
+        while at + self.width <= rest.len() {
+            if marked(start_of(&rest[at..at + self.width])) {
+                return Some(at);
+            }
+            at += 1;
+        }
+        None
     }
+
+    /// The longest prefix `place` starts with, of those beginning with
+    /// `start` (its first `width` bytes).
+    fn prefix_at(&self, place: &[u8], start: u64) -> Option<usize> {
+        self.by_start
+            .get(&start)?
+            .iter()
+            .copied()
+            .find(|&p| place.starts_with(self.prefixes[p].as_bytes()))
+    }
+
+    /// Heap bytes of the table of first bytes and the prefixes' lists.
+    #[cfg(test)]
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.table.len() * 8
+            + self
+                .by_start
+                .values()
+                .map(|l| l.len() * 8 + 32)
+                .sum::<usize>()
+    }
+}
+
+/// Up to [`START`] bytes as a little-endian number.
+fn start_of(bytes: &[u8]) -> u64 {
+    let mut word = [0; START];
+    word[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(word)
+}
+
+/// The table bit of a place's first bytes: the top [`TABLE_BITS`] bits of
+/// a multiplicative hash.
+fn hash(start: u64) -> usize {
+    (start.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
 }
 
 /// The first [`PREFIX`] bytes of `text`, cut back to a character boundary.
@@ -169,6 +265,7 @@ fn prefix_of(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aho_corasick::{AhoCorasick, MatchKind};
     use proptest::prelude::*;
 
     fn reference(texts: &[&str], haystack: &str) -> Option<(usize, usize)> {
@@ -283,6 +380,32 @@ mod tests {
         #[test]
         fn two_sets_answer_as_their_own_automata(haystack in haystacks()) {
             same_in_sets(&haystack)?;
+        }
+    }
+
+    /// Texts shorter than the bytes the table is read by, beside longer
+    /// ones that begin alike: every place is looked up.
+    const SHORT: [&str; 6] = ["Co", "é", "Code not valid", "de", "Session", "valid"];
+
+    #[test]
+    fn a_text_shorter_than_a_start_is_still_found() {
+        let search = PrefixSearch::new([&SHORT]);
+        assert_eq!(search.width, 2, "the table is read by the shortest prefix");
+        for haystack in ["Code not valid", "xCo", "a é b", "nothing", "C", "", "é"] {
+            assert_eq!(
+                search.find(haystack, [true])[0],
+                reference(&SHORT, haystack),
+                "{haystack:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn short_texts_answer_as_the_whole_automaton(haystack in haystacks()) {
+            let search = PrefixSearch::new([&SHORT]);
+            prop_assert_eq!(search.find(&haystack, [true])[0], reference(&SHORT, &haystack), "{:?}", haystack);
         }
     }
 
