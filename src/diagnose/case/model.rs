@@ -123,6 +123,18 @@ impl Case {
         std::iter::once(&self.primary).chain(&self.merged)
     }
 
+    /// Whether Keycloak refused this refresh with a bare `invalid_token`
+    /// (no reason), as old versions answer every refresh failure: the one
+    /// failure whose cause is read from the client's earlier successes.
+    pub fn is_keycloak_bare_refresh_error(&self) -> bool {
+        self.exchange.grant_type == Some(GrantType::RefreshToken)
+            && self.own_events().any(|e| {
+                e.server == Some(ServerKind::Keycloak)
+                    && e.provider_code.as_deref() == Some("invalid_token")
+                    && e.provider_reason.is_none()
+            })
+    }
+
     /// An event of the case's context (flow, earlier exchanges, revokes,
     /// lifecycle) by id.
     pub fn context_event(&self, id: i64) -> Option<&EventRow> {

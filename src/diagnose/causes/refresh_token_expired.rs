@@ -11,7 +11,7 @@ use crate::config::DiagnoseSettings;
 use crate::diagnose::case::Case;
 use crate::diagnose::cause::{Cause, Confidence};
 use crate::time::human_duration;
-use grantwatch_parsers::{GrantType, ServerKind};
+use grantwatch_parsers::GrantType;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -43,12 +43,7 @@ fn infer(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
 /// session idle timeout, the refresh token (whose lifetime follows it) had
 /// expired.
 fn keycloak_idle(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> {
-    let bare = case.own_events().any(|e| {
-        e.server == Some(ServerKind::Keycloak)
-            && e.provider_code.as_deref() == Some("invalid_token")
-            && e.provider_reason.is_none()
-    });
-    if !bare || case.exchange.grant_type != Some(GrantType::RefreshToken) {
+    if !case.is_keycloak_bare_refresh_error() {
         return None;
     }
     let last = case.earlier_successes.last()?;
@@ -75,7 +70,7 @@ mod tests {
     use super::*;
     use crate::diagnose::causes::testing::{T0, case, event, failed};
     use crate::diagnose::decide;
-    use grantwatch_parsers::EventKind;
+    use grantwatch_parsers::{EventKind, ServerKind};
 
     fn keycloak_bare(last_refresh_ago_ms: i64) -> Case {
         let mut e = failed(GrantType::RefreshToken);
