@@ -188,8 +188,9 @@ pub fn gather(
             case.earlier = earlier_refreshes(store, &case, t, settings)?;
             case.revokes = revokes(store, &case, t, settings)?;
             // Only Keycloak's bare refresh error needs the client's history:
-            // asked for every Keycloak refresh failure, it was a third of the
-            // rows a Keycloak gigabyte's diagnosis read back (benches/README.md).
+            // asked for every Keycloak refresh failure, reading it was a third
+            // of the time a Keycloak gigabyte's diagnosis spent reading rows
+            // back (benches/README.md).
             if case.server == Some(ServerKind::Keycloak) && case.is_keycloak_bare_refresh_error() {
                 case.earlier_successes = earlier_successes(store, &case, t)?;
             }
