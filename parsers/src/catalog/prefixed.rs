@@ -185,8 +185,7 @@ impl<const N: usize> PrefixSearch<N> {
     fn next_prefix(&self, bytes: &[u8], from: usize) -> Option<(usize, usize)> {
         let rest = bytes.get(from..)?;
         let mut at = 0;
-        while let Some(marked) = self.next_marked(rest, at) {
-            let start = start_of(&rest[marked..marked + self.width]);
+        while let Some((marked, start)) = self.next_marked(rest, at) {
             if let Some(prefix) = self.prefix_at(&rest[marked..], start) {
                 return Some((from + marked, prefix));
             }
@@ -196,22 +195,25 @@ impl<const N: usize> PrefixSearch<N> {
     }
 
     /// The first place of `rest` at or after `at` whose first `width`
-    /// bytes have their bit set in the table. Eight bytes are read as one
-    /// number and masked while eight are left; the last places are padded.
-    fn next_marked(&self, rest: &[u8], mut at: usize) -> Option<usize> {
+    /// bytes have their bit set in the table, and those bytes as a number.
+    /// Eight bytes are read as one number and masked while eight are left;
+    /// the last places are padded.
+    fn next_marked(&self, rest: &[u8], mut at: usize) -> Option<(usize, u64)> {
         let marked = |start: u64| {
             let bit = hash(start);
             self.table[bit >> 6] & (1 << (bit & 63)) != 0
         };
         while let Some(eight) = rest.get(at..).and_then(<[u8]>::first_chunk::<START>) {
-            if marked(u64::from_le_bytes(*eight) & self.mask) {
-                return Some(at);
+            let start = u64::from_le_bytes(*eight) & self.mask;
+            if marked(start) {
+                return Some((at, start));
             }
             at += 1;
         }
         while at + self.width <= rest.len() {
-            if marked(start_of(&rest[at..at + self.width])) {
-                return Some(at);
+            let start = start_of(&rest[at..at + self.width]);
+            if marked(start) {
+                return Some((at, start));
             }
             at += 1;
         }
