@@ -1,6 +1,5 @@
 //! Reading one large file on several cores (`analyze` into a scratch
-//! database). The file is cut at line starts into [`RANGES_PER_CORE`]
-//! ranges per core, each read by a thread of its own; each
+//! database). The file is cut at line starts into one range per core; each
 //! range's reader parses from its start with its own parser, and the lines
 //! before that start are counted, not parsed (by all the readers at once,
 //! `line_prefix.rs`), so its line numbers are the file's. A reader goes on
@@ -35,8 +34,7 @@ use crate::text::BinaryRuns;
 /// How `analyze` may split a file across cores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Split {
-    /// Cores to read on (readers at most [`RANGES_PER_CORE`] times as
-    /// many; one core: one reader, no ranges).
+    /// Readers at most (one per core).
     pub jobs: usize,
     /// No range is shorter: below twice this a file is read on one core.
     pub min_range_bytes: u64,
@@ -70,23 +68,13 @@ pub(super) static TRACE: std::sync::LazyLock<bool> = std::sync::LazyLock::new(||
 /// reader may hand over at.
 const WINDOW_CHUNKS: usize = 16;
 
-/// Ranges, and reader threads, per core. With one reader per core the
-/// readers shared the cores unevenly with the store's writer (the thread
-/// that commits their events): one range's reader ended up to half a
-/// second before the other's on a Keycloak gigabyte, the cores a quarter
-/// idle meanwhile; two per core end within a tenth of a second of each
-/// other, the two cores busy to the end (benches/README.md).
-const RANGES_PER_CORE: u64 = 2;
-
 impl Split {
     /// How many ranges a file of `len` bytes is cut into at most (1: read
     /// on one core).
     pub(super) fn ranges(&self, len: u64) -> u64 {
-        let most = match self.jobs {
-            0 | 1 => 1,
-            jobs => jobs as u64 * RANGES_PER_CORE,
-        };
-        (len / self.min_range_bytes.max(1)).min(most).max(1)
+        (len / self.min_range_bytes.max(1))
+            .min(self.jobs as u64)
+            .max(1)
     }
 
     /// Where the ranges of a file of `len` bytes start (the first at 0),

@@ -59,19 +59,3 @@ fn an_evidence_file_that_cannot_be_written_is_a_store_error_not_an_unreadable_lo
         other => panic!("expected the evidence file's error, got {other:?}"),
     }
 }
-
-/// Two ranges per core for a file long enough, one range (one core) when
-/// asked for one core or when the file is shorter than two ranges.
-#[test]
-fn a_file_is_cut_into_two_ranges_per_core() {
-    let split = |jobs| Split {
-        jobs,
-        min_range_bytes: 1000,
-        chunk_bytes: 100,
-    };
-    assert_eq!(split(2).ranges(1_000_000), 4);
-    assert_eq!(split(3).ranges(1_000_000), 6);
-    assert_eq!(split(2).ranges(3_500), 3);
-    assert_eq!(split(2).ranges(1_999), 1);
-    assert_eq!(split(1).ranges(1_000_000), 1);
-}
