@@ -345,17 +345,8 @@ impl Writer {
         batch: Batch,
         on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
     ) -> Result<(), ReadError> {
-        // A batch met with nothing pending is taken whole: the events are
-        // large (hundreds of bytes each), and copying each into the
-        // pending list was 0.7% of a Keycloak gigabyte's samples, where
-        // nearly every chunk fills a commit by itself (benches/README.md).
-        if self.pending.is_empty() {
-            self.pending = batch.events;
-            self.pending_places = batch.places.unwrap_or_default();
-        } else {
-            self.pending.extend(batch.events);
-            self.pending_places.extend(batch.places.unwrap_or_default());
-        }
+        self.pending.extend(batch.events);
+        self.pending_places.extend(batch.places.unwrap_or_default());
         self.pending_bytes += batch.bytes;
         if self.pending.len() >= COMMIT_EVENTS {
             self.flush(store, job, on_batch)?;
