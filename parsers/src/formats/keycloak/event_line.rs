@@ -28,6 +28,7 @@
 
 use std::borrow::Cow;
 
+use super::key_bytes::first_non_key_byte;
 use crate::bytes::first_byte;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
@@ -104,24 +105,11 @@ impl<'a> Value<'a> {
     }
 }
 
-/// The bytes keys are made of: ASCII letters and digits, `_`, `-`, `.`.
-/// A table: every value's end is tested for a key after it.
-const KEY_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
-        b += 1;
-    }
-    table
-};
-
 /// Length of `key` when the text at `at` is `key=`.
 fn key_len(body: &str, at: usize) -> Option<usize> {
-    let rest = body.get(at..)?;
-    let len = rest.bytes().position(|b| !KEY_BYTES[usize::from(b)])?;
-    (len > 0 && rest.as_bytes().get(len) == Some(&b'=')).then_some(len)
+    let rest = body.get(at..)?.as_bytes();
+    let len = first_non_key_byte(rest)?;
+    (len > 0 && rest.get(len) == Some(&b'=')).then_some(len)
 }
 
 /// Whether a value may end at `at` ([`end_at`]'s answer alone, as its

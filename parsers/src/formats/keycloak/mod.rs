@@ -16,6 +16,7 @@
 //! WildFly line without a configured date keeps `ts` empty.
 
 mod event_line;
+mod key_bytes;
 #[cfg(test)]
 mod tests;
 mod warnings;
