@@ -126,6 +126,13 @@ fn ends_here(body: &str, at: usize) -> bool {
 /// key too: where it starts and its length, so the next pair need not
 /// measure it again.
 fn end_at(body: &str, at: usize) -> Option<Option<Key>> {
+    // `, key=`, the way nearly every value ends: the key found where the
+    // general way below finds it (one space counted), without its count.
+    if body.as_bytes().get(at..at + 2) == Some(b", ")
+        && let Some(len) = key_len(body, at + 2)
+    {
+        return Some(Some(Key { at: at + 2, len }));
+    }
     let rest = body.get(at..).unwrap_or("");
     if let Some(after) = rest.strip_prefix(',') {
         let key_at = at + 1 + leading_whitespace(after);
