@@ -16,6 +16,9 @@ use crate::event::{TimeBasis, Timestamp};
 use crate::parser::Context;
 use crate::percent::percent_decode;
 
+mod same_second;
+pub use same_second::SameSecond;
+
 /// The keys a structured record names its request by (JSON Lines' fields; a
 /// record no parser knows, read key by key). The first present wins.
 pub(crate) const REQUEST_ID_KEYS: &[&str] = &[
@@ -73,22 +76,28 @@ fn time_of_day(i: &str) -> Option<(&str, NaiveTime)> {
     if b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let mut end = 8;
-    let mut nanos = 0;
-    if matches!(b.get(8), Some(b'.' | b',')) {
-        let run = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if run > 0 {
-            let kept = run.min(9);
-            let value = b[9..9 + kept]
-                .iter()
-                .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
-            nanos = value * 10u32.pow(9 - kept as u32);
-            end = 9 + run;
-        }
-    }
+    let (nanos, end) = fraction(b);
     let t = NaiveTime::from_hms_nano_opt(h, m, s.min(59), nanos)?;
     // Every byte before `end` is ASCII: a character boundary.
     Some((&i[end..], t))
+}
+
+/// The fraction after the `HH:MM:SS` that starts `b` (`.` or `,` and
+/// digits, read to the nanosecond), and where the time ends: 8 when no
+/// digit follows.
+fn fraction(b: &[u8]) -> (u32, usize) {
+    if !matches!(b.get(8), Some(b'.' | b',')) {
+        return (0, 8);
+    }
+    let run = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if run == 0 {
+        return (0, 8);
+    }
+    let kept = run.min(9);
+    let value = b[9..9 + kept]
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    (value * 10u32.pow(9 - kept as u32), 9 + run)
 }
 
 /// `Z`, `+00:00`, `+0000`, ` +0000`, ` UTC`: seconds east of UTC, and the

@@ -41,6 +41,8 @@ pub struct KeycloakParser {
     /// The last line fed was taken as a stack trace's line: it kept
     /// `after_own_line` from the lines before it.
     in_trace: bool,
+    /// The second the last line's time fell in.
+    second: common::SameSecond,
 }
 
 /// The parts of one log record.
@@ -63,10 +65,15 @@ const LEVELS: &[&str] = &[
     "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "SEVERE",
 ];
 
-/// Splits a text console line: `[date ]time LEVEL [logger] (thread) message`.
-fn text_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
+/// Splits a text console line: `[date ]time LEVEL [logger] (thread) message`
+/// (its date and time read through `second`, the last line's).
+fn text_header<'t>(
+    line: &'t str,
+    ctx: &Context,
+    second: &mut common::SameSecond,
+) -> Option<Header<'t>> {
     let (ts, rest) = if line.as_bytes().get(4) == Some(&b'-') {
-        let (ts, rest) = common::timestamp(line, ctx)?;
+        let (ts, rest) = second.timestamp(line, ctx)?;
         (Some(ts), rest)
     } else if common::starts_with_time_of_day(line) {
         let rest = &line[line.find(' ')?..];
@@ -225,7 +232,7 @@ impl LineParser for KeycloakParser {
         } else if is_bare_event(line) {
             self.after_own_line = false;
             Shape::Bare
-        } else if let Some(header) = text_header(line, ctx) {
+        } else if let Some(header) = text_header(line, ctx, &mut self.second) {
             self.after_own_line = true;
             if topic(&header.logger, &header.message) == Topic::Other {
                 return Outcome::Skipped;
@@ -281,7 +288,7 @@ fn parse_record<'a>(
         (_, shape) => {
             let header = match shape {
                 Shape::Json => json_header(&text, ctx)?,
-                Shape::Text(_) => text_header(&text, ctx)?,
+                Shape::Text(_) => text_header(&text, ctx, &mut common::SameSecond::default())?,
                 Shape::Bare => bare_header(&text),
             };
             event_of(header)?.into_owned()
