@@ -16,8 +16,7 @@ use crate::event::{TimeBasis, Timestamp};
 use crate::parser::Context;
 use crate::percent::percent_decode;
 
-mod same_second;
-pub use same_second::SameSecond;
+pub(crate) mod same_second;
 
 /// The keys a structured record names its request by (JSON Lines' fields; a
 /// record no parser knows, read key by key). The first present wins.

@@ -28,6 +28,7 @@ use serde::Deserialize;
 
 use crate::bytes::first_byte;
 use crate::common;
+use crate::common::same_second::SameSecond;
 use crate::event::{Event, EvidenceLine, Timestamp};
 use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};
@@ -42,7 +43,7 @@ pub struct KeycloakParser {
     /// `after_own_line` from the lines before it.
     in_trace: bool,
     /// The second the last line's time fell in.
-    second: common::SameSecond,
+    second: SameSecond,
 }
 
 /// The parts of one log record.
@@ -67,11 +68,7 @@ const LEVELS: &[&str] = &[
 
 /// Splits a text console line: `[date ]time LEVEL [logger] (thread) message`
 /// (its date and time read through `second`, the last line's).
-fn text_header<'t>(
-    line: &'t str,
-    ctx: &Context,
-    second: &mut common::SameSecond,
-) -> Option<Header<'t>> {
+fn text_header<'t>(line: &'t str, ctx: &Context, second: &mut SameSecond) -> Option<Header<'t>> {
     let (ts, rest) = if line.as_bytes().get(4) == Some(&b'-') {
         let (ts, rest) = second.timestamp(line, ctx)?;
         (Some(ts), rest)
@@ -288,7 +285,7 @@ fn parse_record<'a>(
         (_, shape) => {
             let header = match shape {
                 Shape::Json => json_header(&text, ctx)?,
-                Shape::Text(_) => text_header(&text, ctx, &mut common::SameSecond::default())?,
+                Shape::Text(_) => text_header(&text, ctx, &mut SameSecond::default())?,
                 Shape::Bare => bare_header(&text),
             };
             event_of(header)?.into_owned()
