@@ -15,7 +15,9 @@ log="$2"
 mb="${3:-40}"
 top="${4:-30}"
 command -v valgrind > /dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 2; }
-slice="${TMPDIR:-/tmp}/instructions-$(basename "$log" .log)-${mb}MB.log"
+# Named by the log's full path too: two logs of one file name get two slices.
+key=$(realpath "$log" | md5sum | cut -c1-8)
+slice="${TMPDIR:-/tmp}/instructions-$(basename "$log" .log)-$key-${mb}MB.log"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # Whole lines only: the last, likely cut, is left out.
