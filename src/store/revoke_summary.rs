@@ -121,23 +121,42 @@ impl RevokeSummaries {
 }
 
 /// What a failed refresh asks of the revokes (see
-/// `Store::revokes_for_client`).
+/// `Store::revokes_for_client`), with the [`hash`] of each text, taken once:
+/// a Keycloak failure compares its texts with tens of summaries, and
+/// hashing them again for each was a hundredth of its log's instructions
+/// (benches/README.md).
 pub(super) struct Ask<'a> {
-    pub(super) device: Option<&'a str>,
-    pub(super) user: Option<&'a str>,
-    pub(super) token: Option<&'a str>,
+    device: Option<(&'a str, u64)>,
+    user: Option<(&'a str, u64)>,
+    token: Option<(&'a str, u64)>,
 }
 
-impl Ask<'_> {
+impl<'a> Ask<'a> {
+    /// The question of a refresh from `device` (or by `user`) with
+    /// `token`'s fingerprint; `None` asks nothing of that part.
+    pub(super) fn new(
+        device: Option<&'a str>,
+        user: Option<&'a str>,
+        token: Option<&'a str>,
+    ) -> Ask<'a> {
+        let hashed = |text: Option<&'a str>| text.map(|t| (t, hash(t)));
+        Ask {
+            device: hashed(device),
+            user: hashed(user),
+            token: hashed(token),
+        }
+    }
+
     /// The exact conditions, on a row.
     pub(super) fn admits(&self, e: &EventRow) -> bool {
+        let text = |part: Option<(&'a str, u64)>| part.map(|(t, _)| t);
         let accepted = e.status.is_none_or(|s| s < 400);
         let from_device = self.device.is_none()
-            || e.ip.as_deref() == self.device
-            || self.user.is_some() && e.user_name.as_deref() == self.user;
+            || e.ip.as_deref() == text(self.device)
+            || self.user.is_some() && e.user_name.as_deref() == text(self.user);
         let same_token = self.token.is_none()
             || e.refresh_token_fp.is_none()
-            || e.refresh_token_fp.as_deref() == self.token;
+            || e.refresh_token_fp.as_deref() == text(self.token);
         accepted && from_device && same_token
     }
 
@@ -145,11 +164,9 @@ impl Ask<'_> {
     /// its row (and, on a hash collision, sometimes when it is not).
     pub(super) fn may_admit(&self, r: &Revoke) -> bool {
         // `hash` is never 0, so an equal hash is a value the row has.
-        let from_device = self.device.is_none_or(|d| r.ip == hash(d))
-            || self.user.is_some_and(|u| r.user == hash(u));
-        let same_token = self
-            .token
-            .is_none_or(|t| r.token == 0 || r.token == hash(t));
+        let from_device = self.device.is_none_or(|(_, d)| r.ip == d)
+            || self.user.is_some_and(|(_, u)| r.user == u);
+        let same_token = self.token.is_none_or(|(_, t)| r.token == 0 || r.token == t);
         r.accepted && from_device && same_token
     }
 }

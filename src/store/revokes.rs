@@ -62,11 +62,7 @@ impl Store {
         (from_ms, to_ms): (i64, i64),
         limit: u32,
     ) -> Result<Vec<EventRow>> {
-        let ask = Ask {
-            device,
-            user,
-            token: refresh_token_fp,
-        };
+        let ask = Ask::new(device, user, refresh_token_fp);
         if self.events_final
             && let Some(found) =
                 self.revokes_from_summary(client_id, &ask, (from_ms, to_ms), limit)?
