@@ -183,11 +183,7 @@ pub struct Fingerprint(pub [u8; 12]);
 impl Fingerprint {
     /// Lowercase hex, 24 characters.
     pub fn to_hex(&self) -> String {
-        use std::fmt::Write;
-        self.0.iter().fold(String::with_capacity(24), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        crate::hex::lower_hex(&self.0)
     }
 }
 

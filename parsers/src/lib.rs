@@ -35,6 +35,7 @@ pub mod extract;
 pub mod format;
 pub mod grant;
 pub mod handover;
+pub mod hex;
 pub(crate) mod json_scan;
 mod multi_find;
 mod needle;

@@ -4,6 +4,7 @@
 //! form with evidence lines and context ([`record`]). The weighing is the
 //! module's own documentation (`diagnose/mod.rs`).
 
+use grantwatch_parsers::hex::lower_hex;
 use grantwatch_parsers::{GrantType, ServerKind};
 use std::collections::BTreeMap;
 
@@ -314,8 +315,7 @@ pub fn failure_id(primary: &EventRow) -> String {
     if primary.part > 0 {
         key.push_str(&format!(":{}", primary.part));
     }
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    lower_hex(&Sha256::digest(key.as_bytes())[..8])
 }
 
 /// Collects the evidence lines of the failure and the events that support

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use chrono::Datelike as _;
 use grantwatch_parsers::Context;
+use grantwatch_parsers::hex::lower_hex;
 use sha2::{Digest, Sha256};
 
 pub(crate) mod lines;
@@ -28,11 +29,7 @@ pub const SNIFF_BYTES: usize = 64 * 1024;
 /// The hash of a file's first bytes (at most [`HEAD_BYTES`] of `head`), in
 /// the store's form: hex of the first 8 bytes of SHA-256.
 pub fn head_hash(head: &[u8]) -> String {
-    Sha256::digest(&head[..head.len().min(HEAD_BYTES)])
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    lower_hex(&Sha256::digest(&head[..head.len().min(HEAD_BYTES)])[..8])
 }
 
 /// Files in a log folder that are documents, not logs (a README beside the
