@@ -475,23 +475,37 @@ impl Store {
         {
             return Ok(rows);
         }
-        // The span kept is not needed now: memory holds one span's rows.
-        self.failure_window.clear();
         let span = (
             from_ms.saturating_sub(WINDOW_BEHIND_MS),
             to_ms.max(from_ms.saturating_add(WINDOW_AHEAD_MS)),
         );
-        let rows = match self.with_kept(|kept| kept.rows_of(&kept.failing(span))) {
-            Some(rows) => rows?,
-            None => self.query_events_from(
-                "events e INDEXED BY events_failing",
-                FAILING_EVENTS,
-                params![span.0, span.1],
-            )?,
+        // What the span kept holds of this one is kept; the rest of it is
+        // not needed now (memory holds one span's rows), and only what
+        // comes after it is read.
+        let (mut rows, read_from) = match self.failure_window.take_overlap(seen, span) {
+            Some((rows, kept_to)) => (rows, kept_to.saturating_add(1)),
+            None => (Vec::new(), span.0),
         };
+        rows.retain(|r| r.ts_ms.is_some_and(|t| t <= span.1));
+        if read_from <= span.1 {
+            rows.extend(self.failing_events_in((read_from, span.1))?);
+        }
         Ok(self
             .failure_window
             .keep(seen, span, rows, kinds, (from_ms, to_ms), wanted))
+    }
+
+    /// The rows of every event that may record a failure between two times
+    /// (inclusive), in time order ([`FAILING_EVENTS`]).
+    fn failing_events_in(&self, (from_ms, to_ms): (i64, i64)) -> Result<Vec<EventRow>> {
+        match self.with_kept(|kept| kept.rows_of(&kept.failing((from_ms, to_ms)))) {
+            Some(rows) => rows,
+            None => self.query_events_from(
+                "events e INDEXED BY events_failing",
+                FAILING_EVENTS,
+                params![from_ms, to_ms],
+            ),
+        }
     }
 
     /// What this connection has seen of the database: SQLite's

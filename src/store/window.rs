@@ -97,6 +97,30 @@ impl FailureWindow {
         Some(f(between(&k.rows, (from_ms, to_ms))))
     }
 
+    /// The kept rows from `span`'s start to the end of the span kept, and
+    /// that end, when they were read with `seen` and the span kept holds
+    /// `span`'s start: the next span's read needs only what comes after
+    /// them. Failures are diagnosed in time order, so each span read starts
+    /// inside the last one, and reading the overlap again was a third of
+    /// what a Keycloak log's windows read (benches/README.md). The rest
+    /// of the kept rows is forgotten.
+    pub(super) fn take_overlap(
+        &self,
+        seen: (i64, u64),
+        (from_ms, _): (i64, i64),
+    ) -> Option<(Vec<EventRow>, i64)> {
+        let k = self.kept.borrow_mut().take()?;
+        if k.seen != Seen::from(seen) || from_ms < k.from_ms || from_ms > k.to_ms {
+            return None;
+        }
+        let start = k
+            .rows
+            .partition_point(|r| r.ts_ms.is_none_or(|t| t < from_ms));
+        let mut rows = k.rows;
+        rows.drain(..start);
+        Some((rows, k.to_ms))
+    }
+
     /// The rows of `kinds` between two times (inclusive) among `rows`, every
     /// failure event of `span` as read with `seen`; `rows` are kept in place
     /// of what was, however many. A burst of failures (a client retrying a

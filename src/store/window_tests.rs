@@ -174,3 +174,50 @@ fn a_pass_sees_its_own_writes_through_the_kept_window() {
     assert_eq!(before, [1]);
     assert_eq!(after, [1, 2]);
 }
+
+/// Windows asked one after another, forward, back and far ahead (each
+/// span read keeping what the last one held of it, `take_overlap`), give
+/// what a connection that kept nothing gives for each: failures at every
+/// millisecond of a span's edges, several at one time, none lost and none
+/// twice.
+#[test]
+fn windows_read_after_one_another_give_what_a_fresh_read_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let writer = Store::open(&db).expect("open");
+    one_source(&writer);
+    let mut line = 0;
+    for ts in (0..90_000)
+        .step_by(250)
+        .chain([3_999, 4_000, 4_001, 20_000, 20_001])
+    {
+        for _ in 0..1 + usize::from(ts % 1_000 == 0) {
+            line += 1;
+            add_failed_response(&writer, line, ts);
+        }
+    }
+    let kinds = [EventKind::TokenResponse];
+    let sliding = Store::open(&db).expect("open");
+    let asks = [
+        (8_000, 12_000),
+        (12_500, 13_000),
+        (19_999, 24_000),
+        (24_250, 24_251),
+        (30_000, 45_000),
+        (44_000, 50_000),
+        (10_000, 11_000),
+        (80_000, 89_999),
+        (85_000, 86_000),
+    ];
+    for (from, to) in asks {
+        let got = sliding
+            .failure_events_between(&kinds, from, to)
+            .expect("read");
+        let fresh = Store::open(&db).expect("open");
+        let want = fresh
+            .failure_events_between(&kinds, from, to)
+            .expect("read");
+        assert!(!want.is_empty(), "{from}..{to}");
+        assert_eq!(lines(got), lines(want), "{from}..{to}");
+    }
+}
