@@ -11,6 +11,10 @@
 //! at `medium` only: a deleted key gets the same answer (a candidate from
 //! `invalid_client_credentials`).
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use super::support::{capitalize, google_jwt_bearer_silence, own_texts, ts};
 use super::{Finding, Grants, Rule};
 use crate::config::DiagnoseSettings;
@@ -88,45 +92,74 @@ fn assertion_times(case: &Case, settings: &DiagnoseSettings) -> Option<Finding> 
     ))
 }
 
-/// Whether `text` is a JWT time check's complaint: it names an ID token, a
-/// JWT, an assertion or a time claim, and a time going wrong.
-pub fn is_time_check(text: &str) -> bool {
-    let t = text.to_ascii_lowercase();
-    let claim = |name: &str| {
-        t.match_indices(name).any(|(at, _)| {
-            let before = t[..at].chars().next_back();
-            let after = t[at + name.len()..].chars().next();
-            !before.is_some_and(|c| c.is_ascii_alphanumeric())
-                && !after.is_some_and(|c| c.is_ascii_alphanumeric())
-        })
-    };
-    let about_jwt = [
-        "id token",
-        "id_token",
-        "idtoken",
-        "jwt",
-        "assertion",
-        "issued at",
-    ]
-    .iter()
-    .any(|w| t.contains(w))
-        || ["iat", "nbf", "exp"].iter().any(|c| claim(c));
+/// What a word of a time check says: the text is about a JWT, it names a
+/// time claim (a word of its own), or it says a time went wrong.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Says {
+    Jwt,
+    Claim,
+    TimeWrong,
+}
+
+/// The words of a time check, in ASCII of any case.
+const TIME_CHECK_WORDS: &[(&str, Says)] = &[
+    ("id token", Says::Jwt),
+    ("id_token", Says::Jwt),
+    ("idtoken", Says::Jwt),
+    ("jwt", Says::Jwt),
+    ("assertion", Says::Jwt),
+    ("issued at", Says::Jwt),
+    ("iat", Says::Claim),
+    ("nbf", Says::Claim),
+    ("exp", Says::Claim),
     // Words of a time going wrong, not just of a time (Entra ends every
     // message with a "Timestamp:" line).
-    let about_time = [
-        "expired",
-        "in the future",
-        "before",
-        "not yet",
-        "not active",
-        "time range",
-        "clock",
-        "skew",
-        "timestamp check",
-    ]
-    .iter()
-    .any(|w| t.contains(w));
-    about_jwt && about_time
+    ("expired", Says::TimeWrong),
+    ("in the future", Says::TimeWrong),
+    ("before", Says::TimeWrong),
+    ("not yet", Says::TimeWrong),
+    ("not active", Says::TimeWrong),
+    ("time range", Says::TimeWrong),
+    ("clock", Says::TimeWrong),
+    ("skew", Says::TimeWrong),
+    ("timestamp check", Says::TimeWrong),
+];
+
+/// Every place of every word of [`TIME_CHECK_WORDS`], overlaps included,
+/// in one pass: a search per word of a lowercased copy was a hundredth of
+/// a Keycloak log's instructions (benches/README.md).
+static TIME_CHECK: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(TIME_CHECK_WORDS.iter().map(|(w, _)| w))
+        .unwrap_or_else(|e| unreachable!("constant words: {e}"))
+});
+
+/// Whether `text` is a JWT time check's complaint: it names an ID token, a
+/// JWT, an assertion or a time claim (a word of its own), and a time going
+/// wrong.
+pub fn is_time_check(text: &str) -> bool {
+    let (mut jwt, mut time_wrong) = (false, false);
+    for m in TIME_CHECK.find_overlapping_iter(text) {
+        match TIME_CHECK_WORDS[m.pattern().as_usize()].1 {
+            Says::Jwt => jwt = true,
+            Says::Claim => jwt |= is_word(text, m.start(), m.end()),
+            Says::TimeWrong => time_wrong = true,
+        }
+        if jwt && time_wrong {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `text[start..end]` is a word: no letter or digit right before
+/// or after it.
+fn is_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !after.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// A time check's complaint, with the device clock's offset when a log
@@ -255,6 +288,94 @@ mod tests {
         ] {
             assert!(!is_time_check(no), "{no}");
         }
+    }
+
+    /// The rule as a search per word of a lowercased copy, as it was
+    /// written first.
+    fn is_time_check_per_word(text: &str) -> bool {
+        let t = text.to_ascii_lowercase();
+        let has = |w: &&str| t.contains(*w);
+        let claim = |name: &&str| {
+            t.match_indices(*name)
+                .any(|(at, _)| is_word(&t, at, at + name.len()))
+        };
+        let about_jwt = [
+            "id token",
+            "id_token",
+            "idtoken",
+            "jwt",
+            "assertion",
+            "issued at",
+        ]
+        .iter()
+        .any(has)
+            || ["iat", "nbf", "exp"].iter().any(claim);
+        let about_time = [
+            "expired",
+            "in the future",
+            "before",
+            "not yet",
+            "not active",
+            "time range",
+            "clock",
+            "skew",
+            "timestamp check",
+        ]
+        .iter()
+        .any(has);
+        about_jwt && about_time
+    }
+
+    /// Texts of the words in any case, cut, glued to letters, digits,
+    /// spaces and non-ASCII letters: one pass gives what a search per word
+    /// gives.
+    #[test]
+    fn one_pass_tells_what_a_search_per_word_tells() {
+        let pieces = [
+            "ID Token",
+            "id_token",
+            "JWT",
+            "Assertion",
+            "issued at",
+            "iat",
+            "NBF",
+            "exp",
+            "Exp",
+            "expired",
+            "in the future",
+            "Before",
+            "not yet",
+            "clock",
+            "SKEW",
+            "timestamp check",
+            "time range",
+            "not active",
+            "x",
+            "9",
+            " ",
+            "é",
+            "\"",
+            "ia",
+            "t",
+            "ex",
+            "p",
+            "_",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut below = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let (mut yes, mut no) = (0, 0);
+        for _ in 0..20_000 {
+            let text: String = (0..below(7)).map(|_| pieces[below(pieces.len())]).collect();
+            let want = is_time_check_per_word(&text);
+            assert_eq!(is_time_check(&text), want, "{text:?}");
+            if want { yes += 1 } else { no += 1 }
+        }
+        assert!(yes > 1_000 && no > 1_000, "{yes} time checks, {no} not");
     }
 
     fn app_time_check() -> Case {
