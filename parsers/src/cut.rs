@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 
+use crate::bytes::first_of_two;
 use crate::event::Event;
 use crate::grant::{GrantType, KNOWN_GRANTS};
 
@@ -56,10 +57,15 @@ pub fn before_cut(value: &str) -> Option<&str> {
 /// vectorised search rules out.
 fn has_marker(value: &str) -> bool {
     let bytes = value.as_bytes();
-    memchr::memchr2_iter(b'.', ELLIPSIS[0], bytes).any(|i| {
-        let at = &bytes[i..];
-        at.starts_with(b"...") || at.starts_with(&ELLIPSIS)
-    })
+    let mut from = 0;
+    while let Some(i) = first_of_two(&bytes[from..], b'.', ELLIPSIS[0]) {
+        let at = &bytes[from + i..];
+        if at.starts_with(b"...") || at.starts_with(&ELLIPSIS) {
+            return true;
+        }
+        from += i + 1;
+    }
+    false
 }
 
 /// `…` in UTF-8.
