@@ -35,7 +35,7 @@ pub(crate) fn first_byte(hay: &[u8], needle: u8) -> Option<usize> {
 /// Keycloak event's values and ids are tens of bytes, where `memchr2`'s
 /// call and setup were about seventy instructions a value (a backslash
 /// looked for in each value, a cut's marker in each id: a thirtieth of
-/// reading a Keycloak log, benches/README.md).
+/// analysing a Keycloak log, benches/README.md).
 pub(crate) fn first_of_two(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     let mut at = 0;
     #[cfg(target_arch = "x86_64")]

@@ -3,8 +3,8 @@
 //! fingerprint, a session's token).
 //!
 //! A byte's two digits come from a table: formatting each byte through
-//! `format!("{b:02x}")` cost a failure's id more instructions than the
-//! SHA-256 it spells (benches/README.md).
+//! `format!("{b:02x}")` cost a failure's id about as many instructions as
+//! the SHA-256 it spells (benches/README.md).
 //!
 //! Invariant: [`lower_hex`] gives what `format!("{b:02x}")` of each byte,
 //! joined, gives.

@@ -101,9 +101,8 @@ impl FailureWindow {
     /// that end, when they were read with `seen` and the span kept holds
     /// `span`'s start: the next span's read needs only what comes after
     /// them. Failures are diagnosed in time order, so each span read starts
-    /// inside the last one, and reading the overlap again was a third of
-    /// what a Keycloak log's windows read (benches/README.md). The rest
-    /// of the kept rows is forgotten.
+    /// inside the last one, which was read whole again (benches/README.md).
+    /// The rest of the kept rows is forgotten.
     pub(super) fn take_overlap(
         &self,
         seen: (i64, u64),
