@@ -31,11 +31,10 @@ pub(crate) fn first_byte(hay: &[u8], needle: u8) -> Option<usize> {
 }
 
 /// The first byte of `hay` that is `a` or `b`: sixteen bytes a step with
-/// SSE2 (part of every x86-64 target), the last ones a byte at a time. A
-/// Keycloak event's values and ids are tens of bytes, where `memchr2`'s
-/// call and setup were about seventy instructions a value (a backslash
-/// looked for in each value, a cut's marker in each id: a thirtieth of
-/// analysing a Keycloak log, benches/README.md).
+/// SSE2 (part of every x86-64 target), the last ones a byte at a time. An
+/// event's ids are tens of bytes, where `memchr2`'s call and setup were
+/// about seventy instructions an id (a cut's marker looked for in each:
+/// a sixtieth of analysing a Keycloak log, benches/README.md).
 pub(crate) fn first_of_two(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     let mut at = 0;
     #[cfg(target_arch = "x86_64")]

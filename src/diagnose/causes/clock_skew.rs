@@ -296,8 +296,12 @@ mod tests {
         let t = text.to_ascii_lowercase();
         let has = |w: &&str| t.contains(*w);
         let claim = |name: &&str| {
-            t.match_indices(*name)
-                .any(|(at, _)| is_word(&t, at, at + name.len()))
+            t.match_indices(*name).any(|(at, _)| {
+                let before = t[..at].chars().next_back();
+                let after = t[at + name.len()..].chars().next();
+                !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                    && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+            })
         };
         let about_jwt = [
             "id token",

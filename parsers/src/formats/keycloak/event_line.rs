@@ -29,7 +29,7 @@
 use std::borrow::Cow;
 
 use super::key_bytes::first_non_key_byte;
-use crate::bytes::{first_byte, first_of_two};
+use crate::bytes::first_byte;
 use crate::event::{Event, EventKind, ServerKind};
 use crate::format::Format;
 use crate::grant::GrantType;
@@ -199,7 +199,7 @@ fn read_value(body: &str, start: usize) -> (Value<'_>, usize, Option<Key>) {
 fn unescape(v: &str) -> Cow<'_, str> {
     // One byte search first: nearly every value holds no backslash, and
     // two substring searches per value were a tenth of parsing the line.
-    if first_of_two(v.as_bytes(), b'\\', b'\\').is_none() {
+    if first_byte(v.as_bytes(), b'\\').is_none() {
         return Cow::Borrowed(v);
     }
     if v.contains("\\\"") || v.contains("\\\\") {
