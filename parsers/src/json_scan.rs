@@ -136,11 +136,25 @@ impl<'t> Scanner<'t> {
     pub(crate) fn string(&mut self) -> Scanned<Cow<'t, str>> {
         self.expect(b'"')?;
         let start = self.at;
+        let stop = start + first_special(&self.bytes()[start..]).ok_or(Unusual)?;
+        if self.bytes()[stop] == b'"' {
+            self.at = stop + 1;
+            return Ok(Cow::Borrowed(&self.text[start..stop]));
+        }
+        self.escaped_string(start, stop)
+    }
+
+    /// The rest of a string from `start` whose first special byte, at
+    /// `stop`, is not its closing quote. Apart from [`Scanner::string`]: a
+    /// Hydra line's thirty-odd strings nearly all end at their first
+    /// special byte, and the escapes' copying made each read of one save
+    /// and restore what it does not use.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, mut stop: usize) -> Scanned<Cow<'t, str>> {
         let mut owned: Option<String> = None;
         let mut from = start;
         loop {
-            let rest = &self.bytes()[from..];
-            let stop = from + first_special(rest).ok_or(Unusual)?;
             match self.bytes()[stop] {
                 b'"' => {
                     self.at = stop + 1;
@@ -172,6 +186,8 @@ impl<'t> Scanner<'t> {
                 }
                 _ => return Err(Unusual),
             }
+            let rest = &self.bytes()[from..];
+            stop = from + first_special(rest).ok_or(Unusual)?;
         }
     }
 
