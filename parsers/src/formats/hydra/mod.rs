@@ -83,7 +83,10 @@ fn shape(line: &str) -> Option<Shape> {
         // The old flat shape is looked for only when the line is not
         // logrusx's: each search reads the whole line.
         let flat = || JSON_HINT.is_in(line) && JSON_DESCRIPTION.is_in(line);
-        let ok = (logrusx || flat()) && JSON_MSG.is_in(line) && JSON_LEVEL.is_in(line);
+        // logrus sorts the keys: `level` and `msg` come after the request's
+        // and response's maps, near the line's end.
+        let ok =
+            (logrusx || flat()) && JSON_MSG.is_in_from_end(line) && JSON_LEVEL.is_in_from_end(line);
         return (ok && !foreign_service(line, &JSON_SERVICE_NAME)).then_some(Shape::Json);
     }
     if line.starts_with("time=") || line.starts_with("level=") {
@@ -113,12 +116,17 @@ fn foreign_service(line: &str, key: &Needle) -> bool {
 }
 
 /// Whether a recognised line can produce an event (cheap, before redaction).
-fn interesting(line: &str) -> bool {
+fn interesting(line: &str, shape: Shape) -> bool {
     static COMPLETED: Needle = Needle::new("completed handling request");
+    // The message is one of a JSON line's last keys, a text line's first.
+    let completed = match shape {
+        Shape::Json => COMPLETED.is_in_from_end(line),
+        Shape::Text => COMPLETED.is_in(line),
+    };
     // The access line of a token request first: most lines that matter
     // are those, and the words that say so come before the line's end,
     // where a search for an error word that is not there ends.
-    (COMPLETED.is_in(line) && names_token_path(line)) || has_error_key(line)
+    (completed && names_token_path(line)) || has_error_key(line)
 }
 
 /// Whether `line` holds `/oauth2/token`, `/oauth2/revoke` or
@@ -171,7 +179,7 @@ impl LineParser for HydraParser {
         let Some(shape) = shape(line) else {
             return Outcome::Unknown;
         };
-        if !interesting(line) {
+        if !interesting(line, shape) {
             return Outcome::Skipped;
         }
         let parse: for<'t> fn(&'t str, &Context) -> Option<Event<'t>> = match shape {
