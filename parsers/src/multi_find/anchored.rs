@@ -13,7 +13,9 @@
 //! Every pattern holds an anchor, and no anchor holds another, so one
 //! anchor at most starts at a place. Every place an anchor starts at or
 //! after the search's start is visited in order, and at each the patterns
-//! that hold that anchor are compared where they would start. The answer
+//! that hold that anchor are compared where they would start (all but
+//! those whose byte before the anchor is not the byte before the place,
+//! which cannot match there). The answer
 //! `M` holds an anchor, so the first place `p` whose comparisons find a
 //! match comes no later than `M`'s first anchor; `M` starts no later than
 //! the match found at `p`, so it takes in `p`, and it ends after `p`'s
@@ -31,13 +33,25 @@ pub(super) struct Anchored {
     patterns: Vec<Vec<u8>>,
     /// By anchor: (pattern, where in it the anchor starts), every place.
     holders: Vec<Vec<(usize, usize)>>,
+    /// By anchor, by a byte: the holders (bit `k`: `holders[anchor][k]`)
+    /// whose pattern has that byte just before the anchor. Only those can
+    /// match where the anchor is found after that byte: the redactor's
+    /// `oken` has eleven holders, `token`'s five of them after a `t`, and
+    /// `mode` none of `ode`'s.
+    before: Vec<Box<[u32; 256]>>,
+    /// By anchor: the holders whose pattern starts with it.
+    leading: Vec<u32>,
     longest_wins: bool,
 }
+
+/// Holders one anchor may have: a bit each in [`Anchored::before`].
+const MAX_HOLDERS: usize = 32;
 
 impl Anchored {
     /// The search for `patterns` through `anchors`; `None` when the kind is
     /// not leftmost, a pattern holds no anchor, an anchor is empty or holds
-    /// another, or the packed searcher cannot be built here.
+    /// another or is held more than [`MAX_HOLDERS`] times, or the packed
+    /// searcher cannot be built here.
     pub(super) fn new<P: AsRef<[u8]>>(
         kind: MatchKind,
         patterns: &[P],
@@ -70,8 +84,18 @@ impl Anchored {
             })
             .collect();
         let held = |id: usize| holders.iter().flatten().any(|&(p, _)| p == id);
-        if !(0..patterns.len()).all(held) {
+        if !(0..patterns.len()).all(held) || holders.iter().any(|h| h.len() > MAX_HOLDERS) {
             return None;
+        }
+        let mut before = vec![Box::new([0u32; 256]); holders.len()];
+        let mut leading = vec![0u32; holders.len()];
+        for (a, list) in holders.iter().enumerate() {
+            for (k, &(id, offset)) in list.iter().enumerate() {
+                match offset.checked_sub(1) {
+                    Some(prev) => before[a][usize::from(patterns[id][prev])] |= 1 << k,
+                    None => leading[a] |= 1 << k,
+                }
+            }
         }
         let anchors = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
@@ -82,6 +106,8 @@ impl Anchored {
             anchors,
             patterns,
             holders,
+            before,
+            leading,
             longest_wins,
         })
     }
@@ -104,7 +130,14 @@ impl Anchored {
     /// match where they would start (at or after `from`).
     fn at_place(&self, bytes: &[u8], from: usize, hit: Match) -> Option<Match> {
         let mut best: Option<(usize, usize, usize)> = None;
-        for &(id, offset) in &self.holders[hit.pattern().as_usize()] {
+        let anchor = hit.pattern().as_usize();
+        let mut candidates = self.leading[anchor];
+        if let Some(prev) = hit.start().checked_sub(1) {
+            candidates |= self.before[anchor][usize::from(bytes[prev])];
+        }
+        while candidates != 0 {
+            let (id, offset) = self.holders[anchor][candidates.trailing_zeros() as usize];
+            candidates &= candidates - 1;
             let Some(start) = hit.start().checked_sub(offset).filter(|&s| s >= from) else {
                 continue;
             };
