@@ -38,7 +38,7 @@ pub(super) struct Anchored {
     /// match where the anchor is found after that byte: the redactor's
     /// `oken` has eleven holders, `token`'s five of them after a `t`, and
     /// `mode` none of `ode`'s.
-    before: Vec<Box<[u32; 256]>>,
+    before: Vec<[u32; 256]>,
     /// By anchor: the holders whose pattern starts with it.
     leading: Vec<u32>,
     longest_wins: bool,
@@ -87,7 +87,7 @@ impl Anchored {
         if !(0..patterns.len()).all(held) || holders.iter().any(|h| h.len() > MAX_HOLDERS) {
             return None;
         }
-        let mut before = vec![Box::new([0u32; 256]); holders.len()];
+        let mut before = vec![[0u32; 256]; holders.len()];
         let mut leading = vec![0u32; holders.len()];
         for (a, list) in holders.iter().enumerate() {
             for (k, &(id, offset)) in list.iter().enumerate() {
