@@ -61,7 +61,11 @@ impl Needle {
     pub(crate) fn is_in_from_end(&self, haystack: &str) -> bool {
         let bytes = haystack.as_bytes();
         let tail = bytes.len().saturating_sub(TAIL);
-        self.finder().find(&bytes[tail..]).is_some() || self.finder().find(bytes).is_some()
+        // Then the places before the tail, and no further than a needle
+        // starting at the last of them reaches: the tail was read.
+        let head = (tail + self.text.len()).saturating_sub(1).min(bytes.len());
+        self.finder().find(&bytes[tail..]).is_some()
+            || (tail > 0 && self.finder().find(&bytes[..head]).is_some())
     }
 
     /// Where each occurrence in `haystack` starts, left to right, without
