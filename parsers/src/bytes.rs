@@ -51,6 +51,24 @@ pub(crate) fn first_of_two(hay: &[u8], a: u8, b: u8) -> Option<usize> {
         .map(|i| at + i)
 }
 
+/// Bit `i` set when byte `i` of the first sixteen of `block` (which
+/// holds at least sixteen) is `needle`: one SSE2 compare on x86-64.
+#[inline]
+pub(crate) fn marks16(block: &[u8], needle: u8) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::marks(block, needle, needle)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block[..16]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == needle)
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -97,6 +115,26 @@ mod tests {
                         let expected = hay.iter().position(|&c| c == a || c == b);
                         assert_eq!(first_of_two(&hay, a, b), expected, "{a} {b} in {hay:?}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Each byte value at each place of a block, the block longer than
+    /// sixteen too: the marks are the places of the first sixteen that a
+    /// byte loop finds the needle at.
+    #[test]
+    fn marks16_marks_what_a_byte_loop_finds() {
+        for needle in [b']', b'#', 0x00, 0x80, 0xff] {
+            for at in 0..20 {
+                for value in 0..=255u8 {
+                    let mut block = [needle ^ 1; 20];
+                    block[at] = value;
+                    block[(at + 7) % 20] = needle;
+                    let expected = (0..16)
+                        .filter(|&i| block[i] == needle)
+                        .fold(0u32, |m, i| m | 1 << i);
+                    assert_eq!(marks16(&block, needle), expected, "{needle} in {block:?}");
                 }
             }
         }

@@ -10,7 +10,7 @@
 
 use memchr::memchr;
 
-use crate::bytes::first_byte;
+use crate::bytes::{first_byte, marks16};
 
 /// A line split into prefix, tags and body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,17 +110,64 @@ pub(crate) fn logger_message(line: &str) -> Option<&str> {
     {
         return None;
     }
+    let dash = if b.len() >= MARKED_LEN {
+        dash_by_marks(b)?
+    } else {
+        dash_by_bytes(b)?
+    };
+    let colon = dash + 4 + b[dash + 4..].iter().position(|&c| c == b':')?;
+    // Every index above is an ASCII byte found here: a character boundary.
+    let msg = line.get(colon + 1..)?;
+    Some(msg.strip_prefix(' ').unwrap_or(msg))
+}
+
+/// Lines at least this long are read by [`dash_by_marks`]: the bracket's
+/// 64 bytes and the 16 after it.
+const MARKED_LEN: usize = 80;
+
+/// Where ` -- ` starts in a line that starts `X, [`: after the first `]`
+/// of its first 64 bytes, a `#` before that bracket, within a dozen bytes
+/// after it. A byte at a time: [`dash_by_marks`] is the same test on a
+/// long line.
+fn dash_by_bytes(b: &[u8]) -> Option<usize> {
     let close = 4 + first_byte(&b[4..b.len().min(64)], b']')?;
     // The pid sits just before the bracket: look for its `#` from there.
     b[4..close].iter().rposition(|&c| c == b'#')?;
     let after = close + 1;
     let window = b.len().min(after + 12);
-    let dash = (after..window.saturating_sub(3))
-        .find(|&i| b[i] == b' ' && b[i + 1] == b'-' && b[i + 2] == b'-' && b[i + 3] == b' ')?;
-    let colon = dash + 4 + b[dash + 4..].iter().position(|&c| c == b':')?;
-    // Every index above is an ASCII byte found here: a character boundary.
-    let msg = line.get(colon + 1..)?;
-    Some(msg.strip_prefix(' ').unwrap_or(msg))
+    (after..window.saturating_sub(3))
+        .find(|&i| b[i] == b' ' && b[i + 1] == b'-' && b[i + 2] == b'-' && b[i + 3] == b' ')
+}
+
+/// [`dash_by_bytes`] on a line of [`MARKED_LEN`] bytes or more, sixteen
+/// bytes a compare: the brackets and hashes of the first 64 bytes as bit
+/// masks, then the spaces and dashes of the 16 after the bracket, where a
+/// ` -- ` starting at place `i` is a bit set in all four masks shifted by
+/// its offsets. The byte loops over the prefix were about a hundred
+/// instructions of every line `analyze` skims (benches/README.md).
+fn dash_by_marks(b: &[u8]) -> Option<usize> {
+    let marks64 = |needle: u8| {
+        (0..4).fold(0u64, |m, i| {
+            m | u64::from(marks16(&b[16 * i..], needle)) << (16 * i)
+        })
+    };
+    // Places 4 to 63, as `b[4..64]`.
+    let brackets = marks64(b']') & !0xf;
+    if brackets == 0 {
+        return None;
+    }
+    let close = brackets.trailing_zeros() as usize;
+    // A `#` in `b[4..close]`.
+    if marks64(b'#') & !0xf & ((1u64 << close) - 1) == 0 {
+        return None;
+    }
+    // `after + 16 <= 80`: the line holds the sixteen bytes read, and its
+    // dozen-byte window is whole, so ` -- ` may start at places 0 to 8.
+    let after = close + 1;
+    let spaces = marks16(&b[after..], b' ');
+    let dashes = marks16(&b[after..], b'-');
+    let starts = spaces & (dashes >> 1) & (dashes >> 2) & (spaces >> 3) & 0x1ff;
+    (starts != 0).then(|| after + starts.trailing_zeros() as usize)
 }
 
 /// Splits leading `[tag] [tag] ` groups from the message. A group must be
@@ -421,6 +468,65 @@ mod tests {
                 logger_prefix(line).map(|p| p.2),
                 "{line:?}"
             );
+        }
+    }
+
+    /// Lines long enough for the masks (and one byte short of them), the
+    /// prefix's pieces moved about: the masks answer what the byte loops
+    /// of `logger_prefix` answer.
+    mod marks_as_bytes {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4_000))]
+            #[test]
+            fn the_masks_find_what_the_split_finds(
+                head in "[DIWX], \\[",
+                inside in "[0-9T:.#\\] -]{0,66}",
+                gap in "[ A-Z]{0,14}",
+                dashes in "( -- | - | --|-- )",
+                progname in "[a-z:]{0,3}",
+                tail in "[ a-z:\\]#-]{0,100}",
+            ) {
+                let line = format!("{head}{inside}]{gap}{dashes}{progname}: {tail}");
+                for cut in [line.len(), MARKED_LEN, MARKED_LEN - 1, 64] {
+                    let Some(line) = line.get(..cut.min(line.len())) else {
+                        continue;
+                    };
+                    prop_assert_eq!(
+                        logger_message(line),
+                        logger_prefix(line).map(|p| p.2),
+                        "{:?}", line
+                    );
+                }
+            }
+        }
+
+        /// The hand-picked lines of the byte loops' test, each made long
+        /// enough for the masks.
+        #[test]
+        fn long_lines_agree_with_the_split() {
+            let tail = "y".repeat(MARKED_LEN);
+            for line in [
+                "I, [2025-03-11T09:41:07.318220 #7]  INFO -- : [abc] Started GET",
+                "I, [2025-03-11T09:41:07.318220 7]  INFO -- : no hash",
+                "I, [2025-03-11T09:41:07.318220 #7] but the dashes come far too late -- : x",
+                "I, [no close bracket within sixty-four bytes #7 .......................]  INFO -- : x",
+                "I, [#]  -- :",
+                "I, []  -- :",
+                "I, [2025-03-11T09:41:07.318220 #7]           -- : ten spaces",
+                "I, [2025-03-11T09:41:07.318220 #7]            -- : eleven spaces",
+                "I, [é #7]  INFO -- : ünïcode",
+            ] {
+                let long = format!("{line}{tail}");
+                assert!(long.len() >= MARKED_LEN);
+                assert_eq!(
+                    logger_message(&long),
+                    logger_prefix(&long).map(|p| p.2),
+                    "{long:?}"
+                );
+            }
         }
     }
 
