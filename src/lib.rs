@@ -45,7 +45,6 @@ pub mod fleet;
 pub mod generate;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
-pub mod json_report;
 pub mod live;
 pub mod memory;
 pub mod replay;

@@ -248,7 +248,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grantwatch::scratch::remove_on_interrupt()
                 .context("watching for Ctrl-C to remove the scratch database")?;
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let report_threads = jobs.map_or(cores, usize::from);
             let opts = AnalyzeOptions {
                 paths,
                 db,
@@ -291,7 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Lines on stdout stay one failure per line.
             report::left_out(&mut std::io::stderr().lock(), &analysis.read, json)?;
             if json {
-                report::json_lines(&mut out, &analysis.store, report_threads)?;
+                report::json_lines(&mut out, &analysis.store)?;
                 // Never silent: stdout is the contract's JSON Lines, so a
                 // file that was mostly not understood is said on stderr.
                 for file in analysis.read.per_file.iter().filter(|f| f.mostly_unknown()) {

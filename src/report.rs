@@ -30,18 +30,27 @@ pub enum Error {
 /// How many evidence lines the text report shows per failure.
 const EVIDENCE_SHOWN: usize = 6;
 
-/// Writes one JSON object per failure, in time order. A scratch
-/// database's failures are written in blocks, on two threads when `threads`
-/// allows (`json_report.rs`).
-pub fn json_lines(out: &mut dyn Write, store: &Store, threads: usize) -> Result<(), Error> {
-    match store.stored_failure_ids_in_time_order()? {
-        Some(ids) => crate::json_report::write_blocks(out, store, &ids, threads),
-        None => store.each_stored_failure_in_time_order(&mut |f| {
-            f.write_json(&mut *out)?;
-            out.write_all(b"\n")?;
-            Ok::<(), Error>(())
-        }),
+/// Writes one JSON object per failure, in time order: a scratch
+/// database's as its diagnosis rendered them ([`Store::each_rendered_line`]),
+/// a kept one's from their rows.
+pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
+    let mut id = Vec::with_capacity(32);
+    let rendered = store.each_rendered_line(&mut |failure, rest| {
+        id.clear();
+        crate::store::write_failure_id(&mut id, failure)?;
+        out.write_all(&id)?;
+        out.write_all(rest)?;
+        out.write_all(b"\n")?;
+        Ok::<(), Error>(())
+    })?;
+    if rendered {
+        return Ok(());
     }
+    store.each_stored_failure_in_time_order(&mut |f| {
+        f.write_json(&mut *out)?;
+        out.write_all(b"\n")?;
+        Ok::<(), Error>(())
+    })
 }
 
 /// Writes to `err` one line per file left out of the analysis: those that

@@ -176,7 +176,7 @@ pub(super) fn prepare(
     let case = case::gather(store, group, clocks, settings)?;
     let verdict = decide(&case, settings);
     let mut record = record(store, &case, &verdict, id)?;
-    let json = record.render_json()?;
+    let json = record.render_json(case.time_ms)?;
     if store.of_scratch_analysis() {
         // Written from `json` alone: held twice, the failures in flight
         // raised a Rails log's peak memory by a tenth (benches/README.md).

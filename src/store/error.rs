@@ -39,6 +39,10 @@ pub enum Error {
     /// not opened with.
     #[error("failure {0}: its JSON is in a scratch database's failures file, not open here")]
     FailureDetailsElsewhere(String),
+    /// A scratch database's failure row holds its JSON instead of its
+    /// line's place in the failures file, where its writer puts every one.
+    #[error("failure {0}: its line is not in the scratch database's failures file")]
+    FailureLineMissing(String),
     /// SQLite kept another journal mode than the one asked for (a
     /// scratch database's bulk load switches between two).
     #[error("database: journal mode {kept} kept, {wanted} asked for")]

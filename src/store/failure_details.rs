@@ -1,7 +1,7 @@
-//! The JSON of a scratch database's failures — candidates, evidence and
-//! context — kept in a file beside it (`analyze.failures`) instead of in
-//! the `failures` table, whose row holds the record's place instead of the
-//! evidence.
+//! The JSON of a scratch database's failures — each failure's line as
+//! `analyze --json` prints it but its id, and its context — kept in a file
+//! beside it (`analyze.failures`) instead of in the `failures` table, whose
+//! row holds the record's place instead of the evidence.
 //!
 //! `analyze` without `--db` writes each failure once, reads it once for
 //! the report, and nothing else reads its JSON. In the table, that JSON
@@ -11,7 +11,9 @@
 //! which was then its busiest (benches/README.md). Appended here, it is a
 //! copy into a buffer written [`BUFFER_BYTES`] at a time (a `pwrite` for
 //! each failure was an eighth of the writer thread's work on a Keycloak
-//! gigabyte).
+//! gigabyte). The report copies each line from here as it was rendered
+//! ([`LineReader`]); the candidates and evidence, which the line holds,
+//! are where the record's header says.
 //!
 //! Invariants: the file is only appended to, so a place never changes what
 //! it points at; the place is written in the row's `evidence` column,
@@ -25,8 +27,11 @@
 
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, PoisonError};
+
+use super::failure_record::RenderedJson;
 
 /// A failure's three JSON texts.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,8 +44,9 @@ pub(super) struct FailureJson {
 /// The length a record writes for "no context".
 const NO_CONTEXT: u32 = u32::MAX;
 
-/// Bytes of a record's header: the three lengths.
-const HEADER: usize = 12;
+/// Bytes of a record's header: the line's length, where its candidates
+/// and its evidence start and end in it, the context's length.
+const HEADER: usize = 24;
 
 /// Records gathered before they are written to the file.
 const BUFFER_BYTES: usize = 256 * 1024;
@@ -87,25 +93,23 @@ impl FailureDetails {
     /// Appends one failure's JSON and returns its place, as the row's
     /// `evidence` column holds it; an error when the buffer it fills could
     /// not be written.
-    pub(super) fn append(
-        &self,
-        candidates: &str,
-        evidence: &str,
-        context: Option<&str>,
-    ) -> io::Result<String> {
-        let lengths = [
-            length(candidates)?,
-            length(evidence)?,
-            context.map_or(Ok(NO_CONTEXT), length)?,
+    pub(super) fn append(&self, json: &RenderedJson) -> io::Result<String> {
+        let header = [
+            length(&json.rest)?,
+            offset(json.candidates.start)?,
+            offset(json.candidates.end)?,
+            offset(json.evidence.start)?,
+            offset(json.evidence.end)?,
+            json.context.as_deref().map_or(Ok(NO_CONTEXT), length)?,
         ];
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         let at = tail.end();
-        for len in lengths {
-            tail.buf.extend_from_slice(&len.to_le_bytes());
+        for n in header {
+            tail.buf.extend_from_slice(&n.to_le_bytes());
         }
-        tail.buf.extend_from_slice(candidates.as_bytes());
-        tail.buf.extend_from_slice(evidence.as_bytes());
-        tail.buf.extend_from_slice(context.unwrap_or("").as_bytes());
+        tail.buf.extend_from_slice(json.rest.as_bytes());
+        tail.buf
+            .extend_from_slice(json.context.as_deref().unwrap_or("").as_bytes());
         let len = tail.end() - at;
         if tail.buf.len() >= BUFFER_BYTES {
             // On an error the buffer stays whole, this record in it: the
@@ -115,44 +119,136 @@ impl FailureDetails {
         Ok(format!("{at}+{len}"))
     }
 
+    /// Writes out the records still in the buffer, so that reads find them.
+    fn write_buffered(&self) -> io::Result<()> {
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        match tail.buf.is_empty() {
+            true => Ok(()),
+            false => tail.write_out(&self.file),
+        }
+    }
+
     /// The JSON at `place` (as [`FailureDetails::append`] gave it).
     pub(super) fn read(&self, place: &str) -> io::Result<FailureJson> {
-        let (at, len) = place
-            .split_once('+')
-            .and_then(|(at, len)| Some((at.parse::<u64>().ok()?, len.parse::<usize>().ok()?)))
-            .ok_or_else(|| bad(format!("a failure's place {place:?} is not offset+length")))?;
-        if len < HEADER {
-            return Err(bad(format!("a failure's record at {at} is {len} bytes")));
-        }
-        {
-            let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-            if !tail.buf.is_empty() {
-                tail.write_out(&self.file)?;
-            }
-        }
-        let mut record = vec![0; len];
-        self.file.read_exact_at(&mut record, at)?;
-        let lengths: Vec<u32> = record[..HEADER]
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let mut body = &record[HEADER..];
-        let mut take = |len: u32| -> io::Result<String> {
-            let len = usize::try_from(len).map_err(io::Error::other)?;
-            if len > body.len() {
-                return Err(bad(format!("a failure's record at {at} is torn")));
-            }
-            let (text, rest) = body.split_at(len);
-            body = rest;
-            String::from_utf8(text.to_vec()).map_err(io::Error::other)
-        };
-        let candidates = take(lengths[0])?;
-        let evidence = take(lengths[1])?;
-        let context = match lengths[2] {
-            NO_CONTEXT => None,
-            len => Some(take(len)?),
+        let (at, len) = parse_place(place)?;
+        self.write_buffered()?;
+        let mut bytes = vec![0; len];
+        self.file.read_exact_at(&mut bytes, at)?;
+        let record = Record::of(&bytes, at)?;
+        let text = |range: Range<usize>| {
+            String::from_utf8(record.line[range].to_vec()).map_err(io::Error::other)
         };
         Ok(FailureJson {
+            candidates: text(record.candidates.clone())?,
+            evidence: text(record.evidence.clone())?,
+            context: match record.context {
+                None => None,
+                Some(context) => {
+                    Some(String::from_utf8(context.to_vec()).map_err(io::Error::other)?)
+                }
+            },
+        })
+    }
+
+    /// A reader of the records' lines a block at a time, for records read
+    /// in about the order they were appended (the report's time order is
+    /// nearly the diagnosis's).
+    pub(super) fn line_reader(&self) -> io::Result<LineReader<'_>> {
+        self.write_buffered()?;
+        Ok(LineReader {
+            file: &self.file,
+            block: Vec::new(),
+            block_at: 0,
+        })
+    }
+}
+
+/// Reads records' lines through one block of the file (a `pread` a
+/// failure was the report's largest cost after the rendering it saves).
+pub(super) struct LineReader<'f> {
+    file: &'f File,
+    block: Vec<u8>,
+    /// Where `block` starts in the file.
+    block_at: u64,
+}
+
+/// Bytes a [`LineReader`] reads at once, at least.
+const READ_BLOCK: usize = 256 * 1024;
+
+impl LineReader<'_> {
+    /// The line (after its id) of the record at `place`: UTF-8, as
+    /// [`RenderedJson::rest`] was.
+    pub(super) fn line(&mut self, place: &str) -> io::Result<&[u8]> {
+        let (at, len) = parse_place(place)?;
+        let inside =
+            at >= self.block_at && at + len as u64 <= self.block_at + self.block.len() as u64;
+        if !inside {
+            self.block.resize(len.max(READ_BLOCK), 0);
+            let read = read_at_most(self.file, &mut self.block, at)?;
+            self.block.truncate(read);
+            self.block_at = at;
+            if read < len {
+                return Err(bad(format!("a failure's record at {at} is torn")));
+            }
+        }
+        let from = usize::try_from(at - self.block_at).map_err(io::Error::other)?;
+        Ok(Record::of(&self.block[from..from + len], at)?.line)
+    }
+}
+
+/// Reads into `buf` from `at` until it is full or the file ends; returns
+/// the bytes read.
+fn read_at_most(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    let mut read = 0;
+    while read < buf.len() {
+        match file.read_at(&mut buf[read..], at + read as u64) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(read)
+}
+
+/// One record's parts, checked against its length.
+struct Record<'b> {
+    line: &'b [u8],
+    candidates: Range<usize>,
+    evidence: Range<usize>,
+    context: Option<&'b [u8]>,
+}
+
+impl<'b> Record<'b> {
+    /// The record `bytes` (read at `at`, which errors name).
+    fn of(bytes: &'b [u8], at: u64) -> io::Result<Record<'b>> {
+        let torn = || bad(format!("a failure's record at {at} is torn"));
+        let header: Vec<usize> = bytes
+            .get(..HEADER)
+            .ok_or_else(|| {
+                bad(format!(
+                    "a failure's record at {at} is {} bytes",
+                    bytes.len()
+                ))
+            })?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .collect();
+        let body = &bytes[HEADER..];
+        let line = body.get(..header[0]).ok_or_else(torn)?;
+        let within =
+            |start: usize, end: usize| (start <= end && end <= line.len()).then_some(start..end);
+        let candidates = within(header[1], header[2]).ok_or_else(torn)?;
+        let evidence = within(header[3], header[4]).ok_or_else(torn)?;
+        let context = match header[5] as u32 {
+            NO_CONTEXT => None,
+            len => Some(
+                body.get(line.len()..line.len() + len as usize)
+                    .ok_or_else(torn)?,
+            ),
+        };
+        Ok(Record {
+            line,
             candidates,
             evidence,
             context,
@@ -160,11 +256,23 @@ impl FailureDetails {
     }
 }
 
-fn length(text: &str) -> io::Result<u32> {
-    u32::try_from(text.len())
+/// A place's offset and length.
+fn parse_place(place: &str) -> io::Result<(u64, usize)> {
+    place
+        .split_once('+')
+        .and_then(|(at, len)| Some((at.parse::<u64>().ok()?, len.parse::<usize>().ok()?)))
+        .ok_or_else(|| bad(format!("a failure's place {place:?} is not offset+length")))
+}
+
+fn offset(at: usize) -> io::Result<u32> {
+    u32::try_from(at)
         .ok()
-        .filter(|&len| len != NO_CONTEXT)
+        .filter(|&n| n != NO_CONTEXT)
         .ok_or_else(|| bad("a failure's JSON of 4 GiB or more".to_owned()))
+}
+
+fn length(text: &str) -> io::Result<u32> {
+    offset(text.len())
 }
 
 fn bad(what: String) -> io::Error {
@@ -180,17 +288,41 @@ pub(super) fn holds_json(evidence: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A line holding `candidates` and `evidence` as a failure's does.
+    fn rendered(candidates: &str, evidence: &str, context: Option<&str>) -> RenderedJson {
+        let rest = format!(
+            r#","ts":null,"candidates":{candidates},"summary":"s","evidence":{evidence}}}"#
+        );
+        let c = rest.find(candidates).expect("candidates");
+        let e = rest.rfind(evidence).expect("evidence");
+        RenderedJson {
+            candidates: c..c + candidates.len(),
+            evidence: e..e + evidence.len(),
+            context: context.map(str::to_owned),
+            rest,
+        }
+    }
+
+    fn temp_details(dir: &tempfile::TempDir) -> FailureDetails {
+        FailureDetails::new(tempfile::tempfile_in(dir.path()).expect("file"))
+    }
+
     #[test]
     fn each_record_comes_back_from_its_place() {
         let dir = tempfile::tempdir().expect("dir");
-        let details = FailureDetails::new(tempfile::tempfile_in(dir.path()).expect("file"));
-        let first = details
-            .append("[]", r#"[{"line":1,"text":"é"}]"#, None)
-            .expect("first");
+        let details = temp_details(&dir);
+        let first_json = rendered("[]", r#"[{"line":1,"text":"é"}]"#, None);
+        let first = details.append(&first_json).expect("first");
         let second = details
-            .append(r#"[{"cause":"x"}]"#, "[]", Some(r#"{"clock":1}"#))
+            .append(&rendered(
+                r#"[{"cause":"x"}]"#,
+                "[]",
+                Some(r#"{"clock":1}"#),
+            ))
             .expect("second");
-        let replaced = details.append("[1]", "[2]", Some("")).expect("again");
+        let replaced = details
+            .append(&rendered("[1]", "[2]", Some("")))
+            .expect("again");
         assert_eq!(
             details.read(&first).expect("read"),
             FailureJson {
@@ -199,16 +331,20 @@ mod tests {
                 context: None,
             }
         );
-        assert_eq!(
-            details.read(&second).expect("read").context.as_deref(),
-            Some(r#"{"clock":1}"#)
-        );
+        let second_json = details.read(&second).expect("read");
+        assert_eq!(second_json.candidates, r#"[{"cause":"x"}]"#);
+        assert_eq!(second_json.context.as_deref(), Some(r#"{"clock":1}"#));
         let again = details.read(&replaced).expect("read");
         assert_eq!(
             (again.candidates.as_str(), again.evidence.as_str()),
             ("[1]", "[2]")
         );
         assert_eq!(again.context.as_deref(), Some(""));
+        let mut lines = details.line_reader().expect("reader");
+        assert_eq!(
+            lines.line(&first).expect("line"),
+            first_json.rest.as_bytes()
+        );
         assert!(!holds_json(&first));
         assert!(holds_json("[]"));
     }
@@ -225,14 +361,11 @@ mod tests {
         let texts: Vec<String> = (0..800).map(|i| format!("[{}]", "7".repeat(i))).collect();
         let places: Vec<String> = texts
             .iter()
-            .map(|t| details.append("[]", t, None).expect("append"))
+            .map(|t| details.append(&rendered("[]", t, None)).expect("append"))
             .collect();
         let appended: u64 = places
             .iter()
-            .map(|p| {
-                p.split_once('+')
-                    .map_or(0, |(_, n)| n.parse::<u64>().unwrap_or(0))
-            })
+            .map(|p| parse_place(p).map_or(0, |(_, n)| n as u64))
             .sum();
         let written = on_disk.metadata().expect("metadata").len();
         assert!(written > 0 && written < appended, "{written} of {appended}");
@@ -242,14 +375,55 @@ mod tests {
         assert_eq!(on_disk.metadata().expect("metadata").len(), appended);
     }
 
+    /// The line reader gives each record's line whatever the order asked,
+    /// records larger than its block and records cut by a block's end
+    /// included, and the records still in the buffer when it was made.
+    #[test]
+    fn the_line_reader_reads_any_record_in_any_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let details = temp_details(&dir);
+        // Lengths around the block's: a record larger than it, and many
+        // records that end past one block's end.
+        let texts: Vec<String> = [10, READ_BLOCK + 5, 3, READ_BLOCK / 3, 70_001, 1]
+            .iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+            .map(|(i, &n)| format!("[{}{i}]", "8".repeat(n)))
+            .collect();
+        let records: Vec<(String, RenderedJson)> = texts
+            .iter()
+            .map(|t| {
+                let json = rendered("[]", t, Some("{}"));
+                (details.append(&json).expect("append"), json)
+            })
+            .collect();
+        let mut lines = details.line_reader().expect("reader");
+        let backwards = records.iter().rev();
+        let every_third = records.iter().step_by(3);
+        for (place, json) in records.iter().chain(backwards).chain(every_third) {
+            assert_eq!(
+                lines.line(place).expect("line"),
+                json.rest.as_bytes(),
+                "{place}"
+            );
+        }
+    }
+
     #[test]
     fn a_place_that_is_not_one_is_an_error() {
         let dir = tempfile::tempdir().expect("dir");
-        let details = FailureDetails::new(tempfile::tempfile_in(dir.path()).expect("file"));
-        let place = details.append("[]", "[]", None).expect("append");
-        for wrong in ["", "12", "x+3", "0+4", "0+999", "999+12"] {
+        let details = temp_details(&dir);
+        let place = details.append(&rendered("[]", "[]", None)).expect("append");
+        let mut lines = details.line_reader().expect("reader");
+        let (_, len) = parse_place(&place).expect("place");
+        let longer = format!("0+{}", len + 1);
+        let shorter = format!("0+{}", len - 1);
+        for wrong in ["", "12", "x+3", "0+4", "0+999", "999+12", &longer, &shorter] {
             assert!(details.read(wrong).is_err(), "{wrong:?}");
+            assert!(lines.line(wrong).is_err(), "{wrong:?}");
         }
         assert!(details.read(&place).is_ok());
+        assert!(lines.line(&place).is_ok());
     }
 }

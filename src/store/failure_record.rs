@@ -6,6 +6,7 @@
 //! them imports `failures.rs` and `failures.rs` can call them.
 
 use std::io::Write;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,14 +124,12 @@ pub struct FailureRecord {
     pub context: FailureContext,
 }
 
-/// A failure as `analyze --json` writes it from a scratch database: its
-/// candidates and evidence still the JSON they were stored as. This binary
-/// wrote them from [`Candidate`] and [`Evidence`] moments before, so they
-/// are written out as they are instead of parsed and written again (a
-/// tenth of a Rails log's serial tail), nor parsed to be checked (serde's
-/// `RawValue` checks what it holds: a sixth of writing a failure out,
-/// benches/README.md). The same bytes as the record's serialization, which
-/// `store::tests::a_stored_failure_writes_the_bytes_of_its_record` checks.
+/// A failure as `analyze --json` writes it from a kept database's row: its
+/// candidates and evidence as JSON arrays, written out as they are. The
+/// same bytes as the record's serialization, which
+/// `store::tests::a_stored_failure_writes_the_bytes_of_its_record` checks;
+/// a scratch database's lines, rendered by the same function
+/// ([`RenderedJson`]), are printed without reading the row back.
 #[derive(Debug)]
 pub struct StoredFailure {
     /// Every field but the two below (left empty) and the context.
@@ -141,25 +140,59 @@ pub struct StoredFailure {
     pub evidence: String,
 }
 
-/// A failure's candidates, evidence and context as the store writes
-/// them: JSON texts ([`FailureRecord::render_json`]).
+/// A failure as `analyze --json` prints it, rendered where it is
+/// diagnosed (on every core): all of its line but the id, which may still
+/// change when the failure settles (`diagnose/pipeline.rs`), and its
+/// context. The store's one writer, the busiest thread at the end of a
+/// Rails log's diagnosis, only copies it, and a scratch analysis's report
+/// prints the line as it was rendered here instead of reading the row back
+/// and writing it again (benches/README.md).
+///
+/// Invariant: `{"id":<id>` followed by `rest` is the line
+/// [`StoredFailure::write_json`] writes for the row the store makes of the
+/// record with that id and `ts_ms` (the same function writes both).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderedJson {
-    pub(super) candidates: String,
-    pub(super) evidence: String,
+    /// The line after its id: from the `,"ts":` that follows the id to the
+    /// closing brace.
+    pub(super) rest: String,
+    /// Where the candidates' JSON array is in `rest`.
+    pub(super) candidates: Range<usize>,
+    /// Where the evidence's JSON array is in `rest`.
+    pub(super) evidence: Range<usize>,
     /// `None` when the context is empty.
     pub(super) context: Option<String>,
 }
 
+impl RenderedJson {
+    /// The candidates as the store writes them: a JSON array.
+    pub(super) fn candidates(&self) -> &str {
+        &self.rest[self.candidates.clone()]
+    }
+
+    /// The evidence as the store writes it: a JSON array.
+    pub(super) fn evidence(&self) -> &str {
+        &self.rest[self.evidence.clone()]
+    }
+}
+
 impl FailureRecord {
-    /// Its candidates, evidence and context as JSON, as the store writes
-    /// them: rendered where the failure is diagnosed (on every core), so
-    /// that the store's one writer, the busiest thread at the end of a
-    /// Rails log's diagnosis, only copies them (benches/README.md).
-    pub fn render_json(&self) -> serde_json::Result<RenderedJson> {
+    /// Its line and context as [`RenderedJson`], for the row the store
+    /// makes of it with the time `ts_ms` (whose `ts` a report prints, not
+    /// the record's own).
+    pub fn render_json(&self, ts_ms: Option<i64>) -> serde_json::Result<RenderedJson> {
+        let candidates = serde_json::to_string(&self.candidates)?;
+        let evidence = serde_json::to_string(&self.evidence)?;
+        let ts = ts_ms.and_then(crate::time::format_ts);
+        let mut rest = Vec::with_capacity(candidates.len() + evidence.len() + 1024);
+        let (candidates, evidence) =
+            write_rest(&mut rest, self, ts.as_deref(), &candidates, &evidence)?;
         Ok(RenderedJson {
-            candidates: serde_json::to_string(&self.candidates)?,
-            evidence: serde_json::to_string(&self.evidence)?,
+            // Only `serde_json`'s output and the arrays it wrote are in it.
+            rest: String::from_utf8(rest)
+                .map_err(|e| serde_json::Error::io(std::io::Error::other(e)))?,
+            candidates,
+            evidence,
             context: match self.context.is_empty() {
                 true => None,
                 false => Some(serde_json::to_string(&self.context)?),
@@ -208,50 +241,80 @@ impl StoredFailure {
     /// in its order, under its names, as `serde_json` writes them; the
     /// candidates and evidence as stored.
     pub fn write_json(&self, out: &mut dyn Write) -> serde_json::Result<()> {
-        struct Server(Option<ServerKind>);
-        impl Serialize for Server {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                super::labels::serialize_server(&self.0, s)
-            }
-        }
         let r = &self.record;
-        let mut json = JsonObject { out, first: true };
-        json.field("id", &r.id)?;
-        json.field("ts", &r.ts)?;
-        json.field("server", &Server(r.server))?;
-        json.field("request_id", &r.request_id)?;
-        json.field("client_id", &r.client_id)?;
-        json.field("grant_type", &r.grant_type)?;
-        json.field("error", &r.error)?;
-        json.field("http_status", &r.http_status)?;
-        json.field("cause", &r.cause)?;
-        json.field("confidence", &r.confidence)?;
-        json.raw_field("candidates", &self.candidates)?;
-        json.field("summary", &r.summary)?;
-        json.field("fix", &r.fix)?;
-        json.raw_field("evidence", &self.evidence)?;
-        json.field("missing", &r.missing)?;
-        json.end()
+        let mut line = Vec::with_capacity(self.candidates.len() + self.evidence.len() + 1024);
+        write_failure_id(&mut line, &r.id)?;
+        write_rest(
+            &mut line,
+            r,
+            r.ts.as_deref(),
+            &self.candidates,
+            &self.evidence,
+        )?;
+        out.write_all(&line).map_err(serde_json::Error::io)
     }
 }
 
+/// The start of a failure's JSON object: `{"id":` and the id.
+pub fn write_failure_id(out: &mut Vec<u8>, id: &str) -> serde_json::Result<()> {
+    JsonObject { out, first: true }.field("id", id)
+}
+
+/// A failure's JSON object after its id (`,"ts":` … `}`), its time `ts`,
+/// its candidates and evidence the JSON arrays given; returns where those
+/// two are in `out`.
+fn write_rest(
+    out: &mut Vec<u8>,
+    r: &FailureRecord,
+    ts: Option<&str>,
+    candidates: &str,
+    evidence: &str,
+) -> serde_json::Result<(Range<usize>, Range<usize>)> {
+    struct Server(Option<ServerKind>);
+    impl Serialize for Server {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::labels::serialize_server(&self.0, s)
+        }
+    }
+    let start = out.len();
+    let mut json = JsonObject { out, first: false };
+    json.field("ts", &ts)?;
+    json.field("server", &Server(r.server))?;
+    json.field("request_id", &r.request_id)?;
+    json.field("client_id", &r.client_id)?;
+    json.field("grant_type", &r.grant_type)?;
+    json.field("error", &r.error)?;
+    json.field("http_status", &r.http_status)?;
+    json.field("cause", &r.cause)?;
+    json.field("confidence", &r.confidence)?;
+    let candidates = json.raw_field("candidates", candidates)?;
+    json.field("summary", &r.summary)?;
+    json.field("fix", &r.fix)?;
+    let evidence = json.raw_field("evidence", evidence)?;
+    json.field("missing", &r.missing)?;
+    json.end();
+    let from_start = |at: Range<usize>| at.start - start..at.end - start;
+    Ok((from_start(candidates), from_start(evidence)))
+}
+
 /// A JSON object written a field at a time, as `serde_json`'s compact
-/// writer writes a struct.
+/// writer writes a struct (`first`: no field written yet).
 struct JsonObject<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut Vec<u8>,
     first: bool,
 }
 
 impl JsonObject<'_> {
     fn key(&mut self, name: &str) -> serde_json::Result<()> {
-        let open: &[u8] = if std::mem::take(&mut self.first) {
-            b"{"
+        let open = if std::mem::take(&mut self.first) {
+            b'{'
         } else {
-            b","
+            b','
         };
-        self.out.write_all(open).map_err(serde_json::Error::io)?;
+        self.out.push(open);
         serde_json::to_writer(&mut *self.out, name)?;
-        self.out.write_all(b":").map_err(serde_json::Error::io)
+        self.out.push(b':');
+        Ok(())
     }
 
     fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> serde_json::Result<()> {
@@ -259,16 +322,17 @@ impl JsonObject<'_> {
         serde_json::to_writer(&mut *self.out, value)
     }
 
-    fn raw_field(&mut self, name: &str, json: &str) -> serde_json::Result<()> {
+    /// Writes `json` as it is under `name`; returns where it is in `out`.
+    fn raw_field(&mut self, name: &str, json: &str) -> serde_json::Result<Range<usize>> {
         self.key(name)?;
-        self.out
-            .write_all(json.as_bytes())
-            .map_err(serde_json::Error::io)
+        let at = self.out.len();
+        self.out.extend_from_slice(json.as_bytes());
+        Ok(at..self.out.len())
     }
 
-    fn end(self) -> serde_json::Result<()> {
-        let close: &[u8] = if self.first { b"{}" } else { b"}" };
-        self.out.write_all(close).map_err(serde_json::Error::io)
+    fn end(self) {
+        self.out
+            .extend_from_slice(if self.first { b"{}" } else { b"}" });
     }
 }
 

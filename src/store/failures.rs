@@ -33,6 +33,15 @@ const ONE_FAILURE: &str = concat!("SELECT ", columns!(), " FROM failures WHERE i
 /// The failures' ids, oldest first (ties by id).
 const TIME_ORDER: &str = "SELECT id FROM failures ORDER BY coalesce(ts_ms, 0), id";
 
+/// A scratch database's failures' ids and places in the failures file, in
+/// [`TIME_ORDER`].
+const RENDERED_IN_TIME_ORDER: &str =
+    "SELECT id, evidence FROM failures ORDER BY coalesce(ts_ms, 0), id";
+
+/// What [`Store::each_rendered_line`] hands each failure to: its id and
+/// the rest of its line.
+pub type RenderedLine<'a, E> = dyn FnMut(&str, &[u8]) -> std::result::Result<(), E> + 'a;
+
 /// A row and its three JSON columns (candidates, evidence, context), parsed
 /// by [`finish`].
 type RawFailure = (FailureRecord, String, String, Option<String>);
@@ -188,7 +197,7 @@ impl Store {
         merged_events: &[i64],
         ts_ms: Option<i64>,
     ) -> Result<bool> {
-        let json = rec.render_json()?;
+        let json = rec.render_json(ts_ms)?;
         self.upsert_rendered(rec, &json, (primary_event, merged_events), ts_ms)
     }
 
@@ -229,20 +238,13 @@ impl Store {
         };
         let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();
-        let RenderedJson {
-            candidates,
-            evidence,
-            context,
-        } = json;
         let place;
         let (candidates, evidence, context) = match self.failure_details_written() {
             Some(details) => {
-                place = details
-                    .append(candidates, evidence, context.as_deref())
-                    .map_err(Error::FailureDetails)?;
+                place = details.append(json).map_err(Error::FailureDetails)?;
                 ("", place.as_str(), None)
             }
-            None => (candidates.as_str(), evidence.as_str(), context.as_deref()),
+            None => (json.candidates(), json.evidence(), json.context.as_deref()),
         };
         // Cached: the rollup triggers make this statement costly to prepare.
         tx.prepare_cached(
@@ -368,78 +370,59 @@ impl Store {
     }
 
     /// [`Store::each_failure_in_time_order`] with the candidates and
-    /// evidence as stored ([`StoredFailure`]), for `analyze --json`. Only a
-    /// scratch database's rows were all written by this binary's types: a
-    /// kept one's older rows are read as [`FailureRecord`]s, which brings
-    /// them to the current shape.
+    /// evidence as stored ([`StoredFailure`]), for `analyze --json` of a
+    /// kept database, whose older rows are read as [`FailureRecord`]s,
+    /// which brings them to the current shape (a scratch database's lines
+    /// are printed as rendered: [`Store::each_rendered_line`]).
     pub fn each_stored_failure_in_time_order<E: From<Error>>(
         &self,
         each: &mut dyn FnMut(StoredFailure) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        if !self.scratch {
-            return self.each_failure_in_time_order(&mut |record| {
-                let candidates = serde_json::to_string(&record.candidates).map_err(Error::from)?;
-                let evidence = serde_json::to_string(&record.evidence).map_err(Error::from)?;
-                each(StoredFailure {
-                    record,
-                    candidates,
-                    evidence,
-                })
-            });
-        }
-        let ids = self.stored_failure_ids_in_time_order()?.unwrap_or_default();
-        self.each_stored_failure_of(&ids, each)
-    }
-
-    /// The ids of a scratch database's failures in the order
-    /// [`Store::each_stored_failure_in_time_order`] hands them out, so that
-    /// readers on several connections can share the work
-    /// (`report::json_lines`); `None` for a kept database.
-    pub fn stored_failure_ids_in_time_order(&self) -> Result<Option<Vec<String>>> {
-        if !self.scratch {
-            return Ok(None);
-        }
-        let mut order = self.conn.prepare_cached(TIME_ORDER)?;
-        let ids = order.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(Some(ids.collect::<rusqlite::Result<_>>()?))
-    }
-
-    /// Where a scratch database is, for opening it again on another thread
-    /// ([`Store::open_scratch_reader`]); `None` for a kept database.
-    pub fn scratch_path(&self) -> Option<std::path::PathBuf> {
-        self.conn
-            .path()
-            .filter(|_| self.scratch)
-            .map(std::path::PathBuf::from)
-    }
-
-    /// The failures `ids` of a scratch database, in that order, as
-    /// [`Store::each_stored_failure_in_time_order`] hands them out.
-    pub fn each_stored_failure_of<E: From<Error>>(
-        &self,
-        ids: &[String],
-        each: &mut dyn FnMut(StoredFailure) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        // One read transaction for them all (ended when this returns): each
-        // query on its own took and gave back the database's read lock, two
-        // `fcntl`s a failure.
-        let _reading = self
-            .conn
-            .is_autocommit()
-            .then(|| self.conn.unchecked_transaction())
-            .transpose()
-            .map_err(Error::from)?;
-        let mut one = self.conn.prepare_cached(ONE_FAILURE).map_err(Error::from)?;
-        for id in ids {
-            let row = one.query_row([id], from_row).map_err(Error::from)?;
-            let (record, candidates, evidence, _) = self.with_json(row)?;
+        self.each_failure_in_time_order(&mut |record| {
+            let candidates = serde_json::to_string(&record.candidates).map_err(Error::from)?;
+            let evidence = serde_json::to_string(&record.evidence).map_err(Error::from)?;
             each(StoredFailure {
                 record,
                 candidates,
                 evidence,
-            })?;
+            })
+        })
+    }
+
+    /// Hands `each` every failure of a scratch database, oldest first (ties
+    /// by id), as its id and the rest of the line its diagnosis rendered
+    /// ([`RenderedJson`], kept in the failures file): `{"id":` and the id
+    /// then that rest are the line [`StoredFailure::write_json`] writes for
+    /// its row. Returns `false`, having handed nothing, for a database
+    /// whose writer keeps no failures file (a kept one).
+    pub fn each_rendered_line<E: From<Error>>(
+        &self,
+        each: &mut RenderedLine<'_, E>,
+    ) -> std::result::Result<bool, E> {
+        let Some(details) = self.failure_details_written() else {
+            return Ok(false);
+        };
+        let mut lines = details.line_reader().map_err(Error::FailureDetails)?;
+        let mut order = self
+            .conn
+            .prepare_cached(RENDERED_IN_TIME_ORDER)
+            .map_err(Error::from)?;
+        let mut rows = order.query([]).map_err(Error::from)?;
+        while let Some(row) = rows.next().map_err(Error::from)? {
+            let id = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(Error::from)?;
+            let place = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(Error::from)?;
+            if holds_json(place) {
+                return Err(Error::FailureLineMissing(id.to_owned()).into());
+            }
+            each(id, lines.line(place).map_err(Error::FailureDetails)?)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Hands every failure row, read by `read`, to `each`, oldest first.

@@ -64,7 +64,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use error::{Error, Result};
 pub use events::EventRow;
-pub use failure_record::{FailureFilter, FailureRecord, RenderedJson};
+pub use failure_record::{FailureFilter, FailureRecord, RenderedJson, write_failure_id};
 pub use handle::Store;
 pub(crate) use log_lines::{InFile, LogFileId};
 pub use retention::PRUNE_CHUNK;
@@ -282,20 +282,8 @@ impl Store {
     /// diagnosis a tenth slower and saved nothing measurable on a Rails log
     /// of 3 GB).
     pub fn open_scratch_reader(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
-        Store::open_scratch_reader_with_cache(path, spill, 4_000)
-    }
-
-    /// [`Store::open_scratch_reader`] with a page cache of `cache_kib` KiB:
-    /// a reader that asks for rows by key and reads each once (the JSON
-    /// report's second thread) needs little more than the B-trees' upper
-    /// pages, and every KiB adds to the peak memory.
-    pub fn open_scratch_reader_with_cache(
-        path: &Path,
-        spill: Option<Arc<EvidenceSpill>>,
-        cache_kib: i64,
-    ) -> Result<Store> {
         let store = Store::open_beside(path, spill)?;
-        store.conn.pragma_update(None, "cache_size", -cache_kib)?;
+        store.conn.pragma_update(None, "cache_size", -4_000)?;
         Ok(store)
     }
 

@@ -150,7 +150,7 @@ fn a_failure_written_from_its_rendered_json_reads_back_whole() {
     store
         .upsert_failure(&whole("f1"), 1, &[], None)
         .expect("write");
-    let json = whole("f2").render_json().expect("render");
+    let json = whole("f2").render_json(None).expect("render");
     let mut emptied = whole("f2");
     emptied.forget_rendered();
     assert!(emptied.evidence.is_empty() && emptied.candidates.is_empty());

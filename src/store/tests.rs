@@ -476,10 +476,12 @@ fn reopening_keeps_the_schema_version() {
     assert_eq!(v, schema::VERSION);
 }
 
-/// `analyze --json` writes a scratch database's failures with their
-/// candidates and evidence as stored: the same bytes as the record read
+/// `analyze --json` writes a kept database's failures with their
+/// candidates and evidence as stored, and a scratch database's lines as
+/// their diagnosis rendered them: both the same bytes as the record read
 /// back and written whole, for text that JSON must escape, a server no log
-/// named and a grant type kept as logged; a kept database's the same way.
+/// named, a grant type kept as logged, and a failure diagnosed again (its
+/// last diagnosis printed, at its new time).
 #[test]
 fn a_stored_failure_writes_the_bytes_of_its_record() {
     use crate::cause::{Cause, Confidence};
@@ -533,6 +535,13 @@ fn a_stored_failure_writes_the_bytes_of_its_record() {
                 Some(2),
             )
             .expect("second");
+        let again = FailureRecord {
+            summary: "diagnosed again".to_owned(),
+            ..record("a", None, GrantType::from_name("urn:example:grant"))
+        };
+        store
+            .upsert_failure(&again, 1, &[], Some(3))
+            .expect("again");
         let mut whole = Vec::new();
         store
             .each_failure_in_time_order::<Error>(&mut |f| {
@@ -550,7 +559,22 @@ fn a_stored_failure_writes_the_bytes_of_its_record() {
             })
             .expect("stored");
         assert_eq!(whole.len(), 2);
+        assert!(whole[1].contains("diagnosed again"), "{whole:?}");
         assert_eq!(stored, whole, "scratch: {scratch}");
+        let mut rendered = Vec::new();
+        let printed = store
+            .each_rendered_line::<Error>(&mut |id, rest| {
+                let mut line = Vec::new();
+                failure_record::write_failure_id(&mut line, id)?;
+                line.extend_from_slice(rest);
+                rendered.push(String::from_utf8(line).expect("JSON is UTF-8"));
+                Ok(())
+            })
+            .expect("rendered");
+        assert_eq!(printed, scratch);
+        if scratch {
+            assert_eq!(rendered, whole);
+        }
     }
 }
 

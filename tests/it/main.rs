@@ -26,7 +26,6 @@ mod incidents;
 mod incidents_live;
 mod incidents_replay;
 mod incidents_who;
-mod json_report;
 mod listener;
 mod login;
 mod model;

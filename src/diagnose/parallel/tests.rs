@@ -216,7 +216,7 @@ fn events_are_final_unless_another_connection_wrote_meanwhile() {
 fn diagnosed(id: &str, primary: i64, merged: &[i64]) -> pipeline::Diagnosed {
     let record = FailureRecord::bare(id);
     pipeline::Diagnosed {
-        json: record.render_json().expect("render"),
+        json: record.render_json(None).expect("render"),
         record,
         primary,
         merged: merged.to_vec(),
