@@ -28,7 +28,9 @@ use super::chunks::in_file;
 use super::line_prefix::{LinePrefix, PrefixError};
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
-use crate::store::{BatchProgress, EvidenceSpill, InFile, LogFileId, SpillBatch, Store};
+use crate::store::{
+    BatchProgress, EventParts, EvidenceSpill, InFile, LogFileId, SpillBatch, Store,
+};
 use crate::text::BinaryRuns;
 
 /// How `analyze` may split a file across cores.
@@ -261,11 +263,11 @@ struct Writer {
     from: Vec<Counted>,
     to: Vec<Option<Counted>>,
     events: u64,
-    /// Events taken and not yet committed, where their lines are in the
-    /// spill file (when the readers wrote them), and the bytes they
-    /// covered.
-    pending: Vec<Event<'static>>,
-    pending_places: Vec<u64>,
+    /// The batches' events taken and not yet committed, each with where
+    /// their lines are in the spill file (when the readers wrote them);
+    /// how many events they hold, and the bytes they covered.
+    pending: Vec<(Vec<Event<'static>>, Option<Vec<u64>>)>,
+    pending_events: usize,
     pending_bytes: u64,
 }
 
@@ -285,7 +287,7 @@ impl Writer {
             to: vec![None; n],
             events: 0,
             pending: Vec::new(),
-            pending_places: Vec::new(),
+            pending_events: 0,
             pending_bytes: 0,
         }
     }
@@ -345,10 +347,10 @@ impl Writer {
         batch: Batch,
         on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
     ) -> Result<(), ReadError> {
-        self.pending.extend(batch.events);
-        self.pending_places.extend(batch.places.unwrap_or_default());
+        self.pending_events += batch.events.len();
+        self.pending.push((batch.events, batch.places));
         self.pending_bytes += batch.bytes;
-        if self.pending.len() >= COMMIT_EVENTS {
+        if self.pending_events >= COMMIT_EVENTS {
             self.flush(store, job, on_batch)?;
         }
         Ok(())
@@ -361,19 +363,21 @@ impl Writer {
         job: &Job<'_>,
         on_batch: &mut dyn FnMut(&mut Store, u64) -> crate::store::Result<()>,
     ) -> Result<(), ReadError> {
-        if job.spill.is_some() {
-            store.commit_spilled_batch(
-                job.source_id,
-                &self.pending,
-                &self.pending_places,
-                &job.progress,
-            )?;
-        } else {
-            store.commit_batch(job.source_id, &self.pending, &job.progress)?;
-        }
-        self.events += self.pending.len() as u64;
+        // The readers' places when they wrote the lines (a batch without
+        // any holds no event), else the store writes them.
+        let spilled = job.spill.is_some();
+        let parts: Vec<EventParts<'_, '_>> = self
+            .pending
+            .iter()
+            .map(|(events, places)| {
+                let places = spilled.then(|| places.as_deref().unwrap_or_default());
+                (events.as_slice(), places)
+            })
+            .collect();
+        store.commit_parts(job.source_id, &parts, &job.progress)?;
+        self.events += self.pending_events as u64;
         self.pending.clear();
-        self.pending_places.clear();
+        self.pending_events = 0;
         on_batch(store, std::mem::take(&mut self.pending_bytes))?;
         Ok(())
     }

@@ -70,7 +70,7 @@ pub(crate) use log_lines::{InFile, LogFileId};
 pub use retention::PRUNE_CHUNK;
 pub use spill::EvidenceSpill;
 pub(crate) use spill::SpillBatch;
-pub use writer::{BatchProgress, SourceInfo};
+pub use writer::{BatchProgress, EventParts, SourceInfo};
 
 /// The page size of a scratch database, twice SQLite's default: half the
 /// pages for the bulk load to write and the index rebuild to sort, and

@@ -7,6 +7,11 @@ use rusqlite::{OptionalExtension, params};
 use super::insert::{Lines, insert_events};
 use super::{Result, Store};
 
+/// Events committed together with others ([`Store::commit_parts`]): a
+/// slice of them and, when a reader wrote their lines to the spill file,
+/// where each event's are.
+pub type EventParts<'p, 'e> = (&'p [Event<'e>], Option<&'p [u64]>);
+
 /// A tailed or read file, as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceInfo {
@@ -257,28 +262,49 @@ impl Store {
         placed: Option<&[u64]>,
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
-        if self.bulk.is_none() && !events.is_empty() {
+        self.commit_parts(source_id, &[(events, placed)], progress)
+    }
+
+    /// Stores the events of every part, in order, and records `progress`,
+    /// in one transaction, as [`Store::commit_spilled_batch`] stores a
+    /// part whose places are given and [`Store::commit_batch`] one without:
+    /// the batches of a read in ranges are committed a few at a time
+    /// without being moved into one vector first (copying the events was
+    /// about 2% of reading a Keycloak log, benches/README.md). Returns the
+    /// new events' row ids, in order.
+    pub fn commit_parts(
+        &mut self,
+        source_id: i64,
+        parts: &[EventParts<'_, '_>],
+        progress: &BatchProgress,
+    ) -> Result<Vec<i64>> {
+        let total = parts.iter().map(|(events, _)| events.len()).sum();
+        if self.bulk.is_none() && total > 0 {
             self.events_change()?;
         }
         let tx = self.conn.transaction()?;
-        let lines = match (placed, self.spill.as_deref()) {
-            (Some(places), Some(spill)) => Lines::Spilled(spill, places),
-            (_, spill) => Lines::of(spill),
-        };
-        let kept = self
-            .bulk
-            .as_mut()
-            .and_then(|bulk| bulk.keep_events(&tx, source_id, events, lines));
-        let ids = match kept {
-            Some(ids) => ids?,
-            None => insert_events(&tx, source_id, events, lines)?,
-        };
-        if let Some(bulk) = self.bulk.as_mut() {
-            if bulk.kept.is_none() {
-                bulk.watch(&tx, events)?;
+        let mut ids = Vec::with_capacity(total);
+        for &(events, placed) in parts {
+            let lines = match (placed, self.spill.as_deref()) {
+                (Some(places), Some(spill)) => Lines::Spilled(spill, places),
+                (_, spill) => Lines::of(spill),
+            };
+            let kept = self
+                .bulk
+                .as_mut()
+                .and_then(|bulk| bulk.keep_events(&tx, source_id, events, lines));
+            let part_ids = match kept {
+                Some(ids) => ids?,
+                None => insert_events(&tx, source_id, events, lines)?,
+            };
+            if let Some(bulk) = self.bulk.as_mut() {
+                if bulk.kept.is_none() {
+                    bulk.watch(&tx, events)?;
+                }
+                bulk.keep_keys(&tx, source_id, events, &part_ids)?;
+                bulk.keep_within_budget(&tx)?;
             }
-            bulk.keep_keys(&tx, source_id, events, &ids)?;
-            bulk.keep_within_budget(&tx)?;
+            ids.extend(part_ids);
         }
         {
             let mut update = tx.prepare_cached(
