@@ -37,7 +37,7 @@ pub fn json_lines(out: &mut dyn Write, store: &Store) -> Result<(), Error> {
     let mut id = Vec::with_capacity(32);
     let rendered = store.each_rendered_line(&mut |failure, rest| {
         id.clear();
-        crate::store::write_failure_id(&mut id, failure)?;
+        crate::store::write_failure_id(&mut id, failure);
         out.write_all(&id)?;
         out.write_all(rest)?;
         out.write_all(b"\n")?;

@@ -8,6 +8,8 @@
 use std::io::Write;
 use std::ops::Range;
 
+use super::json_string::{write_opt_str, write_str};
+
 use serde::{Deserialize, Serialize};
 
 use crate::cause::{Cause, Confidence};
@@ -181,16 +183,14 @@ impl FailureRecord {
     /// makes of it with the time `ts_ms` (whose `ts` a report prints, not
     /// the record's own).
     pub fn render_json(&self, ts_ms: Option<i64>) -> serde_json::Result<RenderedJson> {
-        let candidates = serde_json::to_string(&self.candidates)?;
-        let evidence = serde_json::to_string(&self.evidence)?;
+        let candidates = candidates_json(&self.candidates)?;
+        let evidence = evidence_json(&self.evidence)?;
         let ts = ts_ms.and_then(crate::time::format_ts);
         let mut rest = Vec::with_capacity(candidates.len() + evidence.len() + 1024);
         let (candidates, evidence) =
             write_rest(&mut rest, self, ts.as_deref(), &candidates, &evidence)?;
         Ok(RenderedJson {
-            // Only `serde_json`'s output and the arrays it wrote are in it.
-            rest: String::from_utf8(rest)
-                .map_err(|e| serde_json::Error::io(std::io::Error::other(e)))?,
+            rest: into_string(rest)?,
             candidates,
             evidence,
             context: match self.context.is_empty() {
@@ -243,7 +243,7 @@ impl StoredFailure {
     pub fn write_json(&self, out: &mut dyn Write) -> serde_json::Result<()> {
         let r = &self.record;
         let mut line = Vec::with_capacity(self.candidates.len() + self.evidence.len() + 1024);
-        write_failure_id(&mut line, &r.id)?;
+        write_failure_id(&mut line, &r.id);
         write_rest(
             &mut line,
             r,
@@ -256,8 +256,60 @@ impl StoredFailure {
 }
 
 /// The start of a failure's JSON object: `{"id":` and the id.
-pub fn write_failure_id(out: &mut Vec<u8>, id: &str) -> serde_json::Result<()> {
-    JsonObject { out, first: true }.field("id", id)
+pub fn write_failure_id(out: &mut Vec<u8>, id: &str) {
+    JsonObject { out, first: true }.str_field("id", Some(id));
+}
+
+/// The candidates as `serde_json` writes the vector (the cause by its
+/// serialization, the reason as [`write_str`] writes it).
+fn candidates_json(candidates: &[Candidate]) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(64 * candidates.len() + 2);
+    out.push(b'[');
+    for (i, c) in candidates.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut json = JsonObject {
+            out: &mut out,
+            first: true,
+        };
+        json.field("cause", &c.cause)?;
+        json.str_field("why", Some(&c.why));
+        json.end();
+    }
+    out.push(b']');
+    into_string(out)
+}
+
+/// The evidence lines as `serde_json` writes the vector: most of a
+/// failure's JSON, its texts written sixteen bytes at a time
+/// (`json_string.rs`).
+fn evidence_json(evidence: &[Evidence]) -> serde_json::Result<String> {
+    let texts: usize = evidence.iter().map(|e| e.file.len() + e.text.len()).sum();
+    let mut out = Vec::with_capacity(texts + 64 * evidence.len() + 2);
+    out.push(b'[');
+    for (i, e) in evidence.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut json = JsonObject {
+            out: &mut out,
+            first: true,
+        };
+        json.str_field("file", Some(&e.file));
+        json.key("line");
+        json.out.extend_from_slice(e.line.to_string().as_bytes());
+        json.str_field("ts", e.ts.as_deref());
+        json.str_field("text", Some(&e.text));
+        json.end();
+    }
+    out.push(b']');
+    into_string(out)
+}
+
+/// JSON written from `&str`s and ASCII as a `String`.
+fn into_string(bytes: Vec<u8>) -> serde_json::Result<String> {
+    String::from_utf8(bytes).map_err(|e| serde_json::Error::io(std::io::Error::other(e)))
 }
 
 /// A failure's JSON object after its id (`,"ts":` … `}`), its time `ts`,
@@ -278,20 +330,20 @@ fn write_rest(
     }
     let start = out.len();
     let mut json = JsonObject { out, first: false };
-    json.field("ts", &ts)?;
+    json.str_field("ts", ts);
     json.field("server", &Server(r.server))?;
-    json.field("request_id", &r.request_id)?;
-    json.field("client_id", &r.client_id)?;
+    json.str_field("request_id", r.request_id.as_deref());
+    json.str_field("client_id", r.client_id.as_deref());
     json.field("grant_type", &r.grant_type)?;
-    json.field("error", &r.error)?;
+    json.str_field("error", r.error.as_deref());
     json.field("http_status", &r.http_status)?;
     json.field("cause", &r.cause)?;
     json.field("confidence", &r.confidence)?;
-    let candidates = json.raw_field("candidates", candidates)?;
-    json.field("summary", &r.summary)?;
-    json.field("fix", &r.fix)?;
-    let evidence = json.raw_field("evidence", evidence)?;
-    json.field("missing", &r.missing)?;
+    let candidates = json.raw_field("candidates", candidates);
+    json.str_field("summary", Some(&r.summary));
+    json.str_field("fix", Some(&r.fix));
+    let evidence = json.raw_field("evidence", evidence);
+    json.str_field("missing", r.missing.as_deref());
     json.end();
     let from_start = |at: Range<usize>| at.start - start..at.end - start;
     Ok((from_start(candidates), from_start(evidence)))
@@ -305,29 +357,34 @@ struct JsonObject<'w> {
 }
 
 impl JsonObject<'_> {
-    fn key(&mut self, name: &str) -> serde_json::Result<()> {
+    fn key(&mut self, name: &str) {
         let open = if std::mem::take(&mut self.first) {
             b'{'
         } else {
             b','
         };
         self.out.push(open);
-        serde_json::to_writer(&mut *self.out, name)?;
+        write_str(self.out, name);
         self.out.push(b':');
-        Ok(())
     }
 
     fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> serde_json::Result<()> {
-        self.key(name)?;
+        self.key(name);
         serde_json::to_writer(&mut *self.out, value)
     }
 
+    /// A string field (`None`: `null`), as `serde_json` writes one.
+    fn str_field(&mut self, name: &str, text: Option<&str>) {
+        self.key(name);
+        write_opt_str(self.out, text);
+    }
+
     /// Writes `json` as it is under `name`; returns where it is in `out`.
-    fn raw_field(&mut self, name: &str, json: &str) -> serde_json::Result<Range<usize>> {
-        self.key(name)?;
+    fn raw_field(&mut self, name: &str, json: &str) -> Range<usize> {
+        self.key(name);
         let at = self.out.len();
         self.out.extend_from_slice(json.as_bytes());
-        Ok(at..self.out.len())
+        at..self.out.len()
     }
 
     fn end(self) {
@@ -387,6 +444,49 @@ mod sql {
         fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
             let name = value.as_str()?;
             Confidence::from_name(name).ok_or_else(|| unknown("confidence", name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::cause::Cause;
+
+    fn evidence_line() -> impl Strategy<Value = Evidence> {
+        let text = "[ -~\t\n\u{1}\u{1b}\"\\\\é日]{0,120}";
+        (text, any::<u64>(), proptest::option::of(text), text).prop_map(|(file, line, ts, text)| {
+            Evidence {
+                file,
+                line,
+                ts,
+                text,
+            }
+        })
+    }
+
+    proptest! {
+        /// The arrays a failure's line holds are the bytes `serde_json`
+        /// writes for the same vectors.
+        #[test]
+        fn the_arrays_are_written_as_serde_writes_them(
+            evidence in proptest::collection::vec(evidence_line(), 0..4),
+            whys in proptest::collection::vec(any::<String>(), 0..3),
+        ) {
+            let candidates: Vec<Candidate> = whys
+                .into_iter()
+                .map(|why| Candidate { cause: Cause::CodeExpired, why })
+                .collect();
+            prop_assert_eq!(
+                evidence_json(&evidence).expect("evidence"),
+                serde_json::to_string(&evidence).expect("serde")
+            );
+            prop_assert_eq!(
+                candidates_json(&candidates).expect("candidates"),
+                serde_json::to_string(&candidates).expect("serde")
+            );
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod feed;
 pub mod incident_schema;
 pub mod incidents;
 mod insert;
+mod json_string;
 mod kept;
 mod kept_table;
 pub mod labels;
