@@ -154,9 +154,13 @@ impl FailureDetails {
     /// in about the order they were appended (the report's time order is
     /// nearly the diagnosis's).
     pub(super) fn line_reader(&self) -> io::Result<LineReader<'_>> {
-        self.write_buffered()?;
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        if !tail.buf.is_empty() {
+            tail.write_out(&self.file)?;
+        }
         Ok(LineReader {
             file: &self.file,
+            len: tail.written,
             block: Vec::new(),
             block_at: 0,
         })
@@ -167,12 +171,15 @@ impl FailureDetails {
 /// failure was the report's largest cost after the rendering it saves).
 pub(super) struct LineReader<'f> {
     file: &'f File,
+    /// The file's length when the reader was made: every record appended
+    /// before then is within it.
+    len: u64,
     block: Vec<u8>,
     /// Where `block` starts in the file.
     block_at: u64,
 }
 
-/// Bytes a [`LineReader`] reads at once, at least.
+/// Bytes a [`LineReader`] reads at once, at least (but for the file's end).
 const READ_BLOCK: usize = 256 * 1024;
 
 impl LineReader<'_> {
@@ -180,35 +187,23 @@ impl LineReader<'_> {
     /// [`RenderedJson::rest`] was.
     pub(super) fn line(&mut self, place: &str) -> io::Result<&[u8]> {
         let (at, len) = parse_place(place)?;
-        let inside =
-            at >= self.block_at && at + len as u64 <= self.block_at + self.block.len() as u64;
-        if !inside {
-            self.block.resize(len.max(READ_BLOCK), 0);
-            let read = read_at_most(self.file, &mut self.block, at)?;
-            self.block.truncate(read);
+        let end = at
+            .checked_add(len as u64)
+            .filter(|&end| end <= self.len)
+            .ok_or_else(|| bad(format!("a failure's record at {at} is torn")))?;
+        if at < self.block_at || end > self.block_at + self.block.len() as u64 {
+            let size =
+                usize::try_from(self.len - at).map_or(READ_BLOCK, |rest| rest.min(READ_BLOCK));
+            self.block.resize(size.max(len), 0);
             self.block_at = at;
-            if read < len {
-                return Err(bad(format!("a failure's record at {at} is torn")));
+            if let Err(e) = self.file.read_exact_at(&mut self.block, at) {
+                self.block.clear();
+                return Err(e);
             }
         }
         let from = usize::try_from(at - self.block_at).map_err(io::Error::other)?;
         Ok(Record::of(&self.block[from..from + len], at)?.line)
     }
-}
-
-/// Reads into `buf` from `at` until it is full or the file ends; returns
-/// the bytes read.
-fn read_at_most(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
-    let mut read = 0;
-    while read < buf.len() {
-        match file.read_at(&mut buf[read..], at + read as u64) {
-            Ok(0) => break,
-            Ok(n) => read += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(read)
 }
 
 /// One record's parts, checked against its length.

@@ -263,22 +263,11 @@ pub fn write_failure_id(out: &mut Vec<u8>, id: &str) {
 /// The candidates as `serde_json` writes the vector (the cause by its
 /// serialization, the reason as [`write_str`] writes it).
 fn candidates_json(candidates: &[Candidate]) -> serde_json::Result<String> {
-    let mut out = Vec::with_capacity(64 * candidates.len() + 2);
-    out.push(b'[');
-    for (i, c) in candidates.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let mut json = JsonObject {
-            out: &mut out,
-            first: true,
-        };
+    json_array(candidates, 64 * candidates.len(), |json, c| {
         json.field("cause", &c.cause)?;
         json.str_field("why", Some(&c.why));
-        json.end();
-    }
-    out.push(b']');
-    into_string(out)
+        Ok(())
+    })
 }
 
 /// The evidence lines as `serde_json` writes the vector: most of a
@@ -286,9 +275,26 @@ fn candidates_json(candidates: &[Candidate]) -> serde_json::Result<String> {
 /// (`json_string.rs`).
 fn evidence_json(evidence: &[Evidence]) -> serde_json::Result<String> {
     let texts: usize = evidence.iter().map(|e| e.file.len() + e.text.len()).sum();
-    let mut out = Vec::with_capacity(texts + 64 * evidence.len() + 2);
+    json_array(evidence, texts + 64 * evidence.len(), |json, e| {
+        json.str_field("file", Some(&e.file));
+        json.key("line");
+        json.out.extend_from_slice(e.line.to_string().as_bytes());
+        json.str_field("ts", e.ts.as_deref());
+        json.str_field("text", Some(&e.text));
+        Ok(())
+    })
+}
+
+/// A JSON array of `items`, each an object `write` fills, as `serde_json`
+/// writes a vector of structs; about `bytes` long.
+fn json_array<T>(
+    items: &[T],
+    bytes: usize,
+    write: impl Fn(&mut JsonObject<'_>, &T) -> serde_json::Result<()>,
+) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(bytes + 2);
     out.push(b'[');
-    for (i, e) in evidence.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -296,11 +302,7 @@ fn evidence_json(evidence: &[Evidence]) -> serde_json::Result<String> {
             out: &mut out,
             first: true,
         };
-        json.str_field("file", Some(&e.file));
-        json.key("line");
-        json.out.extend_from_slice(e.line.to_string().as_bytes());
-        json.str_field("ts", e.ts.as_deref());
-        json.str_field("text", Some(&e.text));
+        write(&mut json, item)?;
         json.end();
     }
     out.push(b']');

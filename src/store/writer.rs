@@ -237,7 +237,7 @@ impl Store {
         events: &[Event<'_>],
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
-        self.commit_placed_batch(source_id, events, None, progress)
+        self.commit_parts(source_id, &[(events, None)], progress)
     }
 
     /// [`Store::commit_batch`] for events whose evidence lines a reader
@@ -252,17 +252,7 @@ impl Store {
         places: &[u64],
         progress: &BatchProgress,
     ) -> Result<Vec<i64>> {
-        self.commit_placed_batch(source_id, events, Some(places), progress)
-    }
-
-    fn commit_placed_batch(
-        &mut self,
-        source_id: i64,
-        events: &[Event<'_>],
-        placed: Option<&[u64]>,
-        progress: &BatchProgress,
-    ) -> Result<Vec<i64>> {
-        self.commit_parts(source_id, &[(events, placed)], progress)
+        self.commit_parts(source_id, &[(events, Some(places))], progress)
     }
 
     /// Stores the events of every part, in order, and records `progress`,
