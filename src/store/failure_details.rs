@@ -119,13 +119,14 @@ impl FailureDetails {
         Ok(format!("{at}+{len}"))
     }
 
-    /// Writes out the records still in the buffer, so that reads find them.
-    fn write_buffered(&self) -> io::Result<()> {
+    /// Writes out the records still in the buffer, so that reads find them;
+    /// returns the file's length then.
+    fn write_buffered(&self) -> io::Result<u64> {
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-        match tail.buf.is_empty() {
-            true => Ok(()),
-            false => tail.write_out(&self.file),
+        if !tail.buf.is_empty() {
+            tail.write_out(&self.file)?;
         }
+        Ok(tail.written)
     }
 
     /// The JSON at `place` (as [`FailureDetails::append`] gave it).
@@ -154,13 +155,9 @@ impl FailureDetails {
     /// in about the order they were appended (the report's time order is
     /// nearly the diagnosis's).
     pub(super) fn line_reader(&self) -> io::Result<LineReader<'_>> {
-        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-        if !tail.buf.is_empty() {
-            tail.write_out(&self.file)?;
-        }
         Ok(LineReader {
             file: &self.file,
-            len: tail.written,
+            len: self.write_buffered()?,
             block: Vec::new(),
             block_at: 0,
         })

@@ -277,8 +277,7 @@ fn evidence_json(evidence: &[Evidence]) -> serde_json::Result<String> {
     let texts: usize = evidence.iter().map(|e| e.file.len() + e.text.len()).sum();
     json_array(evidence, texts + 64 * evidence.len(), |json, e| {
         json.str_field("file", Some(&e.file));
-        json.key("line");
-        json.out.extend_from_slice(e.line.to_string().as_bytes());
+        json.field("line", &e.line)?;
         json.str_field("ts", e.ts.as_deref());
         json.str_field("text", Some(&e.text));
         Ok(())
