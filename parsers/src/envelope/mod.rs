@@ -30,6 +30,7 @@ mod docker;
 mod indented;
 mod joiner;
 mod model;
+mod nano_stamp;
 mod peel;
 mod quiet_line;
 mod shipper;

@@ -29,7 +29,7 @@ pub enum EnvelopeTime {
 /// The fields of an RFC 3339 stamp whose shape was checked
 /// ([`rfc3339_stamp`]), packed, not yet a time: the calendar arithmetic is
 /// left to [`Stamp::time`], which few lines need.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
     /// Year (14 bits), month << 14, day << 18, hour << 23.
     date_hour: u32,
@@ -38,10 +38,33 @@ pub struct Stamp {
     nanos: u32,
 }
 
+/// A stamp's fields as read, before [`Stamp::pack`].
+pub(super) struct Fields {
+    pub(super) year: u32,
+    pub(super) month: u32,
+    pub(super) day: u32,
+    pub(super) hour: u32,
+    pub(super) minute: u32,
+    pub(super) second: u32,
+    pub(super) nanos: u32,
+    /// Minutes east of UTC.
+    pub(super) offset: i64,
+}
+
 /// Added to an offset in minutes (at most 99:99 by shape) to pack it.
 const OFFSET_BIAS: i64 = 8192;
 
 impl Stamp {
+    /// The fields packed (each in its range, as [`rfc3339_stamp`] checks
+    /// them).
+    pub(super) fn pack(f: Fields) -> Stamp {
+        Stamp {
+            date_hour: f.year | f.month << 14 | f.day << 18 | f.hour << 23,
+            rest: f.minute | f.second << 6 | ((f.offset + OFFSET_BIAS) as u32) << 12,
+            nanos: f.nanos,
+        }
+    }
+
     /// The instant, or `None` for a day the month does not have (the
     /// same as chrono's reading of the stamp).
     pub fn time(self) -> Option<DateTime<Utc>> {
@@ -182,8 +205,14 @@ fn two_at(x: u64, i: u32) -> u32 {
 /// where digits go, the separators, a month, day and time in range, up to
 /// nine fraction digits, `Z` or `±HH:MM`): its fields packed, and the index
 /// where it ends. No time is computed: a stamp that fits and names no real
-/// instant (30 February) computes to nothing later.
+/// instant (30 February) computes to nothing later. A runtime's own shape
+/// (nine fraction digits, `Z`) is taken by `nano_stamp.rs` at once.
 pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
+    super::nano_stamp::nano_utc_stamp(text.as_bytes()).or_else(|| rfc3339_stamp_by_words(text))
+}
+
+/// [`rfc3339_stamp`] for any shape, a word of eight places at a time.
+pub(super) fn rfc3339_stamp_by_words(text: &str) -> Option<(Stamp, usize)> {
     let b = text.as_bytes();
     if b.len() < 20 {
         return None;
@@ -219,11 +248,16 @@ pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
         _ => return None,
     };
     let year = two_at(date, 0) * 100 + two_at(date, 2);
-    let stamp = Stamp {
-        date_hour: year | month << 14 | day << 18 | hour << 23,
-        rest: minute | second << 6 | ((offset + OFFSET_BIAS) as u32) << 12,
+    let stamp = Stamp::pack(Fields {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
         nanos,
-    };
+        offset,
+    });
     Some((stamp, end))
 }
 
