@@ -43,6 +43,11 @@ impl<'t> Scanner<'t> {
     }
 
     fn skip_space(&mut self) {
+        // Nearly always no space at all (logrus writes none): one test of
+        // the byte, which no white space is above.
+        if self.bytes().get(self.at).is_none_or(|&b| b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.at) {
             self.at += 1;
         }
