@@ -6,54 +6,19 @@
 //! eight-byte word, its fraction and its zone in turn (a fifth of the CRI
 //! envelope's cost per line, benches/README.md).
 //!
-//! Invariant: what [`nano_utc_stamp`] gives is what
-//! `time::rfc3339_stamp_by_words` gives for the same text; `None` says
-//! nothing (the general reader decides). `time.rs`'s tests compare the two.
-
-use super::time::{Fields, Stamp};
+//! Invariant: [`has_shape`] answers what a byte-by-byte test of the
+//! template answers (the tests compare them); `time::nano_utc_stamp` reads
+//! the fields of a stamp it takes, and its tests hold that to the general
+//! reader.
 
 /// Bytes of the stamp this path takes.
 pub(super) const LEN: usize = 30;
 
-/// The stamp at the start of `b` when it has exactly this shape (digits
-/// where digits go, month, day and time in range), and its length.
-pub(super) fn nano_utc_stamp(b: &[u8]) -> Option<(Stamp, usize)> {
-    let stamp = b.get(..LEN)?;
-    if !shape_fits(stamp) {
-        return None;
-    }
-    let digit = |i: usize| u32::from(stamp[i] - b'0');
-    let two = |i: usize| digit(i) * 10 + digit(i + 1);
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
-    if !matches!(month, 1..=12) || !matches!(day, 1..=31) || hour > 23 || minute > 59 || second > 59
-    {
-        return None;
-    }
-    let year = two(0) * 100 + two(2);
-    let nanos = eight_digits(stamp, 20) * 10 + digit(28);
-    let fields = Fields {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-        offset: 0,
-    };
-    Some((Stamp::pack(fields), LEN))
-}
-
-/// The value of the eight digits at `from` (checked digits), in a few word
-/// operations: pairs, then fours, then the eight (the first digit is the
-/// low byte).
-fn eight_digits(b: &[u8], from: usize) -> u32 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[from..from + 8]);
-    let x = u64::from_le_bytes(word) - 0x3030_3030_3030_3030;
-    let x = (x * 10 + (x >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let x = (x * 100 + (x >> 16)) & 0x0000_ffff_0000_ffff;
-    ((x * 10_000 + (x >> 32)) & 0xffff_ffff) as u32
+/// Whether `b` starts with a stamp of exactly this shape: a digit at each
+/// digit's place and each separator at its own (the numbers' ranges are
+/// the reader's to check).
+pub(super) fn has_shape(b: &[u8]) -> bool {
+    b.get(..LEN).is_some_and(shape_fits)
 }
 
 /// Sixteen places of the stamp: the template's bytes (`0` stands for a

@@ -11,6 +11,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::nano_stamp;
+
 /// An envelope's time. A runtime's RFC 3339 time is on every line but
 /// needed only for the few lines that give an event or have no time of
 /// their own, so it is kept as its checked fields ([`Stamp`], 12 bytes)
@@ -39,30 +41,36 @@ pub struct Stamp {
 }
 
 /// A stamp's fields as read, before [`Stamp::pack`].
-pub(super) struct Fields {
-    pub(super) year: u32,
-    pub(super) month: u32,
-    pub(super) day: u32,
-    pub(super) hour: u32,
-    pub(super) minute: u32,
-    pub(super) second: u32,
-    pub(super) nanos: u32,
+struct Fields {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
     /// Minutes east of UTC.
-    pub(super) offset: i64,
+    offset: i64,
 }
 
 /// Added to an offset in minutes (at most 99:99 by shape) to pack it.
 const OFFSET_BIAS: i64 = 8192;
 
 impl Stamp {
-    /// The fields packed (each in its range, as [`rfc3339_stamp`] checks
-    /// them).
-    pub(super) fn pack(f: Fields) -> Stamp {
-        Stamp {
+    /// The fields packed, when the month, day, hour, minute and second are
+    /// each in range (a day the month does not have is left to
+    /// [`Stamp::time`]).
+    fn pack(f: Fields) -> Option<Stamp> {
+        let in_range = matches!(f.month, 1..=12)
+            && matches!(f.day, 1..=31)
+            && f.hour <= 23
+            && f.minute <= 59
+            && f.second <= 59;
+        in_range.then(|| Stamp {
             date_hour: f.year | f.month << 14 | f.day << 18 | f.hour << 23,
             rest: f.minute | f.second << 6 | ((f.offset + OFFSET_BIAS) as u32) << 12,
             nanos: f.nanos,
-        }
+        })
     }
 
     /// The instant, or `None` for a day the month does not have (the
@@ -208,11 +216,36 @@ fn two_at(x: u64, i: u32) -> u32 {
 /// instant (30 February) computes to nothing later. A runtime's own shape
 /// (nine fraction digits, `Z`) is taken by `nano_stamp.rs` at once.
 pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
-    super::nano_stamp::nano_utc_stamp(text.as_bytes()).or_else(|| rfc3339_stamp_by_words(text))
+    nano_utc_stamp(text.as_bytes()).or_else(|| rfc3339_stamp_by_words(text))
+}
+
+/// [`rfc3339_stamp`] of a stamp of the runtimes' own shape
+/// (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`), its shape checked at once
+/// (`nano_stamp.rs`); `None` says nothing (the word reader decides).
+fn nano_utc_stamp(b: &[u8]) -> Option<(Stamp, usize)> {
+    if !nano_stamp::has_shape(b) {
+        return None;
+    }
+    let digit = |i: usize| u32::from(b[i] - b'0');
+    let two = |i: usize| digit(i) * 10 + digit(i + 1);
+    let mut fraction = [0; 8];
+    fraction.copy_from_slice(&b[20..28]);
+    let eight = eight_digits(u64::from_le_bytes(fraction) - 0x3030_3030_3030_3030);
+    let packed = Stamp::pack(Fields {
+        year: two(0) * 100 + two(2),
+        month: two(5),
+        day: two(8),
+        hour: two(11),
+        minute: two(14),
+        second: two(17),
+        nanos: eight * 10 + digit(28),
+        offset: 0,
+    })?;
+    Some((packed, nano_stamp::LEN))
 }
 
 /// [`rfc3339_stamp`] for any shape, a word of eight places at a time.
-pub(super) fn rfc3339_stamp_by_words(text: &str) -> Option<(Stamp, usize)> {
+fn rfc3339_stamp_by_words(text: &str) -> Option<(Stamp, usize)> {
     let b = text.as_bytes();
     if b.len() < 20 {
         return None;
@@ -223,10 +256,6 @@ pub(super) fn rfc3339_stamp_by_words(text: &str) -> Option<(Stamp, usize)> {
     let time = fits(word(b, 11)?, &TIME)?;
     let (month, day, hour) = (two_at(date, 5), two_at(day_hour, 0), two_at(day_hour, 3));
     let (minute, second) = (two_at(day_hour, 6), two_at(time, 6));
-    if !matches!(month, 1..=12) || !matches!(day, 1..=31) || hour > 23 || minute > 59 || second > 59
-    {
-        return None;
-    }
     let mut at = 19;
     let mut nanos = 0;
     if b.get(at) == Some(&b'.') {
@@ -257,7 +286,7 @@ pub(super) fn rfc3339_stamp_by_words(text: &str) -> Option<(Stamp, usize)> {
         second,
         nanos,
         offset,
-    });
+    })?;
     Some((stamp, end))
 }
 
@@ -271,10 +300,7 @@ const EIGHT_DIGITS: Template = Template::new(b"00000000");
 fn fraction_digits(b: &[u8], from: usize) -> Option<(u32, usize)> {
     let digit = |i: usize| b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9);
     if let Some(x) = word(b, from).and_then(|w| fits(w, &EIGHT_DIGITS)) {
-        // Pairs, then fours, then the eight: the first digit is the low byte.
-        let x = (x * 10 + (x >> 8)) & 0x00ff_00ff_00ff_00ff;
-        let x = (x * 100 + (x >> 16)) & 0x0000_ffff_0000_ffff;
-        let eight = ((x * 10_000 + (x >> 32)) & 0xffff_ffff) as u32;
+        let eight = eight_digits(x);
         return match digit(from + 8) {
             None => Some((eight, 8)),
             Some(_) if digit(from + 9).is_some() => None,
@@ -291,6 +317,15 @@ fn fraction_digits(b: &[u8], from: usize) -> Option<(u32, usize)> {
         digits += 1;
     }
     (digits > 0).then_some((fraction, digits))
+}
+
+/// The number eight digits' values (each 0..=9, the first in the low
+/// byte) write: pairs, then fours, then the eight, in a few word
+/// operations.
+fn eight_digits(x: u64) -> u32 {
+    let x = (x * 10 + (x >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let x = (x * 100 + (x >> 16)) & 0x0000_ffff_0000_ffff;
+    ((x * 10_000 + (x >> 32)) & 0xffff_ffff) as u32
 }
 
 /// Nanoseconds per unit of the last of n fraction digits.
@@ -395,6 +430,10 @@ pub(crate) fn epoch_time(value: f64) -> Option<DateTime<Utc>> {
     };
     Some(DateTime::from_timestamp_nanos(nanos as i64))
 }
+
+#[cfg(test)]
+#[path = "nano_utc_tests.rs"]
+mod nano_utc_tests;
 
 #[cfg(test)]
 mod tests {
