@@ -3,8 +3,8 @@
 //! fraction digits, as CRI files and docker's json-file driver carry it —
 //! checked thirty bytes at once: two sixteen-byte steps (bytes 0..16 and
 //! 14..30) with SSE2, where the general reader (`time.rs`) took each
-//! eight-byte word, its fraction and its zone in turn (a fifth of the CRI
-//! envelope's cost per line, benches/README.md).
+//! eight-byte word, its fraction and its zone in turn (about half of what
+//! the CRI envelope cost a line, benches/README.md).
 //!
 //! Invariant: [`has_shape`] answers what a byte-by-byte test of the
 //! template answers (the tests compare them); `time::nano_utc_stamp` reads
@@ -100,6 +100,6 @@ mod sse2 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 #[path = "nano_stamp_tests.rs"]
 mod tests;

@@ -2,7 +2,6 @@
 
 use super::*;
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_step_fits_as_it_does_byte_by_byte() {
     for step in [&LOW, &HIGH] {

@@ -214,7 +214,7 @@ fn two_at(x: u64, i: u32) -> u32 {
 /// nine fraction digits, `Z` or `±HH:MM`): its fields packed, and the index
 /// where it ends. No time is computed: a stamp that fits and names no real
 /// instant (30 February) computes to nothing later. A runtime's own shape
-/// (nine fraction digits, `Z`) is taken by `nano_stamp.rs` at once.
+/// (nine fraction digits, `Z`) is taken at once ([`nano_utc_stamp`]).
 pub(crate) fn rfc3339_stamp(text: &str) -> Option<(Stamp, usize)> {
     nano_utc_stamp(text.as_bytes()).or_else(|| rfc3339_stamp_by_words(text))
 }
