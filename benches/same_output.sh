@@ -10,8 +10,16 @@
 # with `-j 2 --range-bytes 3000 --chunk-bytes 4000` every input of more
 # than a few kilobytes is read in ranges and loaded in bulk, as a large log is.
 set -euo pipefail
-base="$1"
-new="$2"
+base="${1:?usage: benches/same_output.sh BASE_BINARY NEW_BINARY}"
+new="${2:?usage: benches/same_output.sh BASE_BINARY NEW_BINARY}"
+for build in "$base" "$new"; do
+    # A folder or a missing file would stop the loop below at its first
+    # input without a word (`set -e`).
+    [ -f "$build" ] && [ -x "$build" ] || {
+        echo "same_output.sh: $build is not an executable file (give the grantwatch binary)" >&2
+        exit 2
+    }
+done
 read -r -a extra <<< "${ANALYZE_ARGS:-}"
 cd "$(dirname "$0")/.."
 inputs=0
