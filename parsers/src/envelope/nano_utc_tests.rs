@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::super::nano_stamp::LEN;
-use super::{nano_utc_stamp, rfc3339_stamp_by_words};
+use super::{nano_utc_stamp, rfc3339_stamp, rfc3339_stamp_by_words};
 
 /// A stamp of the runtime's shape: year, month, day, hour, minute,
 /// second and the nine fraction digits.
@@ -31,15 +31,20 @@ fn the_runtimes_stamps_are_taken_at_once() {
         assert!(fast.is_some(), "{text}");
         assert_eq!(fast, rfc3339_stamp_by_words(text), "{text}");
     }
-    // Other shapes are left to the general reader, which takes them.
-    for text in [
-        "2025-03-11T08:00:00.00000001Z x",
-        "2025-03-11T08:00:00.000000001+01:00",
-        "2025-03-11T08:00:00Z stdout F x",
-        "2025-03-11T08:00:00.0000000012Z",
-        "2025-03-11T08:00:00.000000001",
+    // Other shapes are left to the word reader: it takes the first three
+    // (eight fraction digits, a zone offset, none), refuses the last two
+    // (ten digits, no zone), and `rfc3339_stamp` answers as it does.
+    for (text, taken) in [
+        ("2025-03-11T08:00:00.00000001Z x", true),
+        ("2025-03-11T08:00:00.000000001+01:00", true),
+        ("2025-03-11T08:00:00Z stdout F x", true),
+        ("2025-03-11T08:00:00.0000000012Z", false),
+        ("2025-03-11T08:00:00.000000001", false),
     ] {
         assert_eq!(nano_utc_stamp(text.as_bytes()), None, "{text}");
+        let general = rfc3339_stamp_by_words(text);
+        assert_eq!(general.is_some(), taken, "{text}");
+        assert_eq!(rfc3339_stamp(text), general, "{text}");
     }
 }
 
