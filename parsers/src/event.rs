@@ -390,9 +390,15 @@ impl<'a> Event<'a> {
 
     /// Copies every borrowed field so the event outlives its input.
     pub fn into_owned(self) -> Event<'static> {
-        fn own(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
-            c.map(|c| Cow::Owned(c.into_owned()))
-        }
+        self.map_texts(|c| Cow::Owned(c.into_owned()))
+    }
+
+    /// The event with each of its texts (every text field and each
+    /// evidence line's text) given by `to`: [`Event::into_owned`] copies
+    /// each into a `String`, a reader's batch into one arena of its own
+    /// (`src/ingest/owned_events.rs`).
+    pub fn map_texts<'b>(self, mut to: impl FnMut(Cow<'a, str>) -> Cow<'b, str>) -> Event<'b> {
+        let mut own = |c: Option<Cow<'a, str>>| c.map(&mut to);
         Event {
             kind: self.kind,
             format: self.format,
@@ -425,15 +431,15 @@ impl<'a> Event<'a> {
             device_id: own(self.device_id),
             user: own(self.user),
             lifecycle: self.lifecycle,
+            origin: own(self.origin),
             evidence: self
                 .evidence
                 .into_iter()
                 .map(|e| EvidenceLine {
                     line: e.line,
-                    text: Cow::Owned(e.text.into_owned()),
+                    text: to(e.text),
                 })
                 .collect(),
-            origin: own(self.origin),
             envelope_time: self.envelope_time,
             part: self.part,
         }

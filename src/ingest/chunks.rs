@@ -21,6 +21,7 @@ use std::sync::{Arc, mpsc};
 use grantwatch_parsers::quiet::QuietSkip;
 use grantwatch_parsers::{Event, FileParser, LineCounts};
 
+use super::owned_events::OwnedEvents;
 use crate::feed::{NoHooks, feed_chunk, utf8};
 use crate::source::lines::{Chunk, ChunkReader};
 use crate::store::{EvidenceSpill, InFile, LogFileId, SpillBatch};
@@ -130,7 +131,7 @@ pub(super) fn since(after: LineCounts, before: LineCounts) -> LineCounts {
 /// One chunk parsed beside the writer: its events (texts in the spill
 /// file), where their lines are, and its progress.
 pub(super) struct Parsed {
-    pub(super) events: Vec<Event<'static>>,
+    pub(super) events: OwnedEvents,
     pub(super) places: Vec<u64>,
     pub(super) delta: ChunkDelta,
 }
@@ -349,7 +350,7 @@ fn hand_over(
         .append_events(&mut events, room, in_file)
         .map_err(Stopped::Spill)?;
     let parsed = Parsed {
-        events: events.into_iter().map(Event::into_owned).collect(),
+        events: OwnedEvents::copy_of(events),
         places,
         delta,
     };

@@ -26,6 +26,7 @@ mod ahead;
 mod chunks;
 mod line_prefix;
 mod open;
+mod owned_events;
 mod ranges;
 mod stats;
 #[cfg(test)]
@@ -474,7 +475,7 @@ impl OneCore<'_> {
             store_chunk(
                 store,
                 source_id,
-                &events,
+                events.events(),
                 Some(&places),
                 &delta,
                 progress,

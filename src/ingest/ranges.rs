@@ -26,6 +26,7 @@ use grantwatch_parsers::{Context, Event, FileParser, Format};
 
 use super::chunks::in_file;
 use super::line_prefix::{LinePrefix, PrefixError};
+use super::owned_events::OwnedEvents;
 use crate::feed::{StopBefore, feed_chunk, utf8};
 use crate::source::lines::{ChunkReader, read_full};
 use crate::store::{
@@ -127,7 +128,7 @@ struct Batch {
     end: u64,
     /// In the handover window: held until the previous reader hands over.
     window: bool,
-    events: Vec<Event<'static>>,
+    events: OwnedEvents,
     /// Where each event's evidence lines are in the spill file, when the
     /// reader wrote them there (their texts are then left out of `events`).
     places: Option<Vec<u64>>,
@@ -266,7 +267,7 @@ struct Writer {
     /// The batches' events taken and not yet committed, each with where
     /// their lines are in the spill file (when the readers wrote them);
     /// how many events they hold, and the bytes they covered.
-    pending: Vec<(Vec<Event<'static>>, Option<Vec<u64>>)>,
+    pending: Vec<(OwnedEvents, Option<Vec<u64>>)>,
     pending_events: usize,
     pending_bytes: u64,
 }
@@ -371,7 +372,7 @@ impl Writer {
             .iter()
             .map(|(events, places)| {
                 let places = spilled.then(|| places.as_deref().unwrap_or_default());
-                (events.as_slice(), places)
+                (events.events(), places)
             })
             .collect();
         store.commit_parts(job.source_id, &parts, &job.progress)?;
@@ -495,7 +496,7 @@ impl Range<'_> {
                 range: self.index,
                 end: stopped,
                 window,
-                events: events.into_iter().map(Event::into_owned).collect(),
+                events: OwnedEvents::copy_of(events),
                 places,
                 bytes: own_end.saturating_sub(start),
             };
@@ -559,7 +560,7 @@ impl Range<'_> {
             range: self.index,
             end: job.len,
             window: false,
-            events: events.into_iter().map(Event::into_owned).collect(),
+            events: OwnedEvents::copy_of(events),
             places,
             bytes: 0,
         };
