@@ -58,8 +58,11 @@ const KEPT_TEXTS: usize = 512;
 /// written twice).
 const KEPT_TEXT_BYTES: usize = 256;
 
+/// The texts kept and what the catalog said of them, hashed with foldhash.
+type Kept = HashMap<Box<str>, Vec<Said>, foldhash::fast::RandomState>;
+
 thread_local! {
-    static KEPT: RefCell<HashMap<Box<str>, Vec<Said>>> = RefCell::new(HashMap::new());
+    static KEPT: RefCell<Kept> = RefCell::new(Kept::default());
 }
 
 /// Every cause the field `value` gives, from the catalog.

@@ -340,7 +340,8 @@ impl KeptBuilder {
         Ok(Kept {
             rows: self.rows.finish()?,
             first_id: self.first_id,
-            paths,
+            // Hashed with foldhash: asked for each row read.
+            paths: paths.into_iter().collect(),
             hasher: self.hasher,
             keyed,
             candidates: o.candidates.into_vec(),
@@ -416,7 +417,7 @@ fn id_page(ids: &[i64], (after, until): (i64, i64), limit: usize) -> &[i64] {
 pub struct Kept {
     rows: Rows,
     first_id: i64,
-    paths: HashMap<i64, String>,
+    paths: HashMap<i64, String, RandomState>,
     hasher: RandomState,
     keyed: Vec<Keyed>,
     /// Ids in order.
