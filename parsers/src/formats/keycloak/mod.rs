@@ -29,7 +29,8 @@ use serde::Deserialize;
 use crate::bytes::first_byte;
 use crate::common;
 use crate::common::same_second::SameSecond;
-use crate::event::{Event, EvidenceLine, Timestamp};
+use crate::event::{Event, EventKind, EvidenceLine, Timestamp};
+use crate::format::Format;
 use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};
 use crate::redact::Redacted;
@@ -242,7 +243,7 @@ impl LineParser for KeycloakParser {
             self.after_own_line = false;
             return Outcome::Unknown;
         };
-        push_or_skip(out, parse_record(line_no, line, shape, ctx))
+        parse_record(line_no, line, shape, ctx, out)
     }
 
     fn flush<'a>(&mut self, _ctx: &Context, _out: &mut Vec<Event<'a>>) {}
@@ -263,44 +264,70 @@ enum Shape<'a> {
     Bare,
 }
 
-/// Redacts the line, reads its header from the redacted text and builds the
-/// event of its message. A line with nothing to redact (nearly every one)
-/// gives an event that borrows the line itself; copying every field of every
-/// event here was 0.7–1.6% of analysing a Keycloak gigabyte
-/// (benches/README.md).
+/// Redacts the line, reads its header from the redacted text and pushes
+/// the event of its message to `out`. A line with nothing to redact (nearly
+/// every one) gives an event that borrows the line itself, filled where it
+/// lies in `out` ([`push_event_of`]); copying every field of every event
+/// here was 0.7–1.6% of analysing a Keycloak gigabyte (benches/README.md).
 fn parse_record<'a>(
     line_no: u64,
     line: &'a str,
     shape: Shape<'a>,
     ctx: &Context,
-) -> Option<Event<'a>> {
+    out: &mut Vec<Event<'a>>,
+) -> Outcome {
     // The redactor also replaces the code id of `OAuth2CodeParser`
     // warnings (`Code '<id>' …`), so nothing below sees it.
     let Redacted { text, secrets } = ctx.redactor.redact(line);
-    let mut event = match (&text, shape) {
+    let pushed = match (&text, shape) {
         // Nothing redacted: the text is the line, whose header is read.
-        (Cow::Borrowed(_), Shape::Text(header)) => event_of(header)?,
-        (Cow::Borrowed(_), Shape::Bare) => event_of(bare_header(line))?,
+        (Cow::Borrowed(_), Shape::Text(header)) => push_event_of(header, out),
+        (Cow::Borrowed(_), Shape::Bare) => push_event_of(bare_header(line), out),
         // The fields borrow from the redacted text, which the evidence takes.
         (_, shape) => {
             let header = match shape {
-                Shape::Json => json_header(&text, ctx)?,
-                Shape::Text(_) => text_header(&text, ctx, &mut SameSecond::default())?,
-                Shape::Bare => bare_header(&text),
+                Shape::Json => json_header(&text, ctx),
+                Shape::Text(_) => text_header(&text, ctx, &mut SameSecond::default()),
+                Shape::Bare => Some(bare_header(&text)),
             };
-            event_of(header)?.into_owned()
+            push_or_skip(out, header.and_then(event_of).map(Event::into_owned)) == Outcome::Parsed
         }
+    };
+    let Some(event) = out.last_mut().filter(|_| pushed) else {
+        return Outcome::Skipped;
     };
     Redacted {
         text: Cow::Borrowed(""),
         secrets,
     }
-    .apply_to(&mut event);
+    .apply_to(event);
     event.add_only_line(EvidenceLine {
         line: line_no,
         text,
     });
-    Some(event)
+    Outcome::Parsed
+}
+
+/// [`event_of`], pushed to `out`: a listener line's event made where it
+/// lies in `out` and filled there ([`event_line::parse_into`]), dropped
+/// again when the line gives none.
+fn push_event_of<'a>(header: Header<'a>, out: &mut Vec<Event<'a>>) -> bool {
+    let (Cow::Borrowed(logger), Cow::Borrowed(message)) = (&header.logger, &header.message) else {
+        return push_or_skip(out, event_of(header).map(Event::into_owned)) == Outcome::Parsed;
+    };
+    let (logger, message): (&'a str, &'a str) = (logger, message);
+    if topic(logger, message) != Topic::Event {
+        return push_or_skip(out, event_of(header)) == Outcome::Parsed;
+    }
+    out.push(Event::new(EventKind::Unparsed, Format::Keycloak));
+    let filled = out.last_mut().is_some_and(|event| {
+        event.ts = header.ts;
+        event_line::parse_into(message, event)
+    });
+    if !filled {
+        out.pop();
+    }
+    filled
 }
 
 /// The header of a line that is the listener's message alone.

@@ -397,3 +397,32 @@ fn an_event_keeps_room_for_its_one_line_only() {
         }
     }
 }
+
+/// Listener lines of a type no kind takes (a resource server's
+/// introspections, userinfo calls, profile updates) are skipped and leave
+/// no event, in the console's shape and bare, also between two that give
+/// one: the event made for a line is dropped again when the line gives
+/// none.
+#[test]
+fn listener_types_no_kind_takes_leave_no_event() {
+    let text = "\
+2025-03-11 00:00:20,178 INFO  [org.keycloak.events] (executor-thread-47) type=\"INTROSPECT_TOKEN\", realmId=\"7c1f3a52\", realmName=\"shop\", clientId=\"reporting-portal\", userId=\"null\", ipAddress=\"10.20.6.186\", client_auth_method=\"client-secret\"
+2025-03-11 00:00:20,613 INFO  [org.keycloak.events] (executor-thread-32) type=\"CODE_TO_TOKEN\", realmId=\"7c1f3a52\", clientId=\"shop-web\", userId=\"de236a9a\", ipAddress=\"10.20.3.139\", grant_type=\"authorization_code\", code_id=\"b0dd1b26\"
+2025-03-11 00:00:20,700 INFO  [org.keycloak.events] (executor-thread-5) type=\"USER_INFO_REQUEST\", realmId=\"7c1f3a52\", clientId=\"shop-web\", userId=\"de236a9a\", ipAddress=\"10.20.3.139\", auth_method=\"validate_access_token\"
+type=UPDATE_PROFILE, realmId=7c1f3a52, clientId=account-console, userId=de236a9a, ipAddress=10.20.3.139
+";
+    let (events, outcomes) = parse_all(text);
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Skipped,
+            Outcome::Parsed,
+            Outcome::Skipped,
+            Outcome::Skipped
+        ]
+    );
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, EventKind::TokenResponse);
+    assert_eq!(events[0].client_id.as_deref(), Some("shop-web"));
+    assert_eq!(events[0].evidence.len(), 1);
+}
