@@ -4,6 +4,12 @@
 //!
 //! Invariant: each answers what a byte loop over the same bytes answers.
 
+/// Eight bytes of `b` from `at`, as one word (little-endian); `None` when
+/// fewer are left.
+pub(crate) fn word(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
 /// The first `needle` in `hay`, eight bytes at a time: the lowest byte the
 /// zero-byte test marks is always a true match (a false mark can only sit
 /// above a true one), so the answer is exact.

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::nano_stamp;
+use crate::bytes::word;
 
 /// An envelope's time. A runtime's RFC 3339 time is on every line but
 /// needed only for the few lines that give an event or have no time of
@@ -153,11 +154,6 @@ pub(crate) fn rfc3339_prefix(text: &str) -> Option<(DateTime<Utc>, &str)> {
     let stamp = text.get(..end)?;
     let time = DateTime::parse_from_rfc3339(stamp).ok()?;
     Some((time.with_timezone(&Utc), &text[end..]))
-}
-
-/// Eight bytes of `b` from `at`, as one word (little-endian).
-fn word(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
 /// Eight places of a stamp: the template's bytes as one word, and the

@@ -26,6 +26,8 @@
 
 use aho_corasick::{Match, MatchKind, Span, packed};
 
+use crate::bytes::word;
+
 /// The anchors' searcher and, for each anchor, the patterns that hold it.
 #[derive(Debug)]
 pub(super) struct Anchored {
@@ -183,31 +185,25 @@ impl Pattern {
             head[i] = b;
             mask[i] = 0xFF;
         }
+        // Sixteen bytes each: both words are there.
+        let words = |b: &[u8]| [0, 8].map(|at| word(b, at).unwrap_or_default());
         Pattern {
             bytes: bytes.to_vec(),
-            words: [word(&head[..8]), word(&head[8..])],
-            masks: [word(&mask[..8]), word(&mask[8..])],
+            words: words(&head),
+            masks: words(&mask),
         }
     }
 
     /// Whether `haystack` starts with the pattern.
     #[inline]
     fn starts(&self, haystack: &[u8]) -> bool {
-        if self.bytes.len() <= WORDS_BYTES && haystack.len() >= WORDS_BYTES {
-            word(&haystack[..8]) & self.masks[0] == self.words[0]
-                && word(&haystack[8..16]) & self.masks[1] == self.words[1]
-        } else {
-            haystack.starts_with(&self.bytes)
+        match (word(haystack, 0), word(haystack, 8)) {
+            (Some(lo), Some(hi)) if self.bytes.len() <= WORDS_BYTES => {
+                lo & self.masks[0] == self.words[0] && hi & self.masks[1] == self.words[1]
+            }
+            _ => haystack.starts_with(&self.bytes),
         }
     }
-}
-
-/// The little-endian word of `eight` bytes.
-#[inline]
-fn word(eight: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&eight[..8]);
-    u64::from_le_bytes(w)
 }
 
 /// Every match of a haystack, left to right, none overlapping: each search
