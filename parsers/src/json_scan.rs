@@ -153,47 +153,61 @@ impl<'t> Scanner<'t> {
     /// `stop`, is not its closing quote. Apart from [`Scanner::string`]: a
     /// Hydra line's thirty-odd strings nearly all end at their first
     /// special byte, and the escapes' copying made each read of one save
-    /// and restore what it does not use.
+    /// and restore what it does not use. The string is measured before it
+    /// is copied, so its text is allocated once: grown escape by escape,
+    /// Hydra's notice in place of a query (four escaped quotes) was
+    /// reallocated three times, 2% of reading a Hydra log
+    /// (benches/README.md).
     #[cold]
     #[inline(never)]
-    fn escaped_string(&mut self, start: usize, mut stop: usize) -> Scanned<Cow<'t, str>> {
-        let mut owned: Option<String> = None;
-        let mut from = start;
+    fn escaped_string(&mut self, start: usize, stop: usize) -> Scanned<Cow<'t, str>> {
+        let end = self.escaped_end(stop)?;
+        // What is decoded is never longer than what is written.
+        let mut owned = String::with_capacity(end - start);
+        let (mut from, mut stop) = (start, stop);
+        while stop < end {
+            // `escaped_end` read every special byte before `end`: each is
+            // a backslash with an escape `unescaped` knows after it.
+            let escaped = self.unescaped_at(stop + 1)?;
+            owned.push_str(&self.text[from..stop]);
+            owned.push(escaped);
+            from = stop + 2;
+            stop = from + first_special(&self.bytes()[from..]).ok_or(Unusual)?;
+        }
+        owned.push_str(&self.text[from..end]);
+        self.at = end + 1;
+        Ok(Cow::Owned(owned))
+    }
+
+    /// Where the string whose first special byte is at `stop` ends (its
+    /// closing quote), every escape before it one this reader decodes;
+    /// anything else is [`Unusual`].
+    fn escaped_end(&self, mut stop: usize) -> Scanned<usize> {
         loop {
             match self.bytes()[stop] {
-                b'"' => {
-                    self.at = stop + 1;
-                    let tail = &self.text[from..stop];
-                    return Ok(match owned {
-                        None => Cow::Borrowed(tail),
-                        Some(mut s) => {
-                            s.push_str(tail);
-                            Cow::Owned(s)
-                        }
-                    });
-                }
-                b'\\' => {
-                    let escaped = match self.bytes().get(stop + 1) {
-                        Some(b'"') => '"',
-                        Some(b'\\') => '\\',
-                        Some(b'/') => '/',
-                        Some(b'b') => '\u{8}',
-                        Some(b'f') => '\u{c}',
-                        Some(b'n') => '\n',
-                        Some(b'r') => '\r',
-                        Some(b't') => '\t',
-                        _ => return Err(Unusual),
-                    };
-                    let s = owned.get_or_insert_with(String::new);
-                    s.push_str(&self.text[from..stop]);
-                    s.push(escaped);
-                    from = stop + 2;
-                }
+                b'"' => return Ok(stop),
+                b'\\' => drop(self.unescaped_at(stop + 1)?),
                 _ => return Err(Unusual),
             }
-            let rest = &self.bytes()[from..];
-            stop = from + first_special(rest).ok_or(Unusual)?;
+            let from = stop + 2;
+            stop = from + first_special(&self.bytes()[from..]).ok_or(Unusual)?;
         }
+    }
+
+    /// The character the escape letter at `at` (after a backslash)
+    /// stands for; a `\u` escape, or anything else, is [`Unusual`].
+    fn unescaped_at(&self, at: usize) -> Scanned<char> {
+        Ok(match self.bytes().get(at) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            _ => return Err(Unusual),
+        })
     }
 
     /// An integer of at most [`MAX_DIGITS`] digits, as written

@@ -34,12 +34,17 @@ fn strings_decode_as_serde_decodes_them() {
         r#""\\\\\"\"""#,
         r#""é ünïcödé ✓""#,
         r#""ends in escape\n""#,
+        r#""Value is sensitive. Set \"log.leak_sensitive_values = true\" or \"LOG_LEAK_SENSITIVE_VALUES=true\".""#,
     ];
     for text in texts {
         let expected: String = serde_json::from_str(text).expect("valid JSON");
         let read = Scanner::new(text).string().expect("read");
         assert_eq!(read, expected, "{text}");
         assert_eq!(matches!(read, Cow::Borrowed(_)), !text.contains('\\'));
+        // An escaped string is allocated once, as long as it is written.
+        if let Cow::Owned(owned) = &read {
+            assert_eq!(owned.capacity(), text.len() - 2, "{text}");
+        }
     }
 }
 
