@@ -69,14 +69,8 @@ impl Default for Cores {
     }
 }
 
-/// Units a worker may run ahead of the writer, per worker. With one, a
-/// worker that finished its unit while the settling thread prepared the
-/// next one waited at the gate until that one was settled: the diagnosis
-/// kept about four fifths of two cores busy (`perf` samples per thread).
-/// With four it keeps nine tenths, and the diagnosis after a Hydra
-/// gigabyte's read took 0.31 s instead of 0.35 s, a Keycloak one's 1.25 s
-/// instead of 1.32 s (medians, benches/README.md).
-const AHEAD: usize = 4;
+/// Units a worker may run ahead of the writer, per worker.
+const AHEAD: usize = 1;
 
 /// One unit's failure candidates in id order, each with the diagnosis its
 /// worker prepared, or `None` where the worker's own earlier diagnosis took
