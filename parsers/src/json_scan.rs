@@ -167,7 +167,8 @@ impl<'t> Scanner<'t> {
         let (mut from, mut stop) = (start, stop);
         while stop < end {
             // `escaped_end` read every special byte before `end`: each is
-            // a backslash with an escape `unescaped` knows after it.
+            // a backslash with an escape [`Scanner::unescaped_at`] knows
+            // after it.
             let escaped = self.unescaped_at(stop + 1)?;
             owned.push_str(&self.text[from..stop]);
             owned.push(escaped);
@@ -186,7 +187,9 @@ impl<'t> Scanner<'t> {
         loop {
             match self.bytes()[stop] {
                 b'"' => return Ok(stop),
-                b'\\' => drop(self.unescaped_at(stop + 1)?),
+                b'\\' => {
+                    self.unescaped_at(stop + 1)?;
+                }
                 _ => return Err(Unusual),
             }
             let from = stop + 2;
