@@ -35,14 +35,11 @@ pub enum Error {
     /// (`failure_details.rs`) could not be written or read.
     #[error("failures file: {0}")]
     FailureDetails(std::io::Error),
-    /// A failure's row points at its JSON in a file this connection was
-    /// not opened with.
-    #[error("failure {0}: its JSON is in a scratch database's failures file, not open here")]
-    FailureDetailsElsewhere(String),
-    /// A scratch database's failure row holds its JSON instead of its
-    /// line's place in the failures file, where its writer puts every one.
-    #[error("failure {0}: its line is not in the scratch database's failures file")]
-    FailureLineMissing(String),
+    /// A re-diagnosis's query of stored failures asked of a scratch
+    /// analysis, which holds its failures beside its tables and is never
+    /// re-diagnosed (`revisit.rs`).
+    #[error("a scratch analysis's failures are not revisited")]
+    ScratchRevisited,
     /// SQLite kept another journal mode than the one asked for (a
     /// scratch database's bulk load switches between two).
     #[error("database: journal mode {kept} kept, {wanted} asked for")]

@@ -1,52 +1,38 @@
 //! The JSON of a scratch database's failures — each failure's line as
 //! `analyze --json` prints it but its id, and its context — kept in a file
-//! beside it (`analyze.failures`) instead of in the `failures` table, whose
-//! row holds the record's place instead of the evidence.
+//! beside it (`analyze.failures`); the analysis holds each failure's place
+//! in it (`scratch_failures.rs`).
 //!
 //! `analyze` without `--db` writes each failure once, reads it once for
-//! the report, and nothing else reads its JSON. In the table, that JSON
-//! (1.5 KB a Keycloak failure, 3 KB a Rails one, most of the row) went
-//! through SQLite's pages, its write-ahead log and its checkpoint: on a
-//! Rails gigabyte the commits were 37% of the diagnosis's writer thread,
-//! which was then its busiest (benches/README.md). Appended here, it is a
-//! copy into a buffer written [`BUFFER_BYTES`] at a time (a `pwrite` for
-//! each failure was an eighth of the writer thread's work on a Keycloak
-//! gigabyte). The report copies each line from here as it was rendered
-//! ([`LineReader`]); the candidates and evidence, which the line holds,
-//! are where the record's header says.
+//! the report, and nothing else reads its JSON. In the `failures` table,
+//! that JSON (1.5 KB a Keycloak failure, 3 KB a Rails one, most of the
+//! row) went through SQLite's pages, its write-ahead log and its
+//! checkpoint: on a Rails gigabyte the commits were 37% of the diagnosis's
+//! writer thread, which was then its busiest (benches/README.md). Appended
+//! here, it is a copy into a buffer written [`BUFFER_BYTES`] at a time (a
+//! `pwrite` for each failure was an eighth of the writer thread's work on
+//! a Keycloak gigabyte). The report copies each line from here as it was
+//! rendered ([`LineReader`]); one failure read by id is parsed from its
+//! line ([`FailureDetails::read_line`]).
 //!
 //! Invariants: the file is only appended to, so a place never changes what
-//! it points at; the place is written in the row's `evidence` column,
-//! inside the transaction that writes the row, so a row rolled back or
-//! replaced points at its own JSON, never at another's (an upsert that
-//! rolls back leaves an unreferenced record, nothing else). A row whose
-//! `evidence` starts with `[` holds its JSON itself (a kept database's, or
-//! a scratch connection without this file). A record still in the buffer
-//! is written before any record is read, so a reader on another connection
-//! that sees the row finds its JSON.
+//! it points at, and a failure written again under its id points at its
+//! new record, never at another failure's. A record still in the buffer is
+//! written before any record is read, so a reader on another connection
+//! that was given its place finds its JSON.
 
 use std::fs::File;
 use std::io;
-use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, PoisonError};
 
 use super::failure_record::RenderedJson;
 
-/// A failure's three JSON texts.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct FailureJson {
-    pub(super) candidates: String,
-    pub(super) evidence: String,
-    pub(super) context: Option<String>,
-}
-
 /// The length a record writes for "no context".
 const NO_CONTEXT: u32 = u32::MAX;
 
-/// Bytes of a record's header: the line's length, where its candidates
-/// and its evidence start and end in it, the context's length.
-const HEADER: usize = 24;
+/// Bytes of a record's header: the line's length, the context's length.
+const HEADER: usize = 8;
 
 /// Records gathered before they are written to the file.
 const BUFFER_BYTES: usize = 256 * 1024;
@@ -90,16 +76,11 @@ impl FailureDetails {
         }
     }
 
-    /// Appends one failure's JSON and returns its place, as the row's
-    /// `evidence` column holds it; an error when the buffer it fills could
-    /// not be written.
+    /// Appends one failure's JSON and returns its place (`offset+length`);
+    /// an error when the buffer it fills could not be written.
     pub(super) fn append(&self, json: &RenderedJson) -> io::Result<String> {
         let header = [
             length(&json.rest)?,
-            offset(json.candidates.start)?,
-            offset(json.candidates.end)?,
-            offset(json.evidence.start)?,
-            offset(json.evidence.end)?,
             json.context.as_deref().map_or(Ok(NO_CONTEXT), length)?,
         ];
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
@@ -129,26 +110,22 @@ impl FailureDetails {
         Ok(tail.written)
     }
 
-    /// The JSON at `place` (as [`FailureDetails::append`] gave it).
-    pub(super) fn read(&self, place: &str) -> io::Result<FailureJson> {
+    /// The line (after its id) and the context of the record at `place`
+    /// (as [`FailureDetails::append`] gave it).
+    pub(super) fn read_line(&self, place: &str) -> io::Result<(String, Option<String>)> {
+        let (bytes, at) = self.record_bytes(place)?;
+        let record = Record::of(&bytes, at)?;
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(io::Error::other);
+        Ok((text(record.line)?, record.context.map(text).transpose()?))
+    }
+
+    /// The bytes of the record at `place`, and where they start.
+    fn record_bytes(&self, place: &str) -> io::Result<(Vec<u8>, u64)> {
         let (at, len) = parse_place(place)?;
         self.write_buffered()?;
         let mut bytes = vec![0; len];
         self.file.read_exact_at(&mut bytes, at)?;
-        let record = Record::of(&bytes, at)?;
-        let text = |range: Range<usize>| {
-            String::from_utf8(record.line[range].to_vec()).map_err(io::Error::other)
-        };
-        Ok(FailureJson {
-            candidates: text(record.candidates.clone())?,
-            evidence: text(record.evidence.clone())?,
-            context: match record.context {
-                None => None,
-                Some(context) => {
-                    Some(String::from_utf8(context.to_vec()).map_err(io::Error::other)?)
-                }
-            },
-        })
+        Ok((bytes, at))
     }
 
     /// A reader of the records' lines a block at a time, for records read
@@ -206,8 +183,6 @@ impl LineReader<'_> {
 /// One record's parts, checked against its length.
 struct Record<'b> {
     line: &'b [u8],
-    candidates: Range<usize>,
-    evidence: Range<usize>,
     context: Option<&'b [u8]>,
 }
 
@@ -215,36 +190,25 @@ impl<'b> Record<'b> {
     /// The record `bytes` (read at `at`, which errors name).
     fn of(bytes: &'b [u8], at: u64) -> io::Result<Record<'b>> {
         let torn = || bad(format!("a failure's record at {at} is torn"));
-        let header: Vec<usize> = bytes
-            .get(..HEADER)
-            .ok_or_else(|| {
-                bad(format!(
-                    "a failure's record at {at} is {} bytes",
-                    bytes.len()
-                ))
-            })?
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .collect();
+        let header = bytes.get(..HEADER).ok_or_else(|| {
+            bad(format!(
+                "a failure's record at {at} is {} bytes",
+                bytes.len()
+            ))
+        })?;
+        let word =
+            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        let (line_len, context_len) = (word(0) as usize, word(4));
         let body = &bytes[HEADER..];
-        let line = body.get(..header[0]).ok_or_else(torn)?;
-        let within =
-            |start: usize, end: usize| (start <= end && end <= line.len()).then_some(start..end);
-        let candidates = within(header[1], header[2]).ok_or_else(torn)?;
-        let evidence = within(header[3], header[4]).ok_or_else(torn)?;
-        let context = match header[5] as u32 {
+        let line = body.get(..line_len).ok_or_else(torn)?;
+        let context = match context_len {
             NO_CONTEXT => None,
             len => Some(
-                body.get(line.len()..line.len() + len as usize)
+                body.get(line_len..line_len + len as usize)
                     .ok_or_else(torn)?,
             ),
         };
-        Ok(Record {
-            line,
-            candidates,
-            evidence,
-            context,
-        })
+        Ok(Record { line, context })
     }
 }
 
@@ -256,24 +220,16 @@ fn parse_place(place: &str) -> io::Result<(u64, usize)> {
         .ok_or_else(|| bad(format!("a failure's place {place:?} is not offset+length")))
 }
 
-fn offset(at: usize) -> io::Result<u32> {
-    u32::try_from(at)
+/// A text's length as a header writes it (`NO_CONTEXT` is none).
+fn length(text: &str) -> io::Result<u32> {
+    u32::try_from(text.len())
         .ok()
         .filter(|&n| n != NO_CONTEXT)
         .ok_or_else(|| bad("a failure's JSON of 4 GiB or more".to_owned()))
 }
 
-fn length(text: &str) -> io::Result<u32> {
-    offset(text.len())
-}
-
 fn bad(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
-}
-
-/// Whether an `evidence` column holds the JSON itself rather than a place.
-pub(super) fn holds_json(evidence: &str) -> bool {
-    evidence.starts_with('[')
 }
 
 #[cfg(test)]
@@ -316,29 +272,19 @@ mod tests {
             .append(&rendered("[1]", "[2]", Some("")))
             .expect("again");
         assert_eq!(
-            details.read(&first).expect("read"),
-            FailureJson {
-                candidates: "[]".into(),
-                evidence: r#"[{"line":1,"text":"é"}]"#.into(),
-                context: None,
-            }
+            details.read_line(&first).expect("read"),
+            (first_json.rest.clone(), None)
         );
-        let second_json = details.read(&second).expect("read");
-        assert_eq!(second_json.candidates, r#"[{"cause":"x"}]"#);
-        assert_eq!(second_json.context.as_deref(), Some(r#"{"clock":1}"#));
-        let again = details.read(&replaced).expect("read");
-        assert_eq!(
-            (again.candidates.as_str(), again.evidence.as_str()),
-            ("[1]", "[2]")
-        );
-        assert_eq!(again.context.as_deref(), Some(""));
+        let (_, second_context) = details.read_line(&second).expect("read");
+        assert_eq!(second_context.as_deref(), Some(r#"{"clock":1}"#));
+        let (again, again_context) = details.read_line(&replaced).expect("read");
+        assert!(again.contains(r#""candidates":[1],"#), "{again}");
+        assert_eq!(again_context.as_deref(), Some(""));
         let mut lines = details.line_reader().expect("reader");
         assert_eq!(
             lines.line(&first).expect("line"),
             first_json.rest.as_bytes()
         );
-        assert!(!holds_json(&first));
-        assert!(holds_json("[]"));
     }
 
     /// Records gathered in the buffer are written when it fills, and all
@@ -362,7 +308,11 @@ mod tests {
         let written = on_disk.metadata().expect("metadata").len();
         assert!(written > 0 && written < appended, "{written} of {appended}");
         for (place, text) in places.iter().zip(&texts).rev() {
-            assert_eq!(&details.read(place).expect("read").evidence, text);
+            let (line, _) = details.read_line(place).expect("read");
+            assert!(
+                line.ends_with(&format!(r#""evidence":{text}}}"#)),
+                "{place}"
+            );
         }
         assert_eq!(on_disk.metadata().expect("metadata").len(), appended);
     }
@@ -412,10 +362,10 @@ mod tests {
         let longer = format!("0+{}", len + 1);
         let shorter = format!("0+{}", len - 1);
         for wrong in ["", "12", "x+3", "0+4", "0+999", "999+12", &longer, &shorter] {
-            assert!(details.read(wrong).is_err(), "{wrong:?}");
+            assert!(details.read_line(wrong).is_err(), "{wrong:?}");
             assert!(lines.line(wrong).is_err(), "{wrong:?}");
         }
-        assert!(details.read(&place).is_ok());
+        assert!(details.read_line(&place).is_ok());
         assert!(lines.line(&place).is_ok());
     }
 }

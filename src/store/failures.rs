@@ -4,17 +4,20 @@
 //! A failure is keyed by a stable id derived from its primary event's file and
 //! line, so re-diagnosing it (when later lines bring more evidence) updates the
 //! same row, and every change of cause or confidence is appended to
-//! `diagnosis_history`.
+//! `diagnosis_history`. A scratch analysis (`analyze` without `--db`) holds
+//! its failures beside its tables instead (`scratch_failures.rs`), and
+//! answers from there what the analysis asks.
 
 use crate::cause::{Cause, Confidence};
 use grantwatch_parsers::{GrantType, ServerKind};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::failure_details::{FailureDetails, holds_json};
+use super::failure_details::FailureDetails;
 pub use super::failure_record::{
     Candidate, ClockContext, Evidence, FailureContext, FailureFilter, FailureRecord, RedirectPair,
     RenderedJson, StoredFailure,
 };
+use super::scratch_failures::ScratchFailures;
 use super::{Error, Result, Store};
 use crate::time::format_ts;
 
@@ -32,11 +35,6 @@ const ONE_FAILURE: &str = concat!("SELECT ", columns!(), " FROM failures WHERE i
 
 /// The failures' ids, oldest first (ties by id).
 const TIME_ORDER: &str = "SELECT id FROM failures ORDER BY coalesce(ts_ms, 0), id";
-
-/// A scratch database's failures' ids and places in the failures file, in
-/// [`TIME_ORDER`].
-const RENDERED_IN_TIME_ORDER: &str =
-    "SELECT id, evidence FROM failures ORDER BY coalesce(ts_ms, 0), id";
 
 /// What [`Store::each_rendered_line`] hands each failure to: its id and
 /// the rest of its line.
@@ -74,37 +72,46 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RawFailure> {
 }
 
 impl Store {
-    /// The file of failures' JSON this connection writes to: a scratch
-    /// database's writer's (`failure_details.rs`).
-    fn failure_details_written(&self) -> Option<&FailureDetails> {
-        self.spill
-            .as_deref()
-            .filter(|_| self.scratch)
-            .map(|spill| &spill.failure_details)
-    }
-
-    /// A row with its JSON, from the failures file when the row holds its
-    /// place there.
-    fn with_json(&self, row: RawFailure) -> Result<RawFailure> {
-        let (rec, candidates, evidence, context) = row;
-        if holds_json(&evidence) {
-            return Ok((rec, candidates, evidence, context));
-        }
-        let Some(spill) = self.spill.as_deref() else {
-            return Err(Error::FailureDetailsElsewhere(rec.id));
-        };
-        let json = spill
-            .failure_details
-            .read(&evidence)
-            .map_err(Error::FailureDetails)?;
-        Ok((rec, json.candidates, json.evidence, json.context))
+    /// The failures of the scratch analysis this connection is one of
+    /// (`scratch_failures.rs`), and the file of their JSON: it keeps none
+    /// in its tables.
+    fn scratch_failures(&self) -> Option<ScratchAnalysis<'_>> {
+        self.spill.as_deref().map(|spill| ScratchAnalysis {
+            failures: &spill.failures,
+            details: &spill.failure_details,
+        })
     }
 
     /// A row as a record, its JSON parsed.
     fn finish(&self, row: RawFailure) -> Result<FailureRecord> {
-        let (mut rec, candidates, evidence, context) = self.with_json(row)?;
+        let (mut rec, candidates, evidence, context) = row;
         rec.candidates = serde_json::from_str(&candidates)?;
         rec.evidence = serde_json::from_str(&evidence)?;
+        if let Some(context) = context {
+            rec.context = serde_json::from_str(&context)?;
+        }
+        Ok(rec)
+    }
+}
+
+/// Where a scratch analysis keeps its failures.
+struct ScratchAnalysis<'s> {
+    failures: &'s ScratchFailures,
+    details: &'s FailureDetails,
+}
+
+impl ScratchAnalysis<'_> {
+    /// The failure `id` whose JSON is at `place`, parsed from the line its
+    /// diagnosis rendered.
+    fn failure(&self, id: &str, place: &str) -> Result<FailureRecord> {
+        let (rest, context) = self
+            .details
+            .read_line(place)
+            .map_err(Error::FailureDetails)?;
+        let mut line = Vec::with_capacity(id.len() + rest.len() + 8);
+        super::failure_record::write_failure_id(&mut line, id);
+        line.extend_from_slice(rest.as_bytes());
+        let mut rec: FailureRecord = serde_json::from_slice(&line)?;
         if let Some(context) = context {
             rec.context = serde_json::from_str(&context)?;
         }
@@ -206,7 +213,9 @@ impl Store {
     /// whose candidates, evidence and context `rec` no longer holds when it
     /// was diagnosed for a scratch database, which keeps no daemon record
     /// that reads them: [`Store::of_scratch_analysis`]); `events` are its
-    /// primary event and those merged into it.
+    /// primary event and those merged into it. A scratch analysis's
+    /// connections keep it in memory, its JSON in the failures file
+    /// (`scratch_failures.rs`).
     pub fn upsert_rendered(
         &mut self,
         rec: &FailureRecord,
@@ -214,7 +223,17 @@ impl Store {
         (primary_event, merged_events): (i64, &[i64]),
         ts_ms: Option<i64>,
     ) -> Result<bool> {
-        let keeps_daemon_records = !self.scratch;
+        if let Some(scratch) = self.scratch_failures() {
+            let place = scratch
+                .details
+                .append(json)
+                .map_err(Error::FailureDetails)?;
+            let events = std::iter::once(primary_event).chain(merged_events.iter().copied());
+            scratch
+                .failures
+                .upsert(&rec.id, (ts_ms, rec.cause), place, events);
+            return Ok(true);
+        }
         // Alone, in a transaction of its own; in a caller's transaction (a
         // batch of diagnoses), as part of it: an error there rolls the
         // whole batch back, so a savepoint per failure would only cost a
@@ -225,27 +244,14 @@ impl Store {
             .then(|| self.conn.unchecked_transaction())
             .transpose()?;
         let tx: &rusqlite::Connection = own.as_deref().unwrap_or(&self.conn);
-        // Only the daemon's records (history, live changes, incidents) ask
-        // what was there before: a scratch database, which keeps none, does
-        // not read it back (about a ninth of storing a Keycloak log's failures,
-        // benches/README.md) and counts every write a change.
-        let previous: Option<(Cause, Confidence)> = match keeps_daemon_records {
-            true => tx
-                .prepare_cached("SELECT cause, confidence FROM failures WHERE id = ?1")?
-                .query_row([&rec.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?,
-            false => None,
-        };
+        let previous: Option<(Cause, Confidence)> = tx
+            .prepare_cached("SELECT cause, confidence FROM failures WHERE id = ?1")?
+            .query_row([&rec.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         let changed = previous != Some((rec.cause, rec.confidence));
         let now = chrono::Utc::now().timestamp_millis();
-        let place;
-        let (candidates, evidence, context) = match self.failure_details_written() {
-            Some(details) => {
-                place = details.append(json).map_err(Error::FailureDetails)?;
-                ("", place.as_str(), None)
-            }
-            None => (json.candidates(), json.evidence(), json.context.as_deref()),
-        };
+        let (candidates, evidence, context) =
+            (json.candidates(), json.evidence(), json.context.as_deref());
         // Cached: the rollup triggers make this statement costly to prepare.
         tx.prepare_cached(
             "INSERT INTO failures (id, event_id, ts_ms, server, request_id, client_id, grant_type,
@@ -292,9 +298,7 @@ impl Store {
                 link.execute(params![rec.id, id])?;
             }
         }
-        if keeps_daemon_records {
-            daemon_records(tx, rec, previous.is_some(), changed, ts_ms, now)?;
-        }
+        daemon_records(tx, rec, previous.is_some(), changed, ts_ms, now)?;
         if let Some(own) = own {
             own.commit()?;
         }
@@ -308,6 +312,9 @@ impl Store {
     /// Whether `event_id` is already part of some failure (as primary or
     /// merged event), and which.
     pub fn failure_of_event(&self, event_id: i64) -> Result<Option<String>> {
+        if let Some(scratch) = self.scratch_failures() {
+            return Ok(scratch.failures.failure_of_event(event_id));
+        }
         let mut stmt = self
             .conn
             .prepare_cached("SELECT failure_id FROM failure_events WHERE event_id = ?1 LIMIT 1")?;
@@ -366,6 +373,12 @@ impl Store {
         &self,
         each: &mut dyn FnMut(FailureRecord) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        if let Some(scratch) = self.scratch_failures() {
+            for (id, place) in scratch.failures.in_time_order() {
+                each(scratch.failure(&id, &place)?)?;
+            }
+            return Ok(());
+        }
         self.each_row_in_time_order(from_row, &mut |row| each(self.finish(row)?))
     }
 
@@ -389,38 +402,25 @@ impl Store {
         })
     }
 
-    /// Hands `each` every failure of a scratch database, oldest first (ties
+    /// Hands `each` every failure of a scratch analysis, oldest first (ties
     /// by id), as its id and the rest of the line its diagnosis rendered
     /// ([`RenderedJson`], kept in the failures file): `{"id":` and the id
     /// then that rest are the line [`StoredFailure::write_json`] writes for
-    /// its row. Returns `false`, having handed nothing, for a database
-    /// whose writer keeps no failures file (a kept one).
+    /// the failure. Returns `false`, having handed nothing, for a kept
+    /// database.
     pub fn each_rendered_line<E: From<Error>>(
         &self,
         each: &mut RenderedLine<'_, E>,
     ) -> std::result::Result<bool, E> {
-        let Some(details) = self.failure_details_written() else {
+        let Some(scratch) = self.scratch_failures() else {
             return Ok(false);
         };
-        let mut lines = details.line_reader().map_err(Error::FailureDetails)?;
-        let mut order = self
-            .conn
-            .prepare_cached(RENDERED_IN_TIME_ORDER)
-            .map_err(Error::from)?;
-        let mut rows = order.query([]).map_err(Error::from)?;
-        while let Some(row) = rows.next().map_err(Error::from)? {
-            let id = row
-                .get_ref(0)
-                .and_then(|v| Ok(v.as_str()?))
-                .map_err(Error::from)?;
-            let place = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_str()?))
-                .map_err(Error::from)?;
-            if holds_json(place) {
-                return Err(Error::FailureLineMissing(id.to_owned()).into());
-            }
-            each(id, lines.line(place).map_err(Error::FailureDetails)?)?;
+        let mut lines = scratch
+            .details
+            .line_reader()
+            .map_err(Error::FailureDetails)?;
+        for (id, place) in scratch.failures.in_time_order() {
+            each(&id, lines.line(&place).map_err(Error::FailureDetails)?)?;
         }
         Ok(true)
     }
@@ -448,6 +448,9 @@ impl Store {
 
     /// How many failures there are per cause, most first.
     pub fn cause_counts(&self) -> Result<Vec<(String, u64)>> {
+        if let Some(scratch) = self.scratch_failures() {
+            return Ok(scratch.failures.cause_counts());
+        }
         let mut stmt = self.conn.prepare_cached(
             "SELECT cause, count(*) FROM failures GROUP BY cause ORDER BY count(*) DESC, cause",
         )?;
@@ -457,6 +460,12 @@ impl Store {
 
     /// One failure by id.
     pub fn failure(&self, id: &str) -> Result<Option<FailureRecord>> {
+        if let Some(scratch) = self.scratch_failures() {
+            return match scratch.failures.place_of(id) {
+                Some(place) => Ok(Some(scratch.failure(id, &place)?)),
+                None => Ok(None),
+            };
+        }
         let mut stmt = self.conn.prepare_cached(ONE_FAILURE)?;
         match stmt.query_row([id], from_row).optional()? {
             Some(row) => Ok(Some(self.finish(row)?)),

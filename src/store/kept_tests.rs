@@ -331,34 +331,49 @@ fn an_event_that_does_not_fit_puts_the_kept_events_into_the_table() {
     assert_same_answers(&table, &scratch, events.len());
 }
 
-/// With the events kept out of the table no foreign key is checked, so
-/// no cascade runs either: removing or merging a failure still takes its
-/// links with it, as a kept database's cascade does.
+/// Removing or merging a failure takes its links with it. A scratch
+/// analysis (whose events are kept out of the table, so that no foreign
+/// key is checked and no cascade runs) holds its failures beside its
+/// tables and is never revisited: it refuses both, and still says which
+/// failure each event belongs to.
 #[test]
 fn a_removed_or_merged_failure_takes_its_links_along() -> Result<(), Error> {
     let dir = tempfile::tempdir().expect("tempdir");
     let events = varied_events(50);
     let (mut table, mut kept) = both(dir.path(), &events, |s| store_all(s, &events));
     assert!(kept.keeps_events());
+    let record = |id: &str| crate::store::FailureRecord {
+        error: Some("invalid_grant".to_owned()),
+        http_status: Some(400),
+        confidence: crate::cause::Confidence::Medium,
+        summary: "s".to_owned(),
+        fix: "f".to_owned(),
+        ..crate::store::FailureRecord::bare(id)
+    };
     for store in [&mut table, &mut kept] {
-        let record = |id: &str| crate::store::FailureRecord {
-            error: Some("invalid_grant".to_owned()),
-            http_status: Some(400),
-            confidence: crate::cause::Confidence::Medium,
-            summary: "s".to_owned(),
-            fix: "f".to_owned(),
-            ..crate::store::FailureRecord::bare(id)
-        };
         store.upsert_failure(&record("f1"), 1, &[2, 3], None)?;
         store.upsert_failure(&record("f2"), 4, &[5], None)?;
         store.upsert_failure(&record("f3"), 6, &[7], None)?;
-        store.remove_failure("f2")?;
-        store.regroup("f1", 1, &[6])?;
-        // f2 removed, f3 (whose primary is event 6) merged into f1, whose
-        // own links the caller then writes again: no link is left.
-        for event in 1..=7 {
-            assert_eq!(store.failure_of_event(event)?, None, "event {event}");
-        }
     }
+    table.remove_failure("f2")?;
+    table.regroup("f1", 1, &[6])?;
+    // f2 removed, f3 (whose primary is event 6) merged into f1, whose own
+    // links the caller then writes again: no link is left.
+    for event in 1..=7 {
+        assert_eq!(table.failure_of_event(event)?, None, "event {event}");
+    }
+    assert!(matches!(
+        kept.remove_failure("f2"),
+        Err(Error::ScratchRevisited)
+    ));
+    assert!(matches!(
+        kept.regroup("f1", 1, &[6]),
+        Err(Error::ScratchRevisited)
+    ));
+    let linked: Vec<Option<String>> = (1..=7)
+        .map(|e| kept.failure_of_event(e))
+        .collect::<Result<_, _>>()?;
+    let named = ["f1", "f1", "f1", "f2", "f2", "f3", "f3"];
+    assert_eq!(linked, named.map(|id| Some(id.to_owned())));
     Ok(())
 }

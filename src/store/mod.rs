@@ -54,6 +54,7 @@ mod nearest;
 mod request_order;
 mod rows;
 mod sampled;
+mod scratch_failures;
 mod spill;
 mod time_order;
 mod window;
@@ -249,26 +250,19 @@ impl Store {
 
     /// Opens a scratch database at `path` (for `analyze` without `--db`):
     /// like [`Store::open`] but without syncing to disk, since nothing in it
-    /// needs to survive a crash, and without the daemon's records (the
-    /// rollup triggers are dropped, incidents, live changes and the
-    /// diagnosis history are not written), since the analysis that fills it
-    /// reads only its events, evidence and failures. Its evidence lines go
-    /// to a file beside it ([`EvidenceSpill`], `path` with the extension
-    /// `evidence`), which every connection opened beside it shares
-    /// ([`Store::evidence_spill`]). Other connections (the diagnosing
-    /// follower) open it with [`Store::open`] and only read.
+    /// needs to survive a crash, and without the daemon's records (rollups,
+    /// incidents, live changes, the diagnosis history), since the analysis
+    /// that fills it reads only its events, evidence and failures. Its
+    /// evidence lines go to a file beside it ([`EvidenceSpill`], `path`
+    /// with the extension `evidence`), which every connection opened beside
+    /// it shares ([`Store::evidence_spill`]), with its failures, which its
+    /// tables do not hold (`scratch_failures.rs`). Other connections (the
+    /// diagnosing follower) open it with [`Store::open_beside`] and only
+    /// read.
     pub fn open_scratch(path: &Path) -> Result<Store> {
         let mut store = Store::open_paged(path, Some(SCRATCH_PAGE_SIZE), None)?;
         store.conn.pragma_update(None, "synchronous", "OFF")?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
-        store.drop_schema_objects("TRIGGER", "type = 'trigger'")?;
-        // The dashboard's orders of the failures: `analyze` reads them in
-        // time order and by id only, and each index was a write per failure.
-        store.drop_schema_objects(
-            "INDEX",
-            "type = 'index' AND name IN \
-             ('failures_by_cause', 'failures_by_client', 'failures_by_request')",
-        )?;
         store.scratch = true;
         store.no_checkpoint_on_close()?;
         let spill = EvidenceSpill::create(&path.with_extension("evidence"))?;

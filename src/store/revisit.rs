@@ -6,13 +6,17 @@
 //!
 //! Invariant: a failure's links (`failure_events`) name the events it
 //! stands for, each event linked to at most one failure; these functions
-//! keep that while failures are regrouped.
+//! keep that while failures are regrouped. A scratch analysis, whose
+//! failures are not in these tables (`scratch_failures.rs`), is never
+//! revisited: asked of its connections, the queries of failures are
+//! refused ([`Error::ScratchRevisited`]) rather than answered from empty
+//! tables.
 
 use std::collections::HashMap;
 
 use rusqlite::params;
 
-use super::{Result, Store};
+use super::{Error, Result, Store};
 
 /// Where the events after some id fall, per source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +80,7 @@ impl Store {
     /// Ids of the failures at or after `since_ms` (server time), and of
     /// those with an event from one of `sources`.
     pub fn failures_touched(&self, since_ms: Option<i64>, sources: &[i64]) -> Result<Vec<String>> {
+        self.not_scratch()?;
         let mut ids: Vec<String> = Vec::new();
         if let Some(since) = since_ms {
             let mut stmt = self
@@ -103,6 +108,7 @@ impl Store {
     /// client error or a provider event among their events: those a new
     /// token response can take from them by time.
     pub fn failures_joined_since(&self, since_ms: i64) -> Result<Vec<String>> {
+        self.not_scratch()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT f.id FROM failures f
                JOIN failure_events fe ON fe.failure_id = f.id
@@ -119,6 +125,7 @@ impl Store {
     /// are the lookups of a diagnosis that do not look back in time
     /// (`events_by_request`, the flow's `events_by_code`).
     pub fn failures_sharing_keys(&self, after: i64) -> Result<Vec<String>> {
+        self.not_scratch()?;
         // Each part starts from the new rows (a rowid range) and follows an
         // index per step; `+n.kind` keeps SQLite on that range.
         let mut stmt = self.conn.prepare_cached(
@@ -151,6 +158,7 @@ impl Store {
         source_id: i64,
         (from, sided_from, to): (u64, u64, u64),
     ) -> Result<Vec<String>> {
+        self.not_scratch()?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT fe.failure_id FROM events e
                JOIN failure_events fe ON fe.event_id = e.id
@@ -167,6 +175,7 @@ impl Store {
 
     /// The events linked to failure `id`.
     pub fn events_of_failure(&self, id: &str) -> Result<Vec<i64>> {
+        self.not_scratch()?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT event_id FROM failure_events WHERE failure_id = ?1")?;
@@ -179,6 +188,7 @@ impl Store {
     /// database whose events are kept out of its table checks no foreign
     /// keys, so it has no cascade either (`kept_table.rs`).
     pub fn remove_failure(&self, id: &str) -> Result<()> {
+        self.not_scratch()?;
         self.conn
             .prepare_cached("DELETE FROM failure_events WHERE failure_id = ?1")?
             .execute([id])?;
@@ -194,6 +204,7 @@ impl Store {
     /// is one of them (it was merged into `id`), with its own links (also
     /// where no cascade deletes them, as [`Store::remove_failure`] says).
     pub fn regroup(&self, id: &str, primary: i64, events: &[i64]) -> Result<()> {
+        self.not_scratch()?;
         let mut unlink = self.conn.prepare_cached(
             "DELETE FROM failure_events WHERE event_id = ?1 AND failure_id != ?2",
         )?;
@@ -216,5 +227,13 @@ impl Store {
             .prepare_cached("UPDATE failures SET event_id = ?2 WHERE id = ?1")?
             .execute(params![id, primary])?;
         Ok(())
+    }
+
+    /// [`Error::ScratchRevisited`] on a scratch analysis's connection.
+    fn not_scratch(&self) -> Result<()> {
+        match self.of_scratch_analysis() {
+            true => Err(Error::ScratchRevisited),
+            false => Ok(()),
+        }
     }
 }

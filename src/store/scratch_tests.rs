@@ -73,7 +73,13 @@ fn scratch_with_events(events: i64) -> (tempfile::TempDir, std::path::PathBuf, S
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.db");
     let store = Store::open_scratch(&path).expect("scratch");
-    one_source(&store);
+    with_events(&store, events);
+    (dir, path, store)
+}
+
+/// Adds one source and `events` token responses of it to `store`.
+fn with_events(store: &Store, events: i64) {
+    one_source(store);
     for line in 1..=events {
         store
             .conn
@@ -84,16 +90,80 @@ fn scratch_with_events(events: i64) -> (tempfile::TempDir, std::path::PathBuf, S
             )
             .expect("event");
     }
-    (dir, path, store)
 }
 
-/// A scratch database's failure keeps its JSON in the file beside it (the
-/// row holds its place), and reads back whole on the writer and on a
-/// reader opened with the writer's files, after an update too; a reader
-/// opened without them says where the JSON is instead of misreading it.
+/// A scratch analysis's failures, held in memory, answer as a kept
+/// database's tables do, after failures written again under their ids:
+/// which failure each event belongs to (the least id of those that took
+/// it), the report's lines in time order (an undated failure at time 0,
+/// ties by id) and the count of each cause.
 #[test]
-fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
-    let (_dir, path, mut store) = scratch_with_events(1);
+fn a_scratch_analysis_answers_as_the_tables_do() {
+    let (_dir, _path, mut scratch) = scratch_with_events(9);
+    let kept_dir = tempfile::tempdir().expect("tempdir");
+    let mut kept = Store::open(&kept_dir.path().join("k.db")).expect("kept");
+    with_events(&kept, 9);
+    let failure = |id: &str, cause| FailureRecord {
+        cause,
+        summary: format!("{id} failed"),
+        ..FailureRecord::bare(id)
+    };
+    use crate::cause::Cause::{CodeExpired, CodeReused, RedirectUriMismatch};
+    let writes: [(FailureRecord, i64, &[i64], Option<i64>); 7] = [
+        (failure("f5", CodeReused), 1, &[2], Some(300)),
+        (failure("f2", CodeExpired), 2, &[3], None),
+        (failure("f9", CodeExpired), 4, &[], Some(100)),
+        (failure("f5", RedirectUriMismatch), 1, &[5], Some(50)),
+        (failure("f3", CodeReused), 6, &[1, 7], Some(100)),
+        (failure("f0", CodeReused), 8, &[], Some(0)),
+        (failure("f8", CodeExpired), 9, &[3], Some(100)),
+    ];
+    for store in [&mut scratch, &mut kept] {
+        for (rec, primary, merged, ts_ms) in &writes {
+            store
+                .upsert_failure(rec, *primary, merged, *ts_ms)
+                .expect("write");
+        }
+    }
+    let links = |s: &Store| -> Vec<Option<String>> {
+        (1..=10)
+            .map(|e| s.failure_of_event(e).expect("link"))
+            .collect()
+    };
+    let lines = |s: &Store| -> String {
+        let mut out = Vec::new();
+        crate::report::json_lines(&mut out, s).expect("lines");
+        String::from_utf8(out).expect("utf-8")
+    };
+    assert_eq!(links(&scratch), links(&kept));
+    assert_eq!(links(&scratch)[0].as_deref(), Some("f3"));
+    assert_eq!(links(&scratch)[2].as_deref(), Some("f2"));
+    assert_eq!(lines(&scratch), lines(&kept));
+    assert_eq!(
+        lines(&scratch)
+            .lines()
+            .map(|l| &l[7..9])
+            .collect::<Vec<_>>(),
+        ["f0", "f2", "f5", "f3", "f8", "f9"]
+    );
+    assert_eq!(
+        scratch.cause_counts().expect("counts"),
+        kept.cause_counts().expect("counts")
+    );
+    assert_eq!(
+        scratch.failures_in_time_order().expect("failures"),
+        kept.failures_in_time_order().expect("failures")
+    );
+}
+
+/// A scratch analysis's failure is held in memory and its JSON in the file
+/// beside the database, not in its tables: it reads back whole on the
+/// writer and on a reader opened with the writer's files, after an update
+/// too, and its events are known to belong to it there; a connection
+/// opened without those files finds nothing.
+#[test]
+fn a_scratch_failure_is_held_beside_the_tables_and_read_back_beside_them() {
+    let (_dir, path, mut store) = scratch_with_events(2);
     let mut record = FailureRecord {
         evidence: vec![Evidence {
             file: "a.log".to_owned(),
@@ -103,14 +173,14 @@ fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
         }],
         ..FailureRecord::bare("f1")
     };
-    store.upsert_failure(&record, 1, &[], None).expect("write");
-    let column: String = store
-        .conn
-        .query_row("SELECT evidence FROM failures WHERE id = 'f1'", [], |r| {
-            r.get(0)
-        })
-        .expect("column");
-    assert!(!column.starts_with('['), "the row holds a place: {column}");
+    store.upsert_failure(&record, 1, &[2], None).expect("write");
+    let rows = |s: &Store, table: &str| -> i64 {
+        s.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(rows(&store, "failures"), 0);
+    assert_eq!(rows(&store, "failure_events"), 0);
     assert_eq!(store.failure("f1").expect("read"), Some(record.clone()));
     record.summary = "again".to_owned();
     // No history in a scratch database: every write counts as a change.
@@ -121,11 +191,15 @@ fn a_scratch_failures_json_is_in_its_file_and_read_back_beside_it() {
     );
     let beside = Store::open_scratch_reader(&path, store.evidence_spill()).expect("reader");
     assert_eq!(beside.failure("f1").expect("read"), Some(record));
+    for event in [1, 2] {
+        assert_eq!(
+            beside.failure_of_event(event).expect("link").as_deref(),
+            Some("f1")
+        );
+    }
     let without = Store::open_scratch_reader(&path, None).expect("reader");
-    assert!(matches!(
-        without.failure("f1"),
-        Err(Error::FailureDetailsElsewhere(id)) if id == "f1"
-    ));
+    assert_eq!(without.failure("f1").expect("read"), None);
+    assert_eq!(without.failure_of_event(1).expect("link"), None);
 }
 
 /// A failure written from its rendered JSON, the record itself emptied of

@@ -36,6 +36,7 @@ use super::block_cache::BlockCache;
 use super::event_index::EventIndexSlot;
 use super::failure_details::FailureDetails;
 use super::log_lines::{InFile, LinePlace, LogFileId, LogFiles};
+use super::scratch_failures::ScratchFailures;
 
 /// Blocks of the sealed file kept (128 KB): the diagnosis reads the
 /// records in about the order they were written, so a block is seldom
@@ -60,6 +61,9 @@ pub struct EvidenceSpill {
     /// The failures' JSON (`failure_details.rs`), beside this file for the
     /// same reason.
     pub(super) failure_details: FailureDetails,
+    /// The failures themselves, in memory (`scratch_failures.rs`), for the
+    /// same reason.
+    pub(super) failures: ScratchFailures,
     /// The file's length once nothing is appended any more
     /// ([`EvidenceSpill::seal`]); from then on records are read through
     /// `cache`: the diagnosis reads them in about the order they were
@@ -276,6 +280,7 @@ impl EvidenceSpill {
             failure_details: FailureDetails::new(create_scratch_file(
                 &path.with_extension("failures"),
             )?),
+            failures: ScratchFailures::default(),
             sealed: OnceLock::new(),
             cache: BlockCache::with_slots(EVIDENCE_SLOTS),
         })

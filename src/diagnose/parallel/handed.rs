@@ -8,7 +8,8 @@
 //! handed over. Its question, which failure an event belongs to, is
 //! answered here as the writer's connection would answer it after writing
 //! them: `failure_of_event` finds the least failure id linked to the event
-//! (its index is ordered by event, then failure id), and a batch's links
+//! (the links' index is ordered by event, then failure id; a scratch
+//! analysis's links, held in memory, keep the least), and a batch's links
 //! are each failure's id with its primary and merged events, never removed
 //! while the diagnosis runs.
 //!

@@ -235,7 +235,8 @@ const WRITER_QUEUE: usize = 1;
 /// page the batch touched to the write-ahead log, and a batch's failure
 /// ids, hashes in no order, touch most leaves of the two indexes keyed by
 /// them: committing a batch at a time was a third of the writer thread's
-/// time on a Keycloak gigabyte (benches/README.md). The settling thread
+/// time on a Keycloak gigabyte (benches/README.md; a kept database's
+/// tables, since a scratch analysis holds its failures in memory). The settling thread
 /// answers for the batches not yet committed ([`Handed`]), so this bounds
 /// only what it holds: the links of at most this many batches and the one
 /// in the queue.
