@@ -113,19 +113,13 @@ impl FailureDetails {
     /// The line (after its id) and the context of the record at `place`
     /// (as [`FailureDetails::append`] gave it).
     pub(super) fn read_line(&self, place: &str) -> io::Result<(String, Option<String>)> {
-        let (bytes, at) = self.record_bytes(place)?;
-        let record = Record::of(&bytes, at)?;
-        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(io::Error::other);
-        Ok((text(record.line)?, record.context.map(text).transpose()?))
-    }
-
-    /// The bytes of the record at `place`, and where they start.
-    fn record_bytes(&self, place: &str) -> io::Result<(Vec<u8>, u64)> {
         let (at, len) = parse_place(place)?;
         self.write_buffered()?;
         let mut bytes = vec![0; len];
         self.file.read_exact_at(&mut bytes, at)?;
-        Ok((bytes, at))
+        let record = Record::of(&bytes, at)?;
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(io::Error::other);
+        Ok((text(record.line)?, record.context.map(text).transpose()?))
     }
 
     /// A reader of the records' lines a block at a time, for records read

@@ -184,9 +184,8 @@ impl Store {
     }
 
     /// Removes failure `id` (its links and history go with it). The links
-    /// are deleted here, not only by `ON DELETE CASCADE`: a scratch
-    /// database whose events are kept out of its table checks no foreign
-    /// keys, so it has no cascade either (`kept_table.rs`).
+    /// are deleted here, not left to `ON DELETE CASCADE`, which a
+    /// connection with its foreign keys off would not run.
     pub fn remove_failure(&self, id: &str) -> Result<()> {
         self.not_scratch()?;
         self.conn
@@ -201,8 +200,8 @@ impl Store {
     /// Frees `events` for failure `id`, whose primary event becomes
     /// `primary`: their links to other failures go, as do this failure's
     /// links to other events, and a failure other than `id` whose primary
-    /// is one of them (it was merged into `id`), with its own links (also
-    /// where no cascade deletes them, as [`Store::remove_failure`] says).
+    /// is one of them (it was merged into `id`), with its own links
+    /// (deleted here, as [`Store::remove_failure`] says).
     pub fn regroup(&self, id: &str, primary: i64, events: &[i64]) -> Result<()> {
         self.not_scratch()?;
         let mut unlink = self.conn.prepare_cached(
