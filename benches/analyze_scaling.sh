@@ -31,7 +31,8 @@ for file in "$@"; do
             rg_wall=$( { /usr/bin/time -f "%e" taskset -c "$cpus" rg -c 'Completed 4' "$file" > /dev/null || true; } 2>&1 | tail -1)
             out=$( { /usr/bin/time -f "%e %U %S %M" taskset -c "$cpus" "$bin" analyze --json -j "$cores" "$file" > /dev/null; } 2>&1 | tail -1)
             read -r wall user sys rss <<< "$out"
-            ratio=$(awk -v a="$wall" -v b="$rg_wall" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+            # rg under /usr/bin/time's 10 ms resolution: no ratio to print.
+            ratio=$(awk -v a="$wall" -v b="$rg_wall" 'BEGIN { if (b > 0) printf "%.1f", a / b; else printf "—" }')
             printf "| %s | %s MB | %s | %s s | %s s | %s s | %s MB | %s s | %s |\n" \
                 "$(basename "$file")" "$((size / 1000000))" "$cores" "$wall" "$user" "$sys" \
                 "$((rss / 1024))" "$rg_wall" "$ratio"
