@@ -19,8 +19,10 @@
 //! readers saw it at the commit: the settling thread, which answers for
 //! the batches not yet written, gets the same answers). A failure written
 //! again under its id keeps its links and takes the new time, cause and
-//! place, as the tables' upsert did. The dashboard's queries (filters,
-//! rollups, incidents, revisits) are never asked of a scratch database.
+//! place, as the tables' upsert did. Nothing here is rolled back: a write
+//! that fails ends the analysis, whose database is then removed. The
+//! revisits refuse a scratch analysis (`revisit.rs`), and the dashboard's
+//! queries (filters, rollups, incidents) are never asked of one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
