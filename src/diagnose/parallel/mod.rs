@@ -21,9 +21,10 @@
 //! decided in id order, on the settling thread, from what was handed over
 //! and settled before it, answered as the writer's connection would
 //! answer it). Units are handed out at most [`AHEAD`] per core beyond the
-//! last one settled, and one batch at most waits for the writer, so memory
-//! holds a bounded number of units' diagnoses whatever the number of
-//! failures.
+//! last one settled, or up to [`AHEAD_WHILE_LIGHT`] while those prepared
+//! and not settled hold fewer than [`PREPARED_AHEAD`] diagnoses, and one
+//! batch at most waits for the writer, so memory holds a bounded number of
+//! diagnoses whatever the number of failures.
 //!
 //! In a scratch database no event is added or removed meanwhile (the read
 //! is over, and nothing else writes it), so every connection here reads
@@ -69,8 +70,24 @@ impl Default for Cores {
     }
 }
 
-/// Units a worker may run ahead of the writer, per worker.
+/// Units a worker may run ahead of the writer, per worker, whatever they
+/// hold.
 const AHEAD: usize = 1;
+
+/// Units a worker may run ahead of the writer, per worker, while the units
+/// prepared and not yet settled hold fewer than [`PREPARED_AHEAD`]
+/// diagnoses. A unit of a Keycloak log holds about thirty failures, one of
+/// a Rails log two hundred, each with its rendered JSON: four units ahead
+/// for every log kept the worker of a Keycloak diagnosis busier (4–12%
+/// shorter) but raised a Rails 3 GB log's peak memory by 5 MB of
+/// diagnoses in flight (benches/README.md).
+const AHEAD_WHILE_LIGHT: usize = 8;
+
+/// The diagnoses prepared and not yet settled past which a worker runs
+/// only [`AHEAD`] units ahead: fewer than the two units in flight of a
+/// Rails log's diagnosis with one ahead per worker (about 420), so that its
+/// memory stays as it was, and about eight units of a Keycloak log's.
+const PREPARED_AHEAD: usize = 256;
 
 /// One unit's failure candidates in id order, each with the diagnosis its
 /// worker prepared, or `None` where the worker's own earlier diagnosis took
@@ -145,7 +162,7 @@ fn run_reading(
         let lo = after.saturating_add(unit.saturating_mul(k as i64));
         (lo, lo.saturating_add(unit).min(last))
     };
-    let gate = Gate::new(AHEAD * cores.jobs);
+    let gate = Gate::new(AHEAD * cores.jobs, AHEAD_WHILE_LIGHT * cores.jobs);
     let spill = store.evidence_spill();
     let (tx, rx) = mpsc::channel::<(usize, Result<Proposals>)>();
     std::thread::scope(|scope| {
@@ -171,6 +188,9 @@ fn run_reading(
                     };
                     let (lo, hi) = bounds(k);
                     let proposals = propose(&store, settings, clocks, lo, hi);
+                    if let Ok(p) = &proposals {
+                        gate.prepared(prepared_in(p));
+                    }
                     if tx.send((k, proposals)).is_err() {
                         return;
                     }
@@ -310,7 +330,9 @@ fn settle_in_order(
             // than wait (it is one of the cores).
             if let Some(j) = gate.try_take(order.units) {
                 let (lo, hi) = (order.bounds)(j);
-                waiting.insert(j, propose(store, settings, &clocks, lo, hi)?);
+                let proposals = propose(store, settings, &clocks, lo, hi)?;
+                gate.prepared(prepared_in(&proposals));
+                waiting.insert(j, proposals);
                 continue;
             }
             match rx.recv() {
@@ -325,7 +347,7 @@ fn settle_in_order(
                 }
             }
         };
-        gate.merged(k);
+        gate.merged(k, prepared_in(&proposals));
         for (event_id, prepared) in proposals {
             batch.last_event_id = event_id;
             let written = |event| handed.failure_of_event(store, event);
@@ -416,6 +438,11 @@ fn propose(
     Ok(proposals)
 }
 
+/// How many diagnoses a unit's proposals hold.
+fn prepared_in(proposals: &Proposals) -> usize {
+    proposals.iter().filter(|(_, p)| p.is_some()).count()
+}
+
 /// A batch to fill, starting after `after`.
 fn new_batch(clocks: &Clocks, after: i64) -> Batch {
     Batch {
@@ -433,7 +460,8 @@ fn add(total: &mut RunStats, batch: RunStats) {
 }
 
 /// Hands out units in order, at most a window ahead of the last one the
-/// writer took.
+/// writer took: a wider one while the units prepared and not yet taken
+/// hold few diagnoses.
 struct Gate {
     state: Mutex<GateState>,
     turned: Condvar,
@@ -447,30 +475,36 @@ struct GateState {
     merged: usize,
     /// Units handed out at most beyond those the writer took.
     window: usize,
+    /// The same while fewer than [`PREPARED_AHEAD`] diagnoses are prepared
+    /// and not taken.
+    wide: usize,
+    /// Diagnoses prepared in units the writer has not taken.
+    prepared: usize,
     /// No more units: the writer is done or failed.
     stopped: bool,
 }
 
 impl Gate {
-    fn new(window: usize) -> Gate {
+    fn new(window: usize, wide: usize) -> Gate {
         Gate {
             state: Mutex::new(GateState {
                 window,
+                wide: wide.max(window),
                 ..GateState::default()
             }),
             turned: Condvar::new(),
         }
     }
 
-    /// The next unit, waiting while it is `window` or more ahead of the
-    /// writer; `None` when all are handed out or the gate is stopped.
+    /// The next unit, waiting while it is too far ahead of the writer;
+    /// `None` when all are handed out or the gate is stopped.
     fn take(&self, units: usize) -> Option<usize> {
         let mut state = self.lock();
         loop {
             if state.stopped || state.next >= units {
                 return None;
             }
-            if state.next < state.merged + state.window {
+            if state.within_reach() {
                 state.next += 1;
                 return Some(state.next - 1);
             }
@@ -485,16 +519,24 @@ impl Gate {
     /// waiting.
     fn try_take(&self, units: usize) -> Option<usize> {
         let mut state = self.lock();
-        let open = !state.stopped && state.next < units && state.next < state.merged + state.window;
+        let open = !state.stopped && state.next < units && state.within_reach();
         open.then(|| {
             state.next += 1;
             state.next - 1
         })
     }
 
-    /// The writer has taken unit `k`.
-    fn merged(&self, k: usize) {
-        self.lock().merged = k + 1;
+    /// A unit handed out was prepared, with `diagnoses` diagnoses.
+    fn prepared(&self, diagnoses: usize) {
+        self.lock().prepared += diagnoses;
+    }
+
+    /// The writer has taken unit `k`, which held `diagnoses` diagnoses.
+    fn merged(&self, k: usize, diagnoses: usize) {
+        let mut state = self.lock();
+        state.merged = k + 1;
+        state.prepared = state.prepared.saturating_sub(diagnoses);
+        drop(state);
         self.turned.notify_all();
     }
 
@@ -507,6 +549,14 @@ impl Gate {
     /// a flag cannot be left half-changed).
     fn lock(&self) -> MutexGuard<'_, GateState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl GateState {
+    /// Whether the next unit may be handed out now.
+    fn within_reach(&self) -> bool {
+        self.next < self.merged + self.window
+            || (self.prepared < PREPARED_AHEAD && self.next < self.merged + self.wide)
     }
 }
 

@@ -91,7 +91,7 @@ fn settle_with(store: &mut Store, db: &Path, worker: Worker, unit: i64) -> RunSt
     }
     drop(tx);
     // Every unit handed out already: the writer only takes them in order.
-    let gate = Gate::new(units);
+    let gate = Gate::new(units, units);
     gate.lock().next = units;
     let order = Order {
         units,
@@ -291,5 +291,30 @@ fn the_handed_batches_answer_as_the_store_does_once_they_are_written() {
             None,
             None
         ]
+    );
+}
+
+/// The gate hands out units up to its window ahead of the writer whatever
+/// they hold, and up to its wider window only while the units prepared
+/// and not yet taken hold fewer than `PREPARED_AHEAD` diagnoses; the
+/// writer's taking a unit gives its diagnoses back.
+#[test]
+fn the_gate_runs_wide_while_few_diagnoses_wait() {
+    let gate = Gate::new(2, 5);
+    let units = 20;
+    let taken: Vec<usize> = std::iter::from_fn(|| gate.try_take(units)).collect();
+    assert_eq!(taken, [0, 1, 2, 3, 4], "the wide window, nothing prepared");
+    let gate = Gate::new(2, 5);
+    assert_eq!(gate.try_take(units), Some(0));
+    gate.prepared(PREPARED_AHEAD);
+    assert_eq!(gate.try_take(units), Some(1), "within the narrow window");
+    assert_eq!(gate.try_take(units), None, "heavy: the narrow window only");
+    gate.merged(0, PREPARED_AHEAD - 1);
+    assert_eq!(gate.lock().prepared, 1);
+    let taken: Vec<usize> = std::iter::from_fn(|| gate.try_take(units)).collect();
+    assert_eq!(
+        taken,
+        [2, 3, 4, 5],
+        "light again: the wide window past unit 0"
     );
 }
