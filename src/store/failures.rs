@@ -81,17 +81,22 @@ impl Store {
             details: &spill.failure_details,
         })
     }
+}
 
-    /// A row as a record, its JSON parsed.
-    fn finish(&self, row: RawFailure) -> Result<FailureRecord> {
-        let (mut rec, candidates, evidence, context) = row;
-        rec.candidates = serde_json::from_str(&candidates)?;
-        rec.evidence = serde_json::from_str(&evidence)?;
-        if let Some(context) = context {
-            rec.context = serde_json::from_str(&context)?;
-        }
-        Ok(rec)
+/// A row as a record, its JSON parsed.
+fn finish(row: RawFailure) -> Result<FailureRecord> {
+    let (mut rec, candidates, evidence, context) = row;
+    rec.candidates = serde_json::from_str(&candidates)?;
+    rec.evidence = serde_json::from_str(&evidence)?;
+    with_context(rec, context)
+}
+
+/// `rec` with the context stored as `context` (JSON), if any.
+fn with_context(mut rec: FailureRecord, context: Option<String>) -> Result<FailureRecord> {
+    if let Some(context) = context {
+        rec.context = serde_json::from_str(&context)?;
     }
+    Ok(rec)
 }
 
 /// Where a scratch analysis keeps its failures.
@@ -111,11 +116,7 @@ impl ScratchAnalysis<'_> {
         let mut line = Vec::with_capacity(id.len() + rest.len() + 8);
         super::failure_record::write_failure_id(&mut line, id);
         line.extend_from_slice(rest.as_bytes());
-        let mut rec: FailureRecord = serde_json::from_slice(&line)?;
-        if let Some(context) = context {
-            rec.context = serde_json::from_str(&context)?;
-        }
-        Ok(rec)
+        with_context(serde_json::from_slice(&line)?, context)
     }
 }
 
@@ -343,7 +344,7 @@ impl Store {
         let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(self.finish(row?)?);
+            out.push(finish(row?)?);
         }
         Ok((total, out))
     }
@@ -354,7 +355,7 @@ impl Store {
             "SELECT {COLUMNS} FROM failures ORDER BY ts_ms DESC, id DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit], from_row)?;
-        rows.map(|row| self.finish(row?)).collect()
+        rows.map(|row| finish(row?)).collect()
     }
 
     /// Every failure in time order (oldest first), for `analyze`.
@@ -379,7 +380,7 @@ impl Store {
             }
             return Ok(());
         }
-        self.each_row_in_time_order(from_row, &mut |row| each(self.finish(row)?))
+        self.each_row_in_time_order(from_row, &mut |row| each(finish(row)?))
     }
 
     /// [`Store::each_failure_in_time_order`] with the candidates and
@@ -468,7 +469,7 @@ impl Store {
         }
         let mut stmt = self.conn.prepare_cached(ONE_FAILURE)?;
         match stmt.query_row([id], from_row).optional()? {
-            Some(row) => Ok(Some(self.finish(row)?)),
+            Some(row) => Ok(Some(finish(row)?)),
             None => Ok(None),
         }
     }
@@ -485,7 +486,7 @@ impl Store {
         let rows = stmt.query_map([request_id], from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(self.finish(row?)?);
+            out.push(finish(row?)?);
         }
         Ok(out)
     }

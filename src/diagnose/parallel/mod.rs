@@ -256,10 +256,10 @@ const WRITER_QUEUE: usize = 1;
 /// ids, hashes in no order, touch most leaves of the two indexes keyed by
 /// them: committing a batch at a time was a third of the writer thread's
 /// time on a Keycloak gigabyte (benches/README.md; a kept database's
-/// tables, since a scratch analysis holds its failures in memory). The settling thread
-/// answers for the batches not yet committed ([`Handed`]), so this bounds
-/// only what it holds: the links of at most this many batches and the one
-/// in the queue.
+/// tables, since a scratch analysis holds its failures in memory). The
+/// settling thread answers for the batches not yet committed ([`Handed`]),
+/// so this bounds only what it holds: the links of at most this many
+/// batches and the one in the queue.
 const BATCHES_PER_COMMIT: usize = 8;
 
 /// The writer thread: writes the batches in the order handed over,
@@ -343,7 +343,9 @@ fn settle_in_order(
                 // thread prepares it itself.
                 Err(_) => {
                     let (lo, hi) = (order.bounds)(k);
-                    break propose(store, settings, &clocks, lo, hi)?;
+                    let proposals = propose(store, settings, &clocks, lo, hi)?;
+                    gate.prepared(prepared_in(&proposals));
+                    break proposals;
                 }
             }
         };
