@@ -3,38 +3,54 @@
 //! (docker's json-file driver is a JSON record: see `shipper`.)
 
 use super::model::{EnvelopeKind, Meta, Name, Piece, Pieces, Stream};
-use super::time::{EnvelopeTime, Stamp, rfc3339_stamp};
+use super::time::{EnvelopeTime, Stamp, rfc3339_stamp, rfc3339_stamp_len};
 
 /// `2025-03-11T08:00:00.123456789Z stdout F line` (CRI, as the kubelet
 /// writes `/var/log/pods/…/0.log`). `P` marks a line the runtime split
 /// (over 16 KiB); the pieces up to the next `F` are one line.
 pub(super) fn peel_cri<'a>(line: &'a str, out: &mut Pieces<'a>) -> Option<EnvelopeKind> {
-    let cri = cri_parts(line)?;
+    let CriLine { stamp, fields } = cri_parts(line)?;
     out.push(Piece {
-        text: cri.text.into(),
+        text: fields.text.into(),
         meta: Meta {
-            time: EnvelopeTime::Written(cri.stamp),
-            stream: Some(cri.stream),
+            time: EnvelopeTime::Written(stamp),
+            stream: Some(fields.stream),
             ..Meta::default()
         },
-        partial: cri.partial,
+        partial: fields.partial,
     });
     Some(EnvelopeKind::Cri)
 }
 
 /// The application's line of a whole CRI line (tag `F`): the text of the
 /// piece [`peel_cri`] makes of it, checked as that does (time and all),
-/// for the quiet path, which needs nothing else of it. `None` when
-/// `peel_cri` takes no whole piece from `line`.
+/// for the quiet path, which needs nothing else of it: the time is only
+/// measured, not read. `None` when `peel_cri` takes no whole piece from
+/// `line`.
 pub(super) fn whole_cri_text(line: &str) -> Option<&str> {
-    cri_parts(line)
+    let end = rfc3339_stamp_len(line)?;
+    // The kubelet's own way, ten bytes that settle stream and tag at once.
+    let head = line.as_bytes().get(end..end + WHOLE_HEAD_LEN);
+    if head.is_some_and(|h| h == b" stdout F " || h == b" stderr F ") {
+        return line.get(end + WHOLE_HEAD_LEN..);
+    }
+    after_stamp(line, end)
         .filter(|cri| !cri.partial)
         .map(|cri| cri.text)
 }
 
+/// ` stdout F `: what lies between the time and the text of a whole
+/// line with one tag.
+const WHOLE_HEAD_LEN: usize = 10;
+
 /// The fields of a CRI line.
 struct CriLine<'a> {
     stamp: Stamp,
+    fields: CriFields<'a>,
+}
+
+/// The fields of a CRI line after its time.
+struct CriFields<'a> {
     stream: Stream,
     /// Tag `P`: a piece of a split line.
     partial: bool,
@@ -43,6 +59,12 @@ struct CriLine<'a> {
 
 fn cri_parts(line: &str) -> Option<CriLine<'_>> {
     let (stamp, end) = rfc3339_stamp(line)?;
+    let fields = after_stamp(line, end)?;
+    Some(CriLine { stamp, fields })
+}
+
+/// The stream, tag and text of a CRI line whose time ends at `end`.
+fn after_stamp(line: &str, end: usize) -> Option<CriFields<'_>> {
     // Byte tests by position: this runs on every line of a node's log.
     let rest = line.as_bytes().get(end..)?.strip_prefix(b" ")?;
     let (stream, at) = match rest.get(..7)? {
@@ -64,8 +86,7 @@ fn cri_parts(line: &str) -> Option<CriLine<'_>> {
         [b'P'] | [b'P', b':', ..] => true,
         _ => return None,
     };
-    Some(CriLine {
-        stamp,
+    Some(CriFields {
         stream,
         partial,
         text,

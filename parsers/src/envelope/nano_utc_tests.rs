@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::super::nano_stamp::LEN;
-use super::{nano_utc_stamp, rfc3339_stamp, rfc3339_stamp_by_words};
+use super::{nano_utc_stamp, rfc3339_stamp, rfc3339_stamp_by_words, rfc3339_stamp_len};
 
 /// A stamp of the runtime's shape: year, month, day, hour, minute,
 /// second and the nine fraction digits.
@@ -66,6 +66,9 @@ proptest! {
         let text = String::from_utf8(bytes).expect("ASCII") + &after;
         let fast = nano_utc_stamp(text.as_bytes());
         let general = rfc3339_stamp_by_words(&text);
+        // Measured alone, a stamp ends where the reader ends it, or is
+        // refused as the reader refuses it.
+        prop_assert_eq!(rfc3339_stamp_len(&text), rfc3339_stamp(&text).map(|(_, end)| end));
         if fast.is_some() {
             prop_assert_eq!(fast, general);
         } else {

@@ -76,6 +76,38 @@ fn cri_lines_and_partial_lines_joined_up_to_f() {
 }
 
 #[test]
+fn the_quiet_paths_cri_text_is_the_whole_piece_peel_takes() {
+    // The runtime's shape, in range and out of it, and the shapes the word
+    // reader takes or refuses: the quiet path's text, measuring the time
+    // only, is the whole piece's text `peel_cri` gives, or nothing.
+    for line in [
+        "2025-03-11T08:00:00.000000001Z stdout F I, [2025-03-11T09:00:00.000000 #9]  INFO -- : x",
+        "2024-02-29T23:59:59.999999999Z stderr F:x text",
+        "2025-03-30T08:00:00.000000001Z stdout F",
+        "2025-13-11T08:00:00.000000001Z stdout F month 13",
+        "2025-03-11T24:00:00.000000001Z stdout F hour 24",
+        "2025-03-11T08:00:60.000000001Z stdout F second 60",
+        "2025-03-11T08:00:00.000000001Z stdout P a piece",
+        "2025-03-11T08:00:00.1Z stdout F a short fraction",
+        "2025-03-11T08:00:00.000000001+01:00 stdout F an offset",
+        "2025-03-11T08:00:00Z stdout F no fraction",
+        "2025-03-11T08:00:00.000000001Z stdin F no stream",
+        "2025-03-11T08:00:00.000000001Zstdout F no space",
+    ] {
+        let mut pieces = Pieces::new();
+        let whole = container::peel_cri(line, &mut pieces)
+            .and_then(|_| pieces.first())
+            .filter(|p| !p.partial)
+            .map(|p| p.text.to_string());
+        assert_eq!(
+            container::whole_cri_text(line).map(str::to_string),
+            whole,
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn a_long_p_chain_is_bounded_and_counted() {
     let piece = format!("2025-03-11T08:00:00.1Z stdout P {}", "x".repeat(64 * 1024));
     let mut lines: Vec<&str> = vec![piece.as_str(); 20];
