@@ -48,6 +48,7 @@ fn redactor_keys() -> Vec<String> {
     crate::redact::SECRET_KEYS
         .iter()
         .map(|(k, _)| k.to_string())
+        .chain(["OAuth2CodeParser".to_string()])
         .collect()
 }
 

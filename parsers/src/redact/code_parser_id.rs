@@ -1,8 +1,9 @@
 //! Keycloak's `OAuth2CodeParser` warnings quote the code id, the first part
 //! of the authorization code, as `Code '<id>' already used …`: capital
-//! `Code`, no `=`, so the key scan does not see it. Every line gets this
-//! pass, whatever parser (or none) reads it next, so a Keycloak warning
-//! pasted into a ticket never keeps its code.
+//! `Code`, no `=`, so the key scan does not see it. Every line that names
+//! the parser gets this pass (the key scan looks for that name too),
+//! whatever parser (or none) reads it next, so a Keycloak warning pasted
+//! into a ticket never keeps its code.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -11,7 +12,7 @@ use memchr::memmem::Finder;
 
 use super::secret::{Redacted, Redactor, Secret, SecretKind};
 
-const CODE_PARSER: &str = "OAuth2CodeParser";
+pub(super) const CODE_PARSER: &str = "OAuth2CodeParser";
 const CODE_OPEN: &str = "Code '";
 
 /// The search for [`CODE_PARSER`], built once: every line is searched, and

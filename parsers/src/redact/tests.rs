@@ -211,3 +211,29 @@ fn sql_bind_placeholders_are_not_secrets() {
     assert!(red.secrets.is_empty(), "{:?}", red.secrets);
     assert_eq!(red.text, line);
 }
+
+/// Keycloak's code parser quotes the code's id without a key: the line
+/// that names the parser has the id replaced, beside any keyed secret;
+/// a `Code '…'` on a line that does not name it is prose and stays.
+#[test]
+fn the_code_parsers_code_id_is_replaced_where_the_parser_is_named() {
+    let warning = "2023-04-25 13:49:41,783 WARN  [org.keycloak.protocol.oidc.utils.OAuth2CodeParser] \
+        (executor-thread-91) Code '3c1e9d47-b20a-4f6e-8d15-a7f2c09e4b38' already used for userSession \
+        '634bcc7c-eabd-4295-9df2-9637c37a00ff' and client '38183741-cafd-4386-a8a6-a3418ccf74f4'.";
+    let red = r().redact(warning);
+    assert!(!red.text.contains("3c1e9d47-b20a"), "{}", red.text);
+    assert!(red.text.contains("already used for userSession"));
+    assert_eq!(red.secrets.len(), 1);
+    assert_eq!(red.secrets[0].kind, SecretKind::Code);
+    assert_eq!(
+        red.secrets[0].fingerprint,
+        r().fingerprint("3c1e9d47-b20a-4f6e-8d15-a7f2c09e4b38")
+    );
+    let with_key = format!("code=abcDEF123456 {warning}");
+    let red = r().redact(&with_key);
+    assert!(!red.text.contains("abcDEF123456"), "{}", red.text);
+    assert!(!red.text.contains("3c1e9d47-b20a"), "{}", red.text);
+    assert_eq!(red.secrets.len(), 2);
+    let prose = "WARN [org.example.Other] Code 'A12' is a product code";
+    assert_eq!(r().redact(prose).text, prose);
+}
