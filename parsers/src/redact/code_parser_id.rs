@@ -15,8 +15,9 @@ use super::secret::{Redacted, Redactor, Secret, SecretKind};
 pub(super) const CODE_PARSER: &str = "OAuth2CodeParser";
 const CODE_OPEN: &str = "Code '";
 
-/// The search for [`CODE_PARSER`], built once: every line is searched, and
-/// building a searcher per line was a thirtieth of reading a Keycloak log.
+/// The search for [`CODE_PARSER`] in the redacted text, built once:
+/// building a searcher per line was a thirtieth of reading a Keycloak log
+/// when every line was searched (now only those the key scan found it in).
 static FIND_CODE_PARSER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(CODE_PARSER));
 
 /// Replaces the id of a `… OAuth2CodeParser … Code '<id>' …` line with a
