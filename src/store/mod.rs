@@ -82,13 +82,31 @@ pub use writer::{BatchProgress, EventParts, SourceInfo};
 /// (benches/README.md). A kept database keeps the default.
 const SCRATCH_PAGE_SIZE: u32 = 8_192;
 
+/// How a database waits for the disk: `NORMAL` (in WAL mode, durable but
+/// for the last commits at a power loss), or not at all for a scratch
+/// database, which no crash needs to find whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Synchronous {
+    Normal,
+    Off,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Off => "OFF",
+        }
+    }
+}
+
 /// How long a connection waits for a lock before giving up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Store {
     /// Opens (creating or upgrading) the database at `path`, in WAL mode.
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_paged(path, None, None)
+        Store::open_paged(path, None, None, Synchronous::Normal)
     }
 
     /// Opens a scratch database beside its writer, with the writer's
@@ -101,7 +119,7 @@ impl Store {
     /// a kept database's readers (`analyze --db` diagnosing on every core)
     /// are given none.
     pub fn open_beside(path: &Path, spill: Option<Arc<EvidenceSpill>>) -> Result<Store> {
-        let store = Store::open_paged(path, None, spill)?;
+        let store = Store::open_paged(path, None, spill, Synchronous::Normal)?;
         if store.of_scratch_analysis() {
             store.no_checkpoint_on_close()?;
         }
@@ -115,13 +133,14 @@ impl Store {
         path: &Path,
         page_size: Option<u32>,
         spill: Option<Arc<EvidenceSpill>>,
+        synchronous: Synchronous,
     ) -> Result<Store> {
         let conn = Connection::open(path)?;
         if let Some(size) = page_size {
             conn.pragma_update(None, "page_size", size)?;
         }
         let mut store = Store::on(conn).sharing_spill(spill);
-        store.apply_pragmas(true)?;
+        store.apply_pragmas(true, synchronous)?;
         store.migrate()?;
         if store.event_index().is_none() {
             store.restore_event_indexes()?;
@@ -133,7 +152,7 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
         let mut store = Store::on(conn);
-        store.apply_pragmas(false)?;
+        store.apply_pragmas(false, Synchronous::Normal)?;
         store.migrate()?;
         Ok(store)
     }
@@ -260,8 +279,7 @@ impl Store {
     /// diagnosing follower) open it with [`Store::open_beside`] and only
     /// read.
     pub fn open_scratch(path: &Path) -> Result<Store> {
-        let mut store = Store::open_paged(path, Some(SCRATCH_PAGE_SIZE), None)?;
-        store.conn.pragma_update(None, "synchronous", "OFF")?;
+        let mut store = Store::open_paged(path, Some(SCRATCH_PAGE_SIZE), None, Synchronous::Off)?;
         store.conn.pragma_update(None, "cache_size", -4_000)?;
         store.scratch = true;
         store.no_checkpoint_on_close()?;
@@ -407,7 +425,13 @@ impl Store {
         &self.conn
     }
 
-    fn apply_pragmas(&mut self, on_disk: bool) -> Result<()> {
+    fn apply_pragmas(&mut self, on_disk: bool, synchronous: Synchronous) -> Result<()> {
+        // Before the journal mode: switching a new database to WAL, and the
+        // schema's first commit, sync the file, its journal and its folder
+        // unless told not to (six `fsync`s, which a scratch database, gone
+        // when its analysis ends, need not wait for).
+        self.conn
+            .pragma_update(None, "synchronous", synchronous.pragma())?;
         if on_disk {
             let mode: String =
                 self.conn
@@ -416,7 +440,6 @@ impl Store {
                 tracing_note(&format!("journal_mode is {mode}, not WAL"));
             }
         }
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Bounded page cache (about 16 MiB) keeps memory flat on big inputs.
