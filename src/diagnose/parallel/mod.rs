@@ -322,33 +322,13 @@ fn settle_in_order(
     let mut handed = Handed::default();
     let mut batch = new_batch(&clocks, order.after);
     for k in 0..order.units {
-        let proposals = loop {
-            if let Some(p) = waiting.remove(&k) {
-                break p;
-            }
-            // Not ready: this thread prepares the next unit itself rather
-            // than wait (it is one of the cores).
-            if let Some(j) = gate.try_take(order.units) {
-                let (lo, hi) = (order.bounds)(j);
-                let proposals = propose(store, settings, &clocks, lo, hi)?;
-                gate.prepared(prepared_in(&proposals));
-                waiting.insert(j, proposals);
-                continue;
-            }
-            match rx.recv() {
-                Ok((j, got)) => {
-                    waiting.insert(j, got?);
-                }
-                // Every worker gone without unit k (one panicked): this
-                // thread prepares it itself.
-                Err(_) => {
-                    let (lo, hi) = (order.bounds)(k);
-                    let proposals = propose(store, settings, &clocks, lo, hi)?;
-                    gate.prepared(prepared_in(&proposals));
-                    break proposals;
-                }
-            }
+        let mut prepare_here = |j: usize| {
+            let (lo, hi) = (order.bounds)(j);
+            let proposals = propose(store, settings, &clocks, lo, hi)?;
+            gate.prepared(prepared_in(&proposals));
+            Ok(proposals)
         };
+        let proposals = unit_proposals(k, order.units, &mut waiting, gate, rx, &mut prepare_here)?;
         gate.merged(k, prepared_in(&proposals));
         for (event_id, prepared) in proposals {
             batch.last_event_id = event_id;
@@ -393,6 +373,47 @@ fn settle_in_order(
         );
     }
     Ok(())
+}
+
+/// Unit `k`'s proposals: those a worker sent, the channel read first (it
+/// may hold unit k); while unit k is not there, this thread prepares the
+/// next unit the gate hands it ([`Gate::try_take`]: it is one of the
+/// cores), and when the gate hands it none, it waits for the workers, or
+/// prepares unit k itself when every worker is gone without it (one
+/// panicked). `prepare` prepares a unit and tells the gate.
+///
+/// The channel is read before a unit is taken: units left in it while
+/// this thread took unit after unit itself held the gate's window shut,
+/// and the worker of a Hydra gigabyte's diagnosis waited at the gate
+/// 42 ms of the phase's 200 (benches/README.md).
+fn unit_proposals(
+    k: usize,
+    units: usize,
+    waiting: &mut BTreeMap<usize, Proposals>,
+    gate: &Gate,
+    rx: &mpsc::Receiver<(usize, Result<Proposals>)>,
+    prepare: &mut dyn FnMut(usize) -> Result<Proposals>,
+) -> Result<Proposals> {
+    loop {
+        if let Some(p) = waiting.remove(&k) {
+            return Ok(p);
+        }
+        if let Ok((j, got)) = rx.try_recv() {
+            waiting.insert(j, got?);
+            continue;
+        }
+        if let Some(j) = gate.try_take(units) {
+            let proposals = prepare(j)?;
+            waiting.insert(j, proposals);
+            continue;
+        }
+        match rx.recv() {
+            Ok((j, got)) => {
+                waiting.insert(j, got?);
+            }
+            Err(_) => return prepare(k),
+        }
+    }
 }
 
 /// What the writer did with the workers' proposals (told on stderr with

@@ -318,3 +318,37 @@ fn the_gate_runs_wide_while_few_diagnoses_wait() {
         "light again: the wide window past unit 0"
     );
 }
+
+/// The settling side takes a unit a worker already sent before it
+/// prepares one of its own; with the channel empty it prepares the units
+/// the gate hands it, and unit k itself once every worker is gone without
+/// it. Taking units first (the order before) prepared units 1–3 here
+/// while unit 0 waited in the channel.
+#[test]
+fn the_settling_side_takes_the_units_sent_before_preparing_its_own() {
+    let proposals = |k: usize| -> Proposals { vec![(k as i64 * 10, None)] };
+    let ids = |p: &Proposals| p.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+    let units = 10;
+    let gate = Gate::new(4, 4);
+    assert_eq!(gate.try_take(units), Some(0), "a worker's unit");
+    let (tx, rx) = mpsc::channel();
+    tx.send((0, Ok(proposals(0)))).expect("send");
+    let mut waiting = BTreeMap::new();
+    let mut prepared_here = Vec::new();
+    let mut prepare = |j: usize| {
+        prepared_here.push(j);
+        Ok(proposals(j))
+    };
+    let got = unit_proposals(0, units, &mut waiting, &gate, &rx, &mut prepare).expect("unit 0");
+    assert_eq!(ids(&got), [0]);
+    assert_eq!(
+        gate.try_take(units),
+        Some(1),
+        "a worker that never sends it"
+    );
+    drop(tx);
+    let got = unit_proposals(1, units, &mut waiting, &gate, &rx, &mut prepare).expect("unit 1");
+    assert_eq!(ids(&got), [10]);
+    assert_eq!(prepared_here, [2, 3, 1], "the gate's units, then unit 1");
+    assert_eq!(waiting.keys().copied().collect::<Vec<_>>(), [2, 3]);
+}
