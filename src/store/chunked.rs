@@ -9,7 +9,9 @@
 //! chunk by chunk into a vector of the exact length, each chunk freed once
 //! copied, so the peak stays near the keys' own size.
 //!
-//! Invariant: [`Chunked::into_vec`] gives the items in the order pushed.
+//! Invariant: [`Chunked::into_vec`] gives the items in the order pushed;
+//! [`Chunked::into_grouped`] gives them stably sorted by group, every slot
+//! of its vector written before the vector is handed out.
 
 /// Items per chunk: 16,384 keys of 16–24 bytes, a few hundred kilobytes.
 const CHUNK: usize = 16_384;
@@ -56,6 +58,54 @@ impl<T> Chunked<T> {
     }
 }
 
+impl<T: Copy> Chunked<T> {
+    /// The items in one vector of their exact length, grouped: those of
+    /// group 0 first, then those of group 1, and so on, each group's in
+    /// the order pushed (a counting sort by `group_of`, whose answers are
+    /// below `groups`), with where each group starts (one more entry: the
+    /// end). Each chunk is freed once placed, as [`Chunked::into_vec`]
+    /// frees it.
+    pub(super) fn into_grouped(
+        self,
+        groups: usize,
+        group_of: impl Fn(&T) -> usize,
+    ) -> (Vec<T>, Vec<usize>) {
+        let mut starts = vec![0usize; groups + 1];
+        let chunks = || self.full.iter().chain(std::iter::once(&self.last));
+        for item in chunks().flatten() {
+            starts[group_of(item) + 1] += 1;
+        }
+        for g in 1..starts.len() {
+            starts[g] += starts[g - 1];
+        }
+        let len = self.len();
+        let mut next = starts.clone();
+        // Slots written as the chunks are taken apart, not filled first:
+        // a filled vector is resident whole while every chunk still is
+        // (a Keycloak gigabyte's peak rose by 30 MB).
+        let mut out: Vec<T> = Vec::with_capacity(len);
+        let slots = &mut out.spare_capacity_mut()[..len];
+        for chunk in self.full.into_iter().chain(std::iter::once(self.last)) {
+            for item in chunk {
+                let slot = &mut next[group_of(&item)];
+                slots[*slot].write(item);
+                *slot += 1;
+            }
+        }
+        // Each group's cursor ended where the next group starts: it wrote
+        // its own slots, every one, and no other's.
+        assert!(
+            next[..groups] == starts[1..],
+            "an item changed its group while it was placed"
+        );
+        // SAFETY: the first `len` slots are all written: the groups' ranges
+        // `starts[g]..starts[g + 1]` tile `0..len`, and each group's cursor
+        // went through its range one slot a write (the assertion above).
+        unsafe { out.set_len(len) };
+        (out, starts)
+    }
+}
+
 impl<T> Extend<T> for Chunked<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
         for item in items {
@@ -67,6 +117,30 @@ impl<T> Extend<T> for Chunked<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grouped, the items are those `into_vec` gives, stably sorted by
+    /// group, and each group starts where the answer says.
+    #[test]
+    fn grouped_items_are_a_stable_sort_by_group() {
+        for n in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7] {
+            for groups in [1, 2, 7, 40] {
+                let group_of = |&(g, _): &(usize, usize)| g;
+                let items: Vec<(usize, usize)> = (0..n).map(|i| (i * 7919 % groups, i)).collect();
+                let mut chunked = Chunked::default();
+                chunked.extend(items.iter().copied());
+                let (grouped, starts) = chunked.into_grouped(groups, group_of);
+                let mut expected = items.clone();
+                expected.sort_by_key(group_of);
+                assert_eq!(grouped, expected, "{n} items, {groups} groups");
+                assert_eq!(starts.len(), groups + 1);
+                for g in 0..groups {
+                    let members = &grouped[starts[g]..starts[g + 1]];
+                    assert!(members.iter().all(|m| m.0 == g), "{n} items, group {g}");
+                }
+                assert_eq!(starts[groups], n);
+            }
+        }
+    }
 
     #[test]
     fn the_items_come_back_in_order_and_exactly_sized() {

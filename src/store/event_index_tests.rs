@@ -7,7 +7,7 @@ use grantwatch_parsers::{
     Event, EventKind, EvidenceLine, Fingerprint, Format, TimeBasis, Timestamp,
 };
 
-use super::{Key, NO_ADDRESS, grouped_by_address};
+use super::{Chunked, Key, NO_ADDRESS, grouped_by_address, sorted_by_kind};
 use crate::store::tests::one_source;
 use crate::store::{BatchProgress, Error, EventRow, Store};
 
@@ -399,5 +399,34 @@ fn positions_grouped_by_address_are_a_stable_sort_by_client_and_address() {
         sorted.sort_by_key(|&p| (keys[p as usize].client, keys[p as usize].ip));
         let grouped = grouped_by_address(&keys, clients.max(1) as usize, addresses as usize);
         assert_eq!(grouped, sorted, "{n} keys");
+    }
+}
+
+/// Keys taken out of their chunks grouped by client and kind, each group
+/// then sorted, come out as one sort of them all: with few clients (the
+/// counting sort) and with more clients than keys (one sort), times that
+/// tie and go back.
+#[test]
+fn keys_sorted_by_kind_are_one_sort_of_them_all() {
+    let mut rng = fastrand::Rng::with_seed(19);
+    for (n, clients) in [(0u32, 1u32), (1, 1), (500, 3), (40_000, 50), (300, 1_000)] {
+        let keys: Vec<Key> = (0..n)
+            .map(|id| Key {
+                ts: rng.i64(..1_000),
+                id,
+                client: rng.u32(..clients),
+                ip: NO_ADDRESS,
+                kind: rng.u8(..super::KINDS as u8),
+            })
+            .collect();
+        let mut chunked = Chunked::default();
+        chunked.extend(keys.iter().copied());
+        let mut expected = keys;
+        expected.sort_unstable_by_key(Key::by_kind);
+        assert_eq!(
+            sorted_by_kind(chunked, clients as usize),
+            expected,
+            "{n} keys, {clients} clients"
+        );
     }
 }
