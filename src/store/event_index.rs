@@ -486,14 +486,14 @@ const KINDS: usize = EventKind::Unparsed as usize + 1;
 /// `keys` (clients numbered below `clients`) in (client, kind, time, id)
 /// order, exactly sized: held until the analysis ends. Grouped by client
 /// and kind first, as they are taken out of their chunks (a counting
-/// sort), then each group sorted by time and id: a group is small enough
-/// for the cache, where one sort of every key compared keys far apart in
-/// memory, after a copy out of the chunks of its own. On a Keycloak
-/// gigabyte (1.56 million keys, sorted on the thread the diagnosis waits
-/// for) the time between the read's end and the diagnosis's start went
-/// from 34–65 ms to 6–18 ms (benches/README.md). With more groups than
-/// keys (a log of countless client ids) their counters would cost more
-/// than the keys: one sort of every key then.
+/// sort), then each group sorted by time and id with a sort that merges
+/// the runs it finds: a range's events arrive nearly in time order. One
+/// sort of every key, after a copy out of the chunks of its own, took the
+/// thread the diagnosis waits for twice the instructions on the first
+/// 300 MB of a Keycloak gigabyte (302.7 M against 154.5 M,
+/// benches/README.md). With more groups than keys (a log of countless
+/// client ids) their counters would cost more than the keys: one sort of
+/// every key then.
 fn sorted_by_kind(keys: Chunked<Key>, clients: usize) -> Vec<Key> {
     let groups = clients.saturating_mul(KINDS);
     if groups > keys.len() {
@@ -504,7 +504,8 @@ fn sorted_by_kind(keys: Chunked<Key>, clients: usize) -> Vec<Key> {
     let (mut grouped, starts) =
         keys.into_grouped(groups, |k| k.client as usize * KINDS + usize::from(k.kind));
     for (&start, &end) in starts.iter().zip(&starts[1..]) {
-        grouped[start..end].sort_unstable_by_key(|k| (k.ts, k.id));
+        // Stable or not, the same order: no two keys share an id.
+        grouped[start..end].sort_by_key(|k| (k.ts, k.id));
     }
     grouped
 }
