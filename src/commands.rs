@@ -287,8 +287,9 @@ type Follower = std::thread::JoinHandle<Result<i64, crate::store::Error>>;
 /// reader has closed the channel, the newest it sent before (`None`: none,
 /// the follower is done). The follower used to sleep out its interval
 /// instead, and the analysis, whose end waits for it, waited with it: up to
-/// [`FOLLOW_INTERVAL`] more for every analysis read on one core, nearly
-/// half of a 100-line file's (benches/README.md).
+/// [`FOLLOW_INTERVAL`] more for every analysis read on one core (with the
+/// `fsync`s a new scratch database made, half of a 100-line log's 48 ms;
+/// benches/README.md).
 fn next_watermark(rx: &std::sync::mpsc::Receiver<i64>, until: std::time::Instant) -> Option<i64> {
     use std::sync::mpsc::RecvTimeoutError;
     let mut newest = None;

@@ -82,7 +82,7 @@ impl<T: Copy> Chunked<T> {
         let mut next = starts.clone();
         // Slots written as the chunks are taken apart, not filled first:
         // a filled vector is resident whole while every chunk still is
-        // (a Keycloak gigabyte's peak rose by 30 MB).
+        // (a Keycloak gigabyte's peak rose by about 30 MB).
         let mut out: Vec<T> = Vec::with_capacity(len);
         let slots = &mut out.spare_capacity_mut()[..len];
         for chunk in self.full.into_iter().chain(std::iter::once(self.last)) {

@@ -487,10 +487,10 @@ const KINDS: usize = EventKind::Unparsed as usize + 1;
 /// order, exactly sized: held until the analysis ends. Grouped by client
 /// and kind first, as they are taken out of their chunks (a counting
 /// sort), then each group sorted by time and id with a sort that merges
-/// the runs it finds: a range's events arrive nearly in time order. One
-/// sort of every key, after a copy out of the chunks of its own, took the
-/// thread the diagnosis waits for twice the instructions on the first
-/// 300 MB of a Keycloak gigabyte (302.7 M against 154.5 M,
+/// the runs it finds: a range's events arrive nearly in time order. With
+/// a copy out of the chunks and one sort of every key, the index's finish
+/// took the thread the diagnosis waits for twice the instructions on the
+/// first 300 MB of a Keycloak gigabyte (302.7 M against 154.5 M,
 /// benches/README.md). With more groups than keys (a log of countless
 /// client ids) their counters would cost more than the keys: one sort of
 /// every key then.
