@@ -23,7 +23,7 @@ use rusqlite::Connection;
 
 use super::event_index::{self, BUDGET_BYTES, EventIndex, EventIndexBuilder};
 use super::handle::{BulkLoad, SPARSE_INDEXES};
-use super::{Error, Result, Store};
+use super::{Error, Result, Store, Synchronous};
 
 /// A partial index of `events` whose column most rows leave NULL, and
 /// whether an event enters it (its `WHERE` clause, on the event).
@@ -387,7 +387,8 @@ impl Store {
     /// file: 2.04 → 1.71 s, benches/README.md).
     fn hold_alone(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-        self.conn.pragma_update(None, "synchronous", "OFF")?;
+        self.conn
+            .pragma_update(None, "synchronous", Synchronous::Off.pragma())?;
         match self.journal_mode("PERSIST") {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -412,8 +413,14 @@ impl Store {
     /// Syncs commits to disk again as the database was opened to: a kept
     /// one at `NORMAL` ([`Store::open`]), a scratch one never.
     fn sync_as_opened(&mut self) -> Result<()> {
-        let mode = if self.scratch { "OFF" } else { "NORMAL" };
-        Ok(self.conn.pragma_update(None, "synchronous", mode)?)
+        let mode = if self.scratch {
+            Synchronous::Off
+        } else {
+            Synchronous::Normal
+        };
+        Ok(self
+            .conn
+            .pragma_update(None, "synchronous", mode.pragma())?)
     }
 
     /// Sets the journal mode, or says which one SQLite kept instead.
