@@ -8,7 +8,7 @@
 # generated with seeds of their own (the benches' logs use seed 1), 40 MB
 # or 8 MB each, so the profile is of the workload, not of the logs timed.
 #
-#   benches/pgo.sh            # about 6 minutes on two cores
+#   benches/pgo.sh            # about four minutes on two cores
 #
 # Needs `llvm-profdata` of the LLVM the compiler is built on (`rustc -vV`;
 # Debian: `apt-get install llvm-22` for LLVM 22). Run it again after
@@ -32,6 +32,7 @@ RUSTC_WRAPPER="" CARGO_TARGET_DIR="$work/target" \
     RUSTFLAGS="-Cprofile-generate=$work/raw" \
     cargo build --release --bins
 bin="$work/target/release/grantwatch"
+# The build scripts ran instrumented too: their counts are not the analysis's.
 rm -f "$work"/raw/*
 
 echo "== training logs"

@@ -3,9 +3,9 @@
 # every crate an optimized build compiles (`-C opt-level=3`, that is
 # `cargo build --release`) the execution profile in this folder, so LLVM
 # lays out and inlines the hot paths by what they did on real runs
-# (profile-guided optimization). On the bench logs an analysis ran 11-19%
-# fewer instructions and 11-14% less wall time with it (benches/README.md,
-# "profile-guided").
+# (profile-guided optimization). On the bench logs an analysis ran 8-15%
+# fewer instructions and took 7-17% less wall time with it
+# (benches/README.md, "profile-guided").
 #
 # The profile is used only by the compiler that made it (`made-with.txt`,
 # from `rustc -vV`): another compiler's LLVM may not read its format, and
