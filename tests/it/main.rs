@@ -6,6 +6,7 @@ mod alerts;
 mod alerts_delivery;
 mod browser;
 mod browser_live;
+mod build_profile;
 mod busy;
 mod catch_up;
 mod classes;
