@@ -70,14 +70,12 @@ impl<T: Copy> Chunked<T> {
         groups: usize,
         group_of: impl Fn(&T) -> usize,
     ) -> (Vec<T>, Vec<usize>) {
-        let mut starts = vec![0usize; groups + 1];
-        let chunks = || self.full.iter().chain(std::iter::once(&self.last));
-        for item in chunks().flatten() {
-            starts[group_of(item) + 1] += 1;
-        }
-        for g in 1..starts.len() {
-            starts[g] += starts[g - 1];
-        }
+        let items = self
+            .full
+            .iter()
+            .chain(std::iter::once(&self.last))
+            .flatten();
+        let starts = group_starts(groups, items.map(&group_of));
         let len = self.len();
         let mut next = starts.clone();
         // Slots written as the chunks are taken apart, not filled first:
@@ -104,6 +102,19 @@ impl<T: Copy> Chunked<T> {
         unsafe { out.set_len(len) };
         (out, starts)
     }
+}
+
+/// Where each of `groups` groups starts when items of the groups
+/// `members` names are laid out group by group (one more entry: the end).
+pub(super) fn group_starts(groups: usize, members: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut starts = vec![0usize; groups + 1];
+    for group in members {
+        starts[group + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    starts
 }
 
 impl<T> Extend<T> for Chunked<T> {

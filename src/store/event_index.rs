@@ -38,7 +38,7 @@ use grantwatch_parsers::{Event, EventKind};
 use rusqlite::Connection;
 
 use super::Result;
-use super::chunked::Chunked;
+use super::chunked::{Chunked, group_starts};
 use super::kept::Kept;
 use super::request_order::{RequestHasher, RequestKey, RequestOrder};
 use super::sampled::Sampled;
@@ -540,19 +540,6 @@ fn grouped_by_address(keys: &[Key], clients: usize, addresses: usize) -> Vec<u32
         *slot += 1;
     }
     out
-}
-
-/// Where each of `groups` groups starts when items of the groups
-/// `members` names are laid out group by group (one more entry: the end).
-fn group_starts(groups: usize, members: impl Iterator<Item = usize>) -> Vec<usize> {
-    let mut starts = vec![0usize; groups + 1];
-    for group in members {
-        starts[group + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    starts
 }
 
 /// The last `limit` of [`window`]'s items: one search for the window's
