@@ -105,6 +105,30 @@ pub(super) struct Scan<'x> {
 /// escape touches: what a skim by the line's start needs. `None` as
 /// [`whole_line`].
 pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, asked just above.
+        return unsafe { quiet_scan_avx2(line) };
+    }
+    quiet_scan_by(line, Specials::new)
+}
+
+/// [`quiet_scan`] compiled for AVX2, its special bytes marked by AVX2's
+/// comparisons inline.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quiet_scan_avx2(line: &str) -> Option<Scan<'_>> {
+    // SAFETY: this runs on a CPU with AVX2: compiled for it, it is called
+    // only where the CPU was asked.
+    quiet_scan_by(line, |bytes, at| unsafe { Specials::on_avx2(bytes, at) })
+}
+
+/// [`quiet_scan`], its special bytes found by what `specials` makes.
+#[inline(always)]
+fn quiet_scan_by<'x, M: specials::Marks>(
+    line: &'x str,
+    specials: impl Fn(&'x [u8], usize) -> Specials<'x, M>,
+) -> Option<Scan<'x>> {
     let bytes = line.as_bytes();
     if !bytes.starts_with(HEAD) {
         return None;
@@ -113,7 +137,7 @@ pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
     let (mut first, mut escapes, mut last) = (None, 0, '\0');
     // The first byte no escape has taken.
     let mut at = HEAD.len();
-    let mut specials = Specials::new(bytes, HEAD.len());
+    let mut specials = specials(bytes, HEAD.len());
     let end = loop {
         let i = match next_escape(bytes, &mut specials, at)? {
             Next::Escape(i) => i,
@@ -208,7 +232,11 @@ enum Next {
 /// `None` for a quote that does not close the string where docker's tail
 /// follows, or a control byte: off the shape.
 #[inline(always)]
-fn next_escape(bytes: &[u8], specials: &mut Specials<'_>, at: usize) -> Option<Next> {
+fn next_escape<M: specials::Marks>(
+    bytes: &[u8],
+    specials: &mut Specials<'_, M>,
+    at: usize,
+) -> Option<Next> {
     for i in specials {
         if i < at {
             continue;
