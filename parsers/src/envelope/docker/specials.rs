@@ -33,8 +33,8 @@ impl Marks for Asked {
 /// AVX2's comparisons, inlined into code compiled for AVX2: made only by
 /// [`Specials::on_avx2`], whose caller vouches for the CPU. The quiet
 /// path's scan of a docker line asks once a line instead of once a block
-/// and calls no function per block: the asking and the call were about 3%
-/// of the instructions of a docker-wrapped Rails log (benches/README.md).
+/// and calls no function per block: 1.7% fewer instructions over a
+/// docker-wrapped Rails log (benches/README.md).
 #[cfg(target_arch = "x86_64")]
 pub(super) struct Avx2;
 
