@@ -229,11 +229,18 @@ impl LineParser for KeycloakParser {
             Shape::Json
         } else if is_bare_event(line) {
             self.after_own_line = false;
+            if event_line::gives_no_event(line) {
+                return Outcome::Skipped;
+            }
             Shape::Bare
         } else if let Some(header) = text_header(line, ctx, &mut self.second) {
             self.after_own_line = true;
-            if topic(&header.logger, &header.message) == Topic::Other {
-                return Outcome::Skipped;
+            match topic(&header.logger, &header.message) {
+                Topic::Other => return Outcome::Skipped,
+                Topic::Event if event_line::gives_no_event(&header.message) => {
+                    return Outcome::Skipped;
+                }
+                Topic::Event | Topic::Warning => {}
             }
             Shape::Text(header)
         } else if self.after_own_line && is_continuation(line) {

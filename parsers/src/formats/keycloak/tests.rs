@@ -426,3 +426,94 @@ type=UPDATE_PROFILE, realmId=7c1f3a52, clientId=account-console, userId=de236a9a
     assert_eq!(events[0].client_id.as_deref(), Some("shop-web"));
     assert_eq!(events[0].evidence.len(), 1);
 }
+
+/// A line skipped by its type before it is read ([`event_line::gives_no_event`])
+/// is one the whole reading would have given no event for: checked on
+/// Keycloak's event types, quoted, bare, empty and `null`, with and
+/// without a grant type and a code response type, and on generated lines.
+mod skipped_by_type {
+    use super::super::event_line::{gives_no_event, parse};
+    use proptest::prelude::*;
+
+    /// Keycloak's `EventType` names (26.x), and two that are no type.
+    const TYPES: [&str; 24] = [
+        "LOGIN",
+        "LOGIN_ERROR",
+        "REGISTER",
+        "LOGOUT",
+        "LOGOUT_ERROR",
+        "CODE_TO_TOKEN",
+        "CODE_TO_TOKEN_ERROR",
+        "CLIENT_LOGIN",
+        "CLIENT_LOGIN_ERROR",
+        "REFRESH_TOKEN",
+        "REFRESH_TOKEN_ERROR",
+        "INTROSPECT_TOKEN",
+        "INTROSPECT_TOKEN_ERROR",
+        "USER_INFO_REQUEST",
+        "TOKEN_EXCHANGE",
+        "TOKEN_EXCHANGE_ERROR",
+        "REVOKE_GRANT",
+        "UPDATE_PASSWORD",
+        "UPDATE_PROFILE",
+        "PERMISSION_TOKEN",
+        "OAUTH2_DEVICE_AUTH",
+        "IDENTITY_PROVIDER_LOGIN_ERROR",
+        "",
+        "null",
+    ];
+
+    fn lines_of(event_type: &str) -> Vec<String> {
+        let tails = [
+            "",
+            r#", grant_type="refresh_token""#,
+            r#", response_type="code""#,
+            r#", response_type="code id_token", grant_type="password""#,
+            ", grant_type=authorization_code, error=invalid_code",
+        ];
+        let mut lines = Vec::new();
+        for tail in tails {
+            lines.push(format!(r#"type="{event_type}", clientId="app"{tail}"#));
+            lines.push(format!("type={event_type}, clientId=app{tail}"));
+        }
+        lines
+    }
+
+    #[test]
+    fn a_type_skipped_gives_no_event_whatever_follows() {
+        let mut skipped = Vec::new();
+        for event_type in TYPES {
+            for line in lines_of(event_type) {
+                if gives_no_event(&line) {
+                    assert!(parse(&line).is_none(), "{line}");
+                    skipped.push(event_type);
+                }
+            }
+        }
+        skipped.dedup();
+        assert_eq!(
+            skipped,
+            [
+                "REGISTER",
+                "INTROSPECT_TOKEN",
+                "USER_INFO_REQUEST",
+                "UPDATE_PASSWORD",
+                "UPDATE_PROFILE",
+                "PERMISSION_TOKEN",
+                "OAUTH2_DEVICE_AUTH"
+            ]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn generated_lines_skipped_give_no_event(
+            body in "type=(\"|'|)(LOGIN|CODE_TO_TOKEN|REFRESH_TOKEN|INTROSPECT_TOKEN|[A-Z_2]{0,6})(-|\\.| |\"|)(_ERROR|)(\"|'|)([a-z_]{0,4}(=|, |,| |\"|'|code|grant_type=|response_type=|\\\\)){0,10}"
+        ) {
+            if gives_no_event(&body) {
+                prop_assert!(parse(&body).is_none(), "{}", body);
+            }
+        }
+    }
+}
