@@ -358,7 +358,19 @@ impl<'a> Fields<'a> {
 /// their pairs are read. `false` when the type is not plainly written (see
 /// [`type_letters`]): such a line is read whole, as before.
 pub(super) fn gives_no_event(message: &str) -> bool {
-    let Some(letters) = type_letters(message) else {
+    no_event_by_type(message, &[b"\"", b"'"])
+}
+
+/// [`gives_no_event`] of a message still inside its JSON string (the
+/// bytes after the `message` key's opening quote, escapes untouched): a
+/// double quote is written `\"` there, and nothing else the type's plain
+/// writing holds is escaped, so the same test reads the same type.
+pub(super) fn gives_no_event_in_json(raw_message: &str) -> bool {
+    no_event_by_type(raw_message, &[b"\\\"", b"'"])
+}
+
+fn no_event_by_type(message: &str, quotes: &[&'static [u8]]) -> bool {
+    let Some(letters) = type_letters(message, quotes) else {
         return false;
     };
     // Nearly every line's type may give an event: told before its end is.
@@ -366,20 +378,21 @@ pub(super) fn gives_no_event(message: &str) -> bool {
 }
 
 /// The capital letters, digits and underscores after a line's `type=` and
-/// an optional quote.
+/// one of `quotes`, if one follows.
 struct TypeLetters<'a> {
     text: &'a str,
-    quote: Option<u8>,
+    quote: &'static [u8],
     end: usize,
 }
 
-fn type_letters(message: &str) -> Option<TypeLetters<'_>> {
-    let quote = message
-        .strip_prefix("type=")?
-        .bytes()
-        .next()
-        .filter(|&b| b == b'"' || b == b'\'');
-    let start = "type=".len() + usize::from(quote.is_some());
+fn type_letters<'a>(message: &'a str, quotes: &[&'static [u8]]) -> Option<TypeLetters<'a>> {
+    let value = message.strip_prefix("type=")?.as_bytes();
+    let quote = quotes
+        .iter()
+        .copied()
+        .find(|q| value.starts_with(q))
+        .unwrap_or(b"");
+    let start = "type=".len() + quote.len();
     let len = message.as_bytes()[start..]
         .iter()
         .position(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))?;
@@ -395,10 +408,10 @@ impl TypeLetters<'_> {
     /// Whether [`read_value`] ends the type's value right after the
     /// letters, so that they are the type [`parse_into`] reads.
     fn end_the_value(&self, message: &str) -> bool {
-        let at = message.as_bytes().get(self.end).copied();
+        let after = &message.as_bytes()[self.end..];
         match self.quote {
-            Some(q) => at == Some(q) && end_at(message, self.end + 1).is_some(),
-            None => at == Some(b',') && end_at(message, self.end).is_some(),
+            [] => after.first() == Some(&b',') && end_at(message, self.end).is_some(),
+            quote => after.starts_with(quote) && end_at(message, self.end + quote.len()).is_some(),
         }
     }
 }

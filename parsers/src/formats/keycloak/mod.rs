@@ -174,10 +174,29 @@ fn json_logger(line: &str) -> &str {
 
 /// The first characters of the JSON `message` value (escapes untouched).
 fn json_message_start(line: &str) -> &str {
-    let key = "\"message\":\"";
-    memmem::find(line.as_bytes(), key.as_bytes())
-        .and_then(|p| line.get(p + key.len()..))
+    memmem::find(line.as_bytes(), MESSAGE_OPENING.as_bytes())
+        .and_then(|p| line.get(p + MESSAGE_OPENING.len()..))
         .unwrap_or("")
+}
+
+/// The `message` key and its string's opening quote.
+const MESSAGE_OPENING: &str = "\"message\":\"";
+
+/// Whether `message` (from [`json_message_start`]) is the value of the
+/// line's own `message` key, the one its JSON reading takes: the key's
+/// quote comes right after the object's `{` or a `,` (so it is no escaped
+/// quote inside a string), and no `{` but the line's first comes before
+/// it (so it is no key of a nested object). A line that says otherwise is
+/// read whole.
+fn is_top_level_message(line: &str, message: &str) -> bool {
+    let Some(before) = line
+        .len()
+        .checked_sub(message.len() + MESSAGE_OPENING.len())
+        .and_then(|key_at| line.as_bytes().get(..key_at))
+    else {
+        return false;
+    };
+    matches!(before.last(), Some(b',' | b'{')) && memchr::memrchr(b'{', before) == Some(0)
 }
 
 fn topic(logger: &str, message: &str) -> Topic {
@@ -221,10 +240,17 @@ impl LineParser for KeycloakParser {
     ) -> Outcome {
         self.in_trace = false;
         let shape = if is_json_console(line) {
-            let topic = topic(json_logger(line), json_message_start(line));
+            let message = json_message_start(line);
             self.after_own_line = true;
-            if topic == Topic::Other {
-                return Outcome::Skipped;
+            match topic(json_logger(line), message) {
+                Topic::Other => return Outcome::Skipped,
+                Topic::Event
+                    if is_top_level_message(line, message)
+                        && event_line::gives_no_event_in_json(message) =>
+                {
+                    return Outcome::Skipped;
+                }
+                Topic::Event | Topic::Warning => {}
             }
             Shape::Json
         } else if is_bare_event(line) {
