@@ -18,6 +18,8 @@
 mod event_line;
 mod key_bytes;
 #[cfg(test)]
+mod skip_tests;
+#[cfg(test)]
 mod tests;
 mod warnings;
 
