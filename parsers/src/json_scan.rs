@@ -26,6 +26,24 @@ pub(crate) struct Unusual;
 /// What a read gives, or that the text is [`Unusual`].
 pub(crate) type Scanned<T> = Result<T, Unusual>;
 
+/// The fields read so far, so that a repeated one is caught (`serde`
+/// refuses a struct's field given twice).
+#[derive(Default)]
+pub(crate) struct Seen(u32);
+
+impl Seen {
+    /// `value`, read for the field numbered `field`, unless that field was
+    /// read before.
+    pub(crate) fn once<T>(&mut self, field: u32, value: Scanned<T>) -> Scanned<T> {
+        let bit = 1 << field;
+        if self.0 & bit != 0 {
+            return Err(Unusual);
+        }
+        self.0 |= bit;
+        value
+    }
+}
+
 /// A position in the text of one JSON value.
 pub(crate) struct Scanner<'t> {
     text: &'t str,

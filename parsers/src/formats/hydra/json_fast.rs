@@ -10,25 +10,7 @@
 use std::borrow::Cow;
 
 use super::record::{ErrorInfo, Record};
-use crate::json_scan::{Scanned, Scanner, Unusual};
-
-/// The fields read so far, so that a repeated one is caught (`serde`
-/// refuses a struct's field given twice).
-#[derive(Default)]
-struct Seen(u32);
-
-impl Seen {
-    /// `value`, read for the field numbered `field`, unless that field was
-    /// read before.
-    fn once<T>(&mut self, field: u32, value: Scanned<T>) -> Scanned<T> {
-        let bit = 1 << field;
-        if self.0 & bit != 0 {
-            return Err(Unusual);
-        }
-        self.0 |= bit;
-        value
-    }
-}
+use crate::json_scan::{Scanned, Scanner, Seen, Unusual};
 
 /// The top level's fields of the old flat shape, kept until the line's
 /// end tells whether `error` was a string.

@@ -16,6 +16,7 @@
 //! WildFly line without a configured date keeps `ts` empty.
 
 mod event_line;
+mod json_header;
 mod key_bytes;
 #[cfg(test)]
 mod skip_tests;
@@ -26,7 +27,6 @@ mod warnings;
 use std::borrow::Cow;
 
 use memchr::memmem;
-use serde::Deserialize;
 
 use crate::bytes::first_byte;
 use crate::common;
@@ -36,6 +36,7 @@ use crate::format::Format;
 use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};
 use crate::redact::Redacted;
+use json_header::json_header;
 
 /// Parser state: whether the previous line was Keycloak's, so that the stack
 /// trace printed under it can be recognised.
@@ -136,29 +137,6 @@ fn is_json_console(line: &str) -> bool {
 /// (admin events start with `operationType=` and are not events here).
 fn is_bare_event(line: &str) -> bool {
     line.starts_with("type=") && REALM_ID.is_in(line)
-}
-
-#[derive(Deserialize)]
-struct JsonRecord {
-    #[serde(default, alias = "@timestamp")]
-    timestamp: Option<String>,
-    #[serde(default, rename = "loggerName", alias = "log.logger")]
-    logger_name: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-fn json_header<'t>(line: &str, ctx: &Context) -> Option<Header<'t>> {
-    let rec: JsonRecord = serde_json::from_str(line).ok()?;
-    Some(Header {
-        ts: rec
-            .timestamp
-            .as_deref()
-            .and_then(|t| common::timestamp(t, ctx))
-            .map(|(ts, _)| ts),
-        logger: Cow::Owned(rec.logger_name.unwrap_or_default()),
-        message: Cow::Owned(rec.message.unwrap_or_default()),
-    })
 }
 
 /// The logger value of a JSON console line (`loggerName` or ECS
