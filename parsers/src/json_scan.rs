@@ -171,48 +171,35 @@ impl<'t> Scanner<'t> {
     /// `stop`, is not its closing quote. Apart from [`Scanner::string`]: a
     /// Hydra line's thirty-odd strings nearly all end at their first
     /// special byte, and the escapes' copying made each read of one save
-    /// and restore what it does not use. The string is measured before it
-    /// is copied, so its text is allocated once: grown escape by escape,
-    /// Hydra's notice in place of a query (four escaped quotes) was
-    /// allocated and then reallocated twice (the Hydra slice of
-    /// benches/README.md: 3.1 M of its 1,032 M instructions).
+    /// and restore what it does not use. Decoded in the one pass that finds
+    /// its end, into room for the rest of the text, so that it is allocated
+    /// once: grown escape by escape, Hydra's notice in place of a query
+    /// (four escaped quotes) was allocated and then reallocated twice (the
+    /// Hydra slice of benches/README.md: 3.1 M of its 1,032 M
+    /// instructions), and measuring it in a pass of its own first read a
+    /// Keycloak JSON line's message, a quote escaped every few bytes, twice.
     #[cold]
     #[inline(never)]
-    fn escaped_string(&mut self, start: usize, stop: usize) -> Scanned<Cow<'t, str>> {
-        let end = self.escaped_end(stop)?;
+    fn escaped_string(&mut self, start: usize, mut stop: usize) -> Scanned<Cow<'t, str>> {
         // What is decoded is never longer than what is written.
-        let mut owned = String::with_capacity(end - start);
-        let (mut from, mut stop) = (start, stop);
-        while stop < end {
-            // `escaped_end` read every special byte before `end`: each is
-            // a backslash with an escape [`Scanner::unescaped_at`] knows
-            // after it.
-            let escaped = self.unescaped_at(stop + 1)?;
-            owned.push_str(&self.text[from..stop]);
-            owned.push(escaped);
-            from = stop + 2;
-            stop = from + first_special(&self.bytes()[from..]).ok_or(Unusual)?;
-        }
-        owned.push_str(&self.text[from..end]);
-        self.at = end + 1;
-        Ok(Cow::Owned(owned))
-    }
-
-    /// Where the string whose first special byte is at `stop` ends (its
-    /// closing quote), every escape before it one this reader decodes;
-    /// anything else is [`Unusual`].
-    fn escaped_end(&self, mut stop: usize) -> Scanned<usize> {
+        let mut owned = String::with_capacity(self.text.len() - start);
+        let mut from = start;
         loop {
             match self.bytes()[stop] {
-                b'"' => return Ok(stop),
+                b'"' => break,
                 b'\\' => {
-                    self.unescaped_at(stop + 1)?;
+                    let escaped = self.unescaped_at(stop + 1)?;
+                    owned.push_str(&self.text[from..stop]);
+                    owned.push(escaped);
                 }
                 _ => return Err(Unusual),
             }
-            let from = stop + 2;
+            from = stop + 2;
             stop = from + first_special(&self.bytes()[from..]).ok_or(Unusual)?;
         }
+        owned.push_str(&self.text[from..stop]);
+        self.at = stop + 1;
+        Ok(Cow::Owned(owned))
     }
 
     /// The character the escape letter at `at` (after a backslash)
