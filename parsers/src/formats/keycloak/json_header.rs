@@ -14,10 +14,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::Header;
-use crate::common;
 use crate::json_scan::{Scanned, Scanner, Seen, Unusual};
-use crate::parser::Context;
 
 #[derive(Deserialize)]
 struct JsonRecord {
@@ -30,23 +27,15 @@ struct JsonRecord {
 }
 
 /// A line's time, logger and message, as written.
-type Fields<'t> = [Option<Cow<'t, str>>; 3];
+pub(super) type Fields<'t> = [Option<Cow<'t, str>>; 3];
 
-/// The header of a JSON console line; `None` when it is not a JSON object
-/// of that shape.
-pub(super) fn json_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
-    let [timestamp, logger, message] = match fields(line) {
-        Ok(fields) => fields,
-        Err(Unusual) => with_serde(line)?,
-    };
-    Some(Header {
-        ts: timestamp
-            .as_deref()
-            .and_then(|t| common::timestamp(t, ctx))
-            .map(|(ts, _)| ts),
-        logger: logger.unwrap_or_default(),
-        message: message.unwrap_or_default(),
-    })
+/// The time, logger and message of a JSON console line; `None` when it is
+/// not a JSON object of that shape.
+pub(super) fn header_fields(line: &str) -> Option<Fields<'_>> {
+    match fields(line) {
+        Ok(fields) => Some(fields),
+        Err(Unusual) => with_serde(line),
+    }
 }
 
 /// The fields read in one pass, or [`Unusual`].

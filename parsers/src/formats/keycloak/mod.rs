@@ -36,7 +36,6 @@ use crate::format::Format;
 use crate::needle::Needle;
 use crate::parser::{Context, LineParser, Outcome, push_or_skip};
 use crate::redact::Redacted;
-use json_header::json_header;
 
 /// Parser state: whether the previous line was Keycloak's, so that the stack
 /// trace printed under it can be recognised.
@@ -137,6 +136,19 @@ fn is_json_console(line: &str) -> bool {
 /// (admin events start with `operationType=` and are not events here).
 fn is_bare_event(line: &str) -> bool {
     line.starts_with("type=") && REALM_ID.is_in(line)
+}
+
+/// The header of a JSON console line (`json_header.rs` reads its fields).
+fn json_header<'t>(line: &'t str, ctx: &Context) -> Option<Header<'t>> {
+    let [timestamp, logger, message] = json_header::header_fields(line)?;
+    Some(Header {
+        ts: timestamp
+            .as_deref()
+            .and_then(|t| common::timestamp(t, ctx))
+            .map(|(ts, _)| ts),
+        logger: logger.unwrap_or_default(),
+        message: message.unwrap_or_default(),
+    })
 }
 
 /// The logger value of a JSON console line (`loggerName` or ECS
