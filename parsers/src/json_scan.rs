@@ -16,6 +16,8 @@ use std::borrow::Cow;
 
 /// Levels of nesting followed (`serde_json` refuses past 128).
 const MAX_DEPTH: usize = 64;
+/// Bytes an escaped string is given room for at first, at most.
+const ROOM_AT_MOST: usize = 4096;
 /// Digits of an integer read plainly: any such fits an `i64`/`u64`.
 const MAX_DIGITS: usize = 18;
 
@@ -172,8 +174,8 @@ impl<'t> Scanner<'t> {
     /// Hydra line's thirty-odd strings nearly all end at their first
     /// special byte, and the escapes' copying made each read of one save
     /// and restore what it does not use. Decoded in the one pass that finds
-    /// its end, into room for the rest of the text, so that it is allocated
-    /// once: grown escape by escape, Hydra's notice in place of a query
+    /// its end, into room for the rest of the text (up to [`ROOM_AT_MOST`]),
+    /// so that it is allocated once: grown escape by escape, Hydra's notice in place of a query
     /// (four escaped quotes) was allocated and then reallocated twice (the
     /// Hydra slice of benches/README.md: 3.1 M of its 1,032 M
     /// instructions), and measuring it in a pass of its own first read a
@@ -181,8 +183,11 @@ impl<'t> Scanner<'t> {
     #[cold]
     #[inline(never)]
     fn escaped_string(&mut self, start: usize, mut stop: usize) -> Scanned<Cow<'t, str>> {
-        // What is decoded is never longer than what is written.
-        let mut owned = String::with_capacity(self.text.len() - start);
+        // What is decoded is never longer than what is written, and the
+        // rest of the text holds the string; past a few kilobytes (a stack
+        // trace in a field) the string grows as it must, so that a long
+        // line's strings do not each take the rest of it.
+        let mut owned = String::with_capacity((self.text.len() - start).min(ROOM_AT_MOST));
         let mut from = start;
         loop {
             match self.bytes()[stop] {

@@ -48,6 +48,20 @@ fn strings_decode_as_serde_decodes_them() {
             assert_eq!(owned.capacity(), text.len() - 1, "{text}");
         }
     }
+    // A short escaped string at the start of a long line is given room for
+    // a few kilobytes, not for the rest of the line; a long one is read
+    // whole past that room.
+    let line = format!("\"a\\\"b\",{}", " 1".repeat(50_000));
+    match Scanner::new(&line).string().expect("read") {
+        Cow::Owned(owned) => {
+            assert_eq!(owned, "a\"b");
+            assert!(owned.capacity() <= 4096, "{}", owned.capacity());
+        }
+        Cow::Borrowed(_) => panic!("an escaped string is copied"),
+    }
+    let long = format!("\"{}\\\"{}\"", "a".repeat(100), "b".repeat(100_000));
+    let expected: String = serde_json::from_str(&long).expect("valid JSON");
+    assert_eq!(Scanner::new(&long).string().expect("read"), expected);
 }
 
 #[test]
