@@ -236,9 +236,11 @@ impl LineParser for KeycloakParser {
             self.after_own_line = true;
             match topic(json_logger(line), message) {
                 Topic::Other => return Outcome::Skipped,
+                // The type first: nearly every line's may give an event,
+                // which the letters tell before the line's prefix is read.
                 Topic::Event
-                    if is_top_level_message(line, message)
-                        && event_line::gives_no_event_in_json(message) =>
+                    if event_line::gives_no_event_in_json(message)
+                        && is_top_level_message(line, message) =>
                 {
                     return Outcome::Skipped;
                 }
