@@ -330,6 +330,13 @@ pub struct Event<'a> {
     /// two events only if this tells them apart. 0 for a line that is one
     /// record.
     pub part: u32,
+    /// Its grammar read every error field its record writes (a Keycloak
+    /// listener line's `error` and `reason` pairs), so the extractor, which
+    /// reads a record's prose for an error, does not read it again
+    /// (`extract::settle`). What the parser knows of its reading, not what
+    /// the line says: never serialized.
+    #[serde(skip)]
+    pub errors_read: bool,
 }
 
 impl<'a> Event<'a> {
@@ -380,6 +387,7 @@ impl<'a> Event<'a> {
             origin: None,
             envelope_time: None,
             part: 0,
+            errors_read: false,
         }
     }
 
@@ -442,6 +450,7 @@ impl<'a> Event<'a> {
                 .collect(),
             envelope_time: self.envelope_time,
             part: self.part,
+            errors_read: self.errors_read,
         }
     }
 
@@ -494,6 +503,7 @@ impl<'a> Event<'a> {
             origin,
             envelope_time: _,
             part: _,
+            errors_read: _,
         } = self;
         let texts = [
             request_id,

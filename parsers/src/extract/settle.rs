@@ -3,7 +3,8 @@
 //! - fills the error fields a parser left empty on the failure events it
 //!   produced (a broker's or a dashboard's line that carries an upstream
 //!   token endpoint's error in its message), from the event's own redacted
-//!   evidence;
+//!   evidence, unless its grammar read every error field of the record
+//!   itself ([`Event::errors_read`]: a Keycloak listener line);
 //! - turns a line its parser skipped, but which carries an OAuth error,
 //!   into a client-side error record. Lines no parser knows are left to the
 //!   driver ([`crate::file_parser`]), which reassembles them into records
@@ -107,7 +108,8 @@ fn may_fail(ev: &Event<'_>) -> bool {
 /// own (redacted) evidence.
 fn fill_failures(events: &mut [Event<'_>]) {
     for ev in events.iter_mut() {
-        if !may_fail(ev) || (ev.error.is_some() && ev.error_description.is_some()) {
+        if !may_fail(ev) || ev.errors_read || (ev.error.is_some() && ev.error_description.is_some())
+        {
             continue;
         }
         if ev.evidence.iter().map(|e| e.text.len()).sum::<usize>() > super::MAX_TEXT {

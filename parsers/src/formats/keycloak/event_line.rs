@@ -24,7 +24,9 @@
 //! | any other `*_ERROR` | ProviderEvent | never |
 //! | anything else | skipped | — |
 //!
-//! `status` is never set: the listener does not log the HTTP status.
+//! `status` is never set: the listener does not log the HTTP status. The
+//! event is marked as read whole ([`Event::errors_read`]): the extractor
+//! does not read the line again.
 
 use std::borrow::Cow;
 
@@ -461,6 +463,13 @@ pub(super) fn parse_into<'t>(message: &'t str, event: &mut Event<'t>) -> bool {
         }
         event.provider_code = Some(error);
     }
+    // `error` and `reason` are the only error fields the listener writes,
+    // and both are read above, `error` into the OAuth error only where the
+    // table says the server answers one. Read again as prose, the line
+    // could only add what the table leaves out on purpose or take a
+    // user's words (a username, a redirect URI) for the server's; it cost
+    // a tenth of a Keycloak log's reading (benches/README.md).
+    event.errors_read = true;
     true
 }
 

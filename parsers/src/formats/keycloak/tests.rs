@@ -7,7 +7,7 @@ use super::*;
 use crate::event::{EventKind, ServerKind, TimeBasis};
 use crate::format::Format;
 use crate::test_support::{
-    assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_lines_owned,
+    assert_all_unknown, assert_detected, assert_no_secret, feed_each, parse_file, parse_lines_owned,
 };
 
 const KC26: &str = include_str!("../../../../sample_logs/keycloak/keycloak-26.log");
@@ -425,4 +425,44 @@ type=UPDATE_PROFILE, realmId=7c1f3a52, clientId=account-console, userId=de236a9a
     assert_eq!(events[0].kind, EventKind::TokenResponse);
     assert_eq!(events[0].client_id.as_deref(), Some("shop-web"));
     assert_eq!(events[0].evidence.len(), 1);
+}
+
+/// A listener line's error fields are its `error` and `reason` pairs, read
+/// by the grammar alone, as a file of the format is read (the extractor
+/// included): an app's redirect URI carrying an error of its own in its
+/// query gives a login error no description the server did not write. A
+/// server's warning line, which only the extractor reads, is still read by
+/// it.
+#[test]
+fn a_listener_line_is_read_by_its_grammar_alone() {
+    let text = "\
+2025-03-11 00:00:20,542 WARN  [org.keycloak.events] (executor-thread-31) type=\"LOGIN_ERROR\", realmId=\"shop\", clientId=\"shop-web\", userId=\"d06ae587\", ipAddress=\"203.0.113.5\", error=\"invalid_user_credentials\", auth_method=\"openid-connect\", response_type=\"code\", redirect_uri=\"https://shop.example.com/cb?error=invalid_grant&error_description=Code+not+valid\", username=\"niaj@example.com\"
+2025-03-11 00:00:29,115 WARN  [org.keycloak.events] (executor-thread-63) type=\"REFRESH_TOKEN_ERROR\", realmId=\"shop\", clientId=\"partner-api\", userId=\"null\", ipAddress=\"10.40.8.195\", error=\"invalid_token\", reason=\"Maximum allowed refresh token reuse exceeded\", grant_type=\"refresh_token\"
+2022-12-29 07:55:50,841 WARN  [org.keycloak.protocol.oidc.utils.OAuth2CodeParser] (executor-thread-27) Code 'b199dad6' already used for userSession '463987a6' and client '9f330c7c'.
+";
+    let (events, _) = parse_file(Format::Keycloak, text);
+    assert_eq!(events.len(), 3, "{events:?}");
+    let login = &events[0];
+    assert_eq!(login.kind, EventKind::ProviderEvent);
+    assert_eq!(
+        login.provider_code.as_deref(),
+        Some("invalid_user_credentials")
+    );
+    assert_eq!(login.error_description, None, "{login:?}");
+    let refresh = &events[1];
+    assert_eq!(refresh.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        refresh.provider_reason.as_deref(),
+        Some("Maximum allowed refresh token reuse exceeded")
+    );
+    assert!(events[..2].iter().all(|e| e.errors_read));
+    let warning = &events[2];
+    assert!(!warning.errors_read);
+    assert!(
+        warning
+            .error_description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("already used for userSession")),
+        "{warning:?}"
+    );
 }
