@@ -467,8 +467,9 @@ pub(super) fn parse_into<'t>(message: &'t str, event: &mut Event<'t>) -> bool {
     // and both are read above, `error` into the OAuth error only where the
     // table says the server answers one. Read again as prose, the line
     // could only add what the table leaves out on purpose or take a
-    // user's words (a username, a redirect URI) for the server's; it cost
-    // a tenth of a Keycloak log's reading (benches/README.md).
+    // user's words (a username, a redirect URI) for the server's; it was
+    // a tenth of the instructions of a Keycloak log's analysis
+    // (benches/README.md).
     event.errors_read = true;
     true
 }
