@@ -55,7 +55,7 @@ fn strings_decode_as_serde_decodes_them() {
     match Scanner::new(&line).string().expect("read") {
         Cow::Owned(owned) => {
             assert_eq!(owned, "a\"b");
-            assert!(owned.capacity() <= 4096, "{}", owned.capacity());
+            assert!(owned.capacity() <= ROOM_AT_MOST, "{}", owned.capacity());
         }
         Cow::Borrowed(_) => panic!("an escaped string is copied"),
     }
