@@ -106,21 +106,51 @@ pub(super) struct Scan<'x> {
 /// [`whole_line`].
 pub(super) fn quiet_scan(line: &str) -> Option<Scan<'_>> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, asked just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: the CPU has AVX2 and POPCNT, asked just above.
         return unsafe { quiet_scan_avx2(line) };
     }
     quiet_scan_by(line, Specials::new)
 }
 
-/// [`quiet_scan`] compiled for AVX2, its special bytes marked by AVX2's
-/// comparisons inline.
+/// [`quiet_scan`] compiled for AVX2: a block at a time, the escaped
+/// quotes whose backslash no backslash precedes taken a block at once
+/// ([`specials::pair_marks_avx2`]), every other special byte one at a
+/// time as [`quiet_scan_by`] takes it; the last bytes by [`quiet_scan_by`]'s
+/// loop. With POPCNT, which counts a block's pairs in one step (every CPU
+/// with AVX2 has it).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 fn quiet_scan_avx2(line: &str) -> Option<Scan<'_>> {
-    // SAFETY: this runs on a CPU with AVX2: compiled for it, it is called
-    // only where the CPU was asked.
-    quiet_scan_by(line, |bytes, at| unsafe { Specials::on_avx2(bytes, at) })
+    let bytes = line.as_bytes();
+    if !bytes.starts_with(HEAD) {
+        return None;
+    }
+    let mut scan = Scanning::new();
+    let mut block = HEAD.len();
+    while block + specials::BLOCK <= bytes.len() {
+        // SAFETY: this runs on a CPU with AVX2 and POPCNT (compiled for
+        // them, called only where the CPU was asked); `2 <= HEAD.len() <= block`, and
+        // the block lies within the line.
+        let (mut marks, pairs) = unsafe { specials::pair_marks_avx2(bytes, block) };
+        scan.quotes(block, pairs);
+        while marks != 0 {
+            let i = block + marks.trailing_zeros() as usize;
+            marks &= marks - 1;
+            if i < scan.at {
+                continue;
+            }
+            if bytes[i] != b'\\' {
+                return closes_log(bytes, i).then(|| scan.finish(line, i))?;
+            }
+            scan.escape(line, i)?;
+        }
+        block += specials::BLOCK;
+    }
+    // SAFETY: as above.
+    let specials = unsafe { Specials::on_avx2(bytes, block) };
+    scan.read_to_end(line, specials)
 }
 
 /// [`quiet_scan`], its special bytes found by what `specials` makes.
@@ -129,43 +159,103 @@ fn quiet_scan_by<'x, M: specials::Marks>(
     line: &'x str,
     specials: impl Fn(&'x [u8], usize) -> Specials<'x, M>,
 ) -> Option<Scan<'x>> {
-    let bytes = line.as_bytes();
-    if !bytes.starts_with(HEAD) {
+    if !line.as_bytes().starts_with(HEAD) {
         return None;
     }
-    let mut made = ByteSet::default();
-    let (mut first, mut escapes, mut last) = (None, 0, '\0');
-    // The first byte no escape has taken.
-    let mut at = HEAD.len();
-    let mut specials = specials(bytes, HEAD.len());
-    let end = loop {
-        let i = match next_escape(bytes, &mut specials, at)? {
-            Next::Escape(i) => i,
-            Next::Closed(end) => break end,
+    Scanning::new().read_to_end(line, specials(line.as_bytes(), HEAD.len()))
+}
+
+/// What a scan of a line's `log` string has read so far.
+struct Scanning {
+    /// The bytes the escapes decode to.
+    made: ByteSet,
+    /// Where the first escape's backslash is.
+    first: Option<usize>,
+    escapes: usize,
+    /// What the last escape taken one at a time decoded to.
+    last: char,
+    /// The first byte no escape taken one at a time has taken.
+    at: usize,
+}
+
+impl Scanning {
+    fn new() -> Scanning {
+        Scanning {
+            made: ByteSet::default(),
+            first: None,
+            escapes: 0,
+            last: '\0',
+            at: HEAD.len(),
+        }
+    }
+
+    /// Takes the escapes of the string from `specials` on, one at a time,
+    /// to its end.
+    #[inline(always)]
+    fn read_to_end<'x, M: specials::Marks>(
+        mut self,
+        line: &'x str,
+        mut specials: Specials<'x, M>,
+    ) -> Option<Scan<'x>> {
+        let end = loop {
+            match next_escape(line.as_bytes(), &mut specials, self.at)? {
+                Next::Escape(i) => self.escape(line, i)?,
+                Next::Closed(end) => break end,
+            }
         };
-        let (decoded, len) = match bytes.get(i + 1) {
+        self.finish(line, end)
+    }
+
+    /// Takes the escape whose backslash is at `i`; `None` for one
+    /// [`escape_at`] does not decode.
+    #[inline(always)]
+    fn escape(&mut self, line: &str, i: usize) -> Option<()> {
+        let (decoded, len) = match line.as_bytes().get(i + 1) {
             Some(b'"') => ('"', 2),
             _ => escape_at(line, i)?,
         };
         match u8::try_from(decoded) {
-            Ok(ascii) => made.add_byte(ascii),
-            Err(_) => made.add(decoded.encode_utf8(&mut [0; 4]).as_bytes()),
+            Ok(ascii) => self.made.add_byte(ascii),
+            Err(_) => self.made.add(decoded.encode_utf8(&mut [0; 4]).as_bytes()),
         }
-        first.get_or_insert(i);
-        escapes += 1;
-        last = decoded;
-        at = i + len;
-    };
-    // Whole when the decoded string ends with `\n`: raw bytes hold none,
-    // so its last escape is one, ending the string.
-    if last != '\n' || at != end {
-        return None;
+        // A block's pairs are taken before its other escapes.
+        self.first = Some(self.first.map_or(i, |f| f.min(i)));
+        self.escapes += 1;
+        self.last = decoded;
+        self.at = i + len;
+        Some(())
     }
-    Some(Scan {
-        text: line.get(HEAD.len()..first.unwrap_or(end))?,
-        whole: escapes == 1,
-        made,
-    })
+
+    /// Takes the escaped quotes `pairs` marks in the block at `block` (bit
+    /// `i`: a quote at `block + i`, its backslash just before), which
+    /// follow every escape taken so far in blocks before. `last` and `at`
+    /// stay: a pair after the last escape taken one at a time leaves `at`
+    /// short of the string's end, which [`Scanning::finish`] refuses as it
+    /// refuses a string whose last escape is not `\n`.
+    #[inline(always)]
+    fn quotes(&mut self, block: usize, pairs: u32) {
+        if pairs == 0 {
+            return;
+        }
+        let backslash = block + pairs.trailing_zeros() as usize - 1;
+        self.first = Some(self.first.map_or(backslash, |f| f.min(backslash)));
+        self.made.add_byte(b'"');
+        self.escapes += pairs.count_ones() as usize;
+    }
+
+    /// The scan of a string closed at `end`: whole when the decoded string
+    /// ends with `\n` (raw bytes hold none, so its last escape is one,
+    /// ending the string).
+    fn finish(self, line: &str, end: usize) -> Option<Scan<'_>> {
+        if self.last != '\n' || self.at != end {
+            return None;
+        }
+        Some(Scan {
+            text: line.get(HEAD.len()..self.first.unwrap_or(end))?,
+            whole: self.escapes == 1,
+            made: self.made,
+        })
+    }
 }
 
 /// The application's line a whole docker json-file line carries, for a

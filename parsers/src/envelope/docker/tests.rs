@@ -193,3 +193,61 @@ fn the_scan_reports_what_escapes_decode_to() {
     newline.add(b"\n");
     assert_eq!(quiet_scan(&plain).expect("docker").made, newline);
 }
+
+/// Pieces of a `log` string: raw text, escapes of every kind (a quote, a
+/// backslash, a backslash before a quote, `\u`), bytes off the shape (a
+/// raw quote, a control byte, a bad escape, a surrogate).
+const STRING_PIECES: [&str; 14] = [
+    "a",
+    "é",
+    r#"\""#,
+    r#"\\"#,
+    r#"\\\""#,
+    r#"\\\\""#,
+    r#"\n"#,
+    r#"\u003e"#,
+    r#"\t"#,
+    r#"\/"#,
+    "\"",
+    "\u{1}",
+    r#"\x"#,
+    r#"\ud83d"#,
+];
+
+/// What follows the pieces: docker's final newline and tail, its tail
+/// alone (a 16 KiB piece), a tail off the shape.
+const STRING_ENDS: [&str; 4] = [
+    r#"\n","stream":"stdout","time":"2025-03-11T08:00:00.123456789Z"}"#,
+    r#"\n","stream":"stderr","time":"2025-03-11T08:00:00Z"}"#,
+    r#"","stream":"stdout","time":"2025-03-11T08:00:00Z"}"#,
+    r#"\n","stream":"stdin","time":"2025-03-11T08:00:00Z"}"#,
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+    /// The AVX2 scan, which takes a block's escaped quotes at once, reads
+    /// every line as the scan that takes each escape one at a time: the
+    /// same text, whole or not, the same decoded bytes, and the same lines
+    /// left to `peel`. Mostly raw text between the escapes, so that each
+    /// falls at every place of a block and across two.
+    #[test]
+    fn the_block_scan_reads_as_the_one_at_a_time_scan(
+        picks in proptest::collection::vec((0..STRING_PIECES.len() * 3, 0..4usize), 0..60),
+        end in 0..STRING_ENDS.len(),
+    ) {
+        let mut line = String::from(r#"{"log":""#);
+        for (pick, raw) in picks {
+            line.push_str(STRING_PIECES.get(pick).copied().unwrap_or("x"));
+            line.push_str(&"b".repeat(raw));
+        }
+        line.push_str(STRING_ENDS[end]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
+            let seen = |s: Option<Scan<'_>>| s.map(|s| (s.text.to_string(), s.whole, s.made));
+            // SAFETY: the CPU has AVX2 and POPCNT, asked just above.
+            let by_blocks = seen(unsafe { quiet_scan_avx2(&line) });
+            let one_at_a_time = seen(quiet_scan_by(&line, Specials::new));
+            proptest::prop_assert_eq!(by_blocks, one_at_a_time, "{}", line);
+        }
+    }
+}
