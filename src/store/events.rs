@@ -244,12 +244,18 @@ fn kind_list(kinds: &[EventKind]) -> String {
 }
 
 /// The condition of [`Store::failure_events_between`]'s read: the
-/// condition of the `events_failing` index, spelled the same.
+/// condition of the `events_failing` index, spelled the same, and that of
+/// `FailureSigns::fills_join_window` (a provider event records a failure:
+/// it gives a reason, or an error on a path holding `token`; `instr` is
+/// case-sensitive, as `str::contains` is).
 pub(super) const FAILING_EVENTS: &str =
     "(e.kind = 'token_response' OR e.kind = 'client_error' OR e.kind = 'provider_event')
      AND e.ts_ms BETWEEN ?1 AND ?2
      AND (e.kind = 'client_error' OR e.status >= 400 OR e.error IS NOT NULL
           OR e.provider_code IS NOT NULL OR e.provider_reason IS NOT NULL)
+     AND (e.kind <> 'provider_event' OR e.provider_reason IS NOT NULL
+          OR ((e.error IS NOT NULL OR e.provider_code IS NOT NULL)
+              AND instr(e.path, 'token') > 0))
      ORDER BY e.ts_ms, e.id";
 
 /// The condition of [`Store::phase_events_between_lines`].
@@ -437,7 +443,8 @@ impl Store {
     /// failure, in time order: a superset of what
     /// `correlate::is_failure_event` accepts (every client error; any other
     /// event with a status of 400 or more, an error, a provider code or a
-    /// provider reason), which the caller still applies. A Keycloak or
+    /// provider reason, less the provider events that record no failure:
+    /// `FailureSigns::fills_join_window`), which the caller still applies. A Keycloak or
     /// Hydra log is nearly all provider events and token responses,
     /// hundreds a second: reading them all as rows around each failure to
     /// keep the few failures was a third of a Keycloak diagnosis
@@ -496,7 +503,8 @@ impl Store {
     }
 
     /// The rows of every event that may record a failure between two times
-    /// (inclusive), in time order ([`FAILING_EVENTS`]).
+    /// (inclusive) that the join window holds, in time order
+    /// ([`FAILING_EVENTS`]).
     fn failing_events_in(&self, (from_ms, to_ms): (i64, i64)) -> Result<Vec<EventRow>> {
         match self.with_kept(|kept| kept.rows_of(&kept.failing((from_ms, to_ms)))) {
             Some(rows) => rows,

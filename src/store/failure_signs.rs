@@ -69,6 +69,17 @@ impl<'a> FailureSigns<'a> {
             _ => false,
         }
     }
+
+    /// Whether the join window (`Store::failure_events_where`) holds the
+    /// event: every failing response and client error, and of the provider
+    /// events only those that record a failure. The window's readers take
+    /// failure events alone, or failed responses (`Store::failed_responses_near`):
+    /// a browser's `LOGIN_ERROR`, three quarters of a Keycloak log's
+    /// failing events, was read back as a whole row for every window it
+    /// fell in, only to be dropped (benches/README.md).
+    pub fn fills_join_window(&self) -> bool {
+        self.kind != EventKind::ProviderEvent || self.is_failure()
+    }
 }
 
 impl Store {

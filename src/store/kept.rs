@@ -193,8 +193,11 @@ impl Orders {
                 self.failure_events.push(id);
             }
         }
-        // `events_failing`'s condition (and a time, for `BETWEEN`).
-        if let Some(ts) = ts.filter(|_| may_fail && (kind == "client_error" || errs)) {
+        // `events_failing`'s condition (and a time, for `BETWEEN`), less
+        // what the join window leaves out.
+        if let Some(ts) = ts.filter(|_| may_fail && (kind == "client_error" || errs))
+            && failure_signs(c).is_some_and(|signs| signs.fills_join_window())
+        {
             self.failing.push((ts, id));
         }
         let part = col(42).int().unwrap_or(0);
@@ -496,7 +499,8 @@ impl Kept {
         id_page(&self.failure_events, range, limit)
     }
 
-    /// The failing events (`events_failing`) with a time in `from..=to`,
+    /// The failing events (`events_failing`) the join window holds
+    /// ([`FailureSigns::fills_join_window`]) with a time in `from..=to`,
     /// in (time, id) order.
     pub(super) fn failing(&self, (from, to): (i64, i64)) -> Vec<i64> {
         ids_between(&self.failing, |&(ts, id)| ((ts,), id), (from,), (to,))

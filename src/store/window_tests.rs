@@ -100,6 +100,67 @@ fn a_pass_reading_from_one_snapshot_sees_the_snapshots_failures_only() {
     assert_eq!(lines(after), [1, 2]);
 }
 
+/// The join window holds the provider events that record a failure (a
+/// reason, or an error on a token path) and leaves out the others, such as
+/// a browser's `LOGIN_ERROR`, which no join takes: `correlate` joins failure
+/// events only (the kept store's window is held to this one by
+/// `kept_events_answer_as_the_table_does`).
+#[test]
+fn the_join_window_leaves_out_provider_events_that_record_no_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let store = Store::open(&db).expect("open");
+    one_source(&store);
+    let rows: [(i64, &str, Option<&str>, Option<&str>, Option<&str>); 5] = [
+        // A browser's sign-in error: a code, no reason, no path.
+        (
+            1,
+            "provider_event",
+            None,
+            Some("invalid_user_credentials"),
+            None,
+        ),
+        (
+            2,
+            "provider_event",
+            Some("Code not valid"),
+            Some("invalid_code"),
+            None,
+        ),
+        (
+            3,
+            "provider_event",
+            None,
+            Some("invalid_grant"),
+            Some("/realms/r/protocol/openid-connect/token"),
+        ),
+        // `token` is matched as `str::contains` matches it: with its case.
+        (
+            4,
+            "provider_event",
+            None,
+            Some("invalid_grant"),
+            Some("/TOKEN"),
+        ),
+        (5, "token_response", None, Some("invalid_grant"), None),
+    ];
+    for (line, kind, reason, code, path) in rows {
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (source_id, line, kind, format, ts_ms, provider_reason, provider_code, path)
+                 VALUES (1, ?1, ?2, 'keycloak', 1000, ?3, ?4, ?5)",
+                rusqlite::params![line, kind, reason, code, path],
+            )
+            .expect("insert");
+    }
+    let kinds = [EventKind::ProviderEvent, EventKind::TokenResponse];
+    let window = store
+        .failure_events_between(&kinds, 0, 2_000)
+        .expect("window");
+    assert_eq!(lines(window), [2, 3, 5]);
+}
+
 /// The nearest failed responses picked from a kept window of hundreds (a
 /// burst, with ties in distance and in time) are the ones SQL's order
 /// gives, in its order, for a page smaller and larger than the window.
