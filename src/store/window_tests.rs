@@ -111,7 +111,7 @@ fn the_join_window_leaves_out_provider_events_that_record_no_failure() {
     let db = dir.path().join("w.db");
     let store = Store::open(&db).expect("open");
     one_source(&store);
-    let rows: [(i64, &str, Option<&str>, Option<&str>, Option<&str>); 5] = [
+    let rows = [
         // A browser's sign-in error: a code, no reason, no path.
         (
             1,
