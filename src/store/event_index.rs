@@ -31,6 +31,7 @@
 //! afterwards builds the SQL indexes first and drops it (`bulk.rs`,
 //! `Store::events_change`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use grantwatch_parsers::{Event, EventKind};
@@ -39,7 +40,6 @@ use rusqlite::Connection;
 use super::Result;
 use super::chunked::{Chunked, group_starts};
 use super::kept::Kept;
-use super::names::Names;
 use super::request_order::{RequestHasher, RequestKey, RequestOrder};
 use super::sampled::Sampled;
 use super::time_order::{TimeKey, TimeOrder};
@@ -70,6 +70,10 @@ pub(super) const INDEX_FROM_EVENTS: i64 = 0;
 /// bounded.
 pub(super) const BUDGET_BYTES: usize = 256 << 20;
 
+/// A fast hasher for short keys (client ids, addresses), already built
+/// for `hashbrown`.
+type Fast = foldhash::fast::RandomState;
+
 /// One event as the queries see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Key {
@@ -86,6 +90,35 @@ const NO_ADDRESS: u32 = u32::MAX;
 impl Key {
     fn by_kind(&self) -> (u32, u8, i64, u32) {
         (self.client, self.kind, self.ts, self.id)
+    }
+}
+
+/// Texts numbered in the order first seen.
+#[derive(Debug, Default)]
+struct Names {
+    numbers: HashMap<Box<str>, u32, Fast>,
+    bytes: usize,
+}
+
+impl Names {
+    fn number(&mut self, name: &str) -> Option<u32> {
+        if let Some(&n) = self.numbers.get(name) {
+            return Some(n);
+        }
+        let n = u32::try_from(self.numbers.len())
+            .ok()
+            .filter(|&n| n < NO_ADDRESS)?;
+        self.bytes += name.len() + 48;
+        self.numbers.insert(name.into(), n);
+        Some(n)
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.numbers.get(name).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.numbers.len()
     }
 }
 

@@ -50,7 +50,6 @@ mod handle;
 mod index_reads;
 mod keyed;
 mod log_lines;
-mod names;
 mod nearest;
 mod request_order;
 mod rows;
