@@ -444,11 +444,11 @@ impl Store {
     /// `correlate::is_failure_event` accepts (every client error; any other
     /// event with a status of 400 or more, an error, a provider code or a
     /// provider reason, less the provider events that record no failure:
-    /// `FailureSigns::fills_join_window`), which the caller still applies. A Keycloak or
-    /// Hydra log is nearly all provider events and token responses,
-    /// hundreds a second: reading them all as rows around each failure to
-    /// keep the few failures was a third of a Keycloak diagnosis
-    /// (benches/README.md).
+    /// `FailureSigns::fills_join_window`), which the caller still applies.
+    /// A Keycloak or Hydra log is nearly all provider events and token
+    /// responses, hundreds a second: reading them all as rows around each
+    /// failure to keep the few failures was a third of a Keycloak
+    /// diagnosis (benches/README.md).
     ///
     /// The rows are read from [`WINDOW_BEHIND_MS`] before `from_ms` to
     /// [`WINDOW_AHEAD_MS`] past it, of every

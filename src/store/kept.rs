@@ -186,17 +186,19 @@ impl Orders {
         }
         let may_fail = matches!(kind, "token_response" | "client_error" | "provider_event");
         let errs = status_failed || some(14) || some(18) || some(16);
+        // Read once, for the two orders below.
+        let signs = if may_fail { failure_signs(c) } else { None };
         // `failure_candidates_page`'s condition.
         if may_fail && (errs || kind == "client_error" && some(15)) {
             self.candidates.push(id);
-            if failure_signs(c).is_some_and(|signs| signs.is_failure()) {
+            if signs.is_some_and(|signs| signs.is_failure()) {
                 self.failure_events.push(id);
             }
         }
         // `events_failing`'s condition (and a time, for `BETWEEN`), less
         // what the join window leaves out.
         if let Some(ts) = ts.filter(|_| may_fail && (kind == "client_error" || errs))
-            && failure_signs(c).is_some_and(|signs| signs.fills_join_window())
+            && signs.is_some_and(|signs| signs.fills_join_window())
         {
             self.failing.push((ts, id));
         }

@@ -131,8 +131,8 @@ fn quiet_scan_avx2(line: &str) -> Option<Scan<'_>> {
     let mut block = HEAD.len();
     while block + specials::BLOCK <= bytes.len() {
         // SAFETY: this runs on a CPU with AVX2 and POPCNT (compiled for
-        // them, called only where the CPU was asked); `2 <= HEAD.len() <= block`, and
-        // the block lies within the line.
+        // them, called only where the CPU was asked); `2 <= HEAD.len() <=
+        // block`, and the block lies within the line.
         let (mut marks, pairs) = unsafe { specials::pair_marks_avx2(bytes, block) };
         scan.quotes(block, pairs);
         while marks != 0 {
